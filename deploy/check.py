@@ -1,0 +1,20 @@
+"""The test command behind `python3 dev.py test`: the architecture contracts
+(import-linter), then pytest. Extra arguments go to pytest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+
+def main(argv: list[str]) -> int:
+    print("[test] import contracts (lint-imports)", flush=True)
+    contracts = subprocess.run([sys.executable, "-m", "importlinter.cli", "--no-cache"])
+    if contracts.returncode != 0:
+        return contracts.returncode
+    print("[test] pytest", flush=True)
+    return subprocess.run([sys.executable, "-m", "pytest", *argv]).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
