@@ -1,0 +1,978 @@
+"""The official account's lifecycle, as pure decide/evolve functions.
+
+    request (R-02) -> manager approval (R-01, R-13) -> ROS and DPIA (R-04)
+    -> communications sign-off, possibly sent back and amended (R-03, R-05, R-08..R-11)
+    -> activation with >= 2 admins with 2FA (R-12), listed in the public register (R-07)
+    -> active -> closure with a final snapshot for the registrar (R-19, R-38)
+
+`decide(state, command, now=...)` returns the events a command causes or
+raises a `DomainError`; `evolve(state, event)` folds one event into the state.
+Time comes in as an argument, never from a clock, so the account workflow and
+the read-model projection fold the same events into the same state.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, field_validator, model_validator
+
+from domain.calendar import OfficeHours, add_working_days
+from domain.directory import Authorities, Country
+
+# --------------------------------------------------------------------------- values
+
+
+class Platform(StrEnum):
+    FACEBOOK = "facebook"
+    INSTAGRAM = "instagram"
+    LINKEDIN = "linkedin"
+    X = "x"
+    YOUTUBE = "youtube"
+    TIKTOK = "tiktok"
+
+
+class Stage(StrEnum):
+    AWAITING_MANAGER = "awaiting_manager"
+    RISK_ASSESSMENT = "risk_assessment"
+    AWAITING_SIGNOFF = "awaiting_signoff"
+    AMENDING = "amending"
+    AWAITING_ACTIVATION = "awaiting_activation"
+    ACTIVE = "active"
+    CLOSING = "closing"
+    CLOSED = "closed"
+    REJECTED = "rejected"
+    LAPSED = "lapsed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in {Stage.CLOSED, Stage.REJECTED, Stage.LAPSED}
+
+
+class RiskAssessmentKind(StrEnum):
+    ROS = "ros"  # risk- och sårbarhetsanalys
+    DPIA = "dpia"  # konsekvensbedömning, GDPR art. 35
+
+
+class SignOffDecision(StrEnum):
+    APPROVE = "approve"
+    SEND_BACK = "send_back"
+    REJECT = "reject"
+
+
+PersonId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+def _known_zone(name: str) -> str:
+    # An unknown zone would fail every later deadline computation inside the
+    # workflow, where a non-domain error retries the task forever.
+    try:
+        ZoneInfo(name)  # cached by zoneinfo after the first load
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}") from None
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
+
+
+class AccountRequest(BaseModel):
+    """What the intranet form asks (R-02), with the proposed admins (R-12)."""
+
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    unit_id: str = Field(min_length=1, max_length=64)
+    platform: Platform
+    account_name: ShortText
+    purpose: Text
+    target_audience: Text
+    goals: Text
+    message: Text
+    dialogue_wanted: bool
+    resources: Text = Field(description="People and time set aside for the account")
+    hours_per_week: float = Field(gt=0, le=168)
+    channel_rationale: Text = Field(description="Why this platform rather than another")
+    proposed_admins: list[PersonId] = Field(min_length=2, max_length=20)
+    contact_email: Email
+    monitoring_hours: OfficeHours = OfficeHours()
+
+    @field_validator("proposed_admins")
+    @classmethod
+    def _distinct_admins(cls, admins: list[str]) -> list[str]:
+        if len(set(admins)) != len(admins):
+            raise ValueError("the same person is proposed twice")
+        return admins
+
+
+class LifecyclePolicy(BaseModel):
+    """Deadlines of the lifecycle in working days; a per-municipality setting
+    (R-43). Defaults are the stricter readings of the seeds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    manager_reminder_days: int = Field(5, ge=1)
+    manager_escalation_days: int = Field(10, ge=1)
+    manager_lapse_days: int = Field(30, ge=1)
+    risk_reminder_days: int = Field(10, ge=1)
+    risk_escalation_days: int = Field(20, ge=1)
+    signoff_reminder_days: int = Field(5, ge=1)
+    signoff_escalation_days: int = Field(10, ge=1)
+    amend_reminder_days: int = Field(10, ge=1)
+    amend_lapse_days: int = Field(30, ge=1)
+    activation_reminder_days: int = Field(5, ge=1)
+    activation_escalation_days: int = Field(10, ge=1)
+    admin_restore_reminder_days: int = Field(2, ge=1)
+    admin_restore_days: int = Field(5, ge=1)
+    admin_restore_escalation_days: int = Field(10, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecyclePolicy:
+        chains = [
+            (self.manager_reminder_days, self.manager_escalation_days, self.manager_lapse_days),
+            (self.risk_reminder_days, self.risk_escalation_days),
+            (self.signoff_reminder_days, self.signoff_escalation_days),
+            (self.amend_reminder_days, self.amend_lapse_days),
+            (self.activation_reminder_days, self.activation_escalation_days),
+            (self.admin_restore_reminder_days, self.admin_restore_days,
+             self.admin_restore_escalation_days),
+        ]
+        for chain in chains:
+            if list(chain) != sorted(set(chain)):
+                raise ValueError(f"deadline steps must grow strictly: {chain}")
+        return self
+
+
+class RiskAssessment(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    kind: RiskAssessmentKind
+    document_ref: ShortText
+    completed_on: date
+    completed_by: PersonId
+    recorded_by: PersonId
+
+
+class SignOffChecklist(BaseModel):
+    """The communications unit's quality check before go-live."""
+
+    model_config = ConfigDict(frozen=True)
+
+    profile_names_municipality: bool = False  # R-08
+    profile_links_unit_and_policy: bool = False  # R-08
+    profile_states_purpose_and_rules: bool = False  # R-09
+    provider_identity_and_visibility_shown: bool = False  # R-10
+    terms_read_and_accepted_by: PersonId | None = None  # R-05
+    public_channel: bool = True  # R-11
+    private_channel_reason: str | None = None  # R-11: a recorded exception
+    unit_web_page_updated: bool = False  # R-06
+    municipality_has_login_access: bool = False  # R-06
+
+    def missing(self, authorities: Authorities) -> list[str]:
+        """What still stands between this checklist and an approval."""
+        gaps: list[str] = []
+        if not self.profile_names_municipality:
+            gaps.append("R-08: the profile must make the municipality the clear sender")
+        if not self.profile_links_unit_and_policy:
+            gaps.append("R-08: the profile must link the unit's page and the policy page")
+        if not self.profile_states_purpose_and_rules:
+            gaps.append("R-09: the profile must state purpose, comment rules and hours")
+        if not self.provider_identity_and_visibility_shown:
+            gaps.append("R-10: the provider's identity and visibility notice must be shown")
+        who = self.terms_read_and_accepted_by
+        if who is None:
+            gaps.append("R-05: the platform's terms must be read and accepted")
+        elif not (authorities.is_manager(who) or authorities.is_communications(who)):
+            gaps.append(f"R-05: {who} is not authorised to accept the platform's terms")
+        if not self.public_channel and not (self.private_channel_reason or "").strip():
+            gaps.append("R-11: a non-public channel needs a recorded exception")
+        if not self.unit_web_page_updated:
+            gaps.append("R-06: the unit's web page must be updated before go-live")
+        if not self.municipality_has_login_access:
+            gaps.append("R-06: the municipality must have access to the account's login")
+        return gaps
+
+
+class Admin(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    person: PersonId
+    two_factor: bool = False
+
+
+class ArchivePackageRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    package_id: str
+    path: str
+    manifest_sha256: str
+    payload_oxum: str
+
+
+# --------------------------------------------------------------------------- events
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    actor: str | None = None
+
+
+class AccountRequested(_Event):
+    type: Literal["AccountRequested"] = "AccountRequested"
+    account_id: str
+    municipality_id: str
+    slug: str
+    country: Country
+    timezone: str
+    request: AccountRequest
+    authorities: Authorities
+    policy: LifecyclePolicy = LifecyclePolicy()
+
+
+class ManagerApproved(_Event):
+    type: Literal["ManagerApproved"] = "ManagerApproved"
+    comment: str | None = None
+
+
+class RequestRejected(_Event):
+    type: Literal["RequestRejected"] = "RequestRejected"
+    stage: Stage
+    reason: str
+
+
+class RiskAssessmentRecorded(_Event):
+    type: Literal["RiskAssessmentRecorded"] = "RiskAssessmentRecorded"
+    assessment: RiskAssessment
+
+
+class SignOffApproved(_Event):
+    type: Literal["SignOffApproved"] = "SignOffApproved"
+    checklist: SignOffChecklist
+    comment: str | None = None
+
+
+class SentBackForChanges(_Event):
+    type: Literal["SentBackForChanges"] = "SentBackForChanges"
+    checklist: SignOffChecklist
+    comment: str
+
+
+class RequestAmended(_Event):
+    type: Literal["RequestAmended"] = "RequestAmended"
+    request: AccountRequest
+    comment: str | None = None
+
+
+class AccountActivated(_Event):
+    type: Literal["AccountActivated"] = "AccountActivated"
+    handle: str
+    url: str
+    admins: list[Admin]
+
+
+class ListedInRegister(_Event):
+    type: Literal["ListedInRegister"] = "ListedInRegister"
+
+
+class AdminAdded(_Event):
+    type: Literal["AdminAdded"] = "AdminAdded"
+    admin: Admin
+
+
+class AdminRemoved(_Event):
+    type: Literal["AdminRemoved"] = "AdminRemoved"
+    person: str
+    reason: str | None = None
+
+
+class AdminTwoFactorConfirmed(_Event):
+    type: Literal["AdminTwoFactorConfirmed"] = "AdminTwoFactorConfirmed"
+    person: str
+
+
+class AdminCoverageLost(_Event):
+    """Fewer than two admins with 2FA remain (R-12); a restore deadline runs."""
+
+    type: Literal["AdminCoverageLost"] = "AdminCoverageLost"
+    admins_with_two_factor: int
+
+
+class AdminCoverageRestored(_Event):
+    type: Literal["AdminCoverageRestored"] = "AdminCoverageRestored"
+
+
+class DeadlineReminderSent(_Event):
+    type: Literal["DeadlineReminderSent"] = "DeadlineReminderSent"
+    step: str
+    stage: Stage
+    due: datetime
+    recipients: list[str]
+
+
+class DeadlineEscalated(_Event):
+    type: Literal["DeadlineEscalated"] = "DeadlineEscalated"
+    step: str
+    stage: Stage
+    due: datetime
+    recipients: list[str]
+
+
+class RequestLapsed(_Event):
+    type: Literal["RequestLapsed"] = "RequestLapsed"
+    step: str
+    stage: Stage
+    due: datetime
+
+
+class AuthoritiesUpdated(_Event):
+    type: Literal["AuthoritiesUpdated"] = "AuthoritiesUpdated"
+    authorities: Authorities
+
+
+class ClosureRequested(_Event):
+    type: Literal["ClosureRequested"] = "ClosureRequested"
+    reason: str
+
+
+class FinalSnapshotArchived(_Event):
+    """R-38: the capture exists as an archive package and is registered for
+    the registrars."""
+
+    type: Literal["FinalSnapshotArchived"] = "FinalSnapshotArchived"
+    package: ArchivePackageRef
+    registrars: list[str]
+
+
+class RemovedFromRegister(_Event):
+    type: Literal["RemovedFromRegister"] = "RemovedFromRegister"
+
+
+class AccountClosed(_Event):
+    type: Literal["AccountClosed"] = "AccountClosed"
+
+
+AccountEvent = Annotated[
+    AccountRequested
+    | ManagerApproved
+    | RequestRejected
+    | RiskAssessmentRecorded
+    | SignOffApproved
+    | SentBackForChanges
+    | RequestAmended
+    | AccountActivated
+    | ListedInRegister
+    | AdminAdded
+    | AdminRemoved
+    | AdminTwoFactorConfirmed
+    | AdminCoverageLost
+    | AdminCoverageRestored
+    | DeadlineReminderSent
+    | DeadlineEscalated
+    | RequestLapsed
+    | AuthoritiesUpdated
+    | ClosureRequested
+    | FinalSnapshotArchived
+    | RemovedFromRegister
+    | AccountClosed,
+    Field(discriminator="type"),
+]
+
+
+_EVENTS: TypeAdapter[AccountEvent] = TypeAdapter(AccountEvent)
+
+
+def parse_event(data: object) -> AccountEvent:
+    """An event from its stored JSON form (the `type` field picks the class)."""
+    return _EVENTS.validate_python(data)
+
+
+class EventEnvelope(BaseModel):
+    """An event with the id the workflow gave it (workflow.uuid4())."""
+
+    event_id: str
+    event: AccountEvent
+
+
+# --------------------------------------------------------------------------- commands
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    actor: PersonId
+
+
+class RequestAccount(_Command):
+    account_id: str
+    municipality_id: str
+    country: Country
+    timezone: TimeZoneName
+    request: AccountRequest
+    authorities: Authorities
+    policy: LifecyclePolicy = LifecyclePolicy()
+
+
+class ApproveRequest(_Command):
+    comment: str | None = Field(None, max_length=4000)
+
+
+class RejectRequest(_Command):
+    reason: Text
+
+
+class RecordRiskAssessment(_Command):
+    kind: RiskAssessmentKind
+    document_ref: ShortText
+    completed_on: date
+    completed_by: PersonId
+
+
+class SignOff(_Command):
+    decision: SignOffDecision
+    checklist: SignOffChecklist = SignOffChecklist()
+    comment: str | None = Field(None, max_length=4000)
+
+
+class AmendRequest(_Command):
+    request: AccountRequest
+    comment: str | None = Field(None, max_length=4000)
+
+
+class ActivateAccount(_Command):
+    handle: ShortText
+    url: Annotated[str, Field(pattern=r"^https://\S+$", max_length=500)]
+    admins: list[Admin] = Field(min_length=2, max_length=20)
+
+
+class AddAdmin(_Command):
+    person: PersonId
+    two_factor: bool = False
+
+
+class RemoveAdmin(_Command):
+    person: PersonId
+    reason: str | None = Field(None, max_length=4000)
+
+
+class ConfirmTwoFactor(_Command):
+    person: PersonId
+
+
+class RequestClosure(_Command):
+    reason: Text
+
+
+class UpdateAuthorities(_Command):
+    authorities: Authorities
+
+
+class FireDueDeadlines(_Command):
+    """The workflow's timer fired: record every step that is now due."""
+
+
+class RecordFinalSnapshot(_Command):
+    package: ArchivePackageRef
+
+
+Command = (
+    RequestAccount | ApproveRequest | RejectRequest | RecordRiskAssessment | SignOff
+    | AmendRequest | ActivateAccount | AddAdmin | RemoveAdmin | ConfirmTwoFactor
+    | RequestClosure | UpdateAuthorities | FireDueDeadlines | RecordFinalSnapshot
+)
+
+# --------------------------------------------------------------------------- errors
+
+
+class DomainError(Exception):
+    """A command the rules refuse. `code` becomes the ApplicationError type."""
+
+    code = "DomainError"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotAuthorised(DomainError):
+    code = "NotAuthorised"
+
+
+class WrongStage(DomainError):
+    code = "WrongStage"
+
+
+class RuleViolation(DomainError):
+    code = "RuleViolation"
+
+
+# --------------------------------------------------------------------------- state
+
+
+class DeadlineStep(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    name: str
+    kind: Literal["remind", "escalate", "lapse"]
+    due: datetime
+    recipients: tuple[str, ...]
+
+
+class AccountState(BaseModel):
+    """Everything the workflow knows, carried across continue-as-new."""
+
+    account_id: str
+    municipality_id: str
+    slug: str
+    country: Country
+    timezone: str
+    policy: LifecyclePolicy
+    authorities: Authorities
+    request: AccountRequest
+    requester: str
+    requested_at: datetime
+    stage: Stage = Stage.AWAITING_MANAGER
+    stage_entered_at: datetime
+    version: int = 0
+    approved_by: str | None = None
+    risk_assessments: dict[RiskAssessmentKind, RiskAssessment] = {}
+    sign_off: SignOffChecklist | None = None
+    signed_off_by: str | None = None
+    times_sent_back: int = 0
+    rejection_reason: str | None = None
+    handle: str | None = None
+    url: str | None = None
+    admins: dict[str, Admin] = {}
+    coverage_lost_at: datetime | None = None
+    escalated: bool = False
+    fired_steps: list[str] = []
+    listed: bool = False
+    closure_reason: str | None = None
+    closure_requested_by: str | None = None
+    final_package: ArchivePackageRef | None = None
+    closed_at: datetime | None = None
+
+    @property
+    def admins_with_two_factor(self) -> int:
+        return sum(1 for a in self.admins.values() if a.two_factor)
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def account_slug(account_name: str, platform: Platform) -> str:
+    """A readable, stable case name for workflow ids: no personal data, only
+    the account's public name and platform."""
+    folded = unicodedata.normalize("NFKD", account_name.lower())
+    ascii_only = folded.encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-")[:60].strip("-")
+    return f"{words or 'konto'}-{platform.value}"
+
+
+def workflow_id_for(municipality_id: str, slug: str) -> str:
+    return f"account:{municipality_id}:{slug}"
+
+
+def deadline_plan(state: AccountState) -> list[DeadlineStep]:
+    """The reminders, escalations and lapses that run in the current stage,
+    counted in working days of the municipality's country from the moment
+    the stage was entered (or the admin coverage was lost, R-12)."""
+    p, a = state.policy, state.authorities
+    managers = tuple(x for x in (a.manager, a.deputy) if x)
+    comms = tuple(sorted(a.communications))
+    admins = tuple(sorted(state.admins))
+    requester = (state.requester,)
+
+    def steps(
+        start: datetime, *spec: tuple[str, Literal["remind", "escalate", "lapse"], int,
+                                      tuple[str, ...]]
+    ) -> list[DeadlineStep]:
+        return [
+            DeadlineStep(
+                key=f"{state.stage.value}@{start.isoformat()}:{name}",
+                name=name,
+                kind=kind,
+                due=add_working_days(start, days, state.country, state.timezone),
+                recipients=recipients,
+            )
+            for name, kind, days, recipients in spec
+        ]
+
+    entered = state.stage_entered_at
+    match state.stage:
+        case Stage.AWAITING_MANAGER:
+            return steps(
+                entered,
+                ("manager_reminder", "remind", p.manager_reminder_days, managers),
+                ("manager_escalation", "escalate", p.manager_escalation_days, comms),
+                ("manager_lapse", "lapse", p.manager_lapse_days, requester + managers),
+            )
+        case Stage.RISK_ASSESSMENT:
+            return steps(
+                entered,
+                ("risk_reminder", "remind", p.risk_reminder_days, requester + managers),
+                ("risk_escalation", "escalate", p.risk_escalation_days, managers + comms),
+            )
+        case Stage.AWAITING_SIGNOFF:
+            return steps(
+                entered,
+                ("signoff_reminder", "remind", p.signoff_reminder_days, comms),
+                ("signoff_escalation", "escalate", p.signoff_escalation_days, managers + comms),
+            )
+        case Stage.AMENDING:
+            return steps(
+                entered,
+                ("amend_reminder", "remind", p.amend_reminder_days, requester),
+                ("amend_lapse", "lapse", p.amend_lapse_days, requester + managers),
+            )
+        case Stage.AWAITING_ACTIVATION:
+            return steps(
+                entered,
+                ("activation_reminder", "remind", p.activation_reminder_days,
+                 requester + comms),
+                ("activation_escalation", "escalate", p.activation_escalation_days,
+                 managers + comms),
+            )
+        case Stage.ACTIVE if state.coverage_lost_at is not None:
+            return steps(
+                state.coverage_lost_at,
+                ("admin_restore_reminder", "remind", p.admin_restore_reminder_days,
+                 admins + managers),
+                ("admin_restore_deadline", "escalate", p.admin_restore_days, managers),
+                ("admin_restore_escalation", "escalate", p.admin_restore_escalation_days,
+                 managers + comms),
+            )
+        case _:
+            return []
+
+
+def pending_steps(state: AccountState) -> list[DeadlineStep]:
+    fired = set(state.fired_steps)
+    return [s for s in deadline_plan(state) if s.key not in fired]
+
+
+def next_deadline(state: AccountState) -> datetime | None:
+    """When the next reminder, escalation or lapse falls due, if any."""
+    pending = pending_steps(state)
+    return min(s.due for s in pending) if pending else None
+
+
+def _require_stage(state: AccountState, *stages: Stage) -> None:
+    if state.stage not in stages:
+        wanted = " or ".join(s.value for s in stages)
+        raise WrongStage(f"the account is {state.stage.value}, not {wanted}")
+
+
+def _require_manager(state: AccountState, actor: str, what: str) -> None:
+    if not state.authorities.is_manager(actor):
+        raise NotAuthorised(
+            f"only the unit's manager or deputy may {what} (R-01, R-13); {actor} is neither"
+        )
+
+
+def _require_communications(state: AccountState, actor: str, what: str) -> None:
+    if not state.authorities.is_communications(actor):
+        raise NotAuthorised(
+            f"only the communications unit may {what} (R-03); {actor} is not a member"
+        )
+
+
+def _coverage_events(state: AccountState, after: AccountState, at: datetime,
+                     actor: str) -> list[AccountEvent]:
+    """R-12: losing or regaining two admins with 2FA is itself on the record."""
+    if after.stage is not Stage.ACTIVE:
+        return []
+    covered = after.admins_with_two_factor >= 2
+    if not covered and after.coverage_lost_at is None:
+        return [AdminCoverageLost(at=at, actor=actor,
+                                  admins_with_two_factor=after.admins_with_two_factor)]
+    if covered and after.coverage_lost_at is not None:
+        return [AdminCoverageRestored(at=at, actor=actor)]
+    return []
+
+
+def decide(state: AccountState | None, command: Command, *, now: datetime) -> list[AccountEvent]:
+    """The events `command` causes at `now`, or a DomainError."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    actor = command.actor
+    if isinstance(command, RequestAccount):
+        if state is not None:
+            raise WrongStage("this account has already been requested")
+        if (command.request.unit_id != command.authorities.unit_id
+                or command.municipality_id != command.authorities.municipality_id):
+            raise RuleViolation("the authorities given are not those of the requesting unit")
+        return [AccountRequested(
+            at=now, actor=actor, account_id=command.account_id,
+            municipality_id=command.municipality_id,
+            slug=account_slug(command.request.account_name, command.request.platform),
+            country=command.country, timezone=command.timezone, request=command.request,
+            authorities=command.authorities, policy=command.policy,
+        )]
+    if state is None:
+        raise WrongStage("no account has been requested")
+    if state.stage.terminal and not isinstance(command, FireDueDeadlines):
+        raise WrongStage(f"the account is {state.stage.value}; nothing more can be decided")
+
+    match command:
+        case ApproveRequest():
+            _require_stage(state, Stage.AWAITING_MANAGER)
+            _require_manager(state, actor, "approve the account")
+            return [ManagerApproved(at=now, actor=actor, comment=command.comment)]
+        case RejectRequest():
+            if state.stage is Stage.AWAITING_MANAGER:
+                _require_manager(state, actor, "reject the request")
+            else:
+                _require_stage(state, Stage.AWAITING_SIGNOFF, Stage.AMENDING,
+                               Stage.RISK_ASSESSMENT, Stage.AWAITING_ACTIVATION)
+                if not (state.authorities.is_manager(actor)
+                        or state.authorities.is_communications(actor)):
+                    raise NotAuthorised(
+                        f"{actor} may not reject: only the manager (R-01) or the "
+                        "communications unit (R-03)"
+                    )
+            return [RequestRejected(at=now, actor=actor, stage=state.stage,
+                                    reason=command.reason)]
+        case RecordRiskAssessment():
+            _require_stage(state, Stage.RISK_ASSESSMENT)
+            allowed = {state.requester, *state.request.proposed_admins}
+            if actor not in allowed and not state.authorities.is_manager(actor):
+                raise NotAuthorised(
+                    f"{actor} may not record the unit's ROS or DPIA: the requester, the "
+                    "proposed admins or the manager may"
+                )
+            if command.completed_on > now.astimezone(ZoneInfo(state.timezone)).date():
+                raise RuleViolation("an assessment cannot be completed in the future (R-04)")
+            return [RiskAssessmentRecorded(at=now, actor=actor, assessment=RiskAssessment(
+                kind=command.kind, document_ref=command.document_ref,
+                completed_on=command.completed_on, completed_by=command.completed_by,
+                recorded_by=actor,
+            ))]
+        case SignOff():
+            _require_stage(state, Stage.AWAITING_SIGNOFF)
+            _require_communications(state, actor, "sign off a new account")
+            if command.decision is SignOffDecision.APPROVE:
+                gaps = command.checklist.missing(state.authorities)
+                if gaps:
+                    raise RuleViolation("cannot approve yet: " + "; ".join(gaps))
+                return [SignOffApproved(at=now, actor=actor, checklist=command.checklist,
+                                        comment=command.comment)]
+            if not (command.comment or "").strip():
+                raise RuleViolation("say what must change, or why the request is rejected")
+            if command.decision is SignOffDecision.SEND_BACK:
+                return [SentBackForChanges(at=now, actor=actor, checklist=command.checklist,
+                                           comment=command.comment or "")]
+            return [RequestRejected(at=now, actor=actor, stage=state.stage,
+                                    reason=command.comment or "")]
+        case AmendRequest():
+            _require_stage(state, Stage.AMENDING)
+            if actor != state.requester and not state.authorities.is_manager(actor):
+                raise NotAuthorised(f"{actor} may not amend: the requester or the manager may")
+            if (command.request.unit_id != state.request.unit_id
+                    or command.request.platform != state.request.platform):
+                raise RuleViolation(
+                    "the unit and platform were decided by the manager (R-01); "
+                    "request a new account to change them"
+                )
+            return [RequestAmended(at=now, actor=actor, request=command.request,
+                                   comment=command.comment)]
+        case ActivateAccount():
+            _require_stage(state, Stage.AWAITING_ACTIVATION)
+            _require_communications(state, actor, "activate the account and list it")
+            people = [a.person for a in command.admins]
+            if len(set(people)) != len(people):
+                raise RuleViolation("an admin is listed twice")
+            without = [a.person for a in command.admins if not a.two_factor]
+            if without:
+                raise RuleViolation(
+                    "R-12: every admin needs two-factor authentication confirmed; missing for "
+                    + ", ".join(without)
+                )
+            return [
+                AccountActivated(at=now, actor=actor, handle=command.handle, url=command.url,
+                                 admins=list(command.admins)),
+                ListedInRegister(at=now, actor=actor),
+            ]
+        case AddAdmin() | RemoveAdmin() | ConfirmTwoFactor():
+            return _decide_admins(state, command, now)
+        case RequestClosure():
+            _require_stage(state, Stage.ACTIVE)
+            if not (state.authorities.is_manager(actor)
+                    or state.authorities.is_communications(actor)):
+                raise NotAuthorised(
+                    f"{actor} may not close the account: the manager or the communications "
+                    "unit may (R-19)"
+                )
+            return [ClosureRequested(at=now, actor=actor, reason=command.reason)]
+        case RecordFinalSnapshot():
+            _require_stage(state, Stage.CLOSING)
+            return [
+                FinalSnapshotArchived(at=now, actor=actor, package=command.package,
+                                      registrars=sorted(state.authorities.registrars)),
+                RemovedFromRegister(at=now, actor=actor),
+                AccountClosed(at=now, actor=actor),
+            ]
+        case UpdateAuthorities():
+            if command.authorities == state.authorities:
+                return []
+            if command.authorities.unit_id != state.authorities.unit_id:
+                raise RuleViolation("authorities of another unit")
+            return [AuthoritiesUpdated(at=now, actor=actor, authorities=command.authorities)]
+        case FireDueDeadlines():
+            return _fire_due(state, now, actor)
+    raise TypeError(f"unknown command {type(command).__name__}")
+
+
+def _decide_admins(state: AccountState,
+                   command: AddAdmin | RemoveAdmin | ConfirmTwoFactor,
+                   now: datetime) -> list[AccountEvent]:
+    _require_stage(state, Stage.ACTIVE)
+    actor = command.actor
+    events: list[AccountEvent]
+    match command:
+        case AddAdmin():
+            _require_manager(state, actor, "appoint an admin")
+            if command.person in state.admins:
+                raise RuleViolation(f"{command.person} is already an admin")
+            events = [AdminAdded(at=now, actor=actor,
+                                 admin=Admin(person=command.person,
+                                             two_factor=command.two_factor))]
+        case RemoveAdmin():
+            _require_manager(state, actor, "remove an admin")
+            if command.person not in state.admins:
+                raise RuleViolation(f"{command.person} is not an admin")
+            events = [AdminRemoved(at=now, actor=actor, person=command.person,
+                                   reason=command.reason)]
+        case ConfirmTwoFactor():
+            if actor != command.person and not state.authorities.is_communications(actor):
+                raise NotAuthorised("an admin confirms their own 2FA, or the communications unit")
+            admin = state.admins.get(command.person)
+            if admin is None:
+                raise RuleViolation(f"{command.person} is not an admin")
+            if admin.two_factor:
+                raise RuleViolation(f"{command.person} already has 2FA confirmed")
+            events = [AdminTwoFactorConfirmed(at=now, actor=actor, person=command.person)]
+    after = state
+    for event in events:
+        after = evolve(after, event)
+    return events + _coverage_events(state, after, now, actor)
+
+
+def _fire_due(state: AccountState, now: datetime, actor: str) -> list[AccountEvent]:
+    events: list[AccountEvent] = []
+    for step in sorted(pending_steps(state), key=lambda s: s.due):
+        if step.due > now:
+            break
+        common = {"at": now, "actor": actor, "step": step.key, "stage": state.stage,
+                  "due": step.due}
+        if step.kind == "remind":
+            events.append(DeadlineReminderSent(**common, recipients=list(step.recipients)))
+        elif step.kind == "escalate":
+            events.append(DeadlineEscalated(**common, recipients=list(step.recipients)))
+        else:
+            events.append(RequestLapsed(**common))
+            break
+    return events
+
+
+# --------------------------------------------------------------------------- evolve
+
+
+def _enter(state: AccountState, stage: Stage, at: datetime) -> dict[str, object]:
+    return {"stage": stage, "stage_entered_at": at, "escalated": False}
+
+
+def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
+    """Fold one event into the state. Total: it never refuses an event that
+    `decide` produced."""
+    if isinstance(event, AccountRequested):
+        return AccountState(
+            account_id=event.account_id, municipality_id=event.municipality_id,
+            slug=event.slug, country=event.country, timezone=event.timezone,
+            policy=event.policy, authorities=event.authorities, request=event.request,
+            requester=event.actor or "", requested_at=event.at, stage_entered_at=event.at,
+            version=1,
+        )
+    if state is None:
+        raise ValueError(f"{event.type} before AccountRequested")
+    changes: dict[str, object] = {"version": state.version + 1}
+    match event:
+        case ManagerApproved():
+            changes |= _enter(state, Stage.RISK_ASSESSMENT, event.at)
+            changes["approved_by"] = event.actor
+        case RequestRejected():
+            changes |= _enter(state, Stage.REJECTED, event.at)
+            changes["rejection_reason"] = event.reason
+        case RiskAssessmentRecorded():
+            done = dict(state.risk_assessments)
+            done[event.assessment.kind] = event.assessment
+            changes["risk_assessments"] = done
+            if set(done) == set(RiskAssessmentKind):
+                changes |= _enter(state, Stage.AWAITING_SIGNOFF, event.at)
+        case SignOffApproved():
+            changes |= _enter(state, Stage.AWAITING_ACTIVATION, event.at)
+            changes |= {"sign_off": event.checklist, "signed_off_by": event.actor}
+        case SentBackForChanges():
+            changes |= _enter(state, Stage.AMENDING, event.at)
+            changes["times_sent_back"] = state.times_sent_back + 1
+        case RequestAmended():
+            changes |= _enter(state, Stage.AWAITING_SIGNOFF, event.at)
+            changes["request"] = event.request
+        case AccountActivated():
+            changes |= _enter(state, Stage.ACTIVE, event.at)
+            changes |= {"handle": event.handle, "url": event.url,
+                        "admins": {a.person: a for a in event.admins}}
+        case ListedInRegister():
+            changes["listed"] = True
+        case AdminAdded():
+            changes["admins"] = {**state.admins, event.admin.person: event.admin}
+        case AdminRemoved():
+            changes["admins"] = {k: v for k, v in state.admins.items() if k != event.person}
+        case AdminTwoFactorConfirmed():
+            changes["admins"] = {**state.admins,
+                                 event.person: Admin(person=event.person, two_factor=True)}
+        case AdminCoverageLost():
+            changes |= {"coverage_lost_at": event.at, "escalated": False}
+        case AdminCoverageRestored():
+            changes |= {"coverage_lost_at": None, "escalated": False}
+        case DeadlineReminderSent():
+            changes["fired_steps"] = [*state.fired_steps, event.step]
+        case DeadlineEscalated():
+            changes |= {"fired_steps": [*state.fired_steps, event.step], "escalated": True}
+        case RequestLapsed():
+            changes |= _enter(state, Stage.LAPSED, event.at)
+            changes["fired_steps"] = [*state.fired_steps, event.step]
+        case AuthoritiesUpdated():
+            changes["authorities"] = event.authorities
+        case ClosureRequested():
+            changes |= _enter(state, Stage.CLOSING, event.at)
+            changes |= {"closure_reason": event.reason, "closure_requested_by": event.actor,
+                        "coverage_lost_at": None}
+        case FinalSnapshotArchived():
+            changes["final_package"] = event.package
+        case RemovedFromRegister():
+            changes["listed"] = False
+        case AccountClosed():
+            changes |= _enter(state, Stage.CLOSED, event.at)
+            changes["closed_at"] = event.at
+    return state.model_copy(update=changes)
+
+
+def fold(events: list[AccountEvent]) -> AccountState:
+    state: AccountState | None = None
+    for event in events:
+        state = evolve(state, event)
+    if state is None:
+        raise ValueError("no events")
+    return state
+
+
+def monitoring_hours_text(hours: OfficeHours) -> str:
+    """R-17: the published monitoring hours, e.g. 'vardagar 08:00–16:30'."""
+    return f"vardagar {hours.opens:%H:%M}–{hours.closes:%H:%M}"
+
