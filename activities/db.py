@@ -1,0 +1,83 @@
+"""PostgreSQL plumbing: the connection pool and the migration runner.
+
+Migrations are plain SQL files in `migrations/`, applied in filename order,
+each once and each in its own transaction. The app applies them itself (the
+CLI, the local stack, the test template database), so there is no separate
+migration tool to install or forget.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+# Any fixed 64-bit number, the same in every process: whoever holds this
+# advisory lock is the one migrating; the others wait, then find nothing to do.
+_MIGRATION_LOCK_KEY = 0x6B616E616C76_01  # "kanalv" + 1
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    """Dicts in, dicts out: asyncpg hands json/jsonb over as strings otherwise."""
+    for type_name in ("jsonb", "json"):
+        await conn.set_type_codec(
+            type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+        )
+
+
+async def create_pool(dsn: str, **kw: Any) -> asyncpg.Pool:
+    """A pool whose connections encode and decode json/jsonb as Python objects.
+
+    An `init` passed in `kw` runs after the codecs are registered."""
+    extra_init = kw.pop("init", None)
+
+    async def init(conn: asyncpg.Connection) -> None:
+        await _init_connection(conn)
+        if extra_init is not None:
+            await extra_init(conn)
+
+    return await asyncpg.create_pool(dsn, init=init, **kw)
+
+
+def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
+    """The migrations in the order they are applied (by filename)."""
+    return sorted(directory.glob("*.sql"), key=lambda p: p.name)
+
+
+async def migrate(dsn: str) -> list[str]:
+    """Apply the migrations not yet applied; return the names applied now.
+
+    Runs under a session advisory lock, so two workers starting at once do
+    not race: the second waits and then finds everything applied."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
+        try:
+            await conn.execute(
+                """
+                CREATE TABLE IF NOT EXISTS schema_migrations (
+                    name       text PRIMARY KEY,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """
+            )
+            done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
+            applied: list[str] = []
+            for path in migration_files():
+                if path.name in done:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(path.read_text(encoding="utf-8"))
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (name) VALUES ($1)", path.name
+                    )
+                applied.append(path.name)
+            return applied
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", _MIGRATION_LOCK_KEY)
+    finally:
+        await conn.close()

@@ -1,0 +1,209 @@
+"""The `kanalvakt` command line.
+
+    kanalvakt migrate                           apply the SQL migrations
+    kanalvakt directory load FILE               load a municipality's directory YAML
+    kanalvakt directory show MUNICIPALITY       who manages, signs off and registers
+    kanalvakt rebuild-read-models               replay every event into the read models
+
+The database comes from --database-url or DATABASE_URL. Exit codes: 0 done,
+1 the operation failed, 2 bad input (arguments, no database, invalid file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+import asyncpg
+import yaml
+from pydantic import ValidationError
+
+import settings
+from activities.db import create_pool, migrate
+from activities.directory import DirectoryRepository, LoadReport, parse_directory_yaml
+from activities.eventstore import EventStore
+from domain.directory import Directory
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+async def load_directory_file(dsn: str, path: Path) -> LoadReport:
+    """Parse and load one directory file, migrating first.
+
+    The file is parsed before the database is touched, so an invalid file
+    (yaml.YAMLError, pydantic.ValidationError) writes nothing."""
+    text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+    return await _load(dsn, parse_directory_yaml(text))
+
+
+async def _load(dsn: str, directory: Directory) -> LoadReport:
+    await migrate(dsn)
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        return await DirectoryRepository(pool).load(directory)
+    finally:
+        await pool.close()
+
+
+async def rebuild_read_models(dsn: str) -> int:
+    """Rebuild every read model of the app from the events; return how many
+    events were replayed."""
+    # Imported here: the projections import the read-model code, which the
+    # other commands don't need.
+    from activities.projections import all_projections
+
+    await migrate(dsn)
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        return await EventStore(pool, all_projections()).rebuild()
+    finally:
+        await pool.close()
+
+
+def _say_error(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _file_errors(path: Path, exc: ValidationError | yaml.YAMLError) -> list[str]:
+    """One `FILE: where: what` line per problem, the way editors and CI read them."""
+    if isinstance(exc, yaml.MarkedYAMLError) and exc.problem_mark is not None:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}"
+        return [f"{path}: {where}: {exc.problem or exc.context or 'not valid YAML'}"]
+    if isinstance(exc, yaml.YAMLError):
+        return [f"{path}: not valid YAML: {exc}"]
+    return [
+        f"{path}: {'.'.join(str(p) for p in error['loc']) or '(whole file)'}: {error['msg']}"
+        for error in exc.errors()
+    ]
+
+
+async def _migrate(dsn: str) -> int:
+    applied = await migrate(dsn)
+    if applied:
+        for name in applied:
+            print(f"applied {name}")
+    else:
+        print("nothing to apply: the database is up to date")
+    return EXIT_OK
+
+
+def _read_directory_file(path: Path) -> Directory | None:
+    """The parsed file, or None after printing why it can't be loaded."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        _say_error(f"{path}: cannot read: {exc.strerror or exc}")
+        return None
+    try:
+        return parse_directory_yaml(text)
+    except (ValidationError, yaml.YAMLError) as exc:
+        for line in _file_errors(path, exc):
+            _say_error(line)
+        _say_error(f"{path}: not loaded; nothing was written")
+        return None
+
+
+async def _directory_load(dsn: str, directory: Directory) -> int:
+    print((await _load(dsn, directory)).summary())
+    return EXIT_OK
+
+
+async def _directory_show(dsn: str, municipality_id: str) -> int:
+    await migrate(dsn)
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        directory = await DirectoryRepository(pool).directory(municipality_id)
+    finally:
+        await pool.close()
+    if directory is None:
+        _say_error(f"no municipality {municipality_id!r} in the directory")
+        return EXIT_FAILED
+    names = {p.id: p.name for p in directory.people}
+
+    def who(person_id: str | None) -> str:
+        if person_id is None:
+            return "-"
+        return f"{names.get(person_id, '?')} ({person_id})"
+
+    m = directory.municipality
+    print(f"{m.name} ({m.id}), {m.country.value}, {m.timezone}, diarium {m.diarium_prefix}")
+    print("Units:")
+    for unit in directory.units:
+        print(f"  {unit.id}: {unit.name} [{unit.kind.value}]")
+        print(f"      manager: {who(unit.manager)}")
+        print(f"      deputy:  {who(unit.deputy)}")
+    print(f"Communications unit: {directory.communications_unit}")
+    print("Communications members: " + ", ".join(who(p) for p in directory.communications_members))
+    print("Registrars: " + ", ".join(who(p) for p in directory.registrars))
+    return EXIT_OK
+
+
+async def _rebuild(dsn: str) -> int:
+    started = time.perf_counter()
+    try:
+        count = await rebuild_read_models(dsn)
+    except ModuleNotFoundError as exc:
+        if exc.name != "activities.projections":
+            raise
+        _say_error("kanalvakt: no read models to rebuild: activities/projections.py is missing")
+        return EXIT_FAILED
+    print(f"replayed {count} events into the read models in {time.perf_counter() - started:.2f} s")
+    return EXIT_OK
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kanalvakt", description="Kanalvakt administration commands."
+    )
+    parser.add_argument(
+        "--database-url", help="PostgreSQL URL (default: the DATABASE_URL environment variable)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands.add_parser("migrate", help="apply the SQL migrations not yet applied")
+    directory = commands.add_parser("directory", help="the organisation directory")
+    directory_commands = directory.add_subparsers(dest="directory_command", required=True)
+    load = directory_commands.add_parser("load", help="load a municipality's directory YAML")
+    load.add_argument("file", type=Path)
+    show = directory_commands.add_parser("show", help="print a municipality's directory")
+    show.add_argument("municipality")
+    commands.add_parser(
+        "rebuild-read-models", help="empty the read models and replay every event into them"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # --help, or a usage error argparse already printed
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    dsn = args.database_url or settings.load().database_url
+    if not dsn:
+        _say_error("kanalvakt: no database: pass --database-url or set DATABASE_URL")
+        return EXIT_BAD_INPUT
+    if args.command == "migrate":
+        work = _migrate(dsn)
+    elif args.command == "directory" and args.directory_command == "load":
+        directory = _read_directory_file(args.file)
+        if directory is None:
+            return EXIT_BAD_INPUT
+        work = _directory_load(dsn, directory)
+    elif args.command == "directory":
+        work = _directory_show(dsn, args.municipality)
+    else:
+        work = _rebuild(dsn)
+    try:
+        return asyncio.run(work)
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        _say_error(f"kanalvakt: database error: {exc}")
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())
