@@ -1,0 +1,156 @@
+"""Read models projected from account events, inside the append's transaction.
+
+The accounts projection folds each event into the stored AccountState with
+the same `domain.account.evolve` the workflow uses, so stage, next deadline
+and escalation are computed by one set of rules. Order matters: the register
+and the registrar inbox read the row the accounts projection just wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import asyncpg
+
+from activities.eventstore import Projection, RecordedEvent
+from domain import account as acc
+
+_ACCOUNT_STREAM = "account-"
+
+
+def _is_account(event: RecordedEvent) -> bool:
+    return event.stream_id.startswith(_ACCOUNT_STREAM)
+
+
+async def _load_state(conn: asyncpg.Connection, stream_id: str) -> acc.AccountState:
+    raw = await conn.fetchval("SELECT state FROM accounts WHERE stream_id = $1", stream_id)
+    if raw is None:
+        raise LookupError(f"no account row for {stream_id}")
+    data = raw if isinstance(raw, dict) else json.loads(raw)
+    return acc.AccountState.model_validate(data)
+
+
+class AccountsProjection:
+    tables = ("accounts",)
+
+    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if not _is_account(event):
+            return
+        typed = acc.parse_event(event.data)
+        before = None if isinstance(typed, acc.AccountRequested) \
+            else await _load_state(conn, event.stream_id)
+        state = acc.evolve(before, typed)
+        await conn.execute(
+            """
+            INSERT INTO accounts (account_id, stream_id, workflow_id, municipality_id, unit_id,
+                platform, account_name, stage, requester, handle, url, admins, next_deadline,
+                escalated, requested_at, updated_at, version, state)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                    $17, $18)
+            ON CONFLICT (account_id) DO UPDATE SET
+                account_name = EXCLUDED.account_name, stage = EXCLUDED.stage,
+                handle = EXCLUDED.handle, url = EXCLUDED.url, admins = EXCLUDED.admins,
+                next_deadline = EXCLUDED.next_deadline, escalated = EXCLUDED.escalated,
+                updated_at = EXCLUDED.updated_at, version = EXCLUDED.version,
+                state = EXCLUDED.state
+            """,
+            state.account_id, event.stream_id,
+            acc.workflow_id_for(state.municipality_id, state.slug), state.municipality_id,
+            state.request.unit_id, state.request.platform.value, state.request.account_name,
+            state.stage.value, state.requester, state.handle, state.url,
+            [a.model_dump(mode="json") for a in state.admins.values()],
+            acc.next_deadline(state), state.escalated, state.requested_at, event.occurred_at,
+            event.version, state.model_dump(mode="json"),
+        )
+
+
+class PublicRegisterProjection:
+    """R-07: an account is listed when activated and leaves at closure."""
+
+    tables = ("public_register",)
+
+    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if not _is_account(event):
+            return
+        if event.event_type == "ListedInRegister":
+            state = await _load_state(conn, event.stream_id)
+            await conn.execute(
+                """
+                INSERT INTO public_register (account_id, municipality_id, unit_id, platform,
+                    account_name, handle, url, purpose, contact_email, monitoring_hours,
+                    listed_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                ON CONFLICT (account_id) DO NOTHING
+                """,
+                state.account_id, state.municipality_id, state.request.unit_id,
+                state.request.platform.value, state.request.account_name, state.handle,
+                state.url, state.request.purpose, state.request.contact_email,
+                acc.monitoring_hours_text(state.request.monitoring_hours), event.occurred_at,
+            )
+        elif event.event_type == "RemovedFromRegister":
+            account_id = await conn.fetchval(
+                "SELECT account_id FROM accounts WHERE stream_id = $1", event.stream_id)
+            await conn.execute("DELETE FROM public_register WHERE account_id = $1", account_id)
+
+
+class NotificationsProjection:
+    """Reminders and escalations, one row per recipient."""
+
+    tables = ("notifications",)
+    _kinds = {"DeadlineReminderSent": "reminder", "DeadlineEscalated": "escalation"}
+
+    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        kind = self._kinds.get(event.event_type)
+        if kind is None or not _is_account(event):
+            return
+        data: dict[str, Any] = event.data
+        account_id = event.stream_id.removeprefix(_ACCOUNT_STREAM)
+        await conn.executemany(
+            """
+            INSERT INTO notifications (event_id, recipient, account_id, kind, step, stage, due,
+                created_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
+            """,
+            [(event.event_id, who, account_id, kind, data["step"], data["stage"],
+              acc.parse_event(data).due, event.occurred_at)  # type: ignore[union-attr]
+             for who in data["recipients"]],
+        )
+
+
+class RegistrarInboxProjection:
+    """R-38: the final snapshot is registered for the registrars."""
+
+    tables = ("registrar_inbox",)
+
+    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if event.event_type != "FinalSnapshotArchived" or not _is_account(event):
+            return
+        archived = acc.parse_event(event.data)
+        assert isinstance(archived, acc.FinalSnapshotArchived)
+        state = await _load_state(conn, event.stream_id)
+        package = archived.package
+        await conn.execute(
+            """
+            INSERT INTO registrar_inbox (package_id, account_id, municipality_id, kind, path,
+                manifest_sha256, payload_oxum, registrars, received_at)
+            VALUES ($1, $2, $3, 'final_snapshot', $4, $5, $6, $7, $8)
+            ON CONFLICT (package_id) DO NOTHING
+            """,
+            package.package_id, state.account_id, state.municipality_id, package.path,
+            package.manifest_sha256, package.payload_oxum, archived.registrars,
+            event.occurred_at,
+        )
+
+
+def all_projections() -> list[Projection]:
+    return [AccountsProjection(), PublicRegisterProjection(), NotificationsProjection(),
+            RegistrarInboxProjection()]
+
+
+async def register_entry(pool: asyncpg.Pool, account_id: str) -> dict[str, Any] | None:
+    """One account's entry in the public register, as published (R-07)."""
+    from activities.queries import public_register
+
+    entries = await public_register(pool, account_id=account_id)
+    return entries[0] if entries else None

@@ -1,0 +1,84 @@
+"""Shared test material: the sample directory's people, a valid request, and
+the Temporal server binaries the project installs (nothing is downloaded)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+
+from workflows import search_attributes as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+TEST_SERVER = str(BIN / "temporal-test-server")
+DEV_SERVER = str(BIN / "temporal")
+EXEMPELBY = ROOT / "deploy" / "directory" / "exempelby.yaml"
+
+# People of deploy/directory/exempelby.yaml
+MANAGER = "anna.lind"  # kultur's förvaltningschef
+DEPUTY = "johan.berg"
+REQUESTER = "elin.strand"  # works in kultur
+COMMS = "sofia.wallin"  # communications unit member
+COMMS_2 = "ahmed.yusuf"
+OUTSIDER = "jonas.blom"  # samhällsbyggnad, no say over kultur
+REGISTRARS = ["ali.karimi", "birgitta.nord"]
+
+
+def request_fields(**overrides: Any) -> dict[str, Any]:
+    """A complete R-02 request from the culture unit."""
+    fields: dict[str, Any] = {
+        "unit_id": "kultur",
+        "platform": "instagram",
+        "account_name": "Kulturhuset Ängen",
+        "purpose": "Visa programmet och svara på frågor om kulturhusets verksamhet.",
+        "target_audience": "Unga vuxna i Exempelby",
+        "goals": "Fler besökare under 30 år; svar inom ett dygn",
+        "message": "Kulturhuset är ditt vardagsrum",
+        "dialogue_wanted": True,
+        "resources": "Två kommunikatörer, fyra timmar i veckan vardera",
+        "hours_per_week": 8,
+        "channel_rationale": "Målgruppen finns på Instagram, inte på Facebook",
+        "proposed_admins": [REQUESTER, DEPUTY],
+        "contact_email": "kulturhuset@exempelby.se",
+        "monitoring_hours": {"opens": "08:00:00", "closes": "16:30:00"},
+    }
+    fields.update(overrides)
+    return fields
+
+
+def full_checklist() -> dict[str, Any]:
+    """Everything the communications unit checks before approving (R-05..R-11)."""
+    return {
+        "profile_names_municipality": True,
+        "profile_links_unit_and_policy": True,
+        "profile_states_purpose_and_rules": True,
+        "provider_identity_and_visibility_shown": True,
+        "terms_read_and_accepted_by": MANAGER,
+        "public_channel": True,
+        "unit_web_page_updated": True,
+        "municipality_has_login_access": True,
+    }
+
+
+def assessment(kind: str, on: date) -> dict[str, Any]:
+    return {"kind": kind, "document_ref": f"KS 2026/{'0042' if kind == 'ros' else '0043'}",
+            "completed_on": on.isoformat(), "completed_by": MANAGER}
+
+
+async def register_search_attributes(client: Client) -> None:
+    """The time-skipping server knows no custom search attributes until told."""
+    kinds = {
+        "KEYWORD": IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD,
+        "DATETIME": IndexedValueType.INDEXED_VALUE_TYPE_DATETIME,
+        "BOOL": IndexedValueType.INDEXED_VALUE_TYPE_BOOL,
+    }
+    await client.operator_service.add_search_attributes(AddSearchAttributesRequest(
+        namespace=client.namespace,
+        search_attributes={k.name: kinds[k.indexed_value_type.name] for k in sa.ALL},
+    ))

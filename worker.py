@@ -1,0 +1,94 @@
+"""The worker process: the composition root that builds the pool, the event
+store with its projections and the activity objects, and runs the workflows.
+
+    python -m worker        (the local stack starts it; run more to scale out)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+import settings as app_settings
+from activities.account import AccountActivities
+from activities.db import create_pool
+from activities.directory import DirectoryRepository
+from activities.eventstore import EventStore
+from activities.projections import all_projections
+from workflows.account import AccountLifecycleWorkflow
+
+WORKFLOWS: Sequence[type] = (AccountLifecycleWorkflow,)
+
+log = structlog.get_logger("kanalvakt.worker")
+
+
+def sandbox_runner() -> SandboxedWorkflowRunner:
+    # domain/ is pure and deterministic; passing it (and pydantic) through
+    # keeps zoneinfo usable and avoids re-importing them for every run.
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "domain", "pydantic", "pydantic_core", "annotated_types", "activities"
+        )
+    )
+
+
+def account_activities(pool: asyncpg.Pool, archive_dir: Path) -> AccountActivities:
+    store = EventStore(pool, all_projections())
+    return AccountActivities(pool, store, DirectoryRepository(pool), archive_dir)
+
+
+def create_worker(client: Client, activities: AccountActivities, task_queue: str,
+                  **options: object) -> Worker:
+    """The one place where workflows and activities are registered; tests use it too."""
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=list(WORKFLOWS),
+        activities=[
+            activities.record_events,
+            activities.load_authorities,
+            activities.build_final_snapshot,
+        ],
+        workflow_runner=sandbox_runner(),
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def connect(address: str, namespace: str = "default") -> Client:
+    return await Client.connect(address, namespace=namespace,
+                                data_converter=pydantic_data_converter)
+
+
+async def main() -> None:
+    from deploy.logging_setup import configure_logging
+
+    configure_logging()
+    cfg = app_settings.load()
+    if not cfg.database_url:
+        raise SystemExit("DATABASE_URL is not set")
+    cfg.archive_dir.mkdir(parents=True, exist_ok=True)
+    client = await connect(cfg.temporal_address, cfg.temporal_namespace)
+    pool = await create_pool(cfg.database_url)
+    worker = create_worker(client, account_activities(pool, cfg.archive_dir), cfg.task_queue)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    log.info("worker started", task_queue=cfg.task_queue, temporal=cfg.temporal_address)
+    async with worker:
+        await stop.wait()
+        log.info("worker stopping")
+    await pool.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

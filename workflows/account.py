@@ -1,0 +1,342 @@
+"""AccountLifecycleWorkflow: one official account, from request to closure.
+
+Workflow id: ``account:<municipality>:<slug>`` (no personal data).
+
+Updates (each with a validator; a rejected one leaves no history):
+    approve, reject, record_risk_assessment, sign_off, amend, activate,
+    add_admin, remove_admin, confirm_two_factor, request_closure
+Signals:
+    refresh_authorities   reload the unit's manager, deputy, communications
+                          unit and registrars from the org directory
+Queries:
+    state                 the whole AccountState
+    deadlines             the reminders, escalations and lapses still pending
+
+Rules come from domain.account (decide/evolve); every event is written to the
+event store by an activity before the state changes here; deadlines are
+durable timers in working days.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
+
+from workflows import search_attributes as sa
+
+with workflow.unsafe.imports_passed_through():
+    from activities.account import (
+        AccountActivities,
+        FinalSnapshotInput,
+        LoadAuthoritiesInput,
+        RecordEventsInput,
+    )
+    from domain import account as acc
+
+SYSTEM_ACTOR = "kanalvakt"
+
+_RECORD_TIMEOUT = timedelta(seconds=30)
+_SNAPSHOT_TIMEOUT = timedelta(minutes=10)
+# Retried until they succeed (PostgreSQL may be down for a while); what cannot
+# succeed is raised as a non-retryable ApplicationError by the activity.
+_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+
+
+class AccountWorkflowInput(BaseModel):
+    """The first run gets `start`; a continued run gets the carried `state`."""
+
+    start: acc.RequestAccount | None = None
+    state: acc.AccountState | None = None
+    refresh_pending: bool = False
+
+
+class AccountWorkflowResult(BaseModel):
+    account_id: str
+    stage: acc.Stage
+    version: int
+    final_package: acc.ArchivePackageRef | None = None
+
+
+class DeadlinesView(BaseModel):
+    next_deadline: str | None
+    pending: list[acc.DeadlineStep]
+
+
+def _rejection(error: acc.DomainError) -> ApplicationError:
+    return ApplicationError(error.message, type=error.code, non_retryable=True)
+
+
+@workflow.defn(failure_exception_types=[ApplicationError])
+class AccountLifecycleWorkflow:
+    @workflow.init
+    def __init__(self, inp: AccountWorkflowInput) -> None:
+        self._state: acc.AccountState | None = inp.state
+        self._refresh = inp.refresh_pending
+        # The request is decided here, so an update arriving in the very first
+        # task is validated against the requested account; handlers wait until
+        # run() has written these events (expected version 0) before deciding.
+        self._unwritten: list[acc.AccountEvent] = []
+        self._start_refused: acc.DomainError | None = None
+        if self._state is None and inp.start is not None:
+            try:
+                self._unwritten = acc.decide(None, inp.start, now=workflow.now())
+                self._state = acc.fold(self._unwritten)
+            except acc.DomainError as refused:
+                self._start_refused = refused
+        # Handlers interleave at every await; the lock makes decide -> record ->
+        # evolve one step, so no decision is taken on a state about to change.
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------------ run
+
+    @workflow.run
+    async def run(self, inp: AccountWorkflowInput) -> AccountWorkflowResult:
+        if self._start_refused is not None:
+            raise _rejection(self._start_refused)
+        if self._state is None:
+            raise ApplicationError("neither a request nor a state", non_retryable=True)
+        if self._unwritten:
+            async with self._lock:
+                await self._write(self._unwritten, expected_version=0)
+                self._unwritten = []
+                self._upsert_search_attributes()
+        while not self.state_now.stage.terminal:
+            if self.state_now.stage is acc.Stage.CLOSING:
+                await self._close()
+                continue
+            if self._refresh:
+                await self._refresh_authorities()
+                continue
+            if workflow.info().is_continue_as_new_suggested():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(
+                    AccountWorkflowInput(state=self.state_now, refresh_pending=self._refresh)
+                )
+            await self._wait_for_change_or_deadline()
+        # Never return while an update handler is still writing (sdk-python#556).
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        final = self.state_now
+        return AccountWorkflowResult(account_id=final.account_id, stage=final.stage,
+                                     version=final.version, final_package=final.final_package)
+
+    async def _wait_for_change_or_deadline(self) -> None:
+        version = self.state_now.version
+        due = acc.next_deadline(self.state_now)
+        if due is not None and due <= workflow.now():
+            await self._apply(acc.FireDueDeadlines(actor=SYSTEM_ACTOR))
+            return
+        timeout = None if due is None else due - workflow.now()
+        try:
+            await workflow.wait_condition(
+                lambda: self.state_now.version != version or self._refresh,
+                timeout=timeout,
+            )
+        except TimeoutError:
+            await self._apply(acc.FireDueDeadlines(actor=SYSTEM_ACTOR))
+
+    async def _close(self) -> None:
+        """R-38: capture before closing and hand the capture to the registrar."""
+        state = self.state_now
+        package = await workflow.execute_activity_method(
+            AccountActivities.build_final_snapshot,
+            FinalSnapshotInput(
+                stream_id=_stream_id(state.account_id), account_id=state.account_id,
+                municipality_id=state.municipality_id, workflow_id=workflow.info().workflow_id,
+                taken_at=workflow.now(),
+            ),
+            start_to_close_timeout=_SNAPSHOT_TIMEOUT,
+            retry_policy=_RETRY,
+        )
+        await self._apply(acc.RecordFinalSnapshot(actor=SYSTEM_ACTOR, package=package))
+
+    async def _refresh_authorities(self) -> None:
+        self._refresh = False
+        state = self.state_now
+        authorities = await workflow.execute_activity_method(
+            AccountActivities.load_authorities,
+            LoadAuthoritiesInput(municipality_id=state.municipality_id,
+                                 unit_id=state.authorities.unit_id),
+            start_to_close_timeout=_RECORD_TIMEOUT,
+            retry_policy=_RETRY,
+        )
+        if authorities is None:
+            workflow.logger.warning("unit no longer in the directory; authorities kept")
+            return
+        await self._apply(acc.UpdateAuthorities(actor=SYSTEM_ACTOR, authorities=authorities))
+
+    # ------------------------------------------------------------------ recording
+
+    @property
+    def state_now(self) -> acc.AccountState:
+        if self._state is None:
+            raise ApplicationError("the account has not been requested", type="WrongStage",
+                                   non_retryable=True)
+        return self._state
+
+    def _check(self, command: acc.Command) -> None:
+        """Validator body: the same decision the handler will take, without
+        recording anything. Raising here rejects the update with no history."""
+        try:
+            acc.decide(self._state, command, now=workflow.now())
+        except acc.DomainError as error:
+            raise _rejection(error) from None
+
+    async def _apply(self, command: acc.Command) -> acc.AccountState:
+        await workflow.wait_condition(lambda: not self._unwritten)
+        async with self._lock:
+            try:
+                events = acc.decide(self._state, command, now=workflow.now())
+            except acc.DomainError as error:
+                # Decided again under the lock: another update may have changed
+                # the state since this one's validator ran.
+                raise _rejection(error) from None
+            if events:
+                await self._record(events)
+            return self.state_now
+
+    async def _record(self, events: Sequence[acc.AccountEvent]) -> None:
+        """Write first, then change the state: the record leads."""
+        await self._write(events, expected_version=self.state_now.version)
+        state = self.state_now
+        for event in events:
+            state = acc.evolve(state, event)
+        self._state = state
+        self._upsert_search_attributes()
+
+    async def _write(self, events: Sequence[acc.AccountEvent], *, expected_version: int) -> None:
+        account_id = self.state_now.account_id
+        envelopes = [acc.EventEnvelope(event_id=str(workflow.uuid4()), event=e) for e in events]
+        await workflow.execute_activity_method(
+            AccountActivities.record_events,
+            RecordEventsInput(
+                stream_id=_stream_id(account_id), expected_version=expected_version,
+                envelopes=envelopes, correlation_id=workflow.info().workflow_id,
+            ),
+            start_to_close_timeout=_RECORD_TIMEOUT,
+            retry_policy=_RETRY,
+        )
+        for event in events:
+            workflow.logger.info("recorded %s", event.type,
+                                 extra={"account_id": account_id, "event_type": event.type})
+
+    def _upsert_search_attributes(self) -> None:
+        state = self.state_now
+        due = acc.next_deadline(state)
+        updates: list[SearchAttributeUpdate] = [
+            sa.MUNICIPALITY.value_set(state.municipality_id),
+            sa.ACCOUNT.value_set(state.account_id),
+            sa.UNIT.value_set(state.request.unit_id),
+            sa.PLATFORM.value_set(state.request.platform.value),
+            sa.STAGE.value_set(state.stage.value),
+            sa.ESCALATED.value_set(state.escalated),
+            sa.NEXT_DEADLINE.value_set(due) if due else sa.NEXT_DEADLINE.value_unset(),
+        ]
+        workflow.upsert_search_attributes(updates)
+
+    # ------------------------------------------------------------------ signals, queries
+
+    @workflow.signal
+    def refresh_authorities(self) -> None:
+        self._refresh = True
+
+    @workflow.query
+    def state(self) -> acc.AccountState:
+        return self.state_now
+
+    @workflow.query
+    def deadlines(self) -> DeadlinesView:
+        due = acc.next_deadline(self.state_now)
+        return DeadlinesView(next_deadline=due.isoformat() if due else None,
+                             pending=acc.pending_steps(self.state_now))
+
+    # ------------------------------------------------------------------ updates
+
+    @workflow.update
+    async def approve(self, command: acc.ApproveRequest) -> acc.AccountState:
+        return await self._apply(command)
+
+    @approve.validator
+    def _validate_approve(self, command: acc.ApproveRequest) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def reject(self, command: acc.RejectRequest) -> acc.AccountState:
+        return await self._apply(command)
+
+    @reject.validator
+    def _validate_reject(self, command: acc.RejectRequest) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def record_risk_assessment(self, command: acc.RecordRiskAssessment) -> acc.AccountState:
+        return await self._apply(command)
+
+    @record_risk_assessment.validator
+    def _validate_risk(self, command: acc.RecordRiskAssessment) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def sign_off(self, command: acc.SignOff) -> acc.AccountState:
+        return await self._apply(command)
+
+    @sign_off.validator
+    def _validate_sign_off(self, command: acc.SignOff) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def amend(self, command: acc.AmendRequest) -> acc.AccountState:
+        return await self._apply(command)
+
+    @amend.validator
+    def _validate_amend(self, command: acc.AmendRequest) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def activate(self, command: acc.ActivateAccount) -> acc.AccountState:
+        return await self._apply(command)
+
+    @activate.validator
+    def _validate_activate(self, command: acc.ActivateAccount) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def add_admin(self, command: acc.AddAdmin) -> acc.AccountState:
+        return await self._apply(command)
+
+    @add_admin.validator
+    def _validate_add_admin(self, command: acc.AddAdmin) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def remove_admin(self, command: acc.RemoveAdmin) -> acc.AccountState:
+        return await self._apply(command)
+
+    @remove_admin.validator
+    def _validate_remove_admin(self, command: acc.RemoveAdmin) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def confirm_two_factor(self, command: acc.ConfirmTwoFactor) -> acc.AccountState:
+        return await self._apply(command)
+
+    @confirm_two_factor.validator
+    def _validate_two_factor(self, command: acc.ConfirmTwoFactor) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def request_closure(self, command: acc.RequestClosure) -> acc.AccountState:
+        return await self._apply(command)
+
+    @request_closure.validator
+    def _validate_closure(self, command: acc.RequestClosure) -> None:
+        self._check(command)
+
+
+def _stream_id(account_id: str) -> str:
+    return f"account-{account_id}"

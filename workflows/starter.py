@@ -1,0 +1,37 @@
+"""Starting an account's case: one place for its id, reuse policy and the
+search attributes it is found by, used by the web app and the tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+
+from domain import account as acc
+from workflows import search_attributes as sa
+from workflows.account import AccountLifecycleWorkflow, AccountWorkflowInput
+
+
+async def start_account_case(
+    client: Client, command: acc.RequestAccount, *, task_queue: str
+) -> WorkflowHandle[Any, Any]:
+    """Raises WorkflowAlreadyStartedError when an account of that name and
+    platform has been requested before: the case name is the account's."""
+    request = command.request
+    slug = acc.account_slug(request.account_name, request.platform)
+    return await client.start_workflow(
+        AccountLifecycleWorkflow.run,
+        AccountWorkflowInput(start=command),
+        id=acc.workflow_id_for(command.municipality_id, slug),
+        task_queue=task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes([
+            SearchAttributePair(sa.MUNICIPALITY, command.municipality_id),
+            SearchAttributePair(sa.ACCOUNT, command.account_id),
+            SearchAttributePair(sa.UNIT, request.unit_id),
+            SearchAttributePair(sa.PLATFORM, request.platform.value),
+            SearchAttributePair(sa.STAGE, acc.Stage.AWAITING_MANAGER.value),
+            SearchAttributePair(sa.ESCALATED, False),
+        ]),
+    )
