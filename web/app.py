@@ -1,0 +1,352 @@
+"""The web app: the JSON API behind the intranet, and the public register.
+
+Identity: until the intranet's sign-in lands (OpenID Connect, a later issue),
+the API takes the acting person from the `X-Kanalvakt-Actor` header and checks
+that person against the org directory. Authorisation of every decision is the
+account workflow's own (Update validators), so a wrong person is refused
+there, with nothing recorded.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import asyncpg
+import structlog
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, Field
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+import settings as app_settings
+from activities import queries
+from activities.db import create_pool
+from activities.directory import DirectoryRepository
+from domain import account as acc
+from workflows.account import AccountLifecycleWorkflow
+from workflows.starter import start_account_case
+
+log = structlog.get_logger("kanalvakt.web")
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+_STATUS_FOR = {"NotAuthorised": 403, "WrongStage": 409, "RuleViolation": 422}
+
+C = TypeVar("C", bound=acc.Command)
+
+
+class AppContext:
+    def __init__(self, pool: asyncpg.Pool, client: Client, task_queue: str) -> None:
+        self.pool = pool
+        self.client = client
+        self.task_queue = task_queue
+        self.directory = DirectoryRepository(pool)
+
+
+def create_app(
+    connect: Callable[[], Awaitable[tuple[asyncpg.Pool, Client]]] | None = None,
+    task_queue: str | None = None,
+) -> FastAPI:
+    """Build the app; tests pass their own connections."""
+    cfg = app_settings.load()
+
+    async def default_connect() -> tuple[asyncpg.Pool, Client]:
+        from worker import connect as temporal_connect
+
+        if not cfg.database_url:
+            raise RuntimeError("DATABASE_URL is not set")
+        pool = await create_pool(cfg.database_url)
+        return pool, await temporal_connect(cfg.temporal_address, cfg.temporal_namespace)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool, client = await (connect or default_connect)()
+        app.state.ctx = AppContext(pool, client, task_queue or cfg.task_queue)
+        yield
+        await pool.close()
+
+    app = FastAPI(title="Kanalvakt", version="0.1.0", lifespan=lifespan)
+    _routes(app)
+    return app
+
+
+def _ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated[AppContext, Depends(_ctx)]
+ActorHeader = Annotated[str | None, Header(alias="X-Kanalvakt-Actor")]
+
+
+def _field_error(field: list[str | int], message: str, kind: str) -> HTTPException:
+    """A 422 shaped like FastAPI's own validation errors, so a form can show
+    it beside the field."""
+    return HTTPException(422, detail=[{"loc": ["body", *field], "msg": message, "type": kind}])
+
+
+async def _known_actor(ctx: AppContext, municipality_id: str, actor: str | None) -> str:
+    if not actor:
+        raise HTTPException(401, detail="say who you are (X-Kanalvakt-Actor)")
+    if await ctx.directory.person(municipality_id, actor) is None:
+        raise HTTPException(403, detail=f"{actor} is not in {municipality_id}'s directory")
+    return actor
+
+
+# --------------------------------------------------------------------------- request bodies
+
+
+class AccountRequestBody(acc.AccountRequest):
+    municipality_id: str = Field(min_length=1, max_length=64)
+
+
+class ApproveBody(BaseModel):
+    comment: str | None = Field(None, max_length=4000)
+
+
+class RejectBody(BaseModel):
+    reason: acc.Text
+
+
+class RiskAssessmentBody(BaseModel):
+    kind: acc.RiskAssessmentKind
+    document_ref: acc.ShortText
+    completed_on: acc.date
+    completed_by: acc.PersonId
+
+
+class SignOffBody(BaseModel):
+    decision: acc.SignOffDecision
+    checklist: acc.SignOffChecklist = acc.SignOffChecklist()
+    comment: str | None = Field(None, max_length=4000)
+
+
+class AmendBody(BaseModel):
+    request: acc.AccountRequest
+    comment: str | None = Field(None, max_length=4000)
+
+
+class ActivateBody(BaseModel):
+    handle: acc.ShortText
+    url: str = Field(pattern=r"^https://\S+$", max_length=500)
+    admins: list[acc.Admin] = Field(min_length=2, max_length=20)
+
+
+class AddAdminBody(BaseModel):
+    person: acc.PersonId
+    two_factor: bool = False
+
+
+class RemoveAdminBody(BaseModel):
+    reason: str | None = Field(None, max_length=4000)
+
+
+class ClosureBody(BaseModel):
+    reason: acc.Text
+
+
+class AccountCreated(BaseModel):
+    account_id: str
+    workflow_id: str
+    stage: acc.Stage
+
+
+class AccountView(BaseModel):
+    account_id: str
+    workflow_id: str
+    stage: acc.Stage
+    next_deadline: str | None
+    escalated: bool
+    version: int
+    state: acc.AccountState
+
+
+def _view(state: acc.AccountState) -> AccountView:
+    due = acc.next_deadline(state)
+    return AccountView(
+        account_id=state.account_id,
+        workflow_id=acc.workflow_id_for(state.municipality_id, state.slug),
+        stage=state.stage, next_deadline=due.isoformat() if due else None,
+        escalated=state.escalated, version=state.version, state=state,
+    )
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints reads best
+    @app.get("/healthz")
+    async def healthz(ctx: Ctx) -> dict[str, str]:
+        await ctx.pool.fetchval("SELECT 1")
+        return {"status": "ok"}
+
+    @app.post("/api/accounts", status_code=201, response_model=AccountCreated)
+    async def request_account(body: AccountRequestBody, ctx: Ctx,
+                              actor: ActorHeader = None) -> AccountCreated:
+        """R-02: a unit requests an official account; the case starts at once."""
+        municipality = await ctx.directory.municipality(body.municipality_id)
+        if municipality is None:
+            raise _field_error(["municipality_id"], "no such municipality", "unknown")
+        requester = await _known_actor(ctx, municipality.id, actor)
+        authorities = await ctx.directory.authorities(municipality.id, body.unit_id)
+        if authorities is None:
+            raise _field_error(["unit_id"], f"no unit {body.unit_id!r} in {municipality.name}",
+                               "unknown_unit")
+        errors = []
+        for i, person in enumerate(body.proposed_admins):
+            if await ctx.directory.person(municipality.id, person) is None:
+                errors.append({"loc": ["body", "proposed_admins", i],
+                               "msg": f"{person} is not in the directory", "type": "unknown"})
+        if errors:
+            raise HTTPException(422, detail=errors)
+        request = acc.AccountRequest.model_validate(body.model_dump(exclude={"municipality_id"}))
+        account_id = str(uuid.uuid4())
+        slug = acc.account_slug(request.account_name, request.platform)
+        workflow_id = acc.workflow_id_for(municipality.id, slug)
+        command = acc.RequestAccount(
+            actor=requester, account_id=account_id, municipality_id=municipality.id,
+            country=municipality.country, timezone=municipality.timezone, request=request,
+            authorities=authorities,
+        )
+        try:
+            await start_account_case(ctx.client, command, task_queue=ctx.task_queue)
+        except WorkflowAlreadyStartedError:
+            raise HTTPException(
+                409, detail=f"an account named {request.account_name!r} on "
+                f"{request.platform.value} has already been requested ({workflow_id})",
+            ) from None
+        log.info("account requested", account_id=account_id, workflow_id=workflow_id)
+        return AccountCreated(account_id=account_id, workflow_id=workflow_id,
+                              stage=acc.Stage.AWAITING_MANAGER)
+
+    @app.get("/api/accounts")
+    async def list_accounts(ctx: Ctx, municipality: str | None = None,
+                            stage: acc.Stage | None = None) -> list[dict[str, Any]]:
+        return await queries.accounts(ctx.pool, municipality_id=municipality,
+                                      stage=stage.value if stage else None)
+
+    @app.get("/api/accounts/{account_id}", response_model=AccountView)
+    async def get_account(account_id: uuid.UUID, ctx: Ctx) -> AccountView:
+        """The live state from the workflow, or the record once it has ended."""
+        handle, _ = await _handle(ctx, account_id)
+        try:
+            state = await handle.query(AccountLifecycleWorkflow.state)
+        except RPCError:
+            row = await queries.account(ctx.pool, str(account_id))
+            assert row is not None
+            state = acc.AccountState.model_validate(row["state"])
+        return _view(state)
+
+    @app.get("/api/accounts/{account_id}/timeline")
+    async def account_timeline(account_id: uuid.UUID, ctx: Ctx) -> list[dict[str, Any]]:
+        await _handle(ctx, account_id)
+        return await queries.timeline(ctx.pool, str(account_id))
+
+    def decision(path: str, update: Any, build: Callable[..., acc.Command],
+                 body_type: type[BaseModel], summary: str) -> None:
+        async def endpoint(account_id: uuid.UUID, body: body_type, ctx: Ctx,  # type: ignore
+                           actor: ActorHeader = None) -> AccountView:
+            handle, row = await _handle(ctx, account_id)
+            who = await _known_actor(ctx, row["municipality_id"], actor)
+            command = build(who, body)
+            return _view(await _send(handle, update, command))
+
+        endpoint.__name__ = path.strip("/").replace("-", "_").replace("/", "_")
+        app.post(f"/api/accounts/{{account_id}}/{path}", response_model=AccountView,
+                 summary=summary)(endpoint)
+
+    decision("approve", AccountLifecycleWorkflow.approve,
+             lambda who, b: acc.ApproveRequest(actor=who, comment=b.comment),
+             ApproveBody, "Manager approves the account (R-01, R-13)")
+    decision("reject", AccountLifecycleWorkflow.reject,
+             lambda who, b: acc.RejectRequest(actor=who, reason=b.reason),
+             RejectBody, "Manager or communications unit rejects the request")
+    decision("risk-assessments", AccountLifecycleWorkflow.record_risk_assessment,
+             lambda who, b: acc.RecordRiskAssessment(actor=who, **b.model_dump()),
+             RiskAssessmentBody, "Record a completed ROS or DPIA (R-04)")
+    decision("sign-off", AccountLifecycleWorkflow.sign_off,
+             lambda who, b: acc.SignOff(actor=who, decision=b.decision,
+                                        checklist=b.checklist, comment=b.comment),
+             SignOffBody, "Communications unit approves, sends back or rejects (R-03)")
+    decision("amend", AccountLifecycleWorkflow.amend,
+             lambda who, b: acc.AmendRequest(actor=who, request=b.request, comment=b.comment),
+             AmendBody, "The requester amends a sent-back request and resubmits")
+    decision("activate", AccountLifecycleWorkflow.activate,
+             lambda who, b: acc.ActivateAccount(actor=who, handle=b.handle, url=b.url,
+                                                admins=b.admins),
+             ActivateBody, "Confirm handle and admins with 2FA; list publicly (R-07, R-12)")
+    decision("admins", AccountLifecycleWorkflow.add_admin,
+             lambda who, b: acc.AddAdmin(actor=who, person=b.person, two_factor=b.two_factor),
+             AddAdminBody, "The manager appoints an admin (R-13)")
+    decision("closure", AccountLifecycleWorkflow.request_closure,
+             lambda who, b: acc.RequestClosure(actor=who, reason=b.reason),
+             ClosureBody, "Close the account with a final snapshot (R-19, R-38)")
+
+    @app.post("/api/accounts/{account_id}/admins/{person}/remove", response_model=AccountView)
+    async def remove_admin(account_id: uuid.UUID, person: str, body: RemoveAdminBody, ctx: Ctx,
+                           actor: ActorHeader = None) -> AccountView:
+        handle, row = await _handle(ctx, account_id)
+        who = await _known_actor(ctx, row["municipality_id"], actor)
+        command = acc.RemoveAdmin(actor=who, person=person, reason=body.reason)
+        return _view(await _send(handle, AccountLifecycleWorkflow.remove_admin, command))
+
+    @app.post("/api/accounts/{account_id}/admins/{person}/two-factor",
+              response_model=AccountView)
+    async def confirm_two_factor(account_id: uuid.UUID, person: str, ctx: Ctx,
+                                 actor: ActorHeader = None) -> AccountView:
+        handle, row = await _handle(ctx, account_id)
+        who = await _known_actor(ctx, row["municipality_id"], actor)
+        command = acc.ConfirmTwoFactor(actor=who, person=person)
+        return _view(await _send(handle, AccountLifecycleWorkflow.confirm_two_factor, command))
+
+    @app.get("/api/register")
+    async def register_json(ctx: Ctx, municipality: str | None = Query(None)
+                            ) -> list[dict[str, Any]]:
+        """R-07: the public register of official channels; no sign-in."""
+        return await queries.public_register(ctx.pool, municipality_id=municipality)
+
+    @app.get("/register", response_class=HTMLResponse)
+    async def register_html(request: Request, ctx: Ctx,
+                            municipality: str | None = Query(None)) -> HTMLResponse:
+        entries = await queries.public_register(ctx.pool, municipality_id=municipality)
+        return templates.TemplateResponse(request, "register.html", {"entries": entries})
+
+    @app.exception_handler(acc.DomainError)
+    async def domain_error(_: Request, error: acc.DomainError) -> JSONResponse:
+        return JSONResponse({"detail": error.message, "code": error.code},
+                            status_code=_STATUS_FOR.get(error.code, 400))
+
+
+async def _handle(ctx: AppContext, account_id: uuid.UUID
+                  ) -> tuple[WorkflowHandle[Any, Any], dict[str, Any]]:
+    row = await queries.account(ctx.pool, str(account_id))
+    if row is None:
+        raise HTTPException(404, detail="no such account")
+    return ctx.client.get_workflow_handle(row["workflow_id"]), row
+
+
+async def _send(handle: WorkflowHandle[Any, Any], update: Any,
+                command: acc.Command) -> acc.AccountState:
+    """Send a decision; a refusal by the workflow becomes 403/409/422 with its reason."""
+    try:
+        result: acc.AccountState = await handle.execute_update(update, command)
+        return result
+    except WorkflowUpdateFailedError as failed:
+        cause = failed.cause
+        if isinstance(cause, ApplicationError):
+            raise HTTPException(_STATUS_FOR.get(cause.type or "", 400),
+                                detail={"code": cause.type, "message": cause.message}) from None
+        raise
+    except RPCError as error:
+        if "already completed" in str(error):
+            raise HTTPException(409, detail="the account's case has ended") from None
+        raise
+
+
+app = create_app()
