@@ -257,6 +257,9 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
             command = build(who, body)
             return _view(await _send(handle, update, command))
 
+        # With postponed annotations the closure's `body_type` is only a name;
+        # give FastAPI the class itself.
+        endpoint.__annotations__["body"] = body_type
         endpoint.__name__ = path.strip("/").replace("-", "_").replace("/", "_")
         app.post(f"/api/accounts/{{account_id}}/{path}", response_model=AccountView,
                  summary=summary)(endpoint)
