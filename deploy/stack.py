@@ -1,0 +1,856 @@
+"""The whole local stack in the foreground, stopped by Ctrl-C.
+
+    python3 dev.py stack            (or: python -m deploy.stack)
+
+Brings up, in order:
+
+1. the state folder (`settings.STATE_DIR`, `.state/` by default);
+2. PostgreSQL: embedded (`pgserver`, data in `.state/pg/`) unless
+   `DATABASE_URL` points elsewhere;
+3. the Temporal dev server (`temporal server start-dev`, SQLite file
+   `.state/temporal.db`, UI on :8233, Kanalvakt's search attributes
+   registered) unless `TEMPORAL_ADDRESS` points elsewhere;
+4. the SQL migrations, and the sample organisation directory when the
+   `municipalities` table is empty;
+5. the worker (`python -m worker`) and the web app (`uvicorn web.app:app`),
+   whose JSON logs pass straight through to this terminal.
+
+Then it prints where everything is and supervises: Ctrl-C, SIGTERM or SIGHUP
+stop everything in reverse order (exit 0); a child that exits on its own is
+reported, the rest are stopped and the exit code is 1.
+
+Environment (see also settings.py): KANALVAKT_STATE_DIR, DATABASE_URL,
+TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PORT (7233), TEMPORAL_UI_PORT
+(8233), KANALVAKT_WEB_HOST (127.0.0.1), KANALVAKT_WEB_PORT (8000),
+KANALVAKT_ARCHIVE_DIR, KANALVAKT_UI_CODEC_ENDPOINT (passed to the Temporal UI
+as its remote codec endpoint), KANALVAKT_LOG_LEVEL.
+
+Everything a test needs to drive it in-process is in `StackConfig` (commands
+and start-up hooks can be substituted) and `run_stack(stop, config)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import ctypes
+import errno
+import logging
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+import traceback
+import warnings
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit, urlunsplit
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import (
+    AddSearchAttributesRequest,
+    ListSearchAttributesRequest,
+)
+from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
+
+import settings
+from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
+
+DIRECTORY_SAMPLES: tuple[Path, ...] = (
+    settings.ROOT / "deploy" / "directory" / "exempelby.yaml",
+    settings.ROOT / "deploy" / "directory" / "fjordvik.yaml",
+)
+
+# The names `start-dev --search-attribute` and `operator search-attribute
+# create` accept, per SDK type.
+CLI_TYPE_NAMES: dict[SearchAttributeIndexedValueType, str] = {
+    SearchAttributeIndexedValueType.TEXT: "Text",
+    SearchAttributeIndexedValueType.KEYWORD: "Keyword",
+    SearchAttributeIndexedValueType.INT: "Int",
+    SearchAttributeIndexedValueType.DOUBLE: "Double",
+    SearchAttributeIndexedValueType.BOOL: "Bool",
+    SearchAttributeIndexedValueType.DATETIME: "Datetime",
+    SearchAttributeIndexedValueType.KEYWORD_LIST: "KeywordList",
+}
+
+Migrate = Callable[[str], Awaitable[list[str]]]
+LoadDirectory = Callable[[str, Path], Awaitable[object]]
+
+
+class StackError(Exception):
+    """A start-up problem the operator can act on: printed without a traceback."""
+
+
+def say(message: str) -> None:
+    # The stack's own voice is plain text on stdout; the children's JSON logs
+    # go to stderr, so `2>/dev/null` leaves just the stack's story.
+    print(f"[stack] {message}", flush=True)
+
+
+# --------------------------------------------------------------------------
+# Configuration
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    state_dir: Path
+    archive_dir: Path
+    # None: start a Temporal dev server on temporal_ip:temporal_port.
+    temporal_address: str | None = None
+    temporal_ip: str = "127.0.0.1"
+    temporal_port: int = 7233
+    temporal_ui_port: int = 8233
+    namespace: str = "default"
+    ui_codec_endpoint: str | None = None
+    # None: embedded PostgreSQL in state_dir/pg.
+    database_url: str | None = None
+    web_host: str = "127.0.0.1"
+    web_port: int = 8000
+    temporal_bin: Path | None = None
+    # Substitutable for tests; None means the real thing (see the properties).
+    worker_command: Sequence[str] | None = None
+    web_command: Sequence[str] | None = None
+    migrate: Migrate | None = None
+    load_directory: LoadDirectory | None = None
+    directory_files: Sequence[Path] = DIRECTORY_SAMPLES
+    search_attributes: Sequence[SearchAttributeKey[Any]] = SEARCH_ATTRIBUTES
+    temporal_ready_timeout: float = 30.0
+    web_ready_timeout: float = 60.0
+    stop_timeout: float = 10.0
+
+    @classmethod
+    def from_env(cls) -> StackConfig:
+        app = settings.load()
+        explicit_temporal = os.environ.get("TEMPORAL_ADDRESS") or None
+        return cls(
+            state_dir=settings.STATE_DIR,
+            archive_dir=app.archive_dir,
+            temporal_address=explicit_temporal,
+            temporal_port=int(os.environ.get("TEMPORAL_PORT", "7233")),
+            temporal_ui_port=int(os.environ.get("TEMPORAL_UI_PORT", "8233")),
+            namespace=app.temporal_namespace,
+            ui_codec_endpoint=os.environ.get("KANALVAKT_UI_CODEC_ENDPOINT") or None,
+            database_url=app.database_url or None,
+            web_host=app.web_host,
+            web_port=app.web_port,
+        )
+
+    @property
+    def starts_temporal(self) -> bool:
+        return self.temporal_address is None
+
+    @property
+    def effective_temporal_address(self) -> str:
+        # 127.0.0.1 rather than localhost: the dev server listens on IPv4 only
+        # and "localhost" may resolve to ::1 first.
+        return self.temporal_address or f"{self.temporal_ip}:{self.temporal_port}"
+
+    @property
+    def effective_worker_command(self) -> list[str]:
+        return list(self.worker_command or (sys.executable, "-m", "worker"))
+
+    @property
+    def effective_web_command(self) -> list[str]:
+        if self.web_command is not None:
+            return list(self.web_command)
+        return [sys.executable, "-m", "uvicorn", "web.app:app",
+                "--host", self.web_host, "--port", str(self.web_port)]
+
+    @property
+    def web_url(self) -> str:
+        return f"http://{_display_host(self.web_host)}:{self.web_port}"
+
+    @property
+    def temporal_ui_url(self) -> str | None:
+        return f"http://localhost:{self.temporal_ui_port}" if self.starts_temporal else None
+
+
+def _display_host(host: str) -> str:
+    return "localhost" if host in {"127.0.0.1", "0.0.0.0", "::", "::1", ""} else host
+
+
+def find_temporal_binary() -> Path:
+    """The CLI from the `temporal-bin` package sits next to the venv's python;
+    fall back to PATH for other installs."""
+    beside = Path(sys.executable).parent / "temporal"
+    if beside.exists():
+        return beside
+    found = shutil.which("temporal")
+    if found:
+        return Path(found)
+    raise StackError(
+        "the `temporal` CLI was not found next to this Python or on PATH; "
+        "install the project (python3 dev.py stack does) or set TEMPORAL_ADDRESS"
+    )
+
+
+def mask_dsn(dsn: str) -> str:
+    """The database URL for printing: the password replaced by ***."""
+    try:
+        parts = urlsplit(dsn)
+    except ValueError:
+        return "<unparseable DATABASE_URL>"
+    if not parts.password:
+        return dsn
+    userinfo, _, hostinfo = parts.netloc.rpartition("@")
+    user = userinfo.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{hostinfo}"))
+
+
+def search_attribute_flags(keys: Sequence[SearchAttributeKey[Any]]) -> list[str]:
+    flags: list[str] = []
+    for key in keys:
+        flags += ["--search-attribute", f"{key.name}={CLI_TYPE_NAMES[key.indexed_value_type]}"]
+    return flags
+
+
+# --------------------------------------------------------------------------
+# Ports
+
+
+def _listener_description(port: int) -> str:
+    """Who listens on `port`, as far as we may know (psutil comes with
+    pgserver; without it or without permission we just say "another process")."""
+    try:
+        import psutil
+    except ImportError:
+        return "another process"
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+                if conn.pid is None:
+                    return "another process (not ours to inspect)"
+                try:
+                    cmdline = " ".join(psutil.Process(conn.pid).cmdline()).replace("\n", " ")
+                except psutil.Error:
+                    cmdline = "?"
+                return f"pid {conn.pid}: {cmdline[:160]}"
+    except (psutil.Error, OSError):
+        pass
+    return "another process"
+
+
+def ensure_port_free(host: str, port: int, purpose: str, env_var: str) -> None:
+    """Fail fast, naming the port and its occupant, instead of letting a
+    child die later with a bind error buried in its log."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # SO_REUSEADDR as the servers themselves set it: a port only in
+        # TIME_WAIT from our previous run is free for them, and so for us.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host if host not in {"", "localhost"} else "127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno != errno.EADDRINUSE:
+                raise
+            raise StackError(
+                f"port {port} ({purpose}) is already in use by {_listener_description(port)}. "
+                f"Stop it (a stack still running elsewhere?) or choose another port with "
+                f"{env_var}=..."
+            ) from None
+
+
+# --------------------------------------------------------------------------
+# Child processes
+
+
+def _parent_death_signal() -> Callable[[], None] | None:
+    """On Linux, children get SIGTERM if the stack dies without cleaning up
+    (SIGKILL, a crash): no orphaned worker or dev server keeps the ports.
+    They run in their own session (so Ctrl-C reaches only the stack, which
+    stops them in order), so nothing else would tell them."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+    pr_set_pdeathsig = 1
+
+    def preexec() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGTERM)
+        if os.getppid() != parent:  # the stack died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+@dataclass
+class Child:
+    name: str
+    process: asyncio.subprocess.Process
+    log_path: Path | None = None  # where its output goes, when not the terminal
+
+    @property
+    def running(self) -> bool:
+        return self.process.returncode is None
+
+    def signal_group(self, sig: signal.Signals) -> None:
+        # The child leads its own process group: signal the group so helpers
+        # it spawned (uvicorn --reload, say) stop with it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, sig)
+
+
+async def spawn(
+    name: str, argv: Sequence[str], *, env: dict[str, str], output: IO[bytes] | None = None,
+    log_path: Path | None = None,
+) -> Child:
+    process = await asyncio.create_subprocess_exec(
+        *argv,
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=output,  # None: inherit the terminal
+        stderr=asyncio.subprocess.STDOUT if output is not None else None,
+        env=env,
+        cwd=settings.ROOT,
+        start_new_session=True,
+        preexec_fn=_parent_death_signal(),
+    )
+    return Child(name, process, log_path)
+
+
+def _where_output_is(child: Child) -> str:
+    if child.log_path is None:
+        return "its output is above"
+    return f"the end of {child.log_path}:\n{_tail(child.log_path)}"
+
+
+def _tail(path: Path | None, lines: int = 15) -> str:
+    if path is None or not path.exists():
+        return ""
+    text = path.read_text(errors="replace").splitlines()[-lines:]
+    return "\n".join(f"    {line}" for line in text)
+
+
+# --------------------------------------------------------------------------
+# The stack
+
+
+class Stack:
+    """start() brings everything up (raises StackError on a known problem),
+    wait_for_exit() supervises, stop() tears down whatever was started, in
+    reverse order; it is safe to call after a failed or cancelled start."""
+
+    def __init__(self, config: StackConfig, hurry: asyncio.Event | None = None) -> None:
+        self.config = config
+        self.database_url: str | None = config.database_url
+        self.children: list[Child] = []  # in start order
+        self._temporal: Child | None = None
+        self._pg_server: Any = None  # pgserver.PostgresServer
+        self._pg_start: asyncio.Future[Any] | None = None
+        # Set by a second Ctrl-C: stop without waiting for graceful exits.
+        self._hurry = hurry or asyncio.Event()
+        self.ready_after: float | None = None
+
+    # ---- start
+
+    async def start(self) -> None:
+        began = time.monotonic()
+        cfg = self.config
+        cfg.state_dir.mkdir(parents=True, exist_ok=True)
+        cfg.archive_dir.mkdir(parents=True, exist_ok=True)
+        say(f"state folder {cfg.state_dir}")
+
+        # All port checks before anything starts: a second stack on the same
+        # machine fails here without touching the first one's data.
+        if cfg.starts_temporal:
+            ensure_port_free(cfg.temporal_ip, cfg.temporal_port, "Temporal gRPC", "TEMPORAL_PORT")
+            ensure_port_free(cfg.temporal_ip, cfg.temporal_ui_port, "Temporal UI",
+                             "TEMPORAL_UI_PORT")
+        ensure_port_free(cfg.web_host, cfg.web_port, "web app", "KANALVAKT_WEB_PORT")
+
+        # PostgreSQL (seconds: initdb on the first run) and Temporal (well
+        # under a second) start side by side.
+        pg = asyncio.ensure_future(self._start_postgres())
+        try:
+            client = await self._start_temporal()
+            await self._ensure_search_attributes(client)
+        except BaseException:
+            # stop() still finds and stops the server via self._pg_start; this
+            # task's own outcome no longer matters.
+            pg.add_done_callback(lambda task: task.cancelled() or task.exception())
+            pg.cancel()
+            raise
+        dsn = await pg
+        await self._migrate(dsn)
+        await self._load_sample_directory(dsn)
+
+        env = self._child_env()
+        say("starting the worker: " + " ".join(cfg.effective_worker_command))
+        self.children.append(await spawn(
+            "worker", cfg.effective_worker_command, env={**env, "KANALVAKT_SERVICE": "worker"}))
+        say("starting the web app: " + " ".join(cfg.effective_web_command))
+        self.children.append(await spawn(
+            "web app", cfg.effective_web_command, env={**env, "KANALVAKT_SERVICE": "web"}))
+        await self._wait_for_web()
+        self.ready_after = time.monotonic() - began
+
+    async def _start_postgres(self) -> str:
+        if self.database_url:
+            say(f"PostgreSQL: using DATABASE_URL {mask_dsn(self.database_url)}")
+            return self.database_url
+        pgdata = self.config.state_dir / "pg"
+        fresh = not (pgdata / "PG_VERSION").exists()
+        action = "initialising" if fresh else "starting"
+        say(f"PostgreSQL: {action} the embedded server in {pgdata}")
+        _forget_dead_pg_handles(pgdata)
+        # pgserver blocks (pg_ctl -w); in a thread so signals and the
+        # Temporal start carry on. Kept as a future so stop() can wait for it
+        # and shut the server down even if start-up was interrupted.
+        self._pg_start = asyncio.ensure_future(asyncio.to_thread(_pgserver_get, pgdata))
+        self._pg_server = await asyncio.shield(self._pg_start)
+        self.database_url = str(self._pg_server.get_uri())
+        say(f"PostgreSQL: ready (pid {self._pg_server.get_pid()})")
+        return self.database_url
+
+    async def _start_temporal(self) -> Client:
+        cfg = self.config
+        if not cfg.starts_temporal:
+            say(f"Temporal: using TEMPORAL_ADDRESS {cfg.effective_temporal_address}")
+            return await self._wait_for_temporal(None)
+        binary = cfg.temporal_bin or find_temporal_binary()
+        db = cfg.state_dir / "temporal.db"
+        log_path = cfg.state_dir / "temporal.log"
+        if log_path.exists():  # keep one previous run's log, not all of them
+            log_path.replace(log_path.with_suffix(".log.1"))
+        argv = [
+            str(binary), "server", "start-dev",
+            "--db-filename", str(db),
+            "--ip", cfg.temporal_ip,
+            "--port", str(cfg.temporal_port),
+            "--ui-port", str(cfg.temporal_ui_port),
+            "--log-level", "warn",
+            # WAL: about twice the workflow start rate of the default rollback
+            # journal (TEMPORAL-NOTES). synchronous stays at SQLite's default:
+            # a local stack's cases should survive a power cut too.
+            "--sqlite-pragma", "journal_mode=wal",
+            # Registered when the database is created. On an existing database
+            # the flags are accepted but NEW names are silently ignored
+            # (measured with CLI 1.9.1), hence _ensure_search_attributes.
+            *search_attribute_flags(cfg.search_attributes),
+        ]
+        if cfg.namespace != "default":
+            argv += ["--namespace", cfg.namespace]
+        if cfg.ui_codec_endpoint:
+            argv += ["--ui-codec-endpoint", cfg.ui_codec_endpoint]
+        say(f"Temporal: starting dev server ({db.name}, log in {log_path})")
+        with log_path.open("ab") as log_file:
+            stamp = datetime.now(UTC).isoformat(timespec="seconds")
+            log_file.write(f"--- {stamp} {' '.join(argv)}\n".encode())
+            log_file.flush()
+            self._temporal = await spawn("Temporal dev server", argv, env=dict(os.environ),
+                                         output=log_file, log_path=log_path)
+        self.children.append(self._temporal)
+        return await self._wait_for_temporal(self._temporal)
+
+    async def _wait_for_temporal(self, child: Child | None) -> Client:
+        cfg = self.config
+        address = cfg.effective_temporal_address
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        next_progress = began + 3.0
+        last_error: BaseException | None = None
+        while True:
+            if child is not None and not child.running:
+                raise StackError(
+                    f"the Temporal dev server exited with code {child.process.returncode} "
+                    f"while starting; the end of {child.log_path}:\n{_tail(child.log_path)}"
+                )
+            try:
+                client = await asyncio.wait_for(
+                    Client.connect(address, namespace=cfg.namespace), timeout=5.0)
+                say(f"Temporal: ready at {address} after {loop.time() - began:.1f} s")
+                return client
+            except Exception as exc:  # not up yet (refused, timed out, unavailable)
+                last_error = exc
+            now = loop.time()
+            if now - began > cfg.temporal_ready_timeout:
+                raise StackError(
+                    f"Temporal at {address} did not accept connections within "
+                    f"{cfg.temporal_ready_timeout:.0f} s (last error: {last_error})"
+                    + (f"; the end of {child.log_path}:\n{_tail(child.log_path)}" if child else "")
+                )
+            if now >= next_progress:
+                say(f"Temporal: still waiting for {address} ({now - began:.0f} s)")
+                next_progress = now + 3.0
+            await asyncio.sleep(0.2)
+
+    async def _ensure_search_attributes(self, client: Client) -> None:
+        """Register whichever of our search attributes the namespace lacks.
+
+        Needed on top of the start-dev flags (which only apply to a new
+        database) and for an external server. AddSearchAttributes with a name
+        that exists with the same type is a no-op; a different type is an
+        operator's problem we name clearly."""
+        cfg = self.config
+        # The SDK enum's values are the proto's IndexedValueType numbers.
+        wanted = {key.name: int(key.indexed_value_type) for key in cfg.search_attributes}
+        try:
+            listed = await client.operator_service.list_search_attributes(
+                ListSearchAttributesRequest(namespace=cfg.namespace))
+        except Exception as exc:  # Temporal Cloud does not offer this API
+            say(f"Temporal: could not list search attributes ({exc}); skipping registration")
+            return
+        existing = dict(listed.custom_attributes)
+        clashes = [f"{name} is {_type_name(existing[name])}, we need {_type_name(kind)}"
+                   for name, kind in wanted.items() if name in existing and existing[name] != kind]
+        if clashes:
+            hint = (f" (a local dev server: delete {cfg.state_dir / 'temporal.db'}* to start "
+                    "over, losing its workflows)" if cfg.starts_temporal else "")
+            raise StackError("search attributes already registered with another type: "
+                             + "; ".join(clashes) + hint)
+        missing = {name: kind for name, kind in wanted.items() if name not in existing}
+        if missing:
+            await client.operator_service.add_search_attributes(
+                AddSearchAttributesRequest(namespace=cfg.namespace, search_attributes=missing))
+            say("Temporal: registered search attributes " + ", ".join(sorted(missing)))
+        else:
+            say(f"Temporal: search attributes in place ({len(wanted)})")
+
+    async def _migrate(self, dsn: str) -> None:
+        migrate = self.config.migrate
+        if migrate is None:
+            from activities.db import migrate
+        applied = await migrate(dsn)
+        if applied:
+            say("migrations applied: " + ", ".join(applied))
+        else:
+            say("migrations: database schema up to date")
+
+    async def _load_sample_directory(self, dsn: str) -> None:
+        """An empty organisation directory makes every form useless, so a
+        fresh stack gets the shipped sample municipalities. A directory that
+        has anything in it is never touched."""
+        import asyncpg
+
+        conn = await asyncpg.connect(dsn)
+        try:
+            has_rows = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM municipalities)")
+        finally:
+            await conn.close()
+        if has_rows:
+            return
+        load = self.config.load_directory
+        if load is None:
+            from cli import load_directory_file as load
+        say("organisation directory is empty: loading the sample municipalities")
+        for path in self.config.directory_files:
+            if not path.exists():
+                say(f"  sample {path} is missing; skipped")
+                continue
+            report = await load(dsn, path)
+            say(f"  {path.name}: {report}")
+
+    def _child_env(self) -> dict[str, str]:
+        cfg = self.config
+        assert self.database_url is not None
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=self.database_url,
+            TEMPORAL_ADDRESS=cfg.effective_temporal_address,
+            TEMPORAL_NAMESPACE=cfg.namespace,
+            KANALVAKT_STATE_DIR=str(cfg.state_dir),
+            KANALVAKT_ARCHIVE_DIR=str(cfg.archive_dir),
+            KANALVAKT_WEB_HOST=cfg.web_host,
+            KANALVAKT_WEB_PORT=str(cfg.web_port),
+            PYTHONUNBUFFERED="1",  # logs appear as they happen, not per 8 KiB
+        )
+        return env
+
+    async def _wait_for_web(self) -> None:
+        """uvicorn binds its socket only after the app's lifespan start-up, so
+        an accepted connection means the app is serving."""
+        cfg = self.config
+        host = "127.0.0.1" if cfg.web_host in {"0.0.0.0", "", "localhost"} else cfg.web_host
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        next_progress = began + 5.0
+        while True:
+            for child in self.children:
+                if not child.running:
+                    raise StackError(
+                        f"the {child.name} exited with code {child.process.returncode} "
+                        f"while the stack was starting; {_where_output_is(child)}")
+            try:
+                _, writer = await asyncio.wait_for(
+                    asyncio.open_connection(host, cfg.web_port), timeout=2.0)
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+                return
+            except (TimeoutError, OSError):
+                pass
+            now = loop.time()
+            if now - began > cfg.web_ready_timeout:
+                raise StackError(f"the web app did not listen on {host}:{cfg.web_port} "
+                                 f"within {cfg.web_ready_timeout:.0f} s")
+            if now >= next_progress:
+                say(f"web app: still waiting for {cfg.web_url} ({now - began:.0f} s)")
+                next_progress = now + 5.0
+            await asyncio.sleep(0.2)
+
+    # ---- running
+
+    def summary(self) -> str:
+        cfg = self.config
+        temporal_cli = _temporal_cli_hint(cfg)
+        address_flag = ("" if cfg.effective_temporal_address in {"127.0.0.1:7233", "localhost:7233"}
+                        else f" --address {cfg.effective_temporal_address}")
+        namespace_flag = "" if cfg.namespace == "default" else f" --namespace {cfg.namespace}"
+        rows = [
+            ("Temporal UI", cfg.temporal_ui_url or "(external server: use its own UI)"),
+            ("Temporal gRPC", f"{cfg.effective_temporal_address}  (namespace {cfg.namespace})"),
+            ("Web app", cfg.web_url),
+            ("Public register", f"{cfg.web_url}/register"),
+            ("API docs", f"{cfg.web_url}/docs"),
+            ("Database", mask_dsn(self.database_url or "")),
+            ("State folder", str(cfg.state_dir)),
+        ]
+        if self._temporal is not None and self._temporal.log_path is not None:
+            rows.append(("Temporal log", str(self._temporal.log_path)))
+        width = max(len(label) for label, _ in rows)
+        ready = f" in {self.ready_after:.1f} s" if self.ready_after is not None else ""
+        lines = [
+            "",
+            "=" * 72,
+            f"  Kanalvakt local stack is up{ready}",
+            "-" * 72,
+            *(f"  {label:<{width}}  {value}" for label, value in rows),
+            "-" * 72,
+            "  Find cases, e.g. everything waiting for a manager:",
+            f"    {temporal_cli} workflow list{address_flag}{namespace_flag} "
+            "--query 'KvStage=\"awaiting_manager\"'",
+            "  Stop everything: Ctrl-C",
+            "=" * 72,
+            "",
+        ]
+        return "\n".join(lines)
+
+    async def wait_for_exit(self, stop: asyncio.Event) -> Child | None:
+        """Until `stop` is set (None) or a child exits on its own (that child)."""
+        stop_waiter = asyncio.ensure_future(stop.wait())
+        waiters = {asyncio.ensure_future(child.process.wait()): child for child in self.children}
+        try:
+            done, _ = await asyncio.wait({stop_waiter, *waiters},
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (stop_waiter, *waiters):
+                task.cancel()
+        for task in done:
+            if task in waiters:
+                return waiters[task]
+        return None
+
+    # ---- stop
+
+    async def stop(self) -> bool:
+        """Reverse order: web (no new requests), worker (finishes its task
+        slots), Temporal (nothing talks to it any more), PostgreSQL last.
+        True if there was anything to stop."""
+        anything = bool(self.children) or self._pg_start is not None
+        for child in reversed(self.children):
+            await self._stop_child(child)
+        await self._stop_postgres()
+        return anything
+
+    async def _stop_child(self, child: Child) -> None:
+        if not child.running:
+            child.signal_group(signal.SIGKILL)  # stragglers of an exited leader
+            return
+        began = time.monotonic()
+        child.signal_group(signal.SIGTERM)
+        exited = asyncio.ensure_future(child.process.wait())
+        hurry = asyncio.ensure_future(self._hurry.wait())
+        try:
+            await asyncio.wait({exited, hurry}, timeout=self.config.stop_timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            hurry.cancel()
+        if child.running:
+            why = ("told to hurry" if self._hurry.is_set()
+                   else f"still running {self.config.stop_timeout:.0f} s after SIGTERM")
+            say(f"{child.name}: {why}; killing it")
+            child.signal_group(signal.SIGKILL)
+        await exited
+        child.signal_group(signal.SIGKILL)
+        say(f"stopped {child.name} ({time.monotonic() - began:.1f} s)")
+
+    async def _stop_postgres(self) -> None:
+        if self._pg_server is None and self._pg_start is not None:
+            # Start-up was interrupted while pg_ctl was running: let it finish
+            # so there is a server handle to stop.
+            with contextlib.suppress(Exception):
+                self._pg_server = await self._pg_start
+        if self._pg_server is None:
+            return
+        began = time.monotonic()
+        server, self._pg_server = self._pg_server, None
+        await asyncio.to_thread(server.cleanup)
+        say(f"stopped PostgreSQL ({time.monotonic() - began:.1f} s)")
+
+
+def _type_name(proto_value: int) -> str:
+    try:
+        return CLI_TYPE_NAMES[SearchAttributeIndexedValueType(proto_value)]
+    except ValueError:
+        return IndexedValueType.Name(proto_value)  # type: ignore[arg-type]
+
+
+def _temporal_cli_hint(cfg: StackConfig) -> str:
+    """How to call our `temporal` from the developer's shell. dev.py puts
+    .venv/bin on PATH for the stack only, not for the shell it runs in, so
+    the venv's CLI is shown relative to the repo (where dev.py is run)."""
+    try:
+        ours = (cfg.temporal_bin or find_temporal_binary()).absolute()
+    except StackError:
+        return "temporal"
+    if ours.is_relative_to(settings.ROOT):
+        return str(ours.relative_to(settings.ROOT))
+    on_path = shutil.which("temporal")
+    return "temporal" if on_path and Path(on_path).absolute() == ours else str(ours)
+
+
+def _pgserver_get(pgdata: Path) -> Any:
+    with warnings.catch_warnings():
+        # platformdirs warns about an unset XDG_RUNTIME_DIR on import; the
+        # fallback it picks is fine for pgserver's lock file.
+        warnings.simplefilter("ignore")
+        import pgserver
+    return pgserver.get_server(pgdata, cleanup_mode="stop")
+
+
+def _forget_dead_pg_handles(pgdata: Path) -> None:
+    """pgserver stops the server only when the last process holding a handle
+    lets go, counted in pgdata/.handle_pids.json. A stack that was killed
+    (SIGKILL, power loss) leaves its pid there and no later stack would ever
+    stop PostgreSQL again. Dead pids are dropped before we take our handle."""
+    import json
+
+    handles = pgdata / ".handle_pids.json"
+    if not handles.exists():
+        return
+    try:
+        pids = json.loads(handles.read_text())
+    except (OSError, ValueError):
+        return
+    alive = [pid for pid in pids if isinstance(pid, int) and _pid_alive(pid)]
+    if alive != pids:
+        handles.write_text(json.dumps(alive))
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# --------------------------------------------------------------------------
+# Entry points
+
+
+async def run_stack(
+    stop: asyncio.Event, config: StackConfig, *, hurry: asyncio.Event | None = None
+) -> int:
+    """Bring the stack up, run until `stop` is set or a child dies, tear it
+    down. Returns the process exit code: 0 after a requested stop, 1 when
+    start-up failed or a child exited on its own. Setting `hurry` during the
+    teardown skips the graceful waits (SIGKILL at once)."""
+    stack = Stack(config, hurry)
+    code = 0
+    try:
+        starting = asyncio.ensure_future(stack.start())
+        stop_waiter = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({starting, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
+        stop_waiter.cancel()
+        if not starting.done():
+            say("stop requested during start-up")
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await starting
+            return 0
+        error = starting.exception()
+        if isinstance(error, StackError):
+            say(f"cannot start: {error}")
+            return 1
+        if error is not None:
+            say("start-up failed:\n" + "".join(traceback.format_exception(error)))
+            return 1
+        print(stack.summary(), flush=True)
+        dead = await stack.wait_for_exit(stop)
+        if dead is not None:
+            code = 1
+            say(f"the {dead.name} exited unexpectedly with code {dead.process.returncode}; "
+                f"stopping the rest. {_where_output_is(dead)}")
+        else:
+            say("stopping")
+        return code
+    finally:
+        began = time.monotonic()
+        if await stack.stop():
+            say(f"all stopped in {time.monotonic() - began:.1f} s")
+
+
+async def _main(config: StackConfig) -> int:
+    stop = asyncio.Event()
+    hurry = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def on_signal(sig: signal.Signals) -> None:
+        if stop.is_set():
+            say(f"{sig.name} again: not waiting for anything any more")
+            hurry.set()
+        else:
+            say(f"{sig.name} received")
+            stop.set()
+
+    # Ctrl-C (SIGINT) only reaches the stack: the children run in their own
+    # sessions and are stopped by us, in order. SIGHUP: the terminal closed.
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        loop.add_signal_handler(sig, on_signal, sig)
+    return await run_stack(stop, config, hurry=hurry)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m deploy.stack",
+        description="Run Kanalvakt's local stack in the foreground (Ctrl-C stops it). "
+                    "Configured by environment variables; see the module docstring.",
+    )
+    parser.parse_args(argv)
+    from deploy.logging_setup import configure_logging
+
+    configure_logging(os.environ.get("KANALVAKT_LOG_LEVEL", "INFO"), service="stack")
+    # pgserver narrates every pg_ctl call at INFO.
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    return asyncio.run(_main(StackConfig.from_env()))
+
+
+def _exit_now(code: int) -> None:
+    """Exit without interpreter finalisation.
+
+    temporalio's native runtime can crash the interpreter while it finalises
+    ("PyGILState_Release: thread state ... must be current", SIGSEGV or
+    SIGABRT; sdk-python#300). Measured here: 3 of 5 plain
+    `Client.connect()` scripts died that way at exit. Everything the stack
+    owns is already stopped by now (run_stack's finally), so skipping atexit
+    and finalisers loses nothing, and Ctrl-C reliably means exit code 0.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    _exit_now(main())

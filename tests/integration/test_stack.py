@@ -1,0 +1,339 @@
+"""The local stack end to end: `python -m deploy.stack` as a developer runs it.
+
+One test, two runs on the same state folder:
+
+1. start the stack (embedded PostgreSQL, Temporal dev server, worker, web app)
+   on free, non-default ports; wait for GET /healthz and for Temporal; check
+   our search attributes are registered; leave traces: a marker table in
+   PostgreSQL and a workflow (type `Noop`, on a task queue no worker polls,
+   so it stays running) with `KvStage="awaiting_manager"`;
+   Ctrl-C (SIGINT): exit code 0, nothing left listening or running;
+2. start again: the traces are still there (PostgreSQL data, Temporal's
+   SQLite file, its visibility records and search attributes), migrations
+   and the sample directory are not applied twice; Ctrl-C again.
+
+Slow by nature (two full start/stop cycles, ~11 s on 2 cores); it runs with everything
+else because "python3 dev.py stack works" is the promise the README makes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import asyncpg
+import httpx
+import pytest
+from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
+
+import settings
+from workflows import search_attributes as sa
+
+READY_TIMEOUT = 120.0  # the first run includes initdb: 3.5-7 s measured on 2 cores
+STOP_TIMEOUT = 60.0  # the stack gives each child 10 s before SIGKILL
+NOOP_TASK_QUEUE = "stack-test-no-worker"
+
+T = TypeVar("T")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    """Live processes whose command line contains `text` (Linux /proc)."""
+    found: list[str] = []
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(f"{entry.name}: {cmdline.strip()}")
+    return found
+
+
+@dataclass(frozen=True)
+class Ports:
+    temporal: int
+    ui: int
+    web: int
+
+
+@dataclass
+class StackRun:
+    """One `python -m deploy.stack` subprocess and its captured output."""
+
+    process: subprocess.Popen[bytes]
+    stdout_path: Path
+    stderr_path: Path
+    started: float
+
+    def output(self) -> str:
+        out = self.stdout_path.read_text(errors="replace")
+        err = self.stderr_path.read_text(errors="replace")
+        return f"--- stdout ---\n{out}\n--- stderr (last 6000 chars) ---\n{err[-6000:]}"
+
+    def stdout(self) -> str:
+        return self.stdout_path.read_text(errors="replace")
+
+
+def _start_stack(state_dir: Path, ports: Ports, run: int) -> StackRun:
+    env = dict(os.environ)
+    # Whatever the developer's shell points at, this test wants the embedded
+    # PostgreSQL and its own dev server.
+    for name in ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "KANALVAKT_ARCHIVE_DIR"):
+        env.pop(name, None)
+    env.update(
+        KANALVAKT_STATE_DIR=str(state_dir),
+        TEMPORAL_PORT=str(ports.temporal),
+        TEMPORAL_UI_PORT=str(ports.ui),
+        KANALVAKT_WEB_HOST="127.0.0.1",
+        KANALVAKT_WEB_PORT=str(ports.web),
+        PYTHONUNBUFFERED="1",
+    )
+    logs = state_dir.parent
+    stdout_path = logs / f"stack-run{run}.out"
+    stderr_path = logs / f"stack-run{run}.err"
+    # Files, not pipes: nobody reads a pipe while we wait, and a full pipe
+    # would block the stack's children mid-log.
+    with stdout_path.open("wb") as out, stderr_path.open("wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "deploy.stack"],
+            cwd=settings.ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+        )
+    return StackRun(process, stdout_path, stderr_path, time.monotonic())
+
+
+async def _wait_until_ready(run: StackRun, ports: Ports) -> tuple[float, Client]:
+    """Seconds from launch until /healthz said ok and the stack printed its
+    summary (uvicorn may answer a moment before the stack notices), and a
+    connected client."""
+    deadline = run.started + READY_TIMEOUT
+    healthy = False
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        while True:
+            code = run.process.poll()
+            assert code is None, f"the stack exited with {code} while starting\n{run.output()}"
+            if not healthy:
+                try:
+                    response = await http.get(f"http://127.0.0.1:{ports.web}/healthz")
+                    healthy = response.status_code == 200 and response.json() == {"status": "ok"}
+                except httpx.HTTPError:
+                    pass
+            if healthy and "local stack is up" in run.stdout():
+                break
+            assert time.monotonic() < deadline, (
+                f"not ready within {READY_TIMEOUT} s (healthz ok: {healthy})\n{run.output()}"
+            )
+            await asyncio.sleep(0.25)
+    ready_after = time.monotonic() - run.started
+    client = await Client.connect(f"127.0.0.1:{ports.temporal}")
+    return ready_after, client
+
+
+def _stop(run: StackRun) -> float:
+    """Ctrl-C; seconds until the stack exited."""
+    began = time.monotonic()
+    run.process.send_signal(signal.SIGINT)
+    try:
+        run.process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        run.process.kill()
+        pytest.fail(f"the stack did not stop within {STOP_TIMEOUT} s\n{run.output()}")
+    return time.monotonic() - began
+
+
+def _database_url(run: StackRun) -> str:
+    match = re.search(r"Database\s+(postgresql://\S+)", run.stdout())
+    assert match, f"no database URL in the summary\n{run.output()}"
+    return match.group(1)
+
+
+async def _assert_search_attributes_registered(client: Client) -> None:
+    listed = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace="default")
+    )
+    registered = dict(listed.custom_attributes)
+    for key in sa.ALL:
+        assert registered.get(key.name) == int(key.indexed_value_type), (
+            f"{key.name} not registered as {key.indexed_value_type.name}: {registered}"
+        )
+
+
+async def _cli_list_by_stage(ports: Ports, stage: str) -> list[str]:
+    """The summary's example query, through the CLI the stack uses."""
+    temporal = Path(sys.executable).parent / "temporal"
+    process = await asyncio.create_subprocess_exec(
+        str(temporal),
+        "workflow",
+        "list",
+        "--address",
+        f"127.0.0.1:{ports.temporal}",
+        "--query",
+        f'KvStage="{stage}"',
+        "--output",
+        "json",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    text = out.decode().strip()
+    if not text:
+        return []
+    # One JSON object per line, or one array, depending on the CLI version.
+    items = (
+        json.loads(text)
+        if text.startswith("[")
+        else [json.loads(line) for line in text.splitlines()]
+    )
+    return [item["execution"]["workflowId"] for item in items]
+
+
+async def _eventually(check: Callable[[], Awaitable[T]], within: float = 15.0) -> T:
+    """Visibility is eventually consistent: poll an async check until truthy."""
+    deadline = time.monotonic() + within
+    while True:
+        result = await check()
+        if result or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(0.3)
+
+
+def _assert_all_gone(run: StackRun, ports: Ports, state_dir: Path) -> None:
+    for name, port in (
+        ("Temporal gRPC", ports.temporal),
+        ("Temporal UI", ports.ui),
+        ("web", ports.web),
+    ):
+        assert not _listening(port), f"{name} port {port} still listening\n{run.output()}"
+    # PostgreSQL listens on a socket in the state folder only; every process
+    # the stack started names the state folder (or its ports) on its command line.
+    leftovers = _processes_mentioning(str(state_dir)) + _processes_mentioning(f"--port {ports.web}")
+    assert not leftovers, f"processes left behind: {leftovers}\n{run.output()}"
+    assert not (state_dir / "pg" / "postmaster.pid").exists(), "PostgreSQL did not shut down"
+
+
+@pytest.fixture
+def stack_runs() -> Iterator[list[StackRun]]:
+    """Whatever happens in the test, no stack outlives it."""
+    runs: list[StackRun] = []
+    yield runs
+    for run in runs:
+        if run.process.poll() is None:
+            run.process.send_signal(signal.SIGINT)
+            try:
+                run.process.wait(timeout=STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                run.process.kill()
+                run.process.wait()
+
+
+@pytest.mark.timeout(300)
+async def test_stack_starts_stops_cleanly_and_keeps_its_data(
+    tmp_path: Path, stack_runs: list[StackRun]
+) -> None:
+    state_dir = tmp_path / "state"
+    ports = Ports(_free_port(), _free_port(), _free_port())
+    assert len({ports.temporal, ports.ui, ports.web}) == 3
+    workflow_id = f"stack-test-{uuid.uuid4().hex[:8]}"
+    timings: dict[str, float] = {}
+
+    # ---- first run: a fresh state folder
+    first = _start_stack(state_dir, ports, run=1)
+    stack_runs.append(first)
+    timings["first start"], client = await _wait_until_ready(first, ports)
+    assert _listening(ports.ui), "the Temporal UI is not listening"
+    await _assert_search_attributes_registered(client)
+    assert "migrations applied:" in first.stdout(), first.output()
+
+    dsn = _database_url(first)
+    conn = await asyncpg.connect(dsn)
+    try:
+        migrations_before = await conn.fetch(
+            "SELECT name, applied_at FROM schema_migrations ORDER BY name"
+        )
+        municipalities_before = await conn.fetchval("SELECT count(*) FROM municipalities")
+        await conn.execute("CREATE TABLE stack_test_marker (token text PRIMARY KEY)")
+        await conn.execute("INSERT INTO stack_test_marker VALUES ($1)", workflow_id)
+    finally:
+        await conn.close()
+    assert migrations_before, "no migrations recorded"
+
+    await client.start_workflow(
+        "Noop",
+        id=workflow_id,
+        task_queue=NOOP_TASK_QUEUE,
+        search_attributes=TypedSearchAttributes(
+            [SearchAttributePair(sa.STAGE, "awaiting_manager")]
+        ),
+    )
+    listed = await _eventually(lambda: _cli_list_by_stage(ports, "awaiting_manager"))
+    assert workflow_id in listed
+
+    timings["first stop"] = _stop(first)
+    assert first.process.returncode == 0, first.output()
+    assert "all stopped" in first.stdout(), first.output()
+    _assert_all_gone(first, ports, state_dir)
+
+    # ---- second run: same state folder, everything still there
+    second = _start_stack(state_dir, ports, run=2)
+    stack_runs.append(second)
+    timings["second start"], client = await _wait_until_ready(second, ports)
+    await _assert_search_attributes_registered(client)
+    out = second.stdout()
+    assert "database schema up to date" in out, second.output()
+    assert "loading the sample" not in out, second.output()
+
+    conn = await asyncpg.connect(_database_url(second))
+    try:
+        assert await conn.fetchval("SELECT token FROM stack_test_marker") == workflow_id
+        assert (
+            await conn.fetch("SELECT name, applied_at FROM schema_migrations ORDER BY name")
+            == migrations_before
+        )
+        assert await conn.fetchval("SELECT count(*) FROM municipalities") == municipalities_before
+    finally:
+        await conn.close()
+
+    description = await client.get_workflow_handle(workflow_id).describe()
+    assert description.status == WorkflowExecutionStatus.RUNNING
+    assert workflow_id in await _eventually(lambda: _cli_list_by_stage(ports, "awaiting_manager"))
+
+    timings["second stop"] = _stop(second)
+    assert second.process.returncode == 0, second.output()
+    _assert_all_gone(second, ports, state_dir)
+
+    print("stack timings (s): " + ", ".join(f"{k} {v:.1f}" for k, v in timings.items()))
