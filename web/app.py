@@ -54,6 +54,9 @@ def create_app(
     task_queue: str | None = None,
 ) -> FastAPI:
     """Build the app; tests pass their own connections."""
+    from deploy.logging_setup import configure_logging
+
+    configure_logging()
     cfg = app_settings.load()
 
     async def default_connect() -> tuple[asyncpg.Pool, Client]:

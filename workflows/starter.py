@@ -35,3 +35,19 @@ async def start_account_case(
             SearchAttributePair(sa.ESCALATED, False),
         ]),
     )
+
+
+async def refresh_running_accounts(client: Client, municipality_id: str) -> int:
+    """After the directory is reloaded, tell every running account case of the
+    municipality to reload its unit's authorities (a new manager decides from
+    then on). Returns how many cases were told."""
+    query = (
+        'WorkflowType="AccountLifecycleWorkflow" AND ExecutionStatus="Running" '
+        f'AND {sa.MUNICIPALITY.name}="{municipality_id}"'
+    )
+    told = 0
+    async for execution in client.list_workflows(query):
+        await client.get_workflow_handle(execution.id).signal(
+            AccountLifecycleWorkflow.refresh_authorities)
+        told += 1
+    return told

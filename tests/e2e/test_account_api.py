@@ -196,3 +196,48 @@ async def test_request_to_closure_over_the_json_api(stack: Stack) -> None:
         lambda: asyncio.to_thread(readme_query, stack, 'KvStage="closed" AND KvUnit="kultur"'),
         lambda rows: len(rows) == 1)
     assert len(closed) == 1
+
+
+async def test_a_new_manager_in_the_directory_decides_running_cases(
+    stack: Stack, database_url: str, tmp_path: Any
+) -> None:
+    """R-01, R-13: decisions are authorised against the directory as it is now:
+    after a reload, the new manager approves and the old one is refused."""
+    from cli import load_directory_file
+    from tests.support import EXEMPELBY
+    from workflows.starter import refresh_running_accounts
+
+    r = await post(
+        stack, "/api/accounts", REQUESTER, {**request_fields(), "municipality_id": "exempelby"}
+    )
+    account_id = r.json()["account_id"]
+    await eventually(
+        lambda: asyncio.to_thread(readme_query, stack, 'KvMunicipality="exempelby"'),
+        lambda rows: len(rows) == 1,
+    )
+
+    changed = tmp_path / "exempelby.yaml"
+    changed.write_text(
+        EXEMPELBY.read_text(encoding="utf-8").replace(
+            "    manager: anna.lind\n", "    manager: elin.strand\n"
+        ),
+        encoding="utf-8",
+    )
+    await load_directory_file(database_url, changed)
+    assert await refresh_running_accounts(stack.client, "exempelby") == 1
+
+    async def authorities() -> dict[str, Any]:
+        body = (await stack.http.get(f"/api/accounts/{account_id}")).json()
+        return body["state"]["authorities"]  # type: ignore[no-any-return]
+
+    await eventually(authorities, lambda a: a["manager"] == "elin.strand")
+    r = await post(stack, f"/api/accounts/{account_id}/approve", MANAGER, {})
+    assert r.status_code == 403
+    r = await post(stack, f"/api/accounts/{account_id}/approve", "elin.strand", {})
+    assert r.status_code == 200 and r.json()["stage"] == "risk_assessment"
+    timeline = (await stack.http.get(f"/api/accounts/{account_id}/timeline")).json()
+    assert [e["event_type"] for e in timeline] == [
+        "AccountRequested",
+        "AuthoritiesUpdated",
+        "ManagerApproved",
+    ]
