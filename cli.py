@@ -109,9 +109,31 @@ def _read_directory_file(path: Path) -> Directory | None:
         return None
 
 
-async def _directory_load(dsn: str, directory: Directory) -> int:
+async def _directory_load(dsn: str, directory: Directory, temporal_address: str | None) -> int:
     print((await _load(dsn, directory)).summary())
+    if temporal_address:
+        await _tell_running_cases(temporal_address, directory.municipality.id)
     return EXIT_OK
+
+
+async def _tell_running_cases(address: str, municipality_id: str) -> None:
+    """Running account cases carry their unit's authorities; tell them to
+    reload, so a new manager decides from now on. The directory is loaded
+    either way: a Temporal server that cannot be reached is said, not fatal."""
+    from worker import connect
+    from workflows.starter import refresh_running_accounts
+
+    try:
+        client = await asyncio.wait_for(connect(address), timeout=5)
+        told = await refresh_running_accounts(client, municipality_id)
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        _say_error(
+            f"kanalvakt: the directory is loaded, but Temporal at {address} could not be "
+            f"reached ({exc or type(exc).__name__}); running cases keep their old authorities "
+            "until you load again with Temporal up"
+        )
+        return
+    print(f"told {told} running account case(s) of {municipality_id} to reload their authorities")
 
 
 async def _directory_show(dsn: str, municipality_id: str) -> int:
@@ -170,6 +192,12 @@ def _parser() -> argparse.ArgumentParser:
     directory_commands = directory.add_subparsers(dest="directory_command", required=True)
     load = directory_commands.add_parser("load", help="load a municipality's directory YAML")
     load.add_argument("file", type=Path)
+    load.add_argument(
+        "--temporal-address",
+        default=settings.load().temporal_address,
+        help="tell running cases on this Temporal server to reload (default: TEMPORAL_ADDRESS "
+        "or localhost:7233; pass '' to skip)",
+    )
     show = directory_commands.add_parser("show", help="print a municipality's directory")
     show.add_argument("municipality")
     commands.add_parser(
@@ -193,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         directory = _read_directory_file(args.file)
         if directory is None:
             return EXIT_BAD_INPUT
-        work = _directory_load(dsn, directory)
+        work = _directory_load(dsn, directory, args.temporal_address or None)
     elif args.command == "directory":
         work = _directory_show(dsn, args.municipality)
     else:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from domain.directory import Authorities, Directory, Municipality, Person, Unit
+from domain.policy import LifecyclePolicy
 
 
 def parse_directory_yaml(text: str) -> Directory:
@@ -157,6 +158,7 @@ def _municipality(row: asyncpg.Record) -> Municipality:
         timezone=row["timezone"],
         diarium_prefix=row["diarium_prefix"],
         social_media_policy_url=row["social_media_policy_url"],
+        lifecycle=LifecyclePolicy.model_validate(row["lifecycle_policy"] or {}),
     )
 
 
@@ -177,13 +179,14 @@ class DirectoryRepository:
             await conn.execute(
                 """
                 INSERT INTO municipalities (id, name, country, timezone, diarium_prefix,
-                    social_media_policy_url, communications_unit, loaded_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+                    social_media_policy_url, communications_unit, lifecycle_policy, loaded_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
                 ON CONFLICT (id) DO UPDATE SET
                     name = excluded.name, country = excluded.country,
                     timezone = excluded.timezone, diarium_prefix = excluded.diarium_prefix,
                     social_media_policy_url = excluded.social_media_policy_url,
                     communications_unit = excluded.communications_unit,
+                    lifecycle_policy = excluded.lifecycle_policy,
                     loaded_at = excluded.loaded_at
                 """,
                 m.id,
@@ -193,6 +196,7 @@ class DirectoryRepository:
                 m.diarium_prefix,
                 m.social_media_policy_url,
                 directory.communications_unit,
+                m.lifecycle.model_dump(exclude_defaults=True),
             )
             units = await self._sync(
                 conn,

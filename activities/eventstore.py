@@ -105,7 +105,10 @@ class Projection(Protocol):
 
 
 def _recorded(row: asyncpg.Record) -> RecordedEvent:
-    return RecordedEvent.model_validate(dict(row))
+    fields = dict(row)
+    # asyncpg's own UUID subclass, made a plain uuid.UUID like everywhere else.
+    fields["event_id"] = UUID(bytes=row["event_id"].bytes)
+    return RecordedEvent.model_validate(fields)
 
 
 class EventStore:
@@ -211,7 +214,7 @@ class EventStore:
         rows = await self._pool.fetch(
             f"""SELECT {_COLUMNS} FROM events
                 WHERE global_position > $1
-
+                  AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
                 ORDER BY global_position
                 LIMIT $2""",
             after_position,

@@ -10,6 +10,7 @@ that takes a tenth of a second, so tests never see each other's rows.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import uuid
@@ -89,4 +90,9 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     try:
         yield p
     finally:
-        await p.close()
+        # A failed test can leave a task holding a connection; don't let
+        # teardown wait for it for ever.
+        try:
+            await asyncio.wait_for(p.close(), timeout=10)
+        except TimeoutError:
+            p.terminate()

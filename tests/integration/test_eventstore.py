@@ -37,6 +37,19 @@ async def count_events(pool: asyncpg.Pool) -> int:
     return await pool.fetchval("SELECT count(*) FROM events")
 
 
+async def wait_until_blocked(pool: asyncpg.Pool) -> None:
+    """Until some session of this database waits for a lock."""
+    for _ in range(500):
+        waiting = await pool.fetchval(
+            """SELECT count(*) FROM pg_stat_activity
+               WHERE datname = current_database() AND wait_event_type = 'Lock'"""
+        )
+        if waiting:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("no session ever waited for a lock")
+
+
 # --- migrations -------------------------------------------------------------
 
 
@@ -155,15 +168,14 @@ async def test_two_concurrent_appends_at_the_same_version_exactly_one_wins(
 async def test_the_conflict_caught_by_the_primary_key(pool: asyncpg.Pool) -> None:
     """The version check passes in both transactions; the second insert waits
     on the first's row and then hits PRIMARY KEY (stream_id, version)."""
-    gate = Gate()
-    slow = EventStore(pool, [gate])
-    fast = EventStore(pool)
-
-    first = asyncio.create_task(slow.append("s", 0, [event("Slow")], "slow"))
-    await gate.entered.wait()  # slow has inserted version 1, not yet committed
-    second = asyncio.create_task(fast.append("s", 0, [event("Fast")], "fast"))
-    await asyncio.sleep(0.2)  # fast has checked the version and waits on the row
-    gate.release.set()
+    async with Gate() as gate:
+        slow = EventStore(pool, [gate])
+        fast = EventStore(pool)
+        first = asyncio.create_task(slow.append("s", 0, [event("Slow")], "slow"))
+        await gate.entered.wait()  # slow has inserted version 1, not yet committed
+        second = asyncio.create_task(fast.append("s", 0, [event("Fast")], "fast"))
+        await wait_until_blocked(pool)  # fast saw version 0 and waits on slow's row
+        gate.release.set()
 
     assert (await first).last_version == 1
     with pytest.raises(ConcurrencyConflict) as caught:
@@ -259,20 +271,19 @@ async def test_read_all_never_skips_an_event_committed_late(pool: asyncpg.Pool) 
     """Position A < B, but B commits first. A follower must not see B before A
     (it would checkpoint past A and never see it); read_all holds B back
     until A's transaction has ended."""
-    gate = Gate()
-    slow = EventStore(pool, [gate])
-    fast = EventStore(pool)
+    async with Gate() as gate:
+        slow = EventStore(pool, [gate])
+        fast = EventStore(pool)
+        a = asyncio.create_task(slow.append("a", 0, [event("A")], "ka"))
+        await gate.entered.wait()  # A is inserted (position taken), its transaction open
+        await fast.append("b", 0, [event("B")], "kb")  # another connection: B committed
 
-    a = asyncio.create_task(slow.append("a", 0, [event("A")], "ka"))
-    await gate.entered.wait()  # A is inserted (position taken), its transaction open
-    await fast.append("b", 0, [event("B")], "kb")  # another connection: B committed
+        committed = await pool.fetch("SELECT event_type FROM events")
+        assert [r["event_type"] for r in committed] == ["B"]  # a naive reader sees B ...
+        assert await fast.read_all() == []  # ... the follower sees nothing yet
+        gate.release.set()
+        await a
 
-    committed = await pool.fetch("SELECT event_type, global_position FROM events")
-    assert [r["event_type"] for r in committed] == ["B"]  # a naive reader would see B ...
-    assert await fast.read_all() == []  # ... the follower sees nothing yet
-
-    gate.release.set()
-    await a
     after = await fast.read_all()
     assert [e.event_type for e in after] == ["A", "B"]
     assert after[0].global_position < after[1].global_position
@@ -282,7 +293,10 @@ async def test_read_all_never_skips_an_event_committed_late(pool: asyncpg.Pool) 
 
 
 class Gate:
-    """A projection that stops inside the append's transaction until released."""
+    """A projection that stops inside the append's transaction until released.
+
+    Use as `async with Gate() as gate:` so a failing test still opens it and
+    the blocked transaction ends."""
 
     tables: tuple[str, ...] = ()
 
@@ -292,7 +306,13 @@ class Gate:
 
     async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         self.entered.set()
-        await self.release.wait()
+        await asyncio.wait_for(self.release.wait(), timeout=30)
+
+    async def __aenter__(self) -> Gate:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.release.set()
 
 
 class EventsPerStream:
@@ -311,15 +331,20 @@ class EventsPerStream:
         )
 
 
+async def create_read_model(pool: asyncpg.Pool) -> None:
+    await pool.execute(
+        """CREATE TABLE test_events_per_stream (
+               stream_id text PRIMARY KEY, events int NOT NULL, last_type text NOT NULL)"""
+    )
+
+
 async def read_model(pool: asyncpg.Pool) -> list[tuple[str, int, str]]:
     rows = await pool.fetch("SELECT * FROM test_events_per_stream ORDER BY stream_id")
     return [(r["stream_id"], r["events"], r["last_type"]) for r in rows]
 
 
 async def test_projections_update_in_the_append_transaction(pool: asyncpg.Pool) -> None:
-    await pool.execute(
-        "CREATE TABLE test_events_per_stream (stream_id text PRIMARY KEY, events int, last_type text)"
-    )
+    await create_read_model(pool)
     store = EventStore(pool, [EventsPerStream()])
     await store.append("a", 0, [event("A1"), event("A2")], "k1")
     assert await read_model(pool) == [("a", 2, "A2")]
@@ -339,9 +364,7 @@ async def test_projections_update_in_the_append_transaction(pool: asyncpg.Pool) 
 
 
 async def test_rebuild_reproduces_the_live_read_model(pool: asyncpg.Pool) -> None:
-    await pool.execute(
-        "CREATE TABLE test_events_per_stream (stream_id text PRIMARY KEY, events int, last_type text)"
-    )
+    await create_read_model(pool)
     store = EventStore(pool, [EventsPerStream()])
     total = 0
     for n, stream in enumerate(["a", "b", "c", "a", "b", "a"]):
@@ -362,9 +385,7 @@ async def test_rebuild_reproduces_the_live_read_model(pool: asyncpg.Pool) -> Non
 
 async def test_rebuild_replays_in_batches_larger_than_one(pool: asyncpg.Pool) -> None:
     """More events than one rebuild batch (1000), to cross a batch boundary."""
-    await pool.execute(
-        "CREATE TABLE test_events_per_stream (stream_id text PRIMARY KEY, events int, last_type text)"
-    )
+    await create_read_model(pool)
     plain = EventStore(pool)
     for i in range(26):
         await plain.append(f"s{i}", 0, [event(f"E{j}") for j in range(50)], f"k{i}")
@@ -377,19 +398,16 @@ async def test_rebuild_replays_in_batches_larger_than_one(pool: asyncpg.Pool) ->
 
 
 async def test_rebuild_holds_appends_back_until_it_commits(pool: asyncpg.Pool) -> None:
-    await pool.execute(
-        "CREATE TABLE test_events_per_stream (stream_id text PRIMARY KEY, events int, last_type text)"
-    )
-    gate = Gate()
+    await create_read_model(pool)
     store = EventStore(pool, [EventsPerStream()])
     await store.append("a", 0, [event("A1")], "k1")
 
-    rebuilding = asyncio.create_task(EventStore(pool, [gate, EventsPerStream()]).rebuild())
-    await gate.entered.wait()  # inside the rebuild's transaction, events locked
-    appending = asyncio.create_task(store.append("a", 1, [event("A2")], "k2"))
-    await asyncio.sleep(0.2)
-    assert not appending.done()
-    gate.release.set()
+    async with Gate() as gate:
+        rebuilding = asyncio.create_task(EventStore(pool, [gate, EventsPerStream()]).rebuild())
+        await gate.entered.wait()  # inside the rebuild's transaction, events locked
+        appending = asyncio.create_task(store.append("a", 1, [event("A2")], "k2"))
+        await wait_until_blocked(pool)  # the append waits for the lock
+        assert not appending.done()
 
     assert await rebuilding == 1
     await appending
@@ -403,4 +421,3 @@ async def test_the_pool_decodes_json_as_python_objects(database_url: str) -> Non
         assert await pool.fetchval("SELECT $1::json", {"ö": 1}) == {"ö": 1}
     finally:
         await pool.close()
-
