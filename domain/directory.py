@@ -11,6 +11,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.policy import LifecyclePolicy
+
 
 class Country(StrEnum):
     SE = "SE"
@@ -52,6 +54,7 @@ class Municipality(BaseModel):
     timezone: str = "Europe/Stockholm"
     diarium_prefix: str = "KS"
     social_media_policy_url: str | None = None
+    lifecycle: LifecyclePolicy = LifecyclePolicy()
 
 
 class Directory(BaseModel):

@@ -215,7 +215,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
         command = acc.RequestAccount(
             actor=requester, account_id=account_id, municipality_id=municipality.id,
             country=municipality.country, timezone=municipality.timezone, request=request,
-            authorities=authorities,
+            authorities=authorities, policy=municipality.lifecycle,
         )
         try:
             await start_account_case(ctx.client, command, task_queue=ctx.task_queue)

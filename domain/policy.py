@@ -1,0 +1,44 @@
+"""Per-municipality settings of the rules (R-43: where the seeds differ, the
+rule is a setting, the stricter reading its default)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+
+class LifecyclePolicy(BaseModel):
+    """Deadlines of the lifecycle in working days; a per-municipality setting
+    (R-43). Defaults are the stricter readings of the seeds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    manager_reminder_days: int = Field(5, ge=1)
+    manager_escalation_days: int = Field(10, ge=1)
+    manager_lapse_days: int = Field(30, ge=1)
+    risk_reminder_days: int = Field(10, ge=1)
+    risk_escalation_days: int = Field(20, ge=1)
+    signoff_reminder_days: int = Field(5, ge=1)
+    signoff_escalation_days: int = Field(10, ge=1)
+    amend_reminder_days: int = Field(10, ge=1)
+    amend_lapse_days: int = Field(30, ge=1)
+    activation_reminder_days: int = Field(5, ge=1)
+    activation_escalation_days: int = Field(10, ge=1)
+    admin_restore_reminder_days: int = Field(2, ge=1)
+    admin_restore_days: int = Field(5, ge=1)
+    admin_restore_escalation_days: int = Field(10, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LifecyclePolicy:
+        chains = [
+            (self.manager_reminder_days, self.manager_escalation_days, self.manager_lapse_days),
+            (self.risk_reminder_days, self.risk_escalation_days),
+            (self.signoff_reminder_days, self.signoff_escalation_days),
+            (self.amend_reminder_days, self.amend_lapse_days),
+            (self.activation_reminder_days, self.activation_escalation_days),
+            (self.admin_restore_reminder_days, self.admin_restore_days,
+             self.admin_restore_escalation_days),
+        ]
+        for chain in chains:
+            if list(chain) != sorted(set(chain)):
+                raise ValueError(f"deadline steps must grow strictly: {chain}")
+        return self
