@@ -39,7 +39,7 @@ def _wanted_stamp() -> str:
 def ensure_venv() -> None:
     """Create .venv and install the project (editable, with dev extras) when
     pyproject.toml changed since the last install."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - this file runs before the venv exists
         sys.exit("Kanalvakt needs Python 3.11 or newer.")
     if not PY.exists():
         _say(f"creating a virtual environment in {VENV.relative_to(ROOT)}/")

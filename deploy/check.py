@@ -1,5 +1,5 @@
-"""The test command behind `python3 dev.py test`: the architecture contracts
-(import-linter), then pytest. Extra arguments go to pytest."""
+"""The test command behind `python3 dev.py test`: ruff, the architecture
+contracts (import-linter), then pytest. Extra arguments go to pytest."""
 
 from __future__ import annotations
 
@@ -8,6 +8,10 @@ import sys
 
 
 def main(argv: list[str]) -> int:
+    print("[test] lint (ruff check)", flush=True)
+    lint = subprocess.run([sys.executable, "-m", "ruff", "check", "."])
+    if lint.returncode != 0:
+        return lint.returncode
     print("[test] import contracts (lint-imports)", flush=True)
     contracts = subprocess.run([sys.executable, "-m", "importlinter.cli", "--no-cache"])
     if contracts.returncode != 0:

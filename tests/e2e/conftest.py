@@ -67,7 +67,7 @@ async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> AsyncI
     serving = asyncio.create_task(server.serve())
     try:
         async with app_worker.create_worker(env.client, activities, task_queue):
-            while not server.started:
+            while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
                 await asyncio.sleep(0.02)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
                                          timeout=30) as http:

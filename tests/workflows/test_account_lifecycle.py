@@ -7,23 +7,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import uuid
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import bagit
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 import worker as app_worker
+from cli import rebuild_read_models
 from domain import account as acc
 from domain.calendar import add_working_days
 from domain.directory import Country
-from cli import rebuild_read_models
 from tests.support import (
     COMMS,
     DEPUTY,
@@ -93,6 +95,17 @@ async def recorded(h: Harness, account_id: str) -> list[dict[str, Any]]:
 
 async def today(h: Harness) -> datetime:
     return await h.env.get_current_time()
+
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+
+
+def keep_history(history: WorkflowHistory, name: str) -> None:
+    """With KANALVAKT_RECORD_HISTORIES=1, save the history for the replay test
+    (tests/workflows/test_replay.py). Re-record only for a deliberate change
+    that old histories need not survive; otherwise use workflow.patched."""
+    if os.environ.get("KANALVAKT_RECORD_HISTORIES"):
+        (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
 
 
 READ_MODELS = {"accounts": "account_id", "public_register": "account_id",
@@ -193,6 +206,7 @@ async def test_whole_path_from_request_to_closure_is_on_the_record(
 
     # The recorded history replays without non-determinism.
     history = await handle.fetch_history()
+    keep_history(history, "account_whole_path")
     await Replayer(workflows=[W], workflow_runner=app_worker.sandbox_runner(),
                    data_converter=h.client.data_converter).replay_workflow(history)
 
@@ -263,6 +277,7 @@ async def test_unanswered_request_is_reminded_escalated_and_lapses_over_weeks(h:
     result = await handle.result()
     result = AccountWorkflowResult.model_validate(result) if isinstance(result, dict) else result
     assert result.stage is acc.Stage.LAPSED
+    keep_history(await handle.fetch_history(), "account_lapsed")
 
     events = await recorded(h, state.account_id)
     fired = [(e["event_type"], e["occurred_at"]) for e in events[1:]]

@@ -1,0 +1,33 @@
+"""Recorded histories of the account workflow replay against today's code.
+
+A change to workflow code that running cases would trip over fails here;
+guard it with `workflow.patched`. Histories are recorded by
+`KANALVAKT_RECORD_HISTORIES=1 python3 dev.py test tests/workflows`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+import worker as app_worker
+
+HISTORIES = {p.stem: p.read_text(encoding="utf-8") for p in sorted(
+    (Path(__file__).resolve().parent.parent / "histories").glob("*.json"))}
+
+
+def test_there_are_histories_to_replay() -> None:
+    assert set(HISTORIES) >= {"account_whole_path", "account_lapsed"}
+
+
+@pytest.mark.parametrize("name", sorted(HISTORIES))
+async def test_recorded_history_replays(name: str) -> None:
+    history = WorkflowHistory.from_json(name, HISTORIES[name])
+    replayer = Replayer(workflows=list(app_worker.WORKFLOWS),
+                        workflow_runner=app_worker.sandbox_runner(),
+                        data_converter=pydantic_data_converter)
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, result.replay_failure
