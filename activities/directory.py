@@ -16,7 +16,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from domain.directory import Authorities, Directory, Municipality, Person, Unit
+from domain.directory import (
+    Authorities,
+    Directory,
+    Municipality,
+    Person,
+    Unit,
+    reference_problems,
+)
 from domain.policy import LifecyclePolicy
 
 
@@ -30,7 +37,16 @@ def parse_directory_yaml(text: str) -> Directory:
     try:
         return Directory.model_validate(data)
     except ValidationError as exc:
-        located = _locate_reference_problems(data) if _only_model_level(exc) else []
+        # The domain's cross-reference check runs on the whole model, so its
+        # errors carry no field path; the same rules, run on the file's data,
+        # say where each problem stands (e.g. `units.2.manager`).
+        located: list[InitErrorDetails] = []
+        if _only_model_level(exc) and isinstance(data, dict):
+            located = [
+                {"type": PydanticCustomError("reference", p.message), "loc": p.loc,
+                 "input": p.value}
+                for p in reference_problems(data)
+            ]
         if not located:
             raise
         raise ValidationError.from_exception_data(Directory.__name__, located) from exc
@@ -38,55 +54,6 @@ def parse_directory_yaml(text: str) -> Directory:
 
 def _only_model_level(exc: ValidationError) -> bool:
     return all(not e["loc"] for e in exc.errors())
-
-
-def _locate_reference_problems(data: Any) -> list[InitErrorDetails]:
-    """Where in the file each reference the domain rejected sits.
-
-    The domain's cross-reference check (Directory._references_resolve) runs
-    on the whole model, so its errors carry no field path; a person editing
-    YAML wants `units.2.manager`. This only runs after the domain said no, on
-    data whose fields already validated, and names the same problems."""
-    if not isinstance(data, dict):
-        return []
-    people_raw = data.get("people") or []
-    units_raw = data.get("units") or []
-    found: list[InitErrorDetails] = []
-
-    def problem(loc: tuple[str | int, ...], value: Any, message: str) -> None:
-        found.append(
-            {"type": PydanticCustomError("reference", message), "loc": loc, "input": value}
-        )
-
-    people: set[str] = set()
-    for i, person in enumerate(people_raw):
-        pid = person.get("id")
-        if pid in people:
-            problem(("people", i, "id"), pid, f"person id {pid!r} appears twice")
-        people.add(pid)
-    units: set[str] = set()
-    for i, unit in enumerate(units_raw):
-        uid = unit.get("id")
-        if uid in units:
-            problem(("units", i, "id"), uid, f"unit id {uid!r} appears twice")
-        units.add(uid)
-    for i, unit in enumerate(units_raw):
-        for role in ("manager", "deputy"):
-            who = unit.get(role)
-            if who is not None and who not in people:
-                problem(("units", i, role), who, f"{who!r} is not a person in this directory")
-    for i, person in enumerate(people_raw):
-        where = person.get("unit")
-        if where is not None and where not in units:
-            problem(("people", i, "unit"), where, f"unit {where!r} does not exist")
-    comms_unit = data.get("communications_unit")
-    if comms_unit not in units:
-        problem(("communications_unit",), comms_unit, f"{comms_unit!r} is not a unit")
-    for group in ("communications_members", "registrars"):
-        for i, who in enumerate(data.get(group) or []):
-            if who not in people:
-                problem((group, i), who, f"{who!r} is not a person in this directory")
-    return found
 
 
 class LoadReport(BaseModel):

@@ -7,7 +7,9 @@ from YAML into PostgreSQL lives in activities/directory.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -71,31 +73,9 @@ class Directory(BaseModel):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Directory:
-        people = {p.id for p in self.people}
-        units = {u.id for u in self.units}
-        problems: list[str] = []
-        if len(people) != len(self.people):
-            problems.append("a person id appears twice")
-        if len(units) != len(self.units):
-            problems.append("a unit id appears twice")
-        for unit in self.units:
-            for role, who in (("manager", unit.manager), ("deputy", unit.deputy)):
-                if who is not None and who not in people:
-                    problems.append(f"unit {unit.id}: {role} {who!r} is not a person here")
-        for person in self.people:
-            if person.unit is not None and person.unit not in units:
-                problems.append(f"person {person.id}: unit {person.unit!r} does not exist")
-        if self.communications_unit not in units:
-            problems.append(f"communications_unit {self.communications_unit!r} is not a unit")
-        for group, members in (
-            ("communications_members", self.communications_members),
-            ("registrars", self.registrars),
-        ):
-            for who in members:
-                if who not in people:
-                    problems.append(f"{group}: {who!r} is not a person here")
+        problems = reference_problems(self.model_dump(mode="json"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("; ".join(f"{p.where}: {p.message}" for p in problems))
         return self
 
     def unit(self, unit_id: str) -> Unit | None:
@@ -113,6 +93,59 @@ class Directory(BaseModel):
             communications=frozenset(self.communications_members),
             registrars=frozenset(self.registrars),
         )
+
+
+class ReferenceProblem(NamedTuple):
+    loc: tuple[str | int, ...]
+    value: Any
+    message: str
+
+    @property
+    def where(self) -> str:
+        return ".".join(str(part) for part in self.loc)
+
+
+def reference_problems(data: Mapping[str, Any]) -> list[ReferenceProblem]:
+    """Every id that appears twice and every reference to a person or unit
+    that is not there, each at its place in the directory's plain data (as
+    in its YAML file), so a person editing the file is told where."""
+    found: list[ReferenceProblem] = []
+    people_raw = list(data.get("people") or [])
+    units_raw = list(data.get("units") or [])
+
+    def ids(rows: list[Any], kind: str, section: str) -> set[Any]:
+        seen: set[Any] = set()
+        for i, row in enumerate(rows):
+            key = row.get("id")
+            if key in seen:
+                found.append(ReferenceProblem((section, i, "id"), key,
+                                              f"{kind} id {key!r} appears twice"))
+            seen.add(key)
+        return seen
+
+    people = ids(people_raw, "person", "people")
+    units = ids(units_raw, "unit", "units")
+    for i, unit in enumerate(units_raw):
+        for role in ("manager", "deputy"):
+            who = unit.get(role)
+            if who is not None and who not in people:
+                found.append(ReferenceProblem(("units", i, role), who,
+                                              f"{who!r} is not a person in this directory"))
+    for i, person in enumerate(people_raw):
+        where = person.get("unit")
+        if where is not None and where not in units:
+            found.append(ReferenceProblem(("people", i, "unit"), where,
+                                          f"unit {where!r} does not exist"))
+    comms_unit = data.get("communications_unit")
+    if comms_unit not in units:
+        found.append(ReferenceProblem(("communications_unit",), comms_unit,
+                                      f"{comms_unit!r} is not a unit"))
+    for group in ("communications_members", "registrars"):
+        for i, who in enumerate(data.get(group) or []):
+            if who not in people:
+                found.append(ReferenceProblem((group, i), who,
+                                              f"{who!r} is not a person in this directory"))
+    return found
 
 
 class Authorities(BaseModel):

@@ -35,6 +35,7 @@ from domain.account import (
     evolve,
 )
 from domain.directory import Authorities, Country
+from tests import support
 
 # Monday 30 March 2026, 11:00 in Stockholm: the week before Easter.
 T0 = datetime(2026, 3, 30, 9, 0, tzinfo=UTC)
@@ -111,17 +112,9 @@ def request_command(
 
 
 def full_checklist(**overrides: Any) -> SignOffChecklist:
-    """A checklist with every item done (R-05, R-06, R-08..R-11)."""
-    done: dict[str, Any] = {
-        "profile_names_municipality": True,
-        "profile_links_unit_and_policy": True,
-        "profile_states_purpose_and_rules": True,
-        "provider_identity_and_visibility_shown": True,
-        "terms_read_and_accepted_by": MANAGER,
-        "public_channel": True,
-        "unit_web_page_updated": True,
-        "municipality_has_login_access": True,
-    }
+    """A checklist with every item done (R-05, R-06, R-08..R-11), the terms
+    accepted by this file's manager."""
+    done = support.full_checklist() | {"terms_read_and_accepted_by": MANAGER}
     return SignOffChecklist(**(done | overrides))
 
 

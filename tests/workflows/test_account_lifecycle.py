@@ -137,13 +137,7 @@ async def walk_to_signoff(h: Harness, handle: WorkflowHandle[Any, Any]) -> None:
 
 async def walk_to_active(h: Harness, handle: WorkflowHandle[Any, Any]) -> acc.AccountState:
     await walk_to_signoff(h, handle)
-    await handle.execute_update(W.sign_off, acc.SignOff(
-        actor=COMMS, decision=acc.SignOffDecision.APPROVE,
-        checklist=acc.SignOffChecklist.model_validate(full_checklist())))
-    return await handle.execute_update(W.activate, acc.ActivateAccount(  # type: ignore[no-any-return]
-        actor=COMMS, handle="@kulturhusetangen", url="https://www.instagram.com/kulturhusetangen",
-        admins=[acc.Admin(person=REQUESTER, two_factor=True),
-                acc.Admin(person=DEPUTY, two_factor=True)]))
+    return await walk_to_active_from_signoff(h, handle)
 
 
 async def test_whole_path_from_request_to_closure_is_on_the_record(
