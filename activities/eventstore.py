@@ -139,6 +139,11 @@ class EventStore:
                         return earlier
                     current = await self._version(conn, stream_id)
                     if current != expected_version:
+                        # The same append, retried concurrently, may have
+                        # committed between the key check and this read.
+                        earlier = await self._earlier_result(conn, stream_id, idempotency_key)
+                        if earlier is not None:
+                            return earlier
                         raise ConcurrencyConflict(stream_id, expected_version, current)
                     recorded: list[RecordedEvent] = []
                     for index, event in enumerate(events):
