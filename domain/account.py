@@ -87,6 +87,7 @@ def _known_zone(name: str) -> str:
 
 
 TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
+HttpsUrl = Annotated[str, Field(pattern=r"^https://\S+$", max_length=500)]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 
 
@@ -134,7 +135,8 @@ class SignOffChecklist(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     profile_names_municipality: bool = False
-    profile_links_unit_and_policy: bool = False
+    profile_text: str | None = Field(None, max_length=4000)  # as published
+    profile_links: list[HttpsUrl] = Field(default_factory=list, max_length=10)
     profile_states_purpose_and_rules: bool = False
     provider_identity_and_visibility_shown: bool = False
     terms_read_and_accepted_by: PersonId | None = None
@@ -148,8 +150,10 @@ class SignOffChecklist(BaseModel):
         gaps: list[str] = []
         if not self.profile_names_municipality:
             gaps.append("R-08: the profile must make the municipality the clear sender")
-        if not self.profile_links_unit_and_policy:
+        if not self.profile_links:
             gaps.append("R-08: the profile must link the unit's page and the policy page")
+        if not (self.profile_text or "").strip():
+            gaps.append("R-09: record the profile text as it is published")
         if not self.profile_states_purpose_and_rules:
             gaps.append("R-09: the profile must state purpose, comment rules and hours")
         if not self.provider_identity_and_visibility_shown:
@@ -415,7 +419,7 @@ class AmendRequest(_Command):
 
 class ActivateAccount(_Command):
     handle: ShortText
-    url: Annotated[str, Field(pattern=r"^https://\S+$", max_length=500)]
+    url: HttpsUrl
     admins: list[Admin] = Field(min_length=2, max_length=20)
 
 

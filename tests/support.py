@@ -56,7 +56,10 @@ def full_checklist() -> dict[str, Any]:
     """Everything the communications unit checks before approving (R-05..R-11)."""
     return {
         "profile_names_municipality": True,
-        "profile_links_unit_and_policy": True,
+        "profile_text": ("Kulturhuset Ängen är en verksamhet inom Exempelby kommun. Vi svarar "
+                         "vardagar 08.00–16.30. Inlägg som bryter mot reglerna tas bort."),
+        "profile_links": ["https://www.exempelby.se/kultur-och-fritid",
+                          "https://www.exempelby.se/styrdokument/riktlinjer-for-sociala-medier"],
         "profile_states_purpose_and_rules": True,
         "provider_identity_and_visibility_shown": True,
         "terms_read_and_accepted_by": MANAGER,

@@ -137,7 +137,7 @@ class AmendBody(BaseModel):
 
 class ActivateBody(BaseModel):
     handle: acc.ShortText
-    url: str = Field(pattern=r"^https://\S+$", max_length=500)
+    url: acc.HttpsUrl
     admins: list[acc.Admin] = Field(min_length=2, max_length=20)
 
 

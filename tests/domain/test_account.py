@@ -427,7 +427,8 @@ def test_r03_empty_checklist_lists_every_gap(walk: Walk) -> None:
     "item, value, rule",
     [
         ("profile_names_municipality", False, "R-08"),
-        ("profile_links_unit_and_policy", False, "R-08"),
+        ("profile_links", [], "R-08"),
+        ("profile_text", "  ", "R-09"),
         ("profile_states_purpose_and_rules", False, "R-09"),
         ("provider_identity_and_visibility_shown", False, "R-10"),
         ("terms_read_and_accepted_by", None, "R-05"),
