@@ -90,7 +90,8 @@ class AccountActivities:
             # second writer, which retrying cannot mend.
             raise ApplicationError(str(conflict), type="ConcurrencyConflict",
                                    non_retryable=True) from conflict
-        activity.logger.info("appended %d events to %s", len(events), inp.stream_id)
+        activity.logger.info("appended %d events to %s", len(events), inp.stream_id,
+                             extra={"account_id": inp.stream_id.removeprefix("account-")})
         return RecordEventsResult(last_version=result.last_version, duplicate=result.duplicate)
 
     @activity.defn(name="load_account_authorities")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from typing import TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -112,6 +113,7 @@ def configure_logging(
     json: bool = True,
     service: str | None = None,
     temporal_info_on_message: bool = False,
+    stream: TextIO | None = None,
 ) -> None:
     """Send structlog and stdlib logging to stderr as one stream.
 
@@ -155,7 +157,7 @@ def configure_logging(
         processors=final,
     )
 
-    handler = logging.StreamHandler(sys.stderr)
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     setattr(handler, _HANDLER_MARK, True)
 
