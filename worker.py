@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import structlog
@@ -24,6 +26,7 @@ from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from activities.eventstore import EventStore
 from activities.projections import all_projections
+from activities.records import RecordActivities
 from workflows.account import AccountLifecycleWorkflow
 
 WORKFLOWS: Sequence[type] = (AccountLifecycleWorkflow,)
@@ -41,23 +44,37 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     )
 
 
-def account_activities(pool: asyncpg.Pool, archive_dir: Path) -> AccountActivities:
+@dataclass(frozen=True)
+class Activities:
+    """Every activity object, built from the pool and settings."""
+
+    records: RecordActivities
+    account: AccountActivities
+
+    def all(self) -> list[Callable[..., Any]]:
+        return [
+            self.records.record_events,
+            self.account.load_authorities,
+            self.account.build_final_snapshot,
+        ]
+
+
+def build_activities(pool: asyncpg.Pool, archive_dir: Path) -> Activities:
     store = EventStore(pool, all_projections())
-    return AccountActivities(pool, store, DirectoryRepository(pool), archive_dir)
+    return Activities(
+        records=RecordActivities(store),
+        account=AccountActivities(pool, store, DirectoryRepository(pool), archive_dir),
+    )
 
 
-def create_worker(client: Client, activities: AccountActivities, task_queue: str,
+def create_worker(client: Client, activities: Activities, task_queue: str,
                   **options: object) -> Worker:
     """The one place where workflows and activities are registered; tests use it too."""
     return Worker(
         client,
         task_queue=task_queue,
         workflows=list(WORKFLOWS),
-        activities=[
-            activities.record_events,
-            activities.load_authorities,
-            activities.build_final_snapshot,
-        ],
+        activities=activities.all(),
         workflow_runner=sandbox_runner(),
         **options,  # type: ignore[arg-type]
     )
@@ -78,7 +95,7 @@ async def main() -> None:
     cfg.archive_dir.mkdir(parents=True, exist_ok=True)
     client = await connect(cfg.temporal_address, cfg.temporal_namespace)
     pool = await create_pool(cfg.database_url)
-    worker = create_worker(client, account_activities(pool, cfg.archive_dir), cfg.task_queue)
+    worker = create_worker(client, build_activities(pool, cfg.archive_dir), cfg.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

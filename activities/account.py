@@ -1,6 +1,6 @@
-"""The account workflow's side effects: events into the store (with the read
-models projected in the same transaction), the directory's authorities, and
-the final snapshot as an archive package for the registrar.
+"""The account workflow's side effects: the directory's authorities and the
+final snapshot as an archive package for the registrar (its events go
+through activities.records).
 
 Every activity is idempotent: a retry writes nothing twice.
 """
@@ -12,7 +12,6 @@ import json
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
-from uuid import UUID
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -26,18 +25,6 @@ if TYPE_CHECKING:
 
     from activities.directory import DirectoryRepository
     from activities.eventstore import EventStore
-
-
-class RecordEventsInput(BaseModel):
-    stream_id: str
-    expected_version: int
-    envelopes: list[acc.EventEnvelope]
-    correlation_id: str | None = None
-
-
-class RecordEventsResult(BaseModel):
-    last_version: int
-    duplicate: bool
 
 
 class LoadAuthoritiesInput(BaseModel):
@@ -54,7 +41,8 @@ class FinalSnapshotInput(BaseModel):
 
 
 class AccountActivities:
-    """Activities of AccountLifecycleWorkflow; built once by worker.py."""
+    """Activities of AccountLifecycleWorkflow (with activities.records for
+    its events); built once by worker.py."""
 
     def __init__(self, pool: asyncpg.Pool, store: EventStore, directory: DirectoryRepository,
                  archive_dir: Path) -> None:
@@ -62,37 +50,6 @@ class AccountActivities:
         self._store = store
         self._directory = directory
         self._archive_dir = archive_dir
-
-    @activity.defn(name="record_account_events")
-    async def record_events(self, inp: RecordEventsInput) -> RecordEventsResult:
-        from activities.eventstore import ConcurrencyConflict, NewEvent
-
-        events = [
-            NewEvent(
-                event_id=UUID(envelope.event_id),
-                event_type=envelope.event.type,
-                data=envelope.event.model_dump(mode="json"),
-                occurred_at=envelope.event.at,
-                actor=envelope.event.actor,
-                correlation_id=inp.correlation_id,
-            )
-            for envelope in inp.envelopes
-        ]
-        try:
-            # The first event id is stable across retries (the workflow made it
-            # with workflow.uuid4()), so it keys the batch: a retry writes once.
-            result = await self._store.append(
-                inp.stream_id, inp.expected_version, events,
-                idempotency_key=inp.envelopes[0].event_id,
-            )
-        except ConcurrencyConflict as conflict:
-            # Only the account's workflow writes its stream: a conflict means a
-            # second writer, which retrying cannot mend.
-            raise ApplicationError(str(conflict), type="ConcurrencyConflict",
-                                   non_retryable=True) from conflict
-        activity.logger.info("appended %d events to %s", len(events), inp.stream_id,
-                             extra={"account_id": inp.stream_id.removeprefix("account-")})
-        return RecordEventsResult(last_version=result.last_version, duplicate=result.duplicate)
 
     @activity.defn(name="load_account_authorities")
     async def load_authorities(self, inp: LoadAuthoritiesInput) -> Authorities | None:

@@ -366,13 +366,6 @@ def parse_event(data: object) -> AccountEvent:
     return _EVENTS.validate_python(data)
 
 
-class EventEnvelope(BaseModel):
-    """An event with the id the workflow gave it (workflow.uuid4())."""
-
-    event_id: str
-    event: AccountEvent
-
-
 # --------------------------------------------------------------------------- commands
 
 class _Command(BaseModel):

@@ -31,13 +31,10 @@ from temporalio.exceptions import ApplicationError
 from workflows import search_attributes as sa
 
 with workflow.unsafe.imports_passed_through():
-    from activities.account import (
-        AccountActivities,
-        FinalSnapshotInput,
-        LoadAuthoritiesInput,
-        RecordEventsInput,
-    )
+    from activities.account import AccountActivities, FinalSnapshotInput, LoadAuthoritiesInput
+    from activities.records import RecordActivities, RecordEventsInput
     from domain import account as acc
+    from domain.records import StoredEvent
 
 SYSTEM_ACTOR = "kanalvakt"
 
@@ -211,12 +208,12 @@ class AccountLifecycleWorkflow:
 
     async def _write(self, events: Sequence[acc.AccountEvent], *, expected_version: int) -> None:
         account_id = self.state_now.account_id
-        envelopes = [acc.EventEnvelope(event_id=str(workflow.uuid4()), event=e) for e in events]
         await workflow.execute_activity_method(
-            AccountActivities.record_events,
+            RecordActivities.record_events,
             RecordEventsInput(
                 stream_id=_stream_id(account_id), expected_version=expected_version,
-                envelopes=envelopes, correlation_id=workflow.info().workflow_id,
+                events=[StoredEvent.of(str(workflow.uuid4()), e) for e in events],
+                correlation_id=workflow.info().workflow_id,
             ),
             start_to_close_timeout=_RECORD_TIMEOUT,
             retry_policy=_RETRY,

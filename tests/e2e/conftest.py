@@ -54,7 +54,7 @@ async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> AsyncI
     archive = tmp_path / "archive"
     archive.mkdir()
     task_queue = f"e2e-{uuid.uuid4().hex[:8]}"
-    activities = app_worker.account_activities(pool, archive)
+    activities = app_worker.build_activities(pool, archive)
 
     async def connect() -> tuple[asyncpg.Pool, Client]:
         from activities.db import create_pool

@@ -49,7 +49,7 @@ async def h(pool: asyncpg.Pool, directory: Directory, tmp_path: Path
         archive = tmp_path / "archive"
         archive.mkdir()
         task_queue = f"kv-{uuid.uuid4().hex[:8]}"
-        activities = app_worker.account_activities(pool, archive)
+        activities = app_worker.build_activities(pool, archive)
         async with app_worker.create_worker(env.client, activities, task_queue):
             yield Harness(env, env.client, task_queue, pool, archive, directory)
     finally:

@@ -41,7 +41,7 @@ async def dev(pool: asyncpg.Pool, directory: Directory, tmp_path: object
     archive.mkdir()
     task_queue = f"can-{uuid.uuid4().hex[:8]}"
     try:
-        async with app_worker.create_worker(env.client, app_worker.account_activities(
+        async with app_worker.create_worker(env.client, app_worker.build_activities(
                 pool, archive), task_queue):
             yield Harness(env, env.client, task_queue, pool, archive, directory)
     finally:

@@ -59,6 +59,6 @@ async def test_workflow_and_activity_logs_are_json_with_case_ids(
     assert recorded[0]["account_id"] == account_id
     assert recorded[0]["update_name"] == "approve"
     assert {"timestamp", "level", "logger", "run_id"} <= set(recorded[0])
-    appended = [e for e in logged if e.get("activity_type") == "record_account_events"]
+    appended = [e for e in logged if e.get("activity_type") == "record_events"]
     assert appended and all(e["workflow_id"] == handle.id for e in appended)
-    assert all(e["account_id"] == account_id for e in appended)
+    assert all(e["stream_id"] == f"account-{account_id}" for e in appended)
