@@ -1,0 +1,639 @@
+"""Content screening of inbound comments and messages: pure rules that flag
+what a moderator must look at, and what is hidden at once.
+
+    identity numbers (personnummer, samordningsnummer, fødselsnummer, D-nummer)
+        -> hidden at once by default, then captured, registered, deleted (R-31)
+    e-mail addresses, phone numbers -> privacy, for review (R-29, R-34)
+    profanity, insults, agitation against a group -> for review (R-29)
+    a link together with sales language -> advertising (R-32)
+    negative mood -> counted towards a storm of criticism (R-40)
+
+Screening only proposes: a person decides every removal, with its category and
+law (domain.redaction). What hides at once and what goes to review is a
+per-account setting (R-43), `ScreeningPolicy`. A flag never carries the matched
+text itself, since flags end up in logs and read models; its `span` lets the
+moderation inbox highlight the passage.
+
+Pure and deterministic: no clock, no I/O, no randomness; the word lists are
+constants (domain.wordlists) compiled once at import, and `now` comes in as an
+argument, so this runs inside the Temporal workflow sandbox.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from itertools import groupby
+from types import MappingProxyType
+from typing import Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    computed_field,
+    field_validator,
+)
+
+from domain import wordlists
+from domain.directory import Country
+from domain.redaction import RemovalCategory
+from domain.wordlists import Language
+
+Span = tuple[int, int]
+Mood = Literal["neutral", "critical"]
+
+_LANGUAGE_NAMES: Mapping[Language, str] = MappingProxyType(
+    {"sv": "Swedish", "no": "Norwegian", "en": "English"}
+)
+
+
+# --------------------------------------------------------------------------- identity numbers
+
+
+class IdentityKind(StrEnum):
+    SE_PERSONNUMMER = "se_personnummer"
+    SE_SAMORDNINGSNUMMER = "se_samordningsnummer"
+    NO_FODSELSNUMMER = "no_fodselsnummer"
+    NO_D_NUMMER = "no_d_nummer"
+
+    @property
+    def description(self) -> str:
+        return {
+            IdentityKind.SE_PERSONNUMMER: "Swedish personnummer",
+            IdentityKind.SE_SAMORDNINGSNUMMER: "Swedish samordningsnummer",
+            IdentityKind.NO_FODSELSNUMMER: "Norwegian fødselsnummer",
+            IdentityKind.NO_D_NUMMER: "Norwegian D-nummer",
+        }[self]
+
+
+class IdentityNumberMatch(BaseModel):
+    """Where an identity number is; deliberately not the number itself."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: IdentityKind
+    span: Span
+
+
+# A number glued to more digits ("12-191212-1212", an account or invoice
+# number) is part of something longer, not an identity number.
+_NOT_AFTER_DIGITS = r"(?<!\d)(?<!\d[-+./])"
+_NOT_BEFORE_DIGITS = r"(?!\d)(?![-+./]\d)"
+
+# YYMMDD-NNNN, YYMMDD+NNNN (100 years or older), YYMMDDNNNN, YYYYMMDDNNNN and
+# YYYYMMDD-NNNN (Skatteverket, folkbokföringslagen (1991:481) 18 §).
+_SE_ID = re.compile(
+    _NOT_AFTER_DIGITS
+    + r"(?P<century>\d{2})?(?P<date>\d{6})(?P<sep>[-+]?)(?P<serial>\d{4})"
+    + _NOT_BEFORE_DIGITS
+)
+# DDMMYY IIIKK, written with a space or hyphen or none (Skatteetaten).
+_NO_ID = re.compile(_NOT_AFTER_DIGITS + r"(?P<date>\d{6})[ -]?(?P<rest>\d{5})" + _NOT_BEFORE_DIGITS)
+# A Swedish mobile number written without separators ("0701234567") has the
+# shape of a ten-digit personnummer; read it as the phone number it almost
+# always is (find_phone_numbers reports it).
+_SE_MOBILE_COMPACT = re.compile(r"07[02369]\d{7}")
+
+_NO_WEIGHTS_1 = (3, 7, 6, 1, 8, 9, 4, 5, 2)
+_NO_WEIGHTS_2 = (5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
+
+
+def _is_date(year: int, month: int, day: int) -> bool:
+    try:
+        date(year, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+def _luhn(digits: str) -> bool:
+    """Luhn over the ten-digit form: weights 2,1,2,1... from the left."""
+    total = 0
+    for position, digit in enumerate(digits):
+        product = int(digit) * (2 - position % 2)
+        total += product - 9 if product > 9 else product
+    return total % 10 == 0
+
+
+def _se_kind(match: re.Match[str]) -> IdentityKind | None:
+    century, date6, sep, serial = match.group("century", "date", "sep", "serial")
+    ten = date6 + serial
+    if century and sep == "+":
+        return None
+    if not century and not sep and _SE_MOBILE_COMPACT.fullmatch(ten):
+        return None
+    if not _luhn(ten):
+        return None
+    yy, month, day = int(date6[:2]), int(date6[2:4]), int(date6[4:])
+    kind = IdentityKind.SE_PERSONNUMMER
+    if day > 60:  # samordningsnummer: the day of birth plus 60
+        kind, day = IdentityKind.SE_SAMORDNINGSNUMMER, day - 60
+    if century:
+        years = [int(century) * 100 + yy] if century in {"18", "19", "20"} else []
+    elif sep == "+":
+        years = [1800 + yy, 1900 + yy]
+    else:
+        # Without a clock the century of a ten-digit number is unknown: accept
+        # the date if it exists in either plausible century (29 Feb included).
+        years = [1900 + yy, 2000 + yy]
+    return kind if any(_is_date(year, month, day) for year in years) else None
+
+
+def _mod11(digits: str, weights: tuple[int, ...]) -> int | None:
+    remainder = 11 - sum(int(d) * w for d, w in zip(digits, weights, strict=True)) % 11
+    if remainder == 11:
+        return 0
+    return None if remainder == 10 else remainder
+
+
+def _no_birth_year(yy: int, individual: int) -> int | None:
+    """The century from the individual number (Skatteetaten's ranges)."""
+    if individual <= 499:
+        return 1900 + yy
+    if individual <= 749 and yy >= 54:
+        return 1800 + yy
+    if yy <= 39:  # 500–999
+        return 2000 + yy
+    if individual >= 900:  # and yy >= 40
+        return 1900 + yy
+    return None  # 500–749 with yy 40–53, 750–899 with yy 40–99: never issued
+
+
+def _no_kind(match: re.Match[str]) -> IdentityKind | None:
+    digits = match.group("date") + match.group("rest")
+    if _mod11(digits[:9], _NO_WEIGHTS_1) != int(digits[9]):
+        return None
+    if _mod11(digits[:10], _NO_WEIGHTS_2) != int(digits[10]):
+        return None
+    day, month, yy, individual = (
+        int(digits[0:2]),
+        int(digits[2:4]),
+        int(digits[4:6]),
+        int(digits[6:9]),
+    )
+    kind = IdentityKind.NO_FODSELSNUMMER
+    if day > 40:  # D-nummer: the first digit plus 4
+        kind, day = IdentityKind.NO_D_NUMMER, day - 40
+    year = _no_birth_year(yy, individual)
+    return kind if year is not None and _is_date(year, month, day) else None
+
+
+def find_identity_numbers(text: str) -> list[IdentityNumberMatch]:
+    """Swedish personnummer and samordningsnummer, Norwegian fødselsnummer and
+    D-nummer whose date and check digits are valid (R-31).
+
+    A number of the right shape fails here unless it is a real date (day + 60
+    for samordningsnummer, day + 40 for D-nummer) and its check digits hold:
+    Luhn over the ten-digit Swedish form; both mod-11 digits for Norway, whose
+    individual number must also fall in a range issued for that birth year.
+    H-numbers, FH-numbers and synthetic test numbers (month + 40 or + 80) are
+    not recognised, nor the gender-neutral Norwegian numbers planned for 2032.
+    """
+    found = [
+        IdentityNumberMatch(kind=kind, span=match.span())
+        for pattern, classify in ((_SE_ID, _se_kind), (_NO_ID, _no_kind))
+        for match in pattern.finditer(text)
+        if (kind := classify(match)) is not None
+    ]
+    return sorted(found, key=lambda m: m.span)
+
+
+# --------------------------------------------------------------------------- contact details
+
+
+class PhoneMatch(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    country: Country
+    mobile: bool
+    span: Span
+
+    @property
+    def description(self) -> str:
+        country = "Swedish" if self.country == Country.SE else "Norwegian"
+        return f"{country} {'mobile' if self.mobile else 'phone'} number"
+
+
+_EMAIL = re.compile(
+    r"(?<![\w.+%-])[\w+%-](?:[\w.+%-]*[\w+%-])?"
+    r"@(?:[^\W_](?:[\w-]*[^\W_])?\.)+[^\W\d_]{2,}(?![\w-])"
+)
+
+
+def find_emails(text: str) -> list[Span]:
+    return [match.span() for match in _EMAIL.finditer(text)]
+
+
+_PHONE_START = r"(?<![\w+])"
+_PHONE_END = r"(?!\w)"
+# +46 / 0046 / +47 / 0047, an optional "(0)", then the national number.
+_PHONE_INTERNATIONAL = re.compile(
+    _PHONE_START
+    + r"(?:\+|00) ?(?P<cc>46|47)[ -]?(?:\(0\)[ -]?)?(?P<rest>[1-9](?:[ -]?\d){5,9})"
+    + _PHONE_END
+)
+# Swedish mobiles: 070, 072, 073, 076, 079 and seven digits.
+_SE_MOBILE = re.compile(_PHONE_START + r"(?P<rest>07[02369](?:[ \-/]?\d){7})" + _PHONE_END)
+# Swedish landlines: an area code, then a hyphen or slash ("08-123 45 67") or
+# the usual spaced grouping ("031 123 45 67"). Unseparated national numbers
+# other than mobiles are too easily order numbers to flag.
+_SE_LANDLINE = re.compile(
+    _PHONE_START
+    + r"(?P<rest>0[1-689]\d{0,2}(?: ?[-/] ?\d(?:[ -]?\d){4,7}| \d{2,3}(?: \d{2}){1,2}))"
+    + _PHONE_END
+)
+# Norwegian mobiles: eight digits starting with 4 or 9. Landlines (2, 3, 5, 6,
+# 7) are only recognised with +47: eight bare digits are too often other numbers.
+_NO_MOBILE = re.compile(_PHONE_START + r"(?P<rest>[49]\d(?:[ -]?\d){6})" + _PHONE_END)
+
+_DATE_LIKE = re.compile(r"\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}")
+_CURRENCY_AFTER = re.compile(r"\s*(?:kr\b|kr\.|kronor|kroner|nok\b|sek\b|:-|,-|€|\$|euro)", re.I)
+_CURRENCY_BEFORE = re.compile(r"(?:\bkr\.?|\bnok|\bsek|€|\$)\s*$", re.I)
+
+
+def _looks_like_amount(text: str, start: int, end: int, number: str) -> bool:
+    """A sum, not a phone: "45 000 000 kr", "NOK 9 500 000", groups of three."""
+    if _CURRENCY_AFTER.match(text, end) or _CURRENCY_BEFORE.search(text, 0, start):
+        return True
+    groups = number.split(" ")
+    return len(groups) >= 3 and all(len(group) == 3 for group in groups[1:])
+
+
+def _phone_candidates(text: str) -> Iterable[PhoneMatch]:
+    for match in _PHONE_INTERNATIONAL.finditer(text):
+        digits = re.sub(r"\D", "", match.group("rest"))
+        if match.group("cc") == "46" and 7 <= len(digits) <= 9:
+            mobile = len(digits) == 9 and _SE_MOBILE_COMPACT.fullmatch("0" + digits) is not None
+            yield PhoneMatch(country=Country.SE, mobile=mobile, span=match.span())
+        elif match.group("cc") == "47" and len(digits) == 8:
+            yield PhoneMatch(country=Country.NO, mobile=digits[0] in "49", span=match.span())
+    national = (
+        (_SE_MOBILE, Country.SE, True),
+        (_SE_LANDLINE, Country.SE, False),
+        (_NO_MOBILE, Country.NO, True),
+    )
+    for pattern, country, mobile in national:
+        for match in pattern.finditer(text):
+            number = match.group("rest")
+            if _DATE_LIKE.fullmatch(number) or _looks_like_amount(text, *match.span(), number):
+                continue
+            if not mobile and not 7 <= len(re.sub(r"\D", "", number)) <= 10:
+                continue
+            yield PhoneMatch(country=country, mobile=mobile, span=match.span())
+
+
+def _overlaps(span: Span, others: Iterable[Span]) -> bool:
+    return any(span[0] < end and start < span[1] for start, end in others)
+
+
+def find_phone_numbers(text: str) -> list[PhoneMatch]:
+    """Swedish and Norwegian phone numbers. Identity numbers, e-mail addresses,
+    dates, years and sums of money are not phone numbers."""
+    taken = [m.span for m in find_identity_numbers(text)] + find_emails(text)
+    found: list[PhoneMatch] = []
+    # Earliest first, the longest of those starting together: "+47 412 34 567"
+    # is one international number, not also a national one inside it.
+    for candidate in sorted(_phone_candidates(text), key=lambda m: (m.span[0], -m.span[1])):
+        if not _overlaps(candidate.span, taken):
+            found.append(candidate)
+            taken.append(candidate.span)
+    return found
+
+
+# --------------------------------------------------------------------------- word lists
+
+_VOWELS = frozenset("aeiouyåäöæøé")
+# What a letter may be written as: leetspeak, and the Nordic letters typed
+# without their diacritics or in the neighbour's spelling ("javla", "jævla").
+# Plain a/o never stand for ä/ö: "hora" must not match "höra" (to hear).
+_VARIANTS: Mapping[str, str] = MappingProxyType(
+    {
+        "a": "a4@",
+        "e": "e3",
+        "i": "i1!|",
+        "o": "o0",
+        "s": "s5$",
+        "t": "t7",
+        "l": "l1|",
+        "ä": "äæa",
+        "æ": "æäa",
+        "ö": "öøo0",
+        "ø": "øöo0",
+    }
+)
+_INSIDE_WORD = r"[.\-_~]*"  # "f.u.c.k", "f-u-c-k"
+_WORD_START = r"(?<![^\W_])"
+_WORD_END = r"(?![^\W_])"
+_STEM_TAIL = r"(?:[.\-_~]?[^\W\d_])*"  # "helvet*": "helvetet", "H-E-L-V-E-T-E"
+
+
+def _obfuscated(word: str) -> str:
+    """A pattern for `word` that tolerates repeated vowels ("heeelvete"),
+    leetspeak ("1d10t") and dots or asterisks ("f*ck", "f.u.c.k"). Consonants
+    keep their count, so "fann" (found) is not "fan", nor "as" "ass"."""
+    groups = []
+    for index, (letter, run) in enumerate((ch, len(list(g))) for ch, g in groupby(word)):
+        chars = re.escape(_VARIANTS.get(letter, letter)) + ("" if index == 0 else r"\*")
+        count = f"{{{run},}}" if letter in _VOWELS else (f"{{{run}}}" if run > 1 else "")
+        groups.append(f"[{chars}]{count}")
+    return _INSIDE_WORD.join(groups)
+
+
+def _entry_pattern(entry: str, *, obfuscation: bool) -> str:
+    stem = entry.endswith("*")
+    words = entry.rstrip("*").lower().split()
+    body = r"[\s\-]+".join(_obfuscated(w) if obfuscation else re.escape(w) for w in words)
+    return body + (_STEM_TAIL if stem else "")
+
+
+def _compile(entries: Iterable[str], *, obfuscation: bool) -> re.Pattern[str]:
+    # Longest first, so "fy faen" wins over "faen" where both start.
+    ordered = sorted(set(entries), key=len, reverse=True)
+    alternatives = "|".join(_entry_pattern(e, obfuscation=obfuscation) for e in ordered)
+    return re.compile(f"{_WORD_START}(?:{alternatives}){_WORD_END}", re.IGNORECASE)
+
+
+def _per_language(
+    lists: Mapping[Language, tuple[str, ...]], *, obfuscation: bool
+) -> tuple[tuple[Language, re.Pattern[str]], ...]:
+    return tuple(
+        (language, _compile(lists[language], obfuscation=obfuscation))
+        for language in wordlists.LANGUAGES
+    )
+
+
+_INNOCENT = _compile(wordlists.INNOCENT_PHRASES, obfuscation=False)
+_SALES = _per_language(wordlists.SALES_PHRASES, obfuscation=False)
+_CRITICAL = _per_language(wordlists.CRITICAL_WORDS, obfuscation=False)
+
+
+# --------------------------------------------------------------------------- flags
+
+
+class FlagKind(StrEnum):
+    IDENTITY_NUMBER = "identity_number"
+    EMAIL = "email"
+    PHONE_NUMBER = "phone_number"
+    PROFANITY = "profanity"
+    INSULT = "insult"
+    AGITATION = "agitation"
+    ADVERTISING = "advertising"
+
+
+# Each kind of flag proposes one removal category, under one rule.
+FLAG_RULES: Mapping[FlagKind, tuple[RemovalCategory, str]] = MappingProxyType(
+    {
+        # Handled as confidential: capture, register as a case, delete.
+        FlagKind.IDENTITY_NUMBER: (RemovalCategory.PRIVACY_OR_SENSITIVE_DATA, "R-31"),
+        FlagKind.EMAIL: (RemovalCategory.PRIVACY_OR_SENSITIVE_DATA, "R-29"),
+        FlagKind.PHONE_NUMBER: (RemovalCategory.PRIVACY_OR_SENSITIVE_DATA, "R-29"),
+        FlagKind.PROFANITY: (RemovalCategory.PROFANITY_OR_OBSCENITY, "R-29"),
+        FlagKind.INSULT: (RemovalCategory.DEFAMATION_OR_INSULT, "R-29"),
+        FlagKind.AGITATION: (RemovalCategory.AGITATION_AGAINST_GROUP, "R-29"),
+        FlagKind.ADVERTISING: (RemovalCategory.ADVERTISING, "R-32"),
+    }
+)
+
+_WORD_KINDS = (
+    (FlagKind.PROFANITY, _per_language(wordlists.PROFANITY, obfuscation=True)),
+    (FlagKind.INSULT, _per_language(wordlists.INSULTS, obfuscation=True)),
+    (FlagKind.AGITATION, _per_language(wordlists.AGITATION, obfuscation=True)),
+)
+
+
+class Flag(BaseModel):
+    """Why a message needs a look. `detail` describes, never quotes: flags are
+    logged and projected, and must not spread the personal data they found."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: FlagKind
+    category: RemovalCategory
+    rule: str
+    detail: str
+    span: Span
+
+
+def _flag(kind: FlagKind, detail: str, span: Span) -> Flag:
+    category, rule = FLAG_RULES[kind]
+    return Flag(kind=kind, category=category, rule=rule, detail=detail, span=span)
+
+
+class ScreeningResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    flags: list[Flag] = Field(default_factory=list)
+    mood: Mood = "neutral"
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def needs_review(self) -> bool:
+        return bool(self.flags)
+
+    @property
+    def kinds(self) -> frozenset[FlagKind]:
+        return frozenset(flag.kind for flag in self.flags)
+
+
+class ScreeningPolicy(BaseModel):
+    """Per-account screening settings (R-43). A kind in `auto_hide` is hidden at
+    once and still reviewed; a kind in `review` only goes to review; a kind in
+    neither is not acted on. `trusted_domains` (the municipality's own sites)
+    are links that never make a message advertising."""
+
+    model_config = ConfigDict(frozen=True)
+
+    auto_hide: frozenset[FlagKind] = frozenset({FlagKind.IDENTITY_NUMBER})  # R-31
+    review: frozenset[FlagKind] = Field(
+        default_factory=lambda: frozenset(FlagKind) - {FlagKind.IDENTITY_NUMBER}
+    )
+    trusted_domains: frozenset[str] = frozenset()
+
+    @field_validator("trusted_domains")
+    @classmethod
+    def _bare_hosts(cls, domains: frozenset[str]) -> frozenset[str]:
+        return frozenset(d.strip().lower().removeprefix("www.") for d in domains if d.strip())
+
+
+# --------------------------------------------------------------------------- advertising
+
+_TLDS = (
+    "com|net|org|info|biz|shop|store|online|site|xyz|io|co|app|link|club|top|"
+    "se|no|nu|dk|fi|eu|de|uk|ru"
+)
+_URL = re.compile(r"(?:\bhttps?://|(?<![\w.@-])www\.)[^\s<>\"']+", re.IGNORECASE)
+# Bare domains ("example.com"). The top-level domain must be in lower case, so
+# a missing space after a full stop ("slut.Nu") is not a link.
+_BARE_DOMAIN = re.compile(
+    r"(?<![\w.@/-])(?:[^\W_](?:[\w-]*[^\W_])?\.)+(?:" + _TLDS + r")(?![\w-])(?:/[^\s<>\"']*)?"
+)
+_TRAILING_PUNCTUATION = ".,;:!?)]}\"'"
+
+
+def _host(link: str) -> str:
+    host = re.sub(r"^[a-z]+://", "", link.lower())
+    return re.split(r"[/?#:]", host, maxsplit=1)[0].removeprefix("www.")
+
+
+def _links(text: str, trusted: frozenset[str]) -> list[Span]:
+    spans: list[Span] = []
+    for pattern in (_URL, _BARE_DOMAIN):
+        for match in pattern.finditer(text):
+            link = match.group().rstrip(_TRAILING_PUNCTUATION)
+            span = (match.start(), match.start() + len(link))
+            host = _host(link)
+            if any(host == d or host.endswith("." + d) for d in trusted):
+                continue
+            if not _overlaps(span, spans):
+                spans.append(span)
+    return sorted(spans)
+
+
+def _first_hit(patterns: Iterable[tuple[Language, re.Pattern[str]]], text: str) -> bool:
+    return any(pattern.search(text) for _, pattern in patterns)
+
+
+# --------------------------------------------------------------------------- screen
+
+
+def _word_flags(text: str) -> list[Flag]:
+    innocent = [match.span() for match in _INNOCENT.finditer(text)]
+    flags: list[Flag] = []
+    for kind, patterns in _WORD_KINDS:
+        taken: list[Span] = []
+        for language, pattern in patterns:
+            for match in pattern.finditer(text):
+                span = match.span()
+                # Digits alone ("455") are never a word, whatever leetspeak says;
+                # "f***" is already censored and could be any f-word in any list.
+                word = match.group()
+                if not any(ch.isalpha() for ch in word) or len(word) - word.count("*") < 2:
+                    continue
+                if any(start <= span[0] and span[1] <= end for start, end in innocent):
+                    continue
+                if _overlaps(span, taken):  # the same word in two languages' lists
+                    continue
+                taken.append(span)
+                detail = f"{kind.value} ({_LANGUAGE_NAMES[language]} word list)"
+                flags.append(_flag(kind, detail, span))
+    return flags
+
+
+def screen(text: str, policy: ScreeningPolicy | None = None) -> ScreeningResult:
+    """Flag what in `text` a moderator must look at (R-29, R-31, R-32) and read
+    its mood for the storm signal (R-40).
+
+    Spans index the NFC form of `text` (platforms deliver NFC, so in practice
+    the text as received). Only `policy.trusted_domains` is read here; what is
+    hidden is decided by `auto_actions`.
+    """
+    text = unicodedata.normalize("NFC", text)
+    trusted = (policy or ScreeningPolicy()).trusted_domains
+    flags = [
+        _flag(
+            FlagKind.IDENTITY_NUMBER,
+            f"{m.kind.description} (date and check digits valid)",
+            m.span,
+        )
+        for m in find_identity_numbers(text)
+    ]
+    flags += [_flag(FlagKind.EMAIL, "e-mail address", span) for span in find_emails(text)]
+    flags += [
+        _flag(FlagKind.PHONE_NUMBER, phone.description, phone.span)
+        for phone in find_phone_numbers(text)
+    ]
+    flags += _word_flags(text)
+    links = _links(text, trusted)
+    if links and _first_hit(_SALES, text):
+        flags.append(_flag(FlagKind.ADVERTISING, "link together with sales language", links[0]))
+    mood: Mood = "critical" if _first_hit(_CRITICAL, text) else "neutral"
+    return ScreeningResult(flags=sorted(flags, key=lambda f: (f.span, f.kind)), mood=mood)
+
+
+class AutoAction(BaseModel):
+    """What happens before a person looks: hide at once (R-31) and/or queue for
+    review. `reasons` are the flags that hide the message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    hide: bool
+    reasons: list[Flag] = Field(default_factory=list)
+    review: bool
+    review_reasons: list[Flag] = Field(default_factory=list)
+
+
+def auto_actions(result: ScreeningResult, policy: ScreeningPolicy) -> AutoAction:
+    reasons = [flag for flag in result.flags if flag.kind in policy.auto_hide]
+    # A hidden message is always reviewed: hiding is not yet the removal
+    # decision, which needs its category and a preserved copy (R-30, R-31).
+    to_review = [f for f in result.flags if f.kind in policy.review | policy.auto_hide]
+    return AutoAction(
+        hide=bool(reasons), reasons=reasons, review=bool(to_review), review_reasons=to_review
+    )
+
+
+# --------------------------------------------------------------------------- storm signal
+
+
+class StormPolicy(BaseModel):
+    """When criticism counts as a storm (R-40); a per-account setting (R-43)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    window: timedelta = Field(timedelta(hours=1), gt=timedelta(0))
+    min_messages: int = Field(30, ge=1)
+    min_critical_share: float = Field(0.5, gt=0, le=1)
+
+
+class RecentMessage(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    received_at: AwareDatetime
+    critical: bool
+
+
+class StormSignal(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    rule: Literal["R-40"] = "R-40"
+    window_start: datetime
+    window_end: datetime
+    messages: int
+    critical: int
+    critical_share: float
+    advice: str = "A storm of criticism: consider a topic page on the website (R-40)."
+
+
+def storm_signal(
+    recent: Sequence[RecentMessage], now: datetime, policy: StormPolicy | None = None
+) -> StormSignal | None:
+    """A storm when, in the window ending at `now`, at least `min_messages`
+    arrived and at least `min_critical_share` of them were critical (R-40).
+
+    The window is half-open, (now - window, now]: a message exactly one window
+    old has dropped out, one received at `now` counts, and one stamped after
+    `now` (a skewed platform clock) is ignored.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    policy = policy or StormPolicy()
+    start = now - policy.window
+    window = [m for m in recent if start < m.received_at <= now]
+    critical = sum(m.critical for m in window)
+    if len(window) < policy.min_messages:
+        return None
+    share = critical / len(window)
+    if share < policy.min_critical_share:
+        return None
+    return StormSignal(
+        window_start=start,
+        window_end=now,
+        messages=len(window),
+        critical=critical,
+        critical_share=share,
+    )
