@@ -129,8 +129,10 @@ class PlatformError(Exception):
         return self.code == 100 and self.subcode == 33
 
     def __repr__(self) -> str:
-        return (f"PlatformError({self.message!r}, retryable={self.retryable}, "
-                f"status={self.status}, code={self.code}, subcode={self.subcode})")
+        return (
+            f"PlatformError({self.message!r}, retryable={self.retryable}, "
+            f"status={self.status}, code={self.code}, subcode={self.subcode})"
+        )
 
 
 # Graph API error codes (developers.facebook.com/docs/graph-api/guides/error-handling
@@ -176,8 +178,13 @@ def as_activity_error(err: PlatformError) -> ApplicationError:
         "outcome_unknown": err.outcome_unknown,
     }
     if err.retryable:
-        return ApplicationError(err.message, details, type=TRANSIENT_ERROR_TYPE,
-                                non_retryable=False, next_retry_delay=err.retry_after)
+        return ApplicationError(
+            err.message,
+            details,
+            type=TRANSIENT_ERROR_TYPE,
+            non_retryable=False,
+            next_retry_delay=err.retry_after,
+        )
     return ApplicationError(err.message, details, type=PERMANENT_ERROR_TYPE, non_retryable=True)
 
 
@@ -205,8 +212,9 @@ class PlatformConnector(Protocol):
     holds, used by connectors that cannot read the platform (the manual one)
     and ignored by those that can, whose own copy is the authoritative one."""
 
-    async def reply(self, target: PlatformTarget, text: str, *,
-                    idempotency_key: str | None = None) -> ActionResult: ...
+    async def reply(
+        self, target: PlatformTarget, text: str, *, idempotency_key: str | None = None
+    ) -> ActionResult: ...
 
     async def hide(self, target: PlatformTarget) -> ActionResult: ...
 
@@ -214,5 +222,6 @@ class PlatformConnector(Protocol):
 
     async def delete(self, target: PlatformTarget) -> ActionResult: ...
 
-    async def capture(self, target: PlatformTarget, *, now: datetime,
-                      known: KnownContent | None = None) -> Capture: ...
+    async def capture(
+        self, target: PlatformTarget, *, now: datetime, known: KnownContent | None = None
+    ) -> Capture: ...
