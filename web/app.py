@@ -30,6 +30,7 @@ from activities import queries
 from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from domain import account as acc
+from web.webhooks import meta_router
 from workflows.account import AccountLifecycleWorkflow
 from workflows.starter import start_account_case
 
@@ -76,6 +77,7 @@ def create_app(
 
     app = FastAPI(title="Kanalvakt", version="0.1.0", lifespan=lifespan)
     _routes(app)
+    app.include_router(meta_router())
     return app
 
 
@@ -139,6 +141,7 @@ class ActivateBody(BaseModel):
     handle: acc.ShortText
     url: acc.HttpsUrl
     admins: list[acc.Admin] = Field(min_length=2, max_length=20)
+    platform_account_id: str | None = None
 
 
 class AddAdminBody(BaseModel):
@@ -285,7 +288,8 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
              AmendBody, "The requester amends a sent-back request and resubmits")
     decision("activate", AccountLifecycleWorkflow.activate,
              lambda who, b: acc.ActivateAccount(actor=who, handle=b.handle, url=b.url,
-                                                admins=b.admins),
+                                                admins=b.admins,
+                                                platform_account_id=b.platform_account_id),
              ActivateBody, "Confirm handle and admins with 2FA; list publicly (R-07, R-12)")
     decision("admins", AccountLifecycleWorkflow.add_admin,
              lambda who, b: acc.AddAdmin(actor=who, person=b.person, two_factor=b.two_factor),

@@ -1,0 +1,55 @@
+"""An inbound comment or private message as Kanalvakt receives it, from a
+platform webhook or entered by hand (R-21: a citizen's message is received
+the moment it is published; staff posts are kept apart from citizens')."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from domain.account import Platform
+
+
+class MessageKind(StrEnum):
+    COMMENT = "comment"
+    PRIVATE_MESSAGE = "private_message"
+
+
+class Source(StrEnum):
+    WEBHOOK = "webhook"
+    MANUAL = "manual"
+
+
+class InboundMessage(BaseModel):
+    """One message, identified by its platform and the platform's own id, so
+    a redelivered webhook is the same message."""
+
+    model_config = ConfigDict(frozen=True)
+
+    platform: Platform
+    # Meta message ids may hold `$` (mid.$c…) and base64 `=`; Temporal ids accept both.
+    external_id: str = Field(min_length=1, max_length=300, pattern=r"^[A-Za-z0-9_.:$=-]+$")
+    kind: MessageKind
+    account_ref: str = Field(min_length=1, max_length=200,
+                             description="The platform's id of our account (Page id, IG id)")
+    parent_id: str | None = Field(None, max_length=200)
+    thread_id: str | None = Field(None, max_length=200)
+    author_id: str | None = Field(None, max_length=200)
+    author_name: str | None = Field(None, max_length=300)
+    from_staff: bool = False
+    text: str = Field("", max_length=20_000)
+    published_at: AwareDatetime
+    permalink: str | None = Field(None, max_length=1000)
+    source: Source = Source.WEBHOOK
+
+
+def message_workflow_id(platform: Platform, external_id: str) -> str:
+    """`message:<platform>:<external id>`: a redelivery maps to the same case."""
+    return f"message:{platform.value}:{external_id}"
+
+
+def received(message: InboundMessage) -> datetime:
+    """R-21: a citizen's message counts as received when it was published."""
+    return message.published_at
