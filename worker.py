@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import httpx
 import structlog
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -25,11 +26,13 @@ from activities.account import AccountActivities
 from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from activities.eventstore import EventStore
+from activities.messages import Connectors, MessageActivities
 from activities.projections import all_projections
 from activities.records import RecordActivities
 from workflows.account import AccountLifecycleWorkflow
+from workflows.message import InboundMessageWorkflow
 
-WORKFLOWS: Sequence[type] = (AccountLifecycleWorkflow,)
+WORKFLOWS: Sequence[type] = (AccountLifecycleWorkflow, InboundMessageWorkflow)
 
 log = structlog.get_logger("kanalvakt.worker")
 
@@ -50,20 +53,28 @@ class Activities:
 
     records: RecordActivities
     account: AccountActivities
+    messages: MessageActivities
 
     def all(self) -> list[Callable[..., Any]]:
         return [
             self.records.record_events,
             self.account.load_authorities,
             self.account.build_final_snapshot,
+            self.messages.store_content,
+            self.messages.platform_action,
+            self.messages.preserve_copy,
+            self.messages.allocate_diarium_number,
+            self.messages.dispose_content,
         ]
 
 
-def build_activities(pool: asyncpg.Pool, archive_dir: Path) -> Activities:
+def build_activities(pool: asyncpg.Pool, archive_dir: Path,
+                     connectors: Connectors | None = None) -> Activities:
     store = EventStore(pool, all_projections())
     return Activities(
         records=RecordActivities(store),
         account=AccountActivities(pool, store, DirectoryRepository(pool), archive_dir),
+        messages=MessageActivities(pool, connectors or Connectors()),
     )
 
 
@@ -95,7 +106,9 @@ async def main() -> None:
     cfg.archive_dir.mkdir(parents=True, exist_ok=True)
     client = await connect(cfg.temporal_address, cfg.temporal_namespace)
     pool = await create_pool(cfg.database_url)
-    worker = create_worker(client, build_activities(pool, cfg.archive_dir), cfg.task_queue)
+    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+    activities = build_activities(pool, cfg.archive_dir, Connectors.from_env(http))
+    worker = create_worker(client, activities, cfg.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -104,6 +117,7 @@ async def main() -> None:
     async with worker:
         await stop.wait()
         log.info("worker stopping")
+    await http.aclose()
     await pool.close()
 
 

@@ -9,12 +9,14 @@ and the registrar inbox read the row the accounts projection just wrote.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from activities.eventstore import Projection, RecordedEvent
 from domain import account as acc
+from domain import message as msg
 
 _ACCOUNT_STREAM = "account-"
 
@@ -45,12 +47,13 @@ class AccountsProjection:
             """
             INSERT INTO accounts (account_id, stream_id, workflow_id, municipality_id, unit_id,
                 platform, account_name, stage, requester, handle, url, admins, next_deadline,
-                escalated, requested_at, updated_at, version, state)
+                escalated, requested_at, updated_at, version, state, platform_account_id)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                    $17, $18)
+                    $17, $18, $19)
             ON CONFLICT (account_id) DO UPDATE SET
                 account_name = EXCLUDED.account_name, stage = EXCLUDED.stage,
                 handle = EXCLUDED.handle, url = EXCLUDED.url, admins = EXCLUDED.admins,
+                platform_account_id = EXCLUDED.platform_account_id,
                 next_deadline = EXCLUDED.next_deadline, escalated = EXCLUDED.escalated,
                 updated_at = EXCLUDED.updated_at, version = EXCLUDED.version,
                 state = EXCLUDED.state
@@ -61,7 +64,7 @@ class AccountsProjection:
             state.stage.value, state.requester, state.handle, state.url,
             [a.model_dump(mode="json") for a in state.admins.values()],
             acc.next_deadline(state), state.escalated, state.requested_at, event.occurred_at,
-            event.version, state.model_dump(mode="json"),
+            event.version, state.model_dump(mode="json"), state.platform_account_id,
         )
 
 
@@ -94,28 +97,38 @@ class PublicRegisterProjection:
             await conn.execute("DELETE FROM public_register WHERE account_id = $1", account_id)
 
 
+_NOTIFICATION_KINDS = {
+    "DeadlineReminderSent": "reminder", "DeadlineEscalated": "escalation",
+    "MessageReminderSent": "reminder", "MessageEscalated": "escalation",
+}
+
+
+async def _notify(conn: asyncpg.Connection, event: RecordedEvent, account_id: str,
+                  case_id: str | None, due: datetime) -> None:
+    data: dict[str, Any] = event.data
+    await conn.executemany(
+        """
+        INSERT INTO notifications (event_id, recipient, account_id, kind, step, stage, due,
+            created_at, case_id)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING
+        """,
+        [(event.event_id, who, account_id, _NOTIFICATION_KINDS[event.event_type], data["step"],
+          data["stage"], due, event.occurred_at, case_id) for who in data["recipients"]],
+    )
+
+
 class NotificationsProjection:
-    """Reminders and escalations, one row per recipient."""
+    """Reminders and escalations of accounts, one row per recipient."""
 
     tables = ("notifications",)
-    _kinds = {"DeadlineReminderSent": "reminder", "DeadlineEscalated": "escalation"}
 
     async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        kind = self._kinds.get(event.event_type)
-        if kind is None or not _is_account(event):
+        if event.event_type not in _NOTIFICATION_KINDS or not _is_account(event):
             return
-        data: dict[str, Any] = event.data
-        account_id = event.stream_id.removeprefix(_ACCOUNT_STREAM)
-        await conn.executemany(
-            """
-            INSERT INTO notifications (event_id, recipient, account_id, kind, step, stage, due,
-                created_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
-            """,
-            [(event.event_id, who, account_id, kind, data["step"], data["stage"],
-              acc.parse_event(data).due, event.occurred_at)  # type: ignore[union-attr]
-             for who in data["recipients"]],
-        )
+        fired = acc.parse_event(event.data)
+        assert isinstance(fired, acc.DeadlineReminderSent | acc.DeadlineEscalated)
+        await _notify(conn, event, event.stream_id.removeprefix(_ACCOUNT_STREAM), None,
+                      fired.due)
 
 
 class RegistrarInboxProjection:
@@ -143,9 +156,74 @@ class RegistrarInboxProjection:
         )
 
 
+class MessageCasesProjection:
+    """The moderation inbox, the diarium and the disposal log (R-28, R-35),
+    folded with domain.message.evolve; message reminders notify like
+    account ones. Content is not here: it lives in message_contents."""
+
+    tables = ("message_cases", "diarium", "disposal_log")
+
+    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if not event.stream_id.startswith(msg.STREAM_PREFIX):
+            return
+        typed = msg.parse_event(event.data)
+        if isinstance(typed, msg.MessageReceived | msg.StaffPostRecorded):
+            before = None
+        else:
+            raw = await conn.fetchval("SELECT state FROM message_cases WHERE case_id = $1",
+                                      event.stream_id)
+            before = msg.MessageState.model_validate(raw)
+        state = msg.evolve(before, typed)
+        m = state.message
+        await conn.execute(
+            """
+            INSERT INTO message_cases (case_id, account_id, municipality_id, platform, kind,
+                from_staff, stage, received_at, next_deadline, escalated, officer,
+                diarium_number, flags, first_response_at, closed_at, version, state)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+            ON CONFLICT (case_id) DO UPDATE SET
+                stage = EXCLUDED.stage, next_deadline = EXCLUDED.next_deadline,
+                escalated = EXCLUDED.escalated, officer = EXCLUDED.officer,
+                diarium_number = EXCLUDED.diarium_number, flags = EXCLUDED.flags,
+                first_response_at = EXCLUDED.first_response_at,
+                closed_at = EXCLUDED.closed_at, version = EXCLUDED.version,
+                state = EXCLUDED.state
+            """,
+            state.case_id, state.account_id, state.municipality_id, m.platform.value,
+            m.kind.value, m.from_staff, state.stage.value, state.received_at,
+            msg.next_deadline(state), state.escalated, state.officer, state.diarium_number,
+            [f.model_dump(mode="json") for f in state.flags], state.first_response_at,
+            state.closed_at, event.version, state.model_dump(mode="json"),
+        )
+        match typed:
+            case msg.MessageRegistered():
+                await conn.execute(
+                    """
+                    INSERT INTO diarium (diarium_number, case_id, municipality_id, account_id,
+                        record_class, confidential, registered_by, registered_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
+                    """,
+                    typed.diarium_number, state.case_id, state.municipality_id,
+                    state.account_id, typed.record_class, typed.confidential, typed.actor,
+                    typed.at,
+                )
+            case msg.MessageDisposed():
+                await conn.execute(
+                    """
+                    INSERT INTO disposal_log (case_id, municipality_id, account_id, decision_id,
+                        decided_by, disposed_at)
+                    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
+                    """,
+                    state.case_id, state.municipality_id, state.account_id, typed.decision_id,
+                    typed.decided_by, typed.at,
+                )
+            case msg.MessageReminderSent() | msg.MessageEscalated():
+                await _notify(conn, event, state.account_id, state.case_id, typed.due)
+
+
 def all_projections() -> list[Projection]:
     return [AccountsProjection(), PublicRegisterProjection(), NotificationsProjection(),
-            RegistrarInboxProjection()]
+            RegistrarInboxProjection(), MessageCasesProjection()]
 
 
 async def register_entry(pool: asyncpg.Pool, account_id: str) -> dict[str, Any] | None:

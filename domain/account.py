@@ -248,6 +248,7 @@ class AccountActivated(_Event):
     handle: str
     url: str
     admins: list[Admin]
+    platform_account_id: str | None = None
 
 
 class ListedInRegister(_Event):
@@ -414,6 +415,9 @@ class ActivateAccount(_Command):
     handle: ShortText
     url: HttpsUrl
     admins: list[Admin] = Field(min_length=2, max_length=20)
+    # The platform's own id of the account (Facebook Page id, Instagram
+    # professional account id): how webhooks name it. None on manual platforms.
+    platform_account_id: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
 class AddAdmin(_Command):
@@ -514,6 +518,7 @@ class AccountState(BaseModel):
     rejection_reason: str | None = None
     handle: str | None = None
     url: str | None = None
+    platform_account_id: str | None = None
     admins: dict[str, Admin] = {}
     coverage_lost_at: datetime | None = None
     escalated: bool = False
@@ -762,7 +767,8 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
                 )
             return [
                 AccountActivated(at=now, actor=actor, handle=command.handle, url=command.url,
-                                 admins=list(command.admins)),
+                                 admins=list(command.admins),
+                                 platform_account_id=command.platform_account_id),
                 ListedInRegister(at=now, actor=actor),
             ]
         case AddAdmin() | RemoveAdmin() | ConfirmTwoFactor():
@@ -893,6 +899,7 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
         case AccountActivated():
             changes |= _enter(state, Stage.ACTIVE, event.at)
             changes |= {"handle": event.handle, "url": event.url,
+                        "platform_account_id": event.platform_account_id,
                         "admins": {a.person: a for a in event.admins}}
         case ListedInRegister():
             changes["listed"] = True

@@ -6,11 +6,18 @@ from __future__ import annotations
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 
 from domain import account as acc
+from domain import message as msg
 from workflows import search_attributes as sa
 from workflows.account import AccountLifecycleWorkflow, AccountWorkflowInput
+from workflows.message import InboundMessageWorkflow, MessageWorkflowInput
 
 
 async def start_account_case(
@@ -51,3 +58,27 @@ async def refresh_running_accounts(client: Client, municipality_id: str) -> int:
             AccountLifecycleWorkflow.refresh_authorities)
         told += 1
     return told
+
+
+async def start_message_case(
+    client: Client, command: msg.ReceiveMessage, *, task_queue: str, diarium_prefix: str = "KS"
+) -> WorkflowHandle[Any, Any]:
+    """Start the case of one inbound message, or find it: the id comes from
+    the platform and its id for the message, so a redelivered webhook (or a
+    feeder retrying) reaches the case already started (USE_EXISTING)."""
+    m = command.message
+    return await client.start_workflow(
+        InboundMessageWorkflow.run,
+        MessageWorkflowInput(receive=command, diarium_prefix=diarium_prefix),
+        id=command.case_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        search_attributes=TypedSearchAttributes([
+            SearchAttributePair(sa.MUNICIPALITY, command.municipality_id),
+            SearchAttributePair(sa.ACCOUNT, command.account_id),
+            SearchAttributePair(sa.PLATFORM, m.platform.value),
+            SearchAttributePair(sa.STAGE, "open"),
+            SearchAttributePair(sa.ESCALATED, False),
+        ]),
+    )

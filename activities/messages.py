@@ -1,0 +1,193 @@
+"""The inbound-message workflow's side effects: the personal content apart
+from the event log, platform actions through connectors, preserved copies
+(R-30), diarium numbers (R-28) and disposal of content (R-35).
+
+Every activity is idempotent: keyed by the case id, a retry writes once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import asyncpg
+import httpx
+from pydantic import AwareDatetime, BaseModel
+from temporalio import activity
+
+from activities.connectors.base import (
+    ActionName,
+    ActionResult,
+    Capture,
+    KnownContent,
+    PlatformConnector,
+    PlatformError,
+    PlatformTarget,
+    as_activity_error,
+)
+from activities.connectors.manual import ManualConnector
+
+_META_PLATFORMS = {"facebook", "instagram"}
+
+
+class Connectors:
+    """Picks the connector for an account: Meta's Graph API where a Page
+    token is configured for it, else a person acts by hand (ManualConnector)."""
+
+    def __init__(self, http: httpx.AsyncClient | None = None, *,
+                 tokens: dict[str, str] | None = None, graph_url: str | None = None) -> None:
+        self._http = http
+        self._tokens = tokens or {}
+        self._graph_url = graph_url
+        self._manual = ManualConnector()
+
+    @classmethod
+    def from_env(cls, http: httpx.AsyncClient) -> Connectors:
+        """`META_PAGE_TOKENS` is a JSON object of account id → Page token;
+        `META_GRAPH_URL` points elsewhere than graph.facebook.com (tests)."""
+        tokens = json.loads(os.environ.get("META_PAGE_TOKENS") or "{}")
+        return cls(http, tokens=tokens, graph_url=os.environ.get("META_GRAPH_URL") or None)
+
+    def for_target(self, target: PlatformTarget) -> PlatformConnector:
+        if (target.platform in _META_PLATFORMS and target.account_ref in self._tokens
+                and self._http is not None):
+            from activities.connectors.meta_graph import MetaGraphConnector
+
+            kwargs = {"base_url": self._graph_url} if self._graph_url else {}
+            return MetaGraphConnector(self._http, self._token, **kwargs)
+        return self._manual
+
+    async def _token(self, account_ref: str) -> str:
+        return self._tokens[account_ref]
+
+
+class StoreContentInput(BaseModel):
+    case_id: str
+    text: str
+    author_name: str | None
+    stored_at: AwareDatetime
+
+
+class PlatformActionInput(BaseModel):
+    target: PlatformTarget
+    action: ActionName
+    text: str | None = None
+    idempotency_key: str | None = None
+
+
+class PreserveCopyInput(BaseModel):
+    case_id: str
+    target: PlatformTarget
+    now: AwareDatetime
+
+
+class AllocateDiariumNumberInput(BaseModel):
+    case_id: str
+    municipality_id: str
+    prefix: str
+    year: int
+
+
+class DisposeContentInput(BaseModel):
+    case_id: str
+
+
+class MessageActivities:
+    def __init__(self, pool: asyncpg.Pool, connectors: Connectors) -> None:
+        self._pool = pool
+        self._connectors = connectors
+
+    @activity.defn(name="store_message_content")
+    async def store_content(self, inp: StoreContentInput) -> None:
+        """Personal content lives here, not in the event log, so a disposal
+        can delete it (R-35)."""
+        await self._pool.execute(
+            """
+            INSERT INTO message_contents (case_id, text, author_name, stored_at)
+            VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO NOTHING
+            """,
+            inp.case_id, inp.text, inp.author_name, inp.stored_at,
+        )
+
+    @activity.defn(name="platform_action")
+    async def platform_action(self, inp: PlatformActionInput) -> ActionResult:
+        connector = self._connectors.for_target(inp.target)
+        try:
+            match inp.action:
+                case "reply":
+                    return await connector.reply(inp.target, inp.text or "",
+                                                 idempotency_key=inp.idempotency_key)
+                case "hide":
+                    return await connector.hide(inp.target)
+                case "unhide":
+                    return await connector.unhide(inp.target)
+                case "delete":
+                    try:
+                        return await connector.delete(inp.target)
+                    except PlatformError as err:
+                        # A retried delete whose first answer was lost finds the
+                        # object gone: that is the delete having worked.
+                        if err.object_missing and activity.info().attempt > 1:
+                            return ActionResult(action="delete", status="done",
+                                                detail="already deleted")
+                        raise
+        except PlatformError as err:
+            raise as_activity_error(err) from err
+
+    @activity.defn(name="preserve_copy")
+    async def preserve_copy(self, inp: PreserveCopyInput) -> Capture:
+        """R-30: a copy before unpublishing, kept once per case."""
+        existing = await self._pool.fetchval(
+            "SELECT capture FROM preserved_copies WHERE case_id = $1", inp.case_id)
+        if existing is not None:
+            return Capture.model_validate(existing)
+        row = await self._pool.fetchrow(
+            "SELECT text, author_name FROM message_contents WHERE case_id = $1", inp.case_id)
+        known = None
+        if row is not None:
+            known = KnownContent(text=row["text"], author_id=inp.target.author_id,
+                                 author_name=row["author_name"], created_time=inp.now)
+        connector = self._connectors.for_target(inp.target)
+        try:
+            capture = await connector.capture(inp.target, now=inp.now, known=known)
+        except PlatformError as err:
+            raise as_activity_error(err) from err
+        await self._pool.execute(
+            "INSERT INTO preserved_copies (case_id, capture, captured_at) VALUES ($1, $2, $3) "
+            "ON CONFLICT (case_id) DO NOTHING",
+            inp.case_id, capture.model_dump(mode="json"), capture.captured_at,
+        )
+        return capture
+
+    @activity.defn(name="allocate_diarium_number")
+    async def allocate_diarium_number(self, inp: AllocateDiariumNumberInput) -> str:
+        """The next number of the municipality's series for the year, e.g.
+        `KS 2026/00123`; the same case always gets the same number."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            existing = await conn.fetchval(
+                "SELECT diarium_number FROM diarium_numbers WHERE case_id = $1", inp.case_id)
+            if existing is not None:
+                return str(existing)
+            number = await conn.fetchval(
+                """
+                INSERT INTO diarium_series (municipality_id, year, last_number) VALUES ($1, $2, 1)
+                ON CONFLICT (municipality_id, year)
+                DO UPDATE SET last_number = diarium_series.last_number + 1
+                RETURNING last_number
+                """,
+                inp.municipality_id, inp.year,
+            )
+            diarium_number = f"{inp.prefix} {inp.year}/{number:05d}"
+            await conn.execute(
+                "INSERT INTO diarium_numbers (case_id, diarium_number) VALUES ($1, $2)",
+                inp.case_id, diarium_number,
+            )
+            return diarium_number
+
+    @activity.defn(name="dispose_message_content")
+    async def dispose_content(self, inp: DisposeContentInput) -> None:
+        """R-33, R-35: the content goes; the disposal log (an event) stays."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM message_contents WHERE case_id = $1", inp.case_id)
+            await conn.execute("DELETE FROM preserved_copies WHERE case_id = $1", inp.case_id)
+

@@ -1,0 +1,660 @@
+"""One inbound comment or message as a case, as pure decide/evolve functions.
+
+Every citizen's message ends in an outcome the guidelines allow, never
+silently (R-22): answered (R-23, R-26, R-27), forwarded to a case officer
+whose draft an admin publishes (R-24, R-25), registered in the diarium
+(R-28, R-31), redacted with a preserved copy (R-29..R-34), or disposed of as
+trivial under a disposal decision (R-33, R-35). Staff posts are recorded as
+drawn up by the municipality and need no answer (R-21).
+
+Deadlines run in office time of the account's municipality (R-23) and are a
+`MessagePolicy` value carried in the state (R-43), so crisis mode can swap it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from domain.account import (
+    DeadlineStep,
+    NotAuthorised,
+    RuleViolation,
+    TimeZoneName,
+    WrongStage,
+)
+from domain.calendar import OfficeHours, add_office_hours, add_working_days, next_working_day_close
+from domain.directory import Country
+from domain.inbound import InboundMessage
+from domain.redaction import RemovalCategory
+from domain.screening import Flag, ScreeningPolicy, auto_actions, screen
+
+# Case ids are workflow ids, `message:<platform>:<external id>`, and name the
+# case's event stream too.
+STREAM_PREFIX = "message:"
+
+# --------------------------------------------------------------------------- settings
+
+
+class AnswerRule(StrEnum):
+    OFFICE_HOURS = "office_hours"  # Mora: within 24 office hours
+    NEXT_WORKING_DAY = "next_working_day"  # Umeå: by the next working day
+
+
+class SignatureRule(StrEnum):
+    REQUIRED = "required"  # Kristiansand
+    OPTIONAL = "optional"  # Mora
+    OFF = "off"
+
+
+class DisposalDecision(BaseModel):
+    """A line of the records-management plan that allows disposal (R-35)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str = Field(min_length=1, max_length=50)
+    description: str
+    keep_days: int = Field(ge=0, description="Kept searchable this long after the decision")
+
+
+DEFAULT_DISPOSAL_DECISIONS = (
+    DisposalDecision(id="SM-1", keep_days=30, description=(
+        "Inlägg av tillfällig eller ringa betydelse; gallras vid inaktualitet")),
+    DisposalDecision(id="SM-2", keep_days=30, description=(
+        "Inlägg utan samband med kommunens verksamhet")),
+)
+
+
+class MessagePolicy(BaseModel):
+    """Per-account settings for answering (R-23, R-26, R-43); the defaults
+    are the stricter readings of the seeds."""
+
+    model_config = ConfigDict(frozen=True)
+
+    office_hours: OfficeHours = OfficeHours()
+    answer_rule: AnswerRule = AnswerRule.NEXT_WORKING_DAY
+    answer_office_hours: float = Field(24, gt=0)
+    reminder_after_office_hours: float = Field(4, gt=0)
+    answer_after_acknowledgement_days: int = Field(10, ge=1)
+    officer_days: int = Field(5, ge=1)
+    signature: SignatureRule = SignatureRule.OPTIONAL
+    disposal_decisions: tuple[DisposalDecision, ...] = DEFAULT_DISPOSAL_DECISIONS
+    screening: ScreeningPolicy = ScreeningPolicy()
+
+    @model_validator(mode="after")
+    def _decisions_unique(self) -> MessagePolicy:
+        ids = [d.id for d in self.disposal_decisions]
+        if len(set(ids)) != len(ids):
+            raise ValueError("disposal decision ids must be unique")
+        return self
+
+
+class MessageAuthorities(BaseModel):
+    """Who may decide on the account's messages: its admins (R-13 appoints
+    them), the unit's manager and deputy, the communications unit."""
+
+    model_config = ConfigDict(frozen=True)
+
+    admins: frozenset[str]
+    manager: str
+    deputy: str | None = None
+    communications: frozenset[str] = frozenset()
+    registrars: frozenset[str] = frozenset()
+
+    @property
+    def managers(self) -> tuple[str, ...]:
+        return tuple(x for x in (self.manager, self.deputy) if x)
+
+
+class Stage(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    FORWARDED = "forwarded"
+    DRAFTED = "drafted"
+    DISPOSAL_PENDING = "disposal_pending"
+    ANSWERED = "answered"
+    REDACTED = "redacted"
+    DISPOSED = "disposed"
+    STAFF_POST = "staff_post"
+
+    @property
+    def terminal(self) -> bool:
+        return self in {Stage.ANSWERED, Stage.REDACTED, Stage.DISPOSED, Stage.STAFF_POST}
+
+
+# --------------------------------------------------------------------------- events
+
+
+class _Event(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    actor: str | None = None
+
+
+class MessageReceived(_Event):
+    """R-21: a citizen's message, received when it was published."""
+
+    type: Literal["MessageReceived"] = "MessageReceived"
+    case_id: str
+    account_id: str
+    municipality_id: str
+    country: Country
+    timezone: TimeZoneName
+    message: InboundMessage
+    policy: MessagePolicy
+    authorities: MessageAuthorities
+    flags: list[Flag] = []
+    mood: str = "neutral"
+    auto_hide: bool = False  # R-31: the account's policy hides such content at once
+
+
+class StaffPostRecorded(_Event):
+    """R-21: a staff post is a record drawn up when published; no answer due."""
+
+    type: Literal["StaffPostRecorded"] = "StaffPostRecorded"
+    case_id: str
+    account_id: str
+    municipality_id: str
+    message: InboundMessage
+    country: Country = Country.SE
+    timezone: TimeZoneName = "Europe/Stockholm"
+
+
+class MessageHidden(_Event):
+    """Unpublished pending a decision (R-31 hides identity numbers at once);
+    the copy is preserved first (R-30)."""
+
+    type: Literal["MessageHidden"] = "MessageHidden"
+    reason: str
+    preserved_copy: bool
+
+
+class AcknowledgementSent(_Event):
+    type: Literal["AcknowledgementSent"] = "AcknowledgementSent"
+    text: str
+    reply_id: str | None = None
+
+
+class MessageAnswered(_Event):
+    type: Literal["MessageAnswered"] = "MessageAnswered"
+    text: str
+    signature: str | None = None
+    reply_id: str | None = None
+    drafted_by: str | None = None
+
+
+class MessageForwarded(_Event):
+    type: Literal["MessageForwarded"] = "MessageForwarded"
+    officer: str
+    note: str
+
+
+class DraftSubmitted(_Event):
+    type: Literal["DraftSubmitted"] = "DraftSubmitted"
+    text: str
+
+
+class MessageRegistered(_Event):
+    type: Literal["MessageRegistered"] = "MessageRegistered"
+    diarium_number: str
+    record_class: str
+    confidential: bool
+
+
+class MessageRedacted(_Event):
+    type: Literal["MessageRedacted"] = "MessageRedacted"
+    category: RemovalCategory
+    law: str
+    reason: str
+    preserved_copy: bool
+    action: Literal["hide", "delete"]
+
+
+class DisposalScheduled(_Event):
+    type: Literal["DisposalScheduled"] = "DisposalScheduled"
+    decision_id: str
+    dispose_on: datetime
+
+
+class MessageDisposed(_Event):
+    """R-35: the disposal-log entry: decision, date and who."""
+
+    type: Literal["MessageDisposed"] = "MessageDisposed"
+    decision_id: str
+    decided_by: str
+
+
+class MessageReminderSent(_Event):
+    type: Literal["MessageReminderSent"] = "MessageReminderSent"
+    step: str
+    stage: Stage
+    due: datetime
+    recipients: list[str]
+
+
+class MessageEscalated(_Event):
+    type: Literal["MessageEscalated"] = "MessageEscalated"
+    step: str
+    stage: Stage
+    due: datetime
+    recipients: list[str]
+
+
+MessageEvent = Annotated[
+    MessageReceived | StaffPostRecorded | MessageHidden | AcknowledgementSent | MessageAnswered
+    | MessageForwarded | DraftSubmitted | MessageRegistered | MessageRedacted
+    | DisposalScheduled | MessageDisposed | MessageReminderSent | MessageEscalated,
+    Field(discriminator="type"),
+]
+_EVENTS: TypeAdapter[MessageEvent] = TypeAdapter(MessageEvent)
+
+
+def parse_event(data: object) -> MessageEvent:
+    return _EVENTS.validate_python(data)
+
+
+# --------------------------------------------------------------------------- commands
+
+Text = Annotated[str, Field(min_length=1, max_length=8000)]
+
+
+class _Command(BaseModel):
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    actor: str = Field(min_length=1, max_length=64)
+
+
+class ReceiveMessage(_Command):
+    case_id: str
+    account_id: str
+    municipality_id: str
+    country: Country
+    timezone: TimeZoneName
+    message: InboundMessage
+    policy: MessagePolicy = MessagePolicy()
+    authorities: MessageAuthorities
+
+
+class Hide(_Command):
+    reason: Text
+    preserved_copy: bool
+
+
+class Acknowledge(_Command):
+    text: Text
+    reply_id: str | None = None
+
+
+class Respond(_Command):
+    text: Text
+    signed: bool = False
+    signature: str | None = Field(None, max_length=300)
+    reply_id: str | None = None
+
+
+class Forward(_Command):
+    officer: str = Field(min_length=1, max_length=64)
+    note: Text
+
+
+class SubmitDraft(_Command):
+    text: Text
+
+
+class Register(_Command):
+    diarium_number: str = Field(min_length=1, max_length=50)
+    record_class: str = Field(min_length=1, max_length=100)
+    confidential: bool = False
+
+
+class Redact(_Command):
+    category: RemovalCategory
+    law: str
+    reason: Text
+    preserved_copy: bool
+    action: Literal["hide", "delete"] = "delete"
+
+
+class Dispose(_Command):
+    decision_id: str
+
+
+class FireDue(_Command):
+    pass
+
+
+Command = (ReceiveMessage | Hide | Acknowledge | Respond | Forward | SubmitDraft | Register | Redact
+           | Dispose | FireDue)
+
+
+# --------------------------------------------------------------------------- state
+
+
+class MessageState(BaseModel):
+    case_id: str
+    account_id: str
+    municipality_id: str
+    country: Country = Country.SE
+    timezone: str = "Europe/Stockholm"
+    message: InboundMessage
+    policy: MessagePolicy = MessagePolicy()
+    authorities: MessageAuthorities | None = None
+    stage: Stage
+    stage_entered_at: datetime
+    version: int = 0
+    received_at: datetime
+    officer: str | None = None
+    draft: str | None = None
+    diarium_number: str | None = None
+    confidential: bool = False
+    answer: str | None = None
+    redaction_category: RemovalCategory | None = None
+    disposal_decision: str | None = None
+    disposal_decided_by: str | None = None
+    dispose_on: datetime | None = None
+    escalated: bool = False
+    fired_steps: list[str] = []
+    flags: list[Flag] = []
+    mood: str = "neutral"
+    auto_hide: bool = False
+    hidden: bool = False
+    first_response_at: datetime | None = None
+    closed_at: datetime | None = None
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def answer_due(start: datetime, state: MessageState) -> datetime:
+    """R-23: within the account's answer period in office time."""
+    p = state.policy
+    if p.answer_rule is AnswerRule.NEXT_WORKING_DAY:
+        return next_working_day_close(start, state.country, state.timezone, p.office_hours)
+    return add_office_hours(start, p.answer_office_hours, state.country, state.timezone,
+                            p.office_hours)
+
+
+def deadline_plan(state: MessageState) -> list[DeadlineStep]:
+    """Reminders and escalations of the current stage: a reminder to the
+    admins before the deadline, the unit's manager at the deadline, the
+    communications unit after a second period."""
+    a = state.authorities
+    if a is None or state.stage.terminal:
+        return []
+    admins = tuple(sorted(a.admins))
+    comms = tuple(sorted(a.communications))
+    p, start = state.policy, state.stage_entered_at
+
+    def step(name: str, kind: Literal["remind", "escalate", "lapse"], due: datetime,
+             recipients: tuple[str, ...]) -> DeadlineStep:
+        return DeadlineStep(key=f"{state.stage.value}@{start.isoformat()}:{name}", name=name,
+                            kind=kind, due=due, recipients=recipients)
+
+    def office(hours: float) -> datetime:
+        return add_office_hours(start, hours, state.country, state.timezone, p.office_hours)
+
+    def working(days: int) -> datetime:
+        return add_working_days(start, days, state.country, state.timezone)
+
+    match state.stage:
+        case Stage.OPEN | Stage.DRAFTED:
+            due = answer_due(start, state)
+            second = answer_due(due, state)
+            reminder = min(office(p.reminder_after_office_hours), due)
+            return [step("answer_reminder", "remind", reminder, admins),
+                    step("answer_deadline", "escalate", due, a.managers),
+                    step("answer_escalation", "escalate", second, a.managers + comms)]
+        case Stage.ACKNOWLEDGED:
+            days = p.answer_after_acknowledgement_days
+            return [step("final_answer_reminder", "remind", working(max(days - 1, 0)), admins),
+                    step("final_answer_deadline", "escalate", working(days), a.managers),
+                    step("final_answer_escalation", "escalate", working(2 * days),
+                         a.managers + comms)]
+        case Stage.FORWARDED:
+            officer = (state.officer,) if state.officer else ()
+            return [step("officer_reminder", "remind", working(max(p.officer_days - 1, 0)),
+                         officer),
+                    step("officer_deadline", "escalate", working(p.officer_days),
+                         a.managers + admins)]
+        case Stage.DISPOSAL_PENDING if state.dispose_on is not None:
+            return [step("dispose", "lapse", state.dispose_on, ())]
+        case _:
+            return []
+
+
+def pending_steps(state: MessageState) -> list[DeadlineStep]:
+    fired = set(state.fired_steps)
+    return [s for s in deadline_plan(state) if s.key not in fired]
+
+
+def next_deadline(state: MessageState) -> datetime | None:
+    pending = pending_steps(state)
+    return min(s.due for s in pending) if pending else None
+
+
+# --------------------------------------------------------------------------- decide
+
+
+def _require_admin(state: MessageState, actor: str, what: str) -> None:
+    a = state.authorities
+    if a is None or actor not in a.admins:
+        raise NotAuthorised(f"only the account's admins may {what}; {actor} is not one")
+
+
+def _require_stage(state: MessageState, *stages: Stage) -> None:
+    if state.stage not in stages:
+        raise WrongStage(f"the message is {state.stage.value}, not "
+                         + " or ".join(s.value for s in stages))
+
+
+_OPEN = (Stage.OPEN, Stage.ACKNOWLEDGED, Stage.FORWARDED, Stage.DRAFTED)
+SYSTEM = "kanalvakt"  # the workflow itself, for what the account's policy does unasked
+
+
+def decide(state: MessageState | None, command: Command, *, now: datetime
+           ) -> list[MessageEvent]:
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    actor = command.actor
+    if isinstance(command, ReceiveMessage):
+        if state is not None:
+            raise WrongStage("this message has already been received")
+        m = command.message
+        if m.from_staff:
+            return [StaffPostRecorded(at=m.published_at, actor=actor, case_id=command.case_id,
+                                      account_id=command.account_id,
+                                      municipality_id=command.municipality_id, message=m,
+                                      country=command.country, timezone=command.timezone)]
+        screening = screen(m.text, command.policy.screening)
+        return [MessageReceived(
+            at=m.published_at, actor=actor, case_id=command.case_id,
+            account_id=command.account_id, municipality_id=command.municipality_id,
+            country=command.country, timezone=command.timezone, message=m,
+            policy=command.policy, authorities=command.authorities, flags=screening.flags,
+            mood=screening.mood,
+            auto_hide=auto_actions(screening, command.policy.screening).hide)]
+    if state is None:
+        raise WrongStage("no message has been received")
+    if isinstance(command, FireDue):
+        return _fire_due(state, now, actor)
+    if state.stage.terminal:
+        raise WrongStage(f"the message is {state.stage.value}; nothing more can be decided")
+    authorities = state.authorities
+    assert authorities is not None  # only staff posts lack them, and they are terminal
+
+    match command:
+        case Hide():
+            _require_stage(state, *_OPEN)
+            if state.hidden:
+                raise RuleViolation("the message is already hidden")
+            if actor != SYSTEM and actor not in authorities.admins:
+                raise NotAuthorised(f"only the account's admins may hide a message; {actor} "
+                                    "is not one")
+            return [MessageHidden(at=now, actor=actor, reason=command.reason,
+                                  preserved_copy=command.preserved_copy)]
+        case Acknowledge():
+            _require_stage(state, Stage.OPEN)
+            _require_admin(state, actor, "acknowledge a message")
+            return [AcknowledgementSent(at=now, actor=actor, text=command.text,
+                                        reply_id=command.reply_id)]
+        case Respond():
+            _require_stage(state, *_OPEN)
+            _require_admin(state, actor, "answer a message")
+            signature = _signature(state, command)
+            return [MessageAnswered(at=now, actor=actor, text=command.text, signature=signature,
+                                    reply_id=command.reply_id,
+                                    drafted_by=state.officer if state.draft else None)]
+        case Forward():
+            _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
+            _require_admin(state, actor, "forward a message")
+            return [MessageForwarded(at=now, actor=actor, officer=command.officer,
+                                     note=command.note)]
+        case SubmitDraft():
+            _require_stage(state, Stage.FORWARDED)
+            if actor != state.officer:
+                raise NotAuthorised(f"only the case officer {state.officer} drafts the answer "
+                                    f"(R-24); {actor} is not")
+            return [DraftSubmitted(at=now, actor=actor, text=command.text)]
+        case Register():
+            _require_stage(state, *_OPEN)
+            if actor not in authorities.admins and actor not in authorities.registrars:
+                raise NotAuthorised(f"{actor} may not register: the admins or a registrar may")
+            if state.diarium_number is not None:
+                raise RuleViolation(f"already registered as {state.diarium_number}")
+            return [MessageRegistered(at=now, actor=actor, diarium_number=command.diarium_number,
+                                      record_class=command.record_class,
+                                      confidential=command.confidential)]
+        case Redact():
+            _require_stage(state, *_OPEN)
+            _require_admin(state, actor, "remove a message")
+            confidential = command.category is RemovalCategory.CONFIDENTIAL_INFORMATION
+            if confidential and state.diarium_number is None:
+                raise RuleViolation("R-31: confidential content is registered before deletion")
+            advertising = command.category is RemovalCategory.ADVERTISING
+            if advertising and command.preserved_copy:
+                raise RuleViolation("R-32: advertising is removed and not kept")
+            if not advertising and not command.preserved_copy:
+                raise RuleViolation("R-30: unpublishing keeps a copy; deleting without one "
+                                    "is only for what a disposal decision covers (R-33)")
+            return [MessageRedacted(at=now, actor=actor, category=command.category,
+                                    law=command.law, reason=command.reason,
+                                    preserved_copy=command.preserved_copy,
+                                    action=command.action)]
+        case Dispose():
+            _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
+            _require_admin(state, actor, "dispose of a message")
+            if state.diarium_number is not None:
+                raise RuleViolation("a registered message is kept by the diarium's rules, "
+                                    "not disposed of as trivial (R-28, R-33)")
+            decision = next((d for d in state.policy.disposal_decisions
+                             if d.id == command.decision_id), None)
+            if decision is None:
+                known = ", ".join(d.id for d in state.policy.disposal_decisions) or "none"
+                raise RuleViolation(f"R-33: no disposal decision {command.decision_id!r} in the "
+                                    f"records-management plan (known: {known})")
+            return [DisposalScheduled(at=now, actor=actor, decision_id=decision.id,
+                                      dispose_on=now + timedelta(days=decision.keep_days))]
+    raise TypeError(f"unknown command {type(command).__name__}")
+
+
+def _signature(state: MessageState, command: Respond) -> str | None:
+    """R-26: replies are signed with name and unit where the account requires it."""
+    rule = state.policy.signature
+    if rule is SignatureRule.REQUIRED and not (command.signature or "").strip():
+        raise RuleViolation("R-26: this account's replies are signed with name and unit")
+    if rule is SignatureRule.OFF:
+        return None
+    return command.signature if (command.signed or rule is SignatureRule.REQUIRED) else None
+
+
+def _fire_due(state: MessageState, now: datetime, actor: str) -> list[MessageEvent]:
+    events: list[MessageEvent] = []
+    for step in sorted(pending_steps(state), key=lambda s: s.due):
+        if step.due > now:
+            break
+        common = {"at": now, "actor": actor, "step": step.key, "stage": state.stage,
+                  "due": step.due, "recipients": list(step.recipients)}
+        if step.kind == "remind":
+            events.append(MessageReminderSent(**common))
+        elif step.kind == "escalate":
+            events.append(MessageEscalated(**common))
+        else:  # the disposal date has come (R-35)
+            assert state.disposal_decision is not None
+            events.append(MessageDisposed(at=now, actor=actor,
+                                          decision_id=state.disposal_decision,
+                                          decided_by=state.disposal_decided_by or actor))
+            break
+    return events
+
+
+def for_the_record(event: MessageEvent) -> MessageEvent:
+    """The event as the append-only log keeps it: without the citizen's text
+    and name, which live in the content store so a disposal can delete them
+    (R-35). Staff replies stay: they are records drawn up by the municipality."""
+    if isinstance(event, MessageReceived | StaffPostRecorded):
+        bare = event.message.model_copy(update={"text": "", "author_name": None})
+        return event.model_copy(update={"message": bare})
+    return event
+
+
+# --------------------------------------------------------------------------- evolve
+
+
+def _enter(stage: Stage, at: datetime) -> dict[str, object]:
+    return {"stage": stage, "stage_entered_at": at, "escalated": False}
+
+
+def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
+    if isinstance(event, MessageReceived):
+        return MessageState(
+            case_id=event.case_id, account_id=event.account_id,
+            municipality_id=event.municipality_id, country=event.country,
+            timezone=event.timezone, message=event.message, policy=event.policy,
+            authorities=event.authorities, stage=Stage.OPEN, stage_entered_at=event.at,
+            received_at=event.at, version=1, flags=event.flags, mood=event.mood,
+            auto_hide=event.auto_hide)
+    if isinstance(event, StaffPostRecorded):
+        return MessageState(
+            case_id=event.case_id, account_id=event.account_id,
+            municipality_id=event.municipality_id, message=event.message,
+            country=event.country, timezone=event.timezone, stage=Stage.STAFF_POST,
+            stage_entered_at=event.at, received_at=event.at,
+            closed_at=event.at, version=1)
+    if state is None:
+        raise ValueError(f"{event.type} before the message was received")
+    changes: dict[str, object] = {"version": state.version + 1}
+    first = {"first_response_at": state.first_response_at or event.at}
+    match event:
+        case MessageHidden():
+            changes["hidden"] = True
+        case AcknowledgementSent():
+            changes |= _enter(Stage.ACKNOWLEDGED, event.at) | first
+        case MessageAnswered():
+            changes |= _enter(Stage.ANSWERED, event.at) | first
+            changes |= {"answer": event.text, "closed_at": event.at}
+        case MessageForwarded():
+            changes |= _enter(Stage.FORWARDED, event.at) | {"officer": event.officer}
+        case DraftSubmitted():
+            changes |= _enter(Stage.DRAFTED, event.at) | {"draft": event.text}
+        case MessageRegistered():
+            changes |= {"diarium_number": event.diarium_number,
+                        "confidential": event.confidential}
+        case MessageRedacted():
+            changes |= _enter(Stage.REDACTED, event.at) | first
+            changes |= {"redaction_category": event.category, "closed_at": event.at}
+        case DisposalScheduled():
+            changes |= _enter(Stage.DISPOSAL_PENDING, event.at) | first
+            changes |= {"disposal_decision": event.decision_id, "dispose_on": event.dispose_on,
+                        "disposal_decided_by": event.actor}
+        case MessageDisposed():
+            changes |= _enter(Stage.DISPOSED, event.at) | {"closed_at": event.at}
+        case MessageReminderSent():
+            changes["fired_steps"] = [*state.fired_steps, event.step]
+        case MessageEscalated():
+            changes |= {"fired_steps": [*state.fired_steps, event.step], "escalated": True}
+    return state.model_copy(update=changes)
+

@@ -1,0 +1,396 @@
+"""InboundMessageWorkflow: one comment or private message, received until it
+reaches an outcome the guidelines allow (R-22).
+
+Workflow id: ``message:<platform>:<external id>`` (a redelivery is the same
+case; no personal data).
+
+Updates (each with a validator; a rejected one leaves no history):
+    acknowledge, respond, forward, submit_draft, register, redact, dispose
+Queries:
+    state        the MessageState (without the disposed content)
+
+On receipt the text is screened (domain.screening); what the account's
+policy hides at once (R-31: identity numbers) is captured (R-30) and hidden
+before anyone looks. Deadlines run in office time (R-23) and remind, then
+escalate to the unit's manager and the communications unit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from datetime import timedelta
+
+from pydantic import BaseModel, Field
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
+
+from workflows import search_attributes as sa
+
+with workflow.unsafe.imports_passed_through():
+    from activities.connectors.base import ActionResult, PlatformTarget
+    from activities.messages import (
+        AllocateDiariumNumberInput,
+        DisposeContentInput,
+        MessageActivities,
+        PlatformActionInput,
+        PreserveCopyInput,
+        StoreContentInput,
+    )
+    from activities.records import RecordActivities, RecordEventsInput
+    from domain import message as msg
+    from domain.account import DomainError
+    from domain.records import StoredEvent
+    from domain.redaction import RemovalCategory, rule_for
+
+SYSTEM_ACTOR = msg.SYSTEM
+
+_SHORT = timedelta(seconds=30)
+_PLATFORM = timedelta(minutes=2)
+_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
+# A reply is not idempotent on any platform: one attempt, then a person looks.
+_ONCE = RetryPolicy(maximum_attempts=1)
+
+
+class MessageWorkflowInput(BaseModel):
+    receive: msg.ReceiveMessage
+    diarium_prefix: str = "KS"
+
+
+class MessageWorkflowResult(BaseModel):
+    case_id: str
+    stage: msg.Stage
+    version: int
+
+
+class AcknowledgeRequest(BaseModel):
+    actor: str
+    text: str = Field(min_length=1, max_length=8000)
+
+
+class RespondRequest(BaseModel):
+    actor: str
+    text: str = Field(min_length=1, max_length=8000)
+    signed: bool = False
+    signature: str | None = None
+
+
+class RegisterRequest(BaseModel):
+    actor: str
+    record_class: str = Field(min_length=1, max_length=100)
+    confidential: bool = False
+
+
+class RedactRequest(BaseModel):
+    actor: str
+    category: RemovalCategory
+    reason: str = Field(min_length=1, max_length=8000)
+
+
+class DecisionResult(BaseModel):
+    """What the form shows: the case as it now stands, and what a person must
+    still do on a platform without an API."""
+
+    state: msg.MessageState
+    platform: ActionResult | None = None
+
+
+def _rejection(error: DomainError) -> ApplicationError:
+    return ApplicationError(error.message, type=error.code, non_retryable=True)
+
+
+@workflow.defn(failure_exception_types=[ApplicationError])
+class InboundMessageWorkflow:
+    @workflow.init
+    def __init__(self, inp: MessageWorkflowInput) -> None:
+        # Decided at once so that an update in the first task is validated
+        # against the received message; handlers wait until it is written.
+        self._events = msg.decide(None, inp.receive, now=workflow.now())
+        self._state: msg.MessageState = msg.evolve(None, self._events[0])
+        self._written = False
+        self._prefix = inp.diarium_prefix
+        self._lock = asyncio.Lock()
+
+    @workflow.run
+    async def run(self, inp: MessageWorkflowInput) -> MessageWorkflowResult:
+        m = inp.receive.message
+        async with self._lock:
+            await workflow.execute_activity_method(
+                MessageActivities.store_content,
+                StoreContentInput(case_id=self._state.case_id, text=m.text,
+                                  author_name=m.author_name, stored_at=workflow.now()),
+                start_to_close_timeout=_SHORT, retry_policy=_RETRY)
+            await self._write(self._events, expected_version=0)
+            self._written = True
+            self._upsert_search_attributes()
+            if self._state.auto_hide:
+                await self._hide_pending_review()
+        while not self._state.stage.terminal:
+            await self._wait_for_change_or_deadline()
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return MessageWorkflowResult(case_id=self._state.case_id, stage=self._state.stage,
+                                     version=self._state.version)
+
+    async def _hide_pending_review(self) -> None:
+        """R-31 (by the account's policy): captured, then hidden at once."""
+        reasons = ", ".join(sorted({f.detail for f in self._state.flags
+                                    if f.kind in self._state.policy.screening.auto_hide}))
+        if self._state.message.kind.value == "comment":
+            await self._preserve_copy()
+            await self._platform("hide")
+        await self._decide_and_record(msg.Hide(actor=SYSTEM_ACTOR, reason=reasons,
+                                               preserved_copy=True))
+
+    async def _wait_for_change_or_deadline(self) -> None:
+        version = self._state.version
+        due = msg.next_deadline(self._state)
+        if due is None or due > workflow.now():
+            try:
+                await workflow.wait_condition(
+                    lambda: self._state.version != version,
+                    timeout=None if due is None else due - workflow.now())
+                return
+            except TimeoutError:
+                pass
+        async with self._lock:
+            fired = msg.decide(self._state, msg.FireDue(actor=SYSTEM_ACTOR), now=workflow.now())
+            if any(isinstance(e, msg.MessageDisposed) for e in fired):
+                # R-35: the content goes before the disposal is logged.
+                await workflow.execute_activity_method(
+                    MessageActivities.dispose_content,
+                    DisposeContentInput(case_id=self._state.case_id),
+                    start_to_close_timeout=_SHORT, retry_policy=_RETRY)
+            if fired:
+                await self._record(fired)
+
+    # ------------------------------------------------------------------ recording
+
+    def _check(self, command: msg.Command) -> None:
+        if not self._written:
+            return  # decided again in the handler, once the receipt is written
+        try:
+            msg.decide(self._state, command, now=workflow.now())
+        except DomainError as error:
+            raise _rejection(error) from None
+
+    def _decide(self, command: msg.Command) -> list[msg.MessageEvent]:
+        try:
+            return msg.decide(self._state, command, now=workflow.now())
+        except DomainError as error:
+            raise _rejection(error) from None
+
+    async def _decide_and_record(self, command: msg.Command) -> None:
+        await self._record(self._decide(command))
+
+    async def _record(self, events: Sequence[msg.MessageEvent]) -> None:
+        if not events:
+            return
+        await self._write(events, expected_version=self._state.version)
+        state = self._state
+        for event in events:
+            state = msg.evolve(state, event)
+        self._state = state
+        self._upsert_search_attributes()
+
+    async def _write(self, events: Sequence[msg.MessageEvent], *, expected_version: int) -> None:
+        await workflow.execute_activity_method(
+            RecordActivities.record_events,
+            RecordEventsInput(
+                stream_id=self._state.case_id, expected_version=expected_version,
+                events=[StoredEvent.of(str(workflow.uuid4()), msg.for_the_record(e))
+                        for e in events],
+                correlation_id=self._state.case_id),
+            start_to_close_timeout=_SHORT, retry_policy=_RETRY)
+        for event in events:
+            workflow.logger.info("recorded %s", event.type,
+                                 extra={"case_id": self._state.case_id,
+                                        "account_id": self._state.account_id})
+
+    def _upsert_search_attributes(self) -> None:
+        s = self._state
+        due = msg.next_deadline(s)
+        updates: list[SearchAttributeUpdate] = [
+            sa.MUNICIPALITY.value_set(s.municipality_id),
+            sa.ACCOUNT.value_set(s.account_id),
+            sa.PLATFORM.value_set(s.message.platform.value),
+            sa.STAGE.value_set(s.stage.value),
+            sa.ESCALATED.value_set(s.escalated),
+            sa.NEXT_DEADLINE.value_set(due) if due else sa.NEXT_DEADLINE.value_unset(),
+        ]
+        workflow.upsert_search_attributes(updates)
+
+    # ------------------------------------------------------------------ platform
+
+    def _target(self) -> PlatformTarget:
+        m = self._state.message
+        return PlatformTarget(platform=m.platform.value, object_id=m.external_id,
+                              kind=m.kind.value, account_ref=m.account_ref,
+                              thread_id=m.thread_id or m.parent_id, author_id=m.author_id)
+
+    async def _platform(self, action: str, text: str | None = None) -> ActionResult:
+        result: ActionResult = await workflow.execute_activity_method(
+            MessageActivities.platform_action,
+            PlatformActionInput(target=self._target(), action=action, text=text,  # type: ignore[arg-type]
+                                idempotency_key=f"{self._state.case_id}:{self._state.version}"),
+            start_to_close_timeout=_PLATFORM,
+            retry_policy=_ONCE if action == "reply" else _RETRY)
+        return result
+
+    async def _preserve_copy(self) -> None:
+        await workflow.execute_activity_method(
+            MessageActivities.preserve_copy,
+            PreserveCopyInput(case_id=self._state.case_id, target=self._target(),
+                              now=workflow.now()),
+            start_to_close_timeout=_PLATFORM, retry_policy=_RETRY)
+
+    async def _diarium_number(self) -> str:
+        number: str = await workflow.execute_activity_method(
+            MessageActivities.allocate_diarium_number,
+            AllocateDiariumNumberInput(case_id=self._state.case_id,
+                                       municipality_id=self._state.municipality_id,
+                                       prefix=self._prefix, year=workflow.now().year),
+            start_to_close_timeout=_SHORT, retry_policy=_RETRY)
+        return number
+
+    async def _ready(self) -> None:
+        await workflow.wait_condition(lambda: self._written)
+
+    # ------------------------------------------------------------------ queries
+
+    @workflow.query
+    def state(self) -> msg.MessageState:
+        return self._state
+
+    # ------------------------------------------------------------------ updates
+
+    @workflow.update
+    async def acknowledge(self, request: AcknowledgeRequest) -> DecisionResult:
+        """R-23: a holding reply; the case stays open with its own deadline."""
+        await self._ready()
+        async with self._lock:
+            self._decide(msg.Acknowledge(actor=request.actor, text=request.text))
+            sent = await self._platform("reply", request.text)
+            await self._decide_and_record(msg.Acknowledge(
+                actor=request.actor, text=request.text, reply_id=sent.platform_object_id))
+            return DecisionResult(state=self._state, platform=sent)
+
+    @acknowledge.validator
+    def _validate_acknowledge(self, request: AcknowledgeRequest) -> None:
+        self._check(msg.Acknowledge(actor=request.actor, text=request.text))
+
+    @workflow.update
+    async def respond(self, request: RespondRequest) -> DecisionResult:
+        """R-23, R-26, R-27: the answer, signed where the account says so."""
+        await self._ready()
+        async with self._lock:
+            command = msg.Respond(actor=request.actor, text=request.text, signed=request.signed,
+                                  signature=request.signature)
+            answered = self._decide(command)[0]
+            assert isinstance(answered, msg.MessageAnswered)
+            text = request.text + (f"\n{answered.signature}" if answered.signature else "")
+            sent = await self._platform("reply", text)
+            await self._decide_and_record(command.model_copy(
+                update={"reply_id": sent.platform_object_id}))
+            return DecisionResult(state=self._state, platform=sent)
+
+    @respond.validator
+    def _validate_respond(self, request: RespondRequest) -> None:
+        self._check(msg.Respond(actor=request.actor, text=request.text, signed=request.signed,
+                                signature=request.signature))
+
+    @workflow.update
+    async def forward(self, command: msg.Forward) -> DecisionResult:
+        """R-24, R-25: to a case officer, who drafts the answer."""
+        await self._ready()
+        async with self._lock:
+            await self._decide_and_record(command)
+            return DecisionResult(state=self._state)
+
+    @forward.validator
+    def _validate_forward(self, command: msg.Forward) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def submit_draft(self, command: msg.SubmitDraft) -> DecisionResult:
+        await self._ready()
+        async with self._lock:
+            await self._decide_and_record(command)
+            return DecisionResult(state=self._state)
+
+    @submit_draft.validator
+    def _validate_submit_draft(self, command: msg.SubmitDraft) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def register(self, request: RegisterRequest) -> DecisionResult:
+        """R-28: a number from the municipality's diarium series."""
+        await self._ready()
+        async with self._lock:
+            self._decide(msg.Register(actor=request.actor, diarium_number="pending",
+                                      record_class=request.record_class,
+                                      confidential=request.confidential))
+            number = await self._diarium_number()
+            await self._decide_and_record(msg.Register(
+                actor=request.actor, diarium_number=number, record_class=request.record_class,
+                confidential=request.confidential))
+            return DecisionResult(state=self._state)
+
+    @register.validator
+    def _validate_register(self, request: RegisterRequest) -> None:
+        self._check(msg.Register(actor=request.actor, diarium_number="pending",
+                                 record_class=request.record_class,
+                                 confidential=request.confidential))
+
+    @workflow.update
+    async def redact(self, request: RedactRequest) -> DecisionResult:
+        """R-29..R-34: unpublish with the category and its law; a preserved
+        copy first (not for advertising, R-32); confidential content is
+        registered before it is deleted (R-31)."""
+        await self._ready()
+        async with self._lock:
+            rule = rule_for(request.category)
+            law = rule.law_se if self._state.country.value == "SE" else rule.law_no
+            if rule.register_before_delete and self._state.diarium_number is None:
+                self._decide(msg.Register(actor=request.actor, diarium_number="pending",
+                                          record_class="Sekretess", confidential=True))
+                number = await self._diarium_number()
+                await self._decide_and_record(msg.Register(
+                    actor=request.actor, diarium_number=number,
+                    record_class=rule.label_sv, confidential=True))
+            public = self._state.message.kind.value == "comment"
+            command = msg.Redact(actor=request.actor, category=request.category, law=law,
+                                 reason=request.reason, preserved_copy=rule.keep_copy,
+                                 action="delete" if public else "hide")
+            self._decide(command)
+            if rule.keep_copy:
+                await self._preserve_copy()
+            result = await self._platform("delete") if public else None
+            await self._decide_and_record(command)
+            return DecisionResult(state=self._state, platform=result)
+
+    @redact.validator
+    def _validate_redact(self, request: RedactRequest) -> None:
+        if not self._written:
+            return
+        try:
+            rule = rule_for(request.category)
+            msg.decide(self._state, msg.Redact(
+                actor=request.actor, category=request.category, law=rule.law_se,
+                reason=request.reason, preserved_copy=rule.keep_copy), now=workflow.now())
+        except DomainError as error:
+            if error.code == "RuleViolation" and rule.register_before_delete:
+                return  # registered first by the handler (R-31)
+            raise _rejection(error) from None
+
+    @workflow.update
+    async def dispose(self, command: msg.Dispose) -> DecisionResult:
+        """R-33, R-35: trivial, under a disposal decision; kept until its date."""
+        await self._ready()
+        async with self._lock:
+            await self._decide_and_record(command)
+            return DecisionResult(state=self._state)
+
+    @dispose.validator
+    def _validate_dispose(self, command: msg.Dispose) -> None:
+        self._check(command)
