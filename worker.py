@@ -26,6 +26,7 @@ from activities.account import AccountActivities
 from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from activities.eventstore import EventStore
+from activities.feeder import IntakeFeeder
 from activities.messages import Connectors, MessageActivities
 from activities.projections import all_projections
 from activities.records import RecordActivities
@@ -114,9 +115,12 @@ async def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker started", task_queue=cfg.task_queue, temporal=cfg.temporal_address)
+    feeder = IntakeFeeder(pool, client, cfg.task_queue)
     async with worker:
+        feeding = asyncio.create_task(feeder.run(stop))
         await stop.wait()
         log.info("worker stopping")
+        await feeding
     await http.aclose()
     await pool.close()
 

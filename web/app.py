@@ -9,6 +9,7 @@ there, with nothing recorded.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -17,7 +18,7 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import structlog
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request
+from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
@@ -193,7 +194,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
         return {"status": "ok"}
 
     @app.post("/api/accounts", status_code=201, response_model=AccountCreated)
-    async def request_account(body: AccountRequestBody, ctx: Ctx,
+    async def request_account(body: AccountRequestBody, ctx: Ctx, response: Response,
                               actor: ActorHeader = None) -> AccountCreated:
         """R-02: a unit requests an official account; the case starts at once."""
         municipality = await ctx.directory.municipality(body.municipality_id)
@@ -228,8 +229,13 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
                 f"{request.platform.value} has already been requested ({workflow_id})",
             ) from None
         log.info("account requested", account_id=account_id, workflow_id=workflow_id)
-        return AccountCreated(account_id=account_id, workflow_id=workflow_id,
-                              stage=acc.Stage.AWAITING_MANAGER)
+        created = AccountCreated(account_id=account_id, workflow_id=workflow_id,
+                                 stage=acc.Stage.AWAITING_MANAGER)
+        # Answer once the request is on the record, so the next call finds the
+        # account; if the worker is slow, say Accepted rather than keep waiting.
+        if not await _recorded_soon(ctx, account_id):
+            response.status_code = 202
+        return created
 
     @app.get("/api/accounts")
     async def list_accounts(ctx: Ctx, municipality: str | None = None,
@@ -331,6 +337,15 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     async def domain_error(_: Request, error: acc.DomainError) -> JSONResponse:
         return JSONResponse({"detail": error.message, "code": error.code},
                             status_code=_STATUS_FOR.get(error.code, 400))
+
+
+async def _recorded_soon(ctx: AppContext, account_id: str, seconds: float = 10) -> bool:
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if await queries.account(ctx.pool, account_id) is not None:
+            return True
+        await asyncio.sleep(0.05)
+    return False
 
 
 async def _handle(ctx: AppContext, account_id: uuid.UUID

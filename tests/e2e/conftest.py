@@ -20,10 +20,14 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
+from activities.feeder import IntakeFeeder
 from cli import load_directory_file
 from tests.support import DEV_SERVER, EXEMPELBY
 from web.app import create_app
 from workflows import search_attributes as sa
+
+META_APP_SECRET = "e2e-app-secret"
+META_VERIFY_TOKEN = "e2e-verify-token"
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Stack:
     pool: asyncpg.Pool
     temporal_address: str
     archive_dir: Path
+    task_queue: str
 
 
 def _free_port() -> int:
@@ -42,7 +47,12 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[Stack]:
+async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
+                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
+    """The dev server, the worker with its intake feeder, and the web app
+    (with Meta webhooks configured) on a free port."""
+    monkeypatch.setenv("META_APP_SECRET", META_APP_SECRET)
+    monkeypatch.setenv("META_VERIFY_TOKEN", META_VERIFY_TOKEN)
     await load_directory_file(database_url, EXEMPELBY)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=DEV_SERVER,
@@ -65,15 +75,54 @@ async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path) -> AsyncI
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
+    stop_feeding = asyncio.Event()
+    feeder = IntakeFeeder(pool, env.client, task_queue)
     try:
         async with app_worker.create_worker(env.client, activities, task_queue):
+            feeding = asyncio.create_task(feeder.run(stop_feeding, idle_seconds=0.05))
             while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
                 await asyncio.sleep(0.02)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
                                          timeout=30) as http:
                 yield Stack(env.client, http, pool, env.client.service_client.config.target_host,
-                            archive)
+                            archive, task_queue)
+            stop_feeding.set()
+            await feeding
     finally:
         server.should_exit = True
         await serving
         await env.shutdown()
+
+
+async def active_account(stack: Stack, *, platform: str = "facebook",
+                         platform_account_id: str | None = "104000000000001",
+                         name: str = "Kulturhuset Ängen") -> str:
+    """An account taken through the whole lifecycle over the JSON API to
+    active; returns its id. Admins: elin.strand and johan.berg, with 2FA."""
+    from datetime import UTC, datetime
+
+    from tests.support import COMMS, MANAGER, REQUESTER, assessment, full_checklist, request_fields
+
+    def as_(actor: str) -> dict[str, str]:
+        return {"X-Kanalvakt-Actor": actor}
+
+    r = await stack.http.post("/api/accounts", headers=as_(REQUESTER), json={
+        **request_fields(platform=platform, account_name=name), "municipality_id": "exempelby"})
+    assert r.status_code == 201, r.text
+    account_id: str = r.json()["account_id"]
+    base = f"/api/accounts/{account_id}"
+    steps: list[tuple[str, str, dict[str, object]]] = [
+        ("approve", MANAGER, {}),
+        ("risk-assessments", REQUESTER, assessment("ros", datetime.now(UTC).date())),
+        ("risk-assessments", REQUESTER, assessment("dpia", datetime.now(UTC).date())),
+        ("sign-off", COMMS, {"decision": "approve", "checklist": full_checklist()}),
+        ("activate", COMMS, {"handle": "@kulturhusetangen",
+                             "url": "https://www.facebook.com/kulturhusetangen",
+                             "platform_account_id": platform_account_id,
+                             "admins": [{"person": REQUESTER, "two_factor": True},
+                                        {"person": "johan.berg", "two_factor": True}]}),
+    ]
+    for path, actor, body in steps:
+        r = await stack.http.post(f"{base}/{path}", headers=as_(actor), json=body)
+        assert r.status_code == 200, (path, r.text)
+    return account_id

@@ -1,0 +1,125 @@
+"""The feeder: turns every intake row into a running case, at the rate the
+Temporal server accepts, idempotently (DESIGN.md, "Intake under load").
+
+A webhook is answered as soon as its messages are in the intake table; the
+feeder starts (or, for a redelivery, finds) each message's workflow by its
+id from platform and external id, then marks the row started. A row whose
+account is unknown is kept with its error, never dropped, and retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+from activities.intake import IntakeRepository, PendingMessage
+from domain import account as acc
+from domain import message as msg
+from domain.inbound import InboundMessage, message_workflow_id
+from workflows.starter import start_message_case
+
+log = structlog.get_logger("kanalvakt.feeder")
+
+
+@dataclass(frozen=True)
+class AccountContext:
+    """What a message case needs from its account, as of now."""
+
+    account_id: str
+    municipality_id: str
+    country: Any
+    timezone: str
+    diarium_prefix: str
+    policy: msg.MessagePolicy
+    authorities: msg.MessageAuthorities
+
+
+class UnknownAccount(LookupError):
+    pass
+
+
+async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountContext:
+    """The active account the message was written to: by the platform's id
+    of the account (webhooks) or by our own account id (manual entry)."""
+    row = await pool.fetchrow(
+        """
+        SELECT a.account_id, a.state, m.diarium_prefix
+        FROM accounts a JOIN municipalities m ON m.id = a.municipality_id
+        WHERE a.platform = $1 AND a.stage = 'active'
+          AND (a.platform_account_id = $2 OR a.account_id::text = $2)
+        """,
+        message.platform.value, message.account_ref,
+    )
+    if row is None:
+        raise UnknownAccount(f"no active {message.platform.value} account {message.account_ref}")
+    state = acc.AccountState.model_validate(row["state"])
+    a = state.authorities
+    return AccountContext(
+        account_id=str(row["account_id"]), municipality_id=state.municipality_id,
+        country=state.country, timezone=state.timezone, diarium_prefix=row["diarium_prefix"],
+        policy=msg.MessagePolicy(office_hours=state.request.monitoring_hours),
+        authorities=msg.MessageAuthorities(
+            admins=frozenset(state.admins), manager=a.manager, deputy=a.deputy,
+            communications=a.communications, registrars=a.registrars),
+    )
+
+
+class IntakeFeeder:
+    def __init__(self, pool: asyncpg.Pool, client: Client, task_queue: str, *,
+                 batch: int = 100, concurrency: int = 20) -> None:
+        self._pool = pool
+        self._intake = IntakeRepository(pool)
+        self._client = client
+        self._task_queue = task_queue
+        self._batch = batch
+        self._starts = asyncio.Semaphore(concurrency)
+
+    async def feed_once(self) -> int:
+        """Start the cases of one batch of pending rows; returns how many started."""
+        pending = await self._intake.claim(self._batch)
+        if not pending:
+            return 0
+        results = await asyncio.gather(*(self._start(p) for p in pending))
+        started = [p.message for p, ok in zip(pending, results, strict=True) if ok]
+        if started:
+            now = await self._pool.fetchval("SELECT clock_timestamp()")
+            await self._intake.mark_started(started, at=now)
+        return len(started)
+
+    async def _start(self, pending: PendingMessage) -> bool:
+        m = pending.message
+        async with self._starts:
+            try:
+                account = await account_for(self._pool, m)
+                command = msg.ReceiveMessage(
+                    actor=msg.SYSTEM, case_id=message_workflow_id(m.platform, m.external_id),
+                    account_id=account.account_id, municipality_id=account.municipality_id,
+                    country=account.country, timezone=account.timezone, message=m,
+                    policy=account.policy, authorities=account.authorities)
+                await start_message_case(self._client, command, task_queue=self._task_queue,
+                                         diarium_prefix=account.diarium_prefix)
+                return True
+            except (UnknownAccount, RPCError) as error:
+                log.warning("intake row not started", platform=m.platform.value,
+                            external_id=m.external_id, error=str(error),
+                            attempts=pending.attempts)
+                await self._intake.mark_failed(m, str(error))
+                return False
+
+    async def run(self, stop: asyncio.Event, *, idle_seconds: float = 0.2) -> None:
+        """Feed until `stop` is set; sleeps only while there is nothing to do."""
+        while not stop.is_set():
+            try:
+                if await self.feed_once() == 0:
+                    await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+            except TimeoutError:
+                continue
+            except (OSError, asyncpg.PostgresError) as error:
+                log.error("feeder paused", error=str(error))
+                await asyncio.sleep(2)
