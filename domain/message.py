@@ -228,6 +228,20 @@ class MessageDisposed(_Event):
     decided_by: str
 
 
+class ManualActionRequested(_Event):
+    """On a platform without an API a person acts by hand (ManualConnector)."""
+
+    type: Literal["ManualActionRequested"] = "ManualActionRequested"
+    action: str
+    instruction: str
+
+
+class ManualActionConfirmed(_Event):
+    type: Literal["ManualActionConfirmed"] = "ManualActionConfirmed"
+    action: str
+    platform_object_id: str | None = None
+
+
 class MessageReminderSent(_Event):
     type: Literal["MessageReminderSent"] = "MessageReminderSent"
     step: str
@@ -247,7 +261,8 @@ class MessageEscalated(_Event):
 MessageEvent = Annotated[
     MessageReceived | StaffPostRecorded | MessageHidden | AcknowledgementSent | MessageAnswered
     | MessageForwarded | DraftSubmitted | MessageRegistered | MessageRedacted
-    | DisposalScheduled | MessageDisposed | MessageReminderSent | MessageEscalated,
+    | DisposalScheduled | MessageDisposed | ManualActionRequested | ManualActionConfirmed
+    | MessageReminderSent | MessageEscalated,
     Field(discriminator="type"),
 ]
 _EVENTS: TypeAdapter[MessageEvent] = TypeAdapter(MessageEvent)
@@ -327,14 +342,26 @@ class FireDue(_Command):
     pass
 
 
+class RequestManualAction(_Command):
+    action: Literal["reply", "hide", "unhide", "delete"]
+    instruction: Text
+
+
+class ConfirmManualAction(_Command):
+    platform_object_id: str | None = Field(None, max_length=300)
+
+
 Command = (ReceiveMessage | Hide | Acknowledge | Respond | Forward | SubmitDraft | Register | Redact
-           | Dispose | FireDue)
+           | Dispose | FireDue | RequestManualAction | ConfirmManualAction)
 
 
 # --------------------------------------------------------------------------- state
 
 
 class MessageState(BaseModel):
+    """Everything the workflow knows of the case; `done` when it has reached
+    its outcome and no one still has to act by hand on the platform."""
+
     case_id: str
     account_id: str
     municipality_id: str
@@ -362,8 +389,15 @@ class MessageState(BaseModel):
     mood: str = "neutral"
     auto_hide: bool = False
     hidden: bool = False
+    pending_action: str | None = None
+    pending_instruction: str | None = None
+    pending_since: datetime | None = None
     first_response_at: datetime | None = None
     closed_at: datetime | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.stage.terminal and self.pending_action is None
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -383,9 +417,13 @@ def deadline_plan(state: MessageState) -> list[DeadlineStep]:
     admins before the deadline, the unit's manager at the deadline, the
     communications unit after a second period."""
     a = state.authorities
-    if a is None or state.stage.terminal:
+    if a is None:
         return []
     admins = tuple(sorted(a.admins))
+    if state.pending_action is not None and state.pending_since is not None:
+        return _manual_action_plan(state, a, admins)
+    if state.stage.terminal:
+        return []
     comms = tuple(sorted(a.communications))
     p, start = state.policy, state.stage_entered_at
 
@@ -424,6 +462,24 @@ def deadline_plan(state: MessageState) -> list[DeadlineStep]:
             return [step("dispose", "lapse", state.dispose_on, ())]
         case _:
             return []
+
+
+def _manual_action_plan(state: MessageState, a: MessageAuthorities,
+                        admins: tuple[str, ...]) -> list[DeadlineStep]:
+    """Until a person confirms the hand-made platform action, the admins are
+    reminded, and the manager hears at the answer deadline (R-22, R-23)."""
+    since = state.pending_since
+    assert since is not None
+    p = state.policy
+    key = f"manual-{state.pending_action}@{since.isoformat()}"
+    reminder = add_office_hours(since, p.reminder_after_office_hours, state.country,
+                                state.timezone, p.office_hours)
+    return [
+        DeadlineStep(key=f"{key}:reminder", name="manual_action_reminder", kind="remind",
+                     due=reminder, recipients=admins),
+        DeadlineStep(key=f"{key}:deadline", name="manual_action_deadline", kind="escalate",
+                     due=answer_due(since, state), recipients=a.managers + admins),
+    ]
 
 
 def pending_steps(state: MessageState) -> list[DeadlineStep]:
@@ -481,6 +537,21 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
         raise WrongStage("no message has been received")
     if isinstance(command, FireDue):
         return _fire_due(state, now, actor)
+    if isinstance(command, RequestManualAction):
+        if actor != SYSTEM:
+            raise NotAuthorised("a manual platform action is requested by Kanalvakt itself")
+        if state.pending_action is not None:
+            raise RuleViolation(f"a {state.pending_action} by hand is already awaited")
+        return [ManualActionRequested(at=now, actor=actor, action=command.action,
+                                      instruction=command.instruction)]
+    if isinstance(command, ConfirmManualAction):
+        if state.pending_action is None:
+            raise WrongStage("no platform action by hand is awaited")
+        if state.authorities is None or actor not in state.authorities.admins:
+            raise NotAuthorised(f"only the account's admins confirm what was done on the "
+                                f"platform; {actor} is not one")
+        return [ManualActionConfirmed(at=now, actor=actor, action=state.pending_action,
+                                      platform_object_id=command.platform_object_id)]
     if state.stage.terminal:
         raise WrongStage(f"the message is {state.stage.value}; nothing more can be decided")
     authorities = state.authorities
@@ -652,6 +723,12 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
                         "disposal_decided_by": event.actor}
         case MessageDisposed():
             changes |= _enter(Stage.DISPOSED, event.at) | {"closed_at": event.at}
+        case ManualActionRequested():
+            changes |= {"pending_action": event.action, "pending_instruction": event.instruction,
+                        "pending_since": event.at, "escalated": False}
+        case ManualActionConfirmed():
+            changes |= {"pending_action": None, "pending_instruction": None,
+                        "pending_since": None, "escalated": False}
         case MessageReminderSent():
             changes["fired_steps"] = [*state.fired_steps, event.step]
         case MessageEscalated():

@@ -5,7 +5,8 @@ Workflow id: ``message:<platform>:<external id>`` (a redelivery is the same
 case; no personal data).
 
 Updates (each with a validator; a rejected one leaves no history):
-    acknowledge, respond, forward, submit_draft, register, redact, dispose
+    acknowledge, respond, forward, submit_draft, register, redact, dispose,
+    confirm_manual_action (what a person did by hand on a platform without an API)
 Queries:
     state        the MessageState (without the disposed content)
 
@@ -126,7 +127,7 @@ class InboundMessageWorkflow:
             self._upsert_search_attributes()
             if self._state.auto_hide:
                 await self._hide_pending_review()
-        while not self._state.stage.terminal:
+        while not self._state.done:
             await self._wait_for_change_or_deadline()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return MessageWorkflowResult(case_id=self._state.case_id, stage=self._state.stage,
@@ -136,11 +137,12 @@ class InboundMessageWorkflow:
         """R-31 (by the account's policy): captured, then hidden at once."""
         reasons = ", ".join(sorted({f.detail for f in self._state.flags
                                     if f.kind in self._state.policy.screening.auto_hide}))
+        hidden = None
         if self._state.message.kind.value == "comment":
             await self._preserve_copy()
-            await self._platform("hide")
+            hidden = await self._platform("hide")
         await self._decide_and_record(msg.Hide(actor=SYSTEM_ACTOR, reason=reasons,
-                                               preserved_copy=True))
+                                               preserved_copy=True), hidden)
 
     async def _wait_for_change_or_deadline(self) -> None:
         version = self._state.version
@@ -180,8 +182,19 @@ class InboundMessageWorkflow:
         except DomainError as error:
             raise _rejection(error) from None
 
-    async def _decide_and_record(self, command: msg.Command) -> None:
-        await self._record(self._decide(command))
+    async def _decide_and_record(self, command: msg.Command,
+                                 platform: ActionResult | None = None) -> None:
+        """Record the decision and, where the platform has no API, that a
+        person is to carry it out and confirm (ManualConnector)."""
+        events = self._decide(command)
+        if platform is not None and platform.status == "awaiting_person":
+            after = self._state
+            for event in events:
+                after = msg.evolve(after, event)
+            events += msg.decide(after, msg.RequestManualAction(
+                actor=SYSTEM_ACTOR, action=platform.action, instruction=platform.detail),
+                now=workflow.now())
+        await self._record(events)
 
     async def _record(self, events: Sequence[msg.MessageEvent]) -> None:
         if not events:
@@ -272,7 +285,7 @@ class InboundMessageWorkflow:
             self._decide(msg.Acknowledge(actor=request.actor, text=request.text))
             sent = await self._platform("reply", request.text)
             await self._decide_and_record(msg.Acknowledge(
-                actor=request.actor, text=request.text, reply_id=sent.platform_object_id))
+                actor=request.actor, text=request.text, reply_id=sent.platform_object_id), sent)
             return DecisionResult(state=self._state, platform=sent)
 
     @acknowledge.validator
@@ -291,7 +304,7 @@ class InboundMessageWorkflow:
             text = request.text + (f"\n{answered.signature}" if answered.signature else "")
             sent = await self._platform("reply", text)
             await self._decide_and_record(command.model_copy(
-                update={"reply_id": sent.platform_object_id}))
+                update={"reply_id": sent.platform_object_id}), sent)
             return DecisionResult(state=self._state, platform=sent)
 
     @respond.validator
@@ -366,7 +379,7 @@ class InboundMessageWorkflow:
             if rule.keep_copy:
                 await self._preserve_copy()
             result = await self._platform("delete") if public else None
-            await self._decide_and_record(command)
+            await self._decide_and_record(command, result)
             return DecisionResult(state=self._state, platform=result)
 
     @redact.validator
@@ -393,4 +406,17 @@ class InboundMessageWorkflow:
 
     @dispose.validator
     def _validate_dispose(self, command: msg.Dispose) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def confirm_manual_action(self, command: msg.ConfirmManualAction) -> DecisionResult:
+        """An admin confirms that the reply, hide or delete was done by hand
+        on a platform without an API."""
+        await self._ready()
+        async with self._lock:
+            await self._decide_and_record(command)
+            return DecisionResult(state=self._state)
+
+    @confirm_manual_action.validator
+    def _validate_confirm(self, command: msg.ConfirmManualAction) -> None:
         self._check(command)

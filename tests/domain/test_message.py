@@ -26,6 +26,7 @@ from domain.message import (
     AcknowledgementSent,
     AnswerRule,
     Command,
+    ConfirmManualAction,
     DisposalDecision,
     DisposalScheduled,
     Dispose,
@@ -49,6 +50,7 @@ from domain.message import (
     ReceiveMessage,
     Redact,
     Register,
+    RequestManualAction,
     Respond,
     SignatureRule,
     StaffPostRecorded,
@@ -400,14 +402,18 @@ def every_command() -> list[Command]:
         register(),
         redact(),
         dispose(),
+        ConfirmManualAction(actor=ADMIN),
     ]
 
 
 @pytest.mark.parametrize("stage", [*OUTCOMES, Stage.STAFF_POST])
 def test_r22_after_an_outcome_every_decision_is_refused(stage: Stage) -> None:
+    """FireDue and RequestManualAction are Kanalvakt's own: an answer is
+    decided first, then a person is asked to post it by hand."""
     case = case_at(stage)
     commands = every_command()
-    assert {type(c) for c in commands} | {FireDue} == set(get_args(Command))
+    own = {FireDue, RequestManualAction}
+    assert {type(c) for c in commands} | own == set(get_args(Command))
     for command in commands:
         with pytest.raises(WrongStage):
             case.decide(command)
@@ -1069,7 +1075,12 @@ def tour() -> list[Case]:
     confidential.do(hide(actor=SYSTEM))
     confidential.do(register(confidential=True))
     confidential.do(redact(category="confidential_information", law="OSL 21 kap. 7 §"))
-    return [long, confidential, case_at(Stage.DISPOSED), case_at(Stage.STAFF_POST)]
+    by_hand = case_at(Stage.OPEN)
+    by_hand.do(respond())
+    by_hand.do(RequestManualAction(actor=SYSTEM, action="reply",
+                                   instruction="Publicera svaret i appen och bekräfta"))
+    by_hand.do(ConfirmManualAction(actor=ADMIN, platform_object_id="tt-1"))
+    return [long, confidential, by_hand, case_at(Stage.DISPOSED), case_at(Stage.STAFF_POST)]
 
 
 def test_every_event_kind_round_trips_through_json(tour: list[Case]) -> None:
@@ -1121,3 +1132,29 @@ def test_decide_refuses_a_naive_now(stage: Stage | None) -> None:
     for command in (receive_command(), fire(), respond()):
         with pytest.raises(ValueError, match="timezone-aware"):
             decide(state, command, now=naive)
+
+
+# --------------------------------------------------------------------------- by hand
+
+
+def test_r22_a_platform_action_by_hand_keeps_the_case_open_until_confirmed() -> None:
+    """R-22 on platforms without an API: the answer is decided, a person is
+    asked to post it, reminded by the admins' deadline, and the case is done
+    only when an admin confirms."""
+    case = case_at(Stage.OPEN)
+    case.do(respond())
+    case.do(RequestManualAction(actor=SYSTEM, action="reply", instruction="Posta svaret"))
+    state = case.current
+    assert state.stage is Stage.ANSWERED and not state.done
+    assert [s.name for s in deadline_plan(state)] == ["manual_action_reminder",
+                                                      "manual_action_deadline"]
+    with pytest.raises(RuleViolation):
+        case.decide(RequestManualAction(actor=SYSTEM, action="reply", instruction="igen"))
+    with pytest.raises(NotAuthorised):
+        case.decide(ConfirmManualAction(actor=STRANGER))
+    with pytest.raises(NotAuthorised):
+        case.decide(RequestManualAction(actor=ADMIN, action="reply", instruction="x"))
+    case.do(ConfirmManualAction(actor=ADMIN, platform_object_id="tt-42"))
+    assert case.current.done and next_deadline(case.current) is None
+    with pytest.raises(WrongStage):
+        case.decide(ConfirmManualAction(actor=ADMIN))

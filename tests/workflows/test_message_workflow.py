@@ -87,14 +87,15 @@ async def mh(pool: asyncpg.Pool, tmp_path: Path) -> AsyncIterator[MessageHarness
 
 async def receive(h: MessageHarness, text: str, *, at: datetime | None = None,
                   from_staff: bool = False, policy: msg.MessagePolicy | None = None,
-                  ) -> WorkflowHandle[Any, Any]:
+                  platform: str = "facebook") -> WorkflowHandle[Any, Any]:
     published = at or await h.env.get_current_time()
     external_id = f"{PAGE}_{uuid.uuid4().int % 10**12}"
-    h.graph.add_facebook_comment(PAGE, external_id, message=text, from_id="5551",
-                                 from_name="Kim Medborgare",
-                                 created_time=published.strftime("%Y-%m-%dT%H:%M:%S+0000"),
-                                 post_id=f"{PAGE}_777")
-    message = InboundMessage(platform="facebook", external_id=external_id, kind="comment",
+    if platform == "facebook":
+        h.graph.add_facebook_comment(PAGE, external_id, message=text, from_id="5551",
+                                     from_name="Kim Medborgare",
+                                     created_time=published.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+                                     post_id=f"{PAGE}_777")
+    message = InboundMessage(platform=platform, external_id=external_id, kind="comment",
                              account_ref=PAGE, parent_id=f"{PAGE}_777", author_id="5551",
                              author_name="Kim Medborgare", from_staff=from_staff, text=text,
                              published_at=published)
@@ -315,3 +316,33 @@ async def test_r28_diarium_numbers_follow_the_series(mh: MessageHarness) -> None
     year = (await mh.env.get_current_time()).year
     assert done.state.diarium_number == f"KS {year}/00001"
     assert done.state.stage is msg.Stage.OPEN  # registered, still to be answered (R-22)
+
+
+async def test_r22_on_a_platform_without_an_api_a_person_acts_and_confirms(
+        mh: MessageHarness) -> None:
+    """R-22 with the manual connector: the answer is decided and recorded,
+    a person is told exactly what to post, is reminded until they confirm,
+    and the case ends only when they have."""
+    handle = await receive(mh, "Hur söker man sommarjobb?", platform="tiktok")
+    done = await handle.execute_update(W.respond, RespondRequest(
+        actor=ADMIN, text="Sök senast 1 mars på exempelby.se/sommarjobb"))
+    assert done.state.stage is msg.Stage.ANSWERED
+    assert done.platform is not None and done.platform.status == "awaiting_person"
+    assert "Bekräfta" in done.platform.detail
+    assert done.state.pending_action == "reply" and not done.state.done
+    assert mh.graph.requests == []  # nothing was sent to any API
+
+    due = msg.next_deadline(done.state)
+    assert due is not None
+    await mh.env.sleep(due - await mh.env.get_current_time() + timedelta(minutes=1))
+    types = [e["event_type"] for e in await events_of(mh, handle.id)]
+    assert types == ["MessageReceived", "MessageAnswered", "ManualActionRequested",
+                     "MessageReminderSent"]
+
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(W.confirm_manual_action, msg.ConfirmManualAction(
+            actor=OUTSIDER))
+    await handle.execute_update(W.confirm_manual_action, msg.ConfirmManualAction(
+        actor=ADMIN, platform_object_id="7301122334455"))
+    assert (await result_of(handle)).stage is msg.Stage.ANSWERED
+    assert (await events_of(mh, handle.id))[-1]["event_type"] == "ManualActionConfirmed"
