@@ -3,6 +3,7 @@ the Temporal server binaries the project installs (nothing is downloaded)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHistory
 
 from workflows import search_attributes as sa
 
@@ -28,6 +29,17 @@ COMMS = "sofia.wallin"  # communications unit member
 COMMS_2 = "ahmed.yusuf"
 OUTSIDER = "jonas.blom"  # samhällsbyggnad, no say over kultur
 REGISTRARS = ["ali.karimi", "birgitta.nord"]
+
+
+HISTORIES = ROOT / "tests" / "histories"
+
+
+def keep_history(history: WorkflowHistory, name: str) -> None:
+    """With KANALVAKT_RECORD_HISTORIES=1, save the history for the replay test
+    (tests/workflows/test_replay.py). Re-record only for a deliberate change
+    that old histories need not survive; otherwise use workflow.patched."""
+    if os.environ.get("KANALVAKT_RECORD_HISTORIES"):
+        (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
 
 
 def request_fields(**overrides: Any) -> dict[str, Any]:

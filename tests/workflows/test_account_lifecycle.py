@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import bagit
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DescribeWorkflowExecutionRequest
-from temporalio.client import WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
@@ -35,6 +33,7 @@ from tests.support import (
     REQUESTER,
     assessment,
     full_checklist,
+    keep_history,
     request_fields,
 )
 from tests.workflows.conftest import Harness
@@ -95,17 +94,6 @@ async def recorded(h: Harness, account_id: str) -> list[dict[str, Any]]:
 
 async def today(h: Harness) -> datetime:
     return await h.env.get_current_time()
-
-
-HISTORIES = Path(__file__).resolve().parent.parent / "histories"
-
-
-def keep_history(history: WorkflowHistory, name: str) -> None:
-    """With KANALVAKT_RECORD_HISTORIES=1, save the history for the replay test
-    (tests/workflows/test_replay.py). Re-record only for a deliberate change
-    that old histories need not survive; otherwise use workflow.patched."""
-    if os.environ.get("KANALVAKT_RECORD_HISTORIES"):
-        (HISTORIES / f"{name}.json").write_text(history.to_json(), encoding="utf-8")
 
 
 READ_MODELS = {"accounts": "account_id", "public_register": "account_id",

@@ -35,6 +35,7 @@ from tests.support import (
     OUTSIDER,
     REQUESTER,
     TEST_SERVER,
+    keep_history,
     register_search_attributes,
 )
 from workflows.message import (
@@ -224,6 +225,8 @@ async def test_r31_r30_identity_number_hidden_at_once_then_registered_and_remove
     assert mh.graph.objects[object_id].deleted
     types = [e["event_type"] for e in await events_of(mh, handle.id)]
     assert types == ["MessageReceived", "MessageHidden", "MessageRegistered", "MessageRedacted"]
+    await result_of(handle)
+    keep_history(await handle.fetch_history(), "message_identity_number_redacted")
     diarium = await mh.pool.fetchrow("SELECT * FROM diarium")
     assert diarium["confidential"] is True and diarium["case_id"] == handle.id
 
@@ -346,3 +349,4 @@ async def test_r22_on_a_platform_without_an_api_a_person_acts_and_confirms(
         actor=ADMIN, platform_object_id="7301122334455"))
     assert (await result_of(handle)).stage is msg.Stage.ANSWERED
     assert (await events_of(mh, handle.id))[-1]["event_type"] == "ManualActionConfirmed"
+    keep_history(await handle.fetch_history(), "message_answered_by_hand")

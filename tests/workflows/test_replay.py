@@ -20,7 +20,8 @@ HISTORIES = {p.stem: p.read_text(encoding="utf-8") for p in sorted(
 
 
 def test_there_are_histories_to_replay() -> None:
-    assert set(HISTORIES) >= {"account_whole_path", "account_lapsed"}
+    assert set(HISTORIES) >= {"account_whole_path", "account_lapsed",
+                              "message_identity_number_redacted", "message_answered_by_hand"}
 
 
 @pytest.mark.parametrize("name", sorted(HISTORIES))
