@@ -24,6 +24,7 @@ from domain.directory import (
     Unit,
     reference_problems,
 )
+from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
 
 
@@ -126,6 +127,7 @@ def _municipality(row: asyncpg.Record) -> Municipality:
         diarium_prefix=row["diarium_prefix"],
         social_media_policy_url=row["social_media_policy_url"],
         lifecycle=LifecyclePolicy.model_validate(row["lifecycle_policy"] or {}),
+        messages=MessagePolicy.model_validate(row["message_policy"] or {}),
     )
 
 
@@ -146,14 +148,16 @@ class DirectoryRepository:
             await conn.execute(
                 """
                 INSERT INTO municipalities (id, name, country, timezone, diarium_prefix,
-                    social_media_policy_url, communications_unit, lifecycle_policy, loaded_at)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now())
+                    social_media_policy_url, communications_unit, lifecycle_policy,
+                    message_policy, loaded_at)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now())
                 ON CONFLICT (id) DO UPDATE SET
                     name = excluded.name, country = excluded.country,
                     timezone = excluded.timezone, diarium_prefix = excluded.diarium_prefix,
                     social_media_policy_url = excluded.social_media_policy_url,
                     communications_unit = excluded.communications_unit,
                     lifecycle_policy = excluded.lifecycle_policy,
+                    message_policy = excluded.message_policy,
                     loaded_at = excluded.loaded_at
                 """,
                 m.id,
@@ -164,6 +168,7 @@ class DirectoryRepository:
                 m.social_media_policy_url,
                 directory.communications_unit,
                 m.lifecycle.model_dump(exclude_defaults=True),
+                m.messages.model_dump(mode="json", exclude_defaults=True),
             )
             units = await self._sync(
                 conn,

@@ -49,7 +49,7 @@ async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountCon
     of the account (webhooks) or by our own account id (manual entry)."""
     row = await pool.fetchrow(
         """
-        SELECT a.account_id, a.state, m.diarium_prefix
+        SELECT a.account_id, a.state, m.diarium_prefix, m.message_policy
         FROM accounts a JOIN municipalities m ON m.id = a.municipality_id
         WHERE a.platform = $1 AND a.stage = 'active'
           AND (a.platform_account_id = $2 OR a.account_id::text = $2)
@@ -63,7 +63,9 @@ async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountCon
     return AccountContext(
         account_id=str(row["account_id"]), municipality_id=state.municipality_id,
         country=state.country, timezone=state.timezone, diarium_prefix=row["diarium_prefix"],
-        policy=msg.MessagePolicy(office_hours=state.request.monitoring_hours),
+        policy=state.message_policy or msg.MessagePolicy.model_validate(
+            {**(row["message_policy"] or {}),
+             "office_hours": state.request.monitoring_hours.model_dump()}),
         authorities=msg.MessageAuthorities(
             admins=frozenset(state.admins), manager=a.manager, deputy=a.deputy,
             communications=a.communications, registrars=a.registrars),

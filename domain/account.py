@@ -31,6 +31,7 @@ from pydantic import (
 
 from domain.calendar import OfficeHours, add_working_days
 from domain.directory import Authorities, Country
+from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
 
 # --------------------------------------------------------------------------- values
@@ -310,6 +311,13 @@ class AuthoritiesUpdated(_Event):
     authorities: Authorities
 
 
+class MessageSettingsChanged(_Event):
+    """R-23, R-26, R-43: how this account's messages are answered."""
+
+    type: Literal["MessageSettingsChanged"] = "MessageSettingsChanged"
+    policy: MessagePolicy
+
+
 class ClosureRequested(_Event):
     type: Literal["ClosureRequested"] = "ClosureRequested"
     reason: str
@@ -351,6 +359,7 @@ AccountEvent = Annotated[
     | DeadlineEscalated
     | RequestLapsed
     | AuthoritiesUpdated
+    | MessageSettingsChanged
     | ClosureRequested
     | FinalSnapshotArchived
     | RemovedFromRegister
@@ -434,6 +443,10 @@ class ConfirmTwoFactor(_Command):
     person: PersonId
 
 
+class ChangeMessageSettings(_Command):
+    policy: MessagePolicy
+
+
 class RequestClosure(_Command):
     reason: Text
 
@@ -454,6 +467,7 @@ Command = (
     RequestAccount | ApproveRequest | RejectRequest | RecordRiskAssessment | SignOff
     | AmendRequest | ActivateAccount | AddAdmin | RemoveAdmin | ConfirmTwoFactor
     | RequestClosure | UpdateAuthorities | FireDueDeadlines | RecordFinalSnapshot
+    | ChangeMessageSettings
 )
 
 # --------------------------------------------------------------------------- errors
@@ -524,6 +538,7 @@ class AccountState(BaseModel):
     escalated: bool = False
     fired_steps: list[str] = []
     listed: bool = False
+    message_policy: MessagePolicy | None = None  # None: the municipality's default
     closure_reason: str | None = None
     closure_requested_by: str | None = None
     final_package: ArchivePackageRef | None = None
@@ -782,6 +797,17 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
                     "unit may (R-19)"
                 )
             return [ClosureRequested(at=now, actor=actor, reason=command.reason)]
+        case ChangeMessageSettings():
+            _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
+            if not (state.authorities.is_manager(actor)
+                    or state.authorities.is_communications(actor)):
+                raise NotAuthorised(
+                    f"{actor} may not change how messages are answered: the manager (R-13) "
+                    "or the communications unit may"
+                )
+            if command.policy == state.message_policy:
+                return []
+            return [MessageSettingsChanged(at=now, actor=actor, policy=command.policy)]
         case RecordFinalSnapshot():
             _require_stage(state, Stage.CLOSING)
             return [
@@ -923,6 +949,8 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
             changes["fired_steps"] = [*state.fired_steps, event.step]
         case AuthoritiesUpdated():
             changes["authorities"] = event.authorities
+        case MessageSettingsChanged():
+            changes["message_policy"] = event.policy
         case ClosureRequested():
             changes |= _enter(state, Stage.CLOSING, event.at)
             changes |= {"closure_reason": event.reason, "closure_requested_by": event.actor,

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from domain.directory import Country
+from domain.country import Country
 
 # Lag 1989:253 took effect in 1990; earlier Swedish rules (Marie bebådelsedag
 # and others) are not modelled, so older years are refused rather than guessed.

@@ -13,12 +13,11 @@ from typing import Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.country import Country
+from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
 
-
-class Country(StrEnum):
-    SE = "SE"
-    NO = "NO"
+__all__ = ["Country"]  # re-exported: callers name it as the directory's
 
 
 class UnitKind(StrEnum):
@@ -57,6 +56,9 @@ class Municipality(BaseModel):
     diarium_prefix: str = "KS"
     social_media_policy_url: str | None = None
     lifecycle: LifecyclePolicy = LifecyclePolicy()
+    # the municipality's default for answering messages; an account may
+    # set its own (office hours default to the account's monitoring hours).
+    messages: MessagePolicy = MessagePolicy()
 
 
 class Directory(BaseModel):

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from domain.account import (
     DeadlineStep,
@@ -26,70 +26,27 @@ from domain.account import (
     TimeZoneName,
     WrongStage,
 )
-from domain.calendar import OfficeHours, add_office_hours, add_working_days, next_working_day_close
-from domain.directory import Country
+from domain.calendar import add_office_hours, add_working_days, next_working_day_close
+from domain.country import Country
 from domain.inbound import InboundMessage
+from domain.message_policy import (
+    DEFAULT_DISPOSAL_DECISIONS,
+    AnswerRule,
+    DisposalDecision,
+    MessagePolicy,
+    SignatureRule,
+)
 from domain.redaction import RemovalCategory
-from domain.screening import Flag, ScreeningPolicy, auto_actions, screen
+from domain.screening import Flag, auto_actions, screen
+
+__all__ = ["DEFAULT_DISPOSAL_DECISIONS", "AnswerRule", "DisposalDecision", "MessagePolicy",
+           "SignatureRule"]
 
 # Case ids are workflow ids, `message:<platform>:<external id>`, and name the
 # case's event stream too.
 STREAM_PREFIX = "message:"
 
 # --------------------------------------------------------------------------- settings
-
-
-class AnswerRule(StrEnum):
-    OFFICE_HOURS = "office_hours"  # Mora: within 24 office hours
-    NEXT_WORKING_DAY = "next_working_day"  # Umeå: by the next working day
-
-
-class SignatureRule(StrEnum):
-    REQUIRED = "required"  # Kristiansand
-    OPTIONAL = "optional"  # Mora
-    OFF = "off"
-
-
-class DisposalDecision(BaseModel):
-    """A line of the records-management plan that allows disposal (R-35)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    id: str = Field(min_length=1, max_length=50)
-    description: str
-    keep_days: int = Field(ge=0, description="Kept searchable this long after the decision")
-
-
-DEFAULT_DISPOSAL_DECISIONS = (
-    DisposalDecision(id="SM-1", keep_days=30, description=(
-        "Inlägg av tillfällig eller ringa betydelse; gallras vid inaktualitet")),
-    DisposalDecision(id="SM-2", keep_days=30, description=(
-        "Inlägg utan samband med kommunens verksamhet")),
-)
-
-
-class MessagePolicy(BaseModel):
-    """Per-account settings for answering (R-23, R-26, R-43); the defaults
-    are the stricter readings of the seeds."""
-
-    model_config = ConfigDict(frozen=True)
-
-    office_hours: OfficeHours = OfficeHours()
-    answer_rule: AnswerRule = AnswerRule.NEXT_WORKING_DAY
-    answer_office_hours: float = Field(24, gt=0)
-    reminder_after_office_hours: float = Field(4, gt=0)
-    answer_after_acknowledgement_days: int = Field(10, ge=1)
-    officer_days: int = Field(5, ge=1)
-    signature: SignatureRule = SignatureRule.OPTIONAL
-    disposal_decisions: tuple[DisposalDecision, ...] = DEFAULT_DISPOSAL_DECISIONS
-    screening: ScreeningPolicy = ScreeningPolicy()
-
-    @model_validator(mode="after")
-    def _decisions_unique(self) -> MessagePolicy:
-        ids = [d.id for d in self.disposal_decisions]
-        if len(set(ids)) != len(ids):
-            raise ValueError("disposal decision ids must be unique")
-        return self
 
 
 class MessageAuthorities(BaseModel):

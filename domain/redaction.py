@@ -19,7 +19,7 @@ from types import MappingProxyType
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from domain.directory import Country
+from domain.country import Country
 
 # Lag (1998:112) om ansvar för elektroniska anslagstavlor, 5 §: the provider
 # must remove messages that are obviously uppvigling, hets mot folkgrupp,

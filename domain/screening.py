@@ -40,7 +40,7 @@ from pydantic import (
 )
 
 from domain import wordlists
-from domain.directory import Country
+from domain.country import Country
 from domain.redaction import RemovalCategory
 from domain.wordlists import Language
 

@@ -4,7 +4,8 @@ Workflow id: ``account:<municipality>:<slug>`` (no personal data).
 
 Updates (each with a validator; a rejected one leaves no history):
     approve, reject, record_risk_assessment, sign_off, amend, activate,
-    add_admin, remove_admin, confirm_two_factor, request_closure
+    add_admin, remove_admin, confirm_two_factor, change_message_settings,
+    request_closure
 Signals:
     refresh_authorities   reload the unit's manager, deputy, communications
                           unit and registrars from the org directory
@@ -324,6 +325,15 @@ class AccountLifecycleWorkflow:
 
     @confirm_two_factor.validator
     def _validate_two_factor(self, command: acc.ConfirmTwoFactor) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def change_message_settings(self, command: acc.ChangeMessageSettings
+                                      ) -> acc.AccountState:
+        return await self._apply(command)
+
+    @change_message_settings.validator
+    def _validate_message_settings(self, command: acc.ChangeMessageSettings) -> None:
         self._check(command)
 
     @workflow.update

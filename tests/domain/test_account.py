@@ -31,6 +31,7 @@ from domain.account import (
     AmendRequest,
     ApproveRequest,
     AuthoritiesUpdated,
+    ChangeMessageSettings,
     ClosureRequested,
     Command,
     ConfirmTwoFactor,
@@ -41,6 +42,7 @@ from domain.account import (
     LifecyclePolicy,
     ListedInRegister,
     ManagerApproved,
+    MessageSettingsChanged,
     NotAuthorised,
     Platform,
     RecordFinalSnapshot,
@@ -75,6 +77,7 @@ from domain.account import (
     workflow_id_for,
 )
 from domain.directory import Authorities, Country
+from domain.message_policy import MessagePolicy
 from tests.domain.conftest import (
     ADMIN_2,
     COMMS,
@@ -934,6 +937,7 @@ def every_command(
             actor=SYSTEM, authorities=authorities.model_copy(update={"deputy": "ivar.ny"})
         ),
         RecordFinalSnapshot(actor=SYSTEM, package=package()),
+        ChangeMessageSettings(actor=MANAGER, policy=MessagePolicy(signature="required")),
     ]
 
 
@@ -976,6 +980,7 @@ def tour(walk: Walk, account_request: AccountRequest, authorities: Authorities) 
             actor=SYSTEM, authorities=authorities.model_copy(update={"deputy": "ivar.ny"})
         )
     )
+    journey.do(ChangeMessageSettings(actor=MANAGER, policy=MessagePolicy(signature="required")))
     journey.do(RequestClosure(actor=COMMS[0], reason="Inactive for a year"), at=utc(2027, 6, 1))
     journey.do(RecordFinalSnapshot(actor=SYSTEM, package=package()))
     return journey
@@ -1054,3 +1059,26 @@ def test_workflow_id_format() -> None:
 def test_request_unit_is_the_authorities_unit(walk: Walk) -> None:
     state = walk(Stage.AWAITING_MANAGER).current
     assert state.request.unit_id == state.authorities.unit_id == UNIT
+
+
+# --- R-23, R-26, R-43: how the account's messages are answered ---
+
+
+@pytest.mark.parametrize("who", [MANAGER, COMMS[0]])
+def test_r43_the_manager_or_communications_set_how_messages_are_answered(
+    walk: Walk, who: str
+) -> None:
+    """R-23, R-26, R-43: answer rule, office hours and signature are the
+    account's own settings; changing them is on the record."""
+    journey = walk(Stage.ACTIVE)
+    policy = MessagePolicy(answer_rule="office_hours", signature="required")
+    assert types(journey.do(ChangeMessageSettings(actor=who, policy=policy))) == [
+        MessageSettingsChanged]
+    assert journey.current.message_policy == policy
+    assert journey.decide(ChangeMessageSettings(actor=who, policy=policy)) == []
+
+
+def test_r43_an_admin_may_not_change_how_messages_are_answered(walk: Walk) -> None:
+    journey = walk(Stage.ACTIVE)
+    with pytest.raises(NotAuthorised):
+        journey.decide(ChangeMessageSettings(actor=ADMIN_2, policy=MessagePolicy()))

@@ -362,3 +362,6 @@ async def test_r43_lifecycle_deadlines_are_a_setting_per_municipality(
     assert fjordvik.lifecycle.manager_escalation_days == 7
     assert fjordvik.lifecycle.manager_lapse_days == LifecyclePolicy().manager_lapse_days
     assert exempelby.lifecycle == LifecyclePolicy()
+    # Fjordvik signs its replies by default; Exempelby leaves it optional.
+    assert fjordvik.messages.signature == "required"
+    assert exempelby.messages.signature == "optional"

@@ -1,0 +1,8 @@
+"""The countries whose rules Kanalvakt knows (holidays, laws)."""
+
+from enum import StrEnum
+
+
+class Country(StrEnum):
+    SE = "SE"
+    NO = "NO"
