@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 import settings as app_settings
@@ -31,6 +31,8 @@ from activities import queries
 from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from domain import account as acc
+from domain.message_policy import MessagePolicy
+from web.messages_api import messages_router
 from web.webhooks import meta_router
 from workflows.account import AccountLifecycleWorkflow
 from workflows.starter import start_account_case
@@ -38,7 +40,8 @@ from workflows.starter import start_account_case
 log = structlog.get_logger("kanalvakt.web")
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
-_STATUS_FOR = {"NotAuthorised": 403, "WrongStage": 409, "RuleViolation": 422}
+_STATUS_FOR = {"NotAuthorised": 403, "WrongStage": 409, "RuleViolation": 422,
+               "PlatformPermanentError": 502, "PlatformTransientError": 502}
 
 C = TypeVar("C", bound=acc.Command)
 
@@ -79,6 +82,7 @@ def create_app(
     app = FastAPI(title="Kanalvakt", version="0.1.0", lifespan=lifespan)
     _routes(app)
     app.include_router(meta_router())
+    app.include_router(messages_router())
     return app
 
 
@@ -300,6 +304,9 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     decision("admins", AccountLifecycleWorkflow.add_admin,
              lambda who, b: acc.AddAdmin(actor=who, person=b.person, two_factor=b.two_factor),
              AddAdminBody, "The manager appoints an admin (R-13)")
+    decision("message-settings", AccountLifecycleWorkflow.change_message_settings,
+             lambda who, b: acc.ChangeMessageSettings(actor=who, policy=b),
+             MessagePolicy, "How this account's messages are answered (R-23, R-26, R-43)")
     decision("closure", AccountLifecycleWorkflow.request_closure,
              lambda who, b: acc.RequestClosure(actor=who, reason=b.reason),
              ClosureBody, "Close the account with a final snapshot (R-19, R-38)")
@@ -356,21 +363,22 @@ async def _handle(ctx: AppContext, account_id: uuid.UUID
     return ctx.client.get_workflow_handle(row["workflow_id"]), row
 
 
-async def _send(handle: WorkflowHandle[Any, Any], update: Any,
-                command: acc.Command) -> acc.AccountState:
-    """Send a decision; a refusal by the workflow becomes 403/409/422 with its reason."""
+async def _send(handle: WorkflowHandle[Any, Any], update: Any, command: BaseModel) -> Any:
+    """Send a decision; a refusal by the workflow becomes 403/409/422 with its
+    reason, a platform's refusal (from an activity) 502 with the platform's."""
     try:
-        result: acc.AccountState = await handle.execute_update(update, command)
-        return result
+        return await handle.execute_update(update, command)
     except WorkflowUpdateFailedError as failed:
         cause = failed.cause
+        if isinstance(cause, ActivityError):
+            cause = cause.cause
         if isinstance(cause, ApplicationError):
             raise HTTPException(_STATUS_FOR.get(cause.type or "", 400),
                                 detail={"code": cause.type, "message": cause.message}) from None
         raise
     except RPCError as error:
         if "already completed" in str(error):
-            raise HTTPException(409, detail="the account's case has ended") from None
+            raise HTTPException(409, detail="the case has ended") from None
         raise
 
 

@@ -1,0 +1,210 @@
+"""Reads of the inbound-message read models (migrations/0006_messages.sql)
+for the web app: the moderation inbox (R-22, R-23), one case with its
+timeline, the registrars' diarium search (R-28, R-31), the disposal log
+(R-35), the moderation log, and the cases behind response times (R-42).
+
+Rows come out JSON-ready: times as ISO strings, ids as strings. The
+citizen's text and name come from message_contents, so they are null once
+a disposal has deleted them (R-35); a confidential registration never shows
+its text in the diarium search, nor matches on it (R-31).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from domain import message as msg
+
+# The decisions on a message, by a person or by the account's policy
+# (MessageHidden by `kanalvakt`), and a person's confirmation of what they did
+# by hand on a platform; receipts, instructions, reminders and escalations are not.
+DECISION_EVENTS = (
+    "MessageHidden", "AcknowledgementSent", "MessageAnswered", "MessageForwarded",
+    "DraftSubmitted", "MessageRegistered", "MessageRedacted", "DisposalScheduled",
+    "MessageDisposed", "ManualActionConfirmed",
+)
+
+# A case waiting for a person: one of these stages, or an outcome a person
+# still has to carry out by hand on the platform (`pending_action`). Anything
+# else has reached an outcome (R-22), disposal_pending included (only its
+# date is still to come).
+OPEN_STAGES = tuple(s.value for s in (msg.Stage.OPEN, msg.Stage.ACKNOWLEDGED,
+                                      msg.Stage.FORWARDED, msg.Stage.DRAFTED))
+
+
+def _json(record: asyncpg.Record) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in record.items():
+        if isinstance(value, datetime):
+            value = value.isoformat()
+        elif isinstance(value, uuid.UUID):
+            value = str(value)
+        out[key] = value
+    return out
+
+
+def _like(q: str) -> str:
+    """`q` as a literal substring pattern for ILIKE (backslash is the escape)."""
+    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def inbox(pool: asyncpg.Pool, account_id: str, *, include_closed: bool = False
+                ) -> list[dict[str, Any]]:
+    """R-22, R-23: the account's cases, soonest deadline first (none last)."""
+    rows = await pool.fetch(
+        """
+        SELECT mc.case_id, mc.platform, mc.kind, mc.from_staff, mc.stage, mc.received_at,
+               mc.next_deadline, mc.escalated, mc.officer, mc.diarium_number, mc.flags,
+               mc.state->>'mood' AS mood,
+               COALESCE((mc.state->>'hidden')::boolean, false) AS hidden,
+               mc.state->'message'->>'permalink' AS permalink,
+               mc.state->>'pending_action' AS pending_action,
+               mc.state->>'pending_instruction' AS pending_instruction,
+               c.text, c.author_name
+        FROM message_cases mc
+        LEFT JOIN message_contents c ON c.case_id = mc.case_id
+        WHERE mc.account_id = $1::uuid
+          AND ($2 OR mc.stage = ANY($3::text[]) OR mc.state->>'pending_action' IS NOT NULL)
+        ORDER BY mc.next_deadline ASC NULLS LAST, mc.received_at, mc.case_id
+        """,
+        account_id, include_closed, list(OPEN_STAGES),
+    )
+    return [_json(r) for r in rows]
+
+
+async def case(pool: asyncpg.Pool, case_id: str) -> dict[str, Any] | None:
+    """One case's read-model row, with `content` (null once disposed) and
+    `preserved_copy` (R-30; null when none was kept, e.g. advertising, R-32)."""
+    row = await pool.fetchrow(
+        """
+        SELECT mc.*, c.text, c.author_name, c.stored_at, p.capture, p.captured_at
+        FROM message_cases mc
+        LEFT JOIN message_contents c ON c.case_id = mc.case_id
+        LEFT JOIN preserved_copies p ON p.case_id = mc.case_id
+        WHERE mc.case_id = $1
+        """,
+        case_id,
+    )
+    if row is None:
+        return None
+    out = _json(row)
+    text, author, stored = out.pop("text"), out.pop("author_name"), out.pop("stored_at")
+    capture, captured = out.pop("capture"), out.pop("captured_at")
+    out["content"] = None if stored is None else {
+        "text": text, "author_name": author, "stored_at": stored}
+    out["preserved_copy"] = None if capture is None else {
+        "capture": capture, "captured_at": captured}
+    return out
+
+
+async def timeline(pool: asyncpg.Pool, case_id: str) -> list[dict[str, Any]]:
+    """Every event of the case's stream, with who and when."""
+    rows = await pool.fetch(
+        """
+        SELECT version, event_type, actor, occurred_at, data
+        FROM events WHERE stream_id = $1 ORDER BY version
+        """,
+        case_id,
+    )
+    return [_json(r) for r in rows]
+
+
+async def diarium(pool: asyncpg.Pool, municipality_id: str, *, q: str | None = None,
+                  account_id: str | None = None, registered_from: datetime | None = None,
+                  registered_to: datetime | None = None, record_class: str | None = None,
+                  ) -> list[dict[str, Any]]:
+    """R-28: the municipality's registered messages, newest first. `q` finds
+    a diarium number or words of the text; a confidential row neither shows
+    its text and author nor is found by them (R-31)."""
+    rows = await pool.fetch(
+        """
+        SELECT d.diarium_number, d.case_id, d.account_id, d.record_class, d.confidential,
+               d.registered_by, d.registered_at, mc.platform, mc.kind, mc.stage,
+               mc.received_at,
+               CASE WHEN d.confidential THEN NULL ELSE c.text END AS text,
+               CASE WHEN d.confidential THEN NULL ELSE c.author_name END AS author_name
+        FROM diarium d
+        LEFT JOIN message_cases mc ON mc.case_id = d.case_id
+        LEFT JOIN message_contents c ON c.case_id = d.case_id
+        WHERE d.municipality_id = $1
+          AND ($2::text IS NULL OR d.diarium_number ILIKE $2
+               OR (NOT d.confidential AND c.text ILIKE $2))
+          AND ($3::uuid IS NULL OR d.account_id = $3::uuid)
+          AND ($4::timestamptz IS NULL OR d.registered_at >= $4)
+          AND ($5::timestamptz IS NULL OR d.registered_at < $5)
+          AND ($6::text IS NULL OR d.record_class = $6)
+        ORDER BY d.registered_at DESC, d.diarium_number DESC
+        """,
+        municipality_id, _like(q) if q else None, account_id, registered_from, registered_to,
+        record_class,
+    )
+    return [_json(r) for r in rows]
+
+
+async def disposal_log(pool: asyncpg.Pool, municipality_id: str, *,
+                       account_id: str | None = None) -> list[dict[str, Any]]:
+    """R-35: each disposal with its decision, date and who, newest first."""
+    rows = await pool.fetch(
+        """
+        SELECT case_id, account_id, decision_id, decided_by, disposed_at
+        FROM disposal_log
+        WHERE municipality_id = $1 AND ($2::uuid IS NULL OR account_id = $2::uuid)
+        ORDER BY disposed_at DESC, case_id
+        """,
+        municipality_id, account_id,
+    )
+    return [_json(r) for r in rows]
+
+
+async def moderation_log(pool: asyncpg.Pool, municipality_id: str, *,
+                         account_id: str | None = None, occurred_from: datetime | None = None,
+                         occurred_to: datetime | None = None) -> list[dict[str, Any]]:
+    """Every decision on the municipality's messages, in the order recorded,
+    with the removal category and its law for redactions (R-29)."""
+    rows = await pool.fetch(
+        """
+        SELECT e.stream_id AS case_id, mc.account_id, e.version, e.event_type, e.actor,
+               e.occurred_at, e.data->>'category' AS category, e.data->>'law' AS law
+        FROM events e
+        JOIN message_cases mc ON mc.case_id = e.stream_id
+        WHERE mc.municipality_id = $1 AND e.event_type = ANY($2::text[])
+          AND ($3::uuid IS NULL OR mc.account_id = $3::uuid)
+          AND ($4::timestamptz IS NULL OR e.occurred_at >= $4)
+          AND ($5::timestamptz IS NULL OR e.occurred_at < $5)
+        ORDER BY e.global_position
+        """,
+        municipality_id, list(DECISION_EVENTS), account_id, occurred_from, occurred_to,
+    )
+    return [_json(r) for r in rows]
+
+
+async def citizen_cases(pool: asyncpg.Pool, account_id: str, *,
+                        received_from: datetime | None = None,
+                        received_to: datetime | None = None) -> list[msg.MessageState]:
+    """R-42: the account's citizen messages (staff posts need no answer), as
+    their states, for response-time statistics."""
+    rows = await pool.fetch(
+        """
+        SELECT state FROM message_cases
+        WHERE account_id = $1::uuid AND NOT from_staff
+          AND ($2::timestamptz IS NULL OR received_at >= $2)
+          AND ($3::timestamptz IS NULL OR received_at < $3)
+        ORDER BY received_at
+        """,
+        account_id, received_from, received_to,
+    )
+    return [msg.MessageState.model_validate(r["state"]) for r in rows]
+
+
+async def municipalities_of(pool: asyncpg.Pool, person_id: str) -> list[str]:
+    """The municipalities whose directory lists the person as active."""
+    rows = await pool.fetch(
+        "SELECT municipality_id FROM people WHERE id = $1 AND active ORDER BY municipality_id",
+        person_id,
+    )
+    return [r["municipality_id"] for r in rows]

@@ -1,0 +1,437 @@
+"""The JSON API for inbound messages.
+
+POST /api/accounts/{account_id}/messages         manual entry (R-21), 202
+GET  /api/accounts/{account_id}/inbox            the moderation inbox (R-22, R-23)
+GET  /api/accounts/{account_id}/response-times   R-42, in office hours
+GET  /api/messages/{case_id}                     one case, its content and timeline
+POST /api/messages/{case_id}/{decision}          acknowledge, respond, forward, draft,
+                                                 register, redact, dispose, confirm
+GET  /api/diarium                                the registrars' search (R-28, R-31)
+GET  /api/disposal-log                           R-35
+GET  /api/moderation-log                         every decision on messages
+
+Identity is the `X-Kanalvakt-Actor` header, checked against the directory of
+the account's municipality (web.app). Who may *decide* is the message
+workflow's own rule (its Update validators, so a refusal records nothing);
+who may *read* is checked here, because messages hold personal data:
+
+  inbox, response times   the account's admins, the unit's manager and deputy,
+                          the communications unit
+  one case                the same, plus the case's officer and the registrars
+  manual entry            the account's admins, on an active account
+  decisions               as the workflow rules: the admins; the case officer
+                          drafts; admins or registrars register; on a platform
+                          without an API an admin confirms what was done by hand
+  diarium, disposal log,  the registrars and the communications unit of the
+  moderation log          municipality
+
+A manual entry takes the webhooks' path: it is written to the intake table
+and the feeder starts its case, so a typed-in message and a delivered one
+are the same kind of case (DESIGN.md, "Intake under load").
+"""
+
+from __future__ import annotations
+
+import statistics
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from activities import message_queries as mq
+from activities import queries
+from activities.intake import IntakeRepository
+from domain import account as acc
+from domain import message as msg
+from domain.calendar import OfficeHours
+from domain.inbound import InboundMessage, MessageKind, Source, message_workflow_id
+from domain.office_time import office_hours_between
+from domain.redaction import RemovalCategory
+from workflows.message import (
+    AcknowledgeRequest,
+    DecisionResult,
+    InboundMessageWorkflow,
+    RedactRequest,
+    RegisterRequest,
+    RespondRequest,
+)
+
+if TYPE_CHECKING:
+    from web.app import AppContext
+
+log = structlog.get_logger("kanalvakt.web.messages")
+
+W = InboundMessageWorkflow
+
+
+def _ctx(request: Request) -> AppContext:
+    # Read off app.state rather than imported, so web.app can import this
+    # module (as web.webhooks does); its helpers are imported when the router
+    # is built, once web.app is loaded.
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated["AppContext", Depends(_ctx)]
+ActorHeader = Annotated[str | None, Header(alias="X-Kanalvakt-Actor")]
+From = Annotated[AwareDatetime | None, Query(alias="from")]
+To = Annotated[AwareDatetime | None, Query(alias="to")]
+
+_EXTERNAL_ID = r"^[A-Za-z0-9_.:$=-]+$"  # as domain.inbound.InboundMessage
+
+
+# --------------------------------------------------------------------------- bodies
+
+
+class _Body(BaseModel):
+    # " " is no answer: stripped, it fails min_length with a field error.
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+
+class ManualEntryBody(_Body):
+    """A message seen on a platform without an API (TikTok, LinkedIn, X,
+    YouTube) or typed in for any platform (R-21)."""
+
+    kind: MessageKind
+    text: str = Field(min_length=1, max_length=20_000)
+    author_name: str | None = Field(None, max_length=300)
+    published_at: AwareDatetime = Field(
+        description="When it was published on the platform: a citizen's message is received "
+        "then (R-21)")
+    permalink: str | None = Field(None, max_length=1000)
+    thread_id: str | None = Field(None, max_length=200,
+                                  description="The post a comment is on, or the conversation")
+    from_staff: bool = False
+    external_id: str | None = Field(None, min_length=1, max_length=300, pattern=_EXTERNAL_ID,
+                                    description="The platform's id, if the moderator has it")
+
+
+class ManualEntryReceipt(BaseModel):
+    case_id: str
+    accepted: bool = Field(description="False: the same platform id was entered before")
+
+
+class AcknowledgeBody(_Body):
+    text: msg.Text
+
+
+class RespondBody(_Body):
+    text: msg.Text
+    signed: bool = False
+    signature: str | None = Field(None, max_length=300)
+
+
+class ForwardBody(_Body):
+    officer: str = Field(min_length=1, max_length=64)
+    note: msg.Text
+
+
+class DraftBody(_Body):
+    text: msg.Text
+
+
+class RegisterBody(_Body):
+    record_class: str = Field(min_length=1, max_length=100)
+    confidential: bool = False
+
+
+class RedactBody(_Body):
+    category: RemovalCategory
+    reason: msg.Text
+
+
+class DisposeBody(_Body):
+    decision_id: str = Field(min_length=1, max_length=50)
+
+
+class ConfirmBody(_Body):
+    platform_object_id: str | None = Field(
+        None, max_length=300, description="The reply's id or link on the platform, if any")
+
+
+class ResponseTimes(BaseModel):
+    """R-42 for one account's citizen messages (staff posts need no answer).
+
+    A response is the first of: an answer, an acknowledgement (R-23 allows
+    one first), a removal or a disposal decision. Times are office hours of
+    the account (R-17, R-23), from receipt (publication, R-21) to the first
+    response; "within deadline" is against the first answer deadline of the
+    account's policy (R-23)."""
+
+    account_id: str
+    received: int
+    responded: int
+    answered: int = Field(description="Cases that reached an answer (R-22)")
+    awaiting_response: int
+    overdue: int = Field(description="Awaiting a response past their deadline")
+    median_office_hours: float | None
+    p90_office_hours: float | None
+    within_deadline: int
+    within_deadline_share: float | None = Field(description="within_deadline / responded")
+
+
+# --------------------------------------------------------------------------- rights
+
+
+def _admins(account: dict[str, Any]) -> set[str]:
+    return {a["person"] for a in account["admins"]}
+
+
+async def _account(ctx: AppContext, account_id: uuid.UUID | str) -> dict[str, Any]:
+    row = await queries.account(ctx.pool, str(account_id))
+    if row is None:
+        raise HTTPException(404, detail="no such account")
+    return row
+
+
+async def _may_read(ctx: AppContext, account: dict[str, Any] | None, municipality_id: str,
+                    who: str, *, also: set[str] | None = None,
+                    roles: frozenset[str] = frozenset({"communications"})) -> None:
+    """Personal data: the account's admins, the unit's manager and deputy,
+    `also` (a case's officer) and people holding one of `roles`."""
+    allowed = set(also or ())
+    if account is not None:
+        authorities = acc.AccountState.model_validate(account["state"]).authorities
+        allowed |= _admins(account) | {p for p in (authorities.manager, authorities.deputy) if p}
+    if who in allowed:
+        return
+    if roles & await ctx.directory.roles_of(municipality_id, who):
+        return
+    raise HTTPException(403, detail=f"{who} may not read these messages: they hold personal "
+                        "data, read only by those who handle them")
+
+
+async def _records_reader(ctx: AppContext, actor: str | None, municipality: str | None,
+                          account_id: uuid.UUID | None, known_actor: Callable[..., Awaitable[str]]
+                          ) -> str:
+    """The municipality of a records search (the account's, the one named,
+    or the actor's only one), once the actor is a registrar or in the
+    communications unit there."""
+    if account_id is not None:
+        municipality = (await _account(ctx, account_id))["municipality_id"]
+    elif municipality is None and actor:
+        mine = await mq.municipalities_of(ctx.pool, actor)
+        if len(mine) != 1:
+            raise HTTPException(422, detail=[{
+                "loc": ["query", "municipality"], "type": "missing",
+                "msg": "say which municipality's records to search"}])
+        municipality = mine[0]
+    if municipality is None:
+        raise HTTPException(401, detail="say who you are (X-Kanalvakt-Actor)")
+    who = await known_actor(ctx, municipality, actor)
+    if not {"registrar", "communications"} & await ctx.directory.roles_of(municipality, who):
+        raise HTTPException(403, detail=f"{who} is neither a registrar nor in the "
+                            f"communications unit of {municipality}")
+    return municipality
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _percentile(values: list[float], q: int) -> float | None:
+    """The q-th percentile, interpolated between ranks (statistics' inclusive method)."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
+
+
+def response_times(account_id: str, cases: list[msg.MessageState], *, now: datetime
+                   ) -> ResponseTimes:
+    hours: list[float] = []
+    within = awaiting = overdue = answered = 0
+    for case in cases:
+        office: OfficeHours = case.policy.office_hours
+        due = msg.answer_due(case.received_at, case)
+        answered += case.stage is msg.Stage.ANSWERED
+        if case.first_response_at is None:
+            awaiting += 1
+            overdue += due < now
+            continue
+        hours.append(office_hours_between(case.received_at, case.first_response_at,
+                                          case.country, case.timezone, office))
+        within += case.first_response_at <= due
+    responded = len(hours)
+    return ResponseTimes(
+        account_id=account_id, received=len(cases), responded=responded, answered=answered,
+        awaiting_response=awaiting, overdue=overdue,
+        median_office_hours=statistics.median(hours) if hours else None,
+        p90_office_hours=_percentile(hours, 90), within_deadline=within,
+        within_deadline_share=within / responded if responded else None)
+
+
+# --------------------------------------------------------------------------- routes
+
+
+def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints reads best
+    from web.app import _field_error, _known_actor, _send
+
+    router = APIRouter(tags=["messages"])
+
+    @router.post("/api/accounts/{account_id}/messages", status_code=202,
+                 response_model=ManualEntryReceipt)
+    async def enter_message(account_id: uuid.UUID, body: ManualEntryBody, ctx: Ctx,
+                            actor: ActorHeader = None) -> ManualEntryReceipt:
+        """R-21: a message entered by one of the account's admins, received
+        when it was published; its case starts from the intake like a webhook's."""
+        account = await _account(ctx, account_id)
+        who = await _known_actor(ctx, account["municipality_id"], actor)
+        if account["stage"] != acc.Stage.ACTIVE.value:
+            raise HTTPException(409, detail=f"the account is {account['stage']}, not active")
+        if who not in _admins(account):
+            raise HTTPException(403, detail=f"only the account's admins enter its messages; "
+                                f"{who} is not one (R-13)")
+        now = datetime.now(UTC)
+        if body.published_at > now:
+            raise _field_error(["published_at"], "a message cannot be published in the future",
+                               "future")
+        platform = acc.Platform(account["platform"])
+        message = InboundMessage(
+            platform=platform, external_id=body.external_id or f"manual-{uuid.uuid4().hex}",
+            kind=body.kind, account_ref=str(account_id), thread_id=body.thread_id,
+            author_name=body.author_name, from_staff=body.from_staff, text=body.text,
+            published_at=body.published_at, permalink=body.permalink, source=Source.MANUAL)
+        receipt = await IntakeRepository(ctx.pool).accept([message], received_at=now)
+        case_id = message_workflow_id(platform, message.external_id)
+        log.info("message entered by hand", account_id=str(account_id), case_id=case_id,
+                 accepted=receipt.accepted, actor=who)
+        return ManualEntryReceipt(case_id=case_id, accepted=receipt.accepted == 1)
+
+    @router.get("/api/accounts/{account_id}/inbox")
+    async def inbox(account_id: uuid.UUID, ctx: Ctx, actor: ActorHeader = None,
+                    include_closed: bool = False) -> list[dict[str, Any]]:
+        """R-22, R-23: the cases waiting for a person, soonest deadline first."""
+        account = await _account(ctx, account_id)
+        who = await _known_actor(ctx, account["municipality_id"], actor)
+        await _may_read(ctx, account, account["municipality_id"], who)
+        return await mq.inbox(ctx.pool, str(account_id), include_closed=include_closed)
+
+    @router.get("/api/accounts/{account_id}/response-times", response_model=ResponseTimes)
+    async def account_response_times(account_id: uuid.UUID, ctx: Ctx, received_from: From = None,
+                                     received_to: To = None, actor: ActorHeader = None
+                                     ) -> ResponseTimes:
+        """R-42: how fast the account's messages got a response, in office hours."""
+        account = await _account(ctx, account_id)
+        who = await _known_actor(ctx, account["municipality_id"], actor)
+        await _may_read(ctx, account, account["municipality_id"], who)
+        cases = await mq.citizen_cases(ctx.pool, str(account_id), received_from=received_from,
+                                       received_to=received_to)
+        return response_times(str(account_id), cases, now=datetime.now(UTC))
+
+    async def _case(ctx: AppContext, case_id: str) -> dict[str, Any]:
+        row = await mq.case(ctx.pool, case_id)
+        if row is None:
+            raise HTTPException(404, detail="no such message")
+        return row
+
+    @router.get("/api/messages/{case_id}")
+    async def get_message(case_id: str, ctx: Ctx, actor: ActorHeader = None) -> dict[str, Any]:
+        """The case as recorded, its content (null once disposed), the
+        preserved copy (R-30) and every event with who and when."""
+        case = await _case(ctx, case_id)
+        who = await _known_actor(ctx, case["municipality_id"], actor)
+        account = await queries.account(ctx.pool, case["account_id"])
+        await _may_read(ctx, account, case["municipality_id"], who,
+                        also={case["officer"]} if case["officer"] else None,
+                        roles=frozenset({"communications", "registrar"}))
+        return {**case, "timeline": await mq.timeline(ctx.pool, case_id)}
+
+    Check = Callable[[Any, str, Any], Awaitable[None]]
+
+    def decision(path: str, update: Any, build: Callable[[str, Any], BaseModel],
+                 body_type: type[BaseModel], summary: str, check: Check | None = None) -> None:
+        async def endpoint(case_id: str, body: Any, ctx: Ctx,
+                           actor: ActorHeader = None) -> DecisionResult:
+            case = await _case(ctx, case_id)
+            who = await _known_actor(ctx, case["municipality_id"], actor)
+            if check is not None:
+                await check(ctx, case["municipality_id"], body)
+            handle = ctx.client.get_workflow_handle(case_id)
+            result: DecisionResult = await _send(handle, update, build(who, body))
+            log.info("message decision", case_id=case_id, decision=path, actor=who,
+                     stage=result.state.stage.value)
+            return result
+
+        # With postponed annotations the closure's `body_type` is only a name;
+        # give FastAPI the class itself (as web.app does).
+        endpoint.__annotations__["body"] = body_type
+        endpoint.__name__ = f"message_{path}"
+        router.post(f"/api/messages/{{case_id}}/{path}", response_model=DecisionResult,
+                    summary=summary)(endpoint)
+
+    async def officer_in_directory(ctx: AppContext, municipality_id: str,
+                                   body: ForwardBody) -> None:
+        if await ctx.directory.person(municipality_id, body.officer) is None:
+            raise _field_error(["officer"], f"{body.officer} is not in the directory", "unknown")
+
+    decision("acknowledge", W.acknowledge,
+             lambda who, b: AcknowledgeRequest(actor=who, text=b.text),
+             AcknowledgeBody, "A holding reply; the case stays open (R-23)")
+    decision("respond", W.respond,
+             lambda who, b: RespondRequest(actor=who, text=b.text, signed=b.signed,
+                                           signature=b.signature),
+             RespondBody, "The answer, signed where the account says so (R-23, R-26, R-27)")
+    decision("forward", W.forward,
+             lambda who, b: msg.Forward(actor=who, officer=b.officer, note=b.note),
+             ForwardBody, "To a case officer, who drafts the answer (R-24, R-25)",
+             check=officer_in_directory)
+    decision("draft", W.submit_draft,
+             lambda who, b: msg.SubmitDraft(actor=who, text=b.text),
+             DraftBody, "The case officer's draft, for an admin to publish (R-24)")
+    decision("register", W.register,
+             lambda who, b: RegisterRequest(actor=who, record_class=b.record_class,
+                                            confidential=b.confidential),
+             RegisterBody, "Register in the diarium (R-28, R-31)")
+    decision("redact", W.redact,
+             lambda who, b: RedactRequest(actor=who, category=b.category, reason=b.reason),
+             RedactBody, "Unpublish with a category and its law (R-29..R-34)")
+    decision("dispose", W.dispose,
+             lambda who, b: msg.Dispose(actor=who, decision_id=b.decision_id),
+             DisposeBody, "Dispose of as trivial under a disposal decision (R-33, R-35)")
+    decision("confirm", W.confirm_manual_action,
+             lambda who, b: msg.ConfirmManualAction(actor=who,
+                                                    platform_object_id=b.platform_object_id),
+             ConfirmBody, "An admin confirms the reply, hide or delete done by hand on a "
+             "platform without an API")
+
+    @router.get("/api/diarium")
+    async def diarium(ctx: Ctx, q: str | None = Query(None, max_length=200),
+                      account_id: uuid.UUID | None = None, registered_from: From = None,
+                      registered_to: To = None, record_class: str | None = None,
+                      municipality: str | None = None, actor: ActorHeader = None
+                      ) -> list[dict[str, Any]]:
+        """R-28: registered messages by diarium number or words of the text;
+        a confidential registration shows no text (R-31)."""
+        where = await _records_reader(ctx, actor, municipality, account_id, _known_actor)
+        return await mq.diarium(ctx.pool, where, q=q or None,
+                                account_id=str(account_id) if account_id else None,
+                                registered_from=registered_from, registered_to=registered_to,
+                                record_class=record_class)
+
+    @router.get("/api/disposal-log")
+    async def disposal_log(ctx: Ctx, account_id: uuid.UUID | None = None,
+                           municipality: str | None = None, actor: ActorHeader = None
+                           ) -> list[dict[str, Any]]:
+        """R-35: what was disposed of, under which decision, when and by whom."""
+        where = await _records_reader(ctx, actor, municipality, account_id, _known_actor)
+        return await mq.disposal_log(ctx.pool, where,
+                                     account_id=str(account_id) if account_id else None)
+
+    @router.get("/api/moderation-log")
+    async def moderation_log(ctx: Ctx, account_id: uuid.UUID | None = None,
+                             occurred_from: From = None, occurred_to: To = None,
+                             municipality: str | None = None, actor: ActorHeader = None
+                             ) -> list[dict[str, Any]]:
+        """Every decision on the municipality's messages, with who and when;
+        removals with their category and law (R-29)."""
+        where = await _records_reader(ctx, actor, municipality, account_id, _known_actor)
+        return await mq.moderation_log(ctx.pool, where,
+                                       account_id=str(account_id) if account_id else None,
+                                       occurred_from=occurred_from, occurred_to=occurred_to)
+
+    return router
