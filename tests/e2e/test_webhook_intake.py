@@ -107,3 +107,27 @@ async def test_a_malformed_entry_costs_only_itself(stack: Stack) -> None:
     r = await stack.http.post("/webhooks/meta", content=b"{not json", headers={
         "X-Hub-Signature-256": sign(META_APP_SECRET, b"{not json")})
     assert r.status_code == 400 and "JSON" in r.text
+
+
+async def test_r43_new_cases_follow_the_accounts_message_settings(stack: Stack) -> None:
+    """R-23, R-26, R-43: the account's own answer rule and signature rule,
+    set by its manager, govern the cases of messages that arrive after."""
+    account_id = await active_account(stack, platform_account_id=PAGE)
+    settings = {"answer_rule": "office_hours", "answer_office_hours": 16,
+                "signature": "required",
+                "office_hours": {"opens": "06:45:00", "closes": "16:30:00"}}
+    r = await stack.http.post(f"/api/accounts/{account_id}/message-settings",
+                              headers={"X-Kanalvakt-Actor": "elin.strand"}, json=settings)
+    assert r.status_code == 403  # an admin, not the manager
+    r = await stack.http.post(f"/api/accounts/{account_id}/message-settings",
+                              headers={"X-Kanalvakt-Actor": "anna.lind"}, json=settings)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["message_policy"]["signature"] == "required"
+
+    await deliver(stack, delivery(comment(f"{PAGE}_77_8", "Var kan jag parkera?")))
+    [case] = await cases(stack, 1)
+    policy = (await stack.pool.fetchval(
+        "SELECT state FROM message_cases WHERE case_id = $1", case["case_id"]))["policy"]
+    assert policy["answer_rule"] == "office_hours" and policy["answer_office_hours"] == 16
+    assert policy["signature"] == "required"
+    assert policy["office_hours"]["opens"] == "06:45:00"
