@@ -99,7 +99,8 @@ class Projection(Protocol):
     the connection it is given; it must only write its own `tables`, which
     `rebuild` empties before replaying every event."""
 
-    tables: tuple[str, ...]
+    @property
+    def tables(self) -> tuple[str, ...]: ...
 
     async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None: ...
 

@@ -1,5 +1,5 @@
-"""The test command behind `python3 dev.py test`: ruff, the architecture
-contracts (import-linter), then pytest. Extra arguments go to pytest."""
+"""The test command behind `python3 dev.py test`: ruff, mypy, the
+architecture contracts (import-linter), then pytest. Extra arguments go to pytest."""
 
 from __future__ import annotations
 
@@ -12,6 +12,10 @@ def main(argv: list[str]) -> int:
     lint = subprocess.run([sys.executable, "-m", "ruff", "check", "."])
     if lint.returncode != 0:
         return lint.returncode
+    print("[test] types (mypy)", flush=True)
+    types = subprocess.run([sys.executable, "-m", "mypy"])
+    if types.returncode != 0:
+        return types.returncode
     print("[test] import contracts (lint-imports)", flush=True)
     contracts = subprocess.run([sys.executable, "-m", "importlinter.cli", "--no-cache"])
     if contracts.returncode != 0:

@@ -64,7 +64,7 @@ def lift_temporal_context(_: WrappedLogger, __: str, event_dict: EventDict) -> E
         if isinstance(nested, dict):
             for key, value in nested.items():
                 if value is not None:
-                    event_dict[_TEMPORAL_RENAMES.get(key, key)] = value
+                    event_dict[_TEMPORAL_RENAMES.get(str(key), str(key))] = value
     return event_dict
 
 

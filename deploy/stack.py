@@ -491,7 +491,8 @@ class Stack:
         operator's problem we name clearly."""
         cfg = self.config
         # The SDK enum's values are the proto's IndexedValueType numbers.
-        wanted = {key.name: int(key.indexed_value_type) for key in cfg.search_attributes}
+        wanted = {key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
+                  for key in cfg.search_attributes}
         try:
             listed = await client.operator_service.list_search_attributes(
                 ListSearchAttributesRequest(namespace=cfg.namespace))
@@ -517,7 +518,9 @@ class Stack:
     async def _migrate(self, dsn: str) -> None:
         migrate = self.config.migrate
         if migrate is None:
-            from activities.db import migrate
+            from activities.db import migrate as default_migrate
+
+            migrate = default_migrate
         applied = await migrate(dsn)
         if applied:
             say("migrations applied: " + ", ".join(applied))
@@ -539,7 +542,9 @@ class Stack:
             return
         load = self.config.load_directory
         if load is None:
-            from cli import load_directory_file as load
+            from cli import load_directory_file
+
+            load = load_directory_file
         say("organisation directory is empty: loading the sample municipalities")
         for path in self.config.directory_files:
             if not path.exists():

@@ -9,9 +9,14 @@ from pydantic import AwareDatetime, BaseModel
 
 
 class DomainEvent(Protocol):
-    type: str
-    at: datetime
-    actor: str | None
+    @property
+    def type(self) -> str: ...
+
+    @property
+    def at(self) -> datetime: ...
+
+    @property
+    def actor(self) -> str | None: ...
 
     def model_dump(self, *, mode: str) -> dict[str, Any]: ...
 

@@ -369,7 +369,7 @@ async def _send(handle: WorkflowHandle[Any, Any], update: Any, command: BaseMode
     try:
         return await handle.execute_update(update, command)
     except WorkflowUpdateFailedError as failed:
-        cause = failed.cause
+        cause: BaseException | None = failed.cause
         if isinstance(cause, ActivityError):
             cause = cause.cause
         if isinstance(cause, ApplicationError):

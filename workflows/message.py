@@ -244,7 +244,7 @@ class InboundMessageWorkflow:
     async def _platform(self, action: str, text: str | None = None) -> ActionResult:
         result: ActionResult = await workflow.execute_activity_method(
             MessageActivities.platform_action,
-            PlatformActionInput(target=self._target(), action=action, text=text,  # type: ignore[arg-type]
+            PlatformActionInput(target=self._target(), action=action, text=text,
                                 idempotency_key=f"{self._state.case_id}:{self._state.version}"),
             start_to_close_timeout=_PLATFORM,
             retry_policy=_ONCE if action == "reply" else _RETRY)
