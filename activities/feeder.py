@@ -2,8 +2,9 @@
 Temporal server accepts, idempotently (DESIGN.md, "Intake under load").
 
 A webhook is answered as soon as its messages are in the intake table; the
-feeder starts (or, for a redelivery, finds) each message's workflow by its
-id from platform and external id, then marks the row started. A row whose
+feeder records each message's receipt (content and receipt events) and
+starts (or, for a redelivery, finds) its workflow by its id from platform and
+external id, then marks the row started. A row whose
 account is unknown is kept with its error, never dropped, and retried.
 """
 
@@ -16,9 +17,13 @@ from typing import Any
 import asyncpg
 import structlog
 from temporalio.client import Client
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from activities.eventstore import EventStore
 from activities.intake import IntakeRepository, PendingMessage
+from activities.messages import record_receipt
+from activities.projections import all_projections
 from domain import account as acc
 from domain import message as msg
 from domain.inbound import InboundMessage, message_workflow_id
@@ -74,8 +79,10 @@ async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountCon
 
 class IntakeFeeder:
     def __init__(self, pool: asyncpg.Pool, client: Client, task_queue: str, *,
-                 batch: int = 100, concurrency: int = 20) -> None:
+                 store: EventStore | None = None, batch: int = 100,
+                 concurrency: int = 20) -> None:
         self._pool = pool
+        self._store = store or EventStore(pool, all_projections())
         self._intake = IntakeRepository(pool)
         self._client = client
         self._task_queue = task_queue
@@ -104,8 +111,18 @@ class IntakeFeeder:
                     account_id=account.account_id, municipality_id=account.municipality_id,
                     country=account.country, timezone=account.timezone, message=m,
                     policy=account.policy, authorities=account.authorities)
-                await start_message_case(self._client, command, task_queue=self._task_queue,
-                                         diarium_prefix=account.diarium_prefix)
+                # The receipt goes on the record here, in PostgreSQL, so the case's
+                # first workflow task only sets its timers: a storm costs the
+                # Temporal server little more than starting the workflows.
+                recorded = await record_receipt(self._pool, self._store, command,
+                                                stored_at=pending.received_at)
+                try:
+                    await start_message_case(self._client, command,
+                                             task_queue=self._task_queue,
+                                             diarium_prefix=account.diarium_prefix,
+                                             receipt_recorded=recorded)
+                except WorkflowAlreadyStartedError:
+                    pass  # its case ran and ended: a late redelivery, nothing to do
                 return True
             except (UnknownAccount, RPCError) as error:
                 log.warning("intake row not started", platform=m.platform.value,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
+from datetime import datetime
 
 import asyncpg
 import httpx
@@ -26,6 +28,8 @@ from activities.connectors.base import (
     as_activity_error,
 )
 from activities.connectors.manual import ManualConnector
+from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent
+from domain import message as msg
 
 _META_PLATFORMS = {"facebook", "instagram"}
 
@@ -92,6 +96,45 @@ class DisposeContentInput(BaseModel):
     case_id: str
 
 
+async def save_content(pool: asyncpg.Pool, content: StoreContentInput) -> None:
+    """Personal content lives here, not in the event log, so a disposal can
+    delete it (R-35). Once per case."""
+    await pool.execute(
+        """
+        INSERT INTO message_contents (case_id, text, author_name, stored_at)
+        VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO NOTHING
+        """,
+        content.case_id, content.text, content.author_name, content.stored_at,
+    )
+
+
+# Receipt event ids are derived from the case id, so recording a receipt
+# twice (a feeder retry) yields the same events, written once.
+_RECEIPT_IDS = uuid.UUID("5d0c8f3e-6a53-4c1e-9d3b-2b6f1f0a7c11")
+
+
+async def record_receipt(pool: asyncpg.Pool, store: EventStore, command: msg.ReceiveMessage,
+                         *, stored_at: datetime) -> bool:
+    """Put a message's receipt on the record before its case starts: the
+    content, and the receipt events decided by the same pure rules the
+    workflow applies (R-21: received when published). Returns False when the
+    case's stream was already begun another way (its workflow recorded it)."""
+    m = command.message
+    await save_content(pool, StoreContentInput(case_id=command.case_id, text=m.text,
+                                               author_name=m.author_name, stored_at=stored_at))
+    events = msg.decide(None, command, now=m.published_at)
+    try:
+        await store.append(command.case_id, 0, [
+            NewEvent(event_id=uuid.uuid5(_RECEIPT_IDS, f"{command.case_id}/{i}"),
+                     event_type=e.type, data=msg.for_the_record(e).model_dump(mode="json"),
+                     occurred_at=e.at, actor=e.actor, correlation_id=command.case_id)
+            for i, e in enumerate(events)
+        ], idempotency_key=f"{command.case_id}:received")
+    except ConcurrencyConflict:
+        return False
+    return True
+
+
 class MessageActivities:
     def __init__(self, pool: asyncpg.Pool, connectors: Connectors) -> None:
         self._pool = pool
@@ -99,15 +142,7 @@ class MessageActivities:
 
     @activity.defn(name="store_message_content")
     async def store_content(self, inp: StoreContentInput) -> None:
-        """Personal content lives here, not in the event log, so a disposal
-        can delete it (R-35)."""
-        await self._pool.execute(
-            """
-            INSERT INTO message_contents (case_id, text, author_name, stored_at)
-            VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO NOTHING
-            """,
-            inp.case_id, inp.text, inp.author_name, inp.stored_at,
-        )
+        await save_content(self._pool, inp)
 
     @activity.defn(name="platform_action")
     async def platform_action(self, inp: PlatformActionInput) -> ActionResult:

@@ -57,6 +57,9 @@ _ONCE = RetryPolicy(maximum_attempts=1)
 class MessageWorkflowInput(BaseModel):
     receive: msg.ReceiveMessage
     diarium_prefix: str = "KS"
+    # True when the feeder already put the receipt on the record (content and
+    # receipt events, decided by the same rules): then nothing is written here.
+    receipt_recorded: bool = False
 
 
 class MessageWorkflowResult(BaseModel):
@@ -109,7 +112,7 @@ class InboundMessageWorkflow:
         # against the received message; handlers wait until it is written.
         self._events = msg.decide(None, inp.receive, now=workflow.now())
         self._state: msg.MessageState = msg.evolve(None, self._events[0])
-        self._written = False
+        self._written = inp.receipt_recorded
         self._prefix = inp.diarium_prefix
         self._lock = asyncio.Lock()
 
@@ -117,14 +120,15 @@ class InboundMessageWorkflow:
     async def run(self, inp: MessageWorkflowInput) -> MessageWorkflowResult:
         m = inp.receive.message
         async with self._lock:
-            await workflow.execute_activity_method(
-                MessageActivities.store_content,
-                StoreContentInput(case_id=self._state.case_id, text=m.text,
-                                  author_name=m.author_name, stored_at=workflow.now()),
-                start_to_close_timeout=_SHORT, retry_policy=_RETRY)
-            await self._write(self._events, expected_version=0)
-            self._written = True
-            self._upsert_search_attributes()
+            if not inp.receipt_recorded:
+                await workflow.execute_activity_method(
+                    MessageActivities.store_content,
+                    StoreContentInput(case_id=self._state.case_id, text=m.text,
+                                      author_name=m.author_name, stored_at=workflow.now()),
+                    start_to_close_timeout=_SHORT, retry_policy=_RETRY)
+                await self._write(self._events, expected_version=0)
+                self._written = True
+                self._upsert_search_attributes()
             if self._state.auto_hide:
                 await self._hide_pending_review()
         while not self._state.done:

@@ -61,15 +61,21 @@ async def refresh_running_accounts(client: Client, municipality_id: str) -> int:
 
 
 async def start_message_case(
-    client: Client, command: msg.ReceiveMessage, *, task_queue: str, diarium_prefix: str = "KS"
+    client: Client, command: msg.ReceiveMessage, *, task_queue: str, diarium_prefix: str = "KS",
+    receipt_recorded: bool = False,
 ) -> WorkflowHandle[Any, Any]:
     """Start the case of one inbound message, or find it: the id comes from
     the platform and its id for the message, so a redelivered webhook (or a
     feeder retrying) reaches the case already started (USE_EXISTING)."""
     m = command.message
+    # The same pure decision the workflow takes, for the search attributes it
+    # starts with (so its first task need not upsert them).
+    received = msg.evolve(None, msg.decide(None, command, now=m.published_at)[0])
+    due = msg.next_deadline(received)
     return await client.start_workflow(
         InboundMessageWorkflow.run,
-        MessageWorkflowInput(receive=command, diarium_prefix=diarium_prefix),
+        MessageWorkflowInput(receive=command, diarium_prefix=diarium_prefix,
+                             receipt_recorded=receipt_recorded),
         id=command.case_id,
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -78,7 +84,8 @@ async def start_message_case(
             SearchAttributePair(sa.MUNICIPALITY, command.municipality_id),
             SearchAttributePair(sa.ACCOUNT, command.account_id),
             SearchAttributePair(sa.PLATFORM, m.platform.value),
-            SearchAttributePair(sa.STAGE, "open"),
+            SearchAttributePair(sa.STAGE, received.stage.value),
             SearchAttributePair(sa.ESCALATED, False),
+            *([SearchAttributePair(sa.NEXT_DEADLINE, due)] if due else []),
         ]),
     )

@@ -75,6 +75,11 @@ async def test_r21_r22_signed_delivery_becomes_cases_once(stack: Stack) -> None:
         "SELECT count(*) FROM events WHERE event_type IN ('MessageReceived', "
         "'StaffPostRecorded')")
     assert received == 3
+    # The feeder put the receipt on the record: an unflagged case's workflow
+    # only sets its timers (no activity), which is what keeps a storm cheap.
+    history = await stack.client.get_workflow_handle(rows[0]["case_id"]).fetch_history()
+    assert not [e for e in history.events
+                if e.HasField("activity_task_scheduled_event_attributes")]
 
     forged = delivery(comment(f"{PAGE}_77_9", "Förfalskad"))
     r = await deliver(stack, forged, secret="not-the-app-secret")
