@@ -39,11 +39,14 @@ log = structlog.get_logger("kanalvakt.worker")
 
 
 def sandbox_runner() -> SandboxedWorkflowRunner:
-    # domain/ is pure and deterministic; passing it (and pydantic) through
-    # keeps zoneinfo usable and avoids re-importing them for every run.
+    # domain/ is pure and deterministic, workflows.models only pydantic
+    # classes: passing them (and pydantic) through keeps zoneinfo usable and
+    # spares rebuilding them for every workflow instance. The workflow modules
+    # themselves stay sandboxed, so a clock or random read there is caught.
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            "domain", "pydantic", "pydantic_core", "annotated_types", "activities"
+            "domain", "pydantic", "pydantic_core", "annotated_types", "activities",
+            "workflows.models", "workflows.search_attributes",
         )
     )
 

@@ -24,7 +24,6 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
-from pydantic import BaseModel
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
@@ -36,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities, RecordEventsInput
     from domain import account as acc
     from domain.records import StoredEvent
+    from workflows.models import AccountWorkflowInput, AccountWorkflowResult, DeadlinesView
 
 SYSTEM_ACTOR = "kanalvakt"
 
@@ -44,26 +44,6 @@ _SNAPSHOT_TIMEOUT = timedelta(minutes=10)
 # Retried until they succeed (PostgreSQL may be down for a while); what cannot
 # succeed is raised as a non-retryable ApplicationError by the activity.
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
-
-
-class AccountWorkflowInput(BaseModel):
-    """The first run gets `start`; a continued run gets the carried `state`."""
-
-    start: acc.RequestAccount | None = None
-    state: acc.AccountState | None = None
-    refresh_pending: bool = False
-
-
-class AccountWorkflowResult(BaseModel):
-    account_id: str
-    stage: acc.Stage
-    version: int
-    final_package: acc.ArchivePackageRef | None = None
-
-
-class DeadlinesView(BaseModel):
-    next_deadline: str | None
-    pending: list[acc.DeadlineStep]
 
 
 def _rejection(error: acc.DomainError) -> ApplicationError:

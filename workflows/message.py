@@ -22,7 +22,6 @@ import asyncio
 from collections.abc import Sequence
 from datetime import timedelta
 
-from pydantic import BaseModel, Field
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ApplicationError
@@ -43,7 +42,16 @@ with workflow.unsafe.imports_passed_through():
     from domain import message as msg
     from domain.account import DomainError
     from domain.records import StoredEvent
-    from domain.redaction import RemovalCategory, rule_for
+    from domain.redaction import rule_for
+    from workflows.models import (
+        AcknowledgeRequest,
+        DecisionResult,
+        MessageWorkflowInput,
+        MessageWorkflowResult,
+        RedactRequest,
+        RegisterRequest,
+        RespondRequest,
+    )
 
 SYSTEM_ACTOR = msg.SYSTEM
 
@@ -52,52 +60,6 @@ _PLATFORM = timedelta(minutes=2)
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 # A reply is not idempotent on any platform: one attempt, then a person looks.
 _ONCE = RetryPolicy(maximum_attempts=1)
-
-
-class MessageWorkflowInput(BaseModel):
-    receive: msg.ReceiveMessage
-    diarium_prefix: str = "KS"
-    # True when the feeder already put the receipt on the record (content and
-    # receipt events, decided by the same rules): then nothing is written here.
-    receipt_recorded: bool = False
-
-
-class MessageWorkflowResult(BaseModel):
-    case_id: str
-    stage: msg.Stage
-    version: int
-
-
-class AcknowledgeRequest(BaseModel):
-    actor: str
-    text: str = Field(min_length=1, max_length=8000)
-
-
-class RespondRequest(BaseModel):
-    actor: str
-    text: str = Field(min_length=1, max_length=8000)
-    signed: bool = False
-    signature: str | None = None
-
-
-class RegisterRequest(BaseModel):
-    actor: str
-    record_class: str = Field(min_length=1, max_length=100)
-    confidential: bool = False
-
-
-class RedactRequest(BaseModel):
-    actor: str
-    category: RemovalCategory
-    reason: str = Field(min_length=1, max_length=8000)
-
-
-class DecisionResult(BaseModel):
-    """What the form shows: the case as it now stands, and what a person must
-    still do on a platform without an API."""
-
-    state: msg.MessageState
-    platform: ActionResult | None = None
 
 
 def _rejection(error: DomainError) -> ApplicationError:

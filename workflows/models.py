@@ -1,0 +1,82 @@
+"""The inputs and results of the workflows, their updates and queries.
+
+Kept apart from the workflow modules and passed through the sandbox: the
+sandbox re-imports a workflow module for every new workflow instance, and
+building these pydantic classes each time was most of the worker's CPU in a
+storm (docs/benchmarks.md). They hold no state and run no I/O.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from activities.connectors.base import ActionResult
+from domain import account as acc
+from domain import message as msg
+from domain.redaction import RemovalCategory
+
+
+class AccountWorkflowInput(BaseModel):
+    """The first run gets `start`; a continued run gets the carried `state`."""
+
+    start: acc.RequestAccount | None = None
+    state: acc.AccountState | None = None
+    refresh_pending: bool = False
+
+
+class AccountWorkflowResult(BaseModel):
+    account_id: str
+    stage: acc.Stage
+    version: int
+    final_package: acc.ArchivePackageRef | None = None
+
+
+class DeadlinesView(BaseModel):
+    next_deadline: str | None
+    pending: list[acc.DeadlineStep]
+
+
+class MessageWorkflowInput(BaseModel):
+    receive: msg.ReceiveMessage
+    diarium_prefix: str = "KS"
+    # True when the feeder already put the receipt on the record (content and
+    # receipt events, decided by the same rules): then nothing is written here.
+    receipt_recorded: bool = False
+
+
+class MessageWorkflowResult(BaseModel):
+    case_id: str
+    stage: msg.Stage
+    version: int
+
+
+class AcknowledgeRequest(BaseModel):
+    actor: str
+    text: str = Field(min_length=1, max_length=8000)
+
+
+class RespondRequest(BaseModel):
+    actor: str
+    text: str = Field(min_length=1, max_length=8000)
+    signed: bool = False
+    signature: str | None = None
+
+
+class RegisterRequest(BaseModel):
+    actor: str
+    record_class: str = Field(min_length=1, max_length=100)
+    confidential: bool = False
+
+
+class RedactRequest(BaseModel):
+    actor: str
+    category: RemovalCategory
+    reason: str = Field(min_length=1, max_length=8000)
+
+
+class DecisionResult(BaseModel):
+    """What the form shows: the case as it now stands, and what a person must
+    still do on a platform without an API."""
+
+    state: msg.MessageState
+    platform: ActionResult | None = None
