@@ -1,0 +1,973 @@
+"""Storm benchmark: N signed Meta webhook deliveries on one account against
+the real local stack, measured against the no-op-workflow rate of the same
+Temporal server. A script, not a test:
+
+    .venv/bin/python -m bench.storm --messages 10000 --concurrency 64
+
+What it does, in one run:
+
+1. Brings up the local stack (deploy.stack: Temporal dev server on SQLite
+   WAL, embedded PostgreSQL, migrations, sample directory, the worker with
+   its intake feeder, the web app) in a fresh temporary state folder on free
+   ports, with META_APP_SECRET set for the children. The worker's and the
+   web app's logs go to files in that folder, not to the terminal.
+2. Ceiling: an in-process worker on its own task queue runs a no-op
+   workflow (bench.NoopWorkflow); M of them are started (at most C starts in
+   flight) and their results awaited (at most 200 waits at once, a sliding
+   window). Reported as no-op workflows/s, first start -> last result.
+3. Storm: one Facebook account is taken to active over the web API, then N
+   deliveries (one comment each, distinct comment ids, Swedish texts, 5 %
+   with a phone number and 2 % with an e-mail address) are POSTed to
+   /webhooks/meta by C senders, each with its own httpx.AsyncClient of one
+   connection, opened before the clock starts (one shared client with 64
+   connections measured httpx's pool, not the webhook: docs/benchmarks.md).
+   Closed loop by default; --rate paces the starts (open loop). Each
+   request's ack latency (send -> 200) is recorded. Then it waits until all
+   N cases are in `message_cases` (PostgreSQL, queried directly).
+   messages/s into the inbox = N / (first send -> last case recorded), the
+   last case's time taken from the database (`events.recorded_at` of the
+   case's first event); intake rate = N / (first send -> last ack).
+4. Prints a report and writes bench/results/storm-<UTC timestamp>.json with
+   the machine, the parameters, the numbers and the CPU used per process
+   (Temporal dev server, worker, web app, PostgreSQL, this script), sampled
+   every 2 s with psutil throughout.
+
+The stack is stopped at the end, also on Ctrl-C (a second Ctrl-C stops it
+without waiting) and on errors; the state folder is removed unless
+--keep-state is given or something failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import logging
+import os
+import platform
+import random
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+import settings
+from bench import NoopWorkflow
+from deploy.stack import Stack, StackConfig, StackError, find_temporal_binary
+
+RESULTS_DIR = settings.ROOT / "bench" / "results"
+PAGE = "104000000000001"  # the account's platform_account_id: `entry.id` in deliveries
+APP_SECRET = "storm-bench-app-secret"
+PROGRESS_EVERY = 3.0
+RESULT_WINDOW = 200  # handle.result() waits at most at once (thousands at once hung once)
+
+
+def say(message: str) -> None:
+    print(f"[storm] {message}", flush=True)
+
+
+# --------------------------------------------------------------------------
+# Small helpers
+
+
+def percentile(sorted_values: Sequence[float], q: float) -> float | None:
+    """Nearest rank: the smallest value with at least q of the values at or below it."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-len(sorted_values) * q // 100))  # ceil(n * q / 100)
+    return sorted_values[int(rank) - 1]
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports (all held open until all are chosen)."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [int(s.getsockname()[1]) for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def logged(log_path: Path, argv: Sequence[str]) -> list[str]:
+    """The same command, its output appended to a file: `exec` keeps the pid,
+    so signals and the CPU sampling reach the real process."""
+    return ["/bin/sh", "-c", f'exec "$@" >>{shlex.quote(str(log_path))} 2>&1', "sh", *argv]
+
+
+async def progress(line: Callable[[], Awaitable[str]], every: float = PROGRESS_EVERY) -> None:
+    while True:
+        await asyncio.sleep(every)
+        try:
+            say(await line())
+        except Exception as exc:  # a progress line must never end the run
+            say(f"(progress unavailable: {exc})")
+
+
+@contextlib.asynccontextmanager
+async def background(coro: Awaitable[Any]):  # type: ignore[no-untyped-def]
+    task = asyncio.ensure_future(coro)
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
+# --------------------------------------------------------------------------
+# CPU per process
+
+
+@dataclasses.dataclass
+class CpuSnapshot:
+    at: float
+    per_group: dict[str, float]  # cumulative CPU seconds
+    busy: float  # whole machine, CPU seconds used (not idle, iowait or steal)
+    steal: float
+
+
+class CpuSampler:
+    """Cumulative CPU seconds per process group (a root pid and, if asked,
+    its descendants: PostgreSQL's backends), sampled with psutil."""
+
+    def __init__(self, groups: dict[str, tuple[int, bool]]) -> None:
+        self.groups = groups
+        self.totals = dict.fromkeys(groups, 0.0)
+        self._last: dict[int, float] = {}
+        self._seen_once = False
+        self._sys0 = psutil.cpu_times()
+        self._recent: tuple[CpuSnapshot, CpuSnapshot] | None = None
+        self.sample()
+
+    @staticmethod
+    def _busy(t: Any) -> float:
+        # Not idle, iowait, steal (the hypervisor's) or guest (already in user).
+        return sum(getattr(t, f, 0.0) for f in ("user", "nice", "system", "irq", "softirq"))
+
+    def _system(self) -> tuple[float, float]:
+        t = psutil.cpu_times()
+        return (self._busy(t) - self._busy(self._sys0),
+                getattr(t, "steal", 0.0) - getattr(self._sys0, "steal", 0.0))
+
+    def sample(self) -> CpuSnapshot:
+        for name, (pid, descendants) in self.groups.items():
+            try:
+                root = psutil.Process(pid)
+                procs = [root, *(root.children(recursive=True) if descendants else [])]
+            except psutil.Error:
+                continue
+            for proc in procs:
+                try:
+                    times = proc.cpu_times()
+                except psutil.Error:
+                    continue
+                now = times.user + times.system
+                # A process first seen after the first sample was born since.
+                before = self._last.get(proc.pid, 0.0 if self._seen_once else now)
+                self.totals[name] += max(0.0, now - before)
+                self._last[proc.pid] = now
+        self._seen_once = True
+        busy, steal = self._system()
+        snap = CpuSnapshot(time.monotonic(), dict(self.totals), busy, steal)
+        previous = self._recent[1] if self._recent else snap
+        self._recent = (previous, snap)
+        return snap
+
+    async def run(self, every: float = 2.0) -> None:
+        while True:
+            await asyncio.sleep(every)
+            self.sample()
+
+    @staticmethod
+    def cores(a: CpuSnapshot, b: CpuSnapshot) -> dict[str, float]:
+        """Average cores used per group between two snapshots."""
+        wall = max(b.at - a.at, 1e-9)
+        out = {name: round((b.per_group[name] - a.per_group[name]) / wall, 3)
+               for name in b.per_group}
+        ours = sum(out.values())
+        out["machine busy"] = round((b.busy - a.busy) / wall, 3)
+        # Anything else on the machine (another test run, say): noise to report.
+        out["other processes"] = round(max(0.0, out["machine busy"] - ours), 3)
+        out["machine steal"] = round((b.steal - a.steal) / wall, 3)
+        return out
+
+    def recent_line(self) -> str:
+        if self._recent is None or self._recent[0] is self._recent[1]:
+            return ""
+        c = self.cores(*self._recent)
+        return "cores: " + " ".join(f"{k.split()[0]}={v:.2f}" for k, v in c.items()
+                                    if k != "machine steal")
+
+
+# --------------------------------------------------------------------------
+# Phase 1: the ceiling
+
+
+async def measure_ceiling(address: str, count: int, concurrency: int,
+                          cpu: CpuSampler) -> dict[str, Any]:
+    """M no-op workflows: at most `concurrency` starts in flight, and at most
+    RESULT_WINDOW result waits at once (a sliding window rather than one
+    gather over all of them)."""
+    client = await Client.connect(address)
+    task_queue = f"storm-ceiling-{uuid.uuid4().hex[:8]}"
+    run = uuid.uuid4().hex[:8]
+    started = completed = failed = 0
+    first_error: str | None = None
+    start_slots = asyncio.Semaphore(concurrency)
+    result_slots = asyncio.Semaphore(RESULT_WINDOW)
+    last_start = 0.0
+
+    async def one(i: int) -> None:
+        nonlocal started, completed, failed, first_error, last_start
+        async with start_slots:
+            try:
+                handle = await client.start_workflow(
+                    NoopWorkflow.run, id=f"storm-noop-{run}-{i}", task_queue=task_queue)
+            except Exception as exc:
+                failed += 1
+                first_error = first_error or f"start: {exc!r}"
+                return
+            started += 1
+            last_start = time.perf_counter()
+        async with result_slots:
+            try:
+                await asyncio.wait_for(handle.result(), timeout=300)
+            except Exception as exc:
+                failed += 1
+                first_error = first_error or f"result: {exc!r}"
+                return
+        completed += 1
+
+    async def line() -> str:
+        elapsed = time.perf_counter() - began
+        return (f"ceiling {elapsed:5.1f} s  started {started}/{count}  completed {completed}  "
+                f"failed {failed}  {completed / elapsed:5.1f} wf/s  {cpu.recent_line()}")
+
+    say(f"phase 1, ceiling: {count} no-op workflows on task queue {task_queue}, "
+        f"{concurrency} starts in flight, at most {RESULT_WINDOW} result waits at once")
+    async with Worker(client, task_queue=task_queue, workflows=[NoopWorkflow]):
+        snap0 = cpu.sample()
+        began = time.perf_counter()
+        async with background(progress(line)):
+            await asyncio.gather(*(one(i) for i in range(count)))
+        elapsed = time.perf_counter() - began
+        snap1 = cpu.sample()
+    result = {
+        "workflows": count,
+        "completed": completed,
+        "failed": failed,
+        "first_error": first_error,
+        "seconds": round(elapsed, 3),
+        "workflows_per_s": round(completed / elapsed, 2),
+        "starts_per_s": round(started / (last_start - began), 2) if last_start > began else None,
+        "start_concurrency": concurrency,
+        "result_window": RESULT_WINDOW,
+        "worker": "in-process, default Worker options, sandboxed runner "
+                  "(workflow in bench/__init__.py)",
+        "cpu_cores": CpuSampler.cores(snap0, snap1),
+    }
+    say(f"ceiling: {completed} no-op workflows in {elapsed:.1f} s = "
+        f"{result['workflows_per_s']} wf/s ({failed} failed)")
+    return result
+
+
+# --------------------------------------------------------------------------
+# Phase 2: the storm
+
+FIRST_NAMES = ["Anna", "Erik", "Maria", "Lars", "Karin", "Johan", "Sara", "Mikael", "Emma",
+               "Anders", "Lena", "Per", "Elin", "Oskar", "Fatima", "Ahmed", "Ingrid", "Nils",
+               "Sofia", "Hassan", "Maja", "Gustav", "Linnea", "Björn", "Åsa", "Örjan"]
+LAST_NAMES = ["Andersson", "Johansson", "Karlsson", "Nilsson", "Eriksson", "Larsson",
+              "Olsson", "Persson", "Svensson", "Gustafsson", "Lindqvist", "Berg", "Holm",
+              "Öberg", "Åkesson", "Yusuf", "Karimi"]
+PLAIN_TEXTS = [
+    "Hej! När öppnar biblioteket på lördag?",
+    "Tack för en fantastisk konsert i fredags, vi kommer gärna igen.",
+    "Finns det parkering nära Kulturhuset Ängen?",
+    "Är utställningen öppen för skolklasser på förmiddagarna?",
+    "Varför har ni stängt simhallen hela veckan? Det borde stått på hemsidan.",
+    "Kan man boka lokal för en födelsedagsfest hos er?",
+    "Jättebra initiativ med läxhjälpen på onsdagar!",
+    "Hur mycket kostar det att gå på teatern med två barn?",
+    "Blir det någon julmarknad i år?",
+    "Jag saknar fler aktiviteter för pensionärer på dagtid.",
+    "Gäller sommarlovskortet även på museet?",
+    "Vilken tid börjar föreställningen på söndag?",
+    "Bussen hem går för tidigt efter kvällsföreställningarna, kan ni prata med Länstrafiken?",
+    "Fina bilder! Vem har tagit dem?",
+    "Är det fri entré till vernissagen?",
+    "Kommer ni att sända föreläsningen digitalt också?",
+    "Toaletterna på övervåningen var trasiga igen i går.",
+    "Får man ta med hund in i foajén?",
+    "Hur anmäler jag mitt barn till dansskolan i höst?",
+    "Tack för snabbt svar förra gången!",
+]
+PHONE_TEXTS = [
+    "Ring mig på {phone} så kan vi prata om bokningen.",
+    "Jag har försökt nå er hela veckan, mitt nummer är {phone}.",
+    "Kan någon från kulturskolan höra av sig? Nås på {phone} efter kl 17.",
+    "Hittade en borttappad plånbok i foajén, ring {phone}.",
+]
+EMAIL_TEXTS = [
+    "Skicka gärna programmet till {email} tack!",
+    "Vill anmäla intresse för kursen, min mejl är {email}",
+]
+
+
+def _phone(rng: random.Random) -> str:
+    n = [rng.randint(0, 9) for _ in range(7)]
+    mobile = f"07{rng.choice('0236')}"
+    return rng.choice([
+        f"{mobile}-{n[0]}{n[1]}{n[2]} {n[3]}{n[4]} {n[5]}{n[6]}",
+        f"{mobile}{''.join(map(str, n))}",
+        f"+46 {mobile[1:]} {n[0]}{n[1]}{n[2]} {n[3]}{n[4]} {n[5]}{n[6]}",
+    ])
+
+
+@dataclasses.dataclass
+class Deliveries:
+    bodies: list[tuple[bytes, str]]  # (raw body, X-Hub-Signature-256)
+    with_phone: int
+    with_email: int
+
+
+def build_deliveries(count: int, seed: int, *, phone_share: float = 0.05,
+                     email_share: float = 0.02) -> Deliveries:
+    """One comment per delivery, each with its own comment id; built and
+    signed before the clock starts so the client spends its time sending."""
+    from domain.meta_webhooks import sign
+
+    rng = random.Random(seed)
+    kinds = (["phone"] * round(count * phone_share) + ["email"] * round(count * email_share))
+    kinds += ["plain"] * (count - len(kinds))
+    rng.shuffle(kinds)
+    now = int(time.time())
+    bodies: list[tuple[bytes, str]] = []
+    for i, kind in enumerate(kinds, start=1):
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        if kind == "phone":
+            text = rng.choice(PHONE_TEXTS).format(phone=_phone(rng))
+        elif kind == "email":
+            local = f"{first}.{last}".lower().translate(str.maketrans("åäöé", "aaoe"))
+            text = rng.choice(EMAIL_TEXTS).format(email=f"{local}@example.se")
+        else:
+            text = rng.choice(PLAIN_TEXTS)
+        post = f"{PAGE}_{700 + i % 25}"
+        change = {"field": "feed", "value": {
+            "item": "comment", "verb": "add", "comment_id": f"{post}_{i}", "post_id": post,
+            "parent_id": post, "from": {"id": str(rng.randint(10**14, 10**15 - 1)),
+                                        "name": f"{first} {last}"},
+            "message": text, "created_time": now - rng.randint(1, 60)}}
+        body = json.dumps({"object": "page", "entry": [
+            {"id": PAGE, "time": now, "changes": [change]}]}, ensure_ascii=False).encode()
+        bodies.append((body, sign(APP_SECRET, body)))
+    return Deliveries(bodies, kinds.count("phone"), kinds.count("email"))
+
+
+async def activate_account(http: httpx.AsyncClient) -> str:
+    """As tests/e2e/conftest.py's active_account: request, approve, both
+    assessments, sign-off, activate with the page id."""
+    from tests.support import (
+        COMMS,
+        MANAGER,
+        REQUESTER,
+        assessment,
+        full_checklist,
+        request_fields,
+    )
+
+    def as_(actor: str) -> dict[str, str]:
+        return {"X-Kanalvakt-Actor": actor}
+
+    r = await http.post("/api/accounts", headers=as_(REQUESTER), json={
+        **request_fields(platform="facebook", account_name="Kulturhuset Ängen"),
+        "municipality_id": "exempelby"})
+    if r.status_code not in (201, 202):  # 202: accepted, the case still being written
+        raise RuntimeError(f"account request: {r.status_code} {r.text}")
+    account_id: str = r.json()["account_id"]
+    today = datetime.now(UTC).date()
+    steps: list[tuple[str, str, dict[str, Any]]] = [
+        ("approve", MANAGER, {}),
+        ("risk-assessments", REQUESTER, assessment("ros", today)),
+        ("risk-assessments", REQUESTER, assessment("dpia", today)),
+        ("sign-off", COMMS, {"decision": "approve", "checklist": full_checklist()}),
+        ("activate", COMMS, {"handle": "@kulturhusetangen",
+                             "url": "https://www.facebook.com/kulturhusetangen",
+                             "platform_account_id": PAGE,
+                             "admins": [{"person": REQUESTER, "two_factor": True},
+                                        {"person": "johan.berg", "two_factor": True}]}),
+    ]
+    for path, actor, body in steps:
+        r = await http.post(f"/api/accounts/{account_id}/{path}", headers=as_(actor), json=body)
+        if r.status_code != 200:
+            raise RuntimeError(f"account {path}: {r.status_code} {r.text}")
+    return account_id
+
+
+async def run_storm(stack: Stack, count: int, concurrency: int, seed: int, rate: float,
+                    stall_timeout: float, cpu: CpuSampler) -> dict[str, Any]:
+    assert stack.database_url is not None
+    # Two connections: the progress line and the waiting loop query at once.
+    db = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=2)
+    base_url = stack.config.web_url.replace("localhost", "127.0.0.1")
+    http = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(60.0))
+    # One client with one connection per sender. Measured with the web app
+    # alone (no feeder, no workflows): one shared AsyncClient with 64
+    # connections spent 9.8 ms of client CPU per request and gave 104 req/s,
+    # p99 3.3 s; 64 clients of one connection each 2.2 ms, 395 req/s, p99
+    # 333 ms. The shared pool measured httpx, not the webhook.
+    senders = [httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(60.0),
+                                 limits=httpx.Limits(max_connections=1,
+                                                     max_keepalive_connections=1))
+               for _ in range(concurrency)]
+    try:
+        return await _storm(db, http, senders, count, seed, rate, stall_timeout, cpu)
+    finally:
+        for client in (http, *senders):
+            await client.aclose()
+        await db.close()
+
+
+async def warm_up(senders: Sequence[httpx.AsyncClient]) -> None:
+    """Open every sender's connection with a signed delivery of no entries
+    (accepted, nothing written), so connection set-up is not ack latency."""
+    from domain.meta_webhooks import sign
+
+    body = json.dumps({"object": "page", "entry": []}).encode()
+    headers = {"content-type": "application/json",
+               "X-Hub-Signature-256": sign(APP_SECRET, body)}
+    answers = await asyncio.gather(*(c.post("/webhooks/meta", content=body, headers=headers)
+                                     for c in senders))
+    bad = [a.status_code for a in answers if a.status_code != 200]
+    if bad:
+        raise RuntimeError(f"warm-up deliveries answered {bad[:5]}")
+
+
+async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.AsyncClient],
+                 count: int, seed: int, rate: float, stall_timeout: float,
+                 cpu: CpuSampler) -> dict[str, Any]:
+    concurrency = len(senders)
+    say("phase 2, storm: taking one Facebook account to active over the web API")
+    t = time.perf_counter()
+    account_id = await activate_account(http)
+    while not await db.fetchval(
+            "SELECT true FROM accounts WHERE account_id = $1 AND stage = 'active' "
+            "AND platform_account_id = $2", uuid.UUID(account_id), PAGE):
+        if time.perf_counter() - t > 60:
+            raise RuntimeError("the account did not show up as active in `accounts` in 60 s")
+        await asyncio.sleep(0.1)
+    say(f"account {account_id} (page {PAGE}) active after {time.perf_counter() - t:.1f} s")
+
+    deliveries = build_deliveries(count, seed)
+    await warm_up(senders)
+    pace = f", paced at {rate:g}/s" if rate else ", as fast as acknowledged"
+    say(f"{count} deliveries built and signed ({deliveries.with_phone} with a phone number, "
+        f"{deliveries.with_email} with an e-mail address); sending with concurrency "
+        f"{concurrency}{pace}")
+
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    accepted = 0
+    sent = 0
+    next_index = 0
+    first_send_wall = 0.0
+    last_ack = 0.0
+    behind_max = 0.0  # paced: how late a send started against its schedule
+    account_uuid = uuid.UUID(account_id)
+
+    async def sender(client: httpx.AsyncClient) -> None:
+        nonlocal next_index, sent, accepted, last_ack, first_send_wall, behind_max
+        while next_index < count:
+            index = next_index
+            body, signature = deliveries.bodies[index]
+            next_index += 1
+            if rate:
+                due = began + index / rate
+                wait = due - time.perf_counter()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                else:
+                    behind_max = max(behind_max, -wait)
+            if not first_send_wall:
+                first_send_wall = time.time()
+            sent += 1
+            t0 = time.perf_counter()
+            try:
+                r = await client.post("/webhooks/meta", content=body, headers={
+                    "content-type": "application/json", "X-Hub-Signature-256": signature})
+            except httpx.HTTPError as exc:
+                key = type(exc).__name__
+                errors[key] = errors.get(key, 0) + 1
+                continue
+            t1 = time.perf_counter()
+            if r.status_code != 200:
+                key = f"HTTP {r.status_code}"
+                errors[key] = errors.get(key, 0) + 1
+                continue
+            latencies.append(t1 - t0)
+            last_ack = t1
+            accepted += r.json().get("accepted", 0)
+
+    async def counts() -> tuple[int, int]:
+        row = await db.fetchrow(
+            "SELECT (SELECT count(*) FROM intake WHERE account_ref = $1) AS intake, "
+            "(SELECT count(*) FROM message_cases WHERE account_id = $2) AS cases",
+            PAGE, account_uuid)
+        return int(row["intake"]), int(row["cases"])
+
+    last_line = {"at": time.perf_counter(), "acked": 0, "cases": 0}
+
+    async def line() -> str:
+        intake, cases = await counts()
+        now = time.perf_counter()
+        dt = max(now - last_line["at"], 1e-9)
+        acked = len(latencies)
+        ack_rate = (acked - last_line["acked"]) / dt
+        case_rate = (cases - last_line["cases"]) / dt
+        last_line.update(at=now, acked=acked, cases=cases)
+        return (f"storm {now - began:6.1f} s  sent {sent}/{count}  acked {acked}  "
+                f"errors {sum(errors.values())}  intake {intake}  in inbox {cases}  "
+                f"acks {ack_rate:5.0f}/s  inbox {case_rate:5.1f}/s  {cpu.recent_line()}")
+
+    snap0 = cpu.sample()
+    began = time.perf_counter()
+    async with background(progress(line)):
+        await asyncio.gather(*(sender(client) for client in senders))
+        send_done = time.perf_counter()
+        snap_sent = cpu.sample()
+        send_seconds = (last_ack or send_done) - began
+        say(f"all {count} sent in {send_seconds:.1f} s ({len(latencies)} acked, "
+            f"{sum(errors.values())} errors); waiting for the cases in the inbox")
+        cases = 0
+        last_growth = time.perf_counter()
+        stalled = False
+        while True:
+            _, now_cases = await counts()
+            if now_cases != cases:
+                cases, last_growth = now_cases, time.perf_counter()
+            if cases >= accepted:
+                break
+            if time.perf_counter() - last_growth > stall_timeout:
+                stalled = True
+                say(f"no new case for {stall_timeout:.0f} s: giving up at {cases}/{accepted}")
+                break
+            await asyncio.sleep(0.25)
+        observed_done = time.perf_counter()
+    snap1 = cpu.sample()
+
+    # Exact times from the database (the same machine clock as time.time()).
+    last_case = await db.fetchval(
+        "SELECT max(e.recorded_at) FROM events e JOIN message_cases c "
+        "ON c.case_id = e.stream_id AND e.version = 1 WHERE c.account_id = $1", account_uuid)
+    inbox_seconds = (last_case.timestamp() - first_send_wall) if last_case else None
+    case_latency = await db.fetchrow(
+        """
+        SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS p50,
+               percentile_cont(0.99) WITHIN GROUP (ORDER BY d) AS p99, max(d) AS max
+        FROM (SELECT extract(epoch FROM e.recorded_at - i.received_at) AS d
+              FROM intake i JOIN events e
+                ON e.stream_id = 'message:facebook:' || i.external_id AND e.version = 1
+              WHERE i.account_ref = $1) s
+        """, PAGE)
+    intake = await db.fetchrow(
+        "SELECT count(*) AS rows, count(started_at) AS started, "
+        "count(last_error) AS with_error, max(attempts) AS max_attempts, "
+        "max(started_at) AS last_started FROM intake WHERE account_ref = $1", PAGE)
+    flags = await db.fetchrow(
+        """
+        SELECT count(*) FILTER (WHERE flags @> '[{"kind": "phone_number"}]') AS phone,
+               count(*) FILTER (WHERE flags @> '[{"kind": "email"}]') AS email,
+               count(*) FILTER (WHERE flags <> '[]') AS any_flag
+        FROM message_cases WHERE account_id = $1
+        """, account_uuid)
+    stages = {r["stage"]: r["n"] for r in await db.fetch(
+        "SELECT stage, count(*) AS n FROM message_cases WHERE account_id = $1 GROUP BY stage",
+        account_uuid)}
+
+    ms = sorted(x * 1000 for x in latencies)
+    inbox_rate = cases / inbox_seconds if inbox_seconds else None
+    feeder_seconds = ((intake["last_started"].timestamp() - first_send_wall)
+                      if intake["last_started"] else None)
+    return {
+        "messages": count,
+        "concurrency": concurrency,
+        "client": "one httpx.AsyncClient with one connection per sender, warmed up",
+        "rate_limit_per_s": rate or None,
+        "paced_sends_behind_schedule_max_s": round(behind_max, 3) if rate else None,
+        "acked": len(latencies),
+        "accepted": accepted,
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "send_seconds": round(send_seconds, 3),
+        "intake_rate_per_s": round(len(latencies) / send_seconds, 1) if send_seconds else None,
+        "ack_ms": {
+            "p50": _r(percentile(ms, 50)), "p90": _r(percentile(ms, 90)),
+            "p99": _r(percentile(ms, 99)), "max": _r(ms[-1] if ms else None),
+            "mean": _r(sum(ms) / len(ms) if ms else None),
+        },
+        "cases_in_inbox": cases,
+        "complete": cases >= count and not stalled,
+        "inbox_seconds": _r(inbox_seconds, 3),
+        "inbox_seconds_observed_by_polling": round(observed_done - began, 3),
+        "messages_per_s": _r(inbox_rate, 2),
+        "feeder": {
+            "intake_rows": intake["rows"], "started": intake["started"],
+            "rows_with_error": intake["with_error"], "max_attempts": intake["max_attempts"],
+            "starts_per_s": _r(intake["started"] / feeder_seconds if feeder_seconds else None, 2),
+        },
+        "case_latency_s": {  # intake.received_at -> the case's first event recorded
+            "p50": _r(case_latency["p50"], 2), "p99": _r(case_latency["p99"], 2),
+            "max": _r(case_latency["max"], 2)},
+        "screening": {
+            "sent_with_phone": deliveries.with_phone, "flagged_phone": flags["phone"],
+            "sent_with_email": deliveries.with_email, "flagged_email": flags["email"],
+            "flagged_any": flags["any_flag"]},
+        "stages": stages,
+        "cpu_cores": {
+            "sending": CpuSampler.cores(snap0, snap_sent),
+            "whole_storm": CpuSampler.cores(snap0, snap1),
+            "after_sending": CpuSampler.cores(snap_sent, snap1),
+        },
+    }
+
+
+def _r(value: Any, digits: int = 1) -> float | None:
+    return None if value is None else round(float(value), digits)
+
+
+# --------------------------------------------------------------------------
+# Machine details
+
+
+def machine_details(temporal_bin: Path | None) -> dict[str, Any]:
+    cpu_model = "?"
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu_model = line.split(":", 1)[1].strip()
+                break
+    mem_total = None
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_total = round(int(line.split()[1]) / 1024 / 1024, 1)
+    cli = "?"
+    if temporal_bin is not None:
+        with contextlib.suppress(OSError, subprocess.SubprocessError):
+            cli = subprocess.run([str(temporal_bin), "--version"], capture_output=True,
+                                 text=True, timeout=20).stdout.strip()
+    versions = {}
+    for dist in ("temporalio", "httpx", "asyncpg", "fastapi", "uvicorn", "pgserver"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return {
+        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        else os.cpu_count(),
+        "cpu_count": os.cpu_count(),
+        "cpu_model": cpu_model,
+        "memory_gib": mem_total,
+        "kernel": platform.release(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "packages": versions,
+        "temporal_cli": cli,
+    }
+
+
+def temporal_storage(pid: int | None) -> dict[str, Any]:
+    """How the dev server was actually started (from its command line)."""
+    if pid is None:
+        return {}
+    try:
+        argv = psutil.Process(pid).cmdline()
+    except psutil.Error:
+        return {}
+    pragmas = [argv[i + 1] for i, a in enumerate(argv[:-1]) if a == "--sqlite-pragma"]
+    return {"sqlite_file": True, "sqlite_pragmas": pragmas}
+
+
+def feeder_settings() -> dict[str, Any]:
+    import inspect
+
+    from activities.feeder import IntakeFeeder
+
+    params = inspect.signature(IntakeFeeder.__init__).parameters
+    out = {name: params[name].default for name in ("batch", "concurrency") if name in params}
+    run = inspect.signature(IntakeFeeder.run).parameters
+    if "idle_seconds" in run:
+        out["idle_seconds"] = run["idle_seconds"].default
+    return out
+
+
+# --------------------------------------------------------------------------
+# The run
+
+
+def report(result: dict[str, Any]) -> str:
+    c = result.get("ceiling") or {}
+    s = result.get("storm") or {}
+    ack = s.get("ack_ms", {})
+    rows = [
+        ("machine", f"{result['machine']['nproc']} cores, {result['machine']['cpu_model']}, "
+                    f"{result['machine']['memory_gib']} GiB"),
+        ("ceiling (no-op wf/s)", f"{c.get('workflows_per_s')}  ({c.get('completed')} of "
+                                 f"{c.get('workflows')} in {c.get('seconds')} s)"),
+        ("storm messages", f"{s.get('messages')} at concurrency {s.get('concurrency')}"
+                           + (f", paced at {s['rate_limit_per_s']:g}/s"
+                              if s.get("rate_limit_per_s") else "")
+                           + f", {s.get('errors')} errors (non-200)"),
+        ("intake rate (acks/s)", f"{s.get('intake_rate_per_s')}  (sent in "
+                                 f"{s.get('send_seconds')} s)"),
+        ("ack latency ms", f"p50 {ack.get('p50')}  p90 {ack.get('p90')}  p99 {ack.get('p99')}  "
+                           f"max {ack.get('max')}"),
+        ("into the inbox (msg/s)", f"{s.get('messages_per_s')}  ({s.get('cases_in_inbox')} cases "
+                                   f"in {s.get('inbox_seconds')} s)"),
+        ("ratio to ceiling", f"{result.get('ratio_to_ceiling')}"),
+        ("case latency s", f"{s.get('case_latency_s')}"),
+        ("target >= 50 % of ceiling", f"{result['targets'].get('ratio_at_least_half')}"),
+        ("target ack p99 < 50 ms", f"{result['targets'].get('ack_p99_below_50ms')}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    lines = ["", "=" * 78, "  Storm benchmark", "-" * 78,
+             *(f"  {k:<{width}}  {v}" for k, v in rows), "-" * 78, "  CPU, average cores used:"]
+    for phase, cores in (("ceiling", c.get("cpu_cores")),
+                         ("storm, sending", s.get("cpu_cores", {}).get("sending")),
+                         ("storm, whole", s.get("cpu_cores", {}).get("whole_storm"))):
+        if cores:
+            lines.append(f"    {phase:<16} " + "  ".join(f"{k} {v:.2f}" for k, v in cores.items()))
+    lines += ["=" * 78, ""]
+    return "\n".join(lines)
+
+
+async def amain(args: argparse.Namespace) -> int:
+    loop = asyncio.get_running_loop()
+    main_task = asyncio.current_task()
+    assert main_task is not None
+    hurry = asyncio.Event()
+    state = {"interrupted": False, "stopping": False}
+
+    def on_signal(sig: signal.Signals) -> None:
+        if state["interrupted"] or state["stopping"]:
+            say(f"{sig.name} again: stopping without waiting")
+            hurry.set()
+            return
+        say(f"{sig.name}: stopping the stack")
+        state["interrupted"] = True
+        main_task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, on_signal, sig)
+
+    state_dir = Path(tempfile.mkdtemp(prefix="kanalvakt-storm-"))
+    temporal_port, ui_port, web_port = free_ports(3)
+    # For the children (the stack copies os.environ into theirs).
+    for name in ("DATABASE_URL", "TEMPORAL_ADDRESS"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        KANALVAKT_STATE_DIR=str(state_dir), KANALVAKT_ARCHIVE_DIR=str(state_dir / "archive"),
+        TEMPORAL_PORT=str(temporal_port), TEMPORAL_UI_PORT=str(ui_port),
+        KANALVAKT_WEB_PORT=str(web_port), META_APP_SECRET=APP_SECRET)
+    dont_write_bytecode = os.environ.get("PYTHONDONTWRITEBYTECODE")
+    if args.bytecode_cache:
+        # The sandbox re-imports the workflow modules for every workflow run;
+        # without .pyc files each re-import compiles them from source.
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = str(state_dir / "pycache")
+    base = StackConfig(state_dir=state_dir, archive_dir=state_dir / "archive",
+                       temporal_port=temporal_port, temporal_ui_port=ui_port, web_port=web_port)
+    config = dataclasses.replace(
+        base,
+        worker_command=logged(state_dir / "worker.log",
+                              shlex.split(args.worker_command) if args.worker_command
+                              else base.effective_worker_command),
+        web_command=logged(state_dir / "web.log", base.effective_web_command),
+    )
+    try:
+        temporal_bin: Path | None = find_temporal_binary()
+    except StackError:
+        temporal_bin = None
+    count = args.messages
+    ceiling_count = args.ceiling_workflows or min(count, 2000)
+    started_utc = datetime.now(UTC)
+    result: dict[str, Any] = {
+        "benchmark": "storm",
+        "started_utc": started_utc.isoformat(timespec="seconds"),
+        "machine": machine_details(temporal_bin),
+        "parameters": {"messages": count, "concurrency": args.concurrency,
+                       "ceiling_workflows": ceiling_count, "seed": args.seed,
+                       "rate_per_s": args.rate or None,
+                       "worker_command": args.worker_command,
+                       "stall_timeout_s": args.stall_timeout,
+                       "environment_PYTHONDONTWRITEBYTECODE": dont_write_bytecode,
+                       "children_bytecode_cache": bool(args.bytecode_cache
+                                                       or not dont_write_bytecode)},
+        "targets": {},
+    }
+    say(f"state folder {state_dir} (worker.log, web.log, temporal.log there); ports: "
+        f"Temporal {temporal_port}, UI {ui_port}, web {web_port}")
+    stack = Stack(config, hurry)
+    code = 0
+    keep = args.keep_state
+    cpu_task: asyncio.Future[None] | None = None
+    try:
+        await stack.start()
+        print(stack.summary(), flush=True)
+        assert stack.database_url is not None
+        pg = await asyncpg.connect(stack.database_url)
+        try:
+            result["machine"]["postgresql"] = await pg.fetchval("SHOW server_version")
+        finally:
+            await pg.close()
+        by_name = {child.name: child.process.pid for child in stack.children}
+        temporal_pid = by_name.get("Temporal dev server")
+        pg_pid = None
+        with contextlib.suppress(Exception):
+            pg_pid = int(stack._pg_server.get_pid())  # noqa: SLF001 - the stack's own handle
+        groups: dict[str, tuple[int, bool]] = {}
+        if temporal_pid:
+            groups["temporal"] = (temporal_pid, True)
+        groups["worker"] = (by_name["worker"], True)
+        groups["web"] = (by_name["web app"], True)
+        if pg_pid:
+            groups["postgres"] = (pg_pid, True)
+        groups["bench"] = (os.getpid(), False)
+        say("pids (for ps/top/py-spy): " + ", ".join(f"{k} {v[0]}" for k, v in groups.items()))
+        cpu = CpuSampler(groups)
+        cpu_task = asyncio.ensure_future(cpu.run())
+        result["stack"] = {
+            "temporal": temporal_storage(temporal_pid),
+            "worker": "python -m worker (default Worker options), one process",
+            "feeder": feeder_settings(),
+            "web": "uvicorn web.app:app, one process",
+            "postgres": "embedded (pgserver), default settings",
+        }
+
+        result["ceiling"] = await measure_ceiling(
+            config.effective_temporal_address, ceiling_count, args.concurrency, cpu)
+        result["storm"] = await run_storm(stack, count, args.concurrency, args.seed,
+                                          args.rate, args.stall_timeout, cpu)
+        ceiling_rate = result["ceiling"]["workflows_per_s"]
+        storm_rate = result["storm"]["messages_per_s"]
+        ratio = round(storm_rate / ceiling_rate, 3) if storm_rate and ceiling_rate else None
+        result["ratio_to_ceiling"] = ratio
+        p99 = result["storm"]["ack_ms"]["p99"]
+        result["targets"] = {
+            "ratio_at_least_half": ratio is not None and ratio >= 0.5,
+            "ack_p99_below_50ms": p99 is not None and p99 < 50,
+        }
+    except asyncio.CancelledError:
+        say("interrupted")
+        code = 130
+        keep = True
+    except StackError as exc:
+        say(f"cannot start the stack: {exc}")
+        code = 1
+        keep = True
+    except Exception:
+        say("failed:\n" + traceback.format_exc())
+        code = 1
+        keep = True
+    finally:
+        state["stopping"] = True
+        if cpu_task is not None:
+            cpu_task.cancel()
+        say("stopping the stack")
+        try:
+            await stack.stop()
+        except BaseException:
+            say("stopping failed:\n" + traceback.format_exc())
+            code = code or 1
+            keep = True
+
+    result["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    if "storm" in result:
+        print(report(result), flush=True)
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        out = RESULTS_DIR / f"storm-{started_utc.strftime('%Y%m%dT%H%M%SZ')}.json"
+        out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
+        say(f"results written to {out.relative_to(settings.ROOT)}")
+    if keep:
+        say(f"state folder kept: {state_dir}")
+    else:
+        shutil.rmtree(state_dir, ignore_errors=True)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.storm",
+        description="N signed Meta webhook deliveries on one account against the local "
+                    "stack, compared with the no-op-workflow rate of the same Temporal server.")
+    parser.add_argument("--messages", type=int, default=10_000,
+                        help="deliveries (one comment each) to send (default 10000)")
+    parser.add_argument("--concurrency", type=int, default=64,
+                        help="requests in flight, and workflow starts in flight for the "
+                             "ceiling (default 64)")
+    parser.add_argument("--ceiling-workflows", type=int, default=None,
+                        help="no-op workflows for the ceiling (default min(messages, 2000))")
+    parser.add_argument("--rate", type=float, default=0.0,
+                        help="open loop: start deliveries at this many per second (still at "
+                             "most --concurrency in flight); default 0 = as fast as acked")
+    parser.add_argument("--worker-command", default=None,
+                        help="run this instead of `python -m worker` (to measure a candidate "
+                             "change without editing the worker); split like a shell would")
+    parser.add_argument("--keep-state", action="store_true",
+                        help="keep the temporary state folder (databases, logs)")
+    parser.add_argument("--bytecode-cache", action="store_true",
+                        help="let the worker and web app cache bytecode (in the state folder) "
+                             "even if PYTHONDONTWRITEBYTECODE is set in this environment")
+    parser.add_argument("--seed", type=int, default=20261121,
+                        help="seed for the message texts (default 20261121)")
+    parser.add_argument("--stall-timeout", type=float, default=180.0,
+                        help="give up waiting for the inbox after this many seconds without "
+                             "a new case (default 180)")
+    args = parser.parse_args(argv)
+    if args.messages < 1 or args.concurrency < 1:
+        parser.error("--messages and --concurrency must be at least 1")
+    # pgserver narrates every pg_ctl call at INFO; platformdirs warns about XDG_RUNTIME_DIR.
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    import warnings
+
+    warnings.filterwarnings("ignore", module="platformdirs")
+    return asyncio.run(amain(args))
+
+
+def exit_now(code: int) -> None:
+    """Exit without interpreter finalisation: temporalio's native runtime can
+    crash it (sdk-python#300; see deploy/stack.py). Everything is stopped by now."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    exit_now(main())
