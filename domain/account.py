@@ -283,20 +283,21 @@ class AdminCoverageRestored(_Event):
     type: Literal["AdminCoverageRestored"] = "AdminCoverageRestored"
 
 
-class DeadlineReminderSent(_Event):
+class _StepFired(_Event):
+    """A reminder or escalation of the deadline plan, to its recipients."""
+
+    step: str
+    stage: Stage
+    due: datetime
+    recipients: list[str]
+
+
+class DeadlineReminderSent(_StepFired):
     type: Literal["DeadlineReminderSent"] = "DeadlineReminderSent"
-    step: str
-    stage: Stage
-    due: datetime
-    recipients: list[str]
 
 
-class DeadlineEscalated(_Event):
+class DeadlineEscalated(_StepFired):
     type: Literal["DeadlineEscalated"] = "DeadlineEscalated"
-    step: str
-    stage: Stage
-    due: datetime
-    recipients: list[str]
 
 
 class RequestLapsed(_Event):

@@ -199,20 +199,21 @@ class ManualActionConfirmed(_Event):
     platform_object_id: str | None = None
 
 
-class MessageReminderSent(_Event):
+class _StepFired(_Event):
+    """A reminder or escalation of the deadline plan, to its recipients."""
+
+    step: str
+    stage: Stage
+    due: datetime
+    recipients: list[str]
+
+
+class MessageReminderSent(_StepFired):
     type: Literal["MessageReminderSent"] = "MessageReminderSent"
-    step: str
-    stage: Stage
-    due: datetime
-    recipients: list[str]
 
 
-class MessageEscalated(_Event):
+class MessageEscalated(_StepFired):
     type: Literal["MessageEscalated"] = "MessageEscalated"
-    step: str
-    stage: Stage
-    due: datetime
-    recipients: list[str]
 
 
 MessageEvent = Annotated[
