@@ -444,7 +444,10 @@ async def run_storm(stack: Stack, count: int, concurrency: int, seed: int, rate:
                                                      max_keepalive_connections=1))
                for _ in range(concurrency)]
     try:
-        return await _storm(db, http, senders, count, seed, rate, stall_timeout, cpu)
+        temporal = await Client.connect(stack.config.effective_temporal_address,
+                                        namespace=stack.config.namespace)
+        return await _storm(db, http, senders, count, seed, rate, stall_timeout, cpu,
+                            temporal, settings.load().task_queue)
     finally:
         for client in (http, *senders):
             await client.aclose()
@@ -468,7 +471,7 @@ async def warm_up(senders: Sequence[httpx.AsyncClient]) -> None:
 
 async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.AsyncClient],
                  count: int, seed: int, rate: float, stall_timeout: float,
-                 cpu: CpuSampler) -> dict[str, Any]:
+                 cpu: CpuSampler, temporal: Client, task_queue: str) -> dict[str, Any]:
     concurrency = len(senders)
     say("phase 2, storm: taking one Facebook account to active over the web API")
     t = time.perf_counter()
@@ -576,6 +579,8 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
                 break
             await asyncio.sleep(0.25)
         observed_done = time.perf_counter()
+        snap_inbox = cpu.sample()
+        settled = await wait_settled(db, temporal, task_queue, began, stall_timeout)
     snap1 = cpu.sample()
 
     # Exact times from the database (the same machine clock as time.time()).
@@ -632,6 +637,9 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
         "complete": cases >= count and not stalled,
         "inbox_seconds": _r(inbox_seconds, 3),
         "inbox_seconds_observed_by_polling": round(observed_done - began, 3),
+        "settled": settled,
+        "settled_messages_per_s": (_r(cases / settled["seconds"], 2)
+                                   if settled.get("seconds") else None),
         "messages_per_s": _r(inbox_rate, 2),
         "feeder": {
             "intake_rows": intake["rows"], "started": intake["started"],
@@ -648,10 +656,82 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
         "stages": stages,
         "cpu_cores": {
             "sending": CpuSampler.cores(snap0, snap_sent),
-            "whole_storm": CpuSampler.cores(snap0, snap1),
-            "after_sending": CpuSampler.cores(snap_sent, snap1),
+            "whole_storm": CpuSampler.cores(snap0, snap_inbox),
+            "after_sending": CpuSampler.cores(snap_sent, snap_inbox),
+            "until_settled": CpuSampler.cores(snap0, snap1),
         },
     }
+
+
+SETTLE_SAMPLE = 100  # the most recently started cases checked for their first task
+
+
+async def wait_settled(db: asyncpg.Pool, temporal: Client, task_queue: str, began: float,
+                       stall_timeout: float) -> dict[str, Any]:
+    """Since the feeder records a case's receipt before it starts the
+    workflow, a case is in the inbox before its workflow has run at all. This
+    waits until the workflows have caught up: the task queue has no workflow
+    task backlog and the last SETTLE_SAMPLE cases the feeder started (and any
+    it has not yet marked started) have completed their first workflow task
+    (history length >= 4). Returns the seconds from the first send."""
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import (
+        DescribeTaskQueueRequest,
+        DescribeWorkflowExecutionRequest,
+    )
+
+    ids = [r["case_id"] for r in await db.fetch(
+        """
+        SELECT 'message:' || platform || ':' || external_id AS case_id FROM intake
+        WHERE account_ref = $1 ORDER BY started_at DESC NULLS FIRST LIMIT $2
+        """, PAGE, SETTLE_SAMPLE)]
+    ns = temporal.namespace
+    slots = asyncio.Semaphore(16)
+
+    async def history_length(workflow_id: str) -> int:
+        async with slots:
+            try:
+                d = await temporal.workflow_service.describe_workflow_execution(
+                    DescribeWorkflowExecutionRequest(
+                        namespace=ns, execution=WorkflowExecution(workflow_id=workflow_id)))
+            except Exception:
+                return 0  # not started yet
+            return int(d.workflow_execution_info.history_length)
+
+    async def backlog() -> int | None:
+        try:
+            d = await temporal.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+                namespace=ns, task_queue=TaskQueue(name=task_queue),
+                task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, report_stats=True))
+        except Exception:
+            return None
+        return int(d.stats.approximate_backlog_count) if d.HasField("stats") else None
+
+    first_backlog = await backlog()
+    last_progress = time.perf_counter()
+    before: tuple[int, int | None] = (len(ids) + 1, None)
+    next_say = time.perf_counter() + PROGRESS_EVERY
+    while True:
+        lengths = await asyncio.gather(*(history_length(i) for i in ids))
+        waiting = sum(1 for n in lengths if n < 4)
+        queued = await backlog()
+        now = time.perf_counter()
+        if waiting == 0 and not queued:
+            return {"seconds": round(now - began, 3), "backlog_when_inbox_complete":
+                    first_backlog, "sample": len(ids), "complete": True}
+        if (waiting, queued) != before:
+            before, last_progress = (waiting, queued), now
+        if now - last_progress > stall_timeout:
+            say(f"workflows not settled after {stall_timeout:.0f} s without progress")
+            return {"seconds": None, "backlog_when_inbox_complete": first_backlog,
+                    "sample": len(ids), "complete": False}
+        if now >= next_say:
+            say(f"settling {now - began:6.1f} s  workflow task backlog {queued}  "
+                f"{waiting}/{len(ids)} of the last started cases before their first task")
+            next_say = now + PROGRESS_EVERY
+        await asyncio.sleep(0.5)
 
 
 def _r(value: Any, digits: int = 1) -> float | None:
@@ -749,6 +829,10 @@ def report(result: dict[str, Any]) -> str:
         ("into the inbox (msg/s)", f"{s.get('messages_per_s')}  ({s.get('cases_in_inbox')} cases "
                                    f"in {s.get('inbox_seconds')} s)"),
         ("ratio to ceiling", f"{result.get('ratio_to_ceiling')}"),
+        ("workflows settled (msg/s)", f"{s.get('settled_messages_per_s')}  (ratio "
+                                      f"{result.get('ratio_settled_to_ceiling')}; first send -> "
+                                      f"no backlog, last cases past their first task: "
+                                      f"{(s.get('settled') or {}).get('seconds')} s)"),
         ("case latency s", f"{s.get('case_latency_s')}"),
         ("target >= 50 % of ceiling", f"{result['targets'].get('ratio_at_least_half')}"),
         ("target ack p99 < 50 ms", f"{result['targets'].get('ack_p99_below_50ms')}"),
@@ -876,6 +960,9 @@ async def amain(args: argparse.Namespace) -> int:
         storm_rate = result["storm"]["messages_per_s"]
         ratio = round(storm_rate / ceiling_rate, 3) if storm_rate and ceiling_rate else None
         result["ratio_to_ceiling"] = ratio
+        settled_rate = result["storm"].get("settled_messages_per_s")
+        result["ratio_settled_to_ceiling"] = (round(settled_rate / ceiling_rate, 3)
+                                              if settled_rate and ceiling_rate else None)
         p99 = result["storm"]["ack_ms"]["p99"]
         result["targets"] = {
             "ratio_at_least_half": ratio is not None and ratio >= 0.5,
