@@ -759,7 +759,7 @@ def machine_details(temporal_bin: Path | None) -> dict[str, Any]:
         with contextlib.suppress(OSError, subprocess.SubprocessError):
             cli = subprocess.run([str(temporal_bin), "--version"], capture_output=True,
                                  text=True, timeout=20).stdout.strip()
-    versions = {}
+    versions: dict[str, str | None] = {}
     for dist in ("temporalio", "httpx", "asyncpg", "fastapi", "uvicorn", "pgserver"):
         try:
             versions[dist] = metadata.version(dist)
