@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from domain.calendar import OfficeHours, add_working_days
+from domain.crisis_mode import CrisisStatus
 from domain.directory import Authorities, Country
 from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
@@ -544,6 +545,9 @@ class AccountState(BaseModel):
     closure_requested_by: str | None = None
     final_package: ArchivePackageRef | None = None
     closed_at: datetime | None = None
+    # set by the municipality's crisis workflow (signal crisis_changed);
+    # the switch itself is on the record in the crisis stream.
+    crisis: CrisisStatus | None = None
 
     @property
     def admins_with_two_factor(self) -> int:

@@ -9,6 +9,8 @@ Updates (each with a validator; a rejected one leaves no history):
 Signals:
     refresh_authorities   reload the unit's manager, deputy, communications
                           unit and registrars from the org directory
+    crisis_changed        the crisis rules and storm flag that now apply (R-39, R-40),
+                          from the municipality's CrisisWorkflow
 Queries:
     state                 the whole AccountState
     deadlines             the reminders, escalations and lapses still pending
@@ -34,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.account import AccountActivities, FinalSnapshotInput, LoadAuthoritiesInput
     from activities.records import RecordActivities, RecordEventsInput
     from domain import account as acc
+    from domain.crisis_mode import CrisisStatus
     from domain.records import StoredEvent
     from workflows.models import AccountWorkflowInput, AccountWorkflowResult, DeadlinesView
 
@@ -222,6 +225,16 @@ class AccountLifecycleWorkflow:
     @workflow.signal
     def refresh_authorities(self) -> None:
         self._refresh = True
+
+    @workflow.signal
+    def crisis_changed(self, status: CrisisStatus) -> None:
+        """R-39, R-40: the crisis workflow recorded the switch (or the storm flag)
+        on the crisis stream; the account carries it and is found by it."""
+        if self._state is None:
+            return
+        self._state = self._state.model_copy(update={"crisis": status})
+        workflow.upsert_search_attributes([sa.CRISIS.value_set(status.mode is not None),
+                                           sa.STORM.value_set(status.storm is not None)])
 
     @workflow.query
     def state(self) -> acc.AccountState:

@@ -14,5 +14,7 @@ STAGE = SearchAttributeKey.for_keyword("KvStage")
 NEXT_DEADLINE = SearchAttributeKey.for_datetime("KvNextDeadline")
 ESCALATED = SearchAttributeKey.for_bool("KvEscalated")
 CRISIS = SearchAttributeKey.for_bool("KvCrisis")
+# a storm of criticism is flagged on the account (until its cool-down ends).
+STORM = SearchAttributeKey.for_bool("KvStorm")
 
-ALL = (MUNICIPALITY, ACCOUNT, UNIT, PLATFORM, STAGE, NEXT_DEADLINE, ESCALATED, CRISIS)
+ALL = (MUNICIPALITY, ACCOUNT, UNIT, PLATFORM, STAGE, NEXT_DEADLINE, ESCALATED, CRISIS, STORM)
