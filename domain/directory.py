@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from domain.country import Country
 from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
+from domain.snapshot import SnapshotPolicy
 
 __all__ = ["Country"]  # re-exported: callers name it as the directory's
 
@@ -59,6 +60,9 @@ class Municipality(BaseModel):
     # the municipality's default for answering messages; an account may
     # set its own (office hours default to the account's monitoring hours).
     messages: MessagePolicy = MessagePolicy()
+    # when the accounts are snapshotted (mid-March and mid-October
+    # by default); stored by kanalvakt directory load (activities/snapshot_store.py).
+    snapshots: SnapshotPolicy = SnapshotPolicy()
 
 
 class Directory(BaseModel):
