@@ -7,6 +7,7 @@ in no HTTP client.
 """
 
 from activities.connectors.base import (
+    AccountCapture,
     ActionResult,
     Capture,
     KnownContent,
@@ -18,6 +19,7 @@ from activities.connectors.base import (
 )
 
 __all__ = [
+    "AccountCapture",
     "ActionResult",
     "Capture",
     "KnownContent",

@@ -16,6 +16,12 @@ Errors come out as `PlatformError`, classified once here as retryable or not;
 so a permanent failure stops Temporal's retries at once.
 
 Nothing here reads the clock: `capture` is given `now`.
+
+`capture_account` is the snapshot capability (R-37, R-38): the account's
+profile and its recent posts with their comments, as the platform shows them.
+Connectors that cannot read the platform refuse it with a non-retryable
+`PlatformError` (`SCREENSHOTS_NEEDED`): the snapshot is then made from
+uploaded screenshots.
 """
 
 from __future__ import annotations
@@ -78,6 +84,55 @@ class Capture(BaseModel):
     # what Kanalvakt already held (a manual platform), so the copy is only as
     # good as the intake was, and a screenshot should back it.
     source: Literal["platform", "kanalvakt"] = "platform"
+
+
+class CapturedComment(BaseModel):
+    id: str
+    text: str
+    author_name: str | None = None
+    created_time: AwareDatetime
+    hidden: bool = False
+
+
+class CapturedPost(BaseModel):
+    id: str
+    text: str
+    created_time: AwareDatetime
+    permalink: str | None = None
+    media_type: str | None = None
+    comments: list[CapturedComment] = []
+    comments_truncated: bool = False  # more comments than the capture's limit
+
+
+class AccountProfile(BaseModel):
+    id: str
+    name: str
+    handle: str | None = None
+    about: str | None = None
+    link: str | None = None
+    website: str | None = None
+    category: str | None = None
+    followers: int | None = None
+
+
+class AccountCapture(BaseModel):
+    """R-37, R-38: what the public sees of an account: the profile and the
+    most recent posts with their top-level comments, as read just now."""
+
+    platform: str
+    account_ref: str
+    profile: AccountProfile
+    posts: list[CapturedPost]
+    posts_truncated: bool = False  # the account has more posts than were captured
+    captured_at: AwareDatetime
+    raw: dict[str, Any] = {}  # the platform's answers as received
+
+    @property
+    def comment_count(self) -> int:
+        return sum(len(p.comments) for p in self.posts)
+
+
+SCREENSHOTS_NEEDED = "ScreenshotsNeeded"
 
 
 class ActionResult(BaseModel):
@@ -225,3 +280,8 @@ class PlatformConnector(Protocol):
     async def capture(
         self, target: PlatformTarget, *, now: datetime, known: KnownContent | None = None
     ) -> Capture: ...
+
+    async def capture_account(
+        self, platform: str, account_ref: str, *, now: datetime, max_posts: int = 25,
+        max_comments: int = 100,
+    ) -> AccountCapture: ...

@@ -21,6 +21,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from activities.connectors.base import (
+    SCREENSHOTS_NEEDED,
+    AccountCapture,
     ActionResult,
     Capture,
     KnownContent,
@@ -116,6 +118,19 @@ class ManualConnector:
             raw={"known": known.model_dump(mode="json"), "target": target.model_dump(mode="json")},
             captured_at=now,
             source="kanalvakt",
+        )
+
+
+    async def capture_account(
+        self, platform: str, account_ref: str, *, now: datetime, max_posts: int = 25,
+        max_comments: int = 100,
+    ) -> AccountCapture:
+        """R-37: Kanalvakt cannot read this platform; the snapshot is made
+        from screenshots an admin uploads (web/snapshots_api.py)."""
+        raise PlatformError(
+            f"{SCREENSHOTS_NEEDED}: Kanalvakt kan inte läsa {platform_name(platform)}. Ladda upp "
+            "skärmbilder av profilen och de senaste inläggen med kommentarer.",
+            retryable=False,
         )
 
 

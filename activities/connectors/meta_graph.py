@@ -24,6 +24,14 @@ Private message, Messenger or Instagram (`kind="private_message"`)
   capture  GET    /{message-id}?fields=id,message,from,created_time,attachments
   (recipient unknown: GET /{message-id}?fields=from first)
   hide, unhide, delete: not offered by Meta for messages; PlatformError, not retryable.
+Account snapshot (`capture_account`, R-37, R-38), newest first, paged by `after` cursor
+  Facebook Page  GET /{page-id}?fields=id,name,username,about,category,link,followers_count,website
+                 GET /{page-id}/posts?fields=id,message,created_time,permalink_url,status_type
+                 GET /{post-id}/comments?fields=id,message,from,created_time,is_hidden
+  Instagram      GET /{ig-user-id}?fields=id,username,name,biography,website,followers_count
+                 GET /{ig-user-id}/media?fields=id,caption,media_type,permalink,timestamp
+                 GET /{ig-media-id}/comments?fields=id,text,username,timestamp,hidden
+  Comments are the top-level ones (replies to comments are not captured).
 
 Every call carries the Page access token as `Authorization: Bearer <token>`,
 never as the `access_token` query parameter, so tokens stay out of URLs and
@@ -62,9 +70,13 @@ import httpx
 import structlog
 
 from activities.connectors.base import (
+    AccountCapture,
+    AccountProfile,
     ActionName,
     ActionResult,
     Capture,
+    CapturedComment,
+    CapturedPost,
     KnownContent,
     PlatformError,
     PlatformTarget,
@@ -77,6 +89,13 @@ DEFAULT_BASE_URL = "https://graph.facebook.com/v21.0"
 FACEBOOK_COMMENT_FIELDS = "id,message,from,created_time,permalink_url,parent,attachment"
 INSTAGRAM_COMMENT_FIELDS = "id,text,username,timestamp,from,like_count,parent_id"
 MESSAGE_FIELDS = "id,message,from,created_time,attachments"
+PAGE_FIELDS = "id,name,username,about,category,link,followers_count,website"
+IG_USER_FIELDS = "id,username,name,biography,website,followers_count"
+POST_FIELDS = "id,message,created_time,permalink_url,status_type"
+IG_MEDIA_FIELDS = "id,caption,media_type,permalink,timestamp"
+FB_POST_COMMENT_FIELDS = "id,message,from,created_time,is_hidden"
+IG_MEDIA_COMMENT_FIELDS = "id,text,username,timestamp,hidden"
+_PAGE_SIZE = 25
 
 # account_ref -> its Page access token. An account without a token is a
 # configuration error the provider reports as PlatformError(retryable=False).
@@ -181,6 +200,84 @@ class MetaGraphConnector:
             captured_at=now,
             source="platform",
         )
+
+    async def capture_account(
+        self, platform: str, account_ref: str, *, now: datetime, max_posts: int = 25,
+        max_comments: int = 100,
+    ) -> AccountCapture:
+        if platform not in ("facebook", "instagram"):
+            raise PlatformError(
+                f"the Graph API connector does not serve {platform!r}", retryable=False)
+        fb = platform == "facebook"
+        profile_fields = (PAGE_FIELDS if fb else IG_USER_FIELDS)
+        body = await self._call("GET", [account_ref], account_ref,
+                                params={"fields": profile_fields})
+        if fb:
+            profile = AccountProfile(
+                id=str(body.get("id") or account_ref), name=str(body.get("name") or ""),
+                handle=_opt_str(body.get("username")), about=_opt_str(body.get("about")),
+                link=_opt_str(body.get("link")), website=_opt_str(body.get("website")),
+                category=_opt_str(body.get("category")),
+                followers=_opt_int(body.get("followers_count")))
+        else:
+            username = _opt_str(body.get("username"))
+            profile = AccountProfile(
+                id=str(body.get("id") or account_ref),
+                name=str(body.get("name") or username or ""), handle=username,
+                about=_opt_str(body.get("biography")),
+                link=f"https://www.instagram.com/{username}/" if username else None,
+                website=_opt_str(body.get("website")),
+                followers=_opt_int(body.get("followers_count")))
+        raw: dict[str, Any] = {"profile": body, "posts": {}}
+        edge, fields = ("posts", POST_FIELDS) if fb else ("media", IG_MEDIA_FIELDS)
+        items, more = await self._list(account_ref, [account_ref, edge], fields, max_posts)
+        posts: list[CapturedPost] = []
+        for item in items:
+            post_id = str(item.get("id"))
+            comment_fields = FB_POST_COMMENT_FIELDS if fb else IG_MEDIA_COMMENT_FIELDS
+            comments_raw, more_comments = await self._list(
+                account_ref, [post_id, "comments"], comment_fields, max_comments)
+            raw["posts"][post_id] = {"post": item, "comments": comments_raw}
+            target = PlatformTarget(platform=platform, object_id=post_id, kind="comment",
+                                    account_ref=account_ref)
+            comments = [_captured_comment(c, fb, target) for c in comments_raw]
+            posts.append(CapturedPost(
+                id=post_id,
+                text=str(item.get("message" if fb else "caption") or ""),
+                created_time=_parse_time(item.get("created_time" if fb else "timestamp"), target),
+                permalink=_opt_str(item.get("permalink_url" if fb else "permalink")),
+                media_type=_opt_str(item.get("status_type" if fb else "media_type")),
+                comments=comments, comments_truncated=more_comments,
+            ))
+        log.info("graph account captured", platform=platform, account_ref=account_ref,
+                 posts=len(posts), comments=sum(len(p.comments) for p in posts))
+        return AccountCapture(platform=platform, account_ref=account_ref, profile=profile,
+                              posts=posts, posts_truncated=more, captured_at=now, raw=raw)
+
+    async def _list(self, account_ref: str, path: list[str], fields: str, most: int
+                    ) -> tuple[list[dict[str, Any]], bool]:
+        """Up to `most` items of an edge, following Graph's `after` cursors;
+        and whether more were left."""
+        items: list[dict[str, Any]] = []
+        after: str | None = None
+        while len(items) < most:
+            params = {"fields": fields, "limit": str(min(_PAGE_SIZE, most - len(items)))}
+            if after:
+                params["after"] = after
+            body = await self._call("GET", path, account_ref, params=params)
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise PlatformError(f"Graph API GET /{'/'.join(path)}: no data list",
+                                    retryable=False)
+            items.extend(d for d in data if isinstance(d, dict))
+            paging_raw = body.get("paging")
+            paging: dict[str, Any] = paging_raw if isinstance(paging_raw, dict) else {}
+            cursors_raw = paging.get("cursors")
+            cursors: dict[str, Any] = cursors_raw if isinstance(cursors_raw, dict) else {}
+            after = _opt_str(cursors.get("after")) if paging.get("next") else None
+            if not data or after is None:
+                return items[:most], False
+        return items[:most], after is not None
 
     # -- the calls --------------------------------------------------------
 
@@ -374,6 +471,19 @@ def _require_success(body: dict[str, Any], action: ActionName, target: PlatformT
             f"Graph API did not confirm {action} of {target.object_id}: {body!r}",
             retryable=False,
         )
+
+
+def _captured_comment(body: dict[str, Any], facebook: bool,
+                      target: PlatformTarget) -> CapturedComment:
+    sender = body.get("from")
+    author: dict[str, Any] = sender if isinstance(sender, dict) else {}
+    return CapturedComment(
+        id=str(body.get("id")),
+        text=str(body.get("message" if facebook else "text") or ""),
+        author_name=_opt_str(author.get("name") or body.get("username")),
+        created_time=_parse_time(body.get("created_time" if facebook else "timestamp"), target),
+        hidden=bool(body.get("is_hidden" if facebook else "hidden")),
+    )
 
 
 def _required_str(body: dict[str, Any], key: str) -> str:

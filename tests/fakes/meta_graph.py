@@ -15,6 +15,11 @@ It imitates, as Meta documents them:
   DELETE /v21.0/{comment-id}         -> {"success": true}
   POST   /v21.0/{page-id}/messages   Send API, JSON or form body
                                      -> {"recipient_id", "message_id"}
+  GET    /v21.0/{page-id}/posts      a Page's posts, newest first   } {"data": [...],
+  GET    /v21.0/{ig-user-id}/media   an IG account's media          }  "paging": {"cursors":
+  GET    /v21.0/{post-or-media-id}/comments  top-level comments     }  {"after"}, "next"}}
+                                     (`limit`, `after`; Page, IG User, Post and
+                                     IG Media nodes for the account snapshot)
 
 with token checking (`Authorization: Bearer`/`OAuth` or `access_token`; an
 object answers only to its owner's token), optional `appsecret_proof`, Graph's
@@ -42,7 +47,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 VERSION = "v21.0"
 
-Node = Literal["comment", "ig_comment", "message"]
+Node = Literal["comment", "ig_comment", "message", "page", "post", "ig_user", "ig_media"]
 
 # The fields each node type has (a subset of Meta's reference): asking for
 # another one is Graph's error #100, which catches a misspelt field.
@@ -81,11 +86,38 @@ NODE_FIELDS: dict[Node, frozenset[str]] = {
     "message": frozenset(
         {"id", "message", "from", "to", "created_time", "attachments", "shares", "sticker", "tags"}
     ),
+    "page": frozenset(
+        {"id", "name", "username", "about", "category", "link", "followers_count", "fan_count",
+         "website", "description", "emails", "phone"}
+    ),
+    "post": frozenset(
+        {"id", "message", "created_time", "permalink_url", "full_picture", "status_type",
+         "story", "from"}
+    ),
+    "ig_user": frozenset(
+        {"id", "username", "name", "biography", "website", "followers_count", "follows_count",
+         "media_count", "profile_picture_url"}
+    ),
+    "ig_media": frozenset(
+        {"id", "caption", "media_type", "media_url", "permalink", "timestamp", "comments_count",
+         "like_count", "username"}
+    ),
+}
+# The edges a node lists, and which children belong to it.
+EDGES: dict[tuple[Node, str], Node] = {
+    ("page", "posts"): "post",
+    ("ig_user", "media"): "ig_media",
+    ("post", "comments"): "comment",
+    ("ig_media", "comments"): "ig_comment",
 }
 NODE_TYPE_NAMES: dict[Node, str] = {
     "comment": "Comment",
     "ig_comment": "IGComment",
     "message": "Message",
+    "page": "Page",
+    "post": "PagePost",
+    "ig_user": "IGUser",
+    "ig_media": "IGMedia",
 }
 
 FailureKind = Literal[
@@ -233,6 +265,48 @@ class FakeGraph:
             )
         )
 
+    def add_page(self, page_id: str, *, name: str, username: str, about: str,
+                 followers: int = 0, website: str | None = None) -> GraphObject:
+        fields: dict[str, Any] = {
+            "id": page_id, "name": name, "username": username, "about": about,
+            "category": "Government organization",
+            "link": f"https://www.facebook.com/{username}", "followers_count": followers,
+            "fan_count": followers,
+        }
+        if website:
+            fields["website"] = website
+        return self._add(GraphObject(page_id, "page", page_id, fields))
+
+    def add_facebook_post(self, page_id: str, post_id: str, *, message: str,
+                          created_time: str) -> GraphObject:
+        return self._add(GraphObject(post_id, "post", page_id, {
+            "id": post_id, "message": message, "created_time": created_time,
+            "permalink_url": f"https://www.facebook.com/{post_id.replace('_', '/posts/')}",
+            "status_type": "mobile_status_update", "from": {"id": page_id},
+        }))
+
+    def add_instagram_account(self, ig_id: str, *, username: str, name: str, biography: str,
+                              followers: int = 0, website: str | None = None) -> GraphObject:
+        fields: dict[str, Any] = {
+            "id": ig_id, "username": username, "name": name, "biography": biography,
+            "followers_count": followers, "follows_count": 3, "media_count": 0,
+        }
+        if website:
+            fields["website"] = website
+        return self._add(GraphObject(ig_id, "ig_user", ig_id, fields))
+
+    def add_instagram_media(self, ig_id: str, media_id: str, *, caption: str,
+                            timestamp: str) -> GraphObject:
+        account = self.objects.get(ig_id)
+        if account is not None:
+            account.fields["media_count"] = account.fields.get("media_count", 0) + 1
+        return self._add(GraphObject(media_id, "ig_media", ig_id, {
+            "id": media_id, "caption": caption, "media_type": "IMAGE",
+            "permalink": f"https://www.instagram.com/p/{media_id}/", "timestamp": timestamp,
+            "comments_count": 0, "like_count": 0, "username": account.fields["username"]
+            if account is not None else "",
+        }))
+
     def add_message(
         self,
         page_id: str,
@@ -294,6 +368,10 @@ class FakeGraph:
         @app.get(prefix + "/{object_id}")
         async def read(object_id: str, request: Request) -> Response:
             return await self._serve(request, lambda rec: self._read(object_id, rec))
+
+        @app.get(prefix + "/{object_id}/{edge}")
+        async def list_edge(object_id: str, edge: str, request: Request) -> Response:
+            return await self._serve(request, lambda rec: self._list(object_id, edge, rec))
 
         @app.post(prefix + "/{object_id}")
         async def update(object_id: str, request: Request) -> Response:
@@ -392,6 +470,49 @@ class FakeGraph:
                 )
         # As Graph does: a field without data is left out of the answer.
         return JSONResponse({name: obj.fields[name] for name in wanted if name in obj.fields})
+
+    def _list(self, object_id: str, edge: str, rec: RecordedRequest) -> Response:
+        """An edge as Graph pages it: newest first, `limit` (default 25) per
+        page, `after` the cursor of the last item seen."""
+        parent = self._owned(object_id, rec, "get")
+        if isinstance(parent, Response):
+            return parent
+        child = EDGES.get((parent.node, edge))
+        if child is None:
+            return _error(400, f"(#100) Tried accessing nonexisting field ({edge}) on node type "
+                          f"({NODE_TYPE_NAMES[parent.node]})", "OAuthException", 100)
+        wanted = [f for f in rec.query.get("fields", "id").split(",") if f]
+        for name in wanted:
+            if name not in NODE_FIELDS[child]:
+                return _error(400, f"(#100) Tried accessing nonexisting field ({name}) on node "
+                              f"type ({NODE_TYPE_NAMES[child]})", "OAuthException", 100)
+        link = {"post": "from", "ig_media": "", "comment": "object", "ig_comment": "media"}[child]
+
+        def belongs(obj: GraphObject) -> bool:
+            if obj.node != child or obj.deleted:
+                return False
+            if child == "ig_media":
+                return obj.owner == parent.id
+            if child == "post":
+                return obj.owner == parent.id
+            ref = obj.fields.get(link)
+            return isinstance(ref, dict) and ref.get("id") == parent.id and \
+                not obj.fields.get("parent") and not obj.fields.get("parent_id")
+
+        time_key = "timestamp" if child in ("ig_media", "ig_comment") else "created_time"
+        items = sorted((o for o in self.objects.values() if belongs(o)),
+                       key=lambda o: (str(o.fields.get(time_key, "")), o.id), reverse=True)
+        limit = int(rec.query.get("limit", "25"))
+        start = int(rec.query["after"]) if rec.query.get("after", "").isdigit() else 0
+        page = items[start:start + limit]
+        body: dict[str, Any] = {
+            "data": [{n: o.fields[n] for n in wanted if n in o.fields} for o in page]}
+        if page:
+            body["paging"] = {"cursors": {"before": str(start), "after": str(start + len(page))}}
+            if start + len(page) < len(items):
+                body["paging"]["next"] = (
+                    f"{rec.path}?fields={','.join(wanted)}&limit={limit}&after={start + len(page)}")
+        return JSONResponse(body)
 
     def _update(self, object_id: str, rec: RecordedRequest) -> Response:
         obj = self._owned(object_id, rec, "post")
@@ -605,3 +726,26 @@ async def serve(fake: FakeGraph) -> AsyncIterator[str]:
         server.should_exit = True
         await serving
         sock.close()
+
+
+def seed_page(fake: FakeGraph, page_id: str, token: str, *, posts: int = 3,
+              comments_per_post: int = 2) -> None:
+    """A Facebook Page with `posts` posts and their comments, for snapshots."""
+    fake.grant(page_id, token)
+    fake.add_page(page_id, name="Kulturhuset Ängen", username="kulturhusetangen",
+                  about="Kulturhuset Ängen är en verksamhet inom Exempelby kommun. Vi svarar "
+                        "vardagar 08.00–16.30.", followers=1234,
+                  website="https://www.exempelby.se/kultur-och-fritid")
+    names = ["Karin Ek", "Per Holm", "Åsa Öberg", "Lars Nyström"]
+    for p in range(1, posts + 1):
+        post_id = f"{page_id}_{120000000000000 + p}"
+        fake.add_facebook_post(page_id, post_id, message=(
+            f"Inlägg {p}: Välkommen till vårens program på Kulturhuset Ängen! "
+            "Konserter, teater och bokcirklar – för alla åldrar."),
+            created_time=f"2026-03-{p:02d}T09:00:00+0000")
+        for c in range(1, comments_per_post + 1):
+            fake.add_facebook_comment(
+                page_id, f"{120000000000000 + p}_{130000000000000 + c}",
+                message=f"Kommentar {c} på inlägg {p}: när börjar det?",
+                from_id=f"55500{c}", from_name=names[(p + c) % len(names)],
+                created_time=f"2026-03-{p:02d}T1{c}:00:00+0000", post_id=post_id)
