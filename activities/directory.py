@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from domain.crisis import CrisisPolicy
 from domain.directory import (
     Authorities,
     Directory,
@@ -128,6 +129,7 @@ def _municipality(row: asyncpg.Record) -> Municipality:
         social_media_policy_url=row["social_media_policy_url"],
         lifecycle=LifecyclePolicy.model_validate(row["lifecycle_policy"] or {}),
         messages=MessagePolicy.model_validate(row["message_policy"] or {}),
+        crisis=CrisisPolicy.model_validate(row.get("crisis_policy") or {}),
     )
 
 
@@ -188,8 +190,12 @@ class DirectoryRepository:
             await conn.executemany(
                 "INSERT INTO roles (municipality_id, person_id, role) VALUES ($1, $2, $3)",
                 [(m.id, who, "communications") for who in directory.communications_members]
-                + [(m.id, who, "registrar") for who in directory.registrars],
+                + [(m.id, who, "registrar") for who in directory.registrars]
+                + [(m.id, who, "crisis_management") for who in directory.crisis_management],
             )
+            # the crisis settings (migrations/0010_crisis.sql).
+            await conn.execute("UPDATE municipalities SET crisis_policy = $2 WHERE id = $1",
+                               m.id, m.crisis.model_dump(mode="json", exclude_defaults=True))
         return LoadReport(
             municipality_id=m.id,
             municipality_added=not known,
@@ -348,4 +354,5 @@ class DirectoryRepository:
             communications_unit=row["communications_unit"],
             communications_members=tuple(roles.get("communications", ())),
             registrars=tuple(roles.get("registrar", ())),
+            crisis_management=tuple(roles.get("crisis_management", ())),
         )

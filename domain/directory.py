@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from domain.country import Country
+from domain.crisis import CrisisPolicy
 from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
 from domain.snapshot import SnapshotPolicy
@@ -60,6 +61,8 @@ class Municipality(BaseModel):
     # the municipality's default for answering messages; an account may
     # set its own (office hours default to the account's monitoring hours).
     messages: MessagePolicy = MessagePolicy()
+    # crisis deadlines, check-ins, digests, notice, storm flags.
+    crisis: CrisisPolicy = CrisisPolicy()
     # when the accounts are snapshotted (mid-March and mid-October
     # by default); stored by kanalvakt directory load (activities/snapshot_store.py).
     snapshots: SnapshotPolicy = SnapshotPolicy()
@@ -76,6 +79,7 @@ class Directory(BaseModel):
     communications_unit: str
     communications_members: tuple[str, ...] = Field(min_length=1)
     registrars: tuple[str, ...] = Field(min_length=1)
+    crisis_management: tuple[str, ...] = ()  # krisledning, who switches crisis mode
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Directory:
@@ -146,7 +150,7 @@ def reference_problems(data: Mapping[str, Any]) -> list[ReferenceProblem]:
     if comms_unit not in units:
         found.append(ReferenceProblem(("communications_unit",), comms_unit,
                                       f"{comms_unit!r} is not a unit"))
-    for group in ("communications_members", "registrars"):
+    for group in ("communications_members", "registrars", "crisis_management"):
         for i, who in enumerate(data.get(group) or []):
             if who not in people:
                 found.append(ReferenceProblem((group, i), who,
