@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -29,6 +29,7 @@ from pydantic import (
     field_validator,
 )
 
+from domain import monitoring as mon
 from domain.calendar import OfficeHours, add_working_days
 from domain.crisis_mode import CrisisStatus
 from domain.directory import Authorities, Country
@@ -36,6 +37,12 @@ from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
 
 # --------------------------------------------------------------------------- values
+
+# The actor of what the system itself decides: timers that fire, a platform
+# connector that reports a post.
+SYSTEM = "kanalvakt"
+# How far ahead of the workflow's clock a reported time may be (clocks differ).
+_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class Platform(StrEnum):
@@ -308,6 +315,98 @@ class RequestLapsed(_Event):
     due: datetime
 
 
+class CheckInReminderSent(_StepFired):
+    """R-15: no check-in by midday, or too few by the afternoon check."""
+
+    type: Literal["CheckInReminderSent"] = "CheckInReminderSent"
+    day: date
+
+
+class CheckInEscalated(_StepFired):
+    """R-15: a working day ended with too few check-ins (`day`), or R-16:
+    seven days passed without any (`day` is None, `since` the last one)."""
+
+    type: Literal["CheckInEscalated"] = "CheckInEscalated"
+    day: date | None = None
+    since: datetime | None = None
+
+
+class PostingRhythmWarned(_StepFired):
+    """R-18: fewer posts in the week than recommended (a warning, not a block)."""
+
+    type: Literal["PostingRhythmWarned"] = "PostingRhythmWarned"
+    week_starting: date
+    posts: int
+    expected: int
+
+
+class ClosureProposed(_StepFired):
+    """R-19: no posts for the set period; the communications unit closes or keeps."""
+
+    type: Literal["ClosureProposed"] = "ClosureProposed"
+    inactive_since: datetime
+
+
+class WatchItemReminderSent(_StepFired):
+    """R-20: a watch item is still open with the manager."""
+
+    type: Literal["WatchItemReminderSent"] = "WatchItemReminderSent"
+    item_id: str
+
+
+class WatchItemEscalated(_StepFired):
+    type: Literal["WatchItemEscalated"] = "WatchItemEscalated"
+    item_id: str
+
+
+class CheckInRecorded(_Event):
+    """R-15, R-16: an admin checked the account (by hand, or implied by a
+    moderation decision on one of its messages)."""
+
+    type: Literal["CheckInRecorded"] = "CheckInRecorded"
+    checked_at: datetime
+    source: mon.CheckInSource = mon.CheckInSource.MANUAL
+    case_id: str | None = None
+
+
+class PostRecorded(_Event):
+    """R-18, R-21: a staff post as published: the platform's id and time."""
+
+    type: Literal["PostRecorded"] = "PostRecorded"
+    post_id: str
+    published_at: datetime
+
+
+class AccountKept(_Event):
+    """R-19: the communications unit keeps an inactive account, with a reason."""
+
+    type: Literal["AccountKept"] = "AccountKept"
+    reason: str
+
+
+class WatchItemReported(_Event):
+    """R-20: criticism or an error about the unit, raised with its manager."""
+
+    type: Literal["WatchItemReported"] = "WatchItemReported"
+    item_id: str
+    summary: str
+    link: str | None = None
+    seen_at: datetime
+
+
+class WatchItemResolved(_Event):
+    type: Literal["WatchItemResolved"] = "WatchItemResolved"
+    item_id: str
+    note: str
+
+
+class MonitoringSettingsChanged(_Event):
+    """R-15..R-20, R-43: this account's own monitoring settings."""
+
+    type: Literal["MonitoringSettingsChanged"] = "MonitoringSettingsChanged"
+    policy: mon.MonitoringPolicy
+
+
 class AuthoritiesUpdated(_Event):
     type: Literal["AuthoritiesUpdated"] = "AuthoritiesUpdated"
     authorities: Authorities
@@ -365,7 +464,19 @@ AccountEvent = Annotated[
     | ClosureRequested
     | FinalSnapshotArchived
     | RemovedFromRegister
-    | AccountClosed,
+    | AccountClosed
+    | CheckInReminderSent
+    | CheckInEscalated
+    | PostingRhythmWarned
+    | ClosureProposed
+    | WatchItemReminderSent
+    | WatchItemEscalated
+    | CheckInRecorded
+    | PostRecorded
+    | AccountKept
+    | WatchItemReported
+    | WatchItemResolved
+    | MonitoringSettingsChanged,
     Field(discriminator="type"),
 ]
 
@@ -465,11 +576,57 @@ class RecordFinalSnapshot(_Command):
     package: ArchivePackageRef
 
 
+class RecordCheckIn(_Command):
+    """R-15, R-16: the account was checked, by one of its admins. A moderation
+    decision implies one (`source`, `case_id`, `checked_at` its time)."""
+
+    source: mon.CheckInSource = mon.CheckInSource.MANUAL
+    case_id: str | None = Field(None, max_length=300)
+    checked_at: datetime | None = None  # None: now
+
+
+PostId = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:$=-]+$")]
+
+
+class RecordPost(_Command):
+    """R-18: a staff post as published, by an admin or a connector (the system)."""
+
+    post_id: PostId
+    published_at: datetime
+
+
+class KeepAccount(_Command):
+    """R-19: the communications unit keeps an account proposed for closure."""
+
+    reason: Text
+
+
+class ReportWatchItem(_Command):
+    """R-20: criticism or an error seen about the unit, for its manager.
+    `in_unit` is the directory's word (checked by the web app) that the actor
+    works in the account's unit."""
+
+    summary: Annotated[str, Field(min_length=1, max_length=2000)]
+    link: HttpsUrl | None = None
+    seen_at: datetime
+    in_unit: bool = False
+
+
+class ResolveWatchItem(_Command):
+    item_id: Annotated[str, Field(pattern=r"^W-[0-9]+$")]
+    note: Text
+
+
+class ChangeMonitoringSettings(_Command):
+    policy: mon.MonitoringPolicy
+
+
 Command = (
     RequestAccount | ApproveRequest | RejectRequest | RecordRiskAssessment | SignOff
     | AmendRequest | ActivateAccount | AddAdmin | RemoveAdmin | ConfirmTwoFactor
     | RequestClosure | UpdateAuthorities | FireDueDeadlines | RecordFinalSnapshot
-    | ChangeMessageSettings
+    | ChangeMessageSettings | RecordCheckIn | RecordPost | KeepAccount | ReportWatchItem
+    | ResolveWatchItem | ChangeMonitoringSettings
 )
 
 # --------------------------------------------------------------------------- errors
@@ -505,9 +662,10 @@ class DeadlineStep(BaseModel):
 
     key: str
     name: str
-    kind: Literal["remind", "escalate", "lapse"]
+    kind: Literal["remind", "escalate", "lapse", "warn", "propose"]
     due: datetime
     recipients: tuple[str, ...]
+    subject: str | None = None  # monitoring: the day, week, anchor or watch item
 
 
 class AccountState(BaseModel):
@@ -548,6 +706,7 @@ class AccountState(BaseModel):
     # R-39, R-40: set by the municipality's crisis workflow (signal crisis_changed);
     # the switch itself is on the record in the crisis stream.
     crisis: CrisisStatus | None = None
+    monitoring: mon.MonitoringState = mon.MonitoringState()  # R-15..R-20
 
     @property
     def admins_with_two_factor(self) -> int:
@@ -571,6 +730,12 @@ def workflow_id_for(municipality_id: str, slug: str) -> str:
 
 
 def deadline_plan(state: AccountState) -> list[DeadlineStep]:
+    """Every step that can fall due: the stage's own and, while the account
+    is active, its monitoring duties."""
+    return lifecycle_plan(state) + monitoring_plan(state)
+
+
+def lifecycle_plan(state: AccountState) -> list[DeadlineStep]:
     """The reminders, escalations and lapses that run in the current stage,
     counted in working days of the municipality's country from the moment
     the stage was entered (or the admin coverage was lost, R-12)."""
@@ -641,6 +806,40 @@ def deadline_plan(state: AccountState) -> list[DeadlineStep]:
             )
         case _:
             return []
+
+
+def monitoring_duty(state: AccountState) -> mon.Duty:
+    """The calendar, office hours, settings and recipients of the account's
+    monitoring duties: the account's own message office hours if it has set
+    them, else its published monitoring hours (R-17); its own monitoring
+    settings if set, else the municipality's (R-43)."""
+    a = state.authorities
+    office = (state.message_policy.office_hours if state.message_policy is not None
+              else state.request.monitoring_hours)
+    return mon.Duty(
+        country=state.country, timezone=state.timezone, office=office,
+        policy=state.monitoring.policy or state.policy.monitoring,
+        admins=tuple(sorted(state.admins)),
+        managers=tuple(x for x in (a.manager, a.deputy) if x),
+        communications=tuple(sorted(a.communications)),
+    )
+
+
+def monitoring_plan(state: AccountState) -> list[DeadlineStep]:
+    """R-15, R-16, R-18, R-19, R-20: the monitoring steps not yet recorded;
+    already filtered, so their keys never enter `fired_steps`."""
+    if state.stage is not Stage.ACTIVE:
+        return []
+    return [DeadlineStep(key=s.key, name=s.name, kind=s.kind, due=s.due,
+                         recipients=s.recipients, subject=s.subject)
+            for s in mon.due_steps(state.monitoring, monitoring_duty(state))]
+
+
+def is_escalated(state: AccountState) -> bool:
+    """Escalated in the current stage, or an active account's monitoring
+    escalation is still open (check-ins, an inactivity proposal, a watch item)."""
+    return state.escalated or (state.stage is Stage.ACTIVE
+                               and bool(state.monitoring.open_escalations))
 
 
 def pending_steps(state: AccountState) -> list[DeadlineStep]:
@@ -829,6 +1028,9 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             return [AuthoritiesUpdated(at=now, actor=actor, authorities=command.authorities)]
         case FireDueDeadlines():
             return _fire_due(state, now, actor)
+        case RecordCheckIn() | RecordPost() | KeepAccount() | ReportWatchItem() \
+                | ResolveWatchItem() | ChangeMonitoringSettings():
+            return _decide_monitoring(state, command, now)
     raise TypeError(f"unknown command {type(command).__name__}")
 
 
@@ -867,21 +1069,139 @@ def _decide_admins(state: AccountState,
     return events + _coverage_events(state, after, now, actor)
 
 
+def _decide_monitoring(state: AccountState,
+                       command: RecordCheckIn | RecordPost | KeepAccount | ReportWatchItem
+                       | ResolveWatchItem | ChangeMonitoringSettings,
+                       now: datetime) -> list[AccountEvent]:
+    actor, m, a = command.actor, state.monitoring, state.authorities
+    match command:
+        case RecordCheckIn():
+            _require_stage(state, Stage.ACTIVE)
+            if actor not in state.admins:
+                raise NotAuthorised(
+                    f"{actor} is not an admin of this account: its admins check it (R-15)")
+            checked = command.checked_at or now
+            _require_aware(checked, "checked_at")
+            if checked > now + _CLOCK_SKEW:
+                raise RuleViolation("a check-in cannot be recorded ahead of time (R-15)")
+            if checked < now - timedelta(days=1):
+                raise RuleViolation("a check-in is recorded when it is made, within a day (R-15)")
+            return [CheckInRecorded(at=now, actor=actor, checked_at=checked,
+                                    source=command.source, case_id=command.case_id)]
+        case RecordPost():
+            _require_stage(state, Stage.ACTIVE)
+            if actor != SYSTEM and actor not in state.admins:
+                raise NotAuthorised(
+                    f"{actor} may not record a post: the account's admins or its platform "
+                    "connector do (R-18)")
+            _require_aware(command.published_at, "published_at")
+            if command.published_at > now + _CLOCK_SKEW:
+                raise RuleViolation("a post cannot be published in the future (R-18)")
+            if any(p.post_id == command.post_id for p in m.posts):
+                return []  # reported again (a connector's retry): recorded once
+            return [PostRecorded(at=now, actor=actor, post_id=command.post_id,
+                                 published_at=command.published_at)]
+        case KeepAccount():
+            _require_stage(state, Stage.ACTIVE)
+            if not a.is_communications(actor):
+                raise NotAuthorised(
+                    f"{actor} may not keep the account: the communications unit decides on "
+                    "a closure proposal (R-19)")
+            if m.closure_proposed_at is None:
+                raise RuleViolation("no closure has been proposed for this account (R-19)")
+            return [AccountKept(at=now, actor=actor, reason=command.reason)]
+        case ReportWatchItem():
+            _require_stage(state, Stage.ACTIVE)
+            if not (actor in state.admins or a.is_manager(actor) or a.is_communications(actor)
+                    or command.in_unit):
+                raise NotAuthorised(
+                    f"{actor} may not raise a watch item for this unit: the account's admins "
+                    "and the unit's staff do, for their manager (R-20)")
+            _require_aware(command.seen_at, "seen_at")
+            if command.seen_at > now + _CLOCK_SKEW:
+                raise RuleViolation("seen_at cannot be in the future (R-20)")
+            return [WatchItemReported(at=now, actor=actor, item_id=mon.next_watch_id(m),
+                                      summary=command.summary, link=command.link,
+                                      seen_at=command.seen_at)]
+        case ResolveWatchItem():
+            _require_stage(state, Stage.ACTIVE, Stage.CLOSING)
+            _require_manager(state, actor, "resolve a watch item")
+            item = m.watch_item(command.item_id)
+            if item is None:
+                raise RuleViolation(f"no watch item {command.item_id} on this account (R-20)")
+            if not item.open:
+                raise RuleViolation(f"watch item {command.item_id} is already resolved (R-20)")
+            return [WatchItemResolved(at=now, actor=actor, item_id=command.item_id,
+                                      note=command.note)]
+        case ChangeMonitoringSettings():
+            _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
+            if not (a.is_manager(actor) or a.is_communications(actor)):
+                raise NotAuthorised(
+                    f"{actor} may not change how the account is monitored: the manager (R-13) "
+                    "or the communications unit may (R-43)")
+            if command.policy == m.policy:
+                return []
+            return [MonitoringSettingsChanged(at=now, actor=actor, policy=command.policy)]
+
+
+def _require_aware(moment: datetime, name: str) -> None:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise RuleViolation(f"{name} must say its time zone")
+
+
+# A worker that was down for weeks catches up in one batch, bounded.
+_MAX_FIRED = 500
+
+
 def _fire_due(state: AccountState, now: datetime, actor: str) -> list[AccountEvent]:
+    """Every step due by `now`, earliest first. One at a time, because a
+    monitoring step can reveal the next (a day's escalation settles the day,
+    and the next working day's reminders come into the plan)."""
     events: list[AccountEvent] = []
-    for step in sorted(pending_steps(state), key=lambda s: s.due):
-        if step.due > now:
+    current = state
+    for _ in range(_MAX_FIRED):
+        due = [s for s in pending_steps(current) if s.due <= now]
+        if not due:
             break
-        common = {"at": now, "actor": actor, "step": step.key, "stage": state.stage,
-                  "due": step.due}
-        if step.kind == "remind":
-            events.append(DeadlineReminderSent(**common, recipients=list(step.recipients)))
-        elif step.kind == "escalate":
-            events.append(DeadlineEscalated(**common, recipients=list(step.recipients)))
-        else:
-            events.append(RequestLapsed(**common))
+        step = min(due, key=lambda s: (s.due, s.key))
+        event = _step_event(current, step, now, actor)
+        events.append(event)
+        if isinstance(event, RequestLapsed):
             break
+        current = evolve(current, event)
     return events
+
+
+def _step_event(state: AccountState, step: DeadlineStep, now: datetime,
+                actor: str) -> AccountEvent:
+    common = {"at": now, "actor": actor, "step": step.key, "stage": state.stage,
+              "due": step.due}
+    who = {"recipients": list(step.recipients)}
+    subject = step.subject or ""
+    match step.name:
+        case mon.MIDDAY | mon.AFTERNOON:
+            return CheckInReminderSent(**common, **who, day=date.fromisoformat(subject))
+        case mon.DAY_MISSED:
+            return CheckInEscalated(**common, **who, day=date.fromisoformat(subject))
+        case mon.WEEKLY_FLOOR:
+            return CheckInEscalated(**common, **who, since=datetime.fromisoformat(subject))
+        case mon.POSTING_RHYTHM:
+            monday = date.fromisoformat(subject)
+            duty = monitoring_duty(state)
+            return PostingRhythmWarned(**common, **who, week_starting=monday,
+                                       posts=mon.posts_in_week(state.monitoring, monday, duty),
+                                       expected=duty.policy.posts_per_week)
+        case mon.INACTIVITY:
+            return ClosureProposed(**common, **who, inactive_since=datetime.fromisoformat(subject))
+        case mon.WATCH_REMINDER:
+            return WatchItemReminderSent(**common, **who, item_id=subject)
+        case mon.WATCH_ESCALATION:
+            return WatchItemEscalated(**common, **who, item_id=subject)
+    if step.kind == "remind":
+        return DeadlineReminderSent(**common, **who)
+    if step.kind == "escalate":
+        return DeadlineEscalated(**common, **who)
+    return RequestLapsed(**common)
 
 
 # --------------------------------------------------------------------------- evolve
@@ -931,7 +1251,10 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
             changes |= _enter(state, Stage.ACTIVE, event.at)
             changes |= {"handle": event.handle, "url": event.url,
                         "platform_account_id": event.platform_account_id,
-                        "admins": {a.person: a for a in event.admins}}
+                        "admins": {a.person: a for a in event.admins},
+                        # R-15..R-20: monitoring duties run from activation.
+                        "monitoring": mon.started(event.at, monitoring_duty(state),
+                                                  state.monitoring)}
         case ListedInRegister():
             changes["listed"] = True
         case AdminAdded():
@@ -967,7 +1290,54 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
         case AccountClosed():
             changes |= _enter(state, Stage.CLOSED, event.at)
             changes["closed_at"] = event.at
+        case _:
+            changes["monitoring"] = _evolve_monitoring(state, event)
     return state.model_copy(update=changes)
+
+
+def _evolve_monitoring(state: AccountState, event: AccountEvent) -> mon.MonitoringState:
+    m, duty = state.monitoring, monitoring_duty(state)
+    match event:
+        case CheckInRecorded():
+            return mon.with_check_in(m, mon.CheckIn(
+                checked_at=event.checked_at, by=event.actor or SYSTEM, source=event.source,
+                case_id=event.case_id), duty, event.at)
+        case PostRecorded():
+            return mon.with_post(m, mon.PublishedPost(
+                post_id=event.post_id, published_at=event.published_at,
+                recorded_by=event.actor or SYSTEM), duty, event.at)
+        case AccountKept():
+            return mon.with_kept(m, event.at, event.reason)
+        case WatchItemReported():
+            return mon.with_watch_item(m, mon.WatchItem(
+                item_id=event.item_id, summary=event.summary, link=event.link,
+                seen_at=event.seen_at, reported_by=event.actor or SYSTEM,
+                reported_at=event.at))
+        case WatchItemResolved():
+            return mon.with_watch_resolved(m, event.item_id, event.actor or SYSTEM, event.note,
+                                           event.at)
+        case MonitoringSettingsChanged():
+            return m.model_copy(update={"policy": event.policy})
+        case CheckInReminderSent():
+            return mon.with_step_fired(m, _step_name(event.step), event.day.isoformat(), duty,
+                                       event.at)
+        case CheckInEscalated():
+            subject = event.day.isoformat() if event.day else (
+                event.since.isoformat() if event.since else "")
+            return mon.with_step_fired(m, _step_name(event.step), subject, duty, event.at)
+        case PostingRhythmWarned():
+            return mon.with_step_fired(m, mon.POSTING_RHYTHM, event.week_starting.isoformat(),
+                                       duty, event.at)
+        case ClosureProposed():
+            return mon.with_step_fired(m, mon.INACTIVITY, event.inactive_since.isoformat(),
+                                       duty, event.at)
+        case WatchItemReminderSent() | WatchItemEscalated():
+            return mon.with_step_fired(m, _step_name(event.step), event.item_id, duty, event.at)
+    raise TypeError(f"unknown event {event.type}")
+
+
+def _step_name(key: str) -> str:
+    return key.split("@", 1)[0]
 
 
 def fold(events: list[AccountEvent]) -> AccountState:

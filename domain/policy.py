@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from domain.monitoring import MonitoringPolicy
+
 
 class LifecyclePolicy(BaseModel):
     """Deadlines of the lifecycle in working days; a per-municipality setting
@@ -26,6 +28,9 @@ class LifecyclePolicy(BaseModel):
     admin_restore_reminder_days: int = Field(2, ge=1)
     admin_restore_days: int = Field(5, ge=1)
     admin_restore_escalation_days: int = Field(10, ge=1)
+    # R-15..R-20: check-ins, posting rhythm, inactivity and watch duty; an
+    # account may set its own (ChangeMonitoringSettings).
+    monitoring: MonitoringPolicy = MonitoringPolicy()
 
     @model_validator(mode="after")
     def _ordered(self) -> LifecyclePolicy:

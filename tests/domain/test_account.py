@@ -32,6 +32,7 @@ from domain.account import (
     ApproveRequest,
     AuthoritiesUpdated,
     ChangeMessageSettings,
+    ChangeMonitoringSettings,
     ClosureRequested,
     Command,
     ConfirmTwoFactor,
@@ -39,22 +40,27 @@ from domain.account import (
     DeadlineReminderSent,
     FinalSnapshotArchived,
     FireDueDeadlines,
+    KeepAccount,
     LifecyclePolicy,
     ListedInRegister,
     ManagerApproved,
     MessageSettingsChanged,
     NotAuthorised,
     Platform,
+    RecordCheckIn,
     RecordFinalSnapshot,
+    RecordPost,
     RecordRiskAssessment,
     RejectRequest,
     RemoveAdmin,
     RemovedFromRegister,
+    ReportWatchItem,
     RequestAccount,
     RequestAmended,
     RequestClosure,
     RequestLapsed,
     RequestRejected,
+    ResolveWatchItem,
     RiskAssessmentKind,
     RiskAssessmentRecorded,
     RuleViolation,
@@ -71,6 +77,7 @@ from domain.account import (
     decide,
     evolve,
     fold,
+    lifecycle_plan,
     next_deadline,
     parse_event,
     pending_steps,
@@ -78,6 +85,7 @@ from domain.account import (
 )
 from domain.directory import Authorities, Country
 from domain.message_policy import MessagePolicy
+from domain.monitoring import MonitoringPolicy
 from tests.domain.conftest import (
     ADMIN_2,
     COMMS,
@@ -573,7 +581,10 @@ def test_r07_r12_activation_lists_the_account(walk: Walk) -> None:
     assert (state.stage, state.listed) == (Stage.ACTIVE, True)
     assert state.url == "https://www.facebook.com/kulturhusetangen"
     assert set(state.admins) == {REQUESTER, ADMIN_2} and state.admins_with_two_factor == 2
-    assert next_deadline(state) is None
+    assert lifecycle_plan(state) == []
+    # from now on only the monitoring duties fall due (domain/monitoring.py).
+    assert next_deadline(state) == deadline_plan(state)[0].due
+    assert deadline_plan(state)[0].name == "check_in_midday"
 
 
 @pytest.mark.parametrize("who", [MANAGER, REQUESTER])
@@ -623,14 +634,16 @@ def test_r12_losing_two_factor_coverage_starts_the_restore_plan(walk: Walk) -> N
     assert types(events) == [AdminRemoved, AdminCoverageLost]
     assert isinstance(events[1], AdminCoverageLost) and events[1].admins_with_two_factor == 1
     assert journey.current.coverage_lost_at == T0
-    plan = deadline_plan(journey.current)
+    plan = lifecycle_plan(journey.current)
     assert [(s.name, s.kind, s.due) for s in plan] == [
         ("admin_restore_reminder", "remind", at_nine(2026, 4, 1)),
         ("admin_restore_deadline", "escalate", at_nine(2026, 4, 8)),
         ("admin_restore_escalation", "escalate", at_nine(2026, 4, 15)),
     ]
     assert plan[0].recipients == (REQUESTER, MANAGER, DEPUTY)
-    assert next_deadline(journey.current) == at_nine(2026, 4, 1)
+    # The monitoring duties run beside it; the earliest step is next.
+    assert next_deadline(journey.current) == min(s.due for s in deadline_plan(journey.current))
+    assert at_nine(2026, 4, 1) in {s.due for s in pending_steps(journey.current)}
 
 
 def test_r12_adding_an_admin_with_two_factor_restores_coverage(walk: Walk) -> None:
@@ -639,7 +652,7 @@ def test_r12_adding_an_admin_with_two_factor_restores_coverage(walk: Walk) -> No
     events = journey.do(AddAdmin(actor=DEPUTY, person=NEW_ADMIN, two_factor=True))
     assert types(events) == [AdminAdded, AdminCoverageRestored]
     assert journey.current.coverage_lost_at is None
-    assert deadline_plan(journey.current) == [] and next_deadline(journey.current) is None
+    assert lifecycle_plan(journey.current) == []
 
 
 def test_r12_admin_confirming_own_two_factor_restores_coverage(walk: Walk) -> None:
@@ -650,7 +663,7 @@ def test_r12_admin_confirming_own_two_factor_restores_coverage(walk: Walk) -> No
     events = journey.do(ConfirmTwoFactor(actor=NEW_ADMIN, person=NEW_ADMIN))
     assert types(events) == [AdminTwoFactorConfirmed, AdminCoverageRestored]
     assert journey.current.admins[NEW_ADMIN].two_factor
-    assert next_deadline(journey.current) is None
+    assert lifecycle_plan(journey.current) == []
 
 
 def test_r12_removing_a_third_admin_keeps_coverage(walk: Walk) -> None:
@@ -670,13 +683,14 @@ def test_r12_restore_deadlines_fire_and_are_cleared_by_the_restore(walk: Walk) -
     journey = walk(Stage.ACTIVE)
     journey.do(RemoveAdmin(actor=MANAGER, person=ADMIN_2))
     events = journey.do(FireDueDeadlines(actor=SYSTEM), at=at_nine(2026, 4, 8))
-    assert [(type(e), e.step.rsplit(":", 1)[1]) for e in events] == [  # type: ignore[union-attr]
+    lifecycle = [e for e in events if isinstance(e, DeadlineReminderSent | DeadlineEscalated)]
+    assert [(type(e), e.step.rsplit(":", 1)[1]) for e in lifecycle] == [
         (DeadlineReminderSent, "admin_restore_reminder"),
         (DeadlineEscalated, "admin_restore_deadline"),
     ]
     assert journey.current.escalated
     journey.do(AddAdmin(actor=MANAGER, person=NEW_ADMIN, two_factor=True))
-    assert not journey.current.escalated and pending_steps(journey.current) == []
+    assert not journey.current.escalated and lifecycle_plan(journey.current) == []
 
 
 @pytest.mark.parametrize("who", [COMMS[0], REQUESTER, ADMIN_2, REGISTRAR])
@@ -938,6 +952,12 @@ def every_command(
         ),
         RecordFinalSnapshot(actor=SYSTEM, package=package()),
         ChangeMessageSettings(actor=MANAGER, policy=MessagePolicy(signature="required")),
+        RecordCheckIn(actor=REQUESTER),
+        RecordPost(actor=REQUESTER, post_id="p-1", published_at=T0),
+        KeepAccount(actor=COMMS[0], reason="Seasonal"),
+        ReportWatchItem(actor=REQUESTER, summary="Wrong opening hours", seen_at=T0),
+        ResolveWatchItem(actor=MANAGER, item_id="W-1", note="Fixed"),
+        ChangeMonitoringSettings(actor=MANAGER, policy=MonitoringPolicy(posts_per_week=1)),
     ]
 
 
@@ -971,8 +991,16 @@ def tour(walk: Walk, account_request: AccountRequest, authorities: Authorities) 
     )
     journey.do(sign_off(SignOffDecision.APPROVE, comment="Fine"), at=utc(2026, 4, 1, 7, 15))
     journey.do(activate(), at=utc(2026, 4, 2, 8))
+    # R-15..R-20: monitoring, whose steps the long wait below fires too.
+    journey.do(RecordCheckIn(actor=REQUESTER), at=utc(2026, 4, 2, 9))
+    journey.do(RecordPost(actor=SYSTEM, post_id="1790_22", published_at=utc(2026, 4, 2, 9)))
+    journey.do(ReportWatchItem(actor=REQUESTER, summary="Wrong opening hours in a newspaper",
+                               link="https://example.org/a", seen_at=utc(2026, 4, 2, 7)))
     journey.do(RemoveAdmin(actor=MANAGER, person=ADMIN_2, reason="Left"))
     journey.do(FireDueDeadlines(actor=SYSTEM), at=utc(2026, 6, 1, 12))
+    journey.do(ResolveWatchItem(actor=MANAGER, item_id="W-1", note="Corrected on the web"))
+    journey.do(KeepAccount(actor=COMMS[0], reason="Summer programme starts in June"))
+    journey.do(ChangeMonitoringSettings(actor=MANAGER, policy=MonitoringPolicy(posts_per_week=1)))
     journey.do(AddAdmin(actor=MANAGER, person=NEW_ADMIN))
     journey.do(ConfirmTwoFactor(actor=NEW_ADMIN, person=NEW_ADMIN))
     journey.do(
