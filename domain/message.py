@@ -8,7 +8,9 @@ trivial under a disposal decision (R-33, R-35). Staff posts are recorded as
 drawn up by the municipality and need no answer (R-21).
 
 Deadlines run in office time of the account's municipality (R-23) and are a
-`MessagePolicy` value carried in the state (R-43), so crisis mode can swap it.
+`MessagePolicy` value carried in the state (R-43). While a crisis covers the
+account (R-39) the answer deadline tightens to the crisis setting, counted
+around the clock, and the case is tagged for crisis management.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from domain.account import (
 )
 from domain.calendar import add_office_hours, add_working_days, next_working_day_close
 from domain.country import Country
+from domain.crisis_mode import CrisisMode
 from domain.inbound import InboundMessage
 from domain.message_policy import (
     DEFAULT_DISPOSAL_DECISIONS,
@@ -107,6 +110,7 @@ class MessageReceived(_Event):
     flags: list[Flag] = []
     mood: str = "neutral"
     auto_hide: bool = False  # R-31: the account's policy hides such content at once
+    crisis: CrisisMode | None = None  # R-39: received while a crisis covers the account
 
 
 class StaffPostRecorded(_Event):
@@ -199,6 +203,21 @@ class ManualActionConfirmed(_Event):
     platform_object_id: str | None = None
 
 
+class CrisisRulesApplied(_Event):
+    """R-39: a crisis now covers the case's account: the answer deadline
+    tightens and the case is tagged for crisis management."""
+
+    type: Literal["CrisisRulesApplied"] = "CrisisRulesApplied"
+    crisis: CrisisMode
+
+
+class CrisisRulesLifted(_Event):
+    """R-39: the crisis ended; the normal deadlines apply again (the tag stays)."""
+
+    type: Literal["CrisisRulesLifted"] = "CrisisRulesLifted"
+    crisis_id: str
+
+
 class _StepFired(_Event):
     """A reminder or escalation of the deadline plan, to its recipients."""
 
@@ -220,7 +239,7 @@ MessageEvent = Annotated[
     MessageReceived | StaffPostRecorded | MessageHidden | AcknowledgementSent | MessageAnswered
     | MessageForwarded | DraftSubmitted | MessageRegistered | MessageRedacted
     | DisposalScheduled | MessageDisposed | ManualActionRequested | ManualActionConfirmed
-    | MessageReminderSent | MessageEscalated,
+    | MessageReminderSent | MessageEscalated | CrisisRulesApplied | CrisisRulesLifted,
     Field(discriminator="type"),
 ]
 _EVENTS: TypeAdapter[MessageEvent] = TypeAdapter(MessageEvent)
@@ -250,6 +269,13 @@ class ReceiveMessage(_Command):
     message: InboundMessage
     policy: MessagePolicy = MessagePolicy()
     authorities: MessageAuthorities
+    crisis: CrisisMode | None = None  # R-39: the crisis covering the account, if any
+
+
+class ApplyCrisis(_Command):
+    """R-39: the crisis rules that now cover the case's account (None: none)."""
+
+    crisis: CrisisMode | None = None
 
 
 class Hide(_Command):
@@ -310,7 +336,7 @@ class ConfirmManualAction(_Command):
 
 
 Command = (ReceiveMessage | Hide | Acknowledge | Respond | Forward | SubmitDraft | Register | Redact
-           | Dispose | FireDue | RequestManualAction | ConfirmManualAction)
+           | Dispose | FireDue | RequestManualAction | ConfirmManualAction | ApplyCrisis)
 
 
 # --------------------------------------------------------------------------- state
@@ -352,6 +378,9 @@ class MessageState(BaseModel):
     pending_since: datetime | None = None
     first_response_at: datetime | None = None
     closed_at: datetime | None = None
+    crisis: CrisisMode | None = None  # R-39: the crisis rules in force
+    crisis_since: datetime | None = None  # when they began to apply to this case
+    crisis_id: str | None = None  # R-39: tagged for crisis management (kept after the end)
 
     @property
     def done(self) -> bool:
@@ -362,12 +391,26 @@ class MessageState(BaseModel):
 
 
 def answer_due(start: datetime, state: MessageState) -> datetime:
-    """R-23: within the account's answer period in office time."""
+    """R-23: within the account's answer period in office time; R-39: while a
+    crisis covers the account, within the crisis setting counted around the
+    clock (outside office hours too) from when it began to apply, whichever
+    comes first."""
     p = state.policy
     if p.answer_rule is AnswerRule.NEXT_WORKING_DAY:
-        return next_working_day_close(start, state.country, state.timezone, p.office_hours)
-    return add_office_hours(start, p.answer_office_hours, state.country, state.timezone,
-                            p.office_hours)
+        normal = next_working_day_close(start, state.country, state.timezone, p.office_hours)
+    else:
+        normal = add_office_hours(start, p.answer_office_hours, state.country, state.timezone,
+                                  p.office_hours)
+    crisis = crisis_answer_due(start, state)
+    return normal if crisis is None else min(normal, crisis)
+
+
+def crisis_answer_due(start: datetime, state: MessageState) -> datetime | None:
+    """R-39: the crisis deadline, wall-clock time from the later of `start`
+    and the moment the crisis rules reached the case; None outside a crisis."""
+    if state.crisis is None:
+        return None
+    return max(start, state.crisis_since or start) + state.crisis.answer_within
 
 
 def deadline_plan(state: MessageState) -> list[DeadlineStep]:
@@ -401,6 +444,10 @@ def deadline_plan(state: MessageState) -> list[DeadlineStep]:
             due = answer_due(start, state)
             second = answer_due(due, state)
             reminder = min(office(p.reminder_after_office_hours), due)
+            crisis_due = crisis_answer_due(start, state)
+            if crisis_due is not None and state.crisis is not None:
+                # R-39: around the clock, halfway through the crisis period.
+                reminder = min(reminder, crisis_due - state.crisis.answer_within / 2)
             return [step("answer_reminder", "remind", reminder, admins),
                     step("answer_deadline", "escalate", due, a.managers),
                     step("answer_escalation", "escalate", second, a.managers + comms)]
@@ -490,11 +537,14 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             country=command.country, timezone=command.timezone, message=m,
             policy=command.policy, authorities=command.authorities, flags=screening.flags,
             mood=screening.mood,
-            auto_hide=auto_actions(screening, command.policy.screening).hide)]
+            auto_hide=auto_actions(screening, command.policy.screening).hide,
+            crisis=command.crisis)]
     if state is None:
         raise WrongStage("no message has been received")
     if isinstance(command, FireDue):
         return _fire_due(state, now, actor)
+    if isinstance(command, ApplyCrisis):
+        return _apply_crisis(state, command, now)
     if isinstance(command, RequestManualAction):
         if actor != SYSTEM:
             raise NotAuthorised("a manual platform action is requested by Kanalvakt itself")
@@ -590,6 +640,23 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
     raise TypeError(f"unknown command {type(command).__name__}")
 
 
+def _apply_crisis(state: MessageState, command: ApplyCrisis, now: datetime
+                  ) -> list[MessageEvent]:
+    """R-39: the crisis workflow tells every open case of the accounts in scope;
+    telling it twice, or telling an ended case, changes nothing."""
+    if command.actor != SYSTEM:
+        raise NotAuthorised("crisis rules reach a case from Kanalvakt's crisis workflow")
+    if state.stage.terminal:
+        return []
+    new, old = command.crisis, state.crisis
+    if new is None:
+        return [] if old is None else [CrisisRulesLifted(at=now, actor=command.actor,
+                                                         crisis_id=old.crisis_id)]
+    if old == new:
+        return []
+    return [CrisisRulesApplied(at=now, actor=command.actor, crisis=new)]
+
+
 def _signature(state: MessageState, command: Respond) -> str | None:
     """R-26: replies are signed with name and unit where the account requires it."""
     rule = state.policy.signature
@@ -645,7 +712,9 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
             timezone=event.timezone, message=event.message, policy=event.policy,
             authorities=event.authorities, stage=Stage.OPEN, stage_entered_at=event.at,
             received_at=event.at, version=1, flags=event.flags, mood=event.mood,
-            auto_hide=event.auto_hide)
+            auto_hide=event.auto_hide, crisis=event.crisis,
+            crisis_since=event.at if event.crisis else None,
+            crisis_id=event.crisis.crisis_id if event.crisis else None)
     if isinstance(event, StaffPostRecorded):
         return MessageState(
             case_id=event.case_id, account_id=event.account_id,
@@ -691,5 +760,13 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
             changes["fired_steps"] = [*state.fired_steps, event.step]
         case MessageEscalated():
             changes |= {"fired_steps": [*state.fired_steps, event.step], "escalated": True}
+        case CrisisRulesApplied():
+            # The same crisis with a changed scope keeps its start: no later deadline.
+            same = state.crisis is not None and state.crisis.crisis_id == event.crisis.crisis_id
+            changes |= {"crisis": event.crisis,
+                        "crisis_since": state.crisis_since if same else event.at,
+                        "crisis_id": event.crisis.crisis_id}
+        case CrisisRulesLifted():
+            changes |= {"crisis": None, "crisis_since": None}
     return state.model_copy(update=changes)
 

@@ -7,6 +7,9 @@ case; no personal data).
 Updates (each with a validator; a rejected one leaves no history):
     acknowledge, respond, forward, submit_draft, register, redact, dispose,
     confirm_manual_action (what a person did by hand on a platform without an API)
+Signals:
+    crisis_changed   R-39: the crisis rules that now cover the account (from the
+                     municipality's CrisisWorkflow); recorded, deadlines recomputed
 Queries:
     state        the MessageState (without the disposed content)
 
@@ -41,6 +44,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.records import RecordActivities, RecordEventsInput
     from domain import message as msg
     from domain.account import DomainError
+    from domain.crisis_mode import CrisisStatus
     from domain.records import StoredEvent
     from domain.redaction import rule_for
     from workflows.models import (
@@ -197,6 +201,8 @@ class InboundMessageWorkflow:
             sa.ESCALATED.value_set(s.escalated),
             sa.NEXT_DEADLINE.value_set(due) if due else sa.NEXT_DEADLINE.value_unset(),
         ]
+        if s.crisis_id is not None:  # R-39; only then, so earlier histories replay unchanged
+            updates.append(sa.CRISIS.value_set(s.crisis is not None))
         workflow.upsert_search_attributes(updates)
 
     # ------------------------------------------------------------------ platform
@@ -240,6 +246,17 @@ class InboundMessageWorkflow:
     @workflow.query
     def state(self) -> msg.MessageState:
         return self._state
+
+    # ------------------------------------------------------------------ signals
+
+    @workflow.signal
+    async def crisis_changed(self, status: CrisisStatus) -> None:
+        """R-39: a crisis began or ended for the account; recorded on the case,
+        whose deadline loop then wakes on the new version."""
+        await self._ready()
+        async with self._lock:
+            await self._record(self._decide(msg.ApplyCrisis(actor=SYSTEM_ACTOR,
+                                                            crisis=status.mode)))
 
     # ------------------------------------------------------------------ updates
 

@@ -87,5 +87,6 @@ async def start_message_case(
             SearchAttributePair(sa.STAGE, received.stage.value),
             SearchAttributePair(sa.ESCALATED, False),
             *([SearchAttributePair(sa.NEXT_DEADLINE, due)] if due else []),
+            *([SearchAttributePair(sa.CRISIS, True)] if command.crisis else []),
         ]),
     )

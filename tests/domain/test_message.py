@@ -19,12 +19,14 @@ from pydantic import ValidationError
 
 from domain.account import NotAuthorised, RuleViolation, WrongStage
 from domain.calendar import OfficeHours
+from domain.crisis_mode import CrisisMode
 from domain.directory import Country
 from domain.inbound import InboundMessage, MessageKind
 from domain.message import (
     Acknowledge,
     AcknowledgementSent,
     AnswerRule,
+    ApplyCrisis,
     Command,
     ConfirmManualAction,
     DisposalDecision,
@@ -409,10 +411,12 @@ def every_command() -> list[Command]:
 @pytest.mark.parametrize("stage", [*OUTCOMES, Stage.STAFF_POST])
 def test_r22_after_an_outcome_every_decision_is_refused(stage: Stage) -> None:
     """FireDue and RequestManualAction are Kanalvakt's own: an answer is
-    decided first, then a person is asked to post it by hand."""
+    decided first, then a person is asked to post it by hand. ApplyCrisis is
+    Kanalvakt's too, and changes nothing on an ended case (R-39, tests/domain/
+    test_crisis.py)."""
     case = case_at(stage)
     commands = every_command()
-    own = {FireDue, RequestManualAction}
+    own = {FireDue, RequestManualAction, ApplyCrisis}
     assert {type(c) for c in commands} | own == set(get_args(Command))
     for command in commands:
         with pytest.raises(WrongStage):
@@ -1080,7 +1084,14 @@ def tour() -> list[Case]:
     by_hand.do(RequestManualAction(actor=SYSTEM, action="reply",
                                    instruction="Publicera svaret i appen och bekräfta"))
     by_hand.do(ConfirmManualAction(actor=ADMIN, platform_object_id="tt-1"))
-    return [long, confidential, by_hand, case_at(Stage.DISPOSED), case_at(Stage.STAFF_POST)]
+    crisis = case_at(Stage.OPEN)  # R-39: a crisis reaches the case, then ends
+    crisis.do(ApplyCrisis(actor=SYSTEM, crisis=CrisisMode(
+        crisis_id="umea-1", municipality_id="umea", declared_at=AFTER_EASTER,
+        answer_within=timedelta(hours=2), checkin_every=timedelta(hours=2),
+        notice="Se umea.se/kris, ring 090-16 10 00")))
+    crisis.do(ApplyCrisis(actor=SYSTEM, crisis=None), at=local(2026, 4, 7, 11))
+    return [long, confidential, by_hand, case_at(Stage.DISPOSED), case_at(Stage.STAFF_POST),
+            crisis]
 
 
 def test_every_event_kind_round_trips_through_json(tour: list[Case]) -> None:
