@@ -15,6 +15,7 @@ from typing import Any
 import asyncpg
 
 from activities.eventstore import Projection, RecordedEvent
+from activities.monitoring_projection import MonitoringProjection
 from domain import account as acc
 from domain import message as msg
 
@@ -47,24 +48,26 @@ class AccountsProjection:
             """
             INSERT INTO accounts (account_id, stream_id, workflow_id, municipality_id, unit_id,
                 platform, account_name, stage, requester, handle, url, admins, next_deadline,
-                escalated, requested_at, updated_at, version, state, platform_account_id)
+                escalated, requested_at, updated_at, version, state, platform_account_id,
+                last_check_in)
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                    $17, $18, $19)
+                    $17, $18, $19, $20)
             ON CONFLICT (account_id) DO UPDATE SET
                 account_name = EXCLUDED.account_name, stage = EXCLUDED.stage,
                 handle = EXCLUDED.handle, url = EXCLUDED.url, admins = EXCLUDED.admins,
                 platform_account_id = EXCLUDED.platform_account_id,
                 next_deadline = EXCLUDED.next_deadline, escalated = EXCLUDED.escalated,
                 updated_at = EXCLUDED.updated_at, version = EXCLUDED.version,
-                state = EXCLUDED.state
+                state = EXCLUDED.state, last_check_in = EXCLUDED.last_check_in
             """,
             state.account_id, event.stream_id,
             acc.workflow_id_for(state.municipality_id, state.slug), state.municipality_id,
             state.request.unit_id, state.request.platform.value, state.request.account_name,
             state.stage.value, state.requester, state.handle, state.url,
             [a.model_dump(mode="json") for a in state.admins.values()],
-            acc.next_deadline(state), state.escalated, state.requested_at, event.occurred_at,
-            event.version, state.model_dump(mode="json"), state.platform_account_id,
+            acc.next_deadline(state), acc.is_escalated(state), state.requested_at,
+            event.occurred_at, event.version, state.model_dump(mode="json"),
+            state.platform_account_id, state.monitoring.last_check_in,
         )
 
 
@@ -100,6 +103,10 @@ class PublicRegisterProjection:
 _NOTIFICATION_KINDS = {
     "DeadlineReminderSent": "reminder", "DeadlineEscalated": "escalation",
     "MessageReminderSent": "reminder", "MessageEscalated": "escalation",
+    # R-15..R-20: the monitoring duties of active accounts.
+    "CheckInReminderSent": "reminder", "CheckInEscalated": "escalation",
+    "PostingRhythmWarned": "warning", "ClosureProposed": "proposal",
+    "WatchItemReminderSent": "reminder", "WatchItemEscalated": "escalation",
 }
 
 
@@ -126,7 +133,7 @@ class NotificationsProjection:
         if event.event_type not in _NOTIFICATION_KINDS or not _is_account(event):
             return
         fired = acc.parse_event(event.data)
-        assert isinstance(fired, acc.DeadlineReminderSent | acc.DeadlineEscalated)
+        assert isinstance(fired, acc.StepFired)
         await _notify(conn, event, event.stream_id.removeprefix(_ACCOUNT_STREAM), None,
                       fired.due)
 
@@ -222,8 +229,11 @@ class MessageCasesProjection:
 
 
 def all_projections() -> list[Projection]:
+    from activities.snapshot import SnapshotsProjection  # R-37, R-38: snapshots, their diarium
+
     return [AccountsProjection(), PublicRegisterProjection(), NotificationsProjection(),
-            RegistrarInboxProjection(), MessageCasesProjection()]
+            RegistrarInboxProjection(), MessageCasesProjection(), MonitoringProjection(),
+            SnapshotsProjection()]
 
 
 async def register_entry(pool: asyncpg.Pool, account_id: str) -> dict[str, Any] | None:

@@ -300,6 +300,9 @@ class _StepFired(_Event):
     recipients: list[str]
 
 
+StepFired = _StepFired  # the base, for readers of the record (notifications)
+
+
 class DeadlineReminderSent(_StepFired):
     type: Literal["DeadlineReminderSent"] = "DeadlineReminderSent"
 

@@ -5,12 +5,16 @@ Workflow id: ``account:<municipality>:<slug>`` (no personal data).
 Updates (each with a validator; a rejected one leaves no history):
     approve, reject, record_risk_assessment, sign_off, amend, activate,
     add_admin, remove_admin, confirm_two_factor, change_message_settings,
-    request_closure
+    request_closure,
+    monitoring (R-15..R-20): record_check_in, record_post, keep_account,
+    report_watch_item, resolve_watch_item, change_monitoring_settings
 Signals:
     refresh_authorities   reload the unit's manager, deputy, communications
                           unit and registrars from the org directory
     crisis_changed        the crisis rules and storm flag that now apply (R-39, R-40),
                           from the municipality's CrisisWorkflow
+    message_decision_taken  a moderation decision on one of the account's
+                          messages: a check-in by that admin (R-15, R-16)
 Queries:
     state                 the whole AccountState
     deadlines             the reminders, escalations and lapses still pending
@@ -36,9 +40,15 @@ with workflow.unsafe.imports_passed_through():
     from activities.account import AccountActivities, FinalSnapshotInput, LoadAuthoritiesInput
     from activities.records import RecordActivities, RecordEventsInput
     from domain import account as acc
+    from domain import monitoring as mon
     from domain.crisis_mode import CrisisStatus
     from domain.records import StoredEvent
-    from workflows.models import AccountWorkflowInput, AccountWorkflowResult, DeadlinesView
+    from workflows.models import (
+        AccountWorkflowInput,
+        AccountWorkflowResult,
+        DeadlinesView,
+        MessageDecisionTaken,
+    )
 
 SYSTEM_ACTOR = "kanalvakt"
 
@@ -124,6 +134,18 @@ class AccountLifecycleWorkflow:
     async def _close(self) -> None:
         """R-38: capture before closing and hand the capture to the registrar."""
         state = self.state_now
+        if workflow.patched("final-snapshot-pipeline"):
+            # The same pipeline as every snapshot (R-37): capture, render,
+            # package, diarium, delivery (workflows/snapshot.py).
+            from workflows.snapshot_models import SnapshotInput, SnapshotResult
+
+            sid = f"snapshot:{state.municipality_id}:{state.slug}:final"
+            taken: SnapshotResult = await workflow.execute_child_workflow(
+                "SnapshotWorkflow", SnapshotInput(account_id=state.account_id, snapshot_id=sid,
+                                                  reason="final"),  # type: ignore[arg-type]
+                id=sid, result_type=SnapshotResult)
+            await self._apply(acc.RecordFinalSnapshot(actor=SYSTEM_ACTOR, package=taken.package))
+            return
         package = await workflow.execute_activity_method(
             AccountActivities.build_final_snapshot,
             FinalSnapshotInput(
@@ -215,9 +237,11 @@ class AccountLifecycleWorkflow:
             sa.UNIT.value_set(state.request.unit_id),
             sa.PLATFORM.value_set(state.request.platform.value),
             sa.STAGE.value_set(state.stage.value),
-            sa.ESCALATED.value_set(state.escalated),
+            sa.ESCALATED.value_set(acc.is_escalated(state)),
             sa.NEXT_DEADLINE.value_set(due) if due else sa.NEXT_DEADLINE.value_unset(),
         ]
+        if state.monitoring.last_check_in is not None:  # R-15, R-16
+            updates.append(sa.LAST_CHECK_IN.value_set(state.monitoring.last_check_in))
         workflow.upsert_search_attributes(updates)
 
     # ------------------------------------------------------------------ signals, queries
@@ -235,6 +259,27 @@ class AccountLifecycleWorkflow:
         self._state = self._state.model_copy(update={"crisis": status})
         workflow.upsert_search_attributes([sa.CRISIS.value_set(status.mode is not None),
                                            sa.STORM.value_set(status.storm is not None)])
+
+    @workflow.signal
+    async def message_decision_taken(self, taken: MessageDecisionTaken) -> None:
+        """R-15, R-16: a moderation decision on one of the account's messages
+        is a check-in by the admin who took it. Not an admin's (a case
+        officer's draft, a registrar's registration), or not active: no
+        check-in, and nothing to refuse, since a signal has no answer."""
+        await workflow.wait_condition(lambda: not self._unwritten)
+        async with self._lock:
+            now = workflow.now()
+            try:
+                command = acc.RecordCheckIn(
+                    actor=taken.actor, source=mon.CheckInSource.MODERATION,
+                    case_id=taken.case_id, checked_at=min(taken.at, now))
+                events = acc.decide(self._state, command, now=now)
+            except (acc.DomainError, ValueError) as refused:  # ValueError: pydantic's
+                workflow.logger.info("decision not counted as a check-in: %s", refused,
+                                     extra={"case_id": taken.case_id})
+                return
+            if events:
+                await self._record(events)
 
     @workflow.query
     def state(self) -> acc.AccountState:
@@ -335,6 +380,62 @@ class AccountLifecycleWorkflow:
 
     @request_closure.validator
     def _validate_closure(self, command: acc.RequestClosure) -> None:
+        self._check(command)
+
+    # ------------------------------------------------------------------ monitoring (R-15..R-20)
+
+    @workflow.update
+    async def record_check_in(self, command: acc.RecordCheckIn) -> acc.AccountState:
+        """R-15, R-16: an admin checked the account."""
+        return await self._apply(command)
+
+    @record_check_in.validator
+    def _validate_check_in(self, command: acc.RecordCheckIn) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def record_post(self, command: acc.RecordPost) -> acc.AccountState:
+        """R-18: a published staff post, by an admin or a connector."""
+        return await self._apply(command)
+
+    @record_post.validator
+    def _validate_post(self, command: acc.RecordPost) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def keep_account(self, command: acc.KeepAccount) -> acc.AccountState:
+        """R-19: the communications unit keeps an account proposed for closure."""
+        return await self._apply(command)
+
+    @keep_account.validator
+    def _validate_keep(self, command: acc.KeepAccount) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def report_watch_item(self, command: acc.ReportWatchItem) -> acc.AccountState:
+        """R-20: criticism or an error about the unit, for its manager."""
+        return await self._apply(command)
+
+    @report_watch_item.validator
+    def _validate_watch_item(self, command: acc.ReportWatchItem) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def resolve_watch_item(self, command: acc.ResolveWatchItem) -> acc.AccountState:
+        return await self._apply(command)
+
+    @resolve_watch_item.validator
+    def _validate_resolve(self, command: acc.ResolveWatchItem) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def change_monitoring_settings(self, command: acc.ChangeMonitoringSettings
+                                         ) -> acc.AccountState:
+        """R-43: the account's own monitoring settings."""
+        return await self._apply(command)
+
+    @change_monitoring_settings.validator
+    def _validate_monitoring_settings(self, command: acc.ChangeMonitoringSettings) -> None:
         self._check(command)
 
 

@@ -8,6 +8,8 @@ storm (docs/benchmarks.md). They hold no state and run no I/O.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, Field
 
 from activities.connectors.base import ActionResult
@@ -34,6 +36,16 @@ class AccountWorkflowResult(BaseModel):
 class DeadlinesView(BaseModel):
     next_deadline: str | None
     pending: list[acc.DeadlineStep]
+
+
+class MessageDecisionTaken(BaseModel):
+    """Signal from a message case to its account's case: a person took a
+    moderation decision, which counts as a check-in (R-15, R-16)."""
+
+    actor: str
+    at: datetime
+    case_id: str
+    decision: str
 
 
 class MessageWorkflowInput(BaseModel):

@@ -16,5 +16,8 @@ ESCALATED = SearchAttributeKey.for_bool("KvEscalated")
 CRISIS = SearchAttributeKey.for_bool("KvCrisis")
 # a storm of criticism is flagged on the account (until its cool-down ends).
 STORM = SearchAttributeKey.for_bool("KvStorm")
+# when the account was last checked by one of its admins.
+LAST_CHECK_IN = SearchAttributeKey.for_datetime("KvLastCheckIn")
 
-ALL = (MUNICIPALITY, ACCOUNT, UNIT, PLATFORM, STAGE, NEXT_DEADLINE, ESCALATED, CRISIS, STORM)
+ALL = (MUNICIPALITY, ACCOUNT, UNIT, PLATFORM, STAGE, NEXT_DEADLINE, ESCALATED, CRISIS, STORM,
+       LAST_CHECK_IN)

@@ -290,7 +290,9 @@ async def test_losing_two_factor_admins_starts_a_restore_deadline_that_escalates
 
     await h.env.sleep(restore_due - await today(h) + timedelta(minutes=1))
     events = await recorded(h, state.account_id)
-    tail = [e["event_type"] for e in events if e["occurred_at"] >= lost]
+    # The monitoring duties (R-15, tests/workflows/test_monitoring.py) fire beside it.
+    tail = [e["event_type"] for e in events if e["occurred_at"] >= lost
+            and not e["event_type"].startswith(("CheckIn", "Posting"))]
     assert tail == ["AdminRemoved", "AdminCoverageLost", "DeadlineReminderSent",
                     "DeadlineEscalated"]
     assert await search_attribute(handle, sa.ESCALATED) is True
@@ -302,8 +304,8 @@ async def test_losing_two_factor_admins_starts_a_restore_deadline_that_escalates
     state = await handle.execute_update(W.add_admin, acc.AddAdmin(
         actor=MANAGER, person="anna.lind", two_factor=True))
     assert state.coverage_lost_at is None and not state.escalated
-    assert acc.next_deadline(state) is None
-    assert await search_attribute(handle, sa.NEXT_DEADLINE) is None
+    assert acc.lifecycle_plan(state) == []
+    assert await search_attribute(handle, sa.NEXT_DEADLINE) == acc.next_deadline(state)
     assert (await recorded(h, state.account_id))[-1]["event_type"] == "AdminCoverageRestored"
     # Listed, with reminders and escalations: the read models rebuild equal.
     await assert_rebuild_equals_live(h, database_url)
