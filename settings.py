@@ -30,6 +30,55 @@ class Settings:
     web_host: str = field(default_factory=lambda: os.environ.get("KANALVAKT_WEB_HOST", "127.0.0.1"))
     web_port: int = field(default_factory=lambda: int(os.environ.get("KANALVAKT_WEB_PORT", "8000")))
 
+    # ---- the intranet's sign-in (web/identity.py, web/oidc.py)
+    # "production" refuses the development sign-in and needs a session secret.
+    env: str = field(default_factory=lambda: os.environ.get("KANALVAKT_ENV", "development"))
+    # The development sign-in (pick a person from the directory): only when
+    # explicitly on; the local stack and the tests set it.
+    dev_signin: bool = field(default_factory=lambda: _flag("KANALVAKT_DEV_SIGNIN"))
+    # Signs the session cookie. The local stack keeps one in .state/; required
+    # in production.
+    session_secret: str = field(
+        default_factory=lambda: os.environ.get("KANALVAKT_SESSION_SECRET", "")
+    )
+    # Secure cookies: on unless turned off, and never off in production.
+    cookie_secure: bool = field(default_factory=lambda: os.environ.get(
+        "KANALVAKT_COOKIE_SECURE", "1").strip().lower() not in {"0", "false", "no", "off"})
+    session_max_age: int = field(default_factory=lambda: int(
+        os.environ.get("KANALVAKT_SESSION_MAX_AGE", str(10 * 3600))))
+    # OpenID Connect (Entra ID and the like): sign-in is offered when the
+    # issuer and the client id are set.
+    oidc_issuer: str = field(default_factory=lambda: os.environ.get("KANALVAKT_OIDC_ISSUER", ""))
+    oidc_client_id: str = field(
+        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_CLIENT_ID", ""))
+    oidc_client_secret: str = field(
+        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_CLIENT_SECRET", ""))
+    # Where the provider sends the browser back: <public url>/auth/oidc/callback.
+    oidc_redirect_url: str = field(
+        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_REDIRECT_URL", ""))
+    # ID-token claims tried in order; the first present names the person
+    # (matched against the directory's e-mail address, then its person id).
+    oidc_claims: tuple[str, ...] = field(default_factory=lambda: tuple(
+        c.strip() for c in os.environ.get(
+            "KANALVAKT_OIDC_CLAIMS", "preferred_username,email").split(",") if c.strip()))
+    oidc_scopes: str = field(
+        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_SCOPES", "openid profile email"))
+    # Optional: the one municipality whose directory this provider signs in.
+    oidc_municipality: str = field(
+        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_MUNICIPALITY", ""))
+
+    @property
+    def production(self) -> bool:
+        return self.env.strip().lower() in {"production", "prod"}
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer and self.oidc_client_id)
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
 
 def load() -> Settings:
     return Settings()

@@ -23,7 +23,9 @@ Environment (see also settings.py): KANALVAKT_STATE_DIR, DATABASE_URL,
 TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PORT (7233), TEMPORAL_UI_PORT
 (8233), KANALVAKT_WEB_HOST (127.0.0.1), KANALVAKT_WEB_PORT (8000),
 KANALVAKT_ARCHIVE_DIR, KANALVAKT_UI_CODEC_ENDPOINT (passed to the Temporal UI
-as its remote codec endpoint), KANALVAKT_LOG_LEVEL.
+as its remote codec endpoint), KANALVAKT_LOG_LEVEL. The web app gets the
+development sign-in (KANALVAKT_DEV_SIGNIN=1), plain-http cookies and a
+session secret kept in `.state/session-secret`, unless set otherwise.
 
 Everything a test needs to drive it in-process is in `StackConfig` (commands
 and start-up hooks can be substituted) and `run_stack(stop, config)`.
@@ -170,6 +172,20 @@ class StackConfig:
     @property
     def temporal_ui_url(self) -> str | None:
         return f"http://localhost:{self.temporal_ui_port}" if self.starts_temporal else None
+
+
+def session_secret(state_dir: Path) -> str:
+    """The local stack's session-cookie secret: made once, kept (mode 0600)
+    in the state folder."""
+    import secrets
+
+    path = state_dir / "session-secret"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(secrets.token_urlsafe(48))
+    return path.read_text(encoding="utf-8").strip()
 
 
 def _display_host(host: str) -> str:
@@ -567,6 +583,14 @@ class Stack:
             KANALVAKT_WEB_PORT=str(cfg.web_port),
             PYTHONUNBUFFERED="1",  # logs appear as they happen, not per 8 KiB
         )
+        # The intranet on the local stack: the development sign-in (a person
+        # picked from the directory; the web app refuses it when
+        # KANALVAKT_ENV=production), plain-http cookies, and a session secret
+        # kept in the state folder so a restart keeps people signed in.
+        env.setdefault("KANALVAKT_DEV_SIGNIN", "1")
+        env.setdefault("KANALVAKT_COOKIE_SECURE", "0")
+        if not env.get("KANALVAKT_SESSION_SECRET"):
+            env["KANALVAKT_SESSION_SECRET"] = session_secret(cfg.state_dir)
         return env
 
     async def _wait_for_web(self) -> None:

@@ -1,10 +1,12 @@
 """The web app: the JSON API behind the intranet, and the public register.
 
-Identity: until the intranet's sign-in lands (OpenID Connect, a later issue),
-the API takes the acting person from the `X-Kanalvakt-Actor` header and checks
-that person against the org directory. Authorisation of every decision is the
-account workflow's own (Update validators), so a wrong person is refused
-there, with nothing recorded.
+Identity (web/identity.py): the signed-in person of the session, or, only
+while the development sign-in is on, the person the `X-Kanalvakt-Actor`
+header names; either is checked against the org directory. Authorisation of
+every decision is the account workflow's own (Update validators), so a wrong
+person is refused there, with nothing recorded. The intranet's pages
+(web/pages.py and the page modules) share this app, its session and its
+CSRF and security-header middleware.
 """
 
 from __future__ import annotations
@@ -13,14 +15,12 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import structlog
-from fastapi import Depends, FastAPI, Header, HTTPException, Query, Request, Response
-from fastapi.responses import HTMLResponse, JSONResponse
-from fastapi.templating import Jinja2Templates
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlreadyStartedError
@@ -32,13 +32,14 @@ from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from domain import account as acc
 from domain.message_policy import MessagePolicy
+from web.identity import Actor, ApiActor, known_actor
 from web.messages_api import messages_router
+from web.pages import install_intranet
 from web.webhooks import meta_router
 from workflows.account import AccountLifecycleWorkflow
 from workflows.starter import start_account_case
 
 log = structlog.get_logger("kanalvakt.web")
-templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 _STATUS_FOR = {"NotAuthorised": 403, "WrongStage": 409, "RuleViolation": 422,
                "PlatformPermanentError": 502, "PlatformTransientError": 502}
@@ -57,12 +58,14 @@ class AppContext:
 def create_app(
     connect: Callable[[], Awaitable[tuple[asyncpg.Pool, Client]]] | None = None,
     task_queue: str | None = None,
+    cfg: app_settings.Settings | None = None,
 ) -> FastAPI:
-    """Build the app; tests pass their own connections."""
+    """Build the app; tests pass their own connections (and settings).
+    Refuses to build with settings unsafe for production (web.pages.check_settings)."""
     from deploy.logging_setup import configure_logging
 
     configure_logging()
-    cfg = app_settings.load()
+    cfg = cfg or app_settings.load()
 
     async def default_connect() -> tuple[asyncpg.Pool, Client]:
         from worker import connect as temporal_connect
@@ -80,6 +83,7 @@ def create_app(
         await pool.close()
 
     app = FastAPI(title="Kanalvakt", version="0.1.0", lifespan=lifespan)
+    install_intranet(app, cfg)
     _routes(app)
     app.include_router(meta_router())
     app.include_router(messages_router())
@@ -92,7 +96,6 @@ def _ctx(request: Request) -> AppContext:
 
 
 Ctx = Annotated[AppContext, Depends(_ctx)]
-ActorHeader = Annotated[str | None, Header(alias="X-Kanalvakt-Actor")]
 
 
 def _field_error(field: list[str | int], message: str, kind: str) -> HTTPException:
@@ -101,12 +104,8 @@ def _field_error(field: list[str | int], message: str, kind: str) -> HTTPExcepti
     return HTTPException(422, detail=[{"loc": ["body", *field], "msg": message, "type": kind}])
 
 
-async def _known_actor(ctx: AppContext, municipality_id: str, actor: str | None) -> str:
-    if not actor:
-        raise HTTPException(401, detail="say who you are (X-Kanalvakt-Actor)")
-    if await ctx.directory.person(municipality_id, actor) is None:
-        raise HTTPException(403, detail=f"{actor} is not in {municipality_id}'s directory")
-    return actor
+async def _known_actor(ctx: AppContext, municipality_id: str, actor: Actor | None) -> str:
+    return await known_actor(ctx, municipality_id, actor)
 
 
 # --------------------------------------------------------------------------- request bodies
@@ -199,7 +198,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
 
     @app.post("/api/accounts", status_code=201, response_model=AccountCreated)
     async def request_account(body: AccountRequestBody, ctx: Ctx, response: Response,
-                              actor: ActorHeader = None) -> AccountCreated:
+                              actor: ApiActor) -> AccountCreated:
         """R-02: a unit requests an official account; the case starts at once."""
         municipality = await ctx.directory.municipality(body.municipality_id)
         if municipality is None:
@@ -267,7 +266,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     def decision(path: str, update: Any, build: Callable[..., acc.Command],
                  body_type: type[BaseModel], summary: str) -> None:
         async def endpoint(account_id: uuid.UUID, body: body_type, ctx: Ctx,  # type: ignore
-                           actor: ActorHeader = None) -> AccountView:
+                           actor: ApiActor) -> AccountView:
             handle, row = await _handle(ctx, account_id)
             who = await _known_actor(ctx, row["municipality_id"], actor)
             command = build(who, body)
@@ -313,7 +312,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
 
     @app.post("/api/accounts/{account_id}/admins/{person}/remove", response_model=AccountView)
     async def remove_admin(account_id: uuid.UUID, person: str, body: RemoveAdminBody, ctx: Ctx,
-                           actor: ActorHeader = None) -> AccountView:
+                           actor: ApiActor) -> AccountView:
         handle, row = await _handle(ctx, account_id)
         who = await _known_actor(ctx, row["municipality_id"], actor)
         command = acc.RemoveAdmin(actor=who, person=person, reason=body.reason)
@@ -322,7 +321,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     @app.post("/api/accounts/{account_id}/admins/{person}/two-factor",
               response_model=AccountView)
     async def confirm_two_factor(account_id: uuid.UUID, person: str, ctx: Ctx,
-                                 actor: ActorHeader = None) -> AccountView:
+                                 actor: ApiActor) -> AccountView:
         handle, row = await _handle(ctx, account_id)
         who = await _known_actor(ctx, row["municipality_id"], actor)
         command = acc.ConfirmTwoFactor(actor=who, person=person)
@@ -333,12 +332,6 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
                             ) -> list[dict[str, Any]]:
         """R-07: the public register of official channels; no sign-in."""
         return await queries.public_register(ctx.pool, municipality_id=municipality)
-
-    @app.get("/register", response_class=HTMLResponse)
-    async def register_html(request: Request, ctx: Ctx,
-                            municipality: str | None = Query(None)) -> HTMLResponse:
-        entries = await queries.public_register(ctx.pool, municipality_id=municipality)
-        return templates.TemplateResponse(request, "register.html", {"entries": entries})
 
     @app.exception_handler(acc.DomainError)
     async def domain_error(_: Request, error: acc.DomainError) -> JSONResponse:

@@ -10,8 +10,9 @@ GET  /api/diarium                                the registrars' search (R-28, R
 GET  /api/disposal-log                           R-35
 GET  /api/moderation-log                         every decision on messages
 
-Identity is the `X-Kanalvakt-Actor` header, checked against the directory of
-the account's municipality (web.app). Who may *decide* is the message
+Identity is the signed-in person, or the `X-Kanalvakt-Actor` header while
+the development sign-in is on (web.identity.api_actor, shared with web.app),
+checked against the directory of the account's municipality. Who may *decide* is the message
 workflow's own rule (its Update validators, so a refusal records nothing);
 who may *read* is checked here, because messages hold personal data:
 
@@ -39,7 +40,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from activities import message_queries as mq
@@ -51,6 +52,7 @@ from domain.calendar import OfficeHours
 from domain.inbound import InboundMessage, MessageKind, Source, message_workflow_id
 from domain.office_time import office_hours_between
 from domain.redaction import RemovalCategory
+from web.identity import Actor, ApiActor
 from workflows.message import (
     AcknowledgeRequest,
     DecisionResult,
@@ -77,7 +79,6 @@ def _ctx(request: Request) -> AppContext:
 
 
 Ctx = Annotated["AppContext", Depends(_ctx)]
-ActorHeader = Annotated[str | None, Header(alias="X-Kanalvakt-Actor")]
 From = Annotated[AwareDatetime | None, Query(alias="from")]
 To = Annotated[AwareDatetime | None, Query(alias="to")]
 
@@ -205,7 +206,7 @@ async def _may_read(ctx: AppContext, account: dict[str, Any] | None, municipalit
                         "data, read only by those who handle them")
 
 
-async def _records_reader(ctx: AppContext, actor: str | None, municipality: str | None,
+async def _records_reader(ctx: AppContext, actor: Actor | None, municipality: str | None,
                           account_id: uuid.UUID | None, known_actor: Callable[..., Awaitable[str]]
                           ) -> str:
     """The municipality of a records search (the account's, the one named,
@@ -213,15 +214,17 @@ async def _records_reader(ctx: AppContext, actor: str | None, municipality: str 
     communications unit there."""
     if account_id is not None:
         municipality = (await _account(ctx, account_id))["municipality_id"]
+    elif municipality is None and actor and actor.municipality_id:
+        municipality = actor.municipality_id
     elif municipality is None and actor:
-        mine = await mq.municipalities_of(ctx.pool, actor)
+        mine = await mq.municipalities_of(ctx.pool, actor.person_id)
         if len(mine) != 1:
             raise HTTPException(422, detail=[{
                 "loc": ["query", "municipality"], "type": "missing",
                 "msg": "say which municipality's records to search"}])
         municipality = mine[0]
     if municipality is None:
-        raise HTTPException(401, detail="say who you are (X-Kanalvakt-Actor)")
+        raise HTTPException(401, detail="sign in first")
     who = await known_actor(ctx, municipality, actor)
     if not {"registrar", "communications"} & await ctx.directory.roles_of(municipality, who):
         raise HTTPException(403, detail=f"{who} is neither a registrar nor in the "
@@ -276,7 +279,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
     @router.post("/api/accounts/{account_id}/messages", status_code=202,
                  response_model=ManualEntryReceipt)
     async def enter_message(account_id: uuid.UUID, body: ManualEntryBody, ctx: Ctx,
-                            actor: ActorHeader = None) -> ManualEntryReceipt:
+                            actor: ApiActor) -> ManualEntryReceipt:
         """R-21: a message entered by one of the account's admins, received
         when it was published; its case starts from the intake like a webhook's."""
         account = await _account(ctx, account_id)
@@ -303,7 +306,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         return ManualEntryReceipt(case_id=case_id, accepted=receipt.accepted == 1)
 
     @router.get("/api/accounts/{account_id}/inbox")
-    async def inbox(account_id: uuid.UUID, ctx: Ctx, actor: ActorHeader = None,
+    async def inbox(account_id: uuid.UUID, ctx: Ctx, actor: ApiActor,
                     include_closed: bool = False) -> list[dict[str, Any]]:
         """R-22, R-23: the cases waiting for a person, soonest deadline first."""
         account = await _account(ctx, account_id)
@@ -312,8 +315,8 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         return await mq.inbox(ctx.pool, str(account_id), include_closed=include_closed)
 
     @router.get("/api/accounts/{account_id}/response-times", response_model=ResponseTimes)
-    async def account_response_times(account_id: uuid.UUID, ctx: Ctx, received_from: From = None,
-                                     received_to: To = None, actor: ActorHeader = None
+    async def account_response_times(account_id: uuid.UUID, ctx: Ctx, actor: ApiActor,
+                                     received_from: From = None, received_to: To = None
                                      ) -> ResponseTimes:
         """R-42: how fast the account's messages got a response, in office hours."""
         account = await _account(ctx, account_id)
@@ -330,7 +333,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         return row
 
     @router.get("/api/messages/{case_id}")
-    async def get_message(case_id: str, ctx: Ctx, actor: ActorHeader = None) -> dict[str, Any]:
+    async def get_message(case_id: str, ctx: Ctx, actor: ApiActor) -> dict[str, Any]:
         """The case as recorded, its content (null once disposed), the
         preserved copy (R-30) and every event with who and when."""
         case = await _case(ctx, case_id)
@@ -346,7 +349,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
     def decision(path: str, update: Any, build: Callable[[str, Any], BaseModel],
                  body_type: type[BaseModel], summary: str, check: Check | None = None) -> None:
         async def endpoint(case_id: str, body: Any, ctx: Ctx,
-                           actor: ActorHeader = None) -> DecisionResult:
+                           actor: ApiActor) -> DecisionResult:
             case = await _case(ctx, case_id)
             who = await _known_actor(ctx, case["municipality_id"], actor)
             if check is not None:
@@ -400,10 +403,10 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
              "platform without an API")
 
     @router.get("/api/diarium")
-    async def diarium(ctx: Ctx, q: str | None = Query(None, max_length=200),
+    async def diarium(ctx: Ctx, actor: ApiActor, q: str | None = Query(None, max_length=200),
                       account_id: uuid.UUID | None = None, registered_from: From = None,
                       registered_to: To = None, record_class: str | None = None,
-                      municipality: str | None = None, actor: ActorHeader = None
+                      municipality: str | None = None
                       ) -> list[dict[str, Any]]:
         """R-28: registered messages by diarium number or words of the text;
         a confidential registration shows no text (R-31)."""
@@ -414,8 +417,8 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                                 record_class=record_class)
 
     @router.get("/api/disposal-log")
-    async def disposal_log(ctx: Ctx, account_id: uuid.UUID | None = None,
-                           municipality: str | None = None, actor: ActorHeader = None
+    async def disposal_log(ctx: Ctx, actor: ApiActor, account_id: uuid.UUID | None = None,
+                           municipality: str | None = None
                            ) -> list[dict[str, Any]]:
         """R-35: what was disposed of, under which decision, when and by whom."""
         where = await _records_reader(ctx, actor, municipality, account_id, _known_actor)
@@ -423,9 +426,9 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                                      account_id=str(account_id) if account_id else None)
 
     @router.get("/api/moderation-log")
-    async def moderation_log(ctx: Ctx, account_id: uuid.UUID | None = None,
+    async def moderation_log(ctx: Ctx, actor: ApiActor, account_id: uuid.UUID | None = None,
                              occurred_from: From = None, occurred_to: To = None,
-                             municipality: str | None = None, actor: ActorHeader = None
+                             municipality: str | None = None
                              ) -> list[dict[str, Any]]:
         """Every decision on the municipality's messages, with who and when;
         removals with their category and law (R-29)."""

@@ -5,11 +5,14 @@ and the web app served by uvicorn on a free port, driven over HTTP."""
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
 import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import asyncpg
 import httpx
@@ -25,6 +28,9 @@ from cli import load_directory_file
 from tests.support import DEV_SERVER, EXEMPELBY
 from web.app import create_app
 from workflows import search_attributes as sa
+
+if TYPE_CHECKING:
+    from playwright.async_api import Browser
 
 META_APP_SECRET = "e2e-app-secret"
 META_VERIFY_TOKEN = "e2e-verify-token"
@@ -47,12 +53,25 @@ def _free_port() -> int:
 
 
 @pytest.fixture
+def web_port() -> int:
+    """The web app's port, known before the app starts (an OpenID provider
+    needs the redirect address)."""
+    return _free_port()
+
+
+@pytest.fixture
 async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Stack]:
+                monkeypatch: pytest.MonkeyPatch, web_port: int) -> AsyncIterator[Stack]:
     """The dev server, the worker with its intake feeder, and the web app
     (with Meta webhooks configured) on a free port."""
     monkeypatch.setenv("META_APP_SECRET", META_APP_SECRET)
     monkeypatch.setenv("META_VERIFY_TOKEN", META_VERIFY_TOKEN)
+    # The development sign-in (and so the X-Kanalvakt-Actor header), over
+    # http, unless a fixture that ran first turned it off.
+    if "KANALVAKT_DEV_SIGNIN" not in os.environ:
+        monkeypatch.setenv("KANALVAKT_DEV_SIGNIN", "1")
+    monkeypatch.setenv("KANALVAKT_COOKIE_SECURE", "0")
+    monkeypatch.delenv("KANALVAKT_ENV", raising=False)
     await load_directory_file(database_url, EXEMPELBY)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=DEV_SERVER,
@@ -72,7 +91,7 @@ async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
         return await create_pool(database_url), env.client
 
     app = create_app(connect=connect, task_queue=task_queue)
-    port = _free_port()
+    port = web_port
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     serving = asyncio.create_task(server.serve())
     stop_feeding = asyncio.Event()
@@ -126,3 +145,36 @@ async def active_account(stack: Stack, *, platform: str = "facebook",
         r = await stack.http.post(f"{base}/{path}", headers=as_(actor), json=body)
         assert r.status_code == 200, (path, r.text)
     return account_id
+
+
+# --------------------------------------------------------------------------- browser
+# Debian's chromium driven by Playwright through its executable path: never
+# `playwright install` (no browser download). .ci/run installs the package.
+
+
+def chromium_executable() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    message = ("Debian's chromium is not installed (apt-get install chromium); "
+               "the browser tests need it")
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+async def chromium() -> AsyncIterator[Browser]:
+    """A headless Chromium for one test; pages come from `tests.e2e.browser`."""
+    from playwright.async_api import async_playwright
+
+    executable = chromium_executable()
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(
+            executable_path=executable, headless=True,
+            # Root in CI has no user namespaces for the sandbox; /dev/shm is small.
+            args=["--no-sandbox", "--disable-dev-shm-usage"])
+        try:
+            yield browser
+        finally:
+            await browser.close()

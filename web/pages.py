@@ -1,0 +1,259 @@
+"""The intranet's frame: sign-in (OpenID Connect, or the development
+sign-in), sign-out, the language switch, the start page, the public
+register, error pages, static files, and the security set-up of the whole
+app (`install_intranet`, called by web.app.create_app).
+
+A page module of its own (see web/account_pages.py) builds an APIRouter and
+is included in `install_intranet`; its handlers take `viewer: Signed` (or
+`MaybeSigned`), read forms with `await request.form()` (the CSRF middleware
+has checked the token already), and answer with `await render(...)` or a
+303 redirect after a successful post (POST-redirect-GET).
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Any
+
+import structlog
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import Scope
+
+import settings as app_settings
+from activities import queries, web_queries
+from web import i18n
+from web.identity import MaybeSigned, SignInRequired, current_viewer, sign_in, sign_out
+from web.oidc import OidcClient, OidcError, OidcFlow
+from web.rendering import render
+from web.security import CsrfMiddleware, SecurityHeadersMiddleware
+
+log = structlog.get_logger("kanalvakt.web.pages")
+
+SESSION_COOKIE = "kv_session"
+SECRET_FILE = "session-secret"
+
+
+class UnsafeSettings(RuntimeError):
+    """The settings would run the app unprotected; it refuses to start."""
+
+
+def check_settings(cfg: app_settings.Settings) -> None:
+    """Refuse, at start-up, what must never run in production."""
+    if not cfg.production:
+        return
+    problems = []
+    if cfg.dev_signin:
+        problems.append("KANALVAKT_DEV_SIGNIN is on: the development sign-in lets anyone "
+                        "be anyone")
+    if len(cfg.session_secret) < 32:
+        problems.append("KANALVAKT_SESSION_SECRET must be set (32 characters or more)")
+    if not cfg.cookie_secure:
+        problems.append("KANALVAKT_COOKIE_SECURE is off: session cookies must be Secure")
+    if not cfg.oidc_enabled:
+        problems.append("KANALVAKT_OIDC_ISSUER and KANALVAKT_OIDC_CLIENT_ID are not set: "
+                        "nobody could sign in")
+    else:
+        if not (cfg.oidc_client_secret and cfg.oidc_redirect_url):
+            problems.append("KANALVAKT_OIDC_CLIENT_SECRET and KANALVAKT_OIDC_REDIRECT_URL "
+                            "must be set")
+        if not cfg.oidc_issuer.startswith("https://"):
+            problems.append("KANALVAKT_OIDC_ISSUER must be an https:// address")
+    if problems:
+        raise UnsafeSettings("KANALVAKT_ENV=production, but: " + "; ".join(problems))
+
+
+def session_secret(cfg: app_settings.Settings) -> str:
+    """The configured secret; outside production, the local stack's file in
+    the state folder, or else a random one for this process only."""
+    if cfg.session_secret:
+        return cfg.session_secret
+    kept = app_settings.STATE_DIR / SECRET_FILE
+    if kept.exists():
+        return kept.read_text(encoding="utf-8").strip()
+    log.warning("no KANALVAKT_SESSION_SECRET: sessions last until this process stops")
+    return secrets.token_urlsafe(48)
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to go on to, never another site (no open redirect)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+def install_intranet(app: FastAPI, cfg: app_settings.Settings) -> None:
+    check_settings(cfg)
+    app.state.settings = cfg
+    app.state.oidc = (OidcClient(issuer=cfg.oidc_issuer, client_id=cfg.oidc_client_id,
+                                 client_secret=cfg.oidc_client_secret,
+                                 redirect_url=cfg.oidc_redirect_url, scopes=cfg.oidc_scopes,
+                                 claims=cfg.oidc_claims)
+                      if cfg.oidc_enabled else None)
+
+    async def refuse(scope: Scope, reason: str) -> Response:
+        request = Request(scope)
+        if scope["path"].startswith("/api/"):
+            return JSONResponse({"detail": reason}, status_code=403)
+        log.warning("form refused: CSRF token missing or wrong", path=scope["path"])
+        return await render(request, "error.html",
+                            {"status": 403, "message_key": "error.csrf"}, status_code=403)
+
+    # Starlette runs the last added outermost: headers, then the session,
+    # then CSRF (which reads the session).
+    app.add_middleware(CsrfMiddleware, actor_header_allowed=cfg.dev_signin, refuse=refuse)
+    app.add_middleware(SessionMiddleware, secret_key=session_secret(cfg),
+                       session_cookie=SESSION_COOKIE, max_age=cfg.session_max_age,
+                       same_site="lax", https_only=cfg.cookie_secure or cfg.production)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=cfg.production)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
+              name="static")
+    app.include_router(_router(cfg))
+    _error_pages(app)
+
+
+def _wants_html(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith(("/api/", "/webhooks/", "/healthz", "/docs", "/openapi")):
+        return False
+    return "text/html" in request.headers.get("accept", "text/html") or \
+        request.method == "POST"
+
+
+def _error_pages(app: FastAPI) -> None:
+    @app.exception_handler(SignInRequired)
+    async def to_signin(request: Request, error: SignInRequired) -> Response:
+        return RedirectResponse(f"/signin?next={_quote(error.next_path)}", status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def html_errors(request: Request, error: StarletteHTTPException) -> Response:
+        if not _wants_html(request):
+            return await http_exception_handler(request, error)
+        detail = error.detail if isinstance(error.detail, str) else None
+        key = {401: "error.401", 403: "error.403", 404: "error.404",
+               409: "error.409"}.get(error.status_code, "error.title")
+        return await render(request, "error.html",
+                            {"status": error.status_code, "message_key": key,
+                             "detail": detail}, status_code=error.status_code)
+
+
+def _quote(path: str) -> str:
+    from urllib.parse import quote
+
+    return quote(path, safe="/")
+
+
+def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame's pages
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/")
+    async def home(request: Request, viewer: MaybeSigned) -> Response:
+        if viewer is not None and any(r.path == "/tasks" for r in request.app.routes
+                                      if hasattr(r, "path")):
+            return RedirectResponse("/tasks", status_code=303)
+        return await render(request, "home.html")
+
+    @router.get("/signin")
+    async def signin_page(request: Request, next: str | None = Query(None)) -> Response:
+        people: list[dict[str, Any]] = []
+        if cfg.dev_signin:
+            people = await web_queries.people_for_signin(request.app.state.ctx.pool)
+        return await render(request, "signin.html", {
+            "next": safe_next(next), "people": people,
+            "oidc": request.app.state.oidc is not None,
+            "error": request.query_params.get("error")})
+
+    if cfg.dev_signin:
+        @router.post("/signin/dev")
+        async def dev_signin(request: Request) -> Response:
+            form = await request.form()
+            choice = str(form.get("person") or "")
+            municipality_id, _, person_id = choice.partition("/")
+            ctx = request.app.state.ctx
+            if await ctx.directory.person(municipality_id, person_id) is None:
+                people = await web_queries.people_for_signin(ctx.pool)
+                return await render(request, "signin.html", {
+                    "next": safe_next(str(form.get("next") or "")), "people": people,
+                    "oidc": request.app.state.oidc is not None,
+                    "field_error": True}, status_code=422)
+            sign_in(request, municipality_id, person_id, via="dev")
+            log.info("signed in (development)", municipality_id=municipality_id,
+                     person=person_id)
+            return RedirectResponse(safe_next(str(form.get("next") or "")), status_code=303)
+
+    @router.get("/auth/oidc/start")
+    async def oidc_start(request: Request, next: str | None = Query(None)) -> Response:
+        client: OidcClient | None = request.app.state.oidc
+        if client is None:
+            return await render(request, "error.html", {"status": 404,
+                                                        "message_key": "error.404"},
+                                status_code=404)
+        try:
+            url, flow = await client.start(safe_next(next))
+        except OidcError as error:
+            return await _signin_failed(request, str(error))
+        request.session["oidc"] = flow.as_dict()
+        return RedirectResponse(url, status_code=303)
+
+    @router.get("/auth/oidc/callback")
+    async def oidc_callback(request: Request, code: str | None = None,
+                            state: str | None = None, error: str | None = None) -> Response:
+        client: OidcClient | None = request.app.state.oidc
+        if client is None:
+            return await render(request, "error.html", {"status": 404,
+                                                        "message_key": "error.404"},
+                                status_code=404)
+        flow = OidcFlow.from_dict(request.session.pop("oidc", None))
+        try:
+            claims = await client.finish(flow, state=state, code=code, error=error)
+            who = client.who(claims)
+        except OidcError as failure:
+            return await _signin_failed(request, str(failure))
+        matches = await web_queries.people_matching(
+            request.app.state.ctx.pool, who, municipality_id=cfg.oidc_municipality or None)
+        if len(matches) != 1:
+            log.warning("OIDC sign-in of a person not (or not uniquely) in the directory",
+                        matches=len(matches))
+            return await render(request, "error.html", {
+                "status": 403, "message_key": "signin.unknown", "message_values": {"who": who}},
+                status_code=403)
+        municipality_id, person_id = matches[0]
+        sign_in(request, municipality_id, person_id, via="oidc")
+        log.info("signed in", municipality_id=municipality_id, person=person_id, via="oidc")
+        return RedirectResponse(safe_next(flow.next_path if flow else "/"), status_code=303)
+
+    @router.post("/signout")
+    async def signout(request: Request) -> Response:
+        sign_out(request)
+        return RedirectResponse("/signin?signed_out=1", status_code=303)
+
+    @router.get("/lang/{code}")
+    async def language(code: str, next: str | None = Query(None)) -> Response:
+        response = RedirectResponse(safe_next(next), status_code=303)
+        if code in i18n.LANGUAGES:
+            response.set_cookie(i18n.COOKIE, code, max_age=365 * 24 * 3600, httponly=True,
+                                samesite="lax", secure=cfg.cookie_secure or cfg.production)
+        return response
+
+    @router.get("/register")
+    async def register_html(request: Request, municipality: str | None = Query(None)
+                            ) -> Response:
+        """R-07: the public register of official channels; no sign-in."""
+        entries = await queries.public_register(request.app.state.ctx.pool,
+                                                municipality_id=municipality)
+        return await render(request, "register.html", {"entries": entries})
+
+    return router
+
+
+async def _signin_failed(request: Request, reason: str) -> Response:
+    log.warning("OIDC sign-in failed", reason=reason)
+    await current_viewer(request)
+    return await render(request, "error.html", {
+        "status": 401, "message_key": "signin.failed", "message_values": {"reason": reason}},
+        status_code=401)
