@@ -114,7 +114,16 @@ def install_intranet(app: FastAPI, cfg: app_settings.Settings) -> None:
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
               name="static")
     app.include_router(_router(cfg))
+    for router in page_routers():
+        app.include_router(router)
     _error_pages(app)
+
+
+def page_routers() -> list[APIRouter]:
+    """The intranet's page modules, each an APIRouter: add yours here."""
+    from web.account_pages import account_pages_router
+
+    return [account_pages_router()]
 
 
 def _wants_html(request: Request) -> bool:
