@@ -23,6 +23,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 import settings as app_settings
 from activities.account import AccountActivities
+from activities.crisis import CrisisActivities
 from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from activities.eventstore import EventStore
@@ -30,10 +31,15 @@ from activities.feeder import IntakeFeeder
 from activities.messages import Connectors, MessageActivities
 from activities.projections import all_projections
 from activities.records import RecordActivities
+from activities.snapshot import SnapshotActivities, archive_delivery_from_env
+from activities.snapshot_delivery import Delivery
 from workflows.account import AccountLifecycleWorkflow
+from workflows.crisis import CrisisWorkflow
 from workflows.message import InboundMessageWorkflow
+from workflows.snapshot import SnapshotFanOutWorkflow, SnapshotWorkflow
 
-WORKFLOWS: Sequence[type] = (AccountLifecycleWorkflow, InboundMessageWorkflow)
+WORKFLOWS: Sequence[type] = (AccountLifecycleWorkflow, InboundMessageWorkflow, CrisisWorkflow,
+                             SnapshotWorkflow, SnapshotFanOutWorkflow)
 
 log = structlog.get_logger("kanalvakt.worker")
 
@@ -46,7 +52,8 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             "domain", "pydantic", "pydantic_core", "annotated_types", "activities",
-            "workflows.models", "workflows.search_attributes",
+            "workflows.models", "workflows.search_attributes", "workflows.snapshot_models",
+            "workflows.crisis_models",
         )
     )
 
@@ -58,6 +65,8 @@ class Activities:
     records: RecordActivities
     account: AccountActivities
     messages: MessageActivities
+    crisis: CrisisActivities
+    snapshots: SnapshotActivities
 
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -69,16 +78,29 @@ class Activities:
             self.messages.preserve_copy,
             self.messages.allocate_diarium_number,
             self.messages.dispose_content,
+            self.crisis.inform,
+            self.crisis.compile_digest,
+            self.snapshots.load_account,
+            self.snapshots.plan,
+            self.snapshots.capture,
+            self.snapshots.render,
+            self.snapshots.package,
+            self.snapshots.deliver,
         ]
 
 
 def build_activities(pool: asyncpg.Pool, archive_dir: Path,
-                     connectors: Connectors | None = None) -> Activities:
+                     connectors: Connectors | None = None,
+                     delivery: Delivery | None = None) -> Activities:
     store = EventStore(pool, all_projections())
+    connectors = connectors or Connectors()
     return Activities(
         records=RecordActivities(store),
         account=AccountActivities(pool, store, DirectoryRepository(pool), archive_dir),
-        messages=MessageActivities(pool, connectors or Connectors()),
+        crisis=CrisisActivities(pool),
+        messages=MessageActivities(pool, connectors),
+        snapshots=SnapshotActivities(pool, store, connectors, archive_dir,
+                                     delivery or archive_delivery_from_env(archive_dir)),
     )
 
 
@@ -113,6 +135,7 @@ async def main() -> None:
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
     activities = build_activities(pool, cfg.archive_dir, Connectors.from_env(http))
     worker = create_worker(client, activities, cfg.task_queue)
+    await _sync_snapshot_schedules(client, pool, cfg.task_queue)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -126,6 +149,18 @@ async def main() -> None:
         await feeding
     await http.aclose()
     await pool.close()
+
+
+async def _sync_snapshot_schedules(client: Client, pool: asyncpg.Pool, task_queue: str) -> None:
+    """R-37: one Temporal Schedule per municipality, as its policy says
+    (idempotent: created, updated when the policy changed, else left)."""
+    from activities.snapshot import policies
+    from workflows.snapshot_starter import sync_snapshot_schedule
+
+    for municipality_id, (policy, timezone) in (await policies(pool)).items():
+        outcome = await sync_snapshot_schedule(client, municipality_id, policy, timezone,
+                                               task_queue=task_queue)
+        log.info("snapshot schedule", municipality=municipality_id, outcome=outcome)
 
 
 if __name__ == "__main__":
