@@ -20,14 +20,24 @@ from temporalio.client import Client
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from activities.crisis import (
+    covering_crisis,
+    crisis_record,
+    crisis_settings,
+    recent_messages,
+    storm_cooldown_until,
+)
 from activities.eventstore import EventStore
 from activities.intake import IntakeRepository, PendingMessage
 from activities.messages import record_receipt
 from activities.projections import all_projections
 from domain import account as acc
+from domain import crisis as cr
 from domain import message as msg
+from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.inbound import InboundMessage, message_workflow_id
-from workflows.starter import start_message_case
+from workflows.crisis_models import StormReport
+from workflows.starter import signal_storm, start_message_case
 
 log = structlog.get_logger("kanalvakt.feeder")
 
@@ -43,6 +53,9 @@ class AccountContext:
     diarium_prefix: str
     policy: msg.MessagePolicy
     authorities: msg.MessageAuthorities
+    unit_id: str = ""
+    crisis: CrisisMode | None = None  # R-39: the crisis covering the account now
+    crisis_policy: cr.CrisisPolicy = cr.CrisisPolicy()  # R-40: its storm settings
 
 
 class UnknownAccount(LookupError):
@@ -54,7 +67,7 @@ async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountCon
     of the account (webhooks) or by our own account id (manual entry)."""
     row = await pool.fetchrow(
         """
-        SELECT a.account_id, a.state, m.diarium_prefix, m.message_policy
+        SELECT a.account_id, a.state, m.diarium_prefix, m.message_policy, m.crisis_policy
         FROM accounts a JOIN municipalities m ON m.id = a.municipality_id
         WHERE a.platform = $1 AND a.stage = 'active'
           AND (a.platform_account_id = $2 OR a.account_id::text = $2)
@@ -74,6 +87,9 @@ async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountCon
         authorities=msg.MessageAuthorities(
             admins=frozenset(state.admins), manager=a.manager, deputy=a.deputy,
             communications=a.communications, registrars=a.registrars),
+        unit_id=state.request.unit_id,
+        crisis=await covering_crisis(pool, state.municipality_id, state.request.unit_id),
+        crisis_policy=cr.CrisisPolicy.model_validate(row["crisis_policy"] or {}),
     )
 
 
@@ -110,19 +126,23 @@ class IntakeFeeder:
                     actor=msg.SYSTEM, case_id=message_workflow_id(m.platform, m.external_id),
                     account_id=account.account_id, municipality_id=account.municipality_id,
                     country=account.country, timezone=account.timezone, message=m,
-                    policy=account.policy, authorities=account.authorities)
+                    policy=account.policy, authorities=account.authorities,
+                    crisis=account.crisis)
                 # The receipt goes on the record here, in PostgreSQL, so the case's
                 # first workflow task only sets its timers: a storm costs the
                 # Temporal server little more than starting the workflows.
                 recorded = await record_receipt(self._pool, self._store, command,
                                                 stored_at=pending.received_at)
                 try:
-                    await start_message_case(self._client, command,
-                                             task_queue=self._task_queue,
-                                             diarium_prefix=account.diarium_prefix,
-                                             receipt_recorded=recorded)
+                    handle = await start_message_case(self._client, command,
+                                                      task_queue=self._task_queue,
+                                                      diarium_prefix=account.diarium_prefix,
+                                                      receipt_recorded=recorded)
                 except WorkflowAlreadyStartedError:
-                    pass  # its case ran and ended: a late redelivery, nothing to do
+                    return True  # its case ran and ended: a late redelivery, nothing to do
+                await self._crisis_since_start(handle, account)
+                if recorded and not m.from_staff:
+                    await self._storm_check(account, at=pending.received_at)
                 return True
             except (UnknownAccount, RPCError) as error:
                 log.warning("intake row not started", platform=m.platform.value,
@@ -130,6 +150,37 @@ class IntakeFeeder:
                             attempts=pending.attempts)
                 await self._intake.mark_failed(m, str(error))
                 return False
+
+    async def _crisis_since_start(self, handle: Any, account: AccountContext) -> None:
+        """R-39: a crisis switched between reading it and starting the case
+        reaches the case here; one switched later, through the crisis
+        workflow, which finds the case's receipt on the record."""
+        now = await covering_crisis(self._pool, account.municipality_id, account.unit_id)
+        if now != account.crisis:
+            await handle.signal("crisis_changed", CrisisStatus(mode=now))
+
+    async def _storm_check(self, account: AccountContext, *, at: Any) -> None:
+        """R-40: evaluated here, where every received message passes, over the
+        account's messages of the window in the read model; only a storm not
+        already cooling down is reported, and the crisis workflow flags it once."""
+        until = await storm_cooldown_until(self._pool, account.account_id)
+        if until is not None and at < until:
+            return
+        policy = account.crisis_policy
+        recent = await recent_messages(self._pool, account.account_id,
+                                       at - policy.storm.window, at)
+        signal = cr.storm_check(recent, at, policy, until)
+        if signal is None:
+            return
+        settings = await crisis_settings(self._pool, account.municipality_id)
+        if settings is None:
+            return
+        log.warning("storm of criticism", account_id=account.account_id,
+                    messages=signal.messages, critical=signal.critical)
+        await signal_storm(self._client, settings,
+                           await crisis_record(self._pool, account.municipality_id),
+                           StormReport(account_id=account.account_id, unit_id=account.unit_id,
+                                       signal=signal), task_queue=self._task_queue)
 
     async def run(self, stop: asyncio.Event, *, idle_seconds: float = 0.2) -> None:
         """Feed until `stop` is set; sleeps only while there is nothing to do."""

@@ -229,11 +229,12 @@ class MessageCasesProjection:
 
 
 def all_projections() -> list[Projection]:
+    from activities.crisis import CrisisProjection  # after MessageCasesProjection
     from activities.snapshot import SnapshotsProjection  # snapshots, their diarium
 
     return [AccountsProjection(), PublicRegisterProjection(), NotificationsProjection(),
             RegistrarInboxProjection(), MessageCasesProjection(), MonitoringProjection(),
-            SnapshotsProjection()]
+            SnapshotsProjection(), CrisisProjection()]
 
 
 async def register_entry(pool: asyncpg.Pool, account_id: str) -> dict[str, Any] | None:

@@ -14,9 +14,12 @@ from temporalio.common import (
 )
 
 from domain import account as acc
+from domain import crisis as cr
 from domain import message as msg
 from workflows import search_attributes as sa
 from workflows.account import AccountLifecycleWorkflow, AccountWorkflowInput
+from workflows.crisis import CrisisWorkflow
+from workflows.crisis_models import CrisisWorkflowInput, StormReport
 from workflows.message import InboundMessageWorkflow, MessageWorkflowInput
 
 
@@ -90,3 +93,35 @@ async def start_message_case(
             *([SearchAttributePair(sa.CRISIS, True)] if command.crisis else []),  # R-39
         ]),
     )
+
+
+def _crisis_attributes(settings: cr.CrisisSettings, state: cr.CrisisState | None
+                       ) -> TypedSearchAttributes:
+    return TypedSearchAttributes([
+        SearchAttributePair(sa.MUNICIPALITY, settings.municipality_id),
+        SearchAttributePair(sa.CRISIS, state is not None and state.active is not None),
+    ])
+
+
+async def start_crisis_case(client: Client, settings: cr.CrisisSettings,
+                            state: cr.CrisisState | None, *, task_queue: str
+                            ) -> WorkflowHandle[Any, Any]:
+    """The municipality's CrisisWorkflow (R-39, R-40), started unless it runs;
+    a restarted one carries on from its record (`state`, folded from the
+    crisis stream)."""
+    return await client.start_workflow(
+        CrisisWorkflow.run, CrisisWorkflowInput(settings=settings, state=state),
+        id=cr.workflow_id_for(settings.municipality_id), task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        search_attributes=_crisis_attributes(settings, state))
+
+
+async def signal_storm(client: Client, settings: cr.CrisisSettings,
+                       state: cr.CrisisState | None, report: StormReport, *, task_queue: str
+                       ) -> None:
+    """R-40: report a storm to the crisis workflow, starting it if need be."""
+    await client.start_workflow(
+        CrisisWorkflow.run, CrisisWorkflowInput(settings=settings, state=state),
+        id=cr.workflow_id_for(settings.municipality_id), task_queue=task_queue,
+        start_signal="storm_detected", start_signal_args=[report],
+        search_attributes=_crisis_attributes(settings, state))

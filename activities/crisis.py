@@ -1,0 +1,326 @@
+"""Crisis mode (R-39) and storm flags (R-40): the crisis workflow's side
+effects, the reads the feeder and the web app need, and the read models
+projected from the crisis streams (`crisis:<municipality>`).
+
+Who is told of a switch is read from the read models (accounts,
+message_cases), not from Temporal's visibility: the read models are written
+in the same transaction as the events, so a case whose receipt is on the
+record is found at once, where visibility is eventually consistent.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+from pydantic import AwareDatetime, BaseModel
+from temporalio import activity
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.eventstore import RecordedEvent
+from domain import crisis as cr
+from domain.crisis_mode import CrisisMode, CrisisStatus
+from domain.screening import RecentMessage
+
+_TERMINAL_ACCOUNT = ("closed", "rejected", "lapsed")
+_TERMINAL_CASE = ("answered", "redacted", "disposed", "staff_post")
+# The most messages the storm window reads: a storm is flagged long before.
+_WINDOW_LIMIT = 5000
+
+
+# --------------------------------------------------------------------------- reads
+
+
+async def crisis_settings(pool: asyncpg.Pool, municipality_id: str) -> cr.CrisisSettings | None:
+    """The municipality's crisis settings and roles as the directory holds them."""
+    async with pool.acquire() as conn:
+        row = await conn.fetchrow("SELECT crisis_policy FROM municipalities WHERE id = $1",
+                                  municipality_id)
+        if row is None:
+            return None
+        roles = await conn.fetch(
+            """SELECT r.role, r.person_id FROM roles r
+               JOIN people p ON p.municipality_id = r.municipality_id AND p.id = r.person_id
+               WHERE r.municipality_id = $1 AND p.active""", municipality_id)
+        units = await conn.fetch("SELECT id FROM units WHERE municipality_id = $1 AND active",
+                                 municipality_id)
+    return cr.CrisisSettings(
+        municipality_id=municipality_id,
+        policy=cr.CrisisPolicy.model_validate(row["crisis_policy"] or {}),
+        crisis_management=frozenset(r["person_id"] for r in roles
+                                    if r["role"] == "crisis_management"),
+        communications=frozenset(r["person_id"] for r in roles if r["role"] == "communications"),
+        units=frozenset(u["id"] for u in units))
+
+
+async def crisis_record(pool: asyncpg.Pool, municipality_id: str) -> cr.CrisisState | None:
+    """The crisis stream folded: what a (re)started crisis workflow carries on."""
+    rows = await pool.fetch("SELECT data FROM events WHERE stream_id = $1 ORDER BY version",
+                            cr.workflow_id_for(municipality_id))
+    if not rows:
+        return None
+    return cr.fold([cr.parse_event(r["data"]) for r in rows])
+
+
+async def current_crisis(pool: asyncpg.Pool, municipality_id: str) -> CrisisMode | None:
+    mode = await pool.fetchval(
+        "SELECT mode FROM crisis_modes WHERE municipality_id = $1 AND ended_at IS NULL",
+        municipality_id)
+    return None if mode is None else CrisisMode.model_validate(mode)
+
+
+async def covering_crisis(pool: asyncpg.Pool, municipality_id: str, unit_id: str
+                          ) -> CrisisMode | None:
+    """R-39: the crisis in force for a unit's accounts, if any."""
+    mode = await current_crisis(pool, municipality_id)
+    return mode if mode is not None and mode.covers(unit_id) else None
+
+
+async def storm_cooldown_until(pool: asyncpg.Pool, account_id: str) -> datetime | None:
+    until: datetime | None = await pool.fetchval(
+        """SELECT max(cooldown_until) FROM crisis_storms
+           WHERE account_id = $1::uuid AND cooled_down_at IS NULL""", account_id)
+    return until
+
+
+async def recent_messages(pool: asyncpg.Pool, account_id: str, since: datetime, until: datetime
+                          ) -> list[RecentMessage]:
+    """R-40: the account's citizen messages received in (since, until], with
+    their mood from screening."""
+    rows = await pool.fetch(
+        """SELECT received_at, state->>'mood' = 'critical' AS critical FROM message_cases
+           WHERE account_id = $1::uuid AND NOT from_staff
+             AND received_at > $2 AND received_at <= $3
+           ORDER BY received_at DESC LIMIT $4""",
+        account_id, since, until, _WINDOW_LIMIT)
+    return [RecentMessage(received_at=r["received_at"], critical=bool(r["critical"]))
+            for r in rows]
+
+
+async def digests(pool: asyncpg.Pool, municipality_id: str, *, crisis_id: str | None = None,
+                  texts: bool = False) -> list[dict[str, Any]]:
+    """R-39: the digests, newest first; with `texts`, the questions' texts from
+    the content store (None once disposed), for crisis management's page."""
+    rows = await pool.fetch(
+        """SELECT digest FROM crisis_digests WHERE municipality_id = $1
+             AND ($2::text IS NULL OR crisis_id = $2) ORDER BY period_end DESC""",
+        municipality_id, crisis_id)
+    out = [dict(r["digest"]) for r in rows]
+    if texts:
+        ids = sorted({i for d in out for i in d["question_case_ids"]})
+        found = {r["case_id"]: r["text"] for r in await pool.fetch(
+            "SELECT case_id, text FROM message_contents WHERE case_id = ANY($1::text[])", ids)}
+        for d in out:
+            d["questions_text"] = [{"case_id": i, "text": found.get(i)}
+                                   for i in d["question_case_ids"]]
+    return out
+
+
+async def crises(pool: asyncpg.Pool, municipality_id: str | None = None, *,
+                 current: bool = False) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        """SELECT crisis_id, municipality_id, units, mode, reason, declared_by, declared_at,
+                  ended_by, ended_at, end_reason FROM crisis_modes
+           WHERE ($1::text IS NULL OR municipality_id = $1) AND (NOT $2 OR ended_at IS NULL)
+           ORDER BY declared_at DESC""", municipality_id, current)
+    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
+            for r in rows]
+
+
+async def storms(pool: asyncpg.Pool, municipality_id: str) -> list[dict[str, Any]]:
+    rows = await pool.fetch(
+        """SELECT s.*, a.account_name FROM crisis_storms s
+           LEFT JOIN accounts a ON a.account_id = s.account_id
+           WHERE s.municipality_id = $1 ORDER BY flagged_at DESC""", municipality_id)
+    return [{k: (v.isoformat() if isinstance(v, datetime) else str(v)
+                 if isinstance(v, uuid.UUID) else v) for k, v in r.items()} for r in rows]
+
+
+# --------------------------------------------------------------------------- activities
+
+
+class InformCrisisInput(BaseModel):
+    """Tell the accounts (and their open cases) what now applies to them."""
+
+    state: cr.CrisisState
+    account_id: str | None = None  # only this account (a storm flag's change)
+    cases: bool = True
+
+
+class InformCrisisResult(BaseModel):
+    accounts: int
+    cases: int
+    not_running: int
+
+
+class CompileDigestInput(BaseModel):
+    crisis: CrisisMode
+    period_start: AwareDatetime
+    period_end: AwareDatetime
+    recipients: list[str]
+
+
+def _gone(error: RPCError) -> bool:
+    # Never started (the feeder re-reads the crisis after starting a case, so
+    # it gets the rules itself) or already ended: nothing to tell.
+    return error.status == RPCStatusCode.NOT_FOUND or "already completed" in str(error)
+
+
+class CrisisActivities:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @activity.defn(name="inform_crisis_scope")
+    async def inform(self, inp: InformCrisisInput) -> InformCrisisResult:
+        """R-39, R-40: signal `crisis_changed` to the municipality's running
+        accounts and to their open cases whose crisis differs. Signals carry
+        no personal data and are idempotent (a case told twice records once)."""
+        client = activity.client()
+        state = inp.state
+        accounts = await self._pool.fetch(
+            """SELECT account_id::text AS account_id, workflow_id, unit_id FROM accounts
+               WHERE municipality_id = $1 AND NOT (stage = ANY($2::text[]))
+                 AND ($3::text IS NULL OR account_id = $3::uuid)
+               ORDER BY account_id""",
+            state.municipality_id, list(_TERMINAL_ACCOUNT), inp.account_id)
+        told_accounts = told_cases = not_running = 0
+        for account in accounts:
+            status = state.status_for(account["account_id"], account["unit_id"])
+            try:
+                await client.get_workflow_handle(account["workflow_id"]).signal(
+                    "crisis_changed", status)
+                told_accounts += 1
+            except RPCError as error:
+                if not _gone(error):
+                    raise
+                not_running += 1
+            if not inp.cases:
+                continue
+            crisis_id = status.mode.crisis_id if status.mode else None
+            cases = await self._pool.fetch(
+                """SELECT case_id FROM message_cases
+                   WHERE account_id = $1::uuid AND NOT (stage = ANY($2::text[]))
+                     AND (state->'crisis'->>'crisis_id') IS DISTINCT FROM $3
+                   ORDER BY case_id""",
+                account["account_id"], list(_TERMINAL_CASE), crisis_id)
+            for case in cases:
+                try:
+                    await client.get_workflow_handle(case["case_id"]).signal(
+                        "crisis_changed", CrisisStatus(mode=status.mode))
+                    told_cases += 1
+                except RPCError as error:
+                    if not _gone(error):
+                        raise
+                    not_running += 1
+                activity.heartbeat(told_cases)
+        activity.logger.info("crisis status sent", extra={
+            "municipality_id": state.municipality_id, "accounts": told_accounts,
+            "cases": told_cases})
+        return InformCrisisResult(accounts=told_accounts, cases=told_cases,
+                                  not_running=not_running)
+
+    @activity.defn(name="compile_crisis_digest")
+    async def compile_digest(self, inp: CompileDigestInput) -> cr.CrisisDigest:
+        """R-39: questions and moods of the period, from the read models. Only
+        whether a text asks something leaves PostgreSQL, never the text."""
+        rows = await self._pool.fetch(
+            """SELECT c.case_id, c.account_id::text AS account_id, a.unit_id, c.received_at,
+                      coalesce(c.state->>'mood' = 'critical', false) AS critical,
+                      coalesce(mc.text LIKE '%?%', false) AS question,
+                      c.closed_at IS NULL AS open,
+                      jsonb_array_length(c.flags) > 0 AS flagged
+               FROM message_cases c
+               JOIN accounts a ON a.account_id = c.account_id
+               LEFT JOIN message_contents mc ON mc.case_id = c.case_id
+               WHERE c.municipality_id = $1 AND NOT c.from_staff
+                 AND c.received_at >= $2 AND c.received_at < $3""",
+            inp.crisis.municipality_id, inp.period_start, inp.period_end)
+        cases = [cr.DigestCase(**dict(r)) for r in rows]
+        return cr.compile_digest(inp.crisis, cases, period_start=inp.period_start,
+                                 period_end=inp.period_end, recipients=inp.recipients)
+
+
+# --------------------------------------------------------------------------- read models
+
+
+def _digest_event_id(digest_id: str, recipient: str) -> uuid.UUID:
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"kanalvakt:crisis-digest:{digest_id}:{recipient}")
+
+
+class CrisisProjection:
+    """crisis_modes, crisis_storms and crisis_digests from the crisis streams;
+    the crisis tag of message cases (message_cases.crisis_id); notifications
+    for storm flags (the communications unit) and digests (crisis
+    management). Runs after MessageCasesProjection, whose row it tags."""
+
+    tables = ("crisis_modes", "crisis_storms", "crisis_digests")
+
+    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
+        if event.event_type in {"MessageReceived", "CrisisRulesApplied"}:
+            await conn.execute(
+                """UPDATE message_cases SET crisis_id = state->>'crisis_id'
+                   WHERE case_id = $1 AND state->>'crisis_id' IS NOT NULL""", event.stream_id)
+            return
+        if not event.stream_id.startswith(cr.STREAM_PREFIX):
+            return
+        typed = cr.parse_event(event.data)
+        match typed:
+            case cr.CrisisDeclared():
+                m = typed.crisis
+                await conn.execute(
+                    """INSERT INTO crisis_modes (crisis_id, municipality_id, units, mode, reason,
+                           declared_by, declared_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
+                       ON CONFLICT (crisis_id) DO NOTHING""",
+                    m.crisis_id, m.municipality_id, sorted(m.units), m.model_dump(mode="json"),
+                    typed.reason, typed.actor, typed.at)
+            case cr.CrisisEnded():
+                await conn.execute(
+                    """UPDATE crisis_modes SET ended_by = $2, ended_at = $3, end_reason = $4
+                       WHERE crisis_id = $1""", typed.crisis_id, typed.actor, typed.at,
+                    typed.reason)
+            case cr.StormFlagged():
+                municipality = event.stream_id.removeprefix(cr.STREAM_PREFIX)
+                await conn.execute(
+                    """INSERT INTO crisis_storms (event_id, municipality_id, account_id, unit_id,
+                           flagged_at, cooldown_until, window_start, window_end, messages,
+                           critical)
+                       VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9, $10)
+                       ON CONFLICT DO NOTHING""",
+                    event.event_id, municipality, typed.account_id, typed.unit_id,
+                    typed.flag.flagged_at, typed.flag.until, typed.window_start,
+                    typed.window_end, typed.flag.messages, typed.flag.critical)
+                await conn.executemany(
+                    """INSERT INTO notifications (event_id, recipient, account_id, kind, step,
+                           stage, due, created_at)
+                       VALUES ($1, $2, $3::uuid, 'storm', $4, 'active', $5, $6)
+                       ON CONFLICT DO NOTHING""",
+                    [(event.event_id, who, typed.account_id, f"storm@{typed.at.isoformat()}",
+                      typed.flag.until, event.occurred_at) for who in typed.recipients])
+            case cr.StormCooledDown():
+                await conn.execute(
+                    """UPDATE crisis_storms SET cooled_down_at = $2
+                       WHERE account_id = $1::uuid AND cooled_down_at IS NULL""",
+                    typed.account_id, typed.at)
+            case cr.CrisisDigestCompiled():
+                d = typed.digest
+                await conn.execute(
+                    """INSERT INTO crisis_digests (digest_id, crisis_id, municipality_id,
+                           period_start, period_end, compiled_at, messages, questions, critical,
+                           open, flagged, digest)
+                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                       ON CONFLICT DO NOTHING""",
+                    d.digest_id, d.crisis_id, d.municipality_id, d.period_start, d.period_end,
+                    typed.at, d.messages, d.questions, d.critical, d.open, d.flagged,
+                    json.loads(d.model_dump_json()))
+                await conn.executemany(
+                    """INSERT INTO notifications (event_id, recipient, account_id, kind, step,
+                           stage, due, created_at)
+                       VALUES ($1, $2, NULL, 'crisis_digest', $3, 'crisis', $4, $5)
+                       ON CONFLICT DO NOTHING""",
+                    [(_digest_event_id(d.digest_id, who), who, d.digest_id, d.period_end,
+                      event.occurred_at) for who in d.recipients])
+            case _:
+                return
