@@ -288,3 +288,37 @@ def _tiny_png() -> bytes:
 
 
 _ = (Any, SnapshotWorkflow)
+
+
+async def test_r38_closure_captures_through_the_same_pipeline_and_hands_it_to_the_registrar(
+        s: Env) -> None:
+    """R-38: closing an account runs the same SnapshotWorkflow (as a child):
+    rendered page, PDF, PNG, METS, diarium number, delivered; the account's
+    stream records the package before it is removed from the register."""
+    from tests.workflows.test_account_lifecycle import start, walk_to_active
+    from workflows.account import AccountLifecycleWorkflow, AccountWorkflowResult
+
+    handle = await start(s)  # type: ignore[arg-type]
+    state = await walk_to_active(s, handle)  # type: ignore[arg-type]
+    await handle.execute_update(AccountLifecycleWorkflow.request_closure, acc.RequestClosure(
+        actor=MANAGER, reason="The house moves its programme to the municipal website"))
+    result = AccountWorkflowResult.model_validate(await handle.result())
+    assert result.stage is acc.Stage.CLOSED and result.final_package is not None
+
+    bag = check_package(result.final_package.path)
+    assert bag.info["Kanalvakt-Package-Kind"] == "final_snapshot"
+    assert bag.info["Kanalvakt-Reason"] == "final"
+    assert bag.info["Kanalvakt-Source"] == "record_only"  # Instagram without a Page token
+    sid = f"snapshot:exempelby:{state.slug}:final"
+    row = await s.pool.fetchrow("SELECT * FROM snapshots WHERE snapshot_id = $1", sid)
+    assert row["reason"] == "final" and row["package_id"] == result.final_package.package_id
+    assert row["diarium_number"] and row["delivered_to"] == result.final_package.path
+    inbox = await s.pool.fetchrow("SELECT * FROM registrar_inbox")
+    assert inbox["kind"] == "final_snapshot" and sorted(inbox["registrars"]) == REGISTRARS
+    types = [r["event_type"] for r in await s.pool.fetch(
+        "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY version",
+        f"account-{state.account_id}")]
+    assert types[-3:] == ["FinalSnapshotArchived", "RemovedFromRegister", "AccountClosed"]
+    assert int(bag.info["Kanalvakt-Event-Count"]) == types.index("FinalSnapshotArchived")
+    page = (Path(result.final_package.path) / "data/content/snapshot.html").read_text("utf-8")
+    assert "slutlig ögonblicksbild" in page and "inga skärmbilder" in page
