@@ -56,6 +56,7 @@ class AccountContext:
     unit_id: str = ""
     crisis: CrisisMode | None = None  # the crisis covering the account now
     crisis_policy: cr.CrisisPolicy = cr.CrisisPolicy()  # its storm settings
+    workflow_id: str | None = None  # the account's case: decisions are its check-ins
 
 
 class UnknownAccount(LookupError):
@@ -90,6 +91,7 @@ async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountCon
         unit_id=state.request.unit_id,
         crisis=await covering_crisis(pool, state.municipality_id, state.request.unit_id),
         crisis_policy=cr.CrisisPolicy.model_validate(row["crisis_policy"] or {}),
+        workflow_id=acc.workflow_id_for(state.municipality_id, state.slug),
     )
 
 
@@ -137,7 +139,8 @@ class IntakeFeeder:
                     handle = await start_message_case(self._client, command,
                                                       task_queue=self._task_queue,
                                                       diarium_prefix=account.diarium_prefix,
-                                                      receipt_recorded=recorded)
+                                                      receipt_recorded=recorded,
+                                                      account_workflow_id=account.workflow_id)
                 except WorkflowAlreadyStartedError:
                     return True  # its case ran and ended: a late redelivery, nothing to do
                 await self._crisis_since_start(handle, account)

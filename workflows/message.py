@@ -27,7 +27,7 @@ from datetime import timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, FailureError
 
 from workflows import search_attributes as sa
 
@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import (
         AcknowledgeRequest,
         DecisionResult,
+        MessageDecisionTaken,
         MessageWorkflowInput,
         MessageWorkflowResult,
         RedactRequest,
@@ -80,6 +81,7 @@ class InboundMessageWorkflow:
         self._state: msg.MessageState = msg.evolve(None, self._events[0])
         self._written = inp.receipt_recorded
         self._prefix = inp.diarium_prefix
+        self._account_case = inp.account_workflow_id
         self._lock = asyncio.Lock()
 
     @workflow.run
@@ -165,6 +167,22 @@ class InboundMessageWorkflow:
                 actor=SYSTEM_ACTOR, action=platform.action, instruction=platform.detail),
                 now=workflow.now())
         await self._record(events)
+        await self._tell_account(command)
+
+    async def _tell_account(self, command: msg.Command) -> None:
+        """R-15, R-16: a person's decision on the case is a check-in on the
+        account (its case decides whether it counts). Best effort: an account
+        case that has ended does not hold up the message's."""
+        if self._account_case is None or command.actor == SYSTEM_ACTOR:
+            return
+        try:
+            await workflow.get_external_workflow_handle(self._account_case).signal(
+                "message_decision_taken", MessageDecisionTaken(
+                    actor=command.actor, at=workflow.now(), case_id=self._state.case_id,
+                    decision=type(command).__name__))
+        except FailureError as failed:
+            workflow.logger.warning("account case not told of the decision: %s", failed,
+                                    extra={"case_id": self._state.case_id})
 
     async def _record(self, events: Sequence[msg.MessageEvent]) -> None:
         if not events:

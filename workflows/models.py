@@ -54,6 +54,9 @@ class MessageWorkflowInput(BaseModel):
     # True when the feeder already put the receipt on the record (content and
     # receipt events, decided by the same rules): then nothing is written here.
     receipt_recorded: bool = False
+    # The account's case (`account:<municipality>:<slug>`), told of every
+    # decision a person takes: a check-in. None: nobody is told.
+    account_workflow_id: str | None = None
 
 
 class MessageWorkflowResult(BaseModel):

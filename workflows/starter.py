@@ -65,7 +65,7 @@ async def refresh_running_accounts(client: Client, municipality_id: str) -> int:
 
 async def start_message_case(
     client: Client, command: msg.ReceiveMessage, *, task_queue: str, diarium_prefix: str = "KS",
-    receipt_recorded: bool = False,
+    receipt_recorded: bool = False, account_workflow_id: str | None = None,
 ) -> WorkflowHandle[Any, Any]:
     """Start the case of one inbound message, or find it: the id comes from
     the platform and its id for the message, so a redelivered webhook (or a
@@ -78,7 +78,8 @@ async def start_message_case(
     return await client.start_workflow(
         InboundMessageWorkflow.run,
         MessageWorkflowInput(receive=command, diarium_prefix=diarium_prefix,
-                             receipt_recorded=receipt_recorded),
+                             receipt_recorded=receipt_recorded,
+                             account_workflow_id=account_workflow_id),
         id=command.case_id,
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
