@@ -225,9 +225,12 @@ class CrisisActivities:
     @activity.defn(name="compile_crisis_digest")
     async def compile_digest(self, inp: CompileDigestInput) -> cr.CrisisDigest:
         """R-39: questions and moods of the period, from the read models. Only
-        whether a text asks something leaves PostgreSQL, never the text."""
+        whether a text asks something leaves PostgreSQL, never the text. A
+        message belongs to the period in which it reached Kanalvakt (its
+        content's storage time), so one published earlier is not missed."""
         rows = await self._pool.fetch(
-            """SELECT c.case_id, c.account_id::text AS account_id, a.unit_id, c.received_at,
+            """SELECT c.case_id, c.account_id::text AS account_id, a.unit_id,
+                      coalesce(mc.stored_at, c.received_at) AS received_at,
                       coalesce(c.state->>'mood' = 'critical', false) AS critical,
                       coalesce(mc.text LIKE '%?%', false) AS question,
                       c.closed_at IS NULL AS open,
@@ -236,7 +239,8 @@ class CrisisActivities:
                JOIN accounts a ON a.account_id = c.account_id
                LEFT JOIN message_contents mc ON mc.case_id = c.case_id
                WHERE c.municipality_id = $1 AND NOT c.from_staff
-                 AND c.received_at >= $2 AND c.received_at < $3""",
+                 AND coalesce(mc.stored_at, c.received_at) >= $2
+                 AND coalesce(mc.stored_at, c.received_at) < $3""",
             inp.crisis.municipality_id, inp.period_start, inp.period_end)
         cases = [cr.DigestCase(**dict(r)) for r in rows]
         return cr.compile_digest(inp.crisis, cases, period_start=inp.period_start,
