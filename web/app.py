@@ -33,6 +33,7 @@ from activities.directory import DirectoryRepository
 from domain import account as acc
 from domain.message_policy import MessagePolicy
 from web.crisis_api import crisis_router
+from web.monitoring_api import monitoring_router
 from web.identity import Actor, ApiActor, known_actor
 from web.messages_api import messages_router
 from web.pages import install_intranet
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(meta_router())
     app.include_router(messages_router())
     app.include_router(crisis_router())
+    app.include_router(monitoring_router())
     return app
 
 

@@ -118,10 +118,12 @@ async def put_active_account(s: Env, *, name: str, platform: str,
                             platform_account_id=platform_account_id),
     ]
     store = EventStore(s.pool, all_projections())
+    account_id = str(uuid.uuid4())
+    commands[0] = commands[0].model_copy(update={"account_id": account_id})
     state: acc.AccountState | None = None
     for command in commands:
         events = acc.decide(state, command, now=at)
-        stream = f"account-{(state.account_id if state else command.account_id)}"  # type: ignore[attr-defined]
+        stream = f"account-{account_id}"
         await store.append(stream, state.version if state else 0, [
             NewEvent(event_id=uuid.uuid4(), event_type=e.type, data=e.model_dump(mode="json"),
                      occurred_at=e.at, actor=e.actor) for e in events], str(uuid.uuid4()))

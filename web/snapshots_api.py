@@ -1,0 +1,160 @@
+"""Snapshots and records exports in the JSON API (R-37, R-38).
+
+    GET  /api/accounts/{id}/snapshots              the account's snapshots (read model)
+    POST /api/accounts/{id}/snapshots              take one now: on demand, or after a
+                                                   major change (body names the event)
+    POST /api/accounts/{id}/snapshot-uploads       upload a screenshot (PNG, JPEG, WebP) for
+                                                   a platform Kanalvakt cannot read
+    POST /api/records-exports                      a registrar's records export package
+
+Who: an account's admins, its unit's manager or deputy and the communications
+unit take snapshots and upload; registrars and the communications unit
+export records.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from pydantic import BaseModel, ConfigDict
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+import settings
+from activities import queries
+from activities.snapshot import snapshots_of, store_upload
+from activities.snapshot_records import RecordsExportInput, export_records
+from domain import account as acc
+from domain import snapshot as snap
+from web.identity import ApiActor, known_actor
+from workflows.snapshot_starter import start_snapshot
+
+if TYPE_CHECKING:
+    from web.app import AppContext
+
+MAX_UPLOAD = 20 * 1024 * 1024
+_SIGNATURES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff",
+               "image/webp": b"RIFF"}
+
+
+def _ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated["AppContext", Depends(_ctx)]
+
+
+class SnapshotRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Literal["on_demand", "major_change"] = "on_demand"
+    change: str | None = None  # the account event behind a major change, e.g. HandleChanged
+
+
+class RecordsExportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    municipality_id: str
+    account_id: uuid.UUID | None = None
+    start: date
+    end: date
+
+
+def upload_dir() -> Path:
+    return Path(os.environ.get("KANALVAKT_UPLOAD_DIR", settings.STATE_DIR / "uploads"))
+
+
+async def _account_and_actor(ctx: AppContext, account_id: uuid.UUID,
+                             actor: Any) -> tuple[dict[str, Any], str]:
+    account = await queries.account(ctx.pool, str(account_id))
+    if account is None:
+        raise HTTPException(404, detail="no such account")
+    who = await known_actor(ctx, account["municipality_id"], actor)
+    state = acc.AccountState.model_validate(account["state"])
+    allowed = {a["person"] for a in account["admins"]} | {
+        p for p in (state.authorities.manager, state.authorities.deputy) if p}
+    if who not in allowed and not state.authorities.is_communications(who):
+        raise HTTPException(403, detail=f"{who} may not take snapshots of this account: its "
+                            "admins, the unit's manager and the communications unit may")
+    return account, who
+
+
+def snapshots_router() -> APIRouter:
+    router = APIRouter(tags=["snapshots"])
+
+    @router.get("/api/accounts/{account_id}/snapshots")
+    async def list_snapshots(account_id: uuid.UUID, ctx: Ctx, actor: ApiActor
+                             ) -> list[dict[str, Any]]:
+        await _account_and_actor(ctx, account_id, actor)
+        return await snapshots_of(ctx.pool, str(account_id))
+
+    @router.post("/api/accounts/{account_id}/snapshots", status_code=202)
+    async def take_snapshot(account_id: uuid.UUID, body: SnapshotRequest, ctx: Ctx,
+                            actor: ApiActor) -> dict[str, Any]:
+        account, who = await _account_and_actor(ctx, account_id, actor)
+        if account["stage"] != "active":
+            raise HTTPException(409, detail="only an active account is snapshotted; a closed "
+                                "one has its final snapshot")
+        now = datetime.now(UTC)
+        state = acc.AccountState.model_validate(account["state"])
+        day = snap.local_date(now, state.timezone)
+        if body.reason == "major_change":
+            label = snap.major_change_reason(body.change or "")
+            if label is None:
+                raise HTTPException(422, detail=f"{body.change!r} is not a major change (R-37): "
+                                    f"one of {', '.join(sorted(snap.MAJOR_CHANGES))}")
+            reason = snap.SnapshotReason.MAJOR_CHANGE
+        else:
+            label, reason = now.astimezone().strftime("%H%M%S"), snap.SnapshotReason.ON_DEMAND
+        try:
+            handle = await start_snapshot(
+                ctx.client, account_id=str(account_id), municipality_id=state.municipality_id,
+                slug=state.slug, reason=reason, day=day, task_queue=ctx.task_queue,
+                requested_by=who, label=label, change=body.change)
+        except WorkflowAlreadyStartedError:
+            raise HTTPException(409, detail="that snapshot has been taken already") from None
+        return {"snapshot_id": handle.id}
+
+    @router.post("/api/accounts/{account_id}/snapshot-uploads", status_code=201)
+    async def upload(account_id: uuid.UUID, ctx: Ctx, actor: ApiActor,
+                     file: Annotated[UploadFile, File()],
+                     caption: Annotated[str | None, Form(max_length=500)] = None
+                     ) -> dict[str, Any]:
+        _, who = await _account_and_actor(ctx, account_id, actor)
+        content = await file.read(MAX_UPLOAD + 1)
+        if len(content) > MAX_UPLOAD:
+            raise HTTPException(413, detail="a screenshot may be at most 20 MB")
+        kind = next((k for k, sig in _SIGNATURES.items() if content.startswith(sig)), None)
+        if kind is None or (kind == "image/webp" and content[8:12] != b"WEBP"):
+            raise HTTPException(415, detail="upload a PNG, JPEG or WebP screenshot")
+        return await store_upload(ctx.pool, upload_dir(), account_id=str(account_id),
+                                  file_name=(file.filename or "skarmbild")[:200], mime_type=kind,
+                                  content=content, caption=caption, uploaded_by=who,
+                                  uploaded_at=datetime.now(UTC))
+
+    @router.post("/api/records-exports", status_code=201)
+    async def records_export(body: RecordsExportRequest, ctx: Ctx, actor: ApiActor
+                             ) -> dict[str, Any]:
+        who = await known_actor(ctx, body.municipality_id, actor)
+        if not {"registrar", "communications"} & await ctx.directory.roles_of(
+                body.municipality_id, who):
+            raise HTTPException(403, detail=f"{who} is neither a registrar nor in the "
+                                f"communications unit of {body.municipality_id}")
+        try:
+            inp = RecordsExportInput(
+                municipality_id=body.municipality_id,
+                account_id=str(body.account_id) if body.account_id else None,
+                start=body.start, end=body.end, requested_by=who, now=datetime.now(UTC))
+            ref = await export_records(ctx.pool, settings.load().archive_dir, inp)
+        except LookupError as missing:
+            raise HTTPException(404, detail=str(missing)) from None
+        except ValueError as bad:
+            raise HTTPException(422, detail=str(bad)) from None
+        return ref.model_dump()
+
+    return router
