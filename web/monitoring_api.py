@@ -1,0 +1,241 @@
+"""The JSON API for the monitoring duties of an active account (R-15..R-20).
+
+POST /api/accounts/{id}/check-ins                     an admin checked the account (R-15, R-16)
+POST /api/accounts/{id}/posts                         a published staff post (R-18)
+POST /api/accounts/{id}/keep                          the communications unit keeps an
+                                                      account proposed for closure (R-19)
+POST /api/accounts/{id}/watch-items                   criticism or an error for the manager (R-20)
+POST /api/accounts/{id}/watch-items/{item}/resolve    the manager resolves it with a note
+POST /api/accounts/{id}/monitoring-settings           the account's own settings (R-43)
+GET  /api/accounts/{id}/monitoring                    status: check-ins today, last ones,
+                                                      what falls due next, posts this week,
+                                                      inactivity, open watch items
+GET  /api/accounts/{id}/watch-items                   every watch item, open and resolved
+GET  /api/watch-items?municipality=&unit=             open watch items, for managers
+
+Identity as web.messages_api: the signed-in person (or, with the development
+sign-in on, the `X-Kanalvakt-Actor` header), checked against the account's
+municipality's directory. Who may *decide* is the account workflow's rule
+(its Update validators: a refusal records nothing). Who may *read* is
+checked here: the account's admins, the unit's manager and deputy and its
+staff, the communications unit. A watch item may be raised by the unit's
+staff: the directory's word that the person works in the unit goes to the
+workflow with the report (`in_unit`).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+import structlog
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from activities import queries
+from domain import account as acc
+from domain import monitoring as mon
+from web.identity import ApiActor, known_actor
+from workflows.account import AccountLifecycleWorkflow
+
+if TYPE_CHECKING:
+    from web.app import AppContext
+
+log = structlog.get_logger("kanalvakt.web.monitoring")
+
+W = AccountLifecycleWorkflow
+
+
+def _ctx(request: Request) -> AppContext:
+    ctx: AppContext = request.app.state.ctx
+    return ctx
+
+
+Ctx = Annotated["AppContext", Depends(_ctx)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+
+class CheckInBody(_Body):
+    """Nothing to say but that the account was checked now (R-15)."""
+
+
+class PostBody(_Body):
+    post_id: acc.PostId = Field(description="The platform's id of the post")
+    published_at: AwareDatetime
+
+
+class KeepBody(_Body):
+    reason: acc.Text
+
+
+class WatchItemBody(_Body):
+    summary: str = Field(min_length=1, max_length=2000,
+                         description="What was said or what is wrong, for the manager")
+    link: str | None = Field(None, pattern=r"^https://\S+$", max_length=500)
+    seen_at: AwareDatetime
+
+
+class ResolveBody(_Body):
+    note: acc.Text
+
+
+class MonitoringView(BaseModel):
+    account_id: str
+    stage: acc.Stage
+    escalated: bool
+    status: mon.MonitoringStatus
+
+
+def _view(state: acc.AccountState) -> MonitoringView:
+    # The web app may read the clock; the domain is given the time.
+    status = mon.status(state.monitoring, acc.monitoring_duty(state), datetime.now(UTC))
+    return MonitoringView(account_id=state.account_id, stage=state.stage,
+                          escalated=acc.is_escalated(state), status=status)
+
+
+async def _account(ctx: AppContext, account_id: uuid.UUID
+                   ) -> tuple[dict[str, Any], acc.AccountState]:
+    row = await queries.account(ctx.pool, str(account_id))
+    if row is None:
+        raise HTTPException(404, detail="no such account")
+    return row, acc.AccountState.model_validate(row["state"])
+
+
+async def _works_in_unit(ctx: AppContext, state: acc.AccountState, person: str) -> bool:
+    found = await ctx.directory.person(state.municipality_id, person)
+    return found is not None and found.unit == state.request.unit_id
+
+
+async def _may_read(ctx: AppContext, state: acc.AccountState, who: str) -> None:
+    a = state.authorities
+    if (who in state.admins or a.is_manager(who) or a.is_communications(who)
+            or await _works_in_unit(ctx, state, who)):
+        return
+    raise HTTPException(403, detail=f"{who} may not read this account's monitoring: its "
+                        "admins, the unit and the communications unit may")
+
+
+def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints reads best
+    from web.app import _send
+
+    router = APIRouter(tags=["monitoring"])
+
+    async def decide(account_id: uuid.UUID, ctx: AppContext, actor: Any, update: Any,
+                     build: Any) -> MonitoringView:
+        row, state = await _account(ctx, account_id)
+        who = await known_actor(ctx, row["municipality_id"], actor)
+        command = await build(who, state)
+        handle = ctx.client.get_workflow_handle(row["workflow_id"])
+        after: acc.AccountState = await _send(handle, update, command)
+        log.info("monitoring decision", account_id=str(account_id),
+                 command=type(command).__name__, actor=who)
+        return _view(after)
+
+    @router.post("/api/accounts/{account_id}/check-ins", response_model=MonitoringView,
+                 summary="An admin checked the account (R-15, R-16)")
+    async def check_in(account_id: uuid.UUID, body: CheckInBody, ctx: Ctx,
+                       actor: ApiActor) -> MonitoringView:
+        async def build(who: str, _: acc.AccountState) -> acc.Command:
+            return acc.RecordCheckIn(actor=who)
+        return await decide(account_id, ctx, actor, W.record_check_in, build)
+
+    @router.post("/api/accounts/{account_id}/posts", response_model=MonitoringView,
+                 summary="A published staff post (R-18)")
+    async def record_post(account_id: uuid.UUID, body: PostBody, ctx: Ctx,
+                          actor: ApiActor) -> MonitoringView:
+        async def build(who: str, _: acc.AccountState) -> acc.Command:
+            return acc.RecordPost(actor=who, post_id=body.post_id,
+                                  published_at=body.published_at)
+        return await decide(account_id, ctx, actor, W.record_post, build)
+
+    @router.post("/api/accounts/{account_id}/keep", response_model=MonitoringView,
+                 summary="Keep an account proposed for closure, with a reason (R-19)")
+    async def keep(account_id: uuid.UUID, body: KeepBody, ctx: Ctx,
+                   actor: ApiActor) -> MonitoringView:
+        async def build(who: str, _: acc.AccountState) -> acc.Command:
+            return acc.KeepAccount(actor=who, reason=body.reason)
+        return await decide(account_id, ctx, actor, W.keep_account, build)
+
+    @router.post("/api/accounts/{account_id}/watch-items", response_model=MonitoringView,
+                 status_code=201, summary="Raise criticism or an error with the manager (R-20)")
+    async def report_watch_item(account_id: uuid.UUID, body: WatchItemBody, ctx: Ctx,
+                                actor: ApiActor) -> MonitoringView:
+        async def build(who: str, state: acc.AccountState) -> acc.Command:
+            return acc.ReportWatchItem(actor=who, summary=body.summary, link=body.link,
+                                       seen_at=body.seen_at,
+                                       in_unit=await _works_in_unit(ctx, state, who))
+        return await decide(account_id, ctx, actor, W.report_watch_item, build)
+
+    @router.post("/api/accounts/{account_id}/watch-items/{item_id}/resolve",
+                 response_model=MonitoringView, summary="The manager resolves a watch item")
+    async def resolve_watch_item(account_id: uuid.UUID, item_id: str, body: ResolveBody,
+                                 ctx: Ctx, actor: ApiActor) -> MonitoringView:
+        async def build(who: str, _: acc.AccountState) -> acc.Command:
+            try:
+                return acc.ResolveWatchItem(actor=who, item_id=item_id, note=body.note)
+            except ValueError:
+                raise HTTPException(404, detail=f"no watch item {item_id!r}") from None
+        return await decide(account_id, ctx, actor, W.resolve_watch_item, build)
+
+    @router.post("/api/accounts/{account_id}/monitoring-settings", response_model=MonitoringView,
+                 summary="The account's own monitoring settings (R-15..R-20, R-43)")
+    async def monitoring_settings(account_id: uuid.UUID, body: mon.MonitoringPolicy, ctx: Ctx,
+                                  actor: ApiActor) -> MonitoringView:
+        async def build(who: str, _: acc.AccountState) -> acc.Command:
+            return acc.ChangeMonitoringSettings(actor=who, policy=body)
+        return await decide(account_id, ctx, actor, W.change_monitoring_settings, build)
+
+    @router.get("/api/accounts/{account_id}/monitoring", response_model=MonitoringView,
+                summary="Check-ins, posts, inactivity and watch items of the account")
+    async def monitoring_status(account_id: uuid.UUID, ctx: Ctx,
+                                actor: ApiActor) -> MonitoringView:
+        row, state = await _account(ctx, account_id)
+        who = await known_actor(ctx, row["municipality_id"], actor)
+        await _may_read(ctx, state, who)
+        return _view(state)
+
+    @router.get("/api/accounts/{account_id}/watch-items")
+    async def account_watch_items(account_id: uuid.UUID, ctx: Ctx,
+                                  actor: ApiActor) -> list[dict[str, Any]]:
+        row, state = await _account(ctx, account_id)
+        who = await known_actor(ctx, row["municipality_id"], actor)
+        await _may_read(ctx, state, who)
+        rows = await ctx.pool.fetch(
+            "SELECT * FROM watch_items WHERE account_id = $1::uuid ORDER BY reported_at",
+            str(account_id))
+        return [_plain(r) for r in rows]
+
+    @router.get("/api/watch-items")
+    async def open_watch_items(ctx: Ctx, actor: ApiActor,
+                               municipality: str = Query(..., max_length=64),
+                               unit: str | None = Query(None, max_length=64)
+                               ) -> list[dict[str, Any]]:
+        """R-20: open watch items of the units the person manages (all of the
+        municipality's for the communications unit)."""
+        who = await known_actor(ctx, municipality, actor)
+        rows = await ctx.pool.fetch(
+            """
+            SELECT w.* FROM watch_items w
+            JOIN units u ON u.municipality_id = w.municipality_id AND u.id = w.unit_id
+            WHERE w.municipality_id = $1 AND w.status = 'open'
+              AND ($2::text IS NULL OR w.unit_id = $2)
+              AND (u.manager = $3 OR u.deputy = $3 OR EXISTS (
+                    SELECT 1 FROM roles r WHERE r.municipality_id = $1 AND r.person_id = $3
+                      AND r.role = 'communications'))
+            ORDER BY w.reported_at
+            """, municipality, unit, who)
+        return [_plain(r) for r in rows]
+
+    return router
+
+
+def _plain(row: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in dict(row).items():
+        out[key] = value.isoformat() if hasattr(value, "isoformat") else (
+            str(value) if isinstance(value, uuid.UUID) else value)
+    return out
