@@ -33,9 +33,9 @@ from activities.directory import DirectoryRepository
 from domain import account as acc
 from domain.message_policy import MessagePolicy
 from web.crisis_api import crisis_router
-from web.monitoring_api import monitoring_router
 from web.identity import Actor, ApiActor, known_actor
 from web.messages_api import messages_router
+from web.monitoring_api import monitoring_router
 from web.pages import install_intranet
 from web.webhooks import meta_router
 from workflows.account import AccountLifecycleWorkflow
