@@ -4,6 +4,10 @@
     kanalvakt directory load FILE               load a municipality's directory YAML
     kanalvakt directory show MUNICIPALITY       who manages, signs off and registers
     kanalvakt rebuild-read-models               replay every event into the read models
+    kanalvakt records export MUNICIPALITY --from DATE --to DATE [--account ID]
+                                                a records export package for the registrar
+    kanalvakt snapshots schedules               create or update every municipality's
+                                                snapshot schedule in Temporal (R-37)
 
 The database comes from --database-url or DATABASE_URL. Exit codes: 0 done,
 1 the operation failed, 2 bad input (arguments, no database, invalid file).
@@ -15,7 +19,9 @@ import argparse
 import asyncio
 import sys
 import time
+from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import yaml
@@ -45,7 +51,12 @@ async def _load(dsn: str, directory: Directory) -> LoadReport:
     await migrate(dsn)
     pool = await create_pool(dsn, min_size=1, max_size=2)
     try:
-        return await DirectoryRepository(pool).load(directory)
+        report = await DirectoryRepository(pool).load(directory)
+        from activities.snapshot import save_policy
+
+        # R-37, R-43: the municipality's snapshot settings (municipality.snapshots).
+        await save_policy(pool, directory.municipality.id, directory.municipality.snapshots)
+        return report
     finally:
         await pool.close()
 
@@ -112,11 +123,12 @@ def _read_directory_file(path: Path) -> Directory | None:
 async def _directory_load(dsn: str, directory: Directory, temporal_address: str | None) -> int:
     print((await _load(dsn, directory)).summary())
     if temporal_address:
-        await _tell_running_cases(temporal_address, directory.municipality.id)
+        await _tell_running_cases(temporal_address, directory.municipality.id, dsn)
     return EXIT_OK
 
 
-async def _tell_running_cases(address: str, municipality_id: str) -> None:
+async def _tell_running_cases(address: str, municipality_id: str, dsn: str | None = None
+                              ) -> None:
     """Running account cases carry their unit's authorities; tell them to
     reload, so a new manager decides from now on. The directory is loaded
     either way: a Temporal server that cannot be reached is said, not fatal."""
@@ -134,6 +146,65 @@ async def _tell_running_cases(address: str, municipality_id: str) -> None:
         )
         return
     print(f"told {told} running account case(s) of {municipality_id} to reload their authorities")
+    from workflows.snapshot_starter import sync_snapshot_schedule
+
+    directory = await _stored_directory_policy(municipality_id, dsn)
+    if directory is not None:
+        policy, timezone = directory
+        outcome = await sync_snapshot_schedule(client, municipality_id, policy, timezone,
+                                               task_queue=settings.load().task_queue)
+        print(f"snapshot schedule snapshots:{municipality_id}: {outcome}")
+
+
+async def _stored_directory_policy(municipality_id: str, dsn: str | None
+                                   ) -> tuple[Any, str] | None:
+    from activities.snapshot import policies
+
+    dsn = dsn or settings.load().database_url
+    if not dsn:
+        return None
+    pool = await create_pool(dsn, min_size=1, max_size=1)
+    try:
+        return (await policies(pool)).get(municipality_id)
+    finally:
+        await pool.close()
+
+
+async def _records_export(dsn: str, municipality_id: str, start: date, end: date,
+                          account_id: str | None, out: Path | None) -> int:
+    from activities.snapshot_records import RecordsExportInput, export_records
+
+    await migrate(dsn)
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    try:
+        ref = await export_records(pool, out or settings.load().archive_dir, RecordsExportInput(
+            municipality_id=municipality_id, account_id=account_id, start=start, end=end,
+            requested_by="kanalvakt-cli", now=datetime.now(UTC)))
+    except (LookupError, ValueError) as exc:
+        _say_error(f"kanalvakt: {exc}")
+        return EXIT_BAD_INPUT
+    finally:
+        await pool.close()
+    print(f"{ref.path} ({ref.payload_oxum} octets.files, manifest sha256 {ref.manifest_sha256})")
+    return EXIT_OK
+
+
+async def _sync_schedules(dsn: str, temporal_address: str) -> int:
+    from activities.snapshot import policies
+    from worker import connect
+    from workflows.snapshot_starter import sync_snapshot_schedule
+
+    pool = await create_pool(dsn, min_size=1, max_size=1)
+    try:
+        found = await policies(pool)
+    finally:
+        await pool.close()
+    client = await asyncio.wait_for(connect(temporal_address), timeout=5)
+    for municipality_id, (policy, timezone) in found.items():
+        outcome = await sync_snapshot_schedule(client, municipality_id, policy, timezone,
+                                               task_queue=settings.load().task_queue)
+        print(f"snapshots:{municipality_id}: {outcome}")
+    return EXIT_OK
 
 
 async def _directory_show(dsn: str, municipality_id: str) -> int:
@@ -203,6 +274,21 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "rebuild-read-models", help="empty the read models and replay every event into them"
     )
+    records = commands.add_parser("records", help="records for the registrar")
+    records_commands = records.add_subparsers(dest="records_command", required=True)
+    export = records_commands.add_parser(
+        "export", help="diarium entries, messages, decisions and disposal log of a period "
+        "as a BagIt package with METS")
+    export.add_argument("municipality")
+    export.add_argument("--from", dest="start", type=date.fromisoformat, required=True)
+    export.add_argument("--to", dest="end", type=date.fromisoformat, required=True)
+    export.add_argument("--account", help="one account's id (default: every account)")
+    export.add_argument("--out", type=Path, help="archive folder (default: KANALVAKT_ARCHIVE_DIR)")
+    snapshots = commands.add_parser("snapshots", help="semiannual snapshots (R-37)")
+    snapshot_commands = snapshots.add_subparsers(dest="snapshots_command", required=True)
+    schedules = snapshot_commands.add_parser(
+        "schedules", help="create or update each municipality's snapshot schedule")
+    schedules.add_argument("--temporal-address", default=settings.load().temporal_address)
     return parser
 
 
@@ -224,6 +310,11 @@ def main(argv: list[str] | None = None) -> int:
         work = _directory_load(dsn, directory, args.temporal_address or None)
     elif args.command == "directory":
         work = _directory_show(dsn, args.municipality)
+    elif args.command == "records":
+        work = _records_export(dsn, args.municipality, args.start, args.end, args.account,
+                               args.out)
+    elif args.command == "snapshots":
+        work = _sync_schedules(dsn, args.temporal_address)
     else:
         work = _rebuild(dsn)
     try:
