@@ -204,43 +204,12 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     async def request_account(body: AccountRequestBody, ctx: Ctx, response: Response,
                               actor: ApiActor) -> AccountCreated:
         """R-02: a unit requests an official account; the case starts at once."""
-        municipality = await ctx.directory.municipality(body.municipality_id)
-        if municipality is None:
-            raise _field_error(["municipality_id"], "no such municipality", "unknown")
-        requester = await _known_actor(ctx, municipality.id, actor)
-        authorities = await ctx.directory.authorities(municipality.id, body.unit_id)
-        if authorities is None:
-            raise _field_error(["unit_id"], f"no unit {body.unit_id!r} in {municipality.name}",
-                               "unknown_unit")
-        errors = []
-        for i, person in enumerate(body.proposed_admins):
-            if await ctx.directory.person(municipality.id, person) is None:
-                errors.append({"loc": ["body", "proposed_admins", i],
-                               "msg": f"{person} is not in the directory", "type": "unknown"})
-        if errors:
-            raise HTTPException(422, detail=errors)
         request = acc.AccountRequest.model_validate(body.model_dump(exclude={"municipality_id"}))
-        account_id = str(uuid.uuid4())
-        slug = acc.account_slug(request.account_name, request.platform)
-        workflow_id = acc.workflow_id_for(municipality.id, slug)
-        command = acc.RequestAccount(
-            actor=requester, account_id=account_id, municipality_id=municipality.id,
-            country=municipality.country, timezone=municipality.timezone, request=request,
-            authorities=authorities, policy=municipality.lifecycle,
-        )
-        try:
-            await start_account_case(ctx.client, command, task_queue=ctx.task_queue)
-        except WorkflowAlreadyStartedError:
-            raise HTTPException(
-                409, detail=f"an account named {request.account_name!r} on "
-                f"{request.platform.value} has already been requested ({workflow_id})",
-            ) from None
-        log.info("account requested", account_id=account_id, workflow_id=workflow_id)
-        created = AccountCreated(account_id=account_id, workflow_id=workflow_id,
-                                 stage=acc.Stage.AWAITING_MANAGER)
-        # Answer once the request is on the record, so the next call finds the
-        # account; if the worker is slow, say Accepted rather than keep waiting.
-        if not await _recorded_soon(ctx, account_id):
+        created, recorded = await start_account_request(ctx, body.municipality_id, actor,
+                                                        request)
+        # Answered once the request is on the record, so the next call finds
+        # the account; if the worker is slow, Accepted rather than keep waiting.
+        if not recorded:
             response.status_code = 202
         return created
 
@@ -341,6 +310,49 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     async def domain_error(_: Request, error: acc.DomainError) -> JSONResponse:
         return JSONResponse({"detail": error.message, "code": error.code},
                             status_code=_STATUS_FOR.get(error.code, 400))
+
+
+async def start_account_request(ctx: AppContext, municipality_id: str, actor: Actor | None,
+                                request: acc.AccountRequest) -> tuple[AccountCreated, bool]:
+    """R-02: start an account's case for a request, as the JSON API and the
+    intranet's form both do. Returns the new account and whether its request
+    is on the record yet (waited for up to 10 s). Refusals are HTTPExceptions:
+    401/403 for the person, 422 with field errors (FastAPI's shape, `loc`
+    naming the field), 409 when the account was requested before."""
+    municipality = await ctx.directory.municipality(municipality_id)
+    if municipality is None:
+        raise _field_error(["municipality_id"], "no such municipality", "unknown")
+    requester = await _known_actor(ctx, municipality.id, actor)
+    authorities = await ctx.directory.authorities(municipality.id, request.unit_id)
+    if authorities is None:
+        raise _field_error(["unit_id"], f"no unit {request.unit_id!r} in {municipality.name}",
+                           "unknown_unit")
+    errors = []
+    for i, person in enumerate(request.proposed_admins):
+        if await ctx.directory.person(municipality.id, person) is None:
+            errors.append({"loc": ["body", "proposed_admins", i],
+                           "msg": f"{person} is not in the directory", "type": "unknown"})
+    if errors:
+        raise HTTPException(422, detail=errors)
+    account_id = str(uuid.uuid4())
+    slug = acc.account_slug(request.account_name, request.platform)
+    workflow_id = acc.workflow_id_for(municipality.id, slug)
+    command = acc.RequestAccount(
+        actor=requester, account_id=account_id, municipality_id=municipality.id,
+        country=municipality.country, timezone=municipality.timezone, request=request,
+        authorities=authorities, policy=municipality.lifecycle,
+    )
+    try:
+        await start_account_case(ctx.client, command, task_queue=ctx.task_queue)
+    except WorkflowAlreadyStartedError:
+        raise HTTPException(
+            409, detail=f"an account named {request.account_name!r} on "
+            f"{request.platform.value} has already been requested ({workflow_id})",
+        ) from None
+    log.info("account requested", account_id=account_id, workflow_id=workflow_id)
+    created = AccountCreated(account_id=account_id, workflow_id=workflow_id,
+                             stage=acc.Stage.AWAITING_MANAGER)
+    return created, await _recorded_soon(ctx, account_id)
 
 
 async def _recorded_soon(ctx: AppContext, account_id: str, seconds: float = 10) -> bool:
