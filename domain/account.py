@@ -31,7 +31,7 @@ from pydantic import (
 
 from domain import monitoring as mon
 from domain.calendar import OfficeHours, add_working_days
-from domain.crisis_mode import CrisisStatus
+from domain.crisis_mode import CrisisStatus, checkin_interval
 from domain.directory import Authorities, Country
 from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
@@ -835,7 +835,16 @@ def monitoring_plan(state: AccountState) -> list[DeadlineStep]:
         return []
     return [DeadlineStep(key=s.key, name=s.name, kind=s.kind, due=s.due,
                          recipients=s.recipients, subject=s.subject)
-            for s in mon.due_steps(state.monitoring, monitoring_duty(state))]
+            for s in mon.due_steps(state.monitoring, monitoring_duty(state),
+                                   crisis_check_ins(state))]
+
+
+def crisis_check_ins(state: AccountState) -> mon.CrisisCheckIns | None:
+    """R-39: the tighter check-in interval while a crisis covers the account."""
+    every = checkin_interval(state.request.unit_id, state.crisis)
+    if every is None or state.crisis is None or state.crisis.mode is None:
+        return None
+    return mon.CrisisCheckIns(every=every, declared_at=state.crisis.mode.declared_at)
 
 
 def is_escalated(state: AccountState) -> bool:
@@ -1200,6 +1209,11 @@ def _step_event(state: AccountState, step: DeadlineStep, now: datetime,
             return WatchItemReminderSent(**common, **who, item_id=subject)
         case mon.WATCH_ESCALATION:
             return WatchItemEscalated(**common, **who, item_id=subject)
+        case mon.CRISIS_CHECK_IN if step.kind == "remind":
+            return CheckInReminderSent(**common, **who, day=mon.local_day(
+                step.due, monitoring_duty(state)))
+        case mon.CRISIS_CHECK_IN:
+            return CheckInEscalated(**common, **who, since=datetime.fromisoformat(subject))
     if step.kind == "remind":
         return DeadlineReminderSent(**common, **who)
     if step.kind == "escalate":
@@ -1321,6 +1335,10 @@ def _evolve_monitoring(state: AccountState, event: AccountEvent) -> mon.Monitori
                                            event.at)
         case MonitoringSettingsChanged():
             return m.model_copy(update={"policy": event.policy})
+        case CheckInReminderSent() | CheckInEscalated() if _step_name(
+                event.step) == mon.CRISIS_CHECK_IN:
+            return mon.with_crisis_step_fired(m, event.step,
+                                              isinstance(event, CheckInEscalated))
         case CheckInReminderSent():
             return mon.with_step_fired(m, _step_name(event.step), event.day.isoformat(), duty,
                                        event.at)

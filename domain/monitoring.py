@@ -164,6 +164,7 @@ class MonitoringState(BaseModel):
     watch_seq: int = 0
     fired: tuple[str, ...] = ()  # day steps recorded at or after the day cursor
     open_escalations: tuple[str, ...] = ()  # "check_in", "inactivity", "watch:W-1"
+    crisis_fired: tuple[str, ...] = ()  # R-39 steps since the last check-in
 
     def watch_item(self, item_id: str) -> WatchItem | None:
         return next((w for w in self.watch_items if w.item_id == item_id), None)
@@ -200,6 +201,7 @@ POSTING_RHYTHM = "posting_rhythm"
 INACTIVITY = "inactivity"
 WATCH_REMINDER = "watch_reminder"
 WATCH_ESCALATION = "watch_escalation"
+CRISIS_CHECK_IN = "crisis_check_in"
 
 CHECK_IN_ESCALATION = "check_in"
 INACTIVITY_ESCALATION = "inactivity"
@@ -408,13 +410,58 @@ def watch_steps(state: MonitoringState, duty: Duty) -> list[DueStep]:
     return steps
 
 
-def due_steps(state: MonitoringState, duty: Duty) -> list[DueStep]:
+# --------------------------------------------------------------------------- rules: crisis
+
+
+@dataclass(frozen=True)
+class CrisisCheckIns:
+    """R-39: while a crisis covers the account it is checked every `every`,
+    around the clock (domain.crisis_mode.checkin_interval), from `declared_at`."""
+
+    every: timedelta
+    declared_at: datetime
+
+
+def crisis_check_in_step(state: MonitoringState, duty: Duty, crisis: CrisisCheckIns
+                         ) -> DueStep | None:
+    """R-39: one interval without a check-in reminds the admins; each
+    further one escalates to the manager and the communications unit."""
+    if state.since is None:
+        return None
+    anchor = max(m for m in (state.last_check_in, crisis.declared_at, state.since)
+                 if m is not None)
+    prefix = f"{CRISIS_CHECK_IN}@{anchor.isoformat()}#"
+    n = sum(1 for k in state.crisis_fired if k.startswith(prefix)) + 1
+    first = n == 1
+    return DueStep(
+        key=f"{prefix}{n}", name=CRISIS_CHECK_IN, kind="remind" if first else "escalate",
+        due=anchor + crisis.every * n,
+        recipients=_admins_or_managers(duty) if first else tuple(
+            dict.fromkeys((*duty.managers, *duty.communications))),
+        subject=anchor.isoformat())
+
+
+def with_crisis_step_fired(state: MonitoringState, key: str, escalated: bool
+                           ) -> MonitoringState:
+    after = state.model_copy(update={"crisis_fired": _with(state.crisis_fired, key)})
+    if escalated:
+        after = after.model_copy(update={
+            "open_escalations": _with(after.open_escalations, CHECK_IN_ESCALATION)})
+    return after
+
+
+def due_steps(state: MonitoringState, duty: Duty, crisis: CrisisCheckIns | None = None
+              ) -> list[DueStep]:
     """Every monitoring step not yet recorded, earliest first."""
     if state.since is None:
         return []
     steps = [*check_in_steps(state, duty), *watch_steps(state, duty)]
     steps += [s for s in (weekly_floor_step(state, duty), posting_rhythm_step(state, duty),
                           inactivity_step(state, duty)) if s is not None]
+    if crisis is not None:
+        step = crisis_check_in_step(state, duty, crisis)
+        if step is not None:
+            steps.append(step)
     return sorted(steps, key=lambda s: (s.due, s.key))
 
 
@@ -488,6 +535,7 @@ def with_check_in(state: MonitoringState, check_in: CheckIn, duty: Duty,
         "last_check_in": check_in.checked_at if newer else last,
         "last_check_in_by": check_in.by if newer else state.last_check_in_by,
         "floor_escalations": 0 if newer else state.floor_escalations,
+        "crisis_fired": () if newer else state.crisis_fired,
         "open_escalations": _without(state.open_escalations, CHECK_IN_ESCALATION),
     })
     return _advance_days(after, duty)

@@ -125,11 +125,16 @@ class AccountLifecycleWorkflow:
         timeout = None if due is None else due - workflow.now()
         try:
             await workflow.wait_condition(
-                lambda: self.state_now.version != version or self._refresh,
+                # A crisis (R-39, signal crisis_changed) changes the plan without an event.
+                lambda: self.state_now.version != version or self._refresh
+                or acc.next_deadline(self.state_now) != due,
                 timeout=timeout,
             )
         except TimeoutError:
             await self._apply(acc.FireDueDeadlines(actor=SYSTEM_ACTOR))
+            return
+        if self.state_now.version == version and not self._refresh:
+            self._upsert_search_attributes()  # KvNextDeadline follows the new plan
 
     async def _close(self) -> None:
         """R-38: capture before closing and hand the capture to the registrar."""

@@ -459,3 +459,30 @@ def test_status_shows_todays_check_ins_the_week_and_what_is_next() -> None:
         date(2026, 11, 23), True, 1, 2)
     assert s.next_due is not None and s.next_due.name == mon.AFTERNOON
     assert (s.posts_this_week, s.posts_expected, s.days_inactive) == (1, 3, 0)
+
+
+# --------------------------------------------------------------------------- R-39
+
+
+def test_r39_in_crisis_mode_check_ins_are_due_every_interval_around_the_clock() -> None:
+    """R-39 with R-15: a crisis's interval runs also at night and at weekends:
+    one interval without a check-in reminds the admins, each further one
+    escalates to the manager and the communications unit; a check-in restarts it."""
+    d = duty()
+    state = mon.started(local(2026, 11, 2, 9), d)
+    declared = local(2026, 11, 21, 22)  # Saturday night
+    crisis = mon.CrisisCheckIns(every=timedelta(hours=2), declared_at=declared)
+    steps = [s for s in mon.due_steps(state, d, crisis) if s.name == mon.CRISIS_CHECK_IN]
+    assert [(s.kind, s.due, s.recipients) for s in steps] == [
+        ("remind", declared + timedelta(hours=2), ADMINS)]
+    state = mon.with_crisis_step_fired(state, steps[0].key, escalated=False)
+    nxt = mon.crisis_check_in_step(state, d, crisis)
+    assert nxt is not None and (nxt.kind, nxt.due) == ("escalate", declared + timedelta(hours=4))
+    assert nxt.recipients == MANAGERS + COMMUNICATIONS
+    state = mon.with_crisis_step_fired(state, nxt.key, escalated=True)
+    assert mon.CHECK_IN_ESCALATION in state.open_escalations
+    checked = local(2026, 11, 22, 3)
+    state = check_in(state, checked, d)
+    again = mon.crisis_check_in_step(state, d, crisis)
+    assert again is not None and (again.kind, again.due) == ("remind", checked + timedelta(hours=2))
+    assert all(s.name != mon.CRISIS_CHECK_IN for s in mon.due_steps(state, d))  # no crisis

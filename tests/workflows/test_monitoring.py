@@ -18,6 +18,7 @@ from cli import rebuild_read_models
 from domain import account as acc
 from domain import monitoring as mon
 from domain.calendar import add_working_days, is_working_day, next_working_day
+from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.directory import Country
 from tests.support import COMMS, COMMS_2, DEPUTY, MANAGER, OUTSIDER, REQUESTER
 from tests.workflows.conftest import Harness
@@ -284,3 +285,29 @@ async def test_r20_a_watch_item_is_reminded_escalated_and_resolved_by_the_manage
     row = await h.pool.fetchrow("SELECT * FROM watch_items")
     assert (row["status"], row["resolved_by"]) == ("resolved", MANAGER)
     assert row["resolution_note"].startswith("Corrected")
+
+
+async def test_r39_a_crisis_tightens_check_ins_to_its_interval_around_the_clock(
+        h: Harness) -> None:
+    """R-39 with R-15: when the crisis workflow tells the account (signal
+    crisis_changed), the account's next deadline becomes the crisis interval:
+    a reminder to the admins after one interval without a check-in, an
+    escalation to the manager and the communications unit after the next."""
+    handle, state = await active(h)
+    declared = await today(h)
+    await handle.signal(W.crisis_changed, CrisisStatus(mode=CrisisMode(
+        crisis_id="kris-1", municipality_id="exempelby", declared_at=declared,
+        answer_within=timedelta(hours=2), checkin_every=timedelta(hours=1),
+        notice="Se exempelby.se och ring 0123-456 00")))
+    await wait_for_search_attribute(handle, sa.NEXT_DEADLINE, declared + timedelta(hours=1))
+    await sleep_until(h, declared + timedelta(hours=2, minutes=1))
+    crisis = [e for e in await events_of(h, state.account_id, "CheckInReminderSent",
+                                         "CheckInEscalated")
+              if e["data"]["step"].startswith("crisis_check_in")]
+    assert [(e["event_type"], e["data"]["recipients"]) for e in crisis] == [
+        ("CheckInReminderSent", ADMINS),
+        ("CheckInEscalated", [MANAGER, DEPUTY, *ALL_COMMS]),
+    ]
+    checked = await handle.execute_update(W.record_check_in, acc.RecordCheckIn(actor=DEPUTY))
+    assert checked.monitoring.crisis_fired == ()
+    assert acc.next_deadline(checked) == checked.monitoring.last_check_in + timedelta(hours=1)
