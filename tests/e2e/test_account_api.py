@@ -166,7 +166,10 @@ async def test_request_to_closure_over_the_json_api(stack: Stack) -> None:
     r = await post(stack, f"/api/accounts/{account_id}/admins", MANAGER,
                    {"person": MANAGER, "two_factor": False})
     r = await post(stack, f"/api/accounts/{account_id}/admins/{MANAGER}/two-factor", MANAGER, {})
-    assert r.status_code == 200 and r.json()["next_deadline"] is None
+    assert r.status_code == 200 and r.json()["state"]["coverage_lost_at"] is None
+    # What falls due now is the monitoring duty: the next check-in reminder.
+    assert r.json()["next_deadline"] is not None
+    assert r.json()["state"]["monitoring"]["since"] is not None
 
     # closure with a final snapshot for the registrars.
     r = await post(stack, f"/api/accounts/{account_id}/closure", OUTSIDER, {"reason": "x"})
