@@ -59,3 +59,54 @@ async def people_for_signin(pool: asyncpg.Pool) -> list[dict[str, Any]]:
            WHERE p.active
            ORDER BY m.name, u.name NULLS LAST, p.name""")
     return [_json(r) for r in rows]
+
+
+TERMINAL_ACCOUNT_STAGES = ("closed", "rejected", "lapsed")
+OPEN_MESSAGE_STAGES = ("open", "acknowledged", "forwarded", "drafted")
+
+
+async def live_accounts(pool: asyncpg.Pool, municipality_id: str) -> list[dict[str, Any]]:
+    """The municipality's accounts that are not closed, rejected or lapsed,
+    with their folded state (for "my tasks"), soonest deadline first."""
+    rows = await pool.fetch(
+        """SELECT account_id, account_name, platform, unit_id, stage, next_deadline,
+                  escalated, state
+           FROM accounts
+           WHERE municipality_id = $1 AND NOT (stage = ANY($2::text[]))
+           ORDER BY next_deadline ASC NULLS LAST, requested_at""",
+        municipality_id, list(TERMINAL_ACCOUNT_STAGES))
+    return [_json(r) for r in rows]
+
+
+async def message_tasks(pool: asyncpg.Pool, municipality_id: str, person_id: str
+                        ) -> list[dict[str, Any]]:
+    """Message cases waiting for the person: questions forwarded to them as
+    case officer; open cases, manual platform actions and disposals due on
+    accounts they administer. `why` says which."""
+    rows = await pool.fetch(
+        """SELECT mc.case_id, mc.account_id, a.account_name, mc.platform, mc.kind, mc.stage,
+                  mc.received_at, mc.next_deadline, mc.escalated, mc.officer,
+                  mc.state->>'pending_action' AS pending_action,
+                  CASE WHEN mc.officer = $2 AND mc.stage = 'forwarded' THEN 'forwarded'
+                       WHEN mc.stage = 'disposal_pending' THEN 'disposal'
+                       WHEN mc.state->>'pending_action' IS NOT NULL THEN 'manual_action'
+                       ELSE 'open' END AS why
+           FROM message_cases mc
+           JOIN accounts a ON a.account_id = mc.account_id
+           WHERE mc.municipality_id = $1
+             AND ((mc.officer = $2 AND mc.stage = 'forwarded')
+                  OR ((a.state->'admins') ? $2
+                      AND (mc.stage = ANY($3::text[]) OR mc.stage = 'disposal_pending'
+                           OR mc.state->>'pending_action' IS NOT NULL)
+                      AND NOT mc.from_staff))
+           ORDER BY mc.next_deadline ASC NULLS LAST, mc.received_at
+           LIMIT 200""",
+        municipality_id, person_id, list(OPEN_MESSAGE_STAGES))
+    return [_json(r) for r in rows]
+
+
+async def person_names(pool: asyncpg.Pool, municipality_id: str) -> dict[str, str]:
+    """Person id -> name, inactive people included (old events name them)."""
+    rows = await pool.fetch("SELECT id, name FROM people WHERE municipality_id = $1",
+                            municipality_id)
+    return {r["id"]: r["name"] for r in rows}

@@ -1,9 +1,556 @@
-"""The account lifecycle's pages (placeholder until they land)."""
+"""The account lifecycle's pages: request a new account (R-02), my tasks, the
+account page with its timeline and the actions allowed to me.
+
+    GET  /accounts/new                      the request form
+    POST /accounts/new                      start the case (web.app.start_account_request)
+    GET  /tasks                             what waits for me
+    GET  /accounts/{id}                     stage, admins, settings, timeline, my actions
+    POST /accounts/{id}/act/{action}        approve, reject, risk, sign_off, activate,
+                                            add_admin, remove_admin, two_factor,
+                                            message_settings, closure
+    GET  /accounts/{id}/amend, POST ...     amend a sent-back request
+
+Authorisation: a page of an account is for the people of its municipality;
+an action is first put to the domain's own `decide` (pure, no I/O) as a
+probe, so the page shows only the forms my role and my relation to the
+account allow, and a post that `decide` refuses as NotAuthorised is a 403
+page before anything is sent. The workflow's Update validator then checks
+the same rule again, with nothing recorded on refusal.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import uuid
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from activities import queries, web_queries
+from domain import account as acc
+from domain.message_policy import AnswerRule, MessagePolicy, SignatureRule
+from web import i18n
+from web.account_texts import TEXTS
+from web.identity import Signed, Viewer
+from web.rendering import render
+
+log = structlog.get_logger("kanalvakt.web.accounts")
+i18n.add_texts(TEXTS)
+
+W: Any = None  # workflows.account.AccountLifecycleWorkflow, imported lazily
+
+REQUEST_FIELDS = ("unit_id", "platform", "account_name", "purpose", "target_audience", "goals",
+                  "message", "dialogue_wanted", "resources", "hours_per_week",
+                  "channel_rationale", "contact_email", "opens", "closes")
+ADMIN_SLOTS = 4
+CHECKLIST_FLAGS = ("profile_names_municipality", "profile_states_purpose_and_rules",
+                   "provider_identity_and_visibility_shown", "unit_web_page_updated",
+                   "municipality_has_login_access")
+ACTIONS = ("approve", "reject", "risk", "sign_off", "amend", "activate", "add_admin",
+           "remove_admin", "two_factor", "message_settings", "closure")
+
+Errors = dict[str, str]
 
 
-def account_pages_router() -> APIRouter:
-    return APIRouter(include_in_schema=False)
+def _workflow() -> Any:
+    global W
+    if W is None:
+        from workflows.account import AccountLifecycleWorkflow
+
+        W = AccountLifecycleWorkflow
+    return W
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def allowed_actions(state: acc.AccountState, person: str, now: datetime) -> set[str]:
+    """The actions `decide` would let `person` take now. A RuleViolation
+    means the person may, with the right input, so the form is shown."""
+    admins = list(state.admins)
+    probes: dict[str, acc.Command] = {
+        "approve": acc.ApproveRequest(actor=person),
+        "reject": acc.RejectRequest(actor=person, reason="probe"),
+        "risk": acc.RecordRiskAssessment(actor=person, kind=acc.RiskAssessmentKind.ROS,
+                                         document_ref="probe", completed_on=date(2000, 1, 1),
+                                         completed_by=person),
+        "sign_off": acc.SignOff(actor=person, decision=acc.SignOffDecision.SEND_BACK,
+                                comment="probe"),
+        "amend": acc.AmendRequest(actor=person, request=state.request),
+        "activate": acc.ActivateAccount(
+            actor=person, handle="probe", url="https://probe.invalid",
+            admins=[acc.Admin(person="probe.a", two_factor=True),
+                    acc.Admin(person="probe.b", two_factor=True)]),
+        "add_admin": acc.AddAdmin(actor=person, person="probe.person"),
+        "remove_admin": acc.RemoveAdmin(actor=person, person=admins[0] if admins else "probe"),
+        "message_settings": acc.ChangeMessageSettings(
+            actor=person, policy=state.message_policy or MessagePolicy()),
+        "closure": acc.RequestClosure(actor=person, reason="probe"),
+    }
+    allowed = set()
+    for name, command in probes.items():
+        if _permits(state, command, now):
+            allowed.add(name)
+    if two_factor_confirmable(state, person, now):
+        allowed.add("two_factor")
+    return allowed
+
+
+def two_factor_confirmable(state: acc.AccountState, person: str, now: datetime) -> list[str]:
+    """The admins without 2FA whose 2FA `person` may confirm."""
+    return [admin.person for admin in state.admins.values() if not admin.two_factor
+            and _permits(state, acc.ConfirmTwoFactor(actor=person, person=admin.person), now)]
+
+
+def _permits(state: acc.AccountState, command: acc.Command, now: datetime) -> bool:
+    try:
+        acc.decide(state, command, now=now)
+    except (acc.NotAuthorised, acc.WrongStage):
+        return False
+    except acc.DomainError:
+        return True
+    return True
+
+
+def stage_deadline(state: acc.AccountState) -> tuple[datetime | None, bool]:
+    """The date the current step escalates or lapses (working days of the
+    municipality's country), and whether it has passed unanswered."""
+    plan = acc.deadline_plan(state)
+    firm = [s for s in plan if s.kind in ("escalate", "lapse")]
+    due = min((s.due for s in firm), default=None) or acc.next_deadline(state)
+    return due, due is not None and due < datetime.now(UTC)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+async def _account(request: Request, account_id: uuid.UUID, viewer: Viewer
+                   ) -> tuple[dict[str, Any], acc.AccountState]:
+    row = await queries.account(request.app.state.ctx.pool, str(account_id))
+    if row is None:
+        raise HTTPException(404)
+    if row["municipality_id"] != viewer.municipality_id:
+        raise HTTPException(403, detail="the account belongs to another municipality")
+    return row, acc.AccountState.model_validate(row["state"])
+
+
+def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = [p for p in loc if p not in ("body", "request", "policy", "checklist")]
+    if not parts:
+        return "form"
+    if parts[0] == "proposed_admins":
+        return f"admin_{int(parts[1]) + 1}" if len(parts) > 1 else "admin_2"
+    if parts[0] == "monitoring_hours":
+        return "opens"
+    if parts[0] == "office_hours":
+        return "opens"
+    return str(parts[0])
+
+
+def _errors_from(error: ValidationError | list[dict[str, Any]], t: i18n.Translate) -> Errors:
+    items = error.errors() if isinstance(error, ValidationError) else error
+    out: Errors = {}
+    for item in items:
+        field = _field_of(item.get("loc", ()))
+        kind = str(item.get("type", ""))
+        if kind in {"missing", "string_too_short"}:
+            message = t("err.required")
+        elif kind == "string_too_long":
+            message = t("err.too_long")
+        elif kind in {"float_parsing", "int_parsing", "greater_than", "less_than_equal",
+                      "float_type"}:
+            message = t("err.number")
+        elif field == "contact_email":
+            message = t("err.email")
+        elif field.startswith("admin_") and kind in {"too_short", "list_too_short"}:
+            message = t("err.two_admins")
+        elif kind == "unknown":
+            message = t("err.unknown_person", who=str(item.get("msg", "")).split(" ")[0])
+        elif kind in {"date_from_datetime_parsing", "date_parsing", "date_type"}:
+            message = t("err.date")
+        elif kind == "string_pattern_mismatch" and field in {"url"}:
+            message = t("err.https")
+        else:
+            message = str(item.get("msg", kind)).removeprefix("Value error, ")
+        out.setdefault(field, message)
+    return out
+
+
+def _str(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def request_values(form: FormData | None, viewer: Viewer,
+                   base: acc.AccountRequest | None = None) -> dict[str, Any]:
+    """The form's values: what was posted, else the request being amended,
+    else defaults."""
+    if form is not None:
+        values: dict[str, Any] = {name: _str(form, name) for name in REQUEST_FIELDS}
+        for i in range(1, ADMIN_SLOTS + 1):
+            values[f"admin_{i}"] = _str(form, f"admin_{i}")
+        values["comment"] = _str(form, "comment")
+        return values
+    if base is not None:
+        values = base.model_dump(mode="json")
+        values["platform"] = base.platform.value
+        values["dialogue_wanted"] = "yes" if base.dialogue_wanted else "no"
+        values["hours_per_week"] = f"{base.hours_per_week:g}"
+        values["opens"] = base.monitoring_hours.opens.strftime("%H:%M")
+        values["closes"] = base.monitoring_hours.closes.strftime("%H:%M")
+        for i in range(ADMIN_SLOTS):
+            values[f"admin_{i + 1}"] = (base.proposed_admins[i]
+                                        if i < len(base.proposed_admins) else "")
+        return values
+    values = {name: "" for name in REQUEST_FIELDS}
+    values.update(unit_id=viewer.unit or "", opens="08:00", closes="16:30",
+                  admin_1=viewer.person_id)
+    return values
+
+
+def request_from(values: dict[str, Any]) -> acc.AccountRequest:
+    """The AccountRequest of the form's values; ValidationError with field
+    locations otherwise."""
+    dialogue = {"yes": True, "no": False}.get(values.get("dialogue_wanted", ""))
+    data: dict[str, Any] = {k: values[k] for k in REQUEST_FIELDS
+                            if k not in {"opens", "closes", "dialogue_wanted"} and values[k]}
+    if dialogue is not None:
+        data["dialogue_wanted"] = dialogue
+    data["proposed_admins"] = [values[f"admin_{i}"] for i in range(1, ADMIN_SLOTS + 1)
+                               if values.get(f"admin_{i}")]
+    data["monitoring_hours"] = {"opens": values.get("opens") or "08:00",
+                                "closes": values.get("closes") or "16:30"}
+    return acc.AccountRequest.model_validate(data)
+
+
+# --------------------------------------------------------------------------- the router
+
+
+def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
+    router = APIRouter(include_in_schema=False)
+
+    async def request_form(request: Request, viewer: Viewer, values: dict[str, Any],
+                           errors: Errors, *, status_code: int = 200,
+                           amend: tuple[dict[str, Any], acc.AccountState] | None = None
+                           ) -> Response:
+        ctx = request.app.state.ctx
+        t = i18n.translator(_lang(request, viewer))
+        labels = {name: t(f"f.{name}") for name in REQUEST_FIELDS}
+        labels.update({f"admin_{i}": t("f.admin", n=i) for i in range(1, ADMIN_SLOTS + 1)},
+                      form="", opens=t("f.hours"), closes=t("f.hours"))
+        units = await ctx.directory.units(viewer.municipality_id)
+        people = await ctx.directory.people(viewer.municipality_id)
+        return await render(request, "account_request.html", {
+            "values": values, "errors": errors, "labels": labels, "units": units,
+            "people": people,
+            "platforms": [p.value for p in acc.Platform], "admin_slots": ADMIN_SLOTS,
+            "amend": amend[0] if amend else None}, status_code=status_code, viewer=viewer)
+
+    @router.get("/accounts/new")
+    async def new_account(request: Request, viewer: Signed) -> Response:
+        return await request_form(request, viewer, request_values(None, viewer), {})
+
+    @router.post("/accounts/new")
+    async def submit_account(request: Request, viewer: Signed) -> Response:
+        """R-02: the same path as POST /api/accounts (web.app.start_account_request)."""
+        from web.app import start_account_request
+        from web.identity import Actor
+
+        form = await request.form()
+        values = request_values(form, viewer)
+        t = i18n.translator(_lang(request, viewer))
+        try:
+            account_request = request_from(values)
+        except ValidationError as invalid:
+            return await request_form(request, viewer, values, _errors_from(invalid, t),
+                                      status_code=422)
+        actor = Actor(person_id=viewer.person_id, municipality_id=viewer.municipality_id,
+                      via="session")
+        try:
+            created, _ = await start_account_request(request.app.state.ctx,
+                                                     viewer.municipality_id, actor,
+                                                     account_request)
+        except HTTPException as refused:
+            if refused.status_code == 422 and isinstance(refused.detail, list):
+                return await request_form(request, viewer, values,
+                                          _errors_from(refused.detail, t), status_code=422)
+            if refused.status_code == 409:
+                return await request_form(request, viewer, values,
+                                          {"account_name": t("err.duplicate")},
+                                          status_code=409)
+            raise
+        return RedirectResponse(f"/accounts/{created.account_id}?done=requested",
+                                status_code=303)
+
+    @router.get("/tasks")
+    async def tasks(request: Request, viewer: Signed) -> Response:
+        ctx = request.app.state.ctx
+        now = datetime.now(UTC)
+        mine: list[dict[str, Any]] = []
+        related: list[dict[str, Any]] = []
+        for row in await web_queries.live_accounts(ctx.pool, viewer.municipality_id):
+            state = acc.AccountState.model_validate(row["state"])
+            task = _task_for(state, viewer.person_id, now)
+            due, overdue = stage_deadline(state)
+            entry = {"row": row, "state": state, "task": task, "due": due,
+                     "overdue": overdue}
+            if task:
+                mine.append(entry)
+            elif _related(state, viewer):
+                related.append(entry)
+        messages = await web_queries.message_tasks(ctx.pool, viewer.municipality_id,
+                                                   viewer.person_id)
+        for m in messages:
+            m["overdue"] = bool(m["next_deadline"]) and \
+                datetime.fromisoformat(m["next_deadline"]) < now
+        municipality = await ctx.directory.municipality(viewer.municipality_id)
+        return await render(request, "tasks.html", {
+            "tasks": mine, "related": related, "messages": messages,
+            "tz": municipality.timezone if municipality else "Europe/Stockholm"},
+            viewer=viewer)
+
+    @router.get("/accounts/{account_id}")
+    async def account_page(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
+        row, state = await _account(request, account_id, viewer)
+        return await _account_view(request, viewer, row, state)
+
+    @router.post("/accounts/{account_id}/act/{action}")
+    async def act(account_id: uuid.UUID, action: str, request: Request,
+                  viewer: Signed) -> Response:
+        if action not in ACTIONS or action == "amend":
+            raise HTTPException(404)
+        row, state = await _account(request, account_id, viewer)
+        form = await request.form()
+        t = i18n.translator(_lang(request, viewer))
+        now = datetime.now(UTC)
+        try:
+            update, command = _command(action, form, state, viewer)
+        except ValidationError as invalid:
+            return await _account_view(request, viewer, row, state, action=action,
+                                       errors=_errors_from(invalid, t), form=form,
+                                       status_code=422)
+        return await _decide_and_send(request, viewer, row, state, action, update, command,
+                                      form, now)
+
+    @router.get("/accounts/{account_id}/amend")
+    async def amend_page(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
+        row, state = await _account(request, account_id, viewer)
+        if "amend" not in allowed_actions(state, viewer.person_id, datetime.now(UTC)):
+            raise HTTPException(403)
+        return await request_form(request, viewer, request_values(None, viewer, state.request),
+                                  {}, amend=(row, state))
+
+    @router.post("/accounts/{account_id}/amend")
+    async def amend(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
+        row, state = await _account(request, account_id, viewer)
+        now = datetime.now(UTC)
+        if "amend" not in allowed_actions(state, viewer.person_id, now):
+            raise HTTPException(403)
+        form = await request.form()
+        values = request_values(form, viewer)
+        t = i18n.translator(_lang(request, viewer))
+        try:
+            command = acc.AmendRequest(actor=viewer.person_id, request=request_from(values),
+                                       comment=values.get("comment") or None)
+        except ValidationError as invalid:
+            return await request_form(request, viewer, values, _errors_from(invalid, t),
+                                      status_code=422, amend=(row, state))
+        try:
+            acc.decide(state, command, now=now)
+            await _send_update(request, row, _workflow().amend, command)
+        except (acc.RuleViolation, _Refused) as refused:
+            return await request_form(request, viewer, values,
+                                      {"form": _message_of(refused)}, status_code=422,
+                                      amend=(row, state))
+        except acc.NotAuthorised:
+            raise HTTPException(403) from None
+        except acc.WrongStage as wrong:
+            raise HTTPException(409, detail=wrong.message) from None
+        return RedirectResponse(f"/accounts/{account_id}?done=amend", status_code=303)
+
+    return router
+
+
+class _Refused(Exception):
+    """The workflow refused with a rule's message (a 422 from web.app._send)."""
+
+
+def _message_of(error: Exception) -> str:
+    return error.message if isinstance(error, acc.DomainError) else str(error)
+
+
+async def _send_update(request: Request, row: dict[str, Any], update: Any,
+                       command: BaseModel) -> None:
+    from web.app import _send
+
+    handle = request.app.state.ctx.client.get_workflow_handle(row["workflow_id"])
+    try:
+        await _send(handle, update, command)
+    except HTTPException as refused:
+        if refused.status_code == 422:
+            detail = refused.detail
+            message = detail.get("message") if isinstance(detail, dict) else str(detail)
+            raise _Refused(str(message)) from None
+        if refused.status_code in (403, 409) and isinstance(refused.detail, dict):
+            raise HTTPException(refused.status_code,
+                                detail=str(refused.detail.get("message"))) from None
+        raise
+
+
+async def _decide_and_send(request: Request, viewer: Viewer, row: dict[str, Any],
+                           state: acc.AccountState, action: str, update: Any,
+                           command: acc.Command, form: FormData, now: datetime) -> Response:
+    try:
+        acc.decide(state, command, now=now)  # the same rule the workflow applies
+    except acc.NotAuthorised as refused:
+        log.info("page action refused", action=action, person=viewer.person_id,
+                 account_id=row["account_id"])
+        raise HTTPException(403, detail=refused.message) from None
+    except acc.WrongStage as wrong:
+        raise HTTPException(409, detail=wrong.message) from None
+    except acc.RuleViolation as violation:
+        return await _account_view(request, viewer, row, state, action=action,
+                                   errors={"form": violation.message}, form=form,
+                                   status_code=422)
+    try:
+        await _send_update(request, row, update, command)
+    except _Refused as refused:
+        return await _account_view(request, viewer, row, state, action=action,
+                                   errors={"form": str(refused)}, form=form, status_code=422)
+    log.info("page action", action=action, person=viewer.person_id,
+             account_id=row["account_id"])
+    return RedirectResponse(f"/accounts/{row['account_id']}?done={action}", status_code=303)
+
+
+def _command(action: str, form: FormData, state: acc.AccountState, viewer: Viewer
+             ) -> tuple[Any, acc.Command]:
+    """The Update and command a posted form asks for; ValidationError for
+    bad input (with field locations)."""
+    w, me = _workflow(), viewer.person_id
+    comment = _str(form, "comment") or None
+    match action:
+        case "approve":
+            return w.approve, acc.ApproveRequest(actor=me, comment=comment)
+        case "reject":
+            return w.reject, acc.RejectRequest.model_validate(
+                {"actor": me, "reason": _str(form, "reason")})
+        case "risk":
+            return w.record_risk_assessment, acc.RecordRiskAssessment.model_validate({
+                "actor": me, "kind": _str(form, "kind"),
+                "document_ref": _str(form, "document_ref"),
+                "completed_on": _str(form, "completed_on") or None,
+                "completed_by": _str(form, "completed_by") or me})
+        case "sign_off":
+            links = [line.strip() for line in _str(form, "profile_links").splitlines()
+                     if line.strip()]
+            checklist: dict[str, Any] = {flag: form.get(flag) == "on" for flag in CHECKLIST_FLAGS}
+            checklist.update(
+                profile_text=_str(form, "profile_text") or None, profile_links=links,
+                terms_read_and_accepted_by=_str(form, "terms_read_and_accepted_by") or None,
+                public_channel=form.get("private_channel") != "on",
+                private_channel_reason=_str(form, "private_channel_reason") or None)
+            return w.sign_off, acc.SignOff.model_validate({
+                "actor": me, "decision": _str(form, "decision"), "checklist": checklist,
+                "comment": comment})
+        case "activate":
+            admins = [{"person": p, "two_factor": form.get(f"tfa_{p}") == "on"}
+                      for p in state.request.proposed_admins if form.get(f"admin_{p}") == "on"]
+            return w.activate, acc.ActivateAccount.model_validate({
+                "actor": me, "handle": _str(form, "handle"), "url": _str(form, "url"),
+                "platform_account_id": _str(form, "platform_account_id") or None,
+                "admins": admins})
+        case "add_admin":
+            return w.add_admin, acc.AddAdmin.model_validate({
+                "actor": me, "person": _str(form, "person"),
+                "two_factor": form.get("two_factor") == "on"})
+        case "remove_admin":
+            return w.remove_admin, acc.RemoveAdmin.model_validate({
+                "actor": me, "person": _str(form, "person"),
+                "reason": _str(form, "reason") or None})
+        case "two_factor":
+            return w.confirm_two_factor, acc.ConfirmTwoFactor.model_validate({
+                "actor": me, "person": _str(form, "person")})
+        case "message_settings":
+            current = state.message_policy or MessagePolicy()
+            policy = MessagePolicy.model_validate({
+                **current.model_dump(),
+                "office_hours": {"opens": _str(form, "opens"), "closes": _str(form, "closes")},
+                "answer_rule": _str(form, "answer_rule"),
+                "answer_office_hours": _str(form, "answer_office_hours") or None,
+                "signature": _str(form, "signature")})
+            return w.change_message_settings, acc.ChangeMessageSettings(actor=me, policy=policy)
+        case "closure":
+            return w.request_closure, acc.RequestClosure.model_validate(
+                {"actor": me, "reason": _str(form, "reason")})
+    raise HTTPException(404)
+
+
+def _lang(request: Request, viewer: Viewer | None) -> str:
+    from web.rendering import language_of
+
+    return language_of(request, viewer)
+
+
+def _related(state: acc.AccountState, viewer: Viewer) -> bool:
+    me = viewer.person_id
+    return (me == state.requester or me in state.admins or me in state.request.proposed_admins
+            or state.authorities.is_manager(me))
+
+
+def _task_for(state: acc.AccountState, person: str, now: datetime) -> str | None:
+    """The step of the account that waits for `person`, as a text key."""
+    allowed = allowed_actions(state, person, now)
+    primary = {
+        acc.Stage.AWAITING_MANAGER: ("approve", "task.approve"),
+        acc.Stage.RISK_ASSESSMENT: ("risk", "task.risk"),
+        acc.Stage.AWAITING_SIGNOFF: ("sign_off", "task.sign_off"),
+        acc.Stage.AMENDING: ("amend", "task.amend"),
+        acc.Stage.AWAITING_ACTIVATION: ("activate", "task.activate"),
+    }.get(state.stage)
+    if primary and primary[0] in allowed:
+        return primary[1]
+    if state.stage is acc.Stage.ACTIVE:
+        if state.coverage_lost_at is not None and "add_admin" in allowed:
+            return "task.coverage"
+        admin = state.admins.get(person)
+        if admin is not None and not admin.two_factor:
+            return "task.two_factor"
+    return None
+
+
+async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
+                        state: acc.AccountState, *, action: str | None = None,
+                        errors: Errors | None = None, form: FormData | None = None,
+                        status_code: int = 200) -> Response:
+    ctx = request.app.state.ctx
+    now = datetime.now(UTC)
+    allowed = allowed_actions(state, viewer.person_id, now)
+    names = await web_queries.person_names(ctx.pool, state.municipality_id)
+    timeline = await queries.timeline(ctx.pool, state.account_id)
+    municipality = await ctx.directory.municipality(state.municipality_id)
+    unit = next((u for u in await ctx.directory.units(state.municipality_id)
+                 if u.id == state.request.unit_id), None)
+    policy = state.message_policy or (municipality.messages if municipality else
+                                      MessagePolicy())
+    due, overdue = stage_deadline(state)
+    today = now.astimezone(ZoneInfo(state.timezone)).date().isoformat()
+    posted = {k: v for k, v in form.items() if isinstance(v, str)} if form else {}
+    return await render(request, "account.html", {
+        "row": row, "s": state, "allowed": allowed, "names": names,
+        "timeline": list(reversed(timeline)), "unit": unit, "policy": policy,
+        "due": due, "overdue": overdue, "today": today,
+        "confirmable": two_factor_confirmable(state, viewer.person_id, now),
+        "failed_action": action, "errors": errors or {}, "posted": posted,
+        "done": request.query_params.get("done"),
+        "answer_rules": [r.value for r in AnswerRule],
+        "signature_rules": [r.value for r in SignatureRule],
+        "people": await ctx.directory.people(state.municipality_id),
+        "checklist_flags": CHECKLIST_FLAGS,
+        "missing_kinds": [k.value for k in acc.RiskAssessmentKind
+                          if k not in state.risk_assessments],
+    }, status_code=status_code, viewer=viewer)
