@@ -334,6 +334,10 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
             return await _account_view(request, viewer, row, state, action=action,
                                        errors=_errors_from(invalid, t), form=form,
                                        status_code=422)
+        unknown = await _unknown_people(request, state, action, form, t)
+        if unknown:
+            return await _account_view(request, viewer, row, state, action=action,
+                                       errors=unknown, form=form, status_code=422)
         return await _decide_and_send(request, viewer, row, state, action, update, command,
                                       form, now)
 
@@ -374,6 +378,23 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         return RedirectResponse(f"/accounts/{account_id}?done=amend", status_code=303)
 
     return router
+
+
+PERSON_FIELDS = {"add_admin": ("person",), "risk": ("completed_by",),
+                 "sign_off": ("terms_read_and_accepted_by",)}
+
+
+async def _unknown_people(request: Request, state: acc.AccountState, action: str,
+                          form: FormData, t: i18n.Translate) -> Errors:
+    """A person named in a form must be in the municipality's directory (the
+    rules themselves cannot know the directory)."""
+    errors: Errors = {}
+    for field in PERSON_FIELDS.get(action, ()):
+        who = _str(form, field)
+        if who and await request.app.state.ctx.directory.person(state.municipality_id,
+                                                                who) is None:
+            errors[field] = t("err.unknown_person", who=who)
+    return errors
 
 
 class _Refused(Exception):

@@ -242,6 +242,10 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
                            actor: ApiActor) -> AccountView:
             handle, row = await _handle(ctx, account_id)
             who = await _known_actor(ctx, row["municipality_id"], actor)
+            added: AddAdminBody | None = body if isinstance(body, AddAdminBody) else None
+            if added and await ctx.directory.person(row["municipality_id"], added.person) is None:
+                raise _field_error(["person"], f"{added.person} is not in the directory",
+                                   "unknown")
             command = build(who, body)
             return _view(await _send(handle, update, command))
 
