@@ -36,6 +36,7 @@ from __future__ import annotations
 import statistics
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -189,11 +190,12 @@ async def _account(ctx: AppContext, account_id: uuid.UUID | str) -> dict[str, An
     return row
 
 
-async def _may_read(ctx: AppContext, account: dict[str, Any] | None, municipality_id: str,
-                    who: str, *, also: set[str] | None = None,
-                    roles: frozenset[str] = frozenset({"communications"})) -> None:
+async def may_read_messages(ctx: AppContext, account: dict[str, Any] | None,
+                            municipality_id: str, who: str, *, also: set[str] | None = None,
+                            roles: frozenset[str] = frozenset({"communications"})) -> None:
     """Personal data: the account's admins, the unit's manager and deputy,
-    `also` (a case's officer) and people holding one of `roles`."""
+    `also` (a case's officer) and people holding one of `roles`. Shared by
+    the API and the intranet's pages (web/message_pages.py)."""
     allowed = set(also or ())
     if account is not None:
         authorities = acc.AccountState.model_validate(account["state"]).authorities
@@ -204,6 +206,27 @@ async def _may_read(ctx: AppContext, account: dict[str, Any] | None, municipalit
         return
     raise HTTPException(403, detail=f"{who} may not read these messages: they hold personal "
                         "data, read only by those who handle them")
+
+
+async def may_read_case(ctx: AppContext, case: dict[str, Any], who: str) -> dict[str, Any] | None:
+    """One case: its account's readers, the case's officer and the registrars;
+    returns the account's row."""
+    account = await queries.account(ctx.pool, case["account_id"])
+    await may_read_messages(ctx, account, case["municipality_id"], who,
+                            also={case["officer"]} if case["officer"] else None,
+                            roles=frozenset({"communications", "registrar"}))
+    return account
+
+
+RECORDS_ROLES = frozenset({"registrar", "communications"})
+
+
+async def require_records_reader(ctx: AppContext, municipality_id: str, who: str) -> None:
+    """The diarium, the moderation and disposal logs: registrars and the
+    communications unit of the municipality."""
+    if not RECORDS_ROLES & await ctx.directory.roles_of(municipality_id, who):
+        raise HTTPException(403, detail=f"{who} is neither a registrar nor in the "
+                            f"communications unit of {municipality_id}")
 
 
 async def _records_reader(ctx: AppContext, actor: Actor | None, municipality: str | None,
@@ -226,9 +249,7 @@ async def _records_reader(ctx: AppContext, actor: Actor | None, municipality: st
     if municipality is None:
         raise HTTPException(401, detail="sign in first")
     who = await known_actor(ctx, municipality, actor)
-    if not {"registrar", "communications"} & await ctx.directory.roles_of(municipality, who):
-        raise HTTPException(403, detail=f"{who} is neither a registrar nor in the "
-                            f"communications unit of {municipality}")
+    await require_records_reader(ctx, municipality, who)
     return municipality
 
 
@@ -268,11 +289,86 @@ def response_times(account_id: str, cases: list[msg.MessageState], *, now: datet
         within_deadline_share=within / responded if responded else None)
 
 
+# --------------------------------------------------------------------------- decisions
+
+# A check beyond the body's own validation, before anything is sent: field
+# name -> message for what is wrong (the API answers 422, a page shows it
+# beside the field).
+Check = Callable[["AppContext", str, Any], Awaitable[dict[str, str]]]
+
+
+async def _officer_in_directory(ctx: AppContext, municipality_id: str, body: Any
+                                ) -> dict[str, str]:
+    if await ctx.directory.person(municipality_id, body.officer) is None:
+        return {"officer": f"{body.officer} is not in the directory"}
+    return {}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision on a message: its Update, the request it sends, the body
+    a caller gives (the API's JSON, a page's form) and a check before sending."""
+
+    path: str
+    update: Any
+    build: Callable[[str, Any], BaseModel]
+    body: type[BaseModel]
+    summary: str
+    check: Check | None = None
+
+
+DECISIONS: dict[str, Decision] = {d.path: d for d in (
+    Decision("acknowledge", W.acknowledge,
+             lambda who, b: AcknowledgeRequest(actor=who, text=b.text),
+             AcknowledgeBody, "A holding reply; the case stays open (R-23)"),
+    Decision("respond", W.respond,
+             lambda who, b: RespondRequest(actor=who, text=b.text, signed=b.signed,
+                                           signature=b.signature),
+             RespondBody, "The answer, signed where the account says so (R-23, R-26, R-27)"),
+    Decision("forward", W.forward,
+             lambda who, b: msg.Forward(actor=who, officer=b.officer, note=b.note),
+             ForwardBody, "To a case officer, who drafts the answer (R-24, R-25)",
+             check=_officer_in_directory),
+    Decision("draft", W.submit_draft,
+             lambda who, b: msg.SubmitDraft(actor=who, text=b.text),
+             DraftBody, "The case officer's draft, for an admin to publish (R-24)"),
+    Decision("register", W.register,
+             lambda who, b: RegisterRequest(actor=who, record_class=b.record_class,
+                                            confidential=b.confidential),
+             RegisterBody, "Register in the diarium (R-28, R-31)"),
+    Decision("redact", W.redact,
+             lambda who, b: RedactRequest(actor=who, category=b.category, reason=b.reason),
+             RedactBody, "Unpublish with a category and its law (R-29..R-34)"),
+    Decision("dispose", W.dispose,
+             lambda who, b: msg.Dispose(actor=who, decision_id=b.decision_id),
+             DisposeBody, "Dispose of as trivial under a disposal decision (R-33, R-35)"),
+    Decision("confirm", W.confirm_manual_action,
+             lambda who, b: msg.ConfirmManualAction(actor=who,
+                                                    platform_object_id=b.platform_object_id),
+             ConfirmBody, "An admin confirms the reply, hide or delete done by hand on a "
+             "platform without an API"),
+)}
+
+
+async def take_decision(ctx: AppContext, case: dict[str, Any], who: str, decision: Decision,
+                        body: BaseModel) -> DecisionResult:
+    """Send one decision to the case's workflow, whose validator decides
+    whether `who` may (a refusal records nothing; web.app._send turns it
+    into 403/409/422). The API and the case page both come here."""
+    from web.app import _send
+
+    handle = ctx.client.get_workflow_handle(case["case_id"])
+    result: DecisionResult = await _send(handle, decision.update, decision.build(who, body))
+    log.info("message decision", case_id=case["case_id"], decision=decision.path, actor=who,
+             stage=result.state.stage.value)
+    return result
+
+
 # --------------------------------------------------------------------------- routes
 
 
 def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints reads best
-    from web.app import _field_error, _known_actor, _send
+    from web.app import _field_error, _known_actor
 
     router = APIRouter(tags=["messages"])
 
@@ -311,7 +407,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         """R-22, R-23: the cases waiting for a person, soonest deadline first."""
         account = await _account(ctx, account_id)
         who = await _known_actor(ctx, account["municipality_id"], actor)
-        await _may_read(ctx, account, account["municipality_id"], who)
+        await may_read_messages(ctx, account, account["municipality_id"], who)
         return await mq.inbox(ctx.pool, str(account_id), include_closed=include_closed)
 
     @router.get("/api/accounts/{account_id}/response-times", response_model=ResponseTimes)
@@ -321,7 +417,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         """R-42: how fast the account's messages got a response, in office hours."""
         account = await _account(ctx, account_id)
         who = await _known_actor(ctx, account["municipality_id"], actor)
-        await _may_read(ctx, account, account["municipality_id"], who)
+        await may_read_messages(ctx, account, account["municipality_id"], who)
         cases = await mq.citizen_cases(ctx.pool, str(account_id), received_from=received_from,
                                        received_to=received_to)
         return response_times(str(account_id), cases, now=datetime.now(UTC))
@@ -338,69 +434,28 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         preserved copy (R-30) and every event with who and when."""
         case = await _case(ctx, case_id)
         who = await _known_actor(ctx, case["municipality_id"], actor)
-        account = await queries.account(ctx.pool, case["account_id"])
-        await _may_read(ctx, account, case["municipality_id"], who,
-                        also={case["officer"]} if case["officer"] else None,
-                        roles=frozenset({"communications", "registrar"}))
+        await may_read_case(ctx, case, who)
         return {**case, "timeline": await mq.timeline(ctx.pool, case_id)}
 
-    Check = Callable[[Any, str, Any], Awaitable[None]]
-
-    def decision(path: str, update: Any, build: Callable[[str, Any], BaseModel],
-                 body_type: type[BaseModel], summary: str, check: Check | None = None) -> None:
+    def decision(d: Decision) -> None:
         async def endpoint(case_id: str, body: Any, ctx: Ctx,
                            actor: ApiActor) -> DecisionResult:
             case = await _case(ctx, case_id)
             who = await _known_actor(ctx, case["municipality_id"], actor)
-            if check is not None:
-                await check(ctx, case["municipality_id"], body)
-            handle = ctx.client.get_workflow_handle(case_id)
-            result: DecisionResult = await _send(handle, update, build(who, body))
-            log.info("message decision", case_id=case_id, decision=path, actor=who,
-                     stage=result.state.stage.value)
-            return result
+            if d.check is not None:
+                for field, problem in (await d.check(ctx, case["municipality_id"], body)).items():
+                    raise _field_error([field], problem, "unknown")
+            return await take_decision(ctx, case, who, d, body)
 
         # With postponed annotations the closure's `body_type` is only a name;
         # give FastAPI the class itself (as web.app does).
-        endpoint.__annotations__["body"] = body_type
-        endpoint.__name__ = f"message_{path}"
-        router.post(f"/api/messages/{{case_id}}/{path}", response_model=DecisionResult,
-                    summary=summary)(endpoint)
+        endpoint.__annotations__["body"] = d.body
+        endpoint.__name__ = f"message_{d.path.replace('-', '_')}"
+        router.post(f"/api/messages/{{case_id}}/{d.path}", response_model=DecisionResult,
+                    summary=d.summary)(endpoint)
 
-    async def officer_in_directory(ctx: AppContext, municipality_id: str,
-                                   body: ForwardBody) -> None:
-        if await ctx.directory.person(municipality_id, body.officer) is None:
-            raise _field_error(["officer"], f"{body.officer} is not in the directory", "unknown")
-
-    decision("acknowledge", W.acknowledge,
-             lambda who, b: AcknowledgeRequest(actor=who, text=b.text),
-             AcknowledgeBody, "A holding reply; the case stays open (R-23)")
-    decision("respond", W.respond,
-             lambda who, b: RespondRequest(actor=who, text=b.text, signed=b.signed,
-                                           signature=b.signature),
-             RespondBody, "The answer, signed where the account says so (R-23, R-26, R-27)")
-    decision("forward", W.forward,
-             lambda who, b: msg.Forward(actor=who, officer=b.officer, note=b.note),
-             ForwardBody, "To a case officer, who drafts the answer (R-24, R-25)",
-             check=officer_in_directory)
-    decision("draft", W.submit_draft,
-             lambda who, b: msg.SubmitDraft(actor=who, text=b.text),
-             DraftBody, "The case officer's draft, for an admin to publish (R-24)")
-    decision("register", W.register,
-             lambda who, b: RegisterRequest(actor=who, record_class=b.record_class,
-                                            confidential=b.confidential),
-             RegisterBody, "Register in the diarium (R-28, R-31)")
-    decision("redact", W.redact,
-             lambda who, b: RedactRequest(actor=who, category=b.category, reason=b.reason),
-             RedactBody, "Unpublish with a category and its law (R-29..R-34)")
-    decision("dispose", W.dispose,
-             lambda who, b: msg.Dispose(actor=who, decision_id=b.decision_id),
-             DisposeBody, "Dispose of as trivial under a disposal decision (R-33, R-35)")
-    decision("confirm", W.confirm_manual_action,
-             lambda who, b: msg.ConfirmManualAction(actor=who,
-                                                    platform_object_id=b.platform_object_id),
-             ConfirmBody, "An admin confirms the reply, hide or delete done by hand on a "
-             "platform without an API")
+    for d in DECISIONS.values():
+        decision(d)
 
     @router.get("/api/diarium")
     async def diarium(ctx: Ctx, actor: ApiActor, q: str | None = Query(None, max_length=200),

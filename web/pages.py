@@ -122,8 +122,9 @@ def install_intranet(app: FastAPI, cfg: app_settings.Settings) -> None:
 def page_routers() -> list[APIRouter]:
     """The intranet's page modules, each an APIRouter: add yours here."""
     from web.account_pages import account_pages_router
+    from web.message_pages import message_pages_router
 
-    return [account_pages_router()]
+    return [account_pages_router(), message_pages_router()]
 
 
 def _wants_html(request: Request) -> bool:

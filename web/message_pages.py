@@ -1,0 +1,338 @@
+"""The moderation pages: the inbox across my accounts and per account, and
+the message case page with the decisions of the message path (R-22..R-35).
+
+GET  /inbox                              open cases of the accounts I handle,
+                                         and questions forwarded to me (R-24)
+GET  /accounts/{account_id}/inbox        one account's open (or all) cases
+GET  /messages/{case_id}                 the case: content, flags, deadline,
+                                         timeline and the forms I may use
+POST /messages/{case_id}/{decision}      acknowledge, respond, forward, draft,
+                                         register, redact, dispose, confirm
+
+Who may read is web.messages_api's rule (may_read_messages, may_read_case:
+the account's admins, the unit's manager and deputy, the communications
+unit; a case also its officer and the registrars), checked here before
+anything else, in the viewer's own municipality. Who may decide is the
+message workflow's own rule: the decision goes through
+web.messages_api.take_decision, the same path as the JSON API, and a refusal
+(403) records nothing. The forms shown are those the domain's `decide` would
+not refuse the viewer (allowed_decisions), so nobody is offered what they
+may not do. After a decision the page redirects to the case with a result
+notice (POST-redirect-GET).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from pydantic import BaseModel, ValidationError
+
+from activities import message_queries as mq
+from activities import moderation_queries as modq
+from activities import queries
+from domain import message as msg
+from domain.account import DomainError
+from domain.calendar import OfficeHours
+from domain.country import Country
+from domain.message_policy import SignatureRule
+from domain.office_time import office_hours_between
+from domain.redaction import CATEGORIES, RemovalCategory, mask
+from web import moderation_texts  # noqa: F401 - registers the texts
+from web.identity import Signed, Viewer
+from web.messages_api import DECISIONS, Decision, may_read_case, may_read_messages, take_decision
+from web.rendering import render
+
+if TYPE_CHECKING:
+    from web.app import AppContext
+
+
+def require_municipality(viewer: Viewer, municipality_id: str) -> None:
+    """Person ids are per municipality: someone from another one has no say here."""
+    if viewer.municipality_id != municipality_id:
+        raise HTTPException(403, detail=f"this belongs to {municipality_id}; "
+                            f"{viewer.name} is signed in for {viewer.municipality_id}")
+
+
+# --------------------------------------------------------------------------- deadlines
+
+
+def countdown(row: dict[str, Any], now: datetime) -> dict[str, Any] | None:
+    """The time left to the case's next deadline (negative: past it), in the
+    account's office hours (R-23), or around the clock while a crisis's
+    deadline applies (R-39)."""
+    due_text = row.get("next_deadline")
+    if not due_text:
+        return None
+    due = datetime.fromisoformat(due_text)
+    if row.get("in_crisis"):
+        hours = (due - now).total_seconds() / 3600
+        return {"hours": round(abs(hours), 1), "overdue": hours < 0, "office": False}
+    office = OfficeHours.model_validate(row.get("office_hours") or {})
+    country = Country(row.get("country") or "SE")
+    tz = row.get("timezone") or "Europe/Stockholm"
+    if due >= now:
+        left = office_hours_between(now, due, country, tz, office)
+        return {"hours": round(left, 1), "overdue": False, "office": True}
+    late = office_hours_between(due, now, country, tz, office)
+    return {"hours": round(late, 1), "overdue": True, "office": True}
+
+
+def _with_countdowns(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    """Each row's countdown; in a list, identity numbers are masked (the case
+    page shows the text to whoever opens it to decide)."""
+    for row in rows:
+        row["countdown"] = countdown(row, now)
+        row["overdue"] = bool(row["countdown"] and row["countdown"]["overdue"])
+        spans = [tuple(f["span"]) for f in row.get("flags") or []
+                 if f.get("kind") == "identity_number"]
+        if row.get("text") and spans:
+            row["text"] = mask(row["text"], spans)
+    return rows
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+def _probes(person: str, state: msg.MessageState) -> dict[str, msg.Command]:
+    first_decision = (state.policy.disposal_decisions[0].id
+                      if state.policy.disposal_decisions else "probe")
+    return {
+        "acknowledge": msg.Acknowledge(actor=person, text="probe"),
+        "respond": msg.Respond(actor=person, text="probe", signed=True, signature="probe"),
+        "forward": msg.Forward(actor=person, officer="probe", note="probe"),
+        "draft": msg.SubmitDraft(actor=person, text="probe"),
+        "register": msg.Register(actor=person, diarium_number="probe", record_class="probe"),
+        "redact": msg.Redact(actor=person, category=RemovalCategory.DEFAMATION_OR_INSULT,
+                             law="probe", reason="probe", preserved_copy=True),
+        "dispose": msg.Dispose(actor=person, decision_id=first_decision),
+        "confirm": msg.ConfirmManualAction(actor=person),
+    }
+
+
+def allowed_decisions(state: msg.MessageState, person: str, now: datetime) -> set[str]:
+    """The decisions `decide` would let `person` take on the case now. A
+    RuleViolation means they may, with the right input: the form is shown and
+    its error explains. The workflow decides again when the form is sent."""
+    allowed = set()
+    for name, command in _probes(person, state).items():
+        try:
+            msg.decide(state, command, now=now)
+        except DomainError as error:
+            if error.code != "RuleViolation":
+                continue
+        allowed.add(name)
+    return allowed
+
+
+def _category_label(category: RemovalCategory, lang: str) -> str:
+    rule = CATEGORIES[category]
+    return {"sv": rule.label_sv, "nb": rule.label_no}.get(lang, rule.label_en)
+
+
+def _form_values(form: Any, d: Decision) -> dict[str, Any]:
+    """The decision's fields from a posted form: text as typed (the body
+    strips it), a checkbox as a bool, an empty optional field as None."""
+    values: dict[str, Any] = {}
+    for name, field in d.body.model_fields.items():
+        raw = form.get(name)
+        if field.annotation is bool:
+            values[name] = raw is not None
+        elif raw is None or (raw == "" and not field.is_required()):
+            continue
+        else:
+            values[name] = str(raw)
+    return values
+
+
+_FIELD_ERRORS = {"missing": "form.err.required", "string_too_short": "form.err.required",
+                 "enum": "form.err.choose", "literal_error": "form.err.choose",
+                 "string_too_long": "form.err.too_long"}
+
+
+def _errors_of(error: ValidationError, t: Any) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for e in error.errors():
+        name = str(e["loc"][0]) if e["loc"] else "text"
+        key = _FIELD_ERRORS.get(e["type"])
+        errors.setdefault(name, t(key) if key else e["msg"])
+    return errors
+
+
+# The field a refusal of the rules is shown beside.
+_MAIN_FIELD = {"acknowledge": "text", "respond": "text", "forward": "officer", "draft": "text",
+               "register": "record_class", "redact": "category", "dispose": "decision_id",
+               "confirm": "platform_object_id"}
+
+
+def _refusal_field(decision: str, message: str) -> str:
+    if decision == "respond" and "R-26" in message:
+        return "signature"
+    return _MAIN_FIELD[decision]
+
+
+# --------------------------------------------------------------------------- the case page
+
+
+async def _case_or_404(ctx: AppContext, case_id: str) -> dict[str, Any]:
+    case = await mq.case(ctx.pool, case_id)
+    if case is None:
+        raise HTTPException(404, detail="no such message")
+    return case
+
+
+async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
+                     account: dict[str, Any] | None, *, failed: str | None = None,
+                     errors: dict[str, str] | None = None, values: dict[str, Any] | None = None,
+                     status_code: int = 200) -> Response:
+    ctx: AppContext = request.app.state.ctx
+    now = datetime.now(UTC)
+    state = msg.MessageState.model_validate(case["state"])
+    allowed = allowed_decisions(state, viewer.person_id, now)
+    names = await _names(ctx, viewer.municipality_id)
+    units = {u.id: u.name for u in await ctx.directory.units(viewer.municipality_id)}
+    lang = _lang(request, viewer)
+    row = {**case, "office_hours": state.policy.office_hours.model_dump(mode="json"),
+           "country": state.country.value, "timezone": state.timezone,
+           "in_crisis": state.crisis is not None}
+    proposed = next((f.category for f in state.flags), None)
+    signature = f"{viewer.name}, {units.get(viewer.unit or '', viewer.municipality_name)}"
+    defaults = {
+        "respond": {"text": state.draft or "", "signature": signature,
+                    "signed": state.policy.signature is SignatureRule.REQUIRED},
+        "redact": {"category": proposed.value if proposed else ""},
+        "dispose": {"decision_id": ""},
+    }
+    if failed and values is not None:
+        defaults[failed] = values
+    timeline = await mq.timeline(ctx.pool, case["case_id"])
+    return await render(request, "message_case.html", {
+        "case": case, "state": state, "account": account, "allowed": allowed,
+        "countdown": countdown(row, now), "names": names, "tz": state.timezone,
+        "timeline": timeline, "failed": failed, "errors": errors or {},
+        "values": defaults, "done": request.query_params.get("done"),
+        "officers": [(p["id"], f"{p['name']} ({p['unit_name'] or '–'})")
+                     for p in await modq.people(ctx.pool, viewer.municipality_id)],
+        "categories": [(c.value, _category_label(c, lang)) for c in RemovalCategory],
+        "laws": [(_category_label(c, lang), CATEGORIES[c].law(state.country))
+                 for c in RemovalCategory],
+        "disposals": [(d.id, f"{d.id} – {d.description}")
+                      for d in state.policy.disposal_decisions],
+        "signature_rule": state.policy.signature.value,
+        "category_label": lambda c: _category_label(RemovalCategory(c), lang),
+    }, viewer=viewer, status_code=status_code)
+
+
+def _lang(request: Request, viewer: Viewer) -> str:
+    from web.rendering import language_of
+
+    return language_of(request, viewer)
+
+
+async def _names(ctx: AppContext, municipality_id: str) -> dict[str, str]:
+    from activities import web_queries
+
+    names = await web_queries.person_names(ctx.pool, municipality_id)
+    names[msg.SYSTEM] = "Kanalvakt"
+    return names
+
+
+def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/inbox")
+    async def my_inbox(request: Request, viewer: Signed) -> Response:
+        """Across the accounts I handle (R-22, R-23), and what was forwarded to me (R-24)."""
+        ctx: AppContext = request.app.state.ctx
+        accounts = await modq.handled_accounts(
+            ctx.pool, viewer.municipality_id, viewer.person_id, units=sorted(viewer.manages),
+            everything=viewer.is_communications)
+        now = datetime.now(UTC)
+        cases = _with_countdowns(
+            await modq.open_cases(ctx.pool, [a["account_id"] for a in accounts]), now)
+        forwarded = _with_countdowns(
+            await modq.forwarded_to(ctx.pool, viewer.municipality_id, viewer.person_id), now)
+        tz = (await ctx.directory.municipality(viewer.municipality_id))
+        return await render(request, "inbox.html", {
+            "accounts": accounts, "cases": cases, "forwarded": forwarded, "account": None,
+            "tz": tz.timezone if tz else "Europe/Stockholm", "closed": False,
+        }, viewer=viewer)
+
+    @router.get("/accounts/{account_id}/inbox")
+    async def account_inbox(account_id: str, request: Request, viewer: Signed) -> Response:
+        ctx: AppContext = request.app.state.ctx
+        account = await _account_or_404(ctx, account_id)
+        require_municipality(viewer, account["municipality_id"])
+        await may_read_messages(ctx, account, account["municipality_id"], viewer.person_id)
+        closed = request.query_params.get("closed") == "1"
+        cases = _with_countdowns(await modq.account_cases(ctx.pool, account_id, closed=closed),
+                                 datetime.now(UTC))
+        tz = account["state"].get("timezone") or "Europe/Stockholm"
+        return await render(request, "inbox.html", {
+            "accounts": [], "cases": cases, "forwarded": [], "account": account, "tz": tz,
+            "closed": closed}, viewer=viewer)
+
+    @router.get("/messages/{case_id}")
+    async def case_page(case_id: str, request: Request, viewer: Signed) -> Response:
+        ctx: AppContext = request.app.state.ctx
+        case = await _case_or_404(ctx, case_id)
+        require_municipality(viewer, case["municipality_id"])
+        account = await may_read_case(ctx, case, viewer.person_id)
+        return await _case_page(request, viewer, case, account)
+
+    @router.post("/messages/{case_id}/{decision}")
+    async def decide(case_id: str, decision: str, request: Request, viewer: Signed) -> Response:
+        ctx: AppContext = request.app.state.ctx
+        d = DECISIONS.get(decision)
+        if d is None:
+            raise HTTPException(404, detail=f"no decision {decision!r}")
+        case = await _case_or_404(ctx, case_id)
+        require_municipality(viewer, case["municipality_id"])
+        account = await may_read_case(ctx, case, viewer.person_id)
+        form = await request.form()
+        values = _form_values(form, d)
+        from web.i18n import translator
+
+        t = translator(_lang(request, viewer))
+        try:
+            body: BaseModel = d.body.model_validate(values)
+        except ValidationError as invalid:
+            return await _case_page(request, viewer, case, account, failed=decision,
+                                    errors=_errors_of(invalid, t), values=values,
+                                    status_code=422)
+        if d.check is not None:
+            problems = await d.check(ctx, case["municipality_id"], body)
+            if problems:
+                return await _case_page(request, viewer, case, account, failed=decision,
+                                        errors=problems, values=values, status_code=422)
+        try:
+            await take_decision(ctx, case, viewer.person_id, d, body)
+        except HTTPException as refused:
+            if refused.status_code in (401, 403, 404):
+                raise  # the error page; nothing was recorded
+            detail = refused.detail
+            message = detail.get("message", "") if isinstance(detail, dict) else str(detail)
+            return await _case_page(
+                request, viewer, await _case_or_404(ctx, case_id), account, failed=decision,
+                errors={_refusal_field(decision, message): message}, values=values,
+                status_code=refused.status_code)
+        return RedirectResponse(f"/messages/{quote(case_id, safe=':')}?done={decision}#result",
+                                status_code=303)
+
+    return router
+
+
+async def _account_or_404(ctx: AppContext, account_id: str) -> dict[str, Any]:
+    import uuid
+
+    try:
+        uuid.UUID(account_id)
+    except ValueError:
+        raise HTTPException(404, detail="no such account") from None
+    account = await queries.account(ctx.pool, account_id)
+    if account is None:
+        raise HTTPException(404, detail="no such account")
+    return account
