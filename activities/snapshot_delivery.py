@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import httpx
 
@@ -120,27 +120,69 @@ class S3Delivery:
     def signed_headers(self, method: str, url: str, payload_sha256: str, *,
                        extra: dict[str, str] | None = None,
                        now: datetime | None = None) -> dict[str, str]:
-        """AWS Signature Version 4 headers for a request without a query string."""
+        """The headers that sign a request to the bucket: x-amz-date,
+        x-amz-content-sha256, `extra`, and the SigV4 authorization over them
+        and the host (which httpx sends itself, with the same value)."""
         moment = (now or datetime.now(UTC)).astimezone(UTC)
-        amz_date, day = moment.strftime("%Y%m%dT%H%M%SZ"), moment.strftime("%Y%m%d")
         parsed = httpx.URL(url)
         host = parsed.host + (f":{parsed.port}" if parsed.port else "")
-        headers = {"host": host, "x-amz-content-sha256": payload_sha256, "x-amz-date": amz_date,
+        headers = {"x-amz-content-sha256": payload_sha256,
+                   "x-amz-date": moment.strftime("%Y%m%dT%H%M%SZ"),
                    **{k.lower(): v for k, v in (extra or {}).items()}}
-        signed = ";".join(sorted(headers))
-        canonical = "\n".join([
-            method, parsed.raw_path.decode().split("?")[0], "",
-            "".join(f"{k}:{headers[k].strip()}\n" for k in sorted(headers)), signed,
-            payload_sha256])
-        scope = f"{day}/{self.region}/s3/aws4_request"
-        to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
-                             hashlib.sha256(canonical.encode()).hexdigest()])
-        key = ("AWS4" + self.secret_key).encode()
-        for part in (day, self.region, "s3", "aws4_request"):
-            key = hmac.new(key, part.encode(), hashlib.sha256).digest()
-        signature = hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
-        headers["authorization"] = (
-            f"AWS4-HMAC-SHA256 Credential={self.access_key}/{scope}, "
-            f"SignedHeaders={signed}, Signature={signature}")
-        del headers["host"]  # httpx sends it; it was signed with the same value
+        headers["authorization"] = sigv4_authorization(
+            method, url, {"host": host, **headers}, payload_sha256, moment,
+            SigningKey(self.access_key, self.secret_key, self.region, "s3"))
         return headers
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """Credentials and scope of an AWS Signature Version 4 signature."""
+
+    access_key: str
+    secret_key: str
+    region: str
+    service: str
+
+
+def _uri_encode(text: str) -> str:
+    return quote(text, safe="-_.~")
+
+
+def canonical_request(method: str, url: str, headers: dict[str, str],
+                      payload_sha256: str) -> tuple[str, str]:
+    """SigV4's canonical request and its signed-header list. The path is
+    normalised to one encoding of each segment (as S3 wants: an already
+    encoded URL is decoded first); the query is sorted by name and value,
+    each encoded; every given header is signed, names lower-cased, values
+    trimmed with inner runs of spaces folded to one."""
+    parsed = urlsplit(url)
+    path = "/".join(_uri_encode(unquote(part)) for part in (parsed.path or "/").split("/"))
+    query = "&".join(f"{k}={v}" for k, v in sorted(
+        (_uri_encode(k), _uri_encode(v))
+        for k, v in parse_qsl(parsed.query, keep_blank_values=True)))
+    lowered = {k.lower(): " ".join(v.split()) for k, v in headers.items()}
+    signed = ";".join(sorted(lowered))
+    return "\n".join([
+        method.upper(), path, query, "".join(f"{k}:{lowered[k]}\n" for k in sorted(lowered)),
+        signed, payload_sha256]), signed
+
+
+def sigv4_authorization(method: str, url: str, headers: dict[str, str], payload_sha256: str,
+                        at: datetime, key: SigningKey) -> str:
+    """The `Authorization` header of AWS Signature Version 4 for a request:
+    pure (time and credentials are arguments), so it is tested on AWS's
+    published examples. `headers` are the headers to sign, `host` among them;
+    their `x-amz-date` (if any) must be `at`."""
+    moment = at.astimezone(UTC)
+    amz_date, day = moment.strftime("%Y%m%dT%H%M%SZ"), moment.strftime("%Y%m%d")
+    canonical, signed = canonical_request(method, url, headers, payload_sha256)
+    scope = f"{day}/{key.region}/{key.service}/aws4_request"
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    secret = ("AWS4" + key.secret_key).encode()
+    for part in (day, key.region, key.service, "aws4_request"):
+        secret = hmac.new(secret, part.encode(), hashlib.sha256).digest()
+    signature = hmac.new(secret, to_sign.encode(), hashlib.sha256).hexdigest()
+    return (f"AWS4-HMAC-SHA256 Credential={key.access_key}/{scope}, "
+            f"SignedHeaders={signed}, Signature={signature}")
