@@ -75,22 +75,31 @@ def _view(result: CrisisResult) -> CrisisView:
                       cases_informed=told.cases if told else None)
 
 
+async def switch_handle(ctx: AppContext, municipality_id: str, who: str) -> Any:
+    """The running CrisisWorkflow with the directory's settings as they are
+    now (an update, so the switch is validated against them), once `who` is
+    in crisis management: anyone else is refused (403) before the workflow
+    is started or its settings recorded, so a refusal changes nothing. The
+    workflow's validator decides again. Shared with web/crisis_pages.py."""
+    settings = await crisis_reads.crisis_settings(ctx.pool, municipality_id)
+    if settings is None:
+        raise HTTPException(404, detail=f"no municipality {municipality_id}")
+    if not cr.may_switch(settings, who):
+        raise HTTPException(403, detail={
+            "code": "NotAuthorised",
+            "message": f"R-39: only crisis management may switch crisis mode; {who} is not in "
+                       f"{municipality_id}'s crisis management"})
+    state = await crisis_reads.crisis_record(ctx.pool, municipality_id)
+    handle = await start_crisis_case(ctx.client, settings, state, task_queue=ctx.task_queue)
+    await handle.execute_update(CrisisWorkflow.load_settings,
+                                cr.LoadSettings(actor=cr.SYSTEM, settings=settings))
+    return handle
+
+
 def crisis_router() -> APIRouter:
     from web.app import _known_actor, _send
 
     router = APIRouter(tags=["crisis"])
-
-    async def _handle(ctx: AppContext, municipality_id: str) -> Any:
-        """The running CrisisWorkflow with the directory's settings as they
-        are now (an update, so the switch is validated against them)."""
-        settings = await crisis_reads.crisis_settings(ctx.pool, municipality_id)
-        if settings is None:
-            raise HTTPException(404, detail=f"no municipality {municipality_id}")
-        state = await crisis_reads.crisis_record(ctx.pool, municipality_id)
-        handle = await start_crisis_case(ctx.client, settings, state, task_queue=ctx.task_queue)
-        await handle.execute_update(CrisisWorkflow.load_settings,
-                                    cr.LoadSettings(actor=cr.SYSTEM, settings=settings))
-        return handle
 
     @router.post("/api/municipalities/{municipality_id}/crisis", response_model=CrisisView)
     async def declare(municipality_id: str, body: DeclareBody, ctx: Ctx,
@@ -98,7 +107,7 @@ def crisis_router() -> APIRouter:
         """R-39: crisis management switches the municipality (or units) into
         crisis mode; its accounts and their open cases follow."""
         who = await _known_actor(ctx, municipality_id, actor)
-        handle = await _handle(ctx, municipality_id)
+        handle = await switch_handle(ctx, municipality_id, who)
         result: CrisisResult = await _send(handle, CrisisWorkflow.declare_crisis,
                                            cr.DeclareCrisis(actor=who, reason=body.reason,
                                                             units=frozenset(body.units)))
@@ -111,7 +120,7 @@ def crisis_router() -> APIRouter:
                   actor: ApiActor) -> CrisisView:
         """R-39: back to the normal rules."""
         who = await _known_actor(ctx, municipality_id, actor)
-        handle = await _handle(ctx, municipality_id)
+        handle = await switch_handle(ctx, municipality_id, who)
         result: CrisisResult = await _send(handle, CrisisWorkflow.end_crisis,
                                            cr.EndCrisis(actor=who, reason=body.reason))
         log.info("crisis ended", municipality=municipality_id, actor=who)

@@ -122,9 +122,13 @@ def install_intranet(app: FastAPI, cfg: app_settings.Settings) -> None:
 def page_routers() -> list[APIRouter]:
     """The intranet's page modules, each an APIRouter: add yours here."""
     from web.account_pages import account_pages_router
+    from web.crisis_pages import crisis_pages_router
     from web.message_pages import message_pages_router
+    from web.registrar_pages import registrar_pages_router
+    from web.report_pages import report_pages_router
 
-    return [account_pages_router(), message_pages_router()]
+    return [account_pages_router(), message_pages_router(), registrar_pages_router(),
+            report_pages_router(), crisis_pages_router()]
 
 
 def _wants_html(request: Request) -> bool:

@@ -14,7 +14,7 @@ from playwright.async_api import Browser, Page
 
 from tests.e2e.browser import expect_accessible, person_page, screenshot, url
 from tests.e2e.conftest import Stack, active_account
-from tests.e2e.test_messages_api import case, eventually, received
+from tests.e2e.test_messages_api import case, decide, eventually, received
 
 PERSONNUMMER_TEXT = "Hej! Min son 19121212-1212 fick inte plats på förskolan, varför?"
 INSULT_TEXT = "Ni är idioter allihop på kulturhuset, när öppnar ni biblioteket?"
@@ -107,3 +107,92 @@ async def test_r31_r29_r30_an_admin_removes_a_screened_message_on_the_case_page(
     assert answered["stage"] == "answered"
     reply = next(e for e in answered["timeline"] if e["event_type"] == "MessageAnswered")
     assert reply["data"]["signature"] == "Elin Strand, Kultur- och fritidsförvaltningen"
+
+
+async def test_r28_r31_r42_r39_registrar_search_reports_and_crisis_pages(
+        chromium: Browser, stack: Stack) -> None:
+    """R-28, R-31: a registrar finds a registered message by its number and a
+    word of its text; a confidential one shows no text and is not found by
+    its words. R-42: the unit's manager reads the report with its charts and
+    their tables. R-39: crisis management declares crisis mode for the unit
+    on the crisis page, and the result shows at once."""
+    account_id = await active_account(stack)
+    public = await received(stack, account_id, "Varför är simhallen stängd i december?")
+    secret = await received(stack, account_id, "Min diagnos gör att jag behöver hjälp.")
+    answered = await received(stack, account_id, "När öppnar biblioteket?")
+    ads = await received(stack, account_id, "Köp billiga solglasögon på example.com!")
+    for case_id, decision, body in (
+            (public, "register", {"record_class": "Synpunkter och klagomål"}),
+            (secret, "register", {"record_class": "Socialtjänst", "confidential": True}),
+            (answered, "respond", {"text": "Klockan 10."}),
+            (ads, "redact", {"category": "advertising", "reason": "Reklam"})):
+        r = await decide(stack, case_id, decision, "elin.strand", body)
+        assert r.status_code == 200, r.text
+    number = (await case(stack, public))["diarium_number"]
+
+    # The registrar's search (R-28), confidential rows without text (R-31).
+    page = await person_page(chromium, stack, "ali.karimi")
+    await page.goto(url(stack, "/diarium"))
+    nav = await page.locator("nav.main-nav").inner_text()
+    assert "Diarium" in nav and "Krisläge" not in nav
+    rows = page.locator("table.diarium tbody tr")
+    assert await rows.count() == 2
+    assert "Sekretess: texten visas inte" in await rows.filter(
+        has_text="Socialtjänst").inner_text()
+    assert "diagnos" not in await page.locator("main").inner_text()
+    await page.get_by_label("Diarienummer eller ord i texten").fill(number)
+    await page.get_by_role("button", name="Sök").click()
+    await page.wait_for_load_state()
+    assert await rows.count() == 1 and number in await rows.inner_text()
+    assert "simhallen" in await rows.inner_text()
+    await expect_accessible(page, "diarium")
+    await screenshot(page, "diarium")
+    await page.get_by_label("Diarienummer eller ord i texten").fill("diagnos")
+    await page.get_by_role("button", name="Sök").click()
+    await page.wait_for_load_state()
+    assert await rows.count() == 0  # a confidential text is not searched (R-31)
+    # A browser's date field sends only valid dates; a typed-in address may not.
+    await page.goto(url(stack, "/diarium?q=diagnos&from=2026-13-01"))
+    assert "Ange ett datum" in await page.locator(".error-summary").inner_text()
+    assert await page.locator("#f-from").get_attribute("aria-invalid") == "true"
+    assert await page.get_by_label("Diarienummer eller ord i texten").input_value() == "diagnos"
+    await page.goto(url(stack, "/moderation-log"))
+    log = await page.locator("main table").inner_text()
+    assert "Kommersiella budskap eller reklam" in log and "Besvarat" in log
+    await expect_accessible(page, "moderation-log")
+    await screenshot(page, "moderation-log")
+    await page.goto(url(stack, "/disposal-log"))
+    await expect_accessible(page, "disposal-log")
+
+    # R-42: the unit's manager reads the report.
+    page = await person_page(chromium, stack, "anna.lind")
+    await page.goto(url(stack, "/reports?unit=kultur"))
+    figures = await page.locator("ul.figures").inner_text()
+    assert "Mottagna meddelanden\n4" in figures and "Besvarade frågor\n1" in figures
+    assert await page.locator("figure.chart svg[role=img]").count() == 3
+    table = await page.locator("table.report").inner_text()
+    assert "Kulturhuset Ängen (Facebook)" in table
+    redactions = await page.locator("main").inner_text()
+    assert "Kommersiella budskap eller reklam\t1" in redactions
+    await expect_accessible(page, "report-unit")
+    await screenshot(page, "report-unit")
+    await page.goto(url(stack, "/reports"))
+    await expect_accessible(page, "report-overview")
+    await screenshot(page, "report-overview")
+
+    # R-39: crisis management switches the culture unit into crisis mode.
+    page = await person_page(chromium, stack, "eva.marklund")
+    await page.goto(url(stack, "/crisis"))
+    await page.get_by_role("button", name="Gå över till krisläge").click()
+    await page.wait_for_load_state()
+    assert await page.locator("#f-declare-reason").get_attribute("aria-invalid") == "true"
+    await page.locator("#f-declare-reason").fill("Stormen Gudrun")
+    await page.get_by_label("Kultur- och fritidsförvaltningen").check()
+    await page.get_by_role("button", name="Gå över till krisläge").click()
+    await page.wait_for_load_state()
+    assert "Krisläget gäller nu" in await page.locator("#result").inner_text()
+    banner = await page.locator(".crisis-banner").inner_text()
+    assert "Kultur- och fritidsförvaltningen" in banner and "Stormen Gudrun" in banner
+    assert "krisinformation" in banner  # the accounts point to the website (R-39)
+    await expect_accessible(page, "crisis")
+    await screenshot(page, "crisis")

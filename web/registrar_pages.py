@@ -1,0 +1,203 @@
+"""The registrars' pages (R-28, R-31, R-35): the diarium search, the
+moderation log and the disposal log of the viewer's municipality.
+
+GET /diarium          number or words of the text, registration dates, account, class;
+                      a confidential registration shows neither text nor author
+                      and is not found by them (R-31)
+GET /moderation-log   every decision on messages, removals with category and law (R-29)
+GET /disposal-log     what was disposed of, under which decision, when, by whom (R-35)
+
+Who: the municipality's registrars and the communications unit
+(web.messages_api.require_records_reader, the JSON API's rule); anyone else
+gets 403. The searches are GET forms (nothing changes); a bad date is shown
+beside its field with what was typed kept.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from activities import message_queries as mq
+from activities import moderation_queries as modq
+from activities import queries, web_queries
+from domain.redaction import CATEGORIES, RemovalCategory
+from web import moderation_texts
+from web.i18n import translator
+from web.identity import Signed, Viewer
+from web.messages_api import require_records_reader
+from web.rendering import language_of, render
+
+if TYPE_CHECKING:
+    from web.app import AppContext
+
+moderation_texts.register({
+    "reg.diarium.title": ("Diariet: registrerade meddelanden", "Journal: journalførte meldinger",
+                          "Diarium: registered messages"),
+    "reg.diarium.intro": (
+        "Sök på diarienummer eller ord i texten. Sekretessmarkerade meddelanden visas utan "
+        "text och avsändare och hittas inte på textens ord (R-31).",
+        "Søk på journalnummer eller ord i teksten. Taushetsbelagte meldinger vises uten tekst "
+        "og avsender og finnes ikke på tekstens ord (R-31).",
+        "Search by diarium number or words of the text. Confidential messages are shown "
+        "without text or sender, and are not found by their words (R-31)."),
+    "reg.moderation.title": ("Modereringslogg", "Modereringslogg", "Moderation log"),
+    "reg.moderation.intro": (
+        "Alla beslut om meddelanden med vem och när; borttagningar med kategori och lagrum (R-29).",
+        "Alle beslutninger om meldinger med hvem og når; slettinger med kategori og "
+        "lovgrunnlag (R-29).",
+        "Every decision on messages with who and when; removals with their category and "
+        "law (R-29)."),
+    "reg.disposal.title": ("Gallringslogg", "Kassasjonslogg", "Disposal log"),
+    "reg.disposal.intro": (
+        "Gallrade meddelanden med beslut, datum och vem (R-35). Texten är borttagen; loggen "
+        "finns kvar.",
+        "Kasserte meldinger med vedtak, dato og hvem (R-35). Teksten er slettet; loggen "
+        "består.",
+        "Disposed messages with decision, date and who (R-35). The text is gone; the log "
+        "remains."),
+    "reg.nav": ("Registratorns sidor", "Arkivets sider", "Records pages"),
+    "reg.f.q": ("Diarienummer eller ord i texten", "Journalnummer eller ord i teksten",
+                "Diarium number or words of the text"),
+    "reg.f.from": ("Registrerat från och med", "Journalført fra og med", "Registered from"),
+    "reg.f.to": ("Registrerat till och med", "Journalført til og med", "Registered up to"),
+    "reg.f.occurred_from": ("Från och med", "Fra og med", "From"),
+    "reg.f.occurred_to": ("Till och med", "Til og med", "Up to"),
+    "reg.f.account": ("Konto", "Konto", "Account"),
+    "reg.f.record_class": ("Diarieklass", "Arkivklasse", "Diarium class"),
+    "reg.all": ("Alla", "Alle", "All"),
+    "reg.hits": ("Träffar: {n}", "Treff: {n}", "Results: {n}"),
+    "reg.none": ("Inga träffar.", "Ingen treff.", "No results."),
+    "reg.confidential_text": ("Sekretess: texten visas inte", "Taushetsbelagt: teksten vises ikke",
+                              "Confidential: text not shown"),
+})
+
+
+def _day(value: str) -> date:
+    return date.fromisoformat(value)
+
+
+def _period(values: dict[str, str], errors: dict[str, str], t: Any, tz: str,
+            start: str, end: str) -> tuple[datetime | None, datetime | None]:
+    """Dates of the form as moments in the municipality's zone: from the
+    start of the first day to the end of the last (inclusive)."""
+    zone = ZoneInfo(tz)
+    found: dict[str, date] = {}
+    for name in (start, end):
+        raw = values.get(name, "")
+        if raw:
+            try:
+                found[name] = _day(raw)
+            except ValueError:
+                errors[name] = t("form.err.date")
+    if start in found and end in found and found[end] < found[start]:
+        errors[end] = t("form.err.date_order")
+    lo = datetime.combine(found[start], time(0), zone) if start in found else None
+    hi = (datetime.combine(found[end] + timedelta(days=1), time(0), zone)
+          if end in found else None)
+    return lo, hi
+
+
+async def _records_page(request: Request, viewer: Viewer) -> tuple[AppContext, Any, str]:
+    ctx: AppContext = request.app.state.ctx
+    await require_records_reader(ctx, viewer.municipality_id, viewer.person_id)
+    municipality = await ctx.directory.municipality(viewer.municipality_id)
+    tz = municipality.timezone if municipality else "Europe/Stockholm"
+    return ctx, translator(language_of(request, viewer)), tz
+
+
+async def _accounts(ctx: AppContext, viewer: Viewer, t: Any
+                    ) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    rows = await queries.accounts(ctx.pool, municipality_id=viewer.municipality_id)
+    options = [("", t("reg.all"))] + [
+        (r["account_id"], f"{r['account_name']} ({r['platform'].capitalize()})") for r in rows]
+    return options, {r["account_id"]: r["account_name"] for r in rows}
+
+
+def _account_filter(values: dict[str, str], names: dict[str, str],
+                    errors: dict[str, str], t: Any) -> str | None:
+    chosen = values.get("account_id") or None
+    if chosen is not None and chosen not in names:
+        errors["account_id"] = t("form.err.choose")
+        return None
+    return chosen
+
+
+def registrar_pages_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/diarium")
+    async def diarium(request: Request, viewer: Signed) -> Response:
+        """R-28, R-31: the registrars' search."""
+        ctx, t, tz = await _records_page(request, viewer)
+        values = {k: request.query_params.get(k, "").strip()
+                  for k in ("q", "from", "to", "account_id", "record_class")}
+        errors: dict[str, str] = {}
+        accounts, names = await _accounts(ctx, viewer, t)
+        account_id = _account_filter(values, names, errors, t)
+        lo, hi = _period(values, errors, t, tz, "from", "to")
+        if len(values["q"]) > 200:
+            errors["q"] = t("form.err.too_long")
+        classes = await modq.record_classes(ctx.pool, viewer.municipality_id)
+        rows = [] if errors else await mq.diarium(
+            ctx.pool, viewer.municipality_id, q=values["q"] or None, account_id=account_id,
+            registered_from=lo, registered_to=hi, record_class=values["record_class"] or None)
+        return await render(request, "diarium.html", {
+            "rows": rows, "values": values, "errors": errors, "accounts": accounts,
+            "names": names, "tz": tz, "people": await _people(ctx, viewer),
+            "classes": [("", t("reg.all"))] + [(c, c) for c in classes],
+            "searched": bool(request.query_params)},
+            viewer=viewer, status_code=422 if errors else 200)
+
+    @router.get("/moderation-log")
+    async def moderation_log(request: Request, viewer: Signed) -> Response:
+        ctx, t, tz = await _records_page(request, viewer)
+        values = {k: request.query_params.get(k, "").strip()
+                  for k in ("from", "to", "account_id")}
+        errors: dict[str, str] = {}
+        accounts, names = await _accounts(ctx, viewer, t)
+        account_id = _account_filter(values, names, errors, t)
+        lo, hi = _period(values, errors, t, tz, "from", "to")
+        rows = [] if errors else await mq.moderation_log(
+            ctx.pool, viewer.municipality_id, account_id=account_id, occurred_from=lo,
+            occurred_to=hi)
+        rows.reverse()  # newest first
+        lang = language_of(request, viewer)
+        return await render(request, "moderation_log.html", {
+            "rows": rows, "values": values, "errors": errors, "accounts": accounts,
+            "names": names, "tz": tz, "people": await _people(ctx, viewer),
+            "category_label": lambda c: _label(c, lang)},
+            viewer=viewer, status_code=422 if errors else 200)
+
+    @router.get("/disposal-log")
+    async def disposal_log(request: Request, viewer: Signed) -> Response:
+        ctx, t, tz = await _records_page(request, viewer)
+        values = {"account_id": request.query_params.get("account_id", "").strip()}
+        errors: dict[str, str] = {}
+        accounts, names = await _accounts(ctx, viewer, t)
+        account_id = _account_filter(values, names, errors, t)
+        rows = [] if errors else await mq.disposal_log(ctx.pool, viewer.municipality_id,
+                                                       account_id=account_id)
+        return await render(request, "disposal_log.html", {
+            "rows": rows, "values": values, "errors": errors, "accounts": accounts,
+            "names": names, "tz": tz, "people": await _people(ctx, viewer)},
+            viewer=viewer, status_code=422 if errors else 200)
+
+    return router
+
+
+def _label(category: str | None, lang: str) -> str:
+    if not category:
+        return ""
+    rule = CATEGORIES[RemovalCategory(category)]
+    return {"sv": rule.label_sv, "nb": rule.label_no}.get(lang, rule.label_en)
+
+
+async def _people(ctx: AppContext, viewer: Viewer) -> dict[str, str]:
+    names = await web_queries.person_names(ctx.pool, viewer.municipality_id)
+    names["kanalvakt"] = "Kanalvakt"
+    return names

@@ -1,0 +1,307 @@
+"""Reports (R-42): how the municipality's accounts answer, per account and
+per unit.
+
+GET /reports                         the units (or accounts) I may see, side by side
+GET /reports?unit=<id>               one unit: its figures and each account's
+GET /reports?account=<id>            one account
+    &from=YYYY-MM-DD&to=YYYY-MM-DD   messages received in the period (local days)
+
+Figures: messages received, questions answered (R-22), responses, median and
+90th-percentile response time in office hours (R-23; the account's own office
+hours and holidays), the share answered within the deadline, what awaits a
+response and is overdue, and removals by category (R-29). Response times are
+computed by web.messages_api.response_times, the JSON API's own code, over
+the cases' states; a unit's percentiles are over all its accounts' cases
+together, not an average of averages.
+
+Charts are SVG drawn on the server (no script), each with a caption and the
+same numbers in a table beside it (WCAG 1.1.1; colour is never the only cue).
+
+Who: an account's report, as its messages (web.messages_api.may_read_messages:
+its admins, the unit's manager and deputy, the communications unit); a
+unit's, its manager or deputy and the communications unit; the overview
+shows only what the viewer may see. Anyone else gets 403.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from markupsafe import Markup, escape
+
+from activities import moderation_queries as modq
+from activities import queries
+from domain.redaction import CATEGORIES, RemovalCategory
+from web import moderation_texts
+from web.i18n import translator
+from web.identity import Signed, Viewer
+from web.messages_api import ResponseTimes, may_read_messages, response_times
+from web.registrar_pages import _period
+from web.rendering import language_of, render
+
+if TYPE_CHECKING:
+    from web.app import AppContext
+
+moderation_texts.register({
+    "rep.title": ("Rapporter: svar och svarstider", "Rapporter: svar og svartider",
+                  "Reports: answers and response times"),
+    "rep.intro": (
+        "Hur kontonas meddelanden besvaras (R-42). Svarstider räknas i kontorstid, från att "
+        "meddelandet publicerades till första svar, mottagningsbesked, borttagning eller "
+        "gallringsbeslut.",
+        "Hvordan kontoenes meldinger besvares (R-42). Svartider regnes i kontortid, fra "
+        "meldingen ble publisert til første svar, bekreftelse, sletting eller kassasjon.",
+        "How the accounts' messages are answered (R-42). Response times are in office hours, "
+        "from publication to the first answer, acknowledgement, removal or disposal."),
+    "rep.scope": ("Vad rapporten gäller", "Hva rapporten gjelder", "What the report covers"),
+    "rep.f.unit": ("Verksamhet", "Enhet", "Unit"),
+    "rep.f.account": ("Konto", "Konto", "Account"),
+    "rep.f.from": ("Mottagna från och med", "Mottatt fra og med", "Received from"),
+    "rep.f.to": ("Mottagna till och med", "Mottatt til og med", "Received up to"),
+    "rep.overview": ("Översikt", "Oversikt", "Overview"),
+    "rep.unit_title": ("Rapport: {name}", "Rapport: {name}", "Report: {name}"),
+    "rep.all_period": ("Hela perioden", "Hele perioden", "All time"),
+    "rep.period": ("{start} – {end}", "{start} – {end}", "{start} – {end}"),
+    "rep.nothing": ("Det finns inga rapporter du kan se.", "Det finnes ingen rapporter du kan se.",
+                    "There are no reports for you to see."),
+    "rep.received": ("Mottagna meddelanden", "Mottatte meldinger", "Messages received"),
+    "rep.answered": ("Besvarade frågor", "Besvarte spørsmål", "Questions answered"),
+    "rep.responded": ("Med respons", "Med respons", "Responded to"),
+    "rep.median": ("Median svarstid (kontorstimmar)", "Median svartid (kontortimer)",
+                   "Median response time (office hours)"),
+    "rep.p90": ("90:e percentilen (kontorstimmar)", "90-persentilen (kontortimer)",
+                "90th percentile (office hours)"),
+    "rep.within": ("Inom tidsgränsen", "Innen fristen", "Within the deadline"),
+    "rep.awaiting": ("Väntar på respons", "Venter på respons", "Awaiting a response"),
+    "rep.overdue": ("varav försenade", "hvorav forsinket", "of which overdue"),
+    "rep.hours": ("{h} kontorstimmar", "{h} kontortimer", "{h} office hours"),
+    "rep.h": ("{h} h", "{h} t", "{h} h"),
+    "rep.na": ("–", "–", "–"),
+    "rep.share": ("{p} %", "{p} %", "{p}%"),
+    "rep.breakdown": ("Per konto", "Per konto", "Per account"),
+    "rep.breakdown.units": ("Per verksamhet", "Per enhet", "Per unit"),
+    "rep.col.name": ("Namn", "Navn", "Name"),
+    "rep.chart.times": ("Svarstid i kontorstimmar: median och 90:e percentil",
+                        "Svartid i kontortimer: median og 90-persentil",
+                        "Response time in office hours: median and 90th percentile"),
+    "rep.chart.within": ("Andel besvarade inom tidsgränsen", "Andel besvart innen fristen",
+                         "Share answered within the deadline"),
+    "rep.chart.redactions": ("Borttagna meddelanden per kategori",
+                             "Slettede meldinger per kategori",
+                             "Messages removed, by category"),
+    "rep.legend.median": ("median", "median", "median"),
+    "rep.legend.p90": ("90:e percentil", "90-persentil", "90th percentile"),
+    "rep.redactions": ("Borttagningar per kategori (R-29)", "Slettinger per kategori (R-29)",
+                       "Removals by category (R-29)"),
+    "rep.redactions.none": ("Inga meddelanden har tagits bort under perioden.",
+                            "Ingen meldinger er slettet i perioden.",
+                            "No messages were removed in the period."),
+    "rep.col.category": ("Kategori", "Kategori", "Category"),
+    "rep.col.count": ("Antal", "Antall", "Count"),
+    "rep.table_of_chart": ("Siffrorna i diagrammet", "Tallene i diagrammet",
+                           "The chart's numbers"),
+    "rep.no_messages": ("Inga meddelanden under perioden.", "Ingen meldinger i perioden.",
+                        "No messages in the period."),
+})
+
+
+# --------------------------------------------------------------------------- charts
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    values: tuple[float | None, ...]  # one per series
+    texts: tuple[str, ...]  # the values as written beside the bars
+
+
+def bar_chart(chart_id: str, title: str, bars: list[Bar], *, series: tuple[str, ...] = (),
+              scale_max: float | None = None) -> Markup:
+    """A horizontal bar chart as inline SVG: a label, then one bar per series
+    with its value written beside it (so nothing is read from colour or
+    length alone). `role="img"` with the title; the page puts the numbers in
+    a table too."""
+    label_w, bar_w, value_w = 230, 330, 110
+    per_series = 18
+    row_h = per_series * max(len(bars[0].values) if bars else 1, 1) + 14
+    legend_h = 24 if len(series) > 1 else 0
+    height = legend_h + row_h * max(len(bars), 1) + 6
+    width = label_w + bar_w + value_w
+    top = max((v for b in bars for v in b.values if v is not None), default=0.0)
+    top = scale_max if scale_max is not None else (top or 1.0)
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+             f'role="img" aria-labelledby="{chart_id}-title" focusable="false">',
+             f'<title id="{chart_id}-title">{escape(title)}</title>']
+    classes = ("bar", "bar-alt")
+    if len(series) > 1:
+        x = label_w
+        for i, name in enumerate(series):
+            parts.append(f'<rect class="{classes[i % 2]}" x="{x}" y="4" width="14" height="14"/>'
+                         f'<text x="{x + 20}" y="16">{escape(name)}</text>')
+            x += 40 + 8 * len(name)
+    for row, bar in enumerate(bars):
+        y0 = legend_h + row * row_h
+        label = bar.label if len(bar.label) <= 30 else bar.label[:29] + "…"
+        parts.append(f'<text x="0" y="{y0 + row_h / 2 + 4:.0f}">{escape(label)}</text>')
+        for i, (value, text) in enumerate(zip(bar.values, bar.texts, strict=True)):
+            y = y0 + 6 + i * per_series
+            w = 0.0 if value is None else max(bar_w * min(value / top, 1.0), 1.0)
+            parts.append(f'<rect class="{classes[i % 2]}" x="{label_w}" y="{y}" '
+                         f'width="{w:.1f}" height="{per_series - 4}"/>')
+            parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + per_series - 6}">'
+                         f'{escape(text)}</text>')
+    parts.append(f'<line class="axis" x1="{label_w}" y1="{legend_h}" x2="{label_w}" '
+                 f'y2="{height - 2}"/>')
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _hours(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+def _figures(times: ResponseTimes) -> dict[str, Any]:
+    share = times.within_deadline_share
+    return {"received": times.received, "answered": times.answered,
+            "responded": times.responded, "median": _hours(times.median_office_hours),
+            "p90": _hours(times.p90_office_hours),
+            "within": None if share is None else round(100 * share),
+            "within_count": times.within_deadline, "awaiting": times.awaiting_response,
+            "overdue": times.overdue}
+
+
+def _category_label(category: str, lang: str) -> str:
+    rule = CATEGORIES[RemovalCategory(category)]
+    return {"sv": rule.label_sv, "nb": rule.label_no}.get(lang, rule.label_en)
+
+
+async def _allowed_units(ctx: AppContext, viewer: Viewer) -> list[tuple[str, str]]:
+    units = await ctx.directory.units(viewer.municipality_id)
+    return [(u.id, u.name) for u in units
+            if viewer.is_communications or viewer.manages_unit(u.id)]
+
+
+def report_pages_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/reports")
+    async def reports(request: Request, viewer: Signed) -> Response:  # noqa: C901
+        ctx: AppContext = request.app.state.ctx
+        lang = language_of(request, viewer)
+        t = translator(lang)
+        municipality = await ctx.directory.municipality(viewer.municipality_id)
+        tz = municipality.timezone if municipality else "Europe/Stockholm"
+        values = {k: request.query_params.get(k, "").strip()
+                  for k in ("unit", "account", "from", "to")}
+        errors: dict[str, str] = {}
+        lo, hi = _period(values, errors, t, tz, "from", "to")
+        units = await _allowed_units(ctx, viewer)
+        unit_names = {u.id: u.name for u in await ctx.directory.units(viewer.municipality_id)}
+
+        # What the report covers, and whether the viewer may see it.
+        scope: str
+        title: str
+        if values["account"]:
+            try:
+                uuid.UUID(values["account"])
+            except ValueError:
+                raise HTTPException(404, detail="no such account") from None
+            account = await queries.account(ctx.pool, values["account"])
+            if account is None:
+                raise HTTPException(404, detail="no such account")
+            if account["municipality_id"] != viewer.municipality_id:
+                raise HTTPException(403, detail="another municipality's account")
+            await may_read_messages(ctx, account, account["municipality_id"],
+                                    viewer.person_id)
+            scope, title = "account", account["account_name"]
+            rows = [account]
+        elif values["unit"]:
+            if values["unit"] not in unit_names:
+                raise HTTPException(404, detail="no such unit")
+            if not (viewer.is_communications or viewer.manages_unit(values["unit"])):
+                raise HTTPException(403, detail=f"{viewer.name} is neither the manager of "
+                                    f"{unit_names[values['unit']]} nor in the communications "
+                                    "unit")
+            scope, title = "unit", unit_names[values["unit"]]
+            rows = await modq.report_accounts(ctx.pool, viewer.municipality_id,
+                                              unit_id=values["unit"])
+        else:
+            scope, title = "overview", t("rep.overview")
+            rows = await modq.report_accounts(ctx.pool, viewer.municipality_id)
+            allowed_units = {u for u, _ in units}
+            rows = [r for r in rows if r["unit_id"] in allowed_units
+                    or viewer.person_id in (r["state"].get("admins") or {})]
+
+        account_ids = [r["account_id"] for r in rows]
+        cases = {} if errors else await modq.citizen_cases_of(
+            ctx.pool, account_ids, received_from=lo, received_to=hi)
+        now = datetime.now(UTC)
+        every = [c for a in account_ids for c in cases.get(a, [])]
+        total = _figures(response_times(scope, every, now=now))
+
+        # The breakdown: accounts of a unit, or units (and lone accounts) in the overview.
+        breakdown: list[dict[str, Any]] = []
+        if scope == "unit" or (scope == "overview" and not units):
+            for r in rows:
+                breakdown.append({"name": f"{r['account_name']} ({r['platform'].capitalize()})",
+                                  "href": f"/reports?account={r['account_id']}",
+                                  **_figures(response_times(r["account_id"],
+                                                            cases.get(r["account_id"], []),
+                                                            now=now))})
+        elif scope == "overview":
+            for unit_id, name in units:
+                mine = [c for r in rows if r["unit_id"] == unit_id
+                        for c in cases.get(r["account_id"], [])]
+                breakdown.append({"name": name, "href": f"/reports?unit={unit_id}",
+                                  **_figures(response_times(unit_id, mine, now=now))})
+
+        redactions: dict[str, int] = {}
+        if account_ids and not errors:
+            for row in await modq.redactions_by_category(ctx.pool, account_ids,
+                                                         occurred_from=lo, occurred_to=hi):
+                redactions[row["category"]] = redactions.get(row["category"], 0) + row["n"]
+        redaction_rows = sorted(((_category_label(c, lang), n) for c, n in redactions.items()),
+                                key=lambda x: (-x[1], x[0]))
+
+        def hours(h: float | None) -> str:
+            return t("rep.na") if h is None else t("rep.h", h=h)
+
+        charts = {}
+        if breakdown:
+            charts["times"] = bar_chart(
+                "chart-times", t("rep.chart.times"),
+                [Bar(b["name"], (b["median"], b["p90"]), (hours(b["median"]), hours(b["p90"])))
+                 for b in breakdown],
+                series=(t("rep.legend.median"), t("rep.legend.p90")))
+            charts["within"] = bar_chart(
+                "chart-within", t("rep.chart.within"),
+                [Bar(b["name"], (b["within"],),
+                     (t("rep.na") if b["within"] is None else t("rep.share", p=b["within"]),))
+                 for b in breakdown], scale_max=100)
+        if redaction_rows:
+            charts["redactions"] = bar_chart(
+                "chart-redactions", t("rep.chart.redactions"),
+                [Bar(label, (float(n),), (str(n),)) for label, n in redaction_rows])
+
+        account_options = [("", t("reg.all"))] + [
+            (r["account_id"], f"{r['account_name']} ({r['platform'].capitalize()})")
+            for r in await modq.report_accounts(ctx.pool, viewer.municipality_id)
+            if r["unit_id"] in {u for u, _ in units}
+            or viewer.person_id in (r["state"].get("admins") or {})]
+        return await render(request, "reports.html", {
+            "scope": scope, "title": title, "values": values, "errors": errors,
+            "units": [("", t("reg.all"))] + units, "account_options": account_options,
+            "total": total, "breakdown": breakdown, "charts": charts,
+            "redactions": redaction_rows, "visible": bool(rows) or bool(units),
+            "unit_names": unit_names,
+        }, viewer=viewer, status_code=422 if errors else 200)
+
+    return router
