@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -57,6 +58,26 @@ def ensure_venv() -> None:
     _say("installed")
 
 
+def ensure_chromium() -> None:
+    """Snapshots (PDF/PNG of an account) and the browser tests use Debian's
+    chromium, never a browser download. Install it with apt when missing and
+    we may (root on Debian); otherwise say how, and go on: the stack runs
+    without it (snapshots then fail with a clear error and are retried), the
+    browser tests are skipped outside CI."""
+    if os.environ.get("KANALVAKT_CHROMIUM") or shutil.which("chromium") \
+            or shutil.which("chromium-browser"):
+        return
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and shutil.which("apt-get"):
+        _say("installing Debian's chromium (snapshots and browser tests need it)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+        subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
+                        "chromium", "fonts-dejavu-core"], check=True, env=env)
+        return
+    _say("chromium is not installed: snapshots and browser tests need it "
+         "(sudo apt-get install chromium fonts-dejavu-core, or set KANALVAKT_CHROMIUM)")
+
+
 def _exec(argv: list[str]) -> None:
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
@@ -73,6 +94,8 @@ def main(args: list[str]) -> None:
     if command not in {"stack", "test", "cli"}:
         sys.exit(f"unknown command {command!r}; try: python3 dev.py --help")
     ensure_venv()
+    if command in {"stack", "test"}:
+        ensure_chromium()
     if command == "stack":
         _exec([str(PY), "-m", "deploy.stack", *rest])
     elif command == "test":
