@@ -37,6 +37,7 @@ from web.identity import Actor, ApiActor, known_actor
 from web.messages_api import messages_router
 from web.monitoring_api import monitoring_router
 from web.pages import install_intranet
+from web.snapshots_api import snapshots_router
 from web.webhooks import meta_router
 from workflows.account import AccountLifecycleWorkflow
 from workflows.starter import start_account_case
@@ -91,6 +92,7 @@ def create_app(
     app.include_router(messages_router())
     app.include_router(crisis_router())
     app.include_router(monitoring_router())
+    app.include_router(snapshots_router())
     return app
 
 
