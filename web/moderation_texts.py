@@ -58,7 +58,7 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "mcol.flags": ("Flaggor", "Flagg", "Flags"),
     "mcol.stage": ("Läge", "Status", "Stage"),
     "mcol.received": ("Mottaget", "Mottatt", "Received"),
-    "mcol.deadline": ("Svara senast", "Svarfrist", "Answer by"),
+    "mcol.deadline": ("Nästa tidsgräns", "Neste frist", "Next deadline"),
     "mcol.when": ("När", "Når", "When"),
     "mcol.event": ("Händelse", "Hendelse", "Event"),
     "mcol.who": ("Vem", "Hvem", "Who"),
@@ -227,9 +227,9 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "Bara för inlägg av tillfällig eller ringa betydelse (R-33, R-35).",
         "Bare for innlegg av midlertidig eller liten betydning (R-33, R-35).",
         "Only for items of temporary or minor importance (R-33, R-35)."),
-    "case.f.platform_object_id": ("Svarets länk eller id på plattformen (om det finns)",
-                                  "Svarets lenke eller id på plattformen (om det finnes)",
-                                  "The reply's link or id on the platform (if any)"),
+    "case.f.platform_object_id": ("Länk eller id på plattformen (om det finns)",
+                                  "Lenke eller id på plattformen (om det finnes)",
+                                  "Link or id on the platform (if any)"),
     "case.f.platform_object_id.hint": ("Frivilligt.", "Valgfritt.", "Optional."),
     "case.redact_rules": (
         "En kopia bevaras före borttagning (R-30), utom reklam (R-32). Sekretess och "
