@@ -108,6 +108,16 @@ def snapshots_router() -> APIRouter:
             if label is None:
                 raise HTTPException(422, detail=f"{body.change!r} is not a major change (R-37): "
                                     f"one of {', '.join(sorted(snap.MAJOR_CHANGES))}")
+            # The snapshot's id is the change and its day, as the account's
+            # case names the one it starts itself after the change: a claim
+            # of a change not on the record would take that id first and
+            # leave the real change without its snapshot.
+            if not any(e["event_type"] == body.change and snap.local_date(
+                    datetime.fromisoformat(e["occurred_at"]), state.timezone) == day
+                    for e in await queries.timeline(ctx.pool, str(account_id))):
+                raise HTTPException(422, detail=f"the account has no {body.change} on its "
+                                    f"record today ({day}); a snapshot after a major change "
+                                    "follows the change (R-37): take one on demand instead")
             reason = snap.SnapshotReason.MAJOR_CHANGE
         else:
             label, reason = now.astimezone().strftime("%H%M%S"), snap.SnapshotReason.ON_DEMAND
