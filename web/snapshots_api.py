@@ -75,13 +75,75 @@ async def _account_and_actor(ctx: AppContext, account_id: uuid.UUID,
     if account is None:
         raise HTTPException(404, detail="no such account")
     who = await known_actor(ctx, account["municipality_id"], actor)
-    state = acc.AccountState.model_validate(account["state"])
-    allowed = {a["person"] for a in account["admins"]} | {
-        p for p in (state.authorities.manager, state.authorities.deputy) if p}
-    if who not in allowed and not state.authorities.is_communications(who):
+    if not may_take_snapshots(account, who):
         raise HTTPException(403, detail=f"{who} may not take snapshots of this account: its "
                             "admins, the unit's manager and the communications unit may")
     return account, who
+
+
+def may_take_snapshots(account: dict[str, Any], who: str) -> bool:
+    """The account's admins, its unit's manager or deputy and the
+    communications unit list, take and upload (the API and the account page)."""
+    state = acc.AccountState.model_validate(account["state"])
+    allowed = {a["person"] for a in account["admins"]} | {
+        p for p in (state.authorities.manager, state.authorities.deputy) if p}
+    return who in allowed or state.authorities.is_communications(who)
+
+
+async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
+                        body: SnapshotRequest) -> str:
+    """Start a snapshot of the account now (R-37): on demand, or after a
+    major change on its record today. HTTPException 409/422 otherwise,
+    before anything starts. Returns the snapshot's id."""
+    account_id = str(account["account_id"])
+    if account["stage"] != "active":
+        raise HTTPException(409, detail="only an active account is snapshotted; a closed "
+                            "one has its final snapshot")
+    now = datetime.now(UTC)
+    state = acc.AccountState.model_validate(account["state"])
+    day = snap.local_date(now, state.timezone)
+    if body.reason == "major_change":
+        label = snap.major_change_reason(body.change or "")
+        if label is None:
+            raise HTTPException(422, detail=f"{body.change!r} is not a major change (R-37): "
+                                f"one of {', '.join(sorted(snap.MAJOR_CHANGES))}")
+        # The snapshot's id is the change and its day, as the account's
+        # case names the one it starts itself after the change: a claim
+        # of a change not on the record would take that id first and
+        # leave the real change without its snapshot.
+        if not any(e["event_type"] == body.change and snap.local_date(
+                datetime.fromisoformat(e["occurred_at"]), state.timezone) == day
+                for e in await queries.timeline(ctx.pool, account_id)):
+            raise HTTPException(422, detail=f"the account has no {body.change} on its "
+                                f"record today ({day}); a snapshot after a major change "
+                                "follows the change (R-37): take one on demand instead")
+        reason = snap.SnapshotReason.MAJOR_CHANGE
+    else:
+        label, reason = now.astimezone().strftime("%H%M%S"), snap.SnapshotReason.ON_DEMAND
+    try:
+        handle = await start_snapshot(
+            ctx.client, account_id=account_id, municipality_id=state.municipality_id,
+            slug=state.slug, reason=reason, day=day, task_queue=ctx.task_queue,
+            requested_by=who, label=label, change=body.change)
+    except WorkflowAlreadyStartedError:
+        raise HTTPException(409, detail="that snapshot has been taken already") from None
+    return str(handle.id)
+
+
+async def store_screenshot(ctx: AppContext, account_id: str, who: str, file: UploadFile,
+                           caption: str | None) -> dict[str, Any]:
+    """Keep an uploaded screenshot (PNG, JPEG, WebP, at most 20 MB) for the
+    account's next snapshot; 413/415 with nothing stored otherwise."""
+    content = await file.read(MAX_UPLOAD + 1)
+    if len(content) > MAX_UPLOAD:
+        raise HTTPException(413, detail="a screenshot may be at most 20 MB")
+    kind = next((k for k, sig in _SIGNATURES.items() if content.startswith(sig)), None)
+    if kind is None or (kind == "image/webp" and content[8:12] != b"WEBP"):
+        raise HTTPException(415, detail="upload a PNG, JPEG or WebP screenshot")
+    return await store_upload(ctx.pool, upload_dir(), account_id=account_id,
+                              file_name=(file.filename or "skarmbild")[:200], mime_type=kind,
+                              content=content, caption=caption, uploaded_by=who,
+                              uploaded_at=datetime.now(UTC))
 
 
 def snapshots_router() -> APIRouter:
@@ -94,41 +156,10 @@ def snapshots_router() -> APIRouter:
         return await snapshots_of(ctx.pool, str(account_id))
 
     @router.post("/api/accounts/{account_id}/snapshots", status_code=202)
-    async def take_snapshot(account_id: uuid.UUID, body: SnapshotRequest, ctx: Ctx,
-                            actor: ApiActor) -> dict[str, Any]:
+    async def take(account_id: uuid.UUID, body: SnapshotRequest, ctx: Ctx,
+                   actor: ApiActor) -> dict[str, Any]:
         account, who = await _account_and_actor(ctx, account_id, actor)
-        if account["stage"] != "active":
-            raise HTTPException(409, detail="only an active account is snapshotted; a closed "
-                                "one has its final snapshot")
-        now = datetime.now(UTC)
-        state = acc.AccountState.model_validate(account["state"])
-        day = snap.local_date(now, state.timezone)
-        if body.reason == "major_change":
-            label = snap.major_change_reason(body.change or "")
-            if label is None:
-                raise HTTPException(422, detail=f"{body.change!r} is not a major change (R-37): "
-                                    f"one of {', '.join(sorted(snap.MAJOR_CHANGES))}")
-            # The snapshot's id is the change and its day, as the account's
-            # case names the one it starts itself after the change: a claim
-            # of a change not on the record would take that id first and
-            # leave the real change without its snapshot.
-            if not any(e["event_type"] == body.change and snap.local_date(
-                    datetime.fromisoformat(e["occurred_at"]), state.timezone) == day
-                    for e in await queries.timeline(ctx.pool, str(account_id))):
-                raise HTTPException(422, detail=f"the account has no {body.change} on its "
-                                    f"record today ({day}); a snapshot after a major change "
-                                    "follows the change (R-37): take one on demand instead")
-            reason = snap.SnapshotReason.MAJOR_CHANGE
-        else:
-            label, reason = now.astimezone().strftime("%H%M%S"), snap.SnapshotReason.ON_DEMAND
-        try:
-            handle = await start_snapshot(
-                ctx.client, account_id=str(account_id), municipality_id=state.municipality_id,
-                slug=state.slug, reason=reason, day=day, task_queue=ctx.task_queue,
-                requested_by=who, label=label, change=body.change)
-        except WorkflowAlreadyStartedError:
-            raise HTTPException(409, detail="that snapshot has been taken already") from None
-        return {"snapshot_id": handle.id}
+        return {"snapshot_id": await take_snapshot(ctx, account, who, body)}
 
     @router.post("/api/accounts/{account_id}/snapshot-uploads", status_code=201)
     async def upload(account_id: uuid.UUID, ctx: Ctx, actor: ApiActor,
@@ -136,16 +167,7 @@ def snapshots_router() -> APIRouter:
                      caption: Annotated[str | None, Form(max_length=500)] = None
                      ) -> dict[str, Any]:
         _, who = await _account_and_actor(ctx, account_id, actor)
-        content = await file.read(MAX_UPLOAD + 1)
-        if len(content) > MAX_UPLOAD:
-            raise HTTPException(413, detail="a screenshot may be at most 20 MB")
-        kind = next((k for k, sig in _SIGNATURES.items() if content.startswith(sig)), None)
-        if kind is None or (kind == "image/webp" and content[8:12] != b"WEBP"):
-            raise HTTPException(415, detail="upload a PNG, JPEG or WebP screenshot")
-        return await store_upload(ctx.pool, upload_dir(), account_id=str(account_id),
-                                  file_name=(file.filename or "skarmbild")[:200], mime_type=kind,
-                                  content=content, caption=caption, uploaded_by=who,
-                                  uploaded_at=datetime.now(UTC))
+        return await store_screenshot(ctx, str(account_id), who, file, caption)
 
     @router.post("/api/records-exports", status_code=201)
     async def records_export(body: RecordsExportRequest, ctx: Ctx, actor: ApiActor

@@ -247,7 +247,8 @@ async def test_r28_r35_r38_records_export_over_http_for_registrars_and_communica
 async def test_r37_only_an_active_account_is_snapshotted_on_demand(
         stack: Stack, folders: tuple[Path, Path]) -> None:
     """R-37: an account still being requested has nothing to snapshot (409),
-    an unknown account is 404; neither starts a workflow."""
+    an unknown account is 404; neither starts a workflow. A rejected account
+    takes no screenshots (409, nothing stored)."""
     from tests.support import request_fields
 
     r = await stack.http.post("/api/accounts", headers=as_(ADMIN), json={
@@ -259,3 +260,13 @@ async def test_r37_only_an_active_account_is_snapshotted_on_demand(
     r = await take(stack, "00000000-0000-0000-0000-000000000000", COMMS)
     assert r.status_code == 404
     assert await snapshot_workflows(stack) == []
+
+    # R-37, R-38: a screenshot for an account that will never be snapshotted
+    # again (rejected, lapsed, closed) is refused rather than kept unused.
+    r = await stack.http.post(f"/api/accounts/{requested}/reject", headers=as_(MANAGER),
+                              json={"reason": "Kulturhuset har redan ett konto"})
+    assert r.status_code == 200, r.text
+    r = await upload(stack, requested, MANAGER, _tiny_png())
+    assert r.status_code == 409 and "rejected" in r.text
+    assert await stack.pool.fetchval("SELECT count(*) FROM snapshot_uploads") == 0
+    assert files_under(folders[0]) == []
