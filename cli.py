@@ -146,6 +146,7 @@ async def _tell_running_cases(address: str, municipality_id: str, dsn: str | Non
         )
         return
     print(f"told {told} running account case(s) of {municipality_id} to reload their authorities")
+    await _send_crisis_settings(client, municipality_id, dsn)
     from workflows.snapshot_starter import sync_snapshot_schedule
 
     directory = await _stored_directory_policy(municipality_id, dsn)
@@ -154,6 +155,32 @@ async def _tell_running_cases(address: str, municipality_id: str, dsn: str | Non
         outcome = await sync_snapshot_schedule(client, municipality_id, policy, timezone,
                                                task_queue=settings.load().task_queue)
         print(f"snapshot schedule snapshots:{municipality_id}: {outcome}")
+
+
+async def _send_crisis_settings(client: Any, municipality_id: str, dsn: str | None) -> None:
+    """R-39, R-43: the running crisis workflow takes the loaded crisis settings
+    and roles (skipped when it does not run: it reads them when started)."""
+    from temporalio.client import WorkflowUpdateFailedError
+
+    from activities.crisis import send_crisis_settings
+
+    dsn = dsn or settings.load().database_url
+    if not dsn:
+        return
+    pool = await create_pool(dsn, min_size=1, max_size=1)
+    try:
+        sent = await send_crisis_settings(pool, client, municipality_id)
+    except WorkflowUpdateFailedError as refused:
+        _say_error(f"kanalvakt: the crisis workflow of {municipality_id} refused the new "
+                   f"crisis settings: {refused.cause or refused}")
+        return
+    finally:
+        await pool.close()
+    if sent is None:
+        print(f"no crisis workflow of {municipality_id} is running; it reads the crisis "
+              "settings when it starts")
+    else:
+        print(f"sent the crisis settings to crisis:{municipality_id}")
 
 
 async def _stored_directory_policy(municipality_id: str, dsn: str | None

@@ -80,6 +80,7 @@ class Activities:
             self.messages.dispose_content,
             self.crisis.inform,
             self.crisis.compile_digest,
+            self.crisis.covering_mode,
             self.snapshots.load_account,
             self.snapshots.plan,
             self.snapshots.capture,

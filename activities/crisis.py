@@ -18,6 +18,7 @@ from typing import Any
 import asyncpg
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
+from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.eventstore import RecordedEvent
@@ -156,6 +157,15 @@ class InformCrisisResult(BaseModel):
     not_running: int
 
 
+class CoveringCrisisInput(BaseModel):
+    municipality_id: str
+    unit_id: str
+
+
+class CoveringCrisisResult(BaseModel):
+    mode: CrisisMode | None = None
+
+
 class CompileDigestInput(BaseModel):
     crisis: CrisisMode
     period_start: AwareDatetime
@@ -167,6 +177,27 @@ def _gone(error: RPCError) -> bool:
     # Never started (the feeder re-reads the crisis after starting a case, so
     # it gets the rules itself) or already ended: nothing to tell.
     return error.status == RPCStatusCode.NOT_FOUND or "already completed" in str(error)
+
+
+async def send_crisis_settings(pool: asyncpg.Pool, client: Client, municipality_id: str
+                               ) -> cr.CrisisSettings | None:
+    """R-39, R-43: after the directory is loaded, the municipality's running
+    CrisisWorkflow gets its crisis settings and roles (`load_settings`, on the
+    record as CrisisSettingsLoaded when they changed), so a new member of
+    crisis management may switch and new intervals apply to the next crisis.
+    Returns the settings sent, or None when no crisis workflow runs (it gets
+    the directory's settings when it is started) or the municipality is gone."""
+    settings = await crisis_settings(pool, municipality_id)
+    if settings is None:
+        return None
+    try:
+        await client.get_workflow_handle(cr.workflow_id_for(municipality_id)).execute_update(
+            "load_settings", cr.LoadSettings(actor=cr.SYSTEM, settings=settings))
+    except RPCError as error:
+        if not _gone(error):
+            raise
+        return None
+    return settings
 
 
 class CrisisActivities:
@@ -221,6 +252,14 @@ class CrisisActivities:
             "cases": told_cases})
         return InformCrisisResult(accounts=told_accounts, cases=told_cases,
                                   not_running=not_running)
+
+    @activity.defn(name="covering_crisis_mode")
+    async def covering_mode(self, inp: CoveringCrisisInput) -> CoveringCrisisResult:
+        """R-39: the crisis in force for a unit's accounts, from the
+        crisis_modes read model (written with the crisis stream's events), for
+        an account that becomes active or continues while it may be in force."""
+        return CoveringCrisisResult(
+            mode=await covering_crisis(self._pool, inp.municipality_id, inp.unit_id))
 
     @activity.defn(name="compile_crisis_digest")
     async def compile_digest(self, inp: CompileDigestInput) -> cr.CrisisDigest:

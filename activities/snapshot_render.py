@@ -194,6 +194,11 @@ async def _chromium(html_file: Path, *args: str) -> bytes:
             process.kill()
             await process.wait()
             raise RenderError(f"chromium took longer than {_CHROMIUM_TIMEOUT:.0f} s") from None
+        except asyncio.CancelledError:
+            # The activity was cancelled (a worker shutting down): leave no browser behind.
+            process.kill()
+            await asyncio.shield(process.wait())
+            raise
         if process.returncode != 0:
             raise RenderError(f"chromium failed ({process.returncode}): {err.decode()[-500:]}")
         return out

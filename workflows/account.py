@@ -22,6 +22,14 @@ Queries:
 Rules come from domain.account (decide/evolve); every event is written to the
 event store by an activity before the state changes here; deadlines are
 durable timers in working days.
+
+R-37: an event that domain.snapshot calls a major change (activation, a new
+handle or profile) recorded on an active account starts a SnapshotWorkflow
+child (abandoned by its parent, id from the change and its day, so a retry
+or a continued run never starts a second one). R-39: on activation and when
+a continued run starts, the crisis in force for the unit is read from the
+crisis_modes read model (a crisis declared before the account existed was
+told to no workflow of it).
 """
 
 from __future__ import annotations
@@ -31,16 +39,18 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.common import RetryPolicy, SearchAttributeUpdate, WorkflowIDReusePolicy
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 
 from workflows import search_attributes as sa
 
 with workflow.unsafe.imports_passed_through():
     from activities.account import AccountActivities, FinalSnapshotInput, LoadAuthoritiesInput
+    from activities.crisis import CoveringCrisisInput, CrisisActivities
     from activities.records import RecordActivities, RecordEventsInput
     from domain import account as acc
     from domain import monitoring as mon
+    from domain import snapshot as snap
     from domain.crisis_mode import CrisisStatus
     from domain.records import StoredEvent
     from workflows.models import (
@@ -49,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         DeadlinesView,
         MessageDecisionTaken,
     )
+    from workflows.snapshot_models import SnapshotInput
 
 SYSTEM_ACTOR = "kanalvakt"
 
@@ -83,6 +94,11 @@ class AccountLifecycleWorkflow:
         # Handlers interleave at every await; the lock makes decide -> record ->
         # evolve one step, so no decision is taken on a state about to change.
         self._lock = asyncio.Lock()
+        # R-39: read the crisis in force when the account becomes active and
+        # when a continued run starts; a crisis_changed signal arriving while
+        # it is read is newer than what was read (counted here).
+        self._crisis_read = inp.state is not None and inp.state.stage is acc.Stage.ACTIVE
+        self._crisis_signals = 0
 
     # ------------------------------------------------------------------ run
 
@@ -100,6 +116,9 @@ class AccountLifecycleWorkflow:
         while not self.state_now.stage.terminal:
             if self.state_now.stage is acc.Stage.CLOSING:
                 await self._close()
+                continue
+            if self._crisis_read:
+                await self._read_crisis()
                 continue
             if self._refresh:
                 await self._refresh_authorities()
@@ -142,12 +161,13 @@ class AccountLifecycleWorkflow:
         if workflow.patched("final-snapshot-pipeline"):
             # The same pipeline as every snapshot (R-37): capture, render,
             # package, diarium, delivery (workflows/snapshot.py).
+            from domain.snapshot import SnapshotReason
             from workflows.snapshot_models import SnapshotInput, SnapshotResult
 
             sid = f"snapshot:{state.municipality_id}:{state.slug}:final"
             taken: SnapshotResult = await workflow.execute_child_workflow(
                 "SnapshotWorkflow", SnapshotInput(account_id=state.account_id, snapshot_id=sid,
-                                                  reason="final"),  # type: ignore[arg-type]
+                                                  reason=SnapshotReason.FINAL),
                 id=sid, result_type=SnapshotResult)
             await self._apply(acc.RecordFinalSnapshot(actor=SYSTEM_ACTOR, package=taken.package))
             return
@@ -162,6 +182,59 @@ class AccountLifecycleWorkflow:
             retry_policy=_RETRY,
         )
         await self._apply(acc.RecordFinalSnapshot(actor=SYSTEM_ACTOR, package=package))
+
+    async def _read_crisis(self) -> None:
+        """R-39: the crisis that covers the unit now, applied as the
+        crisis_changed signal applies it (the storm flag is kept)."""
+        self._crisis_read = False
+        if not workflow.patched("crisis-read-on-activation"):
+            return  # runs recorded before this step replay without it
+        state = self.state_now
+        seen = self._crisis_signals
+        found = await workflow.execute_activity_method(
+            CrisisActivities.covering_mode,
+            CoveringCrisisInput(municipality_id=state.municipality_id,
+                                unit_id=state.request.unit_id),
+            start_to_close_timeout=_RECORD_TIMEOUT, retry_policy=_RETRY)
+        if self._crisis_signals != seen:
+            return  # the crisis workflow told us meanwhile: its word is newer
+        current = self.state_now.crisis
+        if (current.mode if current else None) == found.mode:
+            return
+        self._set_crisis(CrisisStatus(mode=found.mode, storm=current.storm if current else None))
+        workflow.logger.info("crisis read on start", extra={
+            "crisis_id": found.mode.crisis_id if found.mode else None})
+
+    async def _snapshot_major_changes(self, events: Sequence[acc.AccountEvent]) -> None:
+        """R-37: a snapshot after a major change of an active account, by the
+        same pipeline as every snapshot. Its id comes from the change and its
+        day, so replaying, retrying or continuing never starts a second one
+        (REJECT_DUPLICATE; an existing one is fine). The child is abandoned:
+        the account does not wait for it, nor stop it by closing."""
+        state = self.state_now
+        if state.stage is not acc.Stage.ACTIVE:
+            return
+        changes = [(event, label) for event in events
+                   if (label := snap.major_change_reason(event.type)) is not None]
+        if not changes or not workflow.patched("major-change-snapshot"):
+            return
+        for event, label in changes:
+            key = snap.snapshot_key(snap.SnapshotReason.MAJOR_CHANGE,
+                                    snap.local_date(event.at, state.timezone), label=label)
+            sid = snap.snapshot_id(state.municipality_id, state.slug, key)
+            try:
+                await workflow.start_child_workflow(
+                    "SnapshotWorkflow",
+                    SnapshotInput(account_id=state.account_id, snapshot_id=sid,
+                                  reason=snap.SnapshotReason.MAJOR_CHANGE, change=event.type),
+                    id=sid, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON)
+            except WorkflowAlreadyStartedError:
+                workflow.logger.info("snapshot after that change exists already",
+                                     extra={"snapshot_id": sid})
+                continue
+            workflow.logger.info("snapshot after a major change started",
+                                 extra={"snapshot_id": sid, "event_type": event.type})
 
     async def _refresh_authorities(self) -> None:
         self._refresh = False
@@ -216,6 +289,9 @@ class AccountLifecycleWorkflow:
             state = acc.evolve(state, event)
         self._state = state
         self._upsert_search_attributes()
+        if any(event.type == "AccountActivated" for event in events):
+            self._crisis_read = True  # R-39: a crisis may have begun before the account
+        await self._snapshot_major_changes(events)
 
     async def _write(self, events: Sequence[acc.AccountEvent], *, expected_version: int) -> None:
         account_id = self.state_now.account_id
@@ -259,6 +335,10 @@ class AccountLifecycleWorkflow:
     def crisis_changed(self, status: CrisisStatus) -> None:
         """R-39, R-40: the crisis workflow recorded the switch (or the storm flag)
         on the crisis stream; the account carries it and is found by it."""
+        self._crisis_signals += 1
+        self._set_crisis(status)
+
+    def _set_crisis(self, status: CrisisStatus) -> None:
         if self._state is None:
             return
         self._state = self._state.model_copy(update={"crisis": status})

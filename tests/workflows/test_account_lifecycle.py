@@ -10,6 +10,7 @@ import json
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import bagit
 import pytest
@@ -161,6 +162,9 @@ async def test_whole_path_from_request_to_closure_is_on_the_record(
                                    state.account_id)
     assert listed is not None and listed["handle"] == "@kulturhusetangen"
     assert listed["monitoring_hours"] == "vardagar 08:00–16:30"
+    # R-37: activation is a major change; its snapshot runs on its own (abandoned
+    # child). Waited for here so the read models compared below are settled.
+    await h.client.get_workflow_handle(await activation_snapshot_id(h, state)).result()
 
     await handle.execute_update(W.request_closure, acc.RequestClosure(
         actor=MANAGER, reason="The house moves its programme to the municipal website"))
@@ -177,7 +181,7 @@ async def test_whole_path_from_request_to_closure_is_on_the_record(
     assert int(bag.info["Kanalvakt-Event-Count"]) == types.index("FinalSnapshotArchived")
     assert [e["version"] for e in events] == list(range(1, len(events) + 1))
     assert await h.pool.fetchval("SELECT count(*) FROM public_register") == 0
-    inbox = await h.pool.fetchrow("SELECT * FROM registrar_inbox")
+    inbox = await h.pool.fetchrow("SELECT * FROM registrar_inbox WHERE kind = 'final_snapshot'")
     assert inbox["package_id"] == result.final_package.package_id
     assert sorted(inbox["registrars"]) == REGISTRARS
 
@@ -191,6 +195,16 @@ async def test_whole_path_from_request_to_closure_is_on_the_record(
     keep_history(history, "account_whole_path")
     await Replayer(workflows=[W], workflow_runner=app_worker.sandbox_runner(),
                    data_converter=h.client.data_converter).replay_workflow(history)
+
+
+async def activation_snapshot_id(h: Harness, state: acc.AccountState) -> str:
+    """R-37: the id of the snapshot the activation starts (its day in the
+    account's time zone)."""
+    at = await h.pool.fetchval(
+        "SELECT occurred_at FROM events WHERE stream_id = $1 AND event_type = 'AccountActivated'",
+        f"account-{state.account_id}")
+    activated = at.astimezone(ZoneInfo(state.timezone)).date()
+    return f"snapshot:exempelby:{state.slug}:{activated.isoformat()}-activated"
 
 
 async def walk_to_active_from_signoff(h: Harness, handle: WorkflowHandle[Any, Any]
