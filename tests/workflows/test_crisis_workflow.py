@@ -13,7 +13,9 @@ from typing import Any
 import asyncpg
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.worker import Replayer
 
+import worker as app_worker
 from activities.crisis import crisis_settings
 from activities.eventstore import EventStore
 from activities.messages import record_receipt
@@ -23,7 +25,7 @@ from domain import message as msg
 from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.directory import Country
 from domain.inbound import InboundMessage, message_workflow_id
-from tests.support import COMMS, DEPUTY, MANAGER
+from tests.support import COMMS, DEPUTY, MANAGER, keep_history
 from tests.workflows.conftest import Harness
 from workflows import search_attributes as sa
 from workflows.crisis import CrisisWorkflow
@@ -69,6 +71,15 @@ async def _events(pool: asyncpg.Pool, stream: str) -> list[str]:
 async def _crisis_result(coro: Any) -> CrisisResult:
     result = await coro
     return result if isinstance(result, CrisisResult) else CrisisResult.model_validate(result)
+
+
+async def _replays(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    """R-39, R-40: the history replays against today's code; recorded for
+    tests/workflows/test_replay.py with KANALVAKT_RECORD_HISTORIES=1."""
+    history = await handle.fetch_history()
+    keep_history(history, name)
+    await Replayer(workflows=[CrisisWorkflow], workflow_runner=app_worker.sandbox_runner(),
+                   data_converter=handle._client.data_converter).replay_workflow(history)
 
 
 # --------------------------------------------------------------------------- the crisis workflow
@@ -154,6 +165,7 @@ async def test_r39_crisis_management_switches_digests_every_hour_and_ends(h: Har
         "CrisisDigestCompiled", "CrisisDigestCompiled", "CrisisEnded"]
     description = await handle.describe()
     assert description.typed_search_attributes.get(sa.CRISIS) is False
+    await _replays(handle, "crisis_declared_digested_ended")
 
 
 async def test_r40_storm_is_flagged_once_and_cools_down(h: Harness) -> None:
@@ -193,6 +205,7 @@ async def test_r40_storm_is_flagged_once_and_cools_down(h: Harness) -> None:
             break
         await asyncio.sleep(0.05)
     assert (await _events(h.pool, stream)).count("StormFlagged") == 2
+    await _replays(handle, "crisis_storm_flagged_twice")
 
 
 # --------------------------------------------------------------------------- message cases

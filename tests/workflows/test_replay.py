@@ -21,7 +21,9 @@ HISTORIES = {p.stem: p.read_text(encoding="utf-8") for p in sorted(
 
 def test_there_are_histories_to_replay() -> None:
     assert set(HISTORIES) >= {"account_whole_path", "account_lapsed",
-                              "message_identity_number_redacted", "message_answered_by_hand"}
+                              "message_identity_number_redacted", "message_answered_by_hand",
+                              "account_activated_snapshot", "crisis_declared_digested_ended",
+                              "crisis_storm_flagged_twice"}
 
 
 @pytest.mark.parametrize("name", sorted(HISTORIES))
