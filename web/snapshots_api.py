@@ -19,6 +19,7 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from pydantic import BaseModel, ConfigDict
@@ -119,7 +120,8 @@ async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
                                 "follows the change (R-37): take one on demand instead")
         reason = snap.SnapshotReason.MAJOR_CHANGE
     else:
-        label, reason = now.astimezone().strftime("%H%M%S"), snap.SnapshotReason.ON_DEMAND
+        label = now.astimezone(ZoneInfo(state.timezone)).strftime("%H%M%S")  # local, as `day`
+        reason = snap.SnapshotReason.ON_DEMAND
     try:
         handle = await start_snapshot(
             ctx.client, account_id=account_id, municipality_id=state.municipality_id,
@@ -133,7 +135,12 @@ async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
 async def store_screenshot(ctx: AppContext, account_id: str, who: str, file: UploadFile,
                            caption: str | None) -> dict[str, Any]:
     """Keep an uploaded screenshot (PNG, JPEG, WebP, at most 20 MB) for the
-    account's next snapshot; 413/415 with nothing stored otherwise."""
+    account's next snapshot; 413/415 with nothing stored otherwise, 409 for
+    an account that will not be snapshotted again (rejected, lapsed, closed)."""
+    account = await queries.account(ctx.pool, account_id)
+    if account is not None and acc.Stage(account["stage"]).terminal:
+        raise HTTPException(409, detail=f"the account is {account['stage']}: no snapshot "
+                            "of it will be taken, so the screenshot would never be used")
     content = await file.read(MAX_UPLOAD + 1)
     if len(content) > MAX_UPLOAD:
         raise HTTPException(413, detail="a screenshot may be at most 20 MB")
