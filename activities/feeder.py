@@ -16,9 +16,9 @@ from typing import Any
 
 import asyncpg
 import structlog
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.crisis import (
     covering_crisis,
@@ -35,7 +35,7 @@ from domain import account as acc
 from domain import crisis as cr
 from domain import message as msg
 from domain.crisis_mode import CrisisMode, CrisisStatus
-from domain.inbound import InboundMessage, message_workflow_id
+from domain.inbound import InboundMessage, MessageKind, message_workflow_id
 from workflows.crisis_models import StormReport
 from workflows.starter import signal_storm, start_message_case
 
@@ -135,6 +135,8 @@ class IntakeFeeder:
                 # Temporal server little more than starting the workflows.
                 recorded = await record_receipt(self._pool, self._store, command,
                                                 stored_at=pending.received_at)
+                if m.kind is MessageKind.POST and m.from_staff:
+                    await self._record_post(account, m)
                 try:
                     handle = await start_message_case(self._client, command,
                                                       task_queue=self._task_queue,
@@ -153,6 +155,29 @@ class IntakeFeeder:
                             attempts=pending.attempts)
                 await self._intake.mark_failed(m, str(error))
                 return False
+
+    async def _record_post(self, account: AccountContext, m: InboundMessage) -> None:
+        """R-18: the account's own post, seen by the connector, counts towards
+        its posting rhythm: `record_post` on the account's case by Kanalvakt,
+        once per post id (the account decides a repeat records nothing, so a
+        redelivery or a retried row is harmless). Before the message case is
+        started, so a retry after a failure here still reaches it. A refusal
+        (the account no longer active, a post dated ahead) is logged: the
+        post stays on the record as a staff post (R-21) either way."""
+        if account.workflow_id is None:
+            return
+        handle = self._client.get_workflow_handle(account.workflow_id)
+        try:
+            await handle.execute_update("record_post", acc.RecordPost(
+                actor=acc.SYSTEM, post_id=m.external_id, published_at=m.published_at))
+        except WorkflowUpdateFailedError as refused:
+            log.warning("post not recorded on the account", account_id=account.account_id,
+                        external_id=m.external_id, error=str(refused.cause or refused))
+        except RPCError as error:
+            if error.status != RPCStatusCode.NOT_FOUND and "already completed" not in str(error):
+                raise  # the server is away: the row is retried
+            log.warning("post not recorded: the account's case is not running",
+                        account_id=account.account_id, external_id=m.external_id)
 
     async def _crisis_since_start(self, handle: Any, account: AccountContext) -> None:
         """R-39: a crisis switched between reading it and starting the case

@@ -15,6 +15,10 @@ from domain.account import Platform
 class MessageKind(StrEnum):
     COMMENT = "comment"
     PRIVATE_MESSAGE = "private_message"
+    # A top-level post on the account's own feed. Only staff posts are read
+    # as such (R-18: they count towards the posting rhythm; R-21: a staff post
+    # is drawn up when published and recorded apart from citizens').
+    POST = "post"
 
 
 class Source(StrEnum):

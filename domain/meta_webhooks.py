@@ -18,6 +18,12 @@ What becomes a message (R-21: staff posts are records too, kept apart by
 
 * Page `feed` change with `item: "comment"`, `verb: "add"`: a comment;
   staff when `from.id` is the Page itself (`entry.id`).
+* Page `feed` change with `item` `status`, `post`, `photo` or `video`,
+  `verb: "add"`, by the Page itself (`from.id` is `entry.id`) and not an
+  unpublished (scheduled) one: the account's own post (`MessageKind.POST`,
+  `from_staff`, id `post_id`). R-21 records it as a staff post; the feeder
+  also records it on the account for the posting rhythm (R-18). A visitor's
+  post on the Page is skipped, as before.
 * Instagram `comments` / `live_comments` change: a comment; staff when
   `from.id` is our account. The value carries no time, so `entry.time` is
   used as the publication time.
@@ -37,7 +43,7 @@ fetches the content (`attachments`) from the Graph API. The text field stays
 the sender's own words, never a placeholder of ours.
 
 What is skipped (valid events, but not a new message): reactions and likes,
-other feed items (status updates, photos, shares), edits (`verb: "edited"`,
+other feed items (visitors' posts, shares, albums...), edits (`verb: "edited"`,
 `message_edit`), removals and hides (`verb: "remove" | "hide" | ...`), an
 unsent message (`is_deleted`), deliveries, reads, postbacks, referrals,
 mentions and any field we do not subscribe to.
@@ -243,6 +249,8 @@ def _facebook_feed(entry: _Entry, value: dict[str, Any]) -> InboundMessage | _Sk
     item = value.get("item")
     if not isinstance(item, str):
         raise _Bad("feed change has no `item`")
+    if item in _POST_ITEMS:
+        return _own_post(entry, item, value)
     if item != "comment":
         return _Skip(f"feed item `{item}` is not a comment")
     verb = value.get("verb")
@@ -265,6 +273,37 @@ def _facebook_feed(entry: _Entry, value: dict[str, Any]) -> InboundMessage | _Sk
         text=_text(value.get("message"), "`message`"),
         published_at=_published(entry, value.get("created_time"), "`created_time`"),
         permalink=_optional_str(permalink, "`post.permalink_url`"),
+    )
+
+
+_POST_ITEMS = frozenset({"status", "post", "photo", "video"})
+
+
+def _own_post(entry: _Entry, item: str, value: dict[str, Any]) -> InboundMessage | _Skip:
+    """R-18, R-21: a post the Page published on its own feed. Edits,
+    removals, a scheduled (unpublished) post and a visitor's post are not."""
+    verb = value.get("verb")
+    if not isinstance(verb, str):
+        raise _Bad(f"feed {item} has no `verb`")
+    if verb != "add":
+        return _Skip(f"{item} `{verb}` is not a new post")
+    author_id, author_name = _author(value.get("from"), name_key="name")
+    if author_id != entry.account_ref:
+        return _Skip(f"feed item `{item}` by a visitor is not the account's own post")
+    if value.get("published") in (0, False, "0"):
+        return _Skip(f"feed item `{item}` is not published yet")
+    post_id = _id(value.get("post_id"), "`post_id`")
+    return _message(
+        entry,
+        external_id=post_id,
+        kind=MessageKind.POST,
+        parent_id=None,
+        thread_id=post_id,
+        author_id=author_id,
+        author_name=author_name,
+        from_staff=True,
+        text=_text(value.get("message"), "`message`"),
+        published_at=_published(entry, value.get("created_time"), "`created_time`"),
     )
 
 

@@ -337,6 +337,43 @@ def test_the_app_dashboards_test_message_is_read_like_a_messaging_event() -> Non
     assert (m.external_id, m.published_at) == ("test_message_id", at(1717405700))
 
 
+def page_post(*, item: str = "status", verb: str = "add", post_id: str = f"{PAGE_ID}_812",
+              from_id: str = PAGE_ID, published: int = 1) -> dict[str, Any]:
+    """Page `feed` webhook: the Page published a post on its own feed."""
+    value: dict[str, Any] = {
+        "item": item, "verb": verb, "post_id": post_id, "message": "Badhuset öppnar 1 juli!",
+        "published": published, "from": {"id": from_id, "name": "Exempelby kommun"},
+        "created_time": 1717405800}
+    if item == "photo":
+        value |= {"photo_id": "812000", "link": "https://scontent.example/812.jpg"}
+    return {"object": "page", "entry": [{"id": PAGE_ID, "time": 1717405801, "changes": [{
+        "field": "feed", "value": value}]}]}
+
+
+@pytest.mark.parametrize("item", ["status", "post", "photo", "video"])
+def test_r18_r21_the_pages_own_post_is_a_staff_post_of_kind_post(item: str) -> None:
+    """R-18: the account's own published posts come from the connector (the
+    feeder records them on the account); R-21: recorded as a staff post, apart
+    from citizens' messages, under the platform's post id."""
+    parsed = parse_delivery(page_post(item=item))
+    assert parsed.skipped == [] and parsed.errors == []
+    [post] = parsed.messages
+    assert post.kind is MessageKind.POST and post.from_staff is True
+    assert post.external_id == post.thread_id == f"{PAGE_ID}_812" and post.parent_id is None
+    assert post.author_id == PAGE_ID and post.account_ref == PAGE_ID
+    assert post.text == "Badhuset öppnar 1 juli!"
+    assert post.published_at == at(1717405800)
+    assert message_workflow_id(post.platform, post.external_id) == f"message:facebook:{PAGE_ID}_812"
+
+
+def test_r18_a_post_without_post_id_is_an_error_of_its_own() -> None:
+    payload = page_post()
+    del payload["entry"][0]["changes"][0]["value"]["post_id"]
+    parsed = parse_delivery(payload)
+    assert parsed.messages == [] and [e.reason for e in parsed.errors] == [
+        "`post_id` is missing or not an id"]
+
+
 # --------------------------------------------------------------------------- skipped events
 
 
@@ -351,10 +388,13 @@ def test_the_app_dashboards_test_message_is_read_like_a_messaging_event() -> Non
      "feed item `reaction` is not a comment"),
     ({"object": "page", "entry": [{"id": PAGE_ID, "time": 1717405800, "changes": [{
         "field": "feed", "value": {"item": "status", "verb": "add", "post_id": f"{PAGE_ID}_812",
-                                   "message": "Badhuset öppnar 1 juli!", "published": 1,
-                                   "from": {"id": PAGE_ID, "name": "Exempelby kommun"},
+                                   "message": "Varför stänger badhuset?", "published": 1,
+                                   "from": {"id": "10229870", "name": "Karin Ek"},
                                    "created_time": 1717405800}}]}]},
-     "feed item `status` is not a comment"),
+     "feed item `status` by a visitor is not the account's own post"),
+    (page_post(verb="edited"), "status `edited` is not a new post"),
+    (page_post(verb="remove"), "status `remove` is not a new post"),
+    (page_post(published=0), "feed item `status` is not published yet"),
     ({"object": "page", "entry": [{"id": PAGE_ID, "time": 1717405900000, "messaging": [{
         "sender": {"id": PSID}, "recipient": {"id": PAGE_ID},
         "delivery": {"mids": ["m_1fTq8oLumEyIp3Q2MR"], "watermark": 1717405899000}}]}]},

@@ -136,3 +136,65 @@ async def test_r43_new_cases_follow_the_accounts_message_settings(stack: Stack) 
     assert policy["answer_rule"] == "office_hours" and policy["answer_office_hours"] == 16
     assert policy["signature"] == "required"
     assert policy["office_hours"]["opens"] == "06:45:00"
+
+
+def page_post(post_id: str, text: str, *, from_id: str = PAGE, item: str = "status",
+              verb: str = "add", created: int | None = None) -> dict[str, Any]:
+    return {"field": "feed", "value": {
+        "item": item, "verb": verb, "post_id": post_id, "message": text, "published": 1,
+        "from": {"id": from_id, "name": "Kulturhuset Ängen"},
+        "created_time": created or int(time.time()) - 30}}
+
+
+async def test_r18_r21_the_pages_own_post_is_recorded_on_the_account_once(stack: Stack) -> None:
+    """R-18: a post the Page published, delivered by Meta's feed webhook, is
+    recorded on the account by Kanalvakt (published_posts, the monitoring
+    status's posts this week); R-21: it is also a staff post on the record,
+    apart from citizens'. A visitor's post is not the account's; a
+    redelivery records nothing twice."""
+    account_id = await active_account(stack, platform_account_id=PAGE)
+    admin = {"X-Kanalvakt-Actor": "elin.strand"}
+    before = await stack.http.get(f"/api/accounts/{account_id}/monitoring", headers=admin)
+    assert before.status_code == 200, before.text
+    assert before.json()["status"]["posts_this_week"] == 0
+
+    body = delivery(page_post(f"{PAGE}_901", "Höstens program är här!"),
+                    page_post(f"{PAGE}_902", "Varför är det stängt?", from_id="5551"),
+                    page_post(f"{PAGE}_903", "Foto från vernissagen", item="photo"))
+    r = await deliver(stack, body)
+    assert r.status_code == 200, r.text
+    assert (r.json()["accepted"], r.json()["skipped"]) == (2, 1)
+
+    deadline = time.monotonic() + 20
+    while True:
+        posts = [dict(p) for p in await stack.pool.fetch(
+            "SELECT post_id, recorded_by, published_at FROM published_posts "
+            "WHERE account_id = $1::uuid ORDER BY post_id", account_id)]
+        if len(posts) >= 2 or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.1)
+    assert [(p["post_id"], p["recorded_by"]) for p in posts] == [
+        (f"{PAGE}_901", "kanalvakt"), (f"{PAGE}_903", "kanalvakt")]
+    status = (await stack.http.get(f"/api/accounts/{account_id}/monitoring",
+                                   headers=admin)).json()["status"]
+    assert status["posts_this_week"] == 2 and status["last_post_at"] is not None
+
+    rows = await cases(stack, 2)
+    assert [(c["case_id"], c["from_staff"], c["stage"]) for c in rows] == [
+        (f"message:facebook:{PAGE}_901", True, "staff_post"),
+        (f"message:facebook:{PAGE}_903", True, "staff_post")]
+    kinds = {r["kind"] for r in await stack.pool.fetch("SELECT kind FROM message_cases")}
+    assert kinds == {"post"}
+
+    again = await deliver(stack, body)
+    assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 2)
+    # Fed again regardless (a retried row): the account records each post once.
+    await stack.pool.execute("UPDATE intake SET started_at = NULL")
+    deadline = time.monotonic() + 20
+    while await stack.pool.fetchval("SELECT count(*) FROM intake WHERE started_at IS NULL"):
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.1)
+    recorded = await stack.pool.fetchval(
+        "SELECT count(*) FROM events WHERE stream_id = $1 AND event_type = 'PostRecorded'",
+        f"account-{account_id}")
+    assert recorded == 2
