@@ -216,26 +216,34 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
         return created
 
     @app.get("/api/accounts")
-    async def list_accounts(ctx: Ctx, municipality: str | None = None,
+    async def list_accounts(ctx: Ctx, actor: ApiActor, municipality: str | None = None,
                             stage: acc.Stage | None = None) -> list[dict[str, Any]]:
+        """The accounts of the caller's own municipality (colleagues there may
+        read them, as on the intranet's account pages)."""
+        municipality = municipality or (actor.municipality_id if actor else None)
+        if actor is not None and municipality is None:
+            raise _field_error(["query", "municipality"], "name the municipality", "missing")
+        await _known_actor(ctx, municipality or "", actor)
         return await queries.accounts(ctx.pool, municipality_id=municipality,
                                       stage=stage.value if stage else None)
 
     @app.get("/api/accounts/{account_id}", response_model=AccountView)
-    async def get_account(account_id: uuid.UUID, ctx: Ctx) -> AccountView:
-        """The live state from the workflow, or the record once it has ended."""
-        handle, _ = await _handle(ctx, account_id)
+    async def get_account(account_id: uuid.UUID, ctx: Ctx, actor: ApiActor) -> AccountView:
+        """The live state from the workflow, or the record once it has ended;
+        for people of the account's municipality."""
+        handle, row = await _handle(ctx, account_id)
+        await _known_actor(ctx, row["municipality_id"], actor)
         try:
             state = await handle.query(AccountLifecycleWorkflow.state)
         except RPCError:
-            row = await queries.account(ctx.pool, str(account_id))
-            assert row is not None
             state = acc.AccountState.model_validate(row["state"])
         return _view(state)
 
     @app.get("/api/accounts/{account_id}/timeline")
-    async def account_timeline(account_id: uuid.UUID, ctx: Ctx) -> list[dict[str, Any]]:
-        await _handle(ctx, account_id)
+    async def account_timeline(account_id: uuid.UUID, ctx: Ctx,
+                               actor: ApiActor) -> list[dict[str, Any]]:
+        _, row = await _handle(ctx, account_id)
+        await _known_actor(ctx, row["municipality_id"], actor)
         return await queries.timeline(ctx.pool, str(account_id))
 
     def decision(path: str, update: Any, build: Callable[..., acc.Command],

@@ -28,6 +28,9 @@ from tests.support import (
 )
 from workflows import search_attributes as sa
 
+# Account reads are for people of the account's municipality.
+COLLEAGUE = {"X-Kanalvakt-Actor": "elin.strand"}
+
 T = TypeVar("T")
 
 
@@ -104,7 +107,7 @@ async def test_request_to_closure_over_the_json_api(stack: Stack) -> None:
     assert (await post(stack, "/api/accounts", REQUESTER, body)).status_code == 409
 
     async def get() -> dict[str, Any]:
-        return (await stack.http.get(f"/api/accounts/{account_id}")).json()  # type: ignore[no-any-return]
+        return (await stack.http.get(f"/api/accounts/{account_id}", headers=COLLEAGUE)).json()  # type: ignore[no-any-return]
 
     # The README's query finds every account waiting for its manager.
     waiting = await eventually(
@@ -185,7 +188,8 @@ async def test_request_to_closure_over_the_json_api(stack: Stack) -> None:
     r = await post(stack, f"/api/accounts/{account_id}/approve", MANAGER, {})
     assert r.status_code == 409
 
-    timeline = (await stack.http.get(f"/api/accounts/{account_id}/timeline")).json()
+    timeline = (await stack.http.get(f"/api/accounts/{account_id}/timeline",
+                                     headers=COLLEAGUE)).json()
     assert timeline[0]["event_type"] == "AccountRequested" and timeline[0]["actor"] == REQUESTER
     assert timeline[-1]["event_type"] == "AccountClosed"
 
@@ -233,7 +237,7 @@ async def test_a_new_manager_in_the_directory_decides_running_cases(
     assert code == 0
 
     async def authorities() -> dict[str, Any]:
-        body = (await stack.http.get(f"/api/accounts/{account_id}")).json()
+        body = (await stack.http.get(f"/api/accounts/{account_id}", headers=COLLEAGUE)).json()
         return body["state"]["authorities"]  # type: ignore[no-any-return]
 
     await eventually(authorities, lambda a: a["manager"] == "elin.strand")
@@ -241,9 +245,31 @@ async def test_a_new_manager_in_the_directory_decides_running_cases(
     assert r.status_code == 403
     r = await post(stack, f"/api/accounts/{account_id}/approve", "elin.strand", {})
     assert r.status_code == 200 and r.json()["stage"] == "risk_assessment"
-    timeline = (await stack.http.get(f"/api/accounts/{account_id}/timeline")).json()
+    timeline = (await stack.http.get(f"/api/accounts/{account_id}/timeline",
+                                     headers=COLLEAGUE)).json()
     assert [e["event_type"] for e in timeline] == [
         "AccountRequested",
         "AuthoritiesUpdated",
         "ManagerApproved",
     ]
+
+
+async def test_account_reads_are_for_people_of_its_municipality(stack: Stack) -> None:
+    """Issue 4 (every API call checks the person): an account's state, its
+    timeline and the list are read by people of its municipality only; not
+    signed in is 401, a person of another municipality 403."""
+    r = await post(stack, "/api/accounts", REQUESTER,
+                   {**request_fields(account_name="Biblioteket läser"),
+                    "municipality_id": "exempelby"})
+    assert r.status_code in (201, 202), r.text
+    account_id = r.json()["account_id"]
+    stranger = {"X-Kanalvakt-Actor": "ingrid.haugen"}  # Fjordvik's, not Exempelby's
+    for path in (f"/api/accounts/{account_id}", f"/api/accounts/{account_id}/timeline",
+                 "/api/accounts?municipality=exempelby"):
+        assert (await stack.http.get(path)).status_code == 401, path
+        assert (await stack.http.get(path, headers=stranger)).status_code == 403, path
+        assert (await stack.http.get(path, headers={"X-Kanalvakt-Actor": MANAGER})
+                ).status_code == 200, path
+    listed = (await stack.http.get("/api/accounts?municipality=exempelby",
+                                   headers={"X-Kanalvakt-Actor": MANAGER})).json()
+    assert account_id in {a["account_id"] for a in listed}

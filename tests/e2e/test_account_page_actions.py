@@ -12,10 +12,14 @@ from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, sign_in
 from tests.support import COMMS, MANAGER, REQUESTER, ROOT, assessment, request_fields
 
+# Account reads are for people of the account's municipality.
+COLLEAGUE = {"X-Kanalvakt-Actor": "elin.strand"}
+
 
 async def _events(stack: Stack, account_id: str) -> list[str]:
     return [e["event_type"] for e in
-            (await stack.http.get(f"/api/accounts/{account_id}/timeline")).json()]
+            (await stack.http.get(f"/api/accounts/{account_id}/timeline",
+                                  headers=COLLEAGUE)).json()]
 
 
 async def test_send_back_and_amend_through_the_pages(stack: Stack) -> None:
@@ -57,7 +61,7 @@ async def test_send_back_and_amend_through_the_pages(stack: Stack) -> None:
         r = await elin.post(f"/accounts/{account_id}/amend",
                             data={"csrf_token": token, **fields, "comment": "Förtydligat"})
         assert r.status_code == 303, r.text
-    state = (await stack.http.get(base)).json()["state"]
+    state = (await stack.http.get(base, headers=COLLEAGUE)).json()["state"]
     assert state["stage"] == "awaiting_signoff"
     assert state["request"]["target_audience"].startswith("Unga vuxna 18–29")
     assert (await _events(stack, account_id)).count("RequestAmended") == 1
@@ -104,7 +108,7 @@ async def test_admins_two_factor_and_settings_through_the_pages(stack: Stack,
         assert r.status_code == 303, r.text
         shown = await anna.get(page)
         assert "09:00–15:00" in shown.text and "inom 8 kontorstimmar" in shown.text
-    state = (await stack.http.get(f"/api/accounts/{account_id}")).json()["state"]
+    state = (await stack.http.get(f"/api/accounts/{account_id}", headers=COLLEAGUE)).json()["state"]
     assert sorted(state["admins"]) == [MANAGER, REQUESTER]
     assert all(a["two_factor"] for a in state["admins"].values())
     assert state["message_policy"]["signature"] == "required"
