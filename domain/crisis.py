@@ -99,6 +99,10 @@ class CrisisPolicy(BaseModel):
     notice: str = Field(DEFAULT_NOTICE, min_length=1, max_length=1000)
     storm: StormPolicy = StormPolicy()
     storm_cooldown: timedelta = Field(timedelta(hours=6), gt=timedelta(0))
+    # R-39 (Kristiansand, seed 004): "all communication goes through crisis
+    # management": while on, replies on the accounts in scope wait for crisis
+    # management's approval (domain.message, ApproveReply / SendBackReply).
+    communication_through_crisis_management: bool = False
 
     @field_validator("notice")
     @classmethod
@@ -436,7 +440,11 @@ def decide(state: CrisisState | None, command: Command, *, now: datetime) -> lis
             mode = CrisisMode(
                 crisis_id=crisis_id_for(state, now), municipality_id=state.municipality_id,
                 declared_at=now, units=command.units, answer_within=policy.answer_within,
-                checkin_every=policy.checkin_every, notice=policy.notice_text())
+                checkin_every=policy.checkin_every, notice=policy.notice_text(),
+                through_crisis_management=policy.communication_through_crisis_management,
+                crisis_management=(state.settings.crisis_management
+                                   if policy.communication_through_crisis_management
+                                   else frozenset()))
             return [CrisisDeclared(at=now, actor=actor, crisis=mode, reason=command.reason,
                                    digest_every=policy.digest_every)]
         case EndCrisis():

@@ -27,6 +27,12 @@ class CrisisMode(BaseModel):
     answer_within: timedelta = Field(gt=timedelta(0))
     checkin_every: timedelta = Field(gt=timedelta(0))
     notice: str = Field(min_length=1)
+    # R-39 (Kristiansand: "all communication goes through crisis management"),
+    # R-43: a setting of the municipality. While on, an admin's reply waits
+    # for one of `crisis_management` (as they were when it was declared) to
+    # approve it; defaults keep earlier crises decoding unchanged.
+    through_crisis_management: bool = False
+    crisis_management: frozenset[str] = frozenset()
 
     def covers(self, unit_id: str) -> bool:
         """R-39: crisis management switches the whole municipality or chosen units."""

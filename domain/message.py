@@ -10,7 +10,10 @@ drawn up by the municipality and need no answer (R-21).
 Deadlines run in office time of the account's municipality (R-23) and are a
 `MessagePolicy` value carried in the state (R-43). While a crisis covers the
 account (R-39) the answer deadline tightens to the crisis setting, counted
-around the clock, and the case is tagged for crisis management.
+around the clock, and the case is tagged for crisis management. Where the
+municipality's communication goes through crisis management in a crisis
+(Kristiansand, R-39, R-43), an admin's reply waits for crisis management's
+approval before it is published (Stage.AWAITING_APPROVAL).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ class Stage(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     FORWARDED = "forwarded"
     DRAFTED = "drafted"
+    AWAITING_APPROVAL = "awaiting_approval"  # R-39: a reply waits for crisis management
     DISPOSAL_PENDING = "disposal_pending"
     ANSWERED = "answered"
     REDACTED = "redacted"
@@ -203,6 +207,41 @@ class ManualActionConfirmed(_Event):
     platform_object_id: str | None = None
 
 
+ReplyKind = Literal["answer", "acknowledgement"]
+
+
+class ReplySubmittedForApproval(_Event):
+    """R-39 (Kristiansand): all communication goes through crisis management.
+    An admin's reply (an answer, a published draft or an acknowledgement)
+    waits for one of `approvers` to approve it; nothing is published yet."""
+
+    type: Literal["ReplySubmittedForApproval"] = "ReplySubmittedForApproval"
+    kind: ReplyKind
+    text: str
+    signature: str | None = None
+    drafted_by: str | None = None
+    crisis_id: str
+    approvers: list[str]
+
+
+class ReplyApproved(_Event):
+    """R-39: crisis management approved the reply; it is published and
+    recorded next (MessageAnswered or AcknowledgementSent, by its writer)."""
+
+    type: Literal["ReplyApproved"] = "ReplyApproved"
+    kind: ReplyKind
+    submitted_by: str
+
+
+class ReplySentBack(_Event):
+    """R-39: crisis management sent the reply back with a comment; the case
+    returns to where it was, its deadlines running as before."""
+
+    type: Literal["ReplySentBack"] = "ReplySentBack"
+    comment: str
+    submitted_by: str
+
+
 class CrisisRulesApplied(_Event):
     """R-39: a crisis now covers the case's account: the answer deadline
     tightens and the case is tagged for crisis management."""
@@ -239,7 +278,8 @@ MessageEvent = Annotated[
     MessageReceived | StaffPostRecorded | MessageHidden | AcknowledgementSent | MessageAnswered
     | MessageForwarded | DraftSubmitted | MessageRegistered | MessageRedacted
     | DisposalScheduled | MessageDisposed | ManualActionRequested | ManualActionConfirmed
-    | MessageReminderSent | MessageEscalated | CrisisRulesApplied | CrisisRulesLifted,
+    | MessageReminderSent | MessageEscalated | CrisisRulesApplied | CrisisRulesLifted
+    | ReplySubmittedForApproval | ReplyApproved | ReplySentBack,
     Field(discriminator="type"),
 ]
 _EVENTS: TypeAdapter[MessageEvent] = TypeAdapter(MessageEvent)
@@ -326,6 +366,19 @@ class FireDue(_Command):
     pass
 
 
+class ApproveReply(_Command):
+    """R-39: crisis management approves the reply waiting for it; `reply_id`
+    is the platform's id of what was then published."""
+
+    reply_id: str | None = None
+
+
+class SendBackReply(_Command):
+    """R-39: crisis management sends the reply back to the admins, saying why."""
+
+    comment: Text
+
+
 class RequestManualAction(_Command):
     action: Literal["reply", "hide", "unhide", "delete"]
     instruction: Text
@@ -336,10 +389,35 @@ class ConfirmManualAction(_Command):
 
 
 Command = (ReceiveMessage | Hide | Acknowledge | Respond | Forward | SubmitDraft | Register | Redact
-           | Dispose | FireDue | RequestManualAction | ConfirmManualAction | ApplyCrisis)
+           | Dispose | FireDue | RequestManualAction | ConfirmManualAction | ApplyCrisis
+           | ApproveReply | SendBackReply)
 
 
 # --------------------------------------------------------------------------- state
+
+
+class PendingReply(BaseModel):
+    """R-39: a reply waiting for crisis management, and where the case
+    returns if it is sent back (the stage and its start, so no deadline
+    moves)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: ReplyKind
+    text: str
+    signature: str | None = None
+    drafted_by: str | None = None
+    submitted_by: str
+    submitted_at: datetime
+    crisis_id: str
+    approvers: frozenset[str]
+    returns_to: Stage
+    returns_to_since: datetime
+
+    @property
+    def published_text(self) -> str:
+        """What goes onto the platform: the text and its signature (R-26)."""
+        return self.text + (f"\n{self.signature}" if self.signature else "")
 
 
 class MessageState(BaseModel):
@@ -381,6 +459,8 @@ class MessageState(BaseModel):
     crisis: CrisisMode | None = None  # R-39: the crisis rules in force
     crisis_since: datetime | None = None  # when they began to apply to this case
     crisis_id: str | None = None  # R-39: tagged for crisis management (kept after the end)
+    pending_reply: PendingReply | None = None  # R-39: waiting for crisis management
+    sent_back: str | None = None  # R-39: crisis management's comment on the last reply
 
     @property
     def done(self) -> bool:
@@ -425,6 +505,8 @@ def deadline_plan(state: MessageState) -> list[DeadlineStep]:
         return _manual_action_plan(state, a, admins)
     if state.stage.terminal:
         return []
+    if state.stage is Stage.AWAITING_APPROVAL and state.pending_reply is not None:
+        return _approval_plan(state)
     comms = tuple(sorted(a.communications))
     p, start = state.policy, state.stage_entered_at
 
@@ -453,20 +535,52 @@ def deadline_plan(state: MessageState) -> list[DeadlineStep]:
                     step("answer_escalation", "escalate", second, a.managers + comms)]
         case Stage.ACKNOWLEDGED:
             days = p.answer_after_acknowledgement_days
-            return [step("final_answer_reminder", "remind", working(max(days - 1, 0)), admins),
-                    step("final_answer_deadline", "escalate", working(days), a.managers),
-                    step("final_answer_escalation", "escalate", working(2 * days),
-                         a.managers + comms)]
+            reminder, due, second = _crisis_tightened(
+                state, start, working(max(days - 1, 0)), working(days), working(2 * days))
+            return [step("final_answer_reminder", "remind", reminder, admins),
+                    step("final_answer_deadline", "escalate", due, a.managers),
+                    step("final_answer_escalation", "escalate", second, a.managers + comms)]
         case Stage.FORWARDED:
             officer = (state.officer,) if state.officer else ()
-            return [step("officer_reminder", "remind", working(max(p.officer_days - 1, 0)),
-                         officer),
-                    step("officer_deadline", "escalate", working(p.officer_days),
-                         a.managers + admins)]
+            reminder, due, _ = _crisis_tightened(
+                state, start, working(max(p.officer_days - 1, 0)), working(p.officer_days),
+                working(2 * p.officer_days))
+            return [step("officer_reminder", "remind", reminder, officer),
+                    step("officer_deadline", "escalate", due, a.managers + admins)]
         case Stage.DISPOSAL_PENDING if state.dispose_on is not None:
             return [step("dispose", "lapse", state.dispose_on, ())]
         case _:
             return []
+
+
+def _crisis_tightened(state: MessageState, start: datetime, reminder: datetime,
+                      due: datetime, second: datetime) -> tuple[datetime, datetime, datetime]:
+    """R-39, stepped-up monitoring: while a crisis covers the account, an
+    acknowledged or forwarded case is due like an open one, within the
+    crisis setting counted around the clock (the reminder halfway, the second
+    escalation a period later); never later than in working days."""
+    crisis_due = crisis_answer_due(start, state)
+    if crisis_due is None or state.crisis is None:
+        return reminder, due, second
+    within = state.crisis.answer_within
+    return (min(reminder, crisis_due - within / 2), min(due, crisis_due),
+            min(second, crisis_due + within))
+
+
+def _approval_plan(state: MessageState) -> list[DeadlineStep]:
+    """R-39: while a reply waits for crisis management, the citizen's
+    deadlines run on as in the stage the reply was written in (the same
+    steps, so none fires twice if it is sent back), and crisis management
+    hears of each step too."""
+    pending = state.pending_reply
+    assert pending is not None
+    underlying = state.model_copy(update={"stage": pending.returns_to,
+                                          "stage_entered_at": pending.returns_to_since,
+                                          "pending_reply": None})
+    approvers = tuple(sorted(pending.approvers))
+    return [s.model_copy(update={"recipients": s.recipients + tuple(
+                x for x in approvers if x not in s.recipients)})
+            for s in deadline_plan(underlying)]
 
 
 def _manual_action_plan(state: MessageState, a: MessageAuthorities,
@@ -513,6 +627,8 @@ def _require_stage(state: MessageState, *stages: Stage) -> None:
 
 
 _OPEN = (Stage.OPEN, Stage.ACKNOWLEDGED, Stage.FORWARDED, Stage.DRAFTED)
+# Hiding, registering and removing do not wait for a reply's approval (R-29: quickly).
+_LIVE = (*_OPEN, Stage.AWAITING_APPROVAL)
 SYSTEM = "kanalvakt"  # the workflow itself, for what the account's policy does unasked
 
 
@@ -567,7 +683,7 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
 
     match command:
         case Hide():
-            _require_stage(state, *_OPEN)
+            _require_stage(state, *_LIVE)
             if state.hidden:
                 raise RuleViolation("the message is already hidden")
             if actor != SYSTEM and actor not in authorities.admins:
@@ -578,15 +694,37 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
         case Acknowledge():
             _require_stage(state, Stage.OPEN)
             _require_admin(state, actor, "acknowledge a message")
+            if needs_crisis_approval(state, actor):
+                return [_submitted(state, actor, now, "acknowledgement", command.text)]
             return [AcknowledgementSent(at=now, actor=actor, text=command.text,
                                         reply_id=command.reply_id)]
         case Respond():
             _require_stage(state, *_OPEN)
             _require_admin(state, actor, "answer a message")
             signature = _signature(state, command)
+            drafted_by = state.officer if state.draft else None
+            if needs_crisis_approval(state, actor):
+                return [_submitted(state, actor, now, "answer", command.text, signature,
+                                   drafted_by)]
             return [MessageAnswered(at=now, actor=actor, text=command.text, signature=signature,
-                                    reply_id=command.reply_id,
-                                    drafted_by=state.officer if state.draft else None)]
+                                    reply_id=command.reply_id, drafted_by=drafted_by)]
+        case ApproveReply():
+            pending = _require_approver(state, actor, "approve")
+            published: MessageEvent
+            if pending.kind == "acknowledgement":
+                published = AcknowledgementSent(at=now, actor=pending.submitted_by,
+                                                text=pending.text, reply_id=command.reply_id)
+            else:
+                published = MessageAnswered(at=now, actor=pending.submitted_by,
+                                            text=pending.text, signature=pending.signature,
+                                            reply_id=command.reply_id,
+                                            drafted_by=pending.drafted_by)
+            return [ReplyApproved(at=now, actor=actor, kind=pending.kind,
+                                  submitted_by=pending.submitted_by), published]
+        case SendBackReply():
+            pending = _require_approver(state, actor, "send back")
+            return [ReplySentBack(at=now, actor=actor, comment=command.comment,
+                                  submitted_by=pending.submitted_by)]
         case Forward():
             _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
             _require_admin(state, actor, "forward a message")
@@ -599,7 +737,7 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
                                     f"(R-24); {actor} is not")
             return [DraftSubmitted(at=now, actor=actor, text=command.text)]
         case Register():
-            _require_stage(state, *_OPEN)
+            _require_stage(state, *_LIVE)
             if actor not in authorities.admins and actor not in authorities.registrars:
                 raise NotAuthorised(f"{actor} may not register: the admins or a registrar may")
             if state.diarium_number is not None:
@@ -608,7 +746,7 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
                                       record_class=command.record_class,
                                       confidential=command.confidential)]
         case Redact():
-            _require_stage(state, *_OPEN)
+            _require_stage(state, *_LIVE)
             _require_admin(state, actor, "remove a message")
             confidential = command.category is RemovalCategory.CONFIDENTIAL_INFORMATION
             if confidential and state.diarium_number is None:
@@ -638,6 +776,49 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             return [DisposalScheduled(at=now, actor=actor, decision_id=decision.id,
                                       dispose_on=now + timedelta(days=decision.keep_days))]
     raise TypeError(f"unknown command {type(command).__name__}")
+
+
+def needs_crisis_approval(state: MessageState, actor: str) -> bool:
+    """R-39 (Kristiansand, "all communication goes through crisis
+    management"; R-43 a setting): while such a crisis covers the account, a
+    reply by anyone outside crisis management waits for its approval. A
+    member of crisis management who is also the account's admin publishes
+    directly: the reply already went through crisis management."""
+    c = state.crisis
+    return (c is not None and c.through_crisis_management and bool(c.crisis_management)
+            and actor not in c.crisis_management)
+
+
+def may_approve(state: MessageState, actor: str) -> bool:
+    """R-39: the reply's approvers (crisis management when it was written);
+    once no crisis asks for approval any more, the account's admins too, so
+    a reply written during the crisis is not stuck after it."""
+    pending = state.pending_reply
+    if pending is None:
+        return False
+    if actor in pending.approvers:
+        return True
+    still = state.crisis is not None and state.crisis.through_crisis_management
+    return not still and state.authorities is not None and actor in state.authorities.admins
+
+
+def _require_approver(state: MessageState, actor: str, what: str) -> PendingReply:
+    _require_stage(state, Stage.AWAITING_APPROVAL)
+    pending = state.pending_reply
+    assert pending is not None  # the stage is entered only with a pending reply
+    if not may_approve(state, actor):
+        raise NotAuthorised(f"R-39: only crisis management ({', '.join(sorted(pending.approvers))})"
+                            f" may {what} this reply; {actor} may not")
+    return pending
+
+
+def _submitted(state: MessageState, actor: str, now: datetime, kind: ReplyKind, text: str,
+               signature: str | None = None, drafted_by: str | None = None
+               ) -> ReplySubmittedForApproval:
+    assert state.crisis is not None
+    return ReplySubmittedForApproval(
+        at=now, actor=actor, kind=kind, text=text, signature=signature, drafted_by=drafted_by,
+        crisis_id=state.crisis.crisis_id, approvers=sorted(state.crisis.crisis_management))
 
 
 def _apply_crisis(state: MessageState, command: ApplyCrisis, now: datetime
@@ -742,7 +923,7 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
             changes |= {"diarium_number": event.diarium_number,
                         "confidential": event.confidential}
         case MessageRedacted():
-            changes |= _enter(Stage.REDACTED, event.at) | first
+            changes |= _enter(Stage.REDACTED, event.at) | first | {"pending_reply": None}
             changes |= {"redaction_category": event.category, "closed_at": event.at}
         case DisposalScheduled():
             changes |= _enter(Stage.DISPOSAL_PENDING, event.at) | first
@@ -760,6 +941,24 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
             changes["fired_steps"] = [*state.fired_steps, event.step]
         case MessageEscalated():
             changes |= {"fired_steps": [*state.fired_steps, event.step], "escalated": True}
+        case ReplySubmittedForApproval():
+            assert event.actor is not None
+            changes |= {"stage": Stage.AWAITING_APPROVAL, "stage_entered_at": event.at,
+                        "sent_back": None, "pending_reply": PendingReply(
+                            kind=event.kind, text=event.text, signature=event.signature,
+                            drafted_by=event.drafted_by, submitted_by=event.actor,
+                            submitted_at=event.at, crisis_id=event.crisis_id,
+                            approvers=frozenset(event.approvers), returns_to=state.stage,
+                            returns_to_since=state.stage_entered_at)}
+        case ReplyApproved() | ReplySentBack():
+            # Back where the reply was written, deadlines as they were; an
+            # approved reply's publication (recorded next) then moves it on.
+            pending = state.pending_reply
+            if pending is not None:
+                changes |= {"stage": pending.returns_to,
+                            "stage_entered_at": pending.returns_to_since, "pending_reply": None}
+            if isinstance(event, ReplySentBack):
+                changes["sent_back"] = event.comment
         case CrisisRulesApplied():
             # The same crisis with a changed scope keeps its start: no later deadline.
             same = state.crisis is not None and state.crisis.crisis_id == event.crisis.crisis_id

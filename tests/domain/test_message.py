@@ -27,6 +27,7 @@ from domain.message import (
     AcknowledgementSent,
     AnswerRule,
     ApplyCrisis,
+    ApproveReply,
     Command,
     ConfirmManualAction,
     DisposalDecision,
@@ -54,6 +55,7 @@ from domain.message import (
     Register,
     RequestManualAction,
     Respond,
+    SendBackReply,
     SignatureRule,
     StaffPostRecorded,
     Stage,
@@ -235,6 +237,17 @@ def fire() -> FireDue:
     return FireDue(actor=SYSTEM)
 
 
+KRISLEDNING = "krista.ledning"  # crisis management (R-39)
+
+
+def crisis_through_management(at: datetime = AFTER_EASTER) -> CrisisMode:
+    """R-39 (Kristiansand): a crisis whose communication goes through crisis management."""
+    return CrisisMode(crisis_id="umea-2", municipality_id="umea", declared_at=at,
+                      answer_within=timedelta(hours=2), checkin_every=timedelta(hours=2),
+                      notice="Se umea.se/kris, ring 090-16 10 00",
+                      through_crisis_management=True, crisis_management=frozenset({KRISLEDNING}))
+
+
 def case_at(stage: Stage, **overrides: Any) -> Case:
     """A case that has just reached `stage`; decisions are taken on Tuesday
     7 April 09:00, the first working day after Easter."""
@@ -251,6 +264,9 @@ def case_at(stage: Stage, **overrides: Any) -> Case:
         case Stage.DRAFTED:
             case.do(forward())
             case.do(draft(), at=DRAFTED_AT)
+        case Stage.AWAITING_APPROVAL:
+            case.do(ApplyCrisis(actor=SYSTEM, crisis=crisis_through_management()))
+            case.do(respond())
         case Stage.ANSWERED:
             case.do(respond())
         case Stage.REDACTED:
@@ -284,6 +300,7 @@ NON_TERMINAL = [
     Stage.ACKNOWLEDGED,
     Stage.FORWARDED,
     Stage.DRAFTED,
+    Stage.AWAITING_APPROVAL,
     Stage.DISPOSAL_PENDING,
 ]
 OUTCOMES = [Stage.ANSWERED, Stage.REDACTED, Stage.DISPOSED]
@@ -405,6 +422,8 @@ def every_command() -> list[Command]:
         redact(),
         dispose(),
         ConfirmManualAction(actor=ADMIN),
+        ApproveReply(actor=KRISLEDNING),
+        SendBackReply(actor=KRISLEDNING, comment="Hänvisa till kommunens webbplats"),
     ]
 
 
@@ -1090,8 +1109,12 @@ def tour() -> list[Case]:
         answer_within=timedelta(hours=2), checkin_every=timedelta(hours=2),
         notice="Se umea.se/kris, ring 090-16 10 00")))
     crisis.do(ApplyCrisis(actor=SYSTEM, crisis=None), at=local(2026, 4, 7, 11))
+    approval = case_at(Stage.AWAITING_APPROVAL)  # R-39: sent back, then approved
+    approval.do(SendBackReply(actor=KRISLEDNING, comment="Hänvisa till webbplatsen"))
+    approval.do(respond(text="Se umea.se/kris."))
+    approval.do(ApproveReply(actor=KRISLEDNING, reply_id="fb-1"))
     return [long, confidential, by_hand, case_at(Stage.DISPOSED), case_at(Stage.STAFF_POST),
-            crisis]
+            crisis, approval]
 
 
 def test_every_event_kind_round_trips_through_json(tour: list[Case]) -> None:
