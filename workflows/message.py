@@ -6,7 +6,9 @@ case; no personal data).
 
 Updates (each with a validator; a rejected one leaves no history):
     acknowledge, respond, forward, submit_draft, register, redact, dispose,
-    confirm_manual_action (what a person did by hand on a platform without an API)
+    confirm_manual_action (what a person did by hand on a platform without an API),
+    approve_reply, send_back_reply (R-39: crisis management, where communication
+    goes through it in a crisis: a reply then waits for its approval)
 Signals:
     crisis_changed   R-39: the crisis rules that now cover the account (from the
                      municipality's CrisisWorkflow); recorded, deadlines recomputed
@@ -283,7 +285,9 @@ class InboundMessageWorkflow:
         """R-23: a holding reply; the case stays open with its own deadline."""
         await self._ready()
         async with self._lock:
-            self._decide(msg.Acknowledge(actor=request.actor, text=request.text))
+            command = msg.Acknowledge(actor=request.actor, text=request.text)
+            if isinstance(self._decide(command)[0], msg.ReplySubmittedForApproval):
+                return await self._submit_for_approval(command)
             sent = await self._platform("reply", request.text)
             await self._decide_and_record(msg.Acknowledge(
                 actor=request.actor, text=request.text, reply_id=sent.platform_object_id), sent)
@@ -301,6 +305,8 @@ class InboundMessageWorkflow:
             command = msg.Respond(actor=request.actor, text=request.text, signed=request.signed,
                                   signature=request.signature)
             answered = self._decide(command)[0]
+            if isinstance(answered, msg.ReplySubmittedForApproval):
+                return await self._submit_for_approval(command)
             assert isinstance(answered, msg.MessageAnswered)
             text = request.text + (f"\n{answered.signature}" if answered.signature else "")
             sent = await self._platform("reply", text)
@@ -312,6 +318,42 @@ class InboundMessageWorkflow:
     def _validate_respond(self, request: RespondRequest) -> None:
         self._check(msg.Respond(actor=request.actor, text=request.text, signed=request.signed,
                                 signature=request.signature))
+
+    async def _submit_for_approval(self, command: msg.Command) -> DecisionResult:
+        """R-39 (Kristiansand): nothing is published; the reply waits for
+        crisis management (approve_reply, send_back_reply)."""
+        await self._decide_and_record(command)
+        return DecisionResult(state=self._state)
+
+    @workflow.update
+    async def approve_reply(self, command: msg.ApproveReply) -> DecisionResult:
+        """R-39: crisis management approves the waiting reply, which is then
+        published through the connector as the admin's answer."""
+        await self._ready()
+        async with self._lock:
+            self._decide(command)
+            pending = self._state.pending_reply
+            assert pending is not None  # the validator and _decide required it
+            sent = await self._platform("reply", pending.published_text)
+            await self._decide_and_record(command.model_copy(
+                update={"reply_id": sent.platform_object_id}), sent)
+            return DecisionResult(state=self._state, platform=sent)
+
+    @approve_reply.validator
+    def _validate_approve_reply(self, command: msg.ApproveReply) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def send_back_reply(self, command: msg.SendBackReply) -> DecisionResult:
+        """R-39: crisis management sends the reply back with a comment."""
+        await self._ready()
+        async with self._lock:
+            await self._decide_and_record(command)
+            return DecisionResult(state=self._state)
+
+    @send_back_reply.validator
+    def _validate_send_back_reply(self, command: msg.SendBackReply) -> None:
+        self._check(command)
 
     @workflow.update
     async def forward(self, command: msg.Forward) -> DecisionResult:

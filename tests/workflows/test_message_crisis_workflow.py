@@ -1,0 +1,131 @@
+"""InboundMessageWorkflow under crisis rules (R-39) on the time-skipping
+server with the real activities and the fake Graph API: Kristiansand's
+approval by crisis management, and a forwarded case's officer deadline
+around the clock. One workflow under test per environment (one per test)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+
+from domain import message as msg
+from domain.crisis_mode import CrisisMode
+from domain.directory import Country
+from domain.inbound import InboundMessage, message_workflow_id
+from tests.workflows.test_message_workflow import (
+    ADMIN,
+    AUTHORITIES,
+    OFFICER,
+    PAGE,
+    TZ,
+    MessageHarness,
+    W,
+    events_of,
+    mh,
+)
+from workflows.message import AcknowledgeRequest, RespondRequest
+from workflows.starter import start_message_case
+
+__all__ = ["mh"]  # the fixture, shared with the message workflow's tests
+
+KRISLEDNING = "eva.marklund"
+
+
+def crisis(at: datetime, *, through: bool) -> CrisisMode:
+    return CrisisMode(
+        crisis_id="exempelby-1-test", municipality_id="exempelby", declared_at=at,
+        answer_within=timedelta(hours=2), checkin_every=timedelta(hours=2),
+        notice="Se exempelby.se/kris eller ring 0123-45 67 00.",
+        through_crisis_management=through,
+        crisis_management=frozenset({KRISLEDNING}) if through else frozenset())
+
+
+async def receive_in_crisis(h: MessageHarness, text: str, *, through: bool
+                            ) -> WorkflowHandle[Any, Any]:
+    """A citizen's comment received while a crisis covers the account (as the feeder starts it)."""
+    published = await h.env.get_current_time()
+    external_id = f"{PAGE}_{uuid.uuid4().int % 10**12}"
+    h.graph.add_facebook_comment(PAGE, external_id, message=text, from_id="5551",
+                                 from_name="Kim Medborgare",
+                                 created_time=published.strftime("%Y-%m-%dT%H:%M:%S+0000"),
+                                 post_id=f"{PAGE}_777")
+    message = InboundMessage(platform="facebook", external_id=external_id, kind="comment",
+                             account_ref=PAGE, parent_id=f"{PAGE}_777", author_id="5551",
+                             author_name="Kim Medborgare", text=text, published_at=published)
+    command = msg.ReceiveMessage(
+        actor="kanalvakt", case_id=message_workflow_id(message.platform, external_id),
+        account_id=str(uuid.uuid4()), municipality_id="exempelby", country=Country.SE,
+        timezone=TZ, message=message, authorities=AUTHORITIES,
+        crisis=crisis(published - timedelta(hours=1), through=through))
+    return await start_message_case(h.client, command, task_queue=h.task_queue)
+
+
+async def test_r39_kristiansand_a_reply_is_published_only_once_crisis_management_approves(
+        mh: MessageHarness) -> None:
+    """R-39 (Kristiansand: all communication goes through crisis management):
+    an admin's answer is recorded as waiting, nothing is posted; an admin
+    cannot approve it (refused, nothing recorded); crisis management sends it
+    back with a comment; the admin's second answer is approved and only then
+    posted through the Graph API, recorded as the admin's answer."""
+    handle = await receive_in_crisis(mh, "Är vattnet drickbart?", through=True)
+    comments = f"/v21.0/{handle.id.split(':')[-1]}/comments"
+    waiting = await handle.execute_update(W.respond, RespondRequest(
+        actor=ADMIN, text="Koka vattnet tills vidare."))
+    assert waiting.state.stage is msg.Stage.AWAITING_APPROVAL and waiting.platform is None
+    assert mh.graph.requests_to("POST", comments) == []
+    count = len(await events_of(mh, handle.id))
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=ADMIN))
+    assert refused.value.cause.type == "NotAuthorised"  # type: ignore[union-attr]
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(W.acknowledge, AcknowledgeRequest(actor=ADMIN, text="Tack"))
+    assert len(await events_of(mh, handle.id)) == count
+
+    back = await handle.execute_update(W.send_back_reply, msg.SendBackReply(
+        actor=KRISLEDNING, comment="Hänvisa till exempelby.se/kris"))
+    assert back.state.stage is msg.Stage.OPEN
+    assert back.state.sent_back == "Hänvisa till exempelby.se/kris"
+    await handle.execute_update(W.respond, RespondRequest(
+        actor=ADMIN, text="Koka vattnet; se exempelby.se/kris."))
+    done = await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=KRISLEDNING))
+    assert done.state.stage is msg.Stage.ANSWERED
+    assert done.platform is not None and done.platform.status == "done"
+    posted = mh.graph.requests_to("POST", comments)
+    assert [p.form["message"] for p in posted] == ["Koka vattnet; se exempelby.se/kris."]
+    events = await events_of(mh, handle.id)
+    assert [e["event_type"] for e in events] == [
+        "MessageReceived", "ReplySubmittedForApproval", "ReplySentBack",
+        "ReplySubmittedForApproval", "ReplyApproved", "MessageAnswered"]
+    assert [e["actor"] for e in events[-2:]] == [KRISLEDNING, ADMIN]
+    assert events[-1]["data"]["reply_id"] == done.platform.platform_object_id
+    row = await mh.pool.fetchrow("SELECT stage, first_response_at FROM message_cases "
+                                 "WHERE case_id = $1", handle.id)
+    assert row["stage"] == "answered" and row["first_response_at"] is not None
+
+
+async def test_r39_a_forwarded_case_officer_is_reminded_and_escalated_within_hours(
+        mh: MessageHarness) -> None:
+    """R-39 stepped-up monitoring, R-24: forwarded during a crisis, the
+    officer is reminded after one hour and the manager and admins hear at two
+    hours, around the clock, instead of in working days."""
+    handle = await receive_in_crisis(mh, "Var finns evakueringsplatsen?", through=False)
+    forwarded_at = await mh.env.get_current_time()
+    state = (await handle.execute_update(W.forward, msg.Forward(
+        actor=ADMIN, officer=OFFICER, note="Beredskapsfråga"))).state
+    plan = {s.name: s.due for s in msg.deadline_plan(state)}
+    assert plan["officer_deadline"] - forwarded_at < timedelta(hours=2, seconds=5)
+    await mh.env.sleep(timedelta(hours=2, minutes=5))
+    events = await events_of(mh, handle.id)
+    fired = [(e["event_type"], e["data"]["step"].rsplit(":", 1)[1], e["data"]["recipients"])
+             for e in events if e["event_type"] in {"MessageReminderSent", "MessageEscalated"}]
+    assert fired == [
+        ("MessageReminderSent", "officer_reminder", [OFFICER]),
+        ("MessageEscalated", "officer_deadline",
+         [*AUTHORITIES.managers, *sorted(AUTHORITIES.admins)]),
+    ]
+    due = datetime.fromisoformat(events[-1]["data"]["due"])
+    assert due == plan["officer_deadline"]
