@@ -147,6 +147,24 @@ async def active_account(stack: Stack, *, platform: str = "facebook",
     return account_id
 
 
+async def activation_snapshot(stack: Stack, account_id: str, seconds: float = 60
+                              ) -> dict[str, object]:
+    """R-37: activation is a major change; the account's snapshot runs on its
+    own after it. Waits for it (its snapshots row) and returns the row, for
+    tests that count diarium numbers or registrar deliveries."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        row = await stack.pool.fetchrow(
+            "SELECT * FROM snapshots WHERE account_id = $1::uuid AND reason = 'major_change'",
+            account_id)
+        if row is not None:
+            return dict(row)
+        assert time.monotonic() < deadline, "the activation's snapshot was not taken"
+        await asyncio.sleep(0.1)
+
+
 # --------------------------------------------------------------------------- browser
 # Debian's chromium driven by Playwright through its executable path: never
 # `playwright install` (no browser download). .ci/run installs the package.

@@ -21,7 +21,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 
 from domain import message as msg
 from domain.office_time import office_hours_between
-from tests.e2e.conftest import Stack, active_account
+from tests.e2e.conftest import Stack, activation_snapshot, active_account
 from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REGISTRARS, REQUESTER, request_fields
 from web.app import _send
 
@@ -292,6 +292,10 @@ async def test_r28_r31_registered_messages_are_found_in_the_diarium(stack: Stack
     text; R-31: a confidential registration shows no text and is not found
     by it. Registrars and the communications unit search; others do not."""
     account_id = await active_account(stack)
+    # R-37: the activation's snapshot is registered first, in the same series.
+    snapshot = await activation_snapshot(stack, account_id)
+    year = datetime.now(UTC).year
+    assert snapshot["diarium_number"] == f"KS {year}/00001"
     library = await received(stack, account_id, "Synpunkt på bibliotekets öppettider")
     secret = await received(stack, account_id, "Min granne på Storgatan 3 har en sjukdom",
                             kind="private_message")
@@ -301,13 +305,12 @@ async def test_r28_r31_registered_messages_are_found_in_the_diarium(stack: Stack
     r = await decide(stack, library, "register", ADMIN, {"record_class": "Synpunkter"})
     assert r.status_code == 200, r.text
     number = r.json()["state"]["diarium_number"]
-    year = datetime.now(UTC).year
-    assert number == f"KS {year}/00001"
+    assert number == f"KS {year}/00002"
     r = await decide(stack, library, "register", ADMIN, {"record_class": "Synpunkter"})
     assert r.status_code == 422 and r.json()["detail"]["code"] == "RuleViolation"
     r = await decide(stack, secret, "register", REGISTRAR,
                      {"record_class": "Sekretess", "confidential": True})
-    assert r.status_code == 200 and r.json()["state"]["diarium_number"] == f"KS {year}/00002"
+    assert r.status_code == 200 and r.json()["state"]["diarium_number"] == f"KS {year}/00003"
     # A registrar reads a case; the stage is unchanged by registering (R-22 still due).
     assert (await case(stack, secret, actor=REGISTRAR))["stage"] == "open"
 
@@ -322,11 +325,11 @@ async def test_r28_r31_registered_messages_are_found_in_the_diarium(stack: Stack
     assert [d["case_id"] for d in (await search(q="ÖPPETTIDER")).json()] == [library]
     assert (await search(q="sjukdom")).json() == []  # R-31: not found by its content
     everything = {d["case_id"]: d for d in (await search(actor=COMMS)).json()}
-    assert set(everything) == {library, secret}
+    assert set(everything) == {library, secret, snapshot["snapshot_id"]}
     assert everything[secret]["confidential"] is True
     assert everything[secret]["text"] is None and everything[secret]["author_name"] is None
     assert [d["case_id"] for d in (await search(record_class="Sekretess")).json()] == [secret]
-    assert len((await search(account_id=account_id)).json()) == 2
+    assert len((await search(account_id=account_id)).json()) == 3  # with the snapshot
     assert (await search(**{"from": (datetime.now(UTC) + timedelta(hours=1)).isoformat()})
             ).json() == []
     assert (await search(q="100%_")).json() == []  # LIKE's wildcards are plain text
