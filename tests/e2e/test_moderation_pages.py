@@ -13,7 +13,7 @@ from typing import Any
 from playwright.async_api import Browser, Page
 
 from tests.e2e.browser import expect_accessible, person_page, screenshot, url
-from tests.e2e.conftest import Stack, active_account
+from tests.e2e.conftest import Stack, activation_snapshot, active_account
 from tests.e2e.test_messages_api import case, decide, eventually, received
 
 PERSONNUMMER_TEXT = "Hej! Min son 19121212-1212 fick inte plats på förskolan, varför?"
@@ -117,6 +117,7 @@ async def test_r28_r31_r42_r39_registrar_search_reports_and_crisis_pages(
     their tables. R-39: crisis management declares crisis mode for the unit
     on the crisis page, and the result shows at once."""
     account_id = await active_account(stack)
+    await activation_snapshot(stack, account_id)  # R-37: registered too
     public = await received(stack, account_id, "Varför är simhallen stängd i december?")
     secret = await received(stack, account_id, "Min diagnos gör att jag behöver hjälp.")
     answered = await received(stack, account_id, "När öppnar biblioteket?")
@@ -136,7 +137,7 @@ async def test_r28_r31_r42_r39_registrar_search_reports_and_crisis_pages(
     nav = await page.locator("nav.main-nav").inner_text()
     assert "Diarium" in nav and "Krisläge" not in nav
     rows = page.locator("table.diarium tbody tr")
-    assert await rows.count() == 2
+    assert await rows.count() == 3  # the two messages and the activation's snapshot
     assert "Sekretess: texten visas inte" in await rows.filter(
         has_text="Socialtjänst").inner_text()
     assert "diagnos" not in await page.locator("main").inner_text()
