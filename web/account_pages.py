@@ -9,6 +9,18 @@ account page with its timeline and the actions allowed to me.
                                             add_admin, remove_admin, two_factor,
                                             message_settings, closure
     GET  /accounts/{id}/amend, POST ...     amend a sent-back request
+    POST /accounts/{id}/monitoring/{action} check_in, post, keep, watch, resolve
+                                            (R-15..R-20; web.monitoring_api.send_monitoring)
+    POST /accounts/{id}/snapshots           take one on demand or after a major change (R-37)
+    POST /accounts/{id}/snapshot-uploads    a screenshot for a manual platform (multipart)
+
+The page also shows the account's monitoring (web.monitoring_api's status:
+check-ins today, the last ones, what falls due next, posts this week,
+inactivity, open watch items) to those who may read it, its crisis notice
+(R-39) and storm flag (R-40), and its snapshots (R-37, R-38) to those
+web.snapshots_api lets list them. State for these panels comes from the
+workflow's `state` query (a crisis reaches the account by signal, without an
+event in the read model), the read model's if the case does not answer.
 
 Authorisation: a page of an account is for the people of its municipality;
 an action is first put to the domain's own `decide` (pure, no I/O) as a
@@ -20,6 +32,7 @@ the same rule again, with nothing recorded on refusal.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -30,17 +43,36 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile as StarletteUpload
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError
 
 from activities import queries, web_queries
+from activities.snapshot import snapshots_of
 from domain import account as acc
+from domain import snapshot as snap
 from domain.message_policy import AnswerRule, MessagePolicy, SignatureRule
 from web import i18n
+from web.account_panel_texts import TEXTS as PANEL_TEXTS
 from web.account_texts import TEXTS
 from web.identity import Signed, Viewer
+from web.monitoring_api import (
+    may_read_monitoring,
+    monitoring_view,
+    send_monitoring,
+    works_in_unit,
+)
 from web.rendering import render
+from web.snapshots_api import (
+    SnapshotRequest,
+    may_take_snapshots,
+    store_screenshot,
+    take_snapshot,
+)
 
 log = structlog.get_logger("kanalvakt.web.accounts")
 i18n.add_texts(TEXTS)
+i18n.add_texts(PANEL_TEXTS)
 
 W: Any = None  # workflows.account.AccountLifecycleWorkflow, imported lazily
 
@@ -53,6 +85,10 @@ CHECKLIST_FLAGS = ("profile_names_municipality", "profile_states_purpose_and_rul
                    "municipality_has_login_access")
 ACTIONS = ("approve", "reject", "risk", "sign_off", "amend", "activate", "add_admin",
            "remove_admin", "two_factor", "message_settings", "closure")
+MONITORING_ACTIONS = ("check_in", "post", "keep", "watch", "resolve")
+# Platforms Kanalvakt reads through an API (activities.connectors.meta_graph);
+# the others are captured from uploaded screenshots (R-37).
+READ_PLATFORMS = frozenset({"facebook", "instagram"})
 
 Errors = dict[str, str]
 
@@ -98,6 +134,31 @@ def allowed_actions(state: acc.AccountState, person: str, now: datetime) -> set[
             allowed.add(name)
     if two_factor_confirmable(state, person, now):
         allowed.add("two_factor")
+    return allowed
+
+
+def monitoring_actions(state: acc.AccountState, person: str, now: datetime, *,
+                       in_unit: bool) -> set[str]:
+    """The monitoring forms `decide` would let `person` use now (R-15..R-20).
+    Keeping the account is offered only while a closure proposal is open
+    (R-19); `in_unit` is the directory's word that the person works in the
+    account's unit (R-20)."""
+    open_items = state.monitoring.open_watch_items
+    probes: dict[str, acc.Command] = {
+        "check_in": acc.RecordCheckIn(actor=person),
+        "post": acc.RecordPost(actor=person, post_id="probe", published_at=now),
+        "keep": acc.KeepAccount(actor=person, reason="probe"),
+        "watch": acc.ReportWatchItem(actor=person, summary="probe", seen_at=now,
+                                     in_unit=in_unit),
+        "resolve": acc.ResolveWatchItem(
+            actor=person, item_id=open_items[0].item_id if open_items else "W-1",
+            note="probe"),
+    }
+    allowed = {name for name, command in probes.items() if _permits(state, command, now)}
+    if state.monitoring.closure_proposed_at is None:
+        allowed.discard("keep")
+    if not open_items:
+        allowed.discard("resolve")
     return allowed
 
 
@@ -341,6 +402,105 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         return await _decide_and_send(request, viewer, row, state, action, update, command,
                                       form, now)
 
+    @router.post("/accounts/{account_id}/monitoring/{action}")
+    async def monitoring_act(account_id: uuid.UUID, action: str, request: Request,
+                             viewer: Signed) -> Response:
+        """R-15..R-20 on the page: the domain's decide first (a refusal is the
+        403 page with nothing sent), then the Update as the JSON API sends it."""
+        if action not in MONITORING_ACTIONS:
+            raise HTTPException(404)
+        row, state = await _account(request, account_id, viewer)
+        ctx = request.app.state.ctx
+        form = await request.form()
+        t = i18n.translator(_lang(request, viewer))
+        now = datetime.now(UTC)
+        failed = f"mon_{action}"
+        in_unit = await works_in_unit(ctx, state, viewer.person_id)
+        try:
+            command = _monitoring_command(action, form, state, viewer, in_unit, t)
+        except _FormErrors as invalid:
+            return await _account_view(request, viewer, row, state, action=failed,
+                                       errors=invalid.errors, form=form, status_code=422)
+        try:
+            acc.decide(state, command, now=now)  # the rule the workflow's validator applies
+        except acc.NotAuthorised as refused:
+            log.info("page monitoring refused", action=action, person=viewer.person_id,
+                     account_id=row["account_id"])
+            raise HTTPException(403, detail=refused.message) from None
+        except acc.WrongStage as wrong:
+            raise HTTPException(409, detail=wrong.message) from None
+        except acc.RuleViolation as violation:
+            return await _account_view(request, viewer, row, state, action=failed,
+                                       errors={"form": violation.message}, form=form,
+                                       status_code=422)
+        try:
+            await send_monitoring(ctx, row, command)
+        except HTTPException as refused:
+            message = _detail_message(refused)
+            if refused.status_code == 422:
+                return await _account_view(request, viewer, row, state, action=failed,
+                                           errors={"form": message}, form=form,
+                                           status_code=422)
+            raise HTTPException(refused.status_code, detail=message) from None
+        return RedirectResponse(f"/accounts/{account_id}?done={action}#monitoring-title",
+                                status_code=303)
+
+    @router.post("/accounts/{account_id}/snapshots")
+    async def snapshot_take(account_id: uuid.UUID, request: Request,
+                            viewer: Signed) -> Response:
+        """R-37: on demand or after a major change on the record today, by
+        those web.snapshots_api allows; refused before anything starts."""
+        row, state = await _account(request, account_id, viewer)
+        if not may_take_snapshots(row, viewer.person_id):
+            raise HTTPException(403, detail="the account's admins, the unit's manager and the "
+                                "communications unit take snapshots (R-37)")
+        form = await request.form()
+        change = _str(form, "change")
+        body = SnapshotRequest(reason="major_change" if change else "on_demand",
+                               change=change or None)
+        try:
+            await take_snapshot(request.app.state.ctx, row, viewer.person_id, body)
+        except HTTPException as refused:
+            if refused.status_code in (409, 422):
+                return await _account_view(request, viewer, row, state, action="snapshot",
+                                           errors={"form": _detail_message(refused)},
+                                           form=form, status_code=refused.status_code)
+            raise
+        return RedirectResponse(f"/accounts/{account_id}?done=snapshot#snapshots-title",
+                                status_code=303)
+
+    @router.post("/accounts/{account_id}/snapshot-uploads")
+    async def snapshot_upload(account_id: uuid.UUID, request: Request,
+                              viewer: Signed) -> Response:
+        """R-37: a screenshot for a platform Kanalvakt cannot read (multipart,
+        CSRF token in the form); nothing stored on refusal."""
+        row, state = await _account(request, account_id, viewer)
+        if not may_take_snapshots(row, viewer.person_id):
+            raise HTTPException(403, detail="the account's admins, the unit's manager and the "
+                                "communications unit upload screenshots (R-37)")
+        t = i18n.translator(_lang(request, viewer))
+        form = await request.form()
+        upload = form.get("file")
+        caption = _str(form, "caption") or None
+        errors: Errors = {}
+        if not isinstance(upload, StarletteUpload) or not upload.filename:
+            errors["file"] = t("err.required")
+        elif caption is not None and len(caption) > 500:
+            errors["caption"] = t("err.too_long")
+        else:
+            try:
+                await store_screenshot(request.app.state.ctx, str(account_id),
+                                       viewer.person_id, upload, caption)
+            except HTTPException as refused:
+                if refused.status_code not in (413, 415):
+                    raise
+                errors["file"] = t(f"pan.err.upload_{refused.status_code}")
+        if errors:
+            return await _account_view(request, viewer, row, state, action="upload",
+                                       errors=errors, form=form, status_code=422)
+        return RedirectResponse(f"/accounts/{account_id}?done=upload#snapshots-title",
+                                status_code=303)
+
     @router.get("/accounts/{account_id}/amend")
     async def amend_page(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
         row, state = await _account(request, account_id, viewer)
@@ -399,6 +559,75 @@ async def _unknown_people(request: Request, state: acc.AccountState, action: str
 
 class _Refused(Exception):
     """The workflow refused with a rule's message (a 422 from web.app._send)."""
+
+
+class _FormErrors(Exception):
+    """A posted form's field errors (field -> message)."""
+
+    def __init__(self, errors: Errors) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _detail_message(refused: HTTPException) -> str:
+    detail = refused.detail
+    return str(detail.get("message") if isinstance(detail, dict) else detail)
+
+
+def _local_moment(form: FormData, name: str, timezone: str) -> datetime | None:
+    """A datetime-local field (YYYY-MM-DDTHH:MM) in the account's time zone."""
+    try:
+        wall = datetime.fromisoformat(_str(form, name))
+    except ValueError:
+        return None
+    return wall.replace(tzinfo=ZoneInfo(timezone)) if wall.tzinfo is None else wall
+
+
+def _monitoring_command(action: str, form: FormData, state: acc.AccountState, viewer: Viewer,
+                        in_unit: bool, t: i18n.Translate) -> acc.Command:
+    """The monitoring command a posted form asks for; _FormErrors for bad
+    input, 404 for a watch item id that cannot be one."""
+    me, errors = viewer.person_id, Errors()
+    data: dict[str, Any] = {"actor": me}
+    model: type[acc.Command]
+    match action:
+        case "check_in":
+            return acc.RecordCheckIn(actor=me)
+        case "post":
+            model = acc.RecordPost
+            data["post_id"] = _str(form, "post_id")
+            data["published_at"] = _local_moment(form, "published_at", state.timezone)
+            if data["published_at"] is None:
+                errors["published_at"] = t("pan.err.datetime")
+        case "keep":
+            model, data["reason"] = acc.KeepAccount, _str(form, "reason")
+        case "watch":
+            model = acc.ReportWatchItem
+            data.update(summary=_str(form, "summary"), link=_str(form, "link") or None,
+                        seen_at=_local_moment(form, "seen_at", state.timezone),
+                        in_unit=in_unit)
+            if data["seen_at"] is None:
+                errors["seen_at"] = t("pan.err.datetime")
+        case "resolve":
+            item = _str(form, "item_id")
+            if state.monitoring.watch_item(item) is None:
+                raise HTTPException(404, detail=f"no watch item {item!r} on this account")
+            model = acc.ResolveWatchItem
+            data.update(item_id=item, note=_str(form, f"note_{item}"))
+        case _:
+            raise HTTPException(404)
+    try:
+        command = model.model_validate(data)
+    except ValidationError as invalid:
+        found = _errors_from(invalid, t)
+        if "link" in found:
+            found["link"] = t("err.https")
+        if action == "resolve" and "note" in found:
+            found[f"note_{data['item_id']}"] = found.pop("note")
+        raise _FormErrors({**found, **errors}) from None
+    if errors:
+        raise _FormErrors(errors)
+    return command
 
 
 def _message_of(error: Exception) -> str:
@@ -561,7 +790,9 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
     due, overdue = stage_deadline(state)
     today = now.astimezone(ZoneInfo(state.timezone)).date().isoformat()
     posted = {k: v for k, v in form.items() if isinstance(v, str)} if form else {}
+    panels = await _panels(request, viewer, row, state, timeline, now)
     return await render(request, "account.html", {
+        **panels,
         "row": row, "s": state, "allowed": allowed, "names": names,
         "timeline": list(reversed(timeline)), "unit": unit, "policy": policy,
         "due": due, "overdue": overdue, "today": today,
@@ -575,3 +806,61 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
         "missing_kinds": [k.value for k in acc.RiskAssessmentKind
                           if k not in state.risk_assessments],
     }, status_code=status_code, viewer=viewer)
+
+
+async def _live_state(request: Request, row: dict[str, Any],
+                      state: acc.AccountState) -> acc.AccountState:
+    """The account case's own state (its `state` query): a crisis reaches the
+    account by signal, not as an event in the read model. The read model's
+    state if the case has ended or does not answer in time."""
+    if state.stage not in (acc.Stage.ACTIVE, acc.Stage.CLOSING):
+        return state
+    handle = request.app.state.ctx.client.get_workflow_handle(row["workflow_id"])
+    try:
+        live = await asyncio.wait_for(handle.query("state"), timeout=5)
+    except (TimeoutError, RPCError, WorkflowQueryFailedError) as failed:
+        log.warning("account state query failed; read model shown", error=str(failed),
+                    account_id=state.account_id)
+        return state
+    return acc.AccountState.model_validate(live)
+
+
+async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
+                  state: acc.AccountState, timeline: list[dict[str, Any]],
+                  now: datetime) -> dict[str, Any]:
+    """The monitoring, crisis and snapshot panels: what `viewer` may see of
+    them and the forms decide (or web.snapshots_api) lets them use."""
+    ctx = request.app.state.ctx
+    me = viewer.person_id
+    live = await _live_state(request, row, state)
+    crisis = live.crisis.mode if live.crisis and live.crisis.mode and \
+        live.crisis.mode.covers(live.request.unit_id) else None
+    out: dict[str, Any] = {"crisis": crisis, "storm": live.crisis.storm if live.crisis else None,
+                           "mon": None, "mon_allowed": set(), "snapshots": None,
+                           "changes_today": [], "uploads_wanted": False, "pending_uploads": 0,
+                           "now_local": now.astimezone(ZoneInfo(live.timezone)).strftime(
+                               "%Y-%m-%dT%H:%M")}
+    if live.monitoring.since is not None and await may_read_monitoring(ctx, live, me):
+        out["mon"] = status = monitoring_view(live, now).status
+        # Every check-in made today (local), also those that count only for
+        # R-16 (outside office hours, or not a working day).
+        zone = ZoneInfo(live.timezone)
+        out["made_today"] = sum(1 for c in live.monitoring.check_ins
+                                if c.checked_at.astimezone(zone).date() == status.today)
+        out["mon_allowed"] = monitoring_actions(
+            live, me, now, in_unit=await works_in_unit(ctx, live, me))
+    if may_take_snapshots(row, me):
+        out["snapshots"] = list(reversed(await snapshots_of(ctx.pool, live.account_id)))
+        if live.stage is acc.Stage.ACTIVE:
+            day = snap.local_date(now, live.timezone)
+            changes = [e["event_type"] for e in timeline
+                       if snap.major_change_reason(e["event_type"])
+                       and snap.local_date(datetime.fromisoformat(e["occurred_at"]),
+                                           live.timezone) == day]
+            out["changes_today"] = list(dict.fromkeys(changes))
+            out["uploads_wanted"] = (live.request.platform.value not in READ_PLATFORMS
+                                     or not live.platform_account_id)
+            out["pending_uploads"] = await ctx.pool.fetchval(
+                "SELECT count(*) FROM snapshot_uploads WHERE account_id = $1::uuid "
+                "AND used_by IS NULL", live.account_id)
+    return out

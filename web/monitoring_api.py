@@ -90,11 +90,14 @@ class MonitoringView(BaseModel):
     status: mon.MonitoringStatus
 
 
-def _view(state: acc.AccountState) -> MonitoringView:
+def monitoring_view(state: acc.AccountState, now: datetime | None = None) -> MonitoringView:
+    """The account's monitoring status as of `now` (the API's GET and the
+    account page show the same)."""
     # The web app may read the clock; the domain is given the time.
-    status = mon.status(state.monitoring, acc.monitoring_duty(state), datetime.now(UTC))
+    status = mon.status(state.monitoring, acc.monitoring_duty(state), now or datetime.now(UTC))
     return MonitoringView(account_id=state.account_id, stage=state.stage,
                           escalated=acc.is_escalated(state), status=status)
+
 
 
 async def _account(ctx: AppContext, account_id: uuid.UUID
@@ -105,35 +108,63 @@ async def _account(ctx: AppContext, account_id: uuid.UUID
     return row, acc.AccountState.model_validate(row["state"])
 
 
-async def _works_in_unit(ctx: AppContext, state: acc.AccountState, person: str) -> bool:
+async def works_in_unit(ctx: AppContext, state: acc.AccountState, person: str) -> bool:
+    """The directory's word that `person` works in the account's unit (R-20)."""
     found = await ctx.directory.person(state.municipality_id, person)
     return found is not None and found.unit == state.request.unit_id
 
 
-async def _may_read(ctx: AppContext, state: acc.AccountState, who: str) -> None:
+
+async def may_read_monitoring(ctx: AppContext, state: acc.AccountState, who: str) -> bool:
+    """The account's admins, the unit (manager, deputy, staff) and the
+    communications unit read its monitoring."""
     a = state.authorities
-    if (who in state.admins or a.is_manager(who) or a.is_communications(who)
-            or await _works_in_unit(ctx, state, who)):
+    return (who in state.admins or a.is_manager(who) or a.is_communications(who)
+            or await works_in_unit(ctx, state, who))
+
+
+async def _may_read(ctx: AppContext, state: acc.AccountState, who: str) -> None:
+    if await may_read_monitoring(ctx, state, who):
         return
     raise HTTPException(403, detail=f"{who} may not read this account's monitoring: its "
                         "admins, the unit and the communications unit may")
 
 
-def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints reads best
+# The Update of each monitoring command: the API and the account page send
+# them the same way (send_monitoring).
+UPDATES: dict[type[acc.Command], Any] = {
+    acc.RecordCheckIn: W.record_check_in,
+    acc.RecordPost: W.record_post,
+    acc.KeepAccount: W.keep_account,
+    acc.ReportWatchItem: W.report_watch_item,
+    acc.ResolveWatchItem: W.resolve_watch_item,
+    acc.ChangeMonitoringSettings: W.change_monitoring_settings,
+}
+
+
+async def send_monitoring(ctx: AppContext, row: dict[str, Any],
+                          command: acc.Command) -> acc.AccountState:
+    """Send a monitoring command to the account's case as its Update; the
+    workflow's validator refuses (nothing recorded) with 403/409/422 through
+    web.app._send. Returns the state after it."""
     from web.app import _send
 
+    handle = ctx.client.get_workflow_handle(row["workflow_id"])
+    after: acc.AccountState = await _send(handle, UPDATES[type(command)], command)
+    log.info("monitoring decision", account_id=str(row["account_id"]),
+             command=type(command).__name__, actor=command.actor)
+    return after
+
+
+def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints reads best
     router = APIRouter(tags=["monitoring"])
 
-    async def decide(account_id: uuid.UUID, ctx: AppContext, actor: Any, update: Any,
+    async def decide(account_id: uuid.UUID, ctx: AppContext, actor: Any,
                      build: Any) -> MonitoringView:
         row, state = await _account(ctx, account_id)
         who = await known_actor(ctx, row["municipality_id"], actor)
         command = await build(who, state)
-        handle = ctx.client.get_workflow_handle(row["workflow_id"])
-        after: acc.AccountState = await _send(handle, update, command)
-        log.info("monitoring decision", account_id=str(account_id),
-                 command=type(command).__name__, actor=who)
-        return _view(after)
+        return monitoring_view(await send_monitoring(ctx, row, command))
 
     @router.post("/api/accounts/{account_id}/check-ins", response_model=MonitoringView,
                  summary="An admin checked the account (R-15, R-16)")
@@ -141,7 +172,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
                        actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.RecordCheckIn(actor=who)
-        return await decide(account_id, ctx, actor, W.record_check_in, build)
+        return await decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/posts", response_model=MonitoringView,
                  summary="A published staff post (R-18)")
@@ -150,7 +181,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.RecordPost(actor=who, post_id=body.post_id,
                                   published_at=body.published_at)
-        return await decide(account_id, ctx, actor, W.record_post, build)
+        return await decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/keep", response_model=MonitoringView,
                  summary="Keep an account proposed for closure, with a reason (R-19)")
@@ -158,7 +189,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
                    actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.KeepAccount(actor=who, reason=body.reason)
-        return await decide(account_id, ctx, actor, W.keep_account, build)
+        return await decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/watch-items", response_model=MonitoringView,
                  status_code=201, summary="Raise criticism or an error with the manager (R-20)")
@@ -167,8 +198,8 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
         async def build(who: str, state: acc.AccountState) -> acc.Command:
             return acc.ReportWatchItem(actor=who, summary=body.summary, link=body.link,
                                        seen_at=body.seen_at,
-                                       in_unit=await _works_in_unit(ctx, state, who))
-        return await decide(account_id, ctx, actor, W.report_watch_item, build)
+                                       in_unit=await works_in_unit(ctx, state, who))
+        return await decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/watch-items/{item_id}/resolve",
                  response_model=MonitoringView, summary="The manager resolves a watch item")
@@ -179,7 +210,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
                 return acc.ResolveWatchItem(actor=who, item_id=item_id, note=body.note)
             except ValueError:
                 raise HTTPException(404, detail=f"no watch item {item_id!r}") from None
-        return await decide(account_id, ctx, actor, W.resolve_watch_item, build)
+        return await decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/monitoring-settings", response_model=MonitoringView,
                  summary="The account's own monitoring settings (R-15..R-20, R-43)")
@@ -187,7 +218,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
                                   actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.ChangeMonitoringSettings(actor=who, policy=body)
-        return await decide(account_id, ctx, actor, W.change_monitoring_settings, build)
+        return await decide(account_id, ctx, actor, build)
 
     @router.get("/api/accounts/{account_id}/monitoring", response_model=MonitoringView,
                 summary="Check-ins, posts, inactivity and watch items of the account")
@@ -196,7 +227,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
         row, state = await _account(ctx, account_id)
         who = await known_actor(ctx, row["municipality_id"], actor)
         await _may_read(ctx, state, who)
-        return _view(state)
+        return monitoring_view(state)
 
     @router.get("/api/accounts/{account_id}/watch-items")
     async def account_watch_items(account_id: uuid.UUID, ctx: Ctx,

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from pydantic import BaseModel, ConfigDict
+from starlette.datastructures import UploadFile as StarletteUploadFile
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 import settings
@@ -132,8 +133,8 @@ async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
     return str(handle.id)
 
 
-async def store_screenshot(ctx: AppContext, account_id: str, who: str, file: UploadFile,
-                           caption: str | None) -> dict[str, Any]:
+async def store_screenshot(ctx: AppContext, account_id: str, who: str,
+                           file: StarletteUploadFile, caption: str | None) -> dict[str, Any]:
     """Keep an uploaded screenshot (PNG, JPEG, WebP, at most 20 MB) for the
     account's next snapshot; 413/415 with nothing stored otherwise, 409 for
     an account that will not be snapshotted again (rejected, lapsed, closed)."""

@@ -191,7 +191,12 @@ async def chromium() -> AsyncIterator[Browser]:
         browser = await pw.chromium.launch(
             executable_path=executable, headless=True,
             # Root in CI has no user namespaces for the sandbox; /dev/shm is small.
-            args=["--no-sandbox", "--disable-dev-shm-usage"])
+            # Date and time inputs in Swedish formats (ÅÅÅÅ-MM-DD, 24 h), as the
+            # municipalities' staff see them, not en-US mm/dd/yyyy and AM/PM:
+            # on Linux Chromium takes its locale from LANGUAGE (--lang is for
+            # other systems), and needs Debian's chromium-l10n for sv.pak.
+            args=["--no-sandbox", "--disable-dev-shm-usage", "--lang=sv-SE"],
+            env={**os.environ, "LANGUAGE": "sv_SE:sv"})
         try:
             yield browser
         finally:
