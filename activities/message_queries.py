@@ -26,6 +26,7 @@ DECISION_EVENTS = (
     "MessageHidden", "AcknowledgementSent", "MessageAnswered", "MessageForwarded",
     "DraftSubmitted", "MessageRegistered", "MessageRedacted", "DisposalScheduled",
     "MessageDisposed", "ManualActionConfirmed",
+    "ReplySubmittedForApproval", "ReplyApproved", "ReplySentBack",
 )
 
 # A case waiting for a person: one of these stages, or an outcome a person
@@ -33,7 +34,8 @@ DECISION_EVENTS = (
 # else has reached an outcome, disposal_pending included (only its
 # date is still to come).
 OPEN_STAGES = tuple(s.value for s in (msg.Stage.OPEN, msg.Stage.ACKNOWLEDGED,
-                                      msg.Stage.FORWARDED, msg.Stage.DRAFTED))
+                                      msg.Stage.FORWARDED, msg.Stage.DRAFTED,
+                                      msg.Stage.AWAITING_APPROVAL))
 
 
 def _json(record: asyncpg.Record) -> dict[str, Any]:

@@ -23,23 +23,42 @@ async def public_register(
     pool: asyncpg.Pool, *, municipality_id: str | None = None, account_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """R-07: official channels with unit, platform, purpose, contact, hours and
-    the responsible person (the unit's manager, from the directory)."""
+    the responsible person (the unit's manager, from the directory).
+
+    R-39: `crisis` is null, or, while a crisis covers the account's unit, the
+    notice the account points to (the website and phone come first) with the
+    municipality's crisis website and phone, from the crisis_modes read model
+    (at most one crisis in force per municipality)."""
     rows = await pool.fetch(
         """
         SELECT r.account_id, r.municipality_id, m.name AS municipality, r.unit_id,
                u.name AS unit, r.platform, r.account_name, r.handle, r.url, r.purpose,
-               r.contact_email, r.monitoring_hours, p.name AS responsible, r.listed_at
+               r.contact_email, r.monitoring_hours, p.name AS responsible, r.listed_at,
+               cm.mode->>'notice' AS crisis_notice, cm.declared_at AS crisis_since,
+               m.crisis_policy->>'website' AS crisis_website,
+               m.crisis_policy->>'phone' AS crisis_phone
         FROM public_register r
         JOIN municipalities m ON m.id = r.municipality_id
         LEFT JOIN units u ON u.municipality_id = r.municipality_id AND u.id = r.unit_id
         LEFT JOIN people p ON p.municipality_id = u.municipality_id AND p.id = u.manager
+        LEFT JOIN crisis_modes cm ON cm.municipality_id = r.municipality_id
+             AND cm.ended_at IS NULL
+             AND (cardinality(cm.units) = 0 OR r.unit_id = ANY(cm.units))
         WHERE ($1::text IS NULL OR r.municipality_id = $1)
           AND ($2::uuid IS NULL OR r.account_id = $2::uuid)
         ORDER BY m.name, u.name, r.platform, r.account_name
         """,
         municipality_id, account_id,
     )
-    return [_row(r) for r in rows]
+    return [_with_crisis(_row(r)) for r in rows]
+
+
+def _with_crisis(entry: dict[str, Any]) -> dict[str, Any]:
+    notice, since = entry.pop("crisis_notice"), entry.pop("crisis_since")
+    website, phone = entry.pop("crisis_website"), entry.pop("crisis_phone")
+    entry["crisis"] = None if notice is None else {
+        "notice": notice, "website": website, "phone": phone, "since": since}
+    return entry
 
 
 async def account(pool: asyncpg.Pool, account_id: str) -> dict[str, Any] | None:

@@ -62,7 +62,7 @@ async def people_for_signin(pool: asyncpg.Pool) -> list[dict[str, Any]]:
 
 
 TERMINAL_ACCOUNT_STAGES = ("closed", "rejected", "lapsed")
-OPEN_MESSAGE_STAGES = ("open", "acknowledged", "forwarded", "drafted")
+OPEN_MESSAGE_STAGES = ("open", "acknowledged", "forwarded", "drafted", "awaiting_approval")
 
 
 async def live_accounts(pool: asyncpg.Pool, municipality_id: str) -> list[dict[str, Any]]:

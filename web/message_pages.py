@@ -7,7 +7,9 @@ GET  /accounts/{account_id}/inbox        one account's open (or all) cases
 GET  /messages/{case_id}                 the case: content, flags, deadline,
                                          timeline and the forms I may use
 POST /messages/{case_id}/{decision}      acknowledge, respond, forward, draft,
-                                         register, redact, dispose, confirm
+                                         register, redact, dispose, confirm,
+                                         approve, send-back (R-39: crisis
+                                         management, on a reply waiting for it)
 
 Who may read is web.messages_api's rule (may_read_messages, may_read_case:
 the account's admins, the unit's manager and deputy, the communications
@@ -110,6 +112,8 @@ def _probes(person: str, state: msg.MessageState) -> dict[str, msg.Command]:
                              law="probe", reason="probe", preserved_copy=True),
         "dispose": msg.Dispose(actor=person, decision_id=first_decision),
         "confirm": msg.ConfirmManualAction(actor=person),
+        "approve": msg.ApproveReply(actor=person),
+        "send-back": msg.SendBackReply(actor=person, comment="probe"),
     }
 
 
@@ -165,7 +169,7 @@ def _errors_of(error: ValidationError, t: Any) -> dict[str, str]:
 # The field a refusal of the rules is shown beside.
 _MAIN_FIELD = {"acknowledge": "text", "respond": "text", "forward": "officer", "draft": "text",
                "register": "record_class", "redact": "category", "dispose": "decision_id",
-               "confirm": "platform_object_id"}
+               "confirm": "platform_object_id", "approve": "reply", "send-back": "comment"}
 
 
 def _refusal_field(decision: str, message: str) -> str:
@@ -222,6 +226,7 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
         "disposals": [(d.id, f"{d.id} – {d.description}")
                       for d in state.policy.disposal_decisions],
         "signature_rule": state.policy.signature.value,
+        "via_crisis_management": msg.needs_crisis_approval(state, viewer.person_id),
         "category_label": lambda c: _category_label(RemovalCategory(c), lang),
     }, viewer=viewer, status_code=status_code)
 

@@ -5,7 +5,8 @@ GET  /api/accounts/{account_id}/inbox            the moderation inbox (R-22, R-2
 GET  /api/accounts/{account_id}/response-times   R-42, in office hours
 GET  /api/messages/{case_id}                     one case, its content and timeline
 POST /api/messages/{case_id}/{decision}          acknowledge, respond, forward, draft,
-                                                 register, redact, dispose, confirm
+                                                 register, redact, dispose, confirm,
+                                                 approve, send-back (R-39)
 GET  /api/diarium                                the registrars' search (R-28, R-31)
 GET  /api/disposal-log                           R-35
 GET  /api/moderation-log                         every decision on messages
@@ -22,7 +23,10 @@ who may *read* is checked here, because messages hold personal data:
   manual entry            the account's admins, on an active account
   decisions               as the workflow rules: the admins; the case officer
                           drafts; admins or registrars register; on a platform
-                          without an API an admin confirms what was done by hand
+                          without an API an admin confirms what was done by hand;
+                          where communication goes through crisis management in a
+                          crisis (R-39), crisis management approves or sends back
+                          a waiting reply (and may read that case meanwhile)
   diarium, disposal log,  the registrars and the communications unit of the
   moderation log          municipality
 
@@ -155,6 +159,14 @@ class ConfirmBody(_Body):
         None, max_length=300, description="The reply's id or link on the platform, if any")
 
 
+class ApproveBody(_Body):
+    """R-39: crisis management approves the waiting reply as written."""
+
+
+class SendBackBody(_Body):
+    comment: msg.Text = Field(description="Why, for the admins who wrote the reply")
+
+
 class ResponseTimes(BaseModel):
     """R-42 for one account's citizen messages (staff posts need no answer).
 
@@ -212,10 +224,17 @@ async def may_read_case(ctx: AppContext, case: dict[str, Any], who: str) -> dict
     """One case: its account's readers, the case's officer and the registrars;
     returns the account's row."""
     account = await queries.account(ctx.pool, case["account_id"])
-    await may_read_messages(ctx, account, case["municipality_id"], who,
-                            also={case["officer"]} if case["officer"] else None,
+    also = {case["officer"]} if case["officer"] else set()
+    also |= approvers_of(case)
+    await may_read_messages(ctx, account, case["municipality_id"], who, also=also or None,
                             roles=frozenset({"communications", "registrar"}))
     return account
+
+
+def approvers_of(case: dict[str, Any]) -> set[str]:
+    """R-39: crisis management, while a reply of the case waits for it."""
+    pending = (case.get("state") or {}).get("pending_reply")
+    return set(pending["approvers"]) if pending else set()
 
 
 RECORDS_ROLES = frozenset({"registrar", "communications"})
@@ -342,6 +361,14 @@ DECISIONS: dict[str, Decision] = {d.path: d for d in (
     Decision("dispose", W.dispose,
              lambda who, b: msg.Dispose(actor=who, decision_id=b.decision_id),
              DisposeBody, "Dispose of as trivial under a disposal decision (R-33, R-35)"),
+    Decision("approve", W.approve_reply,
+             lambda who, b: msg.ApproveReply(actor=who),
+             ApproveBody, "Crisis management approves a waiting reply, which is then "
+             "published (R-39)"),
+    Decision("send-back", W.send_back_reply,
+             lambda who, b: msg.SendBackReply(actor=who, comment=b.comment),
+             SendBackBody, "Crisis management sends a waiting reply back with a comment "
+             "(R-39)"),
     Decision("confirm", W.confirm_manual_action,
              lambda who, b: msg.ConfirmManualAction(actor=who,
                                                     platform_object_id=b.platform_object_id),
