@@ -329,3 +329,46 @@ async def test_r37_r38_snapshots_panel_upload_and_take_on_the_page(
         await sign_in(admin, ADMIN)
         page = await admin.get(f"/accounts/{account_id}")
         assert rows[1]["diarium_number"] in page.text
+
+
+async def test_r20_r37_watch_item_and_screenshot_forms_in_chromium(
+        chromium: Browser, stack: Stack, uploads: Path) -> None:
+    """R-20 and R-37 in the browser, with axe on each state: an admin of a
+    TikTok account sends an empty watch item and gets the error summary
+    linking to the field (values kept), then reports it and sees it open;
+    uploads a screenshot through the file input (multipart with the CSRF
+    token) and sees it waiting for the next snapshot."""
+    account_id = await active_account(stack, platform="tiktok", platform_account_id=None)
+    await activation_snapshot(stack)
+    page = await person_page(chromium, stack, ADMIN)
+    await page.goto(url(stack, f"/accounts/{account_id}"))
+
+    await page.get_by_label("Länk (https://, frivillig)").fill("https://www.example.se/1")
+    await page.get_by_role("button", name="Rapportera", exact=True).click()
+    await page.wait_for_load_state()
+    summary = page.locator("#error-summary")
+    assert "Fyll i fältet." in await summary.inner_text()
+    assert await summary.get_by_role("link").first.get_attribute("href") == "#f-watch-summary"
+    assert await page.get_by_label("Länk (https://, frivillig)").input_value() == \
+        "https://www.example.se/1"
+    await expect_accessible(page, "account-watch-errors")
+    await screenshot(page, "account-watch-errors")
+    assert "WatchItemReported" not in await _events(stack, account_id)
+
+    await page.get_by_label(re.compile("Kritik eller fel")).fill(
+        "Fel öppettider i profilen")
+    await page.get_by_role("button", name="Rapportera", exact=True).click()
+    await page.wait_for_url(re.compile(r"done=watch"))
+    assert "Fel öppettider i profilen" in await page.locator("#watch-items").inner_text()
+
+    await page.get_by_label(re.compile(r"^Skärmbild \(")).set_input_files(files=[{
+        "name": "profil.png", "mimeType": "image/png", "buffer": _tiny_png()}])
+    await page.get_by_label("Bildtext (frivillig)").fill("Profilen")
+    await page.get_by_role("button", name="Ladda upp").click()
+    await page.wait_for_url(re.compile(r"done=upload"))
+    assert _count(await page.locator("#pending-uploads").inner_text()) == 1
+    assert await stack.pool.fetchval(
+        "SELECT caption FROM snapshot_uploads WHERE account_id = $1::uuid", account_id) == \
+        "Profilen"
+    await expect_accessible(page, "account-snapshots-upload")
+    await screenshot(page, "account-snapshots-upload")
