@@ -84,6 +84,7 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     # kinds, stages, flags
     "mkind.comment": ("kommentar", "kommentar", "comment"),
     "mkind.private_message": ("privat meddelande", "privat melding", "private message"),
+    "mkind.post": ("inlägg", "innlegg", "post"),
     "mstage.open": ("Öppet", "Åpen", "Open"),
     "mstage.acknowledged": ("Mottagningsbesked skickat", "Mottak bekreftet", "Acknowledged"),
     "mstage.forwarded": ("Hos handläggare", "Hos saksbehandler", "With a case officer"),
