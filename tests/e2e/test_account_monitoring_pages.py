@@ -372,3 +372,31 @@ async def test_r20_r37_watch_item_and_screenshot_forms_in_chromium(
         "Profilen"
     await expect_accessible(page, "account-snapshots-upload")
     await screenshot(page, "account-snapshots-upload")
+
+
+async def test_r15_a_moderation_decision_shows_as_a_check_in_in_every_language(
+        stack: Stack) -> None:
+    """R-15, R-16: an admin (johan.berg) answers a message; the account page
+    lists the check-in as made through a moderation decision, linking the
+    case, in Swedish, Norwegian bokmål and English."""
+    from tests.e2e.test_messages_api import decide, received
+    from web import i18n
+
+    account_id = await active_account(stack)
+    case_id = await received(stack, account_id, "Hej! Är kulturhuset öppet på lördag?")
+    r = await decide(stack, case_id, "respond", DEPUTY, {"text": "Ja, 10–16."})
+    assert r.status_code == 200, r.text
+    await eventually(lambda: _check_ins(stack, account_id), lambda n: n == 1)
+    expected = {"sv": ("Bevakning", "Genom ett modereringsbeslut", "Registrera kontroll"),
+                "nb": ("Overvåking", "Gjennom en modereringsbeslutning", "Registrer kontroll"),
+                "en": ("Monitoring", "Through a moderation decision", "Record check-in")}
+    for lang, (title, source, button) in expected.items():
+        async with browser(stack) as http:
+            await sign_in(http, DEPUTY)
+            http.cookies.set(i18n.COOKIE, lang)
+            page = await http.get(f"/accounts/{account_id}")
+            assert page.status_code == 200
+            assert title in page.text and button in page.text, lang
+            recent = page.text.split('id="recent-check-ins"', 1)[1].split("</table>", 1)[0]
+            assert "Johan Berg" in recent and source in recent, lang
+            assert f'href="/messages/{case_id}"' in recent
