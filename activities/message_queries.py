@@ -79,6 +79,29 @@ async def inbox(pool: asyncpg.Pool, account_id: str, *, include_closed: bool = F
     return [_json(r) for r in rows]
 
 
+async def awaiting_approval(pool: asyncpg.Pool, municipality_id: str, person_id: str
+                            ) -> list[dict[str, Any]]:
+    """R-39 (Kristiansand): the replies waiting for `person_id`'s approval as
+    crisis management, soonest deadline first, with the reply as written
+    (the citizen's message is read on the case page)."""
+    rows = await pool.fetch(
+        """
+        SELECT mc.case_id, mc.platform, mc.next_deadline, mc.escalated,
+               a.account_name,
+               mc.state->'pending_reply'->>'text' AS reply,
+               mc.state->'pending_reply'->>'kind' AS reply_kind,
+               mc.state->'pending_reply'->>'submitted_by' AS submitted_by,
+               mc.state->'pending_reply'->>'submitted_at' AS submitted_at
+        FROM message_cases mc
+        JOIN accounts a ON a.account_id = mc.account_id
+        WHERE mc.municipality_id = $1 AND mc.stage = 'awaiting_approval'
+          AND mc.state->'pending_reply'->'approvers' ? $2
+        ORDER BY mc.next_deadline ASC NULLS LAST, mc.received_at, mc.case_id
+        """,
+        municipality_id, person_id)
+    return [_json(r) for r in rows]
+
+
 async def case(pool: asyncpg.Pool, case_id: str) -> dict[str, Any] | None:
     """One case's read-model row, with `content` (null once disposed) and
     `preserved_copy` (R-30; null when none was kept, e.g. advertising, R-32)."""

@@ -226,6 +226,23 @@ class MessageCasesProjection:
                 )
             case msg.MessageReminderSent() | msg.MessageEscalated():
                 await _notify(conn, event, state.account_id, state.case_id, typed.due)
+            case msg.ReplySubmittedForApproval() | msg.ReplySentBack():
+                # R-39 (Kristiansand): crisis management hears of a reply to
+                # approve, its writer of a reply sent back.
+                recipients = (typed.approvers if isinstance(typed, msg.ReplySubmittedForApproval)
+                              else [typed.submitted_by])
+                kind = ("approval" if isinstance(typed, msg.ReplySubmittedForApproval)
+                        else "sent_back")
+                await conn.executemany(
+                    """
+                    INSERT INTO notifications (event_id, recipient, account_id, kind, step,
+                        stage, due, created_at, case_id)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING
+                    """,
+                    [(event.event_id, who, state.account_id, kind,
+                      f"{kind}@{typed.at.isoformat()}", state.stage.value,
+                      msg.next_deadline(state), event.occurred_at, state.case_id)
+                     for who in recipients])
 
 
 def all_projections() -> list[Projection]:

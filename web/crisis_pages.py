@@ -23,6 +23,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from activities import crisis as crisis_reads
+from activities import message_queries as mq
 from activities import web_queries
 from domain import crisis as cr
 from web import moderation_texts
@@ -99,6 +100,11 @@ moderation_texts.register({
     "crisis.storm.cooling": ("Flaggad till {at}", "Flagget til {at}", "Flagged until {at}"),
     "crisis.storm.cooled": ("Avklingad", "Avtatt", "Cooled down"),
     "crisis.history": ("Tidigare krislägen", "Tidligere krisemodus", "Earlier crises"),
+    "crisis.awaiting": ("Svar som väntar på ditt godkännande",
+                        "Svar som venter på din godkjenning",
+                        "Replies waiting for your approval"),
+    "crisis.awaiting.reply": ("Svar av {who}", "Svar fra {who}", "Reply by {who}"),
+    "crisis.awaiting.open": ("Granska", "Gå gjennom", "Review"),
     "crisis.ended": ("Avslutat {at} av {who}", "Avsluttet {at} av {who}", "Ended {at} by {who}"),
 })
 
@@ -130,6 +136,8 @@ async def _page(request: Request, viewer: Viewer, *, errors: dict[str, str] | No
         "digests": digests[:12], "storms": (await crisis_reads.storms(ctx.pool, m))[:20],
         "units": [(u.id, u.name) for u in units], "unit_names": {u.id: u.name for u in units},
         "may_switch": "crisis_management" in roles,
+        # R-39 (Kristiansand): the replies waiting for this person's approval.
+        "awaiting": await mq.awaiting_approval(ctx.pool, m, viewer.person_id),
         "names": await web_queries.person_names(ctx.pool, m),
         "tz": municipality.timezone if municipality else "Europe/Stockholm",
         "errors": errors or {}, "values": values or {}, "failed": failed,

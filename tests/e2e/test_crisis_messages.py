@@ -74,8 +74,17 @@ async def test_r39_kristiansand_replies_go_through_crisis_management_over_the_ap
     # Crisis management reads the case while the reply waits for it, and
     # sends it back on the case page.
     assert (await case(stack, asked, actor=KRISLEDNING))["stage"] == "awaiting_approval"
+    notified = await stack.pool.fetch(
+        "SELECT recipient, kind FROM notifications WHERE case_id = $1 AND kind = 'approval'",
+        asked)
+    assert {(n["recipient"], n["kind"]) for n in notified} == {
+        ("eva.marklund", "approval"), ("karin.holm", "approval")}
     async with browser(stack) as page:
         await sign_in(page, KRISLEDNING)
+        crisis_page = await page.get("/crisis")  # where crisis management finds it
+        assert crisis_page.status_code == 200
+        assert f'href="/messages/{asked}"' in crisis_page.text
+        assert "Koka vattnet tills vidare." in crisis_page.text
         html = await page.get(f"/messages/{asked}")
         assert html.status_code == 200, html.text
         assert "Koka vattnet tills vidare." in html.text
@@ -87,6 +96,9 @@ async def test_r39_kristiansand_replies_go_through_crisis_management_over_the_ap
         assert sent.status_code == 303, sent.text
     state = await _state(stack, asked)
     assert state.stage is msg.Stage.OPEN and state.sent_back == "Hänvisa till krisinformationen"
+    assert await stack.pool.fetchval(
+        "SELECT recipient FROM notifications WHERE case_id = $1 AND kind = 'sent_back'",
+        asked) == ADMIN
 
     async with browser(stack) as page:  # the admin sees why, and the form says where it goes
         await sign_in(page, ADMIN)
