@@ -49,6 +49,9 @@ ROLES: dict[str, tuple[str, str] | None] = {
 ADMINS = ["hanna.lof", "ida.hedlund"]
 SURFACES = ["api", "page"]
 
+# Reads an account as a person of its municipality.
+COLLEAGUE = {"X-Kanalvakt-Actor": "elin.strand"}
+
 
 def person(role: str) -> str:
     who = ROLES[role]
@@ -309,12 +312,12 @@ async def test_matrix_account_lifecycle(stack: Stack, people: People, surface: s
         "sign-off", frozenset({"communications"}), "communications", f"{api}/sign-off",
         send_back, "sign_off", send_back), problems)
     if not page:  # the amend page's form is the request form: covered over the API
-        state = (await stack.http.get(api)).json()["state"]
+        state = (await stack.http.get(api, headers=COLLEAGUE)).json()["state"]
         await check_action(people, surface, act(
             "amend", managers | {"requester"}, "requester", f"{api}/amend",
             {"request": state["request"], "comment": "Förtydligat"}, "amend", {}), problems)
     else:
-        state = (await stack.http.get(api)).json()["state"]
+        state = (await stack.http.get(api, headers=COLLEAGUE)).json()["state"]
         await _api(stack, "requester", f"{api}/amend", {"request": state["request"]})
     await _api(stack, "communications", f"{api}/sign-off",
                {"decision": "approve", "checklist": full_checklist()})
@@ -392,7 +395,8 @@ async def test_matrix_message_decisions(stack: Stack, people: People, surface: s
 
 @pytest.mark.parametrize("surface", SURFACES)
 async def test_matrix_records_and_reports(stack: Stack, people: People, surface: str) -> None:
-    """R-28, R-31, R-35: the diarium and the moderation and disposal logs for
+    """An account's state, timeline and page for people of its municipality;
+    R-28, R-31, R-35: the diarium and the moderation and disposal logs for
     registrars and the communications unit; R-42: an account's report for
     its readers, a unit's for its manager, deputy and the communications unit."""
     problems: list[str] = []
@@ -400,13 +404,18 @@ async def test_matrix_records_and_reports(stack: Stack, people: People, surface:
     await to_active(stack, account_id)
     records = {"registrar", "communications"}
     readers = {"admin", "manager", "deputy", "communications"}
+    colleagues = {r for r, who in ROLES.items() if who and who[0] == "exempelby"}
     if surface == "api":
-        reads = [("diarium", "/api/diarium?municipality=exempelby", records),
+        reads = [("account", f"/api/accounts/{account_id}", colleagues),
+                 ("account timeline", f"/api/accounts/{account_id}/timeline", colleagues),
+                 ("accounts list", "/api/accounts?municipality=exempelby", colleagues),
+                 ("diarium", "/api/diarium?municipality=exempelby", records),
                  ("moderation log", "/api/moderation-log?municipality=exempelby", records),
                  ("disposal log", "/api/disposal-log?municipality=exempelby", records),
                  ("account report", f"/api/accounts/{account_id}/response-times", readers)]
     else:
-        reads = [("diarium", "/diarium", records),
+        reads = [("account page", f"/accounts/{account_id}", colleagues),
+                 ("diarium", "/diarium", records),
                  ("moderation log", "/moderation-log", records),
                  ("disposal log", "/disposal-log", records),
                  ("account report", f"/reports?account={account_id}", readers),
