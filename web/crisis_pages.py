@@ -105,6 +105,13 @@ moderation_texts.register({
                         "Replies waiting for your approval"),
     "crisis.awaiting.reply": ("Svar av {who}", "Svar fra {who}", "Reply by {who}"),
     "crisis.awaiting.open": ("Granska", "Gå gjennom", "Review"),
+    "crisis.through": ("Kommunikation", "Kommunikasjon", "Communication"),
+    "crisis.through.yes": ("All kommunikation går via krisledningen: svar publiceras när "
+                           "krisledningen har godkänt dem (R-39)",
+                           "All kommunikasjon går via kriseledelsen: svar publiseres når "
+                           "kriseledelsen har godkjent dem (R-39)",
+                           "All communication goes through crisis management: replies are "
+                           "posted once crisis management has approved them (R-39)"),
     "crisis.ended": ("Avslutat {at} av {who}", "Avsluttet {at} av {who}", "Ended {at} by {who}"),
 })
 

@@ -85,6 +85,7 @@ async def test_r39_kristiansand_replies_go_through_crisis_management_over_the_ap
         assert crisis_page.status_code == 200
         assert f'href="/messages/{asked}"' in crisis_page.text
         assert "Koka vattnet tills vidare." in crisis_page.text
+        assert "All kommunikation går via krisledningen" in crisis_page.text
         html = await page.get(f"/messages/{asked}")
         assert html.status_code == 200, html.text
         assert "Koka vattnet tills vidare." in html.text
