@@ -45,7 +45,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
 from temporalio.client import WorkflowQueryFailedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities import queries, web_queries
 from activities.snapshot import snapshots_of
@@ -857,10 +857,29 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
                        if snap.major_change_reason(e["event_type"])
                        and snap.local_date(datetime.fromisoformat(e["occurred_at"]),
                                            live.timezone) == day]
-            out["changes_today"] = list(dict.fromkeys(changes))
+            out["changes_today"] = [c for c in dict.fromkeys(changes)
+                                    if not await _snapshot_started(request, live, day, c)]
             out["uploads_wanted"] = (live.request.platform.value not in READ_PLATFORMS
                                      or not live.platform_account_id)
             out["pending_uploads"] = await ctx.pool.fetchval(
                 "SELECT count(*) FROM snapshot_uploads WHERE account_id = $1::uuid "
                 "AND used_by IS NULL", live.account_id)
     return out
+
+
+async def _snapshot_started(request: Request, state: acc.AccountState, day: date,
+                            change: str) -> bool:
+    """Whether the snapshot after `change` today has been started (the
+    account's case starts it itself after a major change): the form does not
+    offer what would be refused as taken already."""
+    key = snap.snapshot_key(snap.SnapshotReason.MAJOR_CHANGE, day,
+                            label=snap.major_change_reason(change))
+    handle = request.app.state.ctx.client.get_workflow_handle(
+        snap.snapshot_id(state.municipality_id, state.slug, key))
+    try:
+        await handle.describe()
+    except RPCError as error:
+        if error.status is RPCStatusCode.NOT_FOUND:
+            return False
+        raise
+    return True
