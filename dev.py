@@ -72,10 +72,10 @@ def ensure_chromium() -> None:
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
         subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
         subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends",
-                        "chromium", "fonts-dejavu-core"], check=True, env=env)
+                        "chromium", "chromium-l10n", "fonts-dejavu-core"], check=True, env=env)
         return
-    _say("chromium is not installed: snapshots and browser tests need it "
-         "(sudo apt-get install chromium fonts-dejavu-core, or set KANALVAKT_CHROMIUM)")
+    _say("chromium is not installed: snapshots and browser tests need it (sudo apt-get "
+         "install chromium chromium-l10n fonts-dejavu-core, or set KANALVAKT_CHROMIUM)")
 
 
 def _exec(argv: list[str]) -> None:
