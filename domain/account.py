@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -28,6 +30,7 @@ from pydantic import (
     TypeAdapter,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from domain import monitoring as mon
 from domain.calendar import OfficeHours, add_working_days
@@ -43,6 +46,16 @@ from domain.policy import LifecyclePolicy
 SYSTEM = "kanalvakt"
 # How far ahead of the workflow's clock a reported time may be (clocks differ).
 _CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One keyed reason of a refusal: `key` names its text in the intranet's
+    catalogs (web/rule_texts.py), `text` is the English, `params` fill both."""
+
+    key: str
+    text: str
+    params: Mapping[str, str] = field(default_factory=dict)
 
 
 class Platform(StrEnum):
@@ -124,7 +137,8 @@ class AccountRequest(BaseModel):
     @classmethod
     def _distinct_admins(cls, admins: list[str]) -> list[str]:
         if len(set(admins)) != len(admins):
-            raise ValueError("the same person is proposed twice")
+            # The error's type is its stable key (web/rule_texts.py: rule.request.admin_twice).
+            raise PydanticCustomError("request.admin_twice", "the same person is proposed twice")
         return admins
 
 
@@ -156,28 +170,43 @@ class SignOffChecklist(BaseModel):
 
     def missing(self, authorities: Authorities) -> list[str]:
         """What still stands between this checklist and an approval."""
-        gaps: list[str] = []
+        return [gap.text for gap in self.gaps(authorities)]
+
+    def gaps(self, authorities: Authorities) -> list[Reason]:
+        """`missing`, each gap with its stable key (R-05, R-06, R-08..R-11)."""
+        gaps: list[Reason] = []
         if not self.profile_names_municipality:
-            gaps.append("R-08: the profile must make the municipality the clear sender")
+            gaps.append(Reason("signoff.profile_sender",
+                               "R-08: the profile must make the municipality the clear sender"))
         if not self.profile_links:
-            gaps.append("R-08: the profile must link the unit's page and the policy page")
+            gaps.append(Reason("signoff.profile_links",
+                               "R-08: the profile must link the unit's page and the policy page"))
         if not (self.profile_text or "").strip():
-            gaps.append("R-09: record the profile text as it is published")
+            gaps.append(Reason("signoff.profile_text",
+                               "R-09: record the profile text as it is published"))
         if not self.profile_states_purpose_and_rules:
-            gaps.append("R-09: the profile must state purpose, comment rules and hours")
+            gaps.append(Reason("signoff.profile_purpose",
+                               "R-09: the profile must state purpose, comment rules and hours"))
         if not self.provider_identity_and_visibility_shown:
-            gaps.append("R-10: the provider's identity and visibility notice must be shown")
+            gaps.append(Reason("signoff.provider_notice", "R-10: the provider's identity and "
+                               "visibility notice must be shown"))
         who = self.terms_read_and_accepted_by
         if who is None:
-            gaps.append("R-05: the platform's terms must be read and accepted")
+            gaps.append(Reason("signoff.terms",
+                               "R-05: the platform's terms must be read and accepted"))
         elif not (authorities.is_manager(who) or authorities.is_communications(who)):
-            gaps.append(f"R-05: {who} is not authorised to accept the platform's terms")
+            gaps.append(Reason("signoff.terms_by_whom",
+                               f"R-05: {who} is not authorised to accept the platform's terms",
+                               {"person": who}))
         if not self.public_channel and not (self.private_channel_reason or "").strip():
-            gaps.append("R-11: a non-public channel needs a recorded exception")
+            gaps.append(Reason("signoff.private_channel",
+                               "R-11: a non-public channel needs a recorded exception"))
         if not self.unit_web_page_updated:
-            gaps.append("R-06: the unit's web page must be updated before go-live")
+            gaps.append(Reason("signoff.web_page",
+                               "R-06: the unit's web page must be updated before go-live"))
         if not self.municipality_has_login_access:
-            gaps.append("R-06: the municipality must have access to the account's login")
+            gaps.append(Reason("signoff.login_access",
+                               "R-06: the municipality must have access to the account's login"))
         return gaps
 
 
@@ -636,13 +665,30 @@ Command = (
 
 
 class DomainError(Exception):
-    """A command the rules refuse. `code` becomes the ApplicationError type."""
+    """A command the rules refuse. `code` becomes the ApplicationError type.
+
+    `message` is the English text (logs, the JSON API). `key` (with `params`)
+    names the refusal stably so the intranet can show it in the reader's
+    language (web/rule_texts.py); `parts` are the keyed reasons of a refusal
+    made of several (the sign-off checklist's gaps). Without a key a page
+    shows `message`."""
 
     code = "DomainError"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, key: str | None = None,
+                 params: Mapping[str, str] | None = None,
+                 parts: Sequence[Reason] = ()) -> None:
         super().__init__(message)
         self.message = message
+        self.key = key
+        self.params: dict[str, str] = dict(params or {})
+        self.parts: tuple[Reason, ...] = tuple(parts)
+
+    def details(self) -> dict[str, Any]:
+        """The key, params and parts as plain JSON (an ApplicationError's details)."""
+        return {"key": self.key, "params": self.params,
+                "parts": [{"key": p.key, "params": dict(p.params), "text": p.text}
+                          for p in self.parts]}
 
 
 class NotAuthorised(DomainError):
@@ -868,20 +914,23 @@ def next_deadline(state: AccountState) -> datetime | None:
 def _require_stage(state: AccountState, *stages: Stage) -> None:
     if state.stage not in stages:
         wanted = " or ".join(s.value for s in stages)
-        raise WrongStage(f"the account is {state.stage.value}, not {wanted}")
+        raise WrongStage(f"the account is {state.stage.value}, not {wanted}",
+                         key="account.wrong_stage", params={"stage": state.stage.value})
 
 
 def _require_manager(state: AccountState, actor: str, what: str) -> None:
     if not state.authorities.is_manager(actor):
         raise NotAuthorised(
-            f"only the unit's manager or deputy may {what} (R-01, R-13); {actor} is neither"
+            f"only the unit's manager or deputy may {what} (R-01, R-13); {actor} is neither",
+            key="account.manager_only",
         )
 
 
 def _require_communications(state: AccountState, actor: str, what: str) -> None:
     if not state.authorities.is_communications(actor):
         raise NotAuthorised(
-            f"only the communications unit may {what} (R-03); {actor} is not a member"
+            f"only the communications unit may {what} (R-03); {actor} is not a member",
+            key="account.communications_only",
         )
 
 
@@ -906,10 +955,12 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
     actor = command.actor
     if isinstance(command, RequestAccount):
         if state is not None:
-            raise WrongStage("this account has already been requested")
+            raise WrongStage("this account has already been requested",
+                             key="account.already_requested")
         if (command.request.unit_id != command.authorities.unit_id
                 or command.municipality_id != command.authorities.municipality_id):
-            raise RuleViolation("the authorities given are not those of the requesting unit")
+            raise RuleViolation("the authorities given are not those of the requesting unit",
+                                key="request.authorities_unit")
         return [AccountRequested(
             at=now, actor=actor, account_id=command.account_id,
             municipality_id=command.municipality_id,
@@ -918,9 +969,10 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             authorities=command.authorities, policy=command.policy,
         )]
     if state is None:
-        raise WrongStage("no account has been requested")
+        raise WrongStage("no account has been requested", key="account.not_requested")
     if state.stage.terminal and not isinstance(command, FireDueDeadlines):
-        raise WrongStage(f"the account is {state.stage.value}; nothing more can be decided")
+        raise WrongStage(f"the account is {state.stage.value}; nothing more can be decided",
+                         key="account.ended", params={"stage": state.stage.value})
 
     match command:
         case ApproveRequest():
@@ -937,7 +989,7 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
                         or state.authorities.is_communications(actor)):
                     raise NotAuthorised(
                         f"{actor} may not reject: only the manager (R-01) or the "
-                        "communications unit (R-03)"
+                        "communications unit (R-03)", key="account.reject_who"
                     )
             return [RequestRejected(at=now, actor=actor, stage=state.stage,
                                     reason=command.reason)]
@@ -947,10 +999,11 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             if actor not in allowed and not state.authorities.is_manager(actor):
                 raise NotAuthorised(
                     f"{actor} may not record the unit's ROS or DPIA: the requester, the "
-                    "proposed admins or the manager may"
+                    "proposed admins or the manager may", key="risk.who"
                 )
             if command.completed_on > now.astimezone(ZoneInfo(state.timezone)).date():
-                raise RuleViolation("an assessment cannot be completed in the future (R-04)")
+                raise RuleViolation("an assessment cannot be completed in the future (R-04)",
+                                    key="risk.future")
             return [RiskAssessmentRecorded(at=now, actor=actor, assessment=RiskAssessment(
                 kind=command.kind, document_ref=command.document_ref,
                 completed_on=command.completed_on, completed_by=command.completed_by,
@@ -960,13 +1013,15 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             _require_stage(state, Stage.AWAITING_SIGNOFF)
             _require_communications(state, actor, "sign off a new account")
             if command.decision is SignOffDecision.APPROVE:
-                gaps = command.checklist.missing(state.authorities)
+                gaps = command.checklist.gaps(state.authorities)
                 if gaps:
-                    raise RuleViolation("cannot approve yet: " + "; ".join(gaps))
+                    raise RuleViolation("cannot approve yet: " + "; ".join(g.text for g in gaps),
+                                        key="signoff.incomplete", parts=gaps)
                 return [SignOffApproved(at=now, actor=actor, checklist=command.checklist,
                                         comment=command.comment)]
             if not (command.comment or "").strip():
-                raise RuleViolation("say what must change, or why the request is rejected")
+                raise RuleViolation("say what must change, or why the request is rejected",
+                                key="signoff.comment")
             if command.decision is SignOffDecision.SEND_BACK:
                 return [SentBackForChanges(at=now, actor=actor, checklist=command.checklist,
                                            comment=command.comment or "")]
@@ -975,12 +1030,13 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
         case AmendRequest():
             _require_stage(state, Stage.AMENDING)
             if actor != state.requester and not state.authorities.is_manager(actor):
-                raise NotAuthorised(f"{actor} may not amend: the requester or the manager may")
+                raise NotAuthorised(f"{actor} may not amend: the requester or the manager may",
+                                    key="amend.who")
             if (command.request.unit_id != state.request.unit_id
                     or command.request.platform != state.request.platform):
                 raise RuleViolation(
                     "the unit and platform were decided by the manager (R-01); "
-                    "request a new account to change them"
+                    "request a new account to change them", key="amend.unit_platform"
                 )
             return [RequestAmended(at=now, actor=actor, request=command.request,
                                    comment=command.comment)]
@@ -989,12 +1045,13 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             _require_communications(state, actor, "activate the account and list it")
             people = [a.person for a in command.admins]
             if len(set(people)) != len(people):
-                raise RuleViolation("an admin is listed twice")
+                raise RuleViolation("an admin is listed twice", key="activate.admin_twice")
             without = [a.person for a in command.admins if not a.two_factor]
             if without:
                 raise RuleViolation(
                     "R-12: every admin needs two-factor authentication confirmed; missing for "
-                    + ", ".join(without)
+                    + ", ".join(without),
+                    key="activate.two_factor", params={"people": ", ".join(without)},
                 )
             return [
                 AccountActivated(at=now, actor=actor, handle=command.handle, url=command.url,
@@ -1010,7 +1067,7 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
                     or state.authorities.is_communications(actor)):
                 raise NotAuthorised(
                     f"{actor} may not close the account: the manager or the communications "
-                    "unit may (R-19)"
+                    "unit may (R-19)", key="closure.who"
                 )
             return [ClosureRequested(at=now, actor=actor, reason=command.reason)]
         case ChangeMessageSettings():
@@ -1019,7 +1076,7 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
                     or state.authorities.is_communications(actor)):
                 raise NotAuthorised(
                     f"{actor} may not change how messages are answered: the manager (R-13) "
-                    "or the communications unit may"
+                    "or the communications unit may", key="settings.messages_who"
                 )
             if command.policy == state.message_policy:
                 return []
@@ -1036,7 +1093,7 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             if command.authorities == state.authorities:
                 return []
             if command.authorities.unit_id != state.authorities.unit_id:
-                raise RuleViolation("authorities of another unit")
+                raise RuleViolation("authorities of another unit", key="account.authorities_unit")
             return [AuthoritiesUpdated(at=now, actor=actor, authorities=command.authorities)]
         case FireDueDeadlines():
             return _fire_due(state, now, actor)
@@ -1056,24 +1113,30 @@ def _decide_admins(state: AccountState,
         case AddAdmin():
             _require_manager(state, actor, "appoint an admin")
             if command.person in state.admins:
-                raise RuleViolation(f"{command.person} is already an admin")
+                raise RuleViolation(f"{command.person} is already an admin",
+                                    key="admin.already", params={"person": command.person})
             events = [AdminAdded(at=now, actor=actor,
                                  admin=Admin(person=command.person,
                                              two_factor=command.two_factor))]
         case RemoveAdmin():
             _require_manager(state, actor, "remove an admin")
             if command.person not in state.admins:
-                raise RuleViolation(f"{command.person} is not an admin")
+                raise RuleViolation(f"{command.person} is not an admin",
+                                    key="admin.not_admin", params={"person": command.person})
             events = [AdminRemoved(at=now, actor=actor, person=command.person,
                                    reason=command.reason)]
         case ConfirmTwoFactor():
             if actor != command.person and not state.authorities.is_communications(actor):
-                raise NotAuthorised("an admin confirms their own 2FA, or the communications unit")
+                raise NotAuthorised("an admin confirms their own 2FA, or the communications unit",
+                                    key="admin.two_factor_who")
             admin = state.admins.get(command.person)
             if admin is None:
-                raise RuleViolation(f"{command.person} is not an admin")
+                raise RuleViolation(f"{command.person} is not an admin",
+                                    key="admin.not_admin", params={"person": command.person})
             if admin.two_factor:
-                raise RuleViolation(f"{command.person} already has 2FA confirmed")
+                raise RuleViolation(f"{command.person} already has 2FA confirmed",
+                                    key="admin.two_factor_already",
+                                    params={"person": command.person})
             events = [AdminTwoFactorConfirmed(at=now, actor=actor, person=command.person)]
     after = state
     for event in events:
@@ -1091,13 +1154,16 @@ def _decide_monitoring(state: AccountState,
             _require_stage(state, Stage.ACTIVE)
             if actor not in state.admins:
                 raise NotAuthorised(
-                    f"{actor} is not an admin of this account: its admins check it (R-15)")
+                    f"{actor} is not an admin of this account: its admins check it (R-15)",
+                    key="checkin.who")
             checked = command.checked_at or now
             _require_aware(checked, "checked_at")
             if checked > now + _CLOCK_SKEW:
-                raise RuleViolation("a check-in cannot be recorded ahead of time (R-15)")
+                raise RuleViolation("a check-in cannot be recorded ahead of time (R-15)",
+                                    key="checkin.future")
             if checked < now - timedelta(days=1):
-                raise RuleViolation("a check-in is recorded when it is made, within a day (R-15)")
+                raise RuleViolation("a check-in is recorded when it is made, within a day (R-15)",
+                                    key="checkin.too_old")
             return [CheckInRecorded(at=now, actor=actor, checked_at=checked,
                                     source=command.source, case_id=command.case_id)]
         case RecordPost():
@@ -1105,10 +1171,11 @@ def _decide_monitoring(state: AccountState,
             if actor != SYSTEM and actor not in state.admins:
                 raise NotAuthorised(
                     f"{actor} may not record a post: the account's admins or its platform "
-                    "connector do (R-18)")
+                    "connector do (R-18)", key="post.who")
             _require_aware(command.published_at, "published_at")
             if command.published_at > now + _CLOCK_SKEW:
-                raise RuleViolation("a post cannot be published in the future (R-18)")
+                raise RuleViolation("a post cannot be published in the future (R-18)",
+                                    key="post.future")
             if any(p.post_id == command.post_id for p in m.posts):
                 return []  # reported again (a connector's retry): recorded once
             return [PostRecorded(at=now, actor=actor, post_id=command.post_id,
@@ -1118,9 +1185,10 @@ def _decide_monitoring(state: AccountState,
             if not a.is_communications(actor):
                 raise NotAuthorised(
                     f"{actor} may not keep the account: the communications unit decides on "
-                    "a closure proposal (R-19)")
+                    "a closure proposal (R-19)", key="keep.who")
             if m.closure_proposed_at is None:
-                raise RuleViolation("no closure has been proposed for this account (R-19)")
+                raise RuleViolation("no closure has been proposed for this account (R-19)",
+                                    key="keep.not_proposed")
             return [AccountKept(at=now, actor=actor, reason=command.reason)]
         case ReportWatchItem():
             _require_stage(state, Stage.ACTIVE)
@@ -1128,10 +1196,10 @@ def _decide_monitoring(state: AccountState,
                     or command.in_unit):
                 raise NotAuthorised(
                     f"{actor} may not raise a watch item for this unit: the account's admins "
-                    "and the unit's staff do, for their manager (R-20)")
+                    "and the unit's staff do, for their manager (R-20)", key="watch.who")
             _require_aware(command.seen_at, "seen_at")
             if command.seen_at > now + _CLOCK_SKEW:
-                raise RuleViolation("seen_at cannot be in the future (R-20)")
+                raise RuleViolation("seen_at cannot be in the future (R-20)", key="watch.future")
             return [WatchItemReported(at=now, actor=actor, item_id=mon.next_watch_id(m),
                                       summary=command.summary, link=command.link,
                                       seen_at=command.seen_at)]
@@ -1140,9 +1208,11 @@ def _decide_monitoring(state: AccountState,
             _require_manager(state, actor, "resolve a watch item")
             item = m.watch_item(command.item_id)
             if item is None:
-                raise RuleViolation(f"no watch item {command.item_id} on this account (R-20)")
+                raise RuleViolation(f"no watch item {command.item_id} on this account (R-20)",
+                                    key="watch.unknown", params={"item": str(command.item_id)})
             if not item.open:
-                raise RuleViolation(f"watch item {command.item_id} is already resolved (R-20)")
+                raise RuleViolation(f"watch item {command.item_id} is already resolved (R-20)",
+                                    key="watch.resolved", params={"item": str(command.item_id)})
             return [WatchItemResolved(at=now, actor=actor, item_id=command.item_id,
                                       note=command.note)]
         case ChangeMonitoringSettings():
@@ -1150,7 +1220,7 @@ def _decide_monitoring(state: AccountState,
             if not (a.is_manager(actor) or a.is_communications(actor)):
                 raise NotAuthorised(
                     f"{actor} may not change how the account is monitored: the manager (R-13) "
-                    "or the communications unit may (R-43)")
+                    "or the communications unit may (R-43)", key="settings.monitoring_who")
             if command.policy == m.policy:
                 return []
             return [MonitoringSettingsChanged(at=now, actor=actor, policy=command.policy)]

@@ -24,10 +24,10 @@ The settings are per municipality (R-43), in its directory YAML under
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from string import Formatter
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
@@ -59,11 +59,21 @@ def workflow_id_for(municipality_id: str) -> str:
 
 
 class CrisisError(Exception):
+    """A crisis command the rules refuse; `key` and `params` name the refusal
+    for the intranet's texts (as domain.account.DomainError)."""
+
     code = "DomainError"
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, key: str | None = None,
+                 params: Mapping[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
+        self.key = key
+        self.params: dict[str, str] = dict(params or {})
+
+    def details(self) -> dict[str, Any]:
+        """The key and params as plain JSON (an ApplicationError's details)."""
+        return {"key": self.key, "params": self.params, "parts": []}
 
 
 class NotAuthorised(CrisisError):
@@ -121,7 +131,8 @@ class CrisisPolicy(BaseModel):
         """R-39: the website and phone come first; the accounts point to them."""
         if not self.website or not self.phone:
             raise RuleViolation("R-39: the crisis notice points to the website and the phone; "
-                                "set municipality.crisis.website and phone in the directory")
+                                "set municipality.crisis.website and phone in the directory",
+                                key="crisis.notice_contacts")
         return self.notice.format(website=self.website, phone=self.phone)
 
 
@@ -405,7 +416,8 @@ def may_switch(settings: CrisisSettings, person: str) -> bool:
 def _require_crisis_management(state: CrisisState, actor: str, what: str) -> None:
     if not may_switch(state.settings, actor):
         raise NotAuthorised(f"R-39: only crisis management may {what}; {actor} is not in "
-                            f"{state.municipality_id}'s crisis management")
+                            f"{state.municipality_id}'s crisis management",
+                            key="crisis.management_only")
 
 
 def crisis_id_for(state: CrisisState, now: datetime) -> str:
@@ -421,21 +433,22 @@ def decide(state: CrisisState | None, command: Command, *, now: datetime) -> lis
         if state is not None and state.settings == command.settings:
             return []
         if state is not None and command.settings.municipality_id != state.municipality_id:
-            raise RuleViolation("settings of another municipality")
+            raise RuleViolation("settings of another municipality", key="crisis.other_municipality")
         return [CrisisSettingsLoaded(at=now, actor=actor, settings=command.settings)]
     if state is None:
-        raise WrongStage("the crisis workflow has no settings yet")
+        raise WrongStage("the crisis workflow has no settings yet", key="crisis.no_settings")
     match command:
         case DeclareCrisis():
             _require_crisis_management(state, actor, "switch to crisis mode")
             if state.active is not None:
                 raise WrongStage(f"already in crisis mode since "
                                  f"{state.active.declared_at.isoformat()} "
-                                 f"({state.active.crisis_id})")
+                                 f"({state.active.crisis_id})", key="crisis.already_active")
             unknown = sorted(command.units - state.settings.units)
             if unknown:
                 raise RuleViolation(f"no such unit in {state.municipality_id}: "
-                                    + ", ".join(unknown))
+                                    + ", ".join(unknown), key="crisis.unknown_units",
+                                    params={"units": ", ".join(unknown)})
             policy = state.settings.policy
             mode = CrisisMode(
                 crisis_id=crisis_id_for(state, now), municipality_id=state.municipality_id,
@@ -450,7 +463,7 @@ def decide(state: CrisisState | None, command: Command, *, now: datetime) -> lis
         case EndCrisis():
             _require_crisis_management(state, actor, "end crisis mode")
             if state.active is None:
-                raise WrongStage("not in crisis mode")
+                raise WrongStage("not in crisis mode", key="crisis.not_active")
             return [CrisisEnded(at=now, actor=actor, crisis_id=state.active.crisis_id,
                                 units=state.active.units, reason=command.reason)]
         case RecordDigest():

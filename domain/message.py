@@ -617,13 +617,15 @@ def next_deadline(state: MessageState) -> datetime | None:
 def _require_admin(state: MessageState, actor: str, what: str) -> None:
     a = state.authorities
     if a is None or actor not in a.admins:
-        raise NotAuthorised(f"only the account's admins may {what}; {actor} is not one")
+        raise NotAuthorised(f"only the account's admins may {what}; {actor} is not one",
+                            key="message.admins_only")
 
 
 def _require_stage(state: MessageState, *stages: Stage) -> None:
     if state.stage not in stages:
         raise WrongStage(f"the message is {state.stage.value}, not "
-                         + " or ".join(s.value for s in stages))
+                         + " or ".join(s.value for s in stages),
+                         key="message.wrong_stage", params={"message_stage": state.stage.value})
 
 
 _OPEN = (Stage.OPEN, Stage.ACKNOWLEDGED, Stage.FORWARDED, Stage.DRAFTED)
@@ -639,7 +641,8 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
     actor = command.actor
     if isinstance(command, ReceiveMessage):
         if state is not None:
-            raise WrongStage("this message has already been received")
+            raise WrongStage("this message has already been received",
+                             key="message.already_received")
         m = command.message
         if m.from_staff:
             return [StaffPostRecorded(at=m.published_at, actor=actor, case_id=command.case_id,
@@ -656,28 +659,31 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             auto_hide=auto_actions(screening, command.policy.screening).hide,
             crisis=command.crisis)]
     if state is None:
-        raise WrongStage("no message has been received")
+        raise WrongStage("no message has been received", key="message.not_received")
     if isinstance(command, FireDue):
         return _fire_due(state, now, actor)
     if isinstance(command, ApplyCrisis):
         return _apply_crisis(state, command, now)
     if isinstance(command, RequestManualAction):
         if actor != SYSTEM:
-            raise NotAuthorised("a manual platform action is requested by Kanalvakt itself")
+            raise NotAuthorised("a manual platform action is requested by Kanalvakt itself",
+                                key="manual.system_only")
         if state.pending_action is not None:
-            raise RuleViolation(f"a {state.pending_action} by hand is already awaited")
+            raise RuleViolation(f"a {state.pending_action} by hand is already awaited",
+                                key="manual.already_awaited")
         return [ManualActionRequested(at=now, actor=actor, action=command.action,
                                       instruction=command.instruction)]
     if isinstance(command, ConfirmManualAction):
         if state.pending_action is None:
-            raise WrongStage("no platform action by hand is awaited")
+            raise WrongStage("no platform action by hand is awaited", key="manual.none_awaited")
         if state.authorities is None or actor not in state.authorities.admins:
             raise NotAuthorised(f"only the account's admins confirm what was done on the "
-                                f"platform; {actor} is not one")
+                                f"platform; {actor} is not one", key="manual.confirm_who")
         return [ManualActionConfirmed(at=now, actor=actor, action=state.pending_action,
                                       platform_object_id=command.platform_object_id)]
     if state.stage.terminal:
-        raise WrongStage(f"the message is {state.stage.value}; nothing more can be decided")
+        raise WrongStage(f"the message is {state.stage.value}; nothing more can be decided",
+                         key="message.ended", params={"message_stage": state.stage.value})
     authorities = state.authorities
     assert authorities is not None  # only staff posts lack them, and they are terminal
 
@@ -685,10 +691,10 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
         case Hide():
             _require_stage(state, *_LIVE)
             if state.hidden:
-                raise RuleViolation("the message is already hidden")
+                raise RuleViolation("the message is already hidden", key="hide.already")
             if actor != SYSTEM and actor not in authorities.admins:
                 raise NotAuthorised(f"only the account's admins may hide a message; {actor} "
-                                    "is not one")
+                                    "is not one", key="message.admins_only")
             return [MessageHidden(at=now, actor=actor, reason=command.reason,
                                   preserved_copy=command.preserved_copy)]
         case Acknowledge():
@@ -734,14 +740,18 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             _require_stage(state, Stage.FORWARDED)
             if actor != state.officer:
                 raise NotAuthorised(f"only the case officer {state.officer} drafts the answer "
-                                    f"(R-24); {actor} is not")
+                                    f"(R-24); {actor} is not", key="draft.officer_only",
+                                    params={"officer": state.officer or ""})
             return [DraftSubmitted(at=now, actor=actor, text=command.text)]
         case Register():
             _require_stage(state, *_LIVE)
             if actor not in authorities.admins and actor not in authorities.registrars:
-                raise NotAuthorised(f"{actor} may not register: the admins or a registrar may")
+                raise NotAuthorised(f"{actor} may not register: the admins or a registrar may",
+                                    key="register.who")
             if state.diarium_number is not None:
-                raise RuleViolation(f"already registered as {state.diarium_number}")
+                raise RuleViolation(f"already registered as {state.diarium_number}",
+                                    key="register.already",
+                                    params={"number": state.diarium_number})
             return [MessageRegistered(at=now, actor=actor, diarium_number=command.diarium_number,
                                       record_class=command.record_class,
                                       confidential=command.confidential)]
@@ -750,13 +760,16 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             _require_admin(state, actor, "remove a message")
             confidential = command.category is RemovalCategory.CONFIDENTIAL_INFORMATION
             if confidential and state.diarium_number is None:
-                raise RuleViolation("R-31: confidential content is registered before deletion")
+                raise RuleViolation("R-31: confidential content is registered before deletion",
+                                    key="redact.register_first")
             advertising = command.category is RemovalCategory.ADVERTISING
             if advertising and command.preserved_copy:
-                raise RuleViolation("R-32: advertising is removed and not kept")
+                raise RuleViolation("R-32: advertising is removed and not kept",
+                                    key="redact.advertising_kept")
             if not advertising and not command.preserved_copy:
                 raise RuleViolation("R-30: unpublishing keeps a copy; deleting without one "
-                                    "is only for what a disposal decision covers (R-33)")
+                                    "is only for what a disposal decision covers (R-33)",
+                                    key="redact.copy_needed")
             return [MessageRedacted(at=now, actor=actor, category=command.category,
                                     law=command.law, reason=command.reason,
                                     preserved_copy=command.preserved_copy,
@@ -766,13 +779,16 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             _require_admin(state, actor, "dispose of a message")
             if state.diarium_number is not None:
                 raise RuleViolation("a registered message is kept by the diarium's rules, "
-                                    "not disposed of as trivial (R-28, R-33)")
+                                    "not disposed of as trivial (R-28, R-33)",
+                                    key="dispose.registered")
             decision = next((d for d in state.policy.disposal_decisions
                              if d.id == command.decision_id), None)
             if decision is None:
                 known = ", ".join(d.id for d in state.policy.disposal_decisions) or "none"
                 raise RuleViolation(f"R-33: no disposal decision {command.decision_id!r} in the "
-                                    f"records-management plan (known: {known})")
+                                    f"records-management plan (known: {known})",
+                                    key="dispose.unknown_decision",
+                                    params={"decision": command.decision_id, "known": known})
             return [DisposalScheduled(at=now, actor=actor, decision_id=decision.id,
                                       dispose_on=now + timedelta(days=decision.keep_days))]
     raise TypeError(f"unknown command {type(command).__name__}")
@@ -808,7 +824,9 @@ def _require_approver(state: MessageState, actor: str, what: str) -> PendingRepl
     assert pending is not None  # the stage is entered only with a pending reply
     if not may_approve(state, actor):
         raise NotAuthorised(f"R-39: only crisis management ({', '.join(sorted(pending.approvers))})"
-                            f" may {what} this reply; {actor} may not")
+                            f" may {what} this reply; {actor} may not",
+                            key="approval.crisis_only",
+                            params={"approvers": ", ".join(sorted(pending.approvers))})
     return pending
 
 
@@ -826,7 +844,8 @@ def _apply_crisis(state: MessageState, command: ApplyCrisis, now: datetime
     """R-39: the crisis workflow tells every open case of the accounts in scope;
     telling it twice, or telling an ended case, changes nothing."""
     if command.actor != SYSTEM:
-        raise NotAuthorised("crisis rules reach a case from Kanalvakt's crisis workflow")
+        raise NotAuthorised("crisis rules reach a case from Kanalvakt's crisis workflow",
+                            key="crisis.system_only")
     if state.stage.terminal:
         return []
     new, old = command.crisis, state.crisis
@@ -842,7 +861,8 @@ def _signature(state: MessageState, command: Respond) -> str | None:
     """R-26: replies are signed with name and unit where the account requires it."""
     rule = state.policy.signature
     if rule is SignatureRule.REQUIRED and not (command.signature or "").strip():
-        raise RuleViolation("R-26: this account's replies are signed with name and unit")
+        raise RuleViolation("R-26: this account's replies are signed with name and unit",
+                            key="respond.signature")
     if rule is SignatureRule.OFF:
         return None
     return command.signature if (command.signed or rule is SignatureRule.REQUIRED) else None

@@ -417,11 +417,17 @@ class Flag(BaseModel):
     rule: str
     detail: str
     span: Span
+    # Which identity number an IDENTITY_NUMBER flag found, so a page can name
+    # it in the reader's language (`detail` is English); None on other kinds
+    # and on flags recorded before this field.
+    identity: IdentityKind | None = None
 
 
-def _flag(kind: FlagKind, detail: str, span: Span) -> Flag:
+def _flag(kind: FlagKind, detail: str, span: Span,
+          identity: IdentityKind | None = None) -> Flag:
     category, rule = FLAG_RULES[kind]
-    return Flag(kind=kind, category=category, rule=rule, detail=detail, span=span)
+    return Flag(kind=kind, category=category, rule=rule, detail=detail, span=span,
+                identity=identity)
 
 
 class ScreeningResult(BaseModel):
@@ -539,6 +545,7 @@ def screen(text: str, policy: ScreeningPolicy | None = None) -> ScreeningResult:
             FlagKind.IDENTITY_NUMBER,
             f"{m.kind.description} (date and check digits valid)",
             m.span,
+            m.kind,
         )
         for m in find_identity_numbers(text)
     ]

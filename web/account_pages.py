@@ -52,7 +52,7 @@ from activities.snapshot import snapshots_of
 from domain import account as acc
 from domain import snapshot as snap
 from domain.message_policy import AnswerRule, MessagePolicy, SignatureRule
-from web import i18n
+from web import i18n, rule_texts
 from web.account_panel_texts import TEXTS as PANEL_TEXTS
 from web.account_texts import TEXTS
 from web.identity import Signed, Viewer
@@ -63,6 +63,7 @@ from web.monitoring_api import (
     works_in_unit,
 )
 from web.rendering import render
+from web.rule_texts import detail_text, error_text
 from web.snapshots_api import (
     SnapshotRequest,
     may_take_snapshots,
@@ -234,6 +235,8 @@ def _errors_from(error: ValidationError | list[dict[str, Any]], t: i18n.Translat
             message = t("err.unknown_person", who=str(item.get("msg", "")).split(" ")[0])
         elif kind in {"date_from_datetime_parsing", "date_parsing", "date_type"}:
             message = t("err.date")
+        elif rule_texts.has_text(kind):  # a rule of the request's, named by its key
+            message = t(f"rule.{kind}")
         elif kind == "string_pattern_mismatch" and field in {"url"}:
             message = t("err.https")
         else:
@@ -426,17 +429,17 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         except acc.NotAuthorised as refused:
             log.info("page monitoring refused", action=action, person=viewer.person_id,
                      account_id=row["account_id"])
-            raise HTTPException(403, detail=refused.message) from None
+            raise HTTPException(403, detail=error_text(t, refused)) from None
         except acc.WrongStage as wrong:
-            raise HTTPException(409, detail=wrong.message) from None
+            raise HTTPException(409, detail=error_text(t, wrong)) from None
         except acc.RuleViolation as violation:
             return await _account_view(request, viewer, row, state, action=failed,
-                                       errors={"form": violation.message}, form=form,
+                                       errors={"form": error_text(t, violation)}, form=form,
                                        status_code=422)
         try:
             await send_monitoring(ctx, row, command)
         except HTTPException as refused:
-            message = _detail_message(refused)
+            message = detail_text(t, refused.detail)
             if refused.status_code == 422:
                 return await _account_view(request, viewer, row, state, action=failed,
                                            errors={"form": message}, form=form,
@@ -462,8 +465,9 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
             await take_snapshot(request.app.state.ctx, row, viewer.person_id, body)
         except HTTPException as refused:
             if refused.status_code in (409, 422):
+                t = i18n.translator(_lang(request, viewer))
                 return await _account_view(request, viewer, row, state, action="snapshot",
-                                           errors={"form": _detail_message(refused)},
+                                           errors={"form": detail_text(t, refused.detail)},
                                            form=form, status_code=refused.status_code)
             raise
         return RedirectResponse(f"/accounts/{account_id}?done=snapshot#snapshots-title",
@@ -526,15 +530,15 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
                                       status_code=422, amend=(row, state))
         try:
             acc.decide(state, command, now=now)
-            await _send_update(request, row, _workflow().amend, command)
+            await _send_update(request, row, _workflow().amend, command, t)
         except (acc.RuleViolation, _Refused) as refused:
             return await request_form(request, viewer, values,
-                                      {"form": _message_of(refused)}, status_code=422,
+                                      {"form": _message_of(refused, t)}, status_code=422,
                                       amend=(row, state))
         except acc.NotAuthorised:
             raise HTTPException(403) from None
         except acc.WrongStage as wrong:
-            raise HTTPException(409, detail=wrong.message) from None
+            raise HTTPException(409, detail=error_text(t, wrong)) from None
         return RedirectResponse(f"/accounts/{account_id}?done=amend", status_code=303)
 
     return router
@@ -567,11 +571,6 @@ class _FormErrors(Exception):
     def __init__(self, errors: Errors) -> None:
         super().__init__(errors)
         self.errors = errors
-
-
-def _detail_message(refused: HTTPException) -> str:
-    detail = refused.detail
-    return str(detail.get("message") if isinstance(detail, dict) else detail)
 
 
 def _local_moment(form: FormData, name: str, timezone: str) -> datetime | None:
@@ -630,12 +629,15 @@ def _monitoring_command(action: str, form: FormData, state: acc.AccountState, vi
     return command
 
 
-def _message_of(error: Exception) -> str:
-    return error.message if isinstance(error, acc.DomainError) else str(error)
+def _message_of(error: Exception, t: i18n.Translate) -> str:
+    """A refusal in the reader's language (web.rule_texts), else its English."""
+    return error_text(t, error) if isinstance(error, acc.DomainError) else str(error)
 
 
 async def _send_update(request: Request, row: dict[str, Any], update: Any,
-                       command: BaseModel) -> None:
+                       command: BaseModel, t: i18n.Translate) -> None:
+    """Send the Update; the workflow's refusal in the reader's language (`t`):
+    a rule's as _Refused, 403/409 as the error page's detail."""
     from web.app import _send
 
     handle = request.app.state.ctx.client.get_workflow_handle(row["workflow_id"])
@@ -643,32 +645,31 @@ async def _send_update(request: Request, row: dict[str, Any], update: Any,
         await _send(handle, update, command)
     except HTTPException as refused:
         if refused.status_code == 422:
-            detail = refused.detail
-            message = detail.get("message") if isinstance(detail, dict) else str(detail)
-            raise _Refused(str(message)) from None
+            raise _Refused(detail_text(t, refused.detail)) from None
         if refused.status_code in (403, 409) and isinstance(refused.detail, dict):
             raise HTTPException(refused.status_code,
-                                detail=str(refused.detail.get("message"))) from None
+                                detail=detail_text(t, refused.detail)) from None
         raise
 
 
 async def _decide_and_send(request: Request, viewer: Viewer, row: dict[str, Any],
                            state: acc.AccountState, action: str, update: Any,
                            command: acc.Command, form: FormData, now: datetime) -> Response:
+    t = i18n.translator(_lang(request, viewer))
     try:
         acc.decide(state, command, now=now)  # the same rule the workflow applies
     except acc.NotAuthorised as refused:
         log.info("page action refused", action=action, person=viewer.person_id,
                  account_id=row["account_id"])
-        raise HTTPException(403, detail=refused.message) from None
+        raise HTTPException(403, detail=error_text(t, refused)) from None
     except acc.WrongStage as wrong:
-        raise HTTPException(409, detail=wrong.message) from None
+        raise HTTPException(409, detail=error_text(t, wrong)) from None
     except acc.RuleViolation as violation:
         return await _account_view(request, viewer, row, state, action=action,
-                                   errors={"form": violation.message}, form=form,
+                                   errors={"form": error_text(t, violation)}, form=form,
                                    status_code=422)
     try:
-        await _send_update(request, row, update, command)
+        await _send_update(request, row, update, command, t)
     except _Refused as refused:
         return await _account_view(request, viewer, row, state, action=action,
                                    errors={"form": str(refused)}, form=form, status_code=422)

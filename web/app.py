@@ -322,7 +322,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
 
     @app.exception_handler(acc.DomainError)
     async def domain_error(_: Request, error: acc.DomainError) -> JSONResponse:
-        return JSONResponse({"detail": error.message, "code": error.code},
+        return JSONResponse({"detail": error.message, "code": error.code, "key": error.key},
                             status_code=_STATUS_FOR.get(error.code, 400))
 
 
@@ -386,6 +386,18 @@ async def _handle(ctx: AppContext, account_id: uuid.UUID
     return ctx.client.get_workflow_handle(row["workflow_id"]), row
 
 
+def _refusal_key(cause: ApplicationError) -> dict[str, Any]:
+    """The refusal's stable key, params and keyed parts from the workflow's
+    ApplicationError details (domain.account.DomainError.details); pages
+    show web.rule_texts' text for them, the JSON API carries the key beside
+    the English message. Nothing when the error carries no key."""
+    first = cause.details[0] if cause.details else None
+    if not isinstance(first, dict) or not isinstance(first.get("key"), str):
+        return {}
+    return {"key": first["key"], "params": dict(first.get("params") or {}),
+            "parts": list(first.get("parts") or [])}
+
+
 async def _send(handle: WorkflowHandle[Any, Any], update: Any, command: BaseModel) -> Any:
     """Send a decision; a refusal by the workflow becomes 403/409/422 with its
     reason, a platform's refusal (from an activity) 502 with the platform's."""
@@ -397,7 +409,8 @@ async def _send(handle: WorkflowHandle[Any, Any], update: Any, command: BaseMode
             cause = cause.cause
         if isinstance(cause, ApplicationError):
             raise HTTPException(_STATUS_FOR.get(cause.type or "", 400),
-                                detail={"code": cause.type, "message": cause.message}) from None
+                                detail={"code": cause.type, "message": cause.message,
+                                        **_refusal_key(cause)}) from None
         raise
     except RPCError as error:
         if "already completed" in str(error):

@@ -31,6 +31,7 @@ from web.crisis_api import switch_handle
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.rendering import language_of, render
+from web.rule_texts import detail_text
 from workflows.crisis import CrisisWorkflow
 
 if TYPE_CHECKING:
@@ -194,9 +195,11 @@ def crisis_pages_router() -> APIRouter:
             await _send(handle, update, command)
         except HTTPException as refused:
             if refused.status_code in (401, 403, 404):
+                if isinstance(refused.detail, dict):  # the rule's, in the reader's language
+                    raise HTTPException(refused.status_code,
+                                        detail=detail_text(t, refused.detail)) from None
                 raise
-            detail = refused.detail
-            message = detail.get("message", "") if isinstance(detail, dict) else str(detail)
+            message = detail_text(t, refused.detail)  # web.rule_texts, else the English
             return await _page(request, viewer, errors={"reason": message}, values=values,
                                failed=kind, status_code=refused.status_code)
         return RedirectResponse(f"/crisis?done={kind}#result", status_code=303)

@@ -44,9 +44,11 @@ from domain.message_policy import SignatureRule
 from domain.office_time import office_hours_between
 from domain.redaction import CATEGORIES, RemovalCategory, mask
 from web import moderation_texts  # noqa: F401 - registers the texts
+from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import DECISIONS, Decision, may_read_case, may_read_messages, take_decision
 from web.rendering import render
+from web.rule_texts import detail_text, flag_text
 
 if TYPE_CHECKING:
     from web.app import AppContext
@@ -172,8 +174,8 @@ _MAIN_FIELD = {"acknowledge": "text", "respond": "text", "forward": "officer", "
                "confirm": "platform_object_id", "approve": "reply", "send-back": "comment"}
 
 
-def _refusal_field(decision: str, message: str) -> str:
-    if decision == "respond" and "R-26" in message:
+def _refusal_field(decision: str, key: str | None, message: str) -> str:
+    if decision == "respond" and (key == "respond.signature" or "R-26" in message):
         return "signature"
     return _MAIN_FIELD[decision]
 
@@ -199,6 +201,7 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
     names = await _names(ctx, viewer.municipality_id)
     units = {u.id: u.name for u in await ctx.directory.units(viewer.municipality_id)}
     lang = _lang(request, viewer)
+    t = translator(lang)
     row = {**case, "office_hours": state.policy.office_hours.model_dump(mode="json"),
            "country": state.country.value, "timezone": state.timezone,
            "in_crisis": state.crisis is not None}
@@ -228,6 +231,13 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
         "signature_rule": state.policy.signature.value,
         "via_crisis_management": msg.needs_crisis_approval(state, viewer.person_id),
         "category_label": lambda c: _category_label(RemovalCategory(c), lang),
+        "flag_text": lambda f: flag_text(t, f.kind.value,
+                                         f.identity.value if f.identity else None),
+        # R-31: the system's own hide names the flags that hid it, in the
+        # reader's language (the event's reason is the domain's English).
+        "hidden_by": ", ".join(sorted({
+            flag_text(t, f.kind.value, f.identity.value if f.identity else None)
+            for f in state.flags if f.kind in state.policy.screening.auto_hide})),
     }, viewer=viewer, status_code=status_code)
 
 
@@ -299,8 +309,6 @@ def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
         account = await may_read_case(ctx, case, viewer.person_id)
         form = await request.form()
         values = _form_values(form, d)
-        from web.i18n import translator
-
         t = translator(_lang(request, viewer))
         try:
             body: BaseModel = d.body.model_validate(values)
@@ -316,14 +324,18 @@ def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
         try:
             await take_decision(ctx, case, viewer.person_id, d, body)
         except HTTPException as refused:
-            if refused.status_code in (401, 403, 404):
-                raise  # the error page; nothing was recorded
             detail = refused.detail
-            message = detail.get("message", "") if isinstance(detail, dict) else str(detail)
+            if refused.status_code in (401, 403, 404):
+                if isinstance(detail, dict):  # the rule's refusal, in the reader's language
+                    raise HTTPException(refused.status_code,
+                                        detail=detail_text(t, detail)) from None
+                raise  # the error page; nothing was recorded
+            message = detail_text(t, detail)
+            field = _refusal_field(decision, detail.get("key") if isinstance(detail, dict)
+                                   else None, message)
             return await _case_page(
                 request, viewer, await _case_or_404(ctx, case_id), account, failed=decision,
-                errors={_refusal_field(decision, message): message}, values=values,
-                status_code=refused.status_code)
+                errors={field: message}, values=values, status_code=refused.status_code)
         return RedirectResponse(f"/messages/{quote(case_id, safe=':')}?done={decision}#result",
                                 status_code=303)
 

@@ -71,7 +71,10 @@ _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=tim
 
 
 def _rejection(error: acc.DomainError) -> ApplicationError:
-    return ApplicationError(error.message, type=error.code, non_retryable=True)
+    # details: the refusal's stable key and params, so a page can show it in
+    # the reader's language (web/rule_texts.py); the message stays English.
+    return ApplicationError(error.message, error.details(), type=error.code,
+                            non_retryable=True)
 
 
 @workflow.defn(failure_exception_types=[ApplicationError])

@@ -70,7 +70,10 @@ _ONCE = RetryPolicy(maximum_attempts=1)
 
 
 def _rejection(error: DomainError) -> ApplicationError:
-    return ApplicationError(error.message, type=error.code, non_retryable=True)
+    # details: the refusal's stable key and params, so a page can show it in
+    # the reader's language (web/rule_texts.py); the message stays English.
+    return ApplicationError(error.message, error.details(), type=error.code,
+                            non_retryable=True)
 
 
 @workflow.defn(failure_exception_types=[ApplicationError])

@@ -38,7 +38,7 @@ async def test_send_back_and_amend_through_the_pages(stack: Stack) -> None:
         token = await sign_in(comms, COMMS)
         r = await comms.post(f"/accounts/{account_id}/act/sign_off", data={
             "csrf_token": token, "decision": "send_back", "comment": ""})
-        assert r.status_code == 422 and "say what must change" in r.text  # nothing recorded
+        assert r.status_code == 422 and "Skriv vad som måste ändras" in r.text  # nothing recorded
         r = await comms.post(f"/accounts/{account_id}/act/sign_off", data={
             "csrf_token": token, "decision": "send_back",
             "comment": "Målgruppen behöver beskrivas närmare"})
