@@ -414,7 +414,8 @@ async def _send(handle: WorkflowHandle[Any, Any], update: Any, command: BaseMode
         raise
     except RPCError as error:
         if "already completed" in str(error):
-            raise HTTPException(409, detail="the case has ended") from None
+            raise HTTPException(409, detail={"code": "WrongStage", "message": "the case has ended",
+                                             "key": "case.ended"}) from None
         raise
 
 

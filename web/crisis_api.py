@@ -86,7 +86,7 @@ async def switch_handle(ctx: AppContext, municipality_id: str, who: str) -> Any:
         raise HTTPException(404, detail=f"no municipality {municipality_id}")
     if not cr.may_switch(settings, who):
         raise HTTPException(403, detail={
-            "code": "NotAuthorised",
+            "code": "NotAuthorised", "key": "crisis.management_only",  # web/rule_texts.py
             "message": f"R-39: only crisis management may switch crisis mode; {who} is not in "
                        f"{municipality_id}'s crisis management"})
     state = await crisis_reads.crisis_record(ctx.pool, municipality_id)

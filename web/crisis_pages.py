@@ -178,8 +178,14 @@ def crisis_pages_router() -> APIRouter:
         known = {u.id for u in await ctx.directory.units(viewer.municipality_id)}
         if any(u not in known for u in units):
             errors["units"] = t("form.err.choose")
-        handle = await switch_handle(ctx, viewer.municipality_id, viewer.person_id) \
-            if not errors else None  # 403 for anyone not in crisis management
+        try:
+            handle = await switch_handle(ctx, viewer.municipality_id, viewer.person_id) \
+                if not errors else None  # 403 for anyone not in crisis management
+        except HTTPException as refused:
+            if isinstance(refused.detail, dict):  # the rule's, in the reader's language
+                raise HTTPException(refused.status_code,
+                                    detail=detail_text(t, refused.detail)) from None
+            raise
         if handle is None:
             return await _page(request, viewer, errors=errors, values=values, failed=kind,
                                status_code=422)

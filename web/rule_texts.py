@@ -25,7 +25,9 @@ from typing import Any
 from web import i18n
 from web.i18n import Translate
 
-# key -> (sv, nb, en). Placeholders are the refusal's params.
+# key -> (sv, nb, en). Placeholders are the refusal's params. The keys are
+# those raised in domain/, and WEB_KEYS (refusals of the web layer itself).
+WEB_KEYS = frozenset({"case.ended"})
 RULES: dict[str, tuple[str, str, str]] = {
     # ----------------------------------------------------------- account lifecycle
     "account.wrong_stage": (
@@ -240,6 +242,10 @@ RULES: dict[str, tuple[str, str, str]] = {
         "Ärendet är avslutat ({message_stage}); inget mer kan beslutas.",
         "Saken er avsluttet ({message_stage}); ingenting mer kan besluttes.",
         "The case has ended ({message_stage}); nothing more can be decided."),
+    "case.ended": (  # web.app._send: the case's workflow has completed
+        "Ärendet är avslutat; inget mer kan beslutas.",
+        "Saken er avsluttet; ingenting mer kan besluttes.",
+        "The case has ended; nothing more can be decided."),
     "message.already_received": (
         "Meddelandet har redan tagits emot.",
         "Meldingen er allerede mottatt.",

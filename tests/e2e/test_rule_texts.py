@@ -21,7 +21,7 @@ from domain.directory import Authorities
 from domain.screening import Flag, FlagKind, IdentityKind, screen
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, sign_in
-from tests.e2e.test_messages_api import received
+from tests.e2e.test_messages_api import eventually, received
 from tests.support import COMMS, MANAGER, REQUESTER, ROOT, assessment, request_fields
 from web import i18n, rule_texts
 from web.rule_texts import error_text, refusal_text
@@ -62,7 +62,7 @@ def test_every_refusal_key_in_domain_has_its_text_in_every_language() -> None:
         texts = [i18n.CATALOGS[lang].get(f"rule.{key}") for lang in i18n.LANGUAGES]
         assert all(texts), (key, texts)
         assert len({frozenset(_placeholders(t or "")) for t in texts}) == 1, (key, texts)
-    assert set(rule_texts.RULES) == used  # no orphaned texts
+    assert set(rule_texts.RULES) == used | rule_texts.WEB_KEYS  # no orphaned texts
     assert i18n.missing_keys() == {}
 
 
@@ -228,3 +228,49 @@ async def test_r31_the_case_page_names_the_personnummer_in_swedish(stack: Stack)
         await elin.get("/lang/nb")
         page = await elin.get(f"/messages/{case_id}")
         assert "svensk personnummer (dato og kontrollsifre stemmer)" in page.text
+
+
+async def test_r26_a_refused_decision_on_the_case_page_reads_in_swedish(stack: Stack) -> None:
+    """R-26: where the account requires signed replies, an answer without a
+    signature is refused on the case page in Swedish beside the signature
+    field, nothing recorded. An answer to a case already answered (nothing
+    more can be decided) reads in Swedish too; the JSON API says it in
+    English with the key."""
+    account_id = await active_account(stack)
+    r = await stack.http.post(f"/api/accounts/{account_id}/message-settings",
+                              headers={"X-Kanalvakt-Actor": MANAGER},
+                              json={"signature": "required"})
+    assert r.status_code == 200, r.text
+    await eventually(  # the feeder reads the policy from the account's read model
+        lambda: stack.http.get(f"/api/accounts/{account_id}",
+                               headers={"X-Kanalvakt-Actor": REQUESTER}),
+        lambda r: (r.json()["state"].get("message_policy") or {}).get("signature")
+        == "required")
+    case_id = await received(stack, account_id, "När öppnar biblioteket på lördag?")
+    async with browser(stack) as elin:
+        token = await sign_in(elin, REQUESTER)
+        r = await elin.post(f"/messages/{case_id}/respond",
+                            data={"csrf_token": token, "text": "Klockan tio.", "signature": ""})
+        assert r.status_code == 422, r.text[:500]
+        assert "R-26: kontots svar undertecknas med namn och enhet." in r.text
+        error = re.search(r'id="f-respond-signature-error">(.*?)</p>', r.text, re.S)
+        assert error and "R-26: kontots svar undertecknas" in error.group(1)  # by its field
+        assert "signed with name and unit" not in r.text
+
+        r = await stack.http.post(f"/api/messages/{case_id}/respond",
+                                  headers={"X-Kanalvakt-Actor": REQUESTER},
+                                  json={"text": "Klockan tio.", "signature": "Elin, Kultur"})
+        assert r.status_code == 200, r.text
+        r = await elin.post(f"/messages/{case_id}/respond",
+                            data={"csrf_token": token, "text": "Klockan elva.",
+                                  "signature": "Elin, Kultur"})
+        assert r.status_code == 409, r.text[:500]
+        assert "Ärendet är avslutat" in r.text and "inget mer kan beslutas" in r.text
+        assert "nothing more can be decided" not in r.text
+    r = await stack.http.post(f"/api/messages/{case_id}/respond",
+                              headers={"X-Kanalvakt-Actor": REQUESTER},
+                              json={"text": "Klockan elva.", "signature": "Elin, Kultur"})
+    assert r.status_code == 409
+    detail = r.json()["detail"]
+    assert detail["key"] in {"message.ended", "case.ended"}
+    assert "ended" in detail["message"] or "nothing more" in detail["message"]
