@@ -441,6 +441,17 @@ async def test_matrix_account_lifecycle(stack: Stack, people: People, surface: s
         await _api(stack, "manager", f"{api}/admins",
                    {"person": "per.nystrom", "two_factor": True})
 
+    async def without_two_factor(_: str = "") -> None:
+        """hanna.lof (the admin role) again as an admin whose 2FA is not confirmed."""
+        await _api(stack, "manager", f"{api}/admins/hanna.lof/remove", {"reason": "Ny telefon"})
+        await _api(stack, "manager", f"{api}/admins", {"person": "hanna.lof", "two_factor": False})
+
+    async def own_two_factor() -> Action:
+        await without_two_factor()
+        return act("confirm one's own 2FA", frozenset({"admin", "communications"}),
+                   "admins/hanna.lof/two-factor", {}, "two_factor", {"person": "hanna.lof"},
+                   undo=without_two_factor)
+
     closing = {"reason": "Kontot läggs ned"}
     later = [
         act("activate", frozenset({"communications"}), "activate", activation(), "activate",
@@ -455,11 +466,17 @@ async def test_matrix_account_lifecycle(stack: Stack, people: People, surface: s
             "admins/per.nystrom/two-factor", {}, "two_factor", {"person": "per.nystrom"}),
         act("remove admin", managers, "admins/per.nystrom/remove", {"reason": "Slutar"},
             "remove_admin", {"person": "per.nystrom", "reason": "Slutar"}, undo=add_again),
+    ]
+    for step in later:
+        await check_action(people, surface, step, problems)
+    # R-12: an admin confirms their own 2FA (or the communications unit does).
+    await check_action(people, surface, await own_two_factor(), problems)
+    last = [
         act("closure", managers | {"communications"}, "closure", closing, "closure", closing,
             own={"deputy": on(close_d, "closure", closing, "closure", closing),
                  "communications": on(close_c, "closure", closing, "closure", closing)}),
     ]
-    for step in later:
+    for step in last:
         await check_action(people, surface, step, problems)
     report(problems)
 
