@@ -128,8 +128,11 @@ async def export_records(pool: asyncpg.Pool, archive_dir: Path,
     if account is not None:
         state = account["state"]
         scope_name = (json.loads(state) if isinstance(state, str) else state)["slug"]
+    # To the millisecond: two registrars exporting the same period in the same
+    # second get two packages, not a clash.
+    made = inp.now.astimezone(UTC)
     package_id = (f"{inp.municipality_id}-records-{scope_name}-{inp.start:%Y%m%d}-"
-                  f"{inp.end:%Y%m%d}-{inp.now.astimezone(UTC):%Y%m%dT%H%M%SZ}")
+                  f"{inp.end:%Y%m%d}-{made:%Y%m%dT%H%M%S}{made.microsecond // 1000:03d}Z")
     meta = snap.PackageMetadata(
         package_id=package_id, kind=snap.PackageKind.RECORDS_EXPORT, created_at=inp.now,
         producer=m["name"], producer_id=m["id"],

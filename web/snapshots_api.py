@@ -195,6 +195,9 @@ def snapshots_router() -> APIRouter:
             raise HTTPException(404, detail=str(missing)) from None
         except ValueError as bad:
             raise HTTPException(422, detail=str(bad)) from None
+        except FileExistsError:
+            raise HTTPException(409, detail="an export of this period was made at this very "
+                                "moment; try again") from None
         return ref.model_dump()
 
     return router

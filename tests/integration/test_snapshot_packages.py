@@ -138,3 +138,21 @@ async def test_r38_delivery_to_s3_compatible_storage_round_trips_a_valid_bag(
             (back / rel).write_bytes(content)
     bagit.Bag(str(back)).validate()
     assert (back / "data/content/snapshot.html").read_text("utf-8") == "<p>Åsa</p>"
+
+
+async def test_r38_two_exports_of_one_period_in_the_same_second_are_two_valid_packages(
+        pool: asyncpg.Pool, tmp_path: Path) -> None:
+    """Two registrars exporting the same period at nearly the same moment get
+    a package each (found by the authorisation matrix: it was a 500)."""
+    from activities.snapshot_records import RecordsExportInput, export_records
+
+    directory = parse_directory_yaml(EXEMPELBY.read_text(encoding="utf-8"))
+    await DirectoryRepository(pool).load(directory)
+    second = datetime(2026, 3, 31, 15, 0, 7, tzinfo=UTC)
+    refs = [await export_records(pool, tmp_path, RecordsExportInput(
+        municipality_id="exempelby", account_id=None, start=datetime(2026, 3, 1).date(),
+        end=datetime(2026, 3, 31).date(), requested_by=who, now=second.replace(microsecond=ms))
+    ) for who, ms in (("ali.karimi", 120_000), ("birgitta.nord", 480_000))]
+    assert refs[0].package_id != refs[1].package_id
+    for ref in refs:
+        bagit.Bag(str(ref.path)).validate()
