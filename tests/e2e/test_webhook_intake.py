@@ -165,7 +165,7 @@ async def test_r18_r21_the_pages_own_post_is_recorded_on_the_account_once(stack:
     assert r.status_code == 200, r.text
     assert (r.json()["accepted"], r.json()["skipped"]) == (2, 1)
 
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60  # generous: CI machines may be loaded
     while True:
         posts = [dict(p) for p in await stack.pool.fetch(
             "SELECT post_id, recorded_by, published_at FROM published_posts "
@@ -190,9 +190,9 @@ async def test_r18_r21_the_pages_own_post_is_recorded_on_the_account_once(stack:
     assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 2)
     # Fed again regardless (a retried row): the account records each post once.
     await stack.pool.execute("UPDATE intake SET started_at = NULL")
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 60
     while await stack.pool.fetchval("SELECT count(*) FROM intake WHERE started_at IS NULL"):
-        assert time.monotonic() < deadline
+        assert time.monotonic() < deadline, "the feeder did not take the re-fed rows in 60 s"
         await asyncio.sleep(0.1)
     recorded = await stack.pool.fetchval(
         "SELECT count(*) FROM events WHERE stream_id = $1 AND event_type = 'PostRecorded'",
