@@ -424,18 +424,10 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         except _FormErrors as invalid:
             return await _account_view(request, viewer, row, state, action=failed,
                                        errors=invalid.errors, form=form, status_code=422)
-        try:
-            acc.decide(state, command, now=now)  # the rule the workflow's validator applies
-        except acc.NotAuthorised as refused:
-            log.info("page monitoring refused", action=action, person=viewer.person_id,
-                     account_id=row["account_id"])
-            raise HTTPException(403, detail=error_text(t, refused)) from None
-        except acc.WrongStage as wrong:
-            raise HTTPException(409, detail=error_text(t, wrong)) from None
-        except acc.RuleViolation as violation:
-            return await _account_view(request, viewer, row, state, action=failed,
-                                       errors={"form": error_text(t, violation)}, form=form,
-                                       status_code=422)
+        refused_page = await _precheck(request, viewer, row, state, failed, command, form,
+                                       now, t)
+        if refused_page is not None:
+            return refused_page
         try:
             await send_monitoring(ctx, row, command)
         except HTTPException as refused:
@@ -652,12 +644,14 @@ async def _send_update(request: Request, row: dict[str, Any], update: Any,
         raise
 
 
-async def _decide_and_send(request: Request, viewer: Viewer, row: dict[str, Any],
-                           state: acc.AccountState, action: str, update: Any,
-                           command: acc.Command, form: FormData, now: datetime) -> Response:
-    t = i18n.translator(_lang(request, viewer))
+async def _precheck(request: Request, viewer: Viewer, row: dict[str, Any],
+                    state: acc.AccountState, action: str, command: acc.Command,
+                    form: FormData, now: datetime, t: i18n.Translate) -> Response | None:
+    """The rule the workflow's validator applies, asked first: a person
+    without the right gets the 403 page (409 for the wrong stage) before
+    anything is sent; a broken rule re-renders the form (422). None: go on."""
     try:
-        acc.decide(state, command, now=now)  # the same rule the workflow applies
+        acc.decide(state, command, now=now)
     except acc.NotAuthorised as refused:
         log.info("page action refused", action=action, person=viewer.person_id,
                  account_id=row["account_id"])
@@ -668,6 +662,16 @@ async def _decide_and_send(request: Request, viewer: Viewer, row: dict[str, Any]
         return await _account_view(request, viewer, row, state, action=action,
                                    errors={"form": error_text(t, violation)}, form=form,
                                    status_code=422)
+    return None
+
+
+async def _decide_and_send(request: Request, viewer: Viewer, row: dict[str, Any],
+                           state: acc.AccountState, action: str, update: Any,
+                           command: acc.Command, form: FormData, now: datetime) -> Response:
+    t = i18n.translator(_lang(request, viewer))
+    refused_page = await _precheck(request, viewer, row, state, action, command, form, now, t)
+    if refused_page is not None:
+        return refused_page
     try:
         await _send_update(request, row, update, command, t)
     except _Refused as refused:
