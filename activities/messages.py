@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
+from temporalio.service import RPCError, RPCStatusCode
 
 from activities.connectors.base import (
     ActionName,
@@ -135,10 +136,60 @@ async def record_receipt(pool: asyncpg.Pool, store: EventStore, command: msg.Rec
     return True
 
 
+class InformAdminsInput(BaseModel):
+    """R-12, R-13: the account's admins after an AdminAdded or AdminRemoved."""
+
+    account_id: str
+    admins: list[str]
+
+
+class InformAdminsResult(BaseModel):
+    cases: int
+    not_running: int
+
+
+# A case is open while it has no outcome, or while a person still has to
+# confirm by hand what was done on the platform (an admin confirms it).
+_TERMINAL_CASE = [s.value for s in msg.Stage if s.terminal]
+
+
+def _gone(error: RPCError) -> bool:
+    # Not started yet (the feeder gives a new case the current admins) or ended.
+    return error.status == RPCStatusCode.NOT_FOUND or "already completed" in str(error)
+
+
 class MessageActivities:
     def __init__(self, pool: asyncpg.Pool, connectors: Connectors) -> None:
         self._pool = pool
         self._connectors = connectors
+
+    @activity.defn(name="inform_message_admins")
+    async def inform_admins(self, inp: InformAdminsInput) -> InformAdminsResult:
+        """R-12, R-13, R-22: signal `admins_changed` with the account's full
+        admin list to each of its open message cases, found in the
+        message_cases read model (written with the cases' events, so a case
+        whose receipt is on the record is found at once). Idempotent: a case
+        told the same list twice records it once."""
+        client = activity.client()
+        rows = await self._pool.fetch(
+            """SELECT case_id FROM message_cases
+               WHERE account_id = $1::uuid AND NOT from_staff
+                 AND (NOT (stage = ANY($2::text[])) OR state->>'pending_action' IS NOT NULL)
+               ORDER BY case_id""", inp.account_id, _TERMINAL_CASE)
+        told = not_running = 0
+        for row in rows:
+            try:
+                await client.get_workflow_handle(row["case_id"]).signal(
+                    "admins_changed", sorted(inp.admins))
+                told += 1
+            except RPCError as error:
+                if not _gone(error):
+                    raise
+                not_running += 1
+            activity.heartbeat(told)
+        activity.logger.info("admins sent to open cases", extra={
+            "account_id": inp.account_id, "cases": told, "not_running": not_running})
+        return InformAdminsResult(cases=told, not_running=not_running)
 
     @activity.defn(name="store_message_content")
     async def store_content(self, inp: StoreContentInput) -> None:

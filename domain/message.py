@@ -257,6 +257,14 @@ class CrisisRulesLifted(_Event):
     crisis_id: str
 
 
+class AdminsUpdated(_Event):
+    """R-12, R-13, R-22: the account's manager added or removed an admin after
+    the case began; from now on these (the account's full list) decide on it."""
+
+    type: Literal["AdminsUpdated"] = "AdminsUpdated"
+    admins: list[str]
+
+
 class _StepFired(_Event):
     """A reminder or escalation of the deadline plan, to its recipients."""
 
@@ -279,7 +287,7 @@ MessageEvent = Annotated[
     | MessageForwarded | DraftSubmitted | MessageRegistered | MessageRedacted
     | DisposalScheduled | MessageDisposed | ManualActionRequested | ManualActionConfirmed
     | MessageReminderSent | MessageEscalated | CrisisRulesApplied | CrisisRulesLifted
-    | ReplySubmittedForApproval | ReplyApproved | ReplySentBack,
+    | ReplySubmittedForApproval | ReplyApproved | ReplySentBack | AdminsUpdated,
     Field(discriminator="type"),
 ]
 _EVENTS: TypeAdapter[MessageEvent] = TypeAdapter(MessageEvent)
@@ -316,6 +324,13 @@ class ApplyCrisis(_Command):
     """R-39: the crisis rules that now cover the case's account (None: none)."""
 
     crisis: CrisisMode | None = None
+
+
+class UpdateAdmins(_Command):
+    """R-12, R-13: the account's admins as they are now (the whole list), from
+    the account's workflow after it recorded an AdminAdded or AdminRemoved."""
+
+    admins: frozenset[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1)
 
 
 class Hide(_Command):
@@ -390,7 +405,7 @@ class ConfirmManualAction(_Command):
 
 Command = (ReceiveMessage | Hide | Acknowledge | Respond | Forward | SubmitDraft | Register | Redact
            | Dispose | FireDue | RequestManualAction | ConfirmManualAction | ApplyCrisis
-           | ApproveReply | SendBackReply)
+           | ApproveReply | SendBackReply | UpdateAdmins)
 
 
 # --------------------------------------------------------------------------- state
@@ -664,6 +679,8 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
         return _fire_due(state, now, actor)
     if isinstance(command, ApplyCrisis):
         return _apply_crisis(state, command, now)
+    if isinstance(command, UpdateAdmins):
+        return _update_admins(state, command, now)
     if isinstance(command, RequestManualAction):
         if actor != SYSTEM:
             raise NotAuthorised("a manual platform action is requested by Kanalvakt itself",
@@ -857,6 +874,20 @@ def _apply_crisis(state: MessageState, command: ApplyCrisis, now: datetime
     return [CrisisRulesApplied(at=now, actor=command.actor, crisis=new)]
 
 
+def _update_admins(state: MessageState, command: UpdateAdmins, now: datetime
+                   ) -> list[MessageEvent]:
+    """R-12, R-13, R-22: the account's current admins reach its open cases, so
+    a new admin decides on them and a removed one no longer does. Told twice,
+    told the same list, or told after the case is done: nothing is recorded."""
+    if command.actor != SYSTEM:
+        raise NotAuthorised("the admins reach a case from the account's workflow",
+                            key="admins.system_only")
+    a = state.authorities
+    if a is None or state.done or a.admins == command.admins:
+        return []
+    return [AdminsUpdated(at=now, actor=command.actor, admins=sorted(command.admins))]
+
+
 def _signature(state: MessageState, command: Respond) -> str | None:
     """R-26: replies are signed with name and unit where the account requires it."""
     rule = state.policy.signature
@@ -987,5 +1018,8 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
                         "crisis_id": event.crisis.crisis_id}
         case CrisisRulesLifted():
             changes |= {"crisis": None, "crisis_since": None}
+        case AdminsUpdated() if state.authorities is not None:
+            changes["authorities"] = state.authorities.model_copy(
+                update={"admins": frozenset(event.admins)})
     return state.model_copy(update=changes)
 

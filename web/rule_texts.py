@@ -322,6 +322,10 @@ RULES: dict[str, tuple[str, str, str]] = {
         "Krislägets regler når ett ärende från Kanalvakts krisflöde.",
         "Krisereglene når en sak fra Kanalvakts kriseflyt.",
         "Crisis rules reach a case from Kanalvakt's crisis workflow."),
+    "admins.system_only": (
+        "Kontots administratörer når ett ärende från kontots eget flöde.",
+        "Kontoens administratorer når en sak fra kontoens egen flyt.",
+        "The admins reach a case from the account's workflow."),
     "respond.signature": (
         "R-26: kontots svar undertecknas med namn och enhet.",
         "R-26: kontoens svar signeres med navn og enhet.",

@@ -47,6 +47,7 @@ from workflows import search_attributes as sa
 with workflow.unsafe.imports_passed_through():
     from activities.account import AccountActivities, FinalSnapshotInput, LoadAuthoritiesInput
     from activities.crisis import CoveringCrisisInput, CrisisActivities
+    from activities.messages import InformAdminsInput, MessageActivities
     from activities.records import RecordActivities, RecordEventsInput
     from domain import account as acc
     from domain import monitoring as mon
@@ -65,6 +66,7 @@ SYSTEM_ACTOR = "kanalvakt"
 
 _RECORD_TIMEOUT = timedelta(seconds=30)
 _SNAPSHOT_TIMEOUT = timedelta(minutes=10)
+_INFORM_TIMEOUT = timedelta(minutes=5)
 # Retried until they succeed (PostgreSQL may be down for a while); what cannot
 # succeed is raised as a non-retryable ApplicationError by the activity.
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
@@ -295,6 +297,23 @@ class AccountLifecycleWorkflow:
         if any(event.type == "AccountActivated" for event in events):
             self._crisis_read = True  # R-39: a crisis may have begun before the account
         await self._snapshot_major_changes(events)
+        await self._tell_message_cases_admins(events)
+
+    async def _tell_message_cases_admins(self, events: Sequence[acc.AccountEvent]) -> None:
+        """R-12, R-13, R-22: after an admin is added or removed, the account's
+        open message cases get the full admin list (`admins_changed`), so a
+        new admin decides on messages that arrived before, a removed one no
+        longer does. Under the lock, so a later change is told after this one."""
+        if not any(isinstance(e, acc.AdminAdded | acc.AdminRemoved) for e in events):
+            return
+        if not workflow.patched("admins-to-message-cases"):
+            return  # runs recorded before this step replay without it
+        state = self.state_now
+        await workflow.execute_activity_method(
+            MessageActivities.inform_admins,
+            InformAdminsInput(account_id=state.account_id, admins=sorted(state.admins)),
+            start_to_close_timeout=_INFORM_TIMEOUT, heartbeat_timeout=_RECORD_TIMEOUT,
+            retry_policy=_RETRY)
 
     async def _write(self, events: Sequence[acc.AccountEvent], *, expected_version: int) -> None:
         account_id = self.state_now.account_id

@@ -12,6 +12,9 @@ Updates (each with a validator; a rejected one leaves no history):
 Signals:
     crisis_changed   R-39: the crisis rules that now cover the account (from the
                      municipality's CrisisWorkflow); recorded, deadlines recomputed
+    admins_changed   R-12, R-13: the account's admins as they are now (the full
+                     list, from the AccountLifecycleWorkflow after an admin was
+                     added or removed); recorded as AdminsUpdated when changed
 Queries:
     state        the MessageState (without the disposed content)
 
@@ -280,6 +283,23 @@ class InboundMessageWorkflow:
         async with self._lock:
             await self._record(self._decide(msg.ApplyCrisis(actor=SYSTEM_ACTOR,
                                                             crisis=status.mode)))
+
+    @workflow.signal
+    async def admins_changed(self, admins: list[str]) -> None:
+        """R-12, R-13, R-22: the account's manager added or removed an admin;
+        from now on the full list `admins` decides on the case. The same list
+        again, or a case already done, records nothing. A signal has no
+        answer: a list the domain refuses is logged, never fails the case."""
+        await self._ready()
+        async with self._lock:
+            try:
+                events = msg.decide(self._state, msg.UpdateAdmins(
+                    actor=SYSTEM_ACTOR, admins=frozenset(admins)), now=workflow.now())
+            except (DomainError, ValueError) as refused:  # ValueError: pydantic's
+                workflow.logger.warning("admins not applied: %s", refused,
+                                        extra={"case_id": self._state.case_id})
+                return
+            await self._record(events)
 
     # ------------------------------------------------------------------ updates
 

@@ -25,6 +25,7 @@ from domain.inbound import InboundMessage, MessageKind
 from domain.message import (
     Acknowledge,
     AcknowledgementSent,
+    AdminsUpdated,
     AnswerRule,
     ApplyCrisis,
     ApproveReply,
@@ -60,6 +61,7 @@ from domain.message import (
     StaffPostRecorded,
     Stage,
     SubmitDraft,
+    UpdateAdmins,
     deadline_plan,
     decide,
     evolve,
@@ -435,7 +437,7 @@ def test_r22_after_an_outcome_every_decision_is_refused(stage: Stage) -> None:
     test_crisis.py)."""
     case = case_at(stage)
     commands = every_command()
-    own = {FireDue, RequestManualAction, ApplyCrisis}
+    own = {FireDue, RequestManualAction, ApplyCrisis, UpdateAdmins}
     assert {type(c) for c in commands} | own == set(get_args(Command))
     for command in commands:
         with pytest.raises(WrongStage):
@@ -1109,6 +1111,9 @@ def tour() -> list[Case]:
         answer_within=timedelta(hours=2), checkin_every=timedelta(hours=2),
         notice="Se umea.se/kris, ring 090-16 10 00")))
     crisis.do(ApplyCrisis(actor=SYSTEM, crisis=None), at=local(2026, 4, 7, 11))
+    # R-12, R-13: an admin appointed after the case began reaches it.
+    assert isinstance(crisis.do(UpdateAdmins(actor=SYSTEM, admins=frozenset(
+        {ADMIN, "nora.ny"})))[0], AdminsUpdated)
     approval = case_at(Stage.AWAITING_APPROVAL)  # R-39: sent back, then approved
     approval.do(SendBackReply(actor=KRISLEDNING, comment="Hänvisa till webbplatsen"))
     approval.do(respond(text="Se umea.se/kris."))
