@@ -67,6 +67,16 @@ class Settings:
     oidc_municipality: str = field(
         default_factory=lambda: os.environ.get("KANALVAKT_OIDC_MUNICIPALITY", ""))
 
+    # ---- payload encryption (codec.py, web/codec_api.py)
+    # "id1:base64key,id0:base64key": the first encrypts, all decrypt. Required
+    # in production; the local stack keeps one in .state/payload-keys.
+    payload_keys: str = field(
+        default_factory=lambda: os.environ.get("KANALVAKT_PAYLOAD_KEYS", ""))
+    # The Temporal UI's origin, allowed (with credentials) to call /api/codec.
+    codec_cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
+        o.strip().rstrip("/") for o in os.environ.get(
+            "KANALVAKT_CODEC_CORS_ORIGINS", "http://localhost:8233").split(",") if o.strip()))
+
     @property
     def production(self) -> bool:
         return self.env.strip().lower() in {"production", "prod"}

@@ -33,6 +33,7 @@ from activities.projections import all_projections
 from activities.records import RecordActivities
 from activities.snapshot import SnapshotActivities, archive_delivery_from_env
 from activities.snapshot_delivery import Delivery
+from codec import codec_from_settings, data_converter
 from workflows.account import AccountLifecycleWorkflow
 from workflows.crisis import CrisisWorkflow
 from workflows.message import InboundMessageWorkflow
@@ -78,7 +79,6 @@ class Activities:
             self.messages.preserve_copy,
             self.messages.allocate_diarium_number,
             self.messages.dispose_content,
-            self.messages.inform_admins,
             self.crisis.inform,
             self.crisis.compile_digest,
             self.crisis.covering_mode,
@@ -120,8 +120,13 @@ def create_worker(client: Client, activities: Activities, task_queue: str,
 
 
 async def connect(address: str, namespace: str = "default") -> Client:
+    """The one place the worker, web app, cli and feeder get their client:
+    payloads are encrypted when KANALVAKT_PAYLOAD_KEYS is set (required in
+    production; codec.py), and a malformed key stops the process here."""
+    cfg = app_settings.load()
+    codec = codec_from_settings(cfg.payload_keys, cfg.production)
     return await Client.connect(address, namespace=namespace,
-                                data_converter=pydantic_data_converter)
+                                data_converter=data_converter(pydantic_data_converter, codec))
 
 
 async def main() -> None:

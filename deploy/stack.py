@@ -23,9 +23,11 @@ Environment (see also settings.py): KANALVAKT_STATE_DIR, DATABASE_URL,
 TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PORT (7233), TEMPORAL_UI_PORT
 (8233), KANALVAKT_WEB_HOST (127.0.0.1), KANALVAKT_WEB_PORT (8000),
 KANALVAKT_ARCHIVE_DIR, KANALVAKT_UI_CODEC_ENDPOINT (passed to the Temporal UI
-as its remote codec endpoint), KANALVAKT_LOG_LEVEL. The web app gets the
-development sign-in (KANALVAKT_DEV_SIGNIN=1), plain-http cookies and a
-session secret kept in `.state/session-secret`, unless set otherwise.
+as its remote codec endpoint; default the web app's /api/codec),
+KANALVAKT_LOG_LEVEL. The web app gets the development sign-in
+(KANALVAKT_DEV_SIGNIN=1), plain-http cookies and a session secret kept in
+`.state/session-secret`, unless set otherwise; worker and web app encrypt
+payloads with the key kept in `.state/payload-keys` (KANALVAKT_PAYLOAD_KEYS).
 
 Everything a test needs to drive it in-process is in `StackConfig` (commands
 and start-up hooks can be substituted) and `run_stack(stop, config)`.
@@ -138,7 +140,10 @@ class StackConfig:
             temporal_port=int(os.environ.get("TEMPORAL_PORT", "7233")),
             temporal_ui_port=int(os.environ.get("TEMPORAL_UI_PORT", "8233")),
             namespace=app.temporal_namespace,
-            ui_codec_endpoint=os.environ.get("KANALVAKT_UI_CODEC_ENDPOINT") or None,
+            # The web app's codec endpoint (web/codec_api.py), so signed-in
+            # staff read the encrypted payloads in the Temporal UI.
+            ui_codec_endpoint=os.environ.get("KANALVAKT_UI_CODEC_ENDPOINT")
+            or f"http://{_display_host(app.web_host)}:{app.web_port}/api/codec",
             database_url=app.database_url or None,
             web_host=app.web_host,
             web_port=app.web_port,
@@ -186,6 +191,23 @@ def session_secret(state_dir: Path) -> str:
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(secrets.token_urlsafe(48))
     return path.read_text(encoding="utf-8").strip()
+
+
+def payload_keys(state_dir: Path) -> str:
+    """The local stack's payload-encryption key (KANALVAKT_PAYLOAD_KEYS
+    form, codec.py): made once, kept (mode 0600) in the state folder, so the
+    histories of earlier runs still decrypt."""
+    from codec import new_key_spec, parse_keys
+
+    path = state_dir / "payload-keys"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(new_key_spec("local-1"))
+    spec = path.read_text(encoding="utf-8").strip()
+    parse_keys(spec)  # a damaged file stops the stack here, with its reason
+    return spec
 
 
 def _display_host(host: str) -> str:
@@ -591,6 +613,12 @@ class Stack:
         env.setdefault("KANALVAKT_COOKIE_SECURE", "0")
         if not env.get("KANALVAKT_SESSION_SECRET"):
             env["KANALVAKT_SESSION_SECRET"] = session_secret(cfg.state_dir)
+        # Payloads in Temporal are encrypted on the local stack too (codec.py).
+        if not env.get("KANALVAKT_PAYLOAD_KEYS"):
+            env["KANALVAKT_PAYLOAD_KEYS"] = payload_keys(cfg.state_dir)
+        env.setdefault("KANALVAKT_CODEC_CORS_ORIGINS",
+                       f"http://localhost:{cfg.temporal_ui_port},"
+                       f"http://127.0.0.1:{cfg.temporal_ui_port}")
         return env
 
     async def _wait_for_web(self) -> None:

@@ -32,6 +32,7 @@ from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from domain import account as acc
 from domain.message_policy import MessagePolicy
+from web.codec_api import codec_router
 from web.crisis_api import crisis_router
 from web.identity import Actor, ApiActor, known_actor
 from web.messages_api import messages_router
@@ -93,6 +94,7 @@ def create_app(
     app.include_router(crisis_router())
     app.include_router(monitoring_router())
     app.include_router(snapshots_router())
+    app.include_router(codec_router())
     return app
 
 
