@@ -79,6 +79,7 @@ class Activities:
             self.messages.preserve_copy,
             self.messages.allocate_diarium_number,
             self.messages.dispose_content,
+            self.messages.inform_admins,
             self.crisis.inform,
             self.crisis.compile_digest,
             self.crisis.covering_mode,
