@@ -38,6 +38,13 @@ OPEN_STAGES = tuple(s.value for s in (msg.Stage.OPEN, msg.Stage.ACKNOWLEDGED,
                                       msg.Stage.AWAITING_APPROVAL))
 
 
+def waiting_for_a_person(stages_param: int) -> str:
+    """SQL for "the case `mc` waits for a person", with OPEN_STAGES passed as
+    parameter $`stages_param`: one definition for every inbox and count."""
+    return (f"(mc.stage = ANY(${stages_param}::text[]) "
+            "OR mc.state->>'pending_action' IS NOT NULL)")
+
+
 def _json(record: asyncpg.Record) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key, value in record.items():
@@ -59,7 +66,7 @@ async def inbox(pool: asyncpg.Pool, account_id: str, *, include_closed: bool = F
                 ) -> list[dict[str, Any]]:
     """R-22, R-23: the account's cases, soonest deadline first (none last)."""
     rows = await pool.fetch(
-        """
+        f"""
         SELECT mc.case_id, mc.platform, mc.kind, mc.from_staff, mc.stage, mc.received_at,
                mc.next_deadline, mc.escalated, mc.officer, mc.diarium_number, mc.flags,
                mc.state->>'mood' AS mood,
@@ -71,7 +78,7 @@ async def inbox(pool: asyncpg.Pool, account_id: str, *, include_closed: bool = F
         FROM message_cases mc
         LEFT JOIN message_contents c ON c.case_id = mc.case_id
         WHERE mc.account_id = $1::uuid
-          AND ($2 OR mc.stage = ANY($3::text[]) OR mc.state->>'pending_action' IS NOT NULL)
+          AND ($2 OR {waiting_for_a_person(3)})
         ORDER BY mc.next_deadline ASC NULLS LAST, mc.received_at, mc.case_id
         """,
         account_id, include_closed, list(OPEN_STAGES),

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncpg
 
-from activities.message_queries import OPEN_STAGES, _json
+from activities.message_queries import OPEN_STAGES, _json, waiting_for_a_person
 from domain import message as msg
 
 
@@ -25,12 +25,12 @@ async def handled_accounts(pool: asyncpg.Pool, municipality_id: str, person_id: 
     communications unit (`everything`), all of the municipality's. Active
     accounts, and others that still have open cases."""
     rows = await pool.fetch(
-        """
+        f"""
         SELECT a.account_id, a.account_name, a.platform, a.unit_id, a.stage, a.handle,
                (a.state->'admins') ? $2 AS is_admin,
                (SELECT count(*) FROM message_cases mc
                  WHERE mc.account_id = a.account_id AND NOT mc.from_staff
-                   AND (mc.stage = ANY($5::text[]) OR mc.state->>'pending_action' IS NOT NULL)
+                   AND {waiting_for_a_person(5)}
                ) AS open_cases
         FROM accounts a
         WHERE a.municipality_id = $1
@@ -68,7 +68,7 @@ async def open_cases(pool: asyncpg.Pool, account_ids: list[str]) -> list[dict[st
         JOIN accounts a ON a.account_id = mc.account_id
         LEFT JOIN message_contents c ON c.case_id = mc.case_id
         WHERE mc.account_id = ANY($1::uuid[]) AND NOT mc.from_staff
-          AND (mc.stage = ANY($2::text[]) OR mc.state->>'pending_action' IS NOT NULL)
+          AND {waiting_for_a_person(2)}
         ORDER BY mc.next_deadline ASC NULLS LAST, mc.received_at, mc.case_id
         LIMIT 500
         """,
@@ -86,8 +86,7 @@ async def account_cases(pool: asyncpg.Pool, account_id: str, *, closed: bool
         JOIN accounts a ON a.account_id = mc.account_id
         LEFT JOIN message_contents c ON c.case_id = mc.case_id
         WHERE mc.account_id = $1::uuid
-          AND ($2 OR (NOT mc.from_staff AND (mc.stage = ANY($3::text[])
-                                             OR mc.state->>'pending_action' IS NOT NULL)))
+          AND ($2 OR (NOT mc.from_staff AND {waiting_for_a_person(3)}))
         ORDER BY CASE WHEN $2 THEN NULL ELSE mc.next_deadline END ASC NULLS LAST,
                  mc.received_at DESC, mc.case_id
         LIMIT 500
