@@ -9,7 +9,7 @@ import os
 import shutil
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -25,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 import worker as app_worker
 from activities.feeder import IntakeFeeder
 from cli import load_directory_file
+from tests.servers import held_socket, port_of, serve_app
 from tests.support import DEV_SERVER, EXEMPELBY
 from web.app import create_app
 from workflows import search_attributes as sa
@@ -46,22 +46,26 @@ class Stack:
     task_queue: str
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+@pytest.fixture
+def web_socket() -> Iterator[socket.socket]:
+    """The web app's socket, bound (and so its port held) before anything
+    else starts; the app serves on it."""
+    sock = held_socket()
+    yield sock
+    sock.close()
 
 
 @pytest.fixture
-def web_port() -> int:
+def web_port(web_socket: socket.socket) -> int:
     """The web app's port, known before the app starts (an OpenID provider
     needs the redirect address)."""
-    return _free_port()
+    return port_of(web_socket)
 
 
 @pytest.fixture
 async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch, web_port: int) -> AsyncIterator[Stack]:
+                monkeypatch: pytest.MonkeyPatch, web_socket: socket.socket
+                ) -> AsyncIterator[Stack]:
     """The dev server, the worker with its intake feeder, and the web app
     (with Meta webhooks configured) on a free port."""
     monkeypatch.setenv("META_APP_SECRET", META_APP_SECRET)
@@ -91,25 +95,18 @@ async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
         return await create_pool(database_url), env.client
 
     app = create_app(connect=connect, task_queue=task_queue)
-    port = web_port
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
     stop_feeding = asyncio.Event()
     feeder = IntakeFeeder(pool, env.client, task_queue)
     try:
-        async with app_worker.create_worker(env.client, activities, task_queue):
+        async with (app_worker.create_worker(env.client, activities, task_queue),
+                    serve_app(app, web_socket) as base_url):
             feeding = asyncio.create_task(feeder.run(stop_feeding, idle_seconds=0.05))
-            while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
-                await asyncio.sleep(0.02)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
-                                         timeout=30) as http:
+            async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
                 yield Stack(env.client, http, pool, env.client.service_client.config.target_host,
                             archive, task_queue)
             stop_feeding.set()
             await feeding
     finally:
-        server.should_exit = True
-        await serving
         await env.shutdown()
 
 

@@ -6,9 +6,7 @@ signed-in person only (401 otherwise), with CORS for the Temporal UI."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -18,7 +16,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from google.protobuf.json_format import MessageToDict
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -28,6 +25,7 @@ import worker as app_worker
 from cli import load_directory_file
 from codec import ENCODING, KEY_ID, EncryptionCodec, new_key_spec
 from tests.e2e.intranet import csrf_of
+from tests.servers import serve_app
 from tests.support import DEV_SERVER, EXEMPELBY, REQUESTER, request_fields
 from web.app import create_app
 from workflows import search_attributes as sa
@@ -42,12 +40,6 @@ class EncryptedStack:
     client: Client  # with the codec, as worker.connect makes it
     plain: Client  # the same server, no codec: what Temporal stores
     http: httpx.AsyncClient
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -76,19 +68,12 @@ async def encrypted(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
         return await create_pool(database_url), client
 
     app = create_app(connect=connect, task_queue=task_queue)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    serving = asyncio.create_task(server.serve())
     try:
-        async with app_worker.create_worker(client, activities, task_queue):
-            while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
-                await asyncio.sleep(0.02)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}",
-                                         timeout=30) as http:
-                yield EncryptedStack(client, env.client, http)
+        async with (app_worker.create_worker(client, activities, task_queue),
+                    serve_app(app) as base_url,
+                    httpx.AsyncClient(base_url=base_url, timeout=30) as http):
+            yield EncryptedStack(client, env.client, http)
     finally:
-        server.should_exit = True
-        await serving
         await env.shutdown()
 
 

@@ -34,16 +34,16 @@ import hashlib
 import hmac
 import itertools
 import json
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from tests.servers import serve_app
 
 VERSION = "v21.0"
 
@@ -710,22 +710,8 @@ def _failure(kind: FailureKind) -> Response:
 async def serve(fake: FakeGraph) -> AsyncIterator[str]:
     """Serve `fake` with uvicorn on 127.0.0.1 and a free port; yields the base
     URL including the version, e.g. "http://127.0.0.1:54321/v21.0"."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))  # held from here on: no race for the port
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(fake.app, log_level="warning", lifespan="off"))
-    serving = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
-            if serving.done():
-                await serving  # start-up failed: raise its error
-                raise RuntimeError("the fake Graph API stopped before it started")
-            await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}/{VERSION}"
-    finally:
-        server.should_exit = True
-        await serving
-        sock.close()
+    async with serve_app(fake.app, lifespan="off") as base_url:
+        yield f"{base_url}/{VERSION}"
 
 
 def seed_page(fake: FakeGraph, page_id: str, token: str, *, posts: int = 3,

@@ -15,11 +15,9 @@ signed with a key not in the JWKS; "audience"; "nonce"; "expired";
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -27,11 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-import uvicorn
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+
+from tests.servers import held_socket, port_of, serve_app
 
 
 @dataclass
@@ -40,12 +39,6 @@ class _Grant:
     nonce: str | None
     challenge: str
     redirect_uri: str
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _s256(verifier: str) -> str:
@@ -144,15 +137,8 @@ class FakeOidcProvider:
 
     @asynccontextmanager
     async def serving(self) -> AsyncIterator[str]:
-        port = _free_port()
-        self.issuer = f"http://127.0.0.1:{port}"
-        server = uvicorn.Server(uvicorn.Config(self.app(), host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        task = asyncio.create_task(server.serve())
-        try:
-            while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
-                await asyncio.sleep(0.02)
-            yield self.issuer
-        finally:
-            server.should_exit = True
-            await task
+        with held_socket() as sock:
+            # The issuer is in the app's answers: known before it serves.
+            self.issuer = f"http://127.0.0.1:{port_of(sock)}"
+            async with serve_app(self.app(), sock):
+                yield self.issuer

@@ -9,7 +9,6 @@ so these tests also show that a delivery is taken while Temporal is down
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import socket
@@ -21,7 +20,6 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
-import uvicorn
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
@@ -37,6 +35,7 @@ from tests.domain.test_meta_webhooks import (
     messenger_echo,
     messenger_message,
 )
+from tests.servers import serve_app
 from web.app import create_app
 
 SECRET = "3c4e8f0a9b1d2c7e6f5a4b3c2d1e0f9a"
@@ -65,20 +64,9 @@ def serve(database_url: str) -> Serve:
             return await create_pool(database_url), client
 
         app = create_app(connect=connect, task_queue="webhook-tests")
-        port = _free_port()
-        server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port,
-                                               log_level="warning"))
-        task = asyncio.create_task(server.serve())
-        try:
-            while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
-                if task.done():
-                    task.result()  # startup failed: raise its error
-                await asyncio.sleep(0.02)
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
-                yield http
-        finally:
-            server.should_exit = True
-            await task
+        async with (serve_app(app) as base_url,
+                    httpx.AsyncClient(base_url=base_url, timeout=30) as http):
+            yield http
 
     return serving
 
