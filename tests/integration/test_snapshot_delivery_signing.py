@@ -9,7 +9,6 @@ wrong secret."""
 from __future__ import annotations
 
 import hashlib
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -184,12 +183,10 @@ def s3_with_auth(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str, st
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.server import ThreadedMotoServer
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # Port 0: the server binds a port the system chooses (no race for it).
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    port = server.get_host_and_port()[1]
     endpoint = f"http://127.0.0.1:{port}"
     try:
         iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",

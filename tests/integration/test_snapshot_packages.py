@@ -6,7 +6,6 @@ server, run in-process on loopback)."""
 from __future__ import annotations
 
 import hashlib
-import socket
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -93,12 +92,10 @@ async def _cli(argv: list[str]) -> int:
 def s3_server() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # Port 0: the server binds a port the system chooses (no race for it).
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
+    port = server.get_host_and_port()[1]
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
