@@ -61,6 +61,9 @@ _TEMPLATE = r"""<!DOCTYPE html>
   ul.comments { list-style: none; margin: 12px 0 0; padding: 0 0 0 14px;
                 border-left: 3px solid #e1e4e8; }
   ul.comments li { margin: 0 0 8px; }
+  ul.replies { list-style: none; margin: 6px 0 0; padding: 0 0 0 14px;
+               border-left: 3px solid #eef0f3; font-size: 14px; }
+  ul.replies li { margin: 0 0 6px; }
   .who { font-weight: bold; } .when { color: #666; font-size: 12px; }
   .hidden-flag { color: #9a3412; font-size: 12px; }
   .note { border-color: #f59e0b; background: #fffbeb; }
@@ -109,7 +112,20 @@ _TEMPLATE = r"""<!DOCTYPE html>
     <li><span class="who">{{ c.author_name or "Okänd" }}</span>
       <span class="when">{{ c.created_local }}</span>
       {% if c.hidden %}<span class="hidden-flag">(dold)</span>{% endif %}
-      <div>{{ c.text or "(kommentar utan text)" }}</div></li>
+      <div>{{ c.text or "(kommentar utan text)" }}</div>
+      {% set replies = c.get("replies") or [] %}
+      {% if replies %}
+      <ul class="replies" aria-label="Svar på kommentaren">
+        {% for r in replies|sort(attribute="created_time") %}
+        <li><span class="who">{{ r.author_name or "Okänd" }}</span>
+          <span class="when">{{ local(r.created_time, account.timezone) }}</span>
+          {% if r.hidden %}<span class="hidden-flag">(dold)</span>{% endif %}
+          <div>{{ r.text or "(svar utan text)" }}</div></li>
+        {% endfor %}
+      </ul>
+      {% if c.get("replies_truncated") %}<p class="when">Fler svar finns än de som
+        togs med.</p>{% endif %}
+      {% endif %}</li>
     {% endfor %}
   </ul>
   {% if post.comments_truncated %}<p class="when">Fler kommentarer finns än de som
@@ -137,7 +153,6 @@ _TEMPLATE = r"""<!DOCTYPE html>
 """
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-_PAGE = _ENV.from_string(_TEMPLATE)
 
 REASON_TEXT = {
     "scheduled": "halvårsvis ögonblicksbild",
@@ -156,6 +171,10 @@ def local_text(moment: datetime | str, timezone: str) -> str:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     return moment.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+_ENV.globals["local"] = local_text  # a reply's time, in the municipality's zone
+_PAGE = _ENV.from_string(_TEMPLATE)
 
 
 def render_html(context: dict[str, Any]) -> str:

@@ -18,7 +18,8 @@ so a permanent failure stops Temporal's retries at once.
 Nothing here reads the clock: `capture` is given `now`.
 
 `capture_account` is the snapshot capability (R-37, R-38): the account's
-profile and its recent posts with their comments, as the platform shows them.
+profile and its recent posts with their comments and the replies to those,
+as the platform shows them.
 Connectors that cannot read the platform refuse it with a non-retryable
 `PlatformError` (`SCREENSHOTS_NEEDED`): the snapshot is then made from
 uploaded screenshots.
@@ -86,12 +87,24 @@ class Capture(BaseModel):
     source: Literal["platform", "kanalvakt"] = "platform"
 
 
+class CapturedReply(BaseModel):
+    """A reply to a comment (R-37): the platforms nest replies one level deep."""
+
+    id: str
+    text: str
+    author_name: str | None = None
+    created_time: AwareDatetime
+    hidden: bool = False
+
+
 class CapturedComment(BaseModel):
     id: str
     text: str
     author_name: str | None = None
     created_time: AwareDatetime
     hidden: bool = False
+    replies: list[CapturedReply] = []  # R-37: the conversation under the comment
+    replies_truncated: bool = False  # more replies than the capture's limit
 
 
 class CapturedPost(BaseModel):
@@ -117,7 +130,8 @@ class AccountProfile(BaseModel):
 
 class AccountCapture(BaseModel):
     """R-37, R-38: what the public sees of an account: the profile and the
-    most recent posts with their top-level comments, as read just now."""
+    most recent posts with their top-level comments and the replies to
+    those, as read just now."""
 
     platform: str
     account_ref: str
@@ -129,7 +143,13 @@ class AccountCapture(BaseModel):
 
     @property
     def comment_count(self) -> int:
-        return sum(len(p.comments) for p in self.posts)
+        """Comments and the replies to them (the SnapshotTaken count, R-37)."""
+        return sum(len(p.comments) for p in self.posts) + self.reply_count
+
+    @property
+    def reply_count(self) -> int:
+        """Replies to those comments."""
+        return sum(len(c.replies) for p in self.posts for c in p.comments)
 
 
 SCREENSHOTS_NEEDED = "ScreenshotsNeeded"
@@ -283,5 +303,5 @@ class PlatformConnector(Protocol):
 
     async def capture_account(
         self, platform: str, account_ref: str, *, now: datetime, max_posts: int = 25,
-        max_comments: int = 100,
+        max_comments: int = 100, max_replies: int = 100,
     ) -> AccountCapture: ...

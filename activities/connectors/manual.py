@@ -123,7 +123,7 @@ class ManualConnector:
 
     async def capture_account(
         self, platform: str, account_ref: str, *, now: datetime, max_posts: int = 25,
-        max_comments: int = 100,
+        max_comments: int = 100, max_replies: int = 100,
     ) -> AccountCapture:
         """R-37: Kanalvakt cannot read this platform; the snapshot is made
         from screenshots an admin uploads (web/snapshots_api.py)."""

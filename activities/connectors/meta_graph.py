@@ -27,11 +27,20 @@ Private message, Messenger or Instagram (`kind="private_message"`)
 Account snapshot (`capture_account`, R-37, R-38), newest first, paged by `after` cursor
   Facebook Page  GET /{page-id}?fields=id,name,username,about,category,link,followers_count,website
                  GET /{page-id}/posts?fields=id,message,created_time,permalink_url,status_type
-                 GET /{post-id}/comments?fields=id,message,from,created_time,is_hidden
+                 GET /{post-id}/comments?fields=id,message,from,created_time,is_hidden,
+                                                comment_count
+                 GET /{comment-id}/comments?fields=id,message,from,created_time,is_hidden
+                     (replies; asked only of comments whose comment_count is > 0)
   Instagram      GET /{ig-user-id}?fields=id,username,name,biography,website,followers_count
                  GET /{ig-user-id}/media?fields=id,caption,media_type,permalink,timestamp
                  GET /{ig-media-id}/comments?fields=id,text,username,timestamp,hidden
-  Comments are the top-level ones (replies to comments are not captured).
+                 GET /{ig-comment-id}/replies?fields=id,text,username,timestamp,hidden
+  A post's comments edge gives the top-level comments (Graph's default
+  `filter=toplevel`); the replies to each come from the comment's own edge
+  ("Comments on comments are called replies. You get replies by querying for
+  the comments on a comment id"; Instagram: IG Comment Replies), paged the
+  same way, up to `max_replies` per comment. Replies are one level deep on
+  both platforms (a reply to a reply is added to the top-level comment).
 
 Every call carries the Page access token as `Authorization: Bearer <token>`,
 never as the `access_token` query parameter, so tokens stay out of URLs and
@@ -77,6 +86,7 @@ from activities.connectors.base import (
     Capture,
     CapturedComment,
     CapturedPost,
+    CapturedReply,
     KnownContent,
     PlatformError,
     PlatformTarget,
@@ -93,8 +103,10 @@ PAGE_FIELDS = "id,name,username,about,category,link,followers_count,website"
 IG_USER_FIELDS = "id,username,name,biography,website,followers_count"
 POST_FIELDS = "id,message,created_time,permalink_url,status_type"
 IG_MEDIA_FIELDS = "id,caption,media_type,permalink,timestamp"
-FB_POST_COMMENT_FIELDS = "id,message,from,created_time,is_hidden"
+FB_POST_COMMENT_FIELDS = "id,message,from,created_time,is_hidden,comment_count"
 IG_MEDIA_COMMENT_FIELDS = "id,text,username,timestamp,hidden"
+FB_REPLY_FIELDS = "id,message,from,created_time,is_hidden"
+IG_REPLY_FIELDS = "id,text,username,timestamp,hidden"
 _PAGE_SIZE = 25
 
 # account_ref -> its Page access token. An account without a token is a
@@ -203,7 +215,7 @@ class MetaGraphConnector:
 
     async def capture_account(
         self, platform: str, account_ref: str, *, now: datetime, max_posts: int = 25,
-        max_comments: int = 100,
+        max_comments: int = 100, max_replies: int = 100,
     ) -> AccountCapture:
         if platform not in ("facebook", "instagram"):
             raise PlatformError(
@@ -237,10 +249,26 @@ class MetaGraphConnector:
             comment_fields = FB_POST_COMMENT_FIELDS if fb else IG_MEDIA_COMMENT_FIELDS
             comments_raw, more_comments = await self._list(
                 account_ref, [post_id, "comments"], comment_fields, max_comments)
-            raw["posts"][post_id] = {"post": item, "comments": comments_raw}
+            replies_raw: dict[str, list[dict[str, Any]]] = {}
+            raw["posts"][post_id] = {"post": item, "comments": comments_raw,
+                                     "replies": replies_raw}
             target = PlatformTarget(platform=platform, object_id=post_id, kind="comment",
                                     account_ref=account_ref)
-            comments = [_captured_comment(c, fb, target) for c in comments_raw]
+            comments = []
+            for c in comments_raw:
+                comment = _captured_comment(c, fb, target)
+                # Facebook says how many replies a comment has, so only those
+                # with replies cost a request; Instagram does not say.
+                if max_replies > 0 and (not fb or (_opt_int(c.get("comment_count")) or 0) > 0):
+                    found, more_replies = await self._list(
+                        account_ref, [comment.id, "comments" if fb else "replies"],
+                        FB_REPLY_FIELDS if fb else IG_REPLY_FIELDS, max_replies)
+                    if found:
+                        replies_raw[comment.id] = found
+                    comment = comment.model_copy(update={
+                        "replies": [_captured_reply(r, fb, target) for r in found],
+                        "replies_truncated": more_replies})
+                comments.append(comment)
             posts.append(CapturedPost(
                 id=post_id,
                 text=str(item.get("message" if fb else "caption") or ""),
@@ -249,10 +277,12 @@ class MetaGraphConnector:
                 media_type=_opt_str(item.get("status_type" if fb else "media_type")),
                 comments=comments, comments_truncated=more_comments,
             ))
+        captured = AccountCapture(platform=platform, account_ref=account_ref, profile=profile,
+                                  posts=posts, posts_truncated=more, captured_at=now, raw=raw)
         log.info("graph account captured", platform=platform, account_ref=account_ref,
-                 posts=len(posts), comments=sum(len(p.comments) for p in posts))
-        return AccountCapture(platform=platform, account_ref=account_ref, profile=profile,
-                              posts=posts, posts_truncated=more, captured_at=now, raw=raw)
+                 posts=len(posts), comments=captured.comment_count,
+                 replies=captured.reply_count)
+        return captured
 
     async def _list(self, account_ref: str, path: list[str], fields: str, most: int
                     ) -> tuple[list[dict[str, Any]], bool]:
@@ -484,6 +514,13 @@ def _captured_comment(body: dict[str, Any], facebook: bool,
         created_time=_parse_time(body.get("created_time" if facebook else "timestamp"), target),
         hidden=bool(body.get("is_hidden" if facebook else "hidden")),
     )
+
+
+def _captured_reply(body: dict[str, Any], facebook: bool,
+                    target: PlatformTarget) -> CapturedReply:
+    comment = _captured_comment(body, facebook, target)
+    return CapturedReply(id=comment.id, text=comment.text, author_name=comment.author_name,
+                         created_time=comment.created_time, hidden=comment.hidden)
 
 
 def _required_str(body: dict[str, Any], key: str) -> str:

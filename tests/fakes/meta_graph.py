@@ -18,8 +18,13 @@ It imitates, as Meta documents them:
   GET    /v21.0/{page-id}/posts      a Page's posts, newest first   } {"data": [...],
   GET    /v21.0/{ig-user-id}/media   an IG account's media          }  "paging": {"cursors":
   GET    /v21.0/{post-or-media-id}/comments  top-level comments     }  {"after"}, "next"}}
+  GET    /v21.0/{comment-id}/comments  replies to a Facebook comment }
+  GET    /v21.0/{ig-comment-id}/replies  replies to an IG comment    }
                                      (`limit`, `after`; Page, IG User, Post and
-                                     IG Media nodes for the account snapshot)
+                                     IG Media nodes for the account snapshot;
+                                     replies oldest first, the rest newest first;
+                                     a Facebook comment's `comment_count` is its
+                                     number of replies)
 
 with token checking (`Authorization: Bearer`/`OAuth` or `access_token`; an
 object answers only to its owner's token), optional `appsecret_proof`, Graph's
@@ -109,6 +114,9 @@ EDGES: dict[tuple[Node, str], Node] = {
     ("ig_user", "media"): "ig_media",
     ("post", "comments"): "comment",
     ("ig_media", "comments"): "ig_comment",
+    # Replies (R-37): "comments on comments" on Facebook, IG Comment Replies.
+    ("comment", "comments"): "comment",
+    ("ig_comment", "replies"): "ig_comment",
 }
 NODE_TYPE_NAMES: dict[Node, str] = {
     "comment": "Comment",
@@ -264,6 +272,34 @@ class FakeGraph:
                 },
             )
         )
+
+    def add_facebook_reply(self, page_id: str, comment_id: str, reply_id: str, *,
+                           message: str, from_id: str, from_name: str,
+                           created_time: str) -> GraphObject:
+        """A reply to a Facebook comment (a comment whose `parent` is it)."""
+        parent = self.objects[comment_id]
+        parent.fields["comment_count"] = parent.fields.get("comment_count", 0) + 1
+        parent.replies.append(reply_id)
+        post = parent.fields.get("object") or {}
+        return self._add(GraphObject(reply_id, "comment", page_id, {
+            "id": reply_id, "message": message, "from": {"name": from_name, "id": from_id},
+            "created_time": created_time, "parent": {"id": comment_id}, "object": post,
+            "permalink_url": f"https://www.facebook.com/{post.get('id', '')}?comment_id="
+                             f"{comment_id}&reply_comment_id={reply_id}",
+            "is_hidden": False, "can_hide": True, "like_count": 0, "comment_count": 0,
+        }))
+
+    def add_instagram_reply(self, ig_account_id: str, comment_id: str, reply_id: str, *,
+                            text: str, from_id: str, username: str,
+                            timestamp: str) -> GraphObject:
+        """A reply to an IG comment (an IG Comment whose `parent_id` is it)."""
+        parent = self.objects[comment_id]
+        parent.replies.append(reply_id)
+        return self._add(GraphObject(reply_id, "ig_comment", ig_account_id, {
+            "id": reply_id, "text": text, "username": username, "timestamp": timestamp,
+            "from": {"id": from_id, "username": username}, "like_count": 0, "hidden": False,
+            "media": parent.fields.get("media"), "parent_id": comment_id,
+        }))
 
     def add_page(self, page_id: str, *, name: str, username: str, about: str,
                  followers: int = 0, website: str | None = None) -> GraphObject:
@@ -488,6 +524,8 @@ class FakeGraph:
                               f"type ({NODE_TYPE_NAMES[child]})", "OAuthException", 100)
         link = {"post": "from", "ig_media": "", "comment": "object", "ig_comment": "media"}[child]
 
+        replies = parent.node in ("comment", "ig_comment")
+
         def belongs(obj: GraphObject) -> bool:
             if obj.node != child or obj.deleted:
                 return False
@@ -495,13 +533,18 @@ class FakeGraph:
                 return obj.owner == parent.id
             if child == "post":
                 return obj.owner == parent.id
+            if replies:
+                ref = obj.fields.get("parent") if child == "comment" else \
+                    {"id": obj.fields.get("parent_id")}
+                return isinstance(ref, dict) and ref.get("id") == parent.id
             ref = obj.fields.get(link)
             return isinstance(ref, dict) and ref.get("id") == parent.id and \
                 not obj.fields.get("parent") and not obj.fields.get("parent_id")
 
         time_key = "timestamp" if child in ("ig_media", "ig_comment") else "created_time"
         items = sorted((o for o in self.objects.values() if belongs(o)),
-                       key=lambda o: (str(o.fields.get(time_key, "")), o.id), reverse=True)
+                       key=lambda o: (str(o.fields.get(time_key, "")), o.id),
+                       reverse=not replies)
         limit = int(rec.query.get("limit", "25"))
         start = int(rec.query["after"]) if rec.query.get("after", "").isdigit() else 0
         page = items[start:start + limit]
@@ -569,6 +612,8 @@ class FakeGraph:
             }
         self._add(GraphObject(new_id, obj.node, obj.owner, fields))
         obj.replies.append(new_id)
+        if obj.node == "comment":
+            obj.fields["comment_count"] = obj.fields.get("comment_count", 0) + 1
         return JSONResponse({"id": new_id})
 
     def _send(self, page_id: str, rec: RecordedRequest) -> Response:
@@ -715,8 +760,9 @@ async def serve(fake: FakeGraph) -> AsyncIterator[str]:
 
 
 def seed_page(fake: FakeGraph, page_id: str, token: str, *, posts: int = 3,
-              comments_per_post: int = 2) -> None:
-    """A Facebook Page with `posts` posts and their comments, for snapshots."""
+              comments_per_post: int = 2, replies_per_comment: int = 0) -> None:
+    """A Facebook Page with `posts` posts, their comments and (R-37) the
+    replies to each comment, for snapshots."""
     fake.grant(page_id, token)
     fake.add_page(page_id, name="Kulturhuset Ängen", username="kulturhusetangen",
                   about="Kulturhuset Ängen är en verksamhet inom Exempelby kommun. Vi svarar "
@@ -735,3 +781,11 @@ def seed_page(fake: FakeGraph, page_id: str, token: str, *, posts: int = 3,
                 message=f"Kommentar {c} på inlägg {p}: när börjar det?",
                 from_id=f"55500{c}", from_name=names[(p + c) % len(names)],
                 created_time=f"2026-03-{p:02d}T1{c}:00:00+0000", post_id=post_id)
+            comment_id = f"{120000000000000 + p}_{130000000000000 + c}"
+            for r in range(1, replies_per_comment + 1):
+                fake.add_facebook_reply(
+                    page_id, comment_id, f"{120000000000000 + p}_{140000000000000 + c * 1000 + r}",
+                    message=f"Svar {r} på kommentar {c} på inlägg {p}: klockan {17 + r % 3}.",
+                    from_id=page_id if r % 2 else f"55600{r}",
+                    from_name="Kulturhuset Ängen" if r % 2 else names[r % len(names)],
+                    created_time=f"2026-03-{p:02d}T1{c}:{r % 60:02d}:30+0000")
