@@ -230,13 +230,23 @@ class CrisisActivities:
                 not_running += 1
             if not inp.cases:
                 continue
-            crisis_id = status.mode.crisis_id if status.mode else None
+            mode = status.mode
+            # A case whose crisis differs, or whose crisis names other
+            # approvers (R-39: crisis management changed during the crisis).
             cases = await self._pool.fetch(
                 """SELECT case_id FROM message_cases
                    WHERE account_id = $1::uuid AND NOT (stage = ANY($2::text[]))
-                     AND (state->'crisis'->>'crisis_id') IS DISTINCT FROM $3
+                     AND ((state->'crisis'->>'crisis_id') IS DISTINCT FROM $3
+                          OR COALESCE((state->'crisis'->>'through_crisis_management')::boolean,
+                                      false) IS DISTINCT FROM $4
+                          OR NOT (COALESCE(state->'crisis'->'crisis_management', '[]') @> $5
+                                  AND $5 @> COALESCE(state->'crisis'->'crisis_management',
+                                                     '[]')))
                    ORDER BY case_id""",
-                account["account_id"], list(_TERMINAL_CASE), crisis_id)
+                account["account_id"], list(_TERMINAL_CASE),
+                mode.crisis_id if mode else None,
+                mode.through_crisis_management if mode else False,
+                sorted(mode.crisis_management) if mode else [])
             for case in cases:
                 try:
                     await client.get_workflow_handle(case["case_id"]).signal(
@@ -319,6 +329,9 @@ class CrisisProjection:
                        ON CONFLICT (crisis_id) DO NOTHING""",
                     m.crisis_id, m.municipality_id, sorted(m.units), m.model_dump(mode="json"),
                     typed.reason, typed.actor, typed.at)
+            case cr.CrisisApproversChanged():
+                await conn.execute("UPDATE crisis_modes SET mode = $2 WHERE crisis_id = $1",
+                                   typed.crisis.crisis_id, typed.crisis.model_dump(mode="json"))
             case cr.CrisisEnded():
                 await conn.execute(
                     """UPDATE crisis_modes SET ended_by = $2, ended_at = $3, end_reason = $4

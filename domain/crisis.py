@@ -273,6 +273,15 @@ class CrisisDeclared(_Event):
     digest_every: timedelta
 
 
+class CrisisApproversChanged(_Event):
+    """R-39, R-43: the directory changed crisis management (or the setting
+    that replies go through it) during a crisis; the crisis's rules now name
+    the new approvers, and the accounts and open cases are told."""
+
+    type: Literal["CrisisApproversChanged"] = "CrisisApproversChanged"
+    crisis: CrisisMode
+
+
 class CrisisEnded(_Event):
     type: Literal["CrisisEnded"] = "CrisisEnded"
     crisis_id: str
@@ -306,7 +315,7 @@ class StormCooledDown(_Event):
 
 CrisisEvent = Annotated[
     CrisisSettingsLoaded | CrisisDeclared | CrisisEnded | CrisisDigestCompiled | StormFlagged
-    | StormCooledDown,
+    | StormCooledDown | CrisisApproversChanged,
     Field(discriminator="type"),
 ]
 _EVENTS: TypeAdapter[CrisisEvent] = TypeAdapter(CrisisEvent)
@@ -420,6 +429,16 @@ def _require_crisis_management(state: CrisisState, actor: str, what: str) -> Non
                             key="crisis.management_only")
 
 
+def approval_rule(settings: CrisisSettings, mode: CrisisMode) -> CrisisMode:
+    """R-39 (Kristiansand), R-43: whether replies go through crisis management
+    and who it is, as the directory says now; the running crisis follows, so
+    a member who joins may approve and one who leaves no longer does."""
+    through = settings.policy.communication_through_crisis_management
+    return mode.model_copy(update={
+        "through_crisis_management": through,
+        "crisis_management": settings.crisis_management if through else frozenset()})
+
+
 def crisis_id_for(state: CrisisState, now: datetime) -> str:
     """Readable and unique within the municipality: `<municipality>-<n>-<time>`."""
     return f"{state.municipality_id}-{state.crises + 1}-{now:%Y%m%dT%H%M%SZ}"
@@ -434,7 +453,14 @@ def decide(state: CrisisState | None, command: Command, *, now: datetime) -> lis
             return []
         if state is not None and command.settings.municipality_id != state.municipality_id:
             raise RuleViolation("settings of another municipality", key="crisis.other_municipality")
-        return [CrisisSettingsLoaded(at=now, actor=actor, settings=command.settings)]
+        loaded: list[CrisisEvent] = [CrisisSettingsLoaded(at=now, actor=actor,
+                                                          settings=command.settings)]
+        mode = state.active if state is not None else None
+        if mode is not None:
+            follows = approval_rule(command.settings, mode)
+            if follows != mode:
+                loaded.append(CrisisApproversChanged(at=now, actor=actor, crisis=follows))
+        return loaded
     if state is None:
         raise WrongStage("the crisis workflow has no settings yet", key="crisis.no_settings")
     match command:
@@ -512,6 +538,8 @@ def evolve(state: CrisisState | None, event: CrisisEvent) -> CrisisState:
         case CrisisEnded():
             changes |= {"active": None, "reason": None, "declared_by": None,
                         "last_digest_end": None}
+        case CrisisApproversChanged() if state.active is not None:
+            changes["active"] = event.crisis
         case CrisisDigestCompiled():
             changes |= {"last_digest_end": event.digest.period_end,
                         "digests": state.digests + 1}

@@ -29,8 +29,9 @@ class CrisisMode(BaseModel):
     notice: str = Field(min_length=1)
     # R-39 (Kristiansand: "all communication goes through crisis management"),
     # a setting of the municipality. While on, an admin's reply waits
-    # for one of `crisis_management` (as they were when it was declared) to
-    # approve it; defaults keep earlier crises decoding unchanged.
+    # for one of `crisis_management` (as the directory names them; a change
+    # during the crisis reaches it as CrisisApproversChanged) to approve it;
+    # defaults keep earlier crises decoding unchanged.
     through_crisis_management: bool = False
     crisis_management: frozenset[str] = frozenset()
 

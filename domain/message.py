@@ -1016,6 +1016,13 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
             changes |= {"crisis": event.crisis,
                         "crisis_since": state.crisis_since if same else event.at,
                         "crisis_id": event.crisis.crisis_id}
+            # a reply waiting in this crisis waits for crisis management
+            # as the directory names it now, not as it was when it was written.
+            pending, crisis = state.pending_reply, event.crisis
+            if (pending is not None and pending.crisis_id == crisis.crisis_id
+                    and crisis.through_crisis_management and crisis.crisis_management):
+                changes["pending_reply"] = pending.model_copy(
+                    update={"approvers": crisis.crisis_management})
         case CrisisRulesLifted():
             changes |= {"crisis": None, "crisis_since": None}
         case AdminsUpdated() if state.authorities is not None:

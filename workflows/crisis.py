@@ -252,7 +252,12 @@ class CrisisWorkflow:
         validator decides on the directory as it is now."""
         await self._ready()
         async with self._lock:
-            await self._apply(command)
+            events = await self._apply(command)
+            changed = any(isinstance(e, cr.CrisisApproversChanged) for e in events)
+            if changed and workflow.patched("crisis-approvers-follow-directory"):
+                # R-39: the accounts and open cases take the new approvers.
+                informed = await self._inform()
+                return CrisisResult(state=self.state_now, informed=informed)
             return CrisisResult(state=self.state_now)
 
     @load_settings.validator

@@ -350,3 +350,41 @@ def test_r40_storm_flag_round_trips() -> None:
     status = CrisisStatus(mode=mode(), storm=flag)
     assert CrisisStatus.model_validate(status.model_dump(mode="json")) == status
     assert status.notice == POLICY.notice_text()
+
+
+def test_r39_a_change_of_crisis_management_during_a_crisis_reaches_its_rules() -> None:
+    """R-39, R-43 (Kristiansand): the directory changes crisis management
+    while a crisis runs; the crisis names the new approvers on the record
+    (CrisisApproversChanged), the same settings again change nothing, and
+    outside a crisis only the settings are recorded."""
+    through = POLICY.model_copy(update={"communication_through_crisis_management": True})
+    c = Crisis(settings(policy=through))
+    c.do(cr.DeclareCrisis(actor=KRISLEDNING[0], reason="Skred"), local(2026, 4, 2, 9))
+    before = c.current.active
+    assert before is not None and before.crisis_management == frozenset(KRISLEDNING)
+
+    joined = settings(policy=through, crisis_management=frozenset({KRISLEDNING[0], "lena.ek"}))
+    events = c.do(cr.LoadSettings(actor=SYSTEM, settings=joined), local(2026, 4, 2, 10))
+    assert [e.type for e in events] == ["CrisisSettingsLoaded", "CrisisApproversChanged"]
+    changed = events[1]
+    assert isinstance(changed, cr.CrisisApproversChanged)
+    assert changed.crisis.crisis_management == {KRISLEDNING[0], "lena.ek"}
+    assert changed.crisis.crisis_id == before.crisis_id
+    assert changed.crisis.declared_at == before.declared_at  # the same crisis
+    assert c.current.active == changed.crisis
+    assert c.do(cr.LoadSettings(actor=SYSTEM, settings=joined), local(2026, 4, 2, 11)) == []
+
+    # The setting switched off mid-crisis: replies no longer wait.
+    off = c.do(cr.LoadSettings(actor=SYSTEM, settings=settings(policy=POLICY)),
+               local(2026, 4, 2, 12))
+    assert [e.type for e in off] == ["CrisisSettingsLoaded", "CrisisApproversChanged"]
+    assert c.current.active is not None
+    assert not c.current.active.through_crisis_management
+    assert c.current.active.crisis_management == frozenset()
+
+    calm = Crisis(settings(policy=through))
+    assert [e.type for e in calm.do(cr.LoadSettings(actor=SYSTEM, settings=joined),
+                                    local(2026, 4, 2, 10))] == ["CrisisSettingsLoaded"]
+    for event in c.events:
+        assert cr.parse_event(event.model_dump(mode="json")) == event
+    assert cr.fold([cr.parse_event(e.model_dump(mode="json")) for e in c.events]) == c.current

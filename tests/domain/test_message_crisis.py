@@ -260,3 +260,24 @@ def test_r39_a_crisis_never_loosens_an_acknowledged_or_forwarded_deadline() -> N
         normal = msg.deadline_plan(case.current)
         case.do(msg.ApplyCrisis(actor=SYSTEM, crisis=slow))
         assert msg.deadline_plan(case.current) == normal
+
+
+def test_r39_a_waiting_reply_follows_crisis_management_as_the_directory_names_it() -> None:
+    """R-39 (Kristiansand): crisis management changes while a reply waits;
+    the crisis rules reach the case again (same crisis, new approvers): the
+    new member may approve, the one who left may not."""
+    case = in_crisis()
+    case.do(respond())
+    newcomer = "lena.ek"
+    changed = crisis_through_management().model_copy(
+        update={"crisis_management": frozenset({newcomer})})
+    [applied] = case.do(msg.ApplyCrisis(actor=SYSTEM, crisis=changed),
+                        at=AT + timedelta(minutes=10))
+    assert isinstance(applied, msg.CrisisRulesApplied)
+    s = case.current
+    assert s.pending_reply is not None and s.pending_reply.approvers == {newcomer}
+    assert s.crisis_since == AT  # the same crisis: no deadline moves
+    with pytest.raises(NotAuthorised, match="R-39"):
+        case.decide(msg.ApproveReply(actor=KRISLEDNING))
+    events = case.do(msg.ApproveReply(actor=newcomer), at=AT + timedelta(minutes=20))
+    assert names(events) == ["ReplyApproved", "MessageAnswered"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from activities.crisis import send_crisis_settings
 from cli import load_directory_file
 from domain import message as msg
 from tests.e2e.conftest import Stack, active_account
@@ -22,11 +23,14 @@ KRISLEDNING = "eva.marklund"
 BASE = "/api/municipalities/exempelby/crisis"
 
 
-async def _through_crisis_management(database_url: str, tmp_path: Path) -> None:
+async def _through_crisis_management(database_url: str, tmp_path: Path,
+                                     members: list[str] | None = None) -> None:
     """R-43: Exempelby's directory with Kristiansand's rule switched on, loaded
-    as `kanalvakt directory load` does."""
+    as `kanalvakt directory load` does; `members` replace crisis management."""
     data: dict[str, Any] = yaml.safe_load(EXEMPELBY.read_text(encoding="utf-8"))
     data["municipality"]["crisis"]["communication_through_crisis_management"] = True
+    if members is not None:
+        data["crisis_management"] = members
     path = tmp_path / "exempelby.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     await load_directory_file(database_url, path)
@@ -160,3 +164,40 @@ async def test_r39_the_public_register_points_to_the_website_and_phone_in_a_cris
     assert r.status_code == 200, r.text
     assert [e["crisis"] for e in (await stack.http.get("/api/register")).json()] == [None]
     assert "Krisläge: information" not in (await stack.http.get("/register")).text
+
+
+async def test_r39_a_new_member_of_crisis_management_approves_a_waiting_reply(
+        stack: Stack, database_url: str, tmp_path: Path) -> None:
+    """R-39, R-43: the directory replaces a member of crisis management while
+    a reply waits; loaded and sent to the crisis workflow (as `kanalvakt
+    directory load` does), the crisis records the new approvers, the case
+    follows, the member who left is refused (403, nothing recorded) and the
+    new one approves."""
+    await _through_crisis_management(database_url, tmp_path)
+    account_id = await active_account(stack)
+    r = await stack.http.post(BASE, json={"reason": "Skred"}, headers=as_(KRISLEDNING))
+    assert r.status_code == 200, r.text
+    asked = await received(stack, account_id, "Är vägen öppen?")
+    await eventually(lambda: _state(stack, asked), lambda s: s.crisis is not None)
+    r = await decide(stack, asked, "respond", ADMIN, {"text": "Vägen är avstängd i dag."})
+    assert r.json()["state"]["stage"] == "awaiting_approval", r.text
+
+    newcomer = "jonas.blom"
+    await _through_crisis_management(database_url, tmp_path, members=["karin.holm", newcomer])
+    sent = await send_crisis_settings(stack.pool, stack.client, "exempelby")
+    assert sent is not None and sent.crisis_management == {"karin.holm", newcomer}
+    crisis_events = await _events(stack, "crisis:exempelby")
+    assert crisis_events[-2:] == ["CrisisSettingsLoaded", "CrisisApproversChanged"]
+    state = await eventually(
+        lambda: _state(stack, asked),
+        lambda s: s.pending_reply is not None and newcomer in s.pending_reply.approvers)
+    assert state.pending_reply is not None
+    assert state.pending_reply.approvers == {"karin.holm", newcomer}
+
+    before = await _events(stack, asked)
+    r = await decide(stack, asked, "approve", KRISLEDNING, {})
+    assert r.status_code == 403 and "R-39" in r.text
+    assert await _events(stack, asked) == before
+    r = await decide(stack, asked, "approve", newcomer, {})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["stage"] == "answered"
