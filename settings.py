@@ -63,6 +63,11 @@ class Settings:
             "KANALVAKT_OIDC_CLAIMS", "preferred_username,email").split(",") if c.strip()))
     oidc_scopes: str = field(
         default_factory=lambda: os.environ.get("KANALVAKT_OIDC_SCOPES", "openid profile email"))
+    # Where the provider sends the browser after its sign-out (RP-Initiated
+    # Logout; register it at the provider). Default: <origin of
+    # KANALVAKT_OIDC_REDIRECT_URL>/signed-out, our own signed-out page.
+    oidc_post_logout_redirect_url: str = field(
+        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_POST_LOGOUT_REDIRECT_URL", ""))
     # Optional: the one municipality whose directory this provider signs in.
     oidc_municipality: str = field(
         default_factory=lambda: os.environ.get("KANALVAKT_OIDC_MUNICIPALITY", ""))

@@ -99,7 +99,16 @@ def session(request: Request) -> dict[str, Any]:
     return data
 
 
-def sign_in(request: Request, municipality_id: str, person_id: str, via: str) -> None:
+# The ID token is kept for the provider's sign-out (`id_token_hint`) only when
+# it leaves the session cookie well under the browsers' 4096-byte limit (the
+# cookie is the session's JSON in base64, signed); a bigger one (Entra ID puts
+# group ids in it) is dropped, and the sign-out names us by client_id alone.
+ID_TOKEN_KEY = "idt"
+ID_TOKEN_MAX = 2200
+
+
+def sign_in(request: Request, municipality_id: str, person_id: str, via: str,
+            id_token: str | None = None) -> None:
     """Start a fresh session for the person: everything the old session held
     (a half-done OIDC flow, the CSRF token) is dropped, so nothing carries
     over from before sign-in."""
@@ -109,12 +118,29 @@ def sign_in(request: Request, municipality_id: str, person_id: str, via: str) ->
     s[SESSION_KEY] = {"m": municipality_id, "p": person_id, "via": via,
                       "at": datetime.now(UTC).isoformat(timespec="seconds")}
     s["csrf"] = secrets.token_urlsafe(32)
+    if id_token and len(id_token) <= ID_TOKEN_MAX:
+        s[ID_TOKEN_KEY] = id_token
     if lang:
         s["lang"] = lang
 
 
-def sign_out(request: Request) -> None:
-    session(request).clear()
+@dataclass(frozen=True)
+class SignedOut:
+    """What an ended session leaves for the provider's sign-out."""
+
+    via: str | None  # "dev", "oidc", or None when nobody was signed in
+    id_token: str | None
+
+
+def sign_out(request: Request) -> SignedOut:
+    """End Kanalvakt's session; what it held for the provider's sign-out."""
+    s = session(request)
+    who = s.get(SESSION_KEY)
+    token = s.get(ID_TOKEN_KEY)
+    s.clear()
+    request.state.viewer = None
+    return SignedOut(via=str(who.get("via")) if isinstance(who, dict) else None,
+                     id_token=token if isinstance(token, str) else None)
 
 
 async def current_viewer(request: Request) -> Viewer | None:

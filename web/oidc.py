@@ -15,6 +15,14 @@ is the first ID-token claim of `KANALVAKT_OIDC_CLAIMS` that is present
 (default `preferred_username`, then `email`), matched against the
 directory's e-mail addresses, then its person ids. Settings: settings.py
 (`KANALVAKT_OIDC_*`).
+
+Sign-out (OpenID Connect RP-Initiated Logout 1.0): when the discovery
+document offers `end_session_endpoint`, POST /signout ends our session and
+sends the browser there with `id_token_hint` (the ID token, kept in the
+session when it is small enough for the cookie), `client_id`,
+`post_logout_redirect_uri` (KANALVAKT_OIDC_POST_LOGOUT_REDIRECT_URL, default
+our own /signed-out page) and `state`, which /signed-out checks. Without the
+endpoint only our session ends, and the page says the provider's may not.
 """
 
 from __future__ import annotations
@@ -37,7 +45,14 @@ CLOCK_SKEW = 120  # seconds
 
 
 class OidcError(Exception):
-    """The sign-in cannot go on; the message is safe to show."""
+    """The sign-in cannot go on. The message (English, with the technical
+    cause) is for the log; the page shows the text of `key` (`oidc.<key>` in
+    web/session_texts.py) with `params` in the reader's language."""
+
+    def __init__(self, message: str, key: str = "failed", **params: str) -> None:
+        super().__init__(message)
+        self.key = key
+        self.params = params
 
 
 @dataclass
@@ -64,6 +79,15 @@ class OidcFlow:
                        started=float(data["started"]))
         except (KeyError, TypeError, ValueError):
             return None
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """What a finished sign-in gives: the verified claims, and the ID token
+    itself (kept for the provider's sign-out, `id_token_hint`)."""
+
+    claims: dict[str, Any]
+    id_token: str
 
 
 def pkce_challenge(verifier: str) -> str:
@@ -95,12 +119,14 @@ class OidcClient:
                     response.raise_for_status()
                     meta = response.json()
                 except (httpx.HTTPError, ValueError) as error:
-                    raise OidcError(f"the sign-in provider's discovery failed: {error}") from None
+                    raise OidcError(f"the sign-in provider's discovery failed: {error}",
+                                    "discovery") from None
             if not isinstance(meta, dict) or meta.get("issuer") != self.issuer:
-                raise OidcError("the sign-in provider's discovery names another issuer")
+                raise OidcError("the sign-in provider's discovery names another issuer",
+                                "discovery")
             for key in ("authorization_endpoint", "token_endpoint", "jwks_uri"):
                 if not isinstance(meta.get(key), str):
-                    raise OidcError(f"the sign-in provider's discovery lacks {key}")
+                    raise OidcError(f"the sign-in provider's discovery lacks {key}", "discovery")
             self._metadata = meta
         return self._metadata
 
@@ -113,8 +139,8 @@ class OidcClient:
                     response.raise_for_status()
                     self._keys = KeySet.import_key_set(response.json())
                 except (httpx.HTTPError, ValueError, JoseError) as error:
-                    raise OidcError(f"the sign-in provider's keys could not be read: {error}"
-                                    ) from None
+                    raise OidcError(f"the sign-in provider's keys could not be read: {error}",
+                                    "keys") from None
         return self._keys
 
     async def start(self, next_path: str) -> tuple[str, OidcFlow]:
@@ -133,18 +159,18 @@ class OidcClient:
         return f"{meta['authorization_endpoint']}{separator}{query}", flow
 
     async def finish(self, flow: OidcFlow | None, *, state: str | None, code: str | None,
-                     error: str | None = None) -> dict[str, Any]:
-        """The verified ID token's claims, or OidcError."""
+                     error: str | None = None) -> SignedIn:
+        """The verified ID token and its claims, or OidcError."""
         if error:
-            raise OidcError(f"the sign-in provider answered {error}")
+            raise OidcError(f"the sign-in provider answered {error}", "provider_error", error=error)
         if flow is None:
-            raise OidcError("no sign-in was started in this browser")
+            raise OidcError("no sign-in was started in this browser", "no_flow")
         if not state or not secrets.compare_digest(state, flow.state):
-            raise OidcError("the sign-in answer does not belong to this browser (state)")
+            raise OidcError("the sign-in answer does not belong to this browser (state)", "state")
         if time.time() - flow.started > self.flow_lifetime:
-            raise OidcError("the sign-in took too long; start again")
+            raise OidcError("the sign-in took too long; start again", "too_slow")
         if not code:
-            raise OidcError("the sign-in provider sent no code")
+            raise OidcError("the sign-in provider sent no code", "no_code")
         meta = await self.metadata()
         async with self._http() as http:
             try:
@@ -156,14 +182,16 @@ class OidcClient:
                     auth=(self.client_id, self.client_secret),
                     headers={"Accept": "application/json"})
             except httpx.HTTPError as failure:
-                raise OidcError(f"the token exchange failed: {failure}") from None
+                raise OidcError(f"the token exchange failed: {failure}", "token_exchange") from None
         if response.status_code != 200:
-            raise OidcError(f"the token exchange was refused ({response.status_code})")
+            raise OidcError(f"the token exchange was refused ({response.status_code})",
+                            "token_refused", status=str(response.status_code))
         try:
             id_token = response.json()["id_token"]
         except (ValueError, KeyError, TypeError):
-            raise OidcError("the token answer holds no ID token") from None
-        return await self.verify_id_token(str(id_token), nonce=flow.nonce)
+            raise OidcError("the token answer holds no ID token", "no_id_token") from None
+        claims = await self.verify_id_token(str(id_token), nonce=flow.nonce)
+        return SignedIn(claims=claims, id_token=str(id_token))
 
     async def verify_id_token(self, id_token: str, *, nonce: str) -> dict[str, Any]:
         keys = await self._key_set()
@@ -172,12 +200,14 @@ class OidcClient:
         except (ValueError, JoseError) as first:
             # A key we do not know yet: the provider may have rotated.
             if "kid" not in str(first).lower() and "key" not in str(first).lower():
-                raise OidcError(f"the ID token's signature is not valid: {first}") from None
+                raise OidcError(f"the ID token's signature is not valid: {first}",
+                                "signature") from None
             try:
                 token = jwt.decode(id_token, await self._key_set(refresh=True),
                                    algorithms=list(ALGORITHMS))
             except (ValueError, JoseError) as second:
-                raise OidcError(f"the ID token's signature is not valid: {second}") from None
+                raise OidcError(f"the ID token's signature is not valid: {second}",
+                                "signature") from None
         claims = dict(token.claims)
         registry = jwt.JWTClaimsRegistry(
             leeway=CLOCK_SKEW,
@@ -190,15 +220,38 @@ class OidcClient:
         try:
             registry.validate(claims)
         except JoseError as invalid:
-            raise OidcError(f"the ID token is not for us: {invalid}") from None
+            raise OidcError(f"the ID token is not for us: {invalid}", "not_for_us") from None
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if len(audiences) > 1 and claims.get("azp") != self.client_id:
-            raise OidcError("the ID token names several audiences but not us as its azp")
+            raise OidcError("the ID token names several audiences but not us as its azp",
+                            "not_for_us")
         return claims
+
+    async def end_session_endpoint(self) -> str | None:
+        """The provider's `end_session_endpoint` (OpenID Connect RP-Initiated
+        Logout 1.0), or None when its discovery document offers none."""
+        endpoint = (await self.metadata()).get("end_session_endpoint")
+        if isinstance(endpoint, str) and endpoint.startswith(("https://", "http://")):
+            return endpoint
+        return None
+
+    def logout_url(self, endpoint: str, *, id_token_hint: str | None,
+                   post_logout_redirect_uri: str, state: str) -> str:
+        """Where to send the browser to end the session at the provider too.
+        `client_id` always goes along: it names us when the ID token was too
+        big to keep in the session cookie (no `id_token_hint`), and the
+        provider checks it against the hint's audience otherwise."""
+        params = {"client_id": self.client_id,
+                  "post_logout_redirect_uri": post_logout_redirect_uri, "state": state}
+        if id_token_hint:
+            params = {"id_token_hint": id_token_hint, **params}
+        separator = "&" if "?" in endpoint else "?"
+        return f"{endpoint}{separator}{urlencode(params)}"
 
     def who(self, claims: dict[str, Any]) -> str:
         for name in self.claims:
             value = claims.get(name)
             if isinstance(value, str) and value.strip():
                 return value.strip()
-        raise OidcError("the ID token names no person (" + ", ".join(self.claims) + ")")
+        raise OidcError("the ID token names no person (" + ", ".join(self.claims) + ")",
+                        "no_person", claims=", ".join(self.claims))

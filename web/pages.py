@@ -15,6 +15,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from fastapi import APIRouter, FastAPI, Query, Request
@@ -27,15 +28,26 @@ from starlette.types import Scope
 
 import settings as app_settings
 from activities import queries, web_queries
-from web import i18n
-from web.identity import MaybeSigned, SignInRequired, current_viewer, sign_in, sign_out
+from web import i18n, session_texts
+from web.identity import (
+    ID_TOKEN_MAX,
+    MaybeSigned,
+    SignInRequired,
+    current_viewer,
+    sign_in,
+    sign_out,
+)
 from web.oidc import OidcClient, OidcError, OidcFlow
-from web.rendering import render
+from web.rendering import language_of, render
 from web.security import CsrfMiddleware, SecurityHeadersMiddleware
 
 log = structlog.get_logger("kanalvakt.web.pages")
+i18n.add_texts(session_texts.TEXTS)
 
 SESSION_COOKIE = "kv_session"
+# The session's note between POST /signout and GET /signed-out: "local" (the
+# provider offers no sign-out), or the `state` sent to the provider.
+SIGNED_OUT_KEY = "signed_out"
 SECRET_FILE = "session-secret"
 
 
@@ -64,6 +76,10 @@ def check_settings(cfg: app_settings.Settings) -> None:
                             "must be set")
         if not cfg.oidc_issuer.startswith("https://"):
             problems.append("KANALVAKT_OIDC_ISSUER must be an https:// address")
+        if cfg.oidc_post_logout_redirect_url and \
+                not cfg.oidc_post_logout_redirect_url.startswith("https://"):
+            problems.append("KANALVAKT_OIDC_POST_LOGOUT_REDIRECT_URL must be an https:// "
+                            "address")
     if problems:
         raise UnsafeSettings("KANALVAKT_ENV=production, but: " + "; ".join(problems))
 
@@ -210,7 +226,7 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
         try:
             url, flow = await client.start(safe_next(next))
         except OidcError as error:
-            return await _signin_failed(request, str(error))
+            return await _signin_failed(request, error)
         request.session["oidc"] = flow.as_dict()
         return RedirectResponse(url, status_code=303)
 
@@ -224,10 +240,10 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
                                 status_code=404)
         flow = OidcFlow.from_dict(request.session.pop("oidc", None))
         try:
-            claims = await client.finish(flow, state=state, code=code, error=error)
-            who = client.who(claims)
+            signed = await client.finish(flow, state=state, code=code, error=error)
+            who = client.who(signed.claims)
         except OidcError as failure:
-            return await _signin_failed(request, str(failure))
+            return await _signin_failed(request, failure)
         matches = await web_queries.people_matching(
             request.app.state.ctx.pool, who, municipality_id=cfg.oidc_municipality or None)
         if len(matches) != 1:
@@ -237,14 +253,55 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
                 "status": 403, "message_key": "signin.unknown", "message_values": {"who": who}},
                 status_code=403)
         municipality_id, person_id = matches[0]
-        sign_in(request, municipality_id, person_id, via="oidc")
+        sign_in(request, municipality_id, person_id, via="oidc", id_token=signed.id_token)
+        if len(signed.id_token) > ID_TOKEN_MAX:
+            log.info("ID token too big for the session cookie: sign-out names us by "
+                     "client_id only", length=len(signed.id_token))
         log.info("signed in", municipality_id=municipality_id, person=person_id, via="oidc")
         return RedirectResponse(safe_next(flow.next_path if flow else "/"), status_code=303)
 
     @router.post("/signout")
     async def signout(request: Request) -> Response:
-        sign_out(request)
-        return RedirectResponse("/signin?signed_out=1", status_code=303)
+        """End Kanalvakt's session; after an OIDC sign-in, the provider's too
+        (RP-Initiated Logout) when it offers an end_session_endpoint.
+
+        The way to the provider is a page that goes on by itself (meta
+        refresh, and a link), not a redirect: the CSP's form-action 'self'
+        makes browsers refuse a form post redirected to another site."""
+        ended = sign_out(request)
+        client: OidcClient | None = request.app.state.oidc
+        if ended.via != "oidc" or client is None:
+            return RedirectResponse("/signin?signed_out=1", status_code=303)
+        try:
+            endpoint = await client.end_session_endpoint()
+        except OidcError as failure:
+            log.warning("the provider's discovery failed at sign-out", reason=str(failure))
+            endpoint = None
+        if endpoint is None:
+            request.session[SIGNED_OUT_KEY] = "local"
+            return RedirectResponse("/signed-out", status_code=303)
+        state = secrets.token_urlsafe(24)
+        request.session[SIGNED_OUT_KEY] = state
+        target = client.logout_url(endpoint, id_token_hint=ended.id_token,
+                                   post_logout_redirect_uri=post_logout_url(cfg, request),
+                                   state=state)
+        log.info("signed out; on to the provider's sign-out", hint=ended.id_token is not None)
+        return await render(request, "signing_out.html", {"target": target})
+
+    @router.get("/signed-out")
+    async def signed_out(request: Request, state: str | None = Query(None)) -> Response:
+        """Where the provider sends the browser back after its sign-out
+        (post_logout_redirect_uri), and where a sign-out without the
+        provider's lands: which one it was, the session's note says."""
+        expected = request.session.pop(SIGNED_OUT_KEY, None)
+        if expected == "local":
+            outcome = "local"  # the provider offers no sign-out of its own
+        elif isinstance(expected, str) and state and secrets.compare_digest(state, expected):
+            outcome = "provider"
+        else:
+            outcome = "unknown"  # an old or foreign link: our session is ended anyway
+        await current_viewer(request)
+        return await render(request, "signed_out.html", {"outcome": outcome})
 
     @router.get("/lang/{code}")
     async def language(code: str, next: str | None = Query(None)) -> Response:
@@ -265,9 +322,25 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
     return router
 
 
-async def _signin_failed(request: Request, reason: str) -> Response:
-    log.warning("OIDC sign-in failed", reason=reason)
-    await current_viewer(request)
+async def _signin_failed(request: Request, failure: OidcError) -> Response:
+    """The page says why in the reader's language (`oidc.<key>`); the
+    technical cause goes to the log only."""
+    log.warning("OIDC sign-in failed", reason=str(failure), key=failure.key)
+    viewer = await current_viewer(request)
+    t = i18n.translator(language_of(request, viewer))
+    reason = t(f"oidc.{failure.key}", **failure.params)
     return await render(request, "error.html", {
         "status": 401, "message_key": "signin.failed", "message_values": {"reason": reason}},
         status_code=401)
+
+
+def post_logout_url(cfg: app_settings.Settings, request: Request) -> str:
+    """Where the provider sends the browser after its sign-out: the setting,
+    else /signed-out on the origin of the OIDC redirect URL (the app's public
+    address), else on the address this request came to."""
+    if cfg.oidc_post_logout_redirect_url:
+        return cfg.oidc_post_logout_redirect_url
+    if cfg.oidc_redirect_url:
+        parts = urlsplit(cfg.oidc_redirect_url)
+        return urlunsplit((parts.scheme, parts.netloc, "/signed-out", "", ""))
+    return str(request.base_url).rstrip("/") + "/signed-out"

@@ -6,20 +6,27 @@ headers and cookie flags."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator
+from html import unescape
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+from playwright.async_api import Browser
+from starlette.requests import Request
 
 import settings as app_settings
+from tests.e2e.browser import expect_accessible, new_page, url
 from tests.e2e.conftest import Stack
 from tests.e2e.intranet import browser, csrf_of, sign_in
 from tests.fakes.oidc import FakeOidcProvider
 from tests.support import ROOT, request_fields
 from web.app import create_app
-from web.pages import UnsafeSettings, check_settings
+from web.pages import UnsafeSettings, check_settings, post_logout_url
 
 CLIENT_ID, CLIENT_SECRET = "kanalvakt-test", "a-client-secret"
 
@@ -165,7 +172,6 @@ async def test_hsts_and_secure_cookie_over_https() -> None:
     """Behind TLS (scheme https): HSTS, and the session cookie is Secure."""
     from starlette.applications import Starlette
     from starlette.middleware.sessions import SessionMiddleware
-    from starlette.requests import Request
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
 
@@ -255,3 +261,140 @@ async def test_oidc_refuses_wrong_state_and_unknown_person(oidc: FakeOidcProvide
         r = await http.get("/auth/oidc/callback?code=abc&state=not-mine")
         assert r.status_code == 401
         assert "Inloggad som" not in (await http.get("/register")).text
+
+
+# --------------------------------------------------------------------------- OIDC sign-out
+
+_REFRESH = re.compile(r'<meta http-equiv="refresh" content="0; url=([^"]+)">')
+
+
+def _provider_signout_url(html: str) -> str:
+    found = _REFRESH.search(html)
+    assert found, html
+    return unescape(found.group(1))
+
+
+def _session_cookie_bytes(http: httpx.AsyncClient) -> int:
+    value = http.cookies.get("kv_session")
+    assert value, "no session cookie"
+    return len("kv_session=") + len(value)
+
+
+async def test_signout_ends_the_session_at_the_provider_too(
+        oidc: FakeOidcProvider, web_port: int, stack: Stack) -> None:
+    """RP-Initiated Logout 1.0: with end_session_endpoint in the provider's
+    discovery, /signout ends our session and sends the browser there with
+    id_token_hint, client_id, post_logout_redirect_uri (default: our own
+    /signed-out page) and state; back on /signed-out the state is checked."""
+    back = f"http://127.0.0.1:{web_port}/signed-out"
+    oidc.post_logout_redirect_uri = back  # registered at the provider
+    oidc.login = {"preferred_username": "anna.lind@exempelby.se"}
+    async with browser(stack) as http:
+        assert (await _oidc_sign_in(stack, http)).status_code == 303
+        page = await http.get("/register")
+        assert "Inloggad som Anna Lind" in page.text
+        assert _session_cookie_bytes(http) < 4096
+        r = await http.post("/signout", data={"csrf_token": csrf_of(page.text)})
+        assert r.status_code == 200 and "Utloggning" in r.text, r.text
+        # Our session has ended before the browser leaves for the provider.
+        assert "Inloggad som" not in (await http.get("/register")).text
+        target = _provider_signout_url(r.text)
+        assert target.startswith(f"{oidc.issuer}/logout?")
+        query = parse_qs(urlsplit(target).query)
+        assert query["post_logout_redirect_uri"] == [back]
+        assert query["client_id"] == [CLIENT_ID] and query["state"][0]
+        assert query["id_token_hint"][0].count(".") == 2  # the ID token she signed in with
+        r = await http.get(target)  # the provider ends its session and sends her back
+        assert r.status_code == 302, r.text
+        assert r.headers["location"] == f"{back}?state={query['state'][0]}"
+        page = await http.get(r.headers["location"])
+        assert page.status_code == 200 and 'id="signed-out-provider"' in page.text
+        assert "Du är utloggad från Kanalvakt och från kommunens inloggningstjänst." \
+            in page.text
+        # The state is good once: a second visit does not claim the provider's sign-out.
+        again = await http.get(r.headers["location"])
+        assert 'id="signed-out-unknown"' in again.text
+    assert len(oidc.logout_requests) == 1 and oidc.logout_requests[0]["sub"]
+
+
+async def test_signout_without_end_session_endpoint_says_the_provider_may_not_have(
+        oidc: FakeOidcProvider, stack: Stack) -> None:
+    """A provider whose discovery offers no end_session_endpoint: only our
+    session ends, and the page says the provider's may still be open."""
+    oidc.end_session = False
+    oidc.login = {"preferred_username": "anna.lind@exempelby.se"}
+    async with browser(stack) as http:
+        assert (await _oidc_sign_in(stack, http)).status_code == 303
+        page = await http.get("/register")
+        r = await http.post("/signout", data={"csrf_token": csrf_of(page.text)})
+        assert r.status_code == 303 and r.headers["location"] == "/signed-out"
+        page = await http.get("/signed-out")
+        assert 'id="signed-out-local"' in page.text
+        assert "du kan fortfarande vara inloggad där" in page.text
+        assert "Inloggad som" not in (await http.get("/register")).text
+    assert oidc.logout_requests == []
+
+
+async def test_signout_with_an_id_token_too_big_for_the_cookie(
+        oidc: FakeOidcProvider, web_port: int, stack: Stack) -> None:
+    """An ID token with many group ids (as Entra ID sends) is not kept: the
+    session cookie stays under the browsers' 4096 bytes, and the sign-out
+    names us by client_id, which the provider accepts."""
+    oidc.login = {"preferred_username": "anna.lind@exempelby.se",
+                  "groups": [str(uuid.UUID(int=i)) for i in range(60)]}
+    async with browser(stack) as http:
+        assert (await _oidc_sign_in(stack, http)).status_code == 303
+        page = await http.get("/register")
+        assert "Inloggad som Anna Lind" in page.text
+        assert _session_cookie_bytes(http) < 4096
+        r = await http.post("/signout", data={"csrf_token": csrf_of(page.text)})
+        target = _provider_signout_url(r.text)
+        query = parse_qs(urlsplit(target).query)
+        assert "id_token_hint" not in query and query["client_id"] == [CLIENT_ID]
+        r = await http.get(target)
+        assert r.status_code == 302
+        page = await http.get(r.headers["location"])
+        assert 'id="signed-out-provider"' in page.text
+    assert len(oidc.logout_requests) == 1 and oidc.logout_requests[0]["sub"] is None
+
+
+def test_post_logout_redirect_setting_and_default() -> None:
+    """KANALVAKT_OIDC_POST_LOGOUT_REDIRECT_URL, else /signed-out on the
+    origin of the OIDC redirect URL; https only in production."""
+    request = Request({"type": "http", "method": "GET", "path": "/signout", "headers": [],
+                       "scheme": "http", "server": ("kv.local", 8000), "query_string": b"",
+                       "root_path": ""})
+    base = dict(oidc_issuer="https://login.example", oidc_client_id="c")
+    assert post_logout_url(app_settings.Settings(
+        **base, oidc_redirect_url="https://kv.example/auth/oidc/callback"), request) == \
+        "https://kv.example/signed-out"
+    assert post_logout_url(app_settings.Settings(
+        **base, oidc_redirect_url="https://kv.example/auth/oidc/callback",
+        oidc_post_logout_redirect_url="https://intranet.example/bye"), request) == \
+        "https://intranet.example/bye"
+    assert post_logout_url(app_settings.Settings(**base, oidc_redirect_url=""), request) == \
+        "http://kv.local:8000/signed-out"
+    production = app_settings.Settings(
+        **base, env="production", dev_signin=False, session_secret="x" * 40,
+        cookie_secure=True, oidc_client_secret="s",
+        oidc_redirect_url="https://kv.example/auth/oidc/callback",
+        oidc_post_logout_redirect_url="http://kv.example/signed-out")
+    with pytest.raises(UnsafeSettings, match="POST_LOGOUT_REDIRECT_URL"):
+        check_settings(production)
+
+
+async def test_signout_button_in_a_real_browser_reaches_the_provider(
+        oidc: FakeOidcProvider, web_port: int, stack: Stack, chromium: Browser) -> None:
+    """The sign-out button in Chromium: the CSP's form-action 'self' forbids
+    redirecting the form post to the provider, so the way there is a page
+    that goes on by itself; the browser ends on our /signed-out page."""
+    oidc.login = {"preferred_username": "anna.lind@exempelby.se"}
+    page = await new_page(chromium)
+    await page.goto(url(stack, "/auth/oidc/start?next=/register"))
+    assert "Inloggad som Anna Lind" in await page.locator(".who").inner_text()
+    await page.get_by_role("button", name="Logga ut").click()
+    await page.wait_for_url("**/signed-out?state=*")
+    assert await page.locator("#signed-out-provider").is_visible()
+    await expect_accessible(page, "signed-out")
+    assert len(oidc.logout_requests) == 1
+    assert await page.locator(".who").inner_text() == "Logga in"

@@ -11,6 +11,13 @@ here is for the third party (Entra ID or the like), never for our code.
 `provider.mischief` makes the next ID token wrong in one way ("signature":
 signed with a key not in the JWKS; "audience"; "nonce"; "expired";
 "issuer"), so tests can show each is refused.
+
+Sign-out (RP-Initiated Logout 1.0): the discovery document offers
+`end_session_endpoint` (GET /logout) unless `end_session=False`. The handler
+checks what a real provider checks (the id_token_hint is its own, for this
+client; client_id; post_logout_redirect_uri registered, when
+`post_logout_redirect_uri` is set), records the call in `logout_requests`
+and sends the browser back with `state`.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from joserfc import jwt
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet, RSAKey
 
 from tests.servers import held_socket, port_of, serve_app
@@ -58,13 +66,18 @@ class FakeOidcProvider:
         2048, parameters={"kid": "fake-1", "use": "sig", "alg": "RS256"}))
     grants: dict[str, _Grant] = field(default_factory=dict)
     token_requests: list[dict[str, Any]] = field(default_factory=list)
+    end_session: bool = True
+    post_logout_redirect_uri: str = ""
+    logout_requests: list[dict[str, Any]] = field(default_factory=list)
 
     def app(self) -> FastAPI:
         app = FastAPI()
 
         @app.get("/.well-known/openid-configuration")
         async def discovery() -> dict[str, Any]:
-            return {
+            extra = {"end_session_endpoint": f"{self.issuer}/logout"} if self.end_session \
+                else {}
+            return {**extra,
                 "issuer": self.issuer,
                 "authorization_endpoint": f"{self.issuer}/authorize",
                 "token_endpoint": f"{self.issuer}/token",
@@ -75,6 +88,39 @@ class FakeOidcProvider:
                 "code_challenge_methods_supported": ["S256"],
                 "token_endpoint_auth_methods_supported": ["client_secret_basic"],
             }
+
+        @app.get("/logout")
+        async def logout(request: Request) -> Response:
+            if not self.end_session:
+                return JSONResponse({"error": "not_found"}, status_code=404)
+            query = dict(request.query_params)
+            hint = query.get("id_token_hint")
+            sub = None
+            if hint:
+                try:  # its own token for this client; an expired one is fine
+                    claims = jwt.decode(hint, self.key).claims
+                except (ValueError, JoseError):
+                    return JSONResponse({"error": "invalid_request",
+                                         "error_description": "id_token_hint"}, 400)
+                if claims.get("aud") != self.client_id or claims.get("iss") != self.issuer:
+                    return JSONResponse({"error": "invalid_request",
+                                         "error_description": "id_token_hint aud"}, 400)
+                sub = claims.get("sub")
+            if query.get("client_id", self.client_id) != self.client_id:
+                return JSONResponse({"error": "invalid_client"}, status_code=400)
+            back = query.get("post_logout_redirect_uri")
+            if back and not (hint or query.get("client_id")):
+                return JSONResponse({"error": "invalid_request"}, status_code=400)
+            if back and self.post_logout_redirect_uri and back != self.post_logout_redirect_uri:
+                return JSONResponse({"error": "invalid_request",
+                                     "error_description": "post_logout_redirect_uri"}, 400)
+            self.logout_requests.append({**query, "sub": sub})
+            if not back:
+                return JSONResponse({"signed_out": True})
+            state = query.get("state")
+            target = back + (("&" if "?" in back else "?") + urlencode({"state": state})
+                             if state else "")
+            return RedirectResponse(target, status_code=302)
 
         @app.get("/jwks")
         async def jwks() -> dict[str, Any]:
