@@ -86,6 +86,7 @@ class Activities:
             self.snapshots.load_account,
             self.snapshots.plan,
             self.snapshots.capture,
+            self.snapshots.count_uploads,
             self.snapshots.render,
             self.snapshots.package,
             self.snapshots.deliver,

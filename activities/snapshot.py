@@ -80,6 +80,17 @@ class SnapshotAccount(BaseModel):
     platform_account_id: str | None = None
     registrars: list[str] = []
     record_class: str = snap.SnapshotPolicy().record_class
+    # R-37: who is asked for screenshots, and when (a platform Kanalvakt cannot read)
+    admins: list[str] = []
+    managers: list[str] = []  # the unit's manager and deputy
+    communications: list[str] = []
+    policy: snap.SnapshotPolicy = snap.SnapshotPolicy()
+
+    @property
+    def screenshot_people(self) -> snap.ScreenshotPeople:
+        return snap.ScreenshotPeople(admins=tuple(sorted(self.admins)),
+                                     managers=tuple(self.managers),
+                                     communications=tuple(sorted(self.communications)))
 
 
 class LoadSnapshotAccountInput(BaseModel):
@@ -90,6 +101,11 @@ class CaptureSnapshotInput(BaseModel):
     snapshot_id: str
     account: SnapshotAccount
     now: AwareDatetime
+    # R-37: a platform Kanalvakt cannot read with no screenshots uploaded
+    # answers `awaiting_screenshots` and captures nothing (the workflow waits).
+    wait_for_screenshots: bool = False
+    # The communications unit decided to package without screenshots.
+    without_screenshots: bool = False
 
 
 class CaptureSnapshotResult(BaseModel):
@@ -98,6 +114,12 @@ class CaptureSnapshotResult(BaseModel):
     comments: int = 0
     screenshots: int = 0
     account_version: int = 0
+    awaiting_screenshots: bool = False  # nothing captured: no screenshots uploaded yet
+
+
+class ScreenshotUploadsInput(BaseModel):
+    account_id: str
+    snapshot_id: str
 
 
 class RenderSnapshotInput(BaseModel):
@@ -193,13 +215,15 @@ class SnapshotsProjection:
     """The snapshots read model, and a snapshot's entries in the diarium (a
     document with its number, R-28) and the registrar inbox (R-38)."""
 
-    tables = ("snapshots", "diarium", "registrar_inbox")
+    tables = ("snapshots", "diarium", "registrar_inbox", "snapshot_screenshot_requests")
 
     async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
         if not event.stream_id.startswith(snap.SNAPSHOT_STREAM_PREFIX):
             return
         data: dict[str, Any] = event.data
-        if event.event_type == "SnapshotTaken":
+        if event.event_type in _SCREENSHOT_EVENTS:
+            await _apply_screenshot_wait(conn, event)
+        elif event.event_type == "SnapshotTaken":
             taken = snap.SnapshotTaken.model_validate(data)
             await conn.execute(
                 """
@@ -252,6 +276,89 @@ class SnapshotsProjection:
                     (SELECT package_id FROM snapshots WHERE snapshot_id = $1) AND path = ''
                 """,
                 delivered.snapshot_id, delivered.location)
+
+
+_SCREENSHOT_EVENTS = frozenset({
+    "SnapshotScreenshotsRequested", "SnapshotScreenshotsReminderSent",
+    "SnapshotScreenshotsEscalated", "SnapshotScreenshotsDone", "SnapshotRecordOnlyDecided"})
+_NOTIFY_KIND = {"SnapshotScreenshotsRequested": "screenshots_requested",
+                "SnapshotScreenshotsReminderSent": "reminder",
+                "SnapshotScreenshotsEscalated": "escalation"}
+
+
+async def _apply_screenshot_wait(conn: asyncpg.Connection, event: RecordedEvent) -> None:
+    """R-37, R-38: a snapshot waiting for screenshots, and the people told
+    (the notifications read model, as the accounts' reminders)."""
+    data: dict[str, Any] = event.data
+    sid = event.stream_id
+    next_due: datetime | None = None
+    if event.event_type == "SnapshotScreenshotsRequested":
+        requested = snap.SnapshotScreenshotsRequested.model_validate(data)
+        next_due = min((st.due for st in requested.steps), default=None)
+        await conn.execute(
+            """
+            INSERT INTO snapshot_screenshot_requests (snapshot_id, account_id, municipality_id,
+                reason, requested_at, recipients, next_deadline)
+            VALUES ($1, $2::uuid, $3, $4, $5, $6, $7) ON CONFLICT (snapshot_id) DO NOTHING
+            """, sid, requested.account_id, requested.municipality_id, requested.reason.value,
+            requested.at, requested.recipients, next_due)
+        recipients, step, due = requested.recipients, "screenshots_requested", next_due
+    elif event.event_type in ("SnapshotScreenshotsReminderSent", "SnapshotScreenshotsEscalated"):
+        fired: snap.SnapshotScreenshotsReminderSent | snap.SnapshotScreenshotsEscalated = (
+            snap.SnapshotScreenshotsReminderSent.model_validate(data)
+            if event.event_type == "SnapshotScreenshotsReminderSent"
+            else snap.SnapshotScreenshotsEscalated.model_validate(data))
+        raw = await conn.fetchval(
+            "SELECT data FROM events WHERE stream_id = $1 "
+            "AND event_type = 'SnapshotScreenshotsRequested'", sid)
+        steps = snap.SnapshotScreenshotsRequested.model_validate(raw).steps if raw else []
+        later = [st.due for st in steps if st.due > fired.due]
+        next_due = min(later, default=None)
+        if isinstance(fired, snap.SnapshotScreenshotsReminderSent):
+            await conn.execute(
+                "UPDATE snapshot_screenshot_requests SET reminded_at = $2, next_deadline = $3 "
+                "WHERE snapshot_id = $1", sid, fired.at, next_due)
+        else:
+            await conn.execute(
+                "UPDATE snapshot_screenshot_requests SET escalated_at = $2, next_deadline = $3, "
+                "escalated_to = $4 WHERE snapshot_id = $1", sid, fired.at, next_due, fired.step)
+        recipients, step, due = fired.recipients, fired.step, fired.due
+    else:
+        ended: snap.SnapshotScreenshotsDone | snap.SnapshotRecordOnlyDecided = (
+            snap.SnapshotScreenshotsDone.model_validate(data)
+            if event.event_type == "SnapshotScreenshotsDone"
+            else snap.SnapshotRecordOnlyDecided.model_validate(data))
+        await conn.execute(
+            """
+            UPDATE snapshot_screenshot_requests SET outcome = $2, decided_by = $3,
+                decided_at = $4, decision_reason = $5, screenshots = $6, next_deadline = NULL
+            WHERE snapshot_id = $1
+            """, sid,
+            "done" if isinstance(ended, snap.SnapshotScreenshotsDone) else "record_only",
+            ended.actor, ended.at,
+            ended.decision_reason if isinstance(ended, snap.SnapshotRecordOnlyDecided) else None,
+            ended.screenshots if isinstance(ended, snap.SnapshotScreenshotsDone) else 0)
+        return
+    account_id = data["account_id"]
+    await conn.executemany(
+        """
+        INSERT INTO notifications (event_id, recipient, account_id, kind, step, stage, due,
+            created_at, case_id)
+        VALUES ($1, $2, $3::uuid, $4, $5, 'awaiting_screenshots', $6, $7, $8)
+        ON CONFLICT DO NOTHING
+        """,
+        [(event.event_id, who, account_id, _NOTIFY_KIND[event.event_type], step, due,
+          event.occurred_at, sid) for who in recipients])
+
+
+async def screenshot_requests_of(pool: asyncpg.Pool, account_id: str) -> list[dict[str, Any]]:
+    """R-37: the account's snapshots that asked for screenshots, newest first."""
+    rows = await pool.fetch(
+        "SELECT * FROM snapshot_screenshot_requests WHERE account_id = $1::uuid "
+        "ORDER BY requested_at DESC, snapshot_id", account_id)
+    return [{k: (v.isoformat() if hasattr(v, "isoformat") else
+                 str(v) if isinstance(v, uuid.UUID) else v) for k, v in r.items()}
+            for r in rows]
 
 
 async def snapshots_of(pool: asyncpg.Pool, account_id: str) -> list[dict[str, Any]]:
@@ -314,6 +421,7 @@ class SnapshotActivities:
             """
             SELECT a.account_id, a.municipality_id, a.unit_id, a.platform, a.account_name,
                    a.stage, a.handle, a.url, a.platform_account_id, a.state->>'slug' AS slug,
+                   a.state,
                    m.name AS municipality_name, m.country, m.timezone, m.diarium_prefix,
                    u.name AS unit_name
             FROM accounts a
@@ -328,6 +436,8 @@ class SnapshotActivities:
             "SELECT person_id FROM roles WHERE municipality_id = $1 AND role = 'registrar' "
             "ORDER BY person_id", row["municipality_id"])
         policy = await load_policy(self._pool, row["municipality_id"])
+        state: dict[str, Any] = row["state"] or {}
+        authorities: dict[str, Any] = state.get("authorities") or {}
         return SnapshotAccount(
             account_id=str(row["account_id"]), municipality_id=row["municipality_id"],
             municipality_name=row["municipality_name"], country=Country(row["country"]),
@@ -336,7 +446,10 @@ class SnapshotActivities:
             slug=row["slug"], account_name=row["account_name"], platform=row["platform"],
             stage=row["stage"], handle=row["handle"], url=row["url"],
             platform_account_id=row["platform_account_id"],
-            registrars=[r["person_id"] for r in registrars], record_class=policy.record_class)
+            registrars=[r["person_id"] for r in registrars], record_class=policy.record_class,
+            admins=sorted(state.get("admins") or {}),
+            managers=[p for p in (authorities.get("manager"), authorities.get("deputy")) if p],
+            communications=sorted(authorities.get("communications") or []), policy=policy)
 
     @activity.defn(name="snapshot_plan")
     async def plan(self, inp: SnapshotPlanInput) -> SnapshotPlan:
@@ -372,8 +485,14 @@ class SnapshotActivities:
         account = inp.account
         files: dict[str, bytes] = {}
         result = await self._capture_platform(inp, files)
+        if result is None and inp.without_screenshots:
+            files["screenshots.json"] = json_bytes([])
+            result = CaptureSnapshotResult(source="record_only")
         if result is None:
             result = await self._capture_screenshots(inp, files)
+            if result.source == "record_only" and inp.wait_for_screenshots:
+                # R-37: nothing stored; the workflow asks for screenshots and waits.
+                return result.model_copy(update={"awaiting_screenshots": True})
         # The record as of now: the account's events and its register entry.
         events = await self._store.read_stream(f"account-{account.account_id}")
         from activities.projections import register_entry
@@ -441,6 +560,14 @@ class SnapshotActivities:
         files["screenshots.json"] = json_bytes(listing)
         return CaptureSnapshotResult(source="screenshots" if listing else "record_only",
                                      screenshots=len(listing))
+
+    @activity.defn(name="count_screenshot_uploads")
+    async def count_uploads(self, inp: ScreenshotUploadsInput) -> int:
+        """The screenshots the snapshot would take now (not used by another)."""
+        n: int = await self._pool.fetchval(
+            "SELECT count(*) FROM snapshot_uploads WHERE account_id = $1::uuid "
+            "AND (used_by IS NULL OR used_by = $2)", inp.account_id, inp.snapshot_id)
+        return n
 
     # -- render -------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from domain.calendar import is_working_day
+from domain.calendar import add_working_days, is_working_day
 from domain.country import Country
 
 # ----------------------------------------------------------------------------- dates
@@ -106,6 +106,9 @@ class SnapshotPolicy(BaseModel):
           christmas_from: "12-20"        # never from here ...
           christmas_to: "01-06"          # ... to here, inclusive
           record_class: "..."            # the diarium's record class
+          screenshots_reminder_days: 3   # R-37: waiting for screenshots (working days):
+          screenshots_escalation_days: 5 #   reminder to the admins, the unit's manager,
+          screenshots_communications_days: 10  # then the communications unit
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -117,6 +120,24 @@ class SnapshotPolicy(BaseModel):
     christmas_to: MonthDay = MonthDay(month=1, day=6)
     record_class: str = Field("Ögonblicksbild av officiellt konto i sociala medier",
                               min_length=1, max_length=200)
+    # R-37, R-38, R-43: a snapshot of a platform Kanalvakt cannot read waits
+    # for its screenshots; working days after the request: a reminder to the
+    # account's admins, escalation to the unit's manager and deputy, then to
+    # the communications unit.
+    screenshots_reminder_days: int = Field(3, ge=1, le=60)
+    screenshots_escalation_days: int = Field(5, ge=1, le=60)
+    screenshots_communications_days: int = Field(10, ge=1, le=120)
+
+    @model_validator(mode="after")
+    def _screenshot_chain(self) -> SnapshotPolicy:
+        if not (self.screenshots_reminder_days < self.screenshots_escalation_days
+                < self.screenshots_communications_days):
+            raise ValueError(
+                "R-37: screenshots_reminder_days < screenshots_escalation_days < "
+                "screenshots_communications_days (reminder, then the manager, then the "
+                f"communications unit); got {self.screenshots_reminder_days}, "
+                f"{self.screenshots_escalation_days}, {self.screenshots_communications_days}")
+        return self
 
     @model_validator(mode="after")
     def _semiannual(self) -> SnapshotPolicy:
@@ -261,6 +282,156 @@ def package_id(municipality_id: str, slug: str, key: str) -> str:
     return f"{municipality_id}-{slug}-snapshot-{key}"
 
 
+# ----------------------------------------------------------------------------- screenshots
+
+
+class ScreenshotPeople(BaseModel):
+    """Who hears of a snapshot waiting for screenshots, and who may end the wait."""
+
+    model_config = ConfigDict(frozen=True)
+
+    admins: tuple[str, ...] = ()
+    managers: tuple[str, ...] = ()  # the unit's manager and deputy
+    communications: tuple[str, ...] = ()
+
+
+class ScreenshotStep(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    kind: Literal["remind", "escalate"]
+    due: datetime
+    recipients: tuple[str, ...]
+
+
+def screenshot_wait_plan(requested_at: datetime, policy: SnapshotPolicy, country: Country,
+                         timezone: str, people: ScreenshotPeople) -> list[ScreenshotStep]:
+    """R-37, R-38: while a snapshot waits for screenshots, counted in working
+    days of the country from the request: a reminder to the account's admins,
+    escalation to the unit's manager and deputy, then to the communications
+    unit (the municipality's settings, R-43). A step without anybody to tell
+    goes to the communications unit."""
+    spec: tuple[tuple[str, Literal["remind", "escalate"], int, tuple[str, ...]], ...] = (
+        ("screenshots_reminder", "remind", policy.screenshots_reminder_days, people.admins),
+        ("screenshots_escalation", "escalate", policy.screenshots_escalation_days,
+         people.managers),
+        ("screenshots_communications", "escalate", policy.screenshots_communications_days,
+         people.communications),
+    )
+    return [ScreenshotStep(key=name, kind=kind,
+                           due=add_working_days(requested_at, days, country, timezone),
+                           recipients=tuple(sorted(set(who or people.communications))))
+            for name, kind, days, who in spec]
+
+
+class ScreenshotWait(BaseModel):
+    """A snapshot waiting for screenshots: the workflow's state, folded from
+    its events (`evolve_wait`)."""
+
+    snapshot_id: str
+    account_id: str
+    requested_at: datetime
+    people: ScreenshotPeople
+    steps: list[ScreenshotStep] = []
+    fired: list[str] = []
+    escalated: bool = False
+    outcome: Literal["done", "record_only"] | None = None
+    version: int = 0  # events on the snapshot's stream
+
+
+class ScreenshotsDone(BaseModel):
+    """Command: the screenshots are uploaded; take the snapshot."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(min_length=1)
+
+
+class PackageWithoutScreenshots(BaseModel):
+    """Command: package this snapshot without screenshots (record only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: str = Field(min_length=1)
+    reason: str = Field(min_length=10, max_length=2000)
+
+
+def may_end_screenshot_wait(people: ScreenshotPeople, who: str) -> bool:
+    """R-37: the account's admins and the communications unit say the
+    screenshots are uploaded."""
+    return who in people.admins or who in people.communications
+
+
+def decide_screenshots_done(wait: ScreenshotWait | None, command: ScreenshotsDone, *,
+                            now: datetime, uploads: int | None) -> SnapshotScreenshotsDone:
+    """R-37, R-38: an admin of the account or the communications unit ends
+    the wait once at least one screenshot is uploaded (`uploads` None: not
+    counted yet, as in an Update's validator)."""
+    from domain.account import NotAuthorised, RuleViolation, WrongStage  # account imports us
+
+    if wait is None or wait.outcome is not None:
+        raise WrongStage("this snapshot is not waiting for screenshots",
+                         key="snapshot.not_waiting")
+    if not may_end_screenshot_wait(wait.people, command.actor):
+        raise NotAuthorised(
+            f"{command.actor} may not say the screenshots are uploaded: the account's "
+            "admins and the communications unit may", key="snapshot.done_not_authorised")
+    if uploads is not None and uploads < 1:
+        raise RuleViolation("no screenshot is uploaded for this account yet: upload at "
+                            "least one first", key="snapshot.no_screenshots")
+    return SnapshotScreenshotsDone(at=now, actor=command.actor, snapshot_id=wait.snapshot_id,
+                                   account_id=wait.account_id, screenshots=uploads or 0)
+
+
+def decide_record_only(wait: ScreenshotWait | None, command: PackageWithoutScreenshots, *,
+                       now: datetime) -> SnapshotRecordOnlyDecided:
+    """R-37, R-38: only the communications unit may package a snapshot
+    without screenshots, with a reason on the record."""
+    from domain.account import NotAuthorised, WrongStage  # account imports us
+
+    if wait is None or wait.outcome is not None:
+        raise WrongStage("this snapshot is not waiting for screenshots",
+                         key="snapshot.not_waiting")
+    if command.actor not in wait.people.communications:
+        raise NotAuthorised(
+            f"{command.actor} may not package without screenshots: only the communications "
+            "unit may", key="snapshot.record_only_not_authorised")
+    return SnapshotRecordOnlyDecided(at=now, actor=command.actor,
+                                     snapshot_id=wait.snapshot_id, account_id=wait.account_id,
+                                     decision_reason=command.reason.strip())
+
+
+def fire_screenshot_step(wait: ScreenshotWait, step: ScreenshotStep, *, now: datetime
+                         ) -> SnapshotScreenshotsReminderSent | SnapshotScreenshotsEscalated:
+    cls = (SnapshotScreenshotsReminderSent if step.kind == "remind"
+           else SnapshotScreenshotsEscalated)
+    return cls(at=now, actor="kanalvakt", snapshot_id=wait.snapshot_id,
+               account_id=wait.account_id, step=step.key, due=step.due,
+               recipients=list(step.recipients))
+
+
+def pending_screenshot_steps(wait: ScreenshotWait) -> list[ScreenshotStep]:
+    fired = set(wait.fired)
+    return [s for s in wait.steps if s.key not in fired]
+
+
+def evolve_wait(wait: ScreenshotWait, event: ScreenshotWaitEvent) -> ScreenshotWait:
+    update: dict[str, object] = {"version": wait.version + 1}
+    match event:
+        case SnapshotScreenshotsRequested():
+            update["steps"] = list(event.steps)
+        case SnapshotScreenshotsReminderSent():
+            update["fired"] = [*wait.fired, event.step]
+        case SnapshotScreenshotsEscalated():
+            update["fired"] = [*wait.fired, event.step]
+            update["escalated"] = True
+        case SnapshotScreenshotsDone():
+            update["outcome"] = "done"
+        case SnapshotRecordOnlyDecided():
+            update["outcome"] = "record_only"
+    return wait.model_copy(update=update)
+
+
 # ----------------------------------------------------------------------------- events
 
 
@@ -311,8 +482,62 @@ class SnapshotDelivered(_SnapshotEvent):
     kind: Literal["folder", "s3"]
 
 
+class SnapshotScreenshotsRequested(_SnapshotEvent):
+    """R-37, R-38: Kanalvakt cannot read the platform and no screenshots are
+    uploaded: the snapshot waits for them and asks the account's admins."""
+
+    type: Literal["SnapshotScreenshotsRequested"] = "SnapshotScreenshotsRequested"
+    snapshot_id: str
+    account_id: str
+    municipality_id: str
+    reason: SnapshotReason
+    platform: str
+    recipients: list[str] = []
+    steps: list[ScreenshotStep] = []  # the reminder and escalations planned
+
+
+class _ScreenshotStepFired(_SnapshotEvent):
+    snapshot_id: str
+    account_id: str
+    step: str
+    due: datetime
+    recipients: list[str]
+
+
+class SnapshotScreenshotsReminderSent(_ScreenshotStepFired):
+    type: Literal["SnapshotScreenshotsReminderSent"] = "SnapshotScreenshotsReminderSent"
+
+
+class SnapshotScreenshotsEscalated(_ScreenshotStepFired):
+    type: Literal["SnapshotScreenshotsEscalated"] = "SnapshotScreenshotsEscalated"
+
+
+class SnapshotScreenshotsDone(_SnapshotEvent):
+    """An admin (or the communications unit) says the screenshots are uploaded."""
+
+    type: Literal["SnapshotScreenshotsDone"] = "SnapshotScreenshotsDone"
+    snapshot_id: str
+    account_id: str
+    screenshots: int
+
+
+class SnapshotRecordOnlyDecided(_SnapshotEvent):
+    """The communications unit decides to package without screenshots, and why."""
+
+    type: Literal["SnapshotRecordOnlyDecided"] = "SnapshotRecordOnlyDecided"
+    snapshot_id: str
+    account_id: str
+    decision_reason: str
+
+
+ScreenshotWaitEvent = (SnapshotScreenshotsRequested | SnapshotScreenshotsReminderSent
+                       | SnapshotScreenshotsEscalated | SnapshotScreenshotsDone
+                       | SnapshotRecordOnlyDecided)
+
 SnapshotEvent = Annotated[
-    SnapshotTaken | SnapshotRegistered | SnapshotDelivered, Field(discriminator="type")
+    SnapshotTaken | SnapshotRegistered | SnapshotDelivered | SnapshotScreenshotsRequested
+    | SnapshotScreenshotsReminderSent | SnapshotScreenshotsEscalated | SnapshotScreenshotsDone
+    | SnapshotRecordOnlyDecided, Field(discriminator="type")
 ]
 SNAPSHOT_STREAM_PREFIX = "snapshot:"
 

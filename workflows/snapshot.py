@@ -10,6 +10,32 @@ idempotent activity retried until it succeeds:
     -> package (BagIt + METS) -> deliver -> record SnapshotTaken,
     SnapshotRegistered, SnapshotDelivered on the snapshot's stream
 
+R-37, R-38 - a platform Kanalvakt cannot read (a manual platform: the
+snapshot is made from screenshots uploaded by staff) with no screenshots
+uploaded: the snapshot does not package at once. It records
+SnapshotScreenshotsRequested (the account's admins are notified) and waits,
+with durable timers in working days from the municipality's snapshot
+settings (domain.snapshot.screenshot_wait_plan): a reminder to the admins,
+escalation to the unit's manager and deputy, then to the communications
+unit. It goes on when
+
+    screenshots_done            (Update) an admin of the account or the
+                                communications unit says the screenshots are
+                                uploaded; refused while none is
+    package_without_screenshots (Update) the communications unit decides to
+                                package the record only, with a reason on the
+                                record (never silently)
+
+and then captures, renders, packages and delivers as any snapshot. Query:
+``screenshot_wait`` (the wait, or None). KvNextDeadline and KvEscalated
+follow the wait. The closure's final snapshot (a child of
+AccountLifecycleWorkflow) takes the same path, so a closure of such an
+account waits for its screenshots: R-38 hands the registrar the final
+picture of the account, and an account closed first can no longer be
+photographed. The wait is new behaviour guarded by
+``workflow.patched("manual-snapshot-waits")``: runs started before it
+package the record only as they always did.
+
 The stream id is the snapshot id: the account's own stream is written only
 by its workflow (optimistic concurrency), so the closure records the
 package on it as FinalSnapshotArchived while the snapshots read model joins
@@ -24,6 +50,7 @@ No updates, signals or queries.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from temporalio import workflow
@@ -33,6 +60,8 @@ from temporalio.exceptions import (
     ChildWorkflowError,
     WorkflowAlreadyStartedError,
 )
+
+from workflows import search_attributes as sa
 
 with workflow.unsafe.imports_passed_through():
     import pydantic
@@ -45,9 +74,12 @@ with workflow.unsafe.imports_passed_through():
         LoadSnapshotAccountInput,
         PackageSnapshotInput,
         RenderSnapshotInput,
+        ScreenshotUploadsInput,
+        SnapshotAccount,
         SnapshotActivities,
         SnapshotPlanInput,
     )
+    from domain import account as acc
     from domain import snapshot as snap
     from domain.records import StoredEvent
     from workflows.snapshot_models import (
@@ -65,8 +97,20 @@ _PACKAGE = timedelta(minutes=10)
 _RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=5))
 
 
+def _rejection(error: acc.DomainError) -> ApplicationError:
+    return ApplicationError(error.message, error.details(), type=error.code,
+                            non_retryable=True)
+
+
 @workflow.defn(failure_exception_types=[ApplicationError, pydantic.ValidationError])
 class SnapshotWorkflow:
+    @workflow.init
+    def __init__(self, inp: SnapshotInput) -> None:
+        self._wait: snap.ScreenshotWait | None = None
+        # Handlers and timers interleave at every await: decide -> record ->
+        # evolve is one step under the lock (the stream's expected version).
+        self._lock = asyncio.Lock()
+
     @workflow.run
     async def run(self, inp: SnapshotInput) -> SnapshotResult:
         sid = inp.snapshot_id
@@ -81,10 +125,20 @@ class SnapshotWorkflow:
                 prefix=account.diarium_prefix,
                 year=snap.local_date(taken_at, account.timezone).year),
             start_to_close_timeout=_SHORT, retry_policy=_RETRY)
+        waits = workflow.patched("manual-snapshot-waits")
         captured = await workflow.execute_activity_method(
             SnapshotActivities.capture,
-            CaptureSnapshotInput(snapshot_id=sid, account=account, now=taken_at),
+            CaptureSnapshotInput(snapshot_id=sid, account=account, now=taken_at,
+                                 wait_for_screenshots=waits),
             start_to_close_timeout=_CAPTURE, retry_policy=_RETRY)
+        if captured.awaiting_screenshots:
+            without = await self._wait_for_screenshots(inp, account)
+            taken_at = workflow.now()
+            captured = await workflow.execute_activity_method(
+                SnapshotActivities.capture,
+                CaptureSnapshotInput(snapshot_id=sid, account=account, now=taken_at,
+                                     without_screenshots=without),
+                start_to_close_timeout=_CAPTURE, retry_policy=_RETRY)
         await workflow.execute_activity_method(
             SnapshotActivities.render,
             RenderSnapshotInput(snapshot_id=sid, account=account, reason=inp.reason,
@@ -119,16 +173,143 @@ class SnapshotWorkflow:
         ]
         await workflow.execute_activity_method(
             RecordActivities.record_events,
-            RecordEventsInput(stream_id=sid, expected_version=0,
+            RecordEventsInput(stream_id=sid,
+                              expected_version=self._wait.version if self._wait else 0,
                               events=[StoredEvent.of(str(workflow.uuid4()), e) for e in events],
                               correlation_id=sid),
             start_to_close_timeout=_SHORT, retry_policy=_RETRY)
+        if self._wait is not None:
+            workflow.upsert_search_attributes([sa.STAGE.value_set("taken"),
+                                               sa.NEXT_DEADLINE.value_unset()])
         workflow.logger.info("snapshot taken", extra={"snapshot_id": sid,
                                                        "package_id": package.package_id})
         return SnapshotResult(snapshot_id=sid, package=package, diarium_number=diarium_number,
                               delivered_to=delivered.location, source=captured.source,
                               posts=captured.posts, comments=captured.comments,
                               screenshots=captured.screenshots)
+
+    # ------------------------------------------------------------ screenshots
+
+    async def _wait_for_screenshots(self, inp: SnapshotInput, account: SnapshotAccount) -> bool:
+        """R-37, R-38: ask for screenshots and wait, reminding and escalating
+        on the way; True when the communications unit decided to package
+        without them."""
+        now = workflow.now()
+        people = account.screenshot_people
+        wait = snap.ScreenshotWait(snapshot_id=inp.snapshot_id, account_id=account.account_id,
+                                   requested_at=now, people=people)
+        steps = snap.screenshot_wait_plan(now, account.policy, account.country,
+                                          account.timezone, people)
+        requested = snap.SnapshotScreenshotsRequested(
+            at=now, actor=SYSTEM_ACTOR, snapshot_id=inp.snapshot_id,
+            account_id=account.account_id, municipality_id=account.municipality_id,
+            reason=inp.reason, platform=account.platform,
+            recipients=sorted(set(people.admins or people.communications)), steps=steps)
+        async with self._lock:
+            await self._record(wait, [requested])
+        self._upsert_search_attributes(account)
+        workflow.logger.info("snapshot waits for screenshots",
+                             extra={"snapshot_id": inp.snapshot_id})
+        while (current := self._waiting()).outcome is None:
+            pending = snap.pending_screenshot_steps(current)
+            if not pending:
+                await workflow.wait_condition(lambda: self._waiting().outcome is not None)
+                break
+            step = pending[0]
+            left = step.due - workflow.now()
+            if left > timedelta(0):
+                try:
+                    await workflow.wait_condition(
+                        lambda: self._waiting().outcome is not None, timeout=left)
+                    break
+                except TimeoutError:
+                    pass
+            async with self._lock:
+                current = self._waiting()
+                if current.outcome is None and step.key not in current.fired:
+                    await self._record(current, [snap.fire_screenshot_step(
+                        current, step, now=workflow.now())])
+            self._upsert_search_attributes(account)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        self._upsert_search_attributes(account)
+        return self._waiting().outcome == "record_only"
+
+    def _waiting(self) -> snap.ScreenshotWait:
+        assert self._wait is not None
+        return self._wait
+
+    async def _record(self, wait: snap.ScreenshotWait,
+                      events: list[snap.ScreenshotWaitEvent]) -> None:
+        """On the snapshot's stream first, then in the state (hold the lock)."""
+        await workflow.execute_activity_method(
+            RecordActivities.record_events,
+            RecordEventsInput(stream_id=wait.snapshot_id, expected_version=wait.version,
+                              events=[StoredEvent.of(str(workflow.uuid4()), e) for e in events],
+                              correlation_id=wait.snapshot_id),
+            start_to_close_timeout=_SHORT, retry_policy=_RETRY)
+        for event in events:
+            wait = snap.evolve_wait(wait, event)
+        self._wait = wait
+
+    def _upsert_search_attributes(self, account: SnapshotAccount) -> None:
+        wait = self._waiting()
+        pending = snap.pending_screenshot_steps(wait) if wait.outcome is None else []
+        workflow.upsert_search_attributes([
+            sa.MUNICIPALITY.value_set(account.municipality_id),
+            sa.ACCOUNT.value_set(account.account_id),
+            sa.PLATFORM.value_set(account.platform),
+            sa.STAGE.value_set("awaiting_screenshots" if wait.outcome is None else "capturing"),
+            sa.ESCALATED.value_set(wait.escalated),
+            sa.NEXT_DEADLINE.value_set(pending[0].due) if pending
+            else sa.NEXT_DEADLINE.value_unset(),
+        ])
+
+    @workflow.update
+    async def screenshots_done(self, command: snap.ScreenshotsDone) -> snap.ScreenshotWait:
+        """R-37: the screenshots are uploaded; take the snapshot."""
+        async with self._lock:
+            wait = self._waiting()
+            uploads = await workflow.execute_activity_method(
+                SnapshotActivities.count_uploads,
+                ScreenshotUploadsInput(account_id=wait.account_id, snapshot_id=wait.snapshot_id),
+                start_to_close_timeout=_SHORT, retry_policy=_RETRY)
+            try:
+                event = snap.decide_screenshots_done(self._wait, command, now=workflow.now(),
+                                                     uploads=uploads)
+            except acc.DomainError as refused:
+                raise _rejection(refused) from None
+            await self._record(wait, [event])
+            return self._waiting()
+
+    @screenshots_done.validator
+    def _validate_screenshots_done(self, command: snap.ScreenshotsDone) -> None:
+        try:
+            snap.decide_screenshots_done(self._wait, command, now=workflow.now(), uploads=None)
+        except acc.DomainError as refused:
+            raise _rejection(refused) from None
+
+    @workflow.update
+    async def package_without_screenshots(self, command: snap.PackageWithoutScreenshots
+                                          ) -> snap.ScreenshotWait:
+        """R-37, R-38: the communications unit packages the record only, with a reason."""
+        async with self._lock:
+            try:
+                event = snap.decide_record_only(self._wait, command, now=workflow.now())
+            except acc.DomainError as refused:
+                raise _rejection(refused) from None
+            await self._record(self._waiting(), [event])
+            return self._waiting()
+
+    @package_without_screenshots.validator
+    def _validate_record_only(self, command: snap.PackageWithoutScreenshots) -> None:
+        try:
+            snap.decide_record_only(self._wait, command, now=workflow.now())
+        except acc.DomainError as refused:
+            raise _rejection(refused) from None
+
+    @workflow.query
+    def screenshot_wait(self) -> snap.ScreenshotWait | None:
+        return self._wait
 
 
 @workflow.defn(failure_exception_types=[ApplicationError, pydantic.ValidationError])

@@ -296,21 +296,36 @@ async def test_r38_closure_captures_through_the_same_pipeline_and_hands_it_to_th
         s: Env) -> None:
     """R-38: closing an account runs the same SnapshotWorkflow (as a child):
     rendered page, PDF, PNG, METS, diarium number, delivered; the account's
-    stream records the package before it is removed from the register."""
+    stream records the package before it is removed from the register.
+    Kanalvakt cannot read this Instagram account (no Page token): the closure
+    waits for the final snapshot's screenshots (R-37, R-38: never silently
+    the record only); an admin uploads one and says done."""
     from tests.workflows.test_account_lifecycle import start, walk_to_active
+    from tests.workflows.test_manual_snapshot import waiting
     from workflows.account import AccountLifecycleWorkflow, AccountWorkflowResult
 
     handle = await start(s)  # type: ignore[arg-type]
     state = await walk_to_active(s, handle)  # type: ignore[arg-type]
     await handle.execute_update(AccountLifecycleWorkflow.request_closure, acc.RequestClosure(
         actor=MANAGER, reason="The house moves its programme to the municipal website"))
+    final = s.client.get_workflow_handle(f"snapshot:exempelby:{state.slug}:final")
+    await waiting(final, lambda w: w.outcome is None)
+    shot = _tiny_png()
+    await store_upload(s.pool, s.archive.parent / "uploads", account_id=state.account_id,
+                       file_name="sista.png", mime_type="image/png", content=shot,
+                       caption="Kontot före avslut", uploaded_by=REQUESTER,
+                       uploaded_at=await s.env.get_current_time())
+    await final.execute_update(SnapshotWorkflow.screenshots_done,
+                               snap.ScreenshotsDone(actor=REQUESTER))
     result = AccountWorkflowResult.model_validate(await handle.result())
     assert result.stage is acc.Stage.CLOSED and result.final_package is not None
 
     bag = check_package(result.final_package.path)
     assert bag.info["Kanalvakt-Package-Kind"] == "final_snapshot"
     assert bag.info["Kanalvakt-Reason"] == "final"
-    assert bag.info["Kanalvakt-Source"] == "record_only"  # Instagram without a Page token
+    assert bag.info["Kanalvakt-Source"] == "screenshots"  # Instagram without a Page token
+    assert (Path(result.final_package.path) / "data/content/screenshots/001.png"
+            ).read_bytes() == shot
     sid = f"snapshot:exempelby:{state.slug}:final"
     row = await s.pool.fetchrow("SELECT * FROM snapshots WHERE snapshot_id = $1", sid)
     assert row["reason"] == "final" and row["package_id"] == result.final_package.package_id
@@ -325,4 +340,4 @@ async def test_r38_closure_captures_through_the_same_pipeline_and_hands_it_to_th
     assert types[-3:] == ["FinalSnapshotArchived", "RemovedFromRegister", "AccountClosed"]
     assert int(bag.info["Kanalvakt-Event-Count"]) == types.index("FinalSnapshotArchived")
     page = (Path(result.final_package.path) / "data/content/snapshot.html").read_text("utf-8")
-    assert "slutlig ögonblicksbild" in page and "inga skärmbilder" in page
+    assert "slutlig ögonblicksbild" in page and "Kontot före avslut" in page

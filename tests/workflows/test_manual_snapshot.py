@@ -1,0 +1,229 @@
+# ruff: noqa: F811  (the `s` fixture, imported from test_snapshot_workflow, is each test's argument)
+"""R-37, R-38: a snapshot of a platform Kanalvakt cannot read waits for its
+screenshots. Time-skipping test server, the real activities (PostgreSQL,
+headless Chromium, BagIt checked by the reference validator); one snapshot
+workflow under test per environment (the `s` fixture of
+test_snapshot_workflow)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
+
+from activities.snapshot import store_upload
+from domain import snapshot as snap
+from domain.calendar import is_working_day, working_days_between
+from domain.directory import Country
+from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER
+from tests.workflows.test_account_lifecycle import search_attribute
+from tests.workflows.test_snapshot_workflow import (  # noqa: F401  (s: the fixture)
+    Env,
+    _tiny_png,
+    check_package,
+    put_active_account,
+    s,
+)
+from workflows import search_attributes as sa
+from workflows.snapshot import SnapshotWorkflow
+from workflows.snapshot_models import SnapshotResult
+from workflows.snapshot_starter import start_snapshot
+
+TZ = "Europe/Stockholm"
+
+
+async def start_manual(s: Env, now: datetime) -> tuple[WorkflowHandle[Any, Any], str]:
+    """A TikTok account (no API: a manual platform) with no screenshots
+    uploaded, and an on-demand snapshot of it."""
+    state = await put_active_account(s, name="Kulturhuset Ängen", platform="tiktok",
+                                     platform_account_id=None, at=now)
+    handle = await start_snapshot(
+        s.client, account_id=state.account_id, municipality_id="exempelby", slug=state.slug,
+        reason=snap.SnapshotReason.ON_DEMAND, day=snap.local_date(now, TZ),
+        task_queue=s.task_queue, requested_by=COMMS, label="100000")
+    await waiting(handle, lambda w: True)
+    return handle, state.account_id
+
+
+async def waiting(handle: WorkflowHandle[Any, Any], ready: Any,
+                  seconds: float = 30) -> snap.ScreenshotWait:
+    """The workflow's wait once `ready(wait)` holds (polled: real time)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while True:
+        raw = await handle.query(SnapshotWorkflow.screenshot_wait)
+        wait = None if raw is None else snap.ScreenshotWait.model_validate(raw)
+        if wait is not None and ready(wait):
+            return wait
+        assert asyncio.get_running_loop().time() < deadline, f"still {wait}"
+        await asyncio.sleep(0.1)
+
+
+async def stream(s: Env, sid: str) -> list[dict[str, Any]]:
+    return [dict(r) for r in await s.pool.fetch(
+        "SELECT event_type, occurred_at, actor, data FROM events WHERE stream_id = $1 "
+        "ORDER BY version", sid)]
+
+
+async def notified(s: Env, sid: str) -> list[tuple[str, str, str]]:
+    rows = await s.pool.fetch(
+        "SELECT kind, step, recipient FROM notifications WHERE case_id = $1", sid)
+    return sorted((r["kind"], r["step"], r["recipient"]) for r in rows)
+
+
+async def refused(handle: WorkflowHandle[Any, Any], update: Any, command: Any) -> ApplicationError:
+    with pytest.raises(WorkflowUpdateFailedError) as failed:
+        await handle.execute_update(update, command)
+    cause = failed.value.cause
+    while not isinstance(cause, ApplicationError) and cause is not None:
+        cause = cause.__cause__
+    assert isinstance(cause, ApplicationError), failed.value
+    return cause
+
+
+async def test_r37_r38_manual_snapshot_waits_reminds_escalates_over_working_days_then_packages_the_screenshots(  # noqa: E501
+        s: Env) -> None:
+    """R-37, R-38: no screenshots for a TikTok account: the snapshot asks the
+    admins and waits; 3 working days later a reminder to the admins, after 5
+    the unit's manager and deputy, after 10 (over a weekend) the
+    communications unit; an outsider may not say done, nor an admin while
+    nothing is uploaded (nothing recorded); after an upload an admin says
+    done and the package holds the screenshot, valid by bagit."""
+    now = await s.env.get_current_time()
+    handle, account_id = await start_manual(s, now)
+    sid = handle.id
+    wait = await waiting(handle, lambda w: True)
+    assert wait.outcome is None and wait.people.admins == tuple(sorted((REQUESTER, DEPUTY)))
+    assert [e["event_type"] for e in await stream(s, sid)] == ["SnapshotScreenshotsRequested"]
+    assert await notified(s, sid) == sorted([
+        ("screenshots_requested", "screenshots_requested", DEPUTY),
+        ("screenshots_requested", "screenshots_requested", REQUESTER)])
+    row = await s.pool.fetchrow(
+        "SELECT * FROM snapshot_screenshot_requests WHERE snapshot_id = $1", sid)
+    assert row["outcome"] is None and row["reason"] == "on_demand"
+    assert await search_attribute(handle, sa.STAGE) == "awaiting_screenshots"
+    assert await search_attribute(handle, sa.ESCALATED) is False
+
+    # The plan: working days of Sweden from the request (the policy's defaults).
+    requested = wait.requested_at
+    due = {st.key: st.due for st in wait.steps}
+    local = snap.local_date(requested, TZ)
+    for key, days in (("screenshots_reminder", 3), ("screenshots_escalation", 5),
+                      ("screenshots_communications", 10)):
+        day = snap.local_date(due[key], TZ)
+        assert working_days_between(local, day, Country.SE) == days, key
+        assert is_working_day(day, Country.SE), key
+    # Ten working days always span at least one weekend: more than ten days.
+    assert (due["screenshots_communications"] - requested).days >= 12
+    assert row["next_deadline"] == due["screenshots_reminder"]
+    assert await search_attribute(handle, sa.NEXT_DEADLINE) == due["screenshots_reminder"]
+
+    # Reminder to the admins.
+    await s.env.sleep(due["screenshots_reminder"] - now + timedelta(minutes=1))
+    wait = await waiting(handle, lambda w: "screenshots_reminder" in w.fired)
+    assert not wait.escalated
+    # Escalation to the unit's manager and deputy.
+    await s.env.sleep(due["screenshots_escalation"] - due["screenshots_reminder"])
+    wait = await waiting(handle, lambda w: "screenshots_escalation" in w.fired)
+    assert wait.escalated
+    # On to the communications unit.
+    await s.env.sleep(due["screenshots_communications"] - due["screenshots_escalation"])
+    await waiting(handle, lambda w: "screenshots_communications" in w.fired)
+    events = await stream(s, sid)
+    assert [e["event_type"] for e in events] == [
+        "SnapshotScreenshotsRequested", "SnapshotScreenshotsReminderSent",
+        "SnapshotScreenshotsEscalated", "SnapshotScreenshotsEscalated"]
+    for event, key in zip(events[1:], ("screenshots_reminder", "screenshots_escalation",
+                                       "screenshots_communications"), strict=True):
+        assert due[key] <= event["occurred_at"] < due[key] + timedelta(minutes=5), key
+    comms = sorted(s.directory.communications_members)
+    assert await notified(s, sid) == sorted([
+        ("screenshots_requested", "screenshots_requested", DEPUTY),
+        ("screenshots_requested", "screenshots_requested", REQUESTER),
+        ("reminder", "screenshots_reminder", DEPUTY),
+        ("reminder", "screenshots_reminder", REQUESTER),
+        ("escalation", "screenshots_escalation", DEPUTY),
+        ("escalation", "screenshots_escalation", MANAGER),
+        *[("escalation", "screenshots_communications", c) for c in comms]])
+    row = await s.pool.fetchrow(
+        "SELECT * FROM snapshot_screenshot_requests WHERE snapshot_id = $1", sid)
+    assert row["reminded_at"] is not None and row["escalated_at"] is not None
+    assert row["escalated_to"] == "screenshots_communications" and row["next_deadline"] is None
+    assert await search_attribute(handle, sa.ESCALATED) is True
+    assert await search_attribute(handle, sa.NEXT_DEADLINE) is None
+
+    # Refusals record nothing: an outsider; an admin while nothing is uploaded.
+    outsider = await refused(handle, SnapshotWorkflow.screenshots_done,
+                             snap.ScreenshotsDone(actor=OUTSIDER))
+    assert outsider.type == "NotAuthorised"
+    empty = await refused(handle, SnapshotWorkflow.screenshots_done,
+                          snap.ScreenshotsDone(actor=REQUESTER))
+    assert empty.type == "RuleViolation" and "no screenshot" in empty.message
+    assert len(await stream(s, sid)) == 4
+
+    # An admin uploads and says done: captured, rendered, packaged, delivered.
+    shot = _tiny_png()
+    await store_upload(s.pool, s.archive.parent / "uploads", account_id=account_id,
+                       file_name="profil.png", mime_type="image/png", content=shot,
+                       caption="Profilen på TikTok", uploaded_by=REQUESTER,
+                       uploaded_at=await s.env.get_current_time())
+    done = snap.ScreenshotWait.model_validate(await handle.execute_update(
+        SnapshotWorkflow.screenshots_done, snap.ScreenshotsDone(actor=REQUESTER)))
+    assert done.outcome == "done"
+    result = SnapshotResult.model_validate(await handle.result())
+    assert (result.source, result.screenshots) == ("screenshots", 1)
+    bag = check_package(result.package.path)
+    assert bag.info["Kanalvakt-Source"] == "screenshots"
+    assert (Path(result.package.path) / "data/content/screenshots/001.png").read_bytes() == shot
+    assert [e["event_type"] for e in await stream(s, sid)][4:] == [
+        "SnapshotScreenshotsDone", "SnapshotTaken", "SnapshotRegistered", "SnapshotDelivered"]
+    row = await s.pool.fetchrow(
+        "SELECT * FROM snapshot_screenshot_requests WHERE snapshot_id = $1", sid)
+    assert (row["outcome"], row["decided_by"], row["screenshots"]) == ("done", REQUESTER, 1)
+    taken = await s.pool.fetchrow("SELECT * FROM snapshots WHERE snapshot_id = $1", sid)
+    assert taken["source"] == "screenshots" and taken["delivered_to"] == result.package.path
+    assert await s.pool.fetchval("SELECT used_by FROM snapshot_uploads") == sid
+
+
+async def test_r37_r38_record_only_is_an_explicit_decision_of_the_communications_unit(
+        s: Env) -> None:
+    """R-37, R-38: a snapshot without screenshots is packaged only when the
+    communications unit decides so, with its reason on the record; an admin
+    may not decide it. A screenshot uploaded meanwhile stays for the next."""
+    now = await s.env.get_current_time()
+    handle, account_id = await start_manual(s, now)
+    sid = handle.id
+    admin = await refused(handle, SnapshotWorkflow.package_without_screenshots,
+                          snap.PackageWithoutScreenshots(
+                              actor=REQUESTER, reason="We have no access to the account"))
+    assert admin.type == "NotAuthorised"
+    assert [e["event_type"] for e in await stream(s, sid)] == ["SnapshotScreenshotsRequested"]
+    await store_upload(s.pool, s.archive.parent / "uploads", account_id=account_id,
+                       file_name="sen.png", mime_type="image/png", content=_tiny_png(),
+                       caption=None, uploaded_by=REQUESTER, uploaded_at=now)
+
+    reason = "Kontot är redan avpublicerat på TikTok; inget finns att fotografera"
+    await handle.execute_update(SnapshotWorkflow.package_without_screenshots,
+                                snap.PackageWithoutScreenshots(actor=COMMS, reason=reason))
+    result = SnapshotResult.model_validate(await handle.result())
+    assert (result.source, result.screenshots) == ("record_only", 0)
+    bag = check_package(result.package.path)
+    assert bag.info["Kanalvakt-Source"] == "record_only"
+    events = await stream(s, sid)
+    assert [e["event_type"] for e in events] == [
+        "SnapshotScreenshotsRequested", "SnapshotRecordOnlyDecided", "SnapshotTaken",
+        "SnapshotRegistered", "SnapshotDelivered"]
+    assert (events[1]["actor"], events[1]["data"]["decision_reason"]) == (COMMS, reason)
+    row = await s.pool.fetchrow(
+        "SELECT * FROM snapshot_screenshot_requests WHERE snapshot_id = $1", sid)
+    assert (row["outcome"], row["decided_by"], row["decision_reason"]) == (
+        "record_only", COMMS, reason)
+    assert await s.pool.fetchval("SELECT used_by FROM snapshot_uploads") is None
+    # The workflow's own view agrees with the record.
+    ended = snap.ScreenshotWait.model_validate(
+        await handle.query(SnapshotWorkflow.screenshot_wait))
+    assert ended.outcome == "record_only" and ended.version == 2
