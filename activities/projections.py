@@ -62,7 +62,7 @@ class AccountsProjection:
             """,
             state.account_id, event.stream_id,
             acc.workflow_id_for(state.municipality_id, state.slug), state.municipality_id,
-            state.request.unit_id, state.request.platform.value, state.request.account_name,
+            state.request.unit_id, state.request.platform.value, state.name,
             state.stage.value, state.requester, state.handle, state.url,
             [a.model_dump(mode="json") for a in state.admins.values()],
             acc.next_deadline(state), acc.is_escalated(state), state.requested_at,
@@ -72,7 +72,8 @@ class AccountsProjection:
 
 
 class PublicRegisterProjection:
-    """R-07: an account is listed when activated and leaves at closure."""
+    """R-07: an account is listed when activated and leaves at closure; a
+    recorded profile change (R-37) renames it or gives it its new handle."""
 
     tables = ("public_register",)
 
@@ -90,10 +91,15 @@ class PublicRegisterProjection:
                 ON CONFLICT (account_id) DO NOTHING
                 """,
                 state.account_id, state.municipality_id, state.request.unit_id,
-                state.request.platform.value, state.request.account_name, state.handle,
+                state.request.platform.value, state.name, state.handle,
                 state.url, state.request.purpose, state.request.contact_email,
                 acc.monitoring_hours_text(state.request.monitoring_hours), event.occurred_at,
             )
+        elif event.event_type == "ProfileChanged":
+            state = await _load_state(conn, event.stream_id)
+            await conn.execute(
+                "UPDATE public_register SET account_name = $2, handle = $3, url = $4 "
+                "WHERE account_id = $1", state.account_id, state.name, state.handle, state.url)
         elif event.event_type == "RemovedFromRegister":
             account_id = await conn.fetchval(
                 "SELECT account_id FROM accounts WHERE stream_id = $1", event.stream_id)

@@ -451,6 +451,23 @@ class MessageSettingsChanged(_Event):
     policy: MessagePolicy
 
 
+class ProfileChanged(_Event):
+    """R-37: the account's public face changed on the platform, as its admins
+    or the communications unit record it: only what changed is set (`None`:
+    unchanged), with what it was before in `previous`. A major change: the
+    account's case takes a snapshot after it (domain.snapshot.MAJOR_CHANGES)."""
+
+    type: Literal["ProfileChanged"] = "ProfileChanged"
+    name: str | None = None
+    handle: str | None = None
+    url: str | None = None
+    picture_changed: bool = False
+    about: str | None = None  # the profile text as now published
+    platform_account_id: str | None = None  # a new owner / platform account
+    note: str | None = None
+    previous: dict[str, str | None] = {}
+
+
 class ClosureRequested(_Event):
     type: Literal["ClosureRequested"] = "ClosureRequested"
     reason: str
@@ -508,7 +525,8 @@ AccountEvent = Annotated[
     | AccountKept
     | WatchItemReported
     | WatchItemResolved
-    | MonitoringSettingsChanged,
+    | MonitoringSettingsChanged
+    | ProfileChanged,
     Field(discriminator="type"),
 ]
 
@@ -653,12 +671,27 @@ class ChangeMonitoringSettings(_Command):
     policy: mon.MonitoringPolicy
 
 
+class RecordProfileChange(_Command):
+    """R-37: record that the account's public face changed on the platform:
+    its name, handle (with its address), profile picture, about text, or its
+    owner (the platform's account id). Only what changed is given."""
+
+    name: ShortText | None = None
+    handle: ShortText | None = None
+    url: HttpsUrl | None = None
+    picture_changed: bool = False
+    about: str | None = Field(None, min_length=1, max_length=4000)
+    platform_account_id: str | None = Field(None, max_length=200,
+                                            pattern=r"^[A-Za-z0-9_.-]+$")
+    note: str | None = Field(None, max_length=4000)
+
+
 Command = (
     RequestAccount | ApproveRequest | RejectRequest | RecordRiskAssessment | SignOff
     | AmendRequest | ActivateAccount | AddAdmin | RemoveAdmin | ConfirmTwoFactor
     | RequestClosure | UpdateAuthorities | FireDueDeadlines | RecordFinalSnapshot
     | ChangeMessageSettings | RecordCheckIn | RecordPost | KeepAccount | ReportWatchItem
-    | ResolveWatchItem | ChangeMonitoringSettings
+    | ResolveWatchItem | ChangeMonitoringSettings | RecordProfileChange
 )
 
 # --------------------------------------------------------------------------- errors
@@ -756,10 +789,20 @@ class AccountState(BaseModel):
     # the switch itself is on the record in the crisis stream.
     crisis: CrisisStatus | None = None
     monitoring: mon.MonitoringState = mon.MonitoringState()  # R-15..R-20
+    # R-37: the public face as last recorded (ProfileChanged); None: as requested.
+    profile_name: str | None = None
+    profile_about: str | None = None
+    profile_changed_at: datetime | None = None
 
     @property
     def admins_with_two_factor(self) -> int:
         return sum(1 for a in self.admins.values() if a.two_factor)
+
+    @property
+    def name(self) -> str:
+        """The account's name as the public sees it now: the requested one
+        until a profile change renames it (R-37)."""
+        return self.profile_name or self.request.account_name
 
 
 # --------------------------------------------------------------------------- rules
@@ -1100,7 +1143,58 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
         case RecordCheckIn() | RecordPost() | KeepAccount() | ReportWatchItem() \
                 | ResolveWatchItem() | ChangeMonitoringSettings():
             return _decide_monitoring(state, command, now)
+        case RecordProfileChange():
+            return _decide_profile_change(state, command, now)
     raise TypeError(f"unknown command {type(command).__name__}")
+
+
+def may_record_profile_change(state: AccountState, person: str) -> bool:
+    """R-37: the account's admins watch its face, the communications unit
+    keeps the list of channels; either records a change of it."""
+    return person in state.admins or state.authorities.is_communications(person)
+
+
+def snapshot_labels(event: AccountEvent, label: str, version: int) -> list[str]:
+    """R-37: the labels a snapshot after `event` (recorded as `version` of
+    the account's stream) is named by, to try in order. A change is named by
+    its day (domain.snapshot.snapshot_key), so a retried or replayed start
+    finds the snapshot it started; a further profile change on the same day
+    is a change of its own and gets its own snapshot, named by its version."""
+    if isinstance(event, ProfileChanged):
+        return [label, f"{label}-v{version}"]
+    return [label]
+
+
+def _decide_profile_change(state: AccountState, command: RecordProfileChange,
+                           now: datetime) -> list[AccountEvent]:
+    _require_stage(state, Stage.ACTIVE)
+    actor = command.actor
+    if not may_record_profile_change(state, actor):
+        raise NotAuthorised(
+            f"{actor} may not record a change of the account's profile: its admins or the "
+            "communications unit may (R-37)", key="profile.who")
+    if (command.platform_account_id is not None
+            and command.platform_account_id != state.platform_account_id
+            and not state.authorities.is_communications(actor)):
+        raise NotAuthorised(
+            "a new owner or platform account is recorded by the communications unit "
+            "(R-03, R-37)", key="profile.owner_who")
+    current: dict[str, str | None] = {
+        "name": state.name, "handle": state.handle, "url": state.url,
+        "about": state.profile_about, "platform_account_id": state.platform_account_id}
+    given: dict[str, str | None] = {
+        "name": command.name, "handle": command.handle, "url": command.url,
+        "about": command.about, "platform_account_id": command.platform_account_id}
+    changed = {k: v for k, v in given.items() if v is not None and v != current[k]}
+    if not changed and not command.picture_changed:
+        raise RuleViolation(
+            "nothing changed: give the new name, handle, address, about text or owner, or "
+            "say the profile picture changed (R-37)", key="profile.nothing")
+    return [ProfileChanged(
+        at=now, actor=actor, name=changed.get("name"), handle=changed.get("handle"),
+        url=changed.get("url"), picture_changed=command.picture_changed,
+        about=changed.get("about"), platform_account_id=changed.get("platform_account_id"),
+        note=command.note or None, previous={k: current[k] for k in sorted(changed)})]
 
 
 def _decide_admins(state: AccountState,
@@ -1377,6 +1471,13 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
         case AccountClosed():
             changes |= _enter(state, Stage.CLOSED, event.at)
             changes["closed_at"] = event.at
+        case ProfileChanged():
+            changes["profile_changed_at"] = event.at
+            for field_name, value in (("profile_name", event.name), ("handle", event.handle),
+                                      ("url", event.url), ("profile_about", event.about),
+                                      ("platform_account_id", event.platform_account_id)):
+                if value is not None:
+                    changes[field_name] = value
         case _:
             changes["monitoring"] = _evolve_monitoring(state, event)
     return state.model_copy(update=changes)

@@ -164,6 +164,28 @@ RULES: dict[str, tuple[str, str, str]] = {
         "(R-43).",
         "Only the manager (R-13) or the communications unit may change how the account is "
         "monitored (R-43)."),
+    # ----------------------------------------------------------- profile changes
+    "profile.who": (
+        "Bara kontots administratörer eller kommunikationsenheten får registrera en ändring "
+        "av kontots profil (R-37).",
+        "Bare kontoens administratorer eller kommunikasjonsenheten kan registrere en endring "
+        "av kontoens profil (R-37).",
+        "Only the account's admins or the communications unit may record a change of the "
+        "account's profile (R-37)."),
+    "profile.owner_who": (
+        "En ny ägare eller ett nytt plattformskonto registreras av kommunikationsenheten "
+        "(R-03, R-37).",
+        "En ny eier eller en ny plattformskonto registreres av kommunikasjonsenheten "
+        "(R-03, R-37).",
+        "A new owner or platform account is recorded by the communications unit "
+        "(R-03, R-37)."),
+    "profile.nothing": (
+        "Inget har ändrats: ange nytt namn, användarnamn, adress, profiltext eller ägare, "
+        "eller att profilbilden har bytts (R-37).",
+        "Ingenting er endret: oppgi nytt navn, brukernavn, adresse, profiltekst eller eier, "
+        "eller at profilbildet er byttet (R-37).",
+        "Nothing changed: give the new name, handle, address, about text or owner, or say "
+        "the profile picture changed (R-37)."),
     "admin.already": (
         "{person} är redan administratör.",
         "{person} er allerede administrator.",
@@ -330,6 +352,31 @@ RULES: dict[str, tuple[str, str, str]] = {
         "R-26: kontots svar undertecknas med namn och enhet.",
         "R-26: kontoens svar signeres med navn og enhet.",
         "R-26: this account's replies are signed with name and unit."),
+    # ----------------------------------------------------------- snapshots
+    "snapshot.not_waiting": (
+        "Ögonblicksbilden väntar inte på skärmbilder (längre).",
+        "Øyeblikksbildet venter ikke (lenger) på skjermbilder.",
+        "This snapshot is not waiting for screenshots (any more)."),
+    "snapshot.done_not_authorised": (
+        "Bara kontots administratörer och kommunikationsenheten kan meddela att skärmbilderna "
+        "är uppladdade (R-37).",
+        "Bare kontoens administratorer og kommunikasjonsenheten kan melde at skjermbildene "
+        "er lastet opp (R-37).",
+        "Only the account's admins and the communications unit may say the screenshots are "
+        "uploaded (R-37)."),
+    "snapshot.no_screenshots": (
+        "Ingen skärmbild är uppladdad för kontot än: ladda upp minst en först (R-37).",
+        "Ingen skjermbilder er lastet opp for kontoen ennå: last opp minst ett først (R-37).",
+        "No screenshot is uploaded for this account yet: upload at least one first (R-37)."),
+    "snapshot.record_only_not_authorised": (
+        "Bara kommunikationsenheten kan besluta att arkivera utan skärmbilder (R-37, R-38).",
+        "Bare kommunikasjonsenheten kan beslutte å arkivere uten skjermbilder (R-37, R-38).",
+        "Only the communications unit may decide to package without screenshots "
+        "(R-37, R-38)."),
+    "snapshot.reason_required": (
+        "Ange varför ögonblicksbilden arkiveras utan skärmbilder (minst {n} tecken).",
+        "Oppgi hvorfor øyeblikksbildet arkiveres uten skjermbilder (minst {n} tegn).",
+        "Say why the snapshot is packaged without screenshots (at least {n} characters)."),
     # ----------------------------------------------------------- crisis
     "crisis.notice_contacts": (
         "R-39: krisinformationen hänvisar till webbplatsen och telefonnumret; ange "

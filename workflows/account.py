@@ -5,7 +5,7 @@ Workflow id: ``account:<municipality>:<slug>`` (no personal data).
 Updates (each with a validator; a rejected one leaves no history):
     approve, reject, record_risk_assessment, sign_off, amend, activate,
     add_admin, remove_admin, confirm_two_factor, change_message_settings,
-    request_closure,
+    request_closure, record_profile_change (R-37: a major change, snapshotted),
     monitoring (R-15..R-20): record_check_in, record_post, keep_account,
     report_watch_item, resolve_watch_item, change_monitoring_settings
 Signals:
@@ -23,10 +23,12 @@ Rules come from domain.account (decide/evolve); every event is written to the
 event store by an activity before the state changes here; deadlines are
 durable timers in working days.
 
-R-37: an event that domain.snapshot calls a major change (activation, a new
-handle or profile) recorded on an active account starts a SnapshotWorkflow
-child (abandoned by its parent, id from the change and its day, so a retry
-or a continued run never starts a second one). R-39: on activation and when
+R-37: an event that domain.snapshot calls a major change (activation, a
+recorded profile change: name, handle, picture, about text, owner) recorded
+on an active account starts a SnapshotWorkflow child (abandoned by its
+parent, id from the change and its day, so a retry or a continued run never
+starts a second one; a second profile change on one day gets its own,
+named by its version: domain.account.snapshot_labels). R-39: on activation and when
 a continued run starts, the crisis in force for the unit is read from the
 crisis_modes read model (a crisis declared before the account existed was
 told to no workflow of it).
@@ -210,7 +212,8 @@ class AccountLifecycleWorkflow:
         workflow.logger.info("crisis read on start", extra={
             "crisis_id": found.mode.crisis_id if found.mode else None})
 
-    async def _snapshot_major_changes(self, events: Sequence[acc.AccountEvent]) -> None:
+    async def _snapshot_major_changes(self, events: Sequence[acc.AccountEvent],
+                                      first_version: int) -> None:
         """R-37: a snapshot after a major change of an active account, by the
         same pipeline as every snapshot. Its id comes from the change and its
         day, so replaying, retrying or continuing never starts a second one
@@ -219,27 +222,36 @@ class AccountLifecycleWorkflow:
         state = self.state_now
         if state.stage is not acc.Stage.ACTIVE:
             return
-        changes = [(event, label) for event in events
+        changes = [(event, label, first_version + n) for n, event in enumerate(events)
                    if (label := snap.major_change_reason(event.type)) is not None]
         if not changes or not workflow.patched("major-change-snapshot"):
             return
-        for event, label in changes:
-            key = snap.snapshot_key(snap.SnapshotReason.MAJOR_CHANGE,
-                                    snap.local_date(event.at, state.timezone), label=label)
-            sid = snap.snapshot_id(state.municipality_id, state.slug, key)
-            try:
-                await workflow.start_child_workflow(
-                    "SnapshotWorkflow",
-                    SnapshotInput(account_id=state.account_id, snapshot_id=sid,
-                                  reason=snap.SnapshotReason.MAJOR_CHANGE, change=event.type),
-                    id=sid, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    parent_close_policy=workflow.ParentClosePolicy.ABANDON)
-            except WorkflowAlreadyStartedError:
-                workflow.logger.info("snapshot after that change exists already",
-                                     extra={"snapshot_id": sid})
-                continue
-            workflow.logger.info("snapshot after a major change started",
-                                 extra={"snapshot_id": sid, "event_type": event.type})
+        for event, label, version in changes:
+            # One label for most changes; a profile change tries its day's
+            # name, then its own (a second change that day). Events recorded
+            # before ProfileChanged existed take exactly the old single step.
+            labels = acc.snapshot_labels(event, label, version)
+            for n, name in enumerate(labels):
+                key = snap.snapshot_key(snap.SnapshotReason.MAJOR_CHANGE,
+                                        snap.local_date(event.at, state.timezone), label=name)
+                sid = snap.snapshot_id(state.municipality_id, state.slug, key)
+                try:
+                    await workflow.start_child_workflow(
+                        "SnapshotWorkflow",
+                        SnapshotInput(account_id=state.account_id, snapshot_id=sid,
+                                      reason=snap.SnapshotReason.MAJOR_CHANGE,
+                                      change=event.type),
+                        id=sid, id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                        parent_close_policy=workflow.ParentClosePolicy.ABANDON)
+                except WorkflowAlreadyStartedError:
+                    if n + 1 < len(labels):
+                        continue
+                    workflow.logger.info("snapshot after that change exists already",
+                                         extra={"snapshot_id": sid})
+                    break
+                workflow.logger.info("snapshot after a major change started",
+                                     extra={"snapshot_id": sid, "event_type": event.type})
+                break
 
     async def _refresh_authorities(self) -> None:
         self._refresh = False
@@ -290,13 +302,14 @@ class AccountLifecycleWorkflow:
         """Write first, then change the state: the record leads."""
         await self._write(events, expected_version=self.state_now.version)
         state = self.state_now
+        first_version = state.version + 1
         for event in events:
             state = acc.evolve(state, event)
         self._state = state
         self._upsert_search_attributes()
         if any(event.type == "AccountActivated" for event in events):
             self._crisis_read = True  # R-39: a crisis may have begun before the account
-        await self._snapshot_major_changes(events)
+        await self._snapshot_major_changes(events, first_version)
         await self._tell_message_cases_admins(events)
 
     async def _tell_message_cases_admins(self, events: Sequence[acc.AccountEvent]) -> None:
@@ -487,6 +500,17 @@ class AccountLifecycleWorkflow:
 
     @request_closure.validator
     def _validate_closure(self, command: acc.RequestClosure) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def record_profile_change(self, command: acc.RecordProfileChange
+                                    ) -> acc.AccountState:
+        """R-37: the account's public face changed (by its admins or the
+        communications unit); recording it starts a snapshot of the account."""
+        return await self._apply(command)
+
+    @record_profile_change.validator
+    def _validate_profile_change(self, command: acc.RecordProfileChange) -> None:
         self._check(command)
 
     # ------------------------------------------------------------------ monitoring (R-15..R-20)

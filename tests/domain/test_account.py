@@ -50,6 +50,7 @@ from domain.account import (
     RecordCheckIn,
     RecordFinalSnapshot,
     RecordPost,
+    RecordProfileChange,
     RecordRiskAssessment,
     RejectRequest,
     RemoveAdmin,
@@ -958,6 +959,7 @@ def every_command(
         ReportWatchItem(actor=REQUESTER, summary="Wrong opening hours", seen_at=T0),
         ResolveWatchItem(actor=MANAGER, item_id="W-1", note="Fixed"),
         ChangeMonitoringSettings(actor=MANAGER, policy=MonitoringPolicy(posts_per_week=1)),
+        RecordProfileChange(actor=COMMS[0], name="Kulturhuset Ängen och Biblioteket"),
     ]
 
 
@@ -1001,6 +1003,8 @@ def tour(walk: Walk, account_request: AccountRequest, authorities: Authorities) 
     journey.do(ResolveWatchItem(actor=MANAGER, item_id="W-1", note="Corrected on the web"))
     journey.do(KeepAccount(actor=COMMS[0], reason="Summer programme starts in June"))
     journey.do(ChangeMonitoringSettings(actor=MANAGER, policy=MonitoringPolicy(posts_per_week=1)))
+    journey.do(RecordProfileChange(actor=REQUESTER, handle="angen.kultur", picture_changed=True,
+                                   note="New logo"))
     journey.do(AddAdmin(actor=MANAGER, person=NEW_ADMIN))
     journey.do(ConfirmTwoFactor(actor=NEW_ADMIN, person=NEW_ADMIN))
     journey.do(

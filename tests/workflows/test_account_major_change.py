@@ -8,10 +8,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import bagit
+import pytest
 from temporalio.api.enums.v1 import EventType
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 import worker as app_worker
@@ -20,8 +24,10 @@ from activities.eventstore import EventStore, NewEvent
 from activities.projections import all_projections
 from domain import account as acc
 from domain import crisis as cr
+from domain import snapshot as snap
 from domain.crisis_mode import CrisisMode
-from tests.support import MANAGER, keep_history
+from tests.fakes.meta_graph import seed_page
+from tests.support import COMMS, MANAGER, REGISTRARS, REQUESTER, keep_history
 from tests.workflows.conftest import Harness
 from tests.workflows.test_account_lifecycle import (
     activation_snapshot_id,
@@ -30,6 +36,14 @@ from tests.workflows.test_account_lifecycle import (
     wait_for_search_attribute,
     walk_to_active,
 )
+from tests.workflows.test_snapshot_workflow import (
+    PAGE,
+    TOKEN,
+    Env,
+    check_package,
+    put_active_account,
+)
+from tests.workflows.test_snapshot_workflow import s as s  # noqa: F401 - the fixture
 from workflows import search_attributes as sa
 from workflows.account import AccountLifecycleWorkflow as W
 from workflows.models import AccountWorkflowInput
@@ -65,6 +79,14 @@ async def child_starts(handle: Any) -> list[str]:
     return [e.start_child_workflow_execution_initiated_event_attributes.workflow_id
             for e in history.events
             if e.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED]
+
+
+async def children_started(handle: Any) -> list[str]:
+    """The children that did start (a start refused as a duplicate is not)."""
+    history = await handle.fetch_history()
+    return [e.child_workflow_execution_started_event_attributes.workflow_execution.workflow_id
+            for e in history.events
+            if e.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED]
 
 
 async def test_r37_activation_is_a_major_change_and_snapshots_the_account_once(
@@ -146,3 +168,81 @@ async def test_r39_a_continued_run_reads_the_crisis_it_may_have_missed(h: Harnes
     await wait_for_search_attribute(handle, sa.CRISIS, True)
     # Nothing else changed: the carried state is the one it was given.
     assert carried.model_copy(update={"crisis": None}) == state
+
+
+async def test_r37_a_recorded_profile_change_snapshots_the_new_face(s: Env) -> None:  # noqa: F811
+    """R-37 "after a major change": an admin records that the account was
+    renamed and got a new handle; the account's case records ProfileChanged,
+    the register and the accounts read model show the new name and handle,
+    and a SnapshotWorkflow child (the same pipeline) captures the account
+    through the Graph API into a valid package that names it by its new name.
+    A second change the same day (the communications unit: a new profile
+    picture) gets a snapshot of its own. Someone else (a registrar, the
+    unit's manager) is refused by the Update's validator: nothing recorded,
+    no snapshot. The history replays."""
+    now = await s.env.get_current_time()
+    seed_page(s.graph, PAGE, TOKEN, posts=1, comments_per_post=1, replies_per_comment=1)
+    state = await put_active_account(s, name="Kulturhuset Ängen", platform="facebook",
+                                     platform_account_id=PAGE, at=now)
+    handle = await s.client.start_workflow(
+        W.run, AccountWorkflowInput(state=state),
+        id=acc.workflow_id_for(state.municipality_id, state.slug), task_queue=s.task_queue)
+    stream = f"account-{state.account_id}"
+
+    async def events() -> list[str]:
+        return [r["event_type"] for r in await s.pool.fetch(
+            "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY version", stream)]
+
+    before = await events()
+    for outsider in (REGISTRARS[0], MANAGER):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(W.record_profile_change, acc.RecordProfileChange(
+                actor=outsider, name="Fel namn"))
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError) and cause.type == "NotAuthorised"
+        assert cause.details[0]["key"] == "profile.who"
+    assert await events() == before and await child_starts(handle) == []
+
+    renamed = await handle.execute_update(W.record_profile_change, acc.RecordProfileChange(
+        actor=REQUESTER, name="Kulturhuset Ängen och Biblioteket", handle="@angenkultur",
+        url="https://www.facebook.com/angenkultur", note="Biblioteket flyttade in"))
+    assert isinstance(renamed, acc.AccountState)
+    assert (renamed.name, renamed.handle) == ("Kulturhuset Ängen och Biblioteket", "@angenkultur")
+    pictured = await handle.execute_update(W.record_profile_change, acc.RecordProfileChange(
+        actor=COMMS, picture_changed=True, note="Ny logotyp"))
+    assert await events() == [*before, "ProfileChanged", "ProfileChanged"]
+
+    day = snap.local_date(now, state.timezone).isoformat()
+    first = f"snapshot:exempelby:{state.slug}:{day}-profile-changed"
+    second = f"{first}-v{pictured.version}"
+    assert await children_started(handle) == [first, second]
+    # The second change tried the day's name first and was told it exists.
+    assert await child_starts(handle) == [first, first, second]
+
+    # The public register and the accounts read model follow the rename (R-07).
+    listed = await s.pool.fetchrow(
+        "SELECT account_name, handle, url FROM public_register WHERE account_id = $1::uuid",
+        state.account_id)
+    assert dict(listed) == {"account_name": "Kulturhuset Ängen och Biblioteket",
+                            "handle": "@angenkultur",
+                            "url": "https://www.facebook.com/angenkultur"}
+    assert await s.pool.fetchval("SELECT account_name FROM accounts WHERE account_id = "
+                                 "$1::uuid", state.account_id) == listed["account_name"]
+
+    for sid in (first, second):
+        taken = SnapshotResult.model_validate(
+            await s.client.get_workflow_handle(sid).result())
+        assert (taken.snapshot_id, taken.source) == (sid, "platform")
+        bag = check_package(taken.package.path)
+        assert bag.info["Kanalvakt-Reason"] == "major_change"
+        page = (Path(taken.package.path) / "data/content/snapshot.html").read_text("utf-8")
+        assert "Ögonblicksbild av Kulturhuset Ängen och Biblioteket" in page
+        assert "efter en större ändring" in page
+        recorded = (Path(taken.package.path) / "data/metadata/account-events.jsonl").read_text()
+        assert recorded.count('"ProfileChanged"') >= 1
+        row = await s.pool.fetchrow("SELECT reason FROM snapshots WHERE snapshot_id = $1", sid)
+        assert row["reason"] == "major_change"
+
+    history = await handle.fetch_history()
+    await Replayer(workflows=[W], workflow_runner=app_worker.sandbox_runner(),
+                   data_converter=s.client.data_converter).replay_workflow(history)
