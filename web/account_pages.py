@@ -62,6 +62,7 @@ from web.monitoring_api import (
     send_monitoring,
     works_in_unit,
 )
+from web.page_texts import Refused, invalid_text
 from web.rendering import render
 from web.rule_texts import detail_text, error_text
 from web.snapshots_api import (
@@ -197,7 +198,7 @@ async def _account(request: Request, account_id: uuid.UUID, viewer: Viewer
     if row is None:
         raise HTTPException(404)
     if row["municipality_id"] != viewer.municipality_id:
-        raise HTTPException(403, detail="the account belongs to another municipality")
+        raise Refused(403, "other_municipality", "the account belongs to another municipality")
     return row, acc.AccountState.model_validate(row["state"])
 
 
@@ -240,7 +241,7 @@ def _errors_from(error: ValidationError | list[dict[str, Any]], t: i18n.Translat
         elif kind == "string_pattern_mismatch" and field in {"url"}:
             message = t("err.https")
         else:
-            message = str(item.get("msg", kind)).removeprefix("Value error, ")
+            message = invalid_text(t, item)
         out.setdefault(field, message)
     return out
 
@@ -447,8 +448,8 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         those web.snapshots_api allows; refused before anything starts."""
         row, state = await _account(request, account_id, viewer)
         if not may_take_snapshots(row, viewer.person_id):
-            raise HTTPException(403, detail="the account's admins, the unit's manager and the "
-                                "communications unit take snapshots (R-37)")
+            raise Refused(403, "snapshot_takers", "the account's admins, the unit's manager "
+                          "and the communications unit take snapshots (R-37)")
         form = await request.form()
         change = _str(form, "change")
         body = SnapshotRequest(reason="major_change" if change else "on_demand",
@@ -472,8 +473,8 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         CSRF token in the form); nothing stored on refusal."""
         row, state = await _account(request, account_id, viewer)
         if not may_take_snapshots(row, viewer.person_id):
-            raise HTTPException(403, detail="the account's admins, the unit's manager and the "
-                                "communications unit upload screenshots (R-37)")
+            raise Refused(403, "snapshot_uploaders", "the account's admins, the unit's "
+                          "manager and the communications unit upload screenshots (R-37)")
         t = i18n.translator(_lang(request, viewer))
         form = await request.form()
         upload = form.get("file")
@@ -602,7 +603,8 @@ def _monitoring_command(action: str, form: FormData, state: acc.AccountState, vi
         case "resolve":
             item = _str(form, "item_id")
             if state.monitoring.watch_item(item) is None:
-                raise HTTPException(404, detail=f"no watch item {item!r} on this account")
+                raise Refused(404, "no_watch_item", f"no watch item {item!r} on this account",
+                              item=item)
             model = acc.ResolveWatchItem
             data.update(item_id=item, note=_str(form, f"note_{item}"))
         case _:

@@ -37,6 +37,7 @@ from web.crisis_api import crisis_router
 from web.identity import Actor, ApiActor, known_actor
 from web.messages_api import messages_router
 from web.monitoring_api import monitoring_router
+from web.page_texts import Refused
 from web.pages import install_intranet
 from web.snapshots_api import snapshots_router
 from web.webhooks import meta_router
@@ -384,7 +385,7 @@ async def _handle(ctx: AppContext, account_id: uuid.UUID
                   ) -> tuple[WorkflowHandle[Any, Any], dict[str, Any]]:
     row = await queries.account(ctx.pool, str(account_id))
     if row is None:
-        raise HTTPException(404, detail="no such account")
+        raise Refused(404, "no_account", "no such account")
     return ctx.client.get_workflow_handle(row["workflow_id"]), row
 
 

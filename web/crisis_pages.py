@@ -30,6 +30,7 @@ from web import moderation_texts
 from web.crisis_api import switch_handle
 from web.i18n import translator
 from web.identity import Signed, Viewer
+from web.page_texts import Refused
 from web.rendering import language_of, render
 from web.rule_texts import detail_text
 from workflows.crisis import CrisisWorkflow
@@ -122,8 +123,8 @@ READERS = frozenset({"crisis_management", "communications"})
 async def _require_reader(ctx: AppContext, viewer: Viewer) -> set[str]:
     roles = await ctx.directory.roles_of(viewer.municipality_id, viewer.person_id)
     if not roles & READERS:
-        raise HTTPException(403, detail=f"{viewer.name} is neither in crisis management nor "
-                            "in the communications unit")
+        raise Refused(403, "crisis_readers", f"{viewer.name} is neither in crisis management "
+                      "nor in the communications unit", name=viewer.name)
     return roles
 
 

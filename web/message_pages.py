@@ -47,6 +47,7 @@ from web import moderation_texts  # noqa: F401 - registers the texts
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import DECISIONS, Decision, may_read_case, may_read_messages, take_decision
+from web.page_texts import Refused, invalid_text
 from web.rendering import render
 from web.rule_texts import detail_text, flag_text
 
@@ -57,8 +58,8 @@ if TYPE_CHECKING:
 def require_municipality(viewer: Viewer, municipality_id: str) -> None:
     """Person ids are per municipality: someone from another one has no say here."""
     if viewer.municipality_id != municipality_id:
-        raise HTTPException(403, detail=f"this belongs to {municipality_id}; "
-                            f"{viewer.name} is signed in for {viewer.municipality_id}")
+        raise Refused(403, "other_municipality", f"this belongs to {municipality_id}; "
+                      f"{viewer.name} is signed in for {viewer.municipality_id}")
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -164,7 +165,7 @@ def _errors_of(error: ValidationError, t: Any) -> dict[str, str]:
     for e in error.errors():
         name = str(e["loc"][0]) if e["loc"] else "text"
         key = _FIELD_ERRORS.get(e["type"])
-        errors.setdefault(name, t(key) if key else e["msg"])
+        errors.setdefault(name, t(key) if key else invalid_text(t, e))
     return errors
 
 
@@ -186,7 +187,7 @@ def _refusal_field(decision: str, key: str | None, message: str) -> str:
 async def _case_or_404(ctx: AppContext, case_id: str) -> dict[str, Any]:
     case = await mq.case(ctx.pool, case_id)
     if case is None:
-        raise HTTPException(404, detail="no such message")
+        raise Refused(404, "no_message", "no such message")
     return case
 
 
@@ -303,7 +304,7 @@ def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
         ctx: AppContext = request.app.state.ctx
         d = DECISIONS.get(decision)
         if d is None:
-            raise HTTPException(404, detail=f"no decision {decision!r}")
+            raise Refused(404, "no_decision", f"no decision {decision!r}", decision=decision)
         case = await _case_or_404(ctx, case_id)
         require_municipality(viewer, case["municipality_id"])
         account = await may_read_case(ctx, case, viewer.person_id)
@@ -348,8 +349,8 @@ async def _account_or_404(ctx: AppContext, account_id: str) -> dict[str, Any]:
     try:
         uuid.UUID(account_id)
     except ValueError:
-        raise HTTPException(404, detail="no such account") from None
+        raise Refused(404, "no_account", "no such account") from None
     account = await queries.account(ctx.pool, account_id)
     if account is None:
-        raise HTTPException(404, detail="no such account")
+        raise Refused(404, "no_account", "no such account")
     return account

@@ -58,6 +58,7 @@ from domain.inbound import InboundMessage, MessageKind, Source, message_workflow
 from domain.office_time import office_hours_between
 from domain.redaction import RemovalCategory
 from web.identity import Actor, ApiActor
+from web.page_texts import Refused
 from workflows.message import (
     AcknowledgeRequest,
     DecisionResult,
@@ -198,8 +199,14 @@ def _admins(account: dict[str, Any]) -> set[str]:
 async def _account(ctx: AppContext, account_id: uuid.UUID | str) -> dict[str, Any]:
     row = await queries.account(ctx.pool, str(account_id))
     if row is None:
-        raise HTTPException(404, detail="no such account")
+        raise Refused(404, "no_account", "no such account")
     return row
+
+
+async def _name(ctx: AppContext, municipality_id: str, who: str) -> str:
+    """The person's name for a page's text, else their id."""
+    person = await ctx.directory.person(municipality_id, who)
+    return person.name if person is not None else who
 
 
 async def may_read_messages(ctx: AppContext, account: dict[str, Any] | None,
@@ -216,8 +223,8 @@ async def may_read_messages(ctx: AppContext, account: dict[str, Any] | None,
         return
     if roles & await ctx.directory.roles_of(municipality_id, who):
         return
-    raise HTTPException(403, detail=f"{who} may not read these messages: they hold personal "
-                        "data, read only by those who handle them")
+    raise Refused(403, "message_readers", f"{who} may not read these messages: they hold "
+                  "personal data, read only by those who handle them")
 
 
 async def may_read_case(ctx: AppContext, case: dict[str, Any], who: str) -> dict[str, Any] | None:
@@ -244,8 +251,9 @@ async def require_records_reader(ctx: AppContext, municipality_id: str, who: str
     """The diarium, the moderation and disposal logs: registrars and the
     communications unit of the municipality."""
     if not RECORDS_ROLES & await ctx.directory.roles_of(municipality_id, who):
-        raise HTTPException(403, detail=f"{who} is neither a registrar nor in the "
-                            f"communications unit of {municipality_id}")
+        raise Refused(403, "records_readers", f"{who} is neither a registrar nor in the "
+                      f"communications unit of {municipality_id}",
+                      name=await _name(ctx, municipality_id, who))
 
 
 async def _records_reader(ctx: AppContext, actor: Actor | None, municipality: str | None,
@@ -408,10 +416,11 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         account = await _account(ctx, account_id)
         who = await _known_actor(ctx, account["municipality_id"], actor)
         if account["stage"] != acc.Stage.ACTIVE.value:
-            raise HTTPException(409, detail=f"the account is {account['stage']}, not active")
+            raise Refused(409, "account_not_active",
+                          f"the account is {account['stage']}, not active")
         if who not in _admins(account):
-            raise HTTPException(403, detail=f"only the account's admins enter its messages; "
-                                f"{who} is not one (R-13)")
+            raise Refused(403, "admins_enter", f"only the account's admins enter its "
+                          f"messages; {who} is not one (R-13)")
         now = datetime.now(UTC)
         if body.published_at > now:
             raise _field_error(["published_at"], "a message cannot be published in the future",
@@ -452,7 +461,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
     async def _case(ctx: AppContext, case_id: str) -> dict[str, Any]:
         row = await mq.case(ctx.pool, case_id)
         if row is None:
-            raise HTTPException(404, detail="no such message")
+            raise Refused(404, "no_message", "no such message")
         return row
 
     @router.get("/api/messages/{case_id}")

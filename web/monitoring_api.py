@@ -30,13 +30,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from activities import queries
 from domain import account as acc
 from domain import monitoring as mon
 from web.identity import ApiActor, known_actor
+from web.page_texts import Refused
 from workflows.account import AccountLifecycleWorkflow
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ async def _account(ctx: AppContext, account_id: uuid.UUID
                    ) -> tuple[dict[str, Any], acc.AccountState]:
     row = await queries.account(ctx.pool, str(account_id))
     if row is None:
-        raise HTTPException(404, detail="no such account")
+        raise Refused(404, "no_account", "no such account")
     return row, acc.AccountState.model_validate(row["state"])
 
 
@@ -126,8 +127,8 @@ async def may_read_monitoring(ctx: AppContext, state: acc.AccountState, who: str
 async def _may_read(ctx: AppContext, state: acc.AccountState, who: str) -> None:
     if await may_read_monitoring(ctx, state, who):
         return
-    raise HTTPException(403, detail=f"{who} may not read this account's monitoring: its "
-                        "admins, the unit and the communications unit may")
+    raise Refused(403, "monitoring_readers", f"{who} may not read this account's "
+                  "monitoring: its admins, the unit and the communications unit may")
 
 
 # The Update of each monitoring command: the API and the account page send
@@ -209,7 +210,8 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
             try:
                 return acc.ResolveWatchItem(actor=who, item_id=item_id, note=body.note)
             except ValueError:
-                raise HTTPException(404, detail=f"no watch item {item_id!r}") from None
+                raise Refused(404, "no_watch_item", f"no watch item {item_id!r}",
+                              item=item_id) from None
         return await decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/monitoring-settings", response_model=MonitoringView,

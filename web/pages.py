@@ -13,6 +13,8 @@ has checked the token already), and answer with `await render(...)` or a
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -38,7 +40,9 @@ from web.identity import (
     sign_out,
 )
 from web.oidc import OidcClient, OidcError, OidcFlow
+from web.page_texts import Refused
 from web.rendering import language_of, render
+from web.rule_texts import detail_text
 from web.security import CsrfMiddleware, SecurityHeadersMiddleware
 
 log = structlog.get_logger("kanalvakt.web.pages")
@@ -164,12 +168,31 @@ def _error_pages(app: FastAPI) -> None:
     async def html_errors(request: Request, error: StarletteHTTPException) -> Response:
         if not _wants_html(request):
             return await http_exception_handler(request, error)
-        detail = error.detail if isinstance(error.detail, str) else None
+        detail = await _detail_text(request, error)
         key = {401: "error.401", 403: "error.403", 404: "error.404",
                409: "error.409"}.get(error.status_code, "error.title")
         return await render(request, "error.html",
                             {"status": error.status_code, "message_key": key,
                              "detail": detail}, status_code=error.status_code)
+
+
+async def _detail_text(request: Request, error: StarletteHTTPException) -> str | None:
+    """The error's detail in the reader's language: a `Refused`'s text, a
+    rule's refusal by its key (web.rule_texts.detail_text), or a text a page
+    made in the reader's language already; never Starlette's English status
+    phrase ("Not Found"), which the page's own message says already."""
+    t = i18n.translator(language_of(request, await current_viewer(request)))
+    if isinstance(error, Refused):
+        return error.text(t)
+    if isinstance(error.detail, Mapping):
+        return detail_text(t, error.detail) or None
+    if not isinstance(error.detail, str):
+        return None
+    try:
+        phrase = HTTPStatus(error.status_code).phrase
+    except ValueError:
+        phrase = ""
+    return None if error.detail == phrase else error.detail
 
 
 def _quote(path: str) -> str:

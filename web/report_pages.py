@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
 
@@ -41,6 +41,7 @@ from web import moderation_texts
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import ResponseTimes, may_read_messages, response_times
+from web.page_texts import Refused
 from web.registrar_pages import _period
 from web.rendering import language_of, render
 
@@ -213,23 +214,23 @@ def report_pages_router() -> APIRouter:
             try:
                 uuid.UUID(values["account"])
             except ValueError:
-                raise HTTPException(404, detail="no such account") from None
+                raise Refused(404, "no_account", "no such account") from None
             account = await queries.account(ctx.pool, values["account"])
             if account is None:
-                raise HTTPException(404, detail="no such account")
+                raise Refused(404, "no_account", "no such account")
             if account["municipality_id"] != viewer.municipality_id:
-                raise HTTPException(403, detail="another municipality's account")
+                raise Refused(403, "other_municipality", "another municipality's account")
             await may_read_messages(ctx, account, account["municipality_id"],
                                     viewer.person_id)
             scope, title = "account", account["account_name"]
             rows = [account]
         elif values["unit"]:
             if values["unit"] not in unit_names:
-                raise HTTPException(404, detail="no such unit")
+                raise Refused(404, "no_unit", "no such unit")
             if not (viewer.is_communications or viewer.manages_unit(values["unit"])):
-                raise HTTPException(403, detail=f"{viewer.name} is neither the manager of "
-                                    f"{unit_names[values['unit']]} nor in the communications "
-                                    "unit")
+                raise Refused(403, "report_unit", f"{viewer.name} is neither the manager of "
+                              f"{unit_names[values['unit']]} nor in the communications unit",
+                              name=viewer.name, unit=unit_names[values["unit"]])
             scope, title = "unit", unit_names[values["unit"]]
             rows = await modq.report_accounts(ctx.pool, viewer.municipality_id,
                                               unit_id=values["unit"])

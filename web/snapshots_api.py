@@ -33,6 +33,7 @@ from activities.snapshot_records import RecordsExportInput, export_records
 from domain import account as acc
 from domain import snapshot as snap
 from web.identity import ApiActor, known_actor
+from web.page_texts import Refused
 from workflows.snapshot_starter import start_snapshot
 
 if TYPE_CHECKING:
@@ -75,11 +76,11 @@ async def _account_and_actor(ctx: AppContext, account_id: uuid.UUID,
                              actor: Any) -> tuple[dict[str, Any], str]:
     account = await queries.account(ctx.pool, str(account_id))
     if account is None:
-        raise HTTPException(404, detail="no such account")
+        raise Refused(404, "no_account", "no such account")
     who = await known_actor(ctx, account["municipality_id"], actor)
     if not may_take_snapshots(account, who):
-        raise HTTPException(403, detail=f"{who} may not take snapshots of this account: its "
-                            "admins, the unit's manager and the communications unit may")
+        raise Refused(403, "snapshot_takers", f"{who} may not take snapshots of this "
+                      "account: its admins, the unit's manager and the communications unit may")
     return account, who
 
 
@@ -99,16 +100,17 @@ async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
     before anything starts. Returns the snapshot's id."""
     account_id = str(account["account_id"])
     if account["stage"] != "active":
-        raise HTTPException(409, detail="only an active account is snapshotted; a closed "
-                            "one has its final snapshot")
+        raise Refused(409, "snapshot_active_only", "only an active account is snapshotted; "
+                      "a closed one has its final snapshot")
     now = datetime.now(UTC)
     state = acc.AccountState.model_validate(account["state"])
     day = snap.local_date(now, state.timezone)
     if body.reason == "major_change":
         label = snap.major_change_reason(body.change or "")
         if label is None:
-            raise HTTPException(422, detail=f"{body.change!r} is not a major change (R-37): "
-                                f"one of {', '.join(sorted(snap.MAJOR_CHANGES))}")
+            raise Refused(422, "snapshot_not_major", f"{body.change!r} is not a major change "
+                          f"(R-37): one of {', '.join(sorted(snap.MAJOR_CHANGES))}",
+                          change=body.change or "")
         # The snapshot's id is the change and its day, as the account's
         # case names the one it starts itself after the change: a claim
         # of a change not on the record would take that id first and
@@ -116,9 +118,10 @@ async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
         if not any(e["event_type"] == body.change and snap.local_date(
                 datetime.fromisoformat(e["occurred_at"]), state.timezone) == day
                 for e in await queries.timeline(ctx.pool, account_id)):
-            raise HTTPException(422, detail=f"the account has no {body.change} on its "
-                                f"record today ({day}); a snapshot after a major change "
-                                "follows the change (R-37): take one on demand instead")
+            raise Refused(422, "snapshot_no_change_today", f"the account has no "
+                          f"{body.change} on its record today ({day}); a snapshot after a "
+                          "major change follows the change (R-37): take one on demand "
+                          "instead", day=day.isoformat())
         reason = snap.SnapshotReason.MAJOR_CHANGE
     else:
         label = now.astimezone(ZoneInfo(state.timezone)).strftime("%H%M%S")  # local, as `day`
@@ -129,7 +132,7 @@ async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
             slug=state.slug, reason=reason, day=day, task_queue=ctx.task_queue,
             requested_by=who, label=label, change=body.change)
     except WorkflowAlreadyStartedError:
-        raise HTTPException(409, detail="that snapshot has been taken already") from None
+        raise Refused(409, "snapshot_taken", "that snapshot has been taken already") from None
     return str(handle.id)
 
 
@@ -140,14 +143,14 @@ async def store_screenshot(ctx: AppContext, account_id: str, who: str,
     an account that will not be snapshotted again (rejected, lapsed, closed)."""
     account = await queries.account(ctx.pool, account_id)
     if account is not None and acc.Stage(account["stage"]).terminal:
-        raise HTTPException(409, detail=f"the account is {account['stage']}: no snapshot "
-                            "of it will be taken, so the screenshot would never be used")
+        raise Refused(409, "snapshot_never", f"the account is {account['stage']}: no "
+                      "snapshot of it will be taken, so the screenshot would never be used")
     content = await file.read(MAX_UPLOAD + 1)
     if len(content) > MAX_UPLOAD:
-        raise HTTPException(413, detail="a screenshot may be at most 20 MB")
+        raise Refused(413, "upload_too_big", "a screenshot may be at most 20 MB")
     kind = next((k for k, sig in _SIGNATURES.items() if content.startswith(sig)), None)
     if kind is None or (kind == "image/webp" and content[8:12] != b"WEBP"):
-        raise HTTPException(415, detail="upload a PNG, JPEG or WebP screenshot")
+        raise Refused(415, "upload_kind", "upload a PNG, JPEG or WebP screenshot")
     return await store_upload(ctx.pool, upload_dir(), account_id=account_id,
                               file_name=(file.filename or "skarmbild")[:200], mime_type=kind,
                               content=content, caption=caption, uploaded_by=who,
