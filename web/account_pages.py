@@ -7,7 +7,8 @@ account page with its timeline and the actions allowed to me.
     GET  /accounts/{id}                     stage, admins, settings, timeline, my actions
     POST /accounts/{id}/act/{action}        approve, reject, risk, sign_off, activate,
                                             add_admin, remove_admin, two_factor,
-                                            message_settings, closure
+                                            message_settings, closure, profile_change
+                                            (R-37: a change of the public face)
     GET  /accounts/{id}/amend, POST ...     amend a sent-back request
     POST /accounts/{id}/monitoring/{action} check_in, post, keep, watch, resolve
                                             (R-15..R-20; web.monitoring_api.send_monitoring)
@@ -63,6 +64,7 @@ from web.monitoring_api import (
     works_in_unit,
 )
 from web.page_texts import Refused, invalid_text
+from web.profile_texts import TEXTS as PROFILE_TEXTS
 from web.rendering import render
 from web.rule_texts import detail_text, error_text
 from web.snapshots_api import (
@@ -75,6 +77,7 @@ from web.snapshots_api import (
 log = structlog.get_logger("kanalvakt.web.accounts")
 i18n.add_texts(TEXTS)
 i18n.add_texts(PANEL_TEXTS)
+i18n.add_texts(PROFILE_TEXTS)  # R-37: the profile-change form
 
 W: Any = None  # workflows.account.AccountLifecycleWorkflow, imported lazily
 
@@ -86,7 +89,7 @@ CHECKLIST_FLAGS = ("profile_names_municipality", "profile_states_purpose_and_rul
                    "provider_identity_and_visibility_shown", "unit_web_page_updated",
                    "municipality_has_login_access")
 ACTIONS = ("approve", "reject", "risk", "sign_off", "amend", "activate", "add_admin",
-           "remove_admin", "two_factor", "message_settings", "closure")
+           "remove_admin", "two_factor", "message_settings", "closure", "profile_change")
 MONITORING_ACTIONS = ("check_in", "post", "keep", "watch", "resolve")
 # Platforms Kanalvakt reads through an API (activities.connectors.meta_graph);
 # the others are captured from uploaded screenshots (R-37).
@@ -129,6 +132,7 @@ def allowed_actions(state: acc.AccountState, person: str, now: datetime) -> set[
         "message_settings": acc.ChangeMessageSettings(
             actor=person, policy=state.message_policy or MessagePolicy()),
         "closure": acc.RequestClosure(actor=person, reason="probe"),
+        "profile_change": acc.RecordProfileChange(actor=person, picture_changed=True),
     }
     allowed = set()
     for name, command in probes.items():
@@ -744,6 +748,11 @@ def _command(action: str, form: FormData, state: acc.AccountState, viewer: Viewe
         case "closure":
             return w.request_closure, acc.RequestClosure.model_validate(
                 {"actor": me, "reason": _str(form, "reason")})
+        case "profile_change":  # R-37: only what was filled in changed
+            return w.record_profile_change, acc.RecordProfileChange.model_validate({
+                "actor": me, **{name: _str(form, name) or None for name in (
+                    "name", "handle", "url", "about", "platform_account_id", "note")},
+                "picture_changed": form.get("picture_changed") == "on"})
     raise HTTPException(404)
 
 

@@ -170,6 +170,18 @@ class ClosureBody(BaseModel):
     reason: acc.Text
 
 
+class ProfileChangeBody(BaseModel):
+    """R-37: what changed of the account's public face (omit what did not)."""
+
+    name: acc.ShortText | None = None
+    handle: acc.ShortText | None = None
+    url: acc.HttpsUrl | None = None
+    picture_changed: bool = False
+    about: str | None = Field(None, min_length=1, max_length=4000)
+    platform_account_id: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")
+    note: str | None = Field(None, max_length=4000)
+
+
 class AccountCreated(BaseModel):
     account_id: str
     workflow_id: str
@@ -296,6 +308,10 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     decision("message-settings", AccountLifecycleWorkflow.change_message_settings,
              lambda who, b: acc.ChangeMessageSettings(actor=who, policy=b),
              MessagePolicy, "How this account's messages are answered (R-23, R-26, R-43)")
+    decision("profile-changes", AccountLifecycleWorkflow.record_profile_change,
+             lambda who, b: acc.RecordProfileChange(actor=who, **b.model_dump()),
+             ProfileChangeBody, "Record a change of the account's public face; a snapshot "
+             "follows (R-37)")
     decision("closure", AccountLifecycleWorkflow.request_closure,
              lambda who, b: acc.RequestClosure(actor=who, reason=b.reason),
              ClosureBody, "Close the account with a final snapshot (R-19, R-38)")

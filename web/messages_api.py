@@ -478,6 +478,10 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                            actor: ApiActor) -> DecisionResult:
             case = await _case(ctx, case_id)
             who = await _known_actor(ctx, case["municipality_id"], actor)
+            # The read models first, as the case page does: an admin the
+            # manager just removed is refused from the moment the removal is
+            # recorded, before the case itself has been told.
+            await may_read_case(ctx, case, who)
             if d.check is not None:
                 for field, problem in (await d.check(ctx, case["municipality_id"], body)).items():
                     raise _field_error([field], problem, "unknown")

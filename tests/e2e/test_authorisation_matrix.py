@@ -353,7 +353,9 @@ async def test_matrix_account_lifecycle(stack: Stack, people: People, surface: s
     requester, proposed admins or manager), R-03 (communications signs off,
     activates), amend (requester or manager), R-13 (manager appoints and
     removes admins), R-12 (an admin's own 2FA, or communications), R-43
-    message settings and R-19 closure (manager or communications). Request:
+    message settings and R-19 closure (manager or communications), R-37 a
+    change of the profile (the account's admins or communications; a refusal
+    records nothing and starts no snapshot). Request:
     anyone of the municipality. Every allowed role takes each action: on its
     own account where a success uses the account up (reject, approve, amend,
     closure; made up front, in parallel), else in turn on the same one (an
@@ -453,6 +455,13 @@ async def test_matrix_account_lifecycle(stack: Stack, people: People, surface: s
                    undo=without_two_factor)
 
     closing = {"reason": "Kontot läggs ned"}
+
+    async def profile_changes() -> int:
+        """R-37: the account's events and the snapshots profile changes started."""
+        started = [w.id async for w in stack.client.list_workflows(
+            'WorkflowType="SnapshotWorkflow"') if "profile-changed" in w.id]
+        return await count() + len(started)
+
     later = [
         act("activate", frozenset({"communications"}), "activate", activation(), "activate",
             activate_form),
@@ -460,6 +469,10 @@ async def test_matrix_account_lifecycle(stack: Stack, people: People, surface: s
             {"signature": "required"}, "message_settings",
             {"opens": "08:00", "closes": "16:30", "answer_rule": "next_working_day",
              "answer_office_hours": "24", "signature": "required"}),
+        act("record a profile change", frozenset({"admin", "communications"}),
+            "profile-changes", {"picture_changed": True, "note": "Ny profilbild"},
+            "profile_change", {"picture_changed": "on", "note": "Ny profilbild"},
+            profile_changes),
         act("add admin", managers, "admins", {"person": "per.nystrom", "two_factor": False},
             "add_admin", {"person": "per.nystrom"}, undo=remove_again),
         act("confirm an admin's 2FA", frozenset({"communications"}),
