@@ -353,7 +353,10 @@ class PackageWithoutScreenshots(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     actor: str = Field(min_length=1)
-    reason: str = Field(min_length=10, max_length=2000)
+    reason: str = Field(max_length=2000)  # at least ten characters: decide_record_only
+
+
+MIN_REASON = 10
 
 
 def may_end_screenshot_wait(people: ScreenshotPeople, who: str) -> bool:
@@ -387,7 +390,7 @@ def decide_record_only(wait: ScreenshotWait | None, command: PackageWithoutScree
                        now: datetime) -> SnapshotRecordOnlyDecided:
     """R-37, R-38: only the communications unit may package a snapshot
     without screenshots, with a reason on the record."""
-    from domain.account import NotAuthorised, WrongStage  # account imports us
+    from domain.account import NotAuthorised, RuleViolation, WrongStage  # account imports us
 
     if wait is None or wait.outcome is not None:
         raise WrongStage("this snapshot is not waiting for screenshots",
@@ -396,6 +399,10 @@ def decide_record_only(wait: ScreenshotWait | None, command: PackageWithoutScree
         raise NotAuthorised(
             f"{command.actor} may not package without screenshots: only the communications "
             "unit may", key="snapshot.record_only_not_authorised")
+    if len(command.reason.strip()) < MIN_REASON:
+        raise RuleViolation(f"say why the snapshot is packaged without screenshots (at least "
+                            f"{MIN_REASON} characters)", key="snapshot.reason_required",
+                            params={"n": str(MIN_REASON)})
     return SnapshotRecordOnlyDecided(at=now, actor=command.actor,
                                      snapshot_id=wait.snapshot_id, account_id=wait.account_id,
                                      decision_reason=command.reason.strip())

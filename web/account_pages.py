@@ -69,6 +69,7 @@ from web.rendering import render
 from web.rule_texts import detail_text, error_text
 from web.snapshots_api import (
     SnapshotRequest,
+    may_end_wait,
     may_take_snapshots,
     store_screenshot,
     take_snapshot,
@@ -504,6 +505,34 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
 
     @router.get("/accounts/{account_id}/amend")
     async def amend_page(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
+    @router.post("/accounts/{account_id}/snapshot-requests/{snapshot_id}/{decision}")
+    async def snapshot_wait_decision(account_id: uuid.UUID, snapshot_id: str, decision: str,
+                                     request: Request, viewer: Signed) -> Response:
+        """R-37, R-38: a snapshot waiting for screenshots goes on: "done" (the
+        account's admins, the communications unit) or "record-only" with a
+        reason (the communications unit); 403 before anything is sent."""
+        if decision not in ("done", "record-only"):
+            raise HTTPException(404)
+        row, state = await _account(request, account_id, viewer)
+        ctx = request.app.state.ctx
+        form = await request.form()
+        try:
+            if decision == "done":
+                await say_screenshots_done(ctx, row, viewer.person_id, snapshot_id)
+            else:
+                await package_record_only(ctx, row, viewer.person_id, snapshot_id,
+                                          _str(form, "reason"))
+        except HTTPException as refused:
+            if refused.status_code in (409, 422):
+                t = i18n.translator(_lang(request, viewer))
+                field = "reason" if decision == "record-only" else "form"
+                return await _account_view(request, viewer, row, state, action="snapwait",
+                                           errors={field: detail_text(t, refused.detail)},
+                                           form=form, status_code=refused.status_code)
+            raise
+        return RedirectResponse(f"/accounts/{account_id}?done=snapwait#snapwait-title",
+                                status_code=303)
+
         row, state = await _account(request, account_id, viewer)
         if "amend" not in allowed_actions(state, viewer.person_id, datetime.now(UTC)):
             raise HTTPException(403)
@@ -856,6 +885,7 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
                            "changes_today": [], "uploads_wanted": False, "pending_uploads": 0,
                            "now_local": now.astimezone(ZoneInfo(live.timezone)).strftime(
                                "%Y-%m-%dT%H:%M")}
+                           "snap_waiting": [], "may_say_done": False, "may_record_only": False,
     if live.monitoring.since is not None and await may_read_monitoring(ctx, live, me):
         out["mon"] = status = monitoring_view(live, now).status
         # Every check-in made today (local), also those that count only for

@@ -6,6 +6,14 @@
     POST /api/accounts/{id}/snapshot-uploads       upload a screenshot (PNG, JPEG, WebP) for
                                                    a platform Kanalvakt cannot read
     POST /api/records-exports                      a registrar's records export package
+    GET  /api/accounts/{id}/snapshot-requests      snapshots waiting for (or given)
+                                                   screenshots (R-37, R-38)
+    POST /api/accounts/{id}/snapshot-requests/{snapshot_id}/done
+                                                   the screenshots are uploaded: take it
+                                                   (the account's admins, communications)
+    POST /api/accounts/{id}/snapshot-requests/{snapshot_id}/record-only
+                                                   package without screenshots, body
+                                                   {"reason": ...} (communications only)
 
 Who: an account's admins, its unit's manager or deputy and the communications
 unit take snapshots and upload; registrars and the communications unit
@@ -28,16 +36,20 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 import settings
 from activities import queries
-from activities.snapshot import snapshots_of, store_upload
+from activities.snapshot import screenshot_requests_of, snapshots_of, store_upload
 from activities.snapshot_records import RecordsExportInput, export_records
 from domain import account as acc
 from domain import snapshot as snap
+from web import i18n
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
+from web.snapshot_wait_texts import TEXTS as WAIT_TEXTS
 from workflows.snapshot_starter import start_snapshot
 
 if TYPE_CHECKING:
     from web.app import AppContext
+
+i18n.add_texts(WAIT_TEXTS)
 
 MAX_UPLOAD = 20 * 1024 * 1024
 _SIGNATURES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff",
@@ -57,6 +69,12 @@ class SnapshotRequest(BaseModel):
 
     reason: Literal["on_demand", "major_change"] = "on_demand"
     change: str | None = None  # the account event behind a major change, e.g. HandleChanged
+
+
+class RecordOnlyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str
 
 
 class RecordsExportRequest(BaseModel):
@@ -82,6 +100,14 @@ async def _account_and_actor(ctx: AppContext, account_id: uuid.UUID,
         raise Refused(403, "snapshot_takers", f"{who} may not take snapshots of this "
                       "account: its admins, the unit's manager and the communications unit may")
     return account, who
+
+
+async def _account_who(ctx: AppContext, account_id: uuid.UUID,
+                       actor: Any) -> tuple[dict[str, Any], str]:
+    account = await queries.account(ctx.pool, str(account_id))
+    if account is None:
+        raise HTTPException(404, detail="no such account")
+    return account, await known_actor(ctx, account["municipality_id"], actor)
 
 
 def may_take_snapshots(account: dict[str, Any], who: str) -> bool:
@@ -136,6 +162,69 @@ async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
     return str(handle.id)
 
 
+async def waiting_request(ctx: AppContext, account: dict[str, Any], snapshot_id: str
+                          ) -> dict[str, Any]:
+    """The account's snapshot `snapshot_id` while it waits for screenshots;
+    404 for another account's or an unknown one, 409 once it has ended."""
+    row = await ctx.pool.fetchrow(
+        "SELECT * FROM snapshot_screenshot_requests WHERE snapshot_id = $1 "
+        "AND account_id = $2::uuid", snapshot_id, str(account["account_id"]))
+    if row is None:
+        raise HTTPException(404, detail="no such snapshot waiting for screenshots")
+    if row["outcome"] is not None:
+        raise HTTPException(409, detail={"code": "WrongStage", "key": "snapshot.not_waiting",
+                                         "message": "this snapshot is not waiting for "
+                                         "screenshots"})
+    return dict(row)
+
+
+def may_end_wait(account: dict[str, Any], who: str) -> bool:
+    """R-37: the account's admins and the communications unit say the
+    screenshots are uploaded (domain.snapshot.may_end_screenshot_wait)."""
+    state = acc.AccountState.model_validate(account["state"])
+    return who in state.admins or state.authorities.is_communications(who)
+
+
+async def say_screenshots_done(ctx: AppContext, account: dict[str, Any], who: str,
+                               snapshot_id: str) -> dict[str, Any]:
+    """R-37, R-38: the waiting snapshot takes the uploaded screenshots. 403
+    before anything is sent for anyone but the account's admins and the
+    communications unit; the workflow refuses (422) while nothing is uploaded."""
+    from web.app import _send
+
+    await waiting_request(ctx, account, snapshot_id)
+    if not may_end_wait(account, who):
+        raise HTTPException(403, detail={
+            "code": "NotAuthorised", "key": "snapshot.done_not_authorised",
+            "message": f"{who} may not say the screenshots are uploaded: the account's "
+                       "admins and the communications unit may"})
+    handle = ctx.client.get_workflow_handle(snapshot_id)
+    result: dict[str, Any] = await _send(handle, "screenshots_done",
+                                         snap.ScreenshotsDone(actor=who))
+    return result
+
+
+async def package_record_only(ctx: AppContext, account: dict[str, Any], who: str,
+                              snapshot_id: str, reason: str) -> dict[str, Any]:
+    """R-37, R-38: the communications unit packages the snapshot without
+    screenshots, with its reason on the record; 403 for anyone else before
+    anything is sent, 422 from the rule for a reason under ten characters."""
+    from web.app import _send
+
+    await waiting_request(ctx, account, snapshot_id)
+    state = acc.AccountState.model_validate(account["state"])
+    if not state.authorities.is_communications(who):
+        raise HTTPException(403, detail={
+            "code": "NotAuthorised", "key": "snapshot.record_only_not_authorised",
+            "message": f"{who} may not package without screenshots: only the "
+                       "communications unit may"})
+    # A reason too short is refused by the rule (domain.snapshot.decide_record_only).
+    command = snap.PackageWithoutScreenshots(actor=who, reason=reason.strip()[:2000])
+    handle = ctx.client.get_workflow_handle(snapshot_id)
+    result: dict[str, Any] = await _send(handle, "package_without_screenshots", command)
+    return result
+
+
 async def store_screenshot(ctx: AppContext, account_id: str, who: str,
                            file: StarletteUploadFile, caption: str | None) -> dict[str, Any]:
     """Keep an uploaded screenshot (PNG, JPEG, WebP, at most 20 MB) for the
@@ -179,6 +268,24 @@ def snapshots_router() -> APIRouter:
                      ) -> dict[str, Any]:
         _, who = await _account_and_actor(ctx, account_id, actor)
         return await store_screenshot(ctx, str(account_id), who, file, caption)
+
+    @router.get("/api/accounts/{account_id}/snapshot-requests")
+    async def list_requests(account_id: uuid.UUID, ctx: Ctx, actor: ApiActor
+                            ) -> list[dict[str, Any]]:
+        await _account_and_actor(ctx, account_id, actor)
+        return await screenshot_requests_of(ctx.pool, str(account_id))
+
+    @router.post("/api/accounts/{account_id}/snapshot-requests/{snapshot_id}/done")
+    async def done(account_id: uuid.UUID, snapshot_id: str, ctx: Ctx, actor: ApiActor
+                   ) -> dict[str, Any]:
+        account, who = await _account_who(ctx, account_id, actor)
+        return await say_screenshots_done(ctx, account, who, snapshot_id)
+
+    @router.post("/api/accounts/{account_id}/snapshot-requests/{snapshot_id}/record-only")
+    async def record_only(account_id: uuid.UUID, snapshot_id: str, body: RecordOnlyRequest,
+                          ctx: Ctx, actor: ApiActor) -> dict[str, Any]:
+        account, who = await _account_who(ctx, account_id, actor)
+        return await package_record_only(ctx, account, who, snapshot_id, body.reason)
 
     @router.post("/api/records-exports", status_code=201)
     async def records_export(body: RecordsExportRequest, ctx: Ctx, actor: ApiActor

@@ -98,8 +98,9 @@ def test_r38_record_only_is_the_communications_units_decision_with_a_reason() ->
                                 now=THURSDAY)
     with pytest.raises(acc.WrongStage):
         snap.decide_record_only(wait(outcome="record_only"), command, now=THURSDAY)
-    with pytest.raises(ValidationError):
-        snap.PackageWithoutScreenshots(actor="sofia.wallin", reason="no")
+    with pytest.raises(acc.RuleViolation, match="say why"):
+        snap.decide_record_only(wait(), command.model_copy(update={"reason": " no reason "}),
+                                now=THURSDAY)
 
 
 def test_r37_evolve_folds_the_wait() -> None:

@@ -148,9 +148,14 @@ async def activation_snapshot(stack: Stack, account_id: str, seconds: float = 60
                               ) -> dict[str, object]:
     """R-37: activation is a major change; the account's snapshot runs on its
     own after it. Waits for it (its snapshots row) and returns the row, for
-    tests that count diarium numbers or registrar deliveries."""
+    tests that count diarium numbers or registrar deliveries. A platform
+    Kanalvakt cannot read waits for screenshots: the communications unit
+    packages the record only (R-37, R-38; tests/e2e/snapshot_waits.py)."""
     import time
 
+    from tests.e2e.snapshot_waits import record_only
+
+    await record_only(stack, account_id, "major_change")
     deadline = time.monotonic() + seconds
     while True:
         row = await stack.pool.fetchrow(

@@ -180,6 +180,10 @@ async def test_request_to_closure_over_the_json_api(stack: Stack) -> None:
     r = await post(stack, f"/api/accounts/{account_id}/closure", MANAGER,
                    {"reason": "Verksamheten flyttar till webbplatsen"})
     assert r.status_code == 200
+    # The final snapshot waits for screenshots until decided.
+    from tests.e2e.snapshot_waits import record_only
+
+    await record_only(stack, account_id, "final")
     final = await eventually(get, lambda a: a["stage"] == "closed")
     assert final["stage"] == "closed"
     package = final["state"]["final_package"]

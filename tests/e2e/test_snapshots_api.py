@@ -81,6 +81,13 @@ async def activation_snapshot(stack: Stack) -> str:
     made afterwards."""
     [snapshot_id] = await snapshot_workflows(stack)
     assert snapshot_id.endswith("-activated")
+    # It waits for screenshots (R-37, R-38): not this test's subject.
+    from tests.e2e.snapshot_waits import record_only
+
+    account_id = await stack.pool.fetchval(
+        "SELECT account_id::text FROM accounts WHERE $1 LIKE "
+        "'snapshot:' || municipality_id || ':' || (state->>'slug') || ':%'", snapshot_id)
+    await record_only(stack, account_id, "major_change")
     await asyncio.wait_for(stack.client.get_workflow_handle(snapshot_id).result(), timeout=120)
     return snapshot_id
 

@@ -164,10 +164,16 @@ async def test_whole_path_from_request_to_closure_is_on_the_record(
     assert listed["monitoring_hours"] == "vardagar 08:00–16:30"
     # activation is a major change; its snapshot runs on its own (abandoned
     # child). Waited for here so the read models compared below are settled.
+    # Instagram without a Page token: it waits for screenshots until the
+    # communications unit packages the record only, as the final one.
+    from tests.workflows.snapshot_waits import record_only_when_waiting
+
+    await record_only_when_waiting(h.client, await activation_snapshot_id(h, state))
     await h.client.get_workflow_handle(await activation_snapshot_id(h, state)).result()
 
     await handle.execute_update(W.request_closure, acc.RequestClosure(
         actor=MANAGER, reason="The house moves its programme to the municipal website"))
+    await record_only_when_waiting(h.client, f"snapshot:exempelby:{state.slug}:final")
     result = await handle.result()
     result = AccountWorkflowResult.model_validate(result) if isinstance(result, dict) else result
     assert result.stage is acc.Stage.CLOSED and result.final_package is not None

@@ -7,7 +7,6 @@ test_snapshot_workflow)."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from domain import snapshot as snap
 from domain.calendar import is_working_day, working_days_between
 from domain.directory import Country
 from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER
+from tests.workflows.snapshot_waits import waiting
 from tests.workflows.test_account_lifecycle import search_attribute
 from tests.workflows.test_snapshot_workflow import (  # noqa: F401  (s: the fixture)
     Env,
@@ -48,19 +48,6 @@ async def start_manual(s: Env, now: datetime) -> tuple[WorkflowHandle[Any, Any],
         task_queue=s.task_queue, requested_by=COMMS, label="100000")
     await waiting(handle, lambda w: True)
     return handle, state.account_id
-
-
-async def waiting(handle: WorkflowHandle[Any, Any], ready: Any,
-                  seconds: float = 30) -> snap.ScreenshotWait:
-    """The workflow's wait once `ready(wait)` holds (polled: real time)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        raw = await handle.query(SnapshotWorkflow.screenshot_wait)
-        wait = None if raw is None else snap.ScreenshotWait.model_validate(raw)
-        if wait is not None and ready(wait):
-            return wait
-        assert asyncio.get_running_loop().time() < deadline, f"still {wait}"
-        await asyncio.sleep(0.1)
 
 
 async def stream(s: Env, sid: str) -> list[dict[str, Any]]:

@@ -237,6 +237,11 @@ async def test_r19_inactivity_proposes_closure_the_communications_unit_keeps_the
     assert len(await events_of(h, state.account_id, "ClosureProposed")) == 2
     await handle.execute_update(W.request_closure, acc.RequestClosure(
         actor=COMMS, reason="Inactive since the summer (R-19)"))
+    # The final snapshot waits for screenshots (Instagram without a Page
+    # token) until the communications unit packages the record only.
+    from tests.workflows.snapshot_waits import record_only_when_waiting
+
+    await record_only_when_waiting(h.client, f"snapshot:exempelby:{state.slug}:final")
     result = await handle.result()
     result = AccountWorkflowResult.model_validate(result) if isinstance(result, dict) else result
     assert result.stage is acc.Stage.CLOSED

@@ -300,8 +300,8 @@ async def test_r38_closure_captures_through_the_same_pipeline_and_hands_it_to_th
     Kanalvakt cannot read this Instagram account (no Page token): the closure
     waits for the final snapshot's screenshots (R-37, R-38: never silently
     the record only); an admin uploads one and says done."""
+    from tests.workflows.snapshot_waits import waiting
     from tests.workflows.test_account_lifecycle import start, walk_to_active
-    from tests.workflows.test_manual_snapshot import waiting
     from workflows.account import AccountLifecycleWorkflow, AccountWorkflowResult
 
     handle = await start(s)  # type: ignore[arg-type]
