@@ -7,11 +7,14 @@ register and starts the snapshot after the major change."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from playwright.async_api import Browser
 from temporalio.service import RPCError
 
+from tests.e2e.browser import expect_accessible, new_page, person_page, screenshot, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, csrf_of, sign_in
 from tests.support import COMMS, MANAGER, OUTSIDER, REGISTRARS, REQUESTER
@@ -131,3 +134,33 @@ async def test_r37_profile_change_on_the_account_page(stack: Stack) -> None:
     async with browser(stack) as comms:
         await sign_in(comms, COMMS)
         assert action in (await comms.get(page)).text
+
+
+async def test_r37_profile_change_form_in_the_browser(chromium: Browser, stack: Stack) -> None:
+    """The account's admin records a rename in the browser: the form and its
+    refusal are accessible (axe, WCAG 2.1 A/AA), the account page and the
+    public register then show the new name."""
+    account_id = await active_account(stack, platform_account_id=None)
+    elin = await person_page(chromium, stack, REQUESTER)
+    await elin.goto(url(stack, f"/accounts/{account_id}"))
+    form = elin.locator("form[action$='/act/profile_change']")
+    await expect_accessible(elin, "account-profile-change")
+    await form.get_by_role("button", name="Registrera ändringen").click()
+    await elin.wait_for_load_state()
+    assert "Inget har ändrats" in await elin.locator("#f-profile-form").inner_text()
+    await expect_accessible(elin, "account-profile-change-refused")
+    await form.get_by_label("Nytt namn").fill("Ängens kulturhus")
+    await form.get_by_label("Nytt användarnamn (@namn)").fill("@angenskulturhus")
+    await form.get_by_label("Profilbilden har bytts").check()
+    await form.get_by_label("Anteckning").fill("Nytt namn efter omorganisationen")
+    await form.get_by_role("button", name="Registrera ändringen").click()
+    await elin.wait_for_url(re.compile(r"done=profile_change"))
+    assert await elin.locator("h1").inner_text() == "Ängens kulturhus (Facebook)"
+    timeline = await elin.locator("#timeline").inner_text()
+    assert "Profilen ändrad" in timeline and "Nytt namn efter omorganisationen" in timeline
+    await screenshot(elin, "account-profile-changed")
+
+    public = await new_page(chromium)
+    await public.goto(url(stack, "/register"))
+    row = public.get_by_role("row", name=re.compile("Ängens kulturhus"))
+    assert "@angenskulturhus" in await row.inner_text()
