@@ -194,11 +194,15 @@ class MessageDisposed(_Event):
 
 
 class ManualActionRequested(_Event):
-    """On a platform without an API a person acts by hand (ManualConnector)."""
+    """On a platform without an API a person acts by hand (ManualConnector).
+    `instruction` is the Swedish text; the key and params (newer records)
+    render it in the reader's language (activities/connectors/manual_texts)."""
 
     type: Literal["ManualActionRequested"] = "ManualActionRequested"
     action: str
     instruction: str
+    instruction_key: str | None = None
+    instruction_params: dict[str, str] = {}
 
 
 class ManualActionConfirmed(_Event):
@@ -397,6 +401,8 @@ class SendBackReply(_Command):
 class RequestManualAction(_Command):
     action: Literal["reply", "hide", "unhide", "delete"]
     instruction: Text
+    instruction_key: str | None = Field(None, max_length=100)
+    instruction_params: dict[str, str] = {}
 
 
 class ConfirmManualAction(_Command):
@@ -468,6 +474,8 @@ class MessageState(BaseModel):
     hidden: bool = False
     pending_action: str | None = None
     pending_instruction: str | None = None
+    pending_instruction_key: str | None = None
+    pending_instruction_params: dict[str, str] = {}
     pending_since: datetime | None = None
     first_response_at: datetime | None = None
     closed_at: datetime | None = None
@@ -689,7 +697,9 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             raise RuleViolation(f"a {state.pending_action} by hand is already awaited",
                                 key="manual.already_awaited")
         return [ManualActionRequested(at=now, actor=actor, action=command.action,
-                                      instruction=command.instruction)]
+                                      instruction=command.instruction,
+                                      instruction_key=command.instruction_key,
+                                      instruction_params=command.instruction_params)]
     if isinstance(command, ConfirmManualAction):
         if state.pending_action is None:
             raise WrongStage("no platform action by hand is awaited", key="manual.none_awaited")
@@ -984,9 +994,12 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
             changes |= _enter(Stage.DISPOSED, event.at) | {"closed_at": event.at}
         case ManualActionRequested():
             changes |= {"pending_action": event.action, "pending_instruction": event.instruction,
+                        "pending_instruction_key": event.instruction_key,
+                        "pending_instruction_params": event.instruction_params,
                         "pending_since": event.at, "escalated": False}
         case ManualActionConfirmed():
             changes |= {"pending_action": None, "pending_instruction": None,
+                        "pending_instruction_key": None, "pending_instruction_params": {},
                         "pending_since": None, "escalated": False}
         case MessageReminderSent():
             changes["fired_steps"] = [*state.fired_steps, event.step]

@@ -47,7 +47,7 @@ from web import moderation_texts  # noqa: F401 - registers the texts
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import DECISIONS, Decision, may_read_case, may_read_messages, take_decision
-from web.page_texts import Refused, invalid_text
+from web.page_texts import Refused, instruction_text, invalid_text
 from web.rendering import render
 from web.rule_texts import detail_text, flag_text
 
@@ -232,6 +232,8 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
         "signature_rule": state.policy.signature.value,
         "via_crisis_management": msg.needs_crisis_approval(state, viewer.person_id),
         "category_label": lambda c: _category_label(RemovalCategory(c), lang),
+        # A platform action by hand: the manual connector's instruction.
+        "instruction": lambda key, params, text: instruction_text(t, key, params, text),
         "flag_text": lambda f: flag_text(t, f.kind.value,
                                          f.identity.value if f.identity else None),
         # the system's own hide names the flags that hid it, in the

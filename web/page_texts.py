@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from activities.connectors import manual_texts
 from web import i18n
 from web.i18n import Translate
 
@@ -144,6 +145,20 @@ PAGE_TEXTS: dict[str, tuple[str, str, str]] = {
 TEXTS = {lang: {f"page.{key}": texts[i] for key, texts in PAGE_TEXTS.items()}
          for i, lang in enumerate(i18n.LANGUAGES)}
 i18n.add_texts(TEXTS)
+i18n.add_texts(manual_texts.TEXTS)  # what a person does by hand on a platform
+
+
+def instruction_text(t: Translate, key: str | None, params: Mapping[str, str] | None,
+                     text: str | None) -> str:
+    """A manual platform action's instruction in the reader's language: by
+    its key and params (the manual connector's, recorded on the case), or
+    the stored text of a record from before the keys."""
+    if key and manual_texts.known(key):
+        try:
+            return manual_texts.render(t, key, params or {})
+        except (KeyError, IndexError, ValueError):
+            pass
+    return text or ""
 
 
 def invalid_text(t: Translate, error: Mapping[str, Any]) -> str:

@@ -172,7 +172,8 @@ class InboundMessageWorkflow:
             for event in events:
                 after = msg.evolve(after, event)
             events += msg.decide(after, msg.RequestManualAction(
-                actor=SYSTEM_ACTOR, action=platform.action, instruction=platform.detail),
+                actor=SYSTEM_ACTOR, action=platform.action, instruction=platform.detail,
+                instruction_key=platform.detail_key, instruction_params=platform.detail_params),
                 now=workflow.now())
         await self._record(events)
         await self._tell_account(command)

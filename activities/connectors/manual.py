@@ -1,10 +1,13 @@
 """Platforms without an API Kanalvakt may use (TikTok, LinkedIn, X, YouTube,
 ...): a person acts on the platform and confirms in Kanalvakt.
 
-Every action answers `ActionResult(status="awaiting_person")` whose `detail`
-tells the account admin, in Swedish, exactly what to do and to confirm in
-Kanalvakt; the workflow waits for that confirmation (an update) before it
-records the action as done. Nothing is sent anywhere from here.
+Every action answers `ActionResult(status="awaiting_person")` that tells the
+account admin exactly what to do and to confirm in Kanalvakt: as a key with
+params (`detail_key`, `detail_params`; texts in sv, nb and en in
+manual_texts.py), which the case records and the case page renders in the
+reader's language, and in Swedish (`detail`, for the API and the log). The
+workflow waits for that confirmation (an update) before it records the
+action as done. Nothing is sent anywhere from here.
 
 `capture` cannot read the platform, so it builds the copy from what Kanalvakt
 already holds (`known`, from the intake) and marks it `source="kanalvakt"`.
@@ -20,9 +23,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from activities.connectors import manual_texts
 from activities.connectors.base import (
     SCREENSHOTS_NEEDED,
     AccountCapture,
+    ActionName,
     ActionResult,
     Capture,
     KnownContent,
@@ -42,9 +47,6 @@ PLATFORM_NAMES = {
     "snapchat": "Snapchat",
 }
 
-CONFIRM = "Bekräfta sedan i Kanalvakt"
-
-
 class ManualConnector:
     """`PlatformConnector` whose actions are done by a person."""
 
@@ -53,50 +55,22 @@ class ManualConnector:
     ) -> ActionResult:
         if not text.strip():
             raise PlatformError("refusing to ask for an empty reply", retryable=False)
-        name = platform_name(target.platform)
-        if target.kind == "private_message":
-            how = f"svara avsändaren av {_where(target)} med exakt den här texten"
-            proof = "att svaret är skickat"
-        else:
-            how = f"svara på {_where(target)} med exakt den här texten"
-            proof = "att svaret är publicerat och klistra in länken till ditt svar"
-        detail = (
-            f"Logga in på {name} med kommunens konto och {how}:\n\n{text}\n\n{CONFIRM} {proof}."
-        )
-        return ActionResult(action="reply", status="awaiting_person", detail=detail)
+        return _asking("reply", f"manual.reply.{target.kind}", target, text=text)
 
     async def hide(self, target: PlatformTarget) -> ActionResult:
         if target.kind == "private_message":
             raise not_for_private_messages("hide", target)
-        name = platform_name(target.platform)
-        detail = (
-            f"Logga in på {name} med kommunens konto och dölj {_where(target)}. "
-            f"Om det inte går att dölja kommentarer på {name}, ändra ingenting och skriv "
-            f"det när du bekräftar. {CONFIRM} att kommentaren är dold."
-        )
-        return ActionResult(action="hide", status="awaiting_person", detail=detail)
+        return _asking("hide", "manual.hide", target)
 
     async def unhide(self, target: PlatformTarget) -> ActionResult:
         if target.kind == "private_message":
             raise not_for_private_messages("unhide", target)
-        name = platform_name(target.platform)
-        detail = (
-            f"Logga in på {name} med kommunens konto och gör {_where(target)} synlig "
-            f"igen. {CONFIRM} att kommentaren syns."
-        )
-        return ActionResult(action="unhide", status="awaiting_person", detail=detail)
+        return _asking("unhide", "manual.unhide", target)
 
     async def delete(self, target: PlatformTarget) -> ActionResult:
         if target.kind == "private_message":
             raise not_for_private_messages("delete", target)
-        name = platform_name(target.platform)
-        detail = (
-            f"Ta först en skärmbild av {_where(target)} på {name} där texten, "
-            "avsändaren och tidpunkten syns, och ladda upp den i Kanalvakt: en kopia "
-            "ska sparas innan något tas bort. Ta sedan bort kommentaren på "
-            f"{name} med kommunens konto. {CONFIRM} att kommentaren är borttagen."
-        )
-        return ActionResult(action="delete", status="awaiting_person", detail=detail)
+        return _asking("delete", "manual.delete", target)
 
     async def capture(
         self, target: PlatformTarget, *, now: datetime, known: KnownContent | None = None
@@ -136,6 +110,26 @@ class ManualConnector:
 
 def platform_name(platform: str) -> str:
     return PLATFORM_NAMES.get(platform, platform.capitalize())
+
+
+def instruction_params(target: PlatformTarget, text: str | None = None) -> dict[str, str]:
+    """What an instruction names, language-neutral (manual_texts.render)."""
+    params = {"platform": platform_name(target.platform), "kind": target.kind,
+              "object_id": target.object_id, "account_ref": target.account_ref,
+              "thread_id": target.thread_id or ""}
+    if text is not None:
+        params["text"] = text
+    return params
+
+
+def _asking(action: ActionName, key: str, target: PlatformTarget,
+            text: str | None = None) -> ActionResult:
+    """A person is to act: the instruction as a key with params (rendered in
+    the reader's language on the case page) and in Swedish (`detail`)."""
+    params = instruction_params(target, text)
+    return ActionResult(action=action, status="awaiting_person",
+                        detail=manual_texts.render(manual_texts.swedish, key, params),
+                        detail_key=key, detail_params=params)
 
 
 def _where(target: PlatformTarget) -> str:
