@@ -44,8 +44,10 @@ both by account.
 SnapshotFanOutWorkflow: started by the Temporal Schedule ``snapshots:<municipality>``
 on the policy's nominal dates; moves to the allowed day (R-37: off July,
 Christmas, weekends and holidays), waits for it with a durable timer, and
-takes a snapshot of every active account, a few at a time.
-No updates, signals or queries.
+takes a snapshot of every active account, a few at a time. Signal:
+``snapshot_waiting`` (a child waiting for screenshots, R-37): the batch goes
+on without it (patched "fanout-releases-waiting-snapshots"); the result
+lists it under ``waiting``.
 """
 
 from __future__ import annotations
@@ -208,6 +210,15 @@ class SnapshotWorkflow:
         async with self._lock:
             await self._record(wait, [requested])
         self._upsert_search_attributes(account)
+        parent = workflow.info().parent
+        if parent is not None and inp.reason is snap.SnapshotReason.SCHEDULED:
+            # The fan-out goes on with its next batch instead of waiting days.
+            try:
+                await workflow.get_external_workflow_handle(
+                    parent.workflow_id, run_id=parent.run_id).signal(
+                        "snapshot_waiting", inp.snapshot_id)
+            except Exception:  # the fan-out has ended: nobody waits for us  # noqa: BLE001
+                workflow.logger.info("fan-out not told", extra={"snapshot_id": inp.snapshot_id})
         workflow.logger.info("snapshot waits for screenshots",
                              extra={"snapshot_id": inp.snapshot_id})
         while (current := self._waiting()).outcome is None:
@@ -314,6 +325,15 @@ class SnapshotWorkflow:
 
 @workflow.defn(failure_exception_types=[ApplicationError, pydantic.ValidationError])
 class SnapshotFanOutWorkflow:
+    @workflow.init
+    def __init__(self, inp: SnapshotFanOutInput) -> None:
+        self._waiting: set[str] = set()
+
+    @workflow.signal
+    def snapshot_waiting(self, snapshot_id: str) -> None:
+        """R-37: a child waits for screenshots (maybe for days)."""
+        self._waiting.add(snapshot_id)
+
     @workflow.run
     async def run(self, inp: SnapshotFanOutInput) -> SnapshotFanOutResult:
         plan = await workflow.execute_activity_method(
@@ -334,6 +354,7 @@ class SnapshotFanOutWorkflow:
         result = SnapshotFanOutResult(municipality_id=inp.municipality_id, nominal=plan.nominal,
                                       day=plan.day)
         key = snap.snapshot_key(snap.SnapshotReason.SCHEDULED, plan.day)
+        release = workflow.patched("fanout-releases-waiting-snapshots")
         for start in range(0, len(plan.accounts), inp.batch_size):
             running = []
             for planned in plan.accounts[start:start + inp.batch_size]:
@@ -350,6 +371,12 @@ class SnapshotFanOutWorkflow:
                     continue
                 running.append((sid, handle))
             for sid, handle in running:
+                if release:
+                    await workflow.wait_condition(
+                        lambda h=handle, s=sid: h.done() or s in self._waiting)  # type: ignore[misc]
+                    if not handle.done():
+                        result.waiting.append(sid)  # R-37: taken when its screenshots come
+                        continue
                 try:
                     await handle
                     result.taken.append(sid)

@@ -43,3 +43,4 @@ class SnapshotFanOutResult(BaseModel):
     taken: list[str] = []
     skipped: list[str] = []  # a snapshot of that id existed already
     failed: list[str] = []
+    waiting: list[str] = []  # waiting for screenshots; each goes on by itself

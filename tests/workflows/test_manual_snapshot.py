@@ -19,7 +19,7 @@ from activities.snapshot import store_upload
 from domain import snapshot as snap
 from domain.calendar import is_working_day, working_days_between
 from domain.directory import Country
-from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER
+from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER, keep_history
 from tests.workflows.snapshot_waits import waiting
 from tests.workflows.test_account_lifecycle import search_attribute
 from tests.workflows.test_snapshot_workflow import (  # noqa: F401  (s: the fixture)
@@ -214,3 +214,39 @@ async def test_r37_r38_record_only_is_an_explicit_decision_of_the_communications
     ended = snap.ScreenshotWait.model_validate(
         await handle.query(SnapshotWorkflow.screenshot_wait))
     assert ended.outcome == "record_only" and ended.version == 2
+    # Kept for tests/workflows/test_replay.py (KANALVAKT_RECORD_HISTORIES=1).
+    keep_history(await handle.fetch_history(), "snapshot_manual_record_only")
+
+
+async def test_r37_fan_out_goes_on_while_a_manual_snapshot_waits_for_screenshots(s: Env) -> None:
+    """R-37: the semiannual fan-out takes a few snapshots at a time; one that
+    waits for screenshots (days, maybe) does not hold up the next batch: the
+    Facebook account after it is taken, and the TikTok one is left waiting,
+    listed as such."""
+    from tests.fakes.meta_graph import seed_page
+    from tests.workflows.test_snapshot_workflow import PAGE, TOKEN
+    from workflows.snapshot import SnapshotFanOutWorkflow
+    from workflows.snapshot_models import SnapshotFanOutInput, SnapshotFanOutResult
+
+    now = await s.env.get_current_time()
+    seed_page(s.graph, PAGE, TOKEN, posts=1, comments_per_post=1)
+    # "Arkivet" sorts first: the TikTok account is the first batch.
+    tiktok = await put_active_account(s, name="Arkivet", platform="tiktok",
+                                      platform_account_id=None, at=now)
+    facebook = await put_active_account(s, name="Kulturhuset Ängen", platform="facebook",
+                                        platform_account_id=PAGE, at=now)
+    nominal = snap.local_date(now, TZ) + timedelta(days=1)
+    result = SnapshotFanOutResult.model_validate(await s.client.execute_workflow(
+        SnapshotFanOutWorkflow.run, SnapshotFanOutInput(municipality_id="exempelby",
+                                                        nominal=nominal, batch_size=1),
+        id="snapshots:exempelby-waits", task_queue=s.task_queue))
+    key = result.day.isoformat()
+    assert result.waiting == [f"snapshot:exempelby:{tiktok.slug}:{key}"]
+    assert result.taken == [f"snapshot:exempelby:{facebook.slug}:{key}"]
+    assert not result.failed
+    left = s.client.get_workflow_handle(result.waiting[0])
+    wait = await waiting(left, lambda w: True)
+    assert wait.outcome is None
+    sources = {r["snapshot_id"]: r["source"] for r in await s.pool.fetch(
+        "SELECT snapshot_id, source FROM snapshots")}
+    assert sources == {result.taken[0]: "platform"}
