@@ -248,6 +248,9 @@ async def test_oidc_refuses_a_bad_id_token(mischief: str, oidc: FakeOidcProvider
     async with browser(stack) as http:
         r = await _oidc_sign_in(stack, http)
         assert r.status_code == 401, (mischief, r.status_code)
+        # Why, in the reader's language; the technical cause only in the log.
+        assert "Inloggningen misslyckades: identiteten från inloggningstjänsten" in r.text
+        assert "ID token" not in r.text and "JoseError" not in r.text
         assert "Inloggad som" not in (await http.get("/register")).text
 
 
