@@ -280,7 +280,7 @@ class MetaGraphConnector:
         captured = AccountCapture(platform=platform, account_ref=account_ref, profile=profile,
                                   posts=posts, posts_truncated=more, captured_at=now, raw=raw)
         log.info("graph account captured", platform=platform, account_ref=account_ref,
-                 posts=len(posts), comments=captured.comment_count,
+                 posts=len(posts), comments=captured.comment_count - captured.reply_count,
                  replies=captured.reply_count)
         return captured
 
