@@ -47,7 +47,7 @@ from web import moderation_texts  # noqa: F401 - registers the texts
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import DECISIONS, Decision, may_read_case, may_read_messages, take_decision
-from web.page_texts import Refused, instruction_text, invalid_text
+from web.page_texts import Refused, instruction_text, invalid_text, page_text
 from web.rendering import render
 from web.rule_texts import detail_text, flag_text
 
@@ -323,7 +323,9 @@ def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
             problems = await d.check(ctx, case["municipality_id"], body)
             if problems:
                 return await _case_page(request, viewer, case, account, failed=decision,
-                                        errors=problems, values=values, status_code=422)
+                                        errors={field: page_text(t, problem)
+                                                for field, problem in problems.items()},
+                                        values=values, status_code=422)
         try:
             await take_decision(ctx, case, viewer.person_id, d, body)
         except HTTPException as refused:

@@ -58,7 +58,7 @@ from domain.inbound import InboundMessage, MessageKind, Source, message_workflow
 from domain.office_time import office_hours_between
 from domain.redaction import RemovalCategory
 from web.identity import Actor, ApiActor
-from web.page_texts import Refused
+from web.page_texts import KeyedText, Refused
 from workflows.message import (
     AcknowledgeRequest,
     DecisionResult,
@@ -327,7 +327,8 @@ Check = Callable[["AppContext", str, Any], Awaitable[dict[str, str]]]
 async def _officer_in_directory(ctx: AppContext, municipality_id: str, body: Any
                                 ) -> dict[str, str]:
     if await ctx.directory.person(municipality_id, body.officer) is None:
-        return {"officer": f"{body.officer} is not in the directory"}
+        return {"officer": KeyedText("not_in_directory", f"{body.officer} is not in the "
+                                     "directory", who=body.officer)}
     return {}
 
 

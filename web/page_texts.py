@@ -41,6 +41,32 @@ class Refused(HTTPException):
             return str(self.detail)
 
 
+class KeyedText(str):
+    """A message (English, for the JSON API) with a text of its own in every
+    language, `page.<key>` filled with `params`: for a form field's problem
+    that the API and a page share (e.g. an officer not in the directory)."""
+
+    key: str
+    params: dict[str, str]
+
+    def __new__(cls, key: str, message: str, **params: Any) -> KeyedText:
+        made = super().__new__(cls, message)
+        made.key = key
+        made.params = {name: str(value) for name, value in params.items()}
+        return made
+
+    def text(self, t: Translate) -> str:
+        try:
+            return t(f"page.{self.key}", **self.params)
+        except (KeyError, IndexError, ValueError):
+            return str(self)
+
+
+def page_text(t: Translate, message: str) -> str:
+    """`message` in the reader's language when it is a KeyedText."""
+    return message.text(t) if isinstance(message, KeyedText) else message
+
+
 # key -> (sv, nb, en)
 PAGE_TEXTS: dict[str, tuple[str, str, str]] = {
     "other_municipality": (
@@ -137,6 +163,9 @@ PAGE_TEXTS: dict[str, tuple[str, str, str]] = {
         "Bara kontots administratörer för in dess meddelanden (R-13).",
         "Bare kontoens administratorer fører inn meldingene (R-13).",
         "Only the account's admins enter its messages (R-13)."),
+    "not_in_directory": ("{who} finns inte i kommunens katalog.",
+                         "{who} finnes ikke i kommunens katalog.",
+                         "{who} is not in the municipality's directory."),
     "err.invalid": ("Kontrollera värdet.", "Kontroller verdien.", "Check the value."),
     "err.choose": ("Välj ett av alternativen.", "Velg et av alternativene.",
                    "Choose one of the options."),

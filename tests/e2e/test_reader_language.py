@@ -183,6 +183,18 @@ async def test_pages_show_no_english_to_a_swedish_or_a_norwegian_reader(
     await swedish.goto(url(stack, f"/messages/{se_hidden}"))
     instruction = await swedish.locator("main .notice").first.inner_text()
     assert "Logga in på Facebook med kommunens konto och dölj kommentaren" in instruction
+    # A form's problem the API shares ("not in the directory"): forwarded to
+    # someone the directory does not know (a post the select cannot make).
+    await swedish.locator("#f-forward-officer").evaluate(
+        "s => { s.options[0].value = 'okand.person'; s.value = 'okand.person'; }")
+    await swedish.locator("#f-forward-note").fill("Kan du svara på det här?")
+    await swedish.get_by_role("button", name="Vidarebefordra").click()
+    await swedish.wait_for_load_state()
+    await screenshot(swedish, "lang-sv-forward-error")
+    assert "okand.person finns inte i kommunens katalog." in \
+        await swedish.locator(".error-summary").inner_text()
+    if english := english_in(await visible_text(swedish)):
+        found["sv"]["/messages/… forward (unknown officer)"] = english
 
     registrar = await person_page(chromium, stack, "ali.karimi")
     found["sv-registrar"] = await walk(registrar, stack, [
