@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import html
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import Browser
 
+from tests.e2e.browser import ARTIFACTS, expect_accessible, person_page, screenshot, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, csrf_of, sign_in
 from tests.e2e.snapshot_waits import waiting_snapshot
@@ -137,3 +140,44 @@ async def test_r38_only_the_communications_unit_packages_without_screenshots_wit
         "SELECT actor, data FROM events WHERE stream_id = $1 "
         "AND event_type = 'SnapshotRecordOnlyDecided'", sid)
     assert (decided["actor"], decided["data"]["decision_reason"]) == (COMMS, because)
+
+
+async def test_r37_waiting_snapshot_panel_in_chromium_with_axe(
+        chromium: Browser, stack: Stack, uploads: Path) -> None:
+    """R-37 in the browser, axe on each state: an admin sees the activation's
+    snapshot waiting for screenshots (since when, the next reminder), presses
+    Done too early and reads why, uploads through the file input and presses
+    Done: the snapshot is taken with the screenshot and the wait is gone."""
+    account_id = await active_account(stack, platform="tiktok", platform_account_id=None)
+    sid = await waiting_snapshot(stack, account_id, "major_change")
+    assert sid is not None
+    page = await person_page(chromium, stack, ADMIN)
+    await page.goto(url(stack, f"/accounts/{account_id}"))
+    panel = page.locator("#snapwait")
+    text = await panel.inner_text()
+    assert "väntar på skärmbilder sedan" in text and "Nästa påminnelse eller eskalering" in text
+    await expect_accessible(page, "account-snapshot-waiting")
+    await screenshot(page, "account-snapshot-waiting")
+    await page.locator("#snapshots").screenshot(  # the panel alone, to look at
+        path=str(ARTIFACTS / "account-snapshot-waiting-panel.png"))
+
+    done = page.get_by_role("button", name="Klar: skärmbilderna är uppladdade")
+    await done.click()
+    await page.wait_for_load_state()
+    assert "Ingen skärmbild är uppladdad" in await page.locator("#f-snapwait-form").inner_text()
+    await expect_accessible(page, "account-snapshot-waiting-error")
+
+    await page.get_by_label(re.compile(r"^Skärmbild \(")).set_input_files(files=[{
+        "name": "profil.png", "mimeType": "image/png", "buffer": _tiny_png()}])
+    await page.get_by_role("button", name="Ladda upp").click()
+    await page.wait_for_url(re.compile(r"done=upload"))
+    await page.get_by_role("button", name="Klar: skärmbilderna är uppladdade").click()
+    await page.wait_for_url(re.compile(r"done=snapwait"))
+    result = await asyncio.wait_for(stack.client.get_workflow_handle(sid).result(), timeout=120)
+    assert (result["source"], result["screenshots"]) == ("screenshots", 1)
+    await page.goto(url(stack, f"/accounts/{account_id}"))
+    assert await page.locator("#snapwait").count() == 0
+    assert result["diarium_number"] in await page.locator(
+        "#snapshot-list").inner_text()
+    await expect_accessible(page, "account-snapshot-taken")
+    await screenshot(page, "account-snapshot-taken")
