@@ -117,3 +117,20 @@ def test_r37_evolve_folds_the_wait() -> None:
     w = snap.evolve_wait(w, snap.decide_screenshots_done(
         w, snap.ScreenshotsDone(actor="johan.berg"), now=plan[1].due, uploads=1))
     assert w.outcome == "done" and w.version == 4
+
+
+def test_r43_screenshot_settings_come_from_the_directory_yaml() -> None:
+    from activities.directory import parse_directory_yaml
+    from tests.support import EXEMPELBY
+
+    text = EXEMPELBY.read_text(encoding="utf-8")
+    custom = text.replace(
+        "  diarium_prefix: KS\n",
+        "  diarium_prefix: KS\n  snapshots:\n    screenshots_reminder_days: 2\n"
+        "    screenshots_escalation_days: 4\n    screenshots_communications_days: 8\n", 1)
+    policy = parse_directory_yaml(custom).municipality.snapshots
+    assert (policy.screenshots_reminder_days, policy.screenshots_escalation_days,
+            policy.screenshots_communications_days) == (2, 4, 8)
+    with pytest.raises(ValidationError, match="screenshots_reminder_days"):
+        parse_directory_yaml(custom.replace("screenshots_escalation_days: 4",
+                                            "screenshots_escalation_days: 1"))

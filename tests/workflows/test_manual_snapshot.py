@@ -16,6 +16,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from activities.snapshot import store_upload
+from cli import rebuild_read_models
 from domain import snapshot as snap
 from domain.calendar import is_working_day, working_days_between
 from domain.directory import Country
@@ -73,7 +74,7 @@ async def refused(handle: WorkflowHandle[Any, Any], update: Any, command: Any) -
 
 
 async def test_r37_r38_manual_snapshot_waits_reminds_escalates_over_working_days_then_packages_the_screenshots(  # noqa: E501
-        s: Env) -> None:
+        s: Env, database_url: str) -> None:
     """R-37, R-38: no screenshots for a TikTok account: the snapshot asks the
     admins and waits; 3 working days later a reminder to the admins, after 5
     the unit's manager and deputy, after 10 (over a weekend) the
@@ -174,6 +175,14 @@ async def test_r37_r38_manual_snapshot_waits_reminds_escalates_over_working_days
     taken = await s.pool.fetchrow("SELECT * FROM snapshots WHERE snapshot_id = $1", sid)
     assert taken["source"] == "screenshots" and taken["delivered_to"] == result.package.path
     assert await s.pool.fetchval("SELECT used_by FROM snapshot_uploads") == sid
+
+    # The wait's read model and its notifications rebuild from the events.
+    query = ("SELECT * FROM snapshot_screenshot_requests",
+             "SELECT event_id, recipient, kind, step, stage, due, case_id FROM notifications "
+             "ORDER BY event_id, recipient")
+    before = [[dict(r) for r in await s.pool.fetch(q)] for q in query]
+    await rebuild_read_models(database_url)
+    assert [[dict(r) for r in await s.pool.fetch(q)] for q in query] == before
 
 
 async def test_r37_r38_record_only_is_an_explicit_decision_of_the_communications_unit(
