@@ -27,7 +27,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, Request
+
+from web.page_texts import Refused
 
 if TYPE_CHECKING:
     from web.app import AppContext
@@ -207,12 +209,12 @@ async def known_actor(ctx: AppContext, municipality_id: str, actor: Actor | None
     """The acting person's id, once they are an active person in the
     directory of the municipality the call concerns; 401 or 403 otherwise."""
     if actor is None:
-        raise HTTPException(401, detail="sign in first (with the development sign-in on, the "
-                            f"{ACTOR_HEADER} header may name the acting person)")
+        raise Refused(401, "sign_in_first", "sign in first (with the development sign-in on, "
+                      f"the {ACTOR_HEADER} header may name the acting person)")
     if actor.municipality_id is not None and actor.municipality_id != municipality_id:
-        raise HTTPException(403, detail=f"{actor.person_id} is signed in for "
-                            f"{actor.municipality_id}, not {municipality_id}")
+        raise Refused(403, "other_municipality", f"{actor.person_id} is signed in for "
+                      f"{actor.municipality_id}, not {municipality_id}")
     if await ctx.directory.person(municipality_id, actor.person_id) is None:
-        raise HTTPException(403, detail=f"{actor.person_id} is not in {municipality_id}'s "
-                            "directory")
+        raise Refused(403, "not_in_directory", f"{actor.person_id} is not in "
+                      f"{municipality_id}'s directory", who=actor.person_id)
     return actor.person_id

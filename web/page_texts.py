@@ -163,6 +163,7 @@ PAGE_TEXTS: dict[str, tuple[str, str, str]] = {
         "Bara kontots administratörer för in dess meddelanden (R-13).",
         "Bare kontoens administratorer fører inn meldingene (R-13).",
         "Only the account's admins enter its messages (R-13)."),
+    "sign_in_first": ("Logga in först.", "Logg inn først.", "Sign in first."),
     "not_in_directory": ("{who} finns inte i kommunens katalog.",
                          "{who} finnes ikke i kommunens katalog.",
                          "{who} is not in the municipality's directory."),
