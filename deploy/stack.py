@@ -655,6 +655,22 @@ class Stack:
 
     # ---- running
 
+    def _codec_hint(self) -> list[str]:
+        """How to read message texts in the dev server's UI: its codec call
+        is cross-origin and carries the intranet's session cookie only with
+        the UI's browser setting "Include cross-origin credentials", which
+        `start-dev` cannot set (tests/e2e/test_temporal_ui_codec.py)."""
+        cfg = self.config
+        if not (cfg.temporal_ui_url and cfg.ui_codec_endpoint):
+            return []
+        return [
+            "  Read message texts in the Temporal UI (once per browser): sign in at",
+            f"    {cfg.web_url} (the same host name as the UI's), then in the UI's",
+            "    Codec Server dialog (glasses icon) choose 'Use my browser setting',",
+            f"    endpoint {cfg.ui_codec_endpoint},",
+            "    and turn on 'Include cross-origin credentials'.",
+        ]
+
     def summary(self) -> str:
         cfg = self.config
         temporal_cli = _temporal_cli_hint(cfg)
@@ -684,6 +700,7 @@ class Stack:
             "  Find cases, e.g. everything waiting for a manager:",
             f"    {temporal_cli} workflow list{address_flag}{namespace_flag} "
             "--query 'KvStage=\"awaiting_manager\"'",
+            *self._codec_hint(),
             "  Stop everything: Ctrl-C",
             "=" * 72,
             "",

@@ -9,6 +9,15 @@ credentials for the Temporal UI's origin(s) (KANALVAKT_CODEC_CORS_ORIGINS,
 default http://localhost:8233), answered here rather than app-wide. Under
 /api/ so the CSRF middleware treats it as the JSON API (a JSON body needs a
 CORS preflight, which only the allowed origins pass).
+
+The UI's call is a cross-origin fetch: the browser sends the session cookie
+only when the UI's codec setting "includeCredentials" is on, and (the cookie
+being SameSite=Lax) only when the UI and the intranet are the same site.
+`temporal server start-dev` cannot set it; each person turns on "Include
+cross-origin credentials" in the UI's Codec Server dialog (browser setting).
+A standalone UI server sets it for everyone (codec.includeCredentials /
+TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true). Proved in a browser by
+tests/e2e/test_temporal_ui_codec.py.
 """
 
 from __future__ import annotations
