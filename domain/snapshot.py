@@ -311,17 +311,26 @@ def screenshot_wait_plan(requested_at: datetime, policy: SnapshotPolicy, country
     escalation to the unit's manager and deputy, then to the communications
     unit (the municipality's settings, R-43). A step without anybody to tell
     goes to the communications unit."""
-    spec: tuple[tuple[str, Literal["remind", "escalate"], int, tuple[str, ...]], ...] = (
-        ("screenshots_reminder", "remind", policy.screenshots_reminder_days, people.admins),
-        ("screenshots_escalation", "escalate", policy.screenshots_escalation_days,
-         people.managers),
-        ("screenshots_communications", "escalate", policy.screenshots_communications_days,
-         people.communications),
+    spec: tuple[tuple[str, Literal["remind", "escalate"], int], ...] = (
+        ("screenshots_reminder", "remind", policy.screenshots_reminder_days),
+        ("screenshots_escalation", "escalate", policy.screenshots_escalation_days),
+        ("screenshots_communications", "escalate", policy.screenshots_communications_days),
     )
     return [ScreenshotStep(key=name, kind=kind,
                            due=add_working_days(requested_at, days, country, timezone),
-                           recipients=tuple(sorted(set(who or people.communications))))
-            for name, kind, days, who in spec]
+                           recipients=step_recipients(name, people))
+            for name, kind, days in spec]
+
+
+_STEP_PEOPLE = {"screenshots_reminder": "admins", "screenshots_escalation": "managers",
+                "screenshots_communications": "communications"}
+
+
+def step_recipients(key: str, people: ScreenshotPeople) -> tuple[str, ...]:
+    """Who a step of the wait tells: the admins, the unit's manager and
+    deputy, the communications unit; nobody there: the communications unit."""
+    who: tuple[str, ...] = getattr(people, _STEP_PEOPLE[key])
+    return tuple(sorted(set(who or people.communications)))
 
 
 class ScreenshotWait(BaseModel):
@@ -415,6 +424,12 @@ def fire_screenshot_step(wait: ScreenshotWait, step: ScreenshotStep, *, now: dat
     return cls(at=now, actor="kanalvakt", snapshot_id=wait.snapshot_id,
                account_id=wait.account_id, step=step.key, due=step.due,
                recipients=list(step.recipients))
+
+
+def restep(step: ScreenshotStep, wait: ScreenshotWait) -> ScreenshotStep:
+    """`step` told to the wait's people as they are now (admins and the
+    unit's authorities change while a snapshot waits); its due stays."""
+    return step.model_copy(update={"recipients": step_recipients(step.key, wait.people)})
 
 
 def pending_screenshot_steps(wait: ScreenshotWait) -> list[ScreenshotStep]:

@@ -238,8 +238,15 @@ class SnapshotWorkflow:
             async with self._lock:
                 current = self._waiting()
                 if current.outcome is None and step.key not in current.fired:
+                    # Told, and allowed to say done from now on: the account's
+                    # admins and authorities as they are today, not at the request.
+                    fresh = await workflow.execute_activity_method(
+                        SnapshotActivities.load_account,
+                        LoadSnapshotAccountInput(account_id=account.account_id),
+                        start_to_close_timeout=_SHORT, retry_policy=_RETRY)
+                    current = current.model_copy(update={"people": fresh.screenshot_people})
                     await self._record(current, [snap.fire_screenshot_step(
-                        current, step, now=workflow.now())])
+                        current, snap.restep(step, current), now=workflow.now())])
             self._upsert_search_attributes(account)
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._upsert_search_attributes(account)

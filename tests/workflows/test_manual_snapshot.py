@@ -7,6 +7,7 @@ test_snapshot_workflow)."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -15,8 +16,11 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
+from activities.eventstore import EventStore, NewEvent
+from activities.projections import all_projections
 from activities.snapshot import store_upload
 from cli import rebuild_read_models
+from domain import account as acc
 from domain import snapshot as snap
 from domain.calendar import is_working_day, working_days_between
 from domain.directory import Country
@@ -49,6 +53,20 @@ async def start_manual(s: Env, now: datetime) -> tuple[WorkflowHandle[Any, Any],
         task_queue=s.task_queue, requested_by=COMMS, label="100000")
     await waiting(handle, lambda w: True)
     return handle, state.account_id
+
+
+async def add_admin_on_record(s: Env, account_id: str, person: str, at: datetime) -> None:
+    """An admin added on the account's record (the lifecycle's own rules and
+    projections), as the account workflow would: one workflow under test."""
+    raw = await s.pool.fetchval("SELECT state FROM accounts WHERE account_id = $1::uuid",
+                                account_id)
+    state = acc.AccountState.model_validate(raw)
+    events = acc.decide(state, acc.AddAdmin(actor=DEPUTY, person=person, two_factor=True),
+                        now=at)
+    await EventStore(s.pool, all_projections()).append(
+        f"account-{account_id}", state.version,
+        [NewEvent(event_id=uuid.uuid4(), event_type=e.type, data=e.model_dump(mode="json"),
+                  occurred_at=e.at, actor=e.actor) for e in events], str(uuid.uuid4()))
 
 
 async def stream(s: Env, sid: str) -> list[dict[str, Any]]:
@@ -110,10 +128,15 @@ async def test_r37_r38_manual_snapshot_waits_reminds_escalates_over_working_days
     assert row["next_deadline"] == due["screenshots_reminder"]
     assert await search_attribute(handle, sa.NEXT_DEADLINE) == due["screenshots_reminder"]
 
-    # Reminder to the admins.
+    # The manager becomes an admin while it waits (not yet allowed to say done).
+    refused_manager = await refused(handle, SnapshotWorkflow.screenshots_done,
+                                    snap.ScreenshotsDone(actor=MANAGER))
+    assert refused_manager.type == "NotAuthorised"
+    await add_admin_on_record(s, account_id, MANAGER, now)
+    # Reminder to the admins as they are when it falls due, the manager too.
     await s.env.sleep(due["screenshots_reminder"] - now + timedelta(minutes=1))
     wait = await waiting(handle, lambda w: "screenshots_reminder" in w.fired)
-    assert not wait.escalated
+    assert not wait.escalated and MANAGER in wait.people.admins
     # Escalation to the unit's manager and deputy.
     await s.env.sleep(due["screenshots_escalation"] - due["screenshots_reminder"])
     wait = await waiting(handle, lambda w: "screenshots_escalation" in w.fired)
@@ -133,6 +156,7 @@ async def test_r37_r38_manual_snapshot_waits_reminds_escalates_over_working_days
         ("screenshots_requested", "screenshots_requested", DEPUTY),
         ("screenshots_requested", "screenshots_requested", REQUESTER),
         ("reminder", "screenshots_reminder", DEPUTY),
+        ("reminder", "screenshots_reminder", MANAGER),
         ("reminder", "screenshots_reminder", REQUESTER),
         ("escalation", "screenshots_escalation", DEPUTY),
         ("escalation", "screenshots_escalation", MANAGER),
@@ -153,14 +177,14 @@ async def test_r37_r38_manual_snapshot_waits_reminds_escalates_over_working_days
     assert empty.type == "RuleViolation" and "no screenshot" in empty.message
     assert len(await stream(s, sid)) == 4
 
-    # An admin uploads and says done: captured, rendered, packaged, delivered.
+    # An admin uploads, the new one says done: captured, rendered, packaged, delivered.
     shot = _tiny_png()
     await store_upload(s.pool, s.archive.parent / "uploads", account_id=account_id,
                        file_name="profil.png", mime_type="image/png", content=shot,
                        caption="Profilen på TikTok", uploaded_by=REQUESTER,
                        uploaded_at=await s.env.get_current_time())
     done = snap.ScreenshotWait.model_validate(await handle.execute_update(
-        SnapshotWorkflow.screenshots_done, snap.ScreenshotsDone(actor=REQUESTER)))
+        SnapshotWorkflow.screenshots_done, snap.ScreenshotsDone(actor=MANAGER)))
     assert done.outcome == "done"
     result = SnapshotResult.model_validate(await handle.result())
     assert (result.source, result.screenshots) == ("screenshots", 1)
@@ -171,7 +195,7 @@ async def test_r37_r38_manual_snapshot_waits_reminds_escalates_over_working_days
         "SnapshotScreenshotsDone", "SnapshotTaken", "SnapshotRegistered", "SnapshotDelivered"]
     row = await s.pool.fetchrow(
         "SELECT * FROM snapshot_screenshot_requests WHERE snapshot_id = $1", sid)
-    assert (row["outcome"], row["decided_by"], row["screenshots"]) == ("done", REQUESTER, 1)
+    assert (row["outcome"], row["decided_by"], row["screenshots"]) == ("done", MANAGER, 1)
     taken = await s.pool.fetchrow("SELECT * FROM snapshots WHERE snapshot_id = $1", sid)
     assert taken["source"] == "screenshots" and taken["delivered_to"] == result.package.path
     assert await s.pool.fetchval("SELECT used_by FROM snapshot_uploads") == sid
