@@ -163,6 +163,10 @@ PAGE_TEXTS: dict[str, tuple[str, str, str]] = {
         "Bara kontots administratörer för in dess meddelanden (R-13).",
         "Bare kontoens administratorer fører inn meldingene (R-13).",
         "Only the account's admins enter its messages (R-13)."),
+    "bad_request": (
+        "Adressen eller uppgifterna i den gick inte att använda. Inget har ändrats.",
+        "Adressen eller opplysningene i den kunne ikke brukes. Ingenting er endret.",
+        "The address or what it holds could not be used. Nothing has changed."),
     "sign_in_first": ("Logga in först.", "Logg inn først.", "Sign in first."),
     "not_in_directory": ("{who} finns inte i kommunens katalog.",
                          "{who} finnes ikke i kommunens katalog.",

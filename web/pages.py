@@ -21,7 +21,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.exception_handlers import http_exception_handler
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -163,6 +167,19 @@ def _error_pages(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def to_signin(request: Request, error: SignInRequired) -> Response:
         return RedirectResponse(f"/signin?next={_quote(error.next_path)}", status_code=303)
+
+    @app.exception_handler(RequestValidationError)
+    async def html_validation(request: Request, error: RequestValidationError) -> Response:
+        """A page's address or query that does not parse (/accounts/not-a-uuid):
+        the error page in the reader's language, not pydantic's English JSON;
+        the API answers as FastAPI does."""
+        if not _wants_html(request):
+            return await request_validation_exception_handler(request, error)
+        in_path = any(e.get("loc", ("",))[0] == "path" for e in error.errors())
+        status = 404 if in_path else 422
+        return await render(request, "error.html", {
+            "status": status, "message_key": "error.404" if in_path else "page.bad_request"},
+            status_code=status)
 
     @app.exception_handler(StarletteHTTPException)
     async def html_errors(request: Request, error: StarletteHTTPException) -> Response:

@@ -172,6 +172,7 @@ async def test_pages_show_no_english_to_a_swedish_or_a_norwegian_reader(
         f"/accounts/{nobody}", f"/accounts/{no_account}", f"/messages/{no_hidden}",
         f"/messages/{nobody}", "/crisis", "/diarium", f"/reports?account={no_account}",
         "/reports?unit=socialtjanst",
+        "/accounts/not-an-id", "/reports?from=yesterday",
     ], "sv", "sv")
     await swedish.goto(url(stack, "/accounts/new"))
     await swedish.get_by_role("button", name="Skicka begäran").click()
@@ -209,6 +210,7 @@ async def test_pages_show_no_english_to_a_swedish_or_a_norwegian_reader(
         f"/accounts/{nobody}", f"/accounts/{se_account}", f"/messages/{se_hidden}",
         f"/messages/{nobody}", "/crisis", "/diarium", f"/reports?account={se_account}",
         "/reports?unit=helse",
+        "/accounts/not-an-id", "/reports?from=yesterday",
     ], "nb", "nb")
     registrar_no = await fjordvik_page(chromium, stack, "torill.aas")
     found["nb-registrar"] = await walk(registrar_no, stack, [
