@@ -487,6 +487,14 @@ class SnapshotActivities:
         result = await self._capture_platform(inp, files)
         if result is None and inp.without_screenshots:
             files["screenshots.json"] = json_bytes([])
+            # the decision travels with the package, for the registrar.
+            decided = [e for e in await self._store.read_stream(inp.snapshot_id)
+                       if e.event_type == "SnapshotRecordOnlyDecided"]
+            if decided:
+                files["record-only-decision.json"] = json_bytes({
+                    "decided_by": decided[-1].actor,
+                    "decided_at": decided[-1].occurred_at.astimezone(UTC).isoformat(),
+                    "reason": decided[-1].data["decision_reason"]})
             result = CaptureSnapshotResult(source="record_only")
         if result is None:
             result = await self._capture_screenshots(inp, files)
@@ -622,7 +630,15 @@ class SnapshotActivities:
                 content = await self._required_work(inp.snapshot_id, item["file"])
                 shots.append({**item, "data_uri": data_uri(content, item["mime_type"]),
                               "uploaded_local": local_text(item["uploaded_at"], tz)})
-            if not shots:
+            decision = await self._work(inp.snapshot_id, "record-only-decision.json")
+            if decision is not None:
+                d = json.loads(decision)
+                notes.append(
+                    f"Kanalvakt kan inte läsa {platform_name(account.platform)}. "
+                    f"Kommunikationsenheten ({d['decided_by']}) beslutade "
+                    f"{local_text(d['decided_at'], tz)} att arkivera ögonblicksbilden utan "
+                    f"skärmbilder: {d['reason']}")
+            elif not shots:
                 notes.append(
                     f"Kanalvakt kan inte läsa {platform_name(account.platform)} och inga "
                     "skärmbilder var uppladdade: ögonblicksbilden visar bara Kanalvakts egna "

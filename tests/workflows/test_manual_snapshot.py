@@ -7,6 +7,8 @@ test_snapshot_workflow)."""
 
 from __future__ import annotations
 
+import html
+import json
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -233,6 +235,12 @@ async def test_r37_r38_record_only_is_an_explicit_decision_of_the_communications
     assert (result.source, result.screenshots) == ("record_only", 0)
     bag = check_package(result.package.path)
     assert bag.info["Kanalvakt-Source"] == "record_only"
+    # The decision travels with the package and reads on its page.
+    root = Path(result.package.path) / "data/content"
+    assert json.loads((root / "record-only-decision.json").read_text("utf-8")) | {
+        "decided_at": None} == {"decided_by": COMMS, "decided_at": None, "reason": reason}
+    page = (root / "snapshot.html").read_text("utf-8")
+    assert "beslutade" in page and html.escape(reason) in page
     events = await stream(s, sid)
     assert [e["event_type"] for e in events] == [
         "SnapshotScreenshotsRequested", "SnapshotRecordOnlyDecided", "SnapshotTaken",
