@@ -163,7 +163,13 @@ class AccountLifecycleWorkflow:
             self._upsert_search_attributes()  # KvNextDeadline follows the new plan
 
     async def _close(self) -> None:
-        """R-38: capture before closing and hand the capture to the registrar."""
+        """R-38: capture before closing and hand the capture to the registrar.
+
+        On a platform Kanalvakt cannot read, the final snapshot waits for its
+        screenshots (or the communications unit's decision to package the
+        record only), and so does the closure: the registrar gets the final
+        picture, which cannot be taken once the account is gone
+        (workflows/snapshot.py). The account stays CLOSING meanwhile."""
         state = self.state_now
         if workflow.patched("final-snapshot-pipeline"):
             # The same pipeline as every snapshot (R-37): capture, render,
