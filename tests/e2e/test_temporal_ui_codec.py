@@ -63,6 +63,7 @@ if TYPE_CHECKING:
 SECRET_TEXT = "Karin Svensson undrar när Ängens bibliotek öppnar, ring 0701234567"
 EXTERNAL_ID = "7309876543210"
 CASE_ID = f"message:facebook:{EXTERNAL_ID}"
+COULD_NOT_CONNECT = "Codec Server could not connect"  # the UI's banner
 HOST = "127.0.0.1"  # the UI and the intranet on one host: one site for the Lax cookie
 
 
@@ -208,7 +209,10 @@ async def _open_case(page: Page, ui: UiStack, run_id: str, calls: CodecCalls) ->
             break
         await page.wait_for_timeout(100)
     assert calls.statuses, "the UI did not call the codec endpoint"
-    await page.wait_for_timeout(1000)  # the answer rendered
+    return await _shown(page)
+
+
+async def _shown(page: Page) -> str:
     text: str = await page.locator("body").inner_text()
     return text
 
@@ -242,32 +246,39 @@ async def test_the_temporal_ui_shows_decoded_payloads_to_a_signed_in_person(
     await sign_in(page, ui.stack, REQUESTER)
     await _use_browser_codec_setting(page, ui)
     calls = _watch_codec(page, ui)
-    body = await _open_case(page, ui, run_id, calls)
+    await _open_case(page, ui, run_id, calls)
     line = page.locator(".cm-line", has_text=SECRET_TEXT).first
     await line.scroll_into_view_if_needed()
     await expect(line).to_be_visible()
     await screenshot(page, "temporal-ui-decoded")
+    body = await _shown(page)
     assert SECRET_TEXT in body and ciphertext not in body
-    assert "Codec Server could not connect" not in body
+    assert COULD_NOT_CONNECT not in body
     assert set(calls.statuses) == {200} and all(calls.with_session), calls
 
     # Not signed in, same setting: 401, the UI shows the ciphertext.
     anon = await new_page(chromium)
     await _use_browser_codec_setting(anon, ui)
     anon_calls = _watch_codec(anon, ui)
-    body = await _open_case(anon, ui, run_id, anon_calls)
+    await _open_case(anon, ui, run_id, anon_calls)
+    await expect(anon.locator("#content").get_by_text(COULD_NOT_CONNECT)).to_be_visible()
+    await expect(anon.get_by_text(ciphertext[:40])).to_be_visible()
     await screenshot(anon, "temporal-ui-not-signed-in")
+    body = await _shown(anon)
     assert set(anon_calls.statuses) == {401} and not any(anon_calls.with_session), anon_calls
     assert "Karin" not in body and "0701234567" not in body
-    assert ciphertext in body and "Codec Server could not connect" in body
+    assert ciphertext in body and COULD_NOT_CONNECT in body
 
     # Signed in, but only the dev server's setting (no credentials): the
     # browser leaves the session cookie out of the cross-origin call.
     cluster = await new_page(chromium)
     await sign_in(cluster, ui.stack, REQUESTER)
     cluster_calls = _watch_codec(cluster, ui)
-    body = await _open_case(cluster, ui, run_id, cluster_calls)
+    await _open_case(cluster, ui, run_id, cluster_calls)
+    await expect(cluster.locator("#content").get_by_text(COULD_NOT_CONNECT)).to_be_visible()
+    await expect(cluster.get_by_text(ciphertext[:40])).to_be_visible()
     await screenshot(cluster, "temporal-ui-cluster-setting")
+    body = await _shown(cluster)
     assert set(cluster_calls.statuses) == {401} and not any(cluster_calls.with_session)
     assert "Karin" not in body and ciphertext in body
 
