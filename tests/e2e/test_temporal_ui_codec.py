@@ -74,6 +74,12 @@ class UiStack:
     ui_url: str
     codec_endpoint: str
 
+    @property
+    def other_site_ui_url(self) -> str:
+        """The same UI under the name `localhost`: another site than the
+        intranet's 127.0.0.1, but an origin the codec endpoint allows."""
+        return self.ui_url.replace(HOST, "localhost")
+
 
 @dataclass
 class CodecCalls:
@@ -100,7 +106,8 @@ async def ui_stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
     ui_url = f"http://{HOST}:{ui_port}"
     codec_endpoint = f"http://{HOST}:{port_of(web_socket)}/api/codec"
     monkeypatch.setenv("KANALVAKT_PAYLOAD_KEYS", new_key_spec("k1"))
-    monkeypatch.setenv("KANALVAKT_CODEC_CORS_ORIGINS", ui_url)
+    monkeypatch.setenv("KANALVAKT_CODEC_CORS_ORIGINS",
+                       f"{ui_url},{ui_url.replace(HOST, 'localhost')}")
     monkeypatch.setenv("KANALVAKT_DEV_SIGNIN", "1")
     monkeypatch.setenv("KANALVAKT_COOKIE_SECURE", "0")
     monkeypatch.delenv("KANALVAKT_ENV", raising=False)
@@ -166,15 +173,16 @@ async def _message_case(ui: UiStack) -> str:
     raise AssertionError("the feeder did not start the message case")
 
 
-def _workflow_url(ui: UiStack, run_id: str) -> str:
-    return f"{ui.ui_url}/namespaces/default/workflows/{quote(CASE_ID, safe='')}/{run_id}/history"
+def _workflow_url(ui_url: str, run_id: str) -> str:
+    return f"{ui_url}/namespaces/default/workflows/{quote(CASE_ID, safe='')}/{run_id}/history"
 
 
-async def _use_browser_codec_setting(page: Page, ui: UiStack) -> None:
+async def _use_browser_codec_setting(page: Page, ui: UiStack, ui_url: str | None = None
+                                     ) -> None:
     """What a person does once per browser: the UI's "Codec Server" dialog,
     "Use my browser setting", the endpoint, "Include cross-origin
     credentials", Apply (kept in the UI origin's localStorage)."""
-    await page.goto(f"{ui.ui_url}/namespaces/default/workflows")
+    await page.goto(f"{ui_url or ui.ui_url}/namespaces/default/workflows")
     await page.get_by_test_id("data-encoder-status-configured").click()
     await page.get_by_text("Use my browser setting and ignore Cluster-level setting.").click()
     await page.get_by_placeholder("Paste your endpoint here").fill(ui.codec_endpoint)
@@ -200,10 +208,11 @@ def _watch_codec(page: Page, ui: UiStack) -> CodecCalls:
     return calls
 
 
-async def _open_case(page: Page, ui: UiStack, run_id: str, calls: CodecCalls) -> str:
+async def _open_case(page: Page, ui: UiStack, run_id: str, calls: CodecCalls,
+                     ui_url: str | None = None) -> str:
     """The case's page in the UI, once the UI has had an answer from the
     codec endpoint; returns the page's text."""
-    await page.goto(_workflow_url(ui, run_id))
+    await page.goto(_workflow_url(ui_url or ui.ui_url, run_id))
     for _ in range(200):
         if calls.statuses:
             break
@@ -221,9 +230,10 @@ async def test_the_temporal_ui_shows_decoded_payloads_to_a_signed_in_person(
         ui_stack: UiStack, chromium: Browser) -> None:
     """A person signed in to the intranet, with the UI's codec setting
     "Include cross-origin credentials", reads the message text in the
-    Temporal UI; without the sign-in, or with only the dev server's own
-    setting (no credentials), the UI shows the ciphertext and says the codec
-    server could not connect."""
+    Temporal UI; without the sign-in, with only the dev server's own
+    setting (no credentials), or with the UI under another site's name than
+    the intranet's, the UI shows the ciphertext and says the codec server
+    could not connect."""
     ui = ui_stack
     run_id = await _message_case(ui)
 
@@ -282,6 +292,20 @@ async def test_the_temporal_ui_shows_decoded_payloads_to_a_signed_in_person(
     assert set(cluster_calls.statuses) == {401} and not any(cluster_calls.with_session)
     assert "Karin" not in body and ciphertext in body
 
+    # Signed in, the setting on, but the UI opened under another site's name
+    # (localhost, the intranet being 127.0.0.1): CORS allows the origin, yet
+    # the SameSite=Lax session cookie stays home, so: 401, ciphertext.
+    other = await new_page(chromium)
+    await sign_in(other, ui.stack, REQUESTER)
+    await _use_browser_codec_setting(other, ui, ui.other_site_ui_url)
+    other_calls = _watch_codec(other, ui)
+    await _open_case(other, ui, run_id, other_calls, ui.other_site_ui_url)
+    await expect(other.locator("#content").get_by_text(COULD_NOT_CONNECT)).to_be_visible()
+    await screenshot(other, "temporal-ui-other-site")
+    body = await _shown(other)
+    assert set(other_calls.statuses) == {401} and not any(other_calls.with_session)
+    assert "Karin" not in body and ciphertext in body
+
 
 async def test_codec_cors_answers_the_ui_origin_exactly(ui_stack: UiStack) -> None:
     """The preflight the UI's credentialed call needs: the exact origin (never
@@ -300,8 +324,8 @@ async def test_codec_cors_answers_the_ui_origin_exactly(ui_stack: UiStack) -> No
     assert {"content-type", "x-namespace"} <= allowed
     assert "POST" in r.headers["access-control-allow-methods"]
     assert "Origin" in r.headers["vary"]
-    localhost_ui = ui.ui_url.replace(HOST, "localhost")
-    for origin in (localhost_ui, "https://evil.example", "null"):
+    other_port = ui.ui_url.rsplit(":", 1)[0] + ":1"
+    for origin in (other_port, "https://evil.example", "null"):
         other = await http.options("/api/codec/decode", headers={
             "Origin": origin, "Access-Control-Request-Method": "POST"})
         assert "access-control-allow-origin" not in other.headers, origin
