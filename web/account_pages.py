@@ -49,7 +49,7 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities import queries, web_queries
-from activities.snapshot import snapshots_of
+from activities.snapshot import screenshot_requests_of, snapshots_of
 from domain import account as acc
 from domain import snapshot as snap
 from domain.message_policy import AnswerRule, MessagePolicy, SignatureRule
@@ -71,6 +71,8 @@ from web.snapshots_api import (
     SnapshotRequest,
     may_end_wait,
     may_take_snapshots,
+    package_record_only,
+    say_screenshots_done,
     store_screenshot,
     take_snapshot,
 )
@@ -503,8 +505,6 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         return RedirectResponse(f"/accounts/{account_id}?done=upload#snapshots-title",
                                 status_code=303)
 
-    @router.get("/accounts/{account_id}/amend")
-    async def amend_page(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
     @router.post("/accounts/{account_id}/snapshot-requests/{snapshot_id}/{decision}")
     async def snapshot_wait_decision(account_id: uuid.UUID, snapshot_id: str, decision: str,
                                      request: Request, viewer: Signed) -> Response:
@@ -533,6 +533,8 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         return RedirectResponse(f"/accounts/{account_id}?done=snapwait#snapwait-title",
                                 status_code=303)
 
+    @router.get("/accounts/{account_id}/amend")
+    async def amend_page(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
         row, state = await _account(request, account_id, viewer)
         if "amend" not in allowed_actions(state, viewer.person_id, datetime.now(UTC)):
             raise HTTPException(403)
@@ -883,9 +885,9 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
     out: dict[str, Any] = {"crisis": crisis, "storm": live.crisis.storm if live.crisis else None,
                            "mon": None, "mon_allowed": set(), "snapshots": None,
                            "changes_today": [], "uploads_wanted": False, "pending_uploads": 0,
+                           "snap_waiting": [], "may_say_done": False, "may_record_only": False,
                            "now_local": now.astimezone(ZoneInfo(live.timezone)).strftime(
                                "%Y-%m-%dT%H:%M")}
-                           "snap_waiting": [], "may_say_done": False, "may_record_only": False,
     if live.monitoring.since is not None and await may_read_monitoring(ctx, live, me):
         out["mon"] = status = monitoring_view(live, now).status
         # Every check-in made today (local), also those that count only for
@@ -897,6 +899,16 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
             live, me, now, in_unit=await works_in_unit(ctx, live, me))
     if may_take_snapshots(row, me):
         out["snapshots"] = list(reversed(await snapshots_of(ctx.pool, live.account_id)))
+        # snapshots waiting for screenshots (the closure's too).
+        out["snap_waiting"] = [r for r in await screenshot_requests_of(ctx.pool, live.account_id)
+                               if r["outcome"] is None]
+        out["may_say_done"] = may_end_wait(row, me)
+        out["may_record_only"] = live.authorities.is_communications(me)
+        if out["snap_waiting"]:
+            out["uploads_wanted"] = True
+            out["pending_uploads"] = await ctx.pool.fetchval(
+                "SELECT count(*) FROM snapshot_uploads WHERE account_id = $1::uuid "
+                "AND used_by IS NULL", live.account_id)
         if live.stage is acc.Stage.ACTIVE:
             day = snap.local_date(now, live.timezone)
             changes = [e["event_type"] for e in timeline
