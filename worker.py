@@ -32,6 +32,7 @@ from activities.messages import Connectors, MessageActivities
 from activities.projections import all_projections
 from activities.records import RecordActivities
 from activities.snapshot import SnapshotActivities, archive_delivery_from_env
+from activities.snapshot_admins import SnapshotAdminActivities
 from activities.snapshot_delivery import Delivery
 from codec import codec_from_settings, data_converter
 from workflows.account import AccountLifecycleWorkflow
@@ -68,6 +69,7 @@ class Activities:
     messages: MessageActivities
     crisis: CrisisActivities
     snapshots: SnapshotActivities
+    snapshot_admins: SnapshotAdminActivities
 
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -90,6 +92,7 @@ class Activities:
             self.snapshots.render,
             self.snapshots.package,
             self.snapshots.deliver,
+            self.snapshot_admins.inform,
         ]
 
 
@@ -105,6 +108,7 @@ def build_activities(pool: asyncpg.Pool, archive_dir: Path,
         messages=MessageActivities(pool, connectors),
         snapshots=SnapshotActivities(pool, store, connectors, archive_dir,
                                      delivery or archive_delivery_from_env(archive_dir)),
+        snapshot_admins=SnapshotAdminActivities(pool),
     )
 
 

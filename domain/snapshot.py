@@ -417,6 +417,21 @@ def decide_record_only(wait: ScreenshotWait | None, command: PackageWithoutScree
                                      decision_reason=command.reason.strip())
 
 
+def decide_wait_admins(wait: ScreenshotWait | None, admins: list[str] | tuple[str, ...], *,
+                       now: datetime) -> list[SnapshotAdminsUpdated]:
+    """R-12, R-13, R-37: the account's admins as they are now (an admin was
+    added or removed while the snapshot waits): from then on they, and no
+    others, may say the screenshots are uploaded. Nothing when the wait has
+    ended or the list is the one the wait has already."""
+    new = tuple(sorted(set(admins)))
+    if any(not a for a in new):
+        raise ValueError("an admin's person id is empty")
+    if wait is None or wait.outcome is not None or new == wait.people.admins:
+        return []
+    return [SnapshotAdminsUpdated(at=now, actor="kanalvakt", snapshot_id=wait.snapshot_id,
+                                  account_id=wait.account_id, admins=list(new))]
+
+
 def fire_screenshot_step(wait: ScreenshotWait, step: ScreenshotStep, *, now: datetime
                          ) -> SnapshotScreenshotsReminderSent | SnapshotScreenshotsEscalated:
     cls = (SnapshotScreenshotsReminderSent if step.kind == "remind"
@@ -451,6 +466,9 @@ def evolve_wait(wait: ScreenshotWait, event: ScreenshotWaitEvent) -> ScreenshotW
             update["outcome"] = "done"
         case SnapshotRecordOnlyDecided():
             update["outcome"] = "record_only"
+        case SnapshotAdminsUpdated():
+            update["people"] = wait.people.model_copy(
+                update={"admins": tuple(sorted(set(event.admins)))})
     return wait.model_copy(update=update)
 
 
@@ -552,14 +570,24 @@ class SnapshotRecordOnlyDecided(_SnapshotEvent):
     decision_reason: str
 
 
+class SnapshotAdminsUpdated(_SnapshotEvent):
+    """R-12, R-13, R-37: the account's admins changed while the snapshot
+    waits; these, and no others, may now say the screenshots are uploaded."""
+
+    type: Literal["SnapshotAdminsUpdated"] = "SnapshotAdminsUpdated"
+    snapshot_id: str
+    account_id: str
+    admins: list[str]
+
+
 ScreenshotWaitEvent = (SnapshotScreenshotsRequested | SnapshotScreenshotsReminderSent
                        | SnapshotScreenshotsEscalated | SnapshotScreenshotsDone
-                       | SnapshotRecordOnlyDecided)
+                       | SnapshotRecordOnlyDecided | SnapshotAdminsUpdated)
 
 SnapshotEvent = Annotated[
     SnapshotTaken | SnapshotRegistered | SnapshotDelivered | SnapshotScreenshotsRequested
     | SnapshotScreenshotsReminderSent | SnapshotScreenshotsEscalated | SnapshotScreenshotsDone
-    | SnapshotRecordOnlyDecided, Field(discriminator="type")
+    | SnapshotRecordOnlyDecided | SnapshotAdminsUpdated, Field(discriminator="type")
 ]
 SNAPSHOT_STREAM_PREFIX = "snapshot:"
 

@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.crisis import CoveringCrisisInput, CrisisActivities
     from activities.messages import InformAdminsInput, MessageActivities
     from activities.records import RecordActivities, RecordEventsInput
+    from activities.snapshot_admins import InformSnapshotAdminsInput, SnapshotAdminActivities
     from domain import account as acc
     from domain import monitoring as mon
     from domain import snapshot as snap
@@ -317,6 +318,7 @@ class AccountLifecycleWorkflow:
             self._crisis_read = True  # R-39: a crisis may have begun before the account
         await self._snapshot_major_changes(events, first_version)
         await self._tell_message_cases_admins(events)
+        await self._tell_waiting_snapshots_admins(events)
 
     async def _tell_message_cases_admins(self, events: Sequence[acc.AccountEvent]) -> None:
         """R-12, R-13, R-22: after an admin is added or removed, the account's
@@ -331,6 +333,24 @@ class AccountLifecycleWorkflow:
         await workflow.execute_activity_method(
             MessageActivities.inform_admins,
             InformAdminsInput(account_id=state.account_id, admins=sorted(state.admins)),
+            start_to_close_timeout=_INFORM_TIMEOUT, heartbeat_timeout=_RECORD_TIMEOUT,
+            retry_policy=_RETRY)
+
+    async def _tell_waiting_snapshots_admins(self, events: Sequence[acc.AccountEvent]
+                                             ) -> None:
+        """R-12, R-13, R-37: after an admin is added or removed, the account's
+        snapshots waiting for screenshots get the full admin list
+        (`admins_changed`, recorded there as SnapshotAdminsUpdated): a new
+        admin may say the screenshots are uploaded at once, a removed one no
+        longer may. Under the lock, as for the message cases."""
+        if not any(isinstance(e, acc.AdminAdded | acc.AdminRemoved) for e in events):
+            return
+        if not workflow.patched("admins-to-waiting-snapshots"):
+            return  # runs recorded before this step replay without it
+        state = self.state_now
+        await workflow.execute_activity_method(
+            SnapshotAdminActivities.inform,
+            InformSnapshotAdminsInput(account_id=state.account_id, admins=sorted(state.admins)),
             start_to_close_timeout=_INFORM_TIMEOUT, heartbeat_timeout=_RECORD_TIMEOUT,
             retry_policy=_RETRY)
 

@@ -26,6 +26,10 @@ unit. It goes on when
                                 package the record only, with a reason on the
                                 record (never silently)
 
+    admins_changed              (Signal) the account's admins after one was added
+                                or removed (R-12, R-13): recorded as
+                                SnapshotAdminsUpdated, they decide from then on
+
 and then captures, renders, packages and delivers as any snapshot. Query:
 ``screenshot_wait`` (the wait, or None). KvNextDeadline and KvEscalated
 follow the wait. The closure's final snapshot (a child of
@@ -324,6 +328,28 @@ class SnapshotWorkflow:
             snap.decide_record_only(self._wait, command, now=workflow.now())
         except acc.DomainError as refused:
             raise _rejection(refused) from None
+
+    @workflow.signal
+    async def admins_changed(self, admins: list[str]) -> None:
+        """R-12, R-13, R-37: the account's admins as they are now, from the
+        account's workflow after an admin was added or removed
+        (activities.snapshot_admins). Recorded on the snapshot's stream as
+        SnapshotAdminsUpdated, then the validators decide on them: an added
+        admin may say the screenshots are uploaded at once, a removed one no
+        longer may. The same list again, or a wait that has ended, records
+        nothing. A signal has no answer: a list the rule refuses is logged."""
+        # Sent once the request is on the record; its activity's result may
+        # reach this workflow in the same task as the signal, after it.
+        await workflow.wait_condition(lambda: self._wait is not None)
+        async with self._lock:
+            try:
+                events = snap.decide_wait_admins(self._wait, admins, now=workflow.now())
+            except ValueError as refused:
+                workflow.logger.warning("admins not applied: %s", refused,
+                                        extra={"snapshot_id": workflow.info().workflow_id})
+                return
+            if events:
+                await self._record(self._waiting(), list(events))
 
     @workflow.query
     def screenshot_wait(self) -> snap.ScreenshotWait | None:

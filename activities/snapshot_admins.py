@@ -1,0 +1,71 @@
+"""R-12, R-13, R-37: an account's admin changes reach its snapshots waiting
+for screenshots.
+
+AccountLifecycleWorkflow records AdminAdded or AdminRemoved and then calls
+`inform_snapshot_admins` with the account's full admin list. The activity
+finds the account's waiting snapshots in the snapshot_screenshot_requests
+read model (projected with the snapshot's events, so a snapshot whose
+request is on the record is found at once) and signals each one's
+SnapshotWorkflow `admins_changed`, which records SnapshotAdminsUpdated on the
+snapshot's stream: an added admin may say the screenshots are uploaded at
+once, a removed one is refused from then on (not only at the next reminder,
+which re-reads the account). Idempotent: a snapshot told the same list twice
+records it once; one that has ended meanwhile is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.service import RPCError, RPCStatusCode
+
+
+class InformSnapshotAdminsInput(BaseModel):
+    """The account's admins after an AdminAdded or AdminRemoved."""
+
+    account_id: str
+    admins: list[str]
+
+
+class InformSnapshotAdminsResult(BaseModel):
+    snapshots: int
+    not_running: int
+
+
+async def waiting_snapshot_ids(pool: asyncpg.Pool, account_id: str) -> list[str]:
+    """The account's snapshots waiting for screenshots (no outcome yet)."""
+    rows = await pool.fetch(
+        "SELECT snapshot_id FROM snapshot_screenshot_requests "
+        "WHERE account_id = $1::uuid AND outcome IS NULL ORDER BY snapshot_id", account_id)
+    return [r["snapshot_id"] for r in rows]
+
+
+def _gone(error: RPCError) -> bool:
+    # Ended since the read model was read (done, record only, or terminated).
+    return error.status == RPCStatusCode.NOT_FOUND or "already completed" in str(error)
+
+
+class SnapshotAdminActivities:
+    """Built once by worker.py from the pool."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    @activity.defn(name="inform_snapshot_admins")
+    async def inform(self, inp: InformSnapshotAdminsInput) -> InformSnapshotAdminsResult:
+        client = activity.client()
+        told = not_running = 0
+        for snapshot_id in await waiting_snapshot_ids(self._pool, inp.account_id):
+            try:
+                await client.get_workflow_handle(snapshot_id).signal(
+                    "admins_changed", sorted(set(inp.admins)))
+                told += 1
+            except RPCError as error:
+                if not _gone(error):
+                    raise
+                not_running += 1
+            activity.heartbeat(told)
+        activity.logger.info("admins sent to waiting snapshots", extra={
+            "account_id": inp.account_id, "snapshots": told, "not_running": not_running})
+        return InformSnapshotAdminsResult(snapshots=told, not_running=not_running)
