@@ -14,8 +14,11 @@ municipality, the archival creator's organisation), CREATOR (the unit),
 OTHER/PRODUCER, OTHER/SUBMITTER and the creating SOFTWARE; altRecordIDs for
 the delivery type, the start and end dates, the record class and the
 diarium number; a fileSec listing every payload file with its MIME type, size
-and SHA-256 checksum; and a structMap. It is not validated against
-Riksarkivet's or DILCIS's schemas, and carries no PREMIS or EAD.
+and SHA-256 checksum; and a structMap. R-38: every METS.xml we write is valid
+against the official METS 1.12.1 XML Schema (tests/integration/test_mets_schema.py,
+offline); the FGS extension attributes (ext:) are ones METS admits
+(anyAttribute, lax) but are not checked against Riksarkivet's extension schema,
+which is not available offline. No PREMIS or EAD.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import mimetypes
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
@@ -32,12 +36,24 @@ from domain.snapshot import PackageFile, PackageMetadata
 
 METS_NS = "http://www.loc.gov/METS/"
 XLINK_NS = "http://www.w3.org/1999/xlink"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 EXT_NS = "ExtensionMETS"
 FGS_PROFILE = "http://xml.ra.se/e-arkiv/METS/CommonSpecificationSwedenPackageProfile.xml"
 
 ET.register_namespace("mets", METS_NS)
 ET.register_namespace("xlink", XLINK_NS)
 ET.register_namespace("ext", EXT_NS)
+ET.register_namespace("xsi", XSI_NS)
+# Where a validator finds the schemas METS.xml is written to (as E-ARK CSIP's
+# and FGS's examples say it): METS 1.12.x and the METS board's XLink schema.
+# Not the FGS extension schema: ext: attributes are only admitted, not checked.
+SCHEMA_LOCATION = (f"{METS_NS} http://www.loc.gov/standards/mets/mets.xsd "
+                   f"{XLINK_NS} http://www.loc.gov/standards/xlink/xlink.xsd")
+# Characters XML 1.0 cannot carry (C0 controls but tab/newline/return, lone
+# surrogates, U+FFFE/FFFF). A name from a platform's profile may hold one;
+# ElementTree would write it as is and METS.xml would not parse. package.json
+# keeps the original.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 _MIME = {".jsonl": "application/x-ndjson", ".json": "application/json", ".html": "text/html",
          ".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg",
@@ -72,9 +88,17 @@ def _m(tag: str) -> str:
     return f"{{{METS_NS}}}{tag}"
 
 
+def xml_text(value: str) -> str:
+    """`value` with each character XML 1.0 cannot carry replaced by U+FFFD."""
+    return _NOT_XML.sub("\ufffd", value)
+
+
 def mets_xml(meta: PackageMetadata) -> bytes:
-    """METS.xml for a package whose payload files are `meta.files`."""
+    """METS.xml for a package whose payload files are `meta.files`: valid
+    against the METS 1.12.1 schema (R-38; the element order, the required
+    attributes and the ID/IDREF links are METS's)."""
     root = ET.Element(_m("mets"), {
+        f"{{{XSI_NS}}}schemaLocation": SCHEMA_LOCATION,
         "OBJID": meta.package_id,
         "TYPE": meta.content(),
         "LABEL": meta.content() + (f": {meta.account_name}" if meta.account_name else ""),
@@ -127,6 +151,11 @@ def mets_xml(meta: PackageMetadata) -> bytes:
             "LOCTYPE": "URL", f"{{{XLINK_NS}}}type": "simple",
             f"{{{XLINK_NS}}}href": f"file:///{f.path}"})
         ET.SubElement(package_div, _m("fptr"), {"FILEID": file_id})
+    for element in root.iter():
+        if element.text:
+            element.text = xml_text(element.text)
+        for name, value in list(element.attrib.items()):
+            element.set(name, xml_text(value))
     ET.indent(root)
     return ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n"
 
