@@ -110,3 +110,47 @@ async def person_names(pool: asyncpg.Pool, municipality_id: str) -> dict[str, st
     rows = await pool.fetch("SELECT id, name FROM people WHERE municipality_id = $1",
                             municipality_id)
     return {r["id"]: r["name"] for r in rows}
+
+
+async def snapshot_tasks(pool: asyncpg.Pool, municipality_id: str, person_id: str
+                         ) -> list[dict[str, Any]]:
+    """R-37, R-38: snapshots waiting for screenshots that wait for the person,
+    soonest deadline first. `why` says which:
+
+    - ``upload``: they administer the account (its admins as they are now):
+      upload screenshots and say done;
+    - ``escalated_communications``: they are in the communications unit and
+      the wait has been escalated to it (or an escalation told them): say
+      done, or package the record only with a reason;
+    - ``escalated_manager``: they are the unit's manager or deputy and the
+      wait has been escalated to them (or an escalation told them).
+
+    An admin who is also a manager sees the admin's task; someone told of an
+    escalation and since gone from the unit's authorities is not shown it
+    unless still an admin."""
+    rows = await pool.fetch(
+        """SELECT r.snapshot_id, r.account_id, a.account_name, a.platform, r.reason,
+                  r.requested_at, r.next_deadline, r.reminded_at, r.escalated_at,
+                  r.escalated_to,
+                  CASE WHEN (a.state->'admins') ? $2 THEN 'upload'
+                       WHEN (a.state->'authorities'->'communications') ? $2
+                            AND (r.escalated_to = 'screenshots_communications' OR told.any)
+                            THEN 'escalated_communications'
+                       ELSE 'escalated_manager' END AS why
+           FROM snapshot_screenshot_requests r
+           JOIN accounts a ON a.account_id = r.account_id
+           CROSS JOIN LATERAL (SELECT EXISTS (
+               SELECT 1 FROM notifications n
+               WHERE n.case_id = r.snapshot_id AND n.recipient = $2
+                 AND n.kind = 'escalation') AS any) told
+           WHERE r.municipality_id = $1 AND r.outcome IS NULL
+             AND ((a.state->'admins') ? $2
+                  OR ((a.state->'authorities'->'communications') ? $2
+                      AND (r.escalated_to = 'screenshots_communications' OR told.any))
+                  OR ((a.state->'authorities'->>'manager' = $2
+                       OR a.state->'authorities'->>'deputy' = $2)
+                      AND r.escalated_to IS NOT NULL))
+           ORDER BY r.next_deadline ASC NULLS LAST, r.requested_at
+           LIMIT 200""",
+        municipality_id, person_id)
+    return [_json(r) for r in rows]

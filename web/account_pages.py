@@ -67,6 +67,7 @@ from web.page_texts import Refused, invalid_text
 from web.profile_texts import TEXTS as PROFILE_TEXTS
 from web.rendering import render
 from web.rule_texts import detail_text, error_text
+from web.snapshot_task_texts import TEXTS as SNAPSHOT_TASK_TEXTS
 from web.snapshots_api import (
     SnapshotRequest,
     may_end_wait,
@@ -81,6 +82,7 @@ log = structlog.get_logger("kanalvakt.web.accounts")
 i18n.add_texts(TEXTS)
 i18n.add_texts(PANEL_TEXTS)
 i18n.add_texts(PROFILE_TEXTS)  # R-37: the profile-change form
+i18n.add_texts(SNAPSHOT_TASK_TEXTS)  # R-37, R-38: waiting snapshots in my tasks
 
 W: Any = None  # workflows.account.AccountLifecycleWorkflow, imported lazily
 
@@ -380,9 +382,19 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         for m in messages:
             m["overdue"] = bool(m["next_deadline"]) and \
                 datetime.fromisoformat(m["next_deadline"]) < now
+        # R-37, R-38: snapshots waiting for screenshots, for their admins and,
+        # once escalated, the unit's manager and the communications unit.
+        snapshots = await web_queries.snapshot_tasks(ctx.pool, viewer.municipality_id,
+                                                     viewer.person_id)
+        for w in snapshots:
+            # Late once the admins' days have passed (the reminder went out)
+            # or a step is due; escalated once the manager or the unit was told.
+            w["overdue"] = w["reminded_at"] is not None or (
+                bool(w["next_deadline"]) and datetime.fromisoformat(w["next_deadline"]) < now)
+            w["escalated"] = w["escalated_at"] is not None
         municipality = await ctx.directory.municipality(viewer.municipality_id)
         return await render(request, "tasks.html", {
-            "tasks": mine, "related": related, "messages": messages,
+            "tasks": mine, "related": related, "messages": messages, "snapshots": snapshots,
             "tz": municipality.timezone if municipality else "Europe/Stockholm"},
             viewer=viewer)
 
