@@ -213,6 +213,8 @@ class SnapshotWorkflow:
             recipients=sorted(set(people.admins or people.communications)), steps=steps)
         async with self._lock:
             await self._record(wait, [requested])
+            if workflow.patched("screenshot-wait-rereads-admins"):
+                await self._reread_admins(account)
         self._upsert_search_attributes(account)
         parent = workflow.info().parent
         if parent is not None and inp.reason is snap.SnapshotReason.SCHEDULED:
@@ -255,6 +257,21 @@ class SnapshotWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         self._upsert_search_attributes(account)
         return self._waiting().outcome == "record_only"
+
+    async def _reread_admins(self, account: SnapshotAccount) -> None:
+        """R-12, R-13: an admin added or removed after `account` was read and
+        before the request was on the record was told to no snapshot (the
+        account's workflow finds the waiting ones in the read model, which
+        has this one only from the request on): read the admins once more,
+        now that it is there. Later changes come as `admins_changed`. Hold
+        the lock."""
+        fresh = await workflow.execute_activity_method(
+            SnapshotActivities.load_account,
+            LoadSnapshotAccountInput(account_id=account.account_id),
+            start_to_close_timeout=_SHORT, retry_policy=_RETRY)
+        events = snap.decide_wait_admins(self._waiting(), fresh.admins, now=workflow.now())
+        if events:
+            await self._record(self._waiting(), list(events))
 
     def _waiting(self) -> snap.ScreenshotWait:
         assert self._wait is not None

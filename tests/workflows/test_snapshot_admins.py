@@ -10,6 +10,7 @@ model and signals it."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 
@@ -26,7 +27,7 @@ from activities.snapshot_admins import (
 )
 from domain import account as acc
 from domain import snapshot as snap
-from tests.support import DEPUTY, MANAGER, REQUESTER
+from tests.support import COMMS, DEPUTY, MANAGER, REQUESTER
 from tests.workflows.snapshot_waits import waiting
 from tests.workflows.test_manual_snapshot import refused, start_manual, stream
 from tests.workflows.test_snapshot_workflow import (  # noqa: F401  (s: the fixture)
@@ -129,3 +130,57 @@ async def test_r12_r13_r37_admin_added_while_a_snapshot_waits_says_done_at_once_
     assert await waiting_snapshot_ids(s.pool, account_id) == []
     assert await inform(s, account_id, admins) == InformSnapshotAdminsResult(
         snapshots=0, not_running=0)
+
+
+async def test_r12_r37_admin_added_before_the_request_is_on_the_record_is_read_after_it(
+        s: Env) -> None:
+    """R-12, R-37: the account's workflow tells only the snapshots whose
+    request is in the read model; an admin added after a snapshot read the
+    account but before its request was on the record is read once more
+    right after the request (SnapshotAdminsUpdated), so she says done at
+    once too. The snapshot is held between the two by a lock on the diarium
+    series (its next step allocates a number) while the admin is added."""
+    from temporalio.api.enums.v1 import EventType
+
+    from tests.workflows.test_manual_snapshot import TZ, add_admin_on_record
+    from tests.workflows.test_snapshot_workflow import put_active_account
+    from workflows.snapshot_starter import start_snapshot
+
+    now = await s.env.get_current_time()
+    state = await put_active_account(s, name="Kulturhuset Ängen", platform="tiktok",
+                                     platform_account_id=None, at=now)
+    async with s.pool.acquire() as conn:
+        held = conn.transaction()
+        await held.start()
+        await conn.execute("LOCK TABLE diarium_series IN EXCLUSIVE MODE")
+        handle = await start_snapshot(
+            s.client, account_id=state.account_id, municipality_id="exempelby",
+            slug=state.slug, reason=snap.SnapshotReason.ON_DEMAND,
+            day=snap.local_date(now, TZ), task_queue=s.task_queue, requested_by=COMMS,
+            label="110000")
+
+        async def account_read() -> bool:
+            history = await handle.fetch_history()
+            return any(e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+                       for e in history.events)
+        deadline = asyncio.get_running_loop().time() + 30
+        while not await account_read():
+            assert asyncio.get_running_loop().time() < deadline, "the account was not read"
+            await asyncio.sleep(0.1)
+        await add_admin_on_record(s, state.account_id, MANAGER, now)
+        await held.rollback()
+
+    wait = await waiting(handle, lambda w: MANAGER in w.people.admins)
+    assert wait.people.admins == tuple(sorted((REQUESTER, DEPUTY, MANAGER)))
+    events = await stream(s, handle.id)
+    assert [e["event_type"] for e in events] == ["SnapshotScreenshotsRequested",
+                                                 "SnapshotAdminsUpdated"]
+    assert MANAGER not in events[0]["data"]["recipients"]  # read before she was added
+    await store_upload(s.pool, s.archive.parent / "uploads", account_id=state.account_id,
+                       file_name="profil.png", mime_type="image/png", content=_tiny_png(),
+                       caption=None, uploaded_by=MANAGER, uploaded_at=now)
+    done = snap.ScreenshotWait.model_validate(await handle.execute_update(
+        SnapshotWorkflow.screenshots_done, snap.ScreenshotsDone(actor=MANAGER)))
+    assert done.outcome == "done" and done.fired == []
+    result = SnapshotResult.model_validate(await handle.result())
+    assert (result.source, result.screenshots) == ("screenshots", 1)
