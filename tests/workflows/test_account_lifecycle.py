@@ -329,3 +329,6 @@ async def test_losing_two_factor_admins_starts_a_restore_deadline_that_escalates
     assert (await recorded(h, state.account_id))[-1]["event_type"] == "AdminCoverageRestored"
     # Listed, with reminders and escalations: the read models rebuild equal.
     await assert_rebuild_equals_live(h, database_url)
+    # Admin changes told to message cases and waiting snapshots (R-12, R-13,
+    # kept for tests/workflows/test_replay.py (KANALVAKT_RECORD_HISTORIES=1).
+    keep_history(await handle.fetch_history(), "account_admins_changed")

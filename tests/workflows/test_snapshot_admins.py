@@ -27,7 +27,7 @@ from activities.snapshot_admins import (
 )
 from domain import account as acc
 from domain import snapshot as snap
-from tests.support import COMMS, DEPUTY, MANAGER, REQUESTER
+from tests.support import COMMS, DEPUTY, MANAGER, REQUESTER, keep_history
 from tests.workflows.snapshot_waits import waiting
 from tests.workflows.test_manual_snapshot import refused, start_manual, stream
 from tests.workflows.test_snapshot_workflow import (  # noqa: F401  (s: the fixture)
@@ -130,6 +130,8 @@ async def test_r12_r13_r37_admin_added_while_a_snapshot_waits_says_done_at_once_
     assert await waiting_snapshot_ids(s.pool, account_id) == []
     assert await inform(s, account_id, admins) == InformSnapshotAdminsResult(
         snapshots=0, not_running=0)
+    # Kept for tests/workflows/test_replay.py (KANALVAKT_RECORD_HISTORIES=1).
+    keep_history(await handle.fetch_history(), "snapshot_admins_changed")
 
 
 async def test_r12_r37_admin_added_before_the_request_is_on_the_record_is_read_after_it(
