@@ -42,7 +42,10 @@ async def serve_app(app: Any, sock: socket.socket | None = None, *,
     its error here instead of leaving the test waiting."""
     own = sock is None
     sock = held_socket() if sock is None else sock
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
+    # A request still in flight when the test ends (say, one the test gave up
+    # on) must not hold the teardown forever.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan,
+                                           timeout_graceful_shutdown=5))
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     try:
         while not server.started:  # noqa: ASYNC110 - uvicorn offers only this flag
