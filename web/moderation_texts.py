@@ -130,6 +130,9 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "due.escalated": ("Eskalerat", "Eskalert", "Escalated"),
     # inbox
     "inbox.title": ("Modereringsinkorg", "Modereringsinnboks", "Moderation inbox"),
+    # The live inbox's note (web/static/site.js fills in {n}).
+    "inbox.new_one": ("1 nytt meddelande", "1 ny melding", "1 new message"),
+    "inbox.new_many": ("{n} nya meddelanden", "{n} nye meldinger", "{n} new messages"),
     "inbox.account_title": ("Inkorg: {name}", "Innboks: {name}", "Inbox: {name}"),
     "inbox.intro": (
         "Meddelanden som väntar på svar, vidarebefordran, registrering, borttagning eller "

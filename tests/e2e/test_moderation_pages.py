@@ -30,6 +30,8 @@ async def _submit(page: Page, heading: str, button: str) -> None:
         has=page.get_by_role("heading", name=heading, exact=True))
     await panel.get_by_role("button", name=button).click()
     await page.wait_for_load_state()
+    # site.js sends the form with fetch and swaps <main>: wait for the answer.
+    await page.locator("main[aria-busy=true]").wait_for(state="detached")
 
 
 async def test_r31_r29_r30_an_admin_removes_a_screened_message_on_the_case_page(
