@@ -164,6 +164,16 @@ async def test_r22_the_inbox_shows_a_new_message_without_a_reload(
     await page.locator(f"a[href='/messages/{third}']").wait_for(timeout=10_000)
     assert await page.evaluate(MARKER) == 1
 
+    # The inbox across my accounts refreshes the same way.
+    await page.goto(url(stack, "/inbox"))
+    await page.evaluate(f"{MARKER} = 2")
+    await region.evaluate("r => r.setAttribute('data-refresh-seconds', '1')")
+    fourth = await received(stack, account_id, "Hur bokar jag en lokal?")
+    await page.locator(f"a[href='/messages/{fourth}']").wait_for(timeout=10_000)
+    await expect(news).to_have_text("1 nytt meddelande")
+    assert await page.evaluate(MARKER) == 2
+    await expect_accessible(page, "enhanced-my-inbox")
+
 
 async def test_r28_without_javascript_a_decision_is_a_plain_post_redirect_get(
         chromium: Browser, stack: Stack) -> None:
