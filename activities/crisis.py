@@ -19,9 +19,10 @@ import asyncpg
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
 from temporalio.client import Client
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from activities.eventstore import RecordedEvent
+from activities.signals import Told, gone, signal_each
 from domain import crisis as cr
 from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.screening import RecentMessage
@@ -173,12 +174,6 @@ class CompileDigestInput(BaseModel):
     recipients: list[str]
 
 
-def _gone(error: RPCError) -> bool:
-    # Never started (the feeder re-reads the crisis after starting a case, so
-    # it gets the rules itself) or already ended: nothing to tell.
-    return error.status == RPCStatusCode.NOT_FOUND or "already completed" in str(error)
-
-
 async def send_crisis_settings(pool: asyncpg.Pool, client: Client, municipality_id: str
                                ) -> cr.CrisisSettings | None:
     """R-39, R-43: after the directory is loaded, the municipality's running
@@ -194,7 +189,7 @@ async def send_crisis_settings(pool: asyncpg.Pool, client: Client, municipality_
         await client.get_workflow_handle(cr.workflow_id_for(municipality_id)).execute_update(
             "load_settings", cr.LoadSettings(actor=cr.SYSTEM, settings=settings))
     except RPCError as error:
-        if not _gone(error):
+        if not gone(error):
             raise
         return None
     return settings
@@ -217,17 +212,13 @@ class CrisisActivities:
                  AND ($3::text IS NULL OR account_id = $3::uuid)
                ORDER BY account_id""",
             state.municipality_id, list(_TERMINAL_ACCOUNT), inp.account_id)
-        told_accounts = told_cases = not_running = 0
+        # A case never started (the feeder re-reads the crisis after starting
+        # one, so it gets the rules itself) or already ended: nothing to tell.
+        told_accounts, told_cases = Told(), Told()
         for account in accounts:
             status = state.status_for(account["account_id"], account["unit_id"])
-            try:
-                await client.get_workflow_handle(account["workflow_id"]).signal(
-                    "crisis_changed", status)
-                told_accounts += 1
-            except RPCError as error:
-                if not _gone(error):
-                    raise
-                not_running += 1
+            told_accounts += await signal_each(client, [account["workflow_id"]],
+                                               "crisis_changed", status)
             if not inp.cases:
                 continue
             mode = status.mode
@@ -247,21 +238,13 @@ class CrisisActivities:
                 mode.crisis_id if mode else None,
                 mode.through_crisis_management if mode else False,
                 sorted(mode.crisis_management) if mode else [])
-            for case in cases:
-                try:
-                    await client.get_workflow_handle(case["case_id"]).signal(
-                        "crisis_changed", CrisisStatus(mode=status.mode))
-                    told_cases += 1
-                except RPCError as error:
-                    if not _gone(error):
-                        raise
-                    not_running += 1
-                activity.heartbeat(told_cases)
+            told_cases += await signal_each(client, (c["case_id"] for c in cases),
+                                            "crisis_changed", CrisisStatus(mode=status.mode))
         activity.logger.info("crisis status sent", extra={
-            "municipality_id": state.municipality_id, "accounts": told_accounts,
-            "cases": told_cases})
-        return InformCrisisResult(accounts=told_accounts, cases=told_cases,
-                                  not_running=not_running)
+            "municipality_id": state.municipality_id, "accounts": told_accounts.told,
+            "cases": told_cases.told})
+        return InformCrisisResult(accounts=told_accounts.told, cases=told_cases.told,
+                                  not_running=told_accounts.not_running + told_cases.not_running)
 
     @activity.defn(name="covering_crisis_mode")
     async def covering_mode(self, inp: CoveringCrisisInput) -> CoveringCrisisResult:

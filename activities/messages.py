@@ -16,7 +16,6 @@ import asyncpg
 import httpx
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
-from temporalio.service import RPCError, RPCStatusCode
 
 from activities.connectors.base import (
     ActionName,
@@ -30,6 +29,7 @@ from activities.connectors.base import (
 )
 from activities.connectors.manual import ManualConnector
 from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent
+from activities.signals import signal_each
 from domain import message as msg
 
 _META_PLATFORMS = {"facebook", "instagram"}
@@ -153,11 +153,6 @@ class InformAdminsResult(BaseModel):
 _TERMINAL_CASE = [s.value for s in msg.Stage if s.terminal]
 
 
-def _gone(error: RPCError) -> bool:
-    # Not started yet (the feeder gives a new case the current admins) or ended.
-    return error.status == RPCStatusCode.NOT_FOUND or "already completed" in str(error)
-
-
 class MessageActivities:
     def __init__(self, pool: asyncpg.Pool, connectors: Connectors) -> None:
         self._pool = pool
@@ -176,20 +171,11 @@ class MessageActivities:
                WHERE account_id = $1::uuid AND NOT from_staff
                  AND (NOT (stage = ANY($2::text[])) OR state->>'pending_action' IS NOT NULL)
                ORDER BY case_id""", inp.account_id, _TERMINAL_CASE)
-        told = not_running = 0
-        for row in rows:
-            try:
-                await client.get_workflow_handle(row["case_id"]).signal(
-                    "admins_changed", sorted(inp.admins))
-                told += 1
-            except RPCError as error:
-                if not _gone(error):
-                    raise
-                not_running += 1
-            activity.heartbeat(told)
+        sent = await signal_each(client, (r["case_id"] for r in rows), "admins_changed",
+                                 sorted(inp.admins))
         activity.logger.info("admins sent to open cases", extra={
-            "account_id": inp.account_id, "cases": told, "not_running": not_running})
-        return InformAdminsResult(cases=told, not_running=not_running)
+            "account_id": inp.account_id, "cases": sent.told, "not_running": sent.not_running})
+        return InformAdminsResult(cases=sent.told, not_running=sent.not_running)
 
     @activity.defn(name="store_message_content")
     async def store_content(self, inp: StoreContentInput) -> None:

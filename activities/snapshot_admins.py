@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncpg
 from pydantic import BaseModel
 from temporalio import activity
-from temporalio.service import RPCError, RPCStatusCode
+
+from activities.signals import signal_each
 
 
 class InformSnapshotAdminsInput(BaseModel):
@@ -41,11 +42,6 @@ async def waiting_snapshot_ids(pool: asyncpg.Pool, account_id: str) -> list[str]
     return [r["snapshot_id"] for r in rows]
 
 
-def _gone(error: RPCError) -> bool:
-    # Ended since the read model was read (done, record only, or terminated).
-    return error.status == RPCStatusCode.NOT_FOUND or "already completed" in str(error)
-
-
 class SnapshotAdminActivities:
     """Built once by worker.py from the pool."""
 
@@ -54,18 +50,12 @@ class SnapshotAdminActivities:
 
     @activity.defn(name="inform_snapshot_admins")
     async def inform(self, inp: InformSnapshotAdminsInput) -> InformSnapshotAdminsResult:
-        client = activity.client()
-        told = not_running = 0
-        for snapshot_id in await waiting_snapshot_ids(self._pool, inp.account_id):
-            try:
-                await client.get_workflow_handle(snapshot_id).signal(
-                    "admins_changed", sorted(set(inp.admins)))
-                told += 1
-            except RPCError as error:
-                if not _gone(error):
-                    raise
-                not_running += 1
-            activity.heartbeat(told)
+        # A snapshot that ended since the read model was read (done, record
+        # only, or terminated) is skipped.
+        sent = await signal_each(activity.client(),
+                                 await waiting_snapshot_ids(self._pool, inp.account_id),
+                                 "admins_changed", sorted(set(inp.admins)))
         activity.logger.info("admins sent to waiting snapshots", extra={
-            "account_id": inp.account_id, "snapshots": told, "not_running": not_running})
-        return InformSnapshotAdminsResult(snapshots=told, not_running=not_running)
+            "account_id": inp.account_id, "snapshots": sent.told,
+            "not_running": sent.not_running})
+        return InformSnapshotAdminsResult(snapshots=sent.told, not_running=sent.not_running)
