@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Locator, Page
 
 from tests.e2e.conftest import Stack
 from tests.support import ROOT
@@ -40,6 +40,15 @@ async def sign_in(page: Page, stack: Stack, person: str,
     await page.get_by_role("button", name="Logga in som vald person").click()
     await page.wait_for_load_state()
     assert await page.locator(".who").count() > 0
+
+
+async def submit(page: Page, button: Locator) -> None:
+    """Click a form's button and wait for its answer: site.js sends a form
+    marked data-enhance with fetch and swaps <main> (aria-busy while in
+    flight); a plain form is a navigation (wait_for_load_state)."""
+    await button.click()
+    await page.wait_for_load_state()
+    await page.locator("main[aria-busy=true]").wait_for(state="detached")
 
 
 async def person_page(chromium: Browser, stack: Stack, person: str) -> Page:

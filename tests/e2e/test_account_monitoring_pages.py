@@ -19,7 +19,7 @@ import httpx
 import pytest
 from playwright.async_api import Browser
 
-from tests.e2e.browser import expect_accessible, person_page, screenshot, url
+from tests.e2e.browser import expect_accessible, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, sign_in
 from tests.e2e.test_messages_api import as_, eventually
@@ -103,7 +103,7 @@ async def test_r15_r39_an_admin_records_a_check_in_on_the_account_page(
     seen = await page.get_by_label("Sett (datum och tid)").input_value()
     assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}", seen), seen
 
-    await page.get_by_role("button", name="Registrera kontroll").click()
+    await submit(page, page.get_by_role("button", name="Registrera kontroll"))
     await page.wait_for_url(re.compile(r"done=check_in"))
     assert "Kontrollen är registrerad" in await page.locator(".notice-ok").inner_text()
     assert _count(await page.locator("#made-today").inner_text()) == before + 1
@@ -346,8 +346,7 @@ async def test_r20_r37_watch_item_and_screenshot_forms_in_chromium(
     await page.goto(url(stack, f"/accounts/{account_id}"))
 
     await page.get_by_label("Länk (https://, frivillig)").fill("https://www.example.se/1")
-    await page.get_by_role("button", name="Rapportera", exact=True).click()
-    await page.wait_for_load_state()
+    await submit(page, page.get_by_role("button", name="Rapportera", exact=True))
     summary = page.locator("#error-summary")
     assert "Fyll i fältet." in await summary.inner_text()
     assert await summary.get_by_role("link").first.get_attribute("href") == "#f-watch-summary"
@@ -359,14 +358,14 @@ async def test_r20_r37_watch_item_and_screenshot_forms_in_chromium(
 
     await page.get_by_label(re.compile("Kritik eller fel")).fill(
         "Fel öppettider i profilen")
-    await page.get_by_role("button", name="Rapportera", exact=True).click()
+    await submit(page, page.get_by_role("button", name="Rapportera", exact=True))
     await page.wait_for_url(re.compile(r"done=watch"))
     assert "Fel öppettider i profilen" in await page.locator("#watch-items").inner_text()
 
     await page.get_by_label(re.compile(r"^Skärmbild \(")).set_input_files(files=[{
         "name": "profil.png", "mimeType": "image/png", "buffer": _tiny_png()}])
     await page.get_by_label("Bildtext (frivillig)").fill("Profilen")
-    await page.get_by_role("button", name="Ladda upp").click()
+    await submit(page, page.get_by_role("button", name="Ladda upp"))
     await page.wait_for_url(re.compile(r"done=upload"))
     assert _count(await page.locator("#pending-uploads").inner_text()) == 1
     assert await stack.pool.fetchval(

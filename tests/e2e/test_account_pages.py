@@ -11,7 +11,7 @@ import re
 from playwright.async_api import Browser, Page
 
 from cli import load_directory_file
-from tests.e2e.browser import expect_accessible, new_page, person_page, screenshot, url
+from tests.e2e.browser import expect_accessible, new_page, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack
 from tests.e2e.intranet import browser, sign_in
 from tests.support import ROOT, request_fields
@@ -52,8 +52,7 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
     await expect_accessible(elin, "request-form")
     await elin.get_by_label("Kontots namn").fill("Kulturhuset Ängen")
     await elin.get_by_label("Kontaktadress (e-post)").fill("inte-en-adress")
-    await elin.get_by_role("button", name="Skicka begäran").click()
-    await elin.wait_for_load_state()
+    await submit(elin, elin.get_by_role("button", name="Skicka begäran"))
     summary = elin.locator("#error-summary")
     assert await summary.is_visible()
     assert await elin.get_by_label("Kontots namn").input_value() == "Kulturhuset Ängen"
@@ -67,7 +66,7 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
 
     await _fill_request(elin)
     await elin.get_by_label("Kontaktadress (e-post)").fill("kulturhuset@exempelby.se")
-    await elin.get_by_role("button", name="Skicka begäran").click()
+    await submit(elin, elin.get_by_role("button", name="Skicka begäran"))
     await elin.wait_for_url(re.compile(r"/accounts/[0-9a-f-]{36}\?done=requested"))
     account_path = elin.url.split("?")[0].removeprefix(url(stack, ""))
     assert await _stage(elin) == "Väntar på chefens beslut"
@@ -83,7 +82,7 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
     await screenshot(anna, "tasks-manager")
     await anna.get_by_role("link", name="Godkänn eller avslå begäran").click()
     await anna.wait_for_url(re.compile(account_path))
-    await anna.get_by_role("button", name="Godkänn begäran").click()
+    await submit(anna, anna.get_by_role("button", name="Godkänn begäran"))
     await anna.wait_for_url(re.compile(r"done=approve"))
     assert await _stage(anna) == "ROS och DPIA"
 
@@ -92,7 +91,7 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
     for kind, ref in (("ros", "KS 2026/0042"), ("dpia", "KS 2026/0043")):
         await elin.get_by_label("Analys").select_option(kind)
         await elin.get_by_label("Dokumentets diarienummer").fill(ref)
-        await elin.get_by_role("button", name="Registrera analysen").click()
+        await submit(elin, elin.get_by_role("button", name="Registrera analysen"))
         await elin.wait_for_url(re.compile(r"done=risk"))
     assert await _stage(elin) == "Granskas av kommunikationsenheten"
 
@@ -104,8 +103,7 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
     await expect_accessible(erik, "account-signoff")
     await screenshot(erik, "account-signoff")
     # An incomplete checklist is refused with the rules' reasons; nothing recorded.
-    await erik.get_by_role("button", name="Registrera beslutet").click()
-    await erik.wait_for_load_state()
+    await submit(erik, erik.get_by_role("button", name="Registrera beslutet"))
     assert "R-08" in await erik.locator("#f-sign_off-form").inner_text()
     assert await _stage(erik) == "Granskas av kommunikationsenheten"
     for label in ("Profilen visar tydligt att kommunen är avsändare (R-08)",
@@ -121,7 +119,7 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
         "https://www.exempelby.se/styrdokument/riktlinjer-for-sociala-medier")
     await erik.get_by_label("Villkoren lästa och godkända av (person-id, R-05)").fill(
         "anna.lind")
-    await erik.get_by_role("button", name="Registrera beslutet").click()
+    await submit(erik, erik.get_by_role("button", name="Registrera beslutet"))
     await erik.wait_for_url(re.compile(r"done=sign_off"))
     assert await _stage(erik) == "Väntar på aktivering"
 
@@ -131,7 +129,7 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
         "https://www.instagram.com/kulturhusetangen")
     await erik.get_by_label("Elin Strand har tvåfaktorsinloggning").check()
     await erik.get_by_label("Johan Berg har tvåfaktorsinloggning").check()
-    await erik.get_by_role("button", name="Aktivera kontot").click()
+    await submit(erik, erik.get_by_role("button", name="Aktivera kontot"))
     await erik.wait_for_url(re.compile(r"done=activate"))
     assert await _stage(erik) == "Aktivt"
     timeline = await erik.locator("#timeline").inner_text()

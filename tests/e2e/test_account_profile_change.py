@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from playwright.async_api import Browser
 from temporalio.service import RPCError
 
-from tests.e2e.browser import expect_accessible, new_page, person_page, screenshot, url
+from tests.e2e.browser import expect_accessible, new_page, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, csrf_of, sign_in
 from tests.support import COMMS, MANAGER, OUTSIDER, REGISTRARS, REQUESTER
@@ -145,15 +145,14 @@ async def test_r37_profile_change_form_in_the_browser(chromium: Browser, stack: 
     await elin.goto(url(stack, f"/accounts/{account_id}"))
     form = elin.locator("form[action$='/act/profile_change']")
     await expect_accessible(elin, "account-profile-change")
-    await form.get_by_role("button", name="Registrera ändringen").click()
-    await elin.wait_for_load_state()
+    await submit(elin, form.get_by_role("button", name="Registrera ändringen"))
     assert "Inget har ändrats" in await elin.locator("#f-profile-form").inner_text()
     await expect_accessible(elin, "account-profile-change-refused")
     await form.get_by_label("Nytt namn").fill("Ängens kulturhus")
     await form.get_by_label("Nytt användarnamn (@namn)").fill("@angenskulturhus")
     await form.get_by_label("Profilbilden har bytts").check()
     await form.get_by_label("Anteckning").fill("Nytt namn efter omorganisationen")
-    await form.get_by_role("button", name="Registrera ändringen").click()
+    await submit(elin, form.get_by_role("button", name="Registrera ändringen"))
     await elin.wait_for_url(re.compile(r"done=profile_change"))
     assert await elin.locator("h1").inner_text() == "Ängens kulturhus (Facebook)"
     timeline = await elin.locator("#timeline").inner_text()

@@ -12,7 +12,7 @@ from typing import Any
 
 from playwright.async_api import Browser, Page
 
-from tests.e2e.browser import expect_accessible, person_page, screenshot, url
+from tests.e2e.browser import expect_accessible, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack, activation_snapshot, active_account
 from tests.e2e.test_messages_api import case, decide, eventually, received
 
@@ -28,10 +28,7 @@ async def _submit(page: Page, heading: str, button: str) -> None:
     """Send the form in the decision panel titled `heading`."""
     panel = page.locator("section.decision").filter(
         has=page.get_by_role("heading", name=heading, exact=True))
-    await panel.get_by_role("button", name=button).click()
-    await page.wait_for_load_state()
-    # site.js sends the form with fetch and swaps <main>: wait for the answer.
-    await page.locator("main[aria-busy=true]").wait_for(state="detached")
+    await submit(page, panel.get_by_role("button", name=button))
 
 
 async def test_r31_r29_r30_an_admin_removes_a_screened_message_on_the_case_page(
@@ -186,13 +183,11 @@ async def test_r28_r31_r42_r39_registrar_search_reports_and_crisis_pages(
     # R-39: crisis management switches the culture unit into crisis mode.
     page = await person_page(chromium, stack, "eva.marklund")
     await page.goto(url(stack, "/crisis"))
-    await page.get_by_role("button", name="Gå över till krisläge").click()
-    await page.wait_for_load_state()
+    await submit(page, page.get_by_role("button", name="Gå över till krisläge"))
     assert await page.locator("#f-declare-reason").get_attribute("aria-invalid") == "true"
     await page.locator("#f-declare-reason").fill("Stormen Gudrun")
     await page.get_by_label("Kultur- och fritidsförvaltningen").check()
-    await page.get_by_role("button", name="Gå över till krisläge").click()
-    await page.wait_for_load_state()
+    await submit(page, page.get_by_role("button", name="Gå över till krisläge"))
     assert "Krisläget gäller nu" in await page.locator("#result").inner_text()
     banner = await page.locator(".crisis-banner").inner_text()
     assert "Kultur- och fritidsförvaltningen" in banner and "Stormen Gudrun" in banner

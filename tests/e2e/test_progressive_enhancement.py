@@ -7,6 +7,8 @@ the whole stack.
   answer's <main> swapped in: no navigation (a marker set on `window`
   survives), the address follows the redirect, focus lands on the result or
   the error summary, back works, one POST per decision.
+- The account page's forms are enhanced the same way (a check-in without
+  a navigation); so are the request form and the crisis page's forms.
 - The inbox refreshes its table region (data-refresh-seconds) and says how
   many new messages came, in the reader's language.
 - Without JavaScript the same decision works by plain POST-redirect-GET.
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 from playwright.async_api import Browser, Page, Request, expect
 
-from tests.e2e.browser import expect_accessible, person_page, screenshot, sign_in, url
+from tests.e2e.browser import expect_accessible, person_page, screenshot, sign_in, submit, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.test_messages_api import case, received
 
@@ -195,3 +197,23 @@ async def test_r28_without_javascript_a_decision_is_a_plain_post_redirect_get(
     assert "Meddelandet är registrerat i diariet." in await page.locator("#result").inner_text()
     await screenshot(page, "plain-case-done")
     await context.close()
+
+
+async def test_r15_a_check_in_on_the_account_page_shows_its_result_without_a_page_load(
+        chromium: Browser, stack: Stack) -> None:
+    """Issue 4 (R-15): the account page's forms are enhanced too: the
+    admin's check-in is sent with fetch and the account page's <main>
+    swapped in, without a navigation (window.__kvMarker survives); the
+    address follows the redirect and focus is on the result."""
+    account_id = await active_account(stack)
+    page = await person_page(chromium, stack, "elin.strand")
+    await page.goto(url(stack, f"/accounts/{account_id}"))
+    await page.evaluate(f"{MARKER} = 3")
+    form = page.locator("form.check-in")
+    assert await form.get_attribute("data-enhance") is not None
+    await submit(page, form.get_by_role("button", name="Registrera kontroll"))
+    assert await page.evaluate(MARKER) == 3, "the page was reloaded"
+    assert "done=check_in" in page.url
+    assert "Kontrollen är registrerad" in await page.locator(".notice-ok").inner_text()
+    assert "Elin Strand" in await page.locator("#last-check-in").inner_text()
+    await expect_accessible(page, "enhanced-account-check-in")

@@ -20,7 +20,7 @@ from activities.connectors import manual_texts
 from activities.connectors.base import PlatformTarget
 from activities.connectors.manual import ManualConnector, instruction_params
 from cli import load_directory_file
-from tests.e2e.browser import new_page, person_page, screenshot, sign_in, url
+from tests.e2e.browser import new_page, person_page, screenshot, sign_in, submit, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.test_messages_api import enter, eventually, received
 from tests.support import ROOT, assessment, full_checklist, request_fields
@@ -175,8 +175,7 @@ async def test_pages_show_no_english_to_a_swedish_or_a_norwegian_reader(
         "/accounts/not-an-id", "/reports?from=yesterday",
     ], "sv", "sv")
     await swedish.goto(url(stack, "/accounts/new"))
-    await swedish.get_by_role("button", name="Skicka begäran").click()
-    await swedish.wait_for_load_state()
+    await submit(swedish, swedish.get_by_role("button", name="Skicka begäran"))
     await screenshot(swedish, "lang-sv-form-errors")
     if english := english_in(await visible_text(swedish)):
         found["sv"]["/accounts/new (posted empty)"] = english
@@ -189,8 +188,7 @@ async def test_pages_show_no_english_to_a_swedish_or_a_norwegian_reader(
     await swedish.locator("#f-forward-officer").evaluate(
         "s => { s.options[0].value = 'okand.person'; s.value = 'okand.person'; }")
     await swedish.locator("#f-forward-note").fill("Kan du svara på det här?")
-    await swedish.get_by_role("button", name="Vidarebefordra").click()
-    await swedish.wait_for_load_state()
+    await submit(swedish, swedish.get_by_role("button", name="Vidarebefordra"))
     await screenshot(swedish, "lang-sv-forward-error")
     assert "okand.person finns inte i kommunens katalog." in \
         await swedish.locator(".error-summary").inner_text()

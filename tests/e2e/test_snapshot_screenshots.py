@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser
 
-from tests.e2e.browser import ARTIFACTS, expect_accessible, person_page, screenshot, url
+from tests.e2e.browser import ARTIFACTS, expect_accessible, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, csrf_of, sign_in
 from tests.e2e.snapshot_waits import waiting_snapshot
@@ -162,16 +162,15 @@ async def test_r37_waiting_snapshot_panel_in_chromium_with_axe(
         path=str(ARTIFACTS / "account-snapshot-waiting-panel.png"))
 
     done = page.get_by_role("button", name="Klar: skärmbilderna är uppladdade")
-    await done.click()
-    await page.wait_for_load_state()
+    await submit(page, done)
     assert "Ingen skärmbild är uppladdad" in await page.locator("#f-snapwait-form").inner_text()
     await expect_accessible(page, "account-snapshot-waiting-error")
 
     await page.get_by_label(re.compile(r"^Skärmbild \(")).set_input_files(files=[{
         "name": "profil.png", "mimeType": "image/png", "buffer": _tiny_png()}])
-    await page.get_by_role("button", name="Ladda upp").click()
+    await submit(page, page.get_by_role("button", name="Ladda upp"))
     await page.wait_for_url(re.compile(r"done=upload"))
-    await page.get_by_role("button", name="Klar: skärmbilderna är uppladdade").click()
+    await submit(page, page.get_by_role("button", name="Klar: skärmbilderna är uppladdade"))
     await page.wait_for_url(re.compile(r"done=snapwait"))
     result = await asyncio.wait_for(stack.client.get_workflow_handle(sid).result(), timeout=120)
     assert (result["source"], result["screenshots"]) == ("screenshots", 1)
