@@ -317,42 +317,32 @@ class AccountLifecycleWorkflow:
         if any(event.type == "AccountActivated" for event in events):
             self._crisis_read = True  # R-39: a crisis may have begun before the account
         await self._snapshot_major_changes(events, first_version)
-        await self._tell_message_cases_admins(events)
-        await self._tell_waiting_snapshots_admins(events)
+        await self._tell_admin_changes(events)
 
-    async def _tell_message_cases_admins(self, events: Sequence[acc.AccountEvent]) -> None:
-        """R-12, R-13, R-22: after an admin is added or removed, the account's
-        open message cases get the full admin list (`admins_changed`), so a
-        new admin decides on messages that arrived before, a removed one no
-        longer does. Under the lock, so a later change is told after this one."""
+    async def _tell_admin_changes(self, events: Sequence[acc.AccountEvent]) -> None:
+        """R-12, R-13, R-22, R-37: after an admin is added or removed, the
+        account's open message cases and its snapshots waiting for screenshots
+        get the full admin list (`admins_changed`, recorded there as
+        AdminsUpdated / SnapshotAdminsUpdated): a new admin decides on them at
+        once, a removed one no longer does. Under the lock, so a later change
+        is told after this one. Each step behind its own patch: runs recorded
+        before it replay without it."""
         if not any(isinstance(e, acc.AdminAdded | acc.AdminRemoved) for e in events):
             return
-        if not workflow.patched("admins-to-message-cases"):
-            return  # runs recorded before this step replay without it
         state = self.state_now
-        await workflow.execute_activity_method(
-            MessageActivities.inform_admins,
-            InformAdminsInput(account_id=state.account_id, admins=sorted(state.admins)),
-            start_to_close_timeout=_INFORM_TIMEOUT, heartbeat_timeout=_RECORD_TIMEOUT,
-            retry_policy=_RETRY)
-
-    async def _tell_waiting_snapshots_admins(self, events: Sequence[acc.AccountEvent]
-                                             ) -> None:
-        """R-12, R-13, R-37: after an admin is added or removed, the account's
-        snapshots waiting for screenshots get the full admin list
-        (`admins_changed`, recorded there as SnapshotAdminsUpdated): a new
-        admin may say the screenshots are uploaded at once, a removed one no
-        longer may. Under the lock, as for the message cases."""
-        if not any(isinstance(e, acc.AdminAdded | acc.AdminRemoved) for e in events):
-            return
-        if not workflow.patched("admins-to-waiting-snapshots"):
-            return  # runs recorded before this step replay without it
-        state = self.state_now
-        await workflow.execute_activity_method(
-            SnapshotAdminActivities.inform,
-            InformSnapshotAdminsInput(account_id=state.account_id, admins=sorted(state.admins)),
-            start_to_close_timeout=_INFORM_TIMEOUT, heartbeat_timeout=_RECORD_TIMEOUT,
-            retry_policy=_RETRY)
+        admins = sorted(state.admins)
+        if workflow.patched("admins-to-message-cases"):
+            await workflow.execute_activity_method(
+                MessageActivities.inform_admins,
+                InformAdminsInput(account_id=state.account_id, admins=admins),
+                start_to_close_timeout=_INFORM_TIMEOUT, heartbeat_timeout=_RECORD_TIMEOUT,
+                retry_policy=_RETRY)
+        if workflow.patched("admins-to-waiting-snapshots"):
+            await workflow.execute_activity_method(
+                SnapshotAdminActivities.inform,
+                InformSnapshotAdminsInput(account_id=state.account_id, admins=admins),
+                start_to_close_timeout=_INFORM_TIMEOUT, heartbeat_timeout=_RECORD_TIMEOUT,
+                retry_policy=_RETRY)
 
     async def _write(self, events: Sequence[acc.AccountEvent], *, expected_version: int) -> None:
         account_id = self.state_now.account_id
