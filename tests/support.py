@@ -3,11 +3,13 @@ the Temporal server binaries the project installs (nothing is downloaded)."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
@@ -32,6 +34,24 @@ REGISTRARS = ["ali.karimi", "birgitta.nord"]
 
 
 HISTORIES = ROOT / "tests" / "histories"
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool] = bool,
+                     seconds: float = 15) -> T:
+    """Poll `probe` until `ok` says yes or `seconds` pass; the last value is
+    returned for the caller to assert on. What a workflow records is written
+    first and folded into its state after (the record leads), and projections,
+    notifications and visibility follow later still: wait for the thing the
+    test goes on to assert, never for an earlier sign of it."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while True:
+        value = await probe()
+        if ok(value) or loop.time() > deadline:
+            return value
+        await asyncio.sleep(0.05)
 
 
 def keep_history(history: WorkflowHistory, name: str) -> None:

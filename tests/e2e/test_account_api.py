@@ -7,9 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import subprocess
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import bagit
 import httpx
@@ -23,6 +22,7 @@ from tests.support import (
     OUTSIDER,
     REQUESTER,
     assessment,
+    eventually,
     full_checklist,
     request_fields,
 )
@@ -30,19 +30,6 @@ from workflows import search_attributes as sa
 
 # Account reads are for people of the account's municipality.
 COLLEAGUE = {"X-Kanalvakt-Actor": "elin.strand"}
-
-T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool],
-                     seconds: float = 15) -> T:
-    """Visibility and read models follow the record: poll, with a deadline."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        value = await probe()
-        if ok(value) or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.1)
 
 
 def as_(actor: str) -> dict[str, str]:

@@ -22,9 +22,9 @@ from playwright.async_api import Browser
 from tests.e2e.browser import expect_accessible, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, sign_in
-from tests.e2e.test_messages_api import as_, eventually
+from tests.e2e.test_messages_api import as_
 from tests.e2e.test_snapshots_api import activation_snapshot, files_under, snapshot_workflows
-from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER
+from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER, eventually
 from tests.workflows.test_snapshot_workflow import _tiny_png
 
 ADMIN = REQUESTER  # elin.strand; johan.berg (DEPUTY) is the other admin

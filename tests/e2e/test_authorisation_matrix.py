@@ -40,8 +40,7 @@ from domain import message as msg
 from tests.e2e.conftest import Stack
 from tests.e2e.intranet import sign_in
 from tests.e2e.test_crisis_messages import _state, _through_crisis_management
-from tests.e2e.test_messages_api import eventually
-from tests.support import ROOT, assessment, full_checklist, request_fields
+from tests.support import ROOT, assessment, eventually, full_checklist, request_fields
 from tests.workflows.test_snapshot_workflow import _tiny_png
 
 # role -> (municipality, person); None: not signed in.

@@ -11,8 +11,8 @@ from typing import Any
 from domain import account as acc
 from domain import message as msg
 from tests.e2e.conftest import Stack, active_account
-from tests.e2e.test_messages_api import as_, eventually, received
-from tests.support import COMMS
+from tests.e2e.test_messages_api import as_, received
+from tests.support import COMMS, eventually
 from workflows import search_attributes as sa
 
 KRISLEDNING = "eva.marklund"

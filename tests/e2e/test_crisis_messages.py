@@ -16,8 +16,8 @@ from cli import load_directory_file
 from domain import message as msg
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, csrf_of, sign_in
-from tests.e2e.test_messages_api import ADMIN, as_, case, decide, eventually, received
-from tests.support import COMMS, DEPUTY, EXEMPELBY
+from tests.e2e.test_messages_api import ADMIN, as_, case, decide, received
+from tests.support import COMMS, DEPUTY, EXEMPELBY, eventually
 
 KRISLEDNING = "eva.marklund"
 BASE = "/api/municipalities/exempelby/crisis"

@@ -11,8 +11,8 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from tests.e2e.conftest import Stack, active_account
-from tests.e2e.test_messages_api import ADMIN, as_, case, decide, enter, eventually, inbox, received
-from tests.support import DEPUTY, MANAGER
+from tests.e2e.test_messages_api import ADMIN, as_, case, decide, enter, inbox, received
+from tests.support import DEPUTY, MANAGER, eventually
 from workflows.models import RespondRequest
 
 NEW_ADMIN = "ida.hedlund"

@@ -6,11 +6,9 @@ every platform action is a person's (the manual connector's instruction)."""
 
 from __future__ import annotations
 
-import asyncio
 import statistics
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -22,10 +20,17 @@ from temporalio.exceptions import ActivityError, ApplicationError, RetryState
 from domain import message as msg
 from domain.office_time import office_hours_between
 from tests.e2e.conftest import Stack, activation_snapshot, active_account
-from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REGISTRARS, REQUESTER, request_fields
+from tests.support import (
+    COMMS,
+    DEPUTY,
+    MANAGER,
+    OUTSIDER,
+    REGISTRARS,
+    REQUESTER,
+    eventually,
+    request_fields,
+)
 from web.app import _send
-
-T = TypeVar("T")
 
 ADMIN = REQUESTER  # elin.strand; johan.berg (DEPUTY) is the other admin
 REGISTRAR = REGISTRARS[0]  # ali.karimi
@@ -34,17 +39,6 @@ OFFICER = "ida.hedlund"  # social services: no say over the culture unit's accou
 
 def as_(actor: str | None) -> dict[str, str]:
     return {"X-Kanalvakt-Actor": actor} if actor else {}
-
-
-async def eventually(probe: Callable[[], Awaitable[T]], ok: Callable[[T], bool],
-                     seconds: float = 15) -> T:
-    """The feeder starts cases and the read models follow: poll, with a deadline."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        value = await probe()
-        if ok(value) or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(0.1)
 
 
 def entry(text: str, **overrides: Any) -> dict[str, Any]:

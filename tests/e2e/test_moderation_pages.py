@@ -14,7 +14,8 @@ from playwright.async_api import Browser, Page
 
 from tests.e2e.browser import expect_accessible, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack, activation_snapshot, active_account
-from tests.e2e.test_messages_api import case, decide, eventually, received
+from tests.e2e.test_messages_api import case, decide, received
+from tests.support import eventually
 
 PERSONNUMMER_TEXT = "Hej! Min son 19121212-1212 fick inte plats på förskolan, varför?"
 INSULT_TEXT = "Ni är idioter allihop på kulturhuset, när öppnar ni biblioteket?"

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.e2e.conftest import Stack, active_account
-from tests.e2e.test_messages_api import as_, decide, eventually, received
-from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER
+from tests.e2e.test_messages_api import as_, decide, received
+from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER, eventually
 
 ADMIN = REQUESTER  # elin.strand; johan.berg (DEPUTY) is the other admin
 

@@ -22,8 +22,8 @@ from activities.connectors.manual import ManualConnector, instruction_params
 from cli import load_directory_file
 from tests.e2e.browser import new_page, person_page, screenshot, sign_in, submit, url
 from tests.e2e.conftest import Stack, active_account
-from tests.e2e.test_messages_api import enter, eventually, received
-from tests.support import ROOT, assessment, full_checklist, request_fields
+from tests.e2e.test_messages_api import enter, received
+from tests.support import ROOT, assessment, eventually, full_checklist, request_fields
 from web import i18n
 from web.page_texts import instruction_text
 

@@ -21,8 +21,8 @@ from domain.directory import Authorities
 from domain.screening import Flag, FlagKind, IdentityKind, screen
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, sign_in
-from tests.e2e.test_messages_api import eventually, received
-from tests.support import COMMS, MANAGER, REQUESTER, ROOT, assessment, request_fields
+from tests.e2e.test_messages_api import received
+from tests.support import COMMS, MANAGER, REQUESTER, ROOT, assessment, eventually, request_fields
 from web import i18n, rule_texts
 from web.rule_texts import error_text, refusal_text
 

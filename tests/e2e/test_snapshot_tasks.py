@@ -37,7 +37,7 @@ from tests.e2e.intranet import browser, csrf_of, sign_in
 from tests.e2e.snapshot_waits import waiting_snapshot
 from tests.e2e.test_messages_api import as_
 from tests.e2e.test_snapshot_screenshots import events_of
-from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER
+from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER, eventually
 from tests.workflows.test_snapshot_workflow import _tiny_png
 
 ADMIN = REQUESTER
@@ -71,13 +71,6 @@ def snapshot_row(page: str, sid: str) -> str | None:
     return page[start:page.index("</tr>", start)]
 
 
-async def eventually(probe: Any, seconds: float = 30) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await probe():
-        assert asyncio.get_running_loop().time() < deadline, "not in time"
-        await asyncio.sleep(0.1)
-
-
 async def admins_told(stack: Stack, sid: str, n: int) -> list[list[str]]:
     """The admin lists the snapshot has recorded, once there are `n`."""
     query = ("SELECT data FROM events WHERE stream_id = $1 "
@@ -85,7 +78,7 @@ async def admins_told(stack: Stack, sid: str, n: int) -> list[list[str]]:
 
     async def probe() -> bool:
         return len(await stack.pool.fetch(query, sid)) >= n
-    await eventually(probe)
+    assert await eventually(probe, seconds=30), "not in time"
     return [r["data"]["admins"] for r in await stack.pool.fetch(query, sid)]
 
 

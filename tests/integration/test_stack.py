@@ -28,10 +28,9 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 import asyncpg
 import httpx
@@ -41,13 +40,12 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 import settings
+from tests.support import eventually
 from workflows import search_attributes as sa
 
 READY_TIMEOUT = 120.0  # the first run includes initdb: 3.5-7 s measured on 2 cores
 STOP_TIMEOUT = 60.0  # the stack gives each child 10 s before SIGKILL
 NOOP_TASK_QUEUE = "stack-test-no-worker"
-
-T = TypeVar("T")
 
 
 def _free_port() -> int:
@@ -222,16 +220,6 @@ async def _cli_list_by_stage(ports: Ports, stage: str) -> list[str]:
     return [item["execution"]["workflowId"] for item in items]
 
 
-async def _eventually(check: Callable[[], Awaitable[T]], within: float = 15.0) -> T:
-    """Visibility is eventually consistent: poll an async check until truthy."""
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result or time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(0.3)
-
-
 def _assert_all_gone(run: StackRun, ports: Ports, state_dir: Path) -> None:
     for name, port in (
         ("Temporal gRPC", ports.temporal),
@@ -300,7 +288,7 @@ async def test_stack_starts_stops_cleanly_and_keeps_its_data(
             [SearchAttributePair(sa.STAGE, "awaiting_manager")]
         ),
     )
-    listed = await _eventually(lambda: _cli_list_by_stage(ports, "awaiting_manager"))
+    listed = await eventually(lambda: _cli_list_by_stage(ports, "awaiting_manager"))
     assert workflow_id in listed
 
     timings["first stop"] = _stop(first)
@@ -330,7 +318,7 @@ async def test_stack_starts_stops_cleanly_and_keeps_its_data(
 
     description = await client.get_workflow_handle(workflow_id).describe()
     assert description.status == WorkflowExecutionStatus.RUNNING
-    assert workflow_id in await _eventually(lambda: _cli_list_by_stage(ports, "awaiting_manager"))
+    assert workflow_id in await eventually(lambda: _cli_list_by_stage(ports, "awaiting_manager"))
 
     timings["second stop"] = _stop(second)
     assert second.process.returncode == 0, second.output()

@@ -5,7 +5,6 @@ nothing on the record."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import uuid
 from datetime import datetime, timedelta
@@ -33,6 +32,7 @@ from tests.support import (
     REGISTRARS,
     REQUESTER,
     assessment,
+    eventually,
     full_checklist,
     keep_history,
     request_fields,
@@ -74,11 +74,8 @@ async def search_attribute(handle: WorkflowHandle[Any, Any], key: Any) -> Any:
 async def wait_for_search_attribute(handle: WorkflowHandle[Any, Any], key: Any,
                                     expected: Any) -> None:
     """The first upsert follows the first write; give it a few seconds."""
-    for _ in range(100):
-        if await search_attribute(handle, key) == expected:
-            return
-        await asyncio.sleep(0.05)
-    assert await search_attribute(handle, key) == expected
+    assert await eventually(lambda: search_attribute(handle, key),
+                            lambda v: v == expected) == expected
 
 
 async def state_of(handle: WorkflowHandle[Any, Any]) -> acc.AccountState:

@@ -5,7 +5,6 @@ the snapshot is a child of the account workflow under test."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +26,7 @@ from domain import crisis as cr
 from domain import snapshot as snap
 from domain.crisis_mode import CrisisMode
 from tests.fakes.meta_graph import seed_page
-from tests.support import COMMS, MANAGER, REGISTRARS, REQUESTER, keep_history
+from tests.support import COMMS, MANAGER, REGISTRARS, REQUESTER, eventually, keep_history
 from tests.workflows.conftest import Harness
 from tests.workflows.test_account_lifecycle import (
     activation_snapshot_id,
@@ -136,11 +135,7 @@ async def test_r39_an_account_activated_during_a_crisis_follows_it_from_activati
                                    units=frozenset({"kultur"}))
     handle = await start(h)
     state = await walk_to_active(h, handle)
-    for _ in range(100):
-        state = await state_of(handle)
-        if state.crisis is not None:
-            break
-        await asyncio.sleep(0.05)
+    state = await eventually(lambda: state_of(handle), lambda s: s.crisis is not None)
     assert state.crisis is not None and state.crisis.mode == mode
     assert state.crisis.notice == mode.notice
     await wait_for_search_attribute(handle, sa.CRISIS, True)
@@ -163,11 +158,7 @@ async def test_r39_a_continued_run_reads_the_crisis_it_may_have_missed(h: Harnes
     handle = await h.client.start_workflow(
         W.run, AccountWorkflowInput(state=state),
         id=acc.workflow_id_for(state.municipality_id, state.slug), task_queue=h.task_queue)
-    for _ in range(100):
-        carried = await state_of(handle)
-        if carried.crisis is not None:
-            break
-        await asyncio.sleep(0.05)
+    carried = await eventually(lambda: state_of(handle), lambda s: s.crisis is not None)
     assert carried.crisis is not None and carried.crisis.mode == mode
     await wait_for_search_attribute(handle, sa.CRISIS, True)
     # Nothing else changed: the carried state is the one it was given.

@@ -5,7 +5,6 @@ case with a crisis at its start, and one with a crisis signalled mid-case."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,7 +24,7 @@ from domain import message as msg
 from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.directory import Country
 from domain.inbound import InboundMessage, message_workflow_id
-from tests.support import COMMS, DEPUTY, MANAGER, keep_history
+from tests.support import COMMS, DEPUTY, MANAGER, eventually, keep_history
 from tests.workflows.conftest import Harness
 from workflows import search_attributes as sa
 from workflows.crisis import CrisisWorkflow
@@ -185,26 +184,28 @@ async def test_r40_storm_is_flagged_once_and_cools_down(h: Harness) -> None:
     await handle.signal(CrisisWorkflow.storm_detected, report)
     await handle.signal(CrisisWorkflow.storm_detected, report)
     stream = cr.workflow_id_for("exempelby")
-    for _ in range(100):
-        if "StormFlagged" in await _events(h.pool, stream):
-            break
-        await asyncio.sleep(0.05)
-    state = cr.CrisisState.model_validate(await handle.query(CrisisWorkflow.state))
-    assert list(state.storms) == [account]
+
+    async def crisis_state() -> cr.CrisisState:
+        return cr.CrisisState.model_validate(await handle.query(CrisisWorkflow.state))
+
+    async def told() -> list[str]:
+        rows = await h.pool.fetch("SELECT recipient FROM notifications WHERE kind = 'storm'")
+        return sorted(r["recipient"] for r in rows)
+
+    # The flag is written, then folded into the state, then told (in that
+    # order): wait for the telling, the last of them.
+    assert await eventually(told, lambda t: len(t) >= len(settings.communications)) == sorted(
+        settings.communications)
+    assert list((await crisis_state()).storms) == [account]
     assert (await _events(h.pool, stream)).count("StormFlagged") == 1
-    told = await h.pool.fetch("SELECT recipient FROM notifications WHERE kind = 'storm'")
-    assert sorted(r["recipient"] for r in told) == sorted(settings.communications)
     assert (await handle.describe()).typed_search_attributes.get(sa.STORM) is True
     await h.env.sleep(settings.policy.storm_cooldown + timedelta(minutes=1))
-    state = cr.CrisisState.model_validate(await handle.query(CrisisWorkflow.state))
-    assert state.storms == {}
+    assert (await eventually(crisis_state, lambda s: not s.storms)).storms == {}
     assert await h.pool.fetchval("SELECT cooled_down_at IS NOT NULL FROM crisis_storms")
     await handle.signal(CrisisWorkflow.storm_detected, report)
-    for _ in range(100):
-        if (await _events(h.pool, stream)).count("StormFlagged") == 2:
-            break
-        await asyncio.sleep(0.05)
-    assert (await _events(h.pool, stream)).count("StormFlagged") == 2
+    flagged = await eventually(lambda: _events(h.pool, stream),
+                               lambda e: e.count("StormFlagged") == 2)
+    assert flagged.count("StormFlagged") == 2
     await _replays(handle, "crisis_storm_flagged_twice")
 
 
@@ -260,11 +261,7 @@ async def test_r39_a_crisis_signalled_mid_case_tightens_its_deadline(h: Harness)
     told_at = await h.env.get_current_time()
     await handle.signal(InboundMessageWorkflow.crisis_changed, CrisisStatus(mode=_mode(told_at)))
     await handle.signal(InboundMessageWorkflow.crisis_changed, CrisisStatus(mode=_mode(told_at)))
-    for _ in range(100):
-        state = await _state(handle)
-        if state.crisis is not None:
-            break
-        await asyncio.sleep(0.05)
+    state = await eventually(lambda: _state(handle), lambda s: s.crisis is not None)
     assert state.crisis_since is not None and state.crisis_since >= told_at
     due = {s.name: s.due for s in msg.deadline_plan(state)}["answer_deadline"]
     assert due == state.crisis_since + timedelta(hours=2) < normal_due

@@ -6,7 +6,6 @@ moderation decision, the posting rhythm (R-18), inactivity, keep or close
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +19,7 @@ from domain import monitoring as mon
 from domain.calendar import add_working_days, is_working_day, next_working_day
 from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.directory import Country
-from tests.support import COMMS, COMMS_2, DEPUTY, MANAGER, OUTSIDER, REQUESTER
+from tests.support import COMMS, COMMS_2, DEPUTY, MANAGER, OUTSIDER, REQUESTER, eventually
 from tests.workflows.conftest import Harness
 from tests.workflows.test_account_lifecycle import (
     TZ,
@@ -152,15 +151,13 @@ async def test_r15_a_moderation_decision_by_an_admin_is_a_check_in(h: Harness) -
         actor="ida.hedlund", at=now, case_id="message:facebook:1_1", decision="submit_draft"))
     await handle.signal(W.message_decision_taken, MessageDecisionTaken(
         actor=DEPUTY, at=now, case_id="message:facebook:1_2", decision="respond"))
-    for _ in range(100):
-        checked = await events_of(h, state.account_id, "CheckInRecorded")
-        if checked:
-            break
-        await asyncio.sleep(0.05)
+    # Written first, folded into the state after: wait for the state.
+    after = await eventually(lambda: state_of(handle),
+                             lambda s: s.monitoring.last_check_in == now)
+    assert after.monitoring.last_check_in == now
+    checked = await events_of(h, state.account_id, "CheckInRecorded")
     assert [(e["actor"], e["data"]["source"], e["data"]["case_id"]) for e in checked] == [
         (DEPUTY, "moderation", "message:facebook:1_2")]
-    after = await state_of(handle)
-    assert after.monitoring.last_check_in == now
     row = await h.pool.fetchrow("SELECT source, case_id, checked_by FROM check_ins")
     assert dict(row) == {"source": "moderation", "case_id": "message:facebook:1_2",
                          "checked_by": DEPUTY}
