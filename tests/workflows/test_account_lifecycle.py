@@ -103,6 +103,34 @@ async def read_models(h: Harness) -> dict[str, list[dict[str, Any]]]:
         f"SELECT * FROM {table} ORDER BY {key}")] for table, key in READ_MODELS.items()}
 
 
+async def settled(h: Harness, handle: WorkflowHandle[Any, Any]) -> acc.AccountState:
+    """Wait until no write is in flight for the account: its workflow has
+    fired and folded in every deadline due by now (env.sleep returns once
+    the clock has passed them; the worker writes them after), and so has
+    the snapshot its activation started (a child with timers of its own: on
+    Instagram without a Page token it waits for screenshots), which also
+    holds the account's admins as they are now (an admin change is told to
+    it by a signal). Read models compared after this see no late write."""
+    now = await today(h)
+
+    def due_done(state: acc.AccountState) -> bool:
+        due = acc.next_deadline(state)
+        return due is None or due > now
+
+    state = await eventually(lambda: state_of(handle), due_done)
+    assert due_done(state), f"deadlines due by {now} not fired: {acc.pending_steps(state)}"
+    if state.stage is not acc.Stage.ACTIVE:
+        return state
+    from tests.workflows.snapshot_waits import waiting
+
+    admins = tuple(sorted(state.admins))
+    await waiting(h.client.get_workflow_handle(await activation_snapshot_id(h, state)),
+                  lambda w: w.outcome is not None or (
+                      w.people.admins == admins
+                      and all(step.key in w.fired for step in w.steps if step.due <= now)))
+    return state
+
+
 async def assert_rebuild_equals_live(h: Harness, database_url: str) -> None:
     """Every read model rebuilt from the events equals the live one, row for row."""
     live = await read_models(h)
@@ -269,9 +297,11 @@ async def test_unanswered_request_is_reminded_escalated_and_lapses_over_weeks(h:
     await wait_for_search_attribute(handle, sa.NEXT_DEADLINE, due[5])
 
     await h.env.sleep(due[10] - await today(h) + timedelta(minutes=1))
+    # The clock is past the escalation; the worker records it and upserts the
+    # search attributes after the sleep returns: wait for them (one upsert).
+    await wait_for_search_attribute(handle, sa.NEXT_DEADLINE, due[30])
     assert await search_attribute(handle, sa.ESCALATED) is True
     assert await search_attribute(handle, sa.STAGE) == "awaiting_manager"
-    assert await search_attribute(handle, sa.NEXT_DEADLINE) == due[30]
 
     result = await handle.result()
     result = AccountWorkflowResult.model_validate(result) if isinstance(result, dict) else result
@@ -306,13 +336,20 @@ async def test_losing_two_factor_admins_starts_a_restore_deadline_that_escalates
     restore_due = add_working_days(lost, 5, Country.SE, TZ)
 
     await h.env.sleep(restore_due - await today(h) + timedelta(minutes=1))
-    events = await recorded(h, state.account_id)
-    # The monitoring duties (R-15, tests/workflows/test_monitoring.py) fire beside it.
-    tail = [e["event_type"] for e in events if e["occurred_at"] >= lost
-            and not e["event_type"].startswith(("CheckIn", "Posting"))]
-    assert tail == ["AdminRemoved", "AdminCoverageLost", "DeadlineReminderSent",
-                    "DeadlineEscalated"]
-    assert await search_attribute(handle, sa.ESCALATED) is True
+    expected = ["AdminRemoved", "AdminCoverageLost", "DeadlineReminderSent",
+                "DeadlineEscalated"]
+
+    async def tail() -> list[str]:
+        # The monitoring duties (R-15, tests/workflows/test_monitoring.py) fire beside it.
+        return [e["event_type"] for e in await recorded(h, state.account_id)
+                if e["occurred_at"] >= lost
+                and not e["event_type"].startswith(("CheckIn", "Posting"))]
+
+    # The sleep returns once the clock is past the escalation; the worker
+    # writes it, then folds it and upserts KvEscalated: wait for each.
+    assert await eventually(tail, lambda t: t == expected) == expected
+    await wait_for_search_attribute(handle, sa.ESCALATED, True)
+    await settled(h, handle)  # the monitoring duties due by now too, before the next step
 
     # A manager may not appoint without the unit's say: the requester cannot.
     with pytest.raises(WorkflowUpdateFailedError):
@@ -324,7 +361,10 @@ async def test_losing_two_factor_admins_starts_a_restore_deadline_that_escalates
     assert acc.lifecycle_plan(state) == []
     assert await search_attribute(handle, sa.NEXT_DEADLINE) == acc.next_deadline(state)
     assert (await recorded(h, state.account_id))[-1]["event_type"] == "AdminCoverageRestored"
-    # Listed, with reminders and escalations: the read models rebuild equal.
+    # Listed, with reminders and escalations: the read models rebuild equal,
+    # once nothing is being written (the activation's snapshot fired its own
+    # reminders meanwhile and is told the new admin by a signal).
+    await settled(h, handle)
     await assert_rebuild_equals_live(h, database_url)
     # Admin changes told to message cases and waiting snapshots (R-12, R-13,
     # R-37): kept for tests/workflows/test_replay.py (KANALVAKT_RECORD_HISTORIES=1).
