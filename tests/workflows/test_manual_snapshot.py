@@ -28,7 +28,7 @@ from domain.calendar import is_working_day, working_days_between
 from domain.directory import Country
 from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER, keep_history
 from tests.workflows.snapshot_waits import waiting
-from tests.workflows.test_account_lifecycle import search_attribute
+from tests.workflows.test_account_lifecycle import search_attribute, wait_for_search_attribute
 from tests.workflows.test_snapshot_workflow import (  # noqa: F401  (s: the fixture)
     Env,
     _tiny_png,
@@ -113,7 +113,9 @@ async def test_r37_r38_manual_snapshot_waits_reminds_escalates_over_working_days
     row = await s.pool.fetchrow(
         "SELECT * FROM snapshot_screenshot_requests WHERE snapshot_id = $1", sid)
     assert row["outcome"] is None and row["reason"] == "on_demand"
-    assert await search_attribute(handle, sa.STAGE) == "awaiting_screenshots"
+    # The wait is in the workflow's state once its request is written; it
+    # reads the admins again and only then upserts its search attributes.
+    await wait_for_search_attribute(handle, sa.STAGE, "awaiting_screenshots")
     assert await search_attribute(handle, sa.ESCALATED) is False
 
     # The plan: working days of Sweden from the request (the policy's defaults).
@@ -167,8 +169,9 @@ async def test_r37_r38_manual_snapshot_waits_reminds_escalates_over_working_days
         "SELECT * FROM snapshot_screenshot_requests WHERE snapshot_id = $1", sid)
     assert row["reminded_at"] is not None and row["escalated_at"] is not None
     assert row["escalated_to"] == "screenshots_communications" and row["next_deadline"] is None
+    # Upserted after the step is folded in (and the lock released): wait.
+    await wait_for_search_attribute(handle, sa.NEXT_DEADLINE, None)
     assert await search_attribute(handle, sa.ESCALATED) is True
-    assert await search_attribute(handle, sa.NEXT_DEADLINE) is None
 
     # Refusals record nothing: an outsider; an admin while nothing is uploaded.
     outsider = await refused(handle, SnapshotWorkflow.screenshots_done,

@@ -16,6 +16,7 @@ from domain import message as msg
 from domain.crisis_mode import CrisisMode
 from domain.directory import Country
 from domain.inbound import InboundMessage, message_workflow_id
+from tests.support import eventually
 from tests.workflows.test_message_workflow import (
     ADMIN,
     AUTHORITIES,
@@ -119,9 +120,15 @@ async def test_r39_a_forwarded_case_officer_is_reminded_and_escalated_within_hou
     plan = {s.name: s.due for s in msg.deadline_plan(state)}
     assert plan["officer_deadline"] - forwarded_at < timedelta(hours=2, seconds=5)
     await mh.env.sleep(timedelta(hours=2, minutes=5))
-    events = await events_of(mh, handle.id)
-    fired = [(e["event_type"], e["data"]["step"].rsplit(":", 1)[1], e["data"]["recipients"])
-             for e in events if e["event_type"] in {"MessageReminderSent", "MessageEscalated"}]
+
+    def steps(events: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+        return [(e["event_type"], e["data"]["step"].rsplit(":", 1)[1], e["data"]["recipients"])
+                for e in events
+                if e["event_type"] in {"MessageReminderSent", "MessageEscalated"}]
+
+    # Written by the worker after the sleep returns: wait for both steps.
+    events = await eventually(lambda: events_of(mh, handle.id), lambda e: len(steps(e)) >= 2)
+    fired = steps(events)
     assert fired == [
         ("MessageReminderSent", "officer_reminder", [OFFICER]),
         ("MessageEscalated", "officer_deadline",

@@ -35,6 +35,7 @@ from tests.support import (
     OUTSIDER,
     REQUESTER,
     TEST_SERVER,
+    eventually,
     keep_history,
     register_search_attributes,
 )
@@ -175,7 +176,9 @@ async def test_r23_escalation_chain_across_christmas_and_a_weekend(mh: MessageHa
     assert deadline.astimezone(ZoneInfo(TZ)).weekday() < 5
 
     await mh.env.sleep(second - await mh.env.get_current_time() + timedelta(minutes=1))
-    events = await events_of(mh, handle.id)
+    # The sleep returns once the clock is past the second escalation; the
+    # worker writes it after: wait for the three steps.
+    events = await eventually(lambda: events_of(mh, handle.id), lambda e: len(e) >= 4)
     fired = [(e["event_type"], e["occurred_at"], sorted(e["data"]["recipients"]))
              for e in events if e["event_type"] != "MessageReceived"]
     assert [f[0] for f in fired] == ["MessageReminderSent", "MessageEscalated",
@@ -204,12 +207,10 @@ async def test_r31_r30_identity_number_hidden_at_once_then_registered_and_remove
     a number from the diarium series (R-28), then deletes it on the platform."""
     handle = await receive(mh, "Min son 19121212-1212 fick inte plats på förskolan!")
     object_id = handle.id.split(":")[-1]
-    state: msg.MessageState = await handle.query(W.state)
-    for _ in range(50):
-        state = await handle.query(W.state)
-        if state.hidden:
-            break
-        await mh.env.sleep(timedelta(seconds=1))
+    # Captured, hidden on the platform, written, then folded: wait for the
+    # fold, in real time (an env.sleep returns at once while an activity runs).
+    state: msg.MessageState = await eventually(lambda: handle.query(W.state),
+                                               lambda s: s.hidden)
     assert state.hidden and [f.kind.value for f in state.flags] == ["identity_number"]
     assert "19121212" not in state.flags[0].detail
     assert mh.graph.objects[object_id].hidden
@@ -338,7 +339,9 @@ async def test_r22_on_a_platform_without_an_api_a_person_acts_and_confirms(
     due = msg.next_deadline(done.state)
     assert due is not None
     await mh.env.sleep(due - await mh.env.get_current_time() + timedelta(minutes=1))
-    types = [e["event_type"] for e in await events_of(mh, handle.id)]
+    # Written by the worker after the sleep returns.
+    types = [e["event_type"] for e in await eventually(lambda: events_of(mh, handle.id),
+                                                       lambda e: len(e) >= 4)]
     assert types == ["MessageReceived", "MessageAnswered", "ManualActionRequested",
                      "MessageReminderSent"]
 
