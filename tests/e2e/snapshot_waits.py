@@ -22,7 +22,13 @@ RECORD_ONLY_IN_TESTS = ("The test is not about this snapshot's screenshots: the 
 async def waiting_snapshot(stack: Stack, account_id: str, reason: str,
                            seconds: float = 60) -> str | None:
     """The id of the account's snapshot (`reason`) once it waits for
-    screenshots, or None once it was taken without waiting (a readable platform)."""
+    screenshots, or None once it was taken without waiting (a readable platform).
+
+    Waiting means the workflow's own state says so, not only the read model:
+    the request's row is written first and the workflow folds the wait into
+    its state after (the record leads). Its Updates (screenshots_done,
+    package_without_screenshots) are validated against that state, so a
+    decision sent on the row alone could be refused as "not waiting"."""
     deadline = time.monotonic() + seconds
     while True:
         row = await stack.pool.fetchrow(
@@ -30,7 +36,12 @@ async def waiting_snapshot(stack: Stack, account_id: str, reason: str,
             "WHERE account_id = $1::uuid AND reason = $2 ORDER BY requested_at DESC LIMIT 1",
             account_id, reason)
         if row is not None and row["outcome"] is None:
-            return str(row["snapshot_id"])
+            sid = str(row["snapshot_id"])
+            handle = stack.client.get_workflow_handle(sid)
+            while await handle.query("screenshot_wait") is None:
+                assert time.monotonic() < deadline, f"{sid}: the workflow never showed its wait"
+                await asyncio.sleep(0.1)
+            return sid
         if await stack.pool.fetchval(
                 "SELECT count(*) FROM snapshots WHERE account_id = $1::uuid AND reason = $2",
                 account_id, reason):

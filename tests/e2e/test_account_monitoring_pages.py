@@ -388,6 +388,15 @@ async def test_r15_a_moderation_decision_shows_as_a_check_in_in_every_language(
     r = await decide(stack, case_id, "respond", DEPUTY, {"text": "Ja, 10–16."})
     assert r.status_code == 200, r.text
     await eventually(lambda: _check_ins(stack, account_id), lambda n: n == 1)
+    # The check_ins row is written with the event; the page's list comes from
+    # the account workflow's state, which folds the check-in in after: wait.
+    workflow_id = await stack.pool.fetchval(
+        "SELECT workflow_id FROM accounts WHERE account_id = $1::uuid", account_id)
+
+    async def live_check_ins() -> list[dict[str, object]]:
+        state = await stack.client.get_workflow_handle(workflow_id).query("state")
+        return list(state["monitoring"]["check_ins"])
+    assert [c["case_id"] for c in await eventually(live_check_ins)] == [case_id]
     expected = {"sv": ("Bevakning", "Genom ett modereringsbeslut", "Registrera kontroll"),
                 "nb": ("Overvåking", "Gjennom en modereringsbeslutning", "Registrer kontroll"),
                 "en": ("Monitoring", "Through a moderation decision", "Record check-in")}

@@ -40,6 +40,7 @@ from domain import message as msg
 from tests.e2e.conftest import Stack
 from tests.e2e.intranet import sign_in
 from tests.e2e.test_crisis_messages import _state, _through_crisis_management
+from tests.e2e.test_messages_api import running
 from tests.support import ROOT, assessment, eventually, full_checklist, request_fields
 from tests.workflows.test_snapshot_workflow import _tiny_png
 
@@ -325,6 +326,9 @@ async def message(stack: Stack, account_id: str, text: str) -> str:
         return bool(await stack.pool.fetchval(
             "SELECT count(*) FROM message_cases WHERE case_id = $1", case_id))
     await settle(started)
+    # The receipt is on the record (the row above) before the feeder starts
+    # the workflow: wait for that too, or a decision may reach no case.
+    await running(stack, case_id)
     return case_id
 
 

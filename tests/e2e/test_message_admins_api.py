@@ -11,7 +11,8 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
 from tests.e2e.conftest import Stack, active_account
-from tests.e2e.test_messages_api import ADMIN, as_, case, decide, enter, inbox, received
+from tests.e2e.test_crisis_messages import _state
+from tests.e2e.test_messages_api import ADMIN, as_, case, decide, enter, inbox, received, running
 from tests.support import DEPUTY, MANAGER, eventually
 from workflows.models import RespondRequest
 
@@ -39,6 +40,11 @@ async def test_r12_r13_r22_admin_changes_reach_open_message_cases(stack: Stack) 
                             lambda view: len(timeline(view)) >= 2)
     assert timeline(told) == [("MessageReceived", "kanalvakt"), ("AdminsUpdated", "kanalvakt")]
     assert told["timeline"][1]["data"]["admins"] == sorted([ADMIN, DEPUTY, NEW_ADMIN])
+    # Written first, folded into the case's state after; the case's rule
+    # decides on that state: wait for it before she answers.
+    await eventually(lambda: _state(stack, first),
+                     lambda s: s.authorities is not None
+                     and NEW_ADMIN in s.authorities.admins)
 
     r = await decide(stack, first, "respond", NEW_ADMIN, {"text": "Ja, klockan 10-16."})
     assert r.status_code == 200, r.text
@@ -58,7 +64,10 @@ async def test_r12_r13_r22_admin_changes_reach_open_message_cases(stack: Stack) 
     assert before == [("MessageReceived", "kanalvakt"), ("AdminsUpdated", "kanalvakt"),
                       ("AdminsUpdated", "kanalvakt")]
     assert before[-1][1] == "kanalvakt"  # nothing by the removed admin
-    # The case's own rule refuses them too (the worker's path, whatever the web layer).
+    # The case's own rule refuses them too (the worker's path, whatever the
+    # web layer), once the removal is folded into its state (after the write).
+    await eventually(lambda: _state(stack, second), lambda s: s.authorities is not None
+                     and ADMIN not in s.authorities.admins)
     handle = stack.client.get_workflow_handle(second)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await handle.execute_update("respond", RespondRequest(actor=ADMIN, text="Personalbrist."))
@@ -79,6 +88,7 @@ async def test_r12_r13_r22_admin_changes_reach_open_message_cases(stack: Stack) 
     rows = await eventually(lambda: inbox(stack, account_id, actor=DEPUTY),
                             lambda rows: third in {c["case_id"] for c in rows})
     assert third in {c["case_id"] for c in rows}, "the feeder did not start the case"
+    await running(stack, third)
     r = await decide(stack, third, "respond", ADMIN, {"text": "Nej."})
     assert r.status_code == 403
     r = await decide(stack, third, "respond", NEW_ADMIN, {"text": "Ja, vid entrén."})

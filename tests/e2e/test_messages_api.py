@@ -16,6 +16,7 @@ from fastapi import HTTPException
 from pydantic import BaseModel
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ActivityError, ApplicationError, RetryState
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain import message as msg
 from domain.office_time import office_hours_between
@@ -61,14 +62,33 @@ async def inbox(stack: Stack, account_id: str, actor: str = ADMIN,
     return r.json()  # type: ignore[no-any-return]
 
 
+async def running(stack: Stack, case_id: str) -> None:
+    """Until the case's workflow runs. The feeder puts the receipt on the
+    record (so the inbox lists the case) before it starts the workflow: a
+    decision, query or signal sent in between reaches no workflow."""
+    handle = stack.client.get_workflow_handle(case_id)
+
+    async def started() -> bool:
+        try:
+            await handle.describe()
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            return False
+        return True
+    assert await eventually(started), f"the feeder did not start the workflow of {case_id}"
+
+
 async def received(stack: Stack, account_id: str, text: str, **overrides: Any) -> str:
-    """A message entered by an admin, once its case is in the inbox."""
+    """A message entered by an admin, once its case is in the inbox and its
+    workflow runs."""
     r = await enter(stack, account_id, text, **overrides)
     assert r.status_code == 202, r.text
     case_id: str = r.json()["case_id"]
     rows = await eventually(lambda: inbox(stack, account_id, include_closed=True),
                             lambda rows: case_id in {c["case_id"] for c in rows})
     assert case_id in {c["case_id"] for c in rows}, "the feeder did not start the case"
+    await running(stack, case_id)
     return case_id
 
 

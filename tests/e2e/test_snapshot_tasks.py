@@ -128,7 +128,12 @@ async def test_r37_r12_r13_waiting_snapshot_is_the_admins_task_new_admin_says_do
     assert r.status_code == 403 and r.json()["detail"]["key"] == "snapshot.done_not_authorised"
     assert snapshot_row(await tasks_page(stack, ADMIN), sid) is None
     assert (await admins_told(stack, sid, 2))[-1] == sorted((DEPUTY, NEW_ADMIN))
-    # The workflow's own rule refuses her too (the worker's path, whatever the web layer).
+    # The workflow's own rule refuses her too (the worker's path, whatever the
+    # web layer), once it has folded the new list in (after writing it).
+    handle = stack.client.get_workflow_handle(sid)
+    told = await eventually(lambda: handle.query("screenshot_wait"),
+                            lambda w: ADMIN not in w["people"]["admins"])
+    assert ADMIN not in told["people"]["admins"]
     with pytest.raises(WorkflowUpdateFailedError) as refused:
         await stack.client.get_workflow_handle(sid).execute_update(
             "screenshots_done", snap.ScreenshotsDone(actor=ADMIN))

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ import pytest
 
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.test_messages_api import REGISTRAR, as_
-from tests.support import COMMS, MANAGER, OUTSIDER, REQUESTER
+from tests.support import COMMS, MANAGER, OUTSIDER, REQUESTER, eventually
 from tests.workflows.test_snapshot_workflow import _tiny_png, check_package
 
 ADMIN = REQUESTER  # elin.strand; johan.berg is the other admin
@@ -63,16 +64,16 @@ async def export(stack: Stack, actor: str | None, **body: Any) -> httpx.Response
     return await stack.http.post("/api/records-exports", json=payload, headers=as_(actor))
 
 
-async def snapshot_workflows(stack: Stack) -> list[str]:
-    # The dev server's visibility follows a start within moments; poll briefly.
-    ids: list[str] = []
-    for _ in range(20):
-        ids = [w.id async for w in stack.client.list_workflows(
+async def snapshot_workflows(stack: Stack, ok: Callable[[list[str]], bool] = bool,
+                             seconds: float = 15) -> list[str]:
+    """The snapshot workflows visibility lists once `ok` says so (or
+    `seconds` pass). Visibility follows a start a moment later: wait for
+    what is asserted (at least n), not for the first one listed. A check
+    that none was started waits briefly for one to show (`seconds`)."""
+    async def ids() -> list[str]:
+        return [w.id async for w in stack.client.list_workflows(
             'WorkflowType="SnapshotWorkflow"')]
-        if ids:
-            break
-        await asyncio.sleep(0.1)
-    return ids
+    return await eventually(ids, ok, seconds)
 
 
 async def activation_snapshot(stack: Stack) -> str:
@@ -172,7 +173,8 @@ async def test_r37_r38_screenshot_upload_then_a_snapshot_on_demand_over_http(
         stack.client.get_workflow_handle(snapshot_id).result(), timeout=120)
     assert (result["source"], result["screenshots"]) == ("screenshots", 1)
     # The refusals started none.
-    assert sorted(await snapshot_workflows(stack)) == sorted([activated, snapshot_id])
+    listed = await snapshot_workflows(stack, lambda ids: len(ids) >= 2)
+    assert sorted(listed) == sorted([activated, snapshot_id])
 
     r = await listing(stack, account_id)
     [first, row] = r.json()
@@ -266,7 +268,7 @@ async def test_r37_only_an_active_account_is_snapshotted_on_demand(
     assert r.status_code == 409 and "only an active account" in r.text
     r = await take(stack, "00000000-0000-0000-0000-000000000000", COMMS)
     assert r.status_code == 404
-    assert await snapshot_workflows(stack) == []
+    assert await snapshot_workflows(stack, seconds=2) == []
 
     # R-37, R-38: a screenshot for an account that will never be snapshotted
     # again (rejected, lapsed, closed) is refused rather than kept unused.

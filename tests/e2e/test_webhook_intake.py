@@ -10,9 +10,12 @@ import time
 from typing import Any
 
 import httpx
+from temporalio.client import WorkflowHistory
+from temporalio.service import RPCError, RPCStatusCode
 
 from domain.meta_webhooks import sign
 from tests.e2e.conftest import META_APP_SECRET, Stack, active_account
+from tests.support import eventually
 
 PAGE = "104000000000001"
 
@@ -77,7 +80,21 @@ async def test_r21_r22_signed_delivery_becomes_cases_once(stack: Stack) -> None:
     assert received == 3
     # The feeder put the receipt on the record: an unflagged case's workflow
     # only sets its timers (no activity), which is what keeps a storm cheap.
-    history = await stack.client.get_workflow_handle(rows[0]["case_id"]).fetch_history()
+    # The row is there before the feeder starts the workflow: wait for its
+    # first workflow task to be done.
+    case = stack.client.get_workflow_handle(rows[0]["case_id"])
+
+    async def first_task_done() -> WorkflowHistory | None:
+        try:
+            history = await case.fetch_history()
+        except RPCError as error:
+            if error.status is not RPCStatusCode.NOT_FOUND:
+                raise
+            return None
+        done = any(e.HasField("workflow_task_completed_event_attributes") for e in history.events)
+        return history if done else None
+    history = await eventually(first_task_done)
+    assert history is not None, "the case's workflow did not complete its first task"
     assert not [e for e in history.events
                 if e.HasField("activity_task_scheduled_event_attributes")]
 
@@ -92,9 +109,13 @@ async def test_r21_r22_signed_delivery_becomes_cases_once(stack: Stack) -> None:
 
     stranger = delivery(comment("999_1_1", "Till en okänd sida"), page="999")
     assert (await deliver(stack, stranger)).json()["accepted"] == 1
-    await asyncio.sleep(1)
-    row = await stack.pool.fetchrow(
-        "SELECT started_at, last_error FROM intake WHERE external_id = '999_1_1'")
+
+    async def stranger_row() -> Any:
+        return await stack.pool.fetchrow(
+            "SELECT started_at, last_error FROM intake WHERE external_id = '999_1_1'")
+    # The feeder tries it a moment later (it was a fixed second; a loaded
+    # machine may take longer): wait for its verdict.
+    row = await eventually(stranger_row, lambda r: r is not None and r["last_error"] is not None)
     assert row["started_at"] is None and "no active facebook account 999" in row["last_error"]
 
 
