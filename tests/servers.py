@@ -5,17 +5,27 @@ Picking a "free" port by binding and closing a socket, then letting uvicorn
 bind it again later, races with everything else that binds ports meanwhile
 (the Temporal dev server chooses its own internal ports the same way): CI once
 failed on exactly that. Here the socket stays bound until the server is done.
+
+A port that another process must bind (the Temporal dev server's UI, the
+children of `deploy.stack`) cannot be held for it: `port_for_another_process`
+chooses one below the kernel's ephemeral range, which a bind to port 0 (the
+dev server's own random ports, anyone else's) never hands out.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, Literal
 
 import uvicorn
+
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_LOWEST = 10_000  # above the well-known and most fixed service ports
 
 
 def held_socket() -> socket.socket:
@@ -32,6 +42,40 @@ def held_socket() -> socket.socket:
 
 def port_of(sock: socket.socket) -> int:
     return int(sock.getsockname()[1])
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def port_for_another_process(taken: Collection[int] = ()) -> int:
+    """A free loopback port, not in `taken`, for a process that binds it
+    later. Chosen below the ephemeral range (Linux: ip_local_port_range), so
+    no bind(:0) meanwhile can take it: the Temporal dev server picks its
+    HTTP, metrics and internal service ports that way, and with a port freed
+    by bind-and-close it could be handed ours. Elsewhere (no such file),
+    bind-and-close as before."""
+    try:
+        low = int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 0
+    if low - _LOWEST >= 1_000:
+        for _ in range(200):
+            port = random.randrange(_LOWEST, low)
+            if port not in taken and _bindable(port):
+                return port
+        raise RuntimeError(f"no free port in {_LOWEST}..{low - 1} after 200 tries")
+    while True:
+        sock = held_socket()
+        port = port_of(sock)
+        sock.close()
+        if port not in taken:
+            return port
 
 
 @asynccontextmanager

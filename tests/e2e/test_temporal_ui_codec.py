@@ -51,7 +51,7 @@ from cli import load_directory_file
 from codec import ENCODING, new_key_spec
 from tests.e2e.browser import new_page, screenshot, sign_in
 from tests.e2e.conftest import Stack, active_account
-from tests.servers import held_socket, port_of, serve_app
+from tests.servers import port_for_another_process, port_of, serve_app
 from tests.support import DEV_SERVER, EXEMPELBY, REQUESTER
 from web.app import create_app
 from web.pages import SESSION_COOKIE
@@ -90,19 +90,13 @@ class CodecCalls:
     with_session: list[bool] = field(default_factory=list)
 
 
-def _free_port() -> int:
-    sock = held_socket()
-    try:
-        return port_of(sock)
-    finally:
-        sock.close()
-
-
 @pytest.fixture
 async def ui_stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
                    monkeypatch: pytest.MonkeyPatch, web_socket: socket.socket
                    ) -> AsyncIterator[UiStack]:
-    ui_port = _free_port()
+    # The dev server binds the UI itself, after choosing its other ports with
+    # bind(:0): a port outside the ephemeral range cannot be among them.
+    ui_port = port_for_another_process({port_of(web_socket)})
     ui_url = f"http://{HOST}:{ui_port}"
     codec_endpoint = f"http://{HOST}:{port_of(web_socket)}/api/codec"
     monkeypatch.setenv("KANALVAKT_PAYLOAD_KEYS", new_key_spec("k1"))

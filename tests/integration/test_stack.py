@@ -40,18 +40,13 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 
 import settings
+from tests.servers import port_for_another_process
 from tests.support import eventually
 from workflows import search_attributes as sa
 
 READY_TIMEOUT = 120.0  # the first run includes initdb: 3.5-7 s measured on 2 cores
 STOP_TIMEOUT = 60.0  # the stack gives each child 10 s before SIGKILL
 NOOP_TASK_QUEUE = "stack-test-no-worker"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _listening(port: int) -> bool:
@@ -254,7 +249,13 @@ async def test_stack_starts_stops_cleanly_and_keeps_its_data(
     tmp_path: Path, stack_runs: list[StackRun]
 ) -> None:
     state_dir = tmp_path / "state"
-    ports = Ports(_free_port(), _free_port(), _free_port())
+    # Chosen up front, all different, and below the ephemeral range: the
+    # stack's dev server binds its own HTTP, metrics and internal ports with
+    # bind(:0), which with bind-and-close ports could hand it the web app's
+    # (bound only later) or the UI's, in either run (tests/servers.py).
+    temporal = port_for_another_process()
+    ui = port_for_another_process({temporal})
+    ports = Ports(temporal, ui, port_for_another_process({temporal, ui}))
     assert len({ports.temporal, ports.ui, ports.web}) == 3
     workflow_id = f"stack-test-{uuid.uuid4().hex[:8]}"
     timings: dict[str, float] = {}
