@@ -113,6 +113,12 @@ class SnapshotWorkflow:
     @workflow.init
     def __init__(self, inp: SnapshotInput) -> None:
         self._wait: snap.ScreenshotWait | None = None
+        # The wait while its request is being written: the read model shows
+        # it (same transaction) before this workflow folds it in, and an
+        # Update arriving with the write's result is validated before that
+        # result is applied. The validators decide on it meanwhile; the
+        # handlers wait for the lock, and so for the written wait.
+        self._asking: snap.ScreenshotWait | None = None
         # Handlers and timers interleave at every await: decide -> record ->
         # evolve is one step under the lock (the stream's expected version).
         self._lock = asyncio.Lock()
@@ -212,6 +218,7 @@ class SnapshotWorkflow:
             reason=inp.reason, platform=account.platform,
             recipients=sorted(set(people.admins or people.communications)), steps=steps)
         async with self._lock:
+            self._asking = wait
             await self._record(wait, [requested])
             if workflow.patched("screenshot-wait-rereads-admins"):
                 await self._reread_admins(account)
@@ -323,7 +330,8 @@ class SnapshotWorkflow:
     @screenshots_done.validator
     def _validate_screenshots_done(self, command: snap.ScreenshotsDone) -> None:
         try:
-            snap.decide_screenshots_done(self._wait, command, now=workflow.now(), uploads=None)
+            snap.decide_screenshots_done(self._wait or self._asking, command, now=workflow.now(),
+                                         uploads=None)
         except acc.DomainError as refused:
             raise _rejection(refused) from None
 
@@ -342,7 +350,7 @@ class SnapshotWorkflow:
     @package_without_screenshots.validator
     def _validate_record_only(self, command: snap.PackageWithoutScreenshots) -> None:
         try:
-            snap.decide_record_only(self._wait, command, now=workflow.now())
+            snap.decide_record_only(self._wait or self._asking, command, now=workflow.now())
         except acc.DomainError as refused:
             raise _rejection(refused) from None
 
