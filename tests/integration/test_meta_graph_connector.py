@@ -535,14 +535,17 @@ async def test_a_reply_whose_answer_is_lost_may_have_been_published(
 
 
 async def test_no_connection_is_retryable_and_nothing_was_sent(http: httpx.AsyncClient) -> None:
+    # Bound but not listening, and kept so while the connector tries: a
+    # connection is refused, and no other server can take the port meanwhile
+    # (bind-and-close would free it for anyone's bind(:0)).
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         closed_port = sock.getsockname()[1]
-    connector = MetaGraphConnector(
-        http, page_tokens, base_url=f"http://127.0.0.1:{closed_port}/v21.0"
-    )
-    with pytest.raises(PlatformError) as caught:
-        await connector.reply(FB_TARGET, "Hej!")
+        connector = MetaGraphConnector(
+            http, page_tokens, base_url=f"http://127.0.0.1:{closed_port}/v21.0"
+        )
+        with pytest.raises(PlatformError) as caught:
+            await connector.reply(FB_TARGET, "Hej!")
     assert caught.value.retryable and not caught.value.outcome_unknown
     assert caught.value.status is None
 

@@ -45,28 +45,28 @@ URL = "/webhooks/meta"
 Serve = Callable[[], AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def serve(database_url: str) -> Serve:
     """Start the app with the environment as it is when called."""
 
     @asynccontextmanager
     async def serving() -> AsyncIterator[httpx.AsyncClient]:
-        async def connect() -> tuple[asyncpg.Pool, Client]:
-            unreachable = f"127.0.0.1:{_free_port()}"
-            client = await Client.connect(unreachable, lazy=True,
-                                          data_converter=pydantic_data_converter)
-            return await create_pool(database_url), client
+        # Temporal is unreachable: a port bound but not listening, held while
+        # the app runs, so no server can take it meanwhile (bind-and-close
+        # would free it for anyone's bind(:0)).
+        with socket.socket() as held:
+            held.bind(("127.0.0.1", 0))
+            unreachable = f"127.0.0.1:{held.getsockname()[1]}"
 
-        app = create_app(connect=connect, task_queue="webhook-tests")
-        async with (serve_app(app) as base_url,
-                    httpx.AsyncClient(base_url=base_url, timeout=30) as http):
-            yield http
+            async def connect() -> tuple[asyncpg.Pool, Client]:
+                client = await Client.connect(unreachable, lazy=True,
+                                              data_converter=pydantic_data_converter)
+                return await create_pool(database_url), client
+
+            app = create_app(connect=connect, task_queue="webhook-tests")
+            async with (serve_app(app) as base_url,
+                        httpx.AsyncClient(base_url=base_url, timeout=30) as http):
+                yield http
 
     return serving
 
