@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -82,13 +83,30 @@ async def accounts(
     return [_row(r) for r in rows]
 
 
-async def timeline(pool: asyncpg.Pool, account_id: str) -> list[dict[str, Any]]:
-    """Every event of the account with who and when."""
+async def timeline(pool: asyncpg.Pool, account_id: str, *, before: int | None = None,
+                   limit: int | None = None, since: datetime | None = None
+                   ) -> list[dict[str, Any]]:
+    """The account's events with who and when, oldest first: every one, or
+    the `limit` newest before version `before`, or those since `since`. An
+    account's stream numbers its events 1, 2, 3... (the version), so a page
+    is a range of versions."""
     rows = await pool.fetch(
         """
-        SELECT version, event_type, actor, occurred_at, data
-        FROM events WHERE stream_id = 'account-' || $1 ORDER BY version
+        SELECT * FROM (
+            SELECT version, event_type, actor, occurred_at, data
+            FROM events
+            WHERE stream_id = 'account-' || $1 AND ($2::bigint IS NULL OR version < $2)
+              AND ($4::timestamptz IS NULL OR occurred_at >= $4)
+            ORDER BY version DESC LIMIT $3
+        ) newest ORDER BY version
         """,
-        account_id,
+        account_id, before, limit, since,
     )
     return [_row(r) for r in rows]
+
+
+async def timeline_length(pool: asyncpg.Pool, account_id: str) -> int:
+    """How many events the account has (its stream's version)."""
+    count: int | None = await pool.fetchval(
+        "SELECT max(version) FROM events WHERE stream_id = 'account-' || $1", account_id)
+    return count or 0

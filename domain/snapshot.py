@@ -207,6 +207,12 @@ def local_date(moment: datetime, timezone: str) -> date:
     return moment.astimezone(ZoneInfo(timezone)).date()
 
 
+def day_start(day: date, timezone: str) -> datetime:
+    """The first moment of `day` in `timezone` (what local_date maps to it
+    starts here)."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone))
+
+
 # ----------------------------------------------------------------------------- reasons
 
 

@@ -96,6 +96,9 @@ CHECKLIST_FLAGS = ("profile_names_municipality", "profile_states_purpose_and_rul
 ACTIONS = ("approve", "reject", "risk", "sign_off", "amend", "activate", "add_admin",
            "remove_admin", "two_factor", "message_settings", "closure", "profile_change")
 MONITORING_ACTIONS = ("check_in", "post", "keep", "watch", "resolve")
+# Events on one page of the account's timeline (an active account gathers
+# several a working day: check-ins, reminders, posts); older ones page by page.
+TIMELINE_PAGE = 100
 # Platforms Kanalvakt reads through an API (activities.connectors.meta_graph);
 # the others are captured from uploaded screenshots (R-37).
 READ_PLATFORMS = frozenset({"facebook", "instagram"})
@@ -840,7 +843,11 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
     now = datetime.now(UTC)
     allowed = allowed_actions(state, viewer.person_id, now)
     names = await web_queries.person_names(ctx.pool, state.municipality_id)
-    timeline = await queries.timeline(ctx.pool, state.account_id)
+    # The newest page of the timeline, or the page before ?events_before=N.
+    before = _event_number(request.query_params.get("events_before"))
+    timeline = await queries.timeline(ctx.pool, state.account_id, before=before,
+                                      limit=TIMELINE_PAGE)
+    events = await queries.timeline_length(ctx.pool, state.account_id)
     municipality = await ctx.directory.municipality(state.municipality_id)
     unit = next((u for u in await ctx.directory.units(state.municipality_id)
                  if u.id == state.request.unit_id), None)
@@ -849,11 +856,14 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
     due, overdue = stage_deadline(state)
     today = now.astimezone(ZoneInfo(state.timezone)).date().isoformat()
     posted = {k: v for k, v in form.items() if isinstance(v, str)} if form else {}
-    panels = await _panels(request, viewer, row, state, timeline, now)
+    panels = await _panels(request, viewer, row, state, now)
     return await render(request, "account.html", {
         **panels,
         "row": row, "s": state, "allowed": allowed, "names": names,
         "timeline": list(reversed(timeline)), "unit": unit, "policy": policy,
+        "events": events, "events_paged": before is not None,
+        "older_than": timeline[0]["version"] if timeline and timeline[0]["version"] > 1
+        else None,
         "due": due, "overdue": overdue, "today": today,
         "confirmable": two_factor_confirmable(state, viewer.person_id, now),
         "failed_action": action, "errors": errors or {}, "posted": posted,
@@ -884,9 +894,16 @@ async def _live_state(request: Request, row: dict[str, Any],
     return acc.AccountState.model_validate(live)
 
 
+def _event_number(value: str | None) -> int | None:
+    """A timeline page's bound from the address: a positive event number, or
+    None (the newest page) for anything else."""
+    if value is None or not value.isdigit() or int(value) < 1:
+        return None
+    return int(value)
+
+
 async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
-                  state: acc.AccountState, timeline: list[dict[str, Any]],
-                  now: datetime) -> dict[str, Any]:
+                  state: acc.AccountState, now: datetime) -> dict[str, Any]:
     """The monitoring, crisis and snapshot panels: what `viewer` may see of
     them and the forms decide (or web.snapshots_api) lets them use."""
     ctx = request.app.state.ctx
@@ -923,7 +940,9 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
                 "AND used_by IS NULL", live.account_id)
         if live.stage is acc.Stage.ACTIVE:
             day = snap.local_date(now, live.timezone)
-            changes = [e["event_type"] for e in timeline
+            today = await queries.timeline(ctx.pool, live.account_id,
+                                           since=snap.day_start(day, live.timezone))
+            changes = [e["event_type"] for e in today
                        if snap.major_change_reason(e["event_type"])
                        and snap.local_date(datetime.fromisoformat(e["occurred_at"]),
                                            live.timezone) == day]

@@ -255,11 +255,17 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
         return _view(state)
 
     @app.get("/api/accounts/{account_id}/timeline")
-    async def account_timeline(account_id: uuid.UUID, ctx: Ctx,
-                               actor: ApiActor) -> list[dict[str, Any]]:
+    async def account_timeline(
+            account_id: uuid.UUID, ctx: Ctx, actor: ApiActor,
+            before: Annotated[int | None, Query(ge=1, description=(
+                "only events numbered (version) below this"))] = None,
+            limit: Annotated[int | None, Query(ge=1, le=1000, description=(
+                "at most this many, the newest"))] = None) -> list[dict[str, Any]]:
+        """The account's events, oldest first: all, or a page of the newest
+        `limit` before `before` (the next page: `before` = the first's version)."""
         _, row = await _handle(ctx, account_id)
         await _known_actor(ctx, row["municipality_id"], actor)
-        return await queries.timeline(ctx.pool, str(account_id))
+        return await queries.timeline(ctx.pool, str(account_id), before=before, limit=limit)
 
     def decision(path: str, update: Any, build: Callable[..., acc.Command],
                  body_type: type[BaseModel], summary: str) -> None:

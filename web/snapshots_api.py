@@ -143,7 +143,8 @@ async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
         # leave the real change without its snapshot.
         if not any(e["event_type"] == body.change and snap.local_date(
                 datetime.fromisoformat(e["occurred_at"]), state.timezone) == day
-                for e in await queries.timeline(ctx.pool, account_id)):
+                for e in await queries.timeline(
+                    ctx.pool, account_id, since=snap.day_start(day, state.timezone))):
             raise Refused(422, "snapshot_no_change_today", f"the account has no "
                           f"{body.change} on its record today ({day}); a snapshot after a "
                           "major change follows the change (R-37): take one on demand "
