@@ -619,7 +619,12 @@ class UpdateAuthorities(_Command):
 
 
 class FireDueDeadlines(_Command):
-    """The workflow's timer fired: record every step that is now due."""
+    """The workflow's timer fired: record every step that is now due.
+    `skip_superseded`: a check-in reminder whose day's escalation is due too
+    is not sent (the day is over; see domain.monitoring.superseded_by). False
+    only for workflows recorded before this rule (workflow.patched)."""
+
+    skip_superseded: bool = False
 
 
 class RecordFinalSnapshot(_Command):
@@ -1139,7 +1144,7 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
                 raise RuleViolation("authorities of another unit", key="account.authorities_unit")
             return [AuthoritiesUpdated(at=now, actor=actor, authorities=command.authorities)]
         case FireDueDeadlines():
-            return _fire_due(state, now, actor)
+            return _fire_due(state, now, actor, skip_superseded=command.skip_superseded)
         case RecordCheckIn() | RecordPost() | KeepAccount() | ReportWatchItem() \
                 | ResolveWatchItem() | ChangeMonitoringSettings():
             return _decide_monitoring(state, command, now)
@@ -1329,14 +1334,22 @@ def _require_aware(moment: datetime, name: str) -> None:
 _MAX_FIRED = 500
 
 
-def _fire_due(state: AccountState, now: datetime, actor: str) -> list[AccountEvent]:
+def _fire_due(state: AccountState, now: datetime, actor: str, *,
+              skip_superseded: bool = False) -> list[AccountEvent]:
     """Every step due by `now`, earliest first. One at a time, because a
     monitoring step can reveal the next (a day's escalation settles the day,
-    and the next working day's reminders come into the plan)."""
+    and the next working day's reminders come into the plan). With
+    `skip_superseded`, a step another due step makes pointless is passed
+    over (it leaves the plan when that one is recorded): after a long
+    outage the people told get each missed day's escalation, not also the
+    reminders for days long over."""
     events: list[AccountEvent] = []
     current = state
     for _ in range(_MAX_FIRED):
         due = [s for s in pending_steps(current) if s.due <= now]
+        if skip_superseded:
+            keys = {s.key for s in due}
+            due = [s for s in due if mon.superseded_by(s.name, s.subject) not in keys]
         if not due:
             break
         step = min(due, key=lambda s: (s.due, s.key))

@@ -309,6 +309,15 @@ def day_steps(state: MonitoringState, day: date, duty: Duty) -> list[DueStep]:
     ]
 
 
+def superseded_by(name: str, subject: str | None) -> str | None:
+    """R-15: the key of the step that makes this one pointless once it is due
+    too: a day's check-in reminder is for getting that day checked, and when
+    the day's escalation is due the day is over. None for any other step."""
+    if name not in (MIDDAY, AFTERNOON) or not subject:
+        return None
+    return _day_key(DAY_MISSED, date.fromisoformat(subject))
+
+
 def check_in_steps(state: MonitoringState, duty: Duty) -> list[DueStep]:
     """R-15: the steps of the first working day from the cursor that has any."""
     if state.day_cursor is None:

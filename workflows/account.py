@@ -147,7 +147,7 @@ class AccountLifecycleWorkflow:
         version = self.state_now.version
         due = acc.next_deadline(self.state_now)
         if due is not None and due <= workflow.now():
-            await self._apply(acc.FireDueDeadlines(actor=SYSTEM_ACTOR))
+            await self._fire_due()
             return
         timeout = None if due is None else due - workflow.now()
         try:
@@ -158,10 +158,15 @@ class AccountLifecycleWorkflow:
                 timeout=timeout,
             )
         except TimeoutError:
-            await self._apply(acc.FireDueDeadlines(actor=SYSTEM_ACTOR))
+            await self._fire_due()
             return
         if self.state_now.version == version and not self._refresh:
             self._upsert_search_attributes()  # KvNextDeadline follows the new plan
+
+    async def _fire_due(self) -> None:
+        await self._apply(acc.FireDueDeadlines(
+            actor=SYSTEM_ACTOR,
+            skip_superseded=workflow.patched("fire-skips-superseded-reminders")))
 
     async def _close(self) -> None:
         """R-38: capture before closing and hand the capture to the registrar.

@@ -373,6 +373,44 @@ def test_r15_r16_a_missed_day_is_fired_on_the_record_and_escalates_the_account(
     assert not acc.is_escalated(journey.current)
 
 
+def test_r15_after_an_outage_a_missed_day_is_escalated_without_its_stale_reminders(
+        walk: object) -> None:
+    """R-15: woken only in the evening (a worker was down), the day's
+    reminders are pointless - the day is over - and are not sent; the day's
+    escalation is. A reminder whose day is still running is sent as ever."""
+    journey = walk(acc.Stage.ACTIVE)  # type: ignore[operator]  # Monday 30 March
+    evening = datetime(2026, 3, 31, 20, tzinfo=UTC)
+    events = journey.do(acc.FireDueDeadlines(actor=SYSTEM, skip_superseded=True), at=evening)
+    assert [type(e) for e in events] == [acc.CheckInEscalated]
+    assert isinstance(events[0], acc.CheckInEscalated) and events[0].day == date(2026, 3, 31)
+    assert acc.is_escalated(journey.current)
+    # The next working day's midday reminder (after 12:00 in Stockholm, before
+    # the afternoon check) is still due on its own, and sent.
+    wednesday_one = datetime(2026, 4, 1, 11, tzinfo=UTC)
+    events = journey.do(acc.FireDueDeadlines(actor=SYSTEM, skip_superseded=True),
+                        at=wednesday_one)
+    assert [type(e) for e in events] == [acc.CheckInReminderSent]
+    assert isinstance(events[0], acc.CheckInReminderSent)
+    assert events[0].day == date(2026, 4, 1)
+
+
+def test_r15_many_missed_days_catch_up_as_one_escalation_each(walk: object) -> None:
+    """R-15, R-16: three weeks without a worker: each missed working day is
+    escalated once (no reminders), the weekly floor escalates, and nothing
+    is left due."""
+    journey = walk(acc.Stage.ACTIVE)  # type: ignore[operator]
+    later = datetime(2026, 4, 20, 20, tzinfo=UTC)
+    events = journey.do(acc.FireDueDeadlines(actor=SYSTEM, skip_superseded=True), at=later)
+    assert not any(isinstance(e, acc.CheckInReminderSent) for e in events)
+    days = [e.day for e in events if isinstance(e, acc.CheckInEscalated) and e.day is not None]
+    assert len(days) == len(set(days)) and days == sorted(days)
+    assert date(2026, 3, 31) in days and date(2026, 4, 20) in days
+    assert date(2026, 4, 4) not in days  # a Saturday
+    assert any(isinstance(e, acc.CheckInEscalated) and e.since is not None for e in events)
+    assert journey.decide(acc.FireDueDeadlines(actor=SYSTEM, skip_superseded=True),
+                          at=later) == []
+
+
 def test_r18_posts_by_an_admin_or_the_connector_and_once_each(walk: object) -> None:
     journey = walk(acc.Stage.ACTIVE)  # type: ignore[operator]
     with pytest.raises(acc.NotAuthorised, match="R-18"):

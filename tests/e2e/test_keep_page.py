@@ -17,6 +17,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import Browser
 
@@ -44,11 +45,11 @@ async def _event_types(stack: Stack, account_id: str) -> list[str]:
     return [r["event_type"] for r in rows]
 
 
-async def _neglected_account(stack: Stack) -> tuple[acc.AccountState, str]:
-    """An account activated ten weeks ago, never posted on nor checked,
+async def _neglected_account(stack: Stack, days: int = 70) -> tuple[acc.AccountState, str]:
+    """An account activated `days` ago, never posted on nor checked,
     its workflow started on the stack; returns once the workflow has caught
     up (its next deadline is in the future), with its state and id."""
-    activated = datetime.now(UTC) - timedelta(days=70)
+    activated = datetime.now(UTC) - timedelta(days=days)
     directory = parse_directory_yaml(EXEMPELBY.read_text(encoding="utf-8"))
     put = SimpleNamespace(pool=stack.pool, directory=directory)
     state = await put_active_account(put, name="Biblioteket Ängen", platform="facebook",  # type: ignore[arg-type]
@@ -78,6 +79,19 @@ async def test_r19_an_inactive_account_is_proposed_for_closure_and_kept_on_its_p
     and who, and the workflow's state has no proposal left."""
     state, workflow_id = await _neglected_account(stack)
     assert state.monitoring.closure_proposed_at is not None
+    # R-15: caught up after ten weeks, each missed working day is escalated
+    # once, and no reminder is sent for a day already over.
+    stream = f"account-{state.account_id}"
+    escalated = await stack.pool.fetch(
+        "SELECT data->>'day' AS day FROM events WHERE stream_id = $1 "
+        "AND event_type = 'CheckInEscalated' AND data->>'day' IS NOT NULL", stream)
+    days = [r["day"] for r in escalated]
+    assert len(days) > 30 and len(days) == len(set(days))
+    today = datetime.now(ZoneInfo(state.timezone)).date().isoformat()
+    reminded = await stack.pool.fetch(
+        "SELECT data->>'day' AS day FROM events WHERE stream_id = $1 "
+        "AND event_type = 'CheckInReminderSent'", stream)
+    assert all(r["day"] >= today for r in reminded), [r["day"] for r in reminded]
     assert "ClosureProposed" in await _event_types(stack, state.account_id)
     told = await stack.pool.fetch(
         "SELECT recipient FROM notifications WHERE kind = 'proposal' AND account_id = $1::uuid",
@@ -118,10 +132,10 @@ async def test_the_account_timeline_pages_its_events_newest_first(stack: Stack) 
     newest 100 and pages back to the first, AccountRequested, with links both
     ways; a page bound that is not an event number shows the newest page. The
     API pages the same way (before, limit) and refuses a bad limit."""
-    state, _ = await _neglected_account(stack)
+    state, _ = await _neglected_account(stack, days=150)
     total: int = await stack.pool.fetchval(
         "SELECT max(version) FROM events WHERE stream_id = $1", f"account-{state.account_id}")
-    assert total > 150  # ten weeks of reminders and escalations: two pages
+    assert total > 100  # five months of missed days, weeks and escalations: two pages
     path = f"/accounts/{state.account_id}"
 
     def rows(html: str) -> list[str]:
