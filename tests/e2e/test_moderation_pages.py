@@ -8,6 +8,7 @@ test-artifacts/."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.async_api import Browser, Page
@@ -56,6 +57,8 @@ async def test_r31_r29_r30_an_admin_removes_a_screened_message_on_the_case_page(
     assert "Förolämpning" in await insult_row.inner_text()
 
     await row.get_by_role("link").first.click()
+    # The load state of the inbox itself would do: wait for the case page.
+    await page.wait_for_url(re.compile(r"/messages/"))
     await page.wait_for_load_state()
     assert "/messages/" in page.url
     await expect_accessible(page, "message-case")
