@@ -1,0 +1,42 @@
+"""Free text as it can be recorded and shown.
+
+PostgreSQL's text and jsonb refuse the NUL character, and a lone UTF-16
+surrogate (``\\ud800``, which JSON can carry) cannot be encoded as UTF-8 at
+all: either one in a decision's reason or a citizen's comment would make the
+record unwritable. Such text is normalised where it enters the domain, so
+what a command or message accepts can always be put on the record. Other
+characters people really write (right-to-left marks, zero-width joiners in
+emoji, tabs and line breaks) are kept as they are.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+# C0 controls except tab, line feed and carriage return, and DEL.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
+
+
+def clean_text(value: str) -> str:
+    """`value` without control characters (tab and line breaks kept) and
+    with each lone surrogate replaced by U+FFFD, the replacement character."""
+    value = _CONTROLS.sub("", value)
+    return _LONE_SURROGATE.sub(REPLACEMENT, value)
+
+
+def unrecordable(value: str) -> str | None:
+    """Why `value` cannot be stored as it is, or None: for the edges that
+    refuse such input instead of normalising it."""
+    if "\x00" in value:
+        return "contains a NUL character"
+    if _LONE_SURROGATE.search(value):
+        return "contains a lone surrogate (invalid Unicode)"
+    return None
+
+
+CleanText = Annotated[str, AfterValidator(clean_text)]
