@@ -19,7 +19,6 @@ from pydantic import BaseModel, ValidationError
 
 from domain.inbound import InboundMessage
 
-
 # What of an InboundMessage is personal data, removed from the row once its
 # case has it (the model's defaults stand in: "" and None).
 _PERSONAL = "- 'text' - 'author_name' - 'author_id' - 'permalink'"
