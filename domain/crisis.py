@@ -33,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from domain.crisis_mode import CrisisMode, CrisisStatus, StormFlag
 from domain.screening import RecentMessage, StormPolicy, StormSignal, storm_signal
+from domain.text import CleanStrings
 
 __all__ = ["CrisisMode", "CrisisStatus", "StormFlag"]
 
@@ -328,7 +329,7 @@ def parse_event(data: object) -> CrisisEvent:
 # --------------------------------------------------------------------------- commands
 
 
-class _Command(BaseModel):
+class _Command(CleanStrings):
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
     actor: str = Field(min_length=1, max_length=64)
