@@ -14,6 +14,7 @@ cannot be sent by the client at all).
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import date
 from typing import Any
 
@@ -48,6 +49,8 @@ STEPS = st.lists(st.tuples(st.sampled_from(ACTIONS), ACTORS, TEXTS, st.integers(
 HAPPY = [("approve", MANAGER, 0), ("assess", REQUESTER, 0), ("assess", REQUESTER, 1),
          ("sign_off", COMMS, 0), ("activate", COMMS, 0)]
 BOUND = 20.0
+# More for a deeper hunt: KANALVAKT_WORKFLOW_EXAMPLES=40 pytest <this file>.
+EXAMPLES = int(os.environ.get("KANALVAKT_WORKFLOW_EXAMPLES", "3"))
 
 
 def request(action: str, actor: str, text: str, n: int, today: str) -> tuple[str, dict[str, Any]]:
@@ -134,7 +137,7 @@ async def test_issue9_r01_r19_random_decisions_never_wedge_the_real_account_work
         h: Harness) -> None:
     sequences: list[tuple[int, list[tuple[str, str, str, int]]]] = []
 
-    @settings(max_examples=4, deadline=None, database=None,
+    @settings(max_examples=EXAMPLES, deadline=None, database=None,
               phases=[Phase.explicit, Phase.generate])
     @given(happy=st.sampled_from([1, 3, 4, 5]), steps=STEPS)
     # Always among them: decisions with a NUL that wedged accounts (issue 9
