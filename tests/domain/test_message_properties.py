@@ -24,6 +24,9 @@ from hypothesis import event as tally
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
+from domain import account as acc
+from domain import crisis as cr
+from domain import snapshot as snap
 from domain.account import DomainError
 from domain.crisis_mode import CrisisMode
 from domain.message import (
@@ -264,3 +267,8 @@ def test_issue9_what_a_command_accepts_it_records_clean() -> None:
     answered = Respond(actor=ADMINS[0], text="Svar\x00", signature="Sofia\x00, kultur",
                        signed=True)
     assert (answered.text, answered.signature) == ("Svar", "Sofia, kultur")
+    # The same for the account's, the crisis's and the snapshot's commands.
+    assert acc.RequestClosure(actor="anna.chef", reason="Läggs\x00 ned").reason == "Läggs ned"
+    assert cr.DeclareCrisis(actor="kris", reason="Brand\x00\ud800").reason == "Brand\ufffd"
+    assert snap.PackageWithoutScreenshots(actor="k", reason="Ingen\x00 bild").reason == (
+        "Ingen bild")
