@@ -18,6 +18,7 @@ approval before it is published (Stage.AWAITING_APPROVAL).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -43,7 +44,7 @@ from domain.message_policy import (
     SignatureRule,
 )
 from domain.redaction import RemovalCategory
-from domain.screening import Flag, auto_actions, screen
+from domain.screening import Flag, FlagKind, auto_actions, screen
 from domain.text import CleanStrings
 
 __all__ = ["DEFAULT_DISPOSAL_DECISIONS", "AnswerRule", "DisposalDecision", "MessagePolicy",
@@ -84,10 +85,13 @@ class Stage(StrEnum):
     REDACTED = "redacted"
     DISPOSED = "disposed"
     STAFF_POST = "staff_post"
+    WATCHED = "watched"  # R-46: watched, no reply needed (where the municipality allows it)
+    CLOSED = "closed"  # R-22: closed with a reason by a person with the right
 
     @property
     def terminal(self) -> bool:
-        return self in {Stage.ANSWERED, Stage.REDACTED, Stage.DISPOSED, Stage.STAFF_POST}
+        return self in {Stage.ANSWERED, Stage.REDACTED, Stage.DISPOSED, Stage.STAFF_POST,
+                        Stage.WATCHED, Stage.CLOSED}
 
 
 # --------------------------------------------------------------------------- events
@@ -178,6 +182,25 @@ class MessageRedacted(_Event):
     reason: str
     preserved_copy: bool
     action: Literal["hide", "delete"]
+    # R-33: the disposal decision a deletion without a copy (advertising) is made under.
+    decision_id: str | None = None
+
+
+class MessageWatched(_Event):
+    """R-46: watched, no reply needed ("I vissa fall kan det räcka med att
+    bara bevaka flödet", Mora), with who and why."""
+
+    type: Literal["MessageWatched"] = "MessageWatched"
+    reason: str
+
+
+class CaseClosed(_Event):
+    """R-22: a person with the right (the unit's manager or deputy, the
+    communications unit) closed a case no one acted on, saying why; the
+    chain of reminders ends only so or by an outcome."""
+
+    type: Literal["CaseClosed"] = "CaseClosed"
+    reason: str
 
 
 class DisposalScheduled(_Event):
@@ -227,6 +250,9 @@ class ReplySubmittedForApproval(_Event):
     drafted_by: str | None = None
     crisis_id: str
     approvers: list[str]
+    # R-44: "confidential" when screening of the outgoing text held it (an
+    # identity number or a confidential marker) for a person with the right.
+    held_for: Literal["crisis", "confidential"] = "crisis"
 
 
 class ReplyApproved(_Event):
@@ -292,7 +318,8 @@ MessageEvent = Annotated[
     | MessageForwarded | DraftSubmitted | MessageRegistered | MessageRedacted
     | DisposalScheduled | MessageDisposed | ManualActionRequested | ManualActionConfirmed
     | MessageReminderSent | MessageEscalated | CrisisRulesApplied | CrisisRulesLifted
-    | ReplySubmittedForApproval | ReplyApproved | ReplySentBack | AdminsUpdated,
+    | ReplySubmittedForApproval | ReplyApproved | ReplySentBack | AdminsUpdated
+    | MessageWatched | CaseClosed,
     Field(discriminator="type"),
 ]
 _EVENTS: TypeAdapter[MessageEvent] = TypeAdapter(MessageEvent)
@@ -376,6 +403,20 @@ class Redact(_Command):
     reason: Text
     preserved_copy: bool
     action: Literal["hide", "delete"] = "delete"
+    decision_id: str | None = Field(None, max_length=100)  # R-33, for advertising
+
+
+class Watch(_Command):
+    """R-46: the admin judges the comment needs only watching."""
+
+    reason: Text
+
+
+class CloseCase(_Command):
+    """R-22: the manager, the deputy or the communications unit closes a case
+    that no one acted on, with a reason."""
+
+    reason: Text
 
 
 class Dispose(_Command):
@@ -414,7 +455,7 @@ class ConfirmManualAction(_Command):
 
 Command = (ReceiveMessage | Hide | Acknowledge | Respond | Forward | SubmitDraft | Register | Redact
            | Dispose | FireDue | RequestManualAction | ConfirmManualAction | ApplyCrisis
-           | ApproveReply | SendBackReply | UpdateAdmins)
+           | ApproveReply | SendBackReply | UpdateAdmins | Watch | CloseCase)
 
 
 # --------------------------------------------------------------------------- state
@@ -437,6 +478,7 @@ class PendingReply(BaseModel):
     approvers: frozenset[str]
     returns_to: Stage
     returns_to_since: datetime
+    held_for: Literal["crisis", "confidential"] = "crisis"  # R-44
 
     @property
     def published_text(self) -> str:
@@ -503,6 +545,16 @@ class MessageState(BaseModel):
     crisis_id: str | None = None  # R-39: tagged for crisis management (kept after the end)
     pending_reply: PendingReply | None = None  # R-39: waiting for crisis management
     sent_back: str | None = None  # R-39: crisis management's comment on the last reply
+    # R-24: while forwarded, the citizen's own clock: the stage whose
+    # deadline the citizen is owed (open or acknowledged) and since when.
+    citizen_stage: Stage | None = None
+    citizen_since: datetime | None = None
+    closed_reason: str | None = None  # R-22, R-46: why it was closed or only watched
+    # Issue 16's rules (the chase, the citizen's clock while forwarded,
+    # outgoing screening, what screening found at removal, R-45's copy). Not
+    # an event: the workflow sets it False for runs begun before them, so
+    # their histories replay as recorded (workflow.patched).
+    fidelity_rules: bool = True
 
     @property
     def done(self) -> bool:
@@ -535,20 +587,76 @@ def crisis_answer_due(start: datetime, state: MessageState) -> datetime | None:
     return max(start, state.crisis_since or start) + state.crisis.answer_within
 
 
-def deadline_plan(state: MessageState) -> list[DeadlineStep]:
+def deadline_plan(state: MessageState, now: datetime | None = None) -> list[DeadlineStep]:
     """Reminders and escalations of the current stage: a reminder to the
     admins before the deadline, the unit's manager at the deadline, the
-    communications unit after a second period."""
+    communications unit after a second period; then (R-22) the chase, every
+    `chase_every_working_days` working days, until someone acts or a person
+    with the right closes the case. While forwarded (R-24) the citizen's own
+    deadline runs beside the officer's."""
     a = state.authorities
     if a is None:
         return []
     admins = tuple(sorted(a.admins))
+    comms = tuple(sorted(a.communications))
     if state.pending_action is not None and state.pending_since is not None:
-        return _manual_action_plan(state, a, admins)
+        steps = _manual_action_plan(state, a, admins)
+        return steps + _chase(state, steps, f"manual-{state.pending_action}@"
+                              f"{state.pending_since.isoformat()}",
+                              a.managers + admins + comms, now)
     if state.stage.terminal:
         return []
     if state.stage is Stage.AWAITING_APPROVAL and state.pending_reply is not None:
         return _approval_plan(state)
+    steps = _stage_plan(state)
+    if not state.fidelity_rules:
+        return steps
+    if (state.stage in (Stage.FORWARDED, Stage.DRAFTED) and state.citizen_stage is not None
+            and state.citizen_since is not None):
+        citizen = state.model_copy(update={"stage": state.citizen_stage,
+                                           "stage_entered_at": state.citizen_since,
+                                           "citizen_stage": None, "citizen_since": None})
+        steps = steps + _stage_plan(citizen)
+    if state.stage is Stage.DISPOSAL_PENDING:
+        return steps
+    officer = (state.officer,) if state.officer and state.stage is Stage.FORWARDED else ()
+    return steps + _chase(state, steps, f"{state.stage.value}@{state.stage_entered_at.isoformat()}",
+                          a.managers + admins + comms + officer, now)
+
+
+def _chase(state: MessageState, steps: list[DeadlineStep], key: str,
+           recipients: tuple[str, ...], now: datetime | None = None) -> list[DeadlineStep]:
+    """R-22, "no message is left unanswered": once every step of the plan has
+    fired, the k-th chase falls due k times `chase_every_working_days`
+    working days after the plan's last step, to the manager, the admins and
+    the communications unit, for as long as the case stays open. One step at
+    a time, so the plan stays finite; a late wake-up (`now`) chases once,
+    for the latest one due, not once for every one missed."""
+    if not state.fidelity_rules or not steps:
+        return []
+    fired = set(state.fired_steps)
+    if any(s.key not in fired for s in steps):
+        return []
+    prefix = f"{key}:chase-"
+    done = max((int(k.removeprefix(prefix)) for k in fired if k.startswith(prefix)), default=0)
+    every = state.policy.chase_every_working_days
+    k = done + 1
+    due = add_working_days(max(s.due for s in steps), k * every, state.country, state.timezone)
+    while now is not None and k < done + 10_000:
+        following = add_working_days(due, every, state.country, state.timezone)
+        if following > now:
+            break
+        k, due = k + 1, following
+    unique = tuple(dict.fromkeys(recipients))
+    return [DeadlineStep(key=f"{prefix}{k}", name="chase", kind="escalate", due=due,
+                         recipients=unique)]
+
+
+def _stage_plan(state: MessageState) -> list[DeadlineStep]:
+    """The steps of the current stage alone (no chase)."""
+    a = state.authorities
+    assert a is not None
+    admins = tuple(sorted(a.admins))
     comms = tuple(sorted(a.communications))
     p, start = state.policy, state.stage_entered_at
 
@@ -584,11 +692,16 @@ def deadline_plan(state: MessageState) -> list[DeadlineStep]:
                     step("final_answer_escalation", "escalate", second, a.managers + comms)]
         case Stage.FORWARDED:
             officer = (state.officer,) if state.officer else ()
-            reminder, due, _ = _crisis_tightened(
+            reminder, due, second = _crisis_tightened(
                 state, start, working(max(p.officer_days - 1, 0)), working(p.officer_days),
                 working(2 * p.officer_days))
-            return [step("officer_reminder", "remind", reminder, officer),
-                    step("officer_deadline", "escalate", due, a.managers + admins)]
+            steps = [step("officer_reminder", "remind", reminder, officer),
+                     step("officer_deadline", "escalate", due, a.managers + admins)]
+            if state.fidelity_rules:
+                # R-24: an officer who never answers goes on to the communications unit.
+                steps.append(step("officer_escalation", "escalate", second,
+                                  a.managers + admins + comms + officer))
+            return steps
         case Stage.DISPOSAL_PENDING if state.dispose_on is not None:
             return [step("dispose", "lapse", state.dispose_on, ())]
         case _:
@@ -643,9 +756,9 @@ def _manual_action_plan(state: MessageState, a: MessageAuthorities,
     ]
 
 
-def pending_steps(state: MessageState) -> list[DeadlineStep]:
+def pending_steps(state: MessageState, now: datetime | None = None) -> list[DeadlineStep]:
     fired = set(state.fired_steps)
-    return [s for s in deadline_plan(state) if s.key not in fired]
+    return [s for s in deadline_plan(state, now) if s.key not in fired]
 
 
 def next_deadline(state: MessageState) -> datetime | None:
@@ -674,6 +787,43 @@ _OPEN = (Stage.OPEN, Stage.ACKNOWLEDGED, Stage.FORWARDED, Stage.DRAFTED)
 # Hiding, registering and removing do not wait for a reply's approval (R-29: quickly).
 _LIVE = (*_OPEN, Stage.AWAITING_APPROVAL)
 SYSTEM = "kanalvakt"  # the workflow itself, for what the account's policy does unasked
+
+
+# R-44: words that mark a text as confidential (sekretess, taushetsplikt).
+_CONFIDENTIAL_MARKERS = re.compile(
+    r"\b(sekretessbelagd\w*|sekretessreglerad\w*|omfattas av sekretess|konfidentiell\w*"
+    r"|taushetsbelagt\w*|taushetsplikt\w*|unntatt offentlighet|confidential)\b",
+    re.IGNORECASE)
+
+
+def confidential_in_outgoing(text: str) -> list[str]:
+    """R-44, "Självfallet ska kommunen inte publicera sekretessreglerade
+    uppgifter": what in a text about to be published stops it (an identity
+    number with valid check digits, a confidential marker), described, never
+    quoted."""
+    found = [f.detail for f in screen(text).flags if f.kind is FlagKind.IDENTITY_NUMBER]
+    if _CONFIDENTIAL_MARKERS.search(text):
+        found.append("confidential marker")
+    return found
+
+
+def screening_found_confidential(state: MessageState) -> bool:
+    """R-31: screening found an identity number in the message, whatever
+    category a person later picks for it."""
+    return state.fidelity_rules and any(f.kind is FlagKind.IDENTITY_NUMBER for f in state.flags)
+
+
+def real_signature(signature: str | None) -> bool:
+    """R-26, "Skriv under med navn": a signature names someone; "." or
+    punctuation does not (at least two letters)."""
+    return sum(ch.isalpha() for ch in signature or "") >= 2
+
+
+def may_close(state: MessageState, actor: str) -> bool:
+    """R-22: who may close a case no one acted on: the unit's manager or
+    deputy, or the communications unit (never the admins who let it lie)."""
+    a = state.authorities
+    return a is not None and (actor in a.managers or actor in a.communications)
 
 
 def decide(state: MessageState | None, command: Command, *, now: datetime
@@ -738,14 +888,27 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             _require_stage(state, *_LIVE)
             if state.hidden:
                 raise RuleViolation("the message is already hidden", key="hide.already")
+            if not command.preserved_copy and state.fidelity_rules:
+                raise RuleViolation("R-30, R-45: a copy is kept before a message is hidden",
+                                    key="hide.copy_needed")
             if actor != SYSTEM and actor not in authorities.admins:
                 raise NotAuthorised(f"only the account's admins may hide a message; {actor} "
                                     "is not one", key="message.admins_only")
             return [MessageHidden(at=now, actor=actor, reason=command.reason,
                                   preserved_copy=command.preserved_copy)]
         case Acknowledge():
-            _require_stage(state, Stage.OPEN)
+            if state.fidelity_rules:
+                # R-23, R-24: a forwarded case can be acknowledged too, once.
+                _require_stage(state, Stage.OPEN, Stage.FORWARDED, Stage.DRAFTED)
+                if state.citizen_stage is Stage.ACKNOWLEDGED:
+                    raise RuleViolation("the message has already been acknowledged",
+                                        key="acknowledge.already")
+            else:
+                _require_stage(state, Stage.OPEN)
             _require_admin(state, actor, "acknowledge a message")
+            held = _held_if_confidential(state, actor, now, "acknowledgement", command.text)
+            if held:
+                return held
             if needs_crisis_approval(state, actor):
                 return [_submitted(state, actor, now, "acknowledgement", command.text)]
             return [AcknowledgementSent(at=now, actor=actor, text=command.text,
@@ -755,6 +918,10 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             _require_admin(state, actor, "answer a message")
             signature = _signature(state, command)
             drafted_by = state.officer if state.draft else None
+            held = _held_if_confidential(state, actor, now, "answer", command.text, signature,
+                                         drafted_by)
+            if held:
+                return held
             if needs_crisis_approval(state, actor):
                 return [_submitted(state, actor, now, "answer", command.text, signature,
                                    drafted_by)]
@@ -778,7 +945,15 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             return [ReplySentBack(at=now, actor=actor, comment=command.comment,
                                   submitted_by=pending.submitted_by)]
         case Forward():
-            _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
+            if state.fidelity_rules:
+                # R-24: handed to another officer when the first does not answer.
+                _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED, Stage.FORWARDED)
+                if state.stage is Stage.FORWARDED and command.officer == state.officer:
+                    raise RuleViolation(f"the case is already with {state.officer}",
+                                        key="forward.same_officer",
+                                        params={"officer": state.officer or ""})
+            else:
+                _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
             _require_admin(state, actor, "forward a message")
             return [MessageForwarded(at=now, actor=actor, officer=command.officer,
                                      note=command.note)]
@@ -802,24 +977,16 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
                                       record_class=command.record_class,
                                       confidential=command.confidential)]
         case Redact():
+            return _redact(state, command, now)
+        case Watch():
+            return _watch(state, command, now)
+        case CloseCase():
             _require_stage(state, *_LIVE)
-            _require_admin(state, actor, "remove a message")
-            confidential = command.category is RemovalCategory.CONFIDENTIAL_INFORMATION
-            if confidential and state.diarium_number is None:
-                raise RuleViolation("R-31: confidential content is registered before deletion",
-                                    key="redact.register_first")
-            advertising = command.category is RemovalCategory.ADVERTISING
-            if advertising and command.preserved_copy:
-                raise RuleViolation("R-32: advertising is removed and not kept",
-                                    key="redact.advertising_kept")
-            if not advertising and not command.preserved_copy:
-                raise RuleViolation("R-30: unpublishing keeps a copy; deleting without one "
-                                    "is only for what a disposal decision covers (R-33)",
-                                    key="redact.copy_needed")
-            return [MessageRedacted(at=now, actor=actor, category=command.category,
-                                    law=command.law, reason=command.reason,
-                                    preserved_copy=command.preserved_copy,
-                                    action=command.action)]
+            if not may_close(state, actor):
+                raise NotAuthorised(f"R-22: only the unit's manager or the communications "
+                                    f"unit may close an unanswered case; {actor} may not",
+                                    key="close.who")
+            return [CaseClosed(at=now, actor=actor, reason=command.reason)]
         case Dispose():
             _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
             _require_admin(state, actor, "dispose of a message")
@@ -827,6 +994,10 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
                 raise RuleViolation("a registered message is kept by the diarium's rules, "
                                     "not disposed of as trivial (R-28, R-33)",
                                     key="dispose.registered")
+            if screening_found_confidential(state):
+                raise RuleViolation("R-31, R-33: screening found an identity number; such a "
+                                    "message is registered, never disposed of as trivial",
+                                    key="dispose.confidential")
             decision = next((d for d in state.policy.disposal_decisions
                              if d.id == command.decision_id), None)
             if decision is None:
@@ -838,6 +1009,97 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             return [DisposalScheduled(at=now, actor=actor, decision_id=decision.id,
                                       dispose_on=now + timedelta(days=decision.keep_days))]
     raise TypeError(f"unknown command {type(command).__name__}")
+
+
+def _redact(state: MessageState, command: Redact, now: datetime) -> list[MessageEvent]:
+    """R-29..R-34, R-45: removal with its category and law, a copy first,
+    registered first where the content is confidential by its category or
+    by what screening found (R-31); advertising deleted under a named
+    disposal decision (R-33); criticism answered, not deleted (R-34)."""
+    actor = command.actor
+    _require_admin(state, actor, "remove a message")
+    _require_stage(state, *_LIVE)
+    confidential = (command.category is RemovalCategory.CONFIDENTIAL_INFORMATION
+                    or screening_found_confidential(state))
+    if confidential and state.diarium_number is None:
+        raise RuleViolation("R-31: confidential content is registered before deletion",
+                            key="redact.register_first")
+    advertising = command.category is RemovalCategory.ADVERTISING
+    copy_always = state.fidelity_rules and state.policy.copy_before_every_deletion
+    if advertising and command.preserved_copy and not copy_always:
+        raise RuleViolation("R-32: advertising is removed and not kept",
+                            key="redact.advertising_kept")
+    if not command.preserved_copy and (copy_always or not advertising):
+        raise RuleViolation("R-30, R-45: a copy is kept before deletion; deleting without one "
+                            "is only for what a disposal decision covers (R-33)",
+                            key="redact.copy_needed")
+    decision_id = None
+    if advertising and state.fidelity_rules:
+        known = {d.id for d in state.policy.disposal_decisions}
+        if command.decision_id not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            raise RuleViolation(f"R-33: advertising is deleted under a disposal decision of the "
+                                f"records-management plan (known: {listed})",
+                                key="redact.disposal_decision", params={"known": listed})
+        decision_id = command.decision_id
+    events: list[MessageEvent] = [MessageRedacted(
+        at=now, actor=actor, category=command.category, law=command.law,
+        reason=command.reason, preserved_copy=command.preserved_copy, action=command.action,
+        decision_id=decision_id)]
+    if (command.category is RemovalCategory.DEFAMATION_OR_INSULT and state.fidelity_rules
+            and not any(f.category is command.category for f in state.flags)):
+        if state.mood == "critical":
+            raise RuleViolation("R-34: criticism is answered, not deleted; screening found no "
+                                "insult in it", key="redact.criticism")
+        # R-34: removal should be rare; one screening did not support goes
+        # to the communications unit (and the manager) to look at.
+        a = state.authorities
+        assert a is not None
+        recipients = list(dict.fromkeys((*a.managers, *sorted(a.communications))))
+        events.append(MessageEscalated(
+            at=now, actor=actor, step=f"removal_review@{now.isoformat()}", stage=state.stage,
+            due=now, recipients=recipients))
+    return events
+
+
+def _watch(state: MessageState, command: Watch, now: datetime) -> list[MessageEvent]:
+    """R-46: "I vissa fall kan det räcka med att bara bevaka flödet" (Mora):
+    only where the municipality allows it, only a comment screening found
+    nothing in, by an admin who says why."""
+    _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
+    _require_admin(state, command.actor, "mark a message as watched")
+    if not state.policy.watched_allowed:
+        raise RuleViolation("R-46: this municipality answers every message; watching only "
+                            "is not an outcome here", key="watch.not_allowed")
+    if state.flags:
+        raise RuleViolation("R-46: screening flagged the message; it is reviewed, not only "
+                            "watched", key="watch.flagged")
+    return [MessageWatched(at=now, actor=command.actor, reason=command.reason)]
+
+
+def _held_if_confidential(state: MessageState, actor: str, now: datetime, kind: ReplyKind,
+                          text: str, signature: str | None = None,
+                          drafted_by: str | None = None) -> list[MessageEvent]:
+    """R-44: an outgoing text with an identity number or a confidential
+    marker is not published; it waits for the unit's manager, deputy or the
+    communications unit (never its own writer, R-53) to confirm it, or is
+    sent back to be changed; both on the record."""
+    if not state.fidelity_rules:
+        return []
+    found = confidential_in_outgoing(text + "\n" + (signature or ""))
+    if not found:
+        return []
+    a = state.authorities
+    assert a is not None
+    approvers = sorted({*a.managers, *a.communications} - {actor})
+    if not approvers:
+        raise RuleViolation("R-44: the text contains confidential information and no one "
+                            "else may confirm it; change the text",
+                            key="outgoing.confidential")
+    return [ReplySubmittedForApproval(
+        at=now, actor=actor, kind=kind, text=text, signature=signature, drafted_by=drafted_by,
+        crisis_id="", approvers=approvers,
+        held_for="confidential")]
 
 
 def needs_crisis_approval(state: MessageState, actor: str) -> bool:
@@ -858,6 +1120,8 @@ def may_approve(state: MessageState, actor: str) -> bool:
     pending = state.pending_reply
     if pending is None:
         return False
+    if pending.held_for == "confidential":  # R-44, R-53: not its own writer
+        return actor in pending.approvers and actor != pending.submitted_by
     if actor in pending.approvers:
         return True
     still = state.crisis is not None and state.crisis.through_crisis_management
@@ -868,6 +1132,11 @@ def _require_approver(state: MessageState, actor: str, what: str) -> PendingRepl
     _require_stage(state, Stage.AWAITING_APPROVAL)
     pending = state.pending_reply
     assert pending is not None  # the stage is entered only with a pending reply
+    if not may_approve(state, actor) and pending.held_for == "confidential":
+        raise NotAuthorised(f"R-44: only {', '.join(sorted(pending.approvers))} may {what} a "
+                            f"text held for confidential information, never its writer",
+                            key="approval.confidential",
+                            params={"approvers": ", ".join(sorted(pending.approvers))})
     if not may_approve(state, actor):
         raise NotAuthorised(f"R-39: only crisis management ({', '.join(sorted(pending.approvers))})"
                             f" may {what} this reply; {actor} may not",
@@ -920,8 +1189,12 @@ def _update_admins(state: MessageState, command: UpdateAdmins, now: datetime
 def _signature(state: MessageState, command: Respond) -> str | None:
     """R-26: replies are signed with name and unit where the account requires it."""
     rule = state.policy.signature
-    if rule is SignatureRule.REQUIRED and not (command.signature or "").strip():
+    if rule is SignatureRule.REQUIRED and not real_signature(command.signature):
         raise RuleViolation("R-26: this account's replies are signed with name and unit",
+                            key="respond.signature")
+    if (rule is SignatureRule.OPTIONAL and command.signed
+            and not real_signature(command.signature)):
+        raise RuleViolation("R-26: a signature names the writer and unit",
                             key="respond.signature")
     if rule is SignatureRule.OFF:
         return None
@@ -930,7 +1203,7 @@ def _signature(state: MessageState, command: Respond) -> str | None:
 
 def _fire_due(state: MessageState, now: datetime, actor: str) -> list[MessageEvent]:
     events: list[MessageEvent] = []
-    for step in sorted(pending_steps(state), key=lambda s: s.due):
+    for step in sorted(pending_steps(state, now), key=lambda s: s.due):
         if step.due > now:
             break
         common = {"at": now, "actor": actor, "step": step.key, "stage": state.stage,
@@ -1002,13 +1275,22 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
     match event:
         case MessageHidden():
             changes["hidden"] = True
+        case AcknowledgementSent() if state.stage in (Stage.FORWARDED, Stage.DRAFTED):
+            # R-23, R-24: acknowledged while with the officer: the officer's
+            # clock runs on; the citizen is now owed the final answer.
+            changes |= first | {"citizen_stage": Stage.ACKNOWLEDGED, "citizen_since": event.at}
         case AcknowledgementSent():
             changes |= _enter(Stage.ACKNOWLEDGED, event.at) | first
         case MessageAnswered():
             changes |= _enter(Stage.ANSWERED, event.at) | first
             changes |= {"answer": event.text, "closed_at": event.at}
         case MessageForwarded():
-            changes |= _enter(Stage.FORWARDED, event.at) | {"officer": event.officer}
+            changes |= _enter(Stage.FORWARDED, event.at) | {"officer": event.officer,
+                                                            "draft": None}
+            if state.stage in (Stage.OPEN, Stage.ACKNOWLEDGED):
+                # R-24: forwarding keeps the citizen's own deadline.
+                changes |= {"citizen_stage": state.stage,
+                            "citizen_since": state.stage_entered_at}
         case DraftSubmitted():
             changes |= _enter(Stage.DRAFTED, event.at) | {"draft": event.text}
         case MessageRegistered():
@@ -1023,6 +1305,12 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
                         "disposal_decided_by": event.actor}
         case MessageDisposed():
             changes |= _enter(Stage.DISPOSED, event.at) | {"closed_at": event.at}
+        case MessageWatched():
+            changes |= _enter(Stage.WATCHED, event.at) | first
+            changes |= {"closed_at": event.at, "closed_reason": event.reason}
+        case CaseClosed():
+            changes |= _enter(Stage.CLOSED, event.at) | {"pending_reply": None}
+            changes |= {"closed_at": event.at, "closed_reason": event.reason}
         case ManualActionRequested() if state.pending_action is not None:
             # Issue 9: awaited after the one a person is carrying out now.
             changes["queued_actions"] = [*state.queued_actions, AwaitedAction(
@@ -1050,7 +1338,7 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
                             drafted_by=event.drafted_by, submitted_by=event.actor,
                             submitted_at=event.at, crisis_id=event.crisis_id,
                             approvers=frozenset(event.approvers), returns_to=state.stage,
-                            returns_to_since=state.stage_entered_at)}
+                            returns_to_since=state.stage_entered_at, held_for=event.held_for)}
         case ReplyApproved() | ReplySentBack():
             # Back where the reply was written, deadlines as they were; an
             # approved reply's publication (recorded next) then moves it on.
@@ -1070,6 +1358,7 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
             # as the directory names it now, not as it was when it was written.
             pending, crisis = state.pending_reply, event.crisis
             if (pending is not None and pending.crisis_id == crisis.crisis_id
+                    and pending.held_for == "crisis"
                     and crisis.through_crisis_management and crisis.crisis_management):
                 changes["pending_reply"] = pending.model_copy(
                     update={"approvers": crisis.crisis_management})

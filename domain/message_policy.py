@@ -19,8 +19,8 @@ class AnswerRule(StrEnum):
 
 
 class SignatureRule(StrEnum):
-    REQUIRED = "required"  # Kristiansand
-    OPTIONAL = "optional"  # Mora
+    REQUIRED = "required"  # Kristiansand: "Skriv under med navn og gjerne enhet/avdeling"
+    OPTIONAL = "optional"  # Mora: "behöver inte undertecknas med namn"
     OFF = "off"
 
 
@@ -54,9 +54,25 @@ class MessagePolicy(BaseModel):
     reminder_after_office_hours: float = Field(4, gt=0)
     answer_after_acknowledgement_days: int = Field(10, ge=1)
     officer_days: int = Field(5, ge=1)
-    signature: SignatureRule = SignatureRule.OPTIONAL
+    # R-26, R-43: the stricter reading is the default (Kristiansand's).
+    signature: SignatureRule = SignatureRule.REQUIRED
     disposal_decisions: tuple[DisposalDecision, ...] = DEFAULT_DISPOSAL_DECISIONS
     screening: ScreeningPolicy = ScreeningPolicy()
+    # R-22: after the last escalation the case is chased again every this
+    # many working days, until someone acts or a person with the right
+    # closes it with a reason (the chain never goes silent).
+    chase_every_working_days: int = Field(1, ge=1, le=20)
+    # R-45, R-30: a copy is kept before every hide or deletion; where True,
+    # also of advertising (Kristiansand: "Før et innlegg slettes, ta
+    # skjermdump av innlegget"), the stricter default; False follows R-32
+    # (Mora: advertising is removed and not kept).
+    copy_before_every_deletion: bool = True
+    # R-33: the disposal decision under which advertising is deleted, named
+    # on the record when the person removing it names none.
+    advertising_disposal_decision: str = "SM-2"
+    # R-46: "watched" (no reply needed) as an outcome; only where the
+    # municipality allows it (Mora); the stricter default answers everything.
+    watched_allowed: bool = False
 
     @model_validator(mode="after")
     def _decisions_unique(self) -> MessagePolicy:

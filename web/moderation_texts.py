@@ -96,6 +96,9 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "mstage.redacted": ("Avpublicerat", "Avpublisert", "Removed"),
     "mstage.disposed": ("Gallrat", "Kassert", "Disposed of"),
     "mstage.staff_post": ("Eget inlägg", "Eget innlegg", "Staff post"),
+    "mstage.watched": ("Bevakat", "Fulgt med på", "Watched"),
+    "mstage.closed": ("Stängt med motivering", "Lukket med begrunnelse",
+                      "Closed with a reason"),
     "flag.identity_number": ("Personnummer", "Fødselsnummer", "Identity number"),
     "flag.email": ("E-postadress", "E-postadresse", "E-mail address"),
     "flag.phone_number": ("Telefonnummer", "Telefonnummer", "Phone number"),

@@ -332,6 +332,65 @@ RULES: dict[str, tuple[str, str, str]] = {
         "R-33: kassasjonsvedtaket {decision} finnes ikke i arkivplanen (kjente: {known}).",
         "R-33: no disposal decision {decision} in the records-management plan "
         "(known: {known})."),
+    # ----------------------------------------------------------- issue 16: message cases
+    "dispose.confidential": (
+        "R-31, R-33: granskningen hittade ett personnummer; ett sådant meddelande "
+        "registreras och gallras aldrig som ringa betydelse.",
+        "R-31, R-33: kontrollen fant et fødselsnummer; en slik melding journalføres og "
+        "kasseres aldri som uvesentlig.",
+        "R-31, R-33: screening found an identity number; such a message is registered, "
+        "never disposed of as trivial."),
+    "redact.disposal_decision": (
+        "R-33: reklam raderas enligt ett gallringsbeslut i informationshanteringsplanen "
+        "(kända: {known}).",
+        "R-33: reklame slettes etter et kassasjonsvedtak i arkivplanen (kjente: {known}).",
+        "R-33: advertising is deleted under a disposal decision of the records-management "
+        "plan (known: {known})."),
+    "redact.criticism": (
+        "R-34: kritik besvaras, den raderas inte; granskningen hittade ingen förolämpning.",
+        "R-34: kritikk besvares, den slettes ikke; kontrollen fant ingen fornærmelse.",
+        "R-34: criticism is answered, not deleted; screening found no insult in it."),
+    "hide.copy_needed": (
+        "R-30, R-45: en kopia sparas innan ett meddelande döljs.",
+        "R-30, R-45: en kopi lagres før en melding skjules.",
+        "R-30, R-45: a copy is kept before a message is hidden."),
+    "acknowledge.already": (
+        "Mottagningsbesked har redan skickats.",
+        "Mottaket er allerede bekreftet.",
+        "The message has already been acknowledged."),
+    "forward.same_officer": (
+        "Ärendet ligger redan hos {officer}.",
+        "Saken ligger allerede hos {officer}.",
+        "The case is already with {officer}."),
+    "close.who": (
+        "R-22: bara verksamhetens chef eller kommunikationsenheten får stänga ett "
+        "obesvarat ärende.",
+        "R-22: bare enhetens leder eller kommunikasjonsavdelingen kan lukke en ubesvart sak.",
+        "R-22: only the unit's manager or the communications unit may close an unanswered "
+        "case."),
+    "watch.not_allowed": (
+        "R-46: kommunen besvarar varje meddelande; att bara bevaka är inte ett utfall här.",
+        "R-46: kommunen besvarer hver melding; bare å følge med er ikke et utfall her.",
+        "R-46: this municipality answers every message; watching only is not an outcome "
+        "here."),
+    "watch.flagged": (
+        "R-46: granskningen flaggade meddelandet; det granskas, det bevakas inte bara.",
+        "R-46: kontrollen flagget meldingen; den vurderes, den følges ikke bare med på.",
+        "R-46: screening flagged the message; it is reviewed, not only watched."),
+    "outgoing.confidential": (
+        "R-44: texten innehåller sekretessbelagda uppgifter och ingen annan får bekräfta "
+        "den; ändra texten.",
+        "R-44: teksten inneholder taushetsbelagte opplysninger og ingen andre kan bekrefte "
+        "den; endre teksten.",
+        "R-44: the text contains confidential information and no one else may confirm it; "
+        "change the text."),
+    "approval.confidential": (
+        "R-44: bara {approvers} får bekräfta eller skicka tillbaka en text som hölls för "
+        "sekretessbelagda uppgifter, aldrig den som skrev den.",
+        "R-44: bare {approvers} kan bekrefte eller sende tilbake en tekst som ble holdt "
+        "tilbake for taushetsbelagte opplysninger, aldri den som skrev den.",
+        "R-44: only {approvers} may confirm or send back a text held for confidential "
+        "information, never its writer."),
     "approval.crisis_only": (
         "R-39: bara krisledningen ({approvers}) får godkänna eller skicka tillbaka svaret.",
         "R-39: bare kriseledelsen ({approvers}) kan godkjenne eller sende tilbake svaret.",

@@ -6,6 +6,7 @@ case; no personal data).
 
 Updates (each with a validator; a rejected one leaves no history):
     acknowledge, respond, forward, submit_draft, register, redact, dispose,
+    watch (R-46), close_case (R-22: the manager or the communications unit, with a reason),
     confirm_manual_action (what a person did by hand on a platform without an API),
     approve_reply, send_back_reply (R-39: crisis management, where communication
     goes through it in a crisis: a reply then waits for its approval)
@@ -51,7 +52,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.account import DomainError
     from domain.crisis_mode import CrisisStatus
     from domain.records import StoredEvent
-    from domain.redaction import rule_for
+    from domain.redaction import RemovalCategory, rule_for
     from workflows.models import (
         AcknowledgeRequest,
         DecisionResult,
@@ -95,6 +96,10 @@ class InboundMessageWorkflow:
     @workflow.run
     async def run(self, inp: MessageWorkflowInput) -> MessageWorkflowResult:
         m = inp.receive.message
+        if not workflow.patched("issue16-message-rules"):
+            # Begun before issue 16: no chase, no citizen's clock while
+            # forwarded, no outgoing screening, so the history replays.
+            self._state = self._state.model_copy(update={"fidelity_rules": False})
         async with self._lock:
             if not inp.receipt_recorded:
                 await workflow.execute_activity_method(
@@ -432,8 +437,10 @@ class InboundMessageWorkflow:
         await self._ready()
         async with self._lock:
             rule = rule_for(request.category)
-            law = rule.law_se if self._state.country.value == "SE" else rule.law_no
-            if rule.register_before_delete and self._state.diarium_number is None:
+            command = self._redact_command(request)
+            registers = (rule.register_before_delete
+                         or msg.screening_found_confidential(self._state))  # R-31
+            if registers and self._state.diarium_number is None:
                 self._decide(msg.Register(actor=request.actor, diarium_number="pending",
                                           record_class="Sekretess", confidential=True))
                 number = await self._diarium_number()
@@ -441,11 +448,8 @@ class InboundMessageWorkflow:
                     actor=request.actor, diarium_number=number,
                     record_class=rule.label_sv, confidential=True))
             public = self._state.message.kind.value == "comment"
-            command = msg.Redact(actor=request.actor, category=request.category, law=law,
-                                 reason=request.reason, preserved_copy=rule.keep_copy,
-                                 action="delete" if public else "hide")
             self._decide(command)
-            if rule.keep_copy:
+            if command.preserved_copy:
                 await self._preserve_copy()
             result = await self._platform("delete") if public else None
             await self._decide_and_record(command, result)
@@ -453,17 +457,38 @@ class InboundMessageWorkflow:
 
     @redact.validator
     def _validate_redact(self, request: RedactRequest) -> None:
-        rule = rule_for(request.category)
-        command = msg.Redact(actor=request.actor, category=request.category, law=rule.law_se,
-                             reason=request.reason, preserved_copy=rule.keep_copy)
         if not self._written:
             return
+        command = self._redact_command(request)
         try:
             msg.decide(self._state, command, now=workflow.now())
         except DomainError as error:
-            if error.code == "RuleViolation" and rule.register_before_delete:
-                return  # registered first by the handler (R-31)
+            if error.key == "redact.register_first":
+                # Registered first by the handler (R-31); the rest is checked as if so.
+                registered = self._state.model_copy(update={"diarium_number": "pending"})
+                try:
+                    msg.decide(registered, command, now=workflow.now())
+                except DomainError as other:
+                    raise _rejection(other) from None
+                return
             raise _rejection(error) from None
+
+    def _redact_command(self, request: RedactRequest) -> msg.Redact:
+        """R-29: the category's law; R-30/R-45: a copy first (advertising too
+        where the municipality keeps one, else not, R-32); R-33: advertising
+        under its disposal decision."""
+        rule = rule_for(request.category)
+        s = self._state
+        law = rule.law_se if s.country.value == "SE" else rule.law_no
+        advertising = request.category is RemovalCategory.ADVERTISING
+        keep = rule.keep_copy or (advertising and s.fidelity_rules
+                                  and s.policy.copy_before_every_deletion)
+        decision = request.decision_id or (s.policy.advertising_disposal_decision
+                                           if advertising and s.fidelity_rules else None)
+        public = s.message.kind.value == "comment"
+        return msg.Redact(actor=request.actor, category=request.category, law=law,
+                          reason=request.reason, preserved_copy=keep,
+                          action="delete" if public else "hide", decision_id=decision)
 
     @workflow.update
     async def dispose(self, command: msg.Dispose) -> DecisionResult:
@@ -475,6 +500,31 @@ class InboundMessageWorkflow:
 
     @dispose.validator
     def _validate_dispose(self, command: msg.Dispose) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def watch(self, command: msg.Watch) -> DecisionResult:
+        """R-46: watched, no reply needed, where the municipality allows it."""
+        await self._ready()
+        async with self._lock:
+            await self._decide_and_record(command)
+            return DecisionResult(state=self._state)
+
+    @watch.validator
+    def _validate_watch(self, command: msg.Watch) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def close_case(self, command: msg.CloseCase) -> DecisionResult:
+        """R-22: the manager or the communications unit closes a case no one
+        acted on, saying why; the chase ends."""
+        await self._ready()
+        async with self._lock:
+            await self._decide_and_record(command)
+            return DecisionResult(state=self._state)
+
+    @close_case.validator
+    def _validate_close_case(self, command: msg.CloseCase) -> None:
         self._check(command)
 
     @workflow.update

@@ -88,6 +88,9 @@ class RedactRequest(CleanStrings):
     actor: str
     category: RemovalCategory
     reason: str = Field(min_length=1, max_length=8000)
+    # the disposal decision advertising is deleted under (None: the
+    # account's policy names it, MessagePolicy.advertising_disposal_decision).
+    decision_id: str | None = Field(None, max_length=100)
 
 
 class DecisionResult(BaseModel):

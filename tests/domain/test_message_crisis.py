@@ -245,10 +245,14 @@ def test_r39_a_forwarded_case_officer_is_due_around_the_clock_in_a_crisis() -> N
     (reminder to the officer halfway), not in five working days."""
     case = in_crisis(plain_crisis())
     case.do(forward(), at=local(2026, 4, 7, 15))
-    plan = {s.name: (s.due, list(s.recipients)) for s in msg.deadline_plan(case.current)}
+    plan = {s.name: (s.due, list(s.recipients)) for s in msg.deadline_plan(case.current)
+            if s.name.startswith("officer")}
     assert plan == {
         "officer_reminder": (local(2026, 4, 7, 16), [OFFICER]),
         "officer_deadline": (local(2026, 4, 7, 17), [MANAGER, DEPUTY, *sorted(ADMINS)]),
+        # R-24: on to the communications unit a crisis period later.
+        "officer_escalation": (local(2026, 4, 7, 19),
+                               [MANAGER, DEPUTY, *sorted(ADMINS), *sorted(COMMS), OFFICER]),
     }
 
 

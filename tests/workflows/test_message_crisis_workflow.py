@@ -22,6 +22,7 @@ from tests.workflows.test_message_workflow import (
     AUTHORITIES,
     OFFICER,
     PAGE,
+    SIG,
     TZ,
     MessageHarness,
     W,
@@ -34,7 +35,6 @@ from workflows.starter import start_message_case
 __all__ = ["mh"]  # the fixture, shared with the message workflow's tests
 
 KRISLEDNING = "eva.marklund"
-
 
 def crisis(at: datetime, *, through: bool) -> CrisisMode:
     return CrisisMode(
@@ -74,7 +74,7 @@ async def test_r39_kristiansand_a_reply_is_published_only_once_crisis_management
     posted through the Graph API, recorded as the admin's answer."""
     handle = await receive_in_crisis(mh, "Är vattnet drickbart?", through=True)
     comments = f"/v21.0/{handle.id.split(':')[-1]}/comments"
-    waiting = await handle.execute_update(W.respond, RespondRequest(
+    waiting = await handle.execute_update(W.respond, RespondRequest(signature=SIG,
         actor=ADMIN, text="Koka vattnet tills vidare."))
     assert waiting.state.stage is msg.Stage.AWAITING_APPROVAL and waiting.platform is None
     assert mh.graph.requests_to("POST", comments) == []
@@ -90,13 +90,14 @@ async def test_r39_kristiansand_a_reply_is_published_only_once_crisis_management
         actor=KRISLEDNING, comment="Hänvisa till exempelby.se/kris"))
     assert back.state.stage is msg.Stage.OPEN
     assert back.state.sent_back == "Hänvisa till exempelby.se/kris"
-    await handle.execute_update(W.respond, RespondRequest(
+    await handle.execute_update(W.respond, RespondRequest(signature=SIG,
         actor=ADMIN, text="Koka vattnet; se exempelby.se/kris."))
     done = await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=KRISLEDNING))
     assert done.state.stage is msg.Stage.ANSWERED
     assert done.platform is not None and done.platform.status == "done"
     posted = mh.graph.requests_to("POST", comments)
-    assert [p.form["message"] for p in posted] == ["Koka vattnet; se exempelby.se/kris."]
+    # R-26: signed, as the default policy requires.
+    assert [p.form["message"] for p in posted] == [f"Koka vattnet; se exempelby.se/kris.\n{SIG}"]
     events = await events_of(mh, handle.id)
     assert [e["event_type"] for e in events] == [
         "MessageReceived", "ReplySubmittedForApproval", "ReplySentBack",
@@ -122,9 +123,11 @@ async def test_r39_a_forwarded_case_officer_is_reminded_and_escalated_within_hou
     await mh.env.sleep(timedelta(hours=2, minutes=5))
 
     def steps(events: list[dict[str, Any]]) -> list[tuple[str, str, list[str]]]:
+        # The officer's steps; the citizen's own run beside them (R-24).
         return [(e["event_type"], e["data"]["step"].rsplit(":", 1)[1], e["data"]["recipients"])
                 for e in events
-                if e["event_type"] in {"MessageReminderSent", "MessageEscalated"}]
+                if e["event_type"] in {"MessageReminderSent", "MessageEscalated"}
+                and ":officer_" in e["data"]["step"]]
 
     # Written by the worker after the sleep returns: wait for both steps.
     events = await eventually(lambda: events_of(mh, handle.id), lambda e: len(steps(e)) >= 2)
@@ -134,5 +137,7 @@ async def test_r39_a_forwarded_case_officer_is_reminded_and_escalated_within_hou
         ("MessageEscalated", "officer_deadline",
          [*AUTHORITIES.managers, *sorted(AUTHORITIES.admins)]),
     ]
-    due = datetime.fromisoformat(events[-1]["data"]["due"])
+    due = datetime.fromisoformat(next(
+        e for e in events if e["data"].get("step", "").endswith(":officer_deadline"))
+        ["data"]["due"])
     assert due == plan["officer_deadline"]

@@ -14,6 +14,7 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from domain import message as msg
 from tests.workflows.test_message_workflow import (
     ADMIN,
+    SIG,
     MessageHarness,
     W,
     events_of,
@@ -40,7 +41,7 @@ async def test_issue9_r22_r23_acknowledged_then_answered_by_hand_finishes(
     acked = await handle.execute_update(W.acknowledge, AcknowledgeRequest(
         actor=ADMIN, text="Tack, vi återkommer."))
     assert acked.state.pending_action == "reply"
-    answered = await handle.execute_update(W.respond, RespondRequest(
+    answered = await handle.execute_update(W.respond, RespondRequest(signature=SIG,
         actor=ADMIN, text="Badhuset öppnar 1 september."))
     assert answered.state.stage is msg.Stage.ANSWERED
     assert answered.platform is not None and answered.platform.status == "awaiting_person"
@@ -77,7 +78,7 @@ async def test_issue9_a_nul_in_a_decisions_text_is_recorded_without_it(
         with pytest.raises(WorkflowUpdateFailedError):
             await handle.execute_update("respond", {"actor": ADMIN, "text": text})
     await handle.execute_update(W.confirm_manual_action, msg.ConfirmManualAction(actor=ADMIN))
-    await handle.execute_update(W.respond, RespondRequest(actor=ADMIN, text="Svar."))
+    await handle.execute_update(W.respond, RespondRequest(signature=SIG, actor=ADMIN, text="Svar."))
     await handle.execute_update(W.confirm_manual_action, msg.ConfirmManualAction(actor=ADMIN))
     assert (await result_of(handle)).stage is msg.Stage.ANSWERED
     assert await task_failures(handle) == []

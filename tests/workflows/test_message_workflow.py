@@ -49,6 +49,7 @@ from workflows.message import (
 )
 from workflows.starter import start_message_case
 
+SIG = "Sofia Wallin, Kultur"  # R-26: the default policy requires a signature
 W = InboundMessageWorkflow
 PAGE, TOKEN = "104000000000001", "EAAGpage-token"
 TZ = "Europe/Stockholm"
@@ -125,7 +126,8 @@ async def test_r22_r23_r26_answered_on_the_platform_and_on_the_record(mh: Messag
     the reply is posted through the Graph API and its id recorded (R-21)."""
     handle = await receive(mh, "Hej! När öppnar biblioteket i sommar?")
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(W.respond, RespondRequest(actor=OUTSIDER, text="Svar"))
+        await handle.execute_update(W.respond, RespondRequest(
+            signature=SIG, actor=OUTSIDER, text="Svar"))
     assert refused.value.cause.type == "NotAuthorised"  # type: ignore[union-attr]
 
     done = await handle.execute_update(W.respond, RespondRequest(
@@ -233,9 +235,11 @@ async def test_r31_r30_identity_number_hidden_at_once_then_registered_and_remove
 
 
 async def test_r32_advertising_is_removed_and_not_kept(mh: MessageHarness) -> None:
-    """R-32: advertising is removed without a preserved copy; R-29 records
-    the category with its law."""
-    handle = await receive(mh, "Köp billiga solglasögon nu med rabatt på https://spam.example.com")
+    """R-32 (Mora: copy_before_every_deletion False): advertising is removed
+    without a preserved copy, under the disposal decision the policy names
+    (R-33); R-29 records the category with its law."""
+    handle = await receive(mh, "Köp billiga solglasögon nu med rabatt på https://spam.example.com",
+                           policy=msg.MessagePolicy(copy_before_every_deletion=False))
     state: msg.MessageState = await handle.query(W.state)
     assert "advertising" in [f.kind.value for f in state.flags]
     done = await handle.execute_update(W.redact, RedactRequest(
@@ -243,6 +247,7 @@ async def test_r32_advertising_is_removed_and_not_kept(mh: MessageHarness) -> No
     assert done.state.stage is msg.Stage.REDACTED
     redacted = (await events_of(mh, handle.id))[-1]["data"]
     assert redacted["preserved_copy"] is False and redacted["law"]
+    assert redacted["decision_id"] == "SM-2"
     assert await mh.pool.fetchval("SELECT count(*) FROM preserved_copies") == 0
 
 
@@ -258,7 +263,7 @@ async def test_r24_forwarded_to_a_case_officer_whose_draft_is_published(
     drafted = await handle.execute_update(W.submit_draft, msg.SubmitDraft(
         actor=OFFICER, text="Skicka ditt överklagande till bygglov@exempelby.se."))
     assert drafted.state.stage is msg.Stage.DRAFTED
-    done = await handle.execute_update(W.respond, RespondRequest(
+    done = await handle.execute_update(W.respond, RespondRequest(signature=SIG,
         actor=ADMIN, text=drafted.state.draft or ""))
     assert done.state.stage is msg.Stage.ANSWERED
     answered = (await events_of(mh, handle.id))[-1]["data"]
@@ -303,7 +308,8 @@ async def test_r22_a_redelivered_message_is_the_same_case(mh: MessageHarness) ->
         authorities=AUTHORITIES)
     again = await start_message_case(mh.client, command, task_queue=mh.task_queue)
     assert again.result_run_id == handle.result_run_id
-    await handle.execute_update(W.respond, RespondRequest(actor=ADMIN, text="Hej hej!"))
+    await handle.execute_update(W.respond, RespondRequest(
+        signature=SIG, actor=ADMIN, text="Hej hej!"))
     assert [e["event_type"] for e in await events_of(mh, handle.id)] == [
         "MessageReceived", "MessageAnswered"]
 
@@ -328,7 +334,7 @@ async def test_r22_on_a_platform_without_an_api_a_person_acts_and_confirms(
     a person is told exactly what to post, is reminded until they confirm,
     and the case ends only when they have."""
     handle = await receive(mh, "Hur söker man sommarjobb?", platform="tiktok")
-    done = await handle.execute_update(W.respond, RespondRequest(
+    done = await handle.execute_update(W.respond, RespondRequest(signature=SIG,
         actor=ADMIN, text="Sök senast 1 mars på exempelby.se/sommarjobb"))
     assert done.state.stage is msg.Stage.ANSWERED
     assert done.platform is not None and done.platform.status == "awaiting_person"
