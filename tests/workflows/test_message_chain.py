@@ -1,0 +1,196 @@
+"""Issue 16, the message-case rules across the whole span, on the
+time-skipping server with the real activities on PostgreSQL and the fake
+Graph API: the "no message unanswered" chain never goes silent for a year
+(R-22, R-23), a forwarded question's officer who never answers goes on to
+the communications unit (R-24), what screening found decides removal (R-31),
+outgoing texts are screened (R-44), a copy before every deletion (R-45),
+"watched" and closing with a reason (R-46, R-22)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+
+from domain import message as msg
+from domain.redaction import RemovalCategory
+from tests.support import COMMS_2, DEPUTY, MANAGER, eventually, keep_history
+from tests.workflows.test_message_workflow import (
+    ADMIN,
+    ADMINS,
+    AUTHORITIES,
+    OFFICER,
+    SIG,
+    TZ,
+    MessageHarness,
+    W,
+    events_of,
+    receive,
+    result_of,
+)
+from tests.workflows.test_message_workflow import mh as mh  # noqa: F401 - the fixture
+from workflows.message import RedactRequest, RespondRequest
+
+EVERYONE = sorted({MANAGER, DEPUTY, *ADMINS, *AUTHORITIES.communications})
+
+
+def chases(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e["event_type"] == "MessageEscalated"
+            and ":chase-" in e["data"]["step"]]
+
+
+async def live_for(mh: MessageHarness, handle: WorkflowHandle[Any, Any],
+                   span: timedelta) -> list[dict[str, Any]]:
+    """Let the case live `span` on the skipping clock, a month at a time,
+    waiting each month until the worker has written the steps then due."""
+    end = await mh.env.get_current_time() + span
+    while (now := await mh.env.get_current_time()) < end:
+        await mh.env.sleep(min(timedelta(days=30), end - now))
+        target = await mh.env.get_current_time() - timedelta(days=6)
+
+        def caught_up(events: list[dict[str, Any]], target: datetime = target) -> bool:
+            return max(e["occurred_at"] for e in events) >= target
+
+        await eventually(lambda: events_of(mh, handle.id), caught_up, seconds=60)
+    return await events_of(mh, handle.id)
+
+
+async def test_r22_r23_an_unanswered_message_is_chased_for_a_year_then_closed_with_a_reason(
+        mh: MessageHarness) -> None:
+    """R-22 "No message is left unanswered": after the reminder and the two
+    escalations, a year of chases on every working day to the manager, the
+    admins and the communications unit; still open; the case officer may
+    not close it, the communications unit closes it with a reason, and the
+    case ends."""
+    handle = await receive(mh, "Varför har ingen svarat om bygglovet?")
+    events = await live_for(mh, handle, timedelta(days=366))
+    chased = chases(events)
+    assert len(chased) > 240, len(chased)
+    assert all(sorted(c["data"]["recipients"]) == EVERYONE for c in chased)
+    days = [c["occurred_at"].astimezone(ZoneInfo(TZ)).date() for c in chased]
+    assert len(set(days)) == len(days) and all(d.weekday() < 5 for d in days)
+    assert max(b - a for a, b in zip(days, days[1:], strict=False)) <= timedelta(days=5)
+    state: msg.MessageState = await handle.query(W.state)
+    assert state.stage is msg.Stage.OPEN and msg.next_deadline(state) is not None
+    notified = await mh.pool.fetchval(
+        "SELECT count(DISTINCT step) FROM notifications WHERE case_id = $1", handle.id)
+    assert notified >= len(chased) + 3
+
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(W.close_case, msg.CloseCase(actor=OFFICER, reason="Inget"))
+    assert refused.value.cause.type == "NotAuthorised"  # type: ignore[union-attr]
+    closed = await handle.execute_update(W.close_case, msg.CloseCase(
+        actor=COMMS_2, reason="Avsändaren fick svar per brev, dnr 2026/118"))
+    assert closed.state.stage is msg.Stage.CLOSED
+    assert (await result_of(handle)).stage is msg.Stage.CLOSED
+    last = (await events_of(mh, handle.id))[-1]
+    assert (last["event_type"], last["actor"]) == ("CaseClosed", COMMS_2)
+
+
+async def test_r24_an_officer_who_never_answers_goes_on_to_the_communications_unit(
+        mh: MessageHarness) -> None:
+    """R-24: forwarded; the officer never drafts. The officer is reminded,
+    the manager and admins hear at five working days, the communications
+    unit at ten, then the chase (the officer among its recipients) for a
+    year; an admin acknowledges the citizen and hands the case to another
+    officer, whose draft is published."""
+    handle = await receive(mh, "Jag vill överklaga beslutet om bygglov.")
+    await handle.execute_update(W.forward, msg.Forward(actor=ADMIN, officer=OFFICER,
+                                                       note="Bygglov"))
+    events = await live_for(mh, handle, timedelta(days=366))
+    steps = [e["data"]["step"].rsplit(":", 1)[1] for e in events
+             if e["event_type"] in {"MessageReminderSent", "MessageEscalated"}]
+    assert {"officer_reminder", "officer_deadline", "officer_escalation",
+            "answer_deadline"} <= set(steps)
+    escalated = next(e for e in events if e["data"].get("step", "").endswith(
+        ":officer_escalation"))
+    assert set(AUTHORITIES.communications) <= set(escalated["data"]["recipients"])
+    chased = chases(events)
+    assert len(chased) > 230 and all(OFFICER in c["data"]["recipients"] for c in chased)
+
+    ack = await handle.execute_update(W.acknowledge, msg.Acknowledge(
+        actor=ADMIN, text="Tack, frågan ligger hos en handläggare."))
+    assert ack.state.stage is msg.Stage.FORWARDED
+    assert ack.state.citizen_stage is msg.Stage.ACKNOWLEDGED
+    handed = await handle.execute_update(W.forward, msg.Forward(
+        actor=ADMIN, officer="petra.handl", note="Elin är föräldraledig"))
+    assert handed.state.officer == "petra.handl"
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(W.submit_draft, msg.SubmitDraft(actor=OFFICER, text="x"))
+    await handle.execute_update(W.submit_draft, msg.SubmitDraft(
+        actor="petra.handl", text="Skicka överklagandet till bygglov@exempelby.se."))
+    done = await handle.execute_update(W.respond, RespondRequest(
+        actor=ADMIN, signature=SIG, text="Skicka överklagandet till bygglov@exempelby.se."))
+    assert done.state.stage is msg.Stage.ANSWERED
+
+
+async def test_r31_a_personnummer_is_registered_before_deletion_whatever_the_category(
+        mh: MessageHarness) -> None:
+    """R-31: the admin calls it profanity; screening found a personnummer:
+    it cannot be disposed of as trivial, and removing it registers it first."""
+    handle = await receive(mh, "Fan, min son 19121212-1212 fick inte plats!")
+    await eventually(lambda: handle.query(W.state), lambda s: s.hidden)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(W.dispose, msg.Dispose(actor=ADMIN, decision_id="SM-1"))
+    assert "R-31" in str(refused.value.cause)
+    done = await handle.execute_update(W.redact, RedactRequest(
+        actor=ADMIN, category=RemovalCategory.PROFANITY_OR_OBSCENITY, reason="Svordom"))
+    assert done.state.stage is msg.Stage.REDACTED and done.state.diarium_number
+    types = [e["event_type"] for e in await events_of(mh, handle.id)]
+    assert types == ["MessageReceived", "MessageHidden", "MessageRegistered", "MessageRedacted"]
+    assert await mh.pool.fetchval("SELECT confidential FROM diarium") is True
+    await result_of(handle)
+    keep_history(await handle.fetch_history(), "message_screened_personnummer_registered")
+
+
+async def test_r45_r33_advertising_is_captured_before_deletion_by_default(
+        mh: MessageHarness) -> None:
+    """R-45 (Kristiansand, the default): a copy before every deletion, also of
+    advertising, deleted under its disposal decision (R-33)."""
+    handle = await receive(mh, "Köp billiga solglasögon nu med rabatt på https://spam.example.com")
+    done = await handle.execute_update(W.redact, RedactRequest(
+        actor=ADMIN, category=RemovalCategory.ADVERTISING, reason="Reklam"))
+    assert done.state.stage is msg.Stage.REDACTED
+    redacted = (await events_of(mh, handle.id))[-1]["data"]
+    assert redacted["preserved_copy"] is True and redacted["decision_id"] == "SM-2"
+    assert await mh.pool.fetchval("SELECT count(*) FROM preserved_copies "
+                                  "WHERE case_id = $1", handle.id) == 1
+
+
+async def test_r44_an_answer_with_a_personnummer_is_not_published_until_confirmed(
+        mh: MessageHarness) -> None:
+    """R-44: nothing reaches the platform until the manager confirms."""
+    handle = await receive(mh, "Har min ansökan kommit in?")
+    comments = f"/v21.0/{handle.id.split(':')[-1]}/comments"
+    held = await handle.execute_update(W.respond, RespondRequest(
+        actor=ADMIN, signature=SIG, text="Ansökan för 19121212-1212 har kommit in."))
+    assert held.state.stage is msg.Stage.AWAITING_APPROVAL and held.platform is None
+    assert mh.graph.requests_to("POST", comments) == []
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=ADMIN))
+    back = await handle.execute_update(W.send_back_reply, msg.SendBackReply(
+        actor=MANAGER, comment="Inga personnummer i svar"))
+    assert back.state.stage is msg.Stage.OPEN
+    done = await handle.execute_update(W.respond, RespondRequest(
+        actor=ADMIN, signature=SIG, text="Ja, din ansökan har kommit in."))
+    assert done.state.stage is msg.Stage.ANSWERED
+    posted = [p.form["message"] for p in mh.graph.requests_to("POST", comments)]
+    assert posted == [f"Ja, din ansökan har kommit in.\n{SIG}"]
+    await result_of(handle)
+    keep_history(await handle.fetch_history(), "message_outgoing_held_then_answered")
+
+
+async def test_r46_watched_where_the_municipality_allows_it(mh: MessageHarness) -> None:
+    """R-46 (Mora): watched, with who and why; the case ends."""
+    handle = await receive(mh, "Vilken fin solnedgång över sjön ikväll.",
+                           policy=msg.MessagePolicy(watched_allowed=True))
+    done = await handle.execute_update(W.watch, msg.Watch(
+        actor=ADMIN, reason="En kommentar utan fråga"))
+    assert done.state.stage is msg.Stage.WATCHED
+    assert (await result_of(handle)).stage is msg.Stage.WATCHED
+    last = (await events_of(mh, handle.id))[-1]
+    assert (last["event_type"], last["actor"], last["data"]["reason"]) == (
+        "MessageWatched", ADMIN, "En kommentar utan fråga")
