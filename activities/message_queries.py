@@ -26,7 +26,8 @@ DECISION_EVENTS = (
     "MessageHidden", "AcknowledgementSent", "MessageAnswered", "MessageForwarded",
     "DraftSubmitted", "MessageRegistered", "MessageRedacted", "DisposalScheduled",
     "MessageDisposed", "ManualActionConfirmed",
-    "ReplySubmittedForApproval", "ReplyApproved", "ReplySentBack",
+    "ReplySubmittedForApproval", "ReplyApproved", "ReplySentBack",
+    "MessageWatched", "CaseClosed",
 )
 
 # A case waiting for a person: one of these stages, or an outcome a person

@@ -6,7 +6,8 @@ GET  /api/accounts/{account_id}/response-times   R-42, in office hours
 GET  /api/messages/{case_id}                     one case, its content and timeline
 POST /api/messages/{case_id}/{decision}          acknowledge, respond, forward, draft,
                                                  register, redact, dispose, confirm,
-                                                 approve, send-back (R-39)
+                                                 approve, send-back (R-39, R-44),
+                                                 watch (R-46), close (R-22)
 GET  /api/diarium                                the registrars' search (R-28, R-31)
 GET  /api/disposal-log                           R-35
 GET  /api/moderation-log                         every decision on messages
@@ -149,6 +150,18 @@ class RegisterBody(_Body):
 class RedactBody(_Body):
     category: RemovalCategory
     reason: msg.Text
+    decision_id: str | None = Field(
+        None, max_length=100,
+        description="R-33: the disposal decision advertising is deleted under (default: the "
+                    "account's policy names it)")
+
+
+class WatchBody(_Body):
+    reason: msg.Text = Field(description="R-46: why watching is enough")
+
+
+class CloseBody(_Body):
+    reason: msg.Text = Field(description="R-22: why the case ends without an answer")
 
 
 class DisposeBody(_Body):
@@ -365,7 +378,8 @@ DECISIONS: dict[str, Decision] = {d.path: d for d in (
                                             confidential=b.confidential),
              RegisterBody, "Register in the diarium (R-28, R-31)"),
     Decision("redact", W.redact,
-             lambda who, b: RedactRequest(actor=who, category=b.category, reason=b.reason),
+             lambda who, b: RedactRequest(actor=who, category=b.category, reason=b.reason,
+                                          decision_id=b.decision_id),
              RedactBody, "Unpublish with a category and its law (R-29..R-34)"),
     Decision("dispose", W.dispose,
              lambda who, b: msg.Dispose(actor=who, decision_id=b.decision_id),
@@ -378,6 +392,13 @@ DECISIONS: dict[str, Decision] = {d.path: d for d in (
              lambda who, b: msg.SendBackReply(actor=who, comment=b.comment),
              SendBackBody, "Crisis management sends a waiting reply back with a comment "
              "(R-39)"),
+    Decision("watch", W.watch,
+             lambda who, b: msg.Watch(actor=who, reason=b.reason),
+             WatchBody, "Watched, no reply needed, where the municipality allows it (R-46)"),
+    Decision("close", W.close_case,
+             lambda who, b: msg.CloseCase(actor=who, reason=b.reason),
+             CloseBody, "The manager or the communications unit closes a case no one acted "
+             "on, with a reason (R-22)"),
     Decision("confirm", W.confirm_manual_action,
              lambda who, b: msg.ConfirmManualAction(actor=who,
                                                     platform_object_id=b.platform_object_id),

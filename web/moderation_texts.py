@@ -40,6 +40,10 @@ _EVENTS: dict[str, tuple[str, str, str]] = {
     "ReplySentBack": ("Svaret skickat tillbaka av krisledningen",
                       "Svaret sendt tilbake av kriseledelsen",
                       "Reply sent back by crisis management"),
+    "MessageWatched": ("Bevakat, inget svar behövs", "Fulgt med på, intet svar trengs",
+                       "Watched, no reply needed"),
+    "CaseClosed": ("Stängt med motivering", "Lukket med begrunnelse",
+                   "Closed with a reason"),
 }
 
 _TEXTS: dict[str, tuple[str, str, str]] = {
