@@ -184,6 +184,8 @@ class MessageRedacted(_Event):
     action: Literal["hide", "delete"]
     # the disposal decision a deletion without a copy (advertising) is made under.
     decision_id: str | None = None
+    # the diarium number the kept copy is filed under, with its case.
+    filed_as: str | None = None
 
 
 class MessageWatched(_Event):
@@ -192,6 +194,10 @@ class MessageWatched(_Event):
 
     type: Literal["MessageWatched"] = "MessageWatched"
     reason: str
+    # a record of minor importance: disposed of under this decision on
+    # this date ("ska gallras vid inaktualitet"), without anyone to remember it.
+    decision_id: str | None = None
+    dispose_on: datetime | None = None
 
 
 class CaseClosed(_Event):
@@ -404,6 +410,9 @@ class Redact(_Command):
     preserved_copy: bool
     action: Literal["hide", "delete"] = "delete"
     decision_id: str | None = Field(None, max_length=100)  # R-33, for advertising
+    # the removed content is to be kept (bevaras): registered first and
+    # its copy filed with the case.
+    keep: bool = False
 
 
 class Watch(_Command):
@@ -558,7 +567,9 @@ class MessageState(BaseModel):
 
     @property
     def done(self) -> bool:
-        return self.stage.terminal and self.pending_action is None
+        # a watched message stays until its disposal date has come.
+        disposal_due = self.stage is Stage.WATCHED and self.dispose_on is not None
+        return self.stage.terminal and self.pending_action is None and not disposal_due
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -604,6 +615,10 @@ def deadline_plan(state: MessageState, now: datetime | None = None) -> list[Dead
         return steps + _chase(state, steps, f"manual-{state.pending_action}@"
                               f"{state.pending_since.isoformat()}",
                               a.managers + admins + comms, now)
+    if state.stage is Stage.WATCHED and state.dispose_on is not None:
+        return [DeadlineStep(key=f"watched@{state.stage_entered_at.isoformat()}:dispose",
+                             name="dispose", kind="lapse", due=state.dispose_on,
+                             recipients=())]
     if state.stage.terminal:
         return []
     if state.stage is Stage.AWAITING_APPROVAL and state.pending_reply is not None:
@@ -1025,6 +1040,12 @@ def _redact(state: MessageState, command: Redact, now: datetime) -> list[Message
         raise RuleViolation("R-31: confidential content is registered before deletion",
                             key="redact.register_first")
     advertising = command.category is RemovalCategory.ADVERTISING
+    if command.keep and advertising:
+        raise RuleViolation("R-32: advertising is removed and not kept",
+                            key="redact.advertising_kept")
+    if command.keep and state.diarium_number is None:
+        raise RuleViolation("R-50: removed content that is to be kept is registered and "
+                            "filed with its case first", key="redact.register_first")
     copy_always = state.fidelity_rules and state.policy.copy_before_every_deletion
     if advertising and command.preserved_copy and not copy_always:
         raise RuleViolation("R-32: advertising is removed and not kept",
@@ -1045,7 +1066,9 @@ def _redact(state: MessageState, command: Redact, now: datetime) -> list[Message
     events: list[MessageEvent] = [MessageRedacted(
         at=now, actor=actor, category=command.category, law=command.law,
         reason=command.reason, preserved_copy=command.preserved_copy, action=command.action,
-        decision_id=decision_id)]
+        decision_id=decision_id,
+        filed_as=state.diarium_number if state.fidelity_rules and command.preserved_copy
+        else None)]
     if (command.category is RemovalCategory.DEFAMATION_OR_INSULT and state.fidelity_rules
             and not any(f.category is command.category for f in state.flags)):
         if state.mood == "critical":
@@ -1074,7 +1097,13 @@ def _watch(state: MessageState, command: Watch, now: datetime) -> list[MessageEv
     if state.flags:
         raise RuleViolation("R-46: screening flagged the message; it is reviewed, not only "
                             "watched", key="watch.flagged")
-    return [MessageWatched(at=now, actor=command.actor, reason=command.reason)]
+    decision = next((d for d in state.policy.disposal_decisions
+                     if d.id == state.policy.minor_records_decision), None)
+    if decision is None or not state.fidelity_rules:
+        return [MessageWatched(at=now, actor=command.actor, reason=command.reason)]
+    return [MessageWatched(at=now, actor=command.actor, reason=command.reason,
+                           decision_id=decision.id,
+                           dispose_on=now + timedelta(days=decision.keep_days))]
 
 
 def _held_if_confidential(state: MessageState, actor: str, now: datetime, kind: ReplyKind,
@@ -1308,6 +1337,10 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
         case MessageWatched():
             changes |= _enter(Stage.WATCHED, event.at) | first
             changes |= {"closed_at": event.at, "closed_reason": event.reason}
+            if event.dispose_on is not None:  # the disposal falls due
+                changes |= {"disposal_decision": event.decision_id,
+                            "dispose_on": event.dispose_on,
+                            "disposal_decided_by": event.actor}
         case CaseClosed():
             changes |= _enter(Stage.CLOSED, event.at) | {"pending_reply": None}
             changes |= {"closed_at": event.at, "closed_reason": event.reason}

@@ -73,6 +73,9 @@ class MessagePolicy(BaseModel):
     # "watched" (no reply needed) as an outcome; only where the
     # municipality allows it (Mora); the stricter default answers everything.
     watched_allowed: bool = False
+    # "ska gallras vid inaktualitet": the disposal decision under which
+    # a watched comment (of minor importance by its nature) falls due.
+    minor_records_decision: str = "SM-1"
 
     @model_validator(mode="after")
     def _decisions_unique(self) -> MessagePolicy:

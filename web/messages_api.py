@@ -154,6 +154,8 @@ class RedactBody(_Body):
         None, max_length=100,
         description="R-33: the disposal decision advertising is deleted under (default: the "
                     "account's policy names it)")
+    keep: bool = Field(False, description="R-50: the content is to be kept: registered "
+                                          "first and filed with its case")
 
 
 class WatchBody(_Body):
@@ -379,7 +381,7 @@ DECISIONS: dict[str, Decision] = {d.path: d for d in (
              RegisterBody, "Register in the diarium (R-28, R-31)"),
     Decision("redact", W.redact,
              lambda who, b: RedactRequest(actor=who, category=b.category, reason=b.reason,
-                                          decision_id=b.decision_id),
+                                          decision_id=b.decision_id, keep=b.keep),
              RedactBody, "Unpublish with a category and its law (R-29..R-34)"),
     Decision("dispose", W.dispose,
              lambda who, b: msg.Dispose(actor=who, decision_id=b.decision_id),

@@ -438,15 +438,16 @@ class InboundMessageWorkflow:
         async with self._lock:
             rule = rule_for(request.category)
             command = self._redact_command(request)
-            registers = (rule.register_before_delete
+            registers = (rule.register_before_delete or command.keep
                          or msg.screening_found_confidential(self._state))
             if registers and self._state.diarium_number is None:
                 self._decide(msg.Register(actor=request.actor, diarium_number="pending",
                                           record_class="Sekretess", confidential=True))
                 number = await self._diarium_number()
                 await self._decide_and_record(msg.Register(
-                    actor=request.actor, diarium_number=number,
-                    record_class=rule.label_sv, confidential=True))
+                    actor=request.actor, diarium_number=number, record_class=rule.label_sv,
+                    confidential=(rule.register_before_delete
+                                  or msg.screening_found_confidential(self._state))))
             public = self._state.message.kind.value == "comment"
             self._decide(command)
             if command.preserved_copy:
@@ -488,7 +489,8 @@ class InboundMessageWorkflow:
         public = s.message.kind.value == "comment"
         return msg.Redact(actor=request.actor, category=request.category, law=law,
                           reason=request.reason, preserved_copy=keep,
-                          action="delete" if public else "hide", decision_id=decision)
+                          action="delete" if public else "hide", decision_id=decision,
+                          keep=request.keep)
 
     @workflow.update
     async def dispose(self, command: msg.Dispose) -> DecisionResult:

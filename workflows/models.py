@@ -91,6 +91,8 @@ class RedactRequest(CleanStrings):
     # the disposal decision advertising is deleted under (None: the
     # account's policy names it, MessagePolicy.advertising_disposal_decision).
     decision_id: str | None = Field(None, max_length=100)
+    # the removed content is to be kept: registered first, filed with its case.
+    keep: bool = False
 
 
 class DecisionResult(BaseModel):

@@ -29,6 +29,7 @@ from domain.message import (
     CloseCase,
     Hide,
     MessageAnswered,
+    MessageDisposed,
     MessageEscalated,
     MessagePolicy,
     MessageRedacted,
@@ -417,8 +418,7 @@ def test_r46_watched_only_where_the_municipality_allows_it() -> None:
     assert isinstance(watched, MessageWatched)
     assert (watched.actor, watched.reason) == (ADMIN, "Diskussion mellan invånare")
     state = mora.current
-    assert (state.stage, state.closed_reason, next_deadline(state)) == (
-        Stage.WATCHED, "Diskussion mellan invånare", None)
+    assert (state.stage, state.closed_reason) == (Stage.WATCHED, "Diskussion mellan invånare")
     with pytest.raises(WrongStage):
         mora.decide(respond())
 
@@ -455,3 +455,40 @@ def test_r26_r45_r46_r43_the_sample_directories_follow_their_guidelines() -> Non
     assert (no.signature, no.copy_before_every_deletion, no.watched_allowed) == (
         SignatureRule.REQUIRED, True, False)
     assert se.chase_every_working_days == no.chase_every_working_days == 1
+
+
+# --------------------------------------------------------------------------- R-50
+
+
+def test_r50_a_watched_comment_is_disposed_of_when_its_date_comes() -> None:
+    """R-50 "Handlingar av tillfällig eller ringa betydelse ska gallras vid
+    inaktualitet" (Mora): the watched comment's disposal falls due under the
+    minor-records decision (SM-1, 30 days) and happens then, logged with the
+    decision and who watched it; nobody has to remember it."""
+    case = case_at(Stage.OPEN, policy=MessagePolicy(watched_allowed=True))
+    [watched] = case.do(Watch(actor=ADMIN, reason="Ingen fråga"))
+    assert isinstance(watched, MessageWatched)
+    assert (watched.decision_id, watched.dispose_on) == ("SM-1", AFTER_EASTER + timedelta(30))
+    assert not case.current.done and next_deadline(case.current) == watched.dispose_on
+    assert case.decide(fire(), at=watched.dispose_on - timedelta(minutes=1)) == []
+    [disposed] = case.do(fire(), at=watched.dispose_on)
+    assert isinstance(disposed, MessageDisposed)
+    assert (disposed.decision_id, disposed.decided_by) == ("SM-1", ADMIN)
+    assert case.current.stage is Stage.DISPOSED and case.current.done
+
+
+def test_r50_removed_content_to_be_kept_is_registered_and_filed_with_its_case() -> None:
+    """R-50, Norrköping: "Ska det bevaras ska det ... diarieföras och
+    arkiveras i ärendeakt": a removal to be kept needs the case's diarium
+    number first, and the removal names it; advertising is never kept."""
+    case = case_at(Stage.OPEN)
+    kept = redact(category="sexism_or_harassment", keep=True)
+    with pytest.raises(RuleViolation) as refused:
+        case.decide(kept)
+    assert refused.value.key == "redact.register_first"
+    with pytest.raises(RuleViolation) as refused:
+        case.decide(redact(category="advertising", keep=True, decision_id="SM-2"))
+    assert refused.value.key == "redact.advertising_kept"
+    case.do(register(actor=REGISTRAR))
+    [redacted] = case.do(kept)
+    assert isinstance(redacted, MessageRedacted) and redacted.filed_as == "KS 2026/311"

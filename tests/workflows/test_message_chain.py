@@ -183,14 +183,43 @@ async def test_r44_an_answer_with_a_personnummer_is_not_published_until_confirme
     keep_history(await handle.fetch_history(), "message_outgoing_held_then_answered")
 
 
-async def test_r46_watched_where_the_municipality_allows_it(mh: MessageHarness) -> None:
-    """R-46 (Mora): watched, with who and why; the case ends."""
+async def test_r46_r50_watched_then_disposed_of_when_its_date_comes(
+        mh: MessageHarness) -> None:
+    """R-46 (Mora): watched, with who and why; R-50: of minor importance, it
+    is disposed of under SM-1 after 30 days ("gallras vid inaktualitet"):
+    the content goes and the disposal log names the decision and who."""
     handle = await receive(mh, "Vilken fin solnedgång över sjön ikväll.",
                            policy=msg.MessagePolicy(watched_allowed=True))
     done = await handle.execute_update(W.watch, msg.Watch(
         actor=ADMIN, reason="En kommentar utan fråga"))
     assert done.state.stage is msg.Stage.WATCHED
-    assert (await result_of(handle)).stage is msg.Stage.WATCHED
-    last = (await events_of(mh, handle.id))[-1]
-    assert (last["event_type"], last["actor"], last["data"]["reason"]) == (
+    assert done.state.dispose_on is not None
+    assert await mh.pool.fetchval("SELECT count(*) FROM message_contents "
+                                  "WHERE case_id = $1", handle.id) == 1
+    assert (await result_of(handle)).stage is msg.Stage.DISPOSED
+    events = await events_of(mh, handle.id)
+    watched = events[-2]
+    assert (watched["event_type"], watched["actor"], watched["data"]["reason"]) == (
         "MessageWatched", ADMIN, "En kommentar utan fråga")
+    assert events[-1]["event_type"] == "MessageDisposed"
+    assert events[-1]["occurred_at"] >= done.state.dispose_on
+    assert await mh.pool.fetchval("SELECT count(*) FROM message_contents "
+                                  "WHERE case_id = $1", handle.id) == 0
+    log = await mh.pool.fetchrow("SELECT * FROM disposal_log WHERE case_id = $1", handle.id)
+    assert (log["decision_id"], log["decided_by"]) == ("SM-1", ADMIN)
+
+
+async def test_r50_a_removal_to_be_kept_is_registered_and_filed_with_its_case(
+        mh: MessageHarness) -> None:
+    """R-50: "Ska det bevaras ska det ... diarieföras och arkiveras i
+    ärendeakt": registered first, then removed, the removal naming the number."""
+    handle = await receive(mh, "Du är en jävla idiot, Kalle på tekniska.")
+    done = await handle.execute_update(W.redact, RedactRequest(
+        actor=ADMIN, category=RemovalCategory.SEXISM_OR_HARASSMENT, reason="Trakasserier",
+        keep=True))
+    assert done.state.stage is msg.Stage.REDACTED and done.state.diarium_number
+    events = await events_of(mh, handle.id)
+    assert [e["event_type"] for e in events] == [
+        "MessageReceived", "MessageRegistered", "MessageRedacted"]
+    assert events[-1]["data"]["filed_as"] == done.state.diarium_number
+    assert await mh.pool.fetchval("SELECT confidential FROM diarium") is False
