@@ -82,6 +82,19 @@ class Settings:
         o.strip().rstrip("/") for o in os.environ.get(
             "KANALVAKT_CODEC_CORS_ORIGINS", "http://localhost:8233").split(",") if o.strip()))
 
+    # ---- the web boundary (web/boundary.py): request bodies over these are
+    # refused with 413 before they are read.
+    # Forms and the JSON API.
+    max_body_bytes: int = field(default_factory=lambda: int(
+        os.environ.get("KANALVAKT_MAX_BODY_BYTES", str(1024 * 1024))))
+    # Meta's webhook: 1000 updates at most per batch (web/boundary.py says how
+    # this default follows from it).
+    webhook_max_body_bytes: int = field(default_factory=lambda: int(
+        os.environ.get("KANALVAKT_WEBHOOK_MAX_BODY_BYTES", str(16 * 1024 * 1024))))
+    # Screenshot uploads (multipart): a 20 MB screenshot and its fields.
+    upload_max_body_bytes: int = field(default_factory=lambda: int(
+        os.environ.get("KANALVAKT_UPLOAD_MAX_BODY_BYTES", str(21 * 1024 * 1024))))
+
     @property
     def production(self) -> bool:
         return self.env.strip().lower() in {"production", "prod"}

@@ -257,7 +257,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     @app.get("/api/accounts/{account_id}/timeline")
     async def account_timeline(
             account_id: uuid.UUID, ctx: Ctx, actor: ApiActor,
-            before: Annotated[int | None, Query(ge=1, description=(
+            before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description=(
                 "only events numbered (version) below this"))] = None,
             limit: Annotated[int | None, Query(ge=1, le=1000, description=(
                 "at most this many, the newest"))] = None) -> list[dict[str, Any]]:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -47,8 +48,24 @@ from domain.meta_webhooks import (
     parse_delivery,
     verify_signature,
 )
+from domain.text import REPLACEMENT
+from web.boundary import MAY_HOLD_UNRECORDABLE
 
 log = structlog.get_logger("kanalvakt.web.webhooks")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """The decoded delivery with every lone surrogate, in keys and values,
+    replaced by U+FFFD; everything else as it was (ids keep their bytes)."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub(REPLACEMENT, value)
+    if isinstance(value, list):
+        return [without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v)
+                for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
@@ -122,6 +139,10 @@ def meta_router(settings: MetaWebhookSettings | None = None) -> APIRouter:
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             log.warning("meta webhook delivery refused", reason="body is not JSON")
             raise HTTPException(400, detail="body is not JSON") from None
+        if MAY_HOLD_UNRECORDABLE.search(raw):
+            # A lone surrogate ("\ud800") decodes from JSON but no pydantic str
+            # field takes it: replaced (U+FFFD), so the message is kept, not lost.
+            payload = without_lone_surrogates(payload)
         try:
             parsed = parse_delivery(payload)
         except MalformedDelivery as malformed:
