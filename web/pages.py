@@ -25,6 +25,7 @@ from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Scope
@@ -32,7 +33,12 @@ from starlette.types import Scope
 import settings as app_settings
 from activities import queries, web_queries
 from web import i18n, session_texts
-from web.boundary import BodyLimitMiddleware, TextCheckMiddleware, validation_response
+from web.boundary import (
+    BodyLimitMiddleware,
+    TextCheckMiddleware,
+    safe_errors,
+    validation_response,
+)
 from web.identity import (
     ID_TOKEN_MAX,
     MaybeSigned,
@@ -182,6 +188,19 @@ def _error_pages(app: FastAPI) -> None:
         return await render(request, "error.html", {
             "status": status, "message_key": "error.404" if in_path else "page.bad_request"},
             status_code=status)
+
+    @app.exception_handler(ValidationError)
+    async def command_invalid(request: Request, error: ValidationError) -> Response:
+        """A request the route's own checks let through, but a command or
+        model built from it refuses: still the caller's input, so a 422 (a
+        500 made Meta and the forms retry what can never succeed). Logged,
+        since it also means a route checks less than its command."""
+        log.warning("request refused by a model the route builds", path=request.url.path,
+                    model=error.title, errors=error.error_count())
+        if not _wants_html(request):
+            return JSONResponse({"detail": safe_errors(error.errors())}, status_code=422)
+        return await render(request, "error.html", {
+            "status": 422, "message_key": "page.bad_request"}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def html_errors(request: Request, error: StarletteHTTPException) -> Response:

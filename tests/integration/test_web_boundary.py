@@ -234,6 +234,27 @@ async def test_a_timeline_cursor_past_int64_is_a_422(http: httpx.AsyncClient) ->
     assert response.json()["detail"][0]["loc"] == ["query", "before"]
 
 
+# --------------------------------------------------------------------------- found by the fuzz
+
+
+@pytest.mark.parametrize(("path", "body"), [
+    # The body took any platform id, the command only [A-Za-z0-9_.-]: a 500.
+    ("activate", {"handle": "@a", "url": "https://example.org/a", "platform_account_id": "a b",
+                  "admins": [{"person": "elin.strand"}, {"person": "johan.berg"}]}),
+    # The person in the address was any text, the command's a person id: a 500.
+    ("admins/Elin Strand!/remove", {}),
+    ("admins/" + "a" * 65 + "/two-factor", {}),
+])
+async def test_what_a_command_refuses_the_route_refuses_first(
+        http: httpx.AsyncClient, path: str, body: dict[str, Any]) -> None:
+    """tests/e2e/test_api_fuzz.py found these on a real account; here on an
+    unknown one, which the route's own checks now refuse before it is
+    looked up (422, not the 404 of a route that checks too little)."""
+    response = await http.post(f"/api/accounts/00000000-0000-4000-8000-000000000000/{path}",
+                               json=body, headers=ACTOR)
+    assert response.status_code == 422, response.text
+
+
 # --------------------------------------------------------------------------- 422 answers
 
 
