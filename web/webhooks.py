@@ -14,11 +14,16 @@ POST /webhooks/meta   A delivery, signed with the app secret
 Answers to a POST:
   503  the app secret is not configured: unsigned input is never accepted;
   401  signature missing or wrong: nothing parsed, nothing written;
+  413  the body is over KANALVAKT_WEBHOOK_MAX_BODY_BYTES (web/boundary.py):
+       refused on its declared length, or once the streamed part passes it,
+       before the signature is checked: an unsigned 50 MB body is not read;
   400  the body is not JSON or not a Meta delivery at all (reason given);
   500  the intake write failed: Meta redelivers later, which is what we want;
   200  {"accepted", "duplicates", "skipped", "errors": [{"path", "reason"}]};
        a malformed event costs only itself, it is listed and logged, and the
-       rest of the batch is stored. A redelivery counts as duplicates.
+       rest of the batch is stored. A redelivery counts as duplicates. Odd
+       text never costs a message: lone surrogates become U+FFFD here, NUL
+       and control characters are dropped by domain.inbound.
 
 Logs carry paths, reasons and counts, never the body: message texts are
 personal data (DESIGN.md, "Data protection").
