@@ -258,7 +258,7 @@ def _json_errors(body: bytes) -> list[dict[str, Any]]:
 
 
 def _form_errors(body: bytes) -> list[dict[str, Any]]:
-    if b"%00" not in body:
+    if b"%00" not in body and b"\x00" not in body:
         return []
     return [_error(("body", clean_text(name)[:INPUT_ECHO]), reason)
             for name, value in parse_qsl(body.decode("latin-1"), keep_blank_values=True)
