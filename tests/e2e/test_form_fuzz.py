@@ -28,7 +28,7 @@ from tests.e2e.intranet import csrf_of
 from tests.e2e.test_api_fuzz import _a_case
 from tests.support import COMMS, MANAGER, REQUESTER
 
-EXAMPLES = 200
+EXAMPLES = 150
 PEOPLE = [REQUESTER, MANAGER, COMMS, "eva.marklund"]
 SKIPPED = ("/signout", "/signin", "/language")  # they end or change the session
 
