@@ -82,18 +82,28 @@ class Settings:
         o.strip().rstrip("/") for o in os.environ.get(
             "KANALVAKT_CODEC_CORS_ORIGINS", "http://localhost:8233").split(",") if o.strip()))
 
+    # ---- the intake feeder (activities/feeder.py, activities/intake.py)
+    # A failing row is tried again after base seconds, twice as long each
+    # time up to cap, and parked after max attempts (`kanalvakt intake`).
+    intake_max_attempts: int = field(default_factory=lambda: _int(
+        "KANALVAKT_INTAKE_MAX_ATTEMPTS", 10, minimum=1))
+    intake_retry_base_seconds: float = field(default_factory=lambda: _float(
+        "KANALVAKT_INTAKE_RETRY_BASE_SECONDS", 2.0))
+    intake_retry_cap_seconds: float = field(default_factory=lambda: _float(
+        "KANALVAKT_INTAKE_RETRY_CAP_SECONDS", 900.0))
+
     # ---- the web boundary (web/boundary.py): request bodies over these are
     # refused with 413 before they are read.
     # Forms and the JSON API.
-    max_body_bytes: int = field(default_factory=lambda: int(
-        os.environ.get("KANALVAKT_MAX_BODY_BYTES", str(1024 * 1024))))
+    max_body_bytes: int = field(default_factory=lambda: _int(
+        "KANALVAKT_MAX_BODY_BYTES", 1024 * 1024, minimum=1024))
     # Meta's webhook: 1000 updates at most per batch (web/boundary.py says how
     # this default follows from it).
-    webhook_max_body_bytes: int = field(default_factory=lambda: int(
-        os.environ.get("KANALVAKT_WEBHOOK_MAX_BODY_BYTES", str(16 * 1024 * 1024))))
+    webhook_max_body_bytes: int = field(default_factory=lambda: _int(
+        "KANALVAKT_WEBHOOK_MAX_BODY_BYTES", 16 * 1024 * 1024, minimum=1024))
     # Screenshot uploads (multipart): a 20 MB screenshot and its fields.
-    upload_max_body_bytes: int = field(default_factory=lambda: int(
-        os.environ.get("KANALVAKT_UPLOAD_MAX_BODY_BYTES", str(21 * 1024 * 1024))))
+    upload_max_body_bytes: int = field(default_factory=lambda: _int(
+        "KANALVAKT_UPLOAD_MAX_BODY_BYTES", 21 * 1024 * 1024, minimum=1024))
 
     @property
     def production(self) -> bool:
@@ -106,6 +116,28 @@ class Settings:
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SystemExit(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise SystemExit(f"{name} must be more than 0, not {value}")
+    return value
 
 
 def load() -> Settings:
