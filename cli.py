@@ -8,6 +8,10 @@
                                                 a records export package for the registrar
     kanalvakt snapshots schedules               create or update every municipality's
                                                 snapshot schedule in Temporal (R-37)
+    kanalvakt intake status                     messages waiting to become cases, parked ones
+    kanalvakt intake parked [--limit N]         the parked messages with their reasons
+    kanalvakt intake retry (--all | PLATFORM:EXTERNAL_ID ...)
+                                                send parked messages back to the feeder
 
 The database comes from --database-url or DATABASE_URL. Exit codes: 0 done,
 1 the operation failed, 2 bad input (arguments, no database, invalid file).
@@ -31,6 +35,7 @@ import settings
 from activities.db import create_pool, migrate
 from activities.directory import DirectoryRepository, LoadReport, parse_directory_yaml
 from activities.eventstore import EventStore
+from activities.intake import IntakeRepository, RowKey
 from domain.directory import Directory
 
 EXIT_OK = 0
@@ -277,6 +282,72 @@ async def _rebuild(dsn: str) -> int:
     return EXIT_OK
 
 
+def _row_keys(rows: list[str], every: bool) -> list[RowKey] | None:
+    """The rows named on the command line (None: --all); ValueError says
+    what is wrong."""
+    if every == bool(rows):
+        raise ValueError("name rows as PLATFORM:EXTERNAL_ID, or pass --all")
+    if every:
+        return None
+    keys = []
+    for row in rows:
+        platform, sep, external_id = row.partition(":")
+        if not sep or not platform or not external_id:
+            raise ValueError(f"{row!r} is not PLATFORM:EXTERNAL_ID")
+        keys.append(RowKey(platform, external_id))
+    return keys
+
+
+async def _with_intake(dsn: str) -> tuple[asyncpg.Pool, IntakeRepository]:
+    await migrate(dsn)
+    pool = await create_pool(dsn, min_size=1, max_size=2)
+    return pool, IntakeRepository(pool)
+
+
+async def _intake_status(dsn: str) -> int:
+    pool, intake = await _with_intake(dsn)
+    try:
+        status = await intake.status()
+    finally:
+        await pool.close()
+    oldest = status.oldest_pending.isoformat() if status.oldest_pending else "-"
+    print(f"pending: {status.pending} (waiting to retry: {status.waiting_to_retry})")
+    print(f"parked: {status.parked}")
+    print(f"oldest pending received at: {oldest}")
+    return EXIT_OK
+
+
+async def _intake_parked(dsn: str, limit: int) -> int:
+    pool, intake = await _with_intake(dsn)
+    try:
+        rows = await intake.parked(limit)
+    finally:
+        await pool.close()
+    if not rows:
+        print("no parked messages")
+        return EXIT_OK
+    for r in rows:
+        print(f"{r.platform}:{r.external_id}\taccount {r.account_ref}\t"
+              f"received {r.received_at.isoformat()}\tparked {r.parked_at.isoformat()}\t"
+              f"attempts {r.attempts}\t{r.last_error or ''}")
+    print(f"{len(rows)} parked" + (f" (the first {limit})" if len(rows) == limit else ""))
+    return EXIT_OK
+
+
+async def _intake_retry(dsn: str, keys: list[RowKey] | None) -> int:
+    pool, intake = await _with_intake(dsn)
+    try:
+        count = await intake.retry(keys)
+    finally:
+        await pool.close()
+    print(f"{count} parked message(s) sent back to the feeder")
+    if keys is not None and count < len(keys):
+        _say_error(f"kanalvakt intake retry: {len(keys) - count} of the rows named are not "
+                   "parked (unknown, already started, or waiting for their retry)")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kanalvakt", description="Kanalvakt administration commands."
@@ -316,6 +387,17 @@ def _parser() -> argparse.ArgumentParser:
     schedules = snapshot_commands.add_parser(
         "schedules", help="create or update each municipality's snapshot schedule")
     schedules.add_argument("--temporal-address", default=settings.load().temporal_address)
+    intake = commands.add_parser(
+        "intake", help="inbound messages on their way to cases: status, parked rows, retry")
+    intake_commands = intake.add_subparsers(dest="intake_command", required=True)
+    intake_commands.add_parser("status", help="pending, waiting to retry, parked; the oldest")
+    parked = intake_commands.add_parser(
+        "parked", help="list parked messages (key, account, attempts, reason; never the text)")
+    parked.add_argument("--limit", type=int, default=100)
+    retry = intake_commands.add_parser(
+        "retry", help="send parked messages back to the feeder, with fresh attempts")
+    retry.add_argument("rows", nargs="*", metavar="PLATFORM:EXTERNAL_ID")
+    retry.add_argument("--all", action="store_true", help="every parked message")
     return parser
 
 
@@ -342,6 +424,18 @@ def main(argv: list[str] | None = None) -> int:
                                args.out)
     elif args.command == "snapshots":
         work = _sync_schedules(dsn, args.temporal_address)
+    elif args.command == "intake":
+        if args.intake_command == "retry":
+            try:
+                keys = _row_keys(args.rows, args.all)
+            except ValueError as bad:
+                _say_error(f"kanalvakt intake retry: {bad}")
+                return EXIT_BAD_INPUT
+            work = _intake_retry(dsn, keys)
+        elif args.intake_command == "parked":
+            work = _intake_parked(dsn, args.limit)
+        else:
+            work = _intake_status(dsn)
     else:
         work = _rebuild(dsn)
     try:

@@ -91,6 +91,16 @@ class Settings:
         o.strip().rstrip("/") for o in os.environ.get(
             "KANALVAKT_CODEC_CORS_ORIGINS", "http://localhost:8233").split(",") if o.strip()))
 
+    # ---- the intake feeder (activities/feeder.py, activities/intake.py)
+    # A failing row is tried again after base seconds, twice as long each
+    # time up to cap, and parked after max attempts (`kanalvakt intake`).
+    intake_max_attempts: int = field(default_factory=lambda: _int(
+        "KANALVAKT_INTAKE_MAX_ATTEMPTS", 10, minimum=1))
+    intake_retry_base_seconds: float = field(default_factory=lambda: _float(
+        "KANALVAKT_INTAKE_RETRY_BASE_SECONDS", 2.0))
+    intake_retry_cap_seconds: float = field(default_factory=lambda: _float(
+        "KANALVAKT_INTAKE_RETRY_CAP_SECONDS", 900.0))
+
     @property
     def production(self) -> bool:
         return self.env.strip().lower() in {"production", "prod"}
@@ -102,6 +112,28 @@ class Settings:
 
 def _flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int, *, minimum: int = 0) -> int:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = int(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise SystemExit(f"{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    try:
+        value = float(raw) if raw else default
+    except ValueError:
+        raise SystemExit(f"{name} must be a number of seconds, not {raw!r}") from None
+    if value <= 0:
+        raise SystemExit(f"{name} must be more than 0, not {value}")
+    return value
 
 
 def load() -> Settings:

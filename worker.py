@@ -10,6 +10,7 @@ import asyncio
 import signal
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from activities.crisis import CrisisActivities
 from activities.directory import DirectoryRepository
 from activities.eventstore import EventStore
 from activities.feeder import IntakeFeeder
+from activities.intake import RetryPolicy
 from activities.messages import Connectors, MessageActivities
 from activities.projections import all_projections
 from activities.records import RecordActivities
@@ -160,7 +162,10 @@ async def main() -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     log.info("worker started", task_queue=cfg.task_queue, temporal=cfg.temporal_address)
-    feeder = IntakeFeeder(pool, client, cfg.task_queue)
+    feeder = IntakeFeeder(pool, client, cfg.task_queue, retry=RetryPolicy(
+        max_attempts=cfg.intake_max_attempts,
+        base=timedelta(seconds=cfg.intake_retry_base_seconds),
+        cap=timedelta(seconds=cfg.intake_retry_cap_seconds)))
     async with worker:
         feeding = asyncio.create_task(feeder.run(stop))
         await stop.wait()

@@ -4,14 +4,26 @@ Temporal server accepts, idempotently (DESIGN.md, "Intake under load").
 A webhook is answered as soon as its messages are in the intake table; the
 feeder records each message's receipt (content and receipt events) and
 starts (or, for a redelivery, finds) its workflow by its id from platform and
-external id, then marks the row started. A row whose
-account is unknown is kept with its error, never dropped, and retried.
+external id, then marks the row started.
+
+One row never stops the others (issue 9). Every failure of a row is caught
+and logged with the row's key and the kind of failure (never the text):
+- a row that can never succeed (an impossible date, data the domain refuses,
+  a stored message that no longer parses) is parked at once;
+- any other failure of the row (its account unknown, for instance) makes it
+  wait its turn, longer each time (`RetryPolicy`), and parks it after its
+  attempts; meanwhile later rows flow;
+- an outage of PostgreSQL or Temporal is nobody's row's fault: the rows are
+  handed back without using up an attempt, and the feeder pauses.
+Parked rows are listed and sent back by hand with `kanalvakt intake`.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 import asyncpg
@@ -28,14 +40,20 @@ from activities.crisis import (
     storm_cooldown_until,
 )
 from activities.eventstore import EventStore
-from activities.intake import IntakeRepository, PendingMessage
+from activities.intake import (
+    IntakeRepository,
+    PendingMessage,
+    RetryPolicy,
+    RowKey,
+    describe,
+)
 from activities.messages import record_receipt
 from activities.projections import all_projections
 from domain import account as acc
 from domain import crisis as cr
 from domain import message as msg
 from domain.crisis_mode import CrisisMode, CrisisStatus
-from domain.inbound import InboundMessage, MessageKind, message_workflow_id
+from domain.inbound import InboundMessage, MessageKind, impossible_date, message_workflow_id
 from workflows.crisis_models import StormReport
 from workflows.starter import signal_storm, start_message_case
 
@@ -61,6 +79,34 @@ class AccountContext:
 
 class UnknownAccount(LookupError):
     pass
+
+
+class ImpossibleMessage(ValueError):
+    """The message can never become a case as it is (its date, for one)."""
+
+
+class Outcome(StrEnum):
+    STARTED = "started"
+    RETRY = "retry"        # failed; tried again after its backoff
+    PARKED = "parked"      # failed for good, or too often: an operator's turn
+    DEFERRED = "deferred"  # PostgreSQL or Temporal away: not the row's fault
+
+
+# Failures of the row's own data: retrying cannot help.
+_PERMANENT = (ImpossibleMessage, ValueError, TypeError, acc.DomainError, cr.CrisisError)
+# The server is away or busy, not the row at fault.
+_UNAVAILABLE = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED,
+                RPCStatusCode.RESOURCE_EXHAUSTED, RPCStatusCode.CANCELLED,
+                RPCStatusCode.ABORTED}
+
+
+def is_outage(error: BaseException) -> bool:
+    """PostgreSQL or Temporal cannot be reached or is restarting."""
+    if isinstance(error, RPCError):
+        return error.status in _UNAVAILABLE
+    return isinstance(error, (OSError, TimeoutError, asyncpg.PostgresConnectionError,
+                              asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+                              asyncpg.AdminShutdownError))
 
 
 async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountContext:
@@ -98,7 +144,7 @@ async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountCon
 class IntakeFeeder:
     def __init__(self, pool: asyncpg.Pool, client: Client, task_queue: str, *,
                  store: EventStore | None = None, batch: int = 100,
-                 concurrency: int = 20) -> None:
+                 concurrency: int = 20, retry: RetryPolicy | None = None) -> None:
         self._pool = pool
         self._store = store or EventStore(pool, all_projections())
         self._intake = IntakeRepository(pool)
@@ -106,55 +152,89 @@ class IntakeFeeder:
         self._task_queue = task_queue
         self._batch = batch
         self._starts = asyncio.Semaphore(concurrency)
+        self._retry = retry or RetryPolicy()
 
     async def feed_once(self) -> int:
-        """Start the cases of one batch of pending rows; returns how many started."""
-        pending = await self._intake.claim(self._batch)
+        """Start the cases of one batch of due rows; returns how many rows
+        were dealt with (started, deferred to a later attempt or parked).
+        Raises only when PostgreSQL or Temporal is away, after handing the
+        batch back."""
+        pending, unreadable = await self._intake.claim(self._batch)
+        for row in unreadable:
+            await self._failed(row.key, row.attempts, row.reason, permanent=True)
         if not pending:
-            return 0
+            return len(unreadable)
         results = await asyncio.gather(*(self._start(p) for p in pending))
-        started = [p.message for p, ok in zip(pending, results, strict=True) if ok]
+        started = [p.message for p, o in zip(pending, results, strict=True)
+                   if o is Outcome.STARTED]
         if started:
             now = await self._pool.fetchval("SELECT clock_timestamp()")
             await self._intake.mark_started(started, at=now)
-        return len(started)
+        deferred = [p for p, o in zip(pending, results, strict=True) if o is Outcome.DEFERRED]
+        if deferred:
+            await self._intake.hand_back([_key(p.message) for p in deferred])
+            raise FeederPaused(f"{len(deferred)} rows handed back: PostgreSQL or Temporal away")
+        return len(pending) + len(unreadable)
 
-    async def _start(self, pending: PendingMessage) -> bool:
+    async def _failed(self, key: RowKey, attempts: int, reason: str, *, permanent: bool
+                      ) -> Outcome:
+        parked = await self._intake.mark_failed(key, reason, attempts=attempts,
+                                                policy=self._retry, permanent=permanent)
+        if parked:
+            log.error("intake row parked", row=str(key), attempts=attempts, reason=reason)
+            return Outcome.PARKED
+        log.warning("intake row not started", row=str(key), attempts=attempts, reason=reason,
+                    retry_in_s=self._retry.delay(attempts).total_seconds())
+        return Outcome.RETRY
+
+    async def _start(self, pending: PendingMessage) -> Outcome:
         m = pending.message
         async with self._starts:
             try:
-                account = await account_for(self._pool, m)
-                command = msg.ReceiveMessage(
-                    actor=msg.SYSTEM, case_id=message_workflow_id(m.platform, m.external_id),
-                    account_id=account.account_id, municipality_id=account.municipality_id,
-                    country=account.country, timezone=account.timezone, message=m,
-                    policy=account.policy, authorities=account.authorities,
-                    crisis=account.crisis)
-                # The receipt goes on the record here, in PostgreSQL, so the case's
-                # first workflow task only sets its timers: a storm costs the
-                # Temporal server little more than starting the workflows.
-                recorded = await record_receipt(self._pool, self._store, command,
-                                                stored_at=pending.received_at)
-                if m.kind is MessageKind.POST and m.from_staff:
-                    await self._record_post(account, m)
-                try:
-                    handle = await start_message_case(self._client, command,
-                                                      task_queue=self._task_queue,
-                                                      diarium_prefix=account.diarium_prefix,
-                                                      receipt_recorded=recorded,
-                                                      account_workflow_id=account.workflow_id)
-                except WorkflowAlreadyStartedError:
-                    return True  # its case ran and ended: a late redelivery, nothing to do
-                await self._crisis_since_start(handle, account)
-                if recorded and not m.from_staff:
-                    await self._storm_check(account, at=pending.received_at)
-                return True
-            except (UnknownAccount, RPCError) as error:
-                log.warning("intake row not started", platform=m.platform.value,
-                            external_id=m.external_id, error=str(error),
-                            attempts=pending.attempts)
-                await self._intake.mark_failed(m, str(error))
-                return False
+                await self._start_case(pending)
+                return Outcome.STARTED
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # one row's failure is never the feeder's
+                if is_outage(error):
+                    log.warning("intake row deferred: PostgreSQL or Temporal away",
+                                row=str(_key(m)), reason=describe(error))
+                    return Outcome.DEFERRED
+                return await self._failed(_key(m), pending.attempts, describe(error),
+                                          permanent=isinstance(error, _PERMANENT))
+
+    async def _start_case(self, pending: PendingMessage) -> None:
+        m = pending.message
+        # The calendars cannot give a deadline to a date no platform could
+        # have written (checked here too: a webhook's row is not refused).
+        problem = impossible_date(m, now=datetime.now(UTC))
+        if problem is not None:
+            raise ImpossibleMessage(problem)
+        account = await account_for(self._pool, m)
+        command = msg.ReceiveMessage(
+            actor=msg.SYSTEM, case_id=message_workflow_id(m.platform, m.external_id),
+            account_id=account.account_id, municipality_id=account.municipality_id,
+            country=account.country, timezone=account.timezone, message=m,
+            policy=account.policy, authorities=account.authorities,
+            crisis=account.crisis)
+        # The receipt goes on the record here, in PostgreSQL, so the case's
+        # first workflow task only sets its timers: a storm costs the
+        # Temporal server little more than starting the workflows.
+        recorded = await record_receipt(self._pool, self._store, command,
+                                        stored_at=pending.received_at)
+        if m.kind is MessageKind.POST and m.from_staff:
+            await self._record_post(account, m)
+        try:
+            handle = await start_message_case(self._client, command,
+                                              task_queue=self._task_queue,
+                                              diarium_prefix=account.diarium_prefix,
+                                              receipt_recorded=recorded,
+                                              account_workflow_id=account.workflow_id)
+        except WorkflowAlreadyStartedError:
+            return  # its case ran and ended: a late redelivery, nothing to do
+        await self._crisis_since_start(handle, account)
+        if recorded and not m.from_staff:
+            await self._storm_check(account, at=pending.received_at)
 
     async def _record_post(self, account: AccountContext, m: InboundMessage) -> None:
         """R-18: the account's own post, seen by the connector, counts towards
@@ -210,14 +290,33 @@ class IntakeFeeder:
                            StormReport(account_id=account.account_id, unit_id=account.unit_id,
                                        signal=signal), task_queue=self._task_queue)
 
-    async def run(self, stop: asyncio.Event, *, idle_seconds: float = 0.2) -> None:
-        """Feed until `stop` is set; sleeps only while there is nothing to do."""
+    async def run(self, stop: asyncio.Event, *, idle_seconds: float = 0.2,
+                  pause_seconds: float = 2) -> None:
+        """Feed until `stop` is set; sleeps only while there is nothing to do,
+        and pauses while PostgreSQL or Temporal is away. Nothing a row or a
+        server does ends this loop."""
         while not stop.is_set():
             try:
                 if await self.feed_once() == 0:
                     await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+                continue
             except TimeoutError:
                 continue
-            except (OSError, asyncpg.PostgresError) as error:
-                log.error("feeder paused", error=str(error))
-                await asyncio.sleep(2)
+            except asyncio.CancelledError:
+                raise
+            except FeederPaused as paused:
+                log.warning("feeder paused", reason=str(paused))
+            except Exception as error:  # the feeder outlives any failure
+                log.error("feeder paused", reason=describe(error))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=pause_seconds)
+            except TimeoutError:
+                pass
+
+
+class FeederPaused(Exception):
+    """A batch met an outage; its rows were handed back."""
+
+
+def _key(m: InboundMessage) -> RowKey:
+    return RowKey(m.platform.value, m.external_id)

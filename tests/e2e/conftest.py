@@ -23,6 +23,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
 from activities.feeder import IntakeFeeder
+from activities.intake import RetryPolicy
 from cli import load_directory_file
 from tests.servers import held_socket, port_of, serve_app
 from tests.support import DEV_SERVER, EXEMPELBY
@@ -63,9 +64,16 @@ def web_port(web_socket: socket.socket) -> int:
 
 
 @pytest.fixture
+def stack_feeder() -> RetryPolicy | None:
+    """The retry policy of the stack's own intake feeder; a test module that
+    drives a feeder itself overrides this fixture with None (no feeder)."""
+    return RetryPolicy()
+
+
+@pytest.fixture
 async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
-                monkeypatch: pytest.MonkeyPatch, web_socket: socket.socket
-                ) -> AsyncIterator[Stack]:
+                monkeypatch: pytest.MonkeyPatch, web_socket: socket.socket,
+                stack_feeder: RetryPolicy | None) -> AsyncIterator[Stack]:
     """The dev server, the worker with its intake feeder, and the web app
     (with Meta webhooks configured) on a free port."""
     monkeypatch.setenv("META_APP_SECRET", META_APP_SECRET)
@@ -96,16 +104,19 @@ async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
 
     app = create_app(connect=connect, task_queue=task_queue)
     stop_feeding = asyncio.Event()
-    feeder = IntakeFeeder(pool, env.client, task_queue)
+    feeder = None if stack_feeder is None else IntakeFeeder(pool, env.client, task_queue,
+                                                            retry=stack_feeder)
     try:
         async with (app_worker.create_worker(env.client, activities, task_queue),
                     serve_app(app, web_socket) as base_url):
-            feeding = asyncio.create_task(feeder.run(stop_feeding, idle_seconds=0.05))
+            feeding = None if feeder is None else asyncio.create_task(
+                feeder.run(stop_feeding, idle_seconds=0.05))
             async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
                 yield Stack(env.client, http, pool, env.client.service_client.config.target_host,
                             archive, task_queue)
             stop_feeding.set()
-            await feeding
+            if feeding is not None:
+                await feeding
     finally:
         await env.shutdown()
 
