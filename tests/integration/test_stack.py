@@ -402,10 +402,10 @@ async def _account_recorded_by_the_worker(ports: Ports) -> None:
 async def test_stack_restarts_a_killed_worker_web_app_and_temporal(
     tmp_path: Path, stack_runs: list[StackRun]
 ) -> None:
-    """kill -9 of the worker, the web app and the Temporal dev server under
-    `python -m deploy.stack`: each is restarted, the stack keeps running, an
-    account request is recorded end to end after every kill, and Ctrl-C
-    still stops everything cleanly."""
+    """kill -9 of the worker, the web app, the Temporal dev server and the
+    PostgreSQL postmaster under `python -m deploy.stack`: each is restarted,
+    the stack keeps running, an account request is recorded end to end after
+    every kill, and Ctrl-C still stops everything cleanly."""
     state_dir = tmp_path / "state"
     temporal = port_for_another_process()
     ui = port_for_another_process({temporal})
@@ -421,6 +421,20 @@ async def test_stack_restarts_a_killed_worker_web_app_and_temporal(
     await _account_recorded_by_the_worker(ports)
 
     await _kill_and_wait_for_restart(run, "Temporal dev server", "start-dev")
+    await _account_recorded_by_the_worker(ports)
+
+    # The embedded PostgreSQL is not the stack's child (pg_ctl daemonises
+    # it): its postmaster killed, the stack starts it again on the same data.
+    pid_file = state_dir / "pg" / "postmaster.pid"
+    postmaster = int(pid_file.read_text().split("\n", 1)[0])
+    os.kill(postmaster, signal.SIGKILL)
+
+    async def running_again() -> bool:
+        return "PostgreSQL: running again" in run.stdout()
+
+    assert await eventually(running_again, seconds=60), run.output()
+    assert "PostgreSQL: starting it again" in run.stdout(), run.output()
+    assert int(pid_file.read_text().split("\n", 1)[0]) != postmaster
     await _account_recorded_by_the_worker(ports)
 
     _stop(run)
