@@ -447,6 +447,9 @@ async def campaign(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
         async def fault(name: str) -> None:
             state.ack.clear()
             at_s = time.monotonic() - began
+            started_before = None
+            with contextlib.suppress(Exception):
+                started_before = (await intake_counts(db))["started"]
             try:
                 what = await do_fault(stack, name)
             except Exception as exc:
@@ -461,8 +464,20 @@ async def campaign(stack: Stack, args: argparse.Namespace) -> dict[str, Any]:
                     state.ack.clear()
                     await asyncio.wait_for(state.ack.wait(), timeout=300)
             record["next_ack_after_s"] = round(time.monotonic() - t0, 1)
+            # And until the feeder starts cases again (more rows started than
+            # at the fault: with the worker or Temporal away, none are).
+            feeder_s = None
+            for _ in range(600):
+                with contextlib.suppress(Exception):
+                    if started_before is not None and (
+                            await intake_counts(db))["started"] > started_before:
+                        feeder_s = round(time.monotonic() - t0, 1)
+                        break
+                await asyncio.sleep(0.5)
+            record["feeder_starts_cases_again_after_s"] = feeder_s
             say(f"after {name}: a delivery sent after it was acknowledged "
-                f"{record['next_ack_after_s']} s later")
+                f"{record['next_ack_after_s']} s later; the feeder started cases again "
+                f"{feeder_s} s after it")
 
         async def progress() -> None:
             while True:
@@ -543,7 +558,8 @@ def report(result: dict[str, Any]) -> str:
              f"  answers         {s['answers']}"]
     for f in result["campaign"]["faults"]:
         lines.append(f"  fault           at {f['at_s']} s: {f['what']}; acks again after "
-                     f"{f.get('next_ack_after_s')} s")
+                     f"{f.get('next_ack_after_s')} s, cases again after "
+                     f"{f.get('feeder_starts_cases_again_after_s')} s")
     lines += [
         f"  comments        {c['acknowledged_comments']} acknowledged, "
         f"{c['acknowledged_comments_to_become_cases']} to become cases, "
