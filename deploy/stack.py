@@ -831,10 +831,15 @@ class Stack:
                 continue
             say("PostgreSQL: starting it again")
             try:
+                # As pgserver does at first start: (as root) make the folder's
+                # parents reachable for its `pgserver` user again (pytest, for
+                # one, resets its temp root to 0700 at each session start),
+                # initdb skipped, then pg_ctl start.
+                await asyncio.to_thread(self._pg_server.ensure_pgdata_inited)
                 await asyncio.to_thread(self._pg_server.ensure_postgres_running)
             except Exception as exc:  # pg_ctl failed or timed out: tell, and try again
-                say(f"PostgreSQL: could not start it ({type(exc).__name__}: {exc}); "
-                    f"trying again in {delay:g} s; its log: {pgdata / 'log'}")
+                say(f"PostgreSQL: could not start it ({type(exc).__name__}); trying again in "
+                    f"{delay:g} s; the end of {pgdata / 'log'}:\n{_tail(pgdata / 'log', 6)}")
                 if await _first(quit_.wait(), asyncio.sleep(delay)):
                     return
                 delay = min(delay * 2, cfg.restart_max_delay)
