@@ -101,6 +101,19 @@ class Settings:
     intake_retry_cap_seconds: float = field(default_factory=lambda: _float(
         "KANALVAKT_INTAKE_RETRY_CAP_SECONDS", 900.0))
 
+    # ---- the web boundary (web/boundary.py): request bodies over these are
+    # refused with 413 before they are read.
+    # Forms and the JSON API.
+    max_body_bytes: int = field(default_factory=lambda: _int(
+        "KANALVAKT_MAX_BODY_BYTES", 1024 * 1024, minimum=1024))
+    # Meta's webhook: 1000 updates at most per batch (web/boundary.py says how
+    # this default follows from it).
+    webhook_max_body_bytes: int = field(default_factory=lambda: _int(
+        "KANALVAKT_WEBHOOK_MAX_BODY_BYTES", 16 * 1024 * 1024, minimum=1024))
+    # Screenshot uploads (multipart): a 20 MB screenshot and its fields.
+    upload_max_body_bytes: int = field(default_factory=lambda: _int(
+        "KANALVAKT_UPLOAD_MAX_BODY_BYTES", 21 * 1024 * 1024, minimum=1024))
+
     @property
     def production(self) -> bool:
         return self.env.strip().lower() in {"production", "prod"}

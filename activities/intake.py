@@ -19,6 +19,10 @@ from pydantic import BaseModel, ValidationError
 
 from domain.inbound import InboundMessage
 
+# What of an InboundMessage is personal data, removed from the row once its
+# case has it (the model's defaults stand in: "" and None).
+_PERSONAL = "- 'text' - 'author_name' - 'author_id' - 'permalink'"
+
 
 class IntakeReceipt(BaseModel):
     accepted: int
@@ -153,9 +157,13 @@ class IntakeRepository:
         return pending, unreadable
 
     async def mark_started(self, messages: Sequence[InboundMessage], *, at: datetime) -> None:
+        """The rows' cases have their receipts: the citizen's text, name and
+        platform user id are in the case's own storage now, so the intake row
+        keeps only the keys that recognise a redelivery (issue 10: personal
+        data is not kept twice, nor for ever)."""
         await self._pool.executemany(
-            "UPDATE intake SET started_at = $3, last_error = NULL, next_attempt_at = NULL "
-            "WHERE platform = $1 AND external_id = $2",
+            f"UPDATE intake SET started_at = $3, last_error = NULL, next_attempt_at = NULL, "
+            f"message = message {_PERSONAL} WHERE platform = $1 AND external_id = $2",
             [(m.platform.value, m.external_id, at) for m in messages],
         )
 

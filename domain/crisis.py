@@ -32,7 +32,15 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from domain.crisis_mode import CrisisMode, CrisisStatus, StormFlag
-from domain.screening import RecentMessage, StormPolicy, StormSignal, storm_signal
+from domain.screening import (
+    RecentMessage,
+    StormPolicy,
+    StormSignal,
+    WindowCounts,
+    storm_signal,
+    storm_signal_of,
+)
+from domain.text import CleanStrings
 
 __all__ = ["CrisisMode", "CrisisStatus", "StormFlag"]
 
@@ -246,6 +254,14 @@ def storm_check(recent: Sequence[RecentMessage], now: datetime, policy: CrisisPo
     return storm_signal(recent, now, policy.storm)
 
 
+def storm_check_counts(counts: WindowCounts, now: datetime, policy: CrisisPolicy,
+                       flagged_until: datetime | None) -> StormSignal | None:
+    """`storm_check` over the window's counts, as the feeder keeps them."""
+    if flagged_until is not None and now < flagged_until:
+        return None
+    return storm_signal_of(counts, policy.storm)
+
+
 # --------------------------------------------------------------------------- events
 
 
@@ -328,7 +344,7 @@ def parse_event(data: object) -> CrisisEvent:
 # --------------------------------------------------------------------------- commands
 
 
-class _Command(BaseModel):
+class _Command(CleanStrings):
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
     actor: str = Field(min_length=1, max_length=64)

@@ -1,11 +1,13 @@
 """Content screening of inbound comments and messages: pure rules that flag
 what a moderator must look at, and what is hidden at once.
 
-    identity numbers (personnummer, samordningsnummer, fødselsnummer, D-nummer)
+    identity numbers (personnummer, samordningsnummer, fødselsnummer, D-nummer),
+    also as people write them (spaces, dots, typographic dashes)
         -> hidden at once by default, then captured, registered, deleted (R-31)
-    e-mail addresses, phone numbers -> privacy, for review (R-29, R-34)
+    e-mail addresses (also "(at)", "[at]", "(punkt)"), phone numbers
+        -> privacy, for review (R-29, R-34)
     profanity, insults, agitation against a group -> for review (R-29)
-    a link together with sales language -> advertising (R-32)
+    a link together with sales language or a promise of money -> advertising (R-32)
     negative mood -> counted towards a storm of criticism (R-40)
 
 Screening only proposes: a person decides every removal, with its category and
@@ -86,14 +88,29 @@ _NOT_AFTER_DIGITS = r"(?<!\d)(?<!\d[-+./])"
 _NOT_BEFORE_DIGITS = r"(?!\d)(?![-+./]\d)"
 
 # YYMMDD-NNNN, YYMMDD+NNNN (100 years or older), YYMMDDNNNN, YYYYMMDDNNNN and
-# YYYYMMDD-NNNN (Skatteverket, folkbokföringslagen (1991:481) 18 §).
+# YYYYMMDD-NNNN (Skatteverket, folkbokföringslagen (1991:481) 18 §), and as
+# people also write them: a space or a typographic dash for the hyphen
+# ("YYMMDD NNNN", "YYMMDD–NNNN"), and the date itself split by spaces, dots or
+# hyphens ("YY MM DD-NNNN", "YY.MM.DD-NNNN", "YYYY-MM-DD-NNNN"), where the
+# serial then needs its dash: "2026-03-14 1430" is a date and a time.
+_DASHES = "\u2010-\u2015\u2212"  # hyphen, figure/en/em dash, minus sign
 _SE_ID = re.compile(
     _NOT_AFTER_DIGITS
-    + r"(?P<century>\d{2})?(?P<date>\d{6})(?P<sep>[-+]?)(?P<serial>\d{4})"
+    + r"(?:(?P<century>\d{2})?(?P<date>\d{6})(?P<sep> ?[-+" + _DASHES + r"] ?| ?)"
+    + r"|(?P<century2>\d{2})?(?P<yy>\d{2})(?P<dsep>[ .\-])(?P<mm>\d{2})(?P=dsep)(?P<dd>\d{2})"
+    + r" ?(?P<sep2>[-+" + _DASHES + r"]) ?)"
+    + r"(?P<serial>\d{4})"
     + _NOT_BEFORE_DIGITS
 )
-# DDMMYY IIIKK, written with a space or hyphen or none (Skatteetaten).
-_NO_ID = re.compile(_NOT_AFTER_DIGITS + r"(?P<date>\d{6})[ -]?(?P<rest>\d{5})" + _NOT_BEFORE_DIGITS)
+# DDMMYY IIIKK, written with a space or hyphen or none (Skatteetaten), and as
+# people also write it: the date with dots or spaces ("DD.MM.YY IIIKK") and the
+# individual number apart from the control digits ("DDMMYY III KK").
+_NO_ID = re.compile(
+    _NOT_AFTER_DIGITS
+    + r"(?:(?P<date>\d{6})|(?P<dd>\d{2})(?P<dsep>[ .])(?P<mm>\d{2})(?P=dsep)(?P<yy>\d{2}))"
+    + r"[ -" + _DASHES + r"]?(?P<individual>\d{3}) ?(?P<control>\d{2})"
+    + _NOT_BEFORE_DIGITS
+)
 # A Swedish mobile number written without separators ("0701234567") has the
 # shape of a ten-digit personnummer; read it as the phone number it almost
 # always is (find_phone_numbers reports it).
@@ -121,7 +138,13 @@ def _luhn(digits: str) -> bool:
 
 
 def _se_kind(match: re.Match[str]) -> IdentityKind | None:
-    century, date6, sep, serial = match.group("century", "date", "sep", "serial")
+    if match.group("date") is not None:
+        century, date6, sep, serial = match.group("century", "date", "sep", "serial")
+    else:
+        century, sep, serial = match.group("century2", "sep2", "serial")
+        date6 = "".join(match.group("yy", "mm", "dd"))
+    sep = sep.strip()
+    sep = sep if sep in {"", "+"} else "-"
     ten = date6 + serial
     if century and sep == "+":
         return None
@@ -165,7 +188,8 @@ def _no_birth_year(yy: int, individual: int) -> int | None:
 
 
 def _no_kind(match: re.Match[str]) -> IdentityKind | None:
-    digits = match.group("date") + match.group("rest")
+    date6 = match.group("date") or "".join(match.group("dd", "mm", "yy"))
+    digits = date6 + match.group("individual") + match.group("control")
     if _mod11(digits[:9], _NO_WEIGHTS_1) != int(digits[9]):
         return None
     if _mod11(digits[:10], _NO_WEIGHTS_2) != int(digits[10]):
@@ -225,8 +249,40 @@ _EMAIL = re.compile(
 )
 
 
+# As people write an address to keep it from harvesters: "anna(at)kommun.se",
+# "anna [at] kommun [dot] se", "anna (snabel-a) kommun (punkt) se",
+# "ola(krøllalfa)kommune.no"; and "anna at kommun dot se" when a spelled-out
+# dot makes the spelled-out "at" unmistakable.
+_AT_WORDS = r"at|snabel-?a|krøllalfa|alfakrøll|a"
+_DOT_WORDS = r"dot|punkt|prick"
+_BRACKETED_AT = r"\s*[(\[{<]\s*(?:" + _AT_WORDS + r")\s*[)\]}>]\s*"
+_BRACKETED_DOT = r"\s*[(\[{<]\s*(?:" + _DOT_WORDS + r")\s*[)\]}>]\s*"
+_LOCAL = r"(?<![\w.+%-])[\w+%-](?:[\w.+%-]*[\w+%-])?"
+_LABEL = r"[^\W_](?:[\w-]*[^\W_])?"
+_TLD = r"[^\W\d_]{2,}(?![\w-])"
+_EMAIL_WRITTEN = re.compile(
+    "|".join([
+        # a bracketed at, with real or bracketed dots
+        _LOCAL + _BRACKETED_AT + r"(?:" + _LABEL + r"(?:\.|" + _BRACKETED_DOT + r"))+" + _TLD,
+        # a real @, with bracketed dots
+        _LOCAL + r"@(?:" + _LABEL + r"(?:\.|" + _BRACKETED_DOT + r"))*" + _LABEL
+        + _BRACKETED_DOT + r"(?:" + _LABEL + r"(?:\.|" + _BRACKETED_DOT + r"))*" + _TLD,
+        # the words alone: " at " and at least one " dot "
+        _LOCAL + r"\s+(?:at|snabel-a)\s+(?:" + _LABEL + r"\s+(?:" + _DOT_WORDS + r")\s+)+"
+        + r"(?:se|no|nu|com|net|org|eu|dk|fi)\b",
+    ]),
+    re.IGNORECASE,
+)
+
+
 def find_emails(text: str) -> list[Span]:
-    return [match.span() for match in _EMAIL.finditer(text)]
+    """E-mail addresses, also as people write them to hide them from
+    harvesters ("(at)", "[at]", "(punkt)")."""
+    spans = [match.span() for match in _EMAIL.finditer(text)]
+    for match in _EMAIL_WRITTEN.finditer(text):
+        if not _overlaps(match.span(), spans):
+            spans.append(match.span())
+    return sorted(spans)
 
 
 _PHONE_START = r"(?<![\w+])"
@@ -470,7 +526,23 @@ class ScreeningPolicy(BaseModel):
 
 _TLDS = (
     "com|net|org|info|biz|shop|store|online|site|xyz|io|co|app|link|club|top|"
-    "se|no|nu|dk|fi|eu|de|uk|ru"
+    "se|no|nu|dk|fi|eu|de|uk|ru|"
+    # link shorteners and the cheap domains spam favours (bit.ly, cutt.ly, t.me)
+    "ly|me|gl|cc|ws|tk|ml|ga|cf|gq|pw|icu|live|click|vip|win|bid|loan|money|cash|pro"
+)
+# Advertising that promises money (issue 10): "tjäna 5 000 kr i veckan",
+# "tjente 30 000 kroner", "earn $500 a day", "snabba pengar", "passiv
+# inkomst". Only verbs of earning or winning: "hur får jag 5 000 kr i
+# bidrag?" with a link to the authority is a question, not an advertisement.
+_AMOUNT = (r"(?:[$€£]\s?\d[\d  .,]*|\d[\d  .,]*\s?(?:kr\b|kr\.|kronor|kroner|sek\b|nok\b|"
+           r"euro|€|\$|dollar|usd\b)|pengar|penger|money|cash)")
+_MONEY_PROMISE = re.compile(
+    r"(?<![^\W_])(?:(?:tjäna|tjänar|tjänade|tjänat|tjen|tjene|tjener|tjente|tjent|earn|earns|"
+    r"earned|earning|make|makes|made|making|vinn|vinna|win|winning)\b[^.!?\n]{0,40}?"
+    + _AMOUNT
+    + r"|snabba pengar|enkla pengar|lätta pengar|raske penger|enkle penger|lette penger|"
+    r"easy money|fast cash|passiv inkomst|passiv inntekt|passive income)",
+    re.IGNORECASE,
 )
 _URL = re.compile(r"(?:\bhttps?://|(?<![\w.@-])www\.)[^\s<>\"']+", re.IGNORECASE)
 # Bare domains ("example.com"). The top-level domain must be in lower case, so
@@ -558,6 +630,9 @@ def screen(text: str, policy: ScreeningPolicy | None = None) -> ScreeningResult:
     links = _links(text, trusted)
     if links and _first_hit(_SALES, text):
         flags.append(_flag(FlagKind.ADVERTISING, "link together with sales language", links[0]))
+    elif links and _MONEY_PROMISE.search(text):
+        flags.append(_flag(FlagKind.ADVERTISING, "link together with a promise of money",
+                           links[0]))
     mood: Mood = "critical" if _first_hit(_CRITICAL, text) else "neutral"
     return ScreeningResult(flags=sorted(flags, key=lambda f: (f.span, f.kind)), mood=mood)
 
@@ -616,6 +691,38 @@ class StormSignal(BaseModel):
     advice: str = "A storm of criticism: consider a topic page on the website (R-40)."
 
 
+class WindowCounts(BaseModel):
+    """An account's citizen messages in a storm window, counted: kept per
+    minute as they arrive (so a storm of 10,000 costs the same per message as
+    one of 100) or counted from a list of messages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    window_start: datetime
+    window_end: datetime
+    messages: int = Field(ge=0)
+    critical: int = Field(ge=0)
+
+
+def storm_signal_of(counts: WindowCounts, policy: StormPolicy | None = None
+                    ) -> StormSignal | None:
+    """A storm when at least `min_messages` arrived in the window and at
+    least `min_critical_share` of them were critical (R-40)."""
+    policy = policy or StormPolicy()
+    if counts.messages < policy.min_messages:
+        return None
+    share = counts.critical / counts.messages
+    if share < policy.min_critical_share:
+        return None
+    return StormSignal(
+        window_start=counts.window_start,
+        window_end=counts.window_end,
+        messages=counts.messages,
+        critical=counts.critical,
+        critical_share=share,
+    )
+
+
 def storm_signal(
     recent: Sequence[RecentMessage], now: datetime, policy: StormPolicy | None = None
 ) -> StormSignal | None:
@@ -631,16 +738,25 @@ def storm_signal(
     policy = policy or StormPolicy()
     start = now - policy.window
     window = [m for m in recent if start < m.received_at <= now]
-    critical = sum(m.critical for m in window)
-    if len(window) < policy.min_messages:
-        return None
-    share = critical / len(window)
-    if share < policy.min_critical_share:
-        return None
-    return StormSignal(
-        window_start=start,
-        window_end=now,
-        messages=len(window),
-        critical=critical,
-        critical_share=share,
-    )
+    return storm_signal_of(WindowCounts(window_start=start, window_end=now,
+                                        messages=len(window),
+                                        critical=sum(m.critical for m in window)), policy)
+
+
+COUNTING_MINUTE = timedelta(minutes=1)
+
+
+def counted_minutes(now: datetime, policy: StormPolicy | None = None
+                    ) -> tuple[datetime, datetime]:
+    """The minutes whose counts make up the window ending at `now`, as
+    (first, last) minute starts: every minute that overlaps (now - window,
+    now]. Counted in whole minutes, the oldest one whole: a message up to a
+    minute older than the window may count, none inside it is missed."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    policy = policy or StormPolicy()
+
+    def minute_of(t: datetime) -> datetime:
+        return t.replace(second=0, microsecond=0)
+
+    return minute_of(now - policy.window), minute_of(now)

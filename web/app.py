@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import structlog
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -110,6 +110,8 @@ def _ctx(request: Request) -> AppContext:
 
 
 Ctx = Annotated[AppContext, Depends(_ctx)]
+# A person named in the address, checked as the commands check acc.PersonId.
+PersonInPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
 
 
 def _field_error(field: list[str | int], message: str, kind: str) -> HTTPException:
@@ -159,7 +161,9 @@ class ActivateBody(BaseModel):
     handle: acc.ShortText
     url: acc.HttpsUrl
     admins: list[acc.Admin] = Field(min_length=2, max_length=20)
-    platform_account_id: str | None = None
+    # As acc.ActivateAccount's, so what the body takes the command takes (a
+    # fuzzed id once made the command fail: 500).
+    platform_account_id: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
 class AddAdminBody(BaseModel):
@@ -262,7 +266,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     @app.get("/api/accounts/{account_id}/timeline")
     async def account_timeline(
             account_id: uuid.UUID, ctx: Ctx, actor: ApiActor,
-            before: Annotated[int | None, Query(ge=1, description=(
+            before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description=(
                 "only events numbered (version) below this"))] = None,
             limit: Annotated[int | None, Query(ge=1, le=1000, description=(
                 "at most this many, the newest"))] = None) -> list[dict[str, Any]]:
@@ -328,8 +332,8 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
              ClosureBody, "Close the account with a final snapshot (R-19, R-38)")
 
     @app.post("/api/accounts/{account_id}/admins/{person}/remove", response_model=AccountView)
-    async def remove_admin(account_id: uuid.UUID, person: str, body: RemoveAdminBody, ctx: Ctx,
-                           actor: ApiActor) -> AccountView:
+    async def remove_admin(account_id: uuid.UUID, person: PersonInPath, body: RemoveAdminBody,
+                           ctx: Ctx, actor: ApiActor) -> AccountView:
         handle, row = await _handle(ctx, account_id)
         who = await _known_actor(ctx, row["municipality_id"], actor)
         command = acc.RemoveAdmin(actor=who, person=person, reason=body.reason)
@@ -337,7 +341,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
 
     @app.post("/api/accounts/{account_id}/admins/{person}/two-factor",
               response_model=AccountView)
-    async def confirm_two_factor(account_id: uuid.UUID, person: str, ctx: Ctx,
+    async def confirm_two_factor(account_id: uuid.UUID, person: PersonInPath, ctx: Ctx,
                                  actor: ApiActor) -> AccountView:
         handle, row = await _handle(ctx, account_id)
         who = await _known_actor(ctx, row["municipality_id"], actor)
@@ -446,6 +450,16 @@ async def _send(handle: WorkflowHandle[Any, Any], update: Any, command: BaseMode
         if "already completed" in str(error):
             raise HTTPException(409, detail={"code": "WrongStage", "message": "the case has ended",
                                              "key": "case.ended"}) from None
+        if "Workflow Task in failed state" in str(error):
+            # The case's workflow is failing a task (a bug, not the caller's
+            # input): say so and when to try again, instead of a bare 500.
+            log.error("decision refused: the case's workflow task is failing",
+                      workflow_id=handle.id)
+            raise HTTPException(503, detail={
+                "code": "CaseNotReady", "key": "case.not_ready",
+                "message": "the case cannot take decisions now: its workflow is failing; "
+                           "operators see it in the Temporal UI"},
+                headers={"Retry-After": "60"}) from None
         raise
 
 

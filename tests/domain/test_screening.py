@@ -166,12 +166,54 @@ def test_r31_twelve_digit_form_checks_the_real_century() -> None:
         "Konto 1191212121212",  # 13 digits
         "ref 19121212-12121",
         "Datum 2024-01-15, 20240115 och 15.01.2024",
-        "Kl. 121212 1212 i kö",  # a space is not a Swedish separator
         "Org.nr 212000-1355 och 556036-0793",  # organisationsnummer: month 20 and up
         "Organisasjonsnummer 974 760 673",
     ],
 )
 def test_r31_invoice_numbers_dates_and_longer_runs_are_not_identity_numbers(text: str) -> None:
+    assert find_identity_numbers(text) == []
+
+
+@pytest.mark.parametrize("yymmdd", ["850709", "991231", "000229", "120615"])
+@pytest.mark.parametrize("serial", ["980", "457"])
+def test_r31_swedish_numbers_as_people_write_them(yymmdd: str, serial: str) -> None:
+    """Issue 10: a space or dots in place of the dash, the date split up, a
+    typographic dash from a word processor or a phone's keyboard."""
+    ten = personnummer(yymmdd, serial)
+    yy, mm, dd, nnnn = ten[:2], ten[2:4], ten[4:6], ten[6:]
+    century = "20" if yymmdd < "25" else "19"
+    forms = [f"{yy}{mm}{dd} {nnnn}", f"{yy} {mm} {dd}-{nnnn}", f"{yy}.{mm}.{dd}-{nnnn}",
+             f"{yy}-{mm}-{dd}-{nnnn}", f"{yy}{mm}{dd}\u2013{nnnn}", f"{yy}{mm}{dd} - {nnnn}",
+             f"{century}{yy}{mm}{dd} {nnnn}", f"{century}{yy}-{mm}-{dd}-{nnnn}",
+             f"{century}{yy}.{mm}.{dd}-{nnnn}", f"{yy} {mm} {dd} - {nnnn}"]
+    for form in forms:
+        assert identity(f"Mitt pnr är {form}, ring mig") == [(SE, form)], form
+        # ...and is hidden at once, as any identity number (R-31).
+        assert auto_actions(screen(f"pnr {form}"), ScreeningPolicy()).hide, form
+        assert identity(f"pnr {bump_last(form)} fel") == [], bump_last(form)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Mötet är 2026-03-14 1430 i stadshuset",  # an ISO date and a time
+        "Vi ses 14.03.26 kl 1300",
+        "Öppet 2026-03-14 14.30-16.00 och 2026-03-15 10:00",
+        "Datum: 26 03 14, tid 1015",
+        "Det kostar 1 250 kr, eller 12 500,50 kr, eller 850 000 kronor",
+        "Ärendet KS 2026/00123 och dnr 2026-001234, diarienummer 2025/1458",
+        "Ta buss 4 eller linje 150, busslinje 1 och 2 går till 123 45 Exempelby",
+        "Postnummer 123 45, 411 05 Göteborg, Box 1234 och 5000 meter",
+        "Org.nr 212000-1355 och 556036-0793",
+        "Møte 14.03.2026 kl. 14.30, tlf-tid 09.00-11.00",
+        "Saksnummer 2026/12345 og 26/01234-3, rute 150 og linje 31",
+        "Beløpet er 12 345 kr og 1 234 567 kroner",
+        "Bankgiro 5050-1055 och plusgiro 90 20 00-1",
+    ],
+)
+def test_r31_dates_times_amounts_case_numbers_and_bus_lines_are_not_identity_numbers(
+        text: str) -> None:
+    """Issue 10: the wider forms must not flag what people write every day."""
     assert find_identity_numbers(text) == []
 
 
@@ -705,3 +747,80 @@ def test_today_is_not_read_from_a_clock() -> None:
     assert storm_signal(old, then) is not None
     assert storm_signal(old, NOW) is None
     assert date(2026, 3, 30) == NOW.date()
+
+
+# --- Issue 10: contact details and advertising as people write them ----------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["anna.svensson(at)exempelby.se", "anna.svensson[at]exempelby.se",
+     "anna.svensson (at) exempelby.se", "anna {at} exempelby.se",
+     "anna.svensson(at)exempelby(dot)se", "anna [at] exempelby [punkt] se",
+     "anna(snabel-a)exempelby.se", "ola.nordmann(krøllalfa)fjordvik.kommune.no",
+     "anna@exempelby(punkt)se", "anna.svensson at exempelby dot se",
+     "ola at fjordvik punkt kommune punkt no"],
+)
+def test_r29_email_addresses_written_to_hide_them_are_found(address: str) -> None:
+    text = f"Skriv till {address} så svarar jag."
+    assert [text[slice(*s)] for s in find_emails(text)] == [address]
+    assert kinds(text) == [FlagKind.EMAIL]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Vi ses (at) fem", "Jag är at home", "Träffas at 5 pm", "Hej (a) alla",
+     "Läs mer at kommunen.se", "Pris 10 kr (at) butiken", "Se punkt 3 at mötet"],
+)
+def test_r29_at_words_in_ordinary_sentences_are_not_email_addresses(text: str) -> None:
+    assert find_emails(text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tjäna 5 000 kr om dagen hemifrån! Läs mer: rikanu.com",
+        "Jag tjänade 30 000 kr på en vecka, kolla bit.ly/abc123",
+        "Tjen 10 000 kroner i uka! www.raskepenger.no",
+        "I made $500 a day from home: cutt.ly/x1",
+        "Snabba pengar utan krångel https://lana-direkt.example.com",
+        "Passiv inntekt hver måned – t.me/investgruppa",
+        "Vinn 10.000 kr nu på https://vinst.example.xyz",
+    ],
+)
+def test_r32_a_link_with_a_promise_of_money_is_advertising(text: str) -> None:
+    flags = [f for f in screen(text).flags if f.kind is FlagKind.ADVERTISING]
+    assert len(flags) == 1, screen(text).flags
+    assert flags[0].detail == "link together with a promise of money"
+    assert "." in text[slice(*flags[0].span)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hur får jag 5 000 kr i bidrag? Se forsakringskassan.se",
+        "Jag vann 500 kr på lotteriet, läs på svenskaspel.se",  # past tense, not a promise
+        "Tjänar kommunen 2 miljoner på parkeringen? Källa: exempelby.se",
+        "Vi vill tjäna kommuninvånarna bättre, se exempelby.se/plan",
+        "Jeg tjente penger som sommervikar",  # no link
+        "Avgiften är 1 250 kr, se www.exempelby.se/taxa",
+    ],
+)
+def test_r32_money_and_a_link_without_a_promise_are_not_advertising(text: str) -> None:
+    assert FlagKind.ADVERTISING not in kinds(text)
+
+
+@pytest.mark.parametrize(
+    "ddmmyy, individual, kind",
+    [("010180", 123, NO), ("311299", 400, NO), ("290200", 500, NO), ("550785", 123, DNR)],
+)
+def test_r31_norwegian_numbers_as_people_write_them(
+        ddmmyy: str, individual: int, kind: IdentityKind) -> None:
+    """Issue 10: dots or spaces in the date, the control digits apart."""
+    number = fodselsnummer(ddmmyy, individual)
+    dd, mm, yy, iii, kk = number[:2], number[2:4], number[4:6], number[6:9], number[9:]
+    for form in [f"{dd}.{mm}.{yy} {iii}{kk}", f"{dd}.{mm}.{yy}-{iii}{kk}",
+                 f"{dd}.{mm}.{yy}{iii}{kk}", f"{dd} {mm} {yy} {iii}{kk}",
+                 f"{dd}{mm}{yy} {iii} {kk}", f"{dd}.{mm}.{yy} {iii} {kk}"]:
+        assert identity(f"Fødselsnummeret mitt er {form}, ring meg") == [(kind, form)], form
+        assert identity(f"fnr {bump_last(form)} feil") == [], bump_last(form)

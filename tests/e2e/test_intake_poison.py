@@ -93,6 +93,14 @@ async def test_issue9_r22_poison_rows_are_parked_and_the_rest_become_cases(
             stranger = await eventually(lambda: row(stack.pool, "999_1_1"),
                                         lambda r: r is not None and r["parked_at"] is not None)
 
+    # Issue 10: a started row keeps the keys, not the citizen's text or name;
+    # a parked row keeps its content until it is sent back or started.
+    started = await row(stack.pool, f"{PAGE}_77_1")
+    assert started is not None and started["started_at"] is not None
+    assert not {"text", "author_name", "author_id", "permalink"} & set(started["message"])
+    assert InboundMessage.model_validate(started["message"]).external_id == f"{PAGE}_77_1"
+    assert parked_old is not None and parked_old["message"]["text"] == secret_1970
+
     # The impossible date is parked at its first attempt, with its reason.
     assert parked_old is not None and parked_old["started_at"] is None
     assert parked_old["attempts"] == 1
