@@ -781,8 +781,8 @@ class Stack:
             crashes = 1 if ran >= cfg.restart_stable_after else crashes + 1
             child.signal_group(signal.SIGKILL)  # stragglers of the exited leader
             if cfg.restart_give_up_after is not None and crashes > cfg.restart_give_up_after:
-                say(f"the {child.name} keeps crashing: {crashes} exits in a row, each within "
-                    f"{cfg.restart_stable_after:.0f} s of its start (the last with code "
+                say(f"the {child.name} keeps crashing: {crashes} exits in a row without a "
+                    f"run of {cfg.restart_stable_after:.0f} s between them (the last with code "
                     f"{code}); giving up and stopping the stack. {_where_output_is(child)}")
                 give_up(f"the {child.name} keeps crashing")
                 return
