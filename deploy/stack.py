@@ -894,6 +894,8 @@ class Stack:
             return
         began = time.monotonic()
         server, self._pg_server = self._pg_server, None
+        if self._pgdata is not None:
+            _refresh_postmaster(server, self._pgdata)
         await asyncio.to_thread(server.cleanup)
         say(f"stopped PostgreSQL ({time.monotonic() - began:.1f} s)")
 
@@ -958,6 +960,20 @@ async def _first(*aws: Awaitable[Any]) -> bool:
         for task in tasks:
             task.cancel()
     return tasks[0] in done
+
+
+def _refresh_postmaster(server: Any, pgdata: Path) -> None:
+    """pgserver stops the postmaster it started (or last started itself)
+    and only that one: after a restart by anyone else (`pg_ctl restart`)
+    its handle names a process that is gone, and cleanup() would leave the
+    new server running. Point the handle at the live one."""
+    try:
+        from pgserver.utils import PostmasterInfo
+    except ImportError:
+        return
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info is not None and info.is_running():
+        server._postmaster_info = info
 
 
 def _postmaster_pid(pgdata: Path) -> int | None:
