@@ -15,6 +15,7 @@ import asyncio
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -143,6 +144,7 @@ async def test_worker_and_web_wait_for_postgres_and_temporal_that_come_up_late(
             await temporal.shutdown()
         if server is not None:
             await asyncio.to_thread(server.cleanup)
+        shutil.rmtree(pgdata, ignore_errors=True)
 
 
 async def test_waiting_is_bounded_logged_and_lets_real_errors_through() -> None:
