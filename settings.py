@@ -30,6 +30,15 @@ class Settings:
     web_host: str = field(default_factory=lambda: os.environ.get("KANALVAKT_WEB_HOST", "127.0.0.1"))
     web_port: int = field(default_factory=lambda: int(os.environ.get("KANALVAKT_WEB_PORT", "8000")))
 
+    # ---- start-up (deploy/waiting.py): the worker and the web app wait for
+    # PostgreSQL and Temporal instead of exiting, this many attempts with an
+    # exponential pause (0.5 s doubling, capped), then stop with an error.
+    # The defaults wait about 2 minutes.
+    startup_attempts: int = field(
+        default_factory=lambda: int(os.environ.get("KANALVAKT_STARTUP_ATTEMPTS", "30")))
+    startup_max_delay: float = field(
+        default_factory=lambda: float(os.environ.get("KANALVAKT_STARTUP_MAX_DELAY", "5")))
+
     # ---- the intranet's sign-in (web/identity.py, web/oidc.py)
     # "production" refuses the development sign-in and needs a session secret.
     env: str = field(default_factory=lambda: os.environ.get("KANALVAKT_ENV", "development"))

@@ -25,7 +25,6 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 import settings as app_settings
 from activities.account import AccountActivities
 from activities.crisis import CrisisActivities
-from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from activities.eventstore import EventStore
 from activities.feeder import IntakeFeeder
@@ -145,8 +144,15 @@ async def main() -> None:
     if not cfg.database_url:
         raise SystemExit("DATABASE_URL is not set")
     cfg.archive_dir.mkdir(parents=True, exist_ok=True)
-    client = await connect(cfg.temporal_address, cfg.temporal_namespace)
-    pool = await create_pool(cfg.database_url)
+    # Started before PostgreSQL or Temporal is up (a reboot, a restart by the
+    # supervisor), the worker waits for them, bounded (deploy/waiting.py).
+    from deploy.waiting import DependencyUnavailable, wait_for_postgres, wait_for_temporal
+
+    try:
+        pool = await wait_for_postgres(cfg.database_url, cfg)
+        client = await wait_for_temporal(cfg)
+    except DependencyUnavailable as exc:
+        raise SystemExit(f"worker: {exc}") from None
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
     activities = build_activities(pool, cfg.archive_dir, Connectors.from_env(http))
     worker = create_worker(client, activities, cfg.task_queue)

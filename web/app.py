@@ -28,7 +28,6 @@ from temporalio.service import RPCError
 
 import settings as app_settings
 from activities import queries
-from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from domain import account as acc
 from domain.message_policy import MessagePolicy
@@ -73,12 +72,18 @@ def create_app(
     cfg = cfg or app_settings.load()
 
     async def default_connect() -> tuple[asyncpg.Pool, Client]:
-        from worker import connect as temporal_connect
+        # Started before PostgreSQL or Temporal is up, the app waits for
+        # them, bounded, before it listens (deploy/waiting.py).
+        from deploy.waiting import wait_for_postgres, wait_for_temporal
 
         if not cfg.database_url:
             raise RuntimeError("DATABASE_URL is not set")
-        pool = await create_pool(cfg.database_url)
-        return pool, await temporal_connect(cfg.temporal_address, cfg.temporal_namespace)
+        pool = await wait_for_postgres(cfg.database_url, cfg)
+        try:
+            return pool, await wait_for_temporal(cfg)
+        except BaseException:
+            await pool.close()
+            raise
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
