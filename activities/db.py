@@ -29,6 +29,18 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         )
 
 
+def database_unavailable(error: BaseException) -> bool:
+    """PostgreSQL cannot be reached, is restarting, refuses connections for
+    now or has none to spare: the request may be tried again later (503),
+    it is nobody's bad input."""
+    if isinstance(error, asyncpg.ObjectNotInPrerequisiteStateError):
+        return "not currently accepting connections" in str(error)
+    return isinstance(error, (OSError, TimeoutError, asyncpg.PostgresConnectionError,
+                              asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+                              asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+                              asyncpg.InsufficientResourcesError))
+
+
 async def _end_open_transaction(conn: asyncpg.Connection) -> None:
     """What a released connection needs before its next use: no transaction
     left open. asyncpg's default reset also sends "SELECT

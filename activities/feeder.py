@@ -39,6 +39,7 @@ from activities.crisis import (
     storm_cooldown_until,
     window_counts,
 )
+from activities.db import database_unavailable
 from activities.eventstore import EventStore
 from activities.intake import (
     IntakeRepository,
@@ -104,9 +105,7 @@ def is_outage(error: BaseException) -> bool:
     """PostgreSQL or Temporal cannot be reached or is restarting."""
     if isinstance(error, RPCError):
         return error.status in _UNAVAILABLE
-    return isinstance(error, (OSError, TimeoutError, asyncpg.PostgresConnectionError,
-                              asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-                              asyncpg.AdminShutdownError))
+    return database_unavailable(error)
 
 
 async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountContext:

@@ -28,6 +28,7 @@ from temporalio.service import RPCError
 
 import settings as app_settings
 from activities import queries
+from activities.db import database_unavailable
 from activities.directory import DirectoryRepository
 from domain import account as acc
 from domain.message_policy import MessagePolicy
@@ -358,6 +359,19 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     async def domain_error(_: Request, error: acc.DomainError) -> JSONResponse:
         return JSONResponse({"detail": error.message, "code": error.code, "key": error.key},
                             status_code=_STATUS_FOR.get(error.code, 400))
+
+    # PostgreSQL away (restarting, refusing connections, out of them): 503
+    # with Retry-After, so Meta and the pages try again, never a bare 500.
+    for unavailable in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(unavailable, _database_unavailable)
+
+
+async def _database_unavailable(request: Request, error: Exception) -> Response:
+    if not database_unavailable(error):
+        raise error
+    log.warning("database unavailable", path=request.url.path, reason=type(error).__name__)
+    return JSONResponse({"detail": "the database is not available; try again shortly"},
+                        status_code=503, headers={"Retry-After": "5"})
 
 
 async def start_account_request(ctx: AppContext, municipality_id: str, actor: Actor | None,

@@ -20,6 +20,7 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -400,3 +401,28 @@ async def test_random_signed_webhook_deliveries_never_get_a_5xx(base_url: str) -
 
     await asyncio.to_thread(deliver)
     assert seen.count(200) > len(seen) // 2  # the fuzz reached the intake, not just the 400s
+
+
+async def test_the_webhook_answers_503_while_postgresql_refuses_connections(
+        http: httpx.AsyncClient, pg_server: str, database_url: str, pool: asyncpg.Pool) -> None:
+    """Issue 9: while the database is away (here: it refuses connections and
+    the app's are cut), a delivery is a 503 with Retry-After, which Meta
+    retries, never a 500; once it is back, the same delivery is taken."""
+    payload = facebook_comment(comment_id=f"{PAGE_ID}_812_1", message="Hej!")
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    headers = {"Content-Type": "application/json", "X-Hub-Signature-256": sign(SECRET, body)}
+    name = urlsplit(database_url).path.lstrip("/")
+    admin = await asyncpg.connect(pg_server)
+    try:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        await admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = $1 AND pid <> pg_backend_pid()", name)
+        away = await http.post("/webhooks/meta", content=body, headers=headers)
+        assert away.status_code == 503, away.text
+        assert away.headers["retry-after"] == "5"
+    finally:
+        await admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        await admin.close()
+    back = await http.post("/webhooks/meta", content=body, headers=headers)
+    assert back.status_code == 200, back.text
+    assert back.json()["accepted"] == 1
