@@ -5,8 +5,13 @@ case, its receipt recorded once, whichever feeder took it (R-21, R-22)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import pytest
@@ -73,3 +78,41 @@ async def test_issue15_r22_two_feeders_start_each_case_once(
         return sum([1 async for _ in stack.client.list_workflows(
             "WorkflowType = 'InboundMessageWorkflow'")])
     assert await eventually(workflows, lambda n: n >= ROWS, 30) == ROWS
+
+
+def _spawn_feeder(env: dict[str, str], log: Any) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen([sys.executable, "-m", "worker", "--feeder-only"], env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+
+
+async def test_issue15_a_feeder_process_of_its_own_feeds_the_stack(
+        stack: Stack, database_url: str, tmp_path: Any) -> None:
+    """`python -m worker --feeder-only`: a process that only feeds, beside
+    the stack's worker, which runs the cases; SIGTERM ends it cleanly."""
+    await active_account(stack, platform_account_id=PAGE)
+    env = {**os.environ, "DATABASE_URL": database_url, "TEMPORAL_ADDRESS": stack.temporal_address,
+           "KANALVAKT_TASK_QUEUE": stack.task_queue, "KANALVAKT_PAYLOAD_KEYS": ""}
+    process = _spawn_feeder(env, tmp_path / "feeder.log")
+    try:
+        now = datetime.now(UTC)
+        await IntakeRepository(stack.pool).accept(
+            [InboundMessage(platform="facebook", external_id=f"{PAGE}_96_{n}", kind="comment",
+                            account_ref=PAGE, text=f"Fråga {n}",
+                            published_at=now - timedelta(seconds=1)) for n in range(20)],
+            received_at=now)
+
+        async def started() -> int:
+            return int(await stack.pool.fetchval(
+                "SELECT count(*) FROM intake WHERE started_at IS NOT NULL"))
+        assert await eventually(started, lambda n: n == 20, 60) == 20
+        assert await stack.pool.fetchval(
+            "SELECT count(*) FROM message_cases WHERE case_id LIKE $1",
+            f"message:facebook:{PAGE}_96_%") == 20
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = await asyncio.to_thread(process.wait, 30)
+    output = (tmp_path / "feeder.log").read_text()
+    assert code == 0, output
+    assert "feeder started" in output and "feeder stopped" in output
+    assert "worker started" not in output
