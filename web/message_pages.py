@@ -117,7 +117,12 @@ def _probes(person: str, state: msg.MessageState) -> dict[str, msg.Command]:
         "confirm": msg.ConfirmManualAction(actor=person),
         "approve": msg.ApproveReply(actor=person),
         "send-back": msg.SendBackReply(actor=person, comment="probe"),
+        "watch": msg.Watch(actor=person, reason="probe"),
+        "close": msg.CloseCase(actor=person, reason="probe"),
     }
+
+
+_NO_INPUT_HELPS = frozenset({"watch.not_allowed", "watch.flagged"})
 
 
 def allowed_decisions(state: msg.MessageState, person: str, now: datetime) -> set[str]:
@@ -129,7 +134,8 @@ def allowed_decisions(state: msg.MessageState, person: str, now: datetime) -> se
         try:
             msg.decide(state, command, now=now)
         except DomainError as error:
-            if error.code != "RuleViolation":
+            # no input makes "watched" possible where it is not allowed.
+            if error.code != "RuleViolation" or error.key in _NO_INPUT_HELPS:
                 continue
         allowed.add(name)
     return allowed

@@ -340,6 +340,41 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "case.done.send-back": ("Svaret är skickat tillbaka till kontoansvariga.",
                             "Svaret er sendt tilbake til kontoansvarlige.",
                             "The reply is sent back to the account's admins."),
+    # Issue 16: watched, closed with a reason, kept removals
+    # outgoing texts held for confidential information.
+    "case.d.watch": ("Bara bevaka", "Bare følg med", "Watch only"),
+    "case.f.watch_reason": ("Varför inget svar behövs", "Hvorfor intet svar trengs",
+                            "Why no reply is needed"),
+    "case.b.watch": ("Markera som bevakat", "Merk som fulgt med på", "Mark as watched"),
+    "case.done.watch": ("Meddelandet är bevakat; det gallras när dess datum kommer (R-50).",
+                        "Meldingen er fulgt med på; den kasseres når datoen kommer (R-50).",
+                        "The message is watched; it is disposed of when its date comes "
+                        "(R-50)."),
+    "case.d.close": ("Stäng ärendet med motivering", "Lukk saken med begrunnelse",
+                     "Close the case with a reason"),
+    "case.f.close_reason": ("Varför ärendet stängs utan svar",
+                            "Hvorfor saken lukkes uten svar",
+                            "Why the case ends without an answer"),
+    "case.b.close": ("Stäng ärendet", "Lukk saken", "Close the case"),
+    "case.done.close": ("Ärendet är stängt; påminnelserna har upphört.",
+                        "Saken er lukket; påminnelsene har stanset.",
+                        "The case is closed; the reminders have stopped."),
+    "case.f.keep": ("Ska bevaras (diarieförs och arkiveras med ärendet)",
+                    "Skal bevares (journalføres og arkiveres med saken)",
+                    "To be kept (registered and filed with its case)"),
+    "case.f.keep.hint": ("R-50: det borttagna registreras först.",
+                         "R-50: det fjernede journalføres først.",
+                         "R-50: the removed content is registered first."),
+    "case.done.held": ("Texten innehåller sekretessbelagda uppgifter och publiceras inte "
+                       "förrän chefen eller kommunikationsenheten bekräftat den (R-44).",
+                       "Teksten inneholder taushetsbelagte opplysninger og publiseres ikke "
+                       "før lederen eller kommunikasjonsavdelingen har bekreftet den (R-44).",
+                       "The text contains confidential information and is not posted until "
+                       "the manager or the communications unit confirms it (R-44)."),
+    "case.pending_reply.confidential": (
+        "Hålls för sekretessbelagda uppgifter (R-44).",
+        "Holdt tilbake for taushetsbelagte opplysninger (R-44).",
+        "Held for confidential information (R-44)."),
     # the public register in a crisis
     "register.crisis.heading": ("Krisläge: information och frågor",
                                 "Krisemodus: informasjon og spørsmål",
