@@ -944,6 +944,14 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
                                     reply_id=command.reply_id, drafted_by=drafted_by)]
         case ApproveReply():
             pending = _require_approver(state, actor, "approve")
+            if (pending.held_for == "confidential"
+                    and needs_crisis_approval(state, pending.submitted_by)):
+                # R-44 then R-39: confirmed, the text still goes through crisis
+                # management before it is published.
+                return [ReplyApproved(at=now, actor=actor, kind=pending.kind,
+                                      submitted_by=pending.submitted_by),
+                        _submitted(state, pending.submitted_by, now, pending.kind, pending.text,
+                                   pending.signature, pending.drafted_by)]
             published: MessageEvent
             if pending.kind == "acknowledgement":
                 published = AcknowledgementSent(at=now, actor=pending.submitted_by,

@@ -362,7 +362,10 @@ class InboundMessageWorkflow:
         published through the connector as the admin's answer."""
         await self._ready()
         async with self._lock:
-            self._decide(command)
+            decided = self._decide(command)
+            if isinstance(decided[-1], msg.ReplySubmittedForApproval):
+                # R-44 confirmed; R-39: on to crisis management, nothing posted yet.
+                return await self._submit_for_approval(command)
             pending = self._state.pending_reply
             assert pending is not None  # the validator and _decide required it
             sent = await self._platform("reply", pending.published_text)

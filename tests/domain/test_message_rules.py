@@ -492,3 +492,22 @@ def test_r50_removed_content_to_be_kept_is_registered_and_filed_with_its_case() 
     case.do(register(actor=REGISTRAR))
     [redacted] = case.do(kept)
     assert isinstance(redacted, MessageRedacted) and redacted.filed_as == "KS 2026/311"
+
+
+def test_r44_r39_a_confirmed_text_still_goes_through_crisis_management() -> None:
+    """R-44 then R-39 (Kristiansand): the manager confirms the held text; in a
+    crisis whose communication goes through crisis management it then waits
+    for crisis management, and only its approval publishes it."""
+    from domain.message import ApplyCrisis
+    from tests.domain.test_message import KRISLEDNING, crisis_through_management
+
+    case = case_at(Stage.OPEN)
+    case.do(ApplyCrisis(actor="kanalvakt", crisis=crisis_through_management()))
+    [held] = case.do(respond(text="Beslutet om 19121212-1212 gäller."))
+    assert isinstance(held, ReplySubmittedForApproval) and held.held_for == "confidential"
+    approved, onward = case.do(ApproveReply(actor=MANAGER))
+    assert isinstance(onward, ReplySubmittedForApproval) and onward.held_for == "crisis"
+    assert onward.actor == ADMIN and onward.approvers == [KRISLEDNING]
+    assert case.current.stage is Stage.AWAITING_APPROVAL
+    _, published = case.do(ApproveReply(actor=KRISLEDNING, reply_id="fb-1"))
+    assert isinstance(published, MessageAnswered) and case.current.stage is Stage.ANSWERED

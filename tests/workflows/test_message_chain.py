@@ -223,3 +223,25 @@ async def test_r50_a_removal_to_be_kept_is_registered_and_filed_with_its_case(
         "MessageReceived", "MessageRegistered", "MessageRedacted"]
     assert events[-1]["data"]["filed_as"] == done.state.diarium_number
     assert await mh.pool.fetchval("SELECT confidential FROM diarium") is False
+
+
+async def test_r44_r39_confirmed_then_approved_by_crisis_management_then_posted(
+        mh: MessageHarness) -> None:
+    """R-44 then R-39: the manager confirms the held text; crisis management
+    still approves it before anything reaches the platform."""
+    from tests.workflows.test_message_crisis_workflow import KRISLEDNING, receive_in_crisis
+
+    handle = await receive_in_crisis(mh, "Gäller beslutet min son?", through=True)
+    comments = f"/v21.0/{handle.id.split(':')[-1]}/comments"
+    held = await handle.execute_update(W.respond, RespondRequest(
+        actor=ADMIN, signature=SIG, text="Beslutet om 19121212-1212 gäller."))
+    assert held.state.pending_reply is not None
+    assert held.state.pending_reply.held_for == "confidential"
+    onward = await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=MANAGER))
+    assert onward.state.stage is msg.Stage.AWAITING_APPROVAL and onward.platform is None
+    assert onward.state.pending_reply is not None
+    assert onward.state.pending_reply.held_for == "crisis"
+    assert mh.graph.requests_to("POST", comments) == []
+    done = await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=KRISLEDNING))
+    assert done.state.stage is msg.Stage.ANSWERED
+    assert len(mh.graph.requests_to("POST", comments)) == 1
