@@ -86,9 +86,13 @@ class InboundMessageWorkflow:
     def __init__(self, inp: MessageWorkflowInput) -> None:
         # Decided at once so that an update in the first task is validated
         # against the received message; handlers wait until it is written.
-        self._events = msg.decide(None, inp.receive, now=workflow.now())
-        self._state: msg.MessageState = msg.evolve(None, self._events[0])
-        self._written = inp.receipt_recorded
+        if inp.state is not None:  # continued as new: the case as it stood
+            self._events: list[msg.MessageEvent] = []
+            self._state: msg.MessageState = inp.state
+        else:
+            self._events = msg.decide(None, inp.receive, now=workflow.now())
+            self._state = msg.evolve(None, self._events[0])
+        self._written = inp.receipt_recorded or inp.state is not None
         self._prefix = inp.diarium_prefix
         self._account_case = inp.account_workflow_id
         self._lock = asyncio.Lock()
@@ -96,12 +100,14 @@ class InboundMessageWorkflow:
     @workflow.run
     async def run(self, inp: MessageWorkflowInput) -> MessageWorkflowResult:
         m = inp.receive.message
-        if not workflow.patched("issue16-message-rules"):
+        if inp.state is None and not workflow.patched("issue16-message-rules"):
             # Begun before issue 16: no chase, no citizen's clock while
             # forwarded, no outgoing screening, so the history replays.
             self._state = self._state.model_copy(update={"fidelity_rules": False})
         async with self._lock:
-            if not inp.receipt_recorded:
+            if inp.state is not None:
+                pass  # continued as new: receipt and hiding were done by an earlier run
+            elif not inp.receipt_recorded:
                 await workflow.execute_activity_method(
                     MessageActivities.store_content,
                     StoreContentInput(case_id=self._state.case_id, text=m.text,
@@ -110,9 +116,14 @@ class InboundMessageWorkflow:
                 await self._write(self._events, expected_version=0)
                 self._written = True
                 self._upsert_search_attributes()
-            if self._state.auto_hide:
+            if self._state.auto_hide and inp.state is None:
                 await self._hide_pending_review()
         while not self._state.done:
+            if workflow.info().is_continue_as_new_suggested():
+                # the chase of a case left for years outgrows one history.
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(inp.model_copy(update={
+                    "state": self._state, "receipt_recorded": True}))
             await self._wait_for_change_or_deadline()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return MessageWorkflowResult(case_id=self._state.case_id, stage=self._state.stage,

@@ -58,6 +58,9 @@ class MessageWorkflowInput(BaseModel):
     # The account's case (`account:<municipality>:<slug>`), told of every
     # decision a person takes: a check-in. None: nobody is told.
     account_workflow_id: str | None = None
+    # a case chased for a long time continues as new; the next run
+    # carries the case as it stands (None: a first run, decided from `receive`).
+    state: msg.MessageState | None = None
 
 
 class MessageWorkflowResult(BaseModel):
