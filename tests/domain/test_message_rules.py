@@ -50,7 +50,6 @@ from tests.domain.test_message import (
     AFTER_EASTER,
     ANSWER_DEADLINE,
     ANSWER_ESCALATION,
-    ANSWER_REMINDER,
     COMMS,
     DEPUTY,
     MANAGER,
@@ -67,7 +66,6 @@ from tests.domain.test_message import (
     forward,
     inbound,
     local,
-    receive_command,
     received,
     redact,
     register,
@@ -438,8 +436,13 @@ def test_the_old_runs_keep_their_old_plan() -> None:
     case.state = case.current.model_copy(update={"fidelity_rules": False})
     case.do(fire(), at=ANSWER_ESCALATION)
     assert next_deadline(case.current) is None
-    assert receive_command().policy.signature is SignatureRule.REQUIRED
-    assert ANSWER_REMINDER < ANSWER_DEADLINE
+    forwarded = received()
+    forwarded.state = forwarded.current.model_copy(update={"fidelity_rules": False})
+    forwarded.do(forward(), at=AFTER_EASTER)
+    assert [s.name for s in deadline_plan(forwarded.current)] == [
+        "officer_reminder", "officer_deadline"]
+    with pytest.raises(WrongStage):  # handing on is a rule of the new runs only
+        forwarded.decide(forward(officer=OTHER_OFFICER))
 
 
 def test_r26_r45_r46_r43_the_sample_directories_follow_their_guidelines() -> None:
