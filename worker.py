@@ -130,9 +130,10 @@ def create_worker(client: Client, activities: Activities, task_queue: str,
 async def connect(address: str, namespace: str = "default") -> Client:
     """The one place the worker, web app, cli and feeder get their client:
     payloads are encrypted when KANALVAKT_PAYLOAD_KEYS is set (required in
-    production; codec.py), and a malformed key stops the process here."""
+    production; codec.py), each workflow's under its own data key when
+    DATABASE_URL is set too, and a malformed key stops the process here."""
     cfg = app_settings.load()
-    codec = codec_from_settings(cfg.payload_keys, cfg.production)
+    codec = codec_from_settings(cfg.payload_keys, cfg.production, cfg.database_url)
     return await Client.connect(address, namespace=namespace,
                                 data_converter=data_converter(pydantic_data_converter, codec))
 

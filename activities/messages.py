@@ -29,6 +29,7 @@ from activities.connectors.base import (
 )
 from activities.connectors.manual import ManualConnector
 from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent
+from activities.payload_keys import destroy_data_key
 from activities.signals import signal_each
 from domain import message as msg
 
@@ -258,8 +259,12 @@ class MessageActivities:
 
     @activity.defn(name="dispose_message_content")
     async def dispose_content(self, inp: DisposeContentInput) -> None:
-        """R-33, R-35: the content goes; the disposal log (an event) stays."""
+        """R-33, R-35: the content goes; the disposal log (an event) stays.
+        The case's data key is destroyed too (crypto-shredding, codec.py):
+        every payload of its Temporal history becomes unreadable at once,
+        without waiting for the namespace's retention."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM message_contents WHERE case_id = $1", inp.case_id)
             await conn.execute("DELETE FROM preserved_copies WHERE case_id = $1", inp.case_id)
+            await destroy_data_key(conn, inp.case_id, "disposed of (R-33, R-35)")
 

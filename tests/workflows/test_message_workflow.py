@@ -281,6 +281,9 @@ async def test_r33_r35_disposed_under_a_decision_after_its_date(mh: MessageHarne
     assert await mh.pool.fetchval("SELECT count(*) FROM message_contents") == 0
     log = await mh.pool.fetchrow("SELECT * FROM disposal_log")
     assert log["decision_id"] == "SM-1" and log["decided_by"] == ADMIN
+    # Crypto-shredding: the case's payload data key is destroyed with it (codec.py).
+    key = await mh.pool.fetchrow("SELECT * FROM payload_data_keys WHERE scope = $1", handle.id)
+    assert key["wrapped"] is None and key["destroyed_at"] is not None
     assert log["disposed_at"] >= scheduled.state.dispose_on
 
 
