@@ -59,7 +59,7 @@ class PayloadKeyTable:
         if self._pool is None:
             async with self._opening:
                 if self._pool is None:
-                    self._pool = await asyncpg.create_pool(self._dsn, min_size=1, max_size=4)
+                    self._pool = await asyncpg.create_pool(self._dsn, min_size=0, max_size=4)
         assert self._pool is not None
         return self._pool
 
