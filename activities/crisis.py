@@ -25,12 +25,10 @@ from activities.eventstore import RecordedEvent
 from activities.signals import Told, gone, signal_each
 from domain import crisis as cr
 from domain.crisis_mode import CrisisMode, CrisisStatus
-from domain.screening import RecentMessage
+from domain.screening import StormPolicy, WindowCounts, counted_minutes
 
 _TERMINAL_ACCOUNT = ("closed", "rejected", "lapsed")
 _TERMINAL_CASE = ("answered", "redacted", "disposed", "staff_post")
-# The most messages the storm window reads: a storm is flagged long before.
-_WINDOW_LIMIT = 5000
 
 
 # --------------------------------------------------------------------------- reads
@@ -88,18 +86,18 @@ async def storm_cooldown_until(pool: asyncpg.Pool, account_id: str) -> datetime 
     return until
 
 
-async def recent_messages(pool: asyncpg.Pool, account_id: str, since: datetime, until: datetime
-                          ) -> list[RecentMessage]:
-    """R-40: the account's citizen messages received in (since, until], with
-    their mood from screening."""
-    rows = await pool.fetch(
-        """SELECT received_at, state->>'mood' = 'critical' AS critical FROM message_cases
-           WHERE account_id = $1::uuid AND NOT from_staff
-             AND received_at > $2 AND received_at <= $3
-           ORDER BY received_at DESC LIMIT $4""",
-        account_id, since, until, _WINDOW_LIMIT)
-    return [RecentMessage(received_at=r["received_at"], critical=bool(r["critical"]))
-            for r in rows]
+async def window_counts(pool: asyncpg.Pool, account_id: str, now: datetime,
+                        policy: StormPolicy) -> WindowCounts:
+    """R-40: the account's citizen messages in the storm window ending at
+    `now`, from the per-minute counts (at most a window's minutes read)."""
+    first, last = counted_minutes(now, policy)
+    row = await pool.fetchrow(
+        """SELECT coalesce(sum(messages), 0) AS messages, coalesce(sum(critical), 0) AS critical
+           FROM storm_counts WHERE account_id = $1::uuid AND minute BETWEEN $2 AND $3""",
+        account_id, first, last)
+    assert row is not None
+    return WindowCounts(window_start=now - policy.window, window_end=now,
+                        messages=row["messages"], critical=row["critical"])
 
 
 async def digests(pool: asyncpg.Pool, municipality_id: str, *, crisis_id: str | None = None,
@@ -292,10 +290,26 @@ class CrisisProjection:
     for storm flags (the communications unit) and digests (crisis
     management). Runs after MessageCasesProjection, whose row it tags."""
 
-    tables = ("crisis_modes", "crisis_storms", "crisis_digests")
+    tables = ("crisis_modes", "crisis_storms", "crisis_digests", "storm_counts")
 
     async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        if event.event_type in {"MessageReceived", "CrisisRulesApplied"}:
+        if event.event_type == "MessageReceived":
+            # The crisis tag, and the storm's count of the minute (R-40), in one
+            # statement whatever the storm's size.
+            await conn.execute(
+                """WITH tagged AS (
+                       UPDATE message_cases SET crisis_id = state->>'crisis_id'
+                       WHERE case_id = $1 AND state->>'crisis_id' IS NOT NULL)
+                   INSERT INTO storm_counts (account_id, minute, messages, critical)
+                   SELECT account_id, date_trunc('minute', received_at), 1,
+                          (state->>'mood' = 'critical')::int
+                   FROM message_cases WHERE case_id = $1 AND NOT from_staff
+                   ON CONFLICT (account_id, minute) DO UPDATE SET
+                       messages = storm_counts.messages + 1,
+                       critical = storm_counts.critical + EXCLUDED.critical""",
+                event.stream_id)
+            return
+        if event.event_type == "CrisisRulesApplied":
             await conn.execute(
                 """UPDATE message_cases SET crisis_id = state->>'crisis_id'
                    WHERE case_id = $1 AND state->>'crisis_id' IS NOT NULL""", event.stream_id)

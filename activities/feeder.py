@@ -36,8 +36,8 @@ from activities.crisis import (
     covering_crisis,
     crisis_record,
     crisis_settings,
-    recent_messages,
     storm_cooldown_until,
+    window_counts,
 )
 from activities.eventstore import EventStore
 from activities.intake import (
@@ -274,15 +274,15 @@ class IntakeFeeder:
 
     async def _storm_check(self, account: AccountContext, *, at: Any) -> None:
         """R-40: evaluated here, where every received message passes, over the
-        account's messages of the window in the read model; only a storm not
+        account's per-minute counts of the window (kept by the projection as
+        messages arrive: the same cost at 10,000 as at 100); only a storm not
         already cooling down is reported, and the crisis workflow flags it once."""
         until = await storm_cooldown_until(self._pool, account.account_id)
         if until is not None and at < until:
             return
         policy = account.crisis_policy
-        recent = await recent_messages(self._pool, account.account_id,
-                                       at - policy.storm.window, at)
-        signal = cr.storm_check(recent, at, policy, until)
+        counts = await window_counts(self._pool, account.account_id, at, policy.storm)
+        signal = cr.storm_check_counts(counts, at, policy, until)
         if signal is None:
             return
         settings = await crisis_settings(self._pool, account.municipality_id)

@@ -32,7 +32,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 from domain.crisis_mode import CrisisMode, CrisisStatus, StormFlag
-from domain.screening import RecentMessage, StormPolicy, StormSignal, storm_signal
+from domain.screening import (
+    RecentMessage,
+    StormPolicy,
+    StormSignal,
+    WindowCounts,
+    storm_signal,
+    storm_signal_of,
+)
 
 __all__ = ["CrisisMode", "CrisisStatus", "StormFlag"]
 
@@ -244,6 +251,14 @@ def storm_check(recent: Sequence[RecentMessage], now: datetime, policy: CrisisPo
     if flagged_until is not None and now < flagged_until:
         return None
     return storm_signal(recent, now, policy.storm)
+
+
+def storm_check_counts(counts: WindowCounts, now: datetime, policy: CrisisPolicy,
+                       flagged_until: datetime | None) -> StormSignal | None:
+    """`storm_check` over the window's counts, as the feeder keeps them."""
+    if flagged_until is not None and now < flagged_until:
+        return None
+    return storm_signal_of(counts, policy.storm)
 
 
 # --------------------------------------------------------------------------- events

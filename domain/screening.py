@@ -691,6 +691,38 @@ class StormSignal(BaseModel):
     advice: str = "A storm of criticism: consider a topic page on the website (R-40)."
 
 
+class WindowCounts(BaseModel):
+    """An account's citizen messages in a storm window, counted: kept per
+    minute as they arrive (so a storm of 10,000 costs the same per message as
+    one of 100) or counted from a list of messages."""
+
+    model_config = ConfigDict(frozen=True)
+
+    window_start: datetime
+    window_end: datetime
+    messages: int = Field(ge=0)
+    critical: int = Field(ge=0)
+
+
+def storm_signal_of(counts: WindowCounts, policy: StormPolicy | None = None
+                    ) -> StormSignal | None:
+    """A storm when at least `min_messages` arrived in the window and at
+    least `min_critical_share` of them were critical (R-40)."""
+    policy = policy or StormPolicy()
+    if counts.messages < policy.min_messages:
+        return None
+    share = counts.critical / counts.messages
+    if share < policy.min_critical_share:
+        return None
+    return StormSignal(
+        window_start=counts.window_start,
+        window_end=counts.window_end,
+        messages=counts.messages,
+        critical=counts.critical,
+        critical_share=share,
+    )
+
+
 def storm_signal(
     recent: Sequence[RecentMessage], now: datetime, policy: StormPolicy | None = None
 ) -> StormSignal | None:
@@ -706,16 +738,25 @@ def storm_signal(
     policy = policy or StormPolicy()
     start = now - policy.window
     window = [m for m in recent if start < m.received_at <= now]
-    critical = sum(m.critical for m in window)
-    if len(window) < policy.min_messages:
-        return None
-    share = critical / len(window)
-    if share < policy.min_critical_share:
-        return None
-    return StormSignal(
-        window_start=start,
-        window_end=now,
-        messages=len(window),
-        critical=critical,
-        critical_share=share,
-    )
+    return storm_signal_of(WindowCounts(window_start=start, window_end=now,
+                                        messages=len(window),
+                                        critical=sum(m.critical for m in window)), policy)
+
+
+COUNTING_MINUTE = timedelta(minutes=1)
+
+
+def counted_minutes(now: datetime, policy: StormPolicy | None = None
+                    ) -> tuple[datetime, datetime]:
+    """The minutes whose counts make up the window ending at `now`, as
+    (first, last) minute starts: every minute that overlaps (now - window,
+    now]. Counted in whole minutes, the oldest one whole: a message up to a
+    minute older than the window may count, none inside it is missed."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    policy = policy or StormPolicy()
+
+    def minute_of(t: datetime) -> datetime:
+        return t.replace(second=0, microsecond=0)
+
+    return minute_of(now - policy.window), minute_of(now)
