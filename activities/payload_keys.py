@@ -1,4 +1,4 @@
-"""The table of wrapped payload data keys (migration 0014, codec.py): one
+"""The table of wrapped payload data keys (migration 0015, codec.py): one
 row per scope (a workflow id). Only wrapped keys are stored here; wrapping
 and unwrapping happen in codec.py with the key-encryption keys from
 KANALVAKT_PAYLOAD_KEYS, which never reach the database.
