@@ -72,6 +72,9 @@ class StoreContentInput(BaseModel):
     text: str
     author_name: str | None
     stored_at: AwareDatetime
+    # The citizen's platform user id (issue 10: kept here, deletable, not in
+    # the event log); a default, so inputs of running workflows still decode.
+    author_id: str | None = None
 
 
 class PlatformActionInput(BaseModel):
@@ -103,10 +106,10 @@ async def save_content(pool: asyncpg.Pool, content: StoreContentInput) -> None:
     delete it (R-35). Once per case."""
     await pool.execute(
         """
-        INSERT INTO message_contents (case_id, text, author_name, stored_at)
-        VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO NOTHING
+        INSERT INTO message_contents (case_id, text, author_name, stored_at, author_id)
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id) DO NOTHING
         """,
-        content.case_id, content.text, content.author_name, content.stored_at,
+        content.case_id, content.text, content.author_name, content.stored_at, content.author_id,
     )
 
 
@@ -123,7 +126,8 @@ async def record_receipt(pool: asyncpg.Pool, store: EventStore, command: msg.Rec
     case's stream was already begun another way (its workflow recorded it)."""
     m = command.message
     await save_content(pool, StoreContentInput(case_id=command.case_id, text=m.text,
-                                               author_name=m.author_name, stored_at=stored_at))
+                                               author_name=m.author_name, author_id=m.author_id,
+                                               stored_at=stored_at))
     events = msg.decide(None, command, now=m.published_at)
     try:
         await store.append(command.case_id, 0, [

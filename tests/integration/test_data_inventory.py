@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 INVENTORY = Path(__file__).resolve().parents[2] / "docs" / "data-protection.md"
 _QUALIFIED = re.compile(r"`([a-z_0-9]+)\.([a-z_0-9]+)`")
@@ -72,3 +73,33 @@ def test_the_message_text_and_its_end_are_listed() -> None:
         assert column in personal, column
     for place in ("Temporal histories", "Logs", "Archive packages", "backups"):
         assert place in _section(text, "Other places"), place
+
+
+async def test_migration_0016_takes_the_citizen_id_out_of_old_events(pool: asyncpg.Pool) -> None:
+    """Issue 10: events written before keep no platform user id once migrated;
+    the id moves beside the text (deleted by disposal); the log refuses
+    edits again afterwards; running it twice changes nothing more."""
+    import uuid
+
+    case = "message:facebook:104_42"
+    data = {"type": "MessageReceived", "case_id": case,
+            "message": {"text": "", "author_name": None, "author_id": "100077715551",
+                        "external_id": "104_42"}}
+    await pool.execute(
+        """INSERT INTO events (stream_id, version, event_id, event_type, data, actor,
+                               idempotency_key, batch_index, occurred_at)
+           VALUES ($1, 1, $2, 'MessageReceived', $3::jsonb, 'kanalvakt', $4, 0, now())""",
+        case, uuid.uuid4(), data, str(uuid.uuid4()))
+    await pool.execute("INSERT INTO message_contents (case_id, text, author_name, stored_at) "
+                       "VALUES ($1, 'Hej', 'Kim', now())", case)
+    sql = (INVENTORY.parents[1] / "migrations" / "0016_citizen_id_out_of_the_log.sql").read_text()
+    for _ in range(2):
+        async with pool.acquire() as conn, conn.transaction():
+            await conn.execute(sql)
+        stored = await pool.fetchval("SELECT data FROM events WHERE stream_id = $1", case)
+        assert stored["message"]["author_id"] is None
+        assert stored["message"]["external_id"] == "104_42"  # nothing else changed
+        assert await pool.fetchval("SELECT author_id FROM message_contents WHERE case_id = $1",
+                                   case) == "100077715551"
+    with pytest.raises(asyncpg.RestrictViolationError, match="append-only"):
+        await pool.execute("UPDATE events SET actor = 'x' WHERE stream_id = $1", case)

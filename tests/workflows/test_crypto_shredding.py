@@ -66,7 +66,8 @@ AUTHORITIES = msg.MessageAuthorities(admins=frozenset({ADMIN, "johan.berg"}), ma
                                      registrars=frozenset({"ali.karimi"}))
 AUTHOR = "Karin Svensson"
 TEXT = f"Hej, jag heter {AUTHOR} och bor på Storgatan 3, när öppnar Ängsbadet igen?"
-SECRETS = [AUTHOR, "Storgatan", "Ängsbadet"]
+AUTHOR_ID = "100077715551"  # the citizen's platform user id
+SECRETS = [AUTHOR, "Storgatan", "Ängsbadet", AUTHOR_ID]
 
 
 @dataclass
@@ -127,7 +128,7 @@ async def _receive(s: Shred) -> WorkflowHandle[Any, Any]:
     published = await s.env.get_current_time()
     external_id = f"{PAGE}_{uuid.uuid4().int % 10**12}"
     message = InboundMessage(platform="facebook", external_id=external_id, kind="comment",
-                             account_ref=PAGE, parent_id=f"{PAGE}_777", author_id="5551",
+                             account_ref=PAGE, parent_id=f"{PAGE}_777", author_id=AUTHOR_ID,
                              author_name=AUTHOR, text=TEXT, published_at=published)
     command = msg.ReceiveMessage(
         actor="kanalvakt", case_id=message_workflow_id(message.platform, external_id),
@@ -224,6 +225,8 @@ async def test_r33_r35_disposal_leaves_nothing_readable_of_the_message(
     assert TEXT in await _endpoint(s, before)
     assert sorted(await _every_table(s.pool, AUTHOR)) == ["message_contents.author_name",
                                                           "message_contents.text"]
+    # the platform user id only beside the text: not in the log (issue 10)
+    assert await _every_table(s.pool, AUTHOR_ID) == ["message_contents.author_id"]
 
     result = await handle.result()
     done = MessageWorkflowResult.model_validate(result) if isinstance(result, dict) else result

@@ -145,9 +145,14 @@ async def test_r22_r23_r26_answered_on_the_platform_and_on_the_record(mh: Messag
     # The citizen's text is in the content store, not in the append-only log.
     assert events[0]["data"]["message"]["text"] == ""
     assert events[0]["data"]["message"]["author_name"] is None
+    # Issue 10: nor the citizen's platform user id; the case id refers to them.
+    assert events[0]["data"]["message"]["author_id"] is None
     content = await mh.pool.fetchrow("SELECT * FROM message_contents WHERE case_id = $1",
                                      handle.id)
     assert content["text"].startswith("Hej!") and content["author_name"] == "Kim Medborgare"
+    assert content["author_id"] == "5551"
+    row = await mh.pool.fetchrow("SELECT state FROM message_cases WHERE case_id = $1", handle.id)
+    assert row["state"]["message"]["author_id"] is None
     row = await mh.pool.fetchrow("SELECT * FROM message_cases WHERE case_id = $1", handle.id)
     assert row["stage"] == "answered" and row["first_response_at"] is not None
 
