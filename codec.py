@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import copy
 import dataclasses
 import os
 import re
@@ -293,17 +294,22 @@ class DataKeys:
                        self.ring.unwrap(row.kek_id, row.scope, row.wrapped))
 
     async def claim(self, scope: str, municipality_id: str | None) -> DataKey:
-        """The scope's key, made now for `municipality_id` if it has none."""
-        rows = await self.table.get([scope])
-        if scope in rows:
-            return self._remember(self._unwrapped(rows[scope]))
+        """The scope's key, made now for `municipality_id` if it has none
+        (one INSERT ... ON CONFLICT DO NOTHING; the row already there wins,
+        a destroyed one too)."""
         dek = os.urandom(32)
         kek_id, wrapped = self.ring.wrap(municipality_id, scope, dek)
         row = await self.table.insert(scope, municipality_id, kek_id, wrapped)
         return self._remember(self._unwrapped(row))
 
     async def for_encoding(self, scope: str) -> DataKey:
-        return self._cached(scope) or await self.claim(scope, municipality_of_scope(scope))
+        hit = self._cached(scope)
+        if hit is not None:
+            return hit
+        rows = await self.table.get([scope])  # claimed by the case's starter, usually
+        if scope in rows:
+            return self._remember(self._unwrapped(rows[scope]))
+        return await self.claim(scope, municipality_of_scope(scope))
 
     async def for_decoding(self, scopes: Sequence[str], *, fresh: bool = False
                            ) -> dict[str, DataKey]:
@@ -360,20 +366,17 @@ class ScopedCodec(EncryptionCodec, WithSerializationContext):
     the id prefix, the scheduled run decodes it under its own id."""
 
     def __init__(self, keys: Mapping[str, bytes], data_keys: DataKeys,
-                 scope: str | None = None, *, fresh: bool = False) -> None:
+                 scope: str | None = None) -> None:
         super().__init__(keys)
-        self._keys = keys
         self.data_keys = data_keys
         self.scope = scope
-        self._fresh = fresh
 
     def with_context(self, context: SerializationContext) -> ScopedCodec:
-        return ScopedCodec(self._keys, self.data_keys, workflow_scope(context),
-                           fresh=self._fresh)
-
-    def fresh(self) -> ScopedCodec:
-        """A copy that reads every key from the table (sees a destruction at once)."""
-        return ScopedCodec(self._keys, self.data_keys, self.scope, fresh=True)
+        # called for every payload operation: a shallow copy shares the
+        # ciphers and the key cache
+        bound = copy.copy(self)
+        bound.scope = workflow_scope(context)
+        return bound
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         if self.scope is None:
@@ -395,8 +398,7 @@ class ScopedCodec(EncryptionCodec, WithSerializationContext):
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
         scopes = [scope_of(p) for p in payloads
                   if p.metadata.get(KEY_ID) == DEK.encode() and p.metadata.get(SCOPE)]
-        keys = await self.data_keys.for_decoding(
-            [s for s in scopes if s], fresh=self._fresh) if scopes else {}
+        keys = await self.data_keys.for_decoding([s for s in scopes if s]) if scopes else {}
         out = []
         for p in payloads:
             if p.metadata.get("encoding") != ENCODING or p.metadata.get(KEY_ID) != DEK.encode():
