@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import base64
 import logging
+import tarfile
 import uuid
+import zipfile
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +32,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
 from activities.messages import Connectors
+from activities.snapshot_records import RecordsExportInput, export_records
 from cli import load_directory_file
 from codec import (
     DEK,
@@ -205,9 +209,35 @@ async def _every_table(pool: asyncpg.Pool, needle: str) -> list[str]:
     return hits
 
 
+def _package_text(path: Path) -> bytes:
+    """Every byte of an archive package (a folder, or a zip/tar file)."""
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    out = b""
+    for f in files:
+        if zipfile.is_zipfile(f):
+            with zipfile.ZipFile(f) as z:
+                out += b"".join(z.read(n) for n in z.namelist())
+        elif tarfile.is_tarfile(f):
+            with tarfile.open(f) as t:
+                out += b"".join(t.extractfile(m).read() for m in t.getmembers()  # type: ignore[union-attr]
+                                if m.isfile())
+        else:
+            out += f.read_bytes()
+    return out
+
+
+async def _records_export(s: Shred, folder: Path) -> bytes:
+    """The registrar's records export (R-38) of the whole period."""
+    now = await s.env.get_current_time()
+    ref = await export_records(s.pool, folder, RecordsExportInput(
+        municipality_id="exempelby", start=date(2000, 1, 1), end=now.date() + timedelta(days=1),
+        requested_by="ali.karimi", now=now))
+    return _package_text(Path(ref.path))
+
+
 async def test_r33_r35_disposal_leaves_nothing_readable_of_the_message(
         shred: Shred, caplog: pytest.LogCaptureFixture,
-        capsys: pytest.CaptureFixture[str]) -> None:
+        capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     s = shred
     caplog.set_level(logging.DEBUG)
     handle = await _receive(s)
@@ -227,6 +257,7 @@ async def test_r33_r35_disposal_leaves_nothing_readable_of_the_message(
                                                           "message_contents.text"]
     # the platform user id only beside the text: not in the log (issue 10)
     assert await _every_table(s.pool, AUTHOR_ID) == ["message_contents.author_id"]
+    assert AUTHOR.encode() in await _records_export(s, tmp_path / "before")
 
     result = await handle.result()
     done = MessageWorkflowResult.model_validate(result) if isinstance(result, dict) else result
@@ -249,8 +280,13 @@ async def test_r33_r35_disposal_leaves_nothing_readable_of_the_message(
         out = capsys.readouterr()
         assert secret not in out.out and secret not in out.err
 
+    exported = await _records_export(s, tmp_path / "after")
+    for secret in SECRETS:
+        assert secret.encode() not in exported, secret
+
     # What the records law keeps stays: the case (its stage) and the disposal log.
     assert await s.pool.fetchval("SELECT stage FROM message_cases WHERE case_id = $1",
                                  handle.id) == "disposed"
     log = await s.pool.fetchrow("SELECT * FROM disposal_log WHERE case_id = $1", handle.id)
     assert log["decision_id"] == "SM-1" and log["decided_by"] == ADMIN
+    assert handle.id.encode() in exported and b"SM-1" in exported  # in the export too
