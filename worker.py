@@ -25,7 +25,6 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 import settings as app_settings
 from activities.account import AccountActivities
 from activities.crisis import CrisisActivities
-from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from activities.eventstore import EventStore
 from activities.feeder import IntakeFeeder
@@ -138,7 +137,19 @@ async def connect(address: str, namespace: str = "default") -> Client:
                                 data_converter=data_converter(pydantic_data_converter, codec))
 
 
-async def main() -> None:
+async def main(argv: Sequence[str] = ()) -> None:
+    """`python -m worker` runs the Temporal worker and the intake feeder;
+    `--no-feeder` only the worker, `--feeder-only` only the feeder. Feeders
+    claim rows safely side by side (activities/intake.py), so more feeder
+    processes let the intake use more cores when one is not enough."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m worker")
+    roles = parser.add_mutually_exclusive_group()
+    roles.add_argument("--no-feeder", action="store_true", help="run no intake feeder")
+    roles.add_argument("--feeder-only", action="store_true",
+                       help="run only the intake feeder, no Temporal worker")
+    args = parser.parse_args(list(argv))
     from deploy.logging_setup import configure_logging
 
     configure_logging()
@@ -146,26 +157,43 @@ async def main() -> None:
     if not cfg.database_url:
         raise SystemExit("DATABASE_URL is not set")
     cfg.archive_dir.mkdir(parents=True, exist_ok=True)
-    client = await connect(cfg.temporal_address, cfg.temporal_namespace)
-    pool = await create_pool(cfg.database_url)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
-    activities = build_activities(pool, cfg.archive_dir, Connectors.from_env(http))
-    worker = create_worker(client, activities, cfg.task_queue)
-    await _sync_snapshot_schedules(client, pool, cfg.task_queue)
+    # Started before PostgreSQL or Temporal is up (a reboot, a restart by the
+    # supervisor), the worker waits for them, bounded (deploy/waiting.py).
+    from deploy.waiting import DependencyUnavailable, wait_for_postgres, wait_for_temporal
+
+    try:
+        pool = await wait_for_postgres(cfg.database_url, cfg)
+        client = await wait_for_temporal(cfg)
+    except DependencyUnavailable as exc:
+        raise SystemExit(f"worker: {exc}") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker started", task_queue=cfg.task_queue, temporal=cfg.temporal_address)
-    feeder = IntakeFeeder(pool, client, cfg.task_queue, retry=RetryPolicy(
-        max_attempts=cfg.intake_max_attempts,
-        base=timedelta(seconds=cfg.intake_retry_base_seconds),
-        cap=timedelta(seconds=cfg.intake_retry_cap_seconds)))
+    feeder = None if args.no_feeder else IntakeFeeder(
+        pool, client, cfg.task_queue, retry=RetryPolicy(
+            max_attempts=cfg.intake_max_attempts,
+            base=timedelta(seconds=cfg.intake_retry_base_seconds),
+            cap=timedelta(seconds=cfg.intake_retry_cap_seconds)))
+    if args.feeder_only:
+        assert feeder is not None
+        log.info("feeder started", task_queue=cfg.task_queue, temporal=cfg.temporal_address)
+        await feeder.run(stop)
+        log.info("feeder stopped")
+        await pool.close()
+        return
+    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+    activities = build_activities(pool, cfg.archive_dir, Connectors.from_env(http))
+    worker = create_worker(client, activities, cfg.task_queue)
+    await _sync_snapshot_schedules(client, pool, cfg.task_queue)
+    log.info("worker started", task_queue=cfg.task_queue, temporal=cfg.temporal_address,
+             feeder=feeder is not None)
     async with worker:
-        feeding = asyncio.create_task(feeder.run(stop))
+        feeding = None if feeder is None else asyncio.create_task(feeder.run(stop))
         await stop.wait()
         log.info("worker stopping")
-        await feeding
+        if feeding is not None:
+            await feeding
     await http.aclose()
     await pool.close()
 
@@ -183,4 +211,6 @@ async def _sync_snapshot_schedules(client: Client, pool: asyncpg.Pool, task_queu
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    import sys
+
+    asyncio.run(main(sys.argv[1:]))

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from datetime import datetime
@@ -92,6 +93,43 @@ class ConcurrencyConflict(Exception):
         )
 
 
+class UnrecordableEvent(Exception):
+    """PostgreSQL cannot hold the event as it is (a NUL or invalid Unicode in
+    its data, a value out of range, more than MAX_EVENT_BYTES): a retry would
+    fail the same way, so the caller must not retry (issue 9)."""
+
+    def __init__(self, stream_id: str, reason: str) -> None:
+        super().__init__(stream_id, reason)
+        self.stream_id = stream_id
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"an event for {self.stream_id!r} cannot be recorded: {self.reason}"
+
+
+# Far above any decision's text (8,000 characters) and below Temporal's
+# 2 MB payload limit, which the same events cross on their way here.
+MAX_EVENT_BYTES = 1_000_000
+
+
+def _unrecordable(events: Sequence[NewEvent]) -> str | None:
+    """Why one of `events` cannot be written, found before the transaction."""
+    for event in events:
+        try:
+            size = len(json.dumps(event.data, default=str, ensure_ascii=False).encode("utf-8"))
+        except (UnicodeEncodeError, TypeError, ValueError) as error:
+            return f"{event.event_type}: {type(error).__name__}"
+        if size > MAX_EVENT_BYTES:
+            return f"{event.event_type}: {size} bytes, more than {MAX_EVENT_BYTES}"
+        for value in (event.event_type, event.actor, event.causation_id, event.correlation_id):
+            if value is not None and ("\x00" in value or _SURROGATE.search(value)):
+                return f"{event.event_type}: a NUL or lone surrogate in its metadata"
+    return None
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 class Projection(Protocol):
     """A read model kept up to date from the events.
 
@@ -132,6 +170,9 @@ class EventStore:
             raise ValueError("append needs at least one event")
         if expected_version < 0:
             raise ValueError("expected_version must be 0 or more")
+        reason = _unrecordable(events)
+        if reason is not None:
+            raise UnrecordableEvent(stream_id, reason)
         async with self._pool.acquire() as conn:
             try:
                 async with conn.transaction():
@@ -172,6 +213,10 @@ class EventStore:
                         last_version=recorded[-1].version,
                         duplicate=False,
                     )
+            except (asyncpg.DataError, asyncpg.ProgramLimitExceededError) as exc:
+                # A NUL ("unsupported Unicode escape sequence") or another
+                # value PostgreSQL refuses, in the events or a projection.
+                raise UnrecordableEvent(stream_id, f"{type(exc).__name__}: {exc}") from exc
             except asyncpg.UniqueViolationError as exc:
                 # A concurrent writer committed first; our transaction is rolled
                 # back. If it was the same append retried (same key), its result

@@ -16,6 +16,7 @@ import asyncpg
 import httpx
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.connectors.base import (
     ActionName,
@@ -32,6 +33,7 @@ from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent
 from activities.payload_keys import destroy_data_key
 from activities.signals import signal_each
 from domain import message as msg
+from domain.text import clean_strings
 
 _META_PLATFORMS = {"facebook", "instagram"}
 
@@ -229,12 +231,20 @@ class MessageActivities:
             capture = await connector.capture(inp.target, now=inp.now, known=known)
         except PlatformError as err:
             raise as_activity_error(err) from err
-        await self._pool.execute(
-            "INSERT INTO preserved_copies (case_id, capture, captured_at) VALUES ($1, $2, $3) "
-            "ON CONFLICT (case_id) DO NOTHING",
-            inp.case_id, capture.model_dump(mode="json"), capture.captured_at,
-        )
-        return capture
+        # Issue 9: the platform's own text may hold a NUL, which jsonb
+        # refuses: it failed this activity on every retry, for ever. The copy
+        # is kept as the rest of the record keeps text (domain.text).
+        kept = clean_strings(capture.model_dump(mode="json"))
+        try:
+            await self._pool.execute(
+                "INSERT INTO preserved_copies (case_id, capture, captured_at) "
+                "VALUES ($1, $2, $3) ON CONFLICT (case_id) DO NOTHING",
+                inp.case_id, kept, capture.captured_at,
+            )
+        except asyncpg.DataError as refused:
+            raise ApplicationError(f"the copy cannot be kept: {type(refused).__name__}",
+                                   type="UnrecordableCopy", non_retryable=True) from refused
+        return Capture.model_validate(kept)
 
     @activity.defn(name="allocate_diarium_number")
     async def allocate_diarium_number(self, inp: AllocateDiariumNumberInput) -> str:

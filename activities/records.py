@@ -9,7 +9,7 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent
+from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent, UnrecordableEvent
 from domain.records import StoredEvent
 
 
@@ -49,6 +49,11 @@ class RecordActivities:
             # second writer, which retrying cannot mend.
             raise ApplicationError(str(conflict), type="ConcurrencyConflict",
                                    non_retryable=True) from conflict
+        except UnrecordableEvent as refused:
+            # Issue 9: bad data never mends on a retry; the update (or the
+            # workflow) fails with this message instead of retrying for ever.
+            raise ApplicationError(str(refused), type="UnrecordableEvent",
+                                   non_retryable=True) from refused
         activity.logger.info(
             "appended %d events to %s", len(events), inp.stream_id,
             extra={"stream_id": inp.stream_id, "correlation_id": inp.correlation_id})

@@ -38,6 +38,7 @@ from domain.crisis_mode import CrisisStatus, checkin_interval
 from domain.directory import Authorities, Country
 from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
+from domain.text import CleanStrings
 
 # --------------------------------------------------------------------------- values
 
@@ -113,7 +114,7 @@ HttpsUrl = Annotated[str, Field(pattern=r"^https://\S+$", max_length=500)]
 Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 
 
-class AccountRequest(BaseModel):
+class AccountRequest(CleanStrings):
     """What the intranet form asks (R-02), with the proposed admins (R-12)."""
 
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
@@ -152,7 +153,7 @@ class RiskAssessment(BaseModel):
     recorded_by: PersonId
 
 
-class SignOffChecklist(BaseModel):
+class SignOffChecklist(CleanStrings):
     """The communications unit's quality check before go-live."""
 
     model_config = ConfigDict(frozen=True)
@@ -541,7 +542,7 @@ def parse_event(data: object) -> AccountEvent:
 
 # --------------------------------------------------------------------------- commands
 
-class _Command(BaseModel):
+class _Command(CleanStrings):
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
     actor: PersonId

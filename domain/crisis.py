@@ -40,6 +40,7 @@ from domain.screening import (
     storm_signal,
     storm_signal_of,
 )
+from domain.text import CleanStrings
 
 __all__ = ["CrisisMode", "CrisisStatus", "StormFlag"]
 
@@ -343,7 +344,7 @@ def parse_event(data: object) -> CrisisEvent:
 # --------------------------------------------------------------------------- commands
 
 
-class _Command(BaseModel):
+class _Command(CleanStrings):
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
     actor: str = Field(min_length=1, max_length=64)

@@ -44,6 +44,7 @@ from domain.message_policy import (
 )
 from domain.redaction import RemovalCategory
 from domain.screening import Flag, auto_actions, screen
+from domain.text import CleanStrings
 
 __all__ = ["DEFAULT_DISPOSAL_DECISIONS", "AnswerRule", "DisposalDecision", "MessagePolicy",
            "SignatureRule"]
@@ -306,7 +307,7 @@ def parse_event(data: object) -> MessageEvent:
 Text = Annotated[str, Field(min_length=1, max_length=8000)]
 
 
-class _Command(BaseModel):
+class _Command(CleanStrings):
     model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
 
     actor: str = Field(min_length=1, max_length=64)
@@ -371,14 +372,14 @@ class Register(_Command):
 
 class Redact(_Command):
     category: RemovalCategory
-    law: str
+    law: str = Field(max_length=500)
     reason: Text
     preserved_copy: bool
     action: Literal["hide", "delete"] = "delete"
 
 
 class Dispose(_Command):
-    decision_id: str
+    decision_id: str = Field(min_length=1, max_length=100)
 
 
 class FireDue(_Command):
@@ -400,7 +401,9 @@ class SendBackReply(_Command):
 
 class RequestManualAction(_Command):
     action: Literal["reply", "hide", "unhide", "delete"]
-    instruction: Text
+    # Kanalvakt's own words around a reply of up to 8000 characters and its
+    # signature: longer than any Text, so an accepted reply is never refused here.
+    instruction: str = Field(min_length=1, max_length=20_000)
     instruction_key: str | None = Field(None, max_length=100)
     instruction_params: dict[str, str] = {}
 
@@ -441,6 +444,19 @@ class PendingReply(BaseModel):
         return self.text + (f"\n{self.signature}" if self.signature else "")
 
 
+class AwaitedAction(BaseModel):
+    """An action a person is to carry out by hand on a platform without an
+    API, and since when it is awaited."""
+
+    model_config = ConfigDict(frozen=True)
+
+    action: str
+    instruction: str
+    instruction_key: str | None = None
+    instruction_params: dict[str, str] = {}
+    since: datetime
+
+
 class MessageState(BaseModel):
     """Everything the workflow knows of the case; `done` when it has reached
     its outcome and no one still has to act by hand on the platform."""
@@ -477,6 +493,9 @@ class MessageState(BaseModel):
     pending_instruction_key: str | None = None
     pending_instruction_params: dict[str, str] = {}
     pending_since: datetime | None = None
+    # Issue 9: further actions by hand, awaited in turn once the one above is
+    # confirmed (an answer posted by hand after an acknowledgement).
+    queued_actions: list[AwaitedAction] = []
     first_response_at: datetime | None = None
     closed_at: datetime | None = None
     crisis: CrisisMode | None = None  # R-39: the crisis rules in force
@@ -693,9 +712,9 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
         if actor != SYSTEM:
             raise NotAuthorised("a manual platform action is requested by Kanalvakt itself",
                                 key="manual.system_only")
-        if state.pending_action is not None:
-            raise RuleViolation(f"a {state.pending_action} by hand is already awaited",
-                                key="manual.already_awaited")
+        # Issue 9: a second action by hand (the answer after the
+        # acknowledgement, a deletion after a hide) waits behind the first;
+        # refusing it here wedged the case, as the platform step had run.
         return [ManualActionRequested(at=now, actor=actor, action=command.action,
                                       instruction=command.instruction,
                                       instruction_key=command.instruction_key,
@@ -945,6 +964,18 @@ def for_the_record(event: MessageEvent) -> MessageEvent:
 # --------------------------------------------------------------------------- evolve
 
 
+def _awaiting(action: AwaitedAction | None) -> dict[str, object]:
+    """The state's fields for the action by hand now awaited (None: none)."""
+    if action is None:
+        return {"pending_action": None, "pending_instruction": None,
+                "pending_instruction_key": None, "pending_instruction_params": {},
+                "pending_since": None, "escalated": False}
+    return {"pending_action": action.action, "pending_instruction": action.instruction,
+            "pending_instruction_key": action.instruction_key,
+            "pending_instruction_params": action.instruction_params,
+            "pending_since": action.since, "escalated": False}
+
+
 def _enter(stage: Stage, at: datetime) -> dict[str, object]:
     return {"stage": stage, "stage_entered_at": at, "escalated": False}
 
@@ -995,15 +1026,21 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
                         "disposal_decided_by": event.actor}
         case MessageDisposed():
             changes |= _enter(Stage.DISPOSED, event.at) | {"closed_at": event.at}
+        case ManualActionRequested() if state.pending_action is not None:
+            # Issue 9: awaited after the one a person is carrying out now.
+            changes["queued_actions"] = [*state.queued_actions, AwaitedAction(
+                action=event.action, instruction=event.instruction,
+                instruction_key=event.instruction_key,
+                instruction_params=event.instruction_params, since=event.at)]
         case ManualActionRequested():
-            changes |= {"pending_action": event.action, "pending_instruction": event.instruction,
-                        "pending_instruction_key": event.instruction_key,
-                        "pending_instruction_params": event.instruction_params,
-                        "pending_since": event.at, "escalated": False}
+            changes |= _awaiting(AwaitedAction(
+                action=event.action, instruction=event.instruction,
+                instruction_key=event.instruction_key,
+                instruction_params=event.instruction_params, since=event.at))
         case ManualActionConfirmed():
-            changes |= {"pending_action": None, "pending_instruction": None,
-                        "pending_instruction_key": None, "pending_instruction_params": {},
-                        "pending_since": None, "escalated": False}
+            queued = state.queued_actions
+            changes |= _awaiting(queued[0] if queued else None)
+            changes["queued_actions"] = queued[1:]
         case MessageReminderSent():
             changes["fired_steps"] = [*state.fired_steps, event.step]
         case MessageEscalated():

@@ -31,6 +31,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from domain.calendar import add_working_days, is_working_day
 from domain.country import Country
+from domain.text import CleanStrings
 
 # ----------------------------------------------------------------------------- dates
 
@@ -354,20 +355,20 @@ class ScreenshotWait(BaseModel):
     version: int = 0  # events on the snapshot's stream
 
 
-class ScreenshotsDone(BaseModel):
+class ScreenshotsDone(CleanStrings):
     """Command: the screenshots are uploaded; take the snapshot."""
 
     model_config = ConfigDict(extra="forbid")
 
-    actor: str = Field(min_length=1)
+    actor: str = Field(min_length=1, max_length=64)
 
 
-class PackageWithoutScreenshots(BaseModel):
+class PackageWithoutScreenshots(CleanStrings):
     """Command: package this snapshot without screenshots (record only)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    actor: str = Field(min_length=1)
+    actor: str = Field(min_length=1, max_length=64)
     reason: str = Field(max_length=2000)  # at least ten characters: decide_record_only
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, field_validator
 
 # C0 controls except tab, line feed and carriage return, and DEL.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -39,4 +39,36 @@ def unrecordable(value: str) -> str | None:
     return None
 
 
-CleanText = Annotated[str, AfterValidator(clean_text)]
+def _clean_if_text(value: object) -> object:
+    return clean_text(value) if isinstance(value, str) else value
+
+
+# Cleaned before validation too, so no constraint of the field ever sees the
+# raw text. (pydantic's own JSON parser refuses a lone surrogate escape
+# outright; the webhook replaces them before parsing, web/webhooks.py.)
+CleanText = Annotated[str, BeforeValidator(_clean_if_text), AfterValidator(clean_text)]
+
+
+def clean_strings(value: object) -> object:
+    """`clean_text` applied to a string, or to each string in a list, tuple,
+    set or dict (keys and values); anything else as it is."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return type(value)(clean_strings(v) for v in value)
+    if isinstance(value, dict):
+        return {clean_strings(k): clean_strings(v) for k, v in value.items()}
+    return value
+
+
+class CleanStrings(BaseModel):
+    """A model whose every string field (and the strings in its lists, sets,
+    dicts and nested models given as dicts) is normalised by `clean_text`
+    before it is validated (issue 9): what a command accepts can be put on
+    the record, and a text of nothing but control characters is as empty as
+    it looks (refused where the field needs a text)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _clean(cls, value: object) -> object:
+        return clean_strings(value)

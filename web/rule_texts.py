@@ -280,10 +280,6 @@ RULES: dict[str, tuple[str, str, str]] = {
         "En åtgärd för hand på plattformen begärs av Kanalvakt självt.",
         "En manuell handling på plattformen bes om av Kanalvakt selv.",
         "A manual platform action is requested by Kanalvakt itself."),
-    "manual.already_awaited": (
-        "En åtgärd för hand väntar redan.",
-        "En manuell handling venter allerede.",
-        "An action by hand is already awaited."),
     "manual.none_awaited": (
         "Ingen åtgärd för hand väntar.",
         "Ingen manuell handling venter.",

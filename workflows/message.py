@@ -122,7 +122,9 @@ class InboundMessageWorkflow:
         if self._state.message.kind.value == "comment":
             await self._preserve_copy()
             hidden = await self._platform("hide")
-        await self._decide_and_record(msg.Hide(actor=SYSTEM_ACTOR, reason=reasons,
+        # Issue 9: a flag without a detail must not leave the reason empty
+        # (refused by Hide, which wedged the case); such a flag is "screening".
+        await self._decide_and_record(msg.Hide(actor=SYSTEM_ACTOR, reason=reasons or "screening",
                                                preserved_copy=True), hidden)
 
     async def _wait_for_change_or_deadline(self) -> None:
@@ -452,13 +454,13 @@ class InboundMessageWorkflow:
 
     @redact.validator
     def _validate_redact(self, request: RedactRequest) -> None:
+        rule = rule_for(request.category)
+        command = msg.Redact(actor=request.actor, category=request.category, law=rule.law_se,
+                             reason=request.reason, preserved_copy=rule.keep_copy)
         if not self._written:
             return
         try:
-            rule = rule_for(request.category)
-            msg.decide(self._state, msg.Redact(
-                actor=request.actor, category=request.category, law=rule.law_se,
-                reason=request.reason, preserved_copy=rule.keep_copy), now=workflow.now())
+            msg.decide(self._state, command, now=workflow.now())
         except DomainError as error:
             if error.code == "RuleViolation" and rule.register_before_delete:
                 return  # registered first by the handler

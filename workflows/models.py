@@ -16,6 +16,7 @@ from activities.connectors.base import ActionResult
 from domain import account as acc
 from domain import message as msg
 from domain.redaction import RemovalCategory
+from domain.text import CleanStrings
 
 
 class AccountWorkflowInput(BaseModel):
@@ -65,25 +66,25 @@ class MessageWorkflowResult(BaseModel):
     version: int
 
 
-class AcknowledgeRequest(BaseModel):
+class AcknowledgeRequest(CleanStrings):
     actor: str
     text: str = Field(min_length=1, max_length=8000)
 
 
-class RespondRequest(BaseModel):
+class RespondRequest(CleanStrings):
     actor: str
     text: str = Field(min_length=1, max_length=8000)
     signed: bool = False
-    signature: str | None = None
+    signature: str | None = Field(None, max_length=300)
 
 
-class RegisterRequest(BaseModel):
+class RegisterRequest(CleanStrings):
     actor: str
     record_class: str = Field(min_length=1, max_length=100)
     confidential: bool = False
 
 
-class RedactRequest(BaseModel):
+class RedactRequest(CleanStrings):
     actor: str
     category: RemovalCategory
     reason: str = Field(min_length=1, max_length=8000)
