@@ -38,12 +38,13 @@ import base64
 import binascii
 import copy
 import dataclasses
+import json
 import os
 import re
 import time
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -418,6 +419,54 @@ class ScopedCodec(EncryptionCodec, WithSerializationContext):
                     f"payload does not decrypt with the data key of {scope!r}") from e
             out.append(Payload.FromString(plain))
         return out
+
+
+SEALED = "dek-v1"  # the marker of a record sealed under its case's data key
+
+
+async def seal_record(data_keys: DataKeys, scope: str, record: Any) -> dict[str, str]:
+    """A JSON value kept in PostgreSQL under its case's data key (envelope
+    encryption at rest, issue 10): {"sealed", "scope", "data"}; the scope and
+    a record marker are the associated data, so it opens nowhere else."""
+    data_key = await data_keys.for_encoding(scope)
+    if data_key.key is None:
+        raise PayloadDecryptionError(f"the data key of {scope!r} was destroyed: nothing "
+                                     "more is kept for it")
+    nonce = os.urandom(NONCE_BYTES)
+    sealed = AESGCM(data_key.key).encrypt(nonce, json.dumps(record).encode(),
+                                           f"{scope}|record".encode())
+    return {"sealed": SEALED, "scope": scope,
+            "data": base64.b64encode(nonce + sealed).decode()}
+
+
+def is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("sealed") == SEALED
+
+
+async def open_record(data_keys: DataKeys | None, value: Any) -> Any:
+    """A sealed record opened (None when its key is destroyed or unknown, or
+    no keys are at hand); anything else as it is (written before sealing)."""
+    if not is_sealed(value):
+        return value
+    if data_keys is None:
+        return None
+    scope = str(value["scope"])
+    # from the table, not the cache: a key destroyed a moment ago is gone
+    data_key = (await data_keys.for_decoding([scope], fresh=True)).get(scope)
+    if data_key is None or data_key.key is None:
+        return None
+    raw = base64.b64decode(value["data"])
+    try:
+        plain = AESGCM(data_key.key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
+                                             f"{scope}|record".encode())
+    except InvalidTag:
+        return None
+    return json.loads(plain)
+
+
+def data_keys_of(codec: PayloadCodec | None) -> DataKeys | None:
+    """The per-workflow key store behind a client's codec, if it has one."""
+    return codec.data_keys if isinstance(codec, ScopedCodec) else None
 
 
 async def claim_scope(codec: PayloadCodec | None, scope: str, municipality_id: str) -> None:

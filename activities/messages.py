@@ -11,6 +11,7 @@ import json
 import os
 import uuid
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import httpx
@@ -32,6 +33,7 @@ from activities.connectors.manual import ManualConnector
 from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent
 from activities.payload_keys import destroy_data_key
 from activities.signals import signal_each
+from codec import DataKeys, open_record, seal_record
 from domain import message as msg
 from domain.text import clean_strings
 
@@ -161,9 +163,14 @@ _TERMINAL_CASE = [s.value for s in msg.Stage if s.terminal]
 
 
 class MessageActivities:
-    def __init__(self, pool: asyncpg.Pool, connectors: Connectors) -> None:
+    def __init__(self, pool: asyncpg.Pool, connectors: Connectors,
+                 data_keys: DataKeys | None = None) -> None:
         self._pool = pool
         self._connectors = connectors
+        # With the per-workflow key store (codec.py), preserved copies are
+        # sealed under their case's data key (issue 10), so disposal's
+        # destruction of the key ends them in backups too.
+        self._data_keys = data_keys
 
     @activity.defn(name="inform_message_admins")
     async def inform_admins(self, inp: InformAdminsInput) -> InformAdminsResult:
@@ -219,7 +226,9 @@ class MessageActivities:
         existing = await self._pool.fetchval(
             "SELECT capture FROM preserved_copies WHERE case_id = $1", inp.case_id)
         if existing is not None:
-            return Capture.model_validate(existing)
+            opened = await open_record(self._data_keys, existing)
+            if opened is not None:
+                return Capture.model_validate(opened)
         row = await self._pool.fetchrow(
             "SELECT text, author_name FROM message_contents WHERE case_id = $1", inp.case_id)
         known = None
@@ -235,11 +244,14 @@ class MessageActivities:
         # refuses: it failed this activity on every retry, for ever. The copy
         # is kept as the rest of the record keeps text (domain.text).
         kept = clean_strings(capture.model_dump(mode="json"))
+        stored: Any = kept
+        if self._data_keys is not None:
+            stored = await seal_record(self._data_keys, inp.case_id, kept)
         try:
             await self._pool.execute(
                 "INSERT INTO preserved_copies (case_id, capture, captured_at) "
                 "VALUES ($1, $2, $3) ON CONFLICT (case_id) DO NOTHING",
-                inp.case_id, kept, capture.captured_at,
+                inp.case_id, stored, capture.captured_at,
             )
         except asyncpg.DataError as refused:
             raise ApplicationError(f"the copy cannot be kept: {type(refused).__name__}",
