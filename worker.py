@@ -35,7 +35,7 @@ from activities.records import RecordActivities
 from activities.snapshot import SnapshotActivities, archive_delivery_from_env
 from activities.snapshot_admins import SnapshotAdminActivities
 from activities.snapshot_delivery import Delivery
-from codec import codec_from_settings, data_converter
+from codec import DataKeys, codec_from_settings, data_converter, data_keys_of
 from workflows.account import AccountLifecycleWorkflow
 from workflows.crisis import CrisisWorkflow
 from workflows.message import InboundMessageWorkflow
@@ -99,14 +99,15 @@ class Activities:
 
 def build_activities(pool: asyncpg.Pool, archive_dir: Path,
                      connectors: Connectors | None = None,
-                     delivery: Delivery | None = None) -> Activities:
+                     delivery: Delivery | None = None,
+                     data_keys: DataKeys | None = None) -> Activities:
     store = EventStore(pool, all_projections())
     connectors = connectors or Connectors()
     return Activities(
         records=RecordActivities(store),
         account=AccountActivities(pool, store, DirectoryRepository(pool), archive_dir),
         crisis=CrisisActivities(pool),
-        messages=MessageActivities(pool, connectors),
+        messages=MessageActivities(pool, connectors, data_keys),
         snapshots=SnapshotActivities(pool, store, connectors, archive_dir,
                                      delivery or archive_delivery_from_env(archive_dir)),
         snapshot_admins=SnapshotAdminActivities(pool),
@@ -129,9 +130,10 @@ def create_worker(client: Client, activities: Activities, task_queue: str,
 async def connect(address: str, namespace: str = "default") -> Client:
     """The one place the worker, web app, cli and feeder get their client:
     payloads are encrypted when KANALVAKT_PAYLOAD_KEYS is set (required in
-    production; codec.py), and a malformed key stops the process here."""
+    production; codec.py), each workflow's under its own data key when
+    DATABASE_URL is set too, and a malformed key stops the process here."""
     cfg = app_settings.load()
-    codec = codec_from_settings(cfg.payload_keys, cfg.production)
+    codec = codec_from_settings(cfg.payload_keys, cfg.production, cfg.database_url)
     return await Client.connect(address, namespace=namespace,
                                 data_converter=data_converter(pydantic_data_converter, codec))
 
@@ -182,7 +184,8 @@ async def main(argv: Sequence[str] = ()) -> None:
         await pool.close()
         return
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
-    activities = build_activities(pool, cfg.archive_dir, Connectors.from_env(http))
+    activities = build_activities(pool, cfg.archive_dir, Connectors.from_env(http),
+                                  data_keys=data_keys_of(client.data_converter.payload_codec))
     worker = create_worker(client, activities, cfg.task_queue)
     await _sync_snapshot_schedules(client, pool, cfg.task_queue)
     log.info("worker started", task_queue=cfg.task_queue, temporal=cfg.temporal_address,

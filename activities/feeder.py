@@ -50,6 +50,7 @@ from activities.intake import (
 )
 from activities.messages import record_receipt
 from activities.projections import all_projections
+from codec import claim_scope
 from domain import account as acc
 from domain import crisis as cr
 from domain import message as msg
@@ -269,6 +270,10 @@ class IntakeFeeder:
                                         stored_at=pending.received_at)
         if m.kind is MessageKind.POST and m.from_staff:
             await self._record_post(account, m)
+        # Its payloads' data key, under the municipality's key (the case id
+        # names none), before anything of it reaches Temporal (codec.py).
+        await claim_scope(self._client.data_converter.payload_codec, command.case_id,
+                          account.municipality_id)
         try:
             handle = await start_message_case(self._client, command,
                                               task_queue=self._task_queue,

@@ -52,6 +52,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from activities import message_queries as mq
 from activities import queries
 from activities.intake import IntakeRepository
+from codec import data_keys_of
 from domain import account as acc
 from domain import message as msg
 from domain.calendar import OfficeHours
@@ -494,7 +495,9 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         return response_times(str(account_id), cases, now=datetime.now(UTC))
 
     async def _case(ctx: AppContext, case_id: str) -> dict[str, Any]:
-        row = await mq.case(ctx.pool, case_id)
+        # a preserved copy sealed under the case's data key is opened here
+        keys = data_keys_of(ctx.client.data_converter.payload_codec)
+        row = await mq.case(ctx.pool, case_id, keys)
         if row is None:
             raise Refused(404, "no_message", "no such message")
         return row
