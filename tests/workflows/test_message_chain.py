@@ -248,3 +248,31 @@ async def test_r44_r39_confirmed_then_approved_by_crisis_management_then_posted(
     done = await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=KRISLEDNING))
     assert done.state.stage is msg.Stage.ANSWERED
     assert len(mh.graph.requests_to("POST", comments)) == 1
+
+
+async def test_r34_criticism_is_not_removed_and_an_unsupported_removal_is_flagged(
+        mh: MessageHarness) -> None:
+    """R-34 "criticism is answered, not deleted": refused, nothing recorded;
+    a defamation removal screening did not support goes through and the
+    manager and the communications unit are notified to look at it."""
+    critical = await receive(mh, "Skandal! Snöröjningen på vår gata är uselt skött, "
+                                 "det är oacceptabelt.")
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle_redact(critical, RemovalCategory.DEFAMATION_OR_INSULT)
+    assert "R-34" in str(refused.value.cause)
+    assert [e["event_type"] for e in await events_of(mh, critical.id)] == ["MessageReceived"]
+
+    other = await receive(mh, "Hon som jobbar i receptionen vet vi ju allt om.")
+    done = await handle_redact(other, RemovalCategory.DEFAMATION_OR_INSULT)
+    assert done.state.stage is msg.Stage.REDACTED
+    reviewers = {MANAGER, DEPUTY, *AUTHORITIES.communications}
+    rows = await eventually(
+        lambda: mh.pool.fetch("SELECT recipient, step FROM notifications WHERE case_id = $1",
+                              other.id), lambda r: len(r) >= len(reviewers))
+    assert {r["recipient"] for r in rows} == reviewers
+    assert all("removal_review" in r["step"] for r in rows)
+
+
+async def handle_redact(handle: WorkflowHandle[Any, Any], category: RemovalCategory) -> Any:
+    return await handle.execute_update(W.redact, RedactRequest(
+        actor=ADMIN, category=category, reason="Pekar ut en anställd"))
