@@ -116,6 +116,12 @@ class AccountLifecycleWorkflow:
             raise _rejection(self._start_refused)
         if self._state is None:
             raise ApplicationError("neither a request nor a state", non_retryable=True)
+        # Issue 16's rules (chains that never go silent, R-01/R-53 approval,
+        # R-13 appointed admins, R-38 no registrar, ...): a run recorded
+        # before them replays, and goes on, under the rules it was decided by;
+        # its next run (continue-as-new) takes them.
+        legacy = not workflow.patched("issue16-account-rules")
+        self._state = self._state.model_copy(update={"legacy_rules": legacy})
         if self._unwritten:
             async with self._lock:
                 await self._write(self._unwritten, expected_version=0)
@@ -123,6 +129,16 @@ class AccountLifecycleWorkflow:
                 self._upsert_search_attributes()
         while not self.state_now.stage.terminal:
             if self.state_now.stage is acc.Stage.CLOSING:
+                if not self.state_now.legacy_rules:
+                    if self._refresh:
+                        await self._refresh_authorities()
+                        continue
+                    if not acc.final_package_receivers(self.state_now):
+                        # R-38: nobody to hand the final package to: the
+                        # closure waits, escalated on the rhythm, until the
+                        # directory names a registrar (refresh_authorities).
+                        await self._wait_for_change_or_deadline()
+                        continue
                 await self._close()
                 continue
             if self._crisis_read:
@@ -335,7 +351,8 @@ class AccountLifecycleWorkflow:
         if not any(isinstance(e, acc.AdminAdded | acc.AdminRemoved) for e in events):
             return
         state = self.state_now
-        admins = sorted(state.admins)
+        # R-13: with no admin left, the manager steps in on the open cases.
+        admins = sorted(state.admins) if state.legacy_rules else acc.case_answerers(state)
         if workflow.patched("admins-to-message-cases"):
             await workflow.execute_activity_method(
                 MessageActivities.inform_admins,

@@ -81,6 +81,7 @@ def request_fields() -> dict[str, Any]:
         "channel_rationale": "Our audience is on Facebook; events are shared there",
         "proposed_admins": [REQUESTER, ADMIN_2],
         "contact_email": "kulturhuset@norrkoping.se",
+        "routines": support.ALL_ROUTINES,
     }
 
 

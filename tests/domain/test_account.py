@@ -640,6 +640,8 @@ def test_r12_losing_two_factor_coverage_starts_the_restore_plan(walk: Walk) -> N
         ("admin_restore_reminder", "remind", at_nine(2026, 4, 1)),
         ("admin_restore_deadline", "escalate", at_nine(2026, 4, 8)),
         ("admin_restore_escalation", "escalate", at_nine(2026, 4, 15)),
+        # Issue 16: never silent: escalated again every 5 working days.
+        ("admin_restore_chase", "escalate", at_nine(2026, 4, 22)),
     ]
     assert plan[0].recipients == (REQUESTER, MANAGER, DEPUTY)
     # The monitoring duties run beside it; the earliest step is next.
@@ -824,7 +826,8 @@ def test_r23_a_new_stage_resets_escalation_and_starts_its_own_plan(walk: Walk) -
     assert not journey.current.escalated
     # risk reminder: 10 working days from 15 April
     assert next_deadline(journey.current) == at_nine(2026, 4, 29)
-    assert {s.name for s in pending_steps(journey.current)} == {"risk_reminder", "risk_escalation"}
+    assert {s.name for s in pending_steps(journey.current)} == {"risk_reminder", "risk_escalation",
+                                                                "risk_chase"}
 
 
 def test_r43_the_policy_is_a_setting(

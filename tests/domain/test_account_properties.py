@@ -91,6 +91,7 @@ def account_request(text: str = "") -> AccountRequest:
         "dialogue_wanted": True, "resources": "Two producers", "hours_per_week": 8,
         "channel_rationale": "Our audience is on Facebook",
         "proposed_admins": [REQUESTER, ADMIN_2], "contact_email": "kultur@norrkoping.se",
+        "routines": support.ALL_ROUTINES,
     }
     return AccountRequest(**fields)
 
