@@ -477,6 +477,7 @@ class PostRecorded(_Event):
     type: Literal["PostRecorded"] = "PostRecorded"
     post_id: str
     published_at: datetime
+    approved_by: str | None = None  # R-39: crisis management's approval in a crisis
 
 
 class AccountKept(_Event):
@@ -723,6 +724,9 @@ class RecordPost(_Command):
 
     post_id: PostId
     published_at: datetime
+    # R-39: in a crisis whose communication goes through crisis management,
+    # the member of it who approved the post.
+    approved_by: PersonId | None = None
 
 
 class KeepAccount(_Command):
@@ -1558,7 +1562,8 @@ def _decide_monitoring(state: AccountState,
                                     source=command.source, case_id=command.case_id)]
         case RecordPost():
             _require_stage(state, Stage.ACTIVE)
-            if actor != SYSTEM and actor not in state.admins:
+            crisis_publisher = _require_crisis_publishing(state, command)
+            if actor != SYSTEM and actor not in state.admins and not crisis_publisher:
                 raise NotAuthorised(
                     f"{actor} may not record a post: the account's admins or its platform "
                     "connector do (R-18)", key="post.who")
@@ -1569,7 +1574,8 @@ def _decide_monitoring(state: AccountState,
             if any(p.post_id == command.post_id for p in m.posts):
                 return []  # reported again (a connector's retry): recorded once
             return [PostRecorded(at=now, actor=actor, post_id=command.post_id,
-                                 published_at=command.published_at)]
+                                 published_at=command.published_at,
+                                 approved_by=command.approved_by)]
         case KeepAccount():
             _require_stage(state, Stage.ACTIVE)
             if not a.is_communications(actor):
@@ -1614,6 +1620,31 @@ def _decide_monitoring(state: AccountState,
             if command.policy == m.policy:
                 return []
             return [MonitoringSettingsChanged(at=now, actor=actor, policy=command.policy)]
+
+
+def _require_crisis_publishing(state: AccountState, command: RecordPost) -> bool:
+    """R-39, R-47: while a crisis covers the account, a staff post recorded
+    through Kanalvakt is published by the communications unit (R-47, where
+    crisis mode says so) and approved by crisis management where all
+    communication goes through it (R-39, Kristiansand). True: the actor
+    publishes for the communications unit. A connector's report of what the
+    platform shows is a fact, recorded as it is."""
+    mode = state.crisis.mode if state.crisis is not None else None
+    actor = command.actor
+    if (state.legacy_rules or mode is None or actor == SYSTEM
+            or not mode.covers(state.request.unit_id)):
+        return False
+    comms = state.authorities.is_communications(actor) or actor in mode.communications
+    if mode.communications_publish and not comms:
+        raise NotAuthorised(
+            f"{actor} may not publish during the crisis: the communications unit publishes "
+            "(R-47)", key="post.crisis_communications")
+    if mode.through_crisis_management and not (
+            actor in mode.crisis_management or command.approved_by in mode.crisis_management):
+        raise NotAuthorised(
+            "during the crisis all communication goes through crisis management: name the "
+            "member who approved the post (R-39)", key="post.crisis_approval")
+    return comms
 
 
 def _require_aware(moment: datetime, name: str) -> None:

@@ -82,6 +82,17 @@ RULES: dict[str, tuple[str, str, str]] = {
         "Ingen registrator finns att lämna slutpaketet till; avslutet väntar (R-38).",
         "Ingen arkivar finnes å levere sluttpakken til; avslutningen venter (R-38).",
         "No registrar to hand the final package to; the closure waits (R-38)."),
+    "post.crisis_communications": (
+        "Under krisen publicerar kommunikationsenheten (R-47).",
+        "Under krisen publiserer kommunikasjonsenheten (R-47).",
+        "During the crisis the communications unit publishes (R-47)."),
+    "post.crisis_approval": (
+        "Under krisen går all kommunikation via krisledningen: ange vem i den som godkände "
+        "inlägget (R-39).",
+        "Under krisen skal all kommunikasjon gå via kriseledelsen: oppgi hvem der som godkjente "
+        "innlegget (R-39).",
+        "During the crisis all communication goes through crisis management: name the member "
+        "who approved the post (R-39)."),
     "request.main_account_unit": (
         "Ett kommunövergripande huvudkonto ägs av kommunikationsenheten (R-49).",
         "En hovedkonto for hele kommunen eies av kommunikasjonsenheten (R-49).",

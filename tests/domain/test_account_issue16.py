@@ -494,3 +494,72 @@ def test_r19_closing_the_account_ends_the_chains(walk: Walk) -> None:
     fire_weekly(journey, 60)
     journey.do(RequestClosure(actor=MANAGER, reason="Breaks the rules (R-19)"))
     assert [s.name for s in pending_steps(journey.current)] == []
+
+
+# --------------------------------------------------------------- R-39, R-47
+
+
+def _in_crisis(journey: Journey, *, publish: bool, through: bool) -> None:
+    from domain.crisis_mode import CrisisMode, CrisisStatus
+
+    mode = CrisisMode(crisis_id="norrkoping-1", municipality_id=MUNICIPALITY, declared_at=T0,
+                      answer_within=timedelta(hours=2), checkin_every=timedelta(hours=2),
+                      notice="Krisläge", communications_publish=publish,
+                      communications=frozenset(COMMS), through_crisis_management=through,
+                      crisis_management=frozenset({"krisa.ledning"}))
+    journey.state = journey.current.model_copy(update={"crisis": CrisisStatus(mode=mode)})
+
+
+def test_r47_in_a_crisis_the_communications_unit_publishes(walk: Walk) -> None:
+    """R-47 [004]: "I krisesituasjon har kommunikasjonsenheten ansvaret for å
+    publisere aktuell informasjon i sosiale medier"."""
+    from domain.account import RecordPost
+
+    journey = walk(Stage.ACTIVE)
+    _in_crisis(journey, publish=True, through=False)
+    post = RecordPost(actor=REQUESTER, post_id="p-1", published_at=journey.now)
+    with pytest.raises(NotAuthorised, match="R-47") as refused:
+        journey.decide(post)
+    assert refused.value.key == "post.crisis_communications"
+    assert journey.do(post.model_copy(update={"actor": COMMS[0]}))
+    # The connector reports what the platform shows: a fact, recorded.
+    assert journey.do(RecordPost(actor=SYSTEM, post_id="p-2", published_at=journey.now))
+
+
+def test_r39_where_all_communication_goes_through_crisis_management_a_post_needs_its_approval(
+        walk: Walk) -> None:
+    """R-39 [004]: "skal all kommunikasjon gå via kriseledelsen": a staff post
+    went through without crisis management's approval."""
+    from domain.account import PostRecorded, RecordPost
+
+    journey = walk(Stage.ACTIVE)
+    _in_crisis(journey, publish=False, through=True)
+    post = RecordPost(actor=REQUESTER, post_id="p-1", published_at=journey.now)
+    with pytest.raises(NotAuthorised, match="R-39") as refused:
+        journey.decide(post)
+    assert refused.value.key == "post.crisis_approval"
+    events = journey.do(post.model_copy(update={"approved_by": "krisa.ledning"}))
+    assert isinstance(events[0], PostRecorded) and events[0].approved_by == "krisa.ledning"
+
+
+# --------------------------------------------------------------- the sample directories
+
+
+def test_r43_r47_r48_r53_the_sample_directories_are_set_as_their_guidelines_say() -> None:
+    """Exempelby from the Swedish seeds, Fjordvik from Kristiansand's (004)."""
+    from activities.directory import parse_directory_yaml
+    from tests.support import ROOT
+
+    def load(name: str) -> object:
+        return parse_directory_yaml(
+            (ROOT / "deploy" / "directory" / name).read_text(encoding="utf-8"))
+
+    exempelby, fjordvik = load("exempelby.yaml"), load("fjordvik.yaml")
+    se, no = exempelby.municipality, fjordvik.municipality  # type: ignore[attr-defined]
+    assert se.lifecycle.new_page == "approve" and no.lifecycle.new_page == "inform"  # R-48
+    assert not se.crisis.communications_publishes and no.crisis.communications_publishes  # R-47
+    assert no.crisis.communication_through_crisis_management  # R-39 (004)
+    kultur = exempelby.authorities("kultur")  # type: ignore[attr-defined]
+    assert kultur.next_level == "eva.marklund"  # R-53
+    assert kultur.communications_unit == "kommunikation"  # R-49
+    assert se.lifecycle.registrar_fallback is None  # R-38: waits rather than hand to nobody
