@@ -306,6 +306,8 @@ class ManagerApproved(_Event):
     admins: list[str] = []
     # R-05: the person the manager authorises to accept the platform's terms.
     terms_delegate: str | None = None
+    # R-52: the manager confirmed the admins have working time, resources and knowledge.
+    admins_equipped: bool = False
 
 
 class RequestRejected(_Event):
@@ -362,6 +364,20 @@ class AdminRemoved(_Event):
     type: Literal["AdminRemoved"] = "AdminRemoved"
     person: str
     reason: str | None = None
+
+
+class PublisherAppointed(_Event):
+    """R-52 (Kristiansand: "administrator (minst to) og publisent"): a
+    person who publishes on the account beside its admins, appointed by the
+    manager, who keeps the editorial responsibility (R-13)."""
+
+    type: Literal["PublisherAppointed"] = "PublisherAppointed"
+    person: str
+
+
+class PublisherRemoved(_Event):
+    type: Literal["PublisherRemoved"] = "PublisherRemoved"
+    person: str
 
 
 class AdminTwoFactorConfirmed(_Event):
@@ -574,6 +590,8 @@ AccountEvent = Annotated[
     | AdminAdded
     | AdminRemoved
     | AdminTwoFactorConfirmed
+    | PublisherAppointed
+    | PublisherRemoved
     | AdminCoverageLost
     | AdminCoverageRestored
     | DeadlineReminderSent
@@ -633,6 +651,9 @@ class ApproveRequest(_Command):
     comment: str | None = Field(None, max_length=4000)
     # R-05: an authorised person who may accept the platform's terms.
     terms_delegate: PersonId | None = None
+    # R-52: "ser till att de utsedda har tid, resurser och kunskap": the
+    # manager confirms it for the appointed admins with the approval.
+    admins_equipped: bool = False
 
 
 class RejectRequest(_Command):
@@ -679,6 +700,16 @@ class RemoveAdmin(_Command):
 
 
 class ConfirmTwoFactor(_Command):
+    person: PersonId
+
+
+class AppointPublisher(_Command):
+    """R-52: the manager appoints a publisher beside the admins."""
+
+    person: PersonId
+
+
+class RemovePublisher(_Command):
     person: PersonId
 
 
@@ -774,6 +805,7 @@ Command = (
     RequestAccount | ApproveRequest | RejectRequest | RecordRiskAssessment | SignOff
     | AmendRequest | ActivateAccount | AddAdmin | RemoveAdmin | ConfirmTwoFactor
     | RequestClosure | UpdateAuthorities | FireDueDeadlines | RecordFinalSnapshot
+    | AppointPublisher | RemovePublisher
     | ChangeMessageSettings | RecordCheckIn | RecordPost | KeepAccount | ReportWatchItem
     | ResolveWatchItem | ChangeMonitoringSettings | RecordProfileChange
 )
@@ -885,6 +917,7 @@ class AccountState(BaseModel):
     terms_delegate: str | None = None  # R-05
     platform_may_change: bool = False  # R-03: sent back for another platform
     admins_without_2fa: dict[str, datetime] = {}  # R-12: added without 2FA, since
+    publishers: list[str] = []  # R-52: publish beside the admins
     breach_proposed_at: datetime | None = None  # R-19
     breach: str | None = None
     breach_kept_at: datetime | None = None
@@ -1288,8 +1321,13 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             if state.legacy_rules:
                 _require_manager(state, actor, "approve the account")
                 return [ManagerApproved(at=now, actor=actor, comment=command.comment)]
+            role = approver_role(state, actor)
+            if not command.admins_equipped:
+                raise RuleViolation(
+                    "confirm that the appointed admins have working time, resources and "
+                    "knowledge for the account (R-52)", key="approve.admins_equipped")
             return [ManagerApproved(at=now, actor=actor, comment=command.comment,
-                                    approved_as=approver_role(state, actor),
+                                    approved_as=role, admins_equipped=True,
                                     admins=list(state.request.proposed_admins),
                                     terms_delegate=command.terms_delegate)]
         case RejectRequest():
@@ -1397,6 +1435,20 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             ]
         case AddAdmin() | RemoveAdmin() | ConfirmTwoFactor():
             return _decide_admins(state, command, now)
+        case AppointPublisher():
+            _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
+            _require_manager(state, actor, "appoint a publisher")
+            if command.person in state.publishers or command.person in state.admins:
+                raise RuleViolation(f"{command.person} already publishes on the account (R-52)",
+                                    key="publisher.already", params={"person": command.person})
+            return [PublisherAppointed(at=now, actor=actor, person=command.person)]
+        case RemovePublisher():
+            _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
+            _require_manager(state, actor, "remove a publisher")
+            if command.person not in state.publishers:
+                raise RuleViolation(f"{command.person} is not a publisher (R-52)",
+                                    key="publisher.not", params={"person": command.person})
+            return [PublisherRemoved(at=now, actor=actor, person=command.person)]
         case RequestClosure():
             _require_stage(state, Stage.ACTIVE)
             if not (state.authorities.is_manager(actor)
@@ -1563,7 +1615,8 @@ def _decide_monitoring(state: AccountState,
         case RecordPost():
             _require_stage(state, Stage.ACTIVE)
             crisis_publisher = _require_crisis_publishing(state, command)
-            if actor != SYSTEM and actor not in state.admins and not crisis_publisher:
+            if (actor != SYSTEM and actor not in state.admins and actor not in state.publishers
+                    and not crisis_publisher):
                 raise NotAuthorised(
                     f"{actor} may not record a post: the account's admins or its platform "
                     "connector do (R-18)", key="post.who")
@@ -1797,6 +1850,10 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
                                  event.person: Admin(person=event.person, two_factor=True)}
             changes["admins_without_2fa"] = {k: v for k, v in state.admins_without_2fa.items()
                                              if k != event.person}
+        case PublisherAppointed():
+            changes["publishers"] = sorted({*state.publishers, event.person})
+        case PublisherRemoved():
+            changes["publishers"] = [p for p in state.publishers if p != event.person]
         case ClosureProposedForBreach():
             changes |= {"breach_proposed_at": event.at, "breach": event.breach,
                         "fired_steps": [*state.fired_steps, event.step]}

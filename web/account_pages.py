@@ -596,6 +596,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
 
 
 PERSON_FIELDS = {"add_admin": ("person",), "risk": ("completed_by",),
+                 "approve": ("terms_delegate",),
                  "sign_off": ("terms_read_and_accepted_by",)}
 
 
@@ -750,7 +751,10 @@ def _command(action: str, form: FormData, state: acc.AccountState, viewer: Viewe
     comment = _str(form, "comment") or None
     match action:
         case "approve":
-            return w.approve, acc.ApproveRequest(actor=me, comment=comment)
+            return w.approve, acc.ApproveRequest(
+                actor=me, comment=comment,
+                admins_equipped=form.get("admins_equipped") == "on",
+                terms_delegate=_str(form, "terms_delegate") or None)
         case "reject":
             return w.reject, acc.RejectRequest.model_validate(
                 {"actor": me, "reason": _str(form, "reason")})

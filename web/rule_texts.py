@@ -93,6 +93,18 @@ RULES: dict[str, tuple[str, str, str]] = {
         "innlegget (R-39).",
         "During the crisis all communication goes through crisis management: name the member "
         "who approved the post (R-39)."),
+    "approve.admins_equipped": (
+        "Bekräfta att de utsedda kontoansvariga har tid, resurser och kunskap (R-52).",
+        "Bekreft at de utnevnte administratorene har tid, ressurser og kunnskap (R-52).",
+        "Confirm that the appointed admins have working time, resources and knowledge (R-52)."),
+    "publisher.already": (
+        "{person} publicerar redan på kontot (R-52).",
+        "{person} publiserer allerede på kontoen (R-52).",
+        "{person} already publishes on the account (R-52)."),
+    "publisher.not": (
+        "{person} är inte publicist på kontot (R-52).",
+        "{person} er ikke publisist på kontoen (R-52).",
+        "{person} is not a publisher of the account (R-52)."),
     "request.main_account_unit": (
         "Ett kommunövergripande huvudkonto ägs av kommunikationsenheten (R-49).",
         "En hovedkonto for hele kommunen eies av kommunikasjonsenheten (R-49).",
@@ -433,13 +445,6 @@ RULES: dict[str, tuple[str, str, str]] = {
         "Oppgi hvorfor øyeblikksbildet arkiveres uten skjermbilder (minst {n} tegn).",
         "Say why the snapshot is packaged without screenshots (at least {n} characters)."),
     # ----------------------------------------------------------- crisis
-    "crisis.notice_contacts": (
-        "R-39: krisinformationen hänvisar till webbplatsen och telefonnumret; ange "
-        "webbplats och telefon för kommunens kris i katalogen.",
-        "R-39: kriseinformasjonen viser til nettstedet og telefonnummeret; oppgi nettsted og "
-        "telefon for kommunens krise i katalogen.",
-        "R-39: the crisis notice points to the website and the phone; set "
-        "municipality.crisis.website and phone in the directory."),
     "crisis.management_only": (
         "R-39: bara krisledningen får göra detta.",
         "R-39: bare kriseledelsen kan gjøre dette.",

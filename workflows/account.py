@@ -524,6 +524,23 @@ class AccountLifecycleWorkflow:
         self._check(command)
 
     @workflow.update
+    async def appoint_publisher(self, command: acc.AppointPublisher) -> acc.AccountState:
+        """R-52: a publisher beside the admins, appointed by the manager."""
+        return await self._apply(command)
+
+    @appoint_publisher.validator
+    def _validate_appoint_publisher(self, command: acc.AppointPublisher) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def remove_publisher(self, command: acc.RemovePublisher) -> acc.AccountState:
+        return await self._apply(command)
+
+    @remove_publisher.validator
+    def _validate_remove_publisher(self, command: acc.RemovePublisher) -> None:
+        self._check(command)
+
+    @workflow.update
     async def change_message_settings(self, command: acc.ChangeMessageSettings
                                       ) -> acc.AccountState:
         return await self._apply(command)

@@ -162,7 +162,7 @@ class Journey:
 
 # The happy path, one command per stage it leaves.
 HAPPY_PATH: dict[Stage, Callable[[], list[Command]]] = {
-    Stage.AWAITING_MANAGER: lambda: [ApproveRequest(actor=MANAGER)],
+    Stage.AWAITING_MANAGER: lambda: [ApproveRequest(actor=MANAGER, admins_equipped=True)],
     Stage.RISK_ASSESSMENT: lambda: [
         RecordRiskAssessment(
             actor=REQUESTER,

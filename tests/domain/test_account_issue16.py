@@ -293,7 +293,7 @@ def test_r05_terms_are_read_then_accepted_by_an_authorised_delegate(
     two facts on the record; the manager may authorise someone."""
     journey = Journey()
     journey.do(request_command())
-    journey.do(ApproveRequest(actor=MANAGER, terms_delegate=REQUESTER))
+    journey.do(ApproveRequest(actor=MANAGER, terms_delegate=REQUESTER, admins_equipped=True))
     for kind in ("ros", "dpia"):
         journey.do(_assess(kind))
     base = {"terms_read_and_accepted_by": None}
@@ -370,8 +370,8 @@ def test_r01_r53_the_manager_does_not_approve_their_own_request(
     journey.do(request_command(actor=MANAGER, authorities=authorities()))
     for who in (MANAGER, DEPUTY, COMMS[0]):
         with pytest.raises(NotAuthorised, match="R-5|R-01"):
-            journey.decide(ApproveRequest(actor=who))
-    events = journey.do(ApproveRequest(actor=DIRECTOR))
+            journey.decide(ApproveRequest(actor=who, admins_equipped=True))
+    events = journey.do(ApproveRequest(actor=DIRECTOR, admins_equipped=True))
     assert isinstance(events[0], ManagerApproved) and events[0].approved_as == "next_level"
 
 
@@ -380,16 +380,16 @@ def test_r53_with_no_next_level_in_the_directory_the_managers_request_waits(
     journey = Journey()
     journey.do(request_command(actor=MANAGER, authorities=authorities(next_level=None)))
     with pytest.raises(NotAuthorised, match="names none yet"):
-        journey.decide(ApproveRequest(actor=DEPUTY))
+        journey.decide(ApproveRequest(actor=DEPUTY, admins_equipped=True))
     journey.do(UpdateAuthorities(actor=SYSTEM, authorities=authorities()))
-    assert journey.do(ApproveRequest(actor=DIRECTOR))
+    assert journey.do(ApproveRequest(actor=DIRECTOR, admins_equipped=True))
 
 
 def test_r01_the_deputy_approves_and_is_recorded_as_the_deputy(walk: Walk) -> None:
     """R-01 [001 §3]: the reading chosen (docs/decisions.md): the deputy
     named in the directory stands in at any time, and the record says so."""
     journey = walk(Stage.AWAITING_MANAGER)
-    events = journey.do(ApproveRequest(actor=DEPUTY))
+    events = journey.do(ApproveRequest(actor=DEPUTY, admins_equipped=True))
     assert isinstance(events[0], ManagerApproved) and events[0].approved_as == "deputy"
 
 
@@ -563,3 +563,38 @@ def test_r43_r47_r48_r53_the_sample_directories_are_set_as_their_guidelines_say(
     assert kultur.next_level == "eva.marklund"  # R-53
     assert kultur.communications_unit == "kommunikation"  # R-49
     assert se.lifecycle.registrar_fallback is None  # R-38: waits rather than hand to nobody
+
+
+# --------------------------------------------------------------- R-52
+
+
+def test_r52_the_manager_confirms_the_admins_time_resources_and_knowledge(walk: Walk) -> None:
+    """R-52 [003]: "Förvaltningschefen ... ser till att de har tid, resurser
+    och kunskap": confirmed with the approval, on the record."""
+    journey = walk(Stage.AWAITING_MANAGER)
+    with pytest.raises(RuleViolation, match="R-52") as refused:
+        journey.decide(ApproveRequest(actor=MANAGER))
+    assert refused.value.key == "approve.admins_equipped"
+    events = journey.do(ApproveRequest(actor=MANAGER, admins_equipped=True))
+    assert isinstance(events[0], ManagerApproved) and events[0].admins_equipped
+
+
+def test_r52_an_account_has_publishers_beside_its_admins_appointed_by_the_manager(
+        walk: Walk) -> None:
+    """R-52 [004]: "administrator (minst to) og publisent"."""
+    from domain.account import AppointPublisher, RecordPost, RemovePublisher
+
+    journey = walk(Stage.ACTIVE)
+    post = RecordPost(actor="pia.publ", post_id="p-1", published_at=journey.now)
+    with pytest.raises(NotAuthorised):
+        journey.decide(post)
+    with pytest.raises(NotAuthorised, match="R-01, R-13"):
+        journey.decide(AppointPublisher(actor=COMMS[0], person="pia.publ"))
+    journey.do(AppointPublisher(actor=MANAGER, person="pia.publ"))
+    assert journey.current.publishers == ["pia.publ"]
+    assert journey.do(post)
+    journey.do(RemovePublisher(actor=MANAGER, person="pia.publ"))
+    with pytest.raises(NotAuthorised):
+        journey.decide(post.model_copy(update={"post_id": "p-2"}))
+    # Publishers do not count as admins (R-12): coverage is unchanged.
+    assert journey.current.admins_with_two_factor == 2

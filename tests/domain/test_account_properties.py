@@ -110,7 +110,8 @@ def build(action: str, actor: str, text: str, n: int) -> Command:  # noqa: PLR09
     """The command for `action`; it may be refused at the door (ValidationError)."""
     match action:
         case "approve":
-            return ApproveRequest(actor=actor, comment=text[:4000] or None)
+            return ApproveRequest(actor=actor, comment=text[:4000] or None,
+                                  admins_equipped=True)
         case "reject":
             return RejectRequest(actor=actor, reason=text)
         case "assess":
