@@ -107,6 +107,7 @@ class AccountLifecycleWorkflow:
         # it is read is newer than what was read (counted here).
         self._crisis_read = inp.state is not None and inp.state.stage is acc.Stage.ACTIVE
         self._crisis_signals = 0
+        self._crisis_signals_at_trigger = 0  # signals counted when the read was asked for
 
     # ------------------------------------------------------------------ run
 
@@ -226,6 +227,11 @@ class AccountLifecycleWorkflow:
             return  # runs recorded before this step replay without it
         state = self.state_now
         seen = self._crisis_signals
+        if workflow.patched("crisis-read-signals-since-trigger"):
+            # A signal that arrived after the read was asked for (at
+            # activation), even before it began, is newer than the read
+            # model it would read: the crisis workflow signals after writing.
+            seen = self._crisis_signals_at_trigger
         found = await workflow.execute_activity_method(
             CrisisActivities.covering_mode,
             CoveringCrisisInput(municipality_id=state.municipality_id,
@@ -337,6 +343,7 @@ class AccountLifecycleWorkflow:
         self._upsert_search_attributes()
         if any(event.type == "AccountActivated" for event in events):
             self._crisis_read = True  # a crisis may have begun before the account
+            self._crisis_signals_at_trigger = self._crisis_signals
         await self._snapshot_major_changes(events, first_version)
         await self._tell_admin_changes(events)
 
