@@ -304,6 +304,31 @@ async def _with_intake(dsn: str) -> tuple[asyncpg.Pool, IntakeRepository]:
     return pool, IntakeRepository(pool)
 
 
+async def _keys_rewrap(dsn: str) -> int:
+    """After a KEK rotation (a municipality's new key first in
+    KANALVAKT_PAYLOAD_KEYS): every live data key wrapped under its
+    municipality's first KEK, so the old KEK can go (codec.py)."""
+    from activities.payload_keys import PayloadKeyTable
+    from codec import DataKeys, KeyRing, PayloadDecryptionError, PayloadKeyError, parse_keys
+
+    try:
+        keys = parse_keys(settings.load().payload_keys)
+        ring = KeyRing(keys)
+    except PayloadKeyError as bad:
+        _say_error(f"kanalvakt keys rewrap: {bad}")
+        return EXIT_BAD_INPUT
+    table = PayloadKeyTable(dsn=dsn)
+    try:
+        done = await DataKeys(ring, table).rewrap()
+    except PayloadDecryptionError as bad:
+        _say_error(f"kanalvakt keys rewrap: {bad}")
+        return EXIT_FAILED
+    finally:
+        await table.close()
+    print(f"rewrapped {done} data key(s)")
+    return EXIT_OK
+
+
 async def _intake_status(dsn: str) -> int:
     pool, intake = await _with_intake(dsn)
     try:
@@ -398,6 +423,11 @@ def _parser() -> argparse.ArgumentParser:
         "retry", help="send parked messages back to the feeder, with fresh attempts")
     retry.add_argument("rows", nargs="*", metavar="PLATFORM:EXTERNAL_ID")
     retry.add_argument("--all", action="store_true", help="every parked message")
+    keys = commands.add_parser("keys", help="payload data keys (codec.py)")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    keys_commands.add_parser(
+        "rewrap", help="wrap every live data key under its municipality's first key "
+        "(KANALVAKT_PAYLOAD_KEYS), after a rotation")
     return parser
 
 
@@ -424,6 +454,8 @@ def main(argv: list[str] | None = None) -> int:
                                args.out)
     elif args.command == "snapshots":
         work = _sync_schedules(dsn, args.temporal_address)
+    elif args.command == "keys":
+        work = _keys_rewrap(dsn)
     elif args.command == "intake":
         if args.intake_command == "retry":
             try:

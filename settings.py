@@ -30,6 +30,15 @@ class Settings:
     web_host: str = field(default_factory=lambda: os.environ.get("KANALVAKT_WEB_HOST", "127.0.0.1"))
     web_port: int = field(default_factory=lambda: int(os.environ.get("KANALVAKT_WEB_PORT", "8000")))
 
+    # ---- start-up (deploy/waiting.py): the worker and the web app wait for
+    # PostgreSQL and Temporal instead of exiting, this many attempts with an
+    # exponential pause (0.5 s doubling, capped), then stop with an error.
+    # The defaults wait about 2 minutes.
+    startup_attempts: int = field(
+        default_factory=lambda: int(os.environ.get("KANALVAKT_STARTUP_ATTEMPTS", "30")))
+    startup_max_delay: float = field(
+        default_factory=lambda: float(os.environ.get("KANALVAKT_STARTUP_MAX_DELAY", "5")))
+
     # ---- the intranet's sign-in (web/identity.py, web/oidc.py)
     # "production" refuses the development sign-in and needs a session secret.
     env: str = field(default_factory=lambda: os.environ.get("KANALVAKT_ENV", "development"))
@@ -91,6 +100,19 @@ class Settings:
         "KANALVAKT_INTAKE_RETRY_BASE_SECONDS", 2.0))
     intake_retry_cap_seconds: float = field(default_factory=lambda: _float(
         "KANALVAKT_INTAKE_RETRY_CAP_SECONDS", 900.0))
+
+    # ---- the web boundary (web/boundary.py): request bodies over these are
+    # refused with 413 before they are read.
+    # Forms and the JSON API.
+    max_body_bytes: int = field(default_factory=lambda: _int(
+        "KANALVAKT_MAX_BODY_BYTES", 1024 * 1024, minimum=1024))
+    # Meta's webhook: 1000 updates at most per batch (web/boundary.py says how
+    # this default follows from it).
+    webhook_max_body_bytes: int = field(default_factory=lambda: _int(
+        "KANALVAKT_WEBHOOK_MAX_BODY_BYTES", 16 * 1024 * 1024, minimum=1024))
+    # Screenshot uploads (multipart): a 20 MB screenshot and its fields.
+    upload_max_body_bytes: int = field(default_factory=lambda: _int(
+        "KANALVAKT_UPLOAD_MAX_BODY_BYTES", 21 * 1024 * 1024, minimum=1024))
 
     @property
     def production(self) -> bool:

@@ -25,7 +25,6 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 import settings as app_settings
 from activities.account import AccountActivities
 from activities.crisis import CrisisActivities
-from activities.db import create_pool
 from activities.directory import DirectoryRepository
 from activities.eventstore import EventStore
 from activities.feeder import IntakeFeeder
@@ -36,7 +35,7 @@ from activities.records import RecordActivities
 from activities.snapshot import SnapshotActivities, archive_delivery_from_env
 from activities.snapshot_admins import SnapshotAdminActivities
 from activities.snapshot_delivery import Delivery
-from codec import codec_from_settings, data_converter
+from codec import DataKeys, codec_from_settings, data_converter, data_keys_of
 from workflows.account import AccountLifecycleWorkflow
 from workflows.crisis import CrisisWorkflow
 from workflows.message import InboundMessageWorkflow
@@ -100,14 +99,15 @@ class Activities:
 
 def build_activities(pool: asyncpg.Pool, archive_dir: Path,
                      connectors: Connectors | None = None,
-                     delivery: Delivery | None = None) -> Activities:
+                     delivery: Delivery | None = None,
+                     data_keys: DataKeys | None = None) -> Activities:
     store = EventStore(pool, all_projections())
     connectors = connectors or Connectors()
     return Activities(
         records=RecordActivities(store),
         account=AccountActivities(pool, store, DirectoryRepository(pool), archive_dir),
         crisis=CrisisActivities(pool),
-        messages=MessageActivities(pool, connectors),
+        messages=MessageActivities(pool, connectors, data_keys),
         snapshots=SnapshotActivities(pool, store, connectors, archive_dir,
                                      delivery or archive_delivery_from_env(archive_dir)),
         snapshot_admins=SnapshotAdminActivities(pool),
@@ -130,14 +130,27 @@ def create_worker(client: Client, activities: Activities, task_queue: str,
 async def connect(address: str, namespace: str = "default") -> Client:
     """The one place the worker, web app, cli and feeder get their client:
     payloads are encrypted when KANALVAKT_PAYLOAD_KEYS is set (required in
-    production; codec.py), and a malformed key stops the process here."""
+    production; codec.py), each workflow's under its own data key when
+    DATABASE_URL is set too, and a malformed key stops the process here."""
     cfg = app_settings.load()
-    codec = codec_from_settings(cfg.payload_keys, cfg.production)
+    codec = codec_from_settings(cfg.payload_keys, cfg.production, cfg.database_url)
     return await Client.connect(address, namespace=namespace,
                                 data_converter=data_converter(pydantic_data_converter, codec))
 
 
-async def main() -> None:
+async def main(argv: Sequence[str] = ()) -> None:
+    """`python -m worker` runs the Temporal worker and the intake feeder;
+    `--no-feeder` only the worker, `--feeder-only` only the feeder. Feeders
+    claim rows safely side by side (activities/intake.py), so more feeder
+    processes let the intake use more cores when one is not enough."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m worker")
+    roles = parser.add_mutually_exclusive_group()
+    roles.add_argument("--no-feeder", action="store_true", help="run no intake feeder")
+    roles.add_argument("--feeder-only", action="store_true",
+                       help="run only the intake feeder, no Temporal worker")
+    args = parser.parse_args(list(argv))
     from deploy.logging_setup import configure_logging
 
     configure_logging()
@@ -145,26 +158,44 @@ async def main() -> None:
     if not cfg.database_url:
         raise SystemExit("DATABASE_URL is not set")
     cfg.archive_dir.mkdir(parents=True, exist_ok=True)
-    client = await connect(cfg.temporal_address, cfg.temporal_namespace)
-    pool = await create_pool(cfg.database_url)
-    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
-    activities = build_activities(pool, cfg.archive_dir, Connectors.from_env(http))
-    worker = create_worker(client, activities, cfg.task_queue)
-    await _sync_snapshot_schedules(client, pool, cfg.task_queue)
+    # Started before PostgreSQL or Temporal is up (a reboot, a restart by the
+    # supervisor), the worker waits for them, bounded (deploy/waiting.py).
+    from deploy.waiting import DependencyUnavailable, wait_for_postgres, wait_for_temporal
+
+    try:
+        pool = await wait_for_postgres(cfg.database_url, cfg)
+        client = await wait_for_temporal(cfg)
+    except DependencyUnavailable as exc:
+        raise SystemExit(f"worker: {exc}") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    log.info("worker started", task_queue=cfg.task_queue, temporal=cfg.temporal_address)
-    feeder = IntakeFeeder(pool, client, cfg.task_queue, retry=RetryPolicy(
-        max_attempts=cfg.intake_max_attempts,
-        base=timedelta(seconds=cfg.intake_retry_base_seconds),
-        cap=timedelta(seconds=cfg.intake_retry_cap_seconds)))
+    feeder = None if args.no_feeder else IntakeFeeder(
+        pool, client, cfg.task_queue, retry=RetryPolicy(
+            max_attempts=cfg.intake_max_attempts,
+            base=timedelta(seconds=cfg.intake_retry_base_seconds),
+            cap=timedelta(seconds=cfg.intake_retry_cap_seconds)))
+    if args.feeder_only:
+        assert feeder is not None
+        log.info("feeder started", task_queue=cfg.task_queue, temporal=cfg.temporal_address)
+        await feeder.run(stop)
+        log.info("feeder stopped")
+        await pool.close()
+        return
+    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
+    activities = build_activities(pool, cfg.archive_dir, Connectors.from_env(http),
+                                  data_keys=data_keys_of(client.data_converter.payload_codec))
+    worker = create_worker(client, activities, cfg.task_queue)
+    await _sync_snapshot_schedules(client, pool, cfg.task_queue)
+    log.info("worker started", task_queue=cfg.task_queue, temporal=cfg.temporal_address,
+             feeder=feeder is not None)
     async with worker:
-        feeding = asyncio.create_task(feeder.run(stop))
+        feeding = None if feeder is None else asyncio.create_task(feeder.run(stop))
         await stop.wait()
         log.info("worker stopping")
-        await feeding
+        if feeding is not None:
+            await feeding
     await http.aclose()
     await pool.close()
 
@@ -182,4 +213,6 @@ async def _sync_snapshot_schedules(client: Client, pool: asyncpg.Pool, task_queu
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    import sys
+
+    asyncio.run(main(sys.argv[1:]))

@@ -39,6 +39,7 @@ from activities.crisis import (
     storm_cooldown_until,
     window_counts,
 )
+from activities.db import database_unavailable
 from activities.eventstore import EventStore
 from activities.intake import (
     IntakeRepository,
@@ -49,6 +50,7 @@ from activities.intake import (
 )
 from activities.messages import record_receipt
 from activities.projections import all_projections
+from codec import claim_scope
 from domain import account as acc
 from domain import crisis as cr
 from domain import message as msg
@@ -104,9 +106,7 @@ def is_outage(error: BaseException) -> bool:
     """PostgreSQL or Temporal cannot be reached or is restarting."""
     if isinstance(error, RPCError):
         return error.status in _UNAVAILABLE
-    return isinstance(error, (OSError, TimeoutError, asyncpg.PostgresConnectionError,
-                              asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
-                              asyncpg.AdminShutdownError))
+    return database_unavailable(error)
 
 
 async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountContext:
@@ -158,19 +158,27 @@ class IntakeFeeder:
         """Start the cases of one batch of due rows; returns how many rows
         were dealt with (started, deferred to a later attempt or parked).
         Raises only when PostgreSQL or Temporal is away, after handing the
-        batch back."""
+        batch back.
+
+        The rows are taken account by account: the account's context is read
+        once for all its rows of the batch, and its crisis and storm checks
+        run once after its cases started (issue 15: a storm on one account
+        costs the same per message whatever its size)."""
         pending, unreadable = await self._intake.claim(self._batch)
         for row in unreadable:
             await self._failed(row.key, row.attempts, row.reason, permanent=True)
         if not pending:
             return len(unreadable)
-        results = await asyncio.gather(*(self._start(p) for p in pending))
-        started = [p.message for p, o in zip(pending, results, strict=True)
-                   if o is Outcome.STARTED]
+        by_account: dict[tuple[str, str], list[PendingMessage]] = {}
+        for p in pending:
+            by_account.setdefault((p.message.platform.value, p.message.account_ref), []).append(p)
+        outcomes = [o for group in await asyncio.gather(
+            *(self._feed_account(rows) for rows in by_account.values())) for o in group]
+        started = [p.message for p, o in outcomes if o is Outcome.STARTED]
         if started:
             now = await self._pool.fetchval("SELECT clock_timestamp()")
             await self._intake.mark_started(started, at=now)
-        deferred = [p for p, o in zip(pending, results, strict=True) if o is Outcome.DEFERRED]
+        deferred = [p for p, o in outcomes if o is Outcome.DEFERRED]
         if deferred:
             await self._intake.hand_back([_key(p.message) for p in deferred])
             raise FeederPaused(f"{len(deferred)} rows handed back: PostgreSQL or Temporal away")
@@ -187,30 +195,68 @@ class IntakeFeeder:
                     retry_in_s=self._retry.delay(attempts).total_seconds())
         return Outcome.RETRY
 
-    async def _start(self, pending: PendingMessage) -> Outcome:
-        m = pending.message
+    async def _failure(self, pending: PendingMessage, error: Exception) -> Outcome:
+        """One row's failure, sorted: an outage defers it, anything else is
+        the row's own (retried after its backoff, or parked)."""
+        if is_outage(error):
+            log.warning("intake row deferred: PostgreSQL or Temporal away",
+                        row=str(_key(pending.message)), reason=describe(error))
+            return Outcome.DEFERRED
+        return await self._failed(_key(pending.message), pending.attempts, describe(error),
+                                  permanent=isinstance(error, _PERMANENT))
+
+    async def _feed_account(self, rows: list[PendingMessage]
+                            ) -> list[tuple[PendingMessage, Outcome]]:
+        """The batch's rows of one account (one platform and account ref)."""
+        try:
+            account = await account_for(self._pool, rows[0].message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the account's failure is each of its rows'
+            return [(p, await self._failure(p, error)) for p in rows]
+        results = await asyncio.gather(*(self._start(p, account) for p in rows))
+        outcomes = [(p, outcome) for p, (outcome, _) in zip(rows, results, strict=True)]
+        started = [(p, case) for p, (outcome, case) in zip(rows, results, strict=True)
+                   if outcome is Outcome.STARTED and case is not None]
+        if not started:
+            return outcomes
+        try:
+            await self._after_starts(account, started)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            if not is_outage(error):
+                # The cases run; a crisis or storm step that fails for another
+                # reason is a fault of ours, not of the rows: said, not retried.
+                log.error("crisis or storm check failed after starting cases",
+                          account_id=account.account_id, reason=describe(error))
+                return outcomes
+            # Handed back: the starts find their cases (USE_EXISTING) and
+            # the checks run again.
+            again = {id(p) for p, _ in started}
+            return [(p, Outcome.DEFERRED if id(p) in again else o) for p, o in outcomes]
+        return outcomes
+
+    async def _start(self, pending: PendingMessage, account: AccountContext
+                     ) -> tuple[Outcome, _Started | None]:
         async with self._starts:
             try:
-                await self._start_case(pending)
-                return Outcome.STARTED
+                return Outcome.STARTED, await self._start_case(pending, account)
             except asyncio.CancelledError:
                 raise
             except Exception as error:  # one row's failure is never the feeder's
-                if is_outage(error):
-                    log.warning("intake row deferred: PostgreSQL or Temporal away",
-                                row=str(_key(m)), reason=describe(error))
-                    return Outcome.DEFERRED
-                return await self._failed(_key(m), pending.attempts, describe(error),
-                                          permanent=isinstance(error, _PERMANENT))
+                return await self._failure(pending, error), None
 
-    async def _start_case(self, pending: PendingMessage) -> None:
+    async def _start_case(self, pending: PendingMessage, account: AccountContext
+                          ) -> _Started | None:
+        """Record the receipt and start (or find) the case; None when its
+        case already ran and ended (a late redelivery)."""
         m = pending.message
         # The calendars cannot give a deadline to a date no platform could
         # have written (checked here too: a webhook's row is not refused).
         problem = impossible_date(m, now=datetime.now(UTC))
         if problem is not None:
             raise ImpossibleMessage(problem)
-        account = await account_for(self._pool, m)
         command = msg.ReceiveMessage(
             actor=msg.SYSTEM, case_id=message_workflow_id(m.platform, m.external_id),
             account_id=account.account_id, municipality_id=account.municipality_id,
@@ -224,6 +270,10 @@ class IntakeFeeder:
                                         stored_at=pending.received_at)
         if m.kind is MessageKind.POST and m.from_staff:
             await self._record_post(account, m)
+        # Its payloads' data key, under the municipality's key (the case id
+        # names none), before anything of it reaches Temporal (codec.py).
+        await claim_scope(self._client.data_converter.payload_codec, command.case_id,
+                          account.municipality_id)
         try:
             handle = await start_message_case(self._client, command,
                                               task_queue=self._task_queue,
@@ -231,10 +281,19 @@ class IntakeFeeder:
                                               receipt_recorded=recorded,
                                               account_workflow_id=account.workflow_id)
         except WorkflowAlreadyStartedError:
-            return  # its case ran and ended: a late redelivery, nothing to do
-        await self._crisis_since_start(handle, account)
-        if recorded and not m.from_staff:
-            await self._storm_check(account, at=pending.received_at)
+            return None  # its case ran and ended: a late redelivery, nothing to do
+        return _Started(handle=handle, counts_for_storm=recorded and not m.from_staff,
+                        received_at=pending.received_at)
+
+    async def _after_starts(self, account: AccountContext,
+                            started: list[tuple[PendingMessage, _Started]]) -> None:
+        """Once per account and batch: a crisis switched since the account
+        was read reaches its new cases (R-39), and the storm check runs at
+        the newest receipt that counts (R-40)."""
+        await self._crisis_since_start([case.handle for _, case in started], account)
+        counted = [case.received_at for _, case in started if case.counts_for_storm]
+        if counted:
+            await self._storm_check(account, at=max(counted))
 
     async def _record_post(self, account: AccountContext, m: InboundMessage) -> None:
         """R-18: the account's own post, seen by the connector, counts towards
@@ -259,13 +318,14 @@ class IntakeFeeder:
             log.warning("post not recorded: the account's case is not running",
                         account_id=account.account_id, external_id=m.external_id)
 
-    async def _crisis_since_start(self, handle: Any, account: AccountContext) -> None:
-        """R-39: a crisis switched between reading it and starting the case
-        reaches the case here; one switched later, through the crisis
-        workflow, which finds the case's receipt on the record."""
+    async def _crisis_since_start(self, handles: list[Any], account: AccountContext) -> None:
+        """R-39: a crisis switched between reading it and starting the cases
+        reaches the cases here; one switched later, through the crisis
+        workflow, which finds the cases' receipts on the record."""
         now = await covering_crisis(self._pool, account.municipality_id, account.unit_id)
         if now != account.crisis:
-            await handle.signal("crisis_changed", CrisisStatus(mode=now))
+            for handle in handles:
+                await handle.signal("crisis_changed", CrisisStatus(mode=now))
 
     async def _storm_check(self, account: AccountContext, *, at: Any) -> None:
         """R-40: evaluated here, where every received message passes, over the
@@ -312,6 +372,15 @@ class IntakeFeeder:
                 await asyncio.wait_for(stop.wait(), timeout=pause_seconds)
             except TimeoutError:
                 pass
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A case the feeder started (or found running) for a row."""
+
+    handle: Any
+    counts_for_storm: bool  # a citizen's message whose receipt this row recorded
+    received_at: datetime
 
 
 class FeederPaused(Exception):

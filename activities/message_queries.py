@@ -17,6 +17,7 @@ from typing import Any
 
 import asyncpg
 
+from codec import DataKeys, open_record
 from domain import message as msg
 
 # The decisions on a message, by a person or by the account's policy
@@ -109,9 +110,11 @@ async def awaiting_approval(pool: asyncpg.Pool, municipality_id: str, person_id:
     return [_json(r) for r in rows]
 
 
-async def case(pool: asyncpg.Pool, case_id: str) -> dict[str, Any] | None:
+async def case(pool: asyncpg.Pool, case_id: str, data_keys: DataKeys | None = None
+               ) -> dict[str, Any] | None:
     """One case's read-model row, with `content` (null once disposed) and
-    `preserved_copy` (R-30; null when none was kept, e.g. advertising, R-32)."""
+    `preserved_copy` (R-30; null when none was kept, e.g. advertising, R-32;
+    a copy sealed under the case's data key is opened with `data_keys`)."""
     row = await pool.fetchrow(
         """
         SELECT mc.*, c.text, c.author_name, c.stored_at, p.capture, p.captured_at
@@ -129,6 +132,8 @@ async def case(pool: asyncpg.Pool, case_id: str) -> dict[str, Any] | None:
     capture, captured = out.pop("capture"), out.pop("captured_at")
     out["content"] = None if stored is None else {
         "text": text, "author_name": author, "stored_at": stored}
+    if capture is not None:
+        capture = await open_record(data_keys, capture)
     out["preserved_copy"] = None if capture is None else {
         "capture": capture, "captured_at": captured}
     return out

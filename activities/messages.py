@@ -11,6 +11,7 @@ import json
 import os
 import uuid
 from datetime import datetime
+from typing import Any
 
 import asyncpg
 import httpx
@@ -30,7 +31,9 @@ from activities.connectors.base import (
 )
 from activities.connectors.manual import ManualConnector
 from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent
+from activities.payload_keys import destroy_data_key
 from activities.signals import signal_each
+from codec import DataKeys, open_record, seal_record
 from domain import message as msg
 from domain.text import clean_strings
 
@@ -73,6 +76,9 @@ class StoreContentInput(BaseModel):
     text: str
     author_name: str | None
     stored_at: AwareDatetime
+    # The citizen's platform user id (issue 10: kept here, deletable, not in
+    # the event log); a default, so inputs of running workflows still decode.
+    author_id: str | None = None
 
 
 class PlatformActionInput(BaseModel):
@@ -104,10 +110,10 @@ async def save_content(pool: asyncpg.Pool, content: StoreContentInput) -> None:
     delete it (R-35). Once per case."""
     await pool.execute(
         """
-        INSERT INTO message_contents (case_id, text, author_name, stored_at)
-        VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO NOTHING
+        INSERT INTO message_contents (case_id, text, author_name, stored_at, author_id)
+        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id) DO NOTHING
         """,
-        content.case_id, content.text, content.author_name, content.stored_at,
+        content.case_id, content.text, content.author_name, content.stored_at, content.author_id,
     )
 
 
@@ -124,7 +130,8 @@ async def record_receipt(pool: asyncpg.Pool, store: EventStore, command: msg.Rec
     case's stream was already begun another way (its workflow recorded it)."""
     m = command.message
     await save_content(pool, StoreContentInput(case_id=command.case_id, text=m.text,
-                                               author_name=m.author_name, stored_at=stored_at))
+                                               author_name=m.author_name, author_id=m.author_id,
+                                               stored_at=stored_at))
     events = msg.decide(None, command, now=m.published_at)
     try:
         await store.append(command.case_id, 0, [
@@ -156,9 +163,14 @@ _TERMINAL_CASE = [s.value for s in msg.Stage if s.terminal]
 
 
 class MessageActivities:
-    def __init__(self, pool: asyncpg.Pool, connectors: Connectors) -> None:
+    def __init__(self, pool: asyncpg.Pool, connectors: Connectors,
+                 data_keys: DataKeys | None = None) -> None:
         self._pool = pool
         self._connectors = connectors
+        # With the per-workflow key store (codec.py), preserved copies are
+        # sealed under their case's data key (issue 10), so disposal's
+        # destruction of the key ends them in backups too.
+        self._data_keys = data_keys
 
     @activity.defn(name="inform_message_admins")
     async def inform_admins(self, inp: InformAdminsInput) -> InformAdminsResult:
@@ -214,7 +226,9 @@ class MessageActivities:
         existing = await self._pool.fetchval(
             "SELECT capture FROM preserved_copies WHERE case_id = $1", inp.case_id)
         if existing is not None:
-            return Capture.model_validate(existing)
+            opened = await open_record(self._data_keys, existing)
+            if opened is not None:
+                return Capture.model_validate(opened)
         row = await self._pool.fetchrow(
             "SELECT text, author_name FROM message_contents WHERE case_id = $1", inp.case_id)
         known = None
@@ -230,11 +244,14 @@ class MessageActivities:
         # refuses: it failed this activity on every retry, for ever. The copy
         # is kept as the rest of the record keeps text (domain.text).
         kept = clean_strings(capture.model_dump(mode="json"))
+        stored: Any = kept
+        if self._data_keys is not None:
+            stored = await seal_record(self._data_keys, inp.case_id, kept)
         try:
             await self._pool.execute(
                 "INSERT INTO preserved_copies (case_id, capture, captured_at) "
                 "VALUES ($1, $2, $3) ON CONFLICT (case_id) DO NOTHING",
-                inp.case_id, kept, capture.captured_at,
+                inp.case_id, stored, capture.captured_at,
             )
         except asyncpg.DataError as refused:
             raise ApplicationError(f"the copy cannot be kept: {type(refused).__name__}",
@@ -268,8 +285,12 @@ class MessageActivities:
 
     @activity.defn(name="dispose_message_content")
     async def dispose_content(self, inp: DisposeContentInput) -> None:
-        """R-33, R-35: the content goes; the disposal log (an event) stays."""
+        """R-33, R-35: the content goes; the disposal log (an event) stays.
+        The case's data key is destroyed too (crypto-shredding, codec.py):
+        every payload of its Temporal history becomes unreadable at once,
+        without waiting for the namespace's retention."""
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM message_contents WHERE case_id = $1", inp.case_id)
             await conn.execute("DELETE FROM preserved_copies WHERE case_id = $1", inp.case_id)
+            await destroy_data_key(conn, inp.case_id, "disposed of (R-33, R-35)")
 

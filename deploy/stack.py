@@ -15,9 +15,16 @@ Brings up, in order:
 5. the worker (`python -m worker`) and the web app (`uvicorn web.app:app`),
    whose JSON logs pass straight through to this terminal.
 
-Then it prints where everything is and supervises: Ctrl-C, SIGTERM or SIGHUP
-stop everything in reverse order (exit 0); a child that exits on its own is
-reported, the rest are stopped and the exit code is 1.
+Then it prints where everything is and supervises (issue 9): a worker, web
+app or Temporal dev server that exits on its own is reported with the end of
+its output and started again after a pause that doubles with every crash in
+a row (1 s, 2 s, 4 s ... capped at 30 s; a run of 60 s counts as healthy and
+resets it); one that crashes 10 times in a row, each time within 60 s of its
+start, is reported as crashing for good and the stack stops (exit 1). An
+embedded PostgreSQL whose postmaster is gone for more than a few seconds is
+started again on the same data. Meanwhile the worker and the web app wait
+for PostgreSQL and Temporal (deploy/waiting.py) rather than exit. Ctrl-C,
+SIGTERM or SIGHUP stop everything in reverse order (exit 0).
 
 Environment (see also settings.py): KANALVAKT_STATE_DIR, DATABASE_URL,
 TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_PORT (7233), TEMPORAL_UI_PORT
@@ -128,6 +135,19 @@ class StackConfig:
     temporal_ready_timeout: float = 30.0
     web_ready_timeout: float = 60.0
     stop_timeout: float = 10.0
+    # Supervision (Stack.supervise): restart pauses double from the first to
+    # the cap; a child that ran `restart_stable_after` seconds was healthy
+    # (the pause starts over); after `restart_give_up_after` crashes in a row
+    # the stack stops (None: never).
+    restart_first_delay: float = 1.0
+    restart_max_delay: float = 30.0
+    restart_stable_after: float = 60.0
+    restart_give_up_after: int | None = 10
+    # The embedded PostgreSQL: checked this often; started again when its
+    # postmaster has been gone this long (a restart by someone else, such as
+    # `pg_ctl restart`, finishes well within it).
+    postgres_check_every: float = 1.0
+    postgres_down_grace: float = 3.0
 
     @classmethod
     def from_env(cls) -> StackConfig:
@@ -325,6 +345,11 @@ class Child:
     name: str
     process: asyncio.subprocess.Process
     log_path: Path | None = None  # where its output goes, when not the terminal
+    # How it was started, so the supervisor can start it again.
+    argv: Sequence[str] = ()
+    env: dict[str, str] | None = None
+    started_at: float = 0.0  # time.monotonic()
+    restarts: int = 0
 
     @property
     def running(self) -> bool:
@@ -351,7 +376,7 @@ async def spawn(
         start_new_session=True,
         preexec_fn=_parent_death_signal(),
     )
-    return Child(name, process, log_path)
+    return Child(name, process, log_path, argv=list(argv), env=env, started_at=time.monotonic())
 
 
 def _where_output_is(child: Child) -> str:
@@ -373,7 +398,7 @@ def _tail(path: Path | None, lines: int = 15) -> str:
 
 class Stack:
     """start() brings everything up (raises StackError on a known problem),
-    wait_for_exit() supervises, stop() tears down whatever was started, in
+    supervise() keeps it running, stop() tears down whatever was started, in
     reverse order; it is safe to call after a failed or cancelled start."""
 
     def __init__(self, config: StackConfig, hurry: asyncio.Event | None = None) -> None:
@@ -383,6 +408,7 @@ class Stack:
         self._temporal: Child | None = None
         self._pg_server: Any = None  # pgserver.PostgresServer
         self._pg_start: asyncio.Future[Any] | None = None
+        self._pgdata: Path | None = None
         # Set by a second Ctrl-C: stop without waiting for graceful exits.
         self._hurry = hurry or asyncio.Event()
         self.ready_after: float | None = None
@@ -435,6 +461,7 @@ class Stack:
             say(f"PostgreSQL: using DATABASE_URL {mask_dsn(self.database_url)}")
             return self.database_url
         pgdata = self.config.state_dir / "pg"
+        self._pgdata = pgdata
         fresh = not (pgdata / "PG_VERSION").exists()
         action = "initialising" if fresh else "starting"
         say(f"PostgreSQL: {action} the embedded server in {pgdata}")
@@ -479,14 +506,19 @@ class Stack:
         if cfg.ui_codec_endpoint:
             argv += ["--ui-codec-endpoint", cfg.ui_codec_endpoint]
         say(f"Temporal: starting dev server ({db.name}, log in {log_path})")
+        self._temporal = await self._spawn_logged("Temporal dev server", argv, dict(os.environ),
+                                                  log_path)
+        self.children.append(self._temporal)
+        return await self._wait_for_temporal(self._temporal)
+
+    @staticmethod
+    async def _spawn_logged(name: str, argv: Sequence[str], env: dict[str, str],
+                            log_path: Path) -> Child:
         with log_path.open("ab") as log_file:
             stamp = datetime.now(UTC).isoformat(timespec="seconds")
             log_file.write(f"--- {stamp} {' '.join(argv)}\n".encode())
             log_file.flush()
-            self._temporal = await spawn("Temporal dev server", argv, env=dict(os.environ),
-                                         output=log_file, log_path=log_path)
-        self.children.append(self._temporal)
-        return await self._wait_for_temporal(self._temporal)
+            return await spawn(name, argv, env=env, output=log_file, log_path=log_path)
 
     async def _wait_for_temporal(self, child: Child | None) -> Client:
         cfg = self.config
@@ -707,20 +739,116 @@ class Stack:
         ]
         return "\n".join(lines)
 
-    async def wait_for_exit(self, stop: asyncio.Event) -> Child | None:
-        """Until `stop` is set (None) or a child exits on its own (that child)."""
+    async def supervise(self, stop: asyncio.Event) -> str | None:
+        """Keep the children (and the embedded PostgreSQL) running until
+        `stop` is set (None), or until a child crashes for good (the reason)."""
+        quit_ = asyncio.Event()
+        gave_up: list[str] = []
+
+        def give_up(reason: str) -> None:
+            gave_up.append(reason)
+            quit_.set()
+
+        tasks = [asyncio.ensure_future(self._keep_running(i, quit_, give_up))
+                 for i in range(len(self.children))]
+        if self._pg_server is not None and self._pgdata is not None:
+            tasks.append(asyncio.ensure_future(self._keep_postgres(self._pgdata, quit_)))
         stop_waiter = asyncio.ensure_future(stop.wait())
-        waiters = {asyncio.ensure_future(child.process.wait()): child for child in self.children}
+        quit_waiter = asyncio.ensure_future(quit_.wait())
         try:
-            done, _ = await asyncio.wait({stop_waiter, *waiters},
-                                         return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({stop_waiter, quit_waiter}, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for task in (stop_waiter, *waiters):
-                task.cancel()
-        for task in done:
-            if task in waiters:
-                return waiters[task]
-        return None
+            quit_.set()
+            stop_waiter.cancel()
+            quit_waiter.cancel()
+            # Not cancelled: each task sees quit_ and returns, so a restart
+            # under way finishes and its child is in self.children for stop().
+            await asyncio.gather(*tasks, return_exceptions=True)
+        return gave_up[0] if gave_up else None
+
+    async def _keep_running(self, index: int, quit_: asyncio.Event,
+                            give_up: Callable[[str], None]) -> None:
+        cfg = self.config
+        crashes = 0  # in a row, each within restart_stable_after of its start
+        while True:
+            child = self.children[index]
+            if not await _first(child.process.wait(), quit_.wait()):
+                return
+            if quit_.is_set():
+                return
+            ran = time.monotonic() - child.started_at
+            code = child.process.returncode
+            crashes = 1 if ran >= cfg.restart_stable_after else crashes + 1
+            child.signal_group(signal.SIGKILL)  # stragglers of the exited leader
+            if cfg.restart_give_up_after is not None and crashes > cfg.restart_give_up_after:
+                say(f"the {child.name} keeps crashing: {crashes} exits in a row without a "
+                    f"run of {cfg.restart_stable_after:.0f} s between them (the last with code "
+                    f"{code}); giving up and stopping the stack. {_where_output_is(child)}")
+                give_up(f"the {child.name} keeps crashing")
+                return
+            delay = min(cfg.restart_first_delay * 2 ** (crashes - 1), cfg.restart_max_delay)
+            note = (f"; it keeps crashing ({crashes} in a row, giving up after "
+                    f"{cfg.restart_give_up_after})" if crashes >= 3 else "")
+            say(f"the {child.name} exited with code {code} after {ran:.1f} s; restarting it "
+                f"in {delay:g} s{note}. {_where_output_is(child)}")
+            if await _first(quit_.wait(), asyncio.sleep(delay)):
+                return
+            if child.log_path is not None:
+                new = await self._spawn_logged(child.name, child.argv, child.env or {},
+                                               child.log_path)
+            else:
+                new = await spawn(child.name, child.argv, env=child.env or {})
+            new.restarts = child.restarts + 1
+            self.children[index] = new
+            if child is self._temporal:
+                self._temporal = new
+            say(f"restarted the {new.name} (pid {new.process.pid}, restart {new.restarts})")
+
+    async def _keep_postgres(self, pgdata: Path, quit_: asyncio.Event) -> None:
+        """The embedded PostgreSQL is not our child (pg_ctl daemonises it):
+        its postmaster.pid is watched. Gone for longer than the grace (not a
+        restart someone else is doing), it is started again, on the same data
+        and socket, so the children's DATABASE_URL stays right."""
+        cfg = self.config
+        down_since: float | None = None
+        delay = cfg.restart_first_delay
+        while not quit_.is_set():
+            if await _first(quit_.wait(), asyncio.sleep(cfg.postgres_check_every)):
+                return
+            pid = _postmaster_pid(pgdata)
+            if pid is not None:
+                if down_since is not None:
+                    say(f"PostgreSQL: running again (pid {pid})")
+                    down_since, delay = None, cfg.restart_first_delay
+                continue
+            now = time.monotonic()
+            if down_since is None:
+                down_since = now
+                say("PostgreSQL: the server is not running; starting it again unless it "
+                    f"comes back within {cfg.postgres_down_grace:g} s")
+                continue
+            if now - down_since < cfg.postgres_down_grace:
+                continue
+            say("PostgreSQL: starting it again")
+            try:
+                # As pgserver does at first start: (as root) make the folder's
+                # parents reachable for its `pgserver` user again (pytest, for
+                # one, resets its temp root to 0700 at each session start),
+                # initdb skipped, then pg_ctl start.
+                await asyncio.to_thread(self._pg_server.ensure_pgdata_inited)
+                await asyncio.to_thread(self._pg_server.ensure_postgres_running)
+            except Exception as exc:  # pg_ctl failed or timed out: tell, and try again
+                say(f"PostgreSQL: could not start it ({type(exc).__name__}); trying again in "
+                    f"{delay:g} s; the end of {pgdata / 'log'}:\n{_tail(pgdata / 'log', 6)}")
+                if await _first(quit_.wait(), asyncio.sleep(delay)):
+                    return
+                delay = min(delay * 2, cfg.restart_max_delay)
+                continue
+            uri = str(self._pg_server.get_uri())
+            if uri != self.database_url:
+                say(f"PostgreSQL: it came back at {mask_dsn(uri)}, not "
+                    f"{mask_dsn(self.database_url or '')}; the worker and web app still use "
+                    "the old address: restart the stack")
 
     # ---- stop
 
@@ -766,6 +894,8 @@ class Stack:
             return
         began = time.monotonic()
         server, self._pg_server = self._pg_server, None
+        if self._pgdata is not None:
+            _refresh_postmaster(server, self._pgdata)
         await asyncio.to_thread(server.cleanup)
         say(f"stopped PostgreSQL ({time.monotonic() - began:.1f} s)")
 
@@ -819,6 +949,50 @@ def _forget_dead_pg_handles(pgdata: Path) -> None:
         handles.write_text(json.dumps(alive))
 
 
+async def _first(*aws: Awaitable[Any]) -> bool:
+    """Wait until the first of `aws` completes, cancel the rest; True if the
+    first one given is among the completed (so `_first(quit.wait(), sleep)`
+    is True when told to quit)."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+    return tasks[0] in done
+
+
+def _refresh_postmaster(server: Any, pgdata: Path) -> None:
+    """pgserver stops the postmaster it started (or last started itself)
+    and only that one: after a restart by anyone else (`pg_ctl restart`)
+    its handle names a process that is gone, and cleanup() would leave the
+    new server running. Point the handle at the live one."""
+    try:
+        from pgserver.utils import PostmasterInfo
+    except ImportError:
+        return
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    if info is not None and info.is_running():
+        server._postmaster_info = info
+
+
+def _postmaster_pid(pgdata: Path) -> int | None:
+    """The live postmaster of `pgdata`, from postmaster.pid, or None."""
+    try:
+        pid = int((pgdata / "postmaster.pid").read_text().split("\n", 1)[0])
+    except (OSError, ValueError):
+        return None
+    if not _pid_alive(pid):
+        return None
+    # A postmaster killed outright is reparented to PID 1, and in a container
+    # that may never reap it: a zombie is not a running server.
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return pid
+    return None if fields and fields[0] in {"Z", "X"} else pid
+
+
 def _pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -861,11 +1035,10 @@ async def run_stack(
             say("start-up failed:\n" + "".join(traceback.format_exception(error)))
             return 1
         print(stack.summary(), flush=True)
-        dead = await stack.wait_for_exit(stop)
-        if dead is not None:
+        gave_up = await stack.supervise(stop)
+        if gave_up is not None:
             code = 1
-            say(f"the {dead.name} exited unexpectedly with code {dead.process.returncode}; "
-                f"stopping the rest. {_where_output_is(dead)}")
+            say(f"{gave_up}: stopping the rest")
         else:
             say("stopping")
         return code

@@ -949,11 +949,14 @@ def _fire_due(state: MessageState, now: datetime, actor: str) -> list[MessageEve
 
 
 def for_the_record(event: MessageEvent) -> MessageEvent:
-    """The event as the append-only log keeps it: without the citizen's text
-    and name, which live in the content store so a disposal can delete them
-    (R-35). Staff replies stay: they are records drawn up by the municipality."""
+    """The event as the append-only log keeps it: without the citizen's text,
+    name and platform user id, which live in the content store so a disposal
+    (R-35) or an erasure can delete them; the case id is the log's pseudonymous
+    reference to the author (issue 10). Staff replies stay: they are records
+    drawn up by the municipality."""
     if isinstance(event, MessageReceived | StaffPostRecorded):
-        bare = event.message.model_copy(update={"text": "", "author_name": None})
+        bare = event.message.model_copy(update={"text": "", "author_name": None,
+                                                "author_id": None})
         return event.model_copy(update={"message": bare})
     return event
 

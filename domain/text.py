@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, field_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, field_validator
 
 # C0 controls except tab, line feed and carriage return, and DEL.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -39,7 +39,14 @@ def unrecordable(value: str) -> str | None:
     return None
 
 
-CleanText = Annotated[str, AfterValidator(clean_text)]
+def _clean_if_text(value: object) -> object:
+    return clean_text(value) if isinstance(value, str) else value
+
+
+# Cleaned before validation too, so no constraint of the field ever sees the
+# raw text. (pydantic's own JSON parser refuses a lone surrogate escape
+# outright; the webhook replaces them before parsing, web/webhooks.py.)
+CleanText = Annotated[str, BeforeValidator(_clean_if_text), AfterValidator(clean_text)]
 
 
 def clean_strings(value: object) -> object:

@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import structlog
-from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -28,7 +28,7 @@ from temporalio.service import RPCError
 
 import settings as app_settings
 from activities import queries
-from activities.db import create_pool
+from activities.db import database_unavailable
 from activities.directory import DirectoryRepository
 from domain import account as acc
 from domain.message_policy import MessagePolicy
@@ -73,12 +73,18 @@ def create_app(
     cfg = cfg or app_settings.load()
 
     async def default_connect() -> tuple[asyncpg.Pool, Client]:
-        from worker import connect as temporal_connect
+        # Started before PostgreSQL or Temporal is up, the app waits for
+        # them, bounded, before it listens (deploy/waiting.py).
+        from deploy.waiting import wait_for_postgres, wait_for_temporal
 
         if not cfg.database_url:
             raise RuntimeError("DATABASE_URL is not set")
-        pool = await create_pool(cfg.database_url)
-        return pool, await temporal_connect(cfg.temporal_address, cfg.temporal_namespace)
+        pool = await wait_for_postgres(cfg.database_url, cfg)
+        try:
+            return pool, await wait_for_temporal(cfg)
+        except BaseException:
+            await pool.close()
+            raise
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -105,6 +111,8 @@ def _ctx(request: Request) -> AppContext:
 
 
 Ctx = Annotated[AppContext, Depends(_ctx)]
+# A person named in the address, checked as the commands check acc.PersonId.
+PersonInPath = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
 
 
 def _field_error(field: list[str | int], message: str, kind: str) -> HTTPException:
@@ -158,7 +166,9 @@ class ActivateBody(BaseModel):
     handle: acc.ShortText
     url: acc.HttpsUrl
     admins: list[acc.Admin] = Field(min_length=2, max_length=20)
-    platform_account_id: str | None = None
+    # As acc.ActivateAccount's, so what the body takes the command takes (a
+    # fuzzed id once made the command fail: 500).
+    platform_account_id: str | None = Field(None, max_length=200, pattern=r"^[A-Za-z0-9_.-]+$")
 
 
 class AddAdminBody(BaseModel):
@@ -261,7 +271,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     @app.get("/api/accounts/{account_id}/timeline")
     async def account_timeline(
             account_id: uuid.UUID, ctx: Ctx, actor: ApiActor,
-            before: Annotated[int | None, Query(ge=1, description=(
+            before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description=(
                 "only events numbered (version) below this"))] = None,
             limit: Annotated[int | None, Query(ge=1, le=1000, description=(
                 "at most this many, the newest"))] = None) -> list[dict[str, Any]]:
@@ -329,8 +339,8 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
              ClosureBody, "Close the account with a final snapshot (R-19, R-38)")
 
     @app.post("/api/accounts/{account_id}/admins/{person}/remove", response_model=AccountView)
-    async def remove_admin(account_id: uuid.UUID, person: str, body: RemoveAdminBody, ctx: Ctx,
-                           actor: ApiActor) -> AccountView:
+    async def remove_admin(account_id: uuid.UUID, person: PersonInPath, body: RemoveAdminBody,
+                           ctx: Ctx, actor: ApiActor) -> AccountView:
         handle, row = await _handle(ctx, account_id)
         who = await _known_actor(ctx, row["municipality_id"], actor)
         command = acc.RemoveAdmin(actor=who, person=person, reason=body.reason)
@@ -338,7 +348,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
 
     @app.post("/api/accounts/{account_id}/admins/{person}/two-factor",
               response_model=AccountView)
-    async def confirm_two_factor(account_id: uuid.UUID, person: str, ctx: Ctx,
+    async def confirm_two_factor(account_id: uuid.UUID, person: PersonInPath, ctx: Ctx,
                                  actor: ApiActor) -> AccountView:
         handle, row = await _handle(ctx, account_id)
         who = await _known_actor(ctx, row["municipality_id"], actor)
@@ -355,6 +365,19 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     async def domain_error(_: Request, error: acc.DomainError) -> JSONResponse:
         return JSONResponse({"detail": error.message, "code": error.code, "key": error.key},
                             status_code=_STATUS_FOR.get(error.code, 400))
+
+    # PostgreSQL away (restarting, refusing connections, out of them): 503
+    # with Retry-After, so Meta and the pages try again, never a bare 500.
+    for unavailable in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(unavailable, _database_unavailable)
+
+
+async def _database_unavailable(request: Request, error: Exception) -> Response:
+    if not database_unavailable(error):
+        raise error
+    log.warning("database unavailable", path=request.url.path, reason=type(error).__name__)
+    return JSONResponse({"detail": "the database is not available; try again shortly"},
+                        status_code=503, headers={"Retry-After": "5"})
 
 
 async def start_account_request(ctx: AppContext, municipality_id: str, actor: Actor | None,
@@ -447,6 +470,16 @@ async def _send(handle: WorkflowHandle[Any, Any], update: Any, command: BaseMode
         if "already completed" in str(error):
             raise HTTPException(409, detail={"code": "WrongStage", "message": "the case has ended",
                                              "key": "case.ended"}) from None
+        if "Workflow Task in failed state" in str(error):
+            # The case's workflow is failing a task (a bug, not the caller's
+            # input): say so and when to try again, instead of a bare 500.
+            log.error("decision refused: the case's workflow task is failing",
+                      workflow_id=handle.id)
+            raise HTTPException(503, detail={
+                "code": "CaseNotReady", "key": "case.not_ready",
+                "message": "the case cannot take decisions now: its workflow is failing; "
+                           "operators see it in the Temporal UI"},
+                headers={"Retry-After": "60"}) from None
         raise
 
 

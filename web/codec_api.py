@@ -18,11 +18,34 @@ cross-origin credentials" in the UI's Codec Server dialog (browser setting).
 A standalone UI server sets it for everyone (codec.includeCredentials /
 TEMPORAL_CODEC_INCLUDE_CREDENTIALS=true). Proved in a browser by
 tests/e2e/test_temporal_ui_codec.py.
+
+Decoding is per payload and per person (issue 10): a payload under a
+workflow's data key (codec.py) is decrypted only for a person of the
+municipality it belongs to, who may read it:
+- a message case (`message:...`): who may read the case in the intranet
+  (web.messages_api.may_read_case: the account's admins, its unit's manager
+  and deputy, the case's officer, crisis management approving its reply,
+  the communications unit and the registrars);
+- an account (`account:<m>:<slug>`): the municipality's people, as
+  GET /api/accounts/{id} (staff data: the request, admins, decisions);
+- a crisis (`crisis:<m>`): crisis management and the communications unit,
+  as the crisis digests (web/crisis_api.py);
+- anything else of a municipality (snapshots): its communications unit and
+  registrars, as the records exports;
+- no municipality (the system key: schedules, the directory, calls outside a
+  workflow): members of a communications unit;
+- written by the single-key scheme (no scope in the metadata): nobody here,
+  since nothing tells whose it is; operators who hold the keys read it with
+  a codec client (README "Payload encryption").
+Any other payload comes back as it was sent (still encrypted), so the UI
+shows ciphertext for it and the rest of the page still works; so does a
+payload whose key is unknown or destroyed (a disposed case, R-35).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -31,8 +54,24 @@ from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payload
 
 import settings as app_settings
-from codec import EncryptionCodec, PayloadDecryptionError, codec_from_settings
-from web.identity import ACTOR_HEADER, current_viewer, dev_signin_enabled
+from activities import message_queries as mq
+from codec import (
+    DEK,
+    KEY_ID,
+    SYSTEM,
+    DataKey,
+    EncryptionCodec,
+    PayloadDecryptionError,
+    ScopedCodec,
+    codec_from_settings,
+    scope_of,
+)
+from web.identity import Actor, api_actor, known_actor
+from web.messages_api import may_read_case
+from web.page_texts import Refused
+
+if TYPE_CHECKING:
+    from web.app import AppContext
 
 log = structlog.get_logger("kanalvakt.codec")
 
@@ -53,7 +92,7 @@ def _codec(request: Request) -> EncryptionCodec:
     codec: EncryptionCodec | None = getattr(request.app.state, "payload_codec", None)
     if codec is None:
         cfg: app_settings.Settings = request.app.state.settings
-        codec = codec_from_settings(cfg.payload_keys, cfg.production)
+        codec = codec_from_settings(cfg.payload_keys, cfg.production, cfg.database_url)
         if codec is None:
             raise HTTPException(404, detail="payload encryption is off "
                                 "(KANALVAKT_PAYLOAD_KEYS is not set)")
@@ -61,16 +100,86 @@ def _codec(request: Request) -> EncryptionCodec:
     return codec
 
 
-async def _staff(request: Request) -> str:
-    """Who asks: a signed-in person of the directory, or the development
-    header; 401 for anyone else."""
-    named = request.headers.get(ACTOR_HEADER)
-    if named and dev_signin_enabled(request):
-        return f"header:{named}"
-    viewer = await current_viewer(request)
-    if viewer is None:
+async def _staff(request: Request) -> Actor:
+    """Who asks: the session's person, or the development header; 401 for
+    anyone else."""
+    actor = await api_actor(request)
+    if actor is None:
         raise HTTPException(401, detail="sign in to the intranet first")
-    return f"{viewer.municipality_id}/{viewer.person_id}"
+    return actor
+
+
+READERS = frozenset({"communications", "registrar"})  # snapshots, anything else
+CRISIS_READERS = frozenset({"crisis_management", "communications"})  # as crisis digests
+
+
+async def may_decrypt(ctx: AppContext, actor: Actor, scope: str | None,
+                      key: DataKey | None) -> bool:
+    """The rule of the module docstring for one scope."""
+    try:
+        if scope is None:
+            return False  # the single-key scheme: whose, nothing says
+        if scope == SYSTEM or (key is not None and key.municipality_id is None
+                               and not scope.startswith("message:")):
+            if actor.municipality_id is None:
+                return False
+            who = await known_actor(ctx, actor.municipality_id, actor)
+            return "communications" in await ctx.directory.roles_of(actor.municipality_id, who)
+        if scope.startswith("message:"):
+            case = await mq.case(ctx.pool, scope)
+            if case is None:
+                return False
+            await known_actor(ctx, case["municipality_id"], actor)
+            await may_read_case(ctx, case, actor.person_id)
+            return True
+        if key is None or key.municipality_id is None:
+            return False
+        municipality_id = key.municipality_id
+        who = await known_actor(ctx, municipality_id, actor)
+        if scope.startswith("account:"):
+            return True  # as GET /api/accounts/{id}: the municipality's people
+        roles = await ctx.directory.roles_of(municipality_id, who)
+        if scope.startswith("crisis:"):
+            return bool(CRISIS_READERS & roles)
+        return bool(READERS & roles)
+    except Refused:
+        return False
+
+
+async def decode_for(ctx: AppContext, codec: EncryptionCodec, actor: Actor,
+                     payloads: list[Payload]) -> tuple[list[Payload], int]:
+    """Each payload decrypted if `actor` may read it, else as it came;
+    returns them and how many were decrypted."""
+    scopes = {scope_of(p) for p in payloads}
+    keys: dict[str, DataKey] = {}
+    dek_scopes = [s for s in scopes if s and s != SYSTEM]
+    if isinstance(codec, ScopedCodec) and dek_scopes:
+        # read again, not from the cache: a key destroyed a moment ago is gone
+        keys = await codec.data_keys.for_decoding(dek_scopes, fresh=True)
+    allowed = {s: await may_decrypt(ctx, actor, s, keys.get(s or "")) for s in scopes}
+    out, opened = [], 0
+    for p in payloads:
+        if not _encrypted(p) or not allowed[scope_of(p)]:
+            out.append(p)
+            continue
+        try:
+            [plain] = await codec.decode([p])
+        except PayloadDecryptionError as e:
+            log.info("codec payload left encrypted", reason=str(e))
+            out.append(p)
+            continue
+        out.append(plain)
+        opened += 1
+    return out, opened
+
+
+def _encrypted(p: Payload) -> bool:
+    return p.metadata.get("encoding") == b"binary/encrypted" and bool(p.metadata.get(KEY_ID))
+
+
+def _kinds(payloads: Iterable[Payload]) -> str:
+    return ",".join(sorted({"dek" if p.metadata.get(KEY_ID) == DEK.encode() else "key"
+                            for p in payloads if _encrypted(p)}))
 
 
 def _payloads(body: Any) -> list[Payload]:
@@ -107,14 +216,15 @@ def codec_router() -> APIRouter:
             except ValueError as e:
                 raise HTTPException(400, detail="the body is not JSON") from e
             payloads = _payloads(body)
-            try:
-                out = await (codec.decode(payloads) if operation == "decode"
-                             else codec.encode(payloads))
-            except PayloadDecryptionError as e:
-                raise HTTPException(422, detail=str(e)) from e
+            opened = 0
+            if operation == "decode":
+                out, opened = await decode_for(request.app.state.ctx, codec, who, payloads)
+            else:
+                out = await codec.encode(payloads)  # unbound: the system key
         except HTTPException as e:
             return JSONResponse({"detail": e.detail}, status_code=e.status_code, headers=cors)
-        log.info("codec", operation=operation, payloads=len(payloads), by=who,
+        log.info("codec", operation=operation, payloads=len(payloads), decrypted=opened,
+                 kinds=_kinds(payloads), by=f"{who.municipality_id or '?'}/{who.person_id}",
                  namespace=request.headers.get("x-namespace"))
         return JSONResponse({"payloads": [MessageToDict(p) for p in out]}, headers=cors)
 

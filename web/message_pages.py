@@ -36,6 +36,7 @@ from pydantic import BaseModel, ValidationError
 from activities import message_queries as mq
 from activities import moderation_queries as modq
 from activities import queries
+from codec import data_keys_of
 from domain import message as msg
 from domain.account import DomainError
 from domain.calendar import OfficeHours
@@ -185,7 +186,7 @@ def _refusal_field(decision: str, key: str | None, message: str) -> str:
 
 
 async def _case_or_404(ctx: AppContext, case_id: str) -> dict[str, Any]:
-    case = await mq.case(ctx.pool, case_id)
+    case = await mq.case(ctx.pool, case_id, data_keys_of(ctx.client.data_converter.payload_codec))
     if case is None:
         raise Refused(404, "no_message", "no such message")
     return case

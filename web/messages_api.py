@@ -51,10 +51,17 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from activities import message_queries as mq
 from activities import queries
 from activities.intake import IntakeRepository
+from codec import data_keys_of
 from domain import account as acc
 from domain import message as msg
 from domain.calendar import OfficeHours
-from domain.inbound import InboundMessage, MessageKind, Source, message_workflow_id
+from domain.inbound import (
+    InboundMessage,
+    MessageKind,
+    Source,
+    impossible_date,
+    message_workflow_id,
+)
 from domain.office_time import office_hours_between
 from domain.redaction import RemovalCategory
 from web.identity import Actor, ApiActor
@@ -432,6 +439,11 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
             kind=body.kind, account_ref=str(account_id), thread_id=body.thread_id,
             author_name=body.author_name, from_staff=body.from_staff, text=body.text,
             published_at=body.published_at, permalink=body.permalink, source=Source.MANUAL)
+        # Checked at the door, so the feeder never meets it (issue 9: a 1970
+        # date once stopped the whole intake).
+        impossible = impossible_date(message, now=now)
+        if impossible:
+            raise _field_error(["published_at"], impossible, "impossible_date")
         receipt = await IntakeRepository(ctx.pool).accept([message], received_at=now)
         case_id = message_workflow_id(platform, message.external_id)
         log.info("message entered by hand", account_id=str(account_id), case_id=case_id,
@@ -460,7 +472,9 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         return response_times(str(account_id), cases, now=datetime.now(UTC))
 
     async def _case(ctx: AppContext, case_id: str) -> dict[str, Any]:
-        row = await mq.case(ctx.pool, case_id)
+        # a preserved copy sealed under the case's data key is opened here
+        keys = data_keys_of(ctx.client.data_converter.payload_codec)
+        row = await mq.case(ctx.pool, case_id, keys)
         if row is None:
             raise Refused(404, "no_message", "no such message")
         return row

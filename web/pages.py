@@ -21,13 +21,11 @@ from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from fastapi import APIRouter, FastAPI, Query, Request
-from fastapi.exception_handlers import (
-    http_exception_handler,
-    request_validation_exception_handler,
-)
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Scope
@@ -35,6 +33,12 @@ from starlette.types import Scope
 import settings as app_settings
 from activities import queries, web_queries
 from web import i18n, session_texts
+from web.boundary import (
+    BodyLimitMiddleware,
+    TextCheckMiddleware,
+    safe_errors,
+    validation_response,
+)
 from web.identity import (
     ID_TOKEN_MAX,
     MaybeSigned,
@@ -128,12 +132,16 @@ def install_intranet(app: FastAPI, cfg: app_settings.Settings) -> None:
         return await render(request, "error.html",
                             {"status": 403, "message_key": "error.csrf"}, status_code=403)
 
-    # Starlette runs the last added outermost: headers, then the session,
-    # then CSRF (which reads the session).
+    # Starlette runs the last added outermost: headers, then the body's size
+    # limit, then the text check (both web/boundary.py, before anything else
+    # reads the body), then the session, then CSRF (which reads the session).
     app.add_middleware(CsrfMiddleware, actor_header_allowed=cfg.dev_signin, refuse=refuse)
     app.add_middleware(SessionMiddleware, secret_key=session_secret(cfg),
                        session_cookie=SESSION_COOKIE, max_age=cfg.session_max_age,
                        same_site="lax", https_only=cfg.cookie_secure or cfg.production)
+    app.add_middleware(TextCheckMiddleware)
+    app.add_middleware(BodyLimitMiddleware, default=cfg.max_body_bytes,
+                       webhook=cfg.webhook_max_body_bytes, upload=cfg.upload_max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware, hsts=cfg.production)
     app.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")),
               name="static")
@@ -174,12 +182,25 @@ def _error_pages(app: FastAPI) -> None:
         the error page in the reader's language, not pydantic's English JSON;
         the API answers as FastAPI does."""
         if not _wants_html(request):
-            return await request_validation_exception_handler(request, error)
+            return validation_response(error)
         in_path = any(e.get("loc", ("",))[0] == "path" for e in error.errors())
         status = 404 if in_path else 422
         return await render(request, "error.html", {
             "status": status, "message_key": "error.404" if in_path else "page.bad_request"},
             status_code=status)
+
+    @app.exception_handler(ValidationError)
+    async def command_invalid(request: Request, error: ValidationError) -> Response:
+        """A request the route's own checks let through, but a command or
+        model built from it refuses: still the caller's input, so a 422 (a
+        500 made Meta and the forms retry what can never succeed). Logged,
+        since it also means a route checks less than its command."""
+        log.warning("request refused by a model the route builds", path=request.url.path,
+                    model=error.title, errors=error.error_count())
+        if not _wants_html(request):
+            return JSONResponse({"detail": safe_errors(error.errors())}, status_code=422)
+        return await render(request, "error.html", {
+            "status": 422, "message_key": "page.bad_request"}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def html_errors(request: Request, error: StarletteHTTPException) -> Response:

@@ -38,7 +38,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-MAX_FORM_BYTES = 1_000_000
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "font-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; "
@@ -103,9 +102,8 @@ class CsrfMiddleware:
                 return
             body += message.get("body", b"")
             more = message.get("more_body", False)
-            if len(body) > MAX_FORM_BYTES:
-                await _plain(send, 413, "the form is too large")
-                return
+            # No limit of its own: web.boundary.BodyLimitMiddleware, outside
+            # this one, bounds every body (a screenshot upload's larger).
         replayed = False
 
         async def replay() -> Message:

@@ -40,6 +40,7 @@ from activities.snapshot import screenshot_requests_of, snapshots_of, store_uplo
 from activities.snapshot_records import RecordsExportInput, export_records
 from domain import account as acc
 from domain import snapshot as snap
+from domain.text import clean_text
 from web import i18n
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
@@ -241,9 +242,13 @@ async def store_screenshot(ctx: AppContext, account_id: str, who: str,
     kind = next((k for k, sig in _SIGNATURES.items() if content.startswith(sig)), None)
     if kind is None or (kind == "image/webp" and content[8:12] != b"WEBP"):
         raise Refused(415, "upload_kind", "upload a PNG, JPEG or WebP screenshot")
+    # A multipart form's text is not looked into at the door (web/boundary.py
+    # reads JSON and url-encoded bodies only): normalised here, so a NUL in
+    # a file name or caption cannot make the row unwritable (a 500).
     return await store_upload(ctx.pool, upload_dir(), account_id=account_id,
-                              file_name=(file.filename or "skarmbild")[:200], mime_type=kind,
-                              content=content, caption=caption, uploaded_by=who,
+                              file_name=clean_text(file.filename or "skarmbild")[:200] or
+                              "skarmbild", mime_type=kind, content=content,
+                              caption=clean_text(caption) if caption else None, uploaded_by=who,
                               uploaded_at=datetime.now(UTC))
 
 

@@ -14,11 +14,16 @@ POST /webhooks/meta   A delivery, signed with the app secret
 Answers to a POST:
   503  the app secret is not configured: unsigned input is never accepted;
   401  signature missing or wrong: nothing parsed, nothing written;
+  413  the body is over KANALVAKT_WEBHOOK_MAX_BODY_BYTES (web/boundary.py):
+       refused on its declared length, or once the streamed part passes it,
+       before the signature is checked: an unsigned 50 MB body is not read;
   400  the body is not JSON or not a Meta delivery at all (reason given);
   500  the intake write failed: Meta redelivers later, which is what we want;
   200  {"accepted", "duplicates", "skipped", "errors": [{"path", "reason"}]};
        a malformed event costs only itself, it is listed and logged, and the
-       rest of the batch is stored. A redelivery counts as duplicates.
+       rest of the batch is stored. A redelivery counts as duplicates. Odd
+       text never costs a message: lone surrogates become U+FFFD here, NUL
+       and control characters are dropped by domain.inbound.
 
 Logs carry paths, reasons and counts, never the body: message texts are
 personal data (DESIGN.md, "Data protection").
@@ -29,6 +34,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -47,8 +53,24 @@ from domain.meta_webhooks import (
     parse_delivery,
     verify_signature,
 )
+from domain.text import REPLACEMENT
+from web.boundary import MAY_HOLD_UNRECORDABLE
 
 log = structlog.get_logger("kanalvakt.web.webhooks")
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def without_lone_surrogates(value: Any) -> Any:
+    """The decoded delivery with every lone surrogate, in keys and values,
+    replaced by U+FFFD; everything else as it was (ids keep their bytes)."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub(REPLACEMENT, value)
+    if isinstance(value, list):
+        return [without_lone_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {without_lone_surrogates(k): without_lone_surrogates(v)
+                for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
@@ -122,6 +144,10 @@ def meta_router(settings: MetaWebhookSettings | None = None) -> APIRouter:
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             log.warning("meta webhook delivery refused", reason="body is not JSON")
             raise HTTPException(400, detail="body is not JSON") from None
+        if MAY_HOLD_UNRECORDABLE.search(raw):
+            # A lone surrogate ("\ud800") decodes from JSON but no pydantic str
+            # field takes it: replaced (U+FFFD), so the message is kept, not lost.
+            payload = without_lone_surrogates(payload)
         try:
             parsed = parse_delivery(payload)
         except MalformedDelivery as malformed:

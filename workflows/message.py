@@ -100,7 +100,8 @@ class InboundMessageWorkflow:
                 await workflow.execute_activity_method(
                     MessageActivities.store_content,
                     StoreContentInput(case_id=self._state.case_id, text=m.text,
-                                      author_name=m.author_name, stored_at=workflow.now()),
+                                      author_name=m.author_name, author_id=m.author_id,
+                                      stored_at=workflow.now()),
                     start_to_close_timeout=_SHORT, retry_policy=_RETRY)
                 await self._write(self._events, expected_version=0)
                 self._written = True

@@ -65,6 +65,7 @@ from domain.message import (
     deadline_plan,
     decide,
     evolve,
+    for_the_record,
     next_deadline,
     parse_event,
     pending_steps,
@@ -1195,6 +1196,18 @@ def test_r22_a_platform_action_by_hand_keeps_the_case_open_until_confirmed() -> 
     assert case.current.done and next_deadline(case.current) is None
     with pytest.raises(WrongStage):
         case.decide(ConfirmManualAction(actor=ADMIN))
+
+
+def test_issue10_the_log_keeps_no_citizen_identifier() -> None:
+    """The append-only log's MessageReceived has no text, name or platform
+    user id: they live in the content store, deleted by disposal (R-35); the
+    case id is the log's reference to the author."""
+    [received, *_] = decide(None, receive_command(), now=PUBLISHED)
+    kept = for_the_record(received)
+    assert received.message.author_id == "5550001"  # the workflow still has it
+    assert kept.message.author_id is None and kept.message.author_name is None
+    assert kept.message.text == "" and kept.case_id == received.case_id
+    assert "5550001" not in kept.model_dump_json()
 
 
 def test_issue9_r22_a_second_action_by_hand_waits_behind_the_first() -> None:

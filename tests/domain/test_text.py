@@ -33,3 +33,17 @@ def test_any_text_is_utf8_encodable_and_nul_free_after_cleaning(text: str) -> No
     assert "\x00" not in cleaned
     cleaned.encode("utf-8")  # raises on a lone surrogate
     assert unrecordable(cleaned) is None
+
+
+def test_an_inbound_message_from_json_is_cleaned_of_lone_surrogates_and_nul() -> None:
+    """Issue 9: a delivery's comment with a NUL and a lone surrogate (as
+    Python's json module reads them) becomes a message that can be stored."""
+    import json
+
+    from domain.inbound import InboundMessage
+
+    raw = ('{"platform": "facebook", "external_id": "1", "kind": "comment", '
+           '"account_ref": "1", "author_name": "K\\u0000im", "text": "a\\ud800b\\u0000c", '
+           '"published_at": "2026-01-01T00:00:00Z"}')
+    message = InboundMessage.model_validate(json.loads(raw))
+    assert (message.text, message.author_name) == ("a\ufffdbc", "Kim")

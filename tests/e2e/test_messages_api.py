@@ -119,6 +119,12 @@ async def test_r21_r22_a_message_entered_by_an_admin_enters_the_inbox(stack: Sta
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "published_at"]
     r = await enter(stack, account_id, "Hej!", published_at="2026-03-11T10:00:00")
     assert r.status_code == 422  # "received when published" needs a zone
+    # Issue 9: a 1970 date was taken (202) and its row stopped the intake.
+    for impossible in ("1970-01-01T00:00:00Z", "1999-12-31T23:59:59+00:00",
+                       "0001-01-01T00:00:00+14:00", "9999-12-31T23:00:00-14:00"):
+        r = await enter(stack, account_id, "Hej!", published_at=impossible)
+        assert r.status_code == 422, (impossible, r.text)
+        assert r.json()["detail"][0]["loc"] == ["body", "published_at"]
     r = await enter(stack, account_id, "   ")
     assert r.status_code == 422
     assert await stack.pool.fetchval("SELECT count(*) FROM intake") == 0

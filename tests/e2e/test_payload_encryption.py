@@ -23,10 +23,10 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
 from cli import load_directory_file
-from codec import ENCODING, KEY_ID, EncryptionCodec, new_key_spec
+from codec import DEK, ENCODING, KEY_ID, MUNICIPALITY, SCOPE, EncryptionCodec, new_key_spec
 from tests.e2e.intranet import csrf_of
 from tests.servers import serve_app
-from tests.support import DEV_SERVER, EXEMPELBY, REQUESTER, request_fields
+from tests.support import COMMS, DEV_SERVER, EXEMPELBY, REQUESTER, request_fields
 from web.app import create_app
 from workflows import search_attributes as sa
 from workflows.account import AccountLifecycleWorkflow
@@ -45,8 +45,9 @@ class EncryptedStack:
 @pytest.fixture
 async def encrypted(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
                     monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[EncryptedStack]:
-    keys = f"{new_key_spec('k2')},{new_key_spec('k1')}"
+    keys = f"{new_key_spec('exempelby/e1')},{new_key_spec('k2')},{new_key_spec('k1')}"
     monkeypatch.setenv("KANALVAKT_PAYLOAD_KEYS", keys)
+    monkeypatch.setenv("DATABASE_URL", database_url)  # per-workflow data keys (codec.py)
     monkeypatch.setenv("KANALVAKT_DEV_SIGNIN", "1")
     monkeypatch.setenv("KANALVAKT_COOKIE_SECURE", "0")
     monkeypatch.delenv("KANALVAKT_ENV", raising=False)
@@ -99,7 +100,9 @@ async def test_history_is_encrypted_and_the_codec_endpoint_reads_it(
     assert len(history.events) > 3 and b"Karin Svensson" not in raw and b"0701234567" not in raw
     started = history.events[0].workflow_execution_started_event_attributes
     [payload] = started.input.payloads
-    assert payload.metadata["encoding"] == ENCODING and payload.metadata[KEY_ID] == b"k2"
+    assert payload.metadata["encoding"] == ENCODING and payload.metadata[KEY_ID] == DEK.encode()
+    assert payload.metadata[SCOPE] == handle.id.encode()
+    assert payload.metadata[MUNICIPALITY] == b"exempelby"
     assert b"Karin" not in payload.data
 
     body = {"payloads": _payload_json(started.input.payloads)}
@@ -133,18 +136,30 @@ async def test_history_is_encrypted_and_the_codec_endpoint_reads_it(
         assert base64.b64decode(decoded["metadata"]["encoding"]) == b"json/plain"
         assert SECRET_TEXT in base64.b64decode(decoded["data"]).decode()
 
-        # encode, then decode again: the endpoint's round trip, with the first key
+        # encode: no workflow, so the system key; its payloads decode for the
+        # communications unit only, and come back as they are for others.
         plain = {"payloads": [decoded]}
         r = await browser.post("/api/codec/encode", json=plain)
         assert r.status_code == 200, r.text
         [sealed] = r.json()["payloads"]
         assert base64.b64decode(sealed["metadata"][KEY_ID]) == b"k2"
+        assert base64.b64decode(sealed["metadata"][SCOPE]) == b"system"
         r = await browser.post("/api/codec/decode", json={"payloads": [sealed]})
-        assert r.json()["payloads"] == [decoded]
+        assert r.status_code == 200 and r.json()["payloads"] == [sealed]
+        async with httpx.AsyncClient(base_url=str(encrypted.http.base_url), timeout=30,
+                                     headers={"accept": "text/html"}) as comms:
+            page = await comms.get("/signin")
+            r = await comms.post("/signin/dev", data={
+                "csrf_token": csrf_of(page.text), "person": f"exempelby/{COMMS}", "next": "/"})
+            assert r.status_code == 303, r.text
+            r = await comms.post("/api/codec/decode", json={"payloads": [sealed]})
+            assert r.json()["payloads"] == [decoded]
 
-        # a payload from a key the app does not hold: a clear 422, not a 500
+        # a payload from a key the app does not hold: returned as it came (the
+        # UI shows ciphertext), never an error that breaks the page
         [foreign] = await EncryptionCodec.from_spec(new_key_spec("k9")).encode([payload])
-        r = await browser.post("/api/codec/decode", json={"payloads": _payload_json([foreign])})
-        assert r.status_code == 422 and "k9" in r.json()["detail"]
+        body = {"payloads": _payload_json([foreign])}
+        r = await browser.post("/api/codec/decode", json=body)
+        assert r.status_code == 200 and r.json() == body
         r = await browser.post("/api/codec/decode", json={"nope": 1})
         assert r.status_code == 400

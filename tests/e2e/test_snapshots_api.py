@@ -279,3 +279,22 @@ async def test_r37_only_an_active_account_is_snapshotted_on_demand(
     assert r.status_code == 409 and "rejected" in r.text
     assert await stack.pool.fetchval("SELECT count(*) FROM snapshot_uploads") == 0
     assert files_under(folders[0]) == []
+
+
+async def test_a_nul_in_a_screenshots_name_or_caption_is_stored_without_it(
+        stack: Stack, folders: tuple[Path, Path]) -> None:
+    """Issue 9: a multipart form's text reaches the handler as sent; a NUL in
+    the file name or the caption made the upload's row unwritable (500)."""
+    account_id = await active_account(stack, platform="tiktok", platform_account_id=None)
+
+    # By hand: httpx would percent-encode the NUL in the file name.
+    body = (b'--b\r\nContent-Disposition: form-data; name="caption"\r\n\r\nProfilen\x00 2026'
+            b'\r\n--b\r\nContent-Disposition: form-data; name="file"; filename="pro\x00fil.png"'
+            b"\r\nContent-Type: image/png\r\n\r\n" + _tiny_png() + b"\r\n--b--\r\n")
+    r = await stack.http.post(f"/api/accounts/{account_id}/snapshot-uploads", content=body,
+                              headers={**as_(ADMIN),
+                                       "Content-Type": "multipart/form-data; boundary=b"})
+
+    assert r.status_code == 201, r.text
+    row = await stack.pool.fetchrow("SELECT file_name, caption FROM snapshot_uploads")
+    assert (row["file_name"], row["caption"]) == ("profil.png", "Profilen 2026")

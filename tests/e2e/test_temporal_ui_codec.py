@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import os
 import socket
 import uuid
 from collections.abc import AsyncIterator
@@ -39,7 +40,9 @@ from urllib.parse import quote
 import asyncpg
 import httpx
 import pytest
+from google.protobuf.json_format import MessageToDict
 from playwright.async_api import expect
+from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError, RPCStatusCode
@@ -48,11 +51,13 @@ from temporalio.testing import WorkflowEnvironment
 import worker as app_worker
 from activities.feeder import IntakeFeeder
 from cli import load_directory_file
-from codec import ENCODING, new_key_spec
+from codec import ENCODING, EncryptionCodec, new_key_spec, parse_keys
 from tests.e2e.browser import new_page, screenshot, sign_in
 from tests.e2e.conftest import Stack, active_account
+from tests.e2e.intranet import browser as intranet_browser
+from tests.e2e.intranet import sign_in as intranet_sign_in
 from tests.servers import port_for_another_process, port_of, serve_app
-from tests.support import DEV_SERVER, EXEMPELBY, REQUESTER
+from tests.support import COMMS, DEV_SERVER, EXEMPELBY, OUTSIDER, REGISTRARS, REQUESTER
 from web.app import create_app
 from web.pages import SESSION_COOKIE
 from workflows import search_attributes as sa
@@ -60,6 +65,7 @@ from workflows import search_attributes as sa
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Page, Response
 
+FJORDVIK = EXEMPELBY.parent / "fjordvik.yaml"
 SECRET_TEXT = "Karin Svensson undrar när Ängens bibliotek öppnar, ring 0701234567"
 EXTERNAL_ID = "7309876543210"
 CASE_ID = f"message:facebook:{EXTERNAL_ID}"
@@ -99,13 +105,18 @@ async def ui_stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
     ui_port = port_for_another_process({port_of(web_socket)})
     ui_url = f"http://{HOST}:{ui_port}"
     codec_endpoint = f"http://{HOST}:{port_of(web_socket)}/api/codec"
-    monkeypatch.setenv("KANALVAKT_PAYLOAD_KEYS", new_key_spec("k1"))
+    # Keys per municipality (issue 10): each case's data key wrapped under its
+    # municipality's key; the system key for payloads of no workflow.
+    monkeypatch.setenv("KANALVAKT_PAYLOAD_KEYS", ",".join(
+        new_key_spec(k) for k in ("exempelby/e1", "fjordvik/f1", "k1")))
+    monkeypatch.setenv("DATABASE_URL", database_url)
     monkeypatch.setenv("KANALVAKT_CODEC_CORS_ORIGINS",
                        f"{ui_url},{ui_url.replace(HOST, 'localhost')}")
     monkeypatch.setenv("KANALVAKT_DEV_SIGNIN", "1")
     monkeypatch.setenv("KANALVAKT_COOKIE_SECURE", "0")
     monkeypatch.delenv("KANALVAKT_ENV", raising=False)
     await load_directory_file(database_url, EXEMPELBY)
+    await load_directory_file(database_url, FJORDVIK)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=DEV_SERVER, data_converter=pydantic_data_converter,
         search_attributes=list(sa.ALL), ui=True, ui_port=ui_port, ip=HOST,
@@ -299,6 +310,111 @@ async def test_the_temporal_ui_shows_decoded_payloads_to_a_signed_in_person(
     body = await _shown(other)
     assert set(other_calls.statuses) == {401} and not any(other_calls.with_session)
     assert "Karin" not in body and ciphertext in body
+
+
+# Who reads the Exempelby case in the Temporal UI (issue 10; the intranet's
+# rule, web.messages_api.may_read_case): its admin, the communications unit,
+# a registrar; not a colleague without a part in it, nor anyone of Fjordvik,
+# whatever their role there.
+READERS_OF_THE_CASE = [
+    ("exempelby", REQUESTER, True),  # the account's admin, who entered it
+    ("exempelby", COMMS, True),  # communications unit
+    ("exempelby", REGISTRARS[0], True),  # registrar
+    ("exempelby", OUTSIDER, False),  # another unit, no part in the case
+    ("fjordvik", "lars.solberg", False),  # Fjordvik's communications unit
+    ("fjordvik", "torill.aas", False),  # Fjordvik's registrar
+    ("fjordvik", "ingrid.haugen", False),  # Fjordvik's crisis management
+]
+
+
+async def test_the_temporal_ui_shows_a_case_only_to_those_who_may_read_it(
+        ui_stack: UiStack, chromium: Browser) -> None:
+    """Issue 10, tenant isolation: every person below is signed in and has
+    the UI's codec setting; the endpoint answers 200 to each (no "could not
+    connect"), yet decrypts the case's payloads only for those who may read
+    the case; the others see the ciphertext."""
+    ui = ui_stack
+    run_id = await _message_case(ui)
+    history = await ui.plain.get_workflow_handle(CASE_ID).fetch_history()
+    [payload] = history.events[0].workflow_execution_started_event_attributes.input.payloads
+    ciphertext = base64.b64encode(payload.data).decode()
+    for municipality, person, reads in READERS_OF_THE_CASE:
+        page = await new_page(chromium)
+        await sign_in(page, ui.stack, person, municipality)
+        await _use_browser_codec_setting(page, ui)
+        calls = _watch_codec(page, ui)
+        await _open_case(page, ui, run_id, calls)
+        if reads:
+            await expect(page.locator(".cm-line", has_text=SECRET_TEXT).first).to_be_attached()
+        else:
+            await expect(page.get_by_text(ciphertext[:40])).to_be_visible()
+        await screenshot(page, f"temporal-ui-{municipality}-{person}")
+        body = await _shown(page)
+        assert set(calls.statuses) == {200} and all(calls.with_session), (person, calls)
+        assert COULD_NOT_CONNECT not in body, person
+        if reads:
+            assert SECRET_TEXT in body and ciphertext not in body, person
+        else:
+            assert "Karin" not in body and "0701234567" not in body, person
+            assert ciphertext in body, person
+        await page.close()
+
+
+# Over the API (issue 10), for each person: may they read the Exempelby
+# message case, its account's workflow, a payload of no workflow (system)?
+API_MATRIX = [
+    # municipality, person,          case,  account, system
+    ("exempelby", REQUESTER,         True,  True,  False),  # the account's admin
+    ("exempelby", "anna.lind",       True,  True,  False),  # the account's unit manager
+    ("exempelby", COMMS,             True,  True,  True),   # communications unit
+    ("exempelby", REGISTRARS[0],     True,  True,  False),  # registrar
+    ("exempelby", "eva.marklund",    False, True,  False),  # crisis management, other unit
+    ("exempelby", OUTSIDER,          False, True,  False),  # no part in it
+    ("fjordvik", "lars.solberg",     False, False, True),   # Fjordvik communications
+    ("fjordvik", "torill.aas",       False, False, False),  # Fjordvik registrar
+    ("fjordvik", "ingrid.haugen",    False, False, False),  # Fjordvik crisis management
+]
+
+
+async def test_the_codec_endpoint_decrypts_per_person_and_municipality(
+        ui_stack: UiStack) -> None:
+    """Signed in with a session, each person of both sample municipalities
+    gets 200 and every payload back; decrypted only where the rule lets them
+    read (web/codec_api.py), otherwise exactly as sent."""
+    ui = ui_stack
+    await _message_case(ui)
+    case = (await ui.plain.get_workflow_handle(CASE_ID).fetch_history()).events[0]
+    [case_payload] = case.workflow_execution_started_event_attributes.input.payloads
+    account_id = await ui.stack.pool.fetchval(
+        "SELECT workflow_id FROM accounts WHERE municipality_id = 'exempelby'")
+    assert account_id and account_id.startswith("account:exempelby:")
+    account = (await ui.plain.get_workflow_handle(account_id).fetch_history()).events[0]
+    [account_payload] = account.workflow_execution_started_event_attributes.input.payloads
+    r = await ui.stack.http.post("/api/codec/encode", headers={"X-Kanalvakt-Actor": COMMS},
+                                 json={"payloads": [{"metadata": {"encoding": base64.b64encode(
+                                     b"json/plain").decode()}, "data": base64.b64encode(
+                                     b'"Kulturhuset"').decode()}]})
+    [system_payload] = r.json()["payloads"]
+    sent = [MessageToDict(case_payload), MessageToDict(account_payload), system_payload]
+    for municipality, person, *may in API_MATRIX:
+        async with intranet_browser(ui.stack) as http:
+            await intranet_sign_in(http, person, municipality)
+            r = await http.post("/api/codec/decode", json={"payloads": sent})
+        assert r.status_code == 200, (person, r.text)
+        got = r.json()["payloads"]
+        assert len(got) == 3
+        decrypted = [g != s for g, s in zip(got, sent, strict=True)]
+        assert decrypted == may, (municipality, person, decrypted)
+        shown = "".join(base64.b64decode(g["data"]).decode("utf-8", "replace") for g in got)
+        assert (SECRET_TEXT in shown) is may[0], person
+        assert ("Kulturhuset" in shown) is (may[1] or may[2]), person
+    # Single-key payloads (written before per-workflow keys) are not decrypted here.
+    [old] = await EncryptionCodec(parse_keys(os.environ["KANALVAKT_PAYLOAD_KEYS"])).encode(
+        [Payload(metadata={"encoding": b"json/plain"}, data=b'"Karin"')])
+    async with intranet_browser(ui.stack) as http:
+        await intranet_sign_in(http, COMMS)
+        r = await http.post("/api/codec/decode", json={"payloads": [MessageToDict(old)]})
+    assert r.json()["payloads"] == [MessageToDict(old)]
 
 
 async def test_codec_cors_answers_the_ui_origin_exactly(ui_stack: UiStack) -> None:

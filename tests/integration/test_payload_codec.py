@@ -3,27 +3,43 @@ key id in the metadata, rotation, clear errors for bad keys."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DefaultFailureConverterWithEncodedAttributes
+from temporalio.converter import (
+    ActivitySerializationContext,
+    DefaultFailureConverterWithEncodedAttributes,
+    WorkflowSerializationContext,
+)
 
+import cli
+from activities.payload_keys import PayloadKeyTable
 from codec import (
+    DEK,
     ENCODING,
     KEY_ID,
+    MUNICIPALITY,
+    SCOPE,
     EncryptionCodec,
+    KeyRing,
     PayloadDecryptionError,
     PayloadKeyError,
+    ScopedCodec,
+    claim_scope,
     codec_from_settings,
     data_converter,
+    municipality_of_scope,
     new_key_spec,
     parse_keys,
 )
 
+NONCE = 12
 TEXT = b'"Hej, jag heter Karin Svensson och bor p\\u00e5 Storgatan 3"'
 
 
@@ -131,3 +147,152 @@ def test_local_stack_makes_one_key_and_keeps_it(tmp_path: Path) -> None:
     (state / "payload-keys").write_text("local-1:broken", encoding="utf-8")
     with pytest.raises(PayloadKeyError, match="not valid base64"):
         payload_keys(state)
+
+
+# --------------------------------------------------------------------------- per-scope data keys
+# (issue 10: keys per municipality, a data key per workflow, crypto-shredding)
+
+CASE = "message:facebook:1234567890_42"
+
+
+def _scoped(spec: str, database_url: str) -> ScopedCodec:
+    codec = codec_from_settings(spec, production=False, database_url=database_url)
+    assert isinstance(codec, ScopedCodec)
+    return codec
+
+
+def _in_workflow(codec: ScopedCodec, workflow_id: str) -> ScopedCodec:
+    return codec.with_context(WorkflowSerializationContext(namespace="default",
+                                                           workflow_id=workflow_id))
+
+
+@pytest.mark.parametrize(("scope", "municipality"), [
+    ("account:exempelby:kulturhuset-angen-instagram", "exempelby"),
+    ("snapshot:fjordvik:biblioteket-facebook:2026-12-01", "fjordvik"),
+    ("snapshots:exempelby", "exempelby"),
+    ("snapshots:exempelby-2026-12-06T05:00:00Z", "exempelby"),  # a scheduled run
+    ("crisis:fjordvik", "fjordvik"),
+    (CASE, None),
+    ("something-else", None),
+])
+def test_municipality_is_read_from_the_workflow_ids_that_name_it(
+        scope: str, municipality: str | None) -> None:
+    assert municipality_of_scope(scope) == municipality
+
+
+async def test_each_workflow_has_its_own_data_key_wrapped_under_its_municipality(
+        database_url: str, pool: Any) -> None:
+    spec = f"{new_key_spec('exempelby/e1')},{new_key_spec('fjordvik/f1')},{new_key_spec('s1')}"
+    codec = _scoped(spec, database_url)
+    await claim_scope(codec, CASE, "exempelby")
+    [case_payload] = await _in_workflow(codec, CASE).encode([_payload()])
+    account = "account:fjordvik:biblioteket-facebook"
+    [account_payload] = await codec.with_context(ActivitySerializationContext(
+        namespace="default", activity_id="1", activity_type="x", activity_task_queue="q",
+        workflow_id=account, workflow_type="W", is_local=False)).encode([_payload()])
+    [system_payload] = await codec.encode([_payload()])  # no workflow: the system key
+
+    assert case_payload.metadata[KEY_ID] == DEK.encode()
+    assert case_payload.metadata[SCOPE] == CASE.encode()
+    assert case_payload.metadata[MUNICIPALITY] == b"exempelby"
+    assert account_payload.metadata[MUNICIPALITY] == b"fjordvik"
+    assert system_payload.metadata[KEY_ID] == b"s1" and system_payload.metadata[SCOPE] == b"system"
+    for sealed in (case_payload, account_payload, system_payload):
+        assert b"Karin" not in sealed.SerializeToString()
+    rows = {r["scope"]: r for r in await pool.fetch("SELECT * FROM payload_data_keys")}
+    assert rows[CASE]["kek_id"] == "exempelby/e1" and rows[account]["kek_id"] == "fjordvik/f1"
+    assert rows[CASE]["municipality_id"] == "exempelby"
+    assert len(bytes(rows[CASE]["wrapped"])) == NONCE + 32 + 16
+
+    # Another process (a fresh codec, no cache) decodes all of them, whatever its context.
+    other = _scoped(spec, database_url)
+    assert await other.decode([case_payload, account_payload, system_payload]) == [_payload()] * 3
+
+    # The scope is bound to the ciphertext: relabelled metadata does not decrypt.
+    forged = Payload()
+    forged.CopyFrom(case_payload)
+    forged.metadata[SCOPE] = account.encode()
+    with pytest.raises(PayloadDecryptionError):
+        await other.decode([forged])
+    stripped = Payload()
+    stripped.CopyFrom(system_payload)
+    del stripped.metadata[SCOPE]  # posing as a single-key payload
+    with pytest.raises(PayloadDecryptionError):
+        await other.decode([stripped])
+
+
+async def test_single_key_payloads_still_decode(database_url: str) -> None:
+    old = new_key_spec("local-1")
+    [sealed] = await EncryptionCodec.from_spec(old).encode([_payload()])
+    codec = _scoped(f"{new_key_spec('exempelby/e1')},{old}", database_url)
+    assert await codec.decode([sealed]) == [_payload()]
+    assert await _in_workflow(codec, CASE).decode([sealed]) == [_payload()]
+
+
+async def test_destroying_a_data_key_leaves_its_payloads_unreadable(
+        database_url: str, pool: Any) -> None:
+    """R-33, R-35 (crypto-shredding): the wrapped key is gone from the table;
+    every payload of the scope stays ciphertext, others still decode."""
+    spec = f"{new_key_spec('exempelby/e1')},{new_key_spec('s1')}"
+    codec = _scoped(spec, database_url)
+    await claim_scope(codec, CASE, "exempelby")
+    sealed = await _in_workflow(codec, CASE).encode([_payload(), _payload()])
+    [kept] = await _in_workflow(codec, "message:facebook:other").encode([_payload()])
+
+    await codec.data_keys.destroy(CASE, "disposed of (R-35)")
+    row = await pool.fetchrow("SELECT * FROM payload_data_keys WHERE scope = $1", CASE)
+    assert row["wrapped"] is None and row["kek_id"] is None and row["destroyed_at"] is not None
+    assert row["destroyed_reason"] == "disposed of (R-35)"
+    for reader in (codec, _scoped(spec, database_url)):
+        with pytest.raises(PayloadDecryptionError, match="destroyed"):
+            await reader.decode(sealed[:1])
+        assert await reader.decode([kept]) == [_payload()]
+    # Claiming again makes no new key for a destroyed scope.
+    await claim_scope(codec, CASE, "exempelby")
+    assert (await pool.fetchval(
+        "SELECT wrapped FROM payload_data_keys WHERE scope = $1", CASE)) is None
+    # A payload written into the destroyed scope afterwards is unreadable too.
+    [late] = await _in_workflow(_scoped(spec, database_url), CASE).encode([_payload()])
+    assert b"Karin" not in late.data
+    with pytest.raises(PayloadDecryptionError):
+        await codec.decode([late])
+
+
+async def test_rotation_per_municipality_and_rewrap(database_url: str, pool: Any,
+                                                    monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    e1, f1, s1 = new_key_spec("exempelby/e1"), new_key_spec("fjordvik/f1"), new_key_spec("s1")
+    before = _scoped(f"{e1},{f1},{s1}", database_url)
+    await claim_scope(before, CASE, "exempelby")
+    [old] = await _in_workflow(before, CASE).encode([_payload()])
+    [fj] = await _in_workflow(before, "crisis:fjordvik").encode([_payload()])
+
+    e2 = new_key_spec("exempelby/e2")
+    after = _scoped(f"{e2},{e1},{f1},{s1}", database_url)  # Exempelby's new KEK first
+    [new] = await _in_workflow(after, "crisis:exempelby").encode([_payload()])
+    kek = dict(await pool.fetch("SELECT scope, kek_id FROM payload_data_keys"))
+    assert kek == {CASE: "exempelby/e1", "crisis:fjordvik": "fjordvik/f1",
+                   "crisis:exempelby": "exempelby/e2"}
+    assert await after.decode([old, new, fj]) == [_payload()] * 3
+
+    # `kanalvakt keys rewrap`: Exempelby's old DEK under e2 now; a second run has nothing to do
+    monkeypatch.setenv("KANALVAKT_PAYLOAD_KEYS", f"{e2},{e1},{f1},{s1}")
+    for expected in ("rewrapped 1 data key(s)", "rewrapped 0 data key(s)"):
+        code = await asyncio.to_thread(cli.main, ["--database-url", database_url,
+                                                  "keys", "rewrap"])
+        assert code == 0 and expected in capsys.readouterr().out
+    assert (await pool.fetchval("SELECT kek_id FROM payload_data_keys WHERE scope = $1",
+                                CASE)) == "exempelby/e2"
+    # e1 can go: everything still decodes without it; Fjordvik untouched.
+    dropped = _scoped(f"{e2},{f1},{s1}", database_url)
+    assert await dropped.decode([old, new, fj]) == [_payload()] * 3
+
+
+def test_a_system_key_is_required_beside_municipality_keys() -> None:
+    with pytest.raises(PayloadKeyError, match="system key"):
+        KeyRing(parse_keys(new_key_spec("exempelby/e1")))
+
+
+def test_key_table_needs_a_pool_or_url() -> None:
+    with pytest.raises(ValueError):
+        PayloadKeyTable()

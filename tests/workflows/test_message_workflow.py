@@ -145,9 +145,14 @@ async def test_r22_r23_r26_answered_on_the_platform_and_on_the_record(mh: Messag
     # The citizen's text is in the content store, not in the append-only log.
     assert events[0]["data"]["message"]["text"] == ""
     assert events[0]["data"]["message"]["author_name"] is None
+    # Issue 10: nor the citizen's platform user id; the case id refers to them.
+    assert events[0]["data"]["message"]["author_id"] is None
     content = await mh.pool.fetchrow("SELECT * FROM message_contents WHERE case_id = $1",
                                      handle.id)
     assert content["text"].startswith("Hej!") and content["author_name"] == "Kim Medborgare"
+    assert content["author_id"] == "5551"
+    row = await mh.pool.fetchrow("SELECT state FROM message_cases WHERE case_id = $1", handle.id)
+    assert row["state"]["message"]["author_id"] is None
     row = await mh.pool.fetchrow("SELECT * FROM message_cases WHERE case_id = $1", handle.id)
     assert row["stage"] == "answered" and row["first_response_at"] is not None
 
@@ -281,6 +286,9 @@ async def test_r33_r35_disposed_under_a_decision_after_its_date(mh: MessageHarne
     assert await mh.pool.fetchval("SELECT count(*) FROM message_contents") == 0
     log = await mh.pool.fetchrow("SELECT * FROM disposal_log")
     assert log["decision_id"] == "SM-1" and log["decided_by"] == ADMIN
+    # Crypto-shredding: the case's payload data key is destroyed with it (codec.py).
+    key = await mh.pool.fetchrow("SELECT * FROM payload_data_keys WHERE scope = $1", handle.id)
+    assert key["wrapped"] is None and key["destroyed_at"] is not None
     assert log["disposed_at"] >= scheduled.state.dispose_on
 
 
