@@ -453,7 +453,7 @@ def test_r38_r43_a_named_fallback_receives_the_final_package(
     (Stage.AWAITING_SIGNOFF, "signoff_chase"),
     (Stage.AWAITING_ACTIVATION, "activation_chase"),
 ])
-def test_issue16_r23_an_untaken_step_is_escalated_on_the_rhythm_for_a_year(
+def test_issue16_r03_r04_an_untaken_account_step_is_escalated_on_the_rhythm_for_a_year(
         walk: Walk, stage: Stage, name: str) -> None:
     """Approve, sign off, activate: escalated every `chase_every_days`
     working days until someone acts, not twice and then silence."""
