@@ -14,6 +14,7 @@ import json
 import uuid
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 from pydantic import AwareDatetime, BaseModel
@@ -37,8 +38,9 @@ _TERMINAL_CASE = ("answered", "redacted", "disposed", "staff_post")
 async def crisis_settings(pool: asyncpg.Pool, municipality_id: str) -> cr.CrisisSettings | None:
     """The municipality's crisis settings and roles as the directory holds them."""
     async with pool.acquire() as conn:
-        row = await conn.fetchrow("SELECT crisis_policy FROM municipalities WHERE id = $1",
-                                  municipality_id)
+        row = await conn.fetchrow(
+            "SELECT crisis_policy, country, social_media_policy_url FROM municipalities "
+            "WHERE id = $1", municipality_id)
         if row is None:
             return None
         roles = await conn.fetch(
@@ -53,7 +55,16 @@ async def crisis_settings(pool: asyncpg.Pool, municipality_id: str) -> cr.Crisis
         crisis_management=frozenset(r["person_id"] for r in roles
                                     if r["role"] == "crisis_management"),
         communications=frozenset(r["person_id"] for r in roles if r["role"] == "communications"),
-        units=frozenset(u["id"] for u in units))
+        units=frozenset(u["id"] for u in units),
+        country=row["country"], home_page=_home_page(row["social_media_policy_url"]))
+
+
+def _home_page(policy_url: str | None) -> str | None:
+    """R-39: the municipality's own website, the origin of its policy page."""
+    if not policy_url:
+        return None
+    parts = urlsplit(policy_url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme == "https" else None
 
 
 async def crisis_record(pool: asyncpg.Pool, municipality_id: str) -> cr.CrisisState | None:

@@ -83,7 +83,8 @@ class LoadReport(BaseModel):
         )
 
 
-_UNIT_COLUMNS = ("municipality_id", "id", "name", "kind", "manager", "deputy", "web_page", "active")
+_UNIT_COLUMNS = ("municipality_id", "id", "name", "kind", "manager", "deputy", "web_page", "active",
+                 "next_level")
 _PERSON_COLUMNS = ("municipality_id", "id", "name", "email", "unit", "active")
 
 
@@ -97,6 +98,7 @@ def _unit_row(municipality_id: str, unit: Unit) -> tuple[Any, ...]:
         unit.deputy,
         unit.web_page,
         True,
+        unit.next_level,
     )
 
 
@@ -112,6 +114,7 @@ def _unit(row: asyncpg.Record) -> Unit:
         manager=row["manager"],
         deputy=row["deputy"],
         web_page=row["web_page"],
+        next_level=row["next_level"],
     )
 
 
@@ -247,8 +250,9 @@ class DirectoryRepository:
         """Who decides for an active unit's accounts (R-01, R-13), or None."""
         async with self._pool.acquire() as conn:
             unit = await conn.fetchrow(
-                """SELECT manager, deputy FROM units
-                   WHERE municipality_id = $1 AND id = $2 AND active""",
+                """SELECT u.manager, u.deputy, u.next_level, m.communications_unit
+                   FROM units u JOIN municipalities m ON m.id = u.municipality_id
+                   WHERE u.municipality_id = $1 AND u.id = $2 AND u.active""",
                 municipality_id,
                 unit_id,
             )
@@ -260,6 +264,8 @@ class DirectoryRepository:
             unit_id=unit_id,
             manager=unit["manager"],
             deputy=unit["deputy"],
+            next_level=unit["next_level"],
+            communications_unit=unit["communications_unit"],
             communications=frozenset(roles.get("communications", ())),
             registrars=frozenset(roles.get("registrar", ())),
         )

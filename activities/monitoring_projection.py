@@ -95,6 +95,14 @@ class MonitoringProjection:
                     """,
                     event.event_id, account_id, muni, typed.recipients, typed.inactive_since,
                     typed.at)
+            case acc.ClosureProposedForBreach():  # R-19: a lasting breach
+                await conn.execute(
+                    """
+                    INSERT INTO monitoring_tasks (task_id, account_id, municipality_id, kind,
+                        assignees, inactive_since, opened_at)
+                    VALUES ($1, $2, $3, 'closure_proposal', $4, $5, $6) ON CONFLICT DO NOTHING
+                    """,
+                    event.event_id, account_id, muni, typed.recipients, typed.since, typed.at)
             case acc.AccountKept():
                 await self._close_tasks(conn, account_id, event, "kept", typed.reason)
             case acc.ClosureRequested():
@@ -113,5 +121,6 @@ class MonitoringProjection:
 _HANDLED = frozenset({
     "CheckInRecorded", "PostRecorded", "WatchItemReported", "WatchItemReminderSent",
     "WatchItemEscalated", "WatchItemResolved", "ClosureProposed", "AccountKept",
+    "ClosureProposedForBreach",
     "ClosureRequested",
 })

@@ -112,6 +112,7 @@ _NOTIFICATION_KINDS = {
     # R-15..R-20: the monitoring duties of active accounts.
     "CheckInReminderSent": "reminder", "CheckInEscalated": "escalation",
     "PostingRhythmWarned": "warning", "ClosureProposed": "proposal",
+    "ClosureProposedForBreach": "proposal",  # R-19, issue 16
     "WatchItemReminderSent": "reminder", "WatchItemEscalated": "escalation",
 }
 

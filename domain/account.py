@@ -90,6 +90,16 @@ class RiskAssessmentKind(StrEnum):
     DPIA = "dpia"  # konsekvensbedömning, GDPR art. 35
 
 
+class Routine(StrEnum):
+    """R-51: the routines a delegated account takes with it."""
+
+    CRISIS = "crisis_communication"
+    REGISTRATION = "registration"
+    DISPOSAL = "disposal"
+    ARCHIVING = "archiving"
+    UNSUITABLE_POSTS = "unsuitable_or_confidential_posts"
+
+
 class SignOffDecision(StrEnum):
     APPROVE = "approve"
     SEND_BACK = "send_back"
@@ -133,6 +143,10 @@ class AccountRequest(CleanStrings):
     proposed_admins: list[PersonId] = Field(min_length=2, max_length=20)
     contact_email: Email
     monitoring_hours: OfficeHours = OfficeHours()
+    # R-51: the routines the unit takes on with the account (checked at sign-off).
+    routines: list[Routine] = Field(default_factory=list, max_length=len(Routine))
+    # R-49: a municipality-wide main account, owned by the communications unit.
+    main_account: bool = False
 
     @field_validator("proposed_admins")
     @classmethod
@@ -163,7 +177,11 @@ class SignOffChecklist(CleanStrings):
     profile_links: list[HttpsUrl] = Field(default_factory=list, max_length=10)  # R-08
     profile_states_purpose_and_rules: bool = False  # R-09
     provider_identity_and_visibility_shown: bool = False  # R-10
-    terms_read_and_accepted_by: PersonId | None = None  # R-05
+    terms_read_and_accepted_by: PersonId | None = None  # R-05, before issue 16: both in one
+    terms_read_by: list[PersonId] = Field(default_factory=list, max_length=10)  # R-05
+    terms_accepted_by: PersonId | None = None  # R-05: an authorised person who read them
+    communication_plan_checked: bool = False  # R-03: the plan quality-checked
+    routines_checked: bool = False  # R-51: the delegated routines are in place
     public_channel: bool = True  # R-11
     private_channel_reason: str | None = None  # R-11: a recorded exception
     unit_web_page_updated: bool = False  # R-06
@@ -173,8 +191,21 @@ class SignOffChecklist(CleanStrings):
         """What still stands between this checklist and an approval."""
         return [gap.text for gap in self.gaps(authorities)]
 
-    def gaps(self, authorities: Authorities) -> list[Reason]:
-        """`missing`, each gap with its stable key (R-05, R-06, R-08..R-11)."""
+    @property
+    def terms_readers(self) -> list[str]:
+        legacy = [self.terms_read_and_accepted_by] if self.terms_read_and_accepted_by else []
+        return [*self.terms_read_by, *legacy]
+
+    @property
+    def terms_acceptor(self) -> str | None:
+        return self.terms_accepted_by or self.terms_read_and_accepted_by
+
+    def gaps(self, authorities: Authorities, *, terms_delegate: str | None = None,
+             routines: Sequence[Routine] | None = None, legacy: bool = False) -> list[Reason]:
+        """`missing`, each gap with its stable key (R-03, R-05, R-06,
+        R-08..R-11, R-51). `terms_delegate`: the person the manager authorised
+        to accept the platform's terms (R-05); `routines`: those the request
+        names (R-51); `legacy`: the checklist as it was before issue 16."""
         gaps: list[Reason] = []
         if not self.profile_names_municipality:
             gaps.append(Reason("signoff.profile_sender",
@@ -191,14 +222,19 @@ class SignOffChecklist(CleanStrings):
         if not self.provider_identity_and_visibility_shown:
             gaps.append(Reason("signoff.provider_notice", "R-10: the provider's identity and "
                                "visibility notice must be shown"))
-        who = self.terms_read_and_accepted_by
+        who = self.terms_acceptor
         if who is None:
             gaps.append(Reason("signoff.terms",
                                "R-05: the platform's terms must be read and accepted"))
-        elif not (authorities.is_manager(who) or authorities.is_communications(who)):
+        elif not (authorities.is_manager(who) or authorities.is_communications(who)
+                  or (terms_delegate is not None and who == terms_delegate)):
             gaps.append(Reason("signoff.terms_by_whom",
                                f"R-05: {who} is not authorised to accept the platform's terms",
                                {"person": who}))
+        elif not legacy and who not in self.terms_readers:
+            gaps.append(Reason("signoff.terms_unread",
+                               f"R-05: {who} accepts the platform's terms only after reading "
+                               "them: record who read them", {"person": who}))
         if not self.public_channel and not (self.private_channel_reason or "").strip():
             gaps.append(Reason("signoff.private_channel",
                                "R-11: a non-public channel needs a recorded exception"))
@@ -208,6 +244,19 @@ class SignOffChecklist(CleanStrings):
         if not self.municipality_has_login_access:
             gaps.append(Reason("signoff.login_access",
                                "R-06: the municipality must have access to the account's login"))
+        if not legacy and not self.communication_plan_checked:
+            gaps.append(Reason("signoff.communication_plan",
+                               "R-03: the account's communication plan must be quality-checked"))
+        if not legacy and routines is not None:
+            left = [r.value for r in Routine if r not in routines]
+            if left:
+                gaps.append(Reason("signoff.routines_missing",
+                                   "R-51: the request must name the routines delegated with the "
+                                   "account; missing: " + ", ".join(left),
+                                   {"routines": ", ".join(left)}))
+            if not self.routines_checked:
+                gaps.append(Reason("signoff.routines_checked",
+                                   "R-51: check that the delegated routines are in place"))
         return gaps
 
 
@@ -251,6 +300,14 @@ class AccountRequested(_Event):
 class ManagerApproved(_Event):
     type: Literal["ManagerApproved"] = "ManagerApproved"
     comment: str | None = None
+    # R-01: "manager", "deputy" or "next_level" (R-53: the manager's own request).
+    approved_as: str | None = None
+    # R-13: the admins the manager appoints with the approval (the proposed ones).
+    admins: list[str] = []
+    # R-05: the person the manager authorises to accept the platform's terms.
+    terms_delegate: str | None = None
+    # R-52: the manager confirmed the admins have working time, resources and knowledge.
+    admins_equipped: bool = False
 
 
 class RequestRejected(_Event):
@@ -268,12 +325,16 @@ class SignOffApproved(_Event):
     type: Literal["SignOffApproved"] = "SignOffApproved"
     checklist: SignOffChecklist
     comment: str | None = None
+    # R-48: where a new page only informs the communications unit, who was told.
+    informed: list[str] = []
 
 
 class SentBackForChanges(_Event):
     type: Literal["SentBackForChanges"] = "SentBackForChanges"
     checklist: SignOffChecklist
     comment: str
+    # R-03: sent back for another platform: the amendment may change it.
+    platform_may_change: bool = False
 
 
 class RequestAmended(_Event):
@@ -303,6 +364,20 @@ class AdminRemoved(_Event):
     type: Literal["AdminRemoved"] = "AdminRemoved"
     person: str
     reason: str | None = None
+
+
+class PublisherAppointed(_Event):
+    """R-52 (Kristiansand: "administrator (minst to) og publisent"): a
+    person who publishes on the account beside its admins, appointed by the
+    manager, who keeps the editorial responsibility (R-13)."""
+
+    type: Literal["PublisherAppointed"] = "PublisherAppointed"
+    person: str
+
+
+class PublisherRemoved(_Event):
+    type: Literal["PublisherRemoved"] = "PublisherRemoved"
+    person: str
 
 
 class AdminTwoFactorConfirmed(_Event):
@@ -380,6 +455,16 @@ class ClosureProposed(_StepFired):
     inactive_since: datetime
 
 
+class ClosureProposedForBreach(_StepFired):
+    """R-19: the account keeps breaking the rules (`breach`: "admins", fewer
+    than two admins with 2FA; "check_ins", no check-in) since `since`; the
+    communications unit closes it or keeps it with a reason."""
+
+    type: Literal["ClosureProposedForBreach"] = "ClosureProposedForBreach"
+    breach: str
+    since: datetime
+
+
 class WatchItemReminderSent(_StepFired):
     """R-20: a watch item is still open with the manager."""
 
@@ -408,6 +493,7 @@ class PostRecorded(_Event):
     type: Literal["PostRecorded"] = "PostRecorded"
     post_id: str
     published_at: datetime
+    approved_by: str | None = None  # R-39: crisis management's approval in a crisis
 
 
 class AccountKept(_Event):
@@ -504,6 +590,8 @@ AccountEvent = Annotated[
     | AdminAdded
     | AdminRemoved
     | AdminTwoFactorConfirmed
+    | PublisherAppointed
+    | PublisherRemoved
     | AdminCoverageLost
     | AdminCoverageRestored
     | DeadlineReminderSent
@@ -519,6 +607,7 @@ AccountEvent = Annotated[
     | CheckInEscalated
     | PostingRhythmWarned
     | ClosureProposed
+    | ClosureProposedForBreach
     | WatchItemReminderSent
     | WatchItemEscalated
     | CheckInRecorded
@@ -560,6 +649,11 @@ class RequestAccount(_Command):
 
 class ApproveRequest(_Command):
     comment: str | None = Field(None, max_length=4000)
+    # R-05: an authorised person who may accept the platform's terms.
+    terms_delegate: PersonId | None = None
+    # R-52: "ser till att de utsedda har tid, resurser och kunskap": the
+    # manager confirms it for the appointed admins with the approval.
+    admins_equipped: bool = False
 
 
 class RejectRequest(_Command):
@@ -577,6 +671,8 @@ class SignOff(_Command):
     decision: SignOffDecision
     checklist: SignOffChecklist = SignOffChecklist()
     comment: str | None = Field(None, max_length=4000)
+    # R-03: sending back for another platform lets the amendment change it.
+    platform_may_change: bool = False
 
 
 class AmendRequest(_Command):
@@ -604,6 +700,16 @@ class RemoveAdmin(_Command):
 
 
 class ConfirmTwoFactor(_Command):
+    person: PersonId
+
+
+class AppointPublisher(_Command):
+    """R-52: the manager appoints a publisher beside the admins."""
+
+    person: PersonId
+
+
+class RemovePublisher(_Command):
     person: PersonId
 
 
@@ -649,6 +755,9 @@ class RecordPost(_Command):
 
     post_id: PostId
     published_at: datetime
+    # R-39: in a crisis whose communication goes through crisis management,
+    # the member of it who approved the post.
+    approved_by: PersonId | None = None
 
 
 class KeepAccount(_Command):
@@ -696,6 +805,7 @@ Command = (
     RequestAccount | ApproveRequest | RejectRequest | RecordRiskAssessment | SignOff
     | AmendRequest | ActivateAccount | AddAdmin | RemoveAdmin | ConfirmTwoFactor
     | RequestClosure | UpdateAuthorities | FireDueDeadlines | RecordFinalSnapshot
+    | AppointPublisher | RemovePublisher
     | ChangeMessageSettings | RecordCheckIn | RecordPost | KeepAccount | ReportWatchItem
     | ResolveWatchItem | ChangeMonitoringSettings | RecordProfileChange
 )
@@ -750,7 +860,7 @@ class DeadlineStep(BaseModel):
 
     key: str
     name: str
-    kind: Literal["remind", "escalate", "lapse", "warn", "propose"]
+    kind: Literal["remind", "escalate", "lapse", "warn", "propose", "propose_breach"]
     due: datetime
     recipients: tuple[str, ...]
     subject: str | None = None  # monitoring: the day, week, anchor or watch item
@@ -799,6 +909,18 @@ class AccountState(BaseModel):
     profile_name: str | None = None
     profile_about: str | None = None
     profile_changed_at: datetime | None = None
+    # Issue 16. `legacy_rules`: set by the workflow for a run recorded before
+    # these rules (workflow.patched), which replays as it was decided.
+    legacy_rules: bool = False
+    approved_admins: list[str] = []  # R-13: appointed by the manager
+    approved_as: str | None = None  # R-01: manager, deputy or next_level
+    terms_delegate: str | None = None  # R-05
+    platform_may_change: bool = False  # R-03: sent back for another platform
+    admins_without_2fa: dict[str, datetime] = {}  # R-12: added without 2FA, since
+    publishers: list[str] = []  # R-52: publish beside the admins
+    breach_proposed_at: datetime | None = None  # R-19
+    breach: str | None = None
+    breach_kept_at: datetime | None = None
 
     @property
     def admins_with_two_factor(self) -> int:
@@ -840,7 +962,6 @@ def lifecycle_plan(state: AccountState) -> list[DeadlineStep]:
     p, a = state.policy, state.authorities
     managers = tuple(x for x in (a.manager, a.deputy) if x)
     comms = tuple(sorted(a.communications))
-    admins = tuple(sorted(state.admins))
     requester = (state.requester,)
 
     def steps(
@@ -858,6 +979,21 @@ def lifecycle_plan(state: AccountState) -> list[DeadlineStep]:
             for name, kind, days, recipients in spec
         ]
 
+    def chase(start: datetime, name: str, after_days: int,
+              recipients: tuple[str, ...]) -> list[DeadlineStep]:
+        # Issue 16: the chain never goes silent. After its last escalation
+        # the obligation is escalated again every `chase_every_days` working
+        # days, one step at a time, until someone acts.
+        if state.legacy_rules:
+            return []
+        prefix = f"{state.stage.value}@{start.isoformat()}:{name}:"
+        n = sum(1 for key in state.fired_steps if key.startswith(prefix))
+        return [DeadlineStep(
+            key=f"{prefix}{n + 1}", name=name, kind="escalate",
+            due=add_working_days(start, after_days + p.chase_every_days * (n + 1),
+                                 state.country, state.timezone),
+            recipients=recipients)]
+
     entered = state.stage_entered_at
     match state.stage:
         case Stage.AWAITING_MANAGER:
@@ -872,13 +1008,13 @@ def lifecycle_plan(state: AccountState) -> list[DeadlineStep]:
                 entered,
                 ("risk_reminder", "remind", p.risk_reminder_days, requester + managers),
                 ("risk_escalation", "escalate", p.risk_escalation_days, managers + comms),
-            )
+            ) + chase(entered, "risk_chase", p.risk_escalation_days, managers + comms)
         case Stage.AWAITING_SIGNOFF:
             return steps(
                 entered,
                 ("signoff_reminder", "remind", p.signoff_reminder_days, comms),
                 ("signoff_escalation", "escalate", p.signoff_escalation_days, managers + comms),
-            )
+            ) + chase(entered, "signoff_chase", p.signoff_escalation_days, managers + comms)
         case Stage.AMENDING:
             return steps(
                 entered,
@@ -892,18 +1028,122 @@ def lifecycle_plan(state: AccountState) -> list[DeadlineStep]:
                  requester + comms),
                 ("activation_escalation", "escalate", p.activation_escalation_days,
                  managers + comms),
-            )
-        case Stage.ACTIVE if state.coverage_lost_at is not None:
-            return steps(
-                state.coverage_lost_at,
-                ("admin_restore_reminder", "remind", p.admin_restore_reminder_days,
-                 admins + managers),
-                ("admin_restore_deadline", "escalate", p.admin_restore_days, managers),
-                ("admin_restore_escalation", "escalate", p.admin_restore_escalation_days,
-                 managers + comms),
-            )
+            ) + chase(entered, "activation_chase", p.activation_escalation_days,
+                      managers + comms)
+        case Stage.ACTIVE:
+            return active_plan(state, steps, chase)
+        case Stage.CLOSING if not state.legacy_rules and not final_package_receivers(state):
+            # R-38: no registrar to hand the final package to: the closure
+            # waits, and the communications unit and the manager are told
+            # until the directory names one (or a fallback is set).
+            return chase(entered, "closure_no_registrar", 0, comms + managers)
         case _:
             return []
+
+
+def active_plan(state: AccountState, steps: Any, chase: Any) -> list[DeadlineStep]:
+    """R-12, R-13, R-19 on an active account: restoring two admins with 2FA,
+    each admin's missing 2FA, and closure proposed for a lasting breach, all
+    chased until someone acts."""
+    p, a = state.policy, state.authorities
+    managers = tuple(x for x in (a.manager, a.deputy) if x)
+    comms = tuple(sorted(a.communications))
+    admins = tuple(sorted(state.admins))
+    plan: list[DeadlineStep] = []
+    if state.coverage_lost_at is not None:
+        plan += steps(
+            state.coverage_lost_at,
+            ("admin_restore_reminder", "remind", p.admin_restore_reminder_days,
+             admins + managers),
+            ("admin_restore_deadline", "escalate", p.admin_restore_days, managers),
+            ("admin_restore_escalation", "escalate", p.admin_restore_escalation_days,
+             managers + comms),
+        )
+        plan += chase(state.coverage_lost_at, "admin_restore_chase",
+                      p.admin_restore_escalation_days, managers + comms)
+    if state.legacy_rules:
+        return plan
+    for person, since in sorted(state.admins_without_2fa.items()):
+        if person not in state.admins or state.admins[person].two_factor:
+            continue
+        plan += [DeadlineStep(
+            key=f"two_factor:{person}@{since.isoformat()}:remind", name="two_factor_reminder",
+            kind="remind", due=add_working_days(since, p.admin_restore_reminder_days,
+                                                state.country, state.timezone),
+            recipients=(person, *managers), subject=person)]
+        plan += chase(since, f"two_factor_chase:{person}", p.admin_restore_reminder_days,
+                      (person, *managers, *comms))
+    return plan
+
+
+def breach_plan(state: AccountState) -> list[DeadlineStep]:
+    """R-19: an account that keeps breaking the rules is proposed for
+    closure, and a proposal nobody answers is raised again on the rhythm
+    (`chase_every_days`) until the communications unit keeps the account
+    or it is closed."""
+    if state.stage is not Stage.ACTIVE or state.legacy_rules:
+        return []
+    p, a = state.policy, state.authorities
+    managers = tuple(x for x in (a.manager, a.deputy) if x)
+    comms = tuple(sorted(a.communications))
+    plan: list[DeadlineStep] = []
+    breach = breach_since(state)
+    if state.breach_proposed_at is None and breach is not None:
+        kind, since, due = breach
+        plan.append(DeadlineStep(
+            key=f"breach:{kind}@{since.isoformat()}", name="breach_closure",
+            kind="propose_breach", due=due, recipients=comms or managers, subject=kind))
+    proposed = state.breach_proposed_at or state.monitoring.closure_proposed_at
+    if proposed is not None:
+        prefix = f"{state.stage.value}@{proposed.isoformat()}:closure_proposal_again:"
+        n = sum(1 for key in state.fired_steps if key.startswith(prefix))
+        plan.append(DeadlineStep(
+            key=f"{prefix}{n + 1}", name="closure_proposal_again", kind="escalate",
+            due=add_working_days(proposed, p.chase_every_days * (n + 1), state.country,
+                                 state.timezone),
+            recipients=comms + managers))
+    return plan
+
+
+def breach_since(state: AccountState) -> tuple[str, datetime, datetime] | None:
+    """R-19: the rule the account keeps breaking, since when, and when its
+    closure is proposed: fewer than two admins with 2FA for
+    `admin_closure_days` working days (R-12), or no check-in for
+    `no_check_in_closure_days` days (R-15, R-16). A decision to keep the
+    account starts the clock again."""
+    p, m = state.policy, state.monitoring
+    found: list[tuple[datetime, str, datetime]] = []
+    if state.coverage_lost_at is not None:
+        since = max(state.coverage_lost_at, state.breach_kept_at or state.coverage_lost_at)
+        found.append((add_working_days(since, p.admin_closure_days, state.country,
+                                       state.timezone), "admins", since))
+    last = m.last_check_in or m.since
+    if last is not None:
+        since = max(last, state.breach_kept_at or last)
+        found.append((since + timedelta(days=p.no_check_in_closure_days), "check_ins", since))
+    if not found:
+        return None
+    due, kind, since = min(found)
+    return kind, since, due
+
+
+def final_package_receivers(state: AccountState) -> list[str]:
+    """R-38: who receives a closing account's final package: the registrars,
+    else the municipality's named fallback (a setting); none: it waits."""
+    if state.authorities.registrars:
+        return sorted(state.authorities.registrars)
+    fallback = state.policy.registrar_fallback
+    return [fallback] if fallback else []
+
+
+def case_answerers(state: AccountState) -> list[str]:
+    """R-13, R-22: who answers the account's open message cases: its admins;
+    with none left, the manager (and deputy), who keeps the editorial
+    responsibility, steps in."""
+    if state.admins:
+        return sorted(state.admins)
+    a = state.authorities
+    return [x for x in (a.manager, a.deputy) if x]
 
 
 def monitoring_duty(state: AccountState) -> mon.Duty:
@@ -931,7 +1171,7 @@ def monitoring_plan(state: AccountState) -> list[DeadlineStep]:
     return [DeadlineStep(key=s.key, name=s.name, kind=s.kind, due=s.due,
                          recipients=s.recipients, subject=s.subject)
             for s in mon.due_steps(state.monitoring, monitoring_duty(state),
-                                   crisis_check_ins(state))]
+                                   crisis_check_ins(state))] + breach_plan(state)
 
 
 def crisis_check_ins(state: AccountState) -> mon.CrisisCheckIns | None:
@@ -983,6 +1223,53 @@ def _require_communications(state: AccountState, actor: str, what: str) -> None:
         )
 
 
+def approver_role(state: AccountState, actor: str) -> str:
+    """R-01, R-53: who approves a request, and as what. The unit's manager
+    or the deputy (the directory's named stand-in, docs/decisions.md) decide;
+    no one decides on their own request: the manager's own goes to the next
+    level above the manager, the deputy's own to the manager."""
+    a = state.authorities
+    if actor == state.requester:
+        raise NotAuthorised(
+            f"{actor} made this request: no one decides on their own request; the manager "
+            "or deputy decides (R-01, R-53)",
+            key="approve.own_request")
+    if state.requester == a.manager:
+        if a.next_level is not None and actor == a.next_level:
+            return "next_level"
+        raise NotAuthorised(
+            "the manager's own request is decided at the next level (R-53)"
+            + (f": {a.next_level}" if a.next_level else "; the directory names none yet"),
+            key="approve.next_level", params={"person": a.next_level or "-"})
+    if actor == a.manager:
+        return "manager"
+    if a.deputy is not None and actor == a.deputy:
+        return "deputy"
+    raise NotAuthorised(
+        f"only the unit's manager or deputy may approve the account (R-01, R-13); {actor} is "
+        "neither", key="account.manager_only")
+
+
+def _require_signer(state: AccountState, actor: str) -> bool:
+    """R-03, R-48, R-53: who signs a new account off. The communications
+    unit approves (the stricter value), or, where a new page only informs it
+    (`new_page: inform`, Kristiansand), the unit's manager may, and the
+    communications unit is informed (True). No one on their own request."""
+    if state.legacy_rules:
+        _require_communications(state, actor, "sign off a new account")
+        return False
+    if actor == state.requester:
+        raise NotAuthorised(
+            f"{actor} made this request: a colleague signs it off (R-03, R-53)",
+            key="signoff.own_request")
+    if state.authorities.is_communications(actor):
+        return False
+    if state.policy.new_page == "inform" and state.authorities.is_manager(actor):
+        return True
+    _require_communications(state, actor, "sign off a new account")
+    return False
+
+
 def _coverage_events(state: AccountState, after: AccountState, at: datetime,
                      actor: str) -> list[AccountEvent]:
     """R-12: losing or regaining two admins with 2FA is itself on the record."""
@@ -1010,6 +1297,11 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
                 or command.municipality_id != command.authorities.municipality_id):
             raise RuleViolation("the authorities given are not those of the requesting unit",
                                 key="request.authorities_unit")
+        if (command.request.main_account
+                and command.request.unit_id != command.authorities.communications_unit):
+            raise RuleViolation(
+                "a municipality-wide main account is owned by the communications unit, which "
+                "bears its editorial responsibility (R-49)", key="request.main_account_unit")
         return [AccountRequested(
             at=now, actor=actor, account_id=command.account_id,
             municipality_id=command.municipality_id,
@@ -1026,8 +1318,18 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
     match command:
         case ApproveRequest():
             _require_stage(state, Stage.AWAITING_MANAGER)
-            _require_manager(state, actor, "approve the account")
-            return [ManagerApproved(at=now, actor=actor, comment=command.comment)]
+            if state.legacy_rules:
+                _require_manager(state, actor, "approve the account")
+                return [ManagerApproved(at=now, actor=actor, comment=command.comment)]
+            role = approver_role(state, actor)
+            if not command.admins_equipped:
+                raise RuleViolation(
+                    "confirm that the appointed admins have working time, resources and "
+                    "knowledge for the account (R-52)", key="approve.admins_equipped")
+            return [ManagerApproved(at=now, actor=actor, comment=command.comment,
+                                    approved_as=role, admins_equipped=True,
+                                    admins=list(state.request.proposed_admins),
+                                    terms_delegate=command.terms_delegate)]
         case RejectRequest():
             if state.stage is Stage.AWAITING_MANAGER:
                 _require_manager(state, actor, "reject the request")
@@ -1060,20 +1362,26 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             ))]
         case SignOff():
             _require_stage(state, Stage.AWAITING_SIGNOFF)
-            _require_communications(state, actor, "sign off a new account")
+            informs = _require_signer(state, actor)
             if command.decision is SignOffDecision.APPROVE:
-                gaps = command.checklist.gaps(state.authorities)
+                gaps = command.checklist.gaps(
+                    state.authorities, terms_delegate=state.terms_delegate,
+                    routines=None if state.legacy_rules else state.request.routines,
+                    legacy=state.legacy_rules)
                 if gaps:
                     raise RuleViolation("cannot approve yet: " + "; ".join(g.text for g in gaps),
                                         key="signoff.incomplete", parts=gaps)
                 return [SignOffApproved(at=now, actor=actor, checklist=command.checklist,
-                                        comment=command.comment)]
+                                        comment=command.comment,
+                                        informed=sorted(state.authorities.communications)
+                                        if informs else [])]
             if not (command.comment or "").strip():
                 raise RuleViolation("say what must change, or why the request is rejected",
                                 key="signoff.comment")
             if command.decision is SignOffDecision.SEND_BACK:
                 return [SentBackForChanges(at=now, actor=actor, checklist=command.checklist,
-                                           comment=command.comment or "")]
+                                           comment=command.comment or "",
+                                           platform_may_change=command.platform_may_change)]
             return [RequestRejected(at=now, actor=actor, stage=state.stage,
                                     reason=command.comment or "")]
         case AmendRequest():
@@ -1081,12 +1389,20 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             if actor != state.requester and not state.authorities.is_manager(actor):
                 raise NotAuthorised(f"{actor} may not amend: the requester or the manager may",
                                     key="amend.who")
+            platform_changes = command.request.platform != state.request.platform
             if (command.request.unit_id != state.request.unit_id
-                    or command.request.platform != state.request.platform):
+                    or (platform_changes and (state.legacy_rules
+                                              or not state.platform_may_change))):
                 raise RuleViolation(
                     "the unit and platform were decided by the manager (R-01); "
                     "request a new account to change them", key="amend.unit_platform"
                 )
+            if platform_changes and not state.authorities.is_manager(actor):
+                # R-01, R-03: sent back for another platform, the manager
+                # decides the new one.
+                raise NotAuthorised(
+                    "the communications unit asked for another platform: the unit's manager "
+                    "decides it (R-01, R-03)", key="amend.platform_by_manager")
             return [RequestAmended(at=now, actor=actor, request=command.request,
                                    comment=command.comment)]
         case ActivateAccount():
@@ -1102,6 +1418,15 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
                     + ", ".join(without),
                     key="activate.two_factor", params={"people": ", ".join(without)},
                 )
+            if not state.legacy_rules:
+                appointed = set(state.approved_admins or state.request.proposed_admins)
+                strangers = [p for p in people if p not in appointed]
+                if strangers:
+                    raise RuleViolation(
+                        "R-13: the manager appoints the admins; not appointed: "
+                        + ", ".join(strangers) + " (the manager adds them after activation, "
+                        "or amends the request)",
+                        key="activate.not_appointed", params={"people": ", ".join(strangers)})
             return [
                 AccountActivated(at=now, actor=actor, handle=command.handle, url=command.url,
                                  admins=list(command.admins),
@@ -1110,6 +1435,20 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             ]
         case AddAdmin() | RemoveAdmin() | ConfirmTwoFactor():
             return _decide_admins(state, command, now)
+        case AppointPublisher():
+            _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
+            _require_manager(state, actor, "appoint a publisher")
+            if command.person in state.publishers or command.person in state.admins:
+                raise RuleViolation(f"{command.person} already publishes on the account (R-52)",
+                                    key="publisher.already", params={"person": command.person})
+            return [PublisherAppointed(at=now, actor=actor, person=command.person)]
+        case RemovePublisher():
+            _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
+            _require_manager(state, actor, "remove a publisher")
+            if command.person not in state.publishers:
+                raise RuleViolation(f"{command.person} is not a publisher (R-52)",
+                                    key="publisher.not", params={"person": command.person})
+            return [PublisherRemoved(at=now, actor=actor, person=command.person)]
         case RequestClosure():
             _require_stage(state, Stage.ACTIVE)
             if not (state.authorities.is_manager(actor)
@@ -1132,9 +1471,16 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
             return [MessageSettingsChanged(at=now, actor=actor, policy=command.policy)]
         case RecordFinalSnapshot():
             _require_stage(state, Stage.CLOSING)
+            receivers = sorted(state.authorities.registrars)
+            if not state.legacy_rules:
+                receivers = final_package_receivers(state)
+                if not receivers:
+                    raise RuleViolation(
+                        "R-38: no registrar in the directory to hand the final package to; "
+                        "the closure waits until one is named", key="closure.no_registrar")
             return [
                 FinalSnapshotArchived(at=now, actor=actor, package=command.package,
-                                      registrars=sorted(state.authorities.registrars)),
+                                      registrars=receivers),
                 RemovedFromRegister(at=now, actor=actor),
                 AccountClosed(at=now, actor=actor),
             ]
@@ -1268,7 +1614,9 @@ def _decide_monitoring(state: AccountState,
                                     source=command.source, case_id=command.case_id)]
         case RecordPost():
             _require_stage(state, Stage.ACTIVE)
-            if actor != SYSTEM and actor not in state.admins:
+            crisis_publisher = _require_crisis_publishing(state, command)
+            if (actor != SYSTEM and actor not in state.admins and actor not in state.publishers
+                    and not crisis_publisher):
                 raise NotAuthorised(
                     f"{actor} may not record a post: the account's admins or its platform "
                     "connector do (R-18)", key="post.who")
@@ -1279,14 +1627,15 @@ def _decide_monitoring(state: AccountState,
             if any(p.post_id == command.post_id for p in m.posts):
                 return []  # reported again (a connector's retry): recorded once
             return [PostRecorded(at=now, actor=actor, post_id=command.post_id,
-                                 published_at=command.published_at)]
+                                 published_at=command.published_at,
+                                 approved_by=command.approved_by)]
         case KeepAccount():
             _require_stage(state, Stage.ACTIVE)
             if not a.is_communications(actor):
                 raise NotAuthorised(
                     f"{actor} may not keep the account: the communications unit decides on "
                     "a closure proposal (R-19)", key="keep.who")
-            if m.closure_proposed_at is None:
+            if m.closure_proposed_at is None and state.breach_proposed_at is None:
                 raise RuleViolation("no closure has been proposed for this account (R-19)",
                                     key="keep.not_proposed")
             return [AccountKept(at=now, actor=actor, reason=command.reason)]
@@ -1324,6 +1673,31 @@ def _decide_monitoring(state: AccountState,
             if command.policy == m.policy:
                 return []
             return [MonitoringSettingsChanged(at=now, actor=actor, policy=command.policy)]
+
+
+def _require_crisis_publishing(state: AccountState, command: RecordPost) -> bool:
+    """R-39, R-47: while a crisis covers the account, a staff post recorded
+    through Kanalvakt is published by the communications unit (R-47, where
+    crisis mode says so) and approved by crisis management where all
+    communication goes through it (R-39, Kristiansand). True: the actor
+    publishes for the communications unit. A connector's report of what the
+    platform shows is a fact, recorded as it is."""
+    mode = state.crisis.mode if state.crisis is not None else None
+    actor = command.actor
+    if (state.legacy_rules or mode is None or actor == SYSTEM
+            or not mode.covers(state.request.unit_id)):
+        return False
+    comms = state.authorities.is_communications(actor) or actor in mode.communications
+    if mode.communications_publish and not comms:
+        raise NotAuthorised(
+            f"{actor} may not publish during the crisis: the communications unit publishes "
+            "(R-47)", key="post.crisis_communications")
+    if mode.through_crisis_management and not (
+            actor in mode.crisis_management or command.approved_by in mode.crisis_management):
+        raise NotAuthorised(
+            "during the crisis all communication goes through crisis management: name the "
+            "member who approved the post (R-39)", key="post.crisis_approval")
+    return comms
 
 
 def _require_aware(moment: datetime, name: str) -> None:
@@ -1369,6 +1743,9 @@ def _step_event(state: AccountState, step: DeadlineStep, now: datetime,
     who = {"recipients": list(step.recipients)}
     subject = step.subject or ""
     match step.name:
+        case "breach_closure":
+            since = datetime.fromisoformat(step.key.split("@", 1)[1])
+            return ClosureProposedForBreach(**common, **who, breach=subject, since=since)
         case mon.MIDDAY | mon.AFTERNOON:
             return CheckInReminderSent(**common, **who, day=date.fromisoformat(subject))
         case mon.DAY_MISSED:
@@ -1423,7 +1800,9 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
     match event:
         case ManagerApproved():
             changes |= _enter(state, Stage.RISK_ASSESSMENT, event.at)
-            changes["approved_by"] = event.actor
+            changes |= {"approved_by": event.actor, "approved_as": event.approved_as,
+                        "terms_delegate": event.terms_delegate,
+                        "approved_admins": list(event.admins or state.request.proposed_admins)}
         case RequestRejected():
             changes |= _enter(state, Stage.REJECTED, event.at)
             changes["rejection_reason"] = event.reason
@@ -1439,9 +1818,13 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
         case SentBackForChanges():
             changes |= _enter(state, Stage.AMENDING, event.at)
             changes["times_sent_back"] = state.times_sent_back + 1
+            changes["platform_may_change"] = event.platform_may_change
         case RequestAmended():
             changes |= _enter(state, Stage.AWAITING_SIGNOFF, event.at)
-            changes["request"] = event.request
+            changes |= {"request": event.request, "platform_may_change": False}
+            if event.actor and state.authorities.is_manager(event.actor):
+                # R-13: the manager's own amendment appoints its admins.
+                changes["approved_admins"] = list(event.request.proposed_admins)
         case AccountActivated():
             changes |= _enter(state, Stage.ACTIVE, event.at)
             changes |= {"handle": event.handle, "url": event.url,
@@ -1454,11 +1837,29 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
             changes["listed"] = True
         case AdminAdded():
             changes["admins"] = {**state.admins, event.admin.person: event.admin}
+            changes["approved_admins"] = sorted({*state.approved_admins, event.admin.person})
+            if not event.admin.two_factor:  # R-12: a deficiency, chased until confirmed
+                changes["admins_without_2fa"] = {**state.admins_without_2fa,
+                                                 event.admin.person: event.at}
         case AdminRemoved():
             changes["admins"] = {k: v for k, v in state.admins.items() if k != event.person}
+            changes["admins_without_2fa"] = {k: v for k, v in state.admins_without_2fa.items()
+                                             if k != event.person}
         case AdminTwoFactorConfirmed():
             changes["admins"] = {**state.admins,
                                  event.person: Admin(person=event.person, two_factor=True)}
+            changes["admins_without_2fa"] = {k: v for k, v in state.admins_without_2fa.items()
+                                             if k != event.person}
+        case PublisherAppointed():
+            changes["publishers"] = sorted({*state.publishers, event.person})
+        case PublisherRemoved():
+            changes["publishers"] = [p for p in state.publishers if p != event.person]
+        case ClosureProposedForBreach():
+            changes |= {"breach_proposed_at": event.at, "breach": event.breach,
+                        "fired_steps": [*state.fired_steps, event.step]}
+        case AccountKept():
+            changes |= {"breach_proposed_at": None, "breach": None, "breach_kept_at": event.at,
+                        "monitoring": mon.with_kept(state.monitoring, event.at, event.reason)}
         case AdminCoverageLost():
             changes |= {"coverage_lost_at": event.at, "escalated": False}
         case AdminCoverageRestored():
@@ -1508,8 +1909,6 @@ def _evolve_monitoring(state: AccountState, event: AccountEvent) -> mon.Monitori
             return mon.with_post(m, mon.PublishedPost(
                 post_id=event.post_id, published_at=event.published_at,
                 recorded_by=event.actor or SYSTEM), duty, event.at)
-        case AccountKept():
-            return mon.with_kept(m, event.at, event.reason)
         case WatchItemReported():
             return mon.with_watch_item(m, mon.WatchItem(
                 item_id=event.item_id, summary=event.summary, link=event.link,

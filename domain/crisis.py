@@ -51,6 +51,17 @@ DEFAULT_NOTICE = (
     "Kommunen arbetar i krisläge. Aktuell information finns på {website}. "
     "Frågor besvaras på telefon {phone}."
 )
+# R-39, issue 16: the default notice is in the account's language (bokmål on
+# a Norwegian municipality's accounts), and a crisis does not wait for
+# settings: without a configured website or phone it points to the
+# municipality's own website and switchboard, and says so (CrisisDeclared).
+DEFAULT_NOTICES = {
+    "SE": DEFAULT_NOTICE,
+    "NO": ("Kommunen er i beredskap. Oppdatert informasjon finner du på {website}. "
+           "Spørsmål besvares på telefon {phone}."),
+}
+FALLBACK_PHONE = {"SE": "kommunens växel", "NO": "kommunens sentralbord"}
+FALLBACK_WEBSITE = {"SE": "kommunens webbplats", "NO": "kommunens nettsted"}
 
 HttpsUrl = Annotated[str, Field(pattern=r"^https://\S+$", max_length=500)]
 PhoneNumber = Annotated[str, Field(pattern=r"^\+?[0-9][0-9 -]{3,24}$")]
@@ -114,17 +125,24 @@ class CrisisPolicy(BaseModel):
                                     le=timedelta(days=1))
     website: HttpsUrl | None = None
     phone: PhoneNumber | None = None
-    notice: str = Field(DEFAULT_NOTICE, min_length=1, max_length=1000)
+    # None: the default notice in the municipality's language (R-39).
+    notice: str | None = Field(None, min_length=1, max_length=1000)
     storm: StormPolicy = StormPolicy()
     storm_cooldown: timedelta = Field(timedelta(hours=6), gt=timedelta(0))
     # R-39 (Kristiansand, seed 004): "all communication goes through crisis
     # management": while on, replies on the accounts in scope wait for crisis
     # management's approval (domain.message, ApproveReply / SendBackReply).
     communication_through_crisis_management: bool = False
+    # R-47 (Kristiansand, seed 004): "I krisesituasjon har kommunikasjonsenheten
+    # ansvaret for å publisere": while on, the communications unit publishes
+    # the posts of the accounts in scope. The stricter value is the default.
+    communications_publishes: bool = True
 
     @field_validator("notice")
     @classmethod
-    def _points_to_website_and_phone(cls, notice: str) -> str:
+    def _points_to_website_and_phone(cls, notice: str | None) -> str | None:
+        if notice is None:
+            return None
         fields = {name for _, name, _, _ in Formatter().parse(notice) if name is not None}
         unknown = fields - {"website", "phone"}
         if unknown:
@@ -135,13 +153,22 @@ class CrisisPolicy(BaseModel):
                              "write {website} and {phone} in it")
         return notice
 
-    def notice_text(self) -> str:
+    def notice_text(self, country: str = "SE", home_page: str | None = None) -> str:
         """R-39: the website and phone come first; the accounts point to them."""
-        if not self.website or not self.phone:
-            raise RuleViolation("R-39: the crisis notice points to the website and the phone; "
-                                "set municipality.crisis.website and phone in the directory",
-                                key="crisis.notice_contacts")
-        return self.notice.format(website=self.website, phone=self.phone)
+        return self.notice_and_defaults(country, home_page)[0]
+
+    def notice_and_defaults(self, country: str = "SE", home_page: str | None = None
+                            ) -> tuple[str, list[str]]:
+        """R-39: the notice in the municipality's language, and which of the
+        website and phone were not configured, so the municipality's own
+        website (`home_page`) and switchboard stand in, said on the record."""
+        lang = country if country in DEFAULT_NOTICES else "SE"
+        defaults = [name for name, value in (("website", self.website), ("phone", self.phone))
+                    if not value]
+        website = self.website or home_page or FALLBACK_WEBSITE[lang]
+        phone = self.phone or FALLBACK_PHONE[lang]
+        text = (self.notice or DEFAULT_NOTICES[lang]).format(website=website, phone=phone)
+        return text, defaults
 
 
 class CrisisSettings(BaseModel):
@@ -156,6 +183,10 @@ class CrisisSettings(BaseModel):
     crisis_management: frozenset[str] = frozenset()
     communications: frozenset[str] = frozenset()
     units: frozenset[str] = frozenset()
+    # R-39: the notice's language and the municipality's own website, for a
+    # crisis declared before its website and phone are configured.
+    country: str = "SE"
+    home_page: str | None = None
 
 
 # --------------------------------------------------------------------------- digests
@@ -287,6 +318,9 @@ class CrisisDeclared(_Event):
     crisis: CrisisMode
     reason: str
     digest_every: timedelta
+    # R-39: the settings not configured when it was declared (website, phone),
+    # for which the municipality's defaults stand in the notice.
+    defaults_used: list[str] = []
 
 
 class CrisisApproversChanged(_Event):
@@ -492,16 +526,20 @@ def decide(state: CrisisState | None, command: Command, *, now: datetime) -> lis
                                     + ", ".join(unknown), key="crisis.unknown_units",
                                     params={"units": ", ".join(unknown)})
             policy = state.settings.policy
+            notice, defaults = policy.notice_and_defaults(state.settings.country,
+                                                          state.settings.home_page)
             mode = CrisisMode(
                 crisis_id=crisis_id_for(state, now), municipality_id=state.municipality_id,
                 declared_at=now, units=command.units, answer_within=policy.answer_within,
-                checkin_every=policy.checkin_every, notice=policy.notice_text(),
+                checkin_every=policy.checkin_every, notice=notice,
+                communications_publish=policy.communications_publishes,
+                communications=state.settings.communications,
                 through_crisis_management=policy.communication_through_crisis_management,
                 crisis_management=(state.settings.crisis_management
                                    if policy.communication_through_crisis_management
                                    else frozenset()))
             return [CrisisDeclared(at=now, actor=actor, crisis=mode, reason=command.reason,
-                                   digest_every=policy.digest_every)]
+                                   digest_every=policy.digest_every, defaults_used=defaults)]
         case EndCrisis():
             _require_crisis_management(state, actor, "end crisis mode")
             if state.active is None:

@@ -34,6 +34,9 @@ class CrisisMode(BaseModel):
     # defaults keep earlier crises decoding unchanged.
     through_crisis_management: bool = False
     crisis_management: frozenset[str] = frozenset()
+    # R-47: the communications unit publishes in the crisis (a setting).
+    communications_publish: bool = False
+    communications: frozenset[str] = frozenset()
 
     def covers(self, unit_id: str) -> bool:
         """R-39: crisis management switches the whole municipality or chosen units."""

@@ -46,6 +46,10 @@ class Unit(BaseModel):
     manager: str
     deputy: str | None = None
     web_page: str | None = None
+    # who decides on the manager's own request (the next level: the
+    # municipal director, the board's chair); None: the deputy may not, and
+    # such a request waits for the directory to name one.
+    next_level: str | None = None
 
 
 class Municipality(BaseModel):
@@ -100,6 +104,8 @@ class Directory(BaseModel):
             unit_id=unit.id,
             manager=unit.manager,
             deputy=unit.deputy,
+            next_level=unit.next_level,
+            communications_unit=self.communications_unit,
             communications=frozenset(self.communications_members),
             registrars=frozenset(self.registrars),
         )
@@ -136,7 +142,7 @@ def reference_problems(data: Mapping[str, Any]) -> list[ReferenceProblem]:
     people = ids(people_raw, "person", "people")
     units = ids(units_raw, "unit", "units")
     for i, unit in enumerate(units_raw):
-        for role in ("manager", "deputy"):
+        for role in ("manager", "deputy", "next_level"):
             who = unit.get(role)
             if who is not None and who not in people:
                 found.append(ReferenceProblem(("units", i, role), who,
@@ -169,6 +175,8 @@ class Authorities(BaseModel):
     unit_id: str
     manager: str
     deputy: str | None = None
+    next_level: str | None = None  # decides on the manager's own request
+    communications_unit: str | None = None  # owns the main accounts
     communications: frozenset[str] = frozenset()
     registrars: frozenset[str] = frozenset()
 

@@ -33,6 +33,10 @@ OUTSIDER = "jonas.blom"  # samhällsbyggnad, no say over kultur
 REGISTRARS = ["ali.karimi", "birgitta.nord"]
 
 
+# every routine delegated with an account.
+ALL_ROUTINES = ["crisis_communication", "registration", "disposal", "archiving",
+                "unsuitable_or_confidential_posts"]
+
 HISTORIES = ROOT / "tests" / "histories"
 
 T = TypeVar("T")
@@ -79,6 +83,7 @@ def request_fields(**overrides: Any) -> dict[str, Any]:
         "proposed_admins": [REQUESTER, DEPUTY],
         "contact_email": "kulturhuset@exempelby.se",
         "monitoring_hours": {"opens": "08:00:00", "closes": "16:30:00"},
+        "routines": ALL_ROUTINES,
     }
     fields.update(overrides)
     return fields
@@ -98,6 +103,8 @@ def full_checklist() -> dict[str, Any]:
         "public_channel": True,
         "unit_web_page_updated": True,
         "municipality_has_login_access": True,
+        "communication_plan_checked": True,
+        "routines_checked": True,
     }
 
 

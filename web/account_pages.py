@@ -92,7 +92,9 @@ REQUEST_FIELDS = ("unit_id", "platform", "account_name", "purpose", "target_audi
 ADMIN_SLOTS = 4
 CHECKLIST_FLAGS = ("profile_names_municipality", "profile_states_purpose_and_rules",
                    "provider_identity_and_visibility_shown", "unit_web_page_updated",
-                   "municipality_has_login_access")
+                   "municipality_has_login_access", "communication_plan_checked",
+                   "routines_checked")  # R-03, R-51 (issue 16)
+ROUTINES = tuple(r.value for r in acc.Routine)  # R-51: named in the request
 ACTIONS = ("approve", "reject", "risk", "sign_off", "amend", "activate", "add_admin",
            "remove_admin", "two_factor", "message_settings", "closure", "profile_change")
 MONITORING_ACTIONS = ("check_in", "post", "keep", "watch", "resolve")
@@ -271,6 +273,8 @@ def request_values(form: FormData | None, viewer: Viewer,
         values: dict[str, Any] = {name: _str(form, name) for name in REQUEST_FIELDS}
         for i in range(1, ADMIN_SLOTS + 1):
             values[f"admin_{i}"] = _str(form, f"admin_{i}")
+        for routine in ROUTINES:
+            values[f"routine_{routine}"] = form.get(f"routine_{routine}") == "on"
         values["comment"] = _str(form, "comment")
         return values
     if base is not None:
@@ -283,6 +287,8 @@ def request_values(form: FormData | None, viewer: Viewer,
         for i in range(ADMIN_SLOTS):
             values[f"admin_{i + 1}"] = (base.proposed_admins[i]
                                         if i < len(base.proposed_admins) else "")
+        for routine in ROUTINES:
+            values[f"routine_{routine}"] = routine in base.routines
         return values
     values = {name: "" for name in REQUEST_FIELDS}
     values.update(unit_id=viewer.unit or "", opens="08:00", closes="16:30",
@@ -300,6 +306,7 @@ def request_from(values: dict[str, Any]) -> acc.AccountRequest:
         data["dialogue_wanted"] = dialogue
     data["proposed_admins"] = [values[f"admin_{i}"] for i in range(1, ADMIN_SLOTS + 1)
                                if values.get(f"admin_{i}")]
+    data["routines"] = [r for r in ROUTINES if values.get(f"routine_{r}")]  # R-51
     data["monitoring_hours"] = {"opens": values.get("opens") or "08:00",
                                 "closes": values.get("closes") or "16:30"}
     return acc.AccountRequest.model_validate(data)
@@ -326,6 +333,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
             "values": values, "errors": errors, "labels": labels, "units": units,
             "people": people,
             "platforms": [p.value for p in acc.Platform], "admin_slots": ADMIN_SLOTS,
+            "routines": ROUTINES,
             "amend": amend[0] if amend else None}, status_code=status_code, viewer=viewer)
 
     @router.get("/accounts/new")
@@ -588,6 +596,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
 
 
 PERSON_FIELDS = {"add_admin": ("person",), "risk": ("completed_by",),
+                 "approve": ("terms_delegate",),
                  "sign_off": ("terms_read_and_accepted_by",)}
 
 
@@ -742,7 +751,10 @@ def _command(action: str, form: FormData, state: acc.AccountState, viewer: Viewe
     comment = _str(form, "comment") or None
     match action:
         case "approve":
-            return w.approve, acc.ApproveRequest(actor=me, comment=comment)
+            return w.approve, acc.ApproveRequest(
+                actor=me, comment=comment,
+                admins_equipped=form.get("admins_equipped") == "on",  # R-52
+                terms_delegate=_str(form, "terms_delegate") or None)  # R-05
         case "reject":
             return w.reject, acc.RejectRequest.model_validate(
                 {"actor": me, "reason": _str(form, "reason")})

@@ -134,6 +134,10 @@ class AccountRequestBody(acc.AccountRequest):
 
 class ApproveBody(BaseModel):
     comment: str | None = Field(None, max_length=4000)
+    # the appointed admins have working time, resources and knowledge.
+    admins_equipped: bool = False
+    # a person authorised to accept the platform's terms.
+    terms_delegate: acc.PersonId | None = None
 
 
 class RejectBody(BaseModel):
@@ -298,7 +302,9 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
                  summary=summary)(endpoint)
 
     decision("approve", AccountLifecycleWorkflow.approve,
-             lambda who, b: acc.ApproveRequest(actor=who, comment=b.comment),
+             lambda who, b: acc.ApproveRequest(actor=who, comment=b.comment,
+                                               admins_equipped=b.admins_equipped,
+                                               terms_delegate=b.terms_delegate),
              ApproveBody, "Manager approves the account (R-01, R-13)")
     decision("reject", AccountLifecycleWorkflow.reject,
              lambda who, b: acc.RejectRequest(actor=who, reason=b.reason),

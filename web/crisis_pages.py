@@ -114,6 +114,16 @@ moderation_texts.register({
                            "kriseledelsen har godkjent dem (R-39)",
                            "All communication goes through crisis management: replies are "
                            "posted once crisis management has approved them (R-39)"),
+    "crisis.defaults": ("Webbplats och telefon för kris är inte inställda: meddelandet "
+                        "hänvisar till kommunens egen webbplats och växel (R-39)",
+                        "Nettsted og telefon for krise er ikke satt opp: meldingen viser til "
+                        "kommunens eget nettsted og sentralbord (R-39)",
+                        "The crisis website and phone are not configured: the notice points "
+                        "to the municipality's own website and switchboard (R-39)"),
+    "crisis.publish": ("Publicering", "Publisering", "Publishing"),
+    "crisis.publish.comms": ("Kommunikationsenheten publicerar under krisen (R-47)",
+                             "Kommunikasjonsenheten publiserer under krisen (R-47)",
+                             "The communications unit publishes during the crisis (R-47)"),
     "crisis.ended": ("Avslutat {at} av {who}", "Avsluttet {at} av {who}", "Ended {at} by {who}"),
 })
 
@@ -145,6 +155,10 @@ async def _page(request: Request, viewer: Viewer, *, errors: dict[str, str] | No
         "digests": digests[:12], "storms": (await crisis_reads.storms(ctx.pool, m))[:20],
         "units": [(u.id, u.name) for u in units], "unit_names": {u.id: u.name for u in units},
         "may_switch": "crisis_management" in roles,
+        # declared without a configured website or phone, the notice
+        # points to the municipality's own; the page says so.
+        "defaults_used": municipality is not None and not (
+            municipality.crisis.website and municipality.crisis.phone),
         # R-39 (Kristiansand): the replies waiting for this person's approval.
         "awaiting": await mq.awaiting_approval(ctx.pool, m, viewer.person_id),
         "names": await web_queries.person_names(ctx.pool, m),

@@ -38,6 +38,77 @@ RULES: dict[str, tuple[str, str, str]] = {
         "Kontot är {stage}; inget mer kan beslutas.",
         "Kontoen er {stage}; ingenting mer kan besluttes.",
         "The account is {stage}; nothing more can be decided."),
+    # ----------------------------------------------------------- issue 16 (accounts)
+    "approve.own_request": (
+        "Ingen beslutar om sin egen begäran (R-01, R-53).",
+        "Ingen avgjør sin egen bestilling (R-01, R-53).",
+        "No one decides on their own request (R-01, R-53)."),
+    "approve.next_level": (
+        "Chefens egen begäran beslutas på nästa nivå: {person} (R-53).",
+        "Lederens egen bestilling avgjøres på nivået over: {person} (R-53).",
+        "The manager's own request is decided at the next level: {person} (R-53)."),
+    "signoff.own_request": (
+        "Ingen godkänner sin egen begäran: en kollega gör det (R-03, R-53).",
+        "Ingen godkjenner sin egen bestilling: en kollega gjør det (R-03, R-53).",
+        "No one signs off their own request: a colleague does (R-03, R-53)."),
+    "signoff.communication_plan": (
+        "Kontots kommunikationsplan ska kvalitetsgranskas (R-03).",
+        "Kontoens kommunikasjonsplan skal kvalitetssikres (R-03).",
+        "The account's communication plan must be quality-checked (R-03)."),
+    "signoff.routines_missing": (
+        "Begäran ska ange rutinerna som delegeras med kontot; saknas: {routines} (R-51).",
+        "Bestillingen skal nevne rutinene som delegeres med kontoen; mangler: {routines} (R-51).",
+        "The request must name the routines delegated with the account; missing: {routines} "
+        "(R-51)."),
+    "signoff.routines_checked": (
+        "Kontrollera att de delegerade rutinerna finns på plats (R-51).",
+        "Kontroller at de delegerte rutinene er på plass (R-51).",
+        "Check that the delegated routines are in place (R-51)."),
+    "signoff.terms_unread": (
+        "{person} godkänner plattformens villkor först efter att ha läst dem (R-05).",
+        "{person} godtar plattformens vilkår først etter å ha lest dem (R-05).",
+        "{person} accepts the platform's terms only after reading them (R-05)."),
+    "amend.platform_by_manager": (
+        "Kommunikationsenheten bad om en annan plattform: verksamhetens chef beslutar den "
+        "(R-01, R-03).",
+        "Kommunikasjonsenheten ba om en annen plattform: enhetens leder avgjør den (R-01, R-03).",
+        "The communications unit asked for another platform: the unit's manager decides it "
+        "(R-01, R-03)."),
+    "activate.not_appointed": (
+        "Chefen utser kontoansvariga; inte utsedda: {people} (R-13).",
+        "Lederen utnevner administratorene; ikke utnevnt: {people} (R-13).",
+        "The manager appoints the admins; not appointed: {people} (R-13)."),
+    "closure.no_registrar": (
+        "Ingen registrator finns att lämna slutpaketet till; avslutet väntar (R-38).",
+        "Ingen arkivar finnes å levere sluttpakken til; avslutningen venter (R-38).",
+        "No registrar to hand the final package to; the closure waits (R-38)."),
+    "post.crisis_communications": (
+        "Under krisen publicerar kommunikationsenheten (R-47).",
+        "Under krisen publiserer kommunikasjonsenheten (R-47).",
+        "During the crisis the communications unit publishes (R-47)."),
+    "post.crisis_approval": (
+        "Under krisen går all kommunikation via krisledningen: ange vem i den som godkände "
+        "inlägget (R-39).",
+        "Under krisen skal all kommunikasjon gå via kriseledelsen: oppgi hvem der som godkjente "
+        "innlegget (R-39).",
+        "During the crisis all communication goes through crisis management: name the member "
+        "who approved the post (R-39)."),
+    "approve.admins_equipped": (
+        "Bekräfta att de utsedda kontoansvariga har tid, resurser och kunskap (R-52).",
+        "Bekreft at de utnevnte administratorene har tid, ressurser og kunnskap (R-52).",
+        "Confirm that the appointed admins have working time, resources and knowledge (R-52)."),
+    "publisher.already": (
+        "{person} publicerar redan på kontot (R-52).",
+        "{person} publiserer allerede på kontoen (R-52).",
+        "{person} already publishes on the account (R-52)."),
+    "publisher.not": (
+        "{person} är inte publicist på kontot (R-52).",
+        "{person} er ikke publisist på kontoen (R-52).",
+        "{person} is not a publisher of the account (R-52)."),
+    "request.main_account_unit": (
+        "Ett kommunövergripande huvudkonto ägs av kommunikationsenheten (R-49).",
+        "En hovedkonto for hele kommunen eies av kommunikasjonsenheten (R-49).",
+        "A municipality-wide main account is owned by the communications unit (R-49)."),
     "account.manager_only": (
         "Bara verksamhetens chef eller ersättare får göra detta (R-01, R-13).",
         "Bare enhetens leder eller stedfortreder kan gjøre dette (R-01, R-13).",
@@ -433,13 +504,6 @@ RULES: dict[str, tuple[str, str, str]] = {
         "Oppgi hvorfor øyeblikksbildet arkiveres uten skjermbilder (minst {n} tegn).",
         "Say why the snapshot is packaged without screenshots (at least {n} characters)."),
     # ----------------------------------------------------------- crisis
-    "crisis.notice_contacts": (
-        "R-39: krisinformationen hänvisar till webbplatsen och telefonnumret; ange "
-        "webbplats och telefon för kommunens kris i katalogen.",
-        "R-39: kriseinformasjonen viser til nettstedet og telefonnummeret; oppgi nettsted og "
-        "telefon for kommunens krise i katalogen.",
-        "R-39: the crisis notice points to the website and the phone; set "
-        "municipality.crisis.website and phone in the directory."),
     "crisis.management_only": (
         "R-39: bara krisledningen får göra detta.",
         "R-39: bare kriseledelsen kan gjøre dette.",

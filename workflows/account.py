@@ -107,6 +107,7 @@ class AccountLifecycleWorkflow:
         # it is read is newer than what was read (counted here).
         self._crisis_read = inp.state is not None and inp.state.stage is acc.Stage.ACTIVE
         self._crisis_signals = 0
+        self._crisis_signals_at_trigger = 0  # signals counted when the read was asked for
 
     # ------------------------------------------------------------------ run
 
@@ -116,6 +117,12 @@ class AccountLifecycleWorkflow:
             raise _rejection(self._start_refused)
         if self._state is None:
             raise ApplicationError("neither a request nor a state", non_retryable=True)
+        # Issue 16's rules (chains that never go silent, R-01/R-53 approval,
+        # R-13 appointed admins, R-38 no registrar, ...): a run recorded
+        # before them replays, and goes on, under the rules it was decided by;
+        # its next run (continue-as-new) takes them.
+        legacy = not workflow.patched("issue16-account-rules")
+        self._state = self._state.model_copy(update={"legacy_rules": legacy})
         if self._unwritten:
             async with self._lock:
                 await self._write(self._unwritten, expected_version=0)
@@ -123,6 +130,16 @@ class AccountLifecycleWorkflow:
                 self._upsert_search_attributes()
         while not self.state_now.stage.terminal:
             if self.state_now.stage is acc.Stage.CLOSING:
+                if not self.state_now.legacy_rules:
+                    if self._refresh:
+                        await self._refresh_authorities()
+                        continue
+                    if not acc.final_package_receivers(self.state_now):
+                        # R-38: nobody to hand the final package to: the
+                        # closure waits, escalated on the rhythm, until the
+                        # directory names a registrar (refresh_authorities).
+                        await self._wait_for_change_or_deadline()
+                        continue
                 await self._close()
                 continue
             if self._crisis_read:
@@ -210,6 +227,11 @@ class AccountLifecycleWorkflow:
             return  # runs recorded before this step replay without it
         state = self.state_now
         seen = self._crisis_signals
+        if workflow.patched("crisis-read-signals-since-trigger"):
+            # A signal that arrived after the read was asked for (at
+            # activation), even before it began, is newer than the read
+            # model it would read: the crisis workflow signals after writing.
+            seen = self._crisis_signals_at_trigger
         found = await workflow.execute_activity_method(
             CrisisActivities.covering_mode,
             CoveringCrisisInput(municipality_id=state.municipality_id,
@@ -321,6 +343,7 @@ class AccountLifecycleWorkflow:
         self._upsert_search_attributes()
         if any(event.type == "AccountActivated" for event in events):
             self._crisis_read = True  # R-39: a crisis may have begun before the account
+            self._crisis_signals_at_trigger = self._crisis_signals
         await self._snapshot_major_changes(events, first_version)
         await self._tell_admin_changes(events)
 
@@ -335,7 +358,8 @@ class AccountLifecycleWorkflow:
         if not any(isinstance(e, acc.AdminAdded | acc.AdminRemoved) for e in events):
             return
         state = self.state_now
-        admins = sorted(state.admins)
+        # R-13: with no admin left, the manager steps in on the open cases.
+        admins = sorted(state.admins) if state.legacy_rules else acc.case_answerers(state)
         if workflow.patched("admins-to-message-cases"):
             await workflow.execute_activity_method(
                 MessageActivities.inform_admins,
@@ -504,6 +528,23 @@ class AccountLifecycleWorkflow:
 
     @confirm_two_factor.validator
     def _validate_two_factor(self, command: acc.ConfirmTwoFactor) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def appoint_publisher(self, command: acc.AppointPublisher) -> acc.AccountState:
+        """R-52: a publisher beside the admins, appointed by the manager."""
+        return await self._apply(command)
+
+    @appoint_publisher.validator
+    def _validate_appoint_publisher(self, command: acc.AppointPublisher) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def remove_publisher(self, command: acc.RemovePublisher) -> acc.AccountState:
+        return await self._apply(command)
+
+    @remove_publisher.validator
+    def _validate_remove_publisher(self, command: acc.RemovePublisher) -> None:
         self._check(command)
 
     @workflow.update

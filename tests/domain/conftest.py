@@ -81,6 +81,7 @@ def request_fields() -> dict[str, Any]:
         "channel_rationale": "Our audience is on Facebook; events are shared there",
         "proposed_admins": [REQUESTER, ADMIN_2],
         "contact_email": "kulturhuset@norrkoping.se",
+        "routines": support.ALL_ROUTINES,
     }
 
 
@@ -161,7 +162,7 @@ class Journey:
 
 # The happy path, one command per stage it leaves.
 HAPPY_PATH: dict[Stage, Callable[[], list[Command]]] = {
-    Stage.AWAITING_MANAGER: lambda: [ApproveRequest(actor=MANAGER)],
+    Stage.AWAITING_MANAGER: lambda: [ApproveRequest(actor=MANAGER, admins_equipped=True)],
     Stage.RISK_ASSESSMENT: lambda: [
         RecordRiskAssessment(
             actor=REQUESTER,

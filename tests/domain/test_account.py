@@ -29,6 +29,7 @@ from domain.account import (
     AdminRemoved,
     AdminTwoFactorConfirmed,
     AmendRequest,
+    AppointPublisher,
     ApproveRequest,
     AuthoritiesUpdated,
     ChangeMessageSettings,
@@ -55,6 +56,7 @@ from domain.account import (
     RejectRequest,
     RemoveAdmin,
     RemovedFromRegister,
+    RemovePublisher,
     ReportWatchItem,
     RequestAccount,
     RequestAmended,
@@ -255,7 +257,7 @@ def test_request_twice_is_refused(
 
 def test_no_command_before_the_request() -> None:
     with pytest.raises(WrongStage):
-        decide(None, ApproveRequest(actor=MANAGER), now=T0)
+        decide(None, ApproveRequest(actor=MANAGER, admins_equipped=True), now=T0)
 
 
 def test_decide_refuses_a_naive_now(request_command: Callable[..., RequestAccount]) -> None:
@@ -288,7 +290,8 @@ def test_authorities_of_another_municipality_are_refused(
 def test_r01_r13_manager_or_deputy_approves(walk: Walk, who: str) -> None:
     """R-01/R-13: the manager, or the deputy standing in, decides; then ROS/DPIA (R-04)."""
     journey = walk(Stage.AWAITING_MANAGER)
-    assert types(journey.do(ApproveRequest(actor=who, comment="Ja"))) == [ManagerApproved]
+    approved = journey.do(ApproveRequest(actor=who, comment="Ja", admins_equipped=True))
+    assert types(approved) == [ManagerApproved]
     assert journey.current.stage is Stage.RISK_ASSESSMENT
     assert journey.current.approved_by == who
 
@@ -336,7 +339,7 @@ def test_r01_r19_a_blank_reason_is_no_reason(
 
 def test_r01_approve_only_while_awaiting_the_manager(walk: Walk) -> None:
     with pytest.raises(WrongStage):
-        walk(Stage.RISK_ASSESSMENT).decide(ApproveRequest(actor=MANAGER))
+        walk(Stage.RISK_ASSESSMENT).decide(ApproveRequest(actor=MANAGER, admins_equipped=True))
 
 
 # --- R-04: ROS and DPIA ---
@@ -640,6 +643,8 @@ def test_r12_losing_two_factor_coverage_starts_the_restore_plan(walk: Walk) -> N
         ("admin_restore_reminder", "remind", at_nine(2026, 4, 1)),
         ("admin_restore_deadline", "escalate", at_nine(2026, 4, 8)),
         ("admin_restore_escalation", "escalate", at_nine(2026, 4, 15)),
+        # Issue 16: never silent: escalated again every 5 working days.
+        ("admin_restore_chase", "escalate", at_nine(2026, 4, 22)),
     ]
     assert plan[0].recipients == (REQUESTER, MANAGER, DEPUTY)
     # The monitoring duties (R-15) run beside it; the earliest step is next.
@@ -749,8 +754,8 @@ def test_r01_r13_updated_authorities_decide_from_then_on(
         AuthoritiesUpdated
     ]
     with pytest.raises(NotAuthorised):
-        journey.decide(ApproveRequest(actor=DEPUTY))
-    assert journey.decide(ApproveRequest(actor="ivar.ny"))
+        journey.decide(ApproveRequest(actor=DEPUTY, admins_equipped=True))
+    assert journey.decide(ApproveRequest(actor="ivar.ny", admins_equipped=True))
     other = authorities.model_copy(update={"unit_id": "skola"})
     with pytest.raises(RuleViolation):
         journey.decide(UpdateAuthorities(actor=SYSTEM, authorities=other))
@@ -804,7 +809,7 @@ def test_r23_reminder_then_escalation_then_lapse(walk: Walk) -> None:
     assert next_deadline(journey.current) is None
     assert journey.decide(FireDueDeadlines(actor=SYSTEM), at=LAPSE + timedelta(days=90)) == []
     with pytest.raises(WrongStage):
-        journey.decide(ApproveRequest(actor=MANAGER))
+        journey.decide(ApproveRequest(actor=MANAGER, admins_equipped=True))
 
 
 def test_r23_a_late_wake_up_fires_everything_due_and_stops_at_the_lapse(walk: Walk) -> None:
@@ -820,11 +825,12 @@ def test_r23_a_new_stage_resets_escalation_and_starts_its_own_plan(walk: Walk) -
     journey = walk(Stage.AWAITING_MANAGER)
     journey.do(FireDueDeadlines(actor=SYSTEM), at=ESCALATION)
     assert journey.current.escalated
-    journey.do(ApproveRequest(actor=MANAGER))
+    journey.do(ApproveRequest(actor=MANAGER, admins_equipped=True))
     assert not journey.current.escalated
     # risk reminder: 10 working days from 15 April
     assert next_deadline(journey.current) == at_nine(2026, 4, 29)
-    assert {s.name for s in pending_steps(journey.current)} == {"risk_reminder", "risk_escalation"}
+    assert {s.name for s in pending_steps(journey.current)} == {"risk_reminder", "risk_escalation",
+                                                                "risk_chase"}
 
 
 def test_r43_the_policy_is_a_setting(
@@ -938,7 +944,7 @@ def every_command(
     """One of each command but FireDueDeadlines, from people who could issue it."""
     return [
         request_command(),
-        ApproveRequest(actor=MANAGER),
+        ApproveRequest(actor=MANAGER, admins_equipped=True),
         RejectRequest(actor=MANAGER, reason="No"),
         assessment(RiskAssessmentKind.ROS),
         sign_off(SignOffDecision.APPROVE),
@@ -946,6 +952,8 @@ def every_command(
         activate(),
         AddAdmin(actor=MANAGER, person=NEW_ADMIN, two_factor=True),
         RemoveAdmin(actor=MANAGER, person=ADMIN_2),
+        AppointPublisher(actor=MANAGER, person="publ.icist"),
+        RemovePublisher(actor=MANAGER, person="publ.icist"),
         ConfirmTwoFactor(actor=ADMIN_2, person=ADMIN_2),
         RequestClosure(actor=MANAGER, reason="Again"),
         UpdateAuthorities(
@@ -1007,6 +1015,8 @@ def tour(walk: Walk, account_request: AccountRequest, authorities: Authorities) 
                                    note="New logo"))
     journey.do(AddAdmin(actor=MANAGER, person=NEW_ADMIN))
     journey.do(ConfirmTwoFactor(actor=NEW_ADMIN, person=NEW_ADMIN))
+    journey.do(AppointPublisher(actor=MANAGER, person="publ.icist"))  # R-52
+    journey.do(RemovePublisher(actor=MANAGER, person="publ.icist"))
     journey.do(
         UpdateAuthorities(
             actor=SYSTEM, authorities=authorities.model_copy(update={"deputy": "ivar.ny"})

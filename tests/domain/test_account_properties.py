@@ -91,6 +91,7 @@ def account_request(text: str = "") -> AccountRequest:
         "dialogue_wanted": True, "resources": "Two producers", "hours_per_week": 8,
         "channel_rationale": "Our audience is on Facebook",
         "proposed_admins": [REQUESTER, ADMIN_2], "contact_email": "kultur@norrkoping.se",
+        "routines": support.ALL_ROUTINES,
     }
     return AccountRequest(**fields)
 
@@ -109,7 +110,8 @@ def build(action: str, actor: str, text: str, n: int) -> Command:  # noqa: PLR09
     """The command for `action`; it may be refused at the door (ValidationError)."""
     match action:
         case "approve":
-            return ApproveRequest(actor=actor, comment=text[:4000] or None)
+            return ApproveRequest(actor=actor, comment=text[:4000] or None,
+                                  admins_equipped=True)
         case "reject":
             return RejectRequest(actor=actor, reason=text)
         case "assess":

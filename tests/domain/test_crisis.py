@@ -217,9 +217,52 @@ def test_r39_the_notice_points_to_the_website_and_phone() -> None:
         cr.CrisisPolicy(notice="Vi har en kris. Ring oss på {phone}.")
     with pytest.raises(ValidationError, match="only"):
         cr.CrisisPolicy(notice="{website} {phone} {author}")
-    without = Crisis(settings(policy=cr.CrisisPolicy()))
-    with pytest.raises(cr.RuleViolation, match="website and the phone"):
-        without.do(cr.DeclareCrisis(actor=KRISLEDNING[0], reason="x"), local(2026, 4, 2, 9))
+
+
+def test_r39_a_crisis_is_declared_without_configured_website_and_phone_and_says_so() -> None:
+    """R-39 [002]: "Våra grundläggande kanaler för kommunikation vid kriser är
+    webbplatsen ... och telefonnumret": a crisis cannot wait for settings;
+    the municipality's own website and switchboard stand in, on the record."""
+    without = Crisis(settings(policy=cr.CrisisPolicy(), home_page="https://www.exempelby.se"))
+    events = without.do(cr.DeclareCrisis(actor=KRISLEDNING[0], reason="Storm"),
+                        local(2026, 4, 2, 9))
+    declared = events[0]
+    assert isinstance(declared, cr.CrisisDeclared)
+    assert declared.defaults_used == ["website", "phone"]
+    assert "https://www.exempelby.se" in declared.crisis.notice
+    assert "kommunens växel" in declared.crisis.notice
+    configured = Crisis(settings())
+    done = configured.do(cr.DeclareCrisis(actor=KRISLEDNING[0], reason="Storm"),
+                         local(2026, 4, 2, 9))
+    assert isinstance(done[0], cr.CrisisDeclared) and done[0].defaults_used == []
+
+
+def test_r39_the_default_notice_is_in_bokmal_on_a_norwegian_municipalitys_accounts() -> None:
+    """R-39 [004]: the default notice was Swedish on a Norwegian account."""
+    norwegian = Crisis(settings(policy=cr.CrisisPolicy(website="https://www.fjordvik.kommune.no",
+                                                       phone="+47 38 00 00 00"),
+                                country="NO"))
+    events = norwegian.do(cr.DeclareCrisis(actor=KRISLEDNING[0], reason="Flom"),
+                          local(2026, 4, 2, 9))
+    assert isinstance(events[0], cr.CrisisDeclared)
+    notice = events[0].crisis.notice
+    assert notice.startswith("Kommunen er i beredskap") and "Spørsmål" in notice
+    assert "krisläge" not in notice
+
+
+def test_r47_r43_in_a_crisis_the_communications_unit_publishes_by_default() -> None:
+    """R-47 [004]: "I krisesituasjon har kommunikasjonsenheten ansvaret for å
+    publisere": a crisis-mode setting, on by default (the stricter value)."""
+    assert cr.CrisisPolicy().communications_publishes
+    events = Crisis(settings()).do(cr.DeclareCrisis(actor=KRISLEDNING[0], reason="x"),
+                                   local(2026, 4, 2, 9))
+    assert isinstance(events[0], cr.CrisisDeclared)
+    assert events[0].crisis.communications_publish
+    assert events[0].crisis.communications == frozenset(COMMS)
+    off = cr.CrisisPolicy(website="https://x.se", phone="0123-45", communications_publishes=False)
+    events = Crisis(settings(policy=off)).do(cr.DeclareCrisis(actor=KRISLEDNING[0], reason="x"),
+                                            local(2026, 4, 2, 9))
+    assert isinstance(events[0], cr.CrisisDeclared) and not events[0].crisis.communications_publish
 
 
 def test_r43_crisis_settings_come_from_the_directory_yaml() -> None:

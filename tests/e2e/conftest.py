@@ -139,7 +139,7 @@ async def active_account(stack: Stack, *, platform: str = "facebook",
     account_id: str = r.json()["account_id"]
     base = f"/api/accounts/{account_id}"
     steps: list[tuple[str, str, dict[str, object]]] = [
-        ("approve", MANAGER, {}),
+        ("approve", MANAGER, {"admins_equipped": True}),
         ("risk-assessments", REQUESTER, assessment("ros", datetime.now(UTC).date())),
         ("risk-assessments", REQUESTER, assessment("dpia", datetime.now(UTC).date())),
         ("sign-off", COMMS, {"decision": "approve", "checklist": full_checklist()}),

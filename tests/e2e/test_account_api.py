@@ -106,7 +106,8 @@ async def test_request_to_closure_over_the_json_api(stack: Stack) -> None:
     r = await post(stack, f"/api/accounts/{account_id}/approve", OUTSIDER, {})
     assert r.status_code == 403 and "R-01" in r.json()["detail"]["message"]
     assert (await get())["version"] == 1
-    r = await post(stack, f"/api/accounts/{account_id}/approve", MANAGER, {"comment": "Ja"})
+    r = await post(stack, f"/api/accounts/{account_id}/approve", MANAGER,
+                   {"comment": "Ja", "admins_equipped": True})
     assert r.status_code == 200 and r.json()["stage"] == "risk_assessment"
 
     today = datetime.now(UTC).date()
@@ -176,7 +177,8 @@ async def test_request_to_closure_over_the_json_api(stack: Stack) -> None:
     package = final["state"]["final_package"]
     assert bagit.Bag(package["path"]).is_valid()
     assert (await stack.http.get("/api/register")).json() == []
-    r = await post(stack, f"/api/accounts/{account_id}/approve", MANAGER, {})
+    r = await post(stack, f"/api/accounts/{account_id}/approve", MANAGER,
+                   {"admins_equipped": True})
     assert r.status_code == 409
 
     timeline = (await stack.http.get(f"/api/accounts/{account_id}/timeline",
@@ -216,7 +218,8 @@ async def test_a_new_manager_in_the_directory_decides_running_cases(
     changed = tmp_path / "exempelby.yaml"
     changed.write_text(
         EXEMPELBY.read_text(encoding="utf-8").replace(
-            "    manager: anna.lind\n", "    manager: elin.strand\n"
+            # not the requester, who may not decide her own request.
+            "    manager: anna.lind\n", "    manager: jonas.blom\n"
         ),
         encoding="utf-8",
     )
@@ -231,10 +234,12 @@ async def test_a_new_manager_in_the_directory_decides_running_cases(
         body = (await stack.http.get(f"/api/accounts/{account_id}", headers=COLLEAGUE)).json()
         return body["state"]["authorities"]  # type: ignore[no-any-return]
 
-    await eventually(authorities, lambda a: a["manager"] == "elin.strand")
-    r = await post(stack, f"/api/accounts/{account_id}/approve", MANAGER, {})
+    await eventually(authorities, lambda a: a["manager"] == "jonas.blom")
+    r = await post(stack, f"/api/accounts/{account_id}/approve", MANAGER,
+                   {"admins_equipped": True})
     assert r.status_code == 403
-    r = await post(stack, f"/api/accounts/{account_id}/approve", "elin.strand", {})
+    r = await post(stack, f"/api/accounts/{account_id}/approve", "jonas.blom",
+                   {"admins_equipped": True})
     assert r.status_code == 200 and r.json()["stage"] == "risk_assessment"
     timeline = (await stack.http.get(f"/api/accounts/{account_id}/timeline",
                                      headers=COLLEAGUE)).json()

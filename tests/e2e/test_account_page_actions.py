@@ -30,7 +30,8 @@ async def test_send_back_and_amend_through_the_pages(stack: Stack) -> None:
                               json={**request_fields(), "municipality_id": "exempelby"})
     account_id = r.json()["account_id"]
     base = f"/api/accounts/{account_id}"
-    await stack.http.post(f"{base}/approve", headers={"X-Kanalvakt-Actor": MANAGER}, json={})
+    await stack.http.post(f"{base}/approve", headers={"X-Kanalvakt-Actor": MANAGER},
+                          json={"admins_equipped": True})
     for kind in ("ros", "dpia"):
         await stack.http.post(f"{base}/risk-assessments", headers=api,
                               json=assessment(kind, datetime.now(UTC).date()))

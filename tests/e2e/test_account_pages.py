@@ -65,6 +65,10 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
     assert started.status_code == 200 and started.json() == []  # nothing started
 
     await _fill_request(elin)
+    # R-51: the routines delegated with the account.
+    for routine in ("Kriskommunikation", "Registrering", "Gallring", "Arkivering",
+                    "Olämpliga eller sekretessbelagda inlägg"):
+        await elin.get_by_label(routine, exact=True).check()
     await elin.get_by_label("Kontaktadress (e-post)").fill("kulturhuset@exempelby.se")
     await submit(elin, elin.get_by_role("button", name="Skicka begäran"))
     await elin.wait_for_url(re.compile(r"/accounts/[0-9a-f-]{36}\?done=requested"))
@@ -82,6 +86,9 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
     await screenshot(anna, "tasks-manager")
     await anna.get_by_role("link", name="Godkänn eller avslå begäran").click()
     await anna.wait_for_url(re.compile(account_path))
+    # R-52: the manager confirms the admins' time, resources and knowledge.
+    await anna.get_by_label(
+        "De utsedda kontoansvariga har tid, resurser och kunskap (R-52)").check()
     await submit(anna, anna.get_by_role("button", name="Godkänn begäran"))
     await anna.wait_for_url(re.compile(r"done=approve"))
     assert await _stage(anna) == "ROS och DPIA"
@@ -110,7 +117,9 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
                   "Profilen anger syfte, regler och bevakningstider (R-09)",
                   "Uppgift om vem som driver kontot och synlighet visas (R-10)",
                   "Verksamhetens webbsida är uppdaterad (R-06)",
-                  "Kommunen har tillgång till inloggningen (R-06)"):
+                  "Kommunen har tillgång till inloggningen (R-06)",
+                  "Kommunikationsplanen är kvalitetsgranskad (R-03)",
+                  "De delegerade rutinerna finns på plats (R-51)"):
         await erik.get_by_label(label).check()
     await erik.get_by_label("Profiltexten som den publiceras (R-09)").fill(
         "Kulturhuset Ängen är en del av Exempelby kommun. Vi svarar vardagar 8–16.30.")

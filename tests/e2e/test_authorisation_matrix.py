@@ -283,7 +283,7 @@ def activation() -> dict[str, Any]:
 async def to_active(stack: Stack, account_id: str) -> None:
     base = f"/api/accounts/{account_id}"
     today = datetime.now(UTC).date()
-    await _api(stack, "manager", f"{base}/approve", {})
+    await _api(stack, "manager", f"{base}/approve", {"admins_equipped": True})  # R-52
     await _api(stack, "requester", f"{base}/risk-assessments", assessment("ros", today))
     await _api(stack, "requester", f"{base}/risk-assessments", assessment("dpia", today))
     await _api(stack, "communications", f"{base}/sign-off",
@@ -338,7 +338,7 @@ async def message(stack: Stack, account_id: str, text: str) -> str:
 async def to_amending(stack: Stack, account_id: str) -> None:
     base = f"/api/accounts/{account_id}"
     today = datetime.now(UTC).date()
-    await _api(stack, "manager", f"{base}/approve", {})
+    await _api(stack, "manager", f"{base}/approve", {"admins_equipped": True})  # R-52
     await _api(stack, "requester", f"{base}/risk-assessments", assessment("ros", today))
     await _api(stack, "requester", f"{base}/risk-assessments", assessment("dpia", today))
     await _api(stack, "communications", f"{base}/sign-off",
@@ -406,12 +406,15 @@ async def test_matrix_account_lifecycle(stack: Stack, people: People, surface: s
         return Action(name, allowed, api_target, page_target, counter, **more)
 
     reason = {"reason": "Inte nu"}
+    # R-52: the manager confirms the admins' time, resources and knowledge.
+    equipped: dict[str, Any] = {"admins_equipped": True}
+    equipped_form: dict[str, Any] = {"admins_equipped": "on"}
     steps = [
         act("reject (awaiting manager)", managers, "reject", reason, "reject", reason,
             account_events(stack, reject_m), account=reject_m,
             own={"deputy": on(reject_d, "reject", reason, "reject", reason)}),
-        act("approve", managers, "approve", {}, "approve", {},
-            own={"deputy": on(approve_d, "approve", {}, "approve", {})}),
+        act("approve", managers, "approve", equipped, "approve", equipped_form,
+            own={"deputy": on(approve_d, "approve", equipped, "approve", equipped_form)}),
         # ROS may be recorded again while the stage lasts: each allowed role does.
         act("risk assessment", managers | {"requester", "admin"}, "risk-assessments",
             assessment("ros", today), "risk", {**assessment("ros", today)}),

@@ -125,7 +125,7 @@ async def fjordvik_account(stack: Stack, database_url: str) -> str:
                  "profile_links": ["https://www.fjordvik.kommune.no/oppvekst-og-kultur",
                                    "https://www.fjordvik.kommune.no/retningslinjer"]}
     steps: list[tuple[str, str, dict[str, object]]] = [
-        ("approve", "kari.nordmann", {}),
+        ("approve", "kari.nordmann", {"admins_equipped": True}),
         ("risk-assessments", "ole.bakken", {**assessment("ros", today),
                                             "completed_by": "kari.nordmann"}),
         ("risk-assessments", "ole.bakken", {**assessment("dpia", today),

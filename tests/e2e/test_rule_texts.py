@@ -99,7 +99,7 @@ def _signoff_state() -> acc.AccountState:
         acc.RequestAccount(actor=REQUESTER, account_id="a1", municipality_id="exempelby",
                            country="SE", timezone="Europe/Stockholm", request=request,
                            authorities=authorities),
-        acc.ApproveRequest(actor=MANAGER),
+        acc.ApproveRequest(actor=MANAGER, admins_equipped=True),
         *(acc.RecordRiskAssessment.model_validate(
             {"actor": REQUESTER, **assessment(kind, now.date())}) for kind in ("ros", "dpia")),
     ]
@@ -158,7 +158,7 @@ async def _awaiting_signoff(stack: Stack) -> str:
     account_id: str = r.json()["account_id"]
     base = f"/api/accounts/{account_id}"
     r = await stack.http.post(f"{base}/approve", headers={"X-Kanalvakt-Actor": MANAGER},
-                              json={})
+                              json={"admins_equipped": True})
     assert r.status_code == 200, r.text
     for kind in ("ros", "dpia"):
         r = await stack.http.post(f"{base}/risk-assessments", headers=api,

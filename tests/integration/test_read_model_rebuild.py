@@ -184,8 +184,12 @@ async def test_r15_r20_r37_r39_r40_rebuild_gives_back_the_monitoring_crisis_and_
     items = {r["item_id"]: r for r in await pool.fetch("SELECT * FROM watch_items")}
     assert items["W-1"]["status"] == "resolved" and items["W-1"]["escalated_at"] is not None
     assert items["W-2"]["status"] == "open" and items["W-2"]["reminded_at"] is not None
-    [task] = await pool.fetch("SELECT * FROM monitoring_tasks")
-    assert (task["outcome"], task["closed_by"]) == ("kept", COMMS)
+    # R-19 (issue 16): no check-ins for a month proposed closure too (a
+    # breach); keeping the account closes both proposals.
+    tasks = await pool.fetch("SELECT * FROM monitoring_tasks ORDER BY opened_at")
+    assert "ClosureProposedForBreach" in a.types and len(tasks) == 2
+    assert {(t["kind"], t["outcome"], t["closed_by"]) for t in tasks} == {
+        ("closure_proposal", "kept", COMMS)}
     assert await pool.fetchval("SELECT count(*) FROM published_posts") == 2
     modes = await pool.fetch("SELECT * FROM crisis_modes ORDER BY declared_at")
     assert [m["ended_at"] is not None for m in modes] == [True, False]

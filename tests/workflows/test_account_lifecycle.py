@@ -141,7 +141,7 @@ async def assert_rebuild_equals_live(h: Harness, database_url: str) -> None:
 
 
 async def walk_to_signoff(h: Harness, handle: WorkflowHandle[Any, Any]) -> None:
-    await handle.execute_update(W.approve, acc.ApproveRequest(actor=MANAGER))
+    await handle.execute_update(W.approve, acc.ApproveRequest(actor=MANAGER, admins_equipped=True))
     on = (await today(h)).date()
     for kind in ("ros", "dpia"):
         await handle.execute_update(
@@ -257,7 +257,8 @@ async def test_only_the_units_manager_may_approve_and_a_refusal_records_nothing(
     handle = await start(h)
     before = await state_of(handle)
     with pytest.raises(WorkflowUpdateFailedError) as refused:
-        await handle.execute_update(W.approve, acc.ApproveRequest(actor=actor))
+        await handle.execute_update(W.approve, acc.ApproveRequest(actor=actor,
+                                                                  admins_equipped=True))
     assert isinstance(refused.value.cause, ApplicationError)
     assert refused.value.cause.type == "NotAuthorised"
     assert "manager" in refused.value.cause.message
@@ -268,14 +269,15 @@ async def test_only_the_units_manager_may_approve_and_a_refusal_records_nothing(
     # (a race the test lost under load): wait for it, then count.
     assert len(await eventually(lambda: recorded(h, before.account_id))) == 1
     # The deputy stands in for the manager.
-    state = await handle.execute_update(W.approve, acc.ApproveRequest(actor=DEPUTY))
+    state = await handle.execute_update(W.approve, acc.ApproveRequest(actor=DEPUTY,
+                                                                      admins_equipped=True))
     assert state.stage is acc.Stage.RISK_ASSESSMENT
 
 
 async def test_sign_off_waits_for_ros_and_dpia(h: Harness) -> None:
     """R-04: no sign-off before both assessments are recorded."""
     handle = await start(h)
-    await handle.execute_update(W.approve, acc.ApproveRequest(actor=MANAGER))
+    await handle.execute_update(W.approve, acc.ApproveRequest(actor=MANAGER, admins_equipped=True))
     on = (await today(h)).date()
     await handle.execute_update(W.record_risk_assessment,
                                 acc.RecordRiskAssessment(actor=REQUESTER, **assessment("ros", on)))

@@ -58,7 +58,7 @@ def request(action: str, actor: str, text: str, n: int, today: str) -> tuple[str
     a: dict[str, Any] = {"actor": actor}
     match action:
         case "approve":
-            return "approve", a | {"comment": text or None}
+            return "approve", a | {"comment": text or None, "admins_equipped": True}
         case "reject":
             return "reject", a | {"reason": text}
         case "assess":

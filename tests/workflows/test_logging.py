@@ -50,7 +50,7 @@ async def test_workflow_and_activity_logs_are_json_with_case_ids(
         actor=REQUESTER, account_id=account_id, municipality_id="exempelby",
         country=Country.SE, timezone="Europe/Stockholm", request=request,
         authorities=h.directory.authorities("kultur")), task_queue=h.task_queue)
-    await handle.execute_update(W.approve, acc.ApproveRequest(actor=MANAGER))
+    await handle.execute_update(W.approve, acc.ApproveRequest(actor=MANAGER, admins_equipped=True))
 
     logged = lines(json_logs.getvalue())
     recorded = [e for e in logged if e.get("event") == "recorded ManagerApproved"]
