@@ -242,6 +242,34 @@ class ManualActionConfirmed(_Event):
 
 
 ReplyKind = Literal["answer", "acknowledgement"]
+# R-39: what waits for crisis management: a reply, and (issue 16) a removal
+# or a forward to a case officer. R-44, R-47: why it is held.
+HeldKind = Literal["answer", "acknowledgement", "removal", "forward"]
+HeldFor = Literal["crisis", "confidential", "communications"]
+
+
+class HeldRemoval(BaseModel):
+    """R-39: a removal (R-29..R-34) waiting for crisis management, as the
+    admin decided it; carried out as such once approved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    category: RemovalCategory
+    law: str
+    reason: str
+    preserved_copy: bool
+    action: Literal["hide", "delete"] = "delete"
+    decision_id: str | None = None
+    keep: bool = False
+
+
+class HeldForward(BaseModel):
+    """R-39: a forward to a case officer (R-24) waiting for crisis management."""
+
+    model_config = ConfigDict(frozen=True)
+
+    officer: str
+    note: str
 
 
 class ReplySubmittedForApproval(_Event):
@@ -250,15 +278,20 @@ class ReplySubmittedForApproval(_Event):
     waits for one of `approvers` to approve it; nothing is published yet."""
 
     type: Literal["ReplySubmittedForApproval"] = "ReplySubmittedForApproval"
-    kind: ReplyKind
+    kind: HeldKind
     text: str
     signature: str | None = None
     drafted_by: str | None = None
     crisis_id: str
     approvers: list[str]
     # R-44: "confidential" when screening of the outgoing text held it (an
-    # identity number or a confidential marker) for a person with the right.
-    held_for: Literal["crisis", "confidential"] = "crisis"
+    # identity number or a confidential marker) for a person with the right;
+    # R-47: "communications" when the communications unit publishes it.
+    held_for: HeldFor = "crisis"
+    # R-39 (issue 16): the removal or forward waiting (kind "removal",
+    # "forward"); `text` is then its reason or note.
+    removal: HeldRemoval | None = None
+    forward: HeldForward | None = None
 
 
 class ReplyApproved(_Event):
@@ -266,7 +299,7 @@ class ReplyApproved(_Event):
     recorded next (MessageAnswered or AcknowledgementSent, by its writer)."""
 
     type: Literal["ReplyApproved"] = "ReplyApproved"
-    kind: ReplyKind
+    kind: HeldKind
     submitted_by: str
 
 
@@ -477,7 +510,7 @@ class PendingReply(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: ReplyKind
+    kind: HeldKind
     text: str
     signature: str | None = None
     drafted_by: str | None = None
@@ -487,7 +520,9 @@ class PendingReply(BaseModel):
     approvers: frozenset[str]
     returns_to: Stage
     returns_to_since: datetime
-    held_for: Literal["crisis", "confidential"] = "crisis"  # R-44
+    held_for: HeldFor = "crisis"  # R-44, R-47
+    removal: HeldRemoval | None = None  # R-39: a removal waiting
+    forward: HeldForward | None = None  # R-39: a forward waiting
 
     @property
     def published_text(self) -> str:
@@ -564,6 +599,10 @@ class MessageState(BaseModel):
     # an event: the workflow sets it False for runs begun before them, so
     # their histories replay as recorded (workflow.patched).
     fidelity_rules: bool = True
+    # Issue 16 (R-39, R-47): in a crisis a removal and a forward go through
+    # crisis management too, and the communications unit publishes replies.
+    # False for runs begun before (workflow.patched "issue16-crisis-messages").
+    crisis_covers_all: bool = True
 
     @property
     def done(self) -> bool:
@@ -926,6 +965,9 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
                 return held
             if needs_crisis_approval(state, actor):
                 return [_submitted(state, actor, now, "acknowledgement", command.text)]
+            if publishers := communications_publish(state, actor):
+                return [_for_communications(state, actor, now, publishers, "acknowledgement",
+                                            command.text)]
             return [AcknowledgementSent(at=now, actor=actor, text=command.text,
                                         reply_id=command.reply_id)]
         case Respond():
@@ -940,18 +982,37 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             if needs_crisis_approval(state, actor):
                 return [_submitted(state, actor, now, "answer", command.text, signature,
                                    drafted_by)]
+            if publishers := communications_publish(state, actor):
+                return [_for_communications(state, actor, now, publishers, "answer",
+                                            command.text, signature, drafted_by)]
             return [MessageAnswered(at=now, actor=actor, text=command.text, signature=signature,
                                     reply_id=command.reply_id, drafted_by=drafted_by)]
         case ApproveReply():
             pending = _require_approver(state, actor, "approve")
+            approved = ReplyApproved(at=now, actor=actor, kind=pending.kind,
+                                     submitted_by=pending.submitted_by)
+            if pending.removal is not None:  # R-39: the removal is carried out now
+                return [approved, *_redact(evolve(state, approved), Redact(
+                    actor=pending.submitted_by, **pending.removal.model_dump()), now,
+                    approved=True)]
+            if pending.forward is not None:  # R-39: the case goes to the officer now
+                return [approved, *_forward(evolve(state, approved), Forward(
+                    actor=pending.submitted_by, **pending.forward.model_dump()), now,
+                    approved=True)]
             if (pending.held_for == "confidential"
                     and needs_crisis_approval(state, pending.submitted_by)):
                 # R-44 then R-39: confirmed, the text still goes through crisis
                 # management before it is published.
-                return [ReplyApproved(at=now, actor=actor, kind=pending.kind,
-                                      submitted_by=pending.submitted_by),
+                return [approved,
                         _submitted(state, pending.submitted_by, now, pending.kind, pending.text,
                                    pending.signature, pending.drafted_by)]
+            if pending.held_for != "communications" and (
+                    publishers := communications_publish(state, actor)):
+                # R-47: approved, the communications unit publishes it.
+                return [approved,
+                        _for_communications(state, pending.submitted_by, now, publishers,
+                                            pending.kind, pending.text, pending.signature,
+                                            pending.drafted_by)]
             published: MessageEvent
             if pending.kind == "acknowledgement":
                 published = AcknowledgementSent(at=now, actor=pending.submitted_by,
@@ -961,25 +1022,13 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
                                             text=pending.text, signature=pending.signature,
                                             reply_id=command.reply_id,
                                             drafted_by=pending.drafted_by)
-            return [ReplyApproved(at=now, actor=actor, kind=pending.kind,
-                                  submitted_by=pending.submitted_by), published]
+            return [approved, published]
         case SendBackReply():
             pending = _require_approver(state, actor, "send back")
             return [ReplySentBack(at=now, actor=actor, comment=command.comment,
                                   submitted_by=pending.submitted_by)]
         case Forward():
-            if state.fidelity_rules:
-                # R-24: handed to another officer when the first does not answer.
-                _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED, Stage.FORWARDED)
-                if state.stage is Stage.FORWARDED and command.officer == state.officer:
-                    raise RuleViolation(f"the case is already with {state.officer}",
-                                        key="forward.same_officer",
-                                        params={"officer": state.officer or ""})
-            else:
-                _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
-            _require_admin(state, actor, "forward a message")
-            return [MessageForwarded(at=now, actor=actor, officer=command.officer,
-                                     note=command.note)]
+            return _forward(state, command, now)
         case SubmitDraft():
             _require_stage(state, Stage.FORWARDED)
             if actor != state.officer:
@@ -1034,11 +1083,36 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
     raise TypeError(f"unknown command {type(command).__name__}")
 
 
-def _redact(state: MessageState, command: Redact, now: datetime) -> list[MessageEvent]:
+def _forward(state: MessageState, command: Forward, now: datetime, *, approved: bool = False
+             ) -> list[MessageEvent]:
+    """R-24, R-25: to a case officer, who drafts the answer; in a crisis
+    where all communication goes through crisis management, only once it
+    approves (R-39)."""
+    if state.fidelity_rules:
+        # R-24: handed to another officer when the first does not answer.
+        _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED, Stage.FORWARDED)
+        if state.stage is Stage.FORWARDED and command.officer == state.officer:
+            raise RuleViolation(f"the case is already with {state.officer}",
+                                key="forward.same_officer",
+                                params={"officer": state.officer or ""})
+    else:
+        _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
+    _require_admin(state, command.actor, "forward a message")
+    if not approved and forward_needs_crisis_approval(state, command.actor):
+        return [_submitted(state, command.actor, now, "forward", command.note,
+                           forward=HeldForward(officer=command.officer, note=command.note))]
+    return [MessageForwarded(at=now, actor=command.actor, officer=command.officer,
+                             note=command.note)]
+
+
+def _redact(state: MessageState, command: Redact, now: datetime, *, approved: bool = False
+            ) -> list[MessageEvent]:
     """R-29..R-34, R-45: removal with its category and law, a copy first,
     registered first where the content is confidential by its category or
     by what screening found (R-31); advertising deleted under a named
-    disposal decision (R-33); criticism answered, not deleted (R-34)."""
+    disposal decision (R-33); criticism answered, not deleted (R-34). In a
+    crisis where all communication goes through crisis management, it waits
+    for its approval (R-39), unless it removes confidential data."""
     actor = command.actor
     _require_admin(state, actor, "remove a message")
     _require_stage(state, *_LIVE)
@@ -1071,6 +1145,20 @@ def _redact(state: MessageState, command: Redact, now: datetime) -> list[Message
                                 f"records-management plan (known: {listed})",
                                 key="redact.disposal_decision", params={"known": listed})
         decision_id = command.decision_id
+    if (command.category is RemovalCategory.DEFAMATION_OR_INSULT and state.fidelity_rules
+            and state.mood == "critical"
+            and not any(f.category is command.category for f in state.flags)):
+        raise RuleViolation("R-34: criticism is answered, not deleted; screening found no "
+                            "insult in it", key="redact.criticism")
+    if not approved and removal_needs_crisis_approval(state, command, confidential):
+        if state.pending_reply is not None:
+            raise RuleViolation("R-39: crisis management has a decision on this case waiting; "
+                                "it approves or sends that back first",
+                                key="approval.one_at_a_time")
+        return [_submitted(state, actor, now, "removal", command.reason, removal=HeldRemoval(
+            category=command.category, law=command.law, reason=command.reason,
+            preserved_copy=command.preserved_copy, action=command.action,
+            decision_id=command.decision_id, keep=command.keep))]
     events: list[MessageEvent] = [MessageRedacted(
         at=now, actor=actor, category=command.category, law=command.law,
         reason=command.reason, preserved_copy=command.preserved_copy, action=command.action,
@@ -1079,9 +1167,6 @@ def _redact(state: MessageState, command: Redact, now: datetime) -> list[Message
         else None)]
     if (command.category is RemovalCategory.DEFAMATION_OR_INSULT and state.fidelity_rules
             and not any(f.category is command.category for f in state.flags)):
-        if state.mood == "critical":
-            raise RuleViolation("R-34: criticism is answered, not deleted; screening found no "
-                                "insult in it", key="redact.criticism")
         # R-34: removal should be rare; one screening did not support goes
         # to the communications unit (and the manager) to look at.
         a = state.authorities
@@ -1150,6 +1235,48 @@ def needs_crisis_approval(state: MessageState, actor: str) -> bool:
             and actor not in c.crisis_management)
 
 
+def removal_needs_crisis_approval(state: MessageState, command: Redact,
+                                  confidential: bool) -> bool:
+    """R-39, "skal all kommunikasjon gå via kriseledelsen" (Kristiansand): an
+    admin's removal of a citizen's message speaks for the municipality as a
+    reply does, so in such a crisis it waits for crisis management's approval.
+
+    Not a removal for confidential data (R-31): "Sekretessbelagda uppgifter
+    ska inte förekomma på sociala medier" and such a post is to be "raderas"
+    once captured and registered (Mora). That protects the person whose data
+    it is; it is not the municipality communicating, and it must never wait.
+    The automatic hide of an identity number (Hide by Kanalvakt itself on
+    receipt, R-31) never waits either: Hide is not held at all."""
+    return (state.crisis_covers_all and not confidential
+            and needs_crisis_approval(state, command.actor))
+
+
+def forward_needs_crisis_approval(state: MessageState, actor: str) -> bool:
+    """R-39 (Kristiansand, "all kommunikasjon"): in such a crisis, handing a
+    citizen's message to a case officer is decided by crisis management too."""
+    return state.crisis_covers_all and needs_crisis_approval(state, actor)
+
+
+def communications_publish(state: MessageState, publisher: str) -> frozenset[str]:
+    """R-47, "I krisesituasjon har kommunikasjonsenheten ansvaret for å
+    publisere aktuell informasjon i sosiale medier" (Kristiansand; a crisis
+    setting): who must publish a reply that `publisher` would otherwise
+    publish; empty when they may publish it themselves.
+
+    The reply waits for the communications unit rather than being refused:
+    the seed gives the unit the publishing, not the writing, so the admin's
+    answer (often the one who knows the facts) is kept and the unit
+    publishes it; the citizen's deadlines run on meanwhile and the unit
+    hears of them. Where communication also goes through crisis management,
+    crisis management approves first (R-39), then the unit publishes."""
+    c = state.crisis
+    if c is None or not c.communications_publish or not state.crisis_covers_all:
+        return frozenset()
+    unit = c.communications or (state.authorities.communications if state.authorities
+                                else frozenset())
+    return frozenset() if publisher in unit else unit
+
+
 def may_approve(state: MessageState, actor: str) -> bool:
     """R-39: the reply's approvers (crisis management when it was written);
     once no crisis asks for approval any more, the account's admins too, so
@@ -1161,7 +1288,9 @@ def may_approve(state: MessageState, actor: str) -> bool:
         return actor in pending.approvers and actor != pending.submitted_by
     if actor in pending.approvers:
         return True
-    still = state.crisis is not None and state.crisis.through_crisis_management
+    still = state.crisis is not None and (
+        state.crisis.communications_publish if pending.held_for == "communications"
+        else state.crisis.through_crisis_management)
     return not still and state.authorities is not None and actor in state.authorities.admins
 
 
@@ -1174,6 +1303,12 @@ def _require_approver(state: MessageState, actor: str, what: str) -> PendingRepl
                             f"text held for confidential information, never its writer",
                             key="approval.confidential",
                             params={"approvers": ", ".join(sorted(pending.approvers))})
+    if not may_approve(state, actor) and pending.held_for == "communications":
+        raise NotAuthorised(f"R-47: in the crisis the communications unit "
+                            f"({', '.join(sorted(pending.approvers))}) publishes replies; "
+                            f"{actor} may not {what} this one",
+                            key="approval.communications_only",
+                            params={"approvers": ", ".join(sorted(pending.approvers))})
     if not may_approve(state, actor):
         raise NotAuthorised(f"R-39: only crisis management ({', '.join(sorted(pending.approvers))})"
                             f" may {what} this reply; {actor} may not",
@@ -1182,13 +1317,27 @@ def _require_approver(state: MessageState, actor: str, what: str) -> PendingRepl
     return pending
 
 
-def _submitted(state: MessageState, actor: str, now: datetime, kind: ReplyKind, text: str,
-               signature: str | None = None, drafted_by: str | None = None
+def _submitted(state: MessageState, actor: str, now: datetime, kind: HeldKind, text: str,
+               signature: str | None = None, drafted_by: str | None = None, *,
+               removal: HeldRemoval | None = None, forward: HeldForward | None = None
                ) -> ReplySubmittedForApproval:
     assert state.crisis is not None
     return ReplySubmittedForApproval(
         at=now, actor=actor, kind=kind, text=text, signature=signature, drafted_by=drafted_by,
-        crisis_id=state.crisis.crisis_id, approvers=sorted(state.crisis.crisis_management))
+        crisis_id=state.crisis.crisis_id, approvers=sorted(state.crisis.crisis_management),
+        removal=removal, forward=forward)
+
+
+def _for_communications(state: MessageState, actor: str, now: datetime,
+                        publishers: frozenset[str], kind: HeldKind, text: str,
+                        signature: str | None = None, drafted_by: str | None = None
+                        ) -> ReplySubmittedForApproval:
+    """R-47: the reply waits for a member of the communications unit to publish it."""
+    assert state.crisis is not None
+    return ReplySubmittedForApproval(
+        at=now, actor=actor, kind=kind, text=text, signature=signature, drafted_by=drafted_by,
+        crisis_id=state.crisis.crisis_id, approvers=sorted(publishers),
+        held_for="communications")
 
 
 def _apply_crisis(state: MessageState, command: ApplyCrisis, now: datetime
@@ -1382,7 +1531,8 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
                             drafted_by=event.drafted_by, submitted_by=event.actor,
                             submitted_at=event.at, crisis_id=event.crisis_id,
                             approvers=frozenset(event.approvers), returns_to=state.stage,
-                            returns_to_since=state.stage_entered_at, held_for=event.held_for)}
+                            returns_to_since=state.stage_entered_at, held_for=event.held_for,
+                            removal=event.removal, forward=event.forward)}
         case ReplyApproved() | ReplySentBack():
             # Back where the reply was written, deadlines as they were; an
             # approved reply's publication (recorded next) then moves it on.
@@ -1406,6 +1556,10 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
                     and crisis.through_crisis_management and crisis.crisis_management):
                 changes["pending_reply"] = pending.model_copy(
                     update={"approvers": crisis.crisis_management})
+            if (pending is not None and pending.crisis_id == crisis.crisis_id
+                    and pending.held_for == "communications" and crisis.communications):
+                changes["pending_reply"] = pending.model_copy(
+                    update={"approvers": crisis.communications})  # R-47, likewise
         case CrisisRulesLifted():
             changes |= {"crisis": None, "crisis_since": None}
         case AdminsUpdated() if state.authorities is not None:

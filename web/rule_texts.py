@@ -466,6 +466,20 @@ RULES: dict[str, tuple[str, str, str]] = {
         "R-39: bara krisledningen ({approvers}) får godkänna eller skicka tillbaka svaret.",
         "R-39: bare kriseledelsen ({approvers}) kan godkjenne eller sende tilbake svaret.",
         "R-39: only crisis management ({approvers}) may approve or send back this reply."),
+    "approval.communications_only": (
+        "R-47: i krisläget publicerar kommunikationsenheten ({approvers}) svaren; svaret "
+        "väntar på den.",
+        "R-47: i en krisesituasjon publiserer kommunikasjonsenheten ({approvers}) svarene; "
+        "svaret venter på den.",
+        "R-47: in the crisis the communications unit ({approvers}) publishes replies; this "
+        "one waits for it."),
+    "approval.one_at_a_time": (
+        "R-39: krisledningen har redan ett beslut i ärendet att ta ställning till; det "
+        "godkänns eller skickas tillbaka först.",
+        "R-39: kriseledelsen har allerede en avgjørelse i saken til behandling; den "
+        "godkjennes eller sendes tilbake først.",
+        "R-39: crisis management has a decision on this case waiting; it approves or sends "
+        "that back first."),
     "crisis.system_only": (
         "Krislägets regler når ett ärende från Kanalvakts krisflöde.",
         "Krisereglene når en sak fra Kanalvakts kriseflyt.",

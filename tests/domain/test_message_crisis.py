@@ -12,7 +12,7 @@ import pytest
 from activities.directory import parse_directory_yaml
 from domain import crisis as cr
 from domain import message as msg
-from domain.account import NotAuthorised, WrongStage
+from domain.account import NotAuthorised, RuleViolation, WrongStage
 from domain.crisis_mode import CrisisMode
 from tests.domain.test_crisis import POLICY as CRISIS_POLICY
 from tests.domain.test_crisis import Crisis, settings
@@ -95,6 +95,7 @@ def test_r39_kristiansand_the_officers_draft_goes_through_crisis_management_too(
     """R-24 with R-39: publishing a case officer's draft is a reply like any other."""
     case = in_crisis()
     case.do(forward())
+    case.do(msg.ApproveReply(actor=KRISLEDNING))  # R-39: the forward went through it too
     case.do(draft(), at=AT + timedelta(minutes=30))
     [submitted] = case.do(respond(text=case.current.draft or ""))
     assert isinstance(submitted, msg.ReplySubmittedForApproval)
@@ -178,12 +179,20 @@ def test_r39_after_the_crisis_a_waiting_reply_may_be_published_by_the_admins() -
                                                                  "MessageAnswered"]
 
 
-def test_r29_r39_removal_does_not_wait_for_a_replys_approval() -> None:
-    """R-29 (quickly) with R-39: an admin removes the message while a reply waits."""
+def test_r29_r31_r39_a_confidential_removal_does_not_wait_for_a_replys_approval() -> None:
+    """R-29 (quickly), R-31 with R-39: while a reply waits, an admin removes
+    a message with confidential data at once; the reply is moot. Any other
+    removal waits its turn: crisis management decides on one thing at a time."""
     case = in_crisis()
     case.do(respond())
     case.do(msg.Hide(actor=ADMIN, reason="Kränkande", preserved_copy=True))
-    case.do(redact())
+    with pytest.raises(RuleViolation, match="R-39") as refused:
+        case.decide(redact())
+    assert refused.value.key == "approval.one_at_a_time"
+    case.do(msg.Register(actor=ADMIN, diarium_number="KS 2026/1", record_class="Sekretess",
+                         confidential=True))
+    assert names(case.do(redact(category="confidential_information", law="OSL"))) == [
+        "MessageRedacted"]
     s = case.current
     assert s.stage is msg.Stage.REDACTED and s.pending_reply is None
     with pytest.raises(WrongStage):
