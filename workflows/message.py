@@ -9,7 +9,9 @@ Updates (each with a validator; a rejected one leaves no history):
     watch (R-46), close_case (R-22: the manager or the communications unit, with a reason),
     confirm_manual_action (what a person did by hand on a platform without an API),
     approve_reply, send_back_reply (R-39: crisis management, where communication
-    goes through it in a crisis: a reply then waits for its approval)
+    goes through it in a crisis: a reply, a removal and a forward then wait
+    for its approval; R-47: the communications unit, which then publishes
+    an admin's reply)
 Signals:
     crisis_changed   R-39: the crisis rules that now cover the account (from the
                      municipality's CrisisWorkflow); recorded, deadlines recomputed
@@ -104,6 +106,10 @@ class InboundMessageWorkflow:
             # Begun before issue 16: no chase, no citizen's clock while
             # forwarded, no outgoing screening, so the history replays.
             self._state = self._state.model_copy(update={"fidelity_rules": False})
+        if not workflow.patched("issue16-crisis-messages"):
+            # Begun before a removal and a forward went through crisis
+            # management and the communications unit published.
+            self._state = self._state.model_copy(update={"crisis_covers_all": False})
         async with self._lock:
             if inp.state is not None:
                 pass  # continued as new: receipt and hiding were done by an earlier run
@@ -380,6 +386,17 @@ class InboundMessageWorkflow:
                 return await self._submit_for_approval(command)
             pending = self._state.pending_reply
             assert pending is not None  # the validator and _decide required it
+            if pending.removal is not None:
+                # the removal crisis management approved, carried out now.
+                if pending.removal.preserved_copy:
+                    await self._preserve_copy()
+                public = self._state.message.kind.value == "comment"
+                result = await self._platform("delete") if public else None
+                await self._decide_and_record(command, result)
+                return DecisionResult(state=self._state, platform=result)
+            if pending.forward is not None:  # the approved forward
+                await self._decide_and_record(command)
+                return DecisionResult(state=self._state)
             sent = await self._platform("reply", pending.published_text)
             await self._decide_and_record(command.model_copy(
                 update={"reply_id": sent.platform_object_id}), sent)
@@ -464,7 +481,9 @@ class InboundMessageWorkflow:
                     confidential=(rule.register_before_delete
                                   or msg.screening_found_confidential(self._state))))
             public = self._state.message.kind.value == "comment"
-            self._decide(command)
+            if isinstance(self._decide(command)[0], msg.ReplySubmittedForApproval):
+                # nothing removed yet; it waits for crisis management.
+                return await self._submit_for_approval(command)
             if command.preserved_copy:
                 await self._preserve_copy()
             result = await self._platform("delete") if public else None

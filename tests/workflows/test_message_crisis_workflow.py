@@ -16,6 +16,7 @@ from domain import message as msg
 from domain.crisis_mode import CrisisMode
 from domain.directory import Country
 from domain.inbound import InboundMessage, message_workflow_id
+from domain.redaction import RemovalCategory
 from tests.support import eventually
 from tests.workflows.test_message_workflow import (
     ADMIN,
@@ -29,7 +30,7 @@ from tests.workflows.test_message_workflow import (
     events_of,
     mh,
 )
-from workflows.message import AcknowledgeRequest, RespondRequest
+from workflows.message import AcknowledgeRequest, RedactRequest, RespondRequest
 from workflows.starter import start_message_case
 
 __all__ = ["mh"]  # the fixture, shared with the message workflow's tests
@@ -141,3 +142,52 @@ async def test_r39_a_forwarded_case_officer_is_reminded_and_escalated_within_hou
         e for e in events if e["data"].get("step", "").endswith(":officer_deadline"))
         ["data"]["due"])
     assert due == plan["officer_deadline"]
+
+
+async def test_r39_kristiansand_a_forward_and_a_removal_wait_for_crisis_management(
+        mh: MessageHarness) -> None:
+    """R-39 (Kristiansand: all communication goes through crisis management):
+    an admin's forward and removal are recorded as waiting and listed for
+    crisis management; nothing is deleted on the platform until it
+    approves (an admin cannot, refused with nothing recorded); then the
+    copy is kept (R-30) and the comment deleted through the Graph API."""
+    handle = await receive_in_crisis(mh, "Här är hela deras film att ladda ner", through=True)
+    object_id = handle.id.split(":")[-1]
+    waiting = await handle.execute_update(W.forward, msg.Forward(
+        actor=ADMIN, officer=OFFICER, note="Beredskapsfråga"))
+    assert waiting.state.stage is msg.Stage.AWAITING_APPROVAL
+    assert waiting.state.pending_reply is not None
+    assert waiting.state.pending_reply.kind == "forward"
+    forwarded = await handle.execute_update(W.approve_reply,
+                                            msg.ApproveReply(actor=KRISLEDNING))
+    assert (forwarded.state.stage, forwarded.state.officer) == (msg.Stage.FORWARDED, OFFICER)
+
+    held = await handle.execute_update(W.redact, RedactRequest(
+        actor=ADMIN, category=RemovalCategory.COPYRIGHT_INFRINGEMENT, reason="Upphovsrätt"))
+    assert held.state.stage is msg.Stage.AWAITING_APPROVAL and held.platform is None
+    assert held.state.pending_reply is not None
+    assert held.state.pending_reply.approvers == {KRISLEDNING}
+    assert not mh.graph.objects[object_id].deleted
+    # Listed for crisis management as awaiting_approval lists it (the read model).
+    listed = await mh.pool.fetchrow(
+        "SELECT state->'pending_reply'->>'kind' AS kind, "
+        "state->'pending_reply'->>'submitted_by' AS submitted_by FROM message_cases "
+        "WHERE case_id = $1 AND stage = 'awaiting_approval' "
+        "AND state->'pending_reply'->'approvers' ? $2", handle.id, KRISLEDNING)
+    assert listed is not None and dict(listed) == {"kind": "removal", "submitted_by": ADMIN}
+    count = len(await events_of(mh, handle.id))
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=ADMIN))
+    assert refused.value.cause.type == "NotAuthorised"  # type: ignore[union-attr]
+    assert len(await events_of(mh, handle.id)) == count
+
+    done = await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=KRISLEDNING))
+    assert done.state.stage is msg.Stage.REDACTED
+    assert mh.graph.objects[object_id].deleted
+    assert await mh.pool.fetchval("SELECT count(*) FROM preserved_copies WHERE case_id = $1",
+                                  handle.id) == 1
+    events = await events_of(mh, handle.id)
+    assert [e["event_type"] for e in events] == [
+        "MessageReceived", "ReplySubmittedForApproval", "ReplyApproved", "MessageForwarded",
+        "ReplySubmittedForApproval", "ReplyApproved", "MessageRedacted"]
+    assert [e["actor"] for e in events[-2:]] == [KRISLEDNING, ADMIN]
