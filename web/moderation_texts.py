@@ -371,6 +371,26 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
                        "før lederen eller kommunikasjonsavdelingen har bekreftet den (R-44).",
                        "The text contains confidential information and is not posted until "
                        "the manager or the communications unit confirms it (R-44)."),
+    # R-39 (issue 16): a removal or a forward waits too; R-47: the unit publishes.
+    "case.pending_reply.removal": (
+        "Det som väntar är att meddelandet tas bort; det görs när krisledningen godkänt (R-39).",
+        "Det som venter er at meldingen fjernes; det skjer når kriseledelsen har godkjent "
+        "(R-39).",
+        "What waits is the removal of the message; it is done once crisis management "
+        "approves (R-39)."),
+    "case.pending_reply.forward": (
+        "Det som väntar är att ärendet lämnas till {officer}; det görs när krisledningen "
+        "godkänt (R-39).",
+        "Det som venter er at saken sendes til {officer}; det skjer når kriseledelsen har "
+        "godkjent (R-39).",
+        "What waits is forwarding the case to {officer}; it is done once crisis management "
+        "approves (R-39)."),
+    "case.pending_reply.communications": (
+        "I krisläget publicerar kommunikationsenheten svaren; den publicerar detta (R-47).",
+        "I en krisesituasjon publiserer kommunikasjonsenheten svarene; den publiserer dette "
+        "(R-47).",
+        "In the crisis the communications unit publishes replies; it publishes this one "
+        "(R-47)."),
     "case.pending_reply.confidential": (
         "Hålls för sekretessbelagda uppgifter (R-44).",
         "Holdt tilbake for taushetsbelagte opplysninger (R-44).",

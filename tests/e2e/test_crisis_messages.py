@@ -24,11 +24,14 @@ BASE = "/api/municipalities/exempelby/crisis"
 
 
 async def _through_crisis_management(database_url: str, tmp_path: Path,
-                                     members: list[str] | None = None) -> None:
+                                     members: list[str] | None = None, *,
+                                     communications_publishes: bool = False) -> None:
     """R-43: Exempelby's directory with Kristiansand's rule switched on, loaded
-    as `kanalvakt directory load` does; `members` replace crisis management."""
+    as `kanalvakt directory load` does; `members` replace crisis management;
+    `communications_publishes` switches R-47 on as in Fjordvik."""
     data: dict[str, Any] = yaml.safe_load(EXEMPELBY.read_text(encoding="utf-8"))
     data["municipality"]["crisis"]["communication_through_crisis_management"] = True
+    data["municipality"]["crisis"]["communications_publishes"] = communications_publishes
     if members is not None:
         data["crisis_management"] = members
     path = tmp_path / "exempelby.yaml"
@@ -203,3 +206,47 @@ async def test_r39_a_new_member_of_crisis_management_approves_a_waiting_reply(
     r = await decide(stack, asked, "approve", newcomer, {})
     assert r.status_code == 200, r.text
     assert r.json()["state"]["stage"] == "answered"
+
+
+async def test_r39_r47_a_removal_waits_and_the_communications_unit_publishes_the_reply(
+        stack: Stack, database_url: str, tmp_path: Path) -> None:
+    """R-39 and R-47 as in Fjordvik: an admin's removal waits for crisis
+    management, whose case page says what waits, and is sent back; the
+    admin's answer is approved by crisis management, then waits for the
+    communications unit (the deputy is refused, told who publishes), which
+    publishes it."""
+    await _through_crisis_management(database_url, tmp_path, communications_publishes=True)
+    account_id = await active_account(stack)
+    r = await stack.http.post(BASE, json={"reason": "Storm", "units": ["kultur"]},
+                              headers=as_(KRISLEDNING))
+    assert r.status_code == 200, r.text
+    asked = await received(stack, account_id, "Här är hela filmen att ladda ner")
+    await eventually(lambda: _state(stack, asked), lambda s: s.crisis is not None)
+
+    r = await decide(stack, asked, "redact", ADMIN, {"category": "copyright_infringement",
+                                                     "reason": "Upphovsrätt"})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["stage"] == "awaiting_approval" and r.json()["platform"] is None
+    async with browser(stack) as page:
+        await sign_in(page, KRISLEDNING)
+        html = await page.get(f"/messages/{asked}")
+        assert html.status_code == 200, html.text
+        assert "tas bort" in html.text and "(R-39)" in html.text
+    r = await decide(stack, asked, "send-back", KRISLEDNING, {"comment": "Svara i stället"})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["stage"] == "open"
+
+    r = await decide(stack, asked, "respond", ADMIN, {"text": "Vi hänvisar till kommunen."})
+    assert r.json()["state"]["stage"] == "awaiting_approval"
+    r = await decide(stack, asked, "approve", KRISLEDNING, {})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["pending_reply"]["held_for"] == "communications"
+    r = await decide(stack, asked, "approve", DEPUTY, {})
+    assert r.status_code == 403 and "R-47" in r.text and COMMS in r.text
+    r = await decide(stack, asked, "approve", COMMS, {})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["stage"] == "answered"
+    timeline = [(e["event_type"], e["actor"]) for e in (await case(stack, asked))["timeline"]]
+    assert ("ReplyApproved", COMMS) in timeline and ("MessageAnswered", ADMIN) in timeline
+    assert ("ReplySentBack", KRISLEDNING) in timeline
+    assert "MessageRedacted" not in {t for t, _ in timeline}
