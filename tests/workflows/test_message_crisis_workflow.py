@@ -191,3 +191,24 @@ async def test_r39_kristiansand_a_forward_and_a_removal_wait_for_crisis_manageme
         "MessageReceived", "ReplySubmittedForApproval", "ReplyApproved", "MessageForwarded",
         "ReplySubmittedForApproval", "ReplyApproved", "MessageRedacted"]
     assert [e["actor"] for e in events[-2:]] == [KRISLEDNING, ADMIN]
+
+
+async def test_r31_r39_an_identity_number_is_hidden_and_removed_without_waiting(
+        mh: MessageHarness) -> None:
+    """R-31 with R-39: even where all communication goes through crisis
+    management, an identity number is hidden at once on receipt and its
+    removal (registered first) is carried out at once: it protects the
+    person, so it never waits for an approval."""
+    handle = await receive_in_crisis(mh, "Min son 19121212-1212 saknas!", through=True)
+    object_id = handle.id.split(":")[-1]
+    state: msg.MessageState = await eventually(lambda: handle.query(W.state),
+                                               lambda s: s.hidden)
+    assert state.crisis is not None and state.crisis.through_crisis_management
+    assert mh.graph.objects[object_id].hidden
+    done = await handle.execute_update(W.redact, RedactRequest(
+        actor=ADMIN, category=RemovalCategory.CONFIDENTIAL_INFORMATION,
+        reason="Personnummer till ett barn"))
+    assert done.state.stage is msg.Stage.REDACTED and done.state.pending_reply is None
+    assert mh.graph.objects[object_id].deleted
+    types = [e["event_type"] for e in await events_of(mh, handle.id)]
+    assert types == ["MessageReceived", "MessageHidden", "MessageRegistered", "MessageRedacted"]
