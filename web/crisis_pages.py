@@ -102,10 +102,15 @@ moderation_texts.register({
     "crisis.storm.cooling": ("Flaggad till {at}", "Flagget til {at}", "Flagged until {at}"),
     "crisis.storm.cooled": ("Avklingad", "Avtatt", "Cooled down"),
     "crisis.history": ("Tidigare krislägen", "Tidligere krisemodus", "Earlier crises"),
-    "crisis.awaiting": ("Svar som väntar på ditt godkännande",
-                        "Svar som venter på din godkjenning",
-                        "Replies waiting for your approval"),
+    "crisis.awaiting": ("Väntar på ditt godkännande",
+                        "Venter på din godkjenning",
+                        "Waiting for your approval"),
     "crisis.awaiting.reply": ("Svar av {who}", "Svar fra {who}", "Reply by {who}"),
+    # Issue 16: a removal or a forward waits too, said as what it is.
+    "crisis.awaiting.removal": ("Borttagning av {who}", "Fjerning fra {who}",
+                                "Removal by {who}"),
+    "crisis.awaiting.forward": ("Vidarebefordran av {who}", "Videresending fra {who}",
+                                "Forward by {who}"),
     "crisis.awaiting.open": ("Granska", "Gå gjennom", "Review"),
     "crisis.through": ("Kommunikation", "Kommunikasjon", "Communication"),
     "crisis.through.yes": ("All kommunikation går via krisledningen: svar publiceras när "

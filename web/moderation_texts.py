@@ -308,6 +308,26 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
                            "Et svar fra {who} venter på kriseledelsens godkjenning.",
                            "A reply by {who} waits for crisis management's approval."),
     "case.pending_reply.approvers": ("Krisledningen:", "Kriseledelsen:", "Crisis management:"),
+    # What waits, said first (issue 16): a removal, a forward, a reply the
+    # communications unit publishes, or a text held for confidential data.
+    "case.pending.removal": ("En borttagning av {who} väntar på krisledningens godkännande.",
+                             "En fjerning fra {who} venter på kriseledelsens godkjenning.",
+                             "A removal by {who} waits for crisis management's approval."),
+    "case.pending.forward": ("En vidarebefordran av {who} väntar på krisledningens "
+                             "godkännande.",
+                             "En videresending fra {who} venter på kriseledelsens godkjenning.",
+                             "A forward by {who} waits for crisis management's approval."),
+    "case.pending.publish": ("Ett svar av {who} väntar på att kommunikationsenheten "
+                             "publicerar det.",
+                             "Et svar fra {who} venter på at kommunikasjonsenheten publiserer "
+                             "det.",
+                             "A reply by {who} waits for the communications unit to post it."),
+    "case.pending.confidential": ("En text av {who} väntar på att bekräftas innan den "
+                                  "publiceras.",
+                                  "En tekst fra {who} venter på å bli bekreftet før den "
+                                  "publiseres.",
+                                  "A text by {who} waits to be confirmed before it is posted."),
+    "case.pending.approvers": ("Kan godkännas av:", "Kan godkjennes av:", "May be approved by:"),
     "case.sent_back": ("Krisledningen skickade tillbaka svaret:",
                        "Kriseledelsen sendte svaret tilbake:",
                        "Crisis management sent the reply back:"),

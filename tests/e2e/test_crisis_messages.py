@@ -232,6 +232,10 @@ async def test_r39_r47_a_removal_waits_and_the_communications_unit_publishes_the
         html = await page.get(f"/messages/{asked}")
         assert html.status_code == 200, html.text
         assert "tas bort" in html.text and "(R-39)" in html.text
+        # Said first, what waits: a removal, not "a reply"; so on /crisis too.
+        assert "En borttagning av" in html.text and "Ett svar av" not in html.text
+        listed = (await page.get("/crisis")).text
+        assert "Borttagning av" in listed and f'href="/messages/{asked}"' in listed
     r = await decide(stack, asked, "send-back", KRISLEDNING, {"comment": "Svara i stället"})
     assert r.status_code == 200, r.text
     assert r.json()["state"]["stage"] == "open"
@@ -241,6 +245,11 @@ async def test_r39_r47_a_removal_waits_and_the_communications_unit_publishes_the
     r = await decide(stack, asked, "approve", KRISLEDNING, {})
     assert r.status_code == 200, r.text
     assert r.json()["state"]["pending_reply"]["held_for"] == "communications"
+    async with browser(stack) as page:  # the unit, who publishes it, reads what waits
+        await sign_in(page, COMMS)
+        html = (await page.get(f"/messages/{asked}")).text
+        assert "väntar på att kommunikationsenheten publicerar det" in html
+        assert "Kan godkännas av:" in html
     r = await decide(stack, asked, "approve", DEPUTY, {})
     assert r.status_code == 403 and "R-47" in r.text and COMMS in r.text
     r = await decide(stack, asked, "approve", COMMS, {})
