@@ -390,14 +390,7 @@ def build_deliveries(count: int, seed: int, *, phone_share: float = 0.05,
 async def activate_account(http: httpx.AsyncClient) -> str:
     """As tests/e2e/conftest.py's active_account: request, approve, both
     assessments, sign-off, activate with the page id."""
-    from tests.support import (
-        COMMS,
-        MANAGER,
-        REQUESTER,
-        assessment,
-        full_checklist,
-        request_fields,
-    )
+    from tests.support import REQUESTER, activation_steps, request_fields
 
     def as_(actor: str) -> dict[str, str]:
         return {"X-Kanalvakt-Actor": actor}
@@ -409,17 +402,7 @@ async def activate_account(http: httpx.AsyncClient) -> str:
         raise RuntimeError(f"account request: {r.status_code} {r.text}")
     account_id: str = r.json()["account_id"]
     today = datetime.now(UTC).date()
-    steps: list[tuple[str, str, dict[str, Any]]] = [
-        ("approve", MANAGER, {}),
-        ("risk-assessments", REQUESTER, assessment("ros", today)),
-        ("risk-assessments", REQUESTER, assessment("dpia", today)),
-        ("sign-off", COMMS, {"decision": "approve", "checklist": full_checklist()}),
-        ("activate", COMMS, {"handle": "@kulturhusetangen",
-                             "url": "https://www.facebook.com/kulturhusetangen",
-                             "platform_account_id": PAGE,
-                             "admins": [{"person": REQUESTER, "two_factor": True},
-                                        {"person": "johan.berg", "two_factor": True}]}),
-    ]
+    steps = activation_steps(PAGE, today)
     for path, actor, body in steps:
         r = await http.post(f"/api/accounts/{account_id}/{path}", headers=as_(actor), json=body)
         if r.status_code != 200:

@@ -124,3 +124,22 @@ async def register_search_attributes(client: Client) -> None:
         namespace=client.namespace,
         search_attributes={k.name: kinds[k.indexed_value_type.name] for k in sa.ALL},
     ))
+
+
+def activation_steps(platform_account_id: str | None, today: date
+                     ) -> list[tuple[str, str, dict[str, Any]]]:
+    """The JSON API steps that take a requested account to active (path,
+    actor, body): approve (R-01, R-52), both assessments (R-04), sign-off
+    (R-03), activate with two admins with 2FA (R-12). Shared by the e2e
+    tests and the benchmarks, so a new rule of the lifecycle reaches both."""
+    return [
+        ("approve", MANAGER, {"admins_equipped": True}),
+        ("risk-assessments", REQUESTER, assessment("ros", today)),
+        ("risk-assessments", REQUESTER, assessment("dpia", today)),
+        ("sign-off", COMMS, {"decision": "approve", "checklist": full_checklist()}),
+        ("activate", COMMS, {"handle": "@kulturhusetangen",
+                             "url": "https://www.facebook.com/kulturhusetangen",
+                             "platform_account_id": platform_account_id,
+                             "admins": [{"person": REQUESTER, "two_factor": True},
+                                        {"person": "johan.berg", "two_factor": True}]}),
+    ]

@@ -128,7 +128,7 @@ async def active_account(stack: Stack, *, platform: str = "facebook",
     active; returns its id. Admins: elin.strand and johan.berg, with 2FA."""
     from datetime import UTC, datetime
 
-    from tests.support import COMMS, MANAGER, REQUESTER, assessment, full_checklist, request_fields
+    from tests.support import REQUESTER, activation_steps, request_fields
 
     def as_(actor: str) -> dict[str, str]:
         return {"X-Kanalvakt-Actor": actor}
@@ -138,17 +138,7 @@ async def active_account(stack: Stack, *, platform: str = "facebook",
     assert r.status_code == 201, r.text
     account_id: str = r.json()["account_id"]
     base = f"/api/accounts/{account_id}"
-    steps: list[tuple[str, str, dict[str, object]]] = [
-        ("approve", MANAGER, {"admins_equipped": True}),
-        ("risk-assessments", REQUESTER, assessment("ros", datetime.now(UTC).date())),
-        ("risk-assessments", REQUESTER, assessment("dpia", datetime.now(UTC).date())),
-        ("sign-off", COMMS, {"decision": "approve", "checklist": full_checklist()}),
-        ("activate", COMMS, {"handle": "@kulturhusetangen",
-                             "url": "https://www.facebook.com/kulturhusetangen",
-                             "platform_account_id": platform_account_id,
-                             "admins": [{"person": REQUESTER, "two_factor": True},
-                                        {"person": "johan.berg", "two_factor": True}]}),
-    ]
+    steps = activation_steps(platform_account_id, datetime.now(UTC).date())
     for path, actor, body in steps:
         r = await stack.http.post(f"{base}/{path}", headers=as_(actor), json=body)
         assert r.status_code == 200, (path, r.text)
