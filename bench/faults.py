@@ -59,7 +59,6 @@ import json
 import logging
 import os
 import random
-import shutil
 import signal
 import tempfile
 import time
@@ -76,18 +75,18 @@ import asyncpg
 import httpx
 from temporalio.client import Client
 
-import settings
 from bench.storm import (
     APP_SECRET,
     PAGE,
-    RESULTS_DIR,
     activate_account,
     background,
     build_deliveries,
     exit_now,
     free_ports,
+    keep_or_remove,
     logged,
     machine_details,
+    write_results,
 )
 from deploy.stack import Stack, StackConfig, StackError, find_temporal_binary
 
@@ -665,14 +664,8 @@ async def amain(args: argparse.Namespace) -> int:
     result["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
     if "campaign" in result:
         print(report(result), flush=True)
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        out = RESULTS_DIR / f"faults-{started_utc.strftime('%Y%m%dT%H%M%SZ')}.json"
-        out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
-        say(f"results written to {out.relative_to(settings.ROOT)}")
-    if keep:
-        say(f"state folder kept: {state_dir}")
-    else:
-        shutil.rmtree(state_dir, ignore_errors=True)
+        write_results("faults", result, started_utc, tell=say)
+    keep_or_remove(state_dir, keep, tell=say)
     return code
 
 

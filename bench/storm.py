@@ -979,15 +979,26 @@ async def amain(args: argparse.Namespace) -> int:
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     if "storm" in result:
         print(report(result), flush=True)
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        out = RESULTS_DIR / f"storm-{started_utc.strftime('%Y%m%dT%H%M%SZ')}.json"
-        out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
-        say(f"results written to {out.relative_to(settings.ROOT)}")
+        write_results("storm", result, started_utc)
+    keep_or_remove(state_dir, keep)
+    return code
+
+
+def write_results(kind: str, result: dict[str, Any], started_utc: datetime, *,
+                  tell: Callable[[str], None] = say) -> None:
+    """bench/results/<kind>-<UTC start>.json (git-ignored)."""
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    out = RESULTS_DIR / f"{kind}-{started_utc.strftime('%Y%m%dT%H%M%SZ')}.json"
+    out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
+    tell(f"results written to {out.relative_to(settings.ROOT)}")
+
+
+def keep_or_remove(state_dir: Path, keep: bool, *, tell: Callable[[str], None] = say) -> None:
+    """The run's state folder: kept when asked or when something failed."""
     if keep:
-        say(f"state folder kept: {state_dir}")
+        tell(f"state folder kept: {state_dir}")
     else:
         shutil.rmtree(state_dir, ignore_errors=True)
-    return code
 
 
 def main(argv: Sequence[str] | None = None) -> int:

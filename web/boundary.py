@@ -97,6 +97,21 @@ async def _answer(scope: Scope, send: Send, status: int, detail: Any) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+def replaying(body: bytes, receive: Receive) -> Receive:
+    """A `receive` that hands the app a body a middleware has already read,
+    whole, then passes on what comes after (a disconnect)."""
+    replayed = False
+
+    async def replay() -> Message:
+        nonlocal replayed
+        if not replayed:
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
 class BodyLimitMiddleware:
     def __init__(self, app: ASGIApp, *, default: int = MAX_BODY_BYTES,
                  webhook: int = WEBHOOK_MAX_BODY_BYTES,
@@ -235,16 +250,7 @@ class TextCheckMiddleware:
                      fields=[".".join(map(str, e["loc"])) for e in errors[:10]])
             await _answer(scope, send, 422, errors)
             return
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        await self.app(scope, replay, send)
+        await self.app(scope, replaying(body, receive), send)
 
 
 def _json_errors(body: bytes) -> list[dict[str, Any]]:

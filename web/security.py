@@ -35,6 +35,8 @@ from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from web.boundary import replaying
+
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -104,26 +106,18 @@ class CsrfMiddleware:
             more = message.get("more_body", False)
             # No limit of its own: web.boundary.BodyLimitMiddleware, outside
             # this one, bounds every body (a screenshot upload's larger).
-        replayed = False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if not replayed:
-                replayed = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
         expected = scope.get("session", {}).get("csrf")
         given = headers.get(CSRF_HEADER.lower())
         if not given:
             content_type = headers.get("content-type", "")
             if content_type.startswith(("application/x-www-form-urlencoded",
                                         "multipart/form-data")):
-                form = await Request(scope, replay).form()
+                form = await Request(scope, replaying(body, receive)).form()
                 value = form.get(CSRF_FIELD)
                 given = value if isinstance(value, str) else None
                 await form.close()
-                replayed = False
+        # The body, whole, for whoever reads it next (the form above read a copy).
+        replay = replaying(body, receive)
         if not (isinstance(expected, str) and given
                 and hmac.compare_digest(expected.encode(), given.encode())):
             await self._deny(scope, replay, send, "csrf")
