@@ -176,6 +176,12 @@ class AddAdminBody(BaseModel):
     two_factor: bool = False
 
 
+class PublisherBody(BaseModel):
+    """R-52: a person who publishes beside the admins."""
+
+    person: acc.PersonId
+
+
 class RemoveAdminBody(BaseModel):
     reason: str | None = Field(None, max_length=4000)
 
@@ -287,7 +293,8 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
                            actor: ApiActor) -> AccountView:
             handle, row = await _handle(ctx, account_id)
             who = await _known_actor(ctx, row["municipality_id"], actor)
-            added: AddAdminBody | None = body if isinstance(body, AddAdminBody) else None
+            added: AddAdminBody | PublisherBody | None = (
+                body if isinstance(body, AddAdminBody | PublisherBody) else None)
             if added and await ctx.directory.person(row["municipality_id"], added.person) is None:
                 raise _field_error(["person"], f"{added.person} is not in the directory",
                                    "unknown")
@@ -327,6 +334,9 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     decision("admins", AccountLifecycleWorkflow.add_admin,
              lambda who, b: acc.AddAdmin(actor=who, person=b.person, two_factor=b.two_factor),
              AddAdminBody, "The manager appoints an admin (R-13)")
+    decision("publishers", AccountLifecycleWorkflow.appoint_publisher,
+             lambda who, b: acc.AppointPublisher(actor=who, person=b.person),
+             PublisherBody, "The manager appoints a publisher beside the admins (R-52)")
     decision("message-settings", AccountLifecycleWorkflow.change_message_settings,
              lambda who, b: acc.ChangeMessageSettings(actor=who, policy=b),
              MessagePolicy, "How this account's messages are answered (R-23, R-26, R-43)")
@@ -345,6 +355,15 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
         who = await _known_actor(ctx, row["municipality_id"], actor)
         command = acc.RemoveAdmin(actor=who, person=person, reason=body.reason)
         return _view(await _send(handle, AccountLifecycleWorkflow.remove_admin, command))
+
+    @app.post("/api/accounts/{account_id}/publishers/{person}/remove",
+              response_model=AccountView, summary="The manager removes a publisher (R-52)")
+    async def remove_publisher(account_id: uuid.UUID, person: PersonInPath, ctx: Ctx,
+                               actor: ApiActor) -> AccountView:
+        handle, row = await _handle(ctx, account_id)
+        who = await _known_actor(ctx, row["municipality_id"], actor)
+        command = acc.RemovePublisher(actor=who, person=person)
+        return _view(await _send(handle, AccountLifecycleWorkflow.remove_publisher, command))
 
     @app.post("/api/accounts/{account_id}/admins/{person}/two-factor",
               response_model=AccountView)
