@@ -36,6 +36,8 @@ from activities.db import create_pool, migrate
 from activities.directory import DirectoryRepository, LoadReport, parse_directory_yaml
 from activities.eventstore import EventStore
 from activities.intake import IntakeRepository, RowKey
+from activities.payload_keys import PayloadKeyTable
+from codec import DataKeys, KeyRing, PayloadDecryptionError, PayloadKeyError, parse_keys
 from domain.directory import Directory
 
 EXIT_OK = 0
@@ -308,9 +310,6 @@ async def _keys_rewrap(dsn: str) -> int:
     """After a KEK rotation (a municipality's new key first in
     KANALVAKT_PAYLOAD_KEYS): every live data key wrapped under its
     municipality's first KEK, so the old KEK can go (codec.py)."""
-    from activities.payload_keys import PayloadKeyTable
-    from codec import DataKeys, KeyRing, PayloadDecryptionError, PayloadKeyError, parse_keys
-
     try:
         keys = parse_keys(settings.load().payload_keys)
         ring = KeyRing(keys)

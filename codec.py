@@ -59,6 +59,8 @@ from temporalio.converter import (
     WorkflowSerializationContext,
 )
 
+from activities.payload_keys import PayloadKeyTable
+
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
 SCOPE = "kanalvakt-scope"
@@ -497,7 +499,5 @@ def codec_from_settings(spec: str, production: bool, database_url: str | None = 
                                   "set: payloads (message texts) would reach Temporal in clear")
         return None
     if database_url:
-        from activities.payload_keys import PayloadKeyTable
-
         return ScopedCodec(keys, DataKeys(KeyRing(keys), PayloadKeyTable(dsn=database_url)))
     return EncryptionCodec(keys)

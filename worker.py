@@ -6,6 +6,7 @@ store with its projections and the activity objects, and runs the workflows.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import signal
 from collections.abc import Callable, Sequence
@@ -36,6 +37,7 @@ from activities.snapshot import SnapshotActivities, archive_delivery_from_env
 from activities.snapshot_admins import SnapshotAdminActivities
 from activities.snapshot_delivery import Delivery
 from codec import DataKeys, codec_from_settings, data_converter, data_keys_of
+from deploy.waiting import DependencyUnavailable, wait_for_postgres, wait_for_temporal
 from workflows.account import AccountLifecycleWorkflow
 from workflows.crisis import CrisisWorkflow
 from workflows.message import InboundMessageWorkflow
@@ -143,8 +145,6 @@ async def main(argv: Sequence[str] = ()) -> None:
     `--no-feeder` only the worker, `--feeder-only` only the feeder. Feeders
     claim rows safely side by side (activities/intake.py), so more feeder
     processes let the intake use more cores when one is not enough."""
-    import argparse
-
     parser = argparse.ArgumentParser(prog="python -m worker")
     roles = parser.add_mutually_exclusive_group()
     roles.add_argument("--no-feeder", action="store_true", help="run no intake feeder")
@@ -160,11 +160,9 @@ async def main(argv: Sequence[str] = ()) -> None:
     cfg.archive_dir.mkdir(parents=True, exist_ok=True)
     # Started before PostgreSQL or Temporal is up (a reboot, a restart by the
     # supervisor), the worker waits for them, bounded (deploy/waiting.py).
-    from deploy.waiting import DependencyUnavailable, wait_for_postgres, wait_for_temporal
-
     try:
         pool = await wait_for_postgres(cfg.database_url, cfg)
-        client = await wait_for_temporal(cfg)
+        client = await wait_for_temporal(connect, cfg)
     except DependencyUnavailable as exc:
         raise SystemExit(f"worker: {exc}") from None
     stop = asyncio.Event()

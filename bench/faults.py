@@ -60,7 +60,6 @@ import logging
 import os
 import random
 import signal
-import tempfile
 import time
 import traceback
 import uuid
@@ -82,13 +81,13 @@ from bench.storm import (
     background,
     build_deliveries,
     exit_now,
-    free_ports,
+    fresh_stack_environment,
     keep_or_remove,
     logged,
     machine_details,
     write_results,
 )
-from deploy.stack import Stack, StackConfig, StackError, find_temporal_binary
+from deploy.stack import Stack, StackError, find_temporal_binary
 
 UNKNOWN_PAGE = "104999999999999"  # no account has it
 POISON_KINDS = ("date_1970", "unknown_page", "nul", "mixed")
@@ -597,21 +596,13 @@ async def amain(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
 
-    state_dir = Path(tempfile.mkdtemp(prefix="kanalvakt-faults-"))
-    temporal_port, ui_port, web_port = free_ports(3)
-    for name in ("DATABASE_URL", "TEMPORAL_ADDRESS"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        KANALVAKT_STATE_DIR=str(state_dir), KANALVAKT_ARCHIVE_DIR=str(state_dir / "archive"),
-        TEMPORAL_PORT=str(temporal_port), TEMPORAL_UI_PORT=str(ui_port),
-        KANALVAKT_WEB_PORT=str(web_port), META_APP_SECRET=APP_SECRET)
+    base = fresh_stack_environment("kanalvakt-faults-")
+    state_dir = base.state_dir
     children_env = dict(FEEDER_ENV)
     for pair in args.env:
         key, _, value = pair.partition("=")
         children_env[key] = value
     os.environ.update(children_env)
-    base = StackConfig(state_dir=state_dir, archive_dir=state_dir / "archive",
-                       temporal_port=temporal_port, temporal_ui_port=ui_port, web_port=web_port)
     config = dataclasses.replace(
         base,
         worker_command=logged(state_dir / "worker.log", base.effective_worker_command),
@@ -627,7 +618,7 @@ async def amain(args: argparse.Namespace) -> int:
         "children_env": children_env}
     say(f"children's environment: {children_env}")
     say(f"state folder {state_dir} (worker.log, web.log, temporal.log, pg/log there); ports: "
-        f"Temporal {temporal_port}, web {web_port}")
+        f"Temporal {base.temporal_port}, web {base.web_port}")
     stack = Stack(config, hurry)
     code = 0
     keep = args.keep_state

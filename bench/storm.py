@@ -851,23 +851,14 @@ async def amain(args: argparse.Namespace) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, on_signal, sig)
 
-    state_dir = Path(tempfile.mkdtemp(prefix="kanalvakt-storm-"))
-    temporal_port, ui_port, web_port = free_ports(3)
-    # For the children (the stack copies os.environ into theirs).
-    for name in ("DATABASE_URL", "TEMPORAL_ADDRESS"):
-        os.environ.pop(name, None)
-    os.environ.update(
-        KANALVAKT_STATE_DIR=str(state_dir), KANALVAKT_ARCHIVE_DIR=str(state_dir / "archive"),
-        TEMPORAL_PORT=str(temporal_port), TEMPORAL_UI_PORT=str(ui_port),
-        KANALVAKT_WEB_PORT=str(web_port), META_APP_SECRET=APP_SECRET)
+    base = fresh_stack_environment("kanalvakt-storm-")
+    state_dir = base.state_dir
     dont_write_bytecode = os.environ.get("PYTHONDONTWRITEBYTECODE")
     if args.bytecode_cache:
         # The sandbox re-imports the workflow modules for every workflow run;
         # without .pyc files each re-import compiles them from source.
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
         os.environ["PYTHONPYCACHEPREFIX"] = str(state_dir / "pycache")
-    base = StackConfig(state_dir=state_dir, archive_dir=state_dir / "archive",
-                       temporal_port=temporal_port, temporal_ui_port=ui_port, web_port=web_port)
     config = dataclasses.replace(
         base,
         worker_command=logged(state_dir / "worker.log",
@@ -897,7 +888,7 @@ async def amain(args: argparse.Namespace) -> int:
         "targets": {},
     }
     say(f"state folder {state_dir} (worker.log, web.log, temporal.log there); ports: "
-        f"Temporal {temporal_port}, UI {ui_port}, web {web_port}")
+        f"Temporal {base.temporal_port}, UI {base.temporal_ui_port}, web {base.web_port}")
     stack = Stack(config, hurry)
     code = 0
     keep = args.keep_state
@@ -982,6 +973,22 @@ async def amain(args: argparse.Namespace) -> int:
         write_results("storm", result, started_utc)
     keep_or_remove(state_dir, keep)
     return code
+
+
+def fresh_stack_environment(prefix: str) -> StackConfig:
+    """A temporary state folder and free ports for a stack of the run's own,
+    set in os.environ for the children (the stack copies it into theirs);
+    returns the stack's configuration for them."""
+    state_dir = Path(tempfile.mkdtemp(prefix=prefix))
+    temporal_port, ui_port, web_port = free_ports(3)
+    for name in ("DATABASE_URL", "TEMPORAL_ADDRESS"):
+        os.environ.pop(name, None)
+    os.environ.update(
+        KANALVAKT_STATE_DIR=str(state_dir), KANALVAKT_ARCHIVE_DIR=str(state_dir / "archive"),
+        TEMPORAL_PORT=str(temporal_port), TEMPORAL_UI_PORT=str(ui_port),
+        KANALVAKT_WEB_PORT=str(web_port), META_APP_SECRET=APP_SECRET)
+    return StackConfig(state_dir=state_dir, archive_dir=state_dir / "archive",
+                       temporal_port=temporal_port, temporal_ui_port=ui_port, web_port=web_port)
 
 
 def write_results(kind: str, result: dict[str, Any], started_utc: datetime, *,

@@ -120,11 +120,11 @@ async def wait_for_postgres(dsn: str, cfg: app_settings.Settings | None = None) 
                           attempts=cfg.startup_attempts, max_delay=cfg.startup_max_delay)
 
 
-async def wait_for_temporal(cfg: app_settings.Settings | None = None) -> Client:
-    """The application's Temporal client (worker.connect: the payload codec
-    included), once the server accepts the connection."""
-    from worker import connect
-
+async def wait_for_temporal(connect: Callable[[str, str], Awaitable[Client]],
+                            cfg: app_settings.Settings | None = None) -> Client:
+    """The application's Temporal client, made by `connect` (worker.connect:
+    the payload codec included), once the server accepts the connection.
+    Passed in, so this module stays below the entry points that use it."""
     cfg = cfg or app_settings.load()
 
     async def attempt() -> Client:

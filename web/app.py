@@ -30,6 +30,7 @@ import settings as app_settings
 from activities import queries
 from activities.db import database_unavailable
 from activities.directory import DirectoryRepository
+from deploy.waiting import wait_for_postgres, wait_for_temporal
 from domain import account as acc
 from domain.message_policy import MessagePolicy
 from web.codec_api import codec_router
@@ -41,6 +42,7 @@ from web.page_texts import Refused
 from web.pages import install_intranet
 from web.snapshots_api import snapshots_router
 from web.webhooks import meta_router
+from worker import connect as connect_temporal
 from workflows.account import AccountLifecycleWorkflow
 from workflows.starter import start_account_case
 
@@ -75,13 +77,11 @@ def create_app(
     async def default_connect() -> tuple[asyncpg.Pool, Client]:
         # Started before PostgreSQL or Temporal is up, the app waits for
         # them, bounded, before it listens (deploy/waiting.py).
-        from deploy.waiting import wait_for_postgres, wait_for_temporal
-
         if not cfg.database_url:
             raise RuntimeError("DATABASE_URL is not set")
         pool = await wait_for_postgres(cfg.database_url, cfg)
         try:
-            return pool, await wait_for_temporal(cfg)
+            return pool, await wait_for_temporal(connect_temporal, cfg)
         except BaseException:
             await pool.close()
             raise

@@ -27,7 +27,8 @@ from activities.projections import all_projections
 from domain import message as msg
 from domain.inbound import InboundMessage, message_workflow_id
 from tests.e2e.conftest import Stack, active_account
-from tests.e2e.test_webhook_intake import PAGE
+from tests.e2e.test_webhook_intake import PAGE, deliver, delivery
+from tests.e2e.test_webhook_intake import comment as webhook_comment
 from tests.support import eventually
 
 
@@ -155,9 +156,6 @@ async def test_r40_a_storm_through_the_intake_is_flagged_once_from_the_counts(
     feeder, are counted per minute; the storm is reported to the crisis
     workflow and flagged once, however many more arrive while it cools
     down; the counts are a read model rebuilt from the events."""
-    from tests.e2e.test_webhook_intake import comment as webhook_comment
-    from tests.e2e.test_webhook_intake import deliver, delivery
-
     await active_account(stack, platform_account_id=PAGE)
     angry = "Skandal! Inkompetent förvaltning, ni borde skämmas"
     for batch in range(4):  # 40 critical comments, over the default 30
