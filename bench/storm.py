@@ -853,12 +853,6 @@ async def amain(args: argparse.Namespace) -> int:
 
     base = fresh_stack_environment("kanalvakt-storm-")
     state_dir = base.state_dir
-    dont_write_bytecode = os.environ.get("PYTHONDONTWRITEBYTECODE")
-    if args.bytecode_cache:
-        # The sandbox re-imports the workflow modules for every workflow run;
-        # without .pyc files each re-import compiles them from source.
-        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
-        os.environ["PYTHONPYCACHEPREFIX"] = str(state_dir / "pycache")
     config = dataclasses.replace(
         base,
         worker_command=logged(state_dir / "worker.log",
@@ -882,9 +876,10 @@ async def amain(args: argparse.Namespace) -> int:
                        "rate_per_s": args.rate or None,
                        "worker_command": args.worker_command,
                        "stall_timeout_s": args.stall_timeout,
-                       "environment_PYTHONDONTWRITEBYTECODE": dont_write_bytecode,
-                       "children_bytecode_cache": bool(args.bytecode_cache
-                                                       or not dont_write_bytecode)},
+                       # deploy.stack gives the children a bytecode cache
+                       # (in the state folder where the environment forbids one).
+                       "environment_PYTHONDONTWRITEBYTECODE":
+                           os.environ.get("PYTHONDONTWRITEBYTECODE")},
         "targets": {},
     }
     say(f"state folder {state_dir} (worker.log, web.log, temporal.log there); ports: "
@@ -1028,9 +1023,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "change without editing the worker); split like a shell would")
     parser.add_argument("--keep-state", action="store_true",
                         help="keep the temporary state folder (databases, logs)")
-    parser.add_argument("--bytecode-cache", action="store_true",
-                        help="let the worker and web app cache bytecode (in the state folder) "
-                             "even if PYTHONDONTWRITEBYTECODE is set in this environment")
     parser.add_argument("--seed", type=int, default=20261121,
                         help="seed for the message texts (default 20261121)")
     parser.add_argument("--stall-timeout", type=float, default=180.0,

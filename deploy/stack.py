@@ -651,6 +651,13 @@ class Stack:
         env.setdefault("KANALVAKT_CODEC_CORS_ORIGINS",
                        f"http://localhost:{cfg.temporal_ui_port},"
                        f"http://127.0.0.1:{cfg.temporal_ui_port}")
+        # The workflow sandbox imports the workflow modules afresh for every
+        # new workflow instance; without cached bytecode it compiles them from
+        # source each time (a fifth of the worker's CPU in a storm,
+        # docs/benchmarks.md). Where the environment forbids bytecode, the
+        # children write it into the state folder, never into the source tree.
+        if env.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+            env.setdefault("PYTHONPYCACHEPREFIX", str(cfg.state_dir / "pycache"))
         return env
 
     async def _wait_for_web(self) -> None:

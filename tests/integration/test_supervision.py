@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-from deploy.stack import StackConfig, run_stack
+from deploy.stack import Stack, StackConfig, run_stack
 from tests.servers import port_for_another_process
 from tests.support import DEV_SERVER, eventually
 
@@ -98,3 +98,20 @@ async def test_a_worker_that_keeps_crashing_is_reported_and_the_stack_stops(
     assert "the worker keeps crashing: 5 exits in a row" in out, out
     assert "the worker keeps crashing: stopping the rest" in out, out
     assert "stopped web app" in out, out
+
+
+def test_the_children_cache_bytecode_in_the_state_folder_where_the_environment_forbids_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workflow sandbox imports the workflow modules for every new
+    workflow instance; without bytecode it compiles them from source each
+    time (issue 15's profile). The children get a cache in the state folder,
+    never in the source tree."""
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.delenv("PYTHONPYCACHEPREFIX", raising=False)
+    cfg = _config(tmp_path, "postgresql://u@127.0.0.1:1/db", "127.0.0.1:1", "pass")
+    env = Stack(cfg)._child_env()
+    assert "PYTHONDONTWRITEBYTECODE" not in env
+    assert env["PYTHONPYCACHEPREFIX"] == str(cfg.state_dir / "pycache")
+
+    monkeypatch.setenv("PYTHONPYCACHEPREFIX", str(tmp_path / "mine"))
+    assert Stack(cfg)._child_env()["PYTHONPYCACHEPREFIX"] == str(tmp_path / "mine")
