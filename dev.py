@@ -82,6 +82,12 @@ def _exec(argv: list[str]) -> None:
     env = dict(os.environ)
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # The workflow sandbox imports the workflow modules for every workflow
+    # instance, compiling them from source where bytecode may not be written
+    # (a fifth of the worker's CPU, docs/benchmarks.md). Where the
+    # environment forbids bytecode, it goes into the virtual environment.
+    if env.pop("PYTHONDONTWRITEBYTECODE", None) is not None:
+        env.setdefault("PYTHONPYCACHEPREFIX", str(VENV / "pycache"))
     os.chdir(ROOT)
     os.execve(argv[0], argv, env)
 
