@@ -28,10 +28,12 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvicorn
 import yaml
 from pydantic import ValidationError
 
 import settings
+import worker
 from activities.db import create_pool, migrate
 from activities.directory import DirectoryRepository, LoadReport, parse_directory_yaml
 from activities.eventstore import EventStore
@@ -372,6 +374,20 @@ async def _intake_retry(dsn: str, keys: list[RowKey] | None) -> int:
     return EXIT_OK
 
 
+def _run_worker(args: argparse.Namespace) -> int:
+    """The processes of an installed Kanalvakt start from this one command;
+    the worker reads its settings from the environment (README)."""
+    argv = ["--no-feeder"] if args.no_feeder else ["--feeder-only"] if args.feeder_only else []
+    asyncio.run(worker.main(argv))
+    return EXIT_OK
+
+
+def _run_web(args: argparse.Namespace) -> int:
+    cfg = settings.load()
+    uvicorn.run("web.app:app", host=args.host or cfg.web_host, port=args.port or cfg.web_port)
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="kanalvakt", description="Kanalvakt administration commands."
@@ -380,6 +396,15 @@ def _parser() -> argparse.ArgumentParser:
         "--database-url", help="PostgreSQL URL (default: the DATABASE_URL environment variable)"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    worker = commands.add_parser(
+        "worker", help="run the Temporal worker and the intake feeder (as `python -m worker`)")
+    roles = worker.add_mutually_exclusive_group()
+    roles.add_argument("--no-feeder", action="store_true", help="run no intake feeder")
+    roles.add_argument("--feeder-only", action="store_true",
+                       help="run only the intake feeder, no Temporal worker")
+    web = commands.add_parser("web", help="serve the intranet, the API and the webhooks")
+    web.add_argument("--host", help="address to listen on (default: KANALVAKT_WEB_HOST)")
+    web.add_argument("--port", type=int, help="port (default: KANALVAKT_WEB_PORT)")
     commands.add_parser("migrate", help="apply the SQL migrations not yet applied")
     directory = commands.add_parser("directory", help="the organisation directory")
     directory_commands = directory.add_subparsers(dest="directory_command", required=True)
@@ -435,6 +460,10 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(argv)
     except SystemExit as exc:  # --help, or a usage error argparse already printed
         return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
+    if args.command == "worker":
+        return _run_worker(args)
+    if args.command == "web":
+        return _run_web(args)
     dsn = args.database_url or settings.load().database_url
     if not dsn:
         _say_error("kanalvakt: no database: pass --database-url or set DATABASE_URL")

@@ -51,7 +51,7 @@ def ensure_venv() -> None:
     _say("installing Kanalvakt and its dependencies into .venv (once per pyproject change)")
     subprocess.run(
         [str(PY), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "-e", f"{ROOT}[dev]"],
+         "-e", f"{ROOT}[dev,local]"],
         check=True,
     )
     STAMP.write_text(wanted)

@@ -14,7 +14,11 @@ from typing import Any
 
 import asyncpg
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+import migrations
+
+# Installed with the code (the `migrations` package), found the same way in
+# the source tree and in a wheel.
+MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 
 # Any fixed 64-bit number, the same in every process: whoever holds this
 # advisory lock is the one migrating; the others wait, then find nothing to do.
