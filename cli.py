@@ -31,6 +31,7 @@ import asyncpg
 import uvicorn
 import yaml
 from pydantic import ValidationError
+from temporalio.client import Client
 
 import settings
 import worker
@@ -40,6 +41,13 @@ from activities.eventstore import EventStore
 from activities.intake import IntakeRepository, RowKey
 from activities.payload_keys import PayloadKeyTable
 from codec import DataKeys, KeyRing, PayloadDecryptionError, PayloadKeyError, parse_keys
+from deploy.temporal import (
+    NamespaceNotReady,
+    connect,
+    connect_config,
+    describe,
+    prepare_namespace,
+)
 from domain.directory import Directory
 
 EXIT_OK = 0
@@ -131,17 +139,16 @@ def _read_directory_file(path: Path) -> Directory | None:
 
 async def _directory_load(dsn: str, directory: Directory, temporal_address: str | None) -> int:
     print((await _load(dsn, directory)).summary())
-    if temporal_address:
+    if temporal_address != "":  # '' skips; None: Temporal's environment configuration
         await _tell_running_cases(temporal_address, directory.municipality.id, dsn)
     return EXIT_OK
 
 
-async def _tell_running_cases(address: str, municipality_id: str, dsn: str | None = None
+async def _tell_running_cases(address: str | None, municipality_id: str, dsn: str | None = None
                               ) -> None:
     """Running account cases carry their unit's authorities; tell them to
     reload, so a new manager decides from now on. The directory is loaded
     either way: a Temporal server that cannot be reached is said, not fatal."""
-    from worker import connect
     from workflows.starter import refresh_running_accounts
 
     try:
@@ -149,7 +156,8 @@ async def _tell_running_cases(address: str, municipality_id: str, dsn: str | Non
         told = await refresh_running_accounts(client, municipality_id)
     except (OSError, RuntimeError, TimeoutError) as exc:
         _say_error(
-            f"kanalvakt: the directory is loaded, but Temporal at {address} could not be "
+            f"kanalvakt: the directory is loaded, but Temporal at "
+            f"{describe(connect_config(address))} could not be "
             f"reached ({exc or type(exc).__name__}); running cases keep their old authorities "
             "until you load again with Temporal up"
         )
@@ -225,9 +233,9 @@ async def _records_export(dsn: str, municipality_id: str, start: date, end: date
     return EXIT_OK
 
 
-async def _sync_schedules(dsn: str, temporal_address: str) -> int:
+async def _sync_schedules(dsn: str, temporal_address: str | None, *,
+                          client: Client | None = None) -> int:
     from activities.snapshot import policies
-    from worker import connect
     from workflows.snapshot_starter import sync_snapshot_schedule
 
     pool = await create_pool(dsn, min_size=1, max_size=1)
@@ -235,12 +243,34 @@ async def _sync_schedules(dsn: str, temporal_address: str) -> int:
         found = await policies(pool)
     finally:
         await pool.close()
-    client = await asyncio.wait_for(connect(temporal_address), timeout=5)
+    if client is None:
+        client = await asyncio.wait_for(connect(temporal_address), timeout=5)
     for municipality_id, (policy, timezone) in found.items():
         outcome = await sync_snapshot_schedule(client, municipality_id, policy, timezone,
                                                task_queue=settings.load().task_queue)
         print(f"snapshots:{municipality_id}: {outcome}")
     return EXIT_OK
+
+
+async def _setup(dsn: str, temporal_address: str | None) -> int:
+    """Make a namespace ready for Kanalvakt, idempotently: the search
+    attributes the workflows set, and each municipality's snapshot schedule."""
+    where = describe(connect_config(temporal_address))
+    try:
+        client = await asyncio.wait_for(connect(temporal_address), timeout=10)
+    except (OSError, RuntimeError, TimeoutError) as exc:
+        _say_error(f"kanalvakt setup: cannot reach Temporal at {where}: "
+                   f"{exc or type(exc).__name__}")
+        return EXIT_FAILED
+    print(f"Temporal: {where}")
+    try:
+        added = await prepare_namespace(client)
+    except NamespaceNotReady as exc:
+        _say_error(f"kanalvakt setup: {exc}")
+        return EXIT_FAILED
+    print("search attributes: " + (f"registered {', '.join(added)}" if added
+                                   else "all in place"))
+    return await _sync_schedules(dsn, temporal_address, client=client)
 
 
 async def _directory_show(dsn: str, municipality_id: str) -> int:
@@ -412,9 +442,9 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument("file", type=Path)
     load.add_argument(
         "--temporal-address",
-        default=settings.load().temporal_address,
-        help="tell running cases on this Temporal server to reload (default: TEMPORAL_ADDRESS "
-        "or localhost:7233; pass '' to skip)",
+        default=None,
+        help="tell running cases on this Temporal server to reload (default: Temporal's "
+        "environment configuration, e.g. TEMPORAL_ADDRESS, else localhost:7233; '' skips)",
     )
     show = directory_commands.add_parser("show", help="print a municipality's directory")
     show.add_argument("municipality")
@@ -435,7 +465,13 @@ def _parser() -> argparse.ArgumentParser:
     snapshot_commands = snapshots.add_subparsers(dest="snapshots_command", required=True)
     schedules = snapshot_commands.add_parser(
         "schedules", help="create or update each municipality's snapshot schedule")
-    schedules.add_argument("--temporal-address", default=settings.load().temporal_address)
+    schedules.add_argument("--temporal-address", default=None,
+                           help="default: Temporal's environment configuration")
+    setup = commands.add_parser(
+        "setup", help="make a Temporal namespace ready: search attributes and snapshot "
+        "schedules (idempotent; TEMPORAL_* variables or a profile say which cluster)")
+    setup.add_argument("--temporal-address", default=None,
+                       help="default: Temporal's environment configuration")
     intake = commands.add_parser(
         "intake", help="inbound messages on their way to cases: status, parked rows, retry")
     intake_commands = intake.add_subparsers(dest="intake_command", required=True)
@@ -474,7 +510,7 @@ def main(argv: list[str] | None = None) -> int:
         directory = _read_directory_file(args.file)
         if directory is None:
             return EXIT_BAD_INPUT
-        work = _directory_load(dsn, directory, args.temporal_address or None)
+        work = _directory_load(dsn, directory, args.temporal_address)
     elif args.command == "directory":
         work = _directory_show(dsn, args.municipality)
     elif args.command == "records":
@@ -482,6 +518,8 @@ def main(argv: list[str] | None = None) -> int:
                                args.out)
     elif args.command == "snapshots":
         work = _sync_schedules(dsn, args.temporal_address)
+    elif args.command == "setup":
+        work = _setup(dsn, args.temporal_address)
     elif args.command == "keys":
         work = _keys_rewrap(dsn)
     elif args.command == "intake":

@@ -19,7 +19,6 @@ import asyncpg
 import httpx
 import structlog
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -36,7 +35,7 @@ from activities.records import RecordActivities
 from activities.snapshot import SnapshotActivities, archive_delivery_from_env
 from activities.snapshot_admins import SnapshotAdminActivities
 from activities.snapshot_delivery import Delivery
-from codec import DataKeys, codec_from_settings, data_converter, data_keys_of
+from codec import DataKeys, data_keys_of
 from deploy.waiting import DependencyUnavailable, wait_for_postgres, wait_for_temporal
 from workflows.account import AccountLifecycleWorkflow
 from workflows.crisis import CrisisWorkflow
@@ -129,17 +128,6 @@ def create_worker(client: Client, activities: Activities, task_queue: str,
     )
 
 
-async def connect(address: str, namespace: str = "default") -> Client:
-    """The one place the worker, web app, cli and feeder get their client:
-    payloads are encrypted when KANALVAKT_PAYLOAD_KEYS is set (required in
-    production; codec.py), each workflow's under its own data key when
-    DATABASE_URL is set too, and a malformed key stops the process here."""
-    cfg = app_settings.load()
-    codec = codec_from_settings(cfg.payload_keys, cfg.production, cfg.database_url)
-    return await Client.connect(address, namespace=namespace,
-                                data_converter=data_converter(pydantic_data_converter, codec))
-
-
 async def main(argv: Sequence[str] = ()) -> None:
     """`python -m worker` runs the Temporal worker and the intake feeder;
     `--no-feeder` only the worker, `--feeder-only` only the feeder. Feeders
@@ -162,7 +150,7 @@ async def main(argv: Sequence[str] = ()) -> None:
     # supervisor), the worker waits for them, bounded (deploy/waiting.py).
     try:
         pool = await wait_for_postgres(cfg.database_url, cfg)
-        client = await wait_for_temporal(connect, cfg)
+        client = await wait_for_temporal(cfg)
     except DependencyUnavailable as exc:
         raise SystemExit(f"worker: {exc}") from None
     stop = asyncio.Event()

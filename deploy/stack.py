@@ -63,15 +63,12 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
-from temporalio.api.enums.v1 import IndexedValueType
-from temporalio.api.operatorservice.v1 import (
-    AddSearchAttributesRequest,
-    ListSearchAttributesRequest,
-)
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKey
+from temporalio.service import RPCError
 
 import settings
+from deploy.temporal import NamespaceNotReady, prepare_namespace
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 DIRECTORY_SAMPLES: tuple[Path, ...] = (
@@ -553,37 +550,25 @@ class Stack:
             await asyncio.sleep(0.2)
 
     async def _ensure_search_attributes(self, client: Client) -> None:
-        """Register whichever of our search attributes the namespace lacks.
+        """Register whichever of our search attributes the namespace lacks
+        (deploy.temporal.prepare_namespace, as `kanalvakt setup` does).
 
         Needed on top of the start-dev flags (which only apply to a new
-        database) and for an external server. AddSearchAttributes with a name
-        that exists with the same type is a no-op; a different type is an
-        operator's problem we name clearly."""
+        database) and for an external server."""
         cfg = self.config
-        # The SDK enum's values are the proto's IndexedValueType numbers.
-        wanted = {key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
-                  for key in cfg.search_attributes}
         try:
-            listed = await client.operator_service.list_search_attributes(
-                ListSearchAttributesRequest(namespace=cfg.namespace))
-        except Exception as exc:  # Temporal Cloud does not offer this API
-            say(f"Temporal: could not list search attributes ({exc}); skipping registration")
-            return
-        existing = dict(listed.custom_attributes)
-        clashes = [f"{name} is {_type_name(existing[name])}, we need {_type_name(kind)}"
-                   for name, kind in wanted.items() if name in existing and existing[name] != kind]
-        if clashes:
+            added = await prepare_namespace(client, cfg.search_attributes)
+        except NamespaceNotReady as exc:
             hint = (f" (a local dev server: delete {cfg.state_dir / 'temporal.db'}* to start "
                     "over, losing its workflows)" if cfg.starts_temporal else "")
-            raise StackError("search attributes already registered with another type: "
-                             + "; ".join(clashes) + hint)
-        missing = {name: kind for name, kind in wanted.items() if name not in existing}
-        if missing:
-            await client.operator_service.add_search_attributes(
-                AddSearchAttributesRequest(namespace=cfg.namespace, search_attributes=missing))
-            say("Temporal: registered search attributes " + ", ".join(sorted(missing)))
+            raise StackError(f"{exc}{hint}") from None
+        except RPCError as exc:  # Temporal Cloud does not offer the operator API
+            say(f"Temporal: could not list search attributes ({exc}); skipping registration")
+            return
+        if added:
+            say("Temporal: registered search attributes " + ", ".join(added))
         else:
-            say(f"Temporal: search attributes in place ({len(wanted)})")
+            say(f"Temporal: search attributes in place ({len(cfg.search_attributes)})")
 
     async def _migrate(self, dsn: str) -> None:
         migrate = self.config.migrate
@@ -905,13 +890,6 @@ class Stack:
             _refresh_postmaster(server, self._pgdata)
         await asyncio.to_thread(server.cleanup)
         say(f"stopped PostgreSQL ({time.monotonic() - began:.1f} s)")
-
-
-def _type_name(proto_value: int) -> str:
-    try:
-        return CLI_TYPE_NAMES[SearchAttributeIndexedValueType(proto_value)]
-    except ValueError:
-        return IndexedValueType.Name(proto_value)  # type: ignore[arg-type]
 
 
 def _temporal_cli_hint(cfg: StackConfig) -> str:

@@ -28,6 +28,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 import settings as app_settings
+from deploy.temporal import connect, connect_config, describe
 
 log = structlog.get_logger("kanalvakt.startup")
 
@@ -120,16 +121,14 @@ async def wait_for_postgres(dsn: str, cfg: app_settings.Settings | None = None) 
                           attempts=cfg.startup_attempts, max_delay=cfg.startup_max_delay)
 
 
-async def wait_for_temporal(connect: Callable[[str, str], Awaitable[Client]],
-                            cfg: app_settings.Settings | None = None) -> Client:
-    """The application's Temporal client, made by `connect` (worker.connect:
-    the payload codec included), once the server accepts the connection.
-    Passed in, so this module stays below the entry points that use it."""
+async def wait_for_temporal(cfg: app_settings.Settings | None = None) -> Client:
+    """The application's Temporal client (deploy.temporal.connect: the
+    cluster from Temporal's environment configuration, the payload codec
+    included), once the server accepts the connection."""
     cfg = cfg or app_settings.load()
 
     async def attempt() -> Client:
-        return await asyncio.wait_for(connect(cfg.temporal_address, cfg.temporal_namespace),
-                                      timeout=10.0)
+        return await asyncio.wait_for(connect(), timeout=10.0)
 
-    return await wait_for("Temporal", cfg.temporal_address, attempt, _temporal_not_yet,
+    return await wait_for("Temporal", describe(connect_config()), attempt, _temporal_not_yet,
                           attempts=cfg.startup_attempts, max_delay=cfg.startup_max_delay)

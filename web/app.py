@@ -42,7 +42,6 @@ from web.page_texts import Refused
 from web.pages import install_intranet
 from web.snapshots_api import snapshots_router
 from web.webhooks import meta_router
-from worker import connect as connect_temporal
 from workflows.account import AccountLifecycleWorkflow
 from workflows.starter import start_account_case
 
@@ -81,7 +80,7 @@ def create_app(
             raise RuntimeError("DATABASE_URL is not set")
         pool = await wait_for_postgres(cfg.database_url, cfg)
         try:
-            return pool, await wait_for_temporal(connect_temporal, cfg)
+            return pool, await wait_for_temporal(cfg)
         except BaseException:
             await pool.close()
             raise
