@@ -249,6 +249,10 @@ async def test_r43_message_settings_of_issue16_shown_and_edited_with_the_stricte
         "answer_rule": "office_hours", "answer_office_hours": "24", "signature": "optional",
         "minor_records_decision": "SM-9"}, max_redirects=0)
     assert r.status == 422 and "SM-9 är inte ett av kontots gallringsbeslut" in await r.text()
+    api = await stack.http.post(f"/api/accounts/{account_id}/message-settings",
+                                headers=as_(MANAGER), json={"minor_records_decision": "SM-9"})
+    assert api.status_code == 422, api.text
+    assert api.json()["detail"][0]["loc"] == ["body", "minor_records_decision"]
 
     # Norwegian and English, and without JavaScript the form still works.
     context = await chromium.new_context(java_script_enabled=False, locale="nb-NO")
