@@ -999,18 +999,77 @@ def _settings_view(state: acc.AccountState, municipality: Any) -> dict[str, Any]
     mine = state.message_policy
     town = municipality.messages if municipality else strict
     kinds = [k.value for k in FlagKind]
+    lifecycle = municipality.lifecycle if municipality else None
+    crisis = municipality.crisis if municipality else None
     return {
+        "marks_now": policy_marks(mine or town, strict),
+        "marks_town": {**policy_marks(town, strict), **town_marks(lifecycle, crisis)},
         "screening_now": {k: screening_choice(mine or town, k) for k in kinds},
         "screening_town": {k: screening_choice(town, k) for k in kinds},
         "screening_strict": {k: screening_choice(strict, k) for k in kinds},
         "strict_policy": strict, "town_policy": town, "own_policy": mine is not None,
-        "lifecycle": municipality.lifecycle if municipality else None,
+        "lifecycle": lifecycle,
         "strict_lifecycle": LifecyclePolicy(),
-        "crisis_policy": municipality.crisis if municipality else None,
+        "crisis_policy": crisis,
         "strict_crisis": CrisisPolicy(),
         "flag_kinds": kinds,
         "screening_choices": SCREENING_CHOICES,
     }
+
+
+_SIGNATURE_RANK = {SignatureRule.REQUIRED: 2, SignatureRule.OPTIONAL: 1, SignatureRule.OFF: 0}
+
+
+def _mark(value: Any, default: Any, milder: Any = None) -> str | None:
+    """R-43: how a value stands to the stricter default: None (the default),
+    "milder", "stricter", or "other" where the two do not compare."""
+    if value == default:
+        return None
+    if milder is None:
+        return "other"
+    return "milder" if milder(value, default) else "stricter"
+
+
+def policy_marks(policy: MessagePolicy, strict: MessagePolicy) -> dict[str, str | None]:
+    """Each message setting of `policy` against the stricter default."""
+    return {
+        "office_hours": _mark(policy.office_hours, strict.office_hours),
+        "answer_rule": _mark((policy.answer_rule, policy.answer_office_hours),
+                             (strict.answer_rule, strict.answer_office_hours)),
+        "signature": _mark(policy.signature, strict.signature,
+                           lambda v, d: _SIGNATURE_RANK[v] < _SIGNATURE_RANK[d]),
+        "chase": _mark(policy.chase_every_working_days, strict.chase_every_working_days,
+                       lambda v, d: v > d),
+        "watched": _mark(policy.watched_allowed, strict.watched_allowed, lambda v, d: v),
+        "minor": _mark(policy.minor_records_decision, strict.minor_records_decision),
+        "copy": _mark(policy.copy_before_every_deletion, strict.copy_before_every_deletion,
+                      lambda v, d: not v),
+        "advertising": _mark(policy.advertising_disposal_decision,
+                             strict.advertising_disposal_decision),
+        # Milder when a kind the default hides is no longer hidden at once.
+        "hidden": _mark(policy.screening.auto_hide, strict.screening.auto_hide,
+                        lambda v, d: not v >= d),
+    }
+
+
+def town_marks(lifecycle: LifecyclePolicy | None, crisis: CrisisPolicy | None
+               ) -> dict[str, str | None]:
+    """The municipality-wide settings of issue 16 against their defaults."""
+    out: dict[str, str | None] = {}
+    if lifecycle is not None:
+        strict = LifecyclePolicy()
+        out["lifecycle_chase"] = _mark(lifecycle.chase_every_days, strict.chase_every_days,
+                                       lambda v, d: v > d)
+        out["new_page"] = _mark(lifecycle.new_page, strict.new_page,
+                                lambda v, d: v == "inform")
+    if crisis is not None:
+        default = CrisisPolicy()
+        out["crisis_publishes"] = _mark(crisis.communications_publishes,
+                                        default.communications_publishes, lambda v, d: not v)
+        out["crisis_through"] = _mark(crisis.communication_through_crisis_management,
+                                      default.communication_through_crisis_management,
+                                      lambda v, d: not v)
+    return out
 
 
 def screening_choice(policy: MessagePolicy, kind: str) -> str:

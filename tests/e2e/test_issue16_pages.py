@@ -202,12 +202,13 @@ async def test_r43_message_settings_of_issue16_shown_and_edited_with_the_stricte
     assert "frivillig" in signature and "krävs" in signature
     assert "mildare än standard" in signature
     watched = await anna.locator("#setting-watched").inner_text()
-    assert watched.split("\t")[1:] == ["ja mildare än standard", "ja", "nej"], watched
+    assert watched.split("\t")[1:] == ["ja mildare än standard", "ja mildare än standard",
+                                       "nej"], watched
     town = await anna.locator("#town-settings").inner_text()
     assert "var 5:e arbetsdag" in town  # lifecycle.chase_every_days
     assert "kommunikationsenheten godkänner" in town  # R-48, Exempelby: approve
     publishes = await anna.locator("#setting-crisis_publishes").inner_text()
-    assert publishes.split("\t")[1:] == ["nej", "ja"], publishes
+    assert publishes.split("\t")[1:] == ["nej mildare än standard", "ja"], publishes
     await expect_accessible(anna, "account-settings")
     await screenshot(anna, "account-settings")
     await _part(anna, "#settings", "account-settings-table")
@@ -240,7 +241,10 @@ async def test_r43_message_settings_of_issue16_shown_and_edited_with_the_stricte
     assert sorted(policy["screening"]["auto_hide"]) == ["email", "identity_number"]
     assert "var 3:e arbetsdag" in await anna.locator("#setting-chase").inner_text()
     watched = await anna.locator("#setting-watched").inner_text()
-    assert watched.split("\t")[1:] == ["nej", "ja", "nej"], watched
+    assert watched.split("\t")[1:] == ["nej", "ja mildare än standard", "nej"], watched
+    # Hiding e-mail addresses too is stricter than the default, and said so.
+    hidden = await anna.locator("#setting-hidden").inner_text()
+    assert hidden.split("\t")[1] == "Personnummer, E-postadress strängare än standard", hidden
 
     # A decision the account does not have is refused with its own words.
     token = await anna.locator("input[name=csrf_token]").first.get_attribute("value")
