@@ -100,10 +100,8 @@ TEXTS: dict[str, tuple[str, str, str]] = {
     "set.reviewed": ("Granskas", "Vurderes", "Reviewed"),
     "set.town.title": ("Kommunens inställningar", "Kommunens innstillinger",
                        "The municipality's settings"),
-    "set.town.intro": ("De gäller alla kommunens konton och ändras i kommunens katalogfil "
-                       "(kanalvakt directory load).",
-                       "De gjelder alle kommunens kontoer og endres i kommunens katalogfil "
-                       "(kanalvakt directory load).",
+    "set.town.intro": ("De gäller alla kommunens konton och ändras i kommunens katalogfil.",
+                       "De gjelder alle kommunens kontoer og endres i kommunens katalogfil.",
                        "They hold for all the municipality's accounts and are changed in its "
                        "directory file (kanalvakt directory load)."),
     "set.lifecycle_chase": ("Det ett konto väntar på jagas igen efter sista eskaleringen",
