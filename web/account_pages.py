@@ -8,7 +8,8 @@ account page with its timeline and the actions allowed to me.
     POST /accounts/{id}/act/{action}        approve, reject, risk, sign_off, activate,
                                             add_admin, remove_admin, two_factor,
                                             message_settings, closure, profile_change
-                                            (R-37: a change of the public face)
+                                            (R-37: a change of the public face),
+                                            appoint_publisher, remove_publisher (R-52)
     GET  /accounts/{id}/amend, POST ...     amend a sent-back request
     POST /accounts/{id}/monitoring/{action} check_in, post, keep, watch, resolve
                                             (R-15..R-20; web.monitoring_api.send_monitoring)
@@ -52,7 +53,10 @@ from activities import queries, web_queries
 from activities.snapshot import screenshot_requests_of, snapshots_of
 from domain import account as acc
 from domain import snapshot as snap
+from domain.crisis import CrisisPolicy
 from domain.message_policy import AnswerRule, MessagePolicy, SignatureRule
+from domain.policy import LifecyclePolicy
+from domain.screening import FlagKind
 from web import i18n, rule_texts
 from web.account_panel_texts import TEXTS as PANEL_TEXTS
 from web.account_texts import TEXTS
@@ -67,6 +71,7 @@ from web.page_texts import Refused, invalid_text
 from web.profile_texts import TEXTS as PROFILE_TEXTS
 from web.rendering import render
 from web.rule_texts import detail_text, error_text
+from web.settings_texts import TEXTS as SETTINGS_TEXTS  # noqa: F401 - registers the texts
 from web.snapshot_task_texts import TEXTS as SNAPSHOT_TASK_TEXTS
 from web.snapshots_api import (
     SnapshotRequest,
@@ -96,7 +101,8 @@ CHECKLIST_FLAGS = ("profile_names_municipality", "profile_states_purpose_and_rul
                    "routines_checked")  # R-03, R-51 (issue 16)
 ROUTINES = tuple(r.value for r in acc.Routine)  # R-51: named in the request
 ACTIONS = ("approve", "reject", "risk", "sign_off", "amend", "activate", "add_admin",
-           "remove_admin", "two_factor", "message_settings", "closure", "profile_change")
+           "remove_admin", "two_factor", "message_settings", "closure", "profile_change",
+           "appoint_publisher", "remove_publisher")
 MONITORING_ACTIONS = ("check_in", "post", "keep", "watch", "resolve")
 # Events on one page of the account's timeline (an active account gathers
 # several a working day: check-ins, reminders, posts); older ones page by page.
@@ -143,6 +149,10 @@ def allowed_actions(state: acc.AccountState, person: str, now: datetime) -> set[
             actor=person, policy=state.message_policy or MessagePolicy()),
         "closure": acc.RequestClosure(actor=person, reason="probe"),
         "profile_change": acc.RecordProfileChange(actor=person, picture_changed=True),
+        # R-52: publishers beside the admins, appointed and removed by the manager.
+        "appoint_publisher": acc.AppointPublisher(actor=person, person="probe.person"),
+        "remove_publisher": acc.RemovePublisher(
+            actor=person, person=state.publishers[0] if state.publishers else "probe.person"),
     }
     allowed = set()
     for name, command in probes.items():
@@ -426,9 +436,16 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         try:
             update, command = _command(action, form, state, viewer)
         except ValidationError as invalid:
+            errors = _errors_from(invalid, t)
+            if action == "message_settings":
+                errors = _message_settings_texts(invalid, errors, t)
             return await _account_view(request, viewer, row, state, action=action,
-                                       errors=_errors_from(invalid, t), form=form,
-                                       status_code=422)
+                                       errors=errors, form=form, status_code=422)
+        if isinstance(command, acc.ChangeMessageSettings):
+            wrong = message_settings_errors(command.policy, t)
+            if wrong:
+                return await _account_view(request, viewer, row, state, action=action,
+                                           errors=wrong, form=form, status_code=422)
         unknown = await _unknown_people(request, state, action, form, t)
         if unknown:
             return await _account_view(request, viewer, row, state, action=action,
@@ -596,8 +613,8 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
 
 
 PERSON_FIELDS = {"add_admin": ("person",), "risk": ("completed_by",),
-                 "approve": ("terms_delegate",),
-                 "sign_off": ("terms_read_and_accepted_by",)}
+                 "approve": ("terms_delegate",), "appoint_publisher": ("person",),
+                 "sign_off": ("terms_read_by", "terms_accepted_by")}
 
 
 async def _unknown_people(request: Request, state: acc.AccountState, action: str,
@@ -606,11 +623,38 @@ async def _unknown_people(request: Request, state: acc.AccountState, action: str
     rules themselves cannot know the directory)."""
     errors: Errors = {}
     for field in PERSON_FIELDS.get(action, ()):
-        who = _str(form, field)
-        if who and await request.app.state.ctx.directory.person(state.municipality_id,
-                                                                who) is None:
-            errors[field] = t("err.unknown_person", who=who)
+        for who in people_named(_str(form, field)):
+            if await request.app.state.ctx.directory.person(state.municipality_id,
+                                                            who) is None:
+                errors.setdefault(field, t("err.unknown_person", who=who))
     return errors
+
+
+def people_named(value: str) -> list[str]:
+    """Person ids in a field, separated by commas or spaces, each once."""
+    return list(dict.fromkeys(p for p in value.replace(",", " ").split() if p))
+
+
+def terms_acceptors(state: acc.AccountState) -> list[str]:
+    """R-05: who may accept the platform's terms, the first the field's
+    default: the person the manager authorised at approval, the unit's
+    manager and deputy, the communications unit."""
+    a = state.authorities
+    found = [state.terms_delegate, a.manager, a.deputy, *sorted(a.communications)]
+    return list(dict.fromkeys(p for p in found if p))
+
+
+def _message_settings_texts(invalid: ValidationError, errors: Errors,
+                            t: i18n.Translate) -> Errors:
+    """The settings form's own words for its fields' bounds (R-22)."""
+    out = dict(errors)
+    for item in invalid.errors():
+        field = _field_of(item.get("loc", ()))
+        if field == "chase_every_working_days":
+            out[field] = t("ms.err.chase")
+        elif field.startswith("screen_"):
+            out[field] = t("ms.err.screening")
+    return out
 
 
 class _Refused(Exception):
@@ -770,7 +814,9 @@ def _command(action: str, form: FormData, state: acc.AccountState, viewer: Viewe
             checklist: dict[str, Any] = {flag: form.get(flag) == "on" for flag in CHECKLIST_FLAGS}
             checklist.update(
                 profile_text=_str(form, "profile_text") or None, profile_links=links,
-                terms_read_and_accepted_by=_str(form, "terms_read_and_accepted_by") or None,
+                # R-05: who read the terms and who accepted them, apart.
+                terms_read_by=people_named(_str(form, "terms_read_by")),
+                terms_accepted_by=_str(form, "terms_accepted_by") or None,
                 public_channel=form.get("private_channel") != "on",
                 private_channel_reason=_str(form, "private_channel_reason") or None)
             return w.sign_off, acc.SignOff.model_validate({
@@ -795,14 +841,14 @@ def _command(action: str, form: FormData, state: acc.AccountState, viewer: Viewe
             return w.confirm_two_factor, acc.ConfirmTwoFactor.model_validate({
                 "actor": me, "person": _str(form, "person")})
         case "message_settings":
-            current = state.message_policy or MessagePolicy()
-            policy = MessagePolicy.model_validate({
-                **current.model_dump(),
-                "office_hours": {"opens": _str(form, "opens"), "closes": _str(form, "closes")},
-                "answer_rule": _str(form, "answer_rule"),
-                "answer_office_hours": _str(form, "answer_office_hours") or None,
-                "signature": _str(form, "signature")})
+            policy = MessagePolicy.model_validate(message_settings_from(form, state))
             return w.change_message_settings, acc.ChangeMessageSettings(actor=me, policy=policy)
+        case "appoint_publisher":  # R-52
+            return w.appoint_publisher, acc.AppointPublisher.model_validate({
+                "actor": me, "person": _str(form, "person")})
+        case "remove_publisher":
+            return w.remove_publisher, acc.RemovePublisher.model_validate({
+                "actor": me, "person": _str(form, "person")})
         case "closure":
             return w.request_closure, acc.RequestClosure.model_validate(
                 {"actor": me, "reason": _str(form, "reason")})
@@ -812,6 +858,60 @@ def _command(action: str, form: FormData, state: acc.AccountState, viewer: Viewe
                     "name", "handle", "url", "about", "platform_account_id", "note")},
                 "picture_changed": form.get("picture_changed") == "on"})
     raise HTTPException(404)
+
+
+# The message settings of issue 16 on the page (R-22, R-26, R-43, R-45, R-46,
+# R-50, R-31): a field the form did not send keeps the account's value.
+MESSAGE_SETTING_FIELDS = ("chase_every_working_days", "minor_records_decision",
+                          "advertising_disposal_decision")
+MESSAGE_SETTING_SWITCHES = ("watched_allowed", "copy_before_every_deletion")
+SCREENING_CHOICES = ("hide", "review", "none")  # R-31, R-43: per kind of flag
+
+
+def message_settings_from(form: FormData, state: acc.AccountState) -> dict[str, Any]:
+    """The MessagePolicy a posted settings form asks for, over the account's
+    current one. A checkbox comes with a hidden "off" before it, so an
+    unticked box is told apart from a form that does not carry it."""
+    current = state.message_policy or MessagePolicy()
+    data: dict[str, Any] = current.model_dump()
+    data.update({
+        "office_hours": {"opens": _str(form, "opens"), "closes": _str(form, "closes")},
+        "answer_rule": _str(form, "answer_rule"),
+        "answer_office_hours": _str(form, "answer_office_hours") or None,
+        "signature": _str(form, "signature")})
+    for name in MESSAGE_SETTING_FIELDS:
+        if form.get(name) is not None:
+            data[name] = _str(form, name) or None
+    for name in MESSAGE_SETTING_SWITCHES:
+        sent = form.getlist(name)
+        if sent:
+            data[name] = "on" in sent
+    kinds = [k for k in FlagKind if form.get(f"screen_{k.value}") is not None]
+    if kinds:
+        chosen = {k: _str(form, f"screen_{k.value}") for k in kinds}
+        hide = {k for k in current.screening.auto_hide if k not in chosen}
+        review = {k for k in current.screening.review if k not in chosen}
+        for kind, choice in chosen.items():
+            if choice not in SCREENING_CHOICES:
+                raise ValidationError.from_exception_data("MessagePolicy", [{
+                    "type": "enum", "loc": (f"screen_{kind.value}",), "input": choice,
+                    "ctx": {"expected": ", ".join(SCREENING_CHOICES)}}])
+            if choice == "hide":
+                hide.add(kind)
+            if choice in ("hide", "review"):
+                review.add(kind)
+        data["screening"] = {**current.screening.model_dump(), "auto_hide": hide,
+                             "review": review}
+    return data
+
+
+def message_settings_errors(policy: MessagePolicy, t: i18n.Translate) -> Errors:
+    """What the model itself cannot see: a disposal decision named must be one
+    of the account's (R-33, R-50)."""
+    ids = {d.id for d in policy.disposal_decisions}
+    return {name: t("ms.err.decision", value=getattr(policy, name), ids=", ".join(sorted(ids)))
+            for name in ("minor_records_decision", "advertising_disposal_decision")
+            if getattr(policy, name) not in ids}
 
 
 def _lang(request: Request, viewer: Viewer | None) -> str:
@@ -884,9 +984,100 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
         "signature_rules": [r.value for r in SignatureRule],
         "people": await ctx.directory.people(state.municipality_id),
         "checklist_flags": CHECKLIST_FLAGS,
+        "acceptors": terms_acceptors(state),
+        **_settings_view(state, municipality),
         "missing_kinds": [k.value for k in acc.RiskAssessmentKind
                           if k not in state.risk_assessments],
     }, status_code=status_code, viewer=viewer)
+
+
+def _settings_view(state: acc.AccountState, municipality: Any) -> dict[str, Any]:
+    """R-43 on the page: each message setting as the account has it, as the
+    municipality sets it and the stricter default; and the municipality-wide
+    settings of issue 16 (directory YAML) beside them."""
+    strict = MessagePolicy()
+    mine = state.message_policy
+    town = municipality.messages if municipality else strict
+    kinds = [k.value for k in FlagKind]
+    lifecycle = municipality.lifecycle if municipality else None
+    crisis = municipality.crisis if municipality else None
+    return {
+        "marks_now": policy_marks(mine or town, strict),
+        "marks_town": {**policy_marks(town, strict), **town_marks(lifecycle, crisis)},
+        "screening_now": {k: screening_choice(mine or town, k) for k in kinds},
+        "screening_town": {k: screening_choice(town, k) for k in kinds},
+        "screening_strict": {k: screening_choice(strict, k) for k in kinds},
+        "strict_policy": strict, "town_policy": town, "own_policy": mine is not None,
+        "lifecycle": lifecycle,
+        "strict_lifecycle": LifecyclePolicy(),
+        "crisis_policy": crisis,
+        "strict_crisis": CrisisPolicy(),
+        "flag_kinds": kinds,
+        "screening_choices": SCREENING_CHOICES,
+    }
+
+
+_SIGNATURE_RANK = {SignatureRule.REQUIRED: 2, SignatureRule.OPTIONAL: 1, SignatureRule.OFF: 0}
+
+
+def _mark(value: Any, default: Any, milder: Any = None) -> str | None:
+    """R-43: how a value stands to the stricter default: None (the default),
+    "milder", "stricter", or "other" where the two do not compare."""
+    if value == default:
+        return None
+    if milder is None:
+        return "other"
+    return "milder" if milder(value, default) else "stricter"
+
+
+def policy_marks(policy: MessagePolicy, strict: MessagePolicy) -> dict[str, str | None]:
+    """Each message setting of `policy` against the stricter default."""
+    return {
+        "office_hours": _mark(policy.office_hours, strict.office_hours),
+        "answer_rule": _mark((policy.answer_rule, policy.answer_office_hours),
+                             (strict.answer_rule, strict.answer_office_hours)),
+        "signature": _mark(policy.signature, strict.signature,
+                           lambda v, d: _SIGNATURE_RANK[v] < _SIGNATURE_RANK[d]),
+        "chase": _mark(policy.chase_every_working_days, strict.chase_every_working_days,
+                       lambda v, d: v > d),
+        "watched": _mark(policy.watched_allowed, strict.watched_allowed, lambda v, d: v),
+        "minor": _mark(policy.minor_records_decision, strict.minor_records_decision),
+        "copy": _mark(policy.copy_before_every_deletion, strict.copy_before_every_deletion,
+                      lambda v, d: not v),
+        "advertising": _mark(policy.advertising_disposal_decision,
+                             strict.advertising_disposal_decision),
+        # Milder when a kind the default hides is no longer hidden at once.
+        "hidden": _mark(policy.screening.auto_hide, strict.screening.auto_hide,
+                        lambda v, d: not v >= d),
+    }
+
+
+def town_marks(lifecycle: LifecyclePolicy | None, crisis: CrisisPolicy | None
+               ) -> dict[str, str | None]:
+    """The municipality-wide settings of issue 16 against their defaults."""
+    out: dict[str, str | None] = {}
+    if lifecycle is not None:
+        strict = LifecyclePolicy()
+        out["lifecycle_chase"] = _mark(lifecycle.chase_every_days, strict.chase_every_days,
+                                       lambda v, d: v > d)
+        out["new_page"] = _mark(lifecycle.new_page, strict.new_page,
+                                lambda v, d: v == "inform")
+    if crisis is not None:
+        default = CrisisPolicy()
+        out["crisis_publishes"] = _mark(crisis.communications_publishes,
+                                        default.communications_publishes, lambda v, d: not v)
+        out["crisis_through"] = _mark(crisis.communication_through_crisis_management,
+                                      default.communication_through_crisis_management,
+                                      lambda v, d: not v)
+    return out
+
+
+def screening_choice(policy: MessagePolicy, kind: str) -> str:
+    """R-31, R-43: what screening does with a kind of flag under `policy`."""
+    flag = FlagKind(kind)
+    if flag in policy.screening.auto_hide:
+        return "hide"
+    return "review" if flag in policy.screening.review else "none"
 
 
 async def _live_state(request: Request, row: dict[str, Any],

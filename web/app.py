@@ -297,6 +297,14 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
             if added and await ctx.directory.person(row["municipality_id"], added.person) is None:
                 raise _field_error(["person"], f"{added.person} is not in the directory",
                                    "unknown")
+            policy: Any = body
+            if isinstance(policy, MessagePolicy):  # a decision the account has
+                ids = {d.id for d in policy.disposal_decisions}
+                for name in ("minor_records_decision", "advertising_disposal_decision"):
+                    if getattr(policy, name) not in ids:
+                        raise _field_error([name], f"{getattr(policy, name)} is not one of the "
+                                           f"disposal decisions ({', '.join(sorted(ids))})",
+                                           "unknown_decision")
             command = build(who, body)
             return _view(await _send(handle, update, command))
 

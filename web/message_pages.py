@@ -179,13 +179,14 @@ def _errors_of(error: ValidationError, t: Any) -> dict[str, str]:
 # The field a refusal of the rules is shown beside.
 _MAIN_FIELD = {"acknowledge": "text", "respond": "text", "forward": "officer", "draft": "text",
                "register": "record_class", "redact": "category", "dispose": "decision_id",
-               "confirm": "platform_object_id", "approve": "reply", "send-back": "comment"}
+               "confirm": "platform_object_id", "approve": "reply", "send-back": "comment",
+               "watch": "reason", "close": "reason"}  # R-46, R-22 (issue 16)
 
 
 def _refusal_field(decision: str, key: str | None, message: str) -> str:
     if decision == "respond" and (key == "respond.signature" or "R-26" in message):
         return "signature"
-    return _MAIN_FIELD[decision]
+    return _MAIN_FIELD.get(decision, "form")
 
 
 # --------------------------------------------------------------------------- the case page

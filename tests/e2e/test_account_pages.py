@@ -126,8 +126,11 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
     await erik.get_by_label("Länkar i profilen, en per rad (R-08)").fill(
         "https://www.exempelby.se/kultur-och-fritid\n"
         "https://www.exempelby.se/styrdokument/riktlinjer-for-sociala-medier")
-    await erik.get_by_label("Villkoren lästa och godkända av (person-id, R-05)").fill(
-        "anna.lind")
+    # read and accepted apart; with no delegate the manager is offered for both.
+    assert await erik.get_by_label(
+        "Villkoren lästa av (person-id, flera med kommatecken, R-05)").input_value() == "anna.lind"
+    assert await erik.get_by_label(
+        "Villkoren godkända av (person-id, R-05)").input_value() == "anna.lind"
     await submit(erik, erik.get_by_role("button", name="Registrera beslutet"))
     await erik.wait_for_url(re.compile(r"done=sign_off"))
     assert await _stage(erik) == "Väntar på aktivering"

@@ -461,6 +461,13 @@ async def test_matrix_account_lifecycle(stack: Stack, people: People, surface: s
                    undo=without_two_factor)
 
     closing = {"reason": "Kontot läggs ned"}
+    publisher = {"person": "ali.karimi"}
+
+    async def unappoint(_: str) -> None:
+        await _api(stack, "manager", f"{api}/publishers/ali.karimi/remove", {})
+
+    async def appoint_again(_: str) -> None:
+        await _api(stack, "manager", f"{api}/publishers", publisher)
 
     async def profile_changes() -> int:
         """R-37: the account's events and the snapshots profile changes started."""
@@ -485,6 +492,11 @@ async def test_matrix_account_lifecycle(stack: Stack, people: People, surface: s
             "admins/per.nystrom/two-factor", {}, "two_factor", {"person": "per.nystrom"}),
         act("remove admin", managers, "admins/per.nystrom/remove", {"reason": "Slutar"},
             "remove_admin", {"person": "per.nystrom", "reason": "Slutar"}, undo=add_again),
+        # R-52: publishers beside the admins, appointed and removed by the manager.
+        act("appoint a publisher", managers, "publishers", publisher, "appoint_publisher",
+            publisher, undo=unappoint),
+        act("remove a publisher", managers, "publishers/ali.karimi/remove", {},
+            "remove_publisher", publisher, undo=appoint_again),
     ]
     for step in later:
         await check_action(people, surface, step, problems)
