@@ -112,21 +112,25 @@ async def save_content(pool: asyncpg.Pool, content: StoreContentInput,
     """Personal content lives here, not in the event log, so a disposal can
     delete it (R-35), sealed under the case's data key (issue 10,
     activities.message_contents). Once per case; nothing for a case whose
-    key was destroyed (a late redelivery of a disposed one)."""
-    if await pool.fetchval("SELECT 1 FROM message_contents WHERE case_id = $1",
-                           content.case_id):
-        return  # kept already: no sealing (and no key lookup) for a retry
+    key was destroyed (a late redelivery of a disposed one). One statement:
+    the key was claimed (and cached) by whoever started the case."""
     sealed = await seal_content(data_keys, content.case_id, text=content.text,
                                 author_name=content.author_name, author_id=content.author_id,
                                 municipality_id=municipality_id)
     if sealed is None:
         return
+    # Sealed: only while the case's key lives (a process may still hold a
+    # key destroyed a moment ago in its cache; what it sealed is not kept).
     await pool.execute(
         """
         INSERT INTO message_contents (case_id, content, is_question, stored_at)
-        VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO NOTHING
+        SELECT $1, $2, $3, $4
+        WHERE NOT $5 OR EXISTS (SELECT 1 FROM payload_data_keys
+                                WHERE scope = $1 AND wrapped IS NOT NULL)
+        ON CONFLICT (case_id) DO NOTHING
         """,
         content.case_id, sealed, is_question(content.text), content.stored_at,
+        data_keys is not None,
     )
 
 

@@ -20,7 +20,14 @@ from activities.crisis import digests
 from activities.db import create_pool, migrate
 from activities.eventstore import EventStore
 from activities.message_contents import open_contents
-from activities.messages import Connectors, DisposeContentInput, MessageActivities, record_receipt
+from activities.messages import (
+    Connectors,
+    DisposeContentInput,
+    MessageActivities,
+    StoreContentInput,
+    record_receipt,
+    save_content,
+)
 from activities.payload_keys import PayloadKeyTable, StoredKey
 from activities.projections import all_projections
 from codec import DataKeys, KeyRing, new_key_spec, parse_keys
@@ -151,6 +158,11 @@ async def test_r28_r31_r35_diarium_search_opens_a_page_and_forgets_the_disposed(
     by_case = {r["case_id"]: r for r in everything}
     assert by_case[disposed]["text"] is None  # still registered, nothing of it readable
     assert by_case[secret]["text"] is None and by_case[secret]["author_name"] is None
+    # a late redelivery of the disposed comment keeps nothing of it again
+    await save_content(pool, StoreContentInput(case_id=disposed, text="Ängsbadet igen",
+                                               author_name=AUTHOR, stored_at=T0), data_keys)
+    assert await pool.fetchval("SELECT count(*) FROM message_contents WHERE case_id = $1",
+                               disposed) == 0
     assert [r["case_id"] for r in await mq.diarium(pool, "exempelby", q="KS 2026/00003",
                                                    data_keys=data_keys)] == [secret]
     assert await mq.diarium(pool, "exempelby", q="19121212", data_keys=data_keys) == []
