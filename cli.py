@@ -220,10 +220,13 @@ async def _records_export(dsn: str, municipality_id: str, start: date, end: date
 
     await migrate(dsn)
     pool = await create_pool(dsn, min_size=1, max_size=2)
+    # the messages' texts are sealed under their cases' keys (issue 10)
+    keys = parse_keys(settings.load().payload_keys)
+    data_keys = DataKeys(KeyRing(keys), PayloadKeyTable(pool)) if keys else None
     try:
         ref = await export_records(pool, out or settings.load().archive_dir, RecordsExportInput(
             municipality_id=municipality_id, account_id=account_id, start=start, end=end,
-            requested_by="kanalvakt-cli", now=datetime.now(UTC)))
+            requested_by="kanalvakt-cli", now=datetime.now(UTC)), data_keys)
     except (LookupError, ValueError) as exc:
         _say_error(f"kanalvakt: {exc}")
         return EXIT_BAD_INPUT

@@ -305,14 +305,16 @@ class DataKeys:
         row = await self.table.insert(scope, municipality_id, kek_id, wrapped)
         return self._remember(self._unwrapped(row))
 
-    async def for_encoding(self, scope: str) -> DataKey:
+    async def for_encoding(self, scope: str, municipality_id: str | None = None) -> DataKey:
+        """The scope's key; one is claimed for `municipality_id` (or the
+        municipality its id names) when it has none."""
         hit = self._cached(scope)
         if hit is not None:
             return hit
         rows = await self.table.get([scope])  # claimed by the case's starter, usually
         if scope in rows:
             return self._remember(self._unwrapped(rows[scope]))
-        return await self.claim(scope, municipality_of_scope(scope))
+        return await self.claim(scope, municipality_id or municipality_of_scope(scope))
 
     async def for_decoding(self, scopes: Sequence[str], *, fresh: bool = False
                            ) -> dict[str, DataKey]:
@@ -424,19 +426,28 @@ class ScopedCodec(EncryptionCodec, WithSerializationContext):
 
 
 SEALED = "dek-v1"  # the marker of a record sealed under its case's data key
+RECORD = "record"  # the purpose of a preserved copy (R-30); "content": message_contents
 
 
-async def seal_record(data_keys: DataKeys, scope: str, record: Any) -> dict[str, str]:
+class ScopeShredded(PayloadDecryptionError):
+    """The scope's data key was destroyed (disposed of): nothing more is kept
+    for it."""
+
+
+async def seal_record(data_keys: DataKeys, scope: str, record: Any, *, purpose: str = RECORD,
+                      municipality_id: str | None = None) -> dict[str, str]:
     """A JSON value kept in PostgreSQL under its case's data key (envelope
     encryption at rest, issue 10): {"sealed", "scope", "data"}; the scope and
-    a record marker are the associated data, so it opens nowhere else."""
-    data_key = await data_keys.for_encoding(scope)
+    the record's purpose are the associated data, so it opens nowhere else
+    (not as another case's, nor as another kind of record of the same case).
+    A scope with no key yet gets one under `municipality_id`'s KEK."""
+    data_key = await data_keys.for_encoding(scope, municipality_id)
     if data_key.key is None:
-        raise PayloadDecryptionError(f"the data key of {scope!r} was destroyed: nothing "
-                                     "more is kept for it")
+        raise ScopeShredded(f"the data key of {scope!r} was destroyed: nothing "
+                            "more is kept for it")
     nonce = os.urandom(NONCE_BYTES)
     sealed = AESGCM(data_key.key).encrypt(nonce, json.dumps(record).encode(),
-                                           f"{scope}|record".encode())
+                                           f"{scope}|{purpose}".encode())
     return {"sealed": SEALED, "scope": scope,
             "data": base64.b64encode(nonce + sealed).decode()}
 
@@ -445,25 +456,41 @@ def is_sealed(value: Any) -> bool:
     return isinstance(value, dict) and value.get("sealed") == SEALED
 
 
-async def open_record(data_keys: DataKeys | None, value: Any) -> Any:
-    """A sealed record opened (None when its key is destroyed or unknown, or
-    no keys are at hand); anything else as it is (written before sealing)."""
-    if not is_sealed(value):
-        return value
-    if data_keys is None:
-        return None
-    scope = str(value["scope"])
-    # from the table, not the cache: a key destroyed a moment ago is gone
-    data_key = (await data_keys.for_decoding([scope], fresh=True)).get(scope)
-    if data_key is None or data_key.key is None:
-        return None
-    raw = base64.b64decode(value["data"])
-    try:
-        plain = AESGCM(data_key.key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
-                                             f"{scope}|record".encode())
-    except InvalidTag:
-        return None
-    return json.loads(plain)
+async def open_records(data_keys: DataKeys | None, values: Sequence[Any], *,
+                       purpose: str = RECORD) -> list[Any]:
+    """Each value opened: a sealed record as its JSON (None when its key is
+    destroyed or unknown, or no keys are at hand: never the envelope),
+    anything else as it is (written before sealing, or without keys). The
+    keys of all of them in one query of the key table, read fresh (a key
+    destroyed a moment ago is gone)."""
+    scopes = [str(v["scope"]) for v in values if is_sealed(v)]
+    if not scopes:
+        return list(values)
+    keys = {} if data_keys is None else await data_keys.for_decoding(scopes, fresh=True)
+    out = []
+    for value in values:
+        if not is_sealed(value):
+            out.append(value)
+            continue
+        scope = str(value["scope"])
+        data_key = keys.get(scope)
+        if data_key is None or data_key.key is None:
+            out.append(None)
+            continue
+        raw = base64.b64decode(value["data"])
+        try:
+            plain = AESGCM(data_key.key).decrypt(raw[:NONCE_BYTES], raw[NONCE_BYTES:],
+                                                 f"{scope}|{purpose}".encode())
+        except InvalidTag:
+            out.append(None)
+            continue
+        out.append(json.loads(plain))
+    return out
+
+
+async def open_record(data_keys: DataKeys | None, value: Any, *, purpose: str = RECORD) -> Any:
+    """One value, as open_records."""
+    return (await open_records(data_keys, [value], purpose=purpose))[0]
 
 
 def data_keys_of(codec: PayloadCodec | None) -> DataKeys | None:

@@ -23,7 +23,9 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.eventstore import RecordedEvent
+from activities.message_contents import with_contents
 from activities.signals import Told, gone, signal_each
+from codec import DataKeys
 from domain import crisis as cr
 from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.screening import StormPolicy, WindowCounts, counted_minutes
@@ -112,9 +114,11 @@ async def window_counts(pool: asyncpg.Pool, account_id: str, now: datetime,
 
 
 async def digests(pool: asyncpg.Pool, municipality_id: str, *, crisis_id: str | None = None,
-                  texts: bool = False) -> list[dict[str, Any]]:
+                  texts: bool = False, data_keys: DataKeys | None = None
+                  ) -> list[dict[str, Any]]:
     """R-39: the digests, newest first; with `texts`, the questions' texts from
-    the content store (None once disposed), for crisis management's page."""
+    the content store, opened with `data_keys` (None once disposed), for
+    crisis management's page."""
     rows = await pool.fetch(
         """SELECT digest FROM crisis_digests WHERE municipality_id = $1
              AND ($2::text IS NULL OR crisis_id = $2) ORDER BY period_end DESC""",
@@ -122,8 +126,10 @@ async def digests(pool: asyncpg.Pool, municipality_id: str, *, crisis_id: str | 
     out = [dict(r["digest"]) for r in rows]
     if texts:
         ids = sorted({i for d in out for i in d["question_case_ids"]})
-        found = {r["case_id"]: r["text"] for r in await pool.fetch(
-            "SELECT case_id, text FROM message_contents WHERE case_id = ANY($1::text[])", ids)}
+        rows = await pool.fetch(
+            "SELECT case_id, content FROM message_contents WHERE case_id = ANY($1::text[])", ids)
+        found = {r["case_id"]: r["text"]
+                 for r in await with_contents(data_keys, [dict(r) for r in rows])}
         for d in out:
             d["questions_text"] = [{"case_id": i, "text": found.get(i)}
                                    for i in d["question_case_ids"]]
@@ -266,14 +272,15 @@ class CrisisActivities:
     @activity.defn(name="compile_crisis_digest")
     async def compile_digest(self, inp: CompileDigestInput) -> cr.CrisisDigest:
         """R-39: questions and moods of the period, from the read models. Only
-        whether a text asks something leaves PostgreSQL, never the text. A
+        whether a text asks something (`is_question`, derived when it was
+        stored: the text is sealed, issue 10) is read, never the text. A
         message belongs to the period in which it reached Kanalvakt (its
         content's storage time), so one published earlier is not missed."""
         rows = await self._pool.fetch(
             """SELECT c.case_id, c.account_id::text AS account_id, a.unit_id,
                       coalesce(mc.stored_at, c.received_at) AS received_at,
                       coalesce(c.state->>'mood' = 'critical', false) AS critical,
-                      coalesce(mc.text LIKE '%?%', false) AS question,
+                      coalesce(mc.is_question, false) AS question,
                       c.closed_at IS NULL AS open,
                       jsonb_array_length(c.flags) > 0 AS flagged
                FROM message_cases c

@@ -4,11 +4,19 @@ Migrations are plain SQL files in `migrations/`, applied in filename order,
 each once and each in its own transaction. The app applies them itself (the
 CLI, the local stack, the test template database), so there is no separate
 migration tool to install or forget.
+
+A migration that needs what SQL cannot do (sealing rows under keys that
+never reach the database, issue 10) is a Python file instead: its
+`async def apply(conn, payload_keys)` runs in the same kind of transaction,
+with the payload keys (KANALVAKT_PAYLOAD_KEYS) of the process migrating.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +83,32 @@ async def create_pool(dsn: str, **kw: Any) -> asyncpg.Pool:
 
 def migration_files(directory: Path = MIGRATIONS_DIR) -> list[Path]:
     """The migrations in the order they are applied (by filename)."""
-    return sorted(directory.glob("*.sql"), key=lambda p: p.name)
+    return sorted([*directory.glob("*.sql"), *directory.glob("[0-9]*.py")],
+                  key=lambda p: p.name)
 
 
-async def migrate(dsn: str) -> list[str]:
+async def _apply(conn: asyncpg.Connection, path: Path, payload_keys: str) -> None:
+    if path.suffix == ".sql":
+        await conn.execute(await asyncio.to_thread(path.read_text, encoding="utf-8"))
+        return
+    spec = importlib.util.spec_from_file_location(f"kanalvakt_migration_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    await module.apply(conn, payload_keys)
+
+
+async def migrate(dsn: str, *, payload_keys: str | None = None,
+                  before: str | None = None) -> list[str]:
     """Apply the migrations not yet applied; return the names applied now.
+    `payload_keys` (default: KANALVAKT_PAYLOAD_KEYS) for the migrations
+    that seal rows; `before` stops at the first migration whose name is not
+    before it (a test of a migration on rows of the schema before it).
 
     Runs under a session advisory lock, so two workers starting at once do
     not race: the second waits and then finds everything applied."""
+    if payload_keys is None:
+        payload_keys = os.environ.get("KANALVAKT_PAYLOAD_KEYS", "")
     conn = await asyncpg.connect(dsn)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
@@ -98,10 +124,12 @@ async def migrate(dsn: str) -> list[str]:
             done = {r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations")}
             applied: list[str] = []
             for path in migration_files():
+                if before is not None and path.name >= before:
+                    break
                 if path.name in done:
                     continue
                 async with conn.transaction():
-                    await conn.execute(path.read_text(encoding="utf-8"))
+                    await _apply(conn, path, payload_keys)
                     await conn.execute(
                         "INSERT INTO schema_migrations (name) VALUES ($1)", path.name
                     )

@@ -50,7 +50,7 @@ from activities.intake import (
 )
 from activities.messages import record_receipt
 from activities.projections import all_projections
-from codec import claim_scope
+from codec import claim_scope, data_keys_of
 from domain import account as acc
 from domain import crisis as cr
 from domain import message as msg
@@ -266,14 +266,16 @@ class IntakeFeeder:
         # The receipt goes on the record here, in PostgreSQL, so the case's
         # first workflow task only sets its timers: a storm costs the
         # Temporal server little more than starting the workflows.
+        # Its data key, under the municipality's key (the case id names
+        # none), before anything of it is stored (its content, sealed, issue
+        # 10) or reaches Temporal (codec.py).
+        codec = self._client.data_converter.payload_codec
+        await claim_scope(codec, command.case_id, account.municipality_id)
         recorded = await record_receipt(self._pool, self._store, command,
-                                        stored_at=pending.received_at)
+                                        stored_at=pending.received_at,
+                                        data_keys=data_keys_of(codec))
         if m.kind is MessageKind.POST and m.from_staff:
             await self._record_post(account, m)
-        # Its payloads' data key, under the municipality's key (the case id
-        # names none), before anything of it reaches Temporal (codec.py).
-        await claim_scope(self._client.data_converter.payload_codec, command.case_id,
-                          account.municipality_id)
         try:
             handle = await start_message_case(self._client, command,
                                               task_queue=self._task_queue,

@@ -4,9 +4,11 @@ timeline, the registrars' diarium search (R-28, R-31), the disposal log
 (R-35), the moderation log, and the cases behind response times (R-42).
 
 Rows come out JSON-ready: times as ISO strings, ids as strings. The
-citizen's text and name come from message_contents, so they are null once
-a disposal has deleted them (R-35); a confidential registration never shows
-its text in the diarium search, nor matches on it (R-31).
+citizen's text and name come from message_contents, sealed under the case's
+data key and opened here for a page at once (activities.message_contents),
+so they are null once a disposal has deleted them or destroyed the key
+(R-35); a confidential registration never shows its text in the diarium
+search, nor matches on it (R-31).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import asyncpg
 
+from activities.message_contents import open_contents, with_contents
 from codec import DataKeys, open_record
 from domain import message as msg
 
@@ -58,14 +61,13 @@ def _json(record: asyncpg.Record) -> dict[str, Any]:
     return out
 
 
-def _like(q: str) -> str:
-    """`q` as a literal substring pattern for ILIKE (backslash is the escape)."""
-    escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _matches(q: str, value: str | None) -> bool:
+    """What ILIKE '%q%' matched: `q` anywhere in `value`, case aside."""
+    return value is not None and q.lower() in value.lower()
 
 
-async def inbox(pool: asyncpg.Pool, account_id: str, *, include_closed: bool = False
-                ) -> list[dict[str, Any]]:
+async def inbox(pool: asyncpg.Pool, account_id: str, *, include_closed: bool = False,
+                data_keys: DataKeys | None = None) -> list[dict[str, Any]]:
     """R-22, R-23: the account's cases, soonest deadline first (none last)."""
     rows = await pool.fetch(
         f"""
@@ -76,7 +78,7 @@ async def inbox(pool: asyncpg.Pool, account_id: str, *, include_closed: bool = F
                mc.state->'message'->>'permalink' AS permalink,
                mc.state->>'pending_action' AS pending_action,
                mc.state->>'pending_instruction' AS pending_instruction,
-               c.text, c.author_name
+               c.content
         FROM message_cases mc
         LEFT JOIN message_contents c ON c.case_id = mc.case_id
         WHERE mc.account_id = $1::uuid
@@ -85,7 +87,7 @@ async def inbox(pool: asyncpg.Pool, account_id: str, *, include_closed: bool = F
         """,
         account_id, include_closed, list(OPEN_STAGES),
     )
-    return [_json(r) for r in rows]
+    return await with_contents(data_keys, (_json(r) for r in rows))
 
 
 async def awaiting_approval(pool: asyncpg.Pool, municipality_id: str, person_id: str
@@ -118,7 +120,7 @@ async def case(pool: asyncpg.Pool, case_id: str, data_keys: DataKeys | None = No
     a copy sealed under the case's data key is opened with `data_keys`)."""
     row = await pool.fetchrow(
         """
-        SELECT mc.*, c.text, c.author_name, c.stored_at, p.capture, p.captured_at
+        SELECT mc.*, c.content, c.stored_at, p.capture, p.captured_at
         FROM message_cases mc
         LEFT JOIN message_contents c ON c.case_id = mc.case_id
         LEFT JOIN preserved_copies p ON p.case_id = mc.case_id
@@ -129,10 +131,11 @@ async def case(pool: asyncpg.Pool, case_id: str, data_keys: DataKeys | None = No
     if row is None:
         return None
     out = _json(row)
-    text, author, stored = out.pop("text"), out.pop("author_name"), out.pop("stored_at")
+    [content] = await open_contents(data_keys, [out.pop("content")])
+    stored = out.pop("stored_at")
     capture, captured = out.pop("capture"), out.pop("captured_at")
-    out["content"] = None if stored is None else {
-        "text": text, "author_name": author, "stored_at": stored}
+    out["content"] = None if content is None else {
+        "text": content["text"], "author_name": content["author_name"], "stored_at": stored}
     if capture is not None:
         capture = await open_record(data_keys, capture)
     out["preserved_copy"] = None if capture is None else {
@@ -155,33 +158,38 @@ async def timeline(pool: asyncpg.Pool, case_id: str) -> list[dict[str, Any]]:
 async def diarium(pool: asyncpg.Pool, municipality_id: str, *, q: str | None = None,
                   account_id: str | None = None, registered_from: datetime | None = None,
                   registered_to: datetime | None = None, record_class: str | None = None,
-                  ) -> list[dict[str, Any]]:
+                  data_keys: DataKeys | None = None) -> list[dict[str, Any]]:
     """R-28: the municipality's registered messages, newest first. `q` finds
     a diarium number or words of the text; a confidential row neither shows
-    its text and author nor is found by them (R-31)."""
+    its text and author nor is found by them (R-31).
+
+    The text is sealed at rest (issue 10), so SQL narrows the rows by the
+    municipality and the other filters, and the words are matched here,
+    after opening the candidates' contents (one query of the key table for
+    all of them); a disposed case has no content to match (R-35)."""
     rows = await pool.fetch(
         """
         SELECT d.diarium_number, d.case_id, d.account_id, d.record_class, d.confidential,
                d.registered_by, d.registered_at, mc.platform, mc.kind, mc.stage,
                mc.received_at,
-               CASE WHEN d.confidential THEN NULL ELSE c.text END AS text,
-               CASE WHEN d.confidential THEN NULL ELSE c.author_name END AS author_name
+               CASE WHEN d.confidential THEN NULL ELSE c.content END AS content
         FROM diarium d
         LEFT JOIN message_cases mc ON mc.case_id = d.case_id
         LEFT JOIN message_contents c ON c.case_id = d.case_id
         WHERE d.municipality_id = $1
-          AND ($2::text IS NULL OR d.diarium_number ILIKE $2
-               OR (NOT d.confidential AND c.text ILIKE $2))
-          AND ($3::uuid IS NULL OR d.account_id = $3::uuid)
-          AND ($4::timestamptz IS NULL OR d.registered_at >= $4)
-          AND ($5::timestamptz IS NULL OR d.registered_at < $5)
-          AND ($6::text IS NULL OR d.record_class = $6)
+          AND ($2::uuid IS NULL OR d.account_id = $2::uuid)
+          AND ($3::timestamptz IS NULL OR d.registered_at >= $3)
+          AND ($4::timestamptz IS NULL OR d.registered_at < $4)
+          AND ($5::text IS NULL OR d.record_class = $5)
         ORDER BY d.registered_at DESC, d.diarium_number DESC
         """,
-        municipality_id, _like(q) if q else None, account_id, registered_from, registered_to,
-        record_class,
+        municipality_id, account_id, registered_from, registered_to, record_class,
     )
-    return [_json(r) for r in rows]
+    found = await with_contents(data_keys, (_json(r) for r in rows))
+    if not q:
+        return found
+    return [r for r in found
+            if _matches(q, r["diarium_number"]) or _matches(q, r["text"])]
 
 
 async def disposal_log(pool: asyncpg.Pool, municipality_id: str, *,

@@ -31,6 +31,7 @@ from activities.connectors.base import (
 )
 from activities.connectors.manual import ManualConnector
 from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent
+from activities.message_contents import is_question, open_contents, seal_content
 from activities.payload_keys import destroy_data_key
 from activities.signals import signal_each
 from codec import DataKeys, open_record, seal_record
@@ -105,15 +106,31 @@ class DisposeContentInput(BaseModel):
     case_id: str
 
 
-async def save_content(pool: asyncpg.Pool, content: StoreContentInput) -> None:
+async def save_content(pool: asyncpg.Pool, content: StoreContentInput,
+                       data_keys: DataKeys | None, *, municipality_id: str | None = None
+                       ) -> None:
     """Personal content lives here, not in the event log, so a disposal can
-    delete it (R-35). Once per case."""
+    delete it (R-35), sealed under the case's data key (issue 10,
+    activities.message_contents). Once per case; nothing for a case whose
+    key was destroyed (a late redelivery of a disposed one). One statement:
+    the key was claimed (and cached) by whoever started the case."""
+    sealed = await seal_content(data_keys, content.case_id, text=content.text,
+                                author_name=content.author_name, author_id=content.author_id,
+                                municipality_id=municipality_id)
+    if sealed is None:
+        return
+    # Sealed: only while the case's key lives (a process may still hold a
+    # key destroyed a moment ago in its cache; what it sealed is not kept).
     await pool.execute(
         """
-        INSERT INTO message_contents (case_id, text, author_name, stored_at, author_id)
-        VALUES ($1, $2, $3, $4, $5) ON CONFLICT (case_id) DO NOTHING
+        INSERT INTO message_contents (case_id, content, is_question, stored_at)
+        SELECT $1, $2, $3, $4
+        WHERE NOT $5 OR EXISTS (SELECT 1 FROM payload_data_keys
+                                WHERE scope = $1 AND wrapped IS NOT NULL)
+        ON CONFLICT (case_id) DO NOTHING
         """,
-        content.case_id, content.text, content.author_name, content.stored_at, content.author_id,
+        content.case_id, sealed, is_question(content.text), content.stored_at,
+        data_keys is not None,
     )
 
 
@@ -123,7 +140,7 @@ _RECEIPT_IDS = uuid.UUID("5d0c8f3e-6a53-4c1e-9d3b-2b6f1f0a7c11")
 
 
 async def record_receipt(pool: asyncpg.Pool, store: EventStore, command: msg.ReceiveMessage,
-                         *, stored_at: datetime) -> bool:
+                         *, stored_at: datetime, data_keys: DataKeys | None = None) -> bool:
     """Put a message's receipt on the record before its case starts: the
     content, and the receipt events decided by the same pure rules the
     workflow applies (R-21: received when published). Returns False when the
@@ -131,7 +148,8 @@ async def record_receipt(pool: asyncpg.Pool, store: EventStore, command: msg.Rec
     m = command.message
     await save_content(pool, StoreContentInput(case_id=command.case_id, text=m.text,
                                                author_name=m.author_name, author_id=m.author_id,
-                                               stored_at=stored_at))
+                                               stored_at=stored_at),
+                       data_keys, municipality_id=command.municipality_id)
     events = msg.decide(None, command, now=m.published_at)
     try:
         await store.append(command.case_id, 0, [
@@ -193,7 +211,7 @@ class MessageActivities:
 
     @activity.defn(name="store_message_content")
     async def store_content(self, inp: StoreContentInput) -> None:
-        await save_content(self._pool, inp)
+        await save_content(self._pool, inp, self._data_keys)
 
     @activity.defn(name="platform_action")
     async def platform_action(self, inp: PlatformActionInput) -> ActionResult:
@@ -229,8 +247,9 @@ class MessageActivities:
             opened = await open_record(self._data_keys, existing)
             if opened is not None:
                 return Capture.model_validate(opened)
-        row = await self._pool.fetchrow(
-            "SELECT text, author_name FROM message_contents WHERE case_id = $1", inp.case_id)
+        content = await self._pool.fetchval(
+            "SELECT content FROM message_contents WHERE case_id = $1", inp.case_id)
+        [row] = await open_contents(self._data_keys, [content])
         known = None
         if row is not None:
             known = KnownContent(text=row["text"], author_id=inp.target.author_id,

@@ -14,7 +14,9 @@ from typing import Any
 
 import asyncpg
 
+from activities.message_contents import with_contents
 from activities.message_queries import OPEN_STAGES, _json, waiting_for_a_person
+from codec import DataKeys
 from domain import message as msg
 
 
@@ -54,11 +56,12 @@ _CASE_COLUMNS = """
     (mc.state->'crisis') IS NOT NULL AND mc.state->'crisis' <> 'null'::jsonb AS in_crisis,
     mc.state->'policy'->'office_hours' AS office_hours,
     mc.state->>'country' AS country, mc.state->>'timezone' AS timezone,
-    c.text, c.author_name
+    c.content
 """
 
 
-async def open_cases(pool: asyncpg.Pool, account_ids: list[str]) -> list[dict[str, Any]]:
+async def open_cases(pool: asyncpg.Pool, account_ids: list[str], *,
+                     data_keys: DataKeys | None = None) -> list[dict[str, Any]]:
     """R-22, R-23: the citizens' cases of these accounts that wait for a
     person, soonest deadline first."""
     rows = await pool.fetch(
@@ -73,11 +76,11 @@ async def open_cases(pool: asyncpg.Pool, account_ids: list[str]) -> list[dict[st
         LIMIT 500
         """,
         account_ids, list(OPEN_STAGES))
-    return [_json(r) for r in rows]
+    return await with_contents(data_keys, (_json(r) for r in rows))
 
 
-async def account_cases(pool: asyncpg.Pool, account_id: str, *, closed: bool
-                        ) -> list[dict[str, Any]]:
+async def account_cases(pool: asyncpg.Pool, account_id: str, *, closed: bool,
+                        data_keys: DataKeys | None = None) -> list[dict[str, Any]]:
     """One account's cases: open ones, or (`closed`) every one, newest first."""
     rows = await pool.fetch(
         f"""
@@ -92,11 +95,11 @@ async def account_cases(pool: asyncpg.Pool, account_id: str, *, closed: bool
         LIMIT 500
         """,
         account_id, closed, list(OPEN_STAGES))
-    return [_json(r) for r in rows]
+    return await with_contents(data_keys, (_json(r) for r in rows))
 
 
-async def forwarded_to(pool: asyncpg.Pool, municipality_id: str, person_id: str
-                       ) -> list[dict[str, Any]]:
+async def forwarded_to(pool: asyncpg.Pool, municipality_id: str, person_id: str, *,
+                       data_keys: DataKeys | None = None) -> list[dict[str, Any]]:
     """R-24: the questions forwarded to the person as case officer, awaiting their draft."""
     rows = await pool.fetch(
         f"""
@@ -108,7 +111,7 @@ async def forwarded_to(pool: asyncpg.Pool, municipality_id: str, person_id: str
         ORDER BY mc.next_deadline ASC NULLS LAST, mc.received_at
         """,
         municipality_id, person_id)
-    return [_json(r) for r in rows]
+    return await with_contents(data_keys, (_json(r) for r in rows))
 
 
 async def people(pool: asyncpg.Pool, municipality_id: str) -> list[dict[str, Any]]:

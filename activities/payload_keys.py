@@ -46,16 +46,18 @@ async def destroy_data_key(conn: asyncpg.Connection, scope: str, reason: str) ->
 
 
 class PayloadKeyTable:
-    """asyncpg access to payload_data_keys; `pool` or a DSN to open one lazily."""
+    """asyncpg access to payload_data_keys; `pool` (or one connection, in
+    its transaction: a migration) or a DSN to open one lazily."""
 
-    def __init__(self, pool: asyncpg.Pool | None = None, *, dsn: str | None = None) -> None:
+    def __init__(self, pool: asyncpg.Pool | asyncpg.Connection | None = None, *,
+                 dsn: str | None = None) -> None:
         if pool is None and not dsn:
             raise ValueError("PayloadKeyTable needs a pool or a database URL")
         self._pool = pool
         self._dsn = dsn
         self._opening = asyncio.Lock()
 
-    async def _db(self) -> asyncpg.Pool:
+    async def _db(self) -> asyncpg.Pool | asyncpg.Connection:
         if self._pool is None:
             async with self._opening:
                 if self._pool is None:
@@ -82,7 +84,11 @@ class PayloadKeyTable:
         return _row(row)
 
     async def destroy(self, scope: str, reason: str) -> None:
-        async with (await self._db()).acquire() as conn:
+        db = await self._db()
+        if isinstance(db, asyncpg.Connection):
+            await destroy_data_key(db, scope, reason)
+            return
+        async with db.acquire() as conn:
             await destroy_data_key(conn, scope, reason)
 
     async def rewrap(self, scope: str, old_kek_id: str, kek_id: str, wrapped: bytes) -> bool:

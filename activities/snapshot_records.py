@@ -29,7 +29,9 @@ import asyncpg
 from pydantic import AwareDatetime, BaseModel, model_validator
 
 from activities.archive import BagFile, write_bag
+from activities.message_contents import with_contents
 from activities.snapshot_package import bag_info, json_bytes, json_lines, with_metadata
+from codec import DataKeys
 from domain import account as acc
 from domain import snapshot as snap
 
@@ -68,8 +70,10 @@ def _plain(row: asyncpg.Record) -> dict[str, Any]:
     return out
 
 
-async def export_records(pool: asyncpg.Pool, archive_dir: Path,
-                         inp: RecordsExportInput) -> acc.ArchivePackageRef:
+async def export_records(pool: asyncpg.Pool, archive_dir: Path, inp: RecordsExportInput,
+                         data_keys: DataKeys | None = None) -> acc.ArchivePackageRef:
+    """R-38: the registrar's records export; the messages' texts opened with
+    `data_keys` (sealed at rest, issue 10; null once disposed of)."""
     m = await pool.fetchrow("SELECT id, name, timezone FROM municipalities WHERE id = $1",
                             inp.municipality_id)
     if m is None:
@@ -94,7 +98,7 @@ async def export_records(pool: asyncpg.Pool, archive_dir: Path,
     cases = await pool.fetch(
         f"""SELECT mc.case_id, mc.account_id, mc.platform, mc.kind, mc.from_staff, mc.stage,
                    mc.received_at, mc.diarium_number, mc.closed_at, mc.state,
-                   c.text, c.author_name
+                   c.content
             FROM message_cases mc LEFT JOIN message_contents c ON c.case_id = mc.case_id
             WHERE mc.{where.replace('account_id', 'mc.account_id')} AND mc.received_at >= $3
               AND mc.received_at < $4 ORDER BY mc.received_at, mc.case_id""", *scope)
@@ -111,7 +115,8 @@ async def export_records(pool: asyncpg.Pool, archive_dir: Path,
         "ORDER BY taken_at, snapshot_id", *scope)
     files = [
         BagFile(path="content/diarium.json", content=json_bytes([_plain(r) for r in diarium])),
-        BagFile(path="content/messages.jsonl", content=json_lines([_plain(r) for r in cases])),
+        BagFile(path="content/messages.jsonl", content=json_lines(await with_contents(
+                    data_keys, [_plain(r) for r in cases]))),
         BagFile(path="content/decisions.jsonl",
                 content=json_lines([_plain(r) for r in decisions])),
         BagFile(path="content/disposal-log.json",

@@ -575,7 +575,14 @@ class Stack:
         if migrate is None:
             from activities.db import migrate as default_migrate
 
-            migrate = default_migrate
+            # with the workers' payload keys: a migration seals message
+            # contents under them (issue 10, migrations/0018)
+            keys = self._child_env()["KANALVAKT_PAYLOAD_KEYS"]
+
+            async def with_keys(dsn: str) -> list[str]:
+                return await default_migrate(dsn, payload_keys=keys)
+
+            migrate = with_keys
         applied = await migrate(dsn)
         if applied:
             say("migrations applied: " + ", ".join(applied))

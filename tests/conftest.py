@@ -84,6 +84,24 @@ async def database_url(pg_server: str, template_database: str) -> AsyncIterator[
 
 
 @pytest_asyncio.fixture(loop_scope="session")
+async def empty_database_url(pg_server: str) -> AsyncIterator[str]:
+    """A fresh database with no migration applied (a test of a migration
+    migrates it up to the one it tests, writes rows, then the rest)."""
+    name = f"kv_{uuid.uuid4().hex}"
+    admin = await asyncpg.connect(pg_server)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    yield database_url_for(pg_server, name)
+    admin = await asyncpg.connect(pg_server)
+    try:
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await admin.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     """A connection pool on this test's database (json/jsonb as dicts)."""
     p = await create_pool(database_url, min_size=1, max_size=5)

@@ -30,6 +30,7 @@ import settings as app_settings
 from activities import queries
 from activities.db import database_unavailable
 from activities.directory import DirectoryRepository
+from codec import DataKeys, data_keys_of
 from deploy.waiting import wait_for_postgres, wait_for_temporal
 from domain import account as acc
 from domain.message_policy import MessagePolicy
@@ -59,6 +60,12 @@ class AppContext:
         self.client = client
         self.task_queue = task_queue
         self.directory = DirectoryRepository(pool)
+
+    @property
+    def data_keys(self) -> DataKeys | None:
+        """The per-case data keys behind the client's codec, which open what
+        is sealed at rest (message contents, preserved copies; issue 10)."""
+        return data_keys_of(self.client.data_converter.payload_codec)
 
 
 def create_app(

@@ -148,7 +148,7 @@ def crisis_router() -> APIRouter:
         """R-39: questions and moods, compiled at the set interval."""
         await _reader(ctx, municipality_id, actor)
         return await crisis_reads.digests(ctx.pool, municipality_id, crisis_id=crisis_id,
-                                          texts=True)
+                                          texts=True, data_keys=ctx.data_keys)
 
     @router.get("/api/municipalities/{municipality_id}/storms")
     async def storm_flags(municipality_id: str, ctx: Ctx, actor: ApiActor

@@ -154,7 +154,8 @@ async def _page(request: Request, viewer: Viewer, *, errors: dict[str, str] | No
     municipality = await ctx.directory.municipality(m)
     units = await ctx.directory.units(m)
     digests = await crisis_reads.digests(ctx.pool, m, crisis_id=active["crisis_id"]
-                                         if active else None, texts=True)
+                                         if active else None, texts=True,
+                                         data_keys=ctx.data_keys)
     return await render(request, "crisis.html", {
         "active": active, "history": [c for c in history if c is not active][:10],
         "digests": digests[:12], "storms": (await crisis_reads.storms(ctx.pool, m))[:20],

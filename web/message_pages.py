@@ -278,9 +278,11 @@ def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
             everything=viewer.is_communications)
         now = datetime.now(UTC)
         cases = _with_countdowns(
-            await modq.open_cases(ctx.pool, [a["account_id"] for a in accounts]), now)
+            await modq.open_cases(ctx.pool, [a["account_id"] for a in accounts],
+                                  data_keys=ctx.data_keys), now)
         forwarded = _with_countdowns(
-            await modq.forwarded_to(ctx.pool, viewer.municipality_id, viewer.person_id), now)
+            await modq.forwarded_to(ctx.pool, viewer.municipality_id, viewer.person_id,
+                                    data_keys=ctx.data_keys), now)
         tz = (await ctx.directory.municipality(viewer.municipality_id))
         return await render(request, "inbox.html", {
             "accounts": accounts, "cases": cases, "forwarded": forwarded, "account": None,
@@ -294,7 +296,8 @@ def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
         require_municipality(viewer, account["municipality_id"])
         await may_read_messages(ctx, account, account["municipality_id"], viewer.person_id)
         closed = request.query_params.get("closed") == "1"
-        cases = _with_countdowns(await modq.account_cases(ctx.pool, account_id, closed=closed),
+        cases = _with_countdowns(await modq.account_cases(ctx.pool, account_id, closed=closed,
+                                                          data_keys=ctx.data_keys),
                                  datetime.now(UTC))
         tz = account["state"].get("timezone") or "Europe/Stockholm"
         return await render(request, "inbox.html", {

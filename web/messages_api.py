@@ -480,7 +480,8 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         account = await _account(ctx, account_id)
         who = await _known_actor(ctx, account["municipality_id"], actor)
         await may_read_messages(ctx, account, account["municipality_id"], who)
-        return await mq.inbox(ctx.pool, str(account_id), include_closed=include_closed)
+        return await mq.inbox(ctx.pool, str(account_id), include_closed=include_closed,
+                              data_keys=ctx.data_keys)
 
     @router.get("/api/accounts/{account_id}/response-times", response_model=ResponseTimes)
     async def account_response_times(account_id: uuid.UUID, ctx: Ctx, actor: ApiActor,
@@ -547,7 +548,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         return await mq.diarium(ctx.pool, where, q=q or None,
                                 account_id=str(account_id) if account_id else None,
                                 registered_from=registered_from, registered_to=registered_to,
-                                record_class=record_class)
+                                record_class=record_class, data_keys=ctx.data_keys)
 
     @router.get("/api/disposal-log")
     async def disposal_log(ctx: Ctx, actor: ApiActor, account_id: uuid.UUID | None = None,

@@ -145,7 +145,8 @@ def registrar_pages_router() -> APIRouter:
         classes = await modq.record_classes(ctx.pool, viewer.municipality_id)
         rows = [] if errors else await mq.diarium(
             ctx.pool, viewer.municipality_id, q=values["q"] or None, account_id=account_id,
-            registered_from=lo, registered_to=hi, record_class=values["record_class"] or None)
+            registered_from=lo, registered_to=hi, record_class=values["record_class"] or None,
+            data_keys=ctx.data_keys)
         return await render(request, "diarium.html", {
             "rows": rows, "values": values, "errors": errors, "accounts": accounts,
             "names": names, "tz": tz, "people": await _people(ctx, viewer),

@@ -306,7 +306,7 @@ def snapshots_router() -> APIRouter:
                 municipality_id=body.municipality_id,
                 account_id=str(body.account_id) if body.account_id else None,
                 start=body.start, end=body.end, requested_by=who, now=datetime.now(UTC))
-            ref = await export_records(ctx.pool, settings.load().archive_dir, inp)
+            ref = await export_records(ctx.pool, settings.load().archive_dir, inp, ctx.data_keys)
         except LookupError as missing:
             raise HTTPException(404, detail=str(missing)) from None
         except ValueError as bad:

@@ -45,6 +45,7 @@ from codec import (
     claim_scope,
     codec_from_settings,
     data_converter,
+    is_sealed,
     new_key_spec,
     open_record,
 )
@@ -240,8 +241,51 @@ async def _records_export(s: Shred, folder: Path) -> bytes:
     now = await s.env.get_current_time()
     ref = await export_records(s.pool, folder, RecordsExportInput(
         municipality_id="exempelby", start=date(2000, 1, 1), end=now.date() + timedelta(days=1),
-        requested_by="ali.karimi", now=now))
+        requested_by="ali.karimi", now=now), s.codec.data_keys)
     return _package_text(Path(ref.path))
+
+
+def _envelopes(value: Any) -> Iterator[dict[str, Any]]:
+    if is_sealed(value):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _envelopes(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _envelopes(v)
+
+
+async def _sealed_in_tables(s: Shred, scope: str) -> list[Any]:
+    """Every envelope sealed under `scope` in any jsonb column of the
+    database, opened by a codec of another process (None: unreadable)."""
+    other = codec_from_settings(s.spec, production=False, database_url=s.database_url)
+    assert isinstance(other, ScopedCodec)
+    columns = await s.pool.fetch(
+        """SELECT table_name, column_name FROM information_schema.columns
+           WHERE table_schema = 'public' AND data_type = 'jsonb'""")
+    opened = []
+    for c in columns:
+        values = await s.pool.fetch(
+            f'SELECT "{c["column_name"]}" AS v FROM "{c["table_name"]}" '
+            f'WHERE position($1 in "{c["column_name"]}"::text) > 0', scope)
+        for row in values:
+            for envelope in _envelopes(row["v"]):
+                if envelope["scope"] == scope:
+                    for purpose in ("record", "content"):
+                        opened.append(await open_record(other.data_keys, envelope,
+                                                        purpose=purpose))
+    return opened
+
+
+async def _case_content(s: Shred, case_id: str) -> Any:
+    """The case's content as the API shows it to the communications unit."""
+    for _ in range(100):  # the read model catches up with the case
+        r = await s.http.get(f"/api/messages/{case_id}", headers={"X-Kanalvakt-Actor": COMMS})
+        if r.status_code == 200:
+            return r.json()["content"]
+        await asyncio.sleep(0.05)
+    raise AssertionError(r.text)
 
 
 async def test_r33_r35_disposal_leaves_nothing_readable_of_the_message(
@@ -262,10 +306,18 @@ async def test_r33_r35_disposal_leaves_nothing_readable_of_the_message(
     text, refused = await _readable(s, before)
     assert TEXT in text and refused == 0
     assert TEXT in await _endpoint(s, before)
-    assert sorted(await _every_table(s.pool, AUTHOR)) == ["message_contents.author_name",
-                                                          "message_contents.text"]
-    # the platform user id only beside the text: not in the log (issue 10)
-    assert await _every_table(s.pool, AUTHOR_ID) == ["message_contents.author_id"]
+    # Sealed at rest under the case's key (issue 10, migration 0018): the
+    # text, the name and the platform user id are in no table in clear, not
+    # even the content row; yet the case's readers see them.
+    for secret in SECRETS:
+        assert await _every_table(s.pool, secret) == [], secret
+    content = await s.pool.fetchval("SELECT content FROM message_contents WHERE case_id = $1",
+                                    handle.id)
+    assert content["sealed"] == "dek-v1" and content["scope"] == handle.id
+    shown = await _case_content(s, handle.id)
+    assert shown is not None and shown["text"] == TEXT and shown["author_name"] == AUTHOR
+    assert {"text": TEXT, "author_name": AUTHOR, "author_id": AUTHOR_ID} in \
+        await _sealed_in_tables(s, handle.id)
     assert AUTHOR.encode() in await _records_export(s, tmp_path / "before")
 
     result = await handle.result()
@@ -288,6 +340,10 @@ async def test_r33_r35_disposal_leaves_nothing_readable_of_the_message(
         assert secret not in caplog.text
         out = capsys.readouterr()
         assert secret not in out.out and secret not in out.err
+
+    # nor sealed: no envelope of the case in any table opens any more
+    assert not [o for o in await _sealed_in_tables(s, handle.id) if o is not None]
+    assert await _case_content(s, handle.id) is None
 
     exported = await _records_export(s, tmp_path / "after")
     for secret in SECRETS:
@@ -318,8 +374,8 @@ async def test_r30_r31_a_preserved_copy_is_sealed_under_the_case_key(shred: Shre
     stored = await s.pool.fetchval("SELECT capture FROM preserved_copies WHERE case_id = $1",
                                    handle.id)
     assert stored["sealed"] == "dek-v1" and stored["scope"] == handle.id
-    # only in the message's own content row (not sealed yet: docs/data-protection.md)
-    assert await _every_table(s.pool, "19121212") == ["message_contents.text"]
+    # in no table in clear: the message's own content row is sealed too
+    assert await _every_table(s.pool, "19121212") == []
 
     async def shown() -> Any:
         for _ in range(100):  # the read model catches up with the case
