@@ -31,6 +31,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.testing import WorkflowEnvironment
 
 import settings
+from activities.db import migration_files
 from tests.conftest import database_url_for
 from tests.servers import port_for_another_process
 from tests.support import DEV_SERVER, eventually
@@ -158,13 +159,13 @@ async def test_the_installed_kanalvakt_migrates_serves_and_works(
     migrated = _run([str(installed / "kanalvakt"), "--database-url", empty_database, "migrate"],
                     outside, _outside_env(installed))
     assert migrated.returncode == 0, migrated.stderr
-    sql_files = sorted(p.name for p in (ROOT / "migrations").glob("*.sql"))
+    in_tree = sorted(p.name for p in migration_files())
     conn = await asyncpg.connect(empty_database)
     try:
         applied = sorted(r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations"))
     finally:
         await conn.close()
-    assert applied == sql_files
+    assert applied == in_tree
 
     address = temporal.client.service_client.config.target_host
     task_queue = f"packaging-{uuid.uuid4().hex[:8]}"
