@@ -22,9 +22,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
+from activities.db import create_pool
 from activities.feeder import IntakeFeeder
 from activities.intake import RetryPolicy
 from cli import load_directory_file
+from codec import data_keys_of, new_key_spec
+from deploy.temporal import connect as connect_temporal
 from tests.servers import held_socket, port_of, serve_app
 from tests.support import DEV_SERVER, EXEMPELBY
 from web.app import create_app
@@ -84,6 +87,12 @@ async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
         monkeypatch.setenv("KANALVAKT_DEV_SIGNIN", "1")
     monkeypatch.setenv("KANALVAKT_COOKIE_SECURE", "0")
     monkeypatch.delenv("KANALVAKT_ENV", raising=False)
+    # Payloads encrypted and message contents sealed as in production: a
+    # municipality key for Exempelby and a default one; each workflow's data
+    # key in this test's database (codec.py, issue 10).
+    monkeypatch.setenv("KANALVAKT_PAYLOAD_KEYS",
+                       f"{new_key_spec('exempelby/e1')},{new_key_spec('k1')}")
+    monkeypatch.setenv("DATABASE_URL", database_url)
     await load_directory_file(database_url, EXEMPELBY)
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=DEV_SERVER,
@@ -92,27 +101,27 @@ async def stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
         ui=False,
         dev_server_log_level="error",
     )
+    client = await connect_temporal(env.client.service_client.config.target_host)
     archive = tmp_path / "archive"
     archive.mkdir()
     task_queue = f"e2e-{uuid.uuid4().hex[:8]}"
-    activities = app_worker.build_activities(pool, archive)
+    activities = app_worker.build_activities(
+        pool, archive, data_keys=data_keys_of(client.data_converter.payload_codec))
 
     async def connect() -> tuple[asyncpg.Pool, Client]:
-        from activities.db import create_pool
-
-        return await create_pool(database_url), env.client
+        return await create_pool(database_url), client
 
     app = create_app(connect=connect, task_queue=task_queue)
     stop_feeding = asyncio.Event()
-    feeder = None if stack_feeder is None else IntakeFeeder(pool, env.client, task_queue,
+    feeder = None if stack_feeder is None else IntakeFeeder(pool, client, task_queue,
                                                             retry=stack_feeder)
     try:
-        async with (app_worker.create_worker(env.client, activities, task_queue),
+        async with (app_worker.create_worker(client, activities, task_queue),
                     serve_app(app, web_socket) as base_url):
             feeding = None if feeder is None else asyncio.create_task(
                 feeder.run(stop_feeding, idle_seconds=0.05))
             async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
-                yield Stack(env.client, http, pool, env.client.service_client.config.target_host,
+                yield Stack(client, http, pool, env.client.service_client.config.target_host,
                             archive, task_queue)
             stop_feeding.set()
             if feeding is not None:

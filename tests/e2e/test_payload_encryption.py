@@ -24,6 +24,7 @@ from temporalio.testing import WorkflowEnvironment
 import worker as app_worker
 from cli import load_directory_file
 from codec import DEK, ENCODING, KEY_ID, MUNICIPALITY, SCOPE, EncryptionCodec, new_key_spec
+from deploy.temporal import connect as connect_temporal
 from tests.e2e.intranet import csrf_of
 from tests.servers import serve_app
 from tests.support import COMMS, DEV_SERVER, EXEMPELBY, REQUESTER, request_fields
@@ -57,7 +58,7 @@ async def encrypted(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
         dev_server_existing_path=DEV_SERVER, data_converter=pydantic_data_converter,
         search_attributes=list(sa.ALL), ui=False, dev_server_log_level="error")
     address = env.client.service_client.config.target_host
-    client = await app_worker.connect(address)  # the production path: keys from the env
+    client = await connect_temporal(address)  # the production path: keys from the env
     assert client.data_converter.payload_codec is not None
     task_queue = f"enc-{uuid.uuid4().hex[:8]}"
     (tmp_path / "archive").mkdir()

@@ -52,6 +52,7 @@ import worker as app_worker
 from activities.feeder import IntakeFeeder
 from cli import load_directory_file
 from codec import ENCODING, EncryptionCodec, new_key_spec, parse_keys
+from deploy.temporal import connect as connect_temporal
 from tests.e2e.browser import new_page, screenshot, sign_in
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser as intranet_browser
@@ -124,7 +125,7 @@ async def ui_stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
         dev_server_extra_args=["--ui-codec-endpoint", codec_endpoint,
                                "--ui-disable-news-fetch"])
     address = env.client.service_client.config.target_host
-    client = await app_worker.connect(address)
+    client = await connect_temporal(address)
     assert client.data_converter.payload_codec is not None
     task_queue = f"ui-{uuid.uuid4().hex[:8]}"
     archive = tmp_path / "archive"
