@@ -18,7 +18,6 @@ approval before it is published (Stage.AWAITING_APPROVAL).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -44,11 +43,11 @@ from domain.message_policy import (
     SignatureRule,
 )
 from domain.redaction import RemovalCategory
-from domain.screening import Flag, FlagKind, auto_actions, screen
+from domain.screening import Flag, FlagKind, auto_actions, confidential_in_outgoing, screen
 from domain.text import CleanStrings
 
 __all__ = ["DEFAULT_DISPOSAL_DECISIONS", "AnswerRule", "DisposalDecision", "MessagePolicy",
-           "SignatureRule"]
+           "SignatureRule", "confidential_in_outgoing"]
 
 # Case ids are workflow ids, `message:<platform>:<external id>`, and name the
 # case's event stream too.
@@ -901,24 +900,6 @@ _OPEN = (Stage.OPEN, Stage.ACKNOWLEDGED, Stage.FORWARDED, Stage.DRAFTED)
 # Hiding, registering and removing do not wait for a reply's approval (R-29: quickly).
 _LIVE = (*_OPEN, Stage.AWAITING_APPROVAL)
 SYSTEM = "kanalvakt"  # the workflow itself, for what the account's policy does unasked
-
-
-# R-44: words that mark a text as confidential (sekretess, taushetsplikt).
-_CONFIDENTIAL_MARKERS = re.compile(
-    r"\b(sekretessbelagd\w*|sekretessreglerad\w*|omfattas av sekretess|konfidentiell\w*"
-    r"|taushetsbelagt\w*|taushetsplikt\w*|unntatt offentlighet|confidential)\b",
-    re.IGNORECASE)
-
-
-def confidential_in_outgoing(text: str) -> list[str]:
-    """R-44, "Självfallet ska kommunen inte publicera sekretessreglerade
-    uppgifter": what in a text about to be published stops it (an identity
-    number with valid check digits, a confidential marker), described, never
-    quoted."""
-    found = [f.detail for f in screen(text).flags if f.kind is FlagKind.IDENTITY_NUMBER]
-    if _CONFIDENTIAL_MARKERS.search(text):
-        found.append("confidential marker")
-    return found
 
 
 def screening_found_confidential(state: MessageState) -> bool:
