@@ -279,6 +279,11 @@ async def test_r39_an_admins_hide_waits_for_crisis_management_over_the_api(
     waiting = r.json()["state"]
     assert waiting["stage"] == "awaiting_approval" and not waiting["hidden"]
     assert waiting["pending_reply"]["kind"] == "hide"
+    async with browser(stack) as page:  # said as what it is, on the case and /crisis
+        await sign_in(page, KRISLEDNING)
+        html = (await page.get(f"/messages/{rude}")).text
+        assert "En döljning av" in html and "Ett svar av" not in html
+        assert "Döljning av" in (await page.get("/crisis")).text
     r = await decide(stack, rude, "approve", DEPUTY, {})
     assert r.status_code == 403 and "R-39" in r.text
     r = await decide(stack, rude, "approve", KRISLEDNING, {})
