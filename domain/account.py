@@ -1137,6 +1137,16 @@ def active_plan(state: AccountState, steps: Any, chase: Any) -> list[DeadlineSte
             recipients=(person, *managers), subject=person)]
         plan += chase(since, f"two_factor_chase:{person}", p.admin_restore_reminder_days,
                       (person, *managers, *comms))
+    for held in state.held_posts:
+        # R-44, chains that never go silent: a held post's approvers are
+        # reminded, then the manager and the unit chased, until one decides.
+        plan += [DeadlineStep(
+            key=f"held_post:{held.post_id}@{held.since.isoformat()}:remind",
+            name="held_post_reminder", kind="remind",
+            due=add_working_days(held.since, p.chase_every_days, state.country, state.timezone),
+            recipients=tuple(held.approvers), subject=held.post_id)]
+        plan += chase(held.since, f"held_post_chase:{held.post_id}", p.chase_every_days,
+                      tuple(dict.fromkeys((*held.approvers, *managers, *comms))))
     return plan
 
 

@@ -8,11 +8,15 @@ record; in a crisis the R-47 and R-39 rules for posts apply first."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 
 from domain.account import (
     ConfirmPost,
+    DeadlineEscalated,
+    DeadlineReminderSent,
+    FireDueDeadlines,
     NotAuthorised,
     PostHeld,
     PostRecorded,
@@ -21,6 +25,7 @@ from domain.account import (
     RuleViolation,
     SendBackPost,
     Stage,
+    pending_steps,
 )
 from tests.domain.conftest import COMMS, DEPUTY, MANAGER, REQUESTER, SYSTEM, Journey
 from tests.domain.test_account_issue16 import _in_crisis
@@ -111,6 +116,26 @@ def test_r44_r47_in_a_crisis_the_units_post_is_screened_too(active: Journey) -> 
         active.decide(ConfirmPost(actor=COMMS[0], post_id="p-1"))
     [recorded] = active.do(ConfirmPost(actor=COMMS[1], post_id="p-1"))
     assert isinstance(recorded, PostRecorded) and recorded.confirmed_by == COMMS[1]
+
+
+def test_r44_a_held_post_is_chased_until_someone_decides(active: Journey) -> None:
+    """R-44 with "chains that never go silent": its approvers are reminded
+    after `chase_every_days` working days, then the manager, deputy and the
+    communications unit are chased on that rhythm for as long as it is held
+    (here a quarter); confirmed, the chase ends."""
+    active.do(post(active))
+    start = active.now
+    for week in range(1, 14):
+        active.do(FireDueDeadlines(actor=SYSTEM, skip_superseded=True),
+                  at=start + timedelta(days=7 * week))
+    steps = [e for e in active.events if isinstance(e, DeadlineReminderSent | DeadlineEscalated)
+             and "held_post" in e.step]
+    reminders = [e for e in steps if isinstance(e, DeadlineReminderSent)]
+    chased = [e for e in steps if isinstance(e, DeadlineEscalated)]
+    assert len(reminders) == 1 and set(reminders[0].recipients) == {MANAGER, DEPUTY, *COMMS}
+    assert len(chased) >= 10 and all(MANAGER in c.recipients for c in chased)
+    active.do(ConfirmPost(actor=DEPUTY, post_id="p-1"))
+    assert not any("held_post" in s.key for s in pending_steps(active.current))
 
 
 def test_r44_a_run_recorded_before_the_rule_records_the_post(active: Journey) -> None:
