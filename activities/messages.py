@@ -176,8 +176,12 @@ class InformAdminsResult(BaseModel):
 
 
 # A case is open while it has no outcome, or while a person still has to
-# confirm by hand what was done on the platform (an admin confirms it).
+# confirm by hand what was done on the platform (an admin confirms it), or
+# (R-50) while an answered case is still to be registered or disposed of
+# (its admins are reminded; a case that ended at its answer is "not running").
 _TERMINAL_CASE = [s.value for s in msg.Stage if s.terminal]
+_OWED_RECORDS = """(stage = 'answered' AND state->>'diarium_number' IS NULL
+                    AND state->>'dispose_on' IS NULL AND state->>'closed_reason' IS NULL)"""
 
 
 class MessageActivities:
@@ -201,7 +205,8 @@ class MessageActivities:
         rows = await self._pool.fetch(
             """SELECT case_id FROM message_cases
                WHERE account_id = $1::uuid AND NOT from_staff
-                 AND (NOT (stage = ANY($2::text[])) OR state->>'pending_action' IS NOT NULL)
+                 AND (NOT (stage = ANY($2::text[])) OR state->>'pending_action' IS NOT NULL
+                      OR """ + _OWED_RECORDS + """)
                ORDER BY case_id""", inp.account_id, _TERMINAL_CASE)
         sent = await signal_each(client, (r["case_id"] for r in rows), "admins_changed",
                                  sorted(inp.admins))

@@ -38,6 +38,7 @@ from domain.crisis_mode import CrisisStatus, checkin_interval
 from domain.directory import Authorities, Country
 from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
+from domain.screening import confidential_in_outgoing
 from domain.text import CleanStrings
 
 # --------------------------------------------------------------------------- values
@@ -494,6 +495,34 @@ class PostRecorded(_Event):
     post_id: str
     published_at: datetime
     approved_by: str | None = None  # R-39: crisis management's approval in a crisis
+    # R-44: who confirmed a post held for confidential information (never its writer).
+    confirmed_by: str | None = None
+
+
+class PostHeld(_Event):
+    """R-44, "Självfallet ska kommunen inte publicera sekretessreglerade
+    uppgifter": a staff post recorded through Kanalvakt whose text has an
+    identity number or a confidential marker is not recorded as published;
+    it waits for one of `approvers` (the unit's manager or deputy, the
+    communications unit; never its writer) to confirm it or send it back.
+    What was found is described, never quoted; the text is not kept."""
+
+    type: Literal["PostHeld"] = "PostHeld"
+    post_id: str
+    published_at: datetime
+    approved_by: str | None = None
+    found: list[str]
+    approvers: list[str]
+
+
+class PostSentBack(_Event):
+    """R-44: the held post is sent back to its writer to be changed (or taken
+    down), with a comment; it is not recorded as published."""
+
+    type: Literal["PostSentBack"] = "PostSentBack"
+    post_id: str
+    comment: str
+    written_by: str
 
 
 class AccountKept(_Event):
@@ -612,6 +641,8 @@ AccountEvent = Annotated[
     | WatchItemEscalated
     | CheckInRecorded
     | PostRecorded
+    | PostHeld
+    | PostSentBack
     | AccountKept
     | WatchItemReported
     | WatchItemResolved
@@ -758,6 +789,23 @@ class RecordPost(_Command):
     # R-39: in a crisis whose communication goes through crisis management,
     # the member of it who approved the post.
     approved_by: PersonId | None = None
+    # R-44: the post's text, where it is recorded through Kanalvakt: screened
+    # before it counts as published (not kept on the record).
+    text: str | None = Field(None, min_length=1, max_length=8000)
+
+
+class ConfirmPost(_Command):
+    """R-44: the manager, the deputy or the communications unit (never the
+    writer) confirms a post held for confidential information."""
+
+    post_id: PostId
+
+
+class SendBackPost(_Command):
+    """R-44: ... or sends it back to its writer, saying why."""
+
+    post_id: PostId
+    comment: Text
 
 
 class KeepAccount(_Command):
@@ -806,7 +854,8 @@ Command = (
     | AmendRequest | ActivateAccount | AddAdmin | RemoveAdmin | ConfirmTwoFactor
     | RequestClosure | UpdateAuthorities | FireDueDeadlines | RecordFinalSnapshot
     | AppointPublisher | RemovePublisher
-    | ChangeMessageSettings | RecordCheckIn | RecordPost | KeepAccount | ReportWatchItem
+    | ChangeMessageSettings | RecordCheckIn | RecordPost | ConfirmPost | SendBackPost
+    | KeepAccount | ReportWatchItem
     | ResolveWatchItem | ChangeMonitoringSettings | RecordProfileChange
 )
 
@@ -866,6 +915,20 @@ class DeadlineStep(BaseModel):
     subject: str | None = None  # monitoring: the day, week, anchor or watch item
 
 
+class HeldPost(BaseModel):
+    """R-44: a staff post held for confidential information, and by whom."""
+
+    model_config = ConfigDict(frozen=True)
+
+    post_id: str
+    published_at: datetime
+    approved_by: str | None = None
+    written_by: str
+    found: list[str]
+    approvers: list[str]
+    since: datetime
+
+
 class AccountState(BaseModel):
     """Everything the workflow knows, carried across continue-as-new."""
 
@@ -918,6 +981,7 @@ class AccountState(BaseModel):
     platform_may_change: bool = False  # R-03: sent back for another platform
     admins_without_2fa: dict[str, datetime] = {}  # R-12: added without 2FA, since
     publishers: list[str] = []  # R-52: publish beside the admins
+    held_posts: list[HeldPost] = []  # R-44: staff posts held for confidential information
     breach_proposed_at: datetime | None = None  # R-19
     breach: str | None = None
     breach_kept_at: datetime | None = None
@@ -1073,6 +1137,16 @@ def active_plan(state: AccountState, steps: Any, chase: Any) -> list[DeadlineSte
             recipients=(person, *managers), subject=person)]
         plan += chase(since, f"two_factor_chase:{person}", p.admin_restore_reminder_days,
                       (person, *managers, *comms))
+    for held in state.held_posts:
+        # R-44, chains that never go silent: a held post's approvers are
+        # reminded, then the manager and the unit chased, until one decides.
+        plan += [DeadlineStep(
+            key=f"held_post:{held.post_id}@{held.since.isoformat()}:remind",
+            name="held_post_reminder", kind="remind",
+            due=add_working_days(held.since, p.chase_every_days, state.country, state.timezone),
+            recipients=tuple(held.approvers), subject=held.post_id)]
+        plan += chase(held.since, f"held_post_chase:{held.post_id}", p.chase_every_days,
+                      tuple(dict.fromkeys((*held.approvers, *managers, *comms))))
     return plan
 
 
@@ -1495,6 +1569,8 @@ def decide(state: AccountState | None, command: Command, *, now: datetime) -> li
         case RecordCheckIn() | RecordPost() | KeepAccount() | ReportWatchItem() \
                 | ResolveWatchItem() | ChangeMonitoringSettings():
             return _decide_monitoring(state, command, now)
+        case ConfirmPost() | SendBackPost():
+            return _decide_held_post(state, command, now)
         case RecordProfileChange():
             return _decide_profile_change(state, command, now)
     raise TypeError(f"unknown command {type(command).__name__}")
@@ -1626,6 +1702,10 @@ def _decide_monitoring(state: AccountState,
                                     key="post.future")
             if any(p.post_id == command.post_id for p in m.posts):
                 return []  # reported again (a connector's retry): recorded once
+            if any(h.post_id == command.post_id for h in state.held_posts):
+                return []  # R-44: held; it waits for its decision
+            if held := _held_for_confidential(state, command, now):
+                return held
             return [PostRecorded(at=now, actor=actor, post_id=command.post_id,
                                  published_at=command.published_at,
                                  approved_by=command.approved_by)]
@@ -1673,6 +1753,55 @@ def _decide_monitoring(state: AccountState,
             if command.policy == m.policy:
                 return []
             return [MonitoringSettingsChanged(at=now, actor=actor, policy=command.policy)]
+
+
+def post_approvers(state: AccountState, writer: str) -> list[str]:
+    """R-44, R-53: who confirms a held post: the unit's manager and deputy
+    and the communications unit, never the post's own writer."""
+    a = state.authorities
+    return sorted({x for x in (a.manager, a.deputy) if x} | set(a.communications) - {writer})
+
+
+def _held_for_confidential(state: AccountState, command: RecordPost, now: datetime
+                           ) -> list[AccountEvent]:
+    """R-44: a post recorded through Kanalvakt with its text is screened as a
+    reply is (domain.screening.confidential_in_outgoing); an identity number
+    or a confidential marker holds it for a person with the right."""
+    if state.legacy_rules or command.text is None:
+        return []
+    found = confidential_in_outgoing(command.text)
+    if not found:
+        return []
+    approvers = post_approvers(state, command.actor)
+    if not approvers:
+        raise RuleViolation("R-44: the post contains confidential information and no one else "
+                            "may confirm it; change the text", key="outgoing.confidential")
+    return [PostHeld(at=now, actor=command.actor, post_id=command.post_id,
+                     published_at=command.published_at, approved_by=command.approved_by,
+                     found=found, approvers=approvers)]
+
+
+def _decide_held_post(state: AccountState, command: ConfirmPost | SendBackPost,
+                      now: datetime) -> list[AccountEvent]:
+    """R-44: a held post is confirmed (then recorded as published, with who
+    confirmed it) or sent back, by one of its approvers, never its writer."""
+    _require_stage(state, Stage.ACTIVE, Stage.CLOSING)
+    held = next((h for h in state.held_posts if h.post_id == command.post_id), None)
+    if held is None:
+        raise RuleViolation(f"no post {command.post_id} is held on this account (R-44)",
+                            key="post.not_held", params={"post": command.post_id})
+    if command.actor == held.written_by or command.actor not in post_approvers(
+            state, held.written_by):
+        raise NotAuthorised(
+            f"R-44: only {', '.join(held.approvers)} may decide on a post held for "
+            f"confidential information, never its writer; {command.actor} may not",
+            key="post.confidential_who", params={"approvers": ", ".join(held.approvers)})
+    if isinstance(command, SendBackPost):
+        return [PostSentBack(at=now, actor=command.actor, post_id=held.post_id,
+                             comment=command.comment, written_by=held.written_by)]
+    return [PostRecorded(at=now, actor=held.written_by, post_id=held.post_id,
+                         published_at=held.published_at, approved_by=held.approved_by,
+                         confirmed_by=command.actor)]
 
 
 def _require_crisis_publishing(state: AccountState, command: RecordPost) -> bool:
@@ -1893,7 +2022,17 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
                                       ("platform_account_id", event.platform_account_id)):
                 if value is not None:
                     changes[field_name] = value
+        case PostHeld():
+            changes["held_posts"] = [*state.held_posts, HeldPost(
+                post_id=event.post_id, published_at=event.published_at,
+                approved_by=event.approved_by, written_by=event.actor or SYSTEM,
+                found=event.found, approvers=event.approvers, since=event.at)]
+        case PostSentBack():
+            changes["held_posts"] = [h for h in state.held_posts if h.post_id != event.post_id]
         case _:
+            if isinstance(event, PostRecorded) and state.held_posts:
+                changes["held_posts"] = [h for h in state.held_posts
+                                         if h.post_id != event.post_id]
             changes["monitoring"] = _evolve_monitoring(state, event)
     return state.model_copy(update=changes)
 

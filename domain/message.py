@@ -18,7 +18,6 @@ approval before it is published (Stage.AWAITING_APPROVAL).
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal
@@ -44,11 +43,11 @@ from domain.message_policy import (
     SignatureRule,
 )
 from domain.redaction import RemovalCategory
-from domain.screening import Flag, FlagKind, auto_actions, screen
+from domain.screening import Flag, FlagKind, auto_actions, confidential_in_outgoing, screen
 from domain.text import CleanStrings
 
 __all__ = ["DEFAULT_DISPOSAL_DECISIONS", "AnswerRule", "DisposalDecision", "MessagePolicy",
-           "SignatureRule"]
+           "SignatureRule", "confidential_in_outgoing"]
 
 # Case ids are workflow ids, `message:<platform>:<external id>`, and name the
 # case's event stream too.
@@ -141,6 +140,8 @@ class MessageHidden(_Event):
     type: Literal["MessageHidden"] = "MessageHidden"
     reason: str
     preserved_copy: bool
+    # R-31 with R-39: hidden because it holds confidential data (never waits).
+    confidential: bool = False
 
 
 class AcknowledgementSent(_Event):
@@ -244,7 +245,7 @@ class ManualActionConfirmed(_Event):
 ReplyKind = Literal["answer", "acknowledgement"]
 # R-39: what waits for crisis management: a reply, and (issue 16) a removal
 # or a forward to a case officer. R-44, R-47: why it is held.
-HeldKind = Literal["answer", "acknowledgement", "removal", "forward"]
+HeldKind = Literal["answer", "acknowledgement", "removal", "forward", "hide"]
 HeldFor = Literal["crisis", "confidential", "communications"]
 
 
@@ -261,6 +262,16 @@ class HeldRemoval(BaseModel):
     action: Literal["hide", "delete"] = "delete"
     decision_id: str | None = None
     keep: bool = False
+
+
+class HeldHide(BaseModel):
+    """R-39: an admin's hide (unpublished pending a decision) waiting for
+    crisis management; carried out as such once approved."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reason: str
+    preserved_copy: bool
 
 
 class HeldForward(BaseModel):
@@ -292,6 +303,7 @@ class ReplySubmittedForApproval(_Event):
     # "forward"); `text` is then its reason or note.
     removal: HeldRemoval | None = None
     forward: HeldForward | None = None
+    hide: HeldHide | None = None  # R-39: an admin's hide waiting
 
 
 class ReplyApproved(_Event):
@@ -407,6 +419,9 @@ class UpdateAdmins(_Command):
 class Hide(_Command):
     reason: Text
     preserved_copy: bool
+    # R-31: hidden because it holds confidential data; in a crisis it does
+    # not wait for crisis management (R-39), as it protects the person.
+    confidential: bool = False
 
 
 class Acknowledge(_Command):
@@ -523,6 +538,7 @@ class PendingReply(BaseModel):
     held_for: HeldFor = "crisis"  # R-44, R-47
     removal: HeldRemoval | None = None  # R-39: a removal waiting
     forward: HeldForward | None = None  # R-39: a forward waiting
+    hide: HeldHide | None = None  # R-39: a hide waiting
 
     @property
     def published_text(self) -> str:
@@ -603,12 +619,30 @@ class MessageState(BaseModel):
     # crisis management too, and the communications unit publishes replies.
     # False for runs begun before (workflow.patched "issue16-crisis-messages").
     crisis_covers_all: bool = True
+    # R-50: an answered case is chased until it is registered, disposed of or
+    # closed with a reason. False for runs begun before (workflow.patched
+    # "issue16-records-chase"); a run continued as new takes it then.
+    records_chase: bool = True
 
     @property
     def done(self) -> bool:
-        # R-50: a watched message stays until its disposal date has come.
-        disposal_due = self.stage is Stage.WATCHED and self.dispose_on is not None
-        return self.stage.terminal and self.pending_action is None and not disposal_due
+        # R-50: a watched (or answered) message stays until its disposal date
+        # has come; an answered one until it is registered or disposed of.
+        disposal_due = (self.stage in (Stage.WATCHED, Stage.ANSWERED)
+                        and self.dispose_on is not None)
+        return (self.stage.terminal and self.pending_action is None and not disposal_due
+                and not awaits_records(self))
+
+
+def awaits_records(state: MessageState) -> bool:
+    """R-50, "Handlingar av tillfällig eller ringa betydelse ska gallras vid
+    inaktualitet" and "diarieföras och arkiveras i ärendeakt": an answered
+    case is either registered in the diarium or disposed of as a minor
+    record; until one of them (or a person with the right closes it with a
+    reason, R-22) it is owed."""
+    return (state.records_chase and state.fidelity_rules and state.stage is Stage.ANSWERED
+            and state.diarium_number is None and state.dispose_on is None
+            and state.closed_reason is None)
 
 
 # --------------------------------------------------------------------------- deadlines
@@ -654,10 +688,15 @@ def deadline_plan(state: MessageState, now: datetime | None = None) -> list[Dead
         return steps + _chase(state, steps, f"manual-{state.pending_action}@"
                               f"{state.pending_since.isoformat()}",
                               a.managers + admins + comms, now)
-    if state.stage is Stage.WATCHED and state.dispose_on is not None:  # R-50
-        return [DeadlineStep(key=f"watched@{state.stage_entered_at.isoformat()}:dispose",
+    if state.stage in (Stage.WATCHED, Stage.ANSWERED) and state.dispose_on is not None:  # R-50
+        return [DeadlineStep(key=f"{state.stage.value}@{state.stage_entered_at.isoformat()}"
+                                 ":dispose",
                              name="dispose", kind="lapse", due=state.dispose_on,
                              recipients=())]
+    if awaits_records(state):
+        steps = _records_plan(state, a, admins)
+        return steps + _chase(state, steps, f"records@{state.stage_entered_at.isoformat()}",
+                              a.managers + admins + comms, now)
     if state.stage.terminal:
         return []
     if state.stage is Stage.AWAITING_APPROVAL and state.pending_reply is not None:
@@ -704,6 +743,26 @@ def _chase(state: MessageState, steps: list[DeadlineStep], key: str,
     unique = tuple(dict.fromkeys(recipients))
     return [DeadlineStep(key=f"{prefix}{k}", name="chase", kind="escalate", due=due,
                          recipients=unique)]
+
+
+def _records_plan(state: MessageState, a: MessageAuthorities,
+                  admins: tuple[str, ...]) -> list[DeadlineStep]:
+    """R-50: answered, neither registered nor disposed of: the admins are
+    reminded to register it or dispose of it as a minor record after
+    `records_within_working_days`, the manager hears after twice as many
+    (the chase follows, R-22)."""
+    days = state.policy.records_within_working_days
+    start = state.stage_entered_at
+    key = f"records@{start.isoformat()}"
+
+    def working(n: int) -> datetime:
+        return add_working_days(start, n, state.country, state.timezone)
+
+    return [DeadlineStep(key=f"{key}:records_reminder", name="records_reminder", kind="remind",
+                         due=working(days), recipients=admins),
+            DeadlineStep(key=f"{key}:records_escalation", name="records_escalation",
+                         kind="escalate", due=working(2 * days),
+                         recipients=a.managers + admins)]
 
 
 def _stage_plan(state: MessageState) -> list[DeadlineStep]:
@@ -843,24 +902,6 @@ _LIVE = (*_OPEN, Stage.AWAITING_APPROVAL)
 SYSTEM = "kanalvakt"  # the workflow itself, for what the account's policy does unasked
 
 
-# R-44: words that mark a text as confidential (sekretess, taushetsplikt).
-_CONFIDENTIAL_MARKERS = re.compile(
-    r"\b(sekretessbelagd\w*|sekretessreglerad\w*|omfattas av sekretess|konfidentiell\w*"
-    r"|taushetsbelagt\w*|taushetsplikt\w*|unntatt offentlighet|confidential)\b",
-    re.IGNORECASE)
-
-
-def confidential_in_outgoing(text: str) -> list[str]:
-    """R-44, "Självfallet ska kommunen inte publicera sekretessreglerade
-    uppgifter": what in a text about to be published stops it (an identity
-    number with valid check digits, a confidential marker), described, never
-    quoted."""
-    found = [f.detail for f in screen(text).flags if f.kind is FlagKind.IDENTITY_NUMBER]
-    if _CONFIDENTIAL_MARKERS.search(text):
-        found.append("confidential marker")
-    return found
-
-
 def screening_found_confidential(state: MessageState) -> bool:
     """R-31: screening found an identity number in the message, whatever
     category a person later picks for it."""
@@ -931,6 +972,8 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
                                 f"platform; {actor} is not one", key="manual.confirm_who")
         return [ManualActionConfirmed(at=now, actor=actor, action=state.pending_action,
                                       platform_object_id=command.platform_object_id)]
+    if awaits_records(state) and isinstance(command, Register | Dispose | CloseCase):
+        return _settle_records(state, command, now)
     if state.stage.terminal:
         raise WrongStage(f"the message is {state.stage.value}; nothing more can be decided",
                          key="message.ended", params={"message_stage": state.stage.value})
@@ -948,8 +991,16 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
             if actor != SYSTEM and actor not in authorities.admins:
                 raise NotAuthorised(f"only the account's admins may hide a message; {actor} "
                                     "is not one", key="message.admins_only")
+            if hide_needs_crisis_approval(state, command):
+                if state.pending_reply is not None:
+                    raise RuleViolation("R-39: crisis management has a decision on this case "
+                                        "waiting; it approves or sends that back first",
+                                        key="approval.one_at_a_time")
+                return [_submitted(state, actor, now, "hide", command.reason, hide=HeldHide(
+                    reason=command.reason, preserved_copy=command.preserved_copy))]
             return [MessageHidden(at=now, actor=actor, reason=command.reason,
-                                  preserved_copy=command.preserved_copy)]
+                                  preserved_copy=command.preserved_copy,
+                                  confidential=command.confidential)]
         case Acknowledge():
             if state.fidelity_rules:
                 # R-23, R-24: a forwarded case can be acknowledged too, once.
@@ -995,6 +1046,10 @@ def decide(state: MessageState | None, command: Command, *, now: datetime
                 return [approved, *_redact(evolve(state, approved), Redact(
                     actor=pending.submitted_by, **pending.removal.model_dump()), now,
                     approved=True)]
+            if pending.hide is not None:  # R-39: the hide is carried out now
+                return [approved, MessageHidden(at=now, actor=pending.submitted_by,
+                                                reason=pending.hide.reason,
+                                                preserved_copy=pending.hide.preserved_copy)]
             if pending.forward is not None:  # R-39: the case goes to the officer now
                 return [approved, *_forward(evolve(state, approved), Forward(
                     actor=pending.submitted_by, **pending.forward.model_dump()), now,
@@ -1178,6 +1233,48 @@ def _redact(state: MessageState, command: Redact, now: datetime, *, approved: bo
     return events
 
 
+def _settle_records(state: MessageState, command: Register | Dispose | CloseCase,
+                    now: datetime) -> list[MessageEvent]:
+    """R-50: an answered case is registered (by an admin or a registrar),
+    disposed of as a minor record under a decision of the records-management
+    plan (by an admin; never one screening found an identity number in,
+    R-31), or closed with a reason by the manager, the deputy or the
+    communications unit (R-22). The case stays answered."""
+    a = state.authorities
+    assert a is not None
+    actor = command.actor
+    match command:
+        case Register():
+            if actor not in a.admins and actor not in a.registrars:
+                raise NotAuthorised(f"{actor} may not register: the admins or a registrar may",
+                                    key="register.who")
+            return [MessageRegistered(at=now, actor=actor, diarium_number=command.diarium_number,
+                                      record_class=command.record_class,
+                                      confidential=command.confidential)]
+        case Dispose():
+            _require_admin(state, actor, "dispose of a message")
+            if screening_found_confidential(state):
+                raise RuleViolation("R-31, R-33: screening found an identity number; such a "
+                                    "message is registered, never disposed of as trivial",
+                                    key="dispose.confidential")
+            decision = next((d for d in state.policy.disposal_decisions
+                             if d.id == command.decision_id), None)
+            if decision is None:
+                known = ", ".join(d.id for d in state.policy.disposal_decisions) or "none"
+                raise RuleViolation(f"R-33: no disposal decision {command.decision_id!r} in the "
+                                    f"records-management plan (known: {known})",
+                                    key="dispose.unknown_decision",
+                                    params={"decision": command.decision_id, "known": known})
+            return [DisposalScheduled(at=now, actor=actor, decision_id=decision.id,
+                                      dispose_on=now + timedelta(days=decision.keep_days))]
+        case CloseCase():
+            if not may_close(state, actor):
+                raise NotAuthorised(f"R-22, R-50: only the unit's manager or the communications "
+                                    f"unit may close a case left unregistered; {actor} may not",
+                                    key="close.who")
+            return [CaseClosed(at=now, actor=actor, reason=command.reason)]
+
+
 def _watch(state: MessageState, command: Watch, now: datetime) -> list[MessageEvent]:
     """R-46: "I vissa fall kan det räcka med att bara bevaka flödet" (Mora):
     only where the municipality allows it, only a comment screening found
@@ -1246,8 +1343,20 @@ def removal_needs_crisis_approval(state: MessageState, command: Redact,
     once captured and registered (Mora). That protects the person whose data
     it is; it is not the municipality communicating, and it must never wait.
     The automatic hide of an identity number (Hide by Kanalvakt itself on
-    receipt, R-31) never waits either: Hide is not held at all."""
+    receipt, R-31) never waits either (hide_needs_crisis_approval)."""
     return (state.crisis_covers_all and not confidential
+            and needs_crisis_approval(state, command.actor))
+
+
+def hide_needs_crisis_approval(state: MessageState, command: Hide) -> bool:
+    """R-39, "skal all kommunikasjon gå via kriseledelsen": an admin's hide
+    takes a citizen's message out of public view as a removal does, so in
+    such a crisis it waits for crisis management's approval. Never
+    Kanalvakt's own hide of an identity number on receipt, nor a hide of
+    confidential data (R-31, said by the admin or found by screening): they
+    protect the person and must not wait."""
+    return (state.crisis_covers_all and command.actor != SYSTEM and not command.confidential
+            and not screening_found_confidential(state)
             and needs_crisis_approval(state, command.actor))
 
 
@@ -1319,13 +1428,13 @@ def _require_approver(state: MessageState, actor: str, what: str) -> PendingRepl
 
 def _submitted(state: MessageState, actor: str, now: datetime, kind: HeldKind, text: str,
                signature: str | None = None, drafted_by: str | None = None, *,
-               removal: HeldRemoval | None = None, forward: HeldForward | None = None
-               ) -> ReplySubmittedForApproval:
+               removal: HeldRemoval | None = None, forward: HeldForward | None = None,
+               hide: HeldHide | None = None) -> ReplySubmittedForApproval:
     assert state.crisis is not None
     return ReplySubmittedForApproval(
         at=now, actor=actor, kind=kind, text=text, signature=signature, drafted_by=drafted_by,
         crisis_id=state.crisis.crisis_id, approvers=sorted(state.crisis.crisis_management),
-        removal=removal, forward=forward)
+        removal=removal, forward=forward, hide=hide)
 
 
 def _for_communications(state: MessageState, actor: str, now: datetime,
@@ -1488,6 +1597,12 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
         case MessageRedacted():
             changes |= _enter(Stage.REDACTED, event.at) | first | {"pending_reply": None}
             changes |= {"redaction_category": event.category, "closed_at": event.at}
+        case DisposalScheduled() if state.stage is Stage.ANSWERED:
+            # R-50: the answered case's records fall due; it stays answered.
+            changes |= {"disposal_decision": event.decision_id, "dispose_on": event.dispose_on,
+                        "disposal_decided_by": event.actor}
+        case CaseClosed() if state.stage is Stage.ANSWERED:
+            changes |= {"closed_reason": event.reason}  # R-50: closed, still answered
         case DisposalScheduled():
             changes |= _enter(Stage.DISPOSAL_PENDING, event.at) | first
             changes |= {"disposal_decision": event.decision_id, "dispose_on": event.dispose_on,
@@ -1532,7 +1647,8 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
                             submitted_at=event.at, crisis_id=event.crisis_id,
                             approvers=frozenset(event.approvers), returns_to=state.stage,
                             returns_to_since=state.stage_entered_at, held_for=event.held_for,
-                            removal=event.removal, forward=event.forward)}
+                            removal=event.removal, forward=event.forward,
+                            hide=event.hide)}
         case ReplyApproved() | ReplySentBack():
             # Back where the reply was written, deadlines as they were; an
             # approved reply's publication (recorded next) then moves it on.

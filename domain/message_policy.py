@@ -76,6 +76,12 @@ class MessagePolicy(BaseModel):
     # "ska gallras vid inaktualitet": the disposal decision under which
     # a watched comment (of minor importance by its nature) falls due.
     minor_records_decision: str = "SM-1"
+    # an answered case that is neither registered nor disposed of: its
+    # admins are reminded this many working days after the answer, the
+    # manager hears after twice as many, then the chase every
+    # `chase_every_working_days` until it is registered, disposed of or
+    # closed with a reason.
+    records_within_working_days: int = Field(5, ge=1, le=60)
 
     @model_validator(mode="after")
     def _decisions_unique(self) -> MessagePolicy:

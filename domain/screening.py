@@ -760,3 +760,21 @@ def counted_minutes(now: datetime, policy: StormPolicy | None = None
         return t.replace(second=0, microsecond=0)
 
     return minute_of(now - policy.window), minute_of(now)
+
+
+# R-44: words that mark a text as confidential (sekretess, taushetsplikt).
+_CONFIDENTIAL_MARKERS = re.compile(
+    r"\b(sekretessbelagd\w*|sekretessreglerad\w*|omfattas av sekretess|konfidentiell\w*"
+    r"|taushetsbelagt\w*|taushetsplikt\w*|unntatt offentlighet|confidential)\b",
+    re.IGNORECASE)
+
+
+def confidential_in_outgoing(text: str) -> list[str]:
+    """R-44, "Självfallet ska kommunen inte publicera sekretessreglerade
+    uppgifter": what in a text about to be published stops it (an identity
+    number with valid check digits, a confidential marker), described, never
+    quoted."""
+    found = [f.detail for f in screen(text).flags if f.kind is FlagKind.IDENTITY_NUMBER]
+    if _CONFIDENTIAL_MARKERS.search(text):
+        found.append("confidential marker")
+    return found

@@ -109,6 +109,7 @@ moderation_texts.register({
     # Issue 16: a removal or a forward waits too, said as what it is.
     "crisis.awaiting.removal": ("Borttagning av {who}", "Fjerning fra {who}",
                                 "Removal by {who}"),
+    "crisis.awaiting.hide": ("Döljning av {who}", "Skjuling fra {who}", "Hide by {who}"),
     "crisis.awaiting.forward": ("Vidarebefordran av {who}", "Videresending fra {who}",
                                 "Forward by {who}"),
     "crisis.awaiting.open": ("Granska", "Gå gjennom", "Review"),

@@ -145,6 +145,13 @@ class ForwardBody(_Body):
     note: msg.Text
 
 
+class HideBody(_Body):
+    reason: msg.Text = Field(description="Why it is hidden pending a decision")
+    confidential: bool = Field(False, description=(
+        "R-31: it holds confidential data; in a crisis it then does not wait for crisis "
+        "management (R-39)"))
+
+
 class DraftBody(_Body):
     text: msg.Text
 
@@ -321,7 +328,8 @@ def response_times(account_id: str, cases: list[msg.MessageState], *, now: datet
     for case in cases:
         office: OfficeHours = case.policy.office_hours
         due = msg.answer_due(case.received_at, case)
-        answered += case.stage is msg.Stage.ANSWERED
+        # an answered case disposed of as a minor record was answered.
+        answered += case.stage is msg.Stage.ANSWERED or case.answer is not None
         if case.first_response_at is None:
             awaiting += 1
             overdue += due < now
@@ -375,6 +383,12 @@ DECISIONS: dict[str, Decision] = {d.path: d for d in (
              lambda who, b: RespondRequest(actor=who, text=b.text, signed=b.signed,
                                            signature=b.signature),
              RespondBody, "The answer, signed where the account says so (R-23, R-26, R-27)"),
+    Decision("hide", W.hide,
+             lambda who, b: msg.Hide(actor=who, reason=b.reason, preserved_copy=True,
+                                     confidential=b.confidential),
+             HideBody, "Hide pending a decision, a copy kept first (R-29, R-30); in a crisis "
+             "where communication goes through crisis management it waits for its approval, "
+             "unless it hides confidential data (R-31, R-39)"),
     Decision("forward", W.forward,
              lambda who, b: msg.Forward(actor=who, officer=b.officer, note=b.note),
              ForwardBody, "To a case officer, who drafts the answer (R-24, R-25)",

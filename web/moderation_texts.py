@@ -313,6 +313,9 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
     "case.pending.removal": ("En borttagning av {who} väntar på krisledningens godkännande.",
                              "En fjerning fra {who} venter på kriseledelsens godkjenning.",
                              "A removal by {who} waits for crisis management's approval."),
+    "case.pending.hide": ("En döljning av {who} väntar på krisledningens godkännande.",
+                          "En skjuling fra {who} venter på kriseledelsens godkjenning.",
+                          "A hide by {who} waits for crisis management's approval."),
     "case.pending.forward": ("En vidarebefordran av {who} väntar på krisledningens "
                              "godkännande.",
                              "En videresending fra {who} venter på kriseledelsens godkjenning.",
@@ -398,6 +401,12 @@ _TEXTS: dict[str, tuple[str, str, str]] = {
         "(R-39).",
         "What waits is the removal of the message; it is done once crisis management "
         "approves (R-39)."),
+    "case.pending_reply.hide": (
+        "Det som väntar är att meddelandet döljs; det görs när krisledningen godkänt (R-39).",
+        "Det som venter er at meldingen skjules; det skjer når kriseledelsen har godkjent "
+        "(R-39).",
+        "What waits is hiding the message; it is done once crisis management approves "
+        "(R-39)."),
     "case.pending_reply.forward": (
         "Det som väntar är att ärendet lämnas till {officer}; det görs när krisledningen "
         "godkänt (R-39).",

@@ -67,6 +67,14 @@ class CheckInBody(_Body):
 class PostBody(_Body):
     post_id: acc.PostId = Field(description="The platform's id of the post")
     published_at: AwareDatetime
+    text: str | None = Field(None, min_length=1, max_length=8000, description=(
+        "The post's text: screened before it counts as published; an identity number or a "
+        "confidential marker holds it for the manager, deputy or communications unit (R-44). "
+        "Not kept."))
+
+
+class SendBackPostBody(_Body):
+    comment: acc.Text
 
 
 class KeepBody(_Body):
@@ -89,6 +97,7 @@ class MonitoringView(BaseModel):
     stage: acc.Stage
     escalated: bool
     status: mon.MonitoringStatus
+    held_posts: list[acc.HeldPost] = []  # posts waiting for confirmation
 
 
 def monitoring_view(state: acc.AccountState, now: datetime | None = None) -> MonitoringView:
@@ -97,7 +106,8 @@ def monitoring_view(state: acc.AccountState, now: datetime | None = None) -> Mon
     # The web app may read the clock; the domain is given the time.
     status = mon.status(state.monitoring, acc.monitoring_duty(state), now or datetime.now(UTC))
     return MonitoringView(account_id=state.account_id, stage=state.stage,
-                          escalated=acc.is_escalated(state), status=status)
+                          escalated=acc.is_escalated(state), status=status,
+                          held_posts=state.held_posts)
 
 
 
@@ -136,6 +146,8 @@ async def _may_read(ctx: AppContext, state: acc.AccountState, who: str) -> None:
 UPDATES: dict[type[acc.Command], Any] = {
     acc.RecordCheckIn: W.record_check_in,
     acc.RecordPost: W.record_post,
+    acc.ConfirmPost: W.confirm_post,
+    acc.SendBackPost: W.send_back_post,
     acc.KeepAccount: W.keep_account,
     acc.ReportWatchItem: W.report_watch_item,
     acc.ResolveWatchItem: W.resolve_watch_item,
@@ -181,7 +193,26 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
                           actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.RecordPost(actor=who, post_id=body.post_id,
-                                  published_at=body.published_at)
+                                  published_at=body.published_at, text=body.text)
+        return await decide(account_id, ctx, actor, build)
+
+    @router.post("/api/accounts/{account_id}/posts/{post_id}/confirm",
+                 response_model=MonitoringView,
+                 summary="Confirm a post held for confidential information (R-44)")
+    async def confirm_post(account_id: uuid.UUID, post_id: acc.PostId, ctx: Ctx,
+                           actor: ApiActor) -> MonitoringView:
+        async def build(who: str, _: acc.AccountState) -> acc.Command:
+            return acc.ConfirmPost(actor=who, post_id=post_id)
+        return await decide(account_id, ctx, actor, build)
+
+    @router.post("/api/accounts/{account_id}/posts/{post_id}/send-back",
+                 response_model=MonitoringView,
+                 summary="Send a held post back to its writer, saying why (R-44)")
+    async def send_back_post(account_id: uuid.UUID, post_id: acc.PostId,
+                             body: SendBackPostBody, ctx: Ctx,
+                             actor: ApiActor) -> MonitoringView:
+        async def build(who: str, _: acc.AccountState) -> acc.Command:
+            return acc.SendBackPost(actor=who, post_id=post_id, comment=body.comment)
         return await decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/keep", response_model=MonitoringView,

@@ -291,6 +291,17 @@ RULES: dict[str, tuple[str, str, str]] = {
         "Inlägg registreras av kontots administratörer eller plattformskopplingen (R-18).",
         "Innlegg registreres av kontoens administratorer eller plattformkoblingen (R-18).",
         "Posts are recorded by the account's admins or its platform connector (R-18)."),
+    "post.not_held": (
+        "Inget inlägg {post} väntar på bekräftelse på det här kontot (R-44).",
+        "Ingen innlegg {post} venter på bekreftelse på denne kontoen (R-44).",
+        "No post {post} is held on this account (R-44)."),
+    "post.confidential_who": (
+        "R-44: bara {approvers} får bekräfta eller skicka tillbaka ett inlägg som hölls för "
+        "sekretessbelagda uppgifter, aldrig den som skrev det.",
+        "R-44: bare {approvers} kan bekrefte eller sende tilbake et innlegg som ble holdt "
+        "tilbake for taushetsbelagte opplysninger, aldri den som skrev det.",
+        "R-44: only {approvers} may confirm or send back a post held for confidential "
+        "information, never its writer."),
     "post.future": (
         "Ett inlägg kan inte vara publicerat i framtiden (R-18).",
         "Et innlegg kan ikke være publisert i fremtiden (R-18).",

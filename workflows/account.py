@@ -596,6 +596,25 @@ class AccountLifecycleWorkflow:
         self._check(command)
 
     @workflow.update
+    async def confirm_post(self, command: acc.ConfirmPost) -> acc.AccountState:
+        """R-44: the manager, deputy or communications unit (never the writer)
+        confirms a post held for confidential information."""
+        return await self._apply(command)
+
+    @confirm_post.validator
+    def _validate_confirm_post(self, command: acc.ConfirmPost) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def send_back_post(self, command: acc.SendBackPost) -> acc.AccountState:
+        """R-44: ... or sends it back to its writer, saying why."""
+        return await self._apply(command)
+
+    @send_back_post.validator
+    def _validate_send_back_post(self, command: acc.SendBackPost) -> None:
+        self._check(command)
+
+    @workflow.update
     async def keep_account(self, command: acc.KeepAccount) -> acc.AccountState:
         """R-19: the communications unit keeps an account proposed for closure."""
         return await self._apply(command)

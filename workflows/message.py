@@ -5,8 +5,9 @@ Workflow id: ``message:<platform>:<external id>`` (a redelivery is the same
 case; no personal data).
 
 Updates (each with a validator; a rejected one leaves no history):
-    acknowledge, respond, forward, submit_draft, register, redact, dispose,
-    watch (R-46), close_case (R-22: the manager or the communications unit, with a reason),
+    acknowledge, respond, hide, forward, submit_draft, register, redact, dispose,
+    watch (R-46), close_case (R-22: the manager or the communications unit, with a reason;
+    R-50: also an answered case left unregistered),
     confirm_manual_action (what a person did by hand on a platform without an API),
     approve_reply, send_back_reply (R-39: crisis management, where communication
     goes through it in a crisis: a reply, a removal and a forward then wait
@@ -110,6 +111,11 @@ class InboundMessageWorkflow:
             # Begun before a removal and a forward went through crisis
             # management (R-39) and the communications unit published (R-47).
             self._state = self._state.model_copy(update={"crisis_covers_all": False})
+        # R-50: an answered case is chased until registered or disposed of.
+        # Read at the start of every run: a run recorded before it replays
+        # as it ended (at the answer); a run continued as new takes it then.
+        self._state = self._state.model_copy(update={
+            "records_chase": workflow.patched("issue16-records-chase")})
         async with self._lock:
             if inp.state is not None:
                 pass  # continued as new: receipt and hiding were done by an earlier run
@@ -394,6 +400,14 @@ class InboundMessageWorkflow:
                 result = await self._platform("delete") if public else None
                 await self._decide_and_record(command, result)
                 return DecisionResult(state=self._state, platform=result)
+            if pending.hide is not None:
+                # R-39: the hide crisis management approved, carried out now.
+                if pending.hide.preserved_copy:
+                    await self._preserve_copy()
+                public = self._state.message.kind.value == "comment"
+                result = await self._platform("hide") if public else None
+                await self._decide_and_record(command, result)
+                return DecisionResult(state=self._state, platform=result)
             if pending.forward is not None:  # R-39: the approved forward
                 await self._decide_and_record(command)
                 return DecisionResult(state=self._state)
@@ -416,6 +430,27 @@ class InboundMessageWorkflow:
 
     @send_back_reply.validator
     def _validate_send_back_reply(self, command: msg.SendBackReply) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def hide(self, command: msg.Hide) -> DecisionResult:
+        """R-29, R-30: an admin hides the message pending a decision, a copy
+        kept first; R-39: in a crisis where communication goes through crisis
+        management it waits for its approval, unless it hides confidential
+        data (R-31)."""
+        await self._ready()
+        async with self._lock:
+            if isinstance(self._decide(command)[0], msg.ReplySubmittedForApproval):
+                return await self._submit_for_approval(command)
+            if command.preserved_copy:
+                await self._preserve_copy()
+            public = self._state.message.kind.value == "comment"
+            result = await self._platform("hide") if public else None
+            await self._decide_and_record(command, result)
+            return DecisionResult(state=self._state, platform=result)
+
+    @hide.validator
+    def _validate_hide(self, command: msg.Hide) -> None:
         self._check(command)
 
     @workflow.update

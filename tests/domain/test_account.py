@@ -36,6 +36,7 @@ from domain.account import (
     ChangeMonitoringSettings,
     ClosureRequested,
     Command,
+    ConfirmPost,
     ConfirmTwoFactor,
     DeadlineEscalated,
     DeadlineReminderSent,
@@ -67,6 +68,7 @@ from domain.account import (
     RiskAssessmentKind,
     RiskAssessmentRecorded,
     RuleViolation,
+    SendBackPost,
     SentBackForChanges,
     SignOff,
     SignOffApproved,
@@ -963,6 +965,8 @@ def every_command(
         ChangeMessageSettings(actor=MANAGER, policy=MessagePolicy(signature="required")),
         RecordCheckIn(actor=REQUESTER),
         RecordPost(actor=REQUESTER, post_id="p-1", published_at=T0),
+        ConfirmPost(actor=MANAGER, post_id="p-1"),
+        SendBackPost(actor=MANAGER, post_id="p-1", comment="Utan personnummer"),
         KeepAccount(actor=COMMS[0], reason="Seasonal"),
         ReportWatchItem(actor=REQUESTER, summary="Wrong opening hours", seen_at=T0),
         ResolveWatchItem(actor=MANAGER, item_id="W-1", note="Fixed"),
@@ -1004,6 +1008,13 @@ def tour(walk: Walk, account_request: AccountRequest, authorities: Authorities) 
     # R-15..R-20: monitoring, whose steps the long wait below fires too.
     journey.do(RecordCheckIn(actor=REQUESTER), at=utc(2026, 4, 2, 9))
     journey.do(RecordPost(actor=SYSTEM, post_id="1790_22", published_at=utc(2026, 4, 2, 9)))
+    # posts held for confidential information, sent back and confirmed.
+    for post_id, text in (("1790_23", "Grattis 19121212-1212!"),
+                          ("1790_24", "Sekretessbelagd uppgift")):
+        journey.do(RecordPost(actor=REQUESTER, post_id=post_id, text=text,
+                              published_at=utc(2026, 4, 2, 9)))
+    journey.do(SendBackPost(actor=MANAGER, post_id="1790_23", comment="Utan personnummer"))
+    journey.do(ConfirmPost(actor=MANAGER, post_id="1790_24"))
     journey.do(ReportWatchItem(actor=REQUESTER, summary="Wrong opening hours in a newspaper",
                                link="https://example.org/a", seen_at=utc(2026, 4, 2, 7)))
     journey.do(RemoveAdmin(actor=MANAGER, person=ADMIN_2, reason="Left"))

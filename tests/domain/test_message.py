@@ -423,6 +423,10 @@ def test_r22_each_outcome_is_terminal_and_closes_the_case(stage: Stage) -> None:
     if stage is Stage.WATCHED:  # only its disposal is still to come
         assert [s.kind for s in deadline_plan(state)] == ["lapse"]
         return
+    if stage is Stage.ANSWERED:  # its registration or disposal is still owed
+        assert [s.name for s in deadline_plan(state)] == ["records_reminder",
+                                                          "records_escalation"]
+        return
     assert deadline_plan(state) == [] and next_deadline(state) is None
 
 
@@ -456,9 +460,17 @@ def test_r22_after_an_outcome_every_decision_is_refused(stage: Stage) -> None:
     commands = every_command()
     own = {FireDue, RequestManualAction, ApplyCrisis, UpdateAdmins}
     assert {type(c) for c in commands} | own == set(get_args(Command))
+    # an answered case is still registered, disposed of or closed.
+    still = (Register, Dispose, CloseCase) if stage is Stage.ANSWERED else ()
     for command in commands:
+        if isinstance(command, still):
+            assert case.decide(command) != []
+            continue
         with pytest.raises(WrongStage):
             case.decide(command)
+    if stage is Stage.ANSWERED:
+        assert case.decide(fire(), at=local(2030, 1, 1)) != []
+        return
     if stage is Stage.WATCHED:  # disposed of when its date has come
         assert types(case.decide(fire(), at=local(2030, 1, 1))) == [MessageDisposed]
         return
@@ -1228,6 +1240,8 @@ def test_r22_a_platform_action_by_hand_keeps_the_case_open_until_confirmed() -> 
     with pytest.raises(NotAuthorised):
         case.decide(RequestManualAction(actor=ADMIN, action="reply", instruction="x"))
     case.do(ConfirmManualAction(actor=ADMIN, platform_object_id="tt-42"))
+    assert case.current.pending_action is None and not case.current.done  # its records
+    case.do(register())
     assert case.current.done and next_deadline(case.current) is None
     with pytest.raises(WrongStage):
         case.decide(ConfirmManualAction(actor=ADMIN))
@@ -1267,4 +1281,5 @@ def test_issue9_r22_a_second_action_by_hand_waits_behind_the_first() -> None:
     assert [s.name for s in deadline_plan(state)] == ["manual_action_reminder",
                                                       "manual_action_deadline"]
     case.do(ConfirmManualAction(actor=ADMIN))
+    case.do(register())  # answered, then registered
     assert case.current.done and next_deadline(case.current) is None

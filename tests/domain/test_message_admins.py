@@ -18,7 +18,15 @@ from domain.message import (
     UpdateAdmins,
     parse_event,
 )
-from tests.domain.test_message import ADMIN, ADMINS, SYSTEM, case_at, received, respond
+from tests.domain.test_message import (
+    ADMIN,
+    ADMINS,
+    SYSTEM,
+    case_at,
+    received,
+    register,
+    respond,
+)
 
 NEW_ADMIN = "nora.ny"
 REMOVED = ADMINS[1]
@@ -59,10 +67,18 @@ def test_r13_the_same_list_again_records_nothing() -> None:
     assert case.decide(update(NEW_ADMIN, ADMIN)) == []
 
 
-@pytest.mark.parametrize("stage", [Stage.ANSWERED, Stage.REDACTED, Stage.DISPOSED,
-                                   Stage.STAFF_POST])
+@pytest.mark.parametrize("stage", [Stage.REDACTED, Stage.DISPOSED, Stage.STAFF_POST])
 def test_r13_an_ended_case_is_not_changed(stage: Stage) -> None:
     case = case_at(stage)
+    assert case.decide(update(ADMIN, NEW_ADMIN)) == []
+
+
+def test_r13_r50_an_answered_case_still_owed_its_records_learns_the_admins() -> None:
+    """R-50: answered but neither registered nor disposed of, the case still
+    reminds its admins, so it learns who they are now; registered, it ends."""
+    case = case_at(Stage.ANSWERED)
+    assert case.decide(update(ADMIN, NEW_ADMIN)) != []
+    case.do(register(actor=ADMIN))
     assert case.decide(update(ADMIN, NEW_ADMIN)) == []
 
 
@@ -74,6 +90,7 @@ def test_r13_a_case_awaiting_a_by_hand_action_still_learns_the_admins() -> None:
     assert case.decide(update(ADMIN, NEW_ADMIN)) != []
     case.do(update(ADMIN, NEW_ADMIN))
     case.do(ConfirmManualAction(actor=NEW_ADMIN))
+    case.do(register(actor=NEW_ADMIN))  # R-50
     assert case.current.done
 
 

@@ -199,3 +199,69 @@ def test_r47_after_the_crisis_a_reply_waiting_for_the_unit_may_be_published_by_t
     case.do(msg.ApplyCrisis(actor=SYSTEM, crisis=None))
     assert names(case.do(msg.ApproveReply(actor=ADMINS[1]))) == ["ReplyApproved",
                                                                  "MessageAnswered"]
+
+
+# --------------------------------------------------------------------------- R-39 hide
+
+
+def admin_hide(**overrides: object) -> msg.Hide:
+    return msg.Hide(**({"actor": ADMIN, "reason": "Kränkande mot en anställd",
+                        "preserved_copy": True} | overrides))
+
+
+def test_r39_an_admins_hide_waits_for_crisis_management_then_is_carried_out() -> None:
+    """R-39, "skal all kommunikasjon gå via kriseledelsen": an admin's hide
+    takes the citizen's message out of view as a removal does, so it waits,
+    listed for crisis management; the admin cannot approve it; approved, it
+    is the admin's hide, with a copy kept (R-30)."""
+    case = in_crisis()
+    [held] = case.do(admin_hide())
+    assert isinstance(held, msg.ReplySubmittedForApproval)
+    assert (held.kind, held.held_for, held.approvers) == ("hide", "crisis", [KRISLEDNING])
+    assert held.hide is not None and held.hide.preserved_copy
+    s = case.current
+    assert s.stage is msg.Stage.AWAITING_APPROVAL and not s.hidden
+    for who in (ADMIN, COMMS[0]):
+        with pytest.raises(NotAuthorised, match="R-39"):
+            case.decide(msg.ApproveReply(actor=who))
+    events = case.do(msg.ApproveReply(actor=KRISLEDNING), at=AT + timedelta(minutes=10))
+    assert names(events) == ["ReplyApproved", "MessageHidden"]
+    hidden = events[1]
+    assert isinstance(hidden, msg.MessageHidden)
+    assert (hidden.actor, hidden.preserved_copy, hidden.confidential) == (ADMIN, True, False)
+    s = case.current
+    assert s.hidden and s.stage is msg.Stage.OPEN and s.pending_reply is None
+
+
+def test_r39_a_hide_sent_back_leaves_the_message_in_view() -> None:
+    """R-39: crisis management sends the hide back with a comment; the
+    message stays in view, the case open with its deadlines as before."""
+    case = in_crisis()
+    case.do(admin_hide())
+    case.do(msg.SendBackReply(actor=KRISLEDNING, comment="Låt den stå, svara sakligt"))
+    s = case.current
+    assert s.stage is msg.Stage.OPEN and not s.hidden and s.sent_back
+
+
+def test_r31_r39_a_hide_of_confidential_data_never_waits() -> None:
+    """R-31 with R-39: a hide of confidential data (said by the admin, or an
+    identity number screening found) protects the person: at once, on the
+    record as such; Kanalvakt's own hide on receipt never waits either."""
+    case = in_crisis()
+    [hidden] = case.do(admin_hide(reason="Uppgifter om en elevs hälsa", confidential=True))
+    assert isinstance(hidden, msg.MessageHidden) and hidden.confidential
+    found = Case(now=AT)
+    found.do(receive_command(AT - timedelta(minutes=5)).model_copy(update={
+        "message": inbound(text=IDENTITY_NUMBER_TEXT), "crisis": crisis_through_management()}))
+    assert names(found.decide(admin_hide())) == ["MessageHidden"]
+    assert names(found.decide(msg.Hide(actor=SYSTEM, reason="identity number",
+                                       preserved_copy=True))) == ["MessageHidden"]
+
+
+def test_r39_r43_a_hide_goes_through_without_the_setting_or_for_an_earlier_case() -> None:
+    """R-43: where communication does not go through crisis management, or
+    for a case begun before (workflow.patched), the admin's hide is at once."""
+    assert names(in_crisis(plain_crisis()).decide(admin_hide())) == ["MessageHidden"]
+    before = in_crisis()
+    before.state = before.current.model_copy(update={"crisis_covers_all": False})
+    assert names(before.decide(admin_hide())) == ["MessageHidden"]

@@ -54,6 +54,7 @@ from domain.message import (
     Stage,
     SubmitDraft,
     UpdateAdmins,
+    awaits_records,
     decide,
     evolve,
     for_the_record,
@@ -216,7 +217,10 @@ class Run:
                 assert s.pending_reply is not None
                 approver = sorted(s.pending_reply.approvers)[0]
                 assert self.attempt(lambda a=approver: ApproveReply(actor=a)), s
-            elif s.stage is Stage.DISPOSAL_PENDING:
+            elif awaits_records(s):  # answered, then registered
+                assert self.attempt(lambda a=admin: Register(
+                    actor=a, diarium_number="KS 2026/1", record_class="1.1"))
+            elif s.stage is Stage.DISPOSAL_PENDING or s.dispose_on is not None:
                 assert s.dispose_on is not None
                 self.now = max(self.now, s.dispose_on)
                 assert self.attempt(lambda: FireDue(actor=SYSTEM))

@@ -259,3 +259,44 @@ async def test_r39_r47_a_removal_waits_and_the_communications_unit_publishes_the
     assert ("ReplyApproved", COMMS) in timeline and ("MessageAnswered", ADMIN) in timeline
     assert ("ReplySentBack", KRISLEDNING) in timeline
     assert "MessageRedacted" not in {t for t, _ in timeline}
+
+
+async def test_r39_an_admins_hide_waits_for_crisis_management_over_the_api(
+        stack: Stack, database_url: str, tmp_path: Path) -> None:
+    """R-39 (Kristiansand) over the JSON API: an admin's hide waits for crisis
+    management (the other admin may not approve it); crisis management
+    approves and the hide is carried out as the admin's. A hide of
+    confidential data on another message is carried out at once (R-31)."""
+    await _through_crisis_management(database_url, tmp_path)
+    account_id = await active_account(stack)
+    r = await stack.http.post(BASE, json={"reason": "Översvämning", "units": ["kultur"]},
+                              headers=as_(KRISLEDNING))
+    assert r.status_code == 200, r.text
+    rude = await received(stack, account_id, "Alla i krisledningen är idioter")
+    await eventually(lambda: _state(stack, rude), lambda s: s.crisis is not None)
+    r = await decide(stack, rude, "hide", ADMIN, {"reason": "Kränkande"})
+    assert r.status_code == 200, r.text
+    waiting = r.json()["state"]
+    assert waiting["stage"] == "awaiting_approval" and not waiting["hidden"]
+    assert waiting["pending_reply"]["kind"] == "hide"
+    async with browser(stack) as page:  # said as what it is, on the case and /crisis
+        await sign_in(page, KRISLEDNING)
+        html = (await page.get(f"/messages/{rude}")).text
+        assert "En döljning av" in html and "Ett svar av" not in html
+        assert "Döljning av" in (await page.get("/crisis")).text
+    r = await decide(stack, rude, "approve", DEPUTY, {})
+    assert r.status_code == 403 and "R-39" in r.text
+    r = await decide(stack, rude, "approve", KRISLEDNING, {})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["hidden"] and r.json()["state"]["stage"] == "open"
+    timeline = [(e["event_type"], e["actor"]) for e in (await case(stack, rude))["timeline"]]
+    approved = timeline.index(("ReplyApproved", KRISLEDNING))
+    assert timeline[approved + 1] == ("MessageHidden", ADMIN)
+
+    health = await received(stack, account_id, "Grannen har en allvarlig sjukdom, vet ni?")
+    await eventually(lambda: _state(stack, health), lambda s: s.crisis is not None)
+    r = await decide(stack, health, "hide", ADMIN, {"reason": "Uppgifter om hälsa",
+                                                    "confidential": True})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["hidden"] and r.json()["state"]["pending_reply"] is None
+    assert (await _events(stack, health))[-1] in {"MessageHidden", "ManualActionRequested"}

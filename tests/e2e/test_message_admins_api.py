@@ -95,3 +95,16 @@ async def test_r12_r13_r22_admin_changes_reach_open_message_cases(stack: Stack) 
     assert r.status_code == 200, r.text
     assert timeline(await case(stack, third, NEW_ADMIN))[:2] == [
         ("MessageReceived", "kanalvakt"), ("MessageAnswered", NEW_ADMIN)]
+
+    # the first case's reply confirmed, it is answered but not yet
+    # registered or disposed of: its admins are reminded, so it still learns them.
+    r = await decide(stack, first, "confirm", NEW_ADMIN, {})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["pending_action"] is None
+    r = await stack.http.post(f"/api/accounts/{account_id}/admins",
+                              json={"person": ADMIN, "two_factor": True}, headers=as_(MANAGER))
+    assert r.status_code == 200, r.text
+    told_again = timeline(await eventually(
+        lambda: case(stack, first, NEW_ADMIN),
+        lambda view: timeline(view).count(("AdminsUpdated", "kanalvakt")) >= 3))
+    assert told_again.count(("AdminsUpdated", "kanalvakt")) == 3

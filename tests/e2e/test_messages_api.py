@@ -500,6 +500,22 @@ async def test_r42_response_times_are_counted_in_office_hours(stack: Stack) -> N
         assert r.status_code == 403, stranger
 
 
+def test_r42_r50_an_answered_case_disposed_of_later_still_counts_as_answered() -> None:
+    """R-42 with R-50: an answered case is disposed of as a minor record and
+    goes on its date; the report still counts it as answered."""
+    from tests.domain.test_message import ANSWER_DEADLINE, SYSTEM, dispose, received, respond
+    from web.messages_api import response_times
+
+    case = received()
+    case.do(respond(), at=ANSWER_DEADLINE - timedelta(hours=1))
+    case.do(dispose())
+    assert case.current.dispose_on is not None
+    case.do(msg.FireDue(actor=SYSTEM), at=case.current.dispose_on)
+    assert case.current.stage is msg.Stage.DISPOSED
+    times = response_times("acc-1", [case.current, received().current], now=ANSWER_DEADLINE)
+    assert (times.received, times.answered, times.responded) == (2, 1, 1)
+
+
 class _Command(BaseModel):
     actor: str = "elin.strand"
 

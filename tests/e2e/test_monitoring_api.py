@@ -178,3 +178,44 @@ async def test_r20_watch_items_raised_by_the_unit_and_resolved_by_the_manager(
     rows = {w["item_id"]: w for w in r.json()}
     assert rows["W-1"]["status"] == "resolved" and rows["W-1"]["resolved_by"] == MANAGER
     assert rows["W-2"]["status"] == "open"
+
+
+async def test_r44_a_staff_post_with_a_personnummer_is_held_until_the_manager_confirms(
+        stack: Stack) -> None:
+    """R-44 over HTTP: an admin records a post with its text; a personnummer
+    holds it (not counted, nothing in published_posts, the text kept
+    nowhere); its writer may not confirm it; the communications unit sends
+    one back, the manager confirms another: recorded with who confirmed."""
+    account_id = await active_account(stack)
+    now = datetime.now(UTC).isoformat()
+    body = {"post_id": "104000000000001_601", "published_at": now,
+            "text": "Grattis till 19121212-1212 som vann tävlingen!"}
+    r = await post(stack, account_id, "posts", ADMIN, body)
+    assert r.status_code == 200, r.text
+    view = r.json()
+    assert view["status"]["posts_this_week"] == 0
+    [held] = view["held_posts"]
+    assert held["post_id"] == "104000000000001_601" and held["written_by"] == ADMIN
+    assert ADMIN not in held["approvers"] and MANAGER in held["approvers"]
+    assert await stack.pool.fetchval("SELECT count(*) FROM published_posts") == 0
+    assert await stack.pool.fetchval(
+        "SELECT count(*) FROM events WHERE data::text LIKE '%19121212%'") == 0
+    r = await post(stack, account_id, "posts/104000000000001_601/confirm", ADMIN, {})
+    assert r.status_code == 403, r.text
+    assert r.json()["detail"]["key"] == "post.confidential_who"
+
+    r = await post(stack, account_id, "posts", ADMIN, {
+        **body, "post_id": "104000000000001_602",
+        "text": "Uppgifterna är sekretessbelagda; se bilagan."})
+    assert len(r.json()["held_posts"]) == 2
+    r = await post(stack, account_id, "posts/104000000000001_602/send-back", COMMS,
+                   {"comment": "Ta bort hänvisningen och publicera om"})
+    assert r.status_code == 200, r.text
+    r = await post(stack, account_id, "posts/104000000000001_601/confirm", MANAGER, {})
+    assert r.status_code == 200, r.text
+    assert r.json()["held_posts"] == [] and r.json()["status"]["posts_this_week"] == 1
+    rows = await stack.pool.fetch("SELECT post_id, recorded_by FROM published_posts")
+    assert [(p["post_id"], p["recorded_by"]) for p in rows] == [("104000000000001_601", ADMIN)]
+    types = await timeline_types(stack, account_id)
+    assert (types.count("PostHeld"), types.count("PostSentBack"), types.count("PostRecorded")
+            ) == (2, 1, 1)

@@ -1,15 +1,20 @@
 """Issue 16 on the account workflow, on the time-skipping test server with
 the real activities on a real PostgreSQL, across the whole span of the
 finding: an account with no admins is escalated for a year and proposed for
-closure (R-12, R-13, R-19), and a closure with no registrar waits and
-escalates until the directory names one (R-38). One workflow per test."""
+closure (R-12, R-13, R-19), a closure with no registrar waits and
+escalates until the directory names one (R-38), and a staff post held for
+confidential information is chased until someone decides (R-44). One
+workflow per test."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+
 from domain import account as acc
-from tests.support import DEPUTY, MANAGER, REGISTRARS, REQUESTER, eventually
+from tests.support import COMMS, DEPUTY, MANAGER, REGISTRARS, REQUESTER, eventually
 from tests.workflows.conftest import Harness
 from tests.workflows.test_account_lifecycle import W, recorded, state_of, today
 from tests.workflows.test_monitoring import active, sleep_until
@@ -92,3 +97,40 @@ async def test_r38_with_no_registrar_the_closure_waits_escalating_until_one_is_n
     archived = [e for e in await recorded(h, state.account_id)
                 if e["event_type"] == "FinalSnapshotArchived"]
     assert archived[0]["data"]["registrars"] == sorted(REGISTRARS)  # type: ignore[index]
+
+
+async def test_r44_a_held_staff_post_is_chased_for_a_year_until_the_manager_confirms(
+        h: Harness) -> None:
+    """R-44 with "chains that never go silent": an admin records a post with
+    a personnummer; held, not counted; its approvers are reminded, then the
+    manager, deputy and communications unit are chased on the rhythm for a
+    year; the writer cannot confirm it; the manager does and the chase ends."""
+    handle, state = await active(h)
+    now = await today(h)
+    held = await handle.execute_update(W.record_post, acc.RecordPost(
+        actor=REQUESTER, post_id="104000000000001_900", published_at=now,
+        text="Grattis till 19121212-1212!"))
+    assert [p.post_id for p in held.held_posts] == ["104000000000001_900"]
+    start = await today(h)
+    for quarter in range(1, 5):
+        await sleep_until(h, start + timedelta(days=92 * quarter))
+        at = await today(h)
+        await eventually(lambda: state_of(handle),
+                         lambda s, n=at: (acc.next_deadline(s) or n) > n, seconds=60)
+    events = await recorded(h, state.account_id)
+    chase = chased(events, "held_post_chase:104000000000001_900")
+    assert len(chase) >= 45, len(chase)
+    assert all({MANAGER, COMMS} <= set(e["data"]["recipients"])  # type: ignore[index]
+               for e in chase)
+    assert max(e["occurred_at"] for e in chase) >= start + timedelta(days=350)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(W.confirm_post, acc.ConfirmPost(
+            actor=REQUESTER, post_id="104000000000001_900"))
+    assert "R-44" in str(refused.value.cause)
+    confirmed = await handle.execute_update(W.confirm_post, acc.ConfirmPost(
+        actor=MANAGER, post_id="104000000000001_900"))
+    assert confirmed.held_posts == []
+    assert not any("held_post" in s.key for s in acc.pending_steps(confirmed))
+    last = (await recorded(h, state.account_id))[-1]
+    assert (last["event_type"], last["data"]["confirmed_by"]) == (  # type: ignore[index]
+        "PostRecorded", MANAGER)

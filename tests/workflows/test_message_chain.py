@@ -32,9 +32,10 @@ from tests.workflows.test_message_workflow import (
     result_of,
 )
 from tests.workflows.test_message_workflow import mh as mh  # noqa: F401 - the fixture
-from workflows.message import RedactRequest, RespondRequest
+from workflows.message import RedactRequest, RegisterRequest, RespondRequest
 
 EVERYONE = sorted({MANAGER, DEPUTY, *ADMINS, *AUTHORITIES.communications})
+REGISTRAR = sorted(AUTHORITIES.registrars)[0]
 
 
 def chases(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -182,6 +183,8 @@ async def test_r44_an_answer_with_a_personnummer_is_not_published_until_confirme
     assert done.state.stage is msg.Stage.ANSWERED
     posted = [p.form["message"] for p in mh.graph.requests_to("POST", comments)]
     assert posted == [f"Ja, din ansökan har kommit in.\n{SIG}"]
+    # R-50: answered, then registered, so the case ends
+    await handle.execute_update(W.register, RegisterRequest(actor=ADMIN, record_class="1.1"))
     await result_of(handle)
     keep_history(await handle.fetch_history(), "message_outgoing_held_then_answered")
 
@@ -276,3 +279,66 @@ async def test_r34_criticism_is_not_removed_and_an_unsupported_removal_is_flagge
 async def handle_redact(handle: WorkflowHandle[Any, Any], category: RemovalCategory) -> Any:
     return await handle.execute_update(W.redact, RedactRequest(
         actor=ADMIN, category=category, reason="Pekar ut en anställd"))
+
+
+async def test_r50_an_answered_case_is_chased_for_a_year_until_disposed_of(
+        mh: MessageHarness) -> None:
+    """R-50 ("ska gallras vid inaktualitet", "diarieföras och arkiveras i
+    ärendeakt"): answered, neither registered nor disposed of, the admins
+    are reminded, the manager hears, then a year of chases on every working
+    day to the manager, the admins and the communications unit; the case
+    stays answered. An admin disposes of it as a minor record: the chase
+    stops at once, and on the decision's date the content goes."""
+    handle = await receive(mh, "Hur dags öppnar återvinningscentralen?")
+    done = await handle.execute_update(W.respond, RespondRequest(
+        actor=ADMIN, signature=SIG, text="Klockan 7 på vardagar."))
+    assert done.state.stage is msg.Stage.ANSWERED and not done.state.done
+    events = await live_for(mh, handle, timedelta(days=366))
+    steps = [e["data"]["step"].rsplit(":", 1)[1] for e in events
+             if e["event_type"] in {"MessageReminderSent", "MessageEscalated"}]
+    assert {"records_reminder", "records_escalation"} <= set(steps)
+    reminder = next(e for e in events if e["data"].get("step", "").endswith(
+        ":records_reminder"))
+    assert sorted(reminder["data"]["recipients"]) == sorted(ADMINS)
+    chased = chases(events)
+    assert len(chased) > 240, len(chased)
+    assert all(sorted(c["data"]["recipients"]) == EVERYONE for c in chased)
+    assert all(c["data"]["stage"] == "answered" for c in chased)
+    days = [c["occurred_at"].astimezone(ZoneInfo(TZ)).date() for c in chased]
+    assert max(b - a for a, b in zip(days, days[1:], strict=False)) <= timedelta(days=5)
+    # The last chase is recent: it never went silent.
+    now = await mh.env.get_current_time()
+    assert now - chased[-1]["occurred_at"] < timedelta(days=10)
+    state: msg.MessageState = await handle.query(W.state)
+    assert state.stage is msg.Stage.ANSWERED and msg.awaits_records(state)
+
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(W.dispose, msg.Dispose(actor=OFFICER, decision_id="SM-1"))
+    scheduled = await handle.execute_update(W.dispose, msg.Dispose(actor=ADMIN,
+                                                                   decision_id="SM-1"))
+    assert scheduled.state.stage is msg.Stage.ANSWERED and scheduled.state.dispose_on
+    count = len(chases(await events_of(mh, handle.id)))
+    await mh.env.sleep(timedelta(days=20))
+    assert len(chases(await events_of(mh, handle.id))) == count  # acted on: no more chases
+    assert (await result_of(handle)).stage is msg.Stage.DISPOSED
+    last = (await events_of(mh, handle.id))[-1]
+    assert (last["event_type"], last["data"]["decision_id"]) == ("MessageDisposed", "SM-1")
+    assert await mh.pool.fetchval("SELECT count(*) FROM message_contents WHERE case_id = $1",
+                                  handle.id) == 0
+
+
+async def test_r50_an_answered_case_registered_by_the_registrar_ends(
+        mh: MessageHarness) -> None:
+    """R-50, R-28: answered, reminded, then registered by a registrar: the
+    case ends answered with its diarium number; no chase after."""
+    handle = await receive(mh, "Jag vill lämna synpunkter på detaljplanen.")
+    await handle.execute_update(W.respond, RespondRequest(
+        actor=ADMIN, signature=SIG, text="Tack, synpunkterna går till planenheten."))
+    events = await live_for(mh, handle, timedelta(days=40))
+    assert chases(events)
+    registered = await handle.execute_update(W.register, RegisterRequest(
+        actor=REGISTRAR, record_class="Synpunkter på detaljplan"))
+    assert registered.state.diarium_number and registered.state.done
+    result = await result_of(handle)
+    assert result.stage is msg.Stage.ANSWERED
+    assert (await events_of(mh, handle.id))[-1]["event_type"] == "MessageRegistered"

@@ -26,7 +26,7 @@ from tests.workflows.conftest import Harness
 from tests.workflows.test_message_workflow import ADMIN, AUTHORITIES, SIG, TZ, result_of
 from workflows import search_attributes as sa
 from workflows.message import InboundMessageWorkflow as W
-from workflows.message import RespondRequest
+from workflows.message import RegisterRequest, RespondRequest
 from workflows.starter import start_message_case
 
 
@@ -84,6 +84,9 @@ async def test_r22_r24_a_long_case_continues_as_new_carrying_itself(dev: Harness
         actor=ADMIN, signature=SIG, text="Skicka överklagandet till bygglov@exempelby.se."))
     assert answered.state.stage is msg.Stage.ANSWERED
     await latest.execute_update(W.confirm_manual_action, msg.ConfirmManualAction(actor=ADMIN))
+    # a run continued as new takes the records chase: registered, it ends.
+    assert (await latest.query(W.state)).records_chase
+    await latest.execute_update(W.register, RegisterRequest(actor=ADMIN, record_class="1.1"))
     result = await result_of(latest)
     assert result.stage is msg.Stage.ANSWERED
     rows = await dev.pool.fetch("SELECT event_type FROM events WHERE stream_id = $1 "

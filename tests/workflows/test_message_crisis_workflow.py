@@ -17,7 +17,7 @@ from domain.crisis_mode import CrisisMode
 from domain.directory import Country
 from domain.inbound import InboundMessage, message_workflow_id
 from domain.redaction import RemovalCategory
-from tests.support import eventually
+from tests.support import eventually, keep_history
 from tests.workflows.test_message_workflow import (
     ADMIN,
     AUTHORITIES,
@@ -29,24 +29,29 @@ from tests.workflows.test_message_workflow import (
     W,
     events_of,
     mh,
+    result_of,
 )
-from workflows.message import AcknowledgeRequest, RedactRequest, RespondRequest
+from workflows.message import AcknowledgeRequest, RedactRequest, RegisterRequest, RespondRequest
 from workflows.starter import start_message_case
 
 __all__ = ["mh"]  # the fixture, shared with the message workflow's tests
 
 KRISLEDNING = "eva.marklund"
 
-def crisis(at: datetime, *, through: bool) -> CrisisMode:
+def crisis(at: datetime, *, through: bool, communications_publish: bool = False
+           ) -> CrisisMode:
     return CrisisMode(
         crisis_id="exempelby-1-test", municipality_id="exempelby", declared_at=at,
         answer_within=timedelta(hours=2), checkin_every=timedelta(hours=2),
         notice="Se exempelby.se/kris eller ring 0123-45 67 00.",
         through_crisis_management=through,
-        crisis_management=frozenset({KRISLEDNING}) if through else frozenset())
+        crisis_management=frozenset({KRISLEDNING}) if through else frozenset(),
+        communications_publish=communications_publish,
+        communications=AUTHORITIES.communications if communications_publish else frozenset())
 
 
-async def receive_in_crisis(h: MessageHarness, text: str, *, through: bool
+async def receive_in_crisis(h: MessageHarness, text: str, *, through: bool,
+                            communications_publish: bool = False
                             ) -> WorkflowHandle[Any, Any]:
     """A citizen's comment received while a crisis covers the account (as the feeder starts it)."""
     published = await h.env.get_current_time()
@@ -62,7 +67,8 @@ async def receive_in_crisis(h: MessageHarness, text: str, *, through: bool
         actor="kanalvakt", case_id=message_workflow_id(message.platform, external_id),
         account_id=str(uuid.uuid4()), municipality_id="exempelby", country=Country.SE,
         timezone=TZ, message=message, authorities=AUTHORITIES,
-        crisis=crisis(published - timedelta(hours=1), through=through))
+        crisis=crisis(published - timedelta(hours=1), through=through,
+                      communications_publish=communications_publish))
     return await start_message_case(h.client, command, task_queue=h.task_queue)
 
 
@@ -212,3 +218,90 @@ async def test_r31_r39_an_identity_number_is_hidden_and_removed_without_waiting(
     assert mh.graph.objects[object_id].deleted
     types = [e["event_type"] for e in await events_of(mh, handle.id)]
     assert types == ["MessageReceived", "MessageHidden", "MessageRegistered", "MessageRedacted"]
+
+
+async def test_r39_kristiansand_an_admins_hide_waits_for_crisis_management(
+        mh: MessageHarness) -> None:
+    """R-39 (Kristiansand: all communication goes through crisis management):
+    an admin's hide is recorded as waiting and listed for crisis management;
+    nothing is hidden on the platform until it approves (an admin cannot,
+    refused with nothing recorded); then the copy is kept (R-30) and the
+    comment hidden through the Graph API, recorded as the admin's hide."""
+    handle = await receive_in_crisis(mh, "Alla på socialkontoret är lata idioter", through=True)
+    object_id = handle.id.split(":")[-1]
+    held = await handle.execute_update(W.hide, msg.Hide(
+        actor=ADMIN, reason="Kränkande mot anställda", preserved_copy=True))
+    assert held.state.stage is msg.Stage.AWAITING_APPROVAL and held.platform is None
+    assert held.state.pending_reply is not None and held.state.pending_reply.kind == "hide"
+    assert not mh.graph.objects[object_id].hidden
+    listed = await mh.pool.fetchval(
+        "SELECT state->'pending_reply'->>'kind' FROM message_cases WHERE case_id = $1 "
+        "AND stage = 'awaiting_approval' AND state->'pending_reply'->'approvers' ? $2",
+        handle.id, KRISLEDNING)
+    assert listed == "hide"
+    count = len(await events_of(mh, handle.id))
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=ADMIN))
+    assert refused.value.cause.type == "NotAuthorised"  # type: ignore[union-attr]
+    assert len(await events_of(mh, handle.id)) == count
+
+    done = await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=KRISLEDNING))
+    assert done.state.hidden and done.state.stage is msg.Stage.OPEN
+    assert mh.graph.objects[object_id].hidden
+    assert await mh.pool.fetchval("SELECT count(*) FROM preserved_copies WHERE case_id = $1",
+                                  handle.id) == 1
+    events = await events_of(mh, handle.id)
+    assert [e["event_type"] for e in events] == [
+        "MessageReceived", "ReplySubmittedForApproval", "ReplyApproved", "MessageHidden"]
+    assert [e["actor"] for e in events[-2:]] == [KRISLEDNING, ADMIN]
+
+
+async def test_r31_r39_an_admins_hide_of_confidential_data_does_not_wait(
+        mh: MessageHarness) -> None:
+    """R-31 with R-39: an admin's hide of confidential data is carried out at
+    once even where all communication goes through crisis management."""
+    handle = await receive_in_crisis(mh, "Min granne har varit inlagd på psyket", through=True)
+    object_id = handle.id.split(":")[-1]
+    done = await handle.execute_update(W.hide, msg.Hide(
+        actor=ADMIN, reason="Uppgifter om någons hälsa", preserved_copy=True,
+        confidential=True))
+    assert done.state.hidden and done.state.pending_reply is None
+    assert mh.graph.objects[object_id].hidden
+    types = [e["event_type"] for e in await events_of(mh, handle.id)]
+    assert types == ["MessageReceived", "MessageHidden"]
+
+
+async def test_r39_r47_fjordvik_a_reply_approved_by_crisis_management_is_published_by_the_unit(
+        mh: MessageHarness) -> None:
+    """R-39 then R-47 (Fjordvik: all communication goes through crisis
+    management, and the communications unit publishes in a crisis): the
+    admin's answer waits for crisis management, approved it waits for the
+    unit, whose member publishes it as written; then (R-50) it is registered
+    and the case ends. Its history is kept for the replay test."""
+    handle = await receive_in_crisis(mh, "Stänger skolorna i morgon?", through=True,
+                                     communications_publish=True)
+    comments = f"/v21.0/{handle.id.split(':')[-1]}/comments"
+    waiting = await handle.execute_update(W.respond, RespondRequest(
+        signature=SIG, actor=ADMIN, text="Skolorna är öppna; se exempelby.se/kris."))
+    assert waiting.state.pending_reply is not None
+    assert waiting.state.pending_reply.held_for == "crisis"
+    approved = await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=KRISLEDNING))
+    assert approved.state.stage is msg.Stage.AWAITING_APPROVAL and approved.platform is None
+    assert approved.state.pending_reply is not None
+    assert approved.state.pending_reply.held_for == "communications"
+    assert mh.graph.requests_to("POST", comments) == []
+    with pytest.raises(WorkflowUpdateFailedError):
+        await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=KRISLEDNING))
+    unit = sorted(AUTHORITIES.communications)[0]
+    published = await handle.execute_update(W.approve_reply, msg.ApproveReply(actor=unit))
+    assert published.state.stage is msg.Stage.ANSWERED
+    assert [p.form["message"] for p in mh.graph.requests_to("POST", comments)] == [
+        f"Skolorna är öppna; se exempelby.se/kris.\n{SIG}"]
+    await handle.execute_update(W.register, RegisterRequest(actor=ADMIN, record_class="1.1"))
+    assert (await result_of(handle)).stage is msg.Stage.ANSWERED
+    events = await events_of(mh, handle.id)
+    assert [e["event_type"] for e in events] == [
+        "MessageReceived", "ReplySubmittedForApproval", "ReplyApproved",
+        "ReplySubmittedForApproval", "ReplyApproved", "MessageAnswered", "MessageRegistered"]
+    assert [e["actor"] for e in events[2:6]] == [KRISLEDNING, ADMIN, unit, ADMIN]
+    keep_history(await handle.fetch_history(), "message_crisis_approved_published_by_unit")

@@ -22,7 +22,7 @@ from tests.workflows.test_message_workflow import (
     result_of,
 )
 from tests.workflows.test_message_workflow import mh as mh  # noqa: F401 - the fixture
-from workflows.message import AcknowledgeRequest, RespondRequest
+from workflows.message import AcknowledgeRequest, RegisterRequest, RespondRequest
 
 
 async def task_failures(handle: WorkflowHandle[Any, Any]) -> list[str]:
@@ -54,11 +54,13 @@ async def test_issue9_r22_r23_acknowledged_then_answered_by_hand_finishes(
     assert "Badhuset öppnar 1 september." in (first.state.pending_instruction or "")
     await handle.execute_update(W.confirm_manual_action, msg.ConfirmManualAction(
         actor=ADMIN, platform_object_id="answer-1"))
+    # answered, then registered, so the case ends
+    await handle.execute_update(W.register, RegisterRequest(actor=ADMIN, record_class="1.1"))
     assert (await result_of(handle)).stage is msg.Stage.ANSWERED
     types = [e["event_type"] for e in await events_of(mh, handle.id)]
     assert types == ["MessageReceived", "AcknowledgementSent", "ManualActionRequested",
                      "MessageAnswered", "ManualActionRequested", "ManualActionConfirmed",
-                     "ManualActionConfirmed"]
+                     "ManualActionConfirmed", "MessageRegistered"]
     assert await task_failures(handle) == []
 
 
@@ -80,5 +82,7 @@ async def test_issue9_a_nul_in_a_decisions_text_is_recorded_without_it(
     await handle.execute_update(W.confirm_manual_action, msg.ConfirmManualAction(actor=ADMIN))
     await handle.execute_update(W.respond, RespondRequest(signature=SIG, actor=ADMIN, text="Svar."))
     await handle.execute_update(W.confirm_manual_action, msg.ConfirmManualAction(actor=ADMIN))
+    # answered, then registered, so the case ends
+    await handle.execute_update(W.register, RegisterRequest(actor=ADMIN, record_class="1.1"))
     assert (await result_of(handle)).stage is msg.Stage.ANSWERED
     assert await task_failures(handle) == []

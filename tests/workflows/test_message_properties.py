@@ -120,7 +120,7 @@ async def finish(handle: WorkflowHandle[Any, Any], trail: list[Any]) -> None:
     for _ in range(10):
         s = await state_of(handle)
         admin = sorted(s.authorities.admins)[0] if s.authorities else ADMIN
-        if s.done or s.stage is msg.Stage.DISPOSAL_PENDING:
+        if s.done or s.stage is msg.Stage.DISPOSAL_PENDING or s.dispose_on is not None:
             break
         if s.pending_action is not None:
             ok = await update(handle, "confirm_manual_action", {"actor": admin}, trail)
@@ -128,6 +128,9 @@ async def finish(handle: WorkflowHandle[Any, Any], trail: list[Any]) -> None:
             assert s.pending_reply is not None
             ok = await update(handle, "approve_reply",
                               {"actor": sorted(s.pending_reply.approvers)[0]}, trail)
+        elif msg.awaits_records(s):  # answered, then registered
+            ok = await update(handle, "register", {"actor": admin, "record_class": "1.1"},
+                              trail)
         else:
             ok = await update(handle, "respond", {"actor": admin, "text": "Svar.",
                                                   "signed": True, "signature": "Sofia"}, trail)

@@ -138,9 +138,13 @@ async def test_r22_r23_r26_answered_on_the_platform_and_on_the_record(mh: Messag
     posted = mh.graph.requests_to("POST", f"/v21.0/{handle.id.split(':')[-1]}/comments")
     assert len(posted) == 1 and "/Sofia" in posted[0].form["message"]
 
+    assert not (await handle.query(W.state)).done  # registered or disposed of first
+    # answered, then registered, so the case ends
+    await handle.execute_update(W.register, RegisterRequest(actor=ADMIN, record_class="1.1"))
     assert (await result_of(handle)).stage is msg.Stage.ANSWERED
     events = await events_of(mh, handle.id)
-    assert [e["event_type"] for e in events] == ["MessageReceived", "MessageAnswered"]
+    assert [e["event_type"] for e in events] == ["MessageReceived", "MessageAnswered",
+                                                 "MessageRegistered"]
     answered = events[1]["data"]
     assert answered["reply_id"] == done.platform.platform_object_id
     assert answered["signature"].startswith("/Sofia")
@@ -366,6 +370,8 @@ async def test_r22_on_a_platform_without_an_api_a_person_acts_and_confirms(
             actor=OUTSIDER))
     await handle.execute_update(W.confirm_manual_action, msg.ConfirmManualAction(
         actor=ADMIN, platform_object_id="7301122334455"))
+    # answered, then registered, so the case ends
+    await handle.execute_update(W.register, RegisterRequest(actor=ADMIN, record_class="1.1"))
     assert (await result_of(handle)).stage is msg.Stage.ANSWERED
-    assert (await events_of(mh, handle.id))[-1]["event_type"] == "ManualActionConfirmed"
+    assert (await events_of(mh, handle.id))[-2]["event_type"] == "ManualActionConfirmed"
     keep_history(await handle.fetch_history(), "message_answered_by_hand")
