@@ -15,16 +15,17 @@ Here the same projections are applied in memory instead:
   events (the same `domain.account.evolve` / `domain.message.evolve`), and
   its row is computed once per batch, from the last event, with the same
   helpers the live projections use;
-- rows are written with COPY: insert-only tables through a staging table
-  and `INSERT ... ON CONFLICT DO NOTHING` in event order (the live
-  statements' semantics), message cases per batch (new ones copied, known
-  ones updated from a staging table), the small tables that later events
-  update (accounts, register, watch items, snapshots, crises ...) once at
-  the end.
+- rows are written with COPY: insert-only tables per batch through a
+  staging table and `INSERT ... ON CONFLICT DO NOTHING` in event order (the
+  live statements' semantics); message cases from a write-back cache (new
+  ones copied, known ones updated from a staging table) when it holds more
+  than `CASE_CACHE` cases and at the end; the small tables that later
+  events update (accounts, register, watch items, snapshots, crises ...)
+  once at the end.
 
 Memory stays bounded by the accounts, snapshots and crises (small) and by
-`CASE_CACHE` message cases: past that, the cache is emptied after a batch
-is written and cases are read back when their next event comes.
+`CASE_CACHE` message cases: past that, the cache is written and emptied
+after a batch, and cases are read back when their next event comes.
 
 Every table of `TABLES` is emptied and rebuilt; `covers` says whether a
 list of projections is exactly the app's, so an unknown projection falls

@@ -11,7 +11,9 @@ not a test:
    watch items (domain.account), and message cases arriving, screened,
    acknowledged, answered, forwarded and drafted, registered, hidden,
    removed, watched, closed, reminded, escalated and chased
-   (domain.message), interleaved in time like a real record. The events go
+   (domain.message; 5 % of the messages no one sees), interleaved in time
+   like a real record: citizens write at any hour, mostly by day; admins
+   act and check in (every decision is a check-in, R-15) in office hours. The events go
    into the `events` table with COPY (the read models stay empty: appending
    100,000 events one transaction at a time through the live projections
    would measure the append, not the rebuild). `--live` appends them

@@ -546,7 +546,7 @@ def test_r15_check_ins_counted_as_instants_equal_the_local_time_definition(
     rng = random.Random(15)
     d = mon.Duty(country=Country.SE, timezone=STOCKHOLM, office=office,
                  policy=MonitoringPolicy(), admins=("adm.a",), managers=(MANAGER,),
-                 communications=(COMMS,))
+                 communications=COMMS)
     for first in (date(2026, 3, 25), date(2026, 10, 21)):
         start = datetime.combine(first, time(0), tzinfo=UTC)
         moments = [start + timedelta(seconds=rng.randrange(7 * 86400)) for _ in range(400)]
