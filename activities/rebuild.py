@@ -662,8 +662,10 @@ async def _rebuild(conn: asyncpg.Connection, batch: int, progress: TextIO | None
                 break
             events = [_recorded(r) for r in rows]
             await replay.load_cases(events)
-            for event in events:
+            for i, event in enumerate(events, start=1):
                 replay.apply(event)
+                if i % 1000 == 0:  # a line every PROGRESS_EVERY s, however slow a batch
+                    report(count + i)
             await replay.write_batch()
             count += len(events)
             report(count)
