@@ -336,7 +336,8 @@ async def amain(args: argparse.Namespace) -> int:
 
     state_dir = tempfile.mkdtemp(prefix="kanalvakt-rebuild-")
     started_utc = datetime.now(UTC)
-    server = pgserver.get_server(os.path.join(state_dir, "pg"), cleanup_mode="stop")
+    server = pgserver.get_server(os.path.join(state_dir, "pg"),
+                                 cleanup_mode="stop" if args.keep_state else "delete")
     result: dict[str, Any] = {
         "benchmark": "rebuild", "started_utc": started_utc.isoformat(timespec="seconds"),
         "machine": machine_details(None),
