@@ -25,7 +25,7 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import asyncpg
 import uvicorn
@@ -78,17 +78,23 @@ async def _load(dsn: str, directory: Directory) -> LoadReport:
         await pool.close()
 
 
-async def rebuild_read_models(dsn: str) -> int:
+async def rebuild_read_models(dsn: str, *, progress: TextIO | None = None,
+                              batch: int | None = None) -> int:
     """Rebuild every read model of the app from the events; return how many
-    events were replayed."""
+    events were replayed. `progress` gets a line every few seconds (events
+    done, rate, time left)."""
     # Imported here: the projections import the read-model code, which the
     # other commands don't need.
+    from activities import rebuild
     from activities.projections import all_projections
 
     await migrate(dsn)
     pool = await create_pool(dsn, min_size=1, max_size=2)
     try:
-        return await EventStore(pool, all_projections()).rebuild()
+        projections = all_projections()
+        if rebuild.covers(projections):  # issue 15: in memory, batch by batch, COPY
+            return await rebuild.rebuild(pool, batch=batch or rebuild.BATCH, progress=progress)
+        return await EventStore(pool, projections).rebuild()
     finally:
         await pool.close()
 
@@ -309,7 +315,7 @@ async def _directory_show(dsn: str, municipality_id: str) -> int:
 async def _rebuild(dsn: str) -> int:
     started = time.perf_counter()
     try:
-        count = await rebuild_read_models(dsn)
+        count = await rebuild_read_models(dsn, progress=sys.stderr)
     except ModuleNotFoundError as exc:
         if exc.name != "activities.projections":
             raise

@@ -14,9 +14,11 @@ with the payload keys (KANALVAKT_PAYLOAD_KEYS) of the process migrating.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.util
 import json
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,32 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
         await conn.set_type_codec(
             type_name, encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
         )
+
+
+class RawJson(str):
+    """A JSON text already encoded (pydantic's model_dump_json), sent as it is."""
+
+
+def _jsonb_binary(value: Any) -> bytes:
+    text = value if isinstance(value, RawJson) else json.dumps(value)
+    return b"\x01" + text.encode("utf-8")
+
+
+def _jsonb_from_binary(data: bytes) -> Any:
+    return json.loads(data[1:])
+
+
+@contextlib.asynccontextmanager
+async def binary_jsonb(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """jsonb in binary on `conn` for a while (COPY sends rows in binary:
+    version 1, then the text), then back to activities.db's text codec."""
+    await conn.set_type_codec("jsonb", schema="pg_catalog", format="binary",
+                              encoder=_jsonb_binary, decoder=_jsonb_from_binary)
+    try:
+        yield
+    finally:
+        await conn.set_type_codec("jsonb", schema="pg_catalog",
+                                  encoder=json.dumps, decoder=json.loads)
 
 
 def database_unavailable(error: BaseException) -> bool:

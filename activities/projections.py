@@ -14,6 +14,7 @@ from typing import Any
 
 import asyncpg
 
+from activities.db import RawJson
 from activities.eventstore import Projection, RecordedEvent
 from activities.monitoring_projection import MonitoringProjection
 from domain import account as acc
@@ -34,6 +35,81 @@ async def _load_state(conn: asyncpg.Connection, stream_id: str) -> acc.AccountSt
     return acc.AccountState.model_validate(data)
 
 
+# The rows the projections write, shared with the fast rebuild (activities/rebuild.py).
+
+
+def _state(state: acc.AccountState | msg.MessageState, raw: bool) -> Any:
+    """The folded state for its jsonb column: a dict, or (raw, for COPY in
+    binary) the JSON text pydantic writes, the same value."""
+    return RawJson(state.model_dump_json()) if raw else state.model_dump(mode="json")
+
+
+def account_row(stream_id: str, state: acc.AccountState, occurred_at: datetime, version: int,
+                *, raw: bool = False) -> tuple[Any, ...]:
+    """The accounts row after the account's event `version`, which occurred
+    at `occurred_at`, in the order of the accounts table's columns."""
+    return (state.account_id, stream_id,
+            acc.workflow_id_for(state.municipality_id, state.slug), state.municipality_id,
+            state.request.unit_id, state.request.platform.value, state.name,
+            state.stage.value, state.requester, state.handle, state.url,
+            # By person: a mapping's order is no part of the record (the
+            # state's round trip through jsonb reorders it).
+            [a.model_dump(mode="json") for a in sorted(state.admins.values(),
+                                                       key=lambda a: a.person)],
+            acc.next_deadline(state), acc.is_escalated(state), state.requested_at,
+            occurred_at, version, _state(state, raw),
+            state.platform_account_id, state.monitoring.last_check_in)
+
+
+def notification_rows(event: RecordedEvent, kind: str, account_id: str | None,
+                      case_id: str | None, due: datetime | None) -> list[tuple[Any, ...]]:
+    """One notifications row per recipient of a fired step."""
+    data: dict[str, Any] = event.data
+    return [(event.event_id, who, account_id, kind, data["step"], data["stage"], due,
+             event.occurred_at, case_id) for who in data["recipients"]]
+
+
+def case_row(state: msg.MessageState, version: int, *, raw: bool = False) -> tuple[Any, ...]:
+    """The message_cases row after the case's event `version`, without
+    crisis_id, in the order of the table's columns."""
+    m = state.message
+    return (state.case_id, state.account_id, state.municipality_id, m.platform.value,
+            m.kind.value, m.from_staff, state.stage.value, state.received_at,
+            msg.next_deadline(state), state.escalated, state.officer, state.diarium_number,
+            [f.model_dump(mode="json") for f in state.flags], state.first_response_at,
+            state.closed_at, version, _state(state, raw))
+
+
+def approval_rows(event: RecordedEvent,
+                  typed: msg.ReplySubmittedForApproval | msg.ReplySentBack,
+                  state: msg.MessageState) -> list[tuple[Any, ...]]:
+    """R-39: crisis management hears of a reply to approve, its writer of a
+    reply sent back."""
+    recipients = (typed.approvers if isinstance(typed, msg.ReplySubmittedForApproval)
+                  else [typed.submitted_by])
+    kind = "approval" if isinstance(typed, msg.ReplySubmittedForApproval) else "sent_back"
+    return [(event.event_id, who, state.account_id, kind, f"{kind}@{typed.at.isoformat()}",
+             state.stage.value, msg.next_deadline(state), event.occurred_at, state.case_id)
+            for who in recipients]
+
+
+_ACCOUNT_INSERT = """
+INSERT INTO accounts (account_id, stream_id, workflow_id, municipality_id, unit_id,
+    platform, account_name, stage, requester, handle, url, admins, next_deadline,
+    escalated, requested_at, updated_at, version, state, platform_account_id,
+    last_check_in)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+        $17, $18, $19, $20)
+ON CONFLICT (account_id) DO UPDATE SET
+    account_name = EXCLUDED.account_name, stage = EXCLUDED.stage,
+    handle = EXCLUDED.handle, url = EXCLUDED.url, admins = EXCLUDED.admins,
+    platform_account_id = EXCLUDED.platform_account_id,
+    next_deadline = EXCLUDED.next_deadline, escalated = EXCLUDED.escalated,
+    updated_at = EXCLUDED.updated_at, version = EXCLUDED.version,
+    state = EXCLUDED.state, last_check_in = EXCLUDED.last_check_in
+"""
+
+
 class AccountsProjection:
     tables = ("accounts",)
 
@@ -44,31 +120,8 @@ class AccountsProjection:
         before = None if isinstance(typed, acc.AccountRequested) \
             else await _load_state(conn, event.stream_id)
         state = acc.evolve(before, typed)
-        await conn.execute(
-            """
-            INSERT INTO accounts (account_id, stream_id, workflow_id, municipality_id, unit_id,
-                platform, account_name, stage, requester, handle, url, admins, next_deadline,
-                escalated, requested_at, updated_at, version, state, platform_account_id,
-                last_check_in)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
-                    $17, $18, $19, $20)
-            ON CONFLICT (account_id) DO UPDATE SET
-                account_name = EXCLUDED.account_name, stage = EXCLUDED.stage,
-                handle = EXCLUDED.handle, url = EXCLUDED.url, admins = EXCLUDED.admins,
-                platform_account_id = EXCLUDED.platform_account_id,
-                next_deadline = EXCLUDED.next_deadline, escalated = EXCLUDED.escalated,
-                updated_at = EXCLUDED.updated_at, version = EXCLUDED.version,
-                state = EXCLUDED.state, last_check_in = EXCLUDED.last_check_in
-            """,
-            state.account_id, event.stream_id,
-            acc.workflow_id_for(state.municipality_id, state.slug), state.municipality_id,
-            state.request.unit_id, state.request.platform.value, state.name,
-            state.stage.value, state.requester, state.handle, state.url,
-            [a.model_dump(mode="json") for a in state.admins.values()],
-            acc.next_deadline(state), acc.is_escalated(state), state.requested_at,
-            event.occurred_at, event.version, state.model_dump(mode="json"),
-            state.platform_account_id, state.monitoring.last_check_in,
-        )
+        await conn.execute(_ACCOUNT_INSERT, *account_row(event.stream_id, state,
+                                                         event.occurred_at, event.version))
 
 
 class PublicRegisterProjection:
@@ -119,15 +172,14 @@ _NOTIFICATION_KINDS = {
 
 async def _notify(conn: asyncpg.Connection, event: RecordedEvent, account_id: str,
                   case_id: str | None, due: datetime) -> None:
-    data: dict[str, Any] = event.data
     await conn.executemany(
         """
         INSERT INTO notifications (event_id, recipient, account_id, kind, step, stage, due,
             created_at, case_id)
         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING
         """,
-        [(event.event_id, who, account_id, _NOTIFICATION_KINDS[event.event_type], data["step"],
-          data["stage"], due, event.occurred_at, case_id) for who in data["recipients"]],
+        notification_rows(event, _NOTIFICATION_KINDS[event.event_type], account_id, case_id,
+                          due),
     )
 
 
@@ -188,7 +240,6 @@ class MessageCasesProjection:
                                       event.stream_id)
             before = msg.MessageState.model_validate(raw)
         state = msg.evolve(before, typed)
-        m = state.message
         await conn.execute(
             """
             INSERT INTO message_cases (case_id, account_id, municipality_id, platform, kind,
@@ -203,11 +254,7 @@ class MessageCasesProjection:
                 closed_at = EXCLUDED.closed_at, version = EXCLUDED.version,
                 state = EXCLUDED.state
             """,
-            state.case_id, state.account_id, state.municipality_id, m.platform.value,
-            m.kind.value, m.from_staff, state.stage.value, state.received_at,
-            msg.next_deadline(state), state.escalated, state.officer, state.diarium_number,
-            [f.model_dump(mode="json") for f in state.flags], state.first_response_at,
-            state.closed_at, event.version, state.model_dump(mode="json"),
+            *case_row(state, event.version),
         )
         match typed:
             case msg.MessageRegistered():
@@ -234,22 +281,13 @@ class MessageCasesProjection:
             case msg.MessageReminderSent() | msg.MessageEscalated():
                 await _notify(conn, event, state.account_id, state.case_id, typed.due)
             case msg.ReplySubmittedForApproval() | msg.ReplySentBack():
-                # R-39 (Kristiansand): crisis management hears of a reply to
-                # approve, its writer of a reply sent back.
-                recipients = (typed.approvers if isinstance(typed, msg.ReplySubmittedForApproval)
-                              else [typed.submitted_by])
-                kind = ("approval" if isinstance(typed, msg.ReplySubmittedForApproval)
-                        else "sent_back")
                 await conn.executemany(
                     """
                     INSERT INTO notifications (event_id, recipient, account_id, kind, step,
                         stage, due, created_at, case_id)
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING
                     """,
-                    [(event.event_id, who, state.account_id, kind,
-                      f"{kind}@{typed.at.isoformat()}", state.stage.value,
-                      msg.next_deadline(state), event.occurred_at, state.case_id)
-                     for who in recipients])
+                    approval_rows(event, typed, state))
 
 
 def all_projections() -> list[Projection]:

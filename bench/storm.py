@@ -959,7 +959,7 @@ async def amain(args: argparse.Namespace) -> int:
         "parameters": {"messages": count, "concurrency": args.concurrency,
                        "ceiling_workflows": ceiling_count, "seed": args.seed,
                        "rate_per_s": args.rate or None,
-                       "worker_command": args.worker_command,
+                       "worker_command": args.worker_command, "feeders": args.feeders,
                        "stall_timeout_s": args.stall_timeout,
                        # deploy.stack gives the children a bytecode cache
                        # (in the state folder where the environment forbids one).
@@ -973,9 +973,11 @@ async def amain(args: argparse.Namespace) -> int:
     code = 0
     keep = args.keep_state
     cpu_task: asyncio.Future[None] | None = None
+    feeders: list[asyncio.subprocess.Process] = []
     try:
         await stack.start()
         print(stack.summary(), flush=True)
+        feeders = await start_feeders(stack, args.feeders - 1, state_dir)
         assert stack.database_url is not None
         pg = await asyncpg.connect(stack.database_url)
         try:
@@ -991,6 +993,8 @@ async def amain(args: argparse.Namespace) -> int:
         if temporal_pid:
             groups["temporal"] = (temporal_pid, True)
         groups["worker"] = (by_name["worker"], True)
+        for n, feeder in enumerate(feeders, start=2):
+            groups[f"feeder{n}"] = (feeder.pid, True)
         groups["web"] = (by_name["web app"], True)
         if pg_pid:
             groups["postgres"] = (pg_pid, True)
@@ -1001,6 +1005,7 @@ async def amain(args: argparse.Namespace) -> int:
         result["stack"] = {
             "temporal": temporal_storage(temporal_pid),
             "worker": "python -m worker (default Worker options), one process",
+            "extra_feeders": f"{len(feeders)} x python -m worker --feeder-only",
             "feeder": feeder_settings(),
             "web": "uvicorn web.app:app, one process",
             "postgres": "embedded (pgserver), default settings",
@@ -1043,6 +1048,8 @@ async def amain(args: argparse.Namespace) -> int:
         keep = True
     finally:
         state["stopping"] = True
+        for feeder in feeders:
+            await stop_process(feeder)
         if cpu_task is not None:
             cpu_task.cancel()
         say("stopping the stack")
@@ -1060,6 +1067,38 @@ async def amain(args: argparse.Namespace) -> int:
         write_results("storm", result, started_utc)
     keep_or_remove(state_dir, keep)
     return code
+
+
+async def start_feeders(stack: Stack, count: int, state_dir: Path
+                        ) -> list[asyncio.subprocess.Process]:
+    """`count` more `python -m worker --feeder-only` processes beside the
+    stack's worker (which feeds too), with the stack's environment for its
+    children; each logs to feeder-<n>.log in the state folder. Feeders claim
+    intake rows with FOR UPDATE SKIP LOCKED, so they share the work."""
+    env = stack._child_env()  # noqa: SLF001 - the environment the stack gives its children
+    out = []
+    for n in range(2, count + 2):
+        log = (state_dir / f"feeder-{n}.log").open("ab")
+        out.append(await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "worker", "--feeder-only", cwd=str(settings.ROOT), env=env,
+            stdout=log, stderr=asyncio.subprocess.STDOUT, start_new_session=True))
+        log.close()
+    if out:
+        say(f"{len(out)} more feeder processes: pids {', '.join(str(p.pid) for p in out)}")
+    return out
+
+
+async def stop_process(proc: asyncio.subprocess.Process) -> None:
+    """SIGTERM (the feeder finishes its batch and stops), then SIGKILL after 10 s."""
+    if proc.returncode is not None:
+        return
+    proc.terminate()
+    try:
+        async with asyncio.timeout(10):
+            await proc.wait()
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
 
 
 def fresh_stack_environment(prefix: str) -> StackConfig:
@@ -1110,6 +1149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=0.0,
                         help="open loop: start deliveries at this many per second (still at "
                              "most --concurrency in flight); default 0 = as fast as acked")
+    parser.add_argument("--feeders", type=int, default=1,
+                        help="intake feeder processes: the worker's own and K-1 more "
+                             "`python -m worker --feeder-only` (default 1)")
     parser.add_argument("--worker-command", default=None,
                         help="run this instead of `python -m worker` (to measure a candidate "
                              "change without editing the worker); split like a shell would")
@@ -1121,8 +1163,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="give up waiting for the inbox after this many seconds without "
                              "a new case (default 180)")
     args = parser.parse_args(argv)
-    if args.messages < 1 or args.concurrency < 1:
-        parser.error("--messages and --concurrency must be at least 1")
+    if args.messages < 1 or args.concurrency < 1 or args.feeders < 1:
+        parser.error("--messages, --concurrency and --feeders must be at least 1")
     # pgserver narrates every pg_ctl call at INFO; platformdirs warns about XDG_RUNTIME_DIR.
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("pgserver").setLevel(logging.WARNING)

@@ -260,9 +260,31 @@ def counts_for_day(check_in: CheckIn, duty: Duty) -> date | None:
     return local.date()
 
 
+def _instant(day: date, at: time, zone: ZoneInfo) -> datetime | None:
+    """The one instant that is `at` on `day` in `zone`, or None where the
+    clock skips or repeats it (a change to or from summer time)."""
+    moment = datetime.combine(day, at.replace(tzinfo=None), tzinfo=zone)
+    back = moment.astimezone(UTC).astimezone(zone)
+    if back.replace(tzinfo=None) != moment.replace(tzinfo=None):
+        return None  # skipped
+    if moment.replace(fold=1).utcoffset() != moment.utcoffset():
+        return None  # repeated
+    return moment
+
+
 def check_ins_on(state: MonitoringState, day: date, duty: Duty,
                  before: time | None = None) -> int:
     """Check-ins counted for `day` (R-15), optionally only those before a local time."""
+    if not is_working_day(day, duty.country):
+        return 0
+    # Issue 15: compared as instants, not each converted to local time (a
+    # busy account's check-ins are read again for every new one).
+    zone = duty.zone
+    start, end = _instant(day, duty.office.opens, zone), _instant(day, duty.office.closes, zone)
+    limit = None if before is None else _instant(day, before, zone)
+    if start is not None and end is not None and (before is None or limit is not None):
+        return sum(1 for c in state.check_ins if start <= c.checked_at <= end
+                   and (limit is None or c.checked_at < limit))
     n = 0
     for c in state.check_ins:
         if counts_for_day(c, duty) != day:
@@ -536,9 +558,17 @@ def with_check_in(state: MonitoringState, check_in: CheckIn, duty: Duty,
     last = state.last_check_in
     newer = last is None or check_in.checked_at >= last
     cursor = state.day_cursor
-    kept = tuple(c for c in (*state.check_ins, check_in)
-                 if c.checked_at >= at - _KEEP_RECENT
-                 or (cursor is not None and local_day(c.checked_at, duty) >= cursor))
+    keep_from = at - _KEEP_RECENT
+    # Issue 15: the cursor day's first instant, compared instead of each
+    # check-in's local day (where midnight is unambiguous).
+    midnight = None if cursor is None else _instant(cursor, time(0), duty.zone)
+    if cursor is None or midnight is not None:
+        kept = tuple(c for c in (*state.check_ins, check_in)
+                     if c.checked_at >= keep_from
+                     or (midnight is not None and c.checked_at >= midnight))
+    else:
+        kept = tuple(c for c in (*state.check_ins, check_in)
+                     if c.checked_at >= keep_from or local_day(c.checked_at, duty) >= cursor)
     after = state.model_copy(update={
         "check_ins": kept,
         "last_check_in": check_in.checked_at if newer else last,

@@ -524,3 +524,38 @@ def test_r39_in_crisis_mode_check_ins_are_due_every_interval_around_the_clock() 
     again = mon.crisis_check_in_step(state, d, crisis)
     assert again is not None and (again.kind, again.due) == ("remind", checked + timedelta(hours=2))
     assert all(s.name != mon.CRISIS_CHECK_IN for s in mon.due_steps(state, d))  # no crisis
+
+
+def _counted_one_by_one(state: MonitoringState, day: date, d: mon.Duty,
+                        before: time | None = None) -> int:
+    """R-15's definition, check-in by check-in in local time."""
+    return sum(1 for c in state.check_ins if mon.counts_for_day(c, d) == day
+               and (before is None or c.checked_at.astimezone(d.zone).time() < before))
+
+
+@pytest.mark.parametrize("office", [OfficeHours(), OfficeHours.model_validate(
+    {"opens": "00:00", "closes": "23:59:59"})])
+def test_r15_check_ins_counted_as_instants_equal_the_local_time_definition(
+        office: OfficeHours) -> None:
+    """Issue 15: check_ins_on compares instants instead of converting every
+    check-in to local time; across a week around each change of summer time
+    (and office hours that span the changes) it counts exactly what the
+    definition does, with and without a `before`."""
+    import random
+
+    rng = random.Random(15)
+    d = mon.Duty(country=Country.SE, timezone=STOCKHOLM, office=office,
+                 policy=MonitoringPolicy(), admins=("adm.a",), managers=(MANAGER,),
+                 communications=COMMS)
+    for first in (date(2026, 3, 25), date(2026, 10, 21)):
+        start = datetime.combine(first, time(0), tzinfo=UTC)
+        moments = [start + timedelta(seconds=rng.randrange(7 * 86400)) for _ in range(400)]
+        moments += [local(first.year, first.month, first.day + k, h, m)
+                    for k in range(7) for h, m in ((8, 0), (16, 30), (12, 0), (2, 30), (3, 0))]
+        state = MonitoringState(check_ins=tuple(CheckIn(checked_at=t, by="adm.a")
+                                                for t in moments))
+        for k in range(7):
+            day = first + timedelta(days=k)
+            for before in (None, time(12), time(14, 30), time(2, 30)):
+                assert mon.check_ins_on(state, day, d, before=before) == \
+                    _counted_one_by_one(state, day, d, before), (day, before)

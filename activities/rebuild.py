@@ -1,0 +1,674 @@
+"""Rebuilding the read models from the record, fast (issue 15: at least
+20,000 events/s; the event-at-a-time replay of `EventStore.rebuild` did
+1,406).
+
+The live projections (activities/projections.py, monitoring_projection.py,
+snapshot.py, crisis.py) apply one event at a time with a few SQL statements
+each, inside the append's transaction: right for one append, slow for a
+replay of the whole record, which paid a round trip per statement and
+parsed the stored account or case state back from JSON for every event.
+Here the same projections are applied in memory instead:
+
+- the events are read in large ordered batches through a server-side
+  cursor, in the transaction that holds the SHARE lock on `events`;
+- an account's and a case's folded state stays in memory between its
+  events (the same `domain.account.evolve` / `domain.message.evolve`), and
+  its row is computed once per batch, from the last event, with the same
+  helpers the live projections use;
+- rows are written with COPY: insert-only tables per batch through a
+  staging table and `INSERT ... ON CONFLICT DO NOTHING` in event order (the
+  live statements' semantics); message cases from a write-back cache (new
+  ones copied, known ones updated from a staging table) when it holds more
+  than `CASE_CACHE` cases and at the end; the small tables that later
+  events update (accounts, register, watch items, snapshots, crises ...)
+  once at the end.
+
+Memory stays bounded by the accounts, snapshots and crises (small) and by
+`CASE_CACHE` message cases: past that, the cache is written and emptied
+after a batch, and cases are read back when their next event comes.
+
+Every table of `TABLES` is emptied and rebuilt; `covers` says whether a
+list of projections is exactly the app's, so an unknown projection falls
+back to the event-at-a-time replay (EventStore.rebuild). The fast and live
+paths give identical tables: tests/integration/test_read_model_rebuild_fast.py
+compares every read-model table row by row over a record of every kind.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TextIO
+
+import asyncpg
+
+from activities.crisis import _digest_event_id
+from activities.db import binary_jsonb
+from activities.eventstore import Projection, RecordedEvent
+from activities.monitoring_projection import _HANDLED as _MONITORING
+from activities.projections import (
+    _NOTIFICATION_KINDS,
+    account_row,
+    all_projections,
+    approval_rows,
+    case_row,
+    notification_rows,
+)
+from activities.snapshot import _NOTIFY_KIND
+from domain import account as acc
+from domain import crisis as cr
+from domain import message as msg
+from domain import snapshot as snap
+
+BATCH = 10_000
+CASE_CACHE = 20_000
+PROGRESS_EVERY = 2.0  # seconds between progress lines
+
+_ACCOUNT = "account-"
+
+# Every table the app's projections write (activities.projections.all_projections).
+TABLES = ("accounts", "public_register", "notifications", "registrar_inbox", "message_cases",
+          "diarium", "disposal_log", "check_ins", "published_posts", "watch_items",
+          "monitoring_tasks", "snapshots", "snapshot_screenshot_requests", "crisis_modes",
+          "crisis_storms", "crisis_digests", "storm_counts")
+
+_COLUMNS = {
+    "accounts": ("account_id", "stream_id", "workflow_id", "municipality_id", "unit_id",
+                 "platform", "account_name", "stage", "requester", "handle", "url", "admins",
+                 "next_deadline", "escalated", "requested_at", "updated_at", "version", "state",
+                 "platform_account_id", "last_check_in"),
+    "public_register": ("account_id", "municipality_id", "unit_id", "platform", "account_name",
+                        "handle", "url", "purpose", "contact_email", "monitoring_hours",
+                        "listed_at"),
+    "notifications": ("event_id", "recipient", "account_id", "kind", "step", "stage", "due",
+                      "created_at", "case_id"),
+    "registrar_inbox": ("package_id", "account_id", "municipality_id", "kind", "path",
+                        "manifest_sha256", "payload_oxum", "registrars", "received_at"),
+    "message_cases": ("case_id", "account_id", "municipality_id", "platform", "kind",
+                      "from_staff", "stage", "received_at", "next_deadline", "escalated",
+                      "officer", "diarium_number", "flags", "first_response_at", "closed_at",
+                      "version", "state", "crisis_id"),
+    "diarium": ("diarium_number", "case_id", "municipality_id", "account_id", "record_class",
+                "confidential", "registered_by", "registered_at"),
+    "disposal_log": ("case_id", "municipality_id", "account_id", "decision_id", "decided_by",
+                     "disposed_at"),
+    "check_ins": ("event_id", "account_id", "municipality_id", "checked_at", "checked_by",
+                  "source", "case_id", "recorded_at"),
+    "published_posts": ("account_id", "post_id", "municipality_id", "published_at",
+                        "recorded_by", "recorded_at"),
+    "watch_items": ("account_id", "item_id", "municipality_id", "unit_id", "summary", "link",
+                    "seen_at", "reported_by", "reported_at", "status", "reminded_at",
+                    "escalated_at", "resolved_by", "resolved_at", "resolution_note"),
+    "monitoring_tasks": ("task_id", "account_id", "municipality_id", "kind", "assignees",
+                         "inactive_since", "opened_at", "closed_at", "closed_by", "outcome",
+                         "reason"),
+    "snapshots": ("snapshot_id", "account_id", "municipality_id", "reason", "taken_at",
+                  "source", "posts", "comments", "screenshots", "package_id",
+                  "manifest_sha256", "payload_oxum", "diarium_number", "record_class",
+                  "delivered_to", "delivery_kind", "delivered_at"),
+    "snapshot_screenshot_requests": ("snapshot_id", "account_id", "municipality_id", "reason",
+                                     "requested_at", "recipients", "next_deadline",
+                                     "reminded_at", "escalated_at", "escalated_to", "outcome",
+                                     "decided_by", "decided_at", "decision_reason",
+                                     "screenshots"),
+    "crisis_modes": ("crisis_id", "municipality_id", "units", "mode", "reason", "declared_by",
+                     "declared_at", "ended_by", "ended_at", "end_reason"),
+    "crisis_storms": ("event_id", "municipality_id", "account_id", "unit_id", "flagged_at",
+                      "cooldown_until", "window_start", "window_end", "messages", "critical",
+                      "cooled_down_at"),
+    "crisis_digests": ("digest_id", "crisis_id", "municipality_id", "period_start",
+                       "period_end", "compiled_at", "messages", "questions", "critical",
+                       "open", "flagged", "digest"),
+}
+
+# Written as they come, per batch, first row wins (the live ON CONFLICT DO NOTHING).
+_INSERT_ONLY = ("notifications", "diarium", "disposal_log", "check_ins", "published_posts",
+                "crisis_digests")
+# Kept whole in memory and written at the end (later events update their rows).
+_AT_THE_END = ("accounts", "public_register", "registrar_inbox", "watch_items",
+               "monitoring_tasks", "snapshots", "snapshot_screenshot_requests", "crisis_modes",
+               "crisis_storms")
+# The message_cases columns an event changes (the live upsert's DO UPDATE, and crisis_id).
+_CASE_UPDATED = ("stage", "next_deadline", "escalated", "officer", "diarium_number", "flags",
+                 "first_response_at", "closed_at", "version", "state", "crisis_id")
+
+
+def covers(projections: Sequence[Projection]) -> bool:
+    """Whether `projections` are exactly the app's (activities.projections.all_projections),
+    the ones this module applies in memory."""
+    return ([type(p) for p in projections] == [type(p) for p in all_projections()]
+            and sorted({t for p in projections for t in p.tables}) == sorted(TABLES))
+
+
+# --------------------------------------------------------------------------- memory
+
+
+@dataclass(slots=True)
+class _Case:
+    state: msg.MessageState
+    first: tuple[Any, ...]  # the row as first inserted (its insert-only columns stay)
+    version: int
+    crisis_id: str | None
+    in_db: bool
+    dirty: bool = True
+
+
+@dataclass(slots=True)
+class _Account:
+    account_id: str
+    state: acc.AccountState
+    first: tuple[Any, ...]  # the row as first inserted (its insert-only columns stay)
+    occurred_at: datetime
+    version: int
+
+    def row(self, stream_id: str) -> tuple[Any, ...]:
+        # INSERT ... ON CONFLICT (account_id) DO UPDATE: the id, stream,
+        # workflow, municipality, unit, platform, requester and request time stay.
+        now = account_row(stream_id, self.state, self.occurred_at, self.version, raw=True)
+        first = self.first
+        return (*first[:6], *now[6:8], first[8], *now[9:14], first[14], *now[15:])
+
+
+@dataclass
+class _Memory:
+    accounts: dict[str, _Account] = field(default_factory=dict)  # by stream id
+    tables: dict[str, dict[Any, dict[str, Any]]] = field(
+        default_factory=lambda: {t: {} for t in _AT_THE_END if t != "accounts"})
+    inserts: dict[str, list[tuple[Any, ...]]] = field(
+        default_factory=lambda: {t: [] for t in _INSERT_ONLY})
+    storm_counts: dict[tuple[str, datetime], list[int]] = field(default_factory=dict)
+    cases: dict[str, _Case] = field(default_factory=dict)
+    screenshot_steps: dict[str, list[Any]] = field(default_factory=dict)
+
+
+def _row(table: str, values: tuple[Any, ...]) -> dict[str, Any]:
+    """A full row of `table`: the given leading columns, NULL for the rest."""
+    columns = _COLUMNS[table]
+    return dict(zip(columns, values + (None,) * (len(columns) - len(values)), strict=True))
+
+
+def _recorded(row: asyncpg.Record) -> RecordedEvent:
+    """A stored event, without validating what the record already holds."""
+    return RecordedEvent.model_construct(
+        event_id=uuid.UUID(bytes=row["event_id"].bytes), event_type=row["event_type"],
+        data=row["data"], occurred_at=row["occurred_at"], actor=row["actor"],
+        causation_id=row["causation_id"], correlation_id=row["correlation_id"],
+        schema_version=row["schema_version"], stream_id=row["stream_id"],
+        version=row["version"], global_position=row["global_position"],
+        idempotency_key=row["idempotency_key"], recorded_at=row["recorded_at"])
+
+
+class _Replay:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+        self.m = _Memory()
+
+    # ---- one event, every projection in all_projections()'s order
+
+    def apply(self, event: RecordedEvent) -> None:
+        stream = event.stream_id
+        if stream.startswith(_ACCOUNT):
+            self._account(event)
+        elif stream.startswith(msg.STREAM_PREFIX):
+            self._message(event)
+        elif stream.startswith(snap.SNAPSHOT_STREAM_PREFIX):
+            self._snapshot(event)
+        elif stream.startswith(cr.STREAM_PREFIX):
+            self._crisis(event)
+
+    def _account(self, event: RecordedEvent) -> None:
+        m = self.m
+        typed = acc.parse_event(event.data)
+        known = m.accounts.get(event.stream_id)
+        if isinstance(typed, acc.AccountRequested):
+            before = None
+        elif known is None:
+            raise LookupError(f"no account row for {event.stream_id}")
+        else:
+            before = known.state
+        state = acc.evolve(before, typed)
+        if known is None:
+            known = m.accounts[event.stream_id] = _Account(
+                state.account_id, state,
+                account_row(event.stream_id, state, event.occurred_at, event.version),
+                event.occurred_at, event.version)
+        known.state, known.occurred_at, known.version = state, event.occurred_at, event.version
+        account = known
+        account_id, state = account.account_id, account.state
+        tables = m.tables
+        kind = event.event_type
+        # PublicRegisterProjection (R-07, R-37)
+        register = tables["public_register"]
+        if kind == "ListedInRegister":
+            if account_id not in register:
+                register[account_id] = _row("public_register", (
+                    account_id, state.municipality_id, state.request.unit_id,
+                    state.request.platform.value, state.name, state.handle, state.url,
+                    state.request.purpose, state.request.contact_email,
+                    acc.monitoring_hours_text(state.request.monitoring_hours),
+                    event.occurred_at))
+        elif kind == "ProfileChanged":
+            if account_id in register:
+                register[account_id].update(account_name=state.name, handle=state.handle,
+                                            url=state.url)
+        elif kind == "RemovedFromRegister":
+            register.pop(account_id, None)
+        # NotificationsProjection
+        if kind in _NOTIFICATION_KINDS:
+            assert isinstance(typed, acc.StepFired)
+            m.inserts["notifications"] += notification_rows(
+                event, _NOTIFICATION_KINDS[kind], event.stream_id.removeprefix(_ACCOUNT), None,
+                typed.due)
+        # RegistrarInboxProjection (R-38)
+        if isinstance(typed, acc.FinalSnapshotArchived):
+            package = typed.package
+            tables["registrar_inbox"].setdefault(package.package_id, _row("registrar_inbox", (
+                package.package_id, account_id, state.municipality_id, "final_snapshot",
+                package.path, package.manifest_sha256, package.payload_oxum, typed.registrars,
+                event.occurred_at)))
+        # MonitoringProjection (R-15..R-20)
+        if kind in _MONITORING:
+            self._monitoring(event, typed, account_id, state)
+
+    def _monitoring(self, event: RecordedEvent, typed: acc.AccountEvent, account_id: str,
+                    state: acc.AccountState) -> None:
+        m = self.m
+        muni = state.municipality_id
+        items = m.tables["watch_items"]
+        tasks = m.tables["monitoring_tasks"]
+        match typed:
+            case acc.CheckInRecorded():
+                m.inserts["check_ins"].append((
+                    event.event_id, account_id, muni, typed.checked_at, typed.actor or "",
+                    typed.source.value, typed.case_id, typed.at))
+            case acc.PostRecorded():
+                m.inserts["published_posts"].append((
+                    account_id, typed.post_id, muni, typed.published_at, typed.actor or "",
+                    typed.at))
+                if state.monitoring.closure_proposed_at is None:  # R-19: active again
+                    self._close_tasks(account_id, event, "post", None)
+            case acc.WatchItemReported():
+                items.setdefault((account_id, typed.item_id), _row("watch_items", (
+                    account_id, typed.item_id, muni, state.request.unit_id, typed.summary,
+                    typed.link, typed.seen_at, typed.actor or "", typed.at, "open")))
+            case acc.WatchItemReminderSent():
+                if (item := items.get((account_id, typed.item_id))) is not None:
+                    item["reminded_at"] = typed.at
+            case acc.WatchItemEscalated():
+                if (item := items.get((account_id, typed.item_id))) is not None:
+                    item["escalated_at"] = typed.at
+            case acc.WatchItemResolved():
+                if (item := items.get((account_id, typed.item_id))) is not None:
+                    item.update(status="resolved", resolved_by=typed.actor, resolved_at=typed.at,
+                                resolution_note=typed.note)
+            case acc.ClosureProposed():
+                tasks.setdefault(event.event_id, _row("monitoring_tasks", (
+                    event.event_id, account_id, muni, "closure_proposal", typed.recipients,
+                    typed.inactive_since, typed.at)))
+            case acc.ClosureProposedForBreach():
+                tasks.setdefault(event.event_id, _row("monitoring_tasks", (
+                    event.event_id, account_id, muni, "closure_proposal", typed.recipients,
+                    typed.since, typed.at)))
+            case acc.AccountKept():
+                self._close_tasks(account_id, event, "kept", typed.reason)
+            case acc.ClosureRequested():
+                self._close_tasks(account_id, event, "closed", typed.reason)
+
+    def _close_tasks(self, account_id: str, event: RecordedEvent, outcome: str,
+                     reason: str | None) -> None:
+        for task in self.m.tables["monitoring_tasks"].values():
+            if task["account_id"] == account_id and task["closed_at"] is None:
+                task.update(closed_at=event.occurred_at, closed_by=event.actor, outcome=outcome,
+                            reason=reason)
+
+    def _message(self, event: RecordedEvent) -> None:
+        m = self.m
+        typed = msg.parse_event(event.data)
+        case = m.cases.get(event.stream_id)
+        if isinstance(typed, msg.MessageReceived | msg.StaffPostRecorded):
+            state = msg.evolve(None, typed)
+            if case is None:
+                case = _Case(state, case_row(state, event.version), event.version, None,
+                             in_db=False)
+                m.cases[event.stream_id] = case
+        else:
+            if case is None:
+                raise LookupError(f"no message case {event.stream_id}")
+            state = msg.evolve(case.state, typed)
+        case.state, case.version, case.dirty = state, event.version, True
+        match typed:
+            case msg.MessageRegistered():
+                m.inserts["diarium"].append((
+                    typed.diarium_number, state.case_id, state.municipality_id,
+                    state.account_id, typed.record_class, typed.confidential, typed.actor,
+                    typed.at))
+            case msg.MessageDisposed():
+                m.inserts["disposal_log"].append((
+                    state.case_id, state.municipality_id, state.account_id, typed.decision_id,
+                    typed.decided_by, typed.at))
+            case msg.MessageReminderSent() | msg.MessageEscalated():
+                m.inserts["notifications"] += notification_rows(
+                    event, _NOTIFICATION_KINDS[event.event_type], state.account_id,
+                    state.case_id, typed.due)
+            case msg.ReplySubmittedForApproval() | msg.ReplySentBack():
+                m.inserts["notifications"] += approval_rows(event, typed, state)
+        # CrisisProjection: the crisis tag (R-39) and the storm's count (R-40).
+        if event.event_type in ("MessageReceived", "CrisisRulesApplied"):
+            if state.crisis_id is not None:
+                case.crisis_id = state.crisis_id
+        if event.event_type == "MessageReceived":
+            first = case.first
+            if not first[5]:  # from_staff
+                received: datetime = first[7]
+                key = (first[1], received.replace(second=0, microsecond=0))
+                counts = m.storm_counts.setdefault(key, [0, 0])
+                counts[0] += 1
+                counts[1] += state.mood == "critical"
+
+    def _snapshot(self, event: RecordedEvent) -> None:
+        tables = self.m.tables
+        data: dict[str, Any] = event.data
+        kind = event.event_type
+        snapshots = tables["snapshots"]
+        if kind in ("SnapshotScreenshotsRequested", "SnapshotScreenshotsReminderSent",
+                    "SnapshotScreenshotsEscalated", "SnapshotScreenshotsDone",
+                    "SnapshotRecordOnlyDecided"):
+            self._screenshot_wait(event)
+        elif kind == "SnapshotTaken":
+            taken = snap.SnapshotTaken.model_validate(data)
+            snapshots.setdefault(taken.snapshot_id, _row("snapshots", (
+                taken.snapshot_id, taken.account_id, taken.municipality_id, taken.reason.value,
+                taken.captured_at, taken.source, taken.posts, taken.comments,
+                taken.screenshots, taken.package_id, taken.manifest_sha256,
+                taken.payload_oxum)))
+        elif kind == "SnapshotRegistered":
+            registered = snap.SnapshotRegistered.model_validate(data)
+            row = snapshots.get(registered.snapshot_id)
+            if row is not None:
+                row.update(diarium_number=registered.diarium_number,
+                           record_class=registered.record_class)
+            self.m.inserts["diarium"].append((
+                registered.diarium_number, registered.snapshot_id, registered.municipality_id,
+                registered.account_id, registered.record_class, False, registered.actor,
+                registered.at))
+            if row is not None:
+                tables["registrar_inbox"].setdefault(row["package_id"], _row("registrar_inbox", (
+                    row["package_id"], row["account_id"], row["municipality_id"],
+                    "final_snapshot" if row["reason"] == "final" else "snapshot", "",
+                    row["manifest_sha256"], row["payload_oxum"], registered.registrars,
+                    registered.at)))
+        elif kind == "SnapshotDelivered":
+            delivered = snap.SnapshotDelivered.model_validate(data)
+            row = snapshots.get(delivered.snapshot_id)
+            if row is not None:
+                row.update(delivered_to=delivered.location, delivery_kind=delivered.kind,
+                           delivered_at=delivered.at)
+                inbox = tables["registrar_inbox"].get(row["package_id"])
+                if inbox is not None and inbox["path"] == "":
+                    inbox["path"] = delivered.location
+
+    def _screenshot_wait(self, event: RecordedEvent) -> None:
+        """As activities.snapshot._apply_screenshot_wait."""
+        m = self.m
+        requests = m.tables["snapshot_screenshot_requests"]
+        data: dict[str, Any] = event.data
+        sid = event.stream_id
+        if event.event_type == "SnapshotScreenshotsRequested":
+            requested = snap.SnapshotScreenshotsRequested.model_validate(data)
+            m.screenshot_steps.setdefault(sid, list(requested.steps))
+            next_due = min((st.due for st in requested.steps), default=None)
+            requests.setdefault(sid, _row("snapshot_screenshot_requests", (
+                sid, requested.account_id, requested.municipality_id, requested.reason.value,
+                requested.at, requested.recipients, next_due)))
+            recipients, step, due = requested.recipients, "screenshots_requested", next_due
+        elif event.event_type in ("SnapshotScreenshotsReminderSent",
+                                  "SnapshotScreenshotsEscalated"):
+            fired: snap.SnapshotScreenshotsReminderSent | snap.SnapshotScreenshotsEscalated = (
+                snap.SnapshotScreenshotsReminderSent.model_validate(data)
+                if event.event_type == "SnapshotScreenshotsReminderSent"
+                else snap.SnapshotScreenshotsEscalated.model_validate(data))
+            later = [st.due for st in m.screenshot_steps.get(sid, []) if st.due > fired.due]
+            next_due = min(later, default=None)
+            row = requests.get(sid)
+            if row is not None:
+                if isinstance(fired, snap.SnapshotScreenshotsReminderSent):
+                    row.update(reminded_at=fired.at, next_deadline=next_due)
+                else:
+                    row.update(escalated_at=fired.at, next_deadline=next_due,
+                               escalated_to=fired.step)
+            recipients, step, due = fired.recipients, fired.step, fired.due
+        else:
+            ended: snap.SnapshotScreenshotsDone | snap.SnapshotRecordOnlyDecided = (
+                snap.SnapshotScreenshotsDone.model_validate(data)
+                if event.event_type == "SnapshotScreenshotsDone"
+                else snap.SnapshotRecordOnlyDecided.model_validate(data))
+            row = requests.get(sid)
+            if row is not None:
+                row.update(
+                    outcome="done" if isinstance(ended, snap.SnapshotScreenshotsDone)
+                    else "record_only", decided_by=ended.actor, decided_at=ended.at,
+                    decision_reason=(ended.decision_reason
+                                     if isinstance(ended, snap.SnapshotRecordOnlyDecided)
+                                     else None),
+                    screenshots=(ended.screenshots
+                                 if isinstance(ended, snap.SnapshotScreenshotsDone) else 0),
+                    next_deadline=None)
+            return
+        m.inserts["notifications"] += [
+            (event.event_id, who, data["account_id"], _NOTIFY_KIND[event.event_type], step,
+             "awaiting_screenshots", due, event.occurred_at, sid) for who in recipients]
+
+    def _crisis(self, event: RecordedEvent) -> None:
+        m = self.m
+        modes, storms = m.tables["crisis_modes"], m.tables["crisis_storms"]
+        typed = cr.parse_event(event.data)
+        match typed:
+            case cr.CrisisDeclared():
+                c = typed.crisis
+                modes.setdefault(c.crisis_id, _row("crisis_modes", (
+                    c.crisis_id, c.municipality_id, sorted(c.units), c.model_dump(mode="json"),
+                    typed.reason, typed.actor, typed.at)))
+            case cr.CrisisApproversChanged():
+                if (row := modes.get(typed.crisis.crisis_id)) is not None:
+                    row["mode"] = typed.crisis.model_dump(mode="json")
+            case cr.CrisisEnded():
+                if (row := modes.get(typed.crisis_id)) is not None:
+                    row.update(ended_by=typed.actor, ended_at=typed.at, end_reason=typed.reason)
+            case cr.StormFlagged():
+                storms.setdefault(event.event_id, _row("crisis_storms", (
+                    event.event_id, event.stream_id.removeprefix(cr.STREAM_PREFIX),
+                    typed.account_id, typed.unit_id, typed.flag.flagged_at, typed.flag.until,
+                    typed.window_start, typed.window_end, typed.flag.messages,
+                    typed.flag.critical)))
+                m.inserts["notifications"] += [
+                    (event.event_id, who, typed.account_id, "storm",
+                     f"storm@{typed.at.isoformat()}", "active", typed.flag.until,
+                     event.occurred_at, None) for who in typed.recipients]
+            case cr.StormCooledDown():
+                for row in storms.values():
+                    if (str(row["account_id"]) == str(typed.account_id)
+                            and row["cooled_down_at"] is None):
+                        row["cooled_down_at"] = typed.at
+            case cr.CrisisDigestCompiled():
+                d = typed.digest
+                m.inserts["crisis_digests"].append((
+                    d.digest_id, d.crisis_id, d.municipality_id, d.period_start, d.period_end,
+                    typed.at, d.messages, d.questions, d.critical, d.open, d.flagged,
+                    json.loads(d.model_dump_json())))
+                m.inserts["notifications"] += [
+                    (_digest_event_id(d.digest_id, who), who, None, "crisis_digest",
+                     d.digest_id, "crisis", d.period_end, event.occurred_at, None)
+                    for who in d.recipients]
+
+    # ---- reading cases back, writing a batch
+
+    async def load_cases(self, events: list[RecordedEvent]) -> None:
+        """The known cases the batch continues that the cache let go of."""
+        cases = self.m.cases
+        wanted = {e.stream_id for e in events if e.stream_id.startswith(msg.STREAM_PREFIX)
+                  and e.event_type not in ("MessageReceived", "StaffPostRecorded")
+                  and e.stream_id not in cases}
+        if not wanted:
+            return
+        rows = await self.conn.fetch(
+            f"SELECT {', '.join(_COLUMNS['message_cases'])} FROM message_cases "
+            "WHERE case_id = ANY($1::text[])", list(wanted))
+        for r in rows:
+            values = tuple(r.values())
+            cases[r["case_id"]] = _Case(
+                msg.MessageState.model_validate(r["state"]),
+                (*values[:1], str(values[1]), *values[2:-1]), r["version"], r["crisis_id"],
+                in_db=True, dirty=False)
+
+    async def write_batch(self) -> None:
+        m = self.m
+        for table in _INSERT_ONLY:
+            rows = m.inserts[table]
+            if rows:
+                await self._insert_new(table, rows)
+                rows.clear()
+        if m.storm_counts:
+            await self._copy_via_staging(
+                "storm_counts", ("account_id", "minute", "messages", "critical"),
+                [(a, minute, n, c) for (a, minute), (n, c) in m.storm_counts.items()],
+                """INSERT INTO storm_counts (account_id, minute, messages, critical)
+                   SELECT account_id, minute, messages, critical FROM {staging}
+                   ON CONFLICT (account_id, minute) DO UPDATE SET
+                       messages = storm_counts.messages + EXCLUDED.messages,
+                       critical = storm_counts.critical + EXCLUDED.critical""")
+            m.storm_counts.clear()
+        if len(m.cases) > CASE_CACHE:
+            await self.write_cases()
+            m.cases.clear()
+
+    async def write_cases(self) -> None:
+        """The cases changed since they were last written (a write-back
+        cache: a case's row is computed once however many batches it spans,
+        until the cache is full)."""
+        new: list[tuple[Any, ...]] = []
+        known: list[tuple[Any, ...]] = []
+        for case in self.m.cases.values():
+            if not case.dirty:
+                continue
+            now = case_row(case.state, case.version, raw=True)
+            # INSERT ... ON CONFLICT (case_id) DO UPDATE: the first row's
+            # account, municipality, platform, kind, sender and receipt stay.
+            row = (*case.first[:6], *now[6:7], case.first[7], *now[8:], case.crisis_id)
+            (known if case.in_db else new).append(row)
+            case.in_db, case.dirty = True, False
+        if new:
+            await self.conn.copy_records_to_table(
+                "message_cases", records=new, columns=list(_COLUMNS["message_cases"]))
+        if known:
+            sets = ", ".join(f"{c} = s.{c}" for c in _CASE_UPDATED)
+            await self._copy_via_staging(
+                "message_cases", _COLUMNS["message_cases"], known,
+                f"UPDATE message_cases SET {sets} FROM {{staging}} s "
+                "WHERE message_cases.case_id = s.case_id")
+
+    async def write_the_rest(self) -> None:
+        await self.write_cases()
+        rows = [a.row(stream) for stream, a in self.m.accounts.items()]
+        if rows:
+            await self.conn.copy_records_to_table(
+                "accounts", records=rows, columns=list(_COLUMNS["accounts"]))
+        for table, kept in self.m.tables.items():
+            if kept:
+                columns = _COLUMNS[table]
+                await self.conn.copy_records_to_table(
+                    table, records=[tuple(r[c] for c in columns) for r in kept.values()],
+                    columns=list(columns))
+
+    async def _insert_new(self, table: str, rows: list[tuple[Any, ...]]) -> None:
+        columns = ", ".join(_COLUMNS[table])
+        await self._copy_via_staging(
+            table, _COLUMNS[table], rows,
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {{staging}} "
+            "ORDER BY seq ON CONFLICT DO NOTHING", numbered=True)
+
+    async def _copy_via_staging(self, table: str, columns: Sequence[str],
+                                rows: list[tuple[Any, ...]], statement: str, *,
+                                numbered: bool = False) -> None:
+        staging = f"rebuild_{table}"
+        await self.conn.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE {table} INCLUDING DEFAULTS"
+            + (", seq bigint" if numbered else "") + ") ON COMMIT DROP")
+        await self.conn.execute(f"TRUNCATE {staging}")
+        if numbered:
+            rows = [(*r, i) for i, r in enumerate(rows)]
+            columns = (*columns, "seq")
+        await self.conn.copy_records_to_table(staging, records=rows, columns=list(columns))
+        await self.conn.execute(statement.format(staging=staging))
+
+
+class Progress:
+    """A line on `out` at most every PROGRESS_EVERY seconds: events done of
+    the total, the rate so far and the time left at that rate."""
+
+    def __init__(self, out: TextIO | None, total: int,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.out, self.total, self.clock = out, total, clock
+        self.began = self.last = clock()
+
+    def __call__(self, done: int, *, final: bool = False) -> None:
+        now = self.clock()
+        if self.out is None or (not final and now - self.last < PROGRESS_EVERY):
+            return
+        self.last = now
+        took = max(now - self.began, 1e-9)
+        rate = done / took
+        share = f" ({100 * done / self.total:.0f} %)" if self.total else ""
+        if final:
+            tail = f"done in {took:.1f} s"
+        else:
+            tail = (f"about {(self.total - done) / rate:.0f} s left" if rate and self.total
+                    else "")
+        print(f"rebuild-read-models: {done:,}/{self.total:,} events{share}, "
+              f"{rate:,.0f} events/s, {tail}", file=self.out, flush=True)
+
+
+_SELECT = """SELECT global_position, stream_id, version, event_id, event_type, schema_version,
+    data, actor, causation_id, correlation_id, idempotency_key, occurred_at, recorded_at
+    FROM events ORDER BY global_position"""
+
+
+async def rebuild(pool: asyncpg.Pool, *, batch: int = BATCH,
+                  progress: TextIO | None = None) -> int:
+    """Empty every read model of the app and project every event into them
+    again, in memory, batch by batch; return how many events were replayed.
+
+    One transaction, as EventStore.rebuild: readers see the old read models
+    until it commits, and the SHARE lock on events holds appends back."""
+    async with pool.acquire() as conn, binary_jsonb(conn):
+        return await _rebuild(conn, batch, progress)
+
+
+async def _rebuild(conn: asyncpg.Connection, batch: int, progress: TextIO | None) -> int:
+    count = 0
+    async with conn.transaction():
+        await conn.execute("LOCK TABLE events IN SHARE MODE")
+        await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
+        total = await conn.fetchval("SELECT count(*) FROM events")
+        report = Progress(progress, total)
+        replay = _Replay(conn)
+        cursor = await conn.cursor(_SELECT)
+        while True:
+            rows = await cursor.fetch(batch)
+            if not rows:
+                break
+            events = [_recorded(r) for r in rows]
+            await replay.load_cases(events)
+            for i, event in enumerate(events, start=1):
+                replay.apply(event)
+                if i % 1000 == 0:  # a line every PROGRESS_EVERY s, however slow a batch
+                    report(count + i)
+            await replay.write_batch()
+            count += len(events)
+            report(count)
+        await replay.write_the_rest()
+        report(count, final=True)
+    return count

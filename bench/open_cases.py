@@ -1,0 +1,399 @@
+"""Many open cases: the worker's memory with N message cases waiting on
+their timers, and how late their reminders are recorded (issue 15). A
+script, not a test:
+
+    .venv/bin/python -m bench.open_cases --cases 2000
+
+1. Brings up the local stack in a fresh temporary state folder on free
+   ports, as bench/storm.py does (its helpers), and takes one or more
+   Facebook accounts to active over the web API.
+2. With --crisis (needed outside office hours: Sunday morning has no
+   office-hours deadline for minutes ahead), declares a crisis for the
+   municipality over the web API, so answers are due within the crisis
+   period around the clock (R-39), as the feeder would then give them.
+3. Loads N message cases directly, the way the feeder starts them
+   (activities.feeder: the account's context, the receipt on the record
+   with `record_receipt`, the payload data key, `start_message_case` on the
+   worker's task queue), C at a time. Each message's publication time is
+   chosen so that the first step of its deadline plan (R-22: the reminder
+   to the admins; with --crisis the crisis reminder) falls at a target
+   time: the targets are spread over --spread seconds starting
+   --lead-minutes after the load is expected to end (estimated from a
+   first measured share of the load).
+4. Measures the worker's RSS (psutil, the worker process and its
+   children) once every case is started and waiting, and every 2 s after;
+   then waits for every case's first step to be recorded and reports the
+   lag from each step's due time to its event on the record
+   (`events.recorded_at - data.due` of MessageReminderSent /
+   MessageEscalated): p50, p99, max.
+5. Writes bench/results/open-cases-<UTC timestamp>.json (git-ignored).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import psutil
+
+import settings
+from activities.db import create_pool
+from bench.storm import (
+    exit_now,
+    fresh_stack_environment,
+    keep_or_remove,
+    logged,
+    machine_details,
+    percentile,
+    write_results,
+)
+from deploy.stack import Stack, StackError, find_temporal_binary, payload_keys
+
+
+def say(message: str) -> None:
+    print(f"[open-cases] {message}", file=sys.stderr, flush=True)
+
+
+CRISIS_ACTOR = "eva.marklund"  # Exempelby's crisis management (deploy/directory)
+PAGE_BASE = 104_000_000_100_000  # the accounts' platform ids: PAGE_BASE + n
+
+
+def _as(actor: str) -> dict[str, str]:
+    return {"X-Kanalvakt-Actor": actor}
+
+
+async def activate_account(http: httpx.AsyncClient, n: int) -> str:
+    """Account n taken to active, as bench.storm.activate_account does."""
+    from tests.support import REQUESTER, activation_steps, request_fields
+
+    r = await http.post("/api/accounts", headers=_as(REQUESTER), json={
+        **request_fields(platform="facebook", account_name=f"Kulturhuset {n}"),
+        "municipality_id": "exempelby"})
+    if r.status_code not in (201, 202):
+        raise RuntimeError(f"account request: {r.status_code} {r.text}")
+    account_id: str = r.json()["account_id"]
+    for path, actor, body in activation_steps(str(PAGE_BASE + n), datetime.now(UTC).date()):
+        if path == "activate":
+            body = {**body, "handle": f"@kulturhus{n}",
+                    "url": f"https://www.facebook.com/kulturhus{n}"}
+        r = await http.post(f"/api/accounts/{account_id}/{path}", headers=_as(actor), json=body)
+        if r.status_code != 200:
+            raise RuntimeError(f"account {path}: {r.status_code} {r.text}")
+    return account_id
+
+
+def first_due(command: Any) -> datetime | None:
+    """When the case's first reminder or escalation falls, by the domain."""
+    from domain import message as msg
+
+    state = msg.evolve(None, msg.decide(None, command, now=command.message.published_at)[0])
+    steps = msg.deadline_plan(state)
+    return min((s.due for s in steps), default=None)
+
+
+def published_for(make: Any, target: datetime, now: datetime) -> datetime | None:
+    """A publication time (not after `now`) whose first step falls at
+    `target` (within a second), by bisection on the domain's deadline plan;
+    None when no such time exists (the target lies outside office hours)."""
+    low, high = now - timedelta(days=30), now
+    for _ in range(60):
+        mid = low + (high - low) / 2
+        due = first_due(make(mid))
+        if due is None:
+            return None
+        if due < target:
+            low = mid
+        else:
+            high = mid
+        if high - low < timedelta(milliseconds=200):
+            break
+    due = first_due(make(high))
+    return high if due is not None and abs((due - target).total_seconds()) <= 1.0 else None
+
+
+@dataclasses.dataclass
+class Loaded:
+    case_ids: list[str]
+    due: dict[str, datetime]
+    began: float
+    ended: float
+
+
+async def load(pool: asyncpg.Pool, client: Any, task_queue: str, pages: list[str], count: int,
+               concurrency: int, lead: timedelta, spread: float, rate_guess: float) -> Loaded:
+    """Start `count` cases spread over the accounts, as the feeder does."""
+    from activities.eventstore import EventStore
+    from activities.feeder import account_for, message_workflow_id
+    from activities.messages import record_receipt
+    from activities.projections import all_projections
+    from codec import claim_scope
+    from domain import message as msg
+    from domain.inbound import InboundMessage, MessageKind
+    from workflows.starter import start_message_case
+
+    store = EventStore(pool, all_projections())
+    contexts = {}
+    for page in pages:
+        probe = InboundMessage(platform="facebook", external_id="probe", kind=MessageKind.COMMENT,
+                               account_ref=page, text="?", published_at=datetime.now(UTC))
+        contexts[page] = await account_for(pool, probe)
+    began = time.perf_counter()
+    start = datetime.now(UTC)
+    expected_end = start + timedelta(seconds=count / rate_guess)
+    target0 = expected_end + lead
+    say(f"targets: first steps due from {target0:%H:%M:%S} UTC over {spread:.0f} s "
+        f"(load expected to take {count / rate_guess:.0f} s)")
+
+    def command(i: int, published: datetime) -> msg.ReceiveMessage:
+        page = pages[i % len(pages)]
+        a = contexts[page]
+        m = InboundMessage(platform="facebook", external_id=f"{page}_{i}",
+                           kind=MessageKind.COMMENT, account_ref=page,
+                           author_id=f"55500{i}", author_name="Karin Medborgare",
+                           text="När öppnar simhallen igen?", published_at=published)
+        return msg.ReceiveMessage(
+            actor=msg.SYSTEM, case_id=message_workflow_id(m.platform, m.external_id),
+            account_id=a.account_id, municipality_id=a.municipality_id, country=a.country,
+            timezone=a.timezone, message=m, policy=a.policy, authorities=a.authorities,
+            crisis=a.crisis)
+
+    # The delay from publication to the first step, found once by bisection
+    # and checked (and searched again if need be) for every case.
+    now = datetime.now(UTC)
+    published0 = published_for(lambda p: command(0, p), target0, now)
+    if published0 is None:
+        raise RuntimeError(
+            f"no publication time gives a first deadline step at {target0:%Y-%m-%d %H:%M} UTC "
+            "(outside the account's office hours): run in office hours on a working day, "
+            "or pass --crisis for deadlines around the clock")
+    delay = target0 - published0
+    gate = asyncio.Semaphore(concurrency)
+    case_ids: list[str] = []
+    due: dict[str, datetime] = {}
+    done = 0
+
+    async def one(i: int) -> None:
+        nonlocal done
+        target = target0 + timedelta(seconds=spread * i / max(count, 1))
+        cmd = command(i, target - delay)
+        first = first_due(cmd)
+        if first is None or abs((first - target).total_seconds()) > 1.0:
+            published = published_for(lambda p: command(i, p), target, datetime.now(UTC))
+            if published is None:
+                raise RuntimeError(f"case {i}: no publication time for {target}")
+            cmd = command(i, published)
+            first = first_due(cmd)
+        assert first is not None
+        a = contexts[cmd.message.account_ref]
+        async with gate:
+            await record_receipt(pool, store, cmd, stored_at=datetime.now(UTC))
+            await claim_scope(client.data_converter.payload_codec, cmd.case_id,
+                              a.municipality_id)
+            await start_message_case(client, cmd, task_queue=task_queue,
+                                     diarium_prefix=a.diarium_prefix, receipt_recorded=True,
+                                     account_workflow_id=a.workflow_id)
+        case_ids.append(cmd.case_id)
+        due[cmd.case_id] = first
+        done += 1
+
+    async def report() -> None:
+        while True:
+            await asyncio.sleep(3)
+            took = time.perf_counter() - began
+            say(f"loaded {done}/{count} cases ({done / took:.0f}/s)")
+
+    reporter = asyncio.ensure_future(report())
+    try:
+        # In slices, so memory for pending tasks stays small at 100,000.
+        for first_i in range(0, count, 1000):
+            await asyncio.gather(*(one(i) for i in range(first_i, min(count, first_i + 1000))))
+    finally:
+        reporter.cancel()
+    ended = time.perf_counter()
+    if datetime.now(UTC) >= target0:
+        say("WARNING: the load ended after the first targets: their lag includes the load")
+    return Loaded(case_ids, due, began, ended)
+
+
+def rss_of(pid: int) -> int:
+    """The worker's resident memory, with its children (none expected)."""
+    proc = psutil.Process(pid)
+    total = proc.memory_info().rss
+    for child in proc.children(recursive=True):
+        try:
+            total += child.memory_info().rss
+        except psutil.Error:
+            pass
+    return total
+
+
+async def amain(args: argparse.Namespace) -> int:
+    from worker import connect
+
+    base = fresh_stack_environment("kanalvakt-open-cases-")
+    state_dir = base.state_dir
+    config = dataclasses.replace(
+        base,
+        worker_command=logged(state_dir / "worker.log", base.effective_worker_command),
+        web_command=logged(state_dir / "web.log", base.effective_web_command))
+    try:
+        temporal_bin = find_temporal_binary()
+    except StackError:
+        temporal_bin = None
+    started_utc = datetime.now(UTC)
+    result: dict[str, Any] = {
+        "benchmark": "open_cases", "started_utc": started_utc.isoformat(timespec="seconds"),
+        "machine": machine_details(temporal_bin),
+        "parameters": {"cases": args.cases, "accounts": args.accounts,
+                       "concurrency": args.concurrency, "crisis": args.crisis,
+                       "lead_minutes": args.lead_minutes, "spread_s": args.spread},
+    }
+    say(f"state folder {state_dir}")
+    stack = Stack(config, asyncio.Event())
+    code = 0
+    keep = args.keep_state
+    try:
+        await stack.start()
+        assert stack.database_url is not None
+        os.environ.update(DATABASE_URL=stack.database_url,
+                          TEMPORAL_ADDRESS=config.effective_temporal_address,
+                          KANALVAKT_PAYLOAD_KEYS=os.environ.get("KANALVAKT_PAYLOAD_KEYS")
+                          or payload_keys(state_dir))
+        worker_pid = {c.name: c.process.pid for c in stack.children}["worker"]
+        cfg = settings.load()
+        pool = await create_pool(stack.database_url, min_size=2, max_size=args.concurrency)
+        client = await connect(config.effective_temporal_address)
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{base.web_port}",
+                                     timeout=60) as http:
+            for n in range(args.accounts):
+                await activate_account(http, n)
+            if args.crisis:
+                r = await http.post("/api/municipalities/exempelby/crisis",
+                                    headers=_as(CRISIS_ACTOR),
+                                    json={"reason": "Belastningsprov (open cases)"})
+                if r.status_code not in (200, 201, 202):
+                    raise RuntimeError(f"crisis: {r.status_code} {r.text}")
+                for _ in range(100):  # the crisis on the record, where the feeder reads it
+                    if await pool.fetchval("SELECT count(*) FROM crisis_modes "
+                                           "WHERE ended_at IS NULL"):
+                        break
+                    await asyncio.sleep(0.2)
+        rss_before = rss_of(worker_pid)
+        pages = [str(PAGE_BASE + n) for n in range(args.accounts)]
+        loaded = await load(pool, client, cfg.task_queue, pages, args.cases, args.concurrency,
+                            timedelta(minutes=args.lead_minutes), args.spread, args.rate_guess)
+        took = loaded.ended - loaded.began
+        say(f"{len(loaded.case_ids)} cases started in {took:.1f} s "
+            f"({len(loaded.case_ids) / took:.0f}/s)")
+        # Every case past its first task (its timers set) before RSS is read.
+        await asyncio.sleep(5)
+        rss_samples = [rss_of(worker_pid)]
+        first_target = min(loaded.due.values())
+        last_target = max(loaded.due.values())
+        say(f"waiting for the first steps, due {first_target:%H:%M:%S} to "
+            f"{last_target:%H:%M:%S} UTC; worker RSS {rss_samples[0] / 2**20:.0f} MiB")
+        deadline = last_target + timedelta(seconds=args.wait_after)
+        lags: dict[str, float] = {}
+        last_recorded: datetime | None = None
+        while datetime.now(UTC) < deadline and len(lags) < len(loaded.due):
+            await asyncio.sleep(2)
+            rss_samples.append(rss_of(worker_pid))
+            rows = await pool.fetch(
+                """SELECT DISTINCT ON (stream_id) stream_id,
+                       extract(epoch FROM recorded_at - (data->>'due')::timestamptz) AS lag
+                   FROM events WHERE event_type IN ('MessageReminderSent', 'MessageEscalated')
+                   ORDER BY stream_id, global_position""")
+            lags = {r["stream_id"]: float(r["lag"]) for r in rows if r["stream_id"] in loaded.due}
+            last_recorded = datetime.now(UTC) if rows else None
+            if datetime.now(UTC) > first_target:
+                say(f"{len(lags)}/{len(loaded.due)} first steps recorded; worker RSS "
+                    f"{rss_samples[-1] / 2**20:.0f} MiB")
+        values = sorted(lags.values())
+        result["load"] = {"cases": len(loaded.case_ids), "seconds": round(took, 1),
+                          "cases_per_s": round(len(loaded.case_ids) / took, 1)}
+        result["worker_rss_mib"] = {
+            "before_load": round(rss_before / 2**20, 1),
+            "with_open_cases": round(rss_samples[0] / 2**20, 1),
+            "max_while_firing": round(max(rss_samples) / 2**20, 1)}
+        result["first_step_lag_s"] = {
+            "recorded": len(values), "expected": len(loaded.due),
+            "p50": percentile(values, 0.50), "p99": percentile(values, 0.99),
+            "max": values[-1] if values else None, "min": values[0] if values else None,
+            "first_due_utc": first_target.isoformat(), "last_due_utc": last_target.isoformat(),
+            "all_seen_recorded_at_utc": (last_recorded.isoformat()
+                                    if last_recorded and len(values) == len(loaded.due)
+                                    else None)}
+        result["targets"] = {
+            "rss_below_1GiB": max(rss_samples) < 2**30,
+            "lag_max_below_2s": bool(values) and values[-1] < 2.0
+            and len(values) == len(loaded.due)}
+        await pool.close()
+    except StackError as exc:
+        say(f"cannot start the stack: {exc}")
+        code, keep = 1, True
+    except Exception:
+        say("failed:\n" + traceback.format_exc())
+        code, keep = 1, True
+    finally:
+        say("stopping the stack")
+        try:
+            await stack.stop()
+        except BaseException:
+            say("stopping failed:\n" + traceback.format_exc())
+            code, keep = code or 1, True
+    result["finished_utc"] = datetime.now(UTC).isoformat(timespec="seconds")
+    result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    print(json.dumps({k: result.get(k) for k in ("load", "worker_rss_mib",
+                                                  "first_step_lag_s", "targets")}, indent=2),
+          flush=True)
+    if "load" in result:
+        write_results("open-cases", result, started_utc, tell=say)
+    keep_or_remove(state_dir, keep, tell=say)
+    return code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.open_cases",
+        description="N message cases started directly and left open on their timers: the "
+                    "worker's RSS and the lag from each first deadline to its recorded event.")
+    parser.add_argument("--cases", type=int, default=2000, help="cases to start (default 2000)")
+    parser.add_argument("--accounts", type=int, default=1,
+                        help="accounts the cases are spread over (default 1)")
+    parser.add_argument("--concurrency", type=int, default=32,
+                        help="receipts and starts in flight (default 32)")
+    parser.add_argument("--crisis", action="store_true",
+                        help="declare a crisis first, so answers are due around the clock "
+                             "(R-39); needed outside office hours")
+    parser.add_argument("--lead-minutes", type=float, default=3.0,
+                        help="first deadlines fall this long after the expected end of the "
+                             "load (default 3)")
+    parser.add_argument("--spread", type=float, default=60.0,
+                        help="seconds the first deadlines are spread over (default 60)")
+    parser.add_argument("--rate-guess", type=float, default=50.0,
+                        help="starts per second assumed to place the deadlines after the "
+                             "load (default 50; too high and the load overruns them)")
+    parser.add_argument("--wait-after", type=float, default=900.0,
+                        help="seconds to wait for late steps after the last is due "
+                             "(default 900)")
+    parser.add_argument("--keep-state", action="store_true")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+    return asyncio.run(amain(args))
+
+
+if __name__ == "__main__":
+    exit_now(main())
