@@ -275,16 +275,6 @@ def _instant(day: date, at: time, zone: ZoneInfo) -> datetime | None:
 def check_ins_on(state: MonitoringState, day: date, duty: Duty,
                  before: time | None = None) -> int:
     """Check-ins counted for `day` (R-15), optionally only those before a local time."""
-    if not is_working_day(day, duty.country):
-        return 0
-    # Issue 15: compared as instants, not each converted to local time (a
-    # busy account's check-ins are read again for every new one).
-    zone = duty.zone
-    start, end = _instant(day, duty.office.opens, zone), _instant(day, duty.office.closes, zone)
-    limit = None if before is None else _instant(day, before, zone)
-    if start is not None and end is not None and (before is None or limit is not None):
-        return sum(1 for c in state.check_ins if start <= c.checked_at <= end
-                   and (limit is None or c.checked_at < limit))
     n = 0
     for c in state.check_ins:
         if counts_for_day(c, duty) != day:
