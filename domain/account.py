@@ -15,15 +15,13 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -34,6 +32,24 @@ from pydantic_core import PydanticCustomError
 
 from domain import monitoring as mon
 from domain.calendar import OfficeHours, add_working_days
+from domain.core import (
+    SYSTEM,
+    DeadlineStep,
+    Email,
+    HttpsUrl,
+    NotAuthorised,
+    PersonId,
+    Platform,
+    Reason,
+    RuleViolation,
+    ShortText,
+    Text,
+    TimeZoneName,
+    WrongStage,
+)
+from domain.core import (
+    DomainError as DomainError,  # re-exported: callers catch acc.DomainError
+)
 from domain.crisis_mode import CrisisStatus, checkin_interval
 from domain.directory import Authorities, Country
 from domain.message_policy import MessagePolicy
@@ -43,30 +59,8 @@ from domain.text import CleanStrings
 
 # --------------------------------------------------------------------------- values
 
-# The actor of what the system itself decides: timers that fire, a platform
-# connector that reports a post.
-SYSTEM = "kanalvakt"
 # How far ahead of the workflow's clock a reported time may be (clocks differ).
 _CLOCK_SKEW = timedelta(minutes=5)
-
-
-@dataclass(frozen=True)
-class Reason:
-    """One keyed reason of a refusal: `key` names its text in the intranet's
-    catalogs (web/rule_texts.py), `text` is the English, `params` fill both."""
-
-    key: str
-    text: str
-    params: Mapping[str, str] = field(default_factory=dict)
-
-
-class Platform(StrEnum):
-    FACEBOOK = "facebook"
-    INSTAGRAM = "instagram"
-    LINKEDIN = "linkedin"
-    X = "x"
-    YOUTUBE = "youtube"
-    TIKTOK = "tiktok"
 
 
 class Stage(StrEnum):
@@ -107,22 +101,6 @@ class SignOffDecision(StrEnum):
     REJECT = "reject"
 
 
-PersonId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]
-Text = Annotated[str, Field(min_length=1, max_length=4000)]
-ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-def _known_zone(name: str) -> str:
-    # An unknown zone would fail every later deadline computation inside the
-    # workflow, where a non-domain error retries the task forever.
-    try:
-        ZoneInfo(name)  # cached by zoneinfo after the first load
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r}") from None
-    return name
-
-
-TimeZoneName = Annotated[str, AfterValidator(_known_zone)]
-HttpsUrl = Annotated[str, Field(pattern=r"^https://\S+$", max_length=500)]
-Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=254)]
 
 
 class AccountRequest(CleanStrings):
@@ -859,60 +837,7 @@ Command = (
     | ResolveWatchItem | ChangeMonitoringSettings | RecordProfileChange
 )
 
-# --------------------------------------------------------------------------- errors
-
-
-class DomainError(Exception):
-    """A command the rules refuse. `code` becomes the ApplicationError type.
-
-    `message` is the English text (logs, the JSON API). `key` (with `params`)
-    names the refusal stably so the intranet can show it in the reader's
-    language (web/rule_texts.py); `parts` are the keyed reasons of a refusal
-    made of several (the sign-off checklist's gaps). Without a key a page
-    shows `message`."""
-
-    code = "DomainError"
-
-    def __init__(self, message: str, *, key: str | None = None,
-                 params: Mapping[str, str] | None = None,
-                 parts: Sequence[Reason] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.key = key
-        self.params: dict[str, str] = dict(params or {})
-        self.parts: tuple[Reason, ...] = tuple(parts)
-
-    def details(self) -> dict[str, Any]:
-        """The key, params and parts as plain JSON (an ApplicationError's details)."""
-        return {"key": self.key, "params": self.params,
-                "parts": [{"key": p.key, "params": dict(p.params), "text": p.text}
-                          for p in self.parts]}
-
-
-class NotAuthorised(DomainError):
-    code = "NotAuthorised"
-
-
-class WrongStage(DomainError):
-    code = "WrongStage"
-
-
-class RuleViolation(DomainError):
-    code = "RuleViolation"
-
-
 # --------------------------------------------------------------------------- state
-
-
-class DeadlineStep(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    name: str
-    kind: Literal["remind", "escalate", "lapse", "warn", "propose", "propose_breach"]
-    due: datetime
-    recipients: tuple[str, ...]
-    subject: str | None = None  # monitoring: the day, week, anchor or watch item
 
 
 class HeldPost(BaseModel):

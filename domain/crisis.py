@@ -24,13 +24,14 @@ The settings are per municipality (R-43), in its directory YAML under
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from string import Formatter
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
+from domain.core import DomainError, NotAuthorised, RuleViolation, WrongStage
 from domain.crisis_mode import CrisisMode, CrisisStatus, StormFlag
 from domain.screening import (
     RecentMessage,
@@ -73,38 +74,11 @@ def workflow_id_for(municipality_id: str) -> str:
 
 
 # --------------------------------------------------------------------------- errors
-# Named as domain.account's (the web maps the names to 403/409/422); defined
-# here because domain.account holds crisis values (domain.crisis_mode).
+# The crisis rules refuse with the domain's one family (domain.core).
+# `CrisisError` stays as a name for the family's base: the crisis workflow and
+# the feeder catch it.
 
-
-class CrisisError(Exception):
-    """A crisis command the rules refuse; `key` and `params` name the refusal
-    for the intranet's texts (as domain.account.DomainError)."""
-
-    code = "DomainError"
-
-    def __init__(self, message: str, *, key: str | None = None,
-                 params: Mapping[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.key = key
-        self.params: dict[str, str] = dict(params or {})
-
-    def details(self) -> dict[str, Any]:
-        """The key and params as plain JSON (an ApplicationError's details)."""
-        return {"key": self.key, "params": self.params, "parts": []}
-
-
-class NotAuthorised(CrisisError):
-    code = "NotAuthorised"
-
-
-class WrongStage(CrisisError):
-    code = "WrongStage"
-
-
-class RuleViolation(CrisisError):
-    code = "RuleViolation"
+CrisisError = DomainError
 
 
 # --------------------------------------------------------------------------- settings

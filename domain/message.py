@@ -24,14 +24,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from domain.account import (
+from domain.calendar import add_office_hours, add_working_days, next_working_day_close
+from domain.core import (
     DeadlineStep,
     NotAuthorised,
     RuleViolation,
     TimeZoneName,
     WrongStage,
 )
-from domain.calendar import add_office_hours, add_working_days, next_working_day_close
 from domain.country import Country
 from domain.crisis_mode import CrisisMode
 from domain.inbound import InboundMessage
