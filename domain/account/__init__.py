@@ -128,7 +128,6 @@ from domain.account.plans import (
     is_escalated,
     lifecycle_plan,
     monitoring_duty,
-    monitoring_hours_text,
     monitoring_plan,
     next_deadline,
     pending_steps,
@@ -188,6 +187,7 @@ from domain.core import (
     TimeZoneName,
     WrongStage,
 )
+from domain.monitoring import monitoring_hours_text  # a monitoring rule, as before
 from domain.policy import LifecyclePolicy
 
 __all__ = [

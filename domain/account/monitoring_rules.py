@@ -5,7 +5,7 @@ The checks themselves are domain.monitoring's."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from domain import monitoring as mon
 from domain.account.commands import (
@@ -31,7 +31,7 @@ from domain.account.events import (
 )
 from domain.account.rules import _require_manager, _require_stage
 from domain.account.state import AccountState, HeldPost
-from domain.account.values import _CLOCK_SKEW, Stage
+from domain.account.values import Stage
 from domain.core import (
     SYSTEM,
     NotAuthorised,
@@ -125,11 +125,6 @@ def _require_crisis_publishing(state: AccountState, command: RecordPost) -> bool
     return comms
 
 
-def _require_aware(moment: datetime, name: str) -> None:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise RuleViolation(f"{name} must say its time zone")
-
-
 def record_check_in(state: AccountState, command: RecordCheckIn,
                     now: datetime) -> list[AccountEvent]:
     actor = command.actor
@@ -138,21 +133,13 @@ def record_check_in(state: AccountState, command: RecordCheckIn,
         raise NotAuthorised(
             f"{actor} is not an admin of this account: its admins check it (R-15)",
             key="checkin.who")
-    checked = command.checked_at or now
-    _require_aware(checked, "checked_at")
-    if checked > now + _CLOCK_SKEW:
-        raise RuleViolation("a check-in cannot be recorded ahead of time (R-15)",
-                            key="checkin.future")
-    if checked < now - timedelta(days=1):
-        raise RuleViolation("a check-in is recorded when it is made, within a day (R-15)",
-                            key="checkin.too_old")
+    checked = mon.check_in_time(command.checked_at, now)
     return [CheckInRecorded(at=now, actor=actor, checked_at=checked,
                             source=command.source, case_id=command.case_id)]
 
 
 def record_post(state: AccountState, command: RecordPost, now: datetime) -> list[AccountEvent]:
     actor = command.actor
-    m = state.monitoring
     _require_stage(state, Stage.ACTIVE)
     crisis_publisher = _require_crisis_publishing(state, command)
     if (actor != SYSTEM and actor not in state.admins and actor not in state.publishers
@@ -160,11 +147,8 @@ def record_post(state: AccountState, command: RecordPost, now: datetime) -> list
         raise NotAuthorised(
             f"{actor} may not record a post: the account's admins or its platform "
             "connector do (R-18)", key="post.who")
-    _require_aware(command.published_at, "published_at")
-    if command.published_at > now + _CLOCK_SKEW:
-        raise RuleViolation("a post cannot be published in the future (R-18)",
-                            key="post.future")
-    if any(p.post_id == command.post_id for p in m.posts):
+    mon.require_published(command.published_at, now)
+    if mon.post_recorded(state.monitoring, command.post_id):
         return []  # reported again (a connector's retry): recorded once
     if any(h.post_id == command.post_id for h in state.held_posts):
         return []  # R-44: held; it waits for its decision
@@ -177,23 +161,20 @@ def record_post(state: AccountState, command: RecordPost, now: datetime) -> list
 
 def keep_account(state: AccountState, command: KeepAccount, now: datetime) -> list[AccountEvent]:
     actor = command.actor
-    m = state.monitoring
     a = state.authorities
     _require_stage(state, Stage.ACTIVE)
     if not a.is_communications(actor):
         raise NotAuthorised(
             f"{actor} may not keep the account: the communications unit decides on "
             "a closure proposal (R-19)", key="keep.who")
-    if m.closure_proposed_at is None and state.breach_proposed_at is None:
-        raise RuleViolation("no closure has been proposed for this account (R-19)",
-                            key="keep.not_proposed")
+    mon.require_closure_proposed(state.monitoring,
+                                 breach_proposed=state.breach_proposed_at is not None)
     return [AccountKept(at=now, actor=actor, reason=command.reason)]
 
 
 def report_watch_item(state: AccountState, command: ReportWatchItem,
                       now: datetime) -> list[AccountEvent]:
     actor = command.actor
-    m = state.monitoring
     a = state.authorities
     _require_stage(state, Stage.ACTIVE)
     if not (actor in state.admins or a.is_manager(actor) or a.is_communications(actor)
@@ -201,10 +182,8 @@ def report_watch_item(state: AccountState, command: ReportWatchItem,
         raise NotAuthorised(
             f"{actor} may not raise a watch item for this unit: the account's admins "
             "and the unit's staff do, for their manager (R-20)", key="watch.who")
-    _require_aware(command.seen_at, "seen_at")
-    if command.seen_at > now + _CLOCK_SKEW:
-        raise RuleViolation("seen_at cannot be in the future (R-20)", key="watch.future")
-    return [WatchItemReported(at=now, actor=actor, item_id=mon.next_watch_id(m),
+    mon.require_seen(command.seen_at, now)
+    return [WatchItemReported(at=now, actor=actor, item_id=mon.next_watch_id(state.monitoring),
                               summary=command.summary, link=command.link,
                               seen_at=command.seen_at)]
 
@@ -212,16 +191,9 @@ def report_watch_item(state: AccountState, command: ReportWatchItem,
 def resolve_watch_item(state: AccountState, command: ResolveWatchItem,
                        now: datetime) -> list[AccountEvent]:
     actor = command.actor
-    m = state.monitoring
     _require_stage(state, Stage.ACTIVE, Stage.CLOSING)
     _require_manager(state, actor, "resolve a watch item")
-    item = m.watch_item(command.item_id)
-    if item is None:
-        raise RuleViolation(f"no watch item {command.item_id} on this account (R-20)",
-                            key="watch.unknown", params={"item": str(command.item_id)})
-    if not item.open:
-        raise RuleViolation(f"watch item {command.item_id} is already resolved (R-20)",
-                            key="watch.resolved", params={"item": str(command.item_id)})
+    mon.open_watch_item(state.monitoring, command.item_id)
     return [WatchItemResolved(at=now, actor=actor, item_id=command.item_id,
                               note=command.note)]
 

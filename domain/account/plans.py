@@ -9,7 +9,7 @@ from typing import Any, Literal
 from domain import monitoring as mon
 from domain.account.state import AccountState
 from domain.account.values import Stage
-from domain.calendar import OfficeHours, add_working_days
+from domain.calendar import add_working_days
 from domain.core import (
     DeadlineStep,
 )
@@ -275,8 +275,3 @@ def next_deadline(state: AccountState) -> datetime | None:
     """When the next reminder, escalation or lapse falls due, if any."""
     pending = pending_steps(state)
     return min(s.due for s in pending) if pending else None
-
-
-def monitoring_hours_text(hours: OfficeHours) -> str:
-    """R-17: the published monitoring hours, e.g. 'vardagar 08:00–16:30'."""
-    return f"vardagar {hours.opens:%H:%M}–{hours.closes:%H:%M}"

@@ -4,7 +4,7 @@ the admins and the archive package reference (payload shapes of the record)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date
 from enum import StrEnum
 
 from pydantic import (
@@ -27,9 +27,6 @@ from domain.core import (
 )
 from domain.directory import Authorities
 from domain.text import CleanStrings
-
-# How far ahead of the workflow's clock a reported time may be (clocks differ).
-_CLOCK_SKEW = timedelta(minutes=5)
 
 
 class Stage(StrEnum):
