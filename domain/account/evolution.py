@@ -75,6 +75,19 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
     if state is None:
         raise ValueError(f"{event.type} before AccountRequested")
     changes: dict[str, object] = {"version": state.version + 1}
+    for changes_of in (_stage_changes, _people_changes, _duty_changes):
+        if changes_of(state, event, changes):
+            break
+    else:  # the monitoring's events (R-15..R-20)
+        if isinstance(event, PostRecorded) and state.held_posts:
+            changes["held_posts"] = [h for h in state.held_posts
+                                     if h.post_id != event.post_id]
+        changes["monitoring"] = _evolve_monitoring(state, event)
+    return state.model_copy(update=changes)
+
+
+def _stage_changes(state: AccountState, event: AccountEvent, changes: dict[str, object]) -> bool:
+    """The request's way to activation and the closure (R-01..R-13, R-19, R-38)."""
     match event:
         case ManagerApproved():
             changes |= _enter(state, Stage.RISK_ASSESSMENT, event.at)
@@ -113,6 +126,25 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
                                                   state.monitoring)}
         case ListedInRegister():
             changes["listed"] = True
+        case ClosureRequested():
+            changes |= _enter(state, Stage.CLOSING, event.at)
+            changes |= {"closure_reason": event.reason, "closure_requested_by": event.actor,
+                        "coverage_lost_at": None}
+        case FinalSnapshotArchived():
+            changes["final_package"] = event.package
+        case RemovedFromRegister():
+            changes["listed"] = False
+        case AccountClosed():
+            changes |= _enter(state, Stage.CLOSED, event.at)
+            changes["closed_at"] = event.at
+        case _:
+            return False
+    return True
+
+
+def _people_changes(state: AccountState, event: AccountEvent, changes: dict[str, object]) -> bool:
+    """Admins, publishers, the 2FA coverage and who decides (R-12, R-13, R-52)."""
+    match event:
         case AdminAdded():
             changes["admins"] = {**state.admins, event.admin.person: event.admin}
             changes["approved_admins"] = sorted({*state.approved_admins, event.admin.person})
@@ -132,16 +164,29 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
             changes["publishers"] = sorted({*state.publishers, event.person})
         case PublisherRemoved():
             changes["publishers"] = [p for p in state.publishers if p != event.person]
+        case AdminCoverageLost():
+            changes |= {"coverage_lost_at": event.at, "escalated": False}
+        case AdminCoverageRestored():
+            changes |= {"coverage_lost_at": None, "escalated": False}
+        case AuthoritiesUpdated():
+            changes["authorities"] = event.authorities
+        case MessageSettingsChanged():
+            changes["message_policy"] = event.policy
+        case _:
+            return False
+    return True
+
+
+def _duty_changes(state: AccountState, event: AccountEvent, changes: dict[str, object]) -> bool:
+    """Deadlines fired, a breach proposed or kept, the profile, held posts
+    (R-12, R-19, R-37, R-44)."""
+    match event:
         case ClosureProposedForBreach():
             changes |= {"breach_proposed_at": event.at, "breach": event.breach,
                         "fired_steps": [*state.fired_steps, event.step]}
         case AccountKept():
             changes |= {"breach_proposed_at": None, "breach": None, "breach_kept_at": event.at,
                         "monitoring": mon.with_kept(state.monitoring, event.at, event.reason)}
-        case AdminCoverageLost():
-            changes |= {"coverage_lost_at": event.at, "escalated": False}
-        case AdminCoverageRestored():
-            changes |= {"coverage_lost_at": None, "escalated": False}
         case DeadlineReminderSent():
             changes["fired_steps"] = [*state.fired_steps, event.step]
         case DeadlineEscalated():
@@ -149,21 +194,6 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
         case RequestLapsed():
             changes |= _enter(state, Stage.LAPSED, event.at)
             changes["fired_steps"] = [*state.fired_steps, event.step]
-        case AuthoritiesUpdated():
-            changes["authorities"] = event.authorities
-        case MessageSettingsChanged():
-            changes["message_policy"] = event.policy
-        case ClosureRequested():
-            changes |= _enter(state, Stage.CLOSING, event.at)
-            changes |= {"closure_reason": event.reason, "closure_requested_by": event.actor,
-                        "coverage_lost_at": None}
-        case FinalSnapshotArchived():
-            changes["final_package"] = event.package
-        case RemovedFromRegister():
-            changes["listed"] = False
-        case AccountClosed():
-            changes |= _enter(state, Stage.CLOSED, event.at)
-            changes["closed_at"] = event.at
         case ProfileChanged():
             changes["profile_changed_at"] = event.at
             for field_name, value in (("profile_name", event.name), ("handle", event.handle),
@@ -179,11 +209,8 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
         case PostSentBack():
             changes["held_posts"] = [h for h in state.held_posts if h.post_id != event.post_id]
         case _:
-            if isinstance(event, PostRecorded) and state.held_posts:
-                changes["held_posts"] = [h for h in state.held_posts
-                                         if h.post_id != event.post_id]
-            changes["monitoring"] = _evolve_monitoring(state, event)
-    return state.model_copy(update=changes)
+            return False
+    return True
 
 
 def _evolve_monitoring(state: AccountState, event: AccountEvent) -> mon.MonitoringState:

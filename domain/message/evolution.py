@@ -71,6 +71,14 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
     if state is None:
         raise ValueError(f"{event.type} before the message was received")
     changes: dict[str, object] = {"version": state.version + 1}
+    for changes_of in (_reply_changes, _records_changes, _chase_changes, _approval_changes):
+        if changes_of(state, event, changes):
+            break
+    return state.model_copy(update=changes)
+
+
+def _reply_changes(state: MessageState, event: MessageEvent, changes: dict[str, object]) -> bool:
+    """Hidden, acknowledged, answered, forwarded, drafted (R-23..R-27, R-30)."""
     first = {"first_response_at": state.first_response_at or event.at}
     match event:
         case MessageHidden():
@@ -93,6 +101,15 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
                             "citizen_since": state.stage_entered_at}
         case DraftSubmitted():
             changes |= _enter(Stage.DRAFTED, event.at) | {"draft": event.text}
+        case _:
+            return False
+    return True
+
+
+def _records_changes(state: MessageState, event: MessageEvent, changes: dict[str, object]) -> bool:
+    """Registered, redacted, watched, closed, disposed of (R-22, R-28..R-35, R-46)."""
+    first = {"first_response_at": state.first_response_at or event.at}
+    match event:
         case MessageRegistered():
             changes |= {"diarium_number": event.diarium_number,
                         "confidential": event.confidential}
@@ -121,6 +138,14 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
         case CaseClosed():
             changes |= _enter(Stage.CLOSED, event.at) | {"pending_reply": None}
             changes |= {"closed_at": event.at, "closed_reason": event.reason}
+        case _:
+            return False
+    return True
+
+
+def _chase_changes(state: MessageState, event: MessageEvent, changes: dict[str, object]) -> bool:
+    """Actions by hand on the platform, reminders and escalations (R-22, R-23)."""
+    match event:
         case ManualActionRequested() if state.pending_action is not None:
             # Issue 9: awaited after the one a person is carrying out now.
             changes["queued_actions"] = [*state.queued_actions, AwaitedAction(
@@ -140,6 +165,15 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
             changes["fired_steps"] = [*state.fired_steps, event.step]
         case MessageEscalated():
             changes |= {"fired_steps": [*state.fired_steps, event.step], "escalated": True}
+        case _:
+            return False
+    return True
+
+
+def _approval_changes(state: MessageState, event: MessageEvent, changes: dict[str, object]) -> bool:
+    """Replies held for approval, the crisis rules, the admins (R-13, R-39, R-44,
+    R-47)."""
+    match event:
         case ReplySubmittedForApproval():
             assert event.actor is not None
             changes |= {"stage": Stage.AWAITING_APPROVAL, "stage_entered_at": event.at,
@@ -183,4 +217,6 @@ def evolve(state: MessageState | None, event: MessageEvent) -> MessageState:
         case AdminsUpdated() if state.authorities is not None:
             changes["authorities"] = state.authorities.model_copy(
                 update={"admins": frozenset(event.admins)})
-    return state.model_copy(update=changes)
+        case _:
+            return False
+    return True
