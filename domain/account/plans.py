@@ -4,6 +4,7 @@ R-19's breach closure, and the monitoring plan (domain.monitoring)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Literal
 
 from domain import monitoring as mon
@@ -22,6 +23,38 @@ def deadline_plan(state: AccountState) -> list[DeadlineStep]:
     return lifecycle_plan(state) + monitoring_plan(state)
 
 
+def _steps(state: AccountState, start: datetime,
+           *spec: tuple[str, Literal["remind", "escalate", "lapse"], int, tuple[str, ...]]
+           ) -> list[DeadlineStep]:
+    """The stage's steps, each `days` working days after `start`."""
+    return [
+        DeadlineStep(
+            key=f"{state.stage.value}@{start.isoformat()}:{name}",
+            name=name,
+            kind=kind,
+            due=add_working_days(start, days, state.country, state.timezone),
+            recipients=recipients,
+        )
+        for name, kind, days, recipients in spec
+    ]
+
+
+def _chase(state: AccountState, start: datetime, name: str, after_days: int,
+           recipients: tuple[str, ...]) -> list[DeadlineStep]:
+    # Issue 16: the chain never goes silent. After its last escalation
+    # the obligation is escalated again every `chase_every_days` working
+    # days, one step at a time, until someone acts.
+    if state.legacy_rules:
+        return []
+    prefix = f"{state.stage.value}@{start.isoformat()}:{name}:"
+    n = sum(1 for key in state.fired_steps if key.startswith(prefix))
+    return [DeadlineStep(
+        key=f"{prefix}{n + 1}", name=name, kind="escalate",
+        due=add_working_days(start, after_days + state.policy.chase_every_days * (n + 1),
+                             state.country, state.timezone),
+        recipients=recipients)]
+
+
 def lifecycle_plan(state: AccountState) -> list[DeadlineStep]:
     """The reminders, escalations and lapses that run in the current stage,
     counted in working days of the municipality's country from the moment
@@ -31,36 +64,7 @@ def lifecycle_plan(state: AccountState) -> list[DeadlineStep]:
     comms = tuple(sorted(a.communications))
     requester = (state.requester,)
 
-    def steps(
-        start: datetime, *spec: tuple[str, Literal["remind", "escalate", "lapse"], int,
-                                      tuple[str, ...]]
-    ) -> list[DeadlineStep]:
-        return [
-            DeadlineStep(
-                key=f"{state.stage.value}@{start.isoformat()}:{name}",
-                name=name,
-                kind=kind,
-                due=add_working_days(start, days, state.country, state.timezone),
-                recipients=recipients,
-            )
-            for name, kind, days, recipients in spec
-        ]
-
-    def chase(start: datetime, name: str, after_days: int,
-              recipients: tuple[str, ...]) -> list[DeadlineStep]:
-        # Issue 16: the chain never goes silent. After its last escalation
-        # the obligation is escalated again every `chase_every_days` working
-        # days, one step at a time, until someone acts.
-        if state.legacy_rules:
-            return []
-        prefix = f"{state.stage.value}@{start.isoformat()}:{name}:"
-        n = sum(1 for key in state.fired_steps if key.startswith(prefix))
-        return [DeadlineStep(
-            key=f"{prefix}{n + 1}", name=name, kind="escalate",
-            due=add_working_days(start, after_days + p.chase_every_days * (n + 1),
-                                 state.country, state.timezone),
-            recipients=recipients)]
-
+    steps, chase = partial(_steps, state), partial(_chase, state)
     entered = state.stage_entered_at
     match state.stage:
         case Stage.AWAITING_MANAGER:
