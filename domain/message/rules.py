@@ -106,22 +106,9 @@ def forward_to_officer(state: MessageState, command: Forward, now: datetime, *,
                              note=command.note)]
 
 
-def redact(state: MessageState, command: Redact, now: datetime, *,
-           approved: bool = False) -> list[MessageEvent]:
-    """R-29..R-34, R-45: removal with its category and law, a copy first,
-    registered first where the content is confidential by its category or
-    by what screening found (R-31); advertising deleted under a named
-    disposal decision (R-33); criticism answered, not deleted (R-34). In a
-    crisis where all communication goes through crisis management, it waits
-    for its approval (R-39), unless it removes confidential data."""
-    actor = command.actor
-    _require_admin(state, actor, "remove a message")
-    _require_stage(state, *_LIVE)
-    confidential = (command.category is RemovalCategory.CONFIDENTIAL_INFORMATION
-                    or screening_found_confidential(state))
-    if confidential and state.diarium_number is None:
-        raise RuleViolation("R-31: confidential content is registered before deletion",
-                            key="redact.register_first")
+def _removal_allowed(state: MessageState, command: Redact) -> str | None:
+    """R-30, R-32..R-34, R-45, R-50: what a removal keeps and under which
+    disposal decision (returned: advertising's, where the rules name one)."""
     advertising = command.category is RemovalCategory.ADVERTISING
     if command.keep and advertising:
         raise RuleViolation("R-32: advertising is removed and not kept",
@@ -151,6 +138,26 @@ def redact(state: MessageState, command: Redact, now: datetime, *,
             and not any(f.category is command.category for f in state.flags)):
         raise RuleViolation("R-34: criticism is answered, not deleted; screening found no "
                             "insult in it", key="redact.criticism")
+    return decision_id
+
+
+def redact(state: MessageState, command: Redact, now: datetime, *,
+           approved: bool = False) -> list[MessageEvent]:
+    """R-29..R-34, R-45: removal with its category and law, a copy first,
+    registered first where the content is confidential by its category or
+    by what screening found (R-31); advertising deleted under a named
+    disposal decision (R-33); criticism answered, not deleted (R-34). In a
+    crisis where all communication goes through crisis management, it waits
+    for its approval (R-39), unless it removes confidential data."""
+    actor = command.actor
+    _require_admin(state, actor, "remove a message")
+    _require_stage(state, *_LIVE)
+    confidential = (command.category is RemovalCategory.CONFIDENTIAL_INFORMATION
+                    or screening_found_confidential(state))
+    if confidential and state.diarium_number is None:
+        raise RuleViolation("R-31: confidential content is registered before deletion",
+                            key="redact.register_first")
+    decision_id = _removal_allowed(state, command)
     if not approved and removal_needs_crisis_approval(state, command, confidential):
         if state.pending_reply is not None:
             raise RuleViolation("R-39: crisis management has a decision on this case waiting; "
