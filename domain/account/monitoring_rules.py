@@ -40,11 +40,66 @@ from domain.core import (
 from domain.screening import confidential_in_outgoing
 
 
-def post_approvers(state: AccountState, writer: str) -> list[str]:
-    """R-44, R-53: who confirms a held post: the unit's manager and deputy
-    and the communications unit, never the post's own writer."""
-    a = state.authorities
-    return sorted({x for x in (a.manager, a.deputy) if x} | set(a.communications) - {writer})
+def record_check_in(state: AccountState, command: RecordCheckIn,
+                    now: datetime) -> list[AccountEvent]:
+    """R-15: an admin checks the account (domain.monitoring says when a check-in counts)."""
+    actor = command.actor
+    _require_stage(state, Stage.ACTIVE)
+    if actor not in state.admins:
+        raise NotAuthorised(
+            f"{actor} is not an admin of this account: its admins check it (R-15)",
+            key="checkin.who")
+    checked = mon.check_in_time(command.checked_at, now)
+    return [CheckInRecorded(at=now, actor=actor, checked_at=checked,
+                            source=command.source, case_id=command.case_id)]
+
+
+def record_post(state: AccountState, command: RecordPost, now: datetime) -> list[AccountEvent]:
+    """R-18, R-44, R-39, R-47: a post the admins, a publisher or the connector record; held if
+    confidential."""
+    actor = command.actor
+    _require_stage(state, Stage.ACTIVE)
+    crisis_publisher = _require_crisis_publishing(state, command)
+    if (actor != SYSTEM and actor not in state.admins and actor not in state.publishers
+            and not crisis_publisher):
+        raise NotAuthorised(
+            f"{actor} may not record a post: the account's admins or its platform "
+            "connector do (R-18)", key="post.who")
+    mon.require_published(command.published_at, now)
+    if mon.post_recorded(state.monitoring, command.post_id):
+        return []  # reported again (a connector's retry): recorded once
+    if any(h.post_id == command.post_id for h in state.held_posts):
+        return []  # R-44: held; it waits for its decision
+    if held := _held_for_confidential(state, command, now):
+        return held
+    return [PostRecorded(at=now, actor=actor, post_id=command.post_id,
+                         published_at=command.published_at,
+                         approved_by=command.approved_by)]
+
+
+def _require_crisis_publishing(state: AccountState, command: RecordPost) -> bool:
+    """R-39, R-47: while a crisis covers the account, a staff post recorded
+    through Kanalvakt is published by the communications unit (R-47, where
+    crisis mode says so) and approved by crisis management where all
+    communication goes through it (R-39, Kristiansand). True: the actor
+    publishes for the communications unit. A connector's report of what the
+    platform shows is a fact, recorded as it is."""
+    mode = state.crisis.mode if state.crisis is not None else None
+    actor = command.actor
+    if (state.legacy_rules or mode is None or actor == SYSTEM
+            or not mode.covers(state.request.unit_id)):
+        return False
+    comms = state.authorities.is_communications(actor) or actor in mode.communications
+    if mode.communications_publish and not comms:
+        raise NotAuthorised(
+            f"{actor} may not publish during the crisis: the communications unit publishes "
+            "(R-47)", key="post.crisis_communications")
+    if mode.through_crisis_management and not (
+            actor in mode.crisis_management or command.approved_by in mode.crisis_management):
+        raise NotAuthorised(
+            "during the crisis all communication goes through crisis management: name the "
+            "member who approved the post (R-39)", key="post.crisis_approval")
+    return comms
 
 
 def _held_for_confidential(state: AccountState, command: RecordPost, now: datetime
@@ -64,6 +119,13 @@ def _held_for_confidential(state: AccountState, command: RecordPost, now: dateti
     return [PostHeld(at=now, actor=command.actor, post_id=command.post_id,
                      published_at=command.published_at, approved_by=command.approved_by,
                      found=found, approvers=approvers)]
+
+
+def post_approvers(state: AccountState, writer: str) -> list[str]:
+    """R-44, R-53: who confirms a held post: the unit's manager and deputy
+    and the communications unit, never the post's own writer."""
+    a = state.authorities
+    return sorted({x for x in (a.manager, a.deputy) if x} | set(a.communications) - {writer})
 
 
 def _held_post_for(state: AccountState, command: ConfirmPost | SendBackPost) -> HeldPost:
@@ -100,66 +162,8 @@ def send_back_post(state: AccountState, command: SendBackPost, now: datetime
                          comment=command.comment, written_by=held.written_by)]
 
 
-def _require_crisis_publishing(state: AccountState, command: RecordPost) -> bool:
-    """R-39, R-47: while a crisis covers the account, a staff post recorded
-    through Kanalvakt is published by the communications unit (R-47, where
-    crisis mode says so) and approved by crisis management where all
-    communication goes through it (R-39, Kristiansand). True: the actor
-    publishes for the communications unit. A connector's report of what the
-    platform shows is a fact, recorded as it is."""
-    mode = state.crisis.mode if state.crisis is not None else None
-    actor = command.actor
-    if (state.legacy_rules or mode is None or actor == SYSTEM
-            or not mode.covers(state.request.unit_id)):
-        return False
-    comms = state.authorities.is_communications(actor) or actor in mode.communications
-    if mode.communications_publish and not comms:
-        raise NotAuthorised(
-            f"{actor} may not publish during the crisis: the communications unit publishes "
-            "(R-47)", key="post.crisis_communications")
-    if mode.through_crisis_management and not (
-            actor in mode.crisis_management or command.approved_by in mode.crisis_management):
-        raise NotAuthorised(
-            "during the crisis all communication goes through crisis management: name the "
-            "member who approved the post (R-39)", key="post.crisis_approval")
-    return comms
-
-
-def record_check_in(state: AccountState, command: RecordCheckIn,
-                    now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.ACTIVE)
-    if actor not in state.admins:
-        raise NotAuthorised(
-            f"{actor} is not an admin of this account: its admins check it (R-15)",
-            key="checkin.who")
-    checked = mon.check_in_time(command.checked_at, now)
-    return [CheckInRecorded(at=now, actor=actor, checked_at=checked,
-                            source=command.source, case_id=command.case_id)]
-
-
-def record_post(state: AccountState, command: RecordPost, now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.ACTIVE)
-    crisis_publisher = _require_crisis_publishing(state, command)
-    if (actor != SYSTEM and actor not in state.admins and actor not in state.publishers
-            and not crisis_publisher):
-        raise NotAuthorised(
-            f"{actor} may not record a post: the account's admins or its platform "
-            "connector do (R-18)", key="post.who")
-    mon.require_published(command.published_at, now)
-    if mon.post_recorded(state.monitoring, command.post_id):
-        return []  # reported again (a connector's retry): recorded once
-    if any(h.post_id == command.post_id for h in state.held_posts):
-        return []  # R-44: held; it waits for its decision
-    if held := _held_for_confidential(state, command, now):
-        return held
-    return [PostRecorded(at=now, actor=actor, post_id=command.post_id,
-                         published_at=command.published_at,
-                         approved_by=command.approved_by)]
-
-
 def keep_account(state: AccountState, command: KeepAccount, now: datetime) -> list[AccountEvent]:
+    """R-19: the communications unit keeps an account proposed for closure, with a reason."""
     actor = command.actor
     a = state.authorities
     _require_stage(state, Stage.ACTIVE)
@@ -174,6 +178,7 @@ def keep_account(state: AccountState, command: KeepAccount, now: datetime) -> li
 
 def report_watch_item(state: AccountState, command: ReportWatchItem,
                       now: datetime) -> list[AccountEvent]:
+    """R-20: an admin or the unit's staff raise criticism or an error with the manager."""
     actor = command.actor
     a = state.authorities
     _require_stage(state, Stage.ACTIVE)
@@ -190,6 +195,7 @@ def report_watch_item(state: AccountState, command: ReportWatchItem,
 
 def resolve_watch_item(state: AccountState, command: ResolveWatchItem,
                        now: datetime) -> list[AccountEvent]:
+    """R-20: the manager resolves an open watch item with a note."""
     actor = command.actor
     _require_stage(state, Stage.ACTIVE, Stage.CLOSING)
     _require_manager(state, actor, "resolve a watch item")
@@ -200,6 +206,7 @@ def resolve_watch_item(state: AccountState, command: ResolveWatchItem,
 
 def change_monitoring_settings(state: AccountState, command: ChangeMonitoringSettings,
                                now: datetime) -> list[AccountEvent]:
+    """R-43: the manager or the communications unit changes how the account is monitored."""
     actor = command.actor
     m = state.monitoring
     a = state.authorities

@@ -148,6 +148,293 @@ def _coverage_events(state: AccountState, after: AccountState, at: datetime,
     return []
 
 
+def _with_coverage(state: AccountState, events: list[AccountEvent], now: datetime,
+                   actor: str) -> list[AccountEvent]:
+    """R-12: the admin events, followed by a change of the 2FA coverage they cause."""
+    after = state
+    for event in events:
+        after = evolve(after, event)
+    return events + _coverage_events(state, after, now, actor)
+
+
+def request_account(state: AccountState | None, command: RequestAccount, now: datetime
+                    ) -> list[AccountEvent]:
+    """R-02: a unit requests an account through the intranet form; a main account is the
+    communications unit's (R-49)."""
+    actor = command.actor
+    if state is not None:
+        raise WrongStage("this account has already been requested",
+                         key="account.already_requested")
+    if (command.request.unit_id != command.authorities.unit_id
+            or command.municipality_id != command.authorities.municipality_id):
+        raise RuleViolation("the authorities given are not those of the requesting unit",
+                            key="request.authorities_unit")
+    if (command.request.main_account
+            and command.request.unit_id != command.authorities.communications_unit):
+        raise RuleViolation(
+            "a municipality-wide main account is owned by the communications unit, which "
+            "bears its editorial responsibility (R-49)", key="request.main_account_unit")
+    return [AccountRequested(
+        at=now, actor=actor, account_id=command.account_id,
+        municipality_id=command.municipality_id,
+        slug=account_slug(command.request.account_name, command.request.platform),
+        country=command.country, timezone=command.timezone, request=command.request,
+        authorities=command.authorities, policy=command.policy,
+    )]
+
+
+def approve_request(state: AccountState, command: ApproveRequest,
+                    now: datetime) -> list[AccountEvent]:
+    """R-01, R-13, R-52: the unit's manager (or deputy) approves, appointing the admins and
+    confirming they are equipped."""
+    actor = command.actor
+    _require_stage(state, Stage.AWAITING_MANAGER)
+    if state.legacy_rules:
+        _require_manager(state, actor, "approve the account")
+        return [ManagerApproved(at=now, actor=actor, comment=command.comment)]
+    role = approver_role(state, actor)
+    if not command.admins_equipped:
+        raise RuleViolation(
+            "confirm that the appointed admins have working time, resources and "
+            "knowledge for the account (R-52)", key="approve.admins_equipped")
+    return [ManagerApproved(at=now, actor=actor, comment=command.comment,
+                            approved_as=role, admins_equipped=True,
+                            admins=list(state.request.proposed_admins),
+                            terms_delegate=command.terms_delegate)]
+
+
+def reject_request(state: AccountState, command: RejectRequest,
+                   now: datetime) -> list[AccountEvent]:
+    """R-01, R-03: the manager rejects a request awaiting approval; later, the manager or the
+    communications unit."""
+    actor = command.actor
+    if state.stage is Stage.AWAITING_MANAGER:
+        _require_manager(state, actor, "reject the request")
+    else:
+        _require_stage(state, Stage.AWAITING_SIGNOFF, Stage.AMENDING,
+                       Stage.RISK_ASSESSMENT, Stage.AWAITING_ACTIVATION)
+        if not (state.authorities.is_manager(actor)
+                or state.authorities.is_communications(actor)):
+            raise NotAuthorised(
+                f"{actor} may not reject: only the manager (R-01) or the "
+                "communications unit (R-03)", key="account.reject_who"
+            )
+    return [RequestRejected(at=now, actor=actor, stage=state.stage,
+                            reason=command.reason)]
+
+
+def record_risk_assessment(state: AccountState, command: RecordRiskAssessment,
+                           now: datetime) -> list[AccountEvent]:
+    """R-04: the requester, a proposed admin or the manager records the ROS or the DPIA, never
+    dated ahead."""
+    actor = command.actor
+    _require_stage(state, Stage.RISK_ASSESSMENT)
+    allowed = {state.requester, *state.request.proposed_admins}
+    if actor not in allowed and not state.authorities.is_manager(actor):
+        raise NotAuthorised(
+            f"{actor} may not record the unit's ROS or DPIA: the requester, the "
+            "proposed admins or the manager may", key="risk.who"
+        )
+    if command.completed_on > now.astimezone(ZoneInfo(state.timezone)).date():
+        raise RuleViolation("an assessment cannot be completed in the future (R-04)",
+                            key="risk.future")
+    return [RiskAssessmentRecorded(at=now, actor=actor, assessment=RiskAssessment(
+        kind=command.kind, document_ref=command.document_ref,
+        completed_on=command.completed_on, completed_by=command.completed_by,
+        recorded_by=actor,
+    ))]
+
+
+def sign_off(state: AccountState, command: SignOff, now: datetime) -> list[AccountEvent]:
+    """R-03, R-05, R-06, R-08..R-11: the communications unit approves with a complete checklist,
+    sends back or rejects."""
+    actor = command.actor
+    _require_stage(state, Stage.AWAITING_SIGNOFF)
+    informs = _require_signer(state, actor)
+    if command.decision is SignOffDecision.APPROVE:
+        gaps = command.checklist.gaps(
+            state.authorities, terms_delegate=state.terms_delegate,
+            routines=None if state.legacy_rules else state.request.routines,
+            legacy=state.legacy_rules)
+        if gaps:
+            raise RuleViolation("cannot approve yet: " + "; ".join(g.text for g in gaps),
+                                key="signoff.incomplete", parts=gaps)
+        return [SignOffApproved(at=now, actor=actor, checklist=command.checklist,
+                                comment=command.comment,
+                                informed=sorted(state.authorities.communications)
+                                if informs else [])]
+    if not (command.comment or "").strip():
+        raise RuleViolation("say what must change, or why the request is rejected",
+                        key="signoff.comment")
+    if command.decision is SignOffDecision.SEND_BACK:
+        return [SentBackForChanges(at=now, actor=actor, checklist=command.checklist,
+                                   comment=command.comment or "",
+                                   platform_may_change=command.platform_may_change)]
+    return [RequestRejected(at=now, actor=actor, stage=state.stage,
+                            reason=command.comment or "")]
+
+
+def amend_request(state: AccountState, command: AmendRequest, now: datetime) -> list[AccountEvent]:
+    """R-01, R-03: the requester or the manager amends a request sent back; another platform is
+    the manager's."""
+    actor = command.actor
+    _require_stage(state, Stage.AMENDING)
+    if actor != state.requester and not state.authorities.is_manager(actor):
+        raise NotAuthorised(f"{actor} may not amend: the requester or the manager may",
+                            key="amend.who")
+    platform_changes = command.request.platform != state.request.platform
+    if (command.request.unit_id != state.request.unit_id
+            or (platform_changes and (state.legacy_rules
+                                      or not state.platform_may_change))):
+        raise RuleViolation(
+            "the unit and platform were decided by the manager (R-01); "
+            "request a new account to change them", key="amend.unit_platform"
+        )
+    if platform_changes and not state.authorities.is_manager(actor):
+        # R-01, R-03: sent back for another platform, the manager
+        # decides the new one.
+        raise NotAuthorised(
+            "the communications unit asked for another platform: the unit's manager "
+            "decides it (R-01, R-03)", key="amend.platform_by_manager")
+    return [RequestAmended(at=now, actor=actor, request=command.request,
+                           comment=command.comment)]
+
+
+def activate_account(state: AccountState, command: ActivateAccount,
+                     now: datetime) -> list[AccountEvent]:
+    """R-12, R-13, R-07: the communications unit activates with appointed admins, each with 2FA,
+    and lists the account."""
+    actor = command.actor
+    _require_stage(state, Stage.AWAITING_ACTIVATION)
+    _require_communications(state, actor, "activate the account and list it")
+    people = [a.person for a in command.admins]
+    if len(set(people)) != len(people):
+        raise RuleViolation("an admin is listed twice", key="activate.admin_twice")
+    without = [a.person for a in command.admins if not a.two_factor]
+    if without:
+        raise RuleViolation(
+            "R-12: every admin needs two-factor authentication confirmed; missing for "
+            + ", ".join(without),
+            key="activate.two_factor", params={"people": ", ".join(without)},
+        )
+    if not state.legacy_rules:
+        appointed = set(state.approved_admins or state.request.proposed_admins)
+        strangers = [p for p in people if p not in appointed]
+        if strangers:
+            raise RuleViolation(
+                "R-13: the manager appoints the admins; not appointed: "
+                + ", ".join(strangers) + " (the manager adds them after activation, "
+                "or amends the request)",
+                key="activate.not_appointed", params={"people": ", ".join(strangers)})
+    return [
+        AccountActivated(at=now, actor=actor, handle=command.handle, url=command.url,
+                         admins=list(command.admins),
+                         platform_account_id=command.platform_account_id),
+        ListedInRegister(at=now, actor=actor),
+    ]
+
+
+def add_admin(state: AccountState, command: AddAdmin, now: datetime) -> list[AccountEvent]:
+    """R-13: the manager appoints another admin (R-12: without 2FA, a deficiency chased)."""
+    _require_stage(state, Stage.ACTIVE)
+    actor = command.actor
+    events: list[AccountEvent]
+    _require_manager(state, actor, "appoint an admin")
+    if command.person in state.admins:
+        raise RuleViolation(f"{command.person} is already an admin",
+                            key="admin.already", params={"person": command.person})
+    events = [AdminAdded(at=now, actor=actor,
+                         admin=Admin(person=command.person,
+                                     two_factor=command.two_factor))]
+    return _with_coverage(state, events, now, actor)
+
+
+def remove_admin(state: AccountState, command: RemoveAdmin, now: datetime) -> list[AccountEvent]:
+    """R-13: the manager removes an admin (R-12: the 2FA coverage follows)."""
+    _require_stage(state, Stage.ACTIVE)
+    actor = command.actor
+    events: list[AccountEvent]
+    _require_manager(state, actor, "remove an admin")
+    if command.person not in state.admins:
+        raise RuleViolation(f"{command.person} is not an admin",
+                            key="admin.not_admin", params={"person": command.person})
+    events = [AdminRemoved(at=now, actor=actor, person=command.person,
+                           reason=command.reason)]
+    return _with_coverage(state, events, now, actor)
+
+
+def confirm_two_factor(state: AccountState, command: ConfirmTwoFactor,
+                       now: datetime) -> list[AccountEvent]:
+    """R-12: an admin confirms their own 2FA, or the communications unit does."""
+    _require_stage(state, Stage.ACTIVE)
+    actor = command.actor
+    events: list[AccountEvent]
+    if actor != command.person and not state.authorities.is_communications(actor):
+        raise NotAuthorised("an admin confirms their own 2FA, or the communications unit",
+                            key="admin.two_factor_who")
+    admin = state.admins.get(command.person)
+    if admin is None:
+        raise RuleViolation(f"{command.person} is not an admin",
+                            key="admin.not_admin", params={"person": command.person})
+    if admin.two_factor:
+        raise RuleViolation(f"{command.person} already has 2FA confirmed",
+                            key="admin.two_factor_already",
+                            params={"person": command.person})
+    events = [AdminTwoFactorConfirmed(at=now, actor=actor, person=command.person)]
+    return _with_coverage(state, events, now, actor)
+
+
+def appoint_publisher(state: AccountState, command: AppointPublisher,
+                      now: datetime) -> list[AccountEvent]:
+    """R-52: the manager appoints a publisher beside the admins."""
+    actor = command.actor
+    _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
+    _require_manager(state, actor, "appoint a publisher")
+    if command.person in state.publishers or command.person in state.admins:
+        raise RuleViolation(f"{command.person} already publishes on the account (R-52)",
+                            key="publisher.already", params={"person": command.person})
+    return [PublisherAppointed(at=now, actor=actor, person=command.person)]
+
+
+def remove_publisher(state: AccountState, command: RemovePublisher,
+                     now: datetime) -> list[AccountEvent]:
+    """R-52: the manager removes a publisher."""
+    actor = command.actor
+    _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
+    _require_manager(state, actor, "remove a publisher")
+    if command.person not in state.publishers:
+        raise RuleViolation(f"{command.person} is not a publisher (R-52)",
+                            key="publisher.not", params={"person": command.person})
+    return [PublisherRemoved(at=now, actor=actor, person=command.person)]
+
+
+def change_message_settings(state: AccountState, command: ChangeMessageSettings,
+                            now: datetime) -> list[AccountEvent]:
+    """R-43: the manager or the communications unit changes how messages are answered."""
+    actor = command.actor
+    _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
+    if not (state.authorities.is_manager(actor)
+            or state.authorities.is_communications(actor)):
+        raise NotAuthorised(
+            f"{actor} may not change how messages are answered: the manager (R-13) "
+            "or the communications unit may", key="settings.messages_who"
+        )
+    if command.policy == state.message_policy:
+        return []
+    return [MessageSettingsChanged(at=now, actor=actor, policy=command.policy)]
+
+
+def update_authorities(state: AccountState, command: UpdateAuthorities,
+                       now: datetime) -> list[AccountEvent]:
+    """The directory's people for the unit, as it names them now."""
+    actor = command.actor
+    if command.authorities == state.authorities:
+        return []
+    if command.authorities.unit_id != state.authorities.unit_id:
+        raise RuleViolation("authorities of another unit", key="account.authorities_unit")
+    return [AuthoritiesUpdated(at=now, actor=actor, authorities=command.authorities)]
+
+
 def may_record_profile_change(state: AccountState, person: str) -> bool:
     """R-37: the account's admins watch its face, the communications unit
     keeps the list of channels; either records a change of it."""
@@ -197,193 +484,9 @@ def record_profile_change(state: AccountState, command: RecordProfileChange,
         note=command.note or None, previous={k: current[k] for k in sorted(changed)})]
 
 
-def request_account(state: AccountState | None, command: RequestAccount, now: datetime
-                    ) -> list[AccountEvent]:
-    actor = command.actor
-    if state is not None:
-        raise WrongStage("this account has already been requested",
-                         key="account.already_requested")
-    if (command.request.unit_id != command.authorities.unit_id
-            or command.municipality_id != command.authorities.municipality_id):
-        raise RuleViolation("the authorities given are not those of the requesting unit",
-                            key="request.authorities_unit")
-    if (command.request.main_account
-            and command.request.unit_id != command.authorities.communications_unit):
-        raise RuleViolation(
-            "a municipality-wide main account is owned by the communications unit, which "
-            "bears its editorial responsibility (R-49)", key="request.main_account_unit")
-    return [AccountRequested(
-        at=now, actor=actor, account_id=command.account_id,
-        municipality_id=command.municipality_id,
-        slug=account_slug(command.request.account_name, command.request.platform),
-        country=command.country, timezone=command.timezone, request=command.request,
-        authorities=command.authorities, policy=command.policy,
-    )]
-
-
-def approve_request(state: AccountState, command: ApproveRequest,
-                    now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.AWAITING_MANAGER)
-    if state.legacy_rules:
-        _require_manager(state, actor, "approve the account")
-        return [ManagerApproved(at=now, actor=actor, comment=command.comment)]
-    role = approver_role(state, actor)
-    if not command.admins_equipped:
-        raise RuleViolation(
-            "confirm that the appointed admins have working time, resources and "
-            "knowledge for the account (R-52)", key="approve.admins_equipped")
-    return [ManagerApproved(at=now, actor=actor, comment=command.comment,
-                            approved_as=role, admins_equipped=True,
-                            admins=list(state.request.proposed_admins),
-                            terms_delegate=command.terms_delegate)]
-
-
-def reject_request(state: AccountState, command: RejectRequest,
-                   now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    if state.stage is Stage.AWAITING_MANAGER:
-        _require_manager(state, actor, "reject the request")
-    else:
-        _require_stage(state, Stage.AWAITING_SIGNOFF, Stage.AMENDING,
-                       Stage.RISK_ASSESSMENT, Stage.AWAITING_ACTIVATION)
-        if not (state.authorities.is_manager(actor)
-                or state.authorities.is_communications(actor)):
-            raise NotAuthorised(
-                f"{actor} may not reject: only the manager (R-01) or the "
-                "communications unit (R-03)", key="account.reject_who"
-            )
-    return [RequestRejected(at=now, actor=actor, stage=state.stage,
-                            reason=command.reason)]
-
-
-def record_risk_assessment(state: AccountState, command: RecordRiskAssessment,
-                           now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.RISK_ASSESSMENT)
-    allowed = {state.requester, *state.request.proposed_admins}
-    if actor not in allowed and not state.authorities.is_manager(actor):
-        raise NotAuthorised(
-            f"{actor} may not record the unit's ROS or DPIA: the requester, the "
-            "proposed admins or the manager may", key="risk.who"
-        )
-    if command.completed_on > now.astimezone(ZoneInfo(state.timezone)).date():
-        raise RuleViolation("an assessment cannot be completed in the future (R-04)",
-                            key="risk.future")
-    return [RiskAssessmentRecorded(at=now, actor=actor, assessment=RiskAssessment(
-        kind=command.kind, document_ref=command.document_ref,
-        completed_on=command.completed_on, completed_by=command.completed_by,
-        recorded_by=actor,
-    ))]
-
-
-def sign_off(state: AccountState, command: SignOff, now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.AWAITING_SIGNOFF)
-    informs = _require_signer(state, actor)
-    if command.decision is SignOffDecision.APPROVE:
-        gaps = command.checklist.gaps(
-            state.authorities, terms_delegate=state.terms_delegate,
-            routines=None if state.legacy_rules else state.request.routines,
-            legacy=state.legacy_rules)
-        if gaps:
-            raise RuleViolation("cannot approve yet: " + "; ".join(g.text for g in gaps),
-                                key="signoff.incomplete", parts=gaps)
-        return [SignOffApproved(at=now, actor=actor, checklist=command.checklist,
-                                comment=command.comment,
-                                informed=sorted(state.authorities.communications)
-                                if informs else [])]
-    if not (command.comment or "").strip():
-        raise RuleViolation("say what must change, or why the request is rejected",
-                        key="signoff.comment")
-    if command.decision is SignOffDecision.SEND_BACK:
-        return [SentBackForChanges(at=now, actor=actor, checklist=command.checklist,
-                                   comment=command.comment or "",
-                                   platform_may_change=command.platform_may_change)]
-    return [RequestRejected(at=now, actor=actor, stage=state.stage,
-                            reason=command.comment or "")]
-
-
-def amend_request(state: AccountState, command: AmendRequest, now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.AMENDING)
-    if actor != state.requester and not state.authorities.is_manager(actor):
-        raise NotAuthorised(f"{actor} may not amend: the requester or the manager may",
-                            key="amend.who")
-    platform_changes = command.request.platform != state.request.platform
-    if (command.request.unit_id != state.request.unit_id
-            or (platform_changes and (state.legacy_rules
-                                      or not state.platform_may_change))):
-        raise RuleViolation(
-            "the unit and platform were decided by the manager (R-01); "
-            "request a new account to change them", key="amend.unit_platform"
-        )
-    if platform_changes and not state.authorities.is_manager(actor):
-        # R-01, R-03: sent back for another platform, the manager
-        # decides the new one.
-        raise NotAuthorised(
-            "the communications unit asked for another platform: the unit's manager "
-            "decides it (R-01, R-03)", key="amend.platform_by_manager")
-    return [RequestAmended(at=now, actor=actor, request=command.request,
-                           comment=command.comment)]
-
-
-def activate_account(state: AccountState, command: ActivateAccount,
-                     now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.AWAITING_ACTIVATION)
-    _require_communications(state, actor, "activate the account and list it")
-    people = [a.person for a in command.admins]
-    if len(set(people)) != len(people):
-        raise RuleViolation("an admin is listed twice", key="activate.admin_twice")
-    without = [a.person for a in command.admins if not a.two_factor]
-    if without:
-        raise RuleViolation(
-            "R-12: every admin needs two-factor authentication confirmed; missing for "
-            + ", ".join(without),
-            key="activate.two_factor", params={"people": ", ".join(without)},
-        )
-    if not state.legacy_rules:
-        appointed = set(state.approved_admins or state.request.proposed_admins)
-        strangers = [p for p in people if p not in appointed]
-        if strangers:
-            raise RuleViolation(
-                "R-13: the manager appoints the admins; not appointed: "
-                + ", ".join(strangers) + " (the manager adds them after activation, "
-                "or amends the request)",
-                key="activate.not_appointed", params={"people": ", ".join(strangers)})
-    return [
-        AccountActivated(at=now, actor=actor, handle=command.handle, url=command.url,
-                         admins=list(command.admins),
-                         platform_account_id=command.platform_account_id),
-        ListedInRegister(at=now, actor=actor),
-    ]
-
-
-def appoint_publisher(state: AccountState, command: AppointPublisher,
-                      now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
-    _require_manager(state, actor, "appoint a publisher")
-    if command.person in state.publishers or command.person in state.admins:
-        raise RuleViolation(f"{command.person} already publishes on the account (R-52)",
-                            key="publisher.already", params={"person": command.person})
-    return [PublisherAppointed(at=now, actor=actor, person=command.person)]
-
-
-def remove_publisher(state: AccountState, command: RemovePublisher,
-                     now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
-    _require_manager(state, actor, "remove a publisher")
-    if command.person not in state.publishers:
-        raise RuleViolation(f"{command.person} is not a publisher (R-52)",
-                            key="publisher.not", params={"person": command.person})
-    return [PublisherRemoved(at=now, actor=actor, person=command.person)]
-
-
 def request_closure(state: AccountState, command: RequestClosure,
                     now: datetime) -> list[AccountEvent]:
+    """R-19: the manager or the communications unit closes an active account."""
     actor = command.actor
     _require_stage(state, Stage.ACTIVE)
     if not (state.authorities.is_manager(actor)
@@ -395,23 +498,10 @@ def request_closure(state: AccountState, command: RequestClosure,
     return [ClosureRequested(at=now, actor=actor, reason=command.reason)]
 
 
-def change_message_settings(state: AccountState, command: ChangeMessageSettings,
-                            now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.AWAITING_ACTIVATION, Stage.ACTIVE)
-    if not (state.authorities.is_manager(actor)
-            or state.authorities.is_communications(actor)):
-        raise NotAuthorised(
-            f"{actor} may not change how messages are answered: the manager (R-13) "
-            "or the communications unit may", key="settings.messages_who"
-        )
-    if command.policy == state.message_policy:
-        return []
-    return [MessageSettingsChanged(at=now, actor=actor, policy=command.policy)]
-
-
 def record_final_snapshot(state: AccountState, command: RecordFinalSnapshot,
                           now: datetime) -> list[AccountEvent]:
+    """R-38: the final snapshot, handed to the registrars, then the account leaves the register
+    and closes."""
     actor = command.actor
     _require_stage(state, Stage.CLOSING)
     receivers = sorted(state.authorities.registrars)
@@ -427,69 +517,3 @@ def record_final_snapshot(state: AccountState, command: RecordFinalSnapshot,
         RemovedFromRegister(at=now, actor=actor),
         AccountClosed(at=now, actor=actor),
     ]
-
-
-def update_authorities(state: AccountState, command: UpdateAuthorities,
-                       now: datetime) -> list[AccountEvent]:
-    actor = command.actor
-    if command.authorities == state.authorities:
-        return []
-    if command.authorities.unit_id != state.authorities.unit_id:
-        raise RuleViolation("authorities of another unit", key="account.authorities_unit")
-    return [AuthoritiesUpdated(at=now, actor=actor, authorities=command.authorities)]
-
-
-def add_admin(state: AccountState, command: AddAdmin, now: datetime) -> list[AccountEvent]:
-    _require_stage(state, Stage.ACTIVE)
-    actor = command.actor
-    events: list[AccountEvent]
-    _require_manager(state, actor, "appoint an admin")
-    if command.person in state.admins:
-        raise RuleViolation(f"{command.person} is already an admin",
-                            key="admin.already", params={"person": command.person})
-    events = [AdminAdded(at=now, actor=actor,
-                         admin=Admin(person=command.person,
-                                     two_factor=command.two_factor))]
-    return _with_coverage(state, events, now, actor)
-
-
-def remove_admin(state: AccountState, command: RemoveAdmin, now: datetime) -> list[AccountEvent]:
-    _require_stage(state, Stage.ACTIVE)
-    actor = command.actor
-    events: list[AccountEvent]
-    _require_manager(state, actor, "remove an admin")
-    if command.person not in state.admins:
-        raise RuleViolation(f"{command.person} is not an admin",
-                            key="admin.not_admin", params={"person": command.person})
-    events = [AdminRemoved(at=now, actor=actor, person=command.person,
-                           reason=command.reason)]
-    return _with_coverage(state, events, now, actor)
-
-
-def confirm_two_factor(state: AccountState, command: ConfirmTwoFactor,
-                       now: datetime) -> list[AccountEvent]:
-    _require_stage(state, Stage.ACTIVE)
-    actor = command.actor
-    events: list[AccountEvent]
-    if actor != command.person and not state.authorities.is_communications(actor):
-        raise NotAuthorised("an admin confirms their own 2FA, or the communications unit",
-                            key="admin.two_factor_who")
-    admin = state.admins.get(command.person)
-    if admin is None:
-        raise RuleViolation(f"{command.person} is not an admin",
-                            key="admin.not_admin", params={"person": command.person})
-    if admin.two_factor:
-        raise RuleViolation(f"{command.person} already has 2FA confirmed",
-                            key="admin.two_factor_already",
-                            params={"person": command.person})
-    events = [AdminTwoFactorConfirmed(at=now, actor=actor, person=command.person)]
-    return _with_coverage(state, events, now, actor)
-
-
-def _with_coverage(state: AccountState, events: list[AccountEvent], now: datetime,
-                   actor: str) -> list[AccountEvent]:
-    """R-12: the admin events, followed by a change of the 2FA coverage they cause."""
-    after = state
-    for event in events:
-        after = evolve(after, event)
-    return events + _coverage_events(state, after, now, actor)

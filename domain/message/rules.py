@@ -84,6 +84,156 @@ from domain.redaction import RemovalCategory
 from domain.screening import auto_actions, screen
 
 
+def receive_message(state: MessageState | None, command: ReceiveMessage,
+                    now: datetime) -> list[MessageEvent]:
+    """R-21: a message received becomes a case, screened (R-31, R-45); a
+    staff post is recorded apart (R-21)."""
+    actor = command.actor
+    if state is not None:
+        raise WrongStage("this message has already been received",
+                         key="message.already_received")
+    m = command.message
+    if m.from_staff:
+        return [StaffPostRecorded(at=m.published_at, actor=actor, case_id=command.case_id,
+                                  account_id=command.account_id,
+                                  municipality_id=command.municipality_id, message=m,
+                                  country=command.country, timezone=command.timezone)]
+    screening = screen(m.text, command.policy.screening)
+    return [MessageReceived(
+        at=m.published_at, actor=actor, case_id=command.case_id,
+        account_id=command.account_id, municipality_id=command.municipality_id,
+        country=command.country, timezone=command.timezone, message=m,
+        policy=command.policy, authorities=command.authorities, flags=screening.flags,
+        mood=screening.mood,
+        auto_hide=auto_actions(screening, command.policy.screening).hide,
+        crisis=command.crisis)]
+
+
+def hide_message(state: MessageState, command: Hide, now: datetime) -> list[MessageEvent]:
+    """R-30, R-45: an admin hides a message, a copy kept first; in a crisis it may wait (R-39)."""
+    actor = command.actor
+    authorities = state.authorities
+    assert authorities is not None  # only staff posts lack them, and they are terminal
+    _require_stage(state, *_LIVE)
+    if state.hidden:
+        raise RuleViolation("the message is already hidden", key="hide.already")
+    if not command.preserved_copy and state.fidelity_rules:
+        raise RuleViolation("R-30, R-45: a copy is kept before a message is hidden",
+                            key="hide.copy_needed")
+    if actor != SYSTEM and actor not in authorities.admins:
+        raise NotAuthorised(f"only the account's admins may hide a message; {actor} "
+                            "is not one", key="message.admins_only")
+    if hide_needs_crisis_approval(state, command):
+        if state.pending_reply is not None:
+            raise RuleViolation("R-39: crisis management has a decision on this case "
+                                "waiting; it approves or sends that back first",
+                                key="approval.one_at_a_time")
+        return [_submitted(state, actor, now, "hide", command.reason, hide=HeldHide(
+            reason=command.reason, preserved_copy=command.preserved_copy))]
+    return [MessageHidden(at=now, actor=actor, reason=command.reason,
+                          preserved_copy=command.preserved_copy,
+                          confidential=command.confidential)]
+
+
+def acknowledge(state: MessageState, command: Acknowledge, now: datetime) -> list[MessageEvent]:
+    """R-23, R-24: an admin acknowledges, once, where the answer takes longer."""
+    actor = command.actor
+    if state.fidelity_rules:
+        # R-23, R-24: a forwarded case can be acknowledged too, once.
+        _require_stage(state, Stage.OPEN, Stage.FORWARDED, Stage.DRAFTED)
+        if state.citizen_stage is Stage.ACKNOWLEDGED:
+            raise RuleViolation("the message has already been acknowledged",
+                                key="acknowledge.already")
+    else:
+        _require_stage(state, Stage.OPEN)
+    _require_admin(state, actor, "acknowledge a message")
+    held = _held_if_confidential(state, actor, now, "acknowledgement", command.text)
+    if held:
+        return held
+    if needs_crisis_approval(state, actor):
+        return [_submitted(state, actor, now, "acknowledgement", command.text)]
+    if publishers := communications_publish(state, actor):
+        return [_for_communications(state, actor, now, publishers, "acknowledgement",
+                                    command.text)]
+    return [AcknowledgementSent(at=now, actor=actor, text=command.text,
+                                reply_id=command.reply_id)]
+
+
+def respond(state: MessageState, command: Respond, now: datetime) -> list[MessageEvent]:
+    """R-23, R-26, R-27: an admin answers, signed; held if confidential (R-44), in a crisis
+    approved (R-39, R-47)."""
+    actor = command.actor
+    _require_stage(state, *_OPEN)
+    _require_admin(state, actor, "answer a message")
+    signature = _signature(state, command)
+    drafted_by = state.officer if state.draft else None
+    held = _held_if_confidential(state, actor, now, "answer", command.text, signature,
+                                 drafted_by)
+    if held:
+        return held
+    if needs_crisis_approval(state, actor):
+        return [_submitted(state, actor, now, "answer", command.text, signature,
+                           drafted_by)]
+    if publishers := communications_publish(state, actor):
+        return [_for_communications(state, actor, now, publishers, "answer",
+                                    command.text, signature, drafted_by)]
+    return [MessageAnswered(at=now, actor=actor, text=command.text, signature=signature,
+                            reply_id=command.reply_id, drafted_by=drafted_by)]
+
+
+def approve_reply(state: MessageState, command: ApproveReply, now: datetime) -> list[MessageEvent]:
+    """R-39, R-44, R-47: an approver lets what was held go out, or on to the next approver."""
+    actor = command.actor
+    pending = _require_approver(state, actor, "approve")
+    approved = ReplyApproved(at=now, actor=actor, kind=pending.kind,
+                             submitted_by=pending.submitted_by)
+    if pending.removal is not None:  # R-39: the removal is carried out now
+        return [approved, *redact(evolve(state, approved), Redact(
+            actor=pending.submitted_by, **pending.removal.model_dump()), now,
+            approved=True)]
+    if pending.hide is not None:  # R-39: the hide is carried out now
+        return [approved, MessageHidden(at=now, actor=pending.submitted_by,
+                                        reason=pending.hide.reason,
+                                        preserved_copy=pending.hide.preserved_copy)]
+    if pending.forward is not None:  # R-39: the case goes to the officer now
+        return [approved, *forward_to_officer(evolve(state, approved), Forward(
+            actor=pending.submitted_by, **pending.forward.model_dump()), now,
+            approved=True)]
+    if (pending.held_for == "confidential"
+            and needs_crisis_approval(state, pending.submitted_by)):
+        # R-44 then R-39: confirmed, the text still goes through crisis
+        # management before it is published.
+        return [approved,
+                _submitted(state, pending.submitted_by, now, pending.kind, pending.text,
+                           pending.signature, pending.drafted_by)]
+    if pending.held_for != "communications" and (
+            publishers := communications_publish(state, actor)):
+        # R-47: approved, the communications unit publishes it.
+        return [approved,
+                _for_communications(state, pending.submitted_by, now, publishers,
+                                    pending.kind, pending.text, pending.signature,
+                                    pending.drafted_by)]
+    published: MessageEvent
+    if pending.kind == "acknowledgement":
+        published = AcknowledgementSent(at=now, actor=pending.submitted_by,
+                                        text=pending.text, reply_id=command.reply_id)
+    else:
+        published = MessageAnswered(at=now, actor=pending.submitted_by,
+                                    text=pending.text, signature=pending.signature,
+                                    reply_id=command.reply_id,
+                                    drafted_by=pending.drafted_by)
+    return [approved, published]
+
+
+def send_back_reply(state: MessageState, command: SendBackReply,
+                    now: datetime) -> list[MessageEvent]:
+    """R-39, R-44, R-47: an approver sends what was held back to its writer."""
+    actor = command.actor
+    pending = _require_approver(state, actor, "send back")
+    return [ReplySentBack(at=now, actor=actor, comment=command.comment,
+                          submitted_by=pending.submitted_by)]
+
+
 def forward_to_officer(state: MessageState, command: Forward, now: datetime, *,
                        approved: bool = False) -> list[MessageEvent]:
     """R-24, R-25: to a case officer, who drafts the answer; in a crisis
@@ -104,6 +254,35 @@ def forward_to_officer(state: MessageState, command: Forward, now: datetime, *,
                            forward=HeldForward(officer=command.officer, note=command.note))]
     return [MessageForwarded(at=now, actor=command.actor, officer=command.officer,
                              note=command.note)]
+
+
+def submit_draft(state: MessageState, command: SubmitDraft, now: datetime) -> list[MessageEvent]:
+    """R-24: the case officer drafts the answer an admin publishes."""
+    actor = command.actor
+    _require_stage(state, Stage.FORWARDED)
+    if actor != state.officer:
+        raise NotAuthorised(f"only the case officer {state.officer} drafts the answer "
+                            f"(R-24); {actor} is not", key="draft.officer_only",
+                            params={"officer": state.officer or ""})
+    return [DraftSubmitted(at=now, actor=actor, text=command.text)]
+
+
+def register(state: MessageState, command: Register, now: datetime) -> list[MessageEvent]:
+    """R-28, R-31: an admin or a registrar registers the message in the diarium, once."""
+    actor = command.actor
+    authorities = state.authorities
+    assert authorities is not None  # only staff posts lack them, and they are terminal
+    _require_stage(state, *_LIVE)
+    if actor not in authorities.admins and actor not in authorities.registrars:
+        raise NotAuthorised(f"{actor} may not register: the admins or a registrar may",
+                            key="register.who")
+    if state.diarium_number is not None:
+        raise RuleViolation(f"already registered as {state.diarium_number}",
+                            key="register.already",
+                            params={"number": state.diarium_number})
+    return [MessageRegistered(at=now, actor=actor, diarium_number=command.diarium_number,
+                              record_class=command.record_class,
+                              confidential=command.confidential)]
 
 
 def _removal_allowed(state: MessageState, command: Redact) -> str | None:
@@ -186,6 +365,64 @@ def redact(state: MessageState, command: Redact, now: datetime, *,
     return events
 
 
+def watch(state: MessageState, command: Watch, now: datetime) -> list[MessageEvent]:
+    """R-46: "I vissa fall kan det räcka med att bara bevaka flödet" (Mora):
+    only where the municipality allows it, only a comment screening found
+    nothing in, by an admin who says why."""
+    _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
+    _require_admin(state, command.actor, "mark a message as watched")
+    if not state.policy.watched_allowed:
+        raise RuleViolation("R-46: this municipality answers every message; watching only "
+                            "is not an outcome here", key="watch.not_allowed")
+    if state.flags:
+        raise RuleViolation("R-46: screening flagged the message; it is reviewed, not only "
+                            "watched", key="watch.flagged")
+    decision = next((d for d in state.policy.disposal_decisions
+                     if d.id == state.policy.minor_records_decision), None)
+    if decision is None or not state.fidelity_rules:
+        return [MessageWatched(at=now, actor=command.actor, reason=command.reason)]
+    return [MessageWatched(at=now, actor=command.actor, reason=command.reason,
+                           decision_id=decision.id,
+                           dispose_on=now + timedelta(days=decision.keep_days))]
+
+
+def close_case(state: MessageState, command: CloseCase, now: datetime) -> list[MessageEvent]:
+    """R-22: the unit's manager or the communications unit closes a case with a reason."""
+    actor = command.actor
+    _require_stage(state, *_LIVE)
+    if not may_close(state, actor):
+        raise NotAuthorised(f"R-22: only the unit's manager or the communications "
+                            f"unit may close an unanswered case; {actor} may not",
+                            key="close.who")
+    return [CaseClosed(at=now, actor=actor, reason=command.reason)]
+
+
+def dispose(state: MessageState, command: Dispose, now: datetime) -> list[MessageEvent]:
+    """R-33, R-35: an admin disposes of a trivial message under a disposal decision; never a
+    registered or confidential one."""
+    actor = command.actor
+    _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
+    _require_admin(state, actor, "dispose of a message")
+    if state.diarium_number is not None:
+        raise RuleViolation("a registered message is kept by the diarium's rules, "
+                            "not disposed of as trivial (R-28, R-33)",
+                            key="dispose.registered")
+    if screening_found_confidential(state):
+        raise RuleViolation("R-31, R-33: screening found an identity number; such a "
+                            "message is registered, never disposed of as trivial",
+                            key="dispose.confidential")
+    decision = next((d for d in state.policy.disposal_decisions
+                     if d.id == command.decision_id), None)
+    if decision is None:
+        known = ", ".join(d.id for d in state.policy.disposal_decisions) or "none"
+        raise RuleViolation(f"R-33: no disposal decision {command.decision_id!r} in the "
+                            f"records-management plan (known: {known})",
+                            key="dispose.unknown_decision",
+                            params={"decision": command.decision_id, "known": known})
+    return [DisposalScheduled(at=now, actor=actor, decision_id=decision.id,
+                              dispose_on=now + timedelta(days=decision.keep_days))]
+
+
 def settle_records(state: MessageState, command: Register | Dispose | CloseCase,
                    now: datetime) -> list[MessageEvent]:
     """R-50: an answered case is registered (by an admin or a registrar),
@@ -228,25 +465,33 @@ def settle_records(state: MessageState, command: Register | Dispose | CloseCase,
             return [CaseClosed(at=now, actor=actor, reason=command.reason)]
 
 
-def watch(state: MessageState, command: Watch, now: datetime) -> list[MessageEvent]:
-    """R-46: "I vissa fall kan det räcka med att bara bevaka flödet" (Mora):
-    only where the municipality allows it, only a comment screening found
-    nothing in, by an admin who says why."""
-    _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
-    _require_admin(state, command.actor, "mark a message as watched")
-    if not state.policy.watched_allowed:
-        raise RuleViolation("R-46: this municipality answers every message; watching only "
-                            "is not an outcome here", key="watch.not_allowed")
-    if state.flags:
-        raise RuleViolation("R-46: screening flagged the message; it is reviewed, not only "
-                            "watched", key="watch.flagged")
-    decision = next((d for d in state.policy.disposal_decisions
-                     if d.id == state.policy.minor_records_decision), None)
-    if decision is None or not state.fidelity_rules:
-        return [MessageWatched(at=now, actor=command.actor, reason=command.reason)]
-    return [MessageWatched(at=now, actor=command.actor, reason=command.reason,
-                           decision_id=decision.id,
-                           dispose_on=now + timedelta(days=decision.keep_days))]
+def request_manual_action(state: MessageState, command: RequestManualAction,
+                          now: datetime) -> list[MessageEvent]:
+    """Issue 9: Kanalvakt asks the admins to do a platform action by hand."""
+    actor = command.actor
+    if actor != SYSTEM:
+        raise NotAuthorised("a manual platform action is requested by Kanalvakt itself",
+                            key="manual.system_only")
+    # Issue 9: a second action by hand (the answer after the
+    # acknowledgement, a deletion after a hide) waits behind the first;
+    # refusing it here wedged the case, as the platform step had run.
+    return [ManualActionRequested(at=now, actor=actor, action=command.action,
+                                  instruction=command.instruction,
+                                  instruction_key=command.instruction_key,
+                                  instruction_params=command.instruction_params)]
+
+
+def confirm_manual_action(state: MessageState, command: ConfirmManualAction,
+                          now: datetime) -> list[MessageEvent]:
+    """Issue 9: an admin confirms the platform action done by hand."""
+    actor = command.actor
+    if state.pending_action is None:
+        raise WrongStage("no platform action by hand is awaited", key="manual.none_awaited")
+    if state.authorities is None or actor not in state.authorities.admins:
+        raise NotAuthorised(f"only the account's admins confirm what was done on the "
+                            f"platform; {actor} is not one", key="manual.confirm_who")
+    return [ManualActionConfirmed(at=now, actor=actor, action=state.pending_action,
+                                  platform_object_id=command.platform_object_id)]
 
 
 def apply_crisis(state: MessageState, command: ApplyCrisis, now: datetime
@@ -301,237 +546,6 @@ def _fire_due(state: MessageState, now: datetime, actor: str) -> list[MessageEve
     return events
 
 
-def receive_message(state: MessageState | None, command: ReceiveMessage,
-                    now: datetime) -> list[MessageEvent]:
-    """R-21: a message received becomes a case, screened (R-31, R-45); a
-    staff post is recorded apart (R-21)."""
-    actor = command.actor
-    if state is not None:
-        raise WrongStage("this message has already been received",
-                         key="message.already_received")
-    m = command.message
-    if m.from_staff:
-        return [StaffPostRecorded(at=m.published_at, actor=actor, case_id=command.case_id,
-                                  account_id=command.account_id,
-                                  municipality_id=command.municipality_id, message=m,
-                                  country=command.country, timezone=command.timezone)]
-    screening = screen(m.text, command.policy.screening)
-    return [MessageReceived(
-        at=m.published_at, actor=actor, case_id=command.case_id,
-        account_id=command.account_id, municipality_id=command.municipality_id,
-        country=command.country, timezone=command.timezone, message=m,
-        policy=command.policy, authorities=command.authorities, flags=screening.flags,
-        mood=screening.mood,
-        auto_hide=auto_actions(screening, command.policy.screening).hide,
-        crisis=command.crisis)]
-
-
-def hide_message(state: MessageState, command: Hide, now: datetime) -> list[MessageEvent]:
-    actor = command.actor
-    authorities = state.authorities
-    assert authorities is not None  # only staff posts lack them, and they are terminal
-    _require_stage(state, *_LIVE)
-    if state.hidden:
-        raise RuleViolation("the message is already hidden", key="hide.already")
-    if not command.preserved_copy and state.fidelity_rules:
-        raise RuleViolation("R-30, R-45: a copy is kept before a message is hidden",
-                            key="hide.copy_needed")
-    if actor != SYSTEM and actor not in authorities.admins:
-        raise NotAuthorised(f"only the account's admins may hide a message; {actor} "
-                            "is not one", key="message.admins_only")
-    if hide_needs_crisis_approval(state, command):
-        if state.pending_reply is not None:
-            raise RuleViolation("R-39: crisis management has a decision on this case "
-                                "waiting; it approves or sends that back first",
-                                key="approval.one_at_a_time")
-        return [_submitted(state, actor, now, "hide", command.reason, hide=HeldHide(
-            reason=command.reason, preserved_copy=command.preserved_copy))]
-    return [MessageHidden(at=now, actor=actor, reason=command.reason,
-                          preserved_copy=command.preserved_copy,
-                          confidential=command.confidential)]
-
-
-def acknowledge(state: MessageState, command: Acknowledge, now: datetime) -> list[MessageEvent]:
-    actor = command.actor
-    if state.fidelity_rules:
-        # R-23, R-24: a forwarded case can be acknowledged too, once.
-        _require_stage(state, Stage.OPEN, Stage.FORWARDED, Stage.DRAFTED)
-        if state.citizen_stage is Stage.ACKNOWLEDGED:
-            raise RuleViolation("the message has already been acknowledged",
-                                key="acknowledge.already")
-    else:
-        _require_stage(state, Stage.OPEN)
-    _require_admin(state, actor, "acknowledge a message")
-    held = _held_if_confidential(state, actor, now, "acknowledgement", command.text)
-    if held:
-        return held
-    if needs_crisis_approval(state, actor):
-        return [_submitted(state, actor, now, "acknowledgement", command.text)]
-    if publishers := communications_publish(state, actor):
-        return [_for_communications(state, actor, now, publishers, "acknowledgement",
-                                    command.text)]
-    return [AcknowledgementSent(at=now, actor=actor, text=command.text,
-                                reply_id=command.reply_id)]
-
-
-def respond(state: MessageState, command: Respond, now: datetime) -> list[MessageEvent]:
-    actor = command.actor
-    _require_stage(state, *_OPEN)
-    _require_admin(state, actor, "answer a message")
-    signature = _signature(state, command)
-    drafted_by = state.officer if state.draft else None
-    held = _held_if_confidential(state, actor, now, "answer", command.text, signature,
-                                 drafted_by)
-    if held:
-        return held
-    if needs_crisis_approval(state, actor):
-        return [_submitted(state, actor, now, "answer", command.text, signature,
-                           drafted_by)]
-    if publishers := communications_publish(state, actor):
-        return [_for_communications(state, actor, now, publishers, "answer",
-                                    command.text, signature, drafted_by)]
-    return [MessageAnswered(at=now, actor=actor, text=command.text, signature=signature,
-                            reply_id=command.reply_id, drafted_by=drafted_by)]
-
-
-def approve_reply(state: MessageState, command: ApproveReply, now: datetime) -> list[MessageEvent]:
-    actor = command.actor
-    pending = _require_approver(state, actor, "approve")
-    approved = ReplyApproved(at=now, actor=actor, kind=pending.kind,
-                             submitted_by=pending.submitted_by)
-    if pending.removal is not None:  # R-39: the removal is carried out now
-        return [approved, *redact(evolve(state, approved), Redact(
-            actor=pending.submitted_by, **pending.removal.model_dump()), now,
-            approved=True)]
-    if pending.hide is not None:  # R-39: the hide is carried out now
-        return [approved, MessageHidden(at=now, actor=pending.submitted_by,
-                                        reason=pending.hide.reason,
-                                        preserved_copy=pending.hide.preserved_copy)]
-    if pending.forward is not None:  # R-39: the case goes to the officer now
-        return [approved, *forward_to_officer(evolve(state, approved), Forward(
-            actor=pending.submitted_by, **pending.forward.model_dump()), now,
-            approved=True)]
-    if (pending.held_for == "confidential"
-            and needs_crisis_approval(state, pending.submitted_by)):
-        # R-44 then R-39: confirmed, the text still goes through crisis
-        # management before it is published.
-        return [approved,
-                _submitted(state, pending.submitted_by, now, pending.kind, pending.text,
-                           pending.signature, pending.drafted_by)]
-    if pending.held_for != "communications" and (
-            publishers := communications_publish(state, actor)):
-        # R-47: approved, the communications unit publishes it.
-        return [approved,
-                _for_communications(state, pending.submitted_by, now, publishers,
-                                    pending.kind, pending.text, pending.signature,
-                                    pending.drafted_by)]
-    published: MessageEvent
-    if pending.kind == "acknowledgement":
-        published = AcknowledgementSent(at=now, actor=pending.submitted_by,
-                                        text=pending.text, reply_id=command.reply_id)
-    else:
-        published = MessageAnswered(at=now, actor=pending.submitted_by,
-                                    text=pending.text, signature=pending.signature,
-                                    reply_id=command.reply_id,
-                                    drafted_by=pending.drafted_by)
-    return [approved, published]
-
-
-def send_back_reply(state: MessageState, command: SendBackReply,
-                    now: datetime) -> list[MessageEvent]:
-    actor = command.actor
-    pending = _require_approver(state, actor, "send back")
-    return [ReplySentBack(at=now, actor=actor, comment=command.comment,
-                          submitted_by=pending.submitted_by)]
-
-
-def submit_draft(state: MessageState, command: SubmitDraft, now: datetime) -> list[MessageEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.FORWARDED)
-    if actor != state.officer:
-        raise NotAuthorised(f"only the case officer {state.officer} drafts the answer "
-                            f"(R-24); {actor} is not", key="draft.officer_only",
-                            params={"officer": state.officer or ""})
-    return [DraftSubmitted(at=now, actor=actor, text=command.text)]
-
-
-def register(state: MessageState, command: Register, now: datetime) -> list[MessageEvent]:
-    actor = command.actor
-    authorities = state.authorities
-    assert authorities is not None  # only staff posts lack them, and they are terminal
-    _require_stage(state, *_LIVE)
-    if actor not in authorities.admins and actor not in authorities.registrars:
-        raise NotAuthorised(f"{actor} may not register: the admins or a registrar may",
-                            key="register.who")
-    if state.diarium_number is not None:
-        raise RuleViolation(f"already registered as {state.diarium_number}",
-                            key="register.already",
-                            params={"number": state.diarium_number})
-    return [MessageRegistered(at=now, actor=actor, diarium_number=command.diarium_number,
-                              record_class=command.record_class,
-                              confidential=command.confidential)]
-
-
-def close_case(state: MessageState, command: CloseCase, now: datetime) -> list[MessageEvent]:
-    actor = command.actor
-    _require_stage(state, *_LIVE)
-    if not may_close(state, actor):
-        raise NotAuthorised(f"R-22: only the unit's manager or the communications "
-                            f"unit may close an unanswered case; {actor} may not",
-                            key="close.who")
-    return [CaseClosed(at=now, actor=actor, reason=command.reason)]
-
-
-def dispose(state: MessageState, command: Dispose, now: datetime) -> list[MessageEvent]:
-    actor = command.actor
-    _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
-    _require_admin(state, actor, "dispose of a message")
-    if state.diarium_number is not None:
-        raise RuleViolation("a registered message is kept by the diarium's rules, "
-                            "not disposed of as trivial (R-28, R-33)",
-                            key="dispose.registered")
-    if screening_found_confidential(state):
-        raise RuleViolation("R-31, R-33: screening found an identity number; such a "
-                            "message is registered, never disposed of as trivial",
-                            key="dispose.confidential")
-    decision = next((d for d in state.policy.disposal_decisions
-                     if d.id == command.decision_id), None)
-    if decision is None:
-        known = ", ".join(d.id for d in state.policy.disposal_decisions) or "none"
-        raise RuleViolation(f"R-33: no disposal decision {command.decision_id!r} in the "
-                            f"records-management plan (known: {known})",
-                            key="dispose.unknown_decision",
-                            params={"decision": command.decision_id, "known": known})
-    return [DisposalScheduled(at=now, actor=actor, decision_id=decision.id,
-                              dispose_on=now + timedelta(days=decision.keep_days))]
-
-
-def request_manual_action(state: MessageState, command: RequestManualAction,
-                          now: datetime) -> list[MessageEvent]:
-    actor = command.actor
-    if actor != SYSTEM:
-        raise NotAuthorised("a manual platform action is requested by Kanalvakt itself",
-                            key="manual.system_only")
-    # Issue 9: a second action by hand (the answer after the
-    # acknowledgement, a deletion after a hide) waits behind the first;
-    # refusing it here wedged the case, as the platform step had run.
-    return [ManualActionRequested(at=now, actor=actor, action=command.action,
-                                  instruction=command.instruction,
-                                  instruction_key=command.instruction_key,
-                                  instruction_params=command.instruction_params)]
-
-
-def confirm_manual_action(state: MessageState, command: ConfirmManualAction,
-                          now: datetime) -> list[MessageEvent]:
-    actor = command.actor
-    if state.pending_action is None:
-        raise WrongStage("no platform action by hand is awaited", key="manual.none_awaited")
-    if state.authorities is None or actor not in state.authorities.admins:
-        raise NotAuthorised(f"only the account's admins confirm what was done on the "
-                            f"platform; {actor} is not one", key="manual.confirm_who")
-    return [ManualActionConfirmed(at=now, actor=actor, action=state.pending_action,
-                                  platform_object_id=command.platform_object_id)]
-
-
 def fire_due(state: MessageState, command: FireDue, now: datetime) -> list[MessageEvent]:
+    """R-22, R-23: the reminders and escalations due by now."""
     return _fire_due(state, now, command.actor)
