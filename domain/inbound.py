@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from domain.account import Platform
+from domain.core import Platform
 from domain.text import CleanText
 
 

@@ -65,7 +65,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from domain.account import Platform
+from domain.core import Platform
 from domain.inbound import InboundMessage, MessageKind
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"

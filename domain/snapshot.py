@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from domain.calendar import add_working_days, is_working_day
+from domain.core import NotAuthorised, RuleViolation, WrongStage
 from domain.country import Country
 from domain.text import CleanStrings
 
@@ -386,8 +387,6 @@ def decide_screenshots_done(wait: ScreenshotWait | None, command: ScreenshotsDon
     """R-37, R-38: an admin of the account or the communications unit ends
     the wait once at least one screenshot is uploaded (`uploads` None: not
     counted yet, as in an Update's validator)."""
-    from domain.account import NotAuthorised, RuleViolation, WrongStage  # account imports us
-
     if wait is None or wait.outcome is not None:
         raise WrongStage("this snapshot is not waiting for screenshots",
                          key="snapshot.not_waiting")
@@ -406,8 +405,6 @@ def decide_record_only(wait: ScreenshotWait | None, command: PackageWithoutScree
                        now: datetime) -> SnapshotRecordOnlyDecided:
     """R-37, R-38: only the communications unit may package a snapshot
     without screenshots, with a reason on the record."""
-    from domain.account import NotAuthorised, RuleViolation, WrongStage  # account imports us
-
     if wait is None or wait.outcome is not None:
         raise WrongStage("this snapshot is not waiting for screenshots",
                          key="snapshot.not_waiting")

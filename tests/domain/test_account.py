@@ -1,4 +1,4 @@
-"""The account lifecycle (domain/account.py) as decide/evolve, rule by rule.
+"""The account lifecycle (domain/account/) as decide/evolve, rule by rule.
 
 Fixtures and the `walk(stage)` helper are in conftest.py. Times are fixed:
 T0 is Monday 30 March 2026, 11:00 in Stockholm, the week before Easter.
@@ -588,7 +588,7 @@ def test_r07_r12_activation_lists_the_account(walk: Walk) -> None:
     assert state.url == "https://www.facebook.com/kulturhusetangen"
     assert set(state.admins) == {REQUESTER, ADMIN_2} and state.admins_with_two_factor == 2
     assert lifecycle_plan(state) == []
-    # R-15: from now on only the monitoring duties fall due (domain/monitoring.py).
+    # R-15: from now on only the monitoring duties fall due (domain/monitoring/).
     assert next_deadline(state) == deadline_plan(state)[0].due
     assert deadline_plan(state)[0].name == "check_in_midday"
 

@@ -1,4 +1,4 @@
-"""One inbound message as a case (domain/message.py), rule by rule.
+"""One inbound message as a case (domain/message/), rule by rule.
 
 Times are fixed and given as local wall-clock times of the municipality; the
 domain returns UTC, and aware datetimes compare as instants. The default

@@ -1,5 +1,5 @@
-"""The monitoring duties of an active account as pure rules (domain/monitoring.py)
-and as the account's decisions (domain/account.py): check-ins per working day
+"""The monitoring duties of an active account as pure rules (domain/monitoring/)
+and as the account's decisions (domain/account/): check-ins per working day
 in office hours (R-15), the weekly legal floor (R-16), the posting rhythm
 (R-18), inactivity and closure proposals (R-19), watch duty (R-20), settings
 per municipality and account (R-43)."""
