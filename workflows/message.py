@@ -115,7 +115,9 @@ class InboundMessageWorkflow:
         # Read at the start of every run: a run recorded before it replays
         # as it ended (at the answer); a run continued as new takes it then.
         self._state = self._state.model_copy(update={
-            "records_chase": workflow.patched("issue16-records-chase")})
+            "records_chase": workflow.patched("issue16-records-chase"),
+            # an approved removal or forward of an admin removed since.
+            "approval_outlives_the_admin": workflow.patched("approval-outlives-the-admin")})
         async with self._lock:
             if inp.state is not None:
                 pass  # continued as new: receipt and hiding were done by an earlier run

@@ -248,7 +248,8 @@ def forward_to_officer(state: MessageState, command: Forward, now: datetime, *,
                                 params={"officer": state.officer or ""})
     else:
         _require_stage(state, Stage.OPEN, Stage.ACKNOWLEDGED)
-    _require_admin(state, command.actor, "forward a message")
+    if not (approved and state.approval_outlives_the_admin):
+        _require_admin(state, command.actor, "forward a message")
     if not approved and forward_needs_crisis_approval(state, command.actor):
         return [_submitted(state, command.actor, now, "forward", command.note,
                            forward=HeldForward(officer=command.officer, note=command.note))]
@@ -329,7 +330,8 @@ def redact(state: MessageState, command: Redact, now: datetime, *,
     crisis where all communication goes through crisis management, it waits
     for its approval (R-39), unless it removes confidential data."""
     actor = command.actor
-    _require_admin(state, actor, "remove a message")
+    if not (approved and state.approval_outlives_the_admin):
+        _require_admin(state, actor, "remove a message")
     _require_stage(state, *_LIVE)
     confidential = (command.category is RemovalCategory.CONFIDENTIAL_INFORMATION
                     or screening_found_confidential(state))

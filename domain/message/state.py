@@ -130,6 +130,12 @@ class MessageState(BaseModel):
     # closed with a reason. False for runs begun before (workflow.patched
     # "issue16-records-chase"); a run continued as new takes it then.
     records_chase: bool = True
+    # crisis management's approval carries out a held removal or
+    # forward even when the admin who asked for it has been removed since
+    # (their right was checked when they asked; the approval is the decision
+    # now), so the case cannot wait on a person who may no longer act. False
+    # for runs begun before (workflow.patched "approval-outlives-the-admin").
+    approval_outlives_the_admin: bool = True
 
     @property
     def done(self) -> bool:

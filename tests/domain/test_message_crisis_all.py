@@ -126,6 +126,30 @@ def test_r39_a_forward_waits_for_crisis_management_then_goes_to_the_officer() ->
                                                      msg.Stage.OPEN)
 
 
+@pytest.mark.parametrize("held", ["forward", "removal"])
+def test_r39_an_approval_carries_out_what_an_admin_removed_since_asked_for(held: str) -> None:
+    """R-39 with R-13 (found by the property test of issue 9): an admin's
+    forward or removal waits for crisis management; the admin is removed
+    from the account meanwhile. The approval is the decision now: it is
+    carried out, recorded as the admin's request approved by crisis
+    management; the case never waits on a person who may no longer act. A
+    case begun before (the workflow's patch) keeps refusing it, as recorded."""
+    case = in_crisis()
+    case.do(forward() if held == "forward" else redact())
+    others = frozenset(a for a in ADMINS if a != ADMIN)
+    case.do(msg.UpdateAdmins(actor=SYSTEM, admins=others))
+    assert ADMIN not in case.current.authorities.admins  # type: ignore[union-attr]
+    before = case.current.model_copy(update={"approval_outlives_the_admin": False})
+    with pytest.raises(NotAuthorised):
+        msg.decide(before, msg.ApproveReply(actor=KRISLEDNING), now=AT)
+    events = case.do(msg.ApproveReply(actor=KRISLEDNING))
+    assert names(events)[:2] == ["ReplyApproved",
+                                 "MessageForwarded" if held == "forward" else "MessageRedacted"]
+    assert events[0].actor == KRISLEDNING and events[1].actor == ADMIN
+    assert case.current.stage is (msg.Stage.FORWARDED if held == "forward"
+                                  else msg.Stage.REDACTED)
+
+
 def test_r39_r43_without_the_setting_a_removal_and_a_forward_go_through() -> None:
     """R-43: where the municipality's communication does not go through
     crisis management (Exempelby), or for a case begun before these rules
