@@ -23,8 +23,8 @@ from domain.directory import Authorities
 if TYPE_CHECKING:
     import asyncpg
 
-    from activities.directory import DirectoryRepository
-    from activities.eventstore import EventStore
+    from store.directory import DirectoryRepository
+    from store.eventstore import EventStore
 
 
 class LoadAuthoritiesInput(BaseModel):
@@ -60,8 +60,8 @@ class AccountActivities:
         """R-38: the account's whole event history and its register entry as a
         BagIt package in the registrar's archive location. Content capture
         from the platform is added by the snapshot pipeline later."""
-        from activities.archive import BagFile, write_bag
-        from activities.projections import register_entry
+        from adapters.archive import BagFile, write_bag
+        from store.projections import register_entry
 
         recorded = await self._store.read_stream(inp.stream_id)
         if not recorded:

@@ -22,13 +22,13 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.eventstore import RecordedEvent
-from activities.message_contents import with_contents
 from activities.signals import Told, gone, signal_each
 from codec import DataKeys
 from domain import crisis as cr
 from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.screening import StormPolicy, WindowCounts, counted_minutes
+from store.eventstore import RecordedEvent
+from store.message_contents import with_contents
 
 _TERMINAL_ACCOUNT = ("closed", "rejected", "lapsed")
 _TERMINAL_CASE = ("answered", "redacted", "disposed", "staff_post")

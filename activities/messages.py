@@ -19,7 +19,8 @@ from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.connectors.base import (
+from activities.signals import signal_each
+from adapters.connectors.base import (
     ActionName,
     ActionResult,
     Capture,
@@ -29,14 +30,13 @@ from activities.connectors.base import (
     PlatformTarget,
     as_activity_error,
 )
-from activities.connectors.manual import ManualConnector
-from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent
-from activities.message_contents import is_question, open_contents, seal_content
-from activities.payload_keys import destroy_data_key
-from activities.signals import signal_each
+from adapters.connectors.manual import ManualConnector
 from codec import DataKeys, open_record, seal_record
 from domain import message as msg
 from domain.text import clean_strings
+from store.eventstore import ConcurrencyConflict, EventStore, NewEvent
+from store.message_contents import is_question, open_contents, seal_content
+from store.payload_keys import destroy_data_key
 
 _META_PLATFORMS = {"facebook", "instagram"}
 
@@ -62,7 +62,7 @@ class Connectors:
     def for_target(self, target: PlatformTarget) -> PlatformConnector:
         if (target.platform in _META_PLATFORMS and target.account_ref in self._tokens
                 and self._http is not None):
-            from activities.connectors.meta_graph import MetaGraphConnector
+            from adapters.connectors.meta_graph import MetaGraphConnector
 
             kwargs = {"base_url": self._graph_url} if self._graph_url else {}
             return MetaGraphConnector(self._http, self._token, **kwargs)
@@ -111,7 +111,7 @@ async def save_content(pool: asyncpg.Pool, content: StoreContentInput,
                        ) -> None:
     """Personal content lives here, not in the event log, so a disposal can
     delete it (R-35), sealed under the case's data key (issue 10,
-    activities.message_contents). Once per case; nothing for a case whose
+    store.message_contents). Once per case; nothing for a case whose
     key was destroyed (a late redelivery of a disposed one). One statement:
     the key was claimed (and cached) by whoever started the case."""
     sealed = await seal_content(data_keys, content.case_id, text=content.text,

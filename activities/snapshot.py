@@ -30,19 +30,18 @@ from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.archive import BagFile, verify_bag, write_bag
-from activities.connectors.base import (
+from adapters.archive import BagFile, verify_bag, write_bag
+from adapters.connectors.base import (
     SCREENSHOTS_NEEDED,
     AccountCapture,
     PlatformError,
     PlatformTarget,
     as_activity_error,
 )
-from activities.connectors.manual import ManualConnector, platform_name
-from activities.eventstore import EventStore, RecordedEvent
-from activities.snapshot_delivery import Delivery, FolderDelivery
-from activities.snapshot_package import bag_info, json_bytes, json_lines, with_metadata
-from activities.snapshot_render import (
+from adapters.connectors.manual import ManualConnector, platform_name
+from adapters.snapshot_delivery import Delivery, FolderDelivery
+from adapters.snapshot_package import bag_info, json_bytes, json_lines, with_metadata
+from adapters.snapshot_render import (
     REASON_TEXT,
     SOURCE_TEXT,
     data_uri,
@@ -53,6 +52,7 @@ from activities.snapshot_render import (
 from domain import account as acc
 from domain import snapshot as snap
 from domain.country import Country
+from store.eventstore import EventStore, RecordedEvent
 
 if TYPE_CHECKING:
     from activities.messages import Connectors
@@ -503,7 +503,7 @@ class SnapshotActivities:
                 return result.model_copy(update={"awaiting_screenshots": True})
         # The record as of now: the account's events and its register entry.
         events = await self._store.read_stream(f"account-{account.account_id}")
-        from activities.projections import register_entry
+        from store.projections import register_entry
 
         entry = await register_entry(self._pool, account.account_id)
         files["account-events.jsonl"] = json_lines([_event_row(e) for e in events])
@@ -758,7 +758,7 @@ def archive_delivery_from_env(archive_dir: Path) -> Delivery:
     """`KANALVAKT_ARCHIVE_DELIVERY=s3` with `KANALVAKT_ARCHIVE_S3_*` settings,
     else the archive folder itself (the default)."""
     if os.environ.get("KANALVAKT_ARCHIVE_DELIVERY", "folder") == "s3":
-        from activities.snapshot_delivery import S3Delivery
+        from adapters.snapshot_delivery import S3Delivery
 
         return S3Delivery.from_env()
     return FolderDelivery()

@@ -33,9 +33,9 @@ import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from activities import queries
 from domain import account as acc
 from domain import monitoring as mon
+from readviews import accounts as account_views
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
 from workflows.account import AccountLifecycleWorkflow
@@ -113,7 +113,7 @@ def monitoring_view(state: acc.AccountState, now: datetime | None = None) -> Mon
 
 async def _account(ctx: AppContext, account_id: uuid.UUID
                    ) -> tuple[dict[str, Any], acc.AccountState]:
-    row = await queries.account(ctx.pool, str(account_id))
+    row = await account_views.account(ctx.pool, str(account_id))
     if row is None:
         raise Refused(404, "no_account", "no such account")
     return row, acc.AccountState.model_validate(row["state"])

@@ -1,7 +1,7 @@
 """Reads for the intranet's pages (web/): who signs in, what waits for whom.
 
 Rows come out JSON-ready (times as ISO strings, ids as strings), like
-activities/queries.py.
+readviews/accounts.py.
 """
 
 from __future__ import annotations

@@ -14,11 +14,11 @@ from typing import Any
 
 import asyncpg
 
-from activities.db import RawJson
-from activities.eventstore import Projection, RecordedEvent
-from activities.monitoring_projection import MonitoringProjection
 from domain import account as acc
 from domain import message as msg
+from store.db import RawJson
+from store.eventstore import Projection, RecordedEvent
+from store.projections.monitoring import MonitoringProjection
 
 _ACCOUNT_STREAM = "account-"
 
@@ -35,7 +35,7 @@ async def _load_state(conn: asyncpg.Connection, stream_id: str) -> acc.AccountSt
     return acc.AccountState.model_validate(data)
 
 
-# The rows the projections write, shared with the fast rebuild (activities/rebuild.py).
+# The rows the projections write, shared with the fast rebuild (store/projections/rebuild.py).
 
 
 def _state(state: acc.AccountState | msg.MessageState, raw: bool) -> Any:
@@ -301,7 +301,7 @@ def all_projections() -> list[Projection]:
 
 async def register_entry(pool: asyncpg.Pool, account_id: str) -> dict[str, Any] | None:
     """One account's entry in the public register, as published (R-07)."""
-    from activities.queries import public_register
+    from readviews.accounts import public_register
 
     entries = await public_register(pool, account_id=account_id)
     return entries[0] if entries else None

@@ -28,12 +28,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import AwareDatetime, BaseModel, model_validator
 
-from activities.archive import BagFile, write_bag
-from activities.message_contents import with_contents
-from activities.snapshot_package import bag_info, json_bytes, json_lines, with_metadata
+from adapters.archive import BagFile, write_bag
+from adapters.snapshot_package import bag_info, json_bytes, json_lines, with_metadata
 from codec import DataKeys
 from domain import account as acc
 from domain import snapshot as snap
+from store.message_contents import with_contents
 
 DECISION_EVENTS = (
     "MessageHidden", "AcknowledgementSent", "MessageAnswered", "MessageForwarded",

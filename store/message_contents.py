@@ -13,7 +13,7 @@ plain, as preserved copies are.
 
 What SQL still needs of the text is a derived flag that is no personal data:
 `is_question` (the crisis digest's count, R-39). The registrars' search
-(R-28, R-35) matches words after opening (activities.message_queries.diarium).
+(R-28, R-35) matches words after opening (readviews.messages.diarium).
 """
 
 from __future__ import annotations
