@@ -31,6 +31,7 @@ from adapters.connectors.base import (
     as_activity_error,
 )
 from adapters.connectors.manual import ManualConnector
+from adapters.connectors.meta_graph import MetaGraphConnector
 from codec import DataKeys, open_record, seal_record
 from domain import message as msg
 from domain.text import clean_strings
@@ -62,8 +63,6 @@ class Connectors:
     def for_target(self, target: PlatformTarget) -> PlatformConnector:
         if (target.platform in _META_PLATFORMS and target.account_ref in self._tokens
                 and self._http is not None):
-            from adapters.connectors.meta_graph import MetaGraphConnector
-
             kwargs = {"base_url": self._graph_url} if self._graph_url else {}
             return MetaGraphConnector(self._http, self._token, **kwargs)
         return self._manual

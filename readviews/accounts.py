@@ -110,3 +110,9 @@ async def timeline_length(pool: asyncpg.Pool, account_id: str) -> int:
     count: int | None = await pool.fetchval(
         "SELECT max(version) FROM events WHERE stream_id = 'account-' || $1", account_id)
     return count or 0
+
+
+async def register_entry(pool: asyncpg.Pool, account_id: str) -> dict[str, Any] | None:
+    """One account's entry in the public register, as published (R-07)."""
+    entries = await public_register(pool, account_id=account_id)
+    return entries[0] if entries else None

@@ -46,23 +46,18 @@ from typing import Any, TextIO
 
 import asyncpg
 
-from activities.crisis import _digest_event_id
-from activities.snapshot import _NOTIFY_KIND
 from domain import account as acc
 from domain import crisis as cr
 from domain import message as msg
 from domain import snapshot as snap
 from store.db import binary_jsonb
 from store.eventstore import Projection, RecordedEvent
-from store.projections import (
-    _NOTIFICATION_KINDS,
-    account_row,
-    all_projections,
-    approval_rows,
-    case_row,
-    notification_rows,
-)
+from store.projections import all_projections
+from store.projections.accounts import _NOTIFICATION_KINDS, account_row, notification_rows
+from store.projections.crisis import _digest_event_id
+from store.projections.messages import approval_rows, case_row
 from store.projections.monitoring import _HANDLED as _MONITORING
+from store.projections.snapshots import _NOTIFY_KIND
 
 BATCH = 10_000
 CASE_CACHE = 20_000
