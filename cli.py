@@ -44,11 +44,13 @@ from deploy.temporal import (
     prepare_namespace,
 )
 from domain.directory import Directory
+from readviews.records import RecordsExportInput, export_records
 from store.db import create_pool, migrate
 from store.directory import DirectoryRepository, LoadReport, parse_directory_yaml
 from store.eventstore import EventStore
 from store.intake import IntakeRepository, RowKey
 from store.payload_keys import PayloadKeyTable
+from store.snapshots import policies, save_policy
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -69,8 +71,6 @@ async def _load(dsn: str, directory: Directory) -> LoadReport:
     pool = await create_pool(dsn, min_size=1, max_size=2)
     try:
         report = await DirectoryRepository(pool).load(directory)
-        from activities.snapshot import save_policy
-
         # the municipality's snapshot settings (municipality.snapshots).
         await save_policy(pool, directory.municipality.id, directory.municipality.snapshots)
         return report
@@ -207,8 +207,6 @@ async def _send_crisis_settings(client: Any, municipality_id: str, dsn: str | No
 
 async def _stored_directory_policy(municipality_id: str, dsn: str | None
                                    ) -> tuple[Any, str] | None:
-    from activities.snapshot import policies
-
     dsn = dsn or settings.load().database_url
     if not dsn:
         return None
@@ -221,8 +219,6 @@ async def _stored_directory_policy(municipality_id: str, dsn: str | None
 
 async def _records_export(dsn: str, municipality_id: str, start: date, end: date,
                           account_id: str | None, out: Path | None) -> int:
-    from readviews.records import RecordsExportInput, export_records
-
     await migrate(dsn)
     pool = await create_pool(dsn, min_size=1, max_size=2)
     # the messages' texts are sealed under their cases' keys (issue 10)
@@ -243,7 +239,6 @@ async def _records_export(dsn: str, municipality_id: str, start: date, end: date
 
 async def _sync_schedules(dsn: str, temporal_address: str | None, *,
                           client: Client | None = None) -> int:
-    from activities.snapshot import policies
     from workflows.snapshot_starter import sync_snapshot_schedule
 
     pool = await create_pool(dsn, min_size=1, max_size=1)

@@ -37,6 +37,7 @@ from store.directory import DirectoryRepository
 from store.eventstore import EventStore
 from store.intake import RetryPolicy
 from store.projections import all_projections
+from store.snapshots import policies
 from workflows.account import AccountLifecycleWorkflow
 from workflows.crisis import CrisisWorkflow
 from workflows.message import InboundMessageWorkflow
@@ -193,7 +194,6 @@ async def main(argv: Sequence[str] = ()) -> None:
 async def _sync_snapshot_schedules(client: Client, pool: asyncpg.Pool, task_queue: str) -> None:
     """R-37: one Temporal Schedule per municipality, as its policy says
     (idempotent: created, updated when the policy changed, else left)."""
-    from activities.snapshot import policies
     from workflows.snapshot_starter import sync_snapshot_schedule
 
     for municipality_id, (policy, timezone) in (await policies(pool)).items():

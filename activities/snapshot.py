@@ -21,8 +21,7 @@ import hashlib
 import json
 import os
 import shutil
-import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -55,6 +54,7 @@ from domain import snapshot as snap
 from domain.country import Country
 from readviews.accounts import register_entry
 from store.eventstore import EventStore, RecordedEvent
+from store.snapshots import load_policy
 
 if TYPE_CHECKING:
     from activities.messages import Connectors
@@ -174,86 +174,6 @@ class SnapshotPlan(BaseModel):
     day: date  # R-37: moved off blackouts and non-working days
     at: AwareDatetime  # when the snapshots are taken, UTC
     accounts: list[PlannedAccount]
-
-
-# ----------------------------------------------------------------------------- policies
-
-
-async def save_policy(pool: asyncpg.Pool, municipality_id: str,
-                      policy: snap.SnapshotPolicy) -> None:
-    """R-43: the municipality's snapshot settings, from its directory YAML."""
-    await pool.execute(
-        """
-        INSERT INTO municipality_snapshot_policies (municipality_id, policy, loaded_at)
-        VALUES ($1, $2, now())
-        ON CONFLICT (municipality_id) DO UPDATE SET policy = excluded.policy,
-            loaded_at = excluded.loaded_at
-        """,
-        municipality_id, policy.model_dump(mode="json", exclude_defaults=True))
-
-
-async def load_policy(pool: asyncpg.Pool, municipality_id: str) -> snap.SnapshotPolicy:
-    raw = await pool.fetchval(
-        "SELECT policy FROM municipality_snapshot_policies WHERE municipality_id = $1",
-        municipality_id)
-    return snap.SnapshotPolicy.model_validate(raw or {})
-
-
-async def policies(pool: asyncpg.Pool) -> dict[str, tuple[snap.SnapshotPolicy, str]]:
-    """Every municipality's policy and time zone (for the schedules)."""
-    rows = await pool.fetch(
-        """
-        SELECT m.id, m.timezone, p.policy FROM municipalities m
-        LEFT JOIN municipality_snapshot_policies p ON p.municipality_id = m.id ORDER BY m.id
-        """)
-    return {r["id"]: (snap.SnapshotPolicy.model_validate(r["policy"] or {}), r["timezone"])
-            for r in rows}
-
-
-async def screenshot_requests_of(pool: asyncpg.Pool, account_id: str) -> list[dict[str, Any]]:
-    """R-37: the account's snapshots that asked for screenshots, newest first."""
-    rows = await pool.fetch(
-        "SELECT * FROM snapshot_screenshot_requests WHERE account_id = $1::uuid "
-        "ORDER BY requested_at DESC, snapshot_id", account_id)
-    return [{k: (v.isoformat() if hasattr(v, "isoformat") else
-                 str(v) if isinstance(v, uuid.UUID) else v) for k, v in r.items()}
-            for r in rows]
-
-
-async def snapshots_of(pool: asyncpg.Pool, account_id: str) -> list[dict[str, Any]]:
-    rows = await pool.fetch(
-        "SELECT * FROM snapshots WHERE account_id = $1::uuid ORDER BY taken_at, snapshot_id",
-        account_id)
-    return [{k: (v.isoformat() if hasattr(v, "isoformat") else
-                 str(v) if isinstance(v, uuid.UUID) else v) for k, v in r.items()}
-            for r in rows]
-
-
-# ----------------------------------------------------------------------------- uploads
-
-
-async def store_upload(pool: asyncpg.Pool, upload_dir: Path, *, account_id: str,
-                       file_name: str, mime_type: str, content: bytes, caption: str | None,
-                       uploaded_by: str, uploaded_at: datetime) -> dict[str, Any]:
-    """Keep an uploaded screenshot for the account's next snapshot."""
-    upload_id = uuid.uuid4()
-    suffix = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}[mime_type]
-    folder = upload_dir / account_id
-    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    path = folder / f"{upload_id}{suffix}"
-    await asyncio.to_thread(path.write_bytes, content)
-    digest = hashlib.sha256(content).hexdigest()
-    await pool.execute(
-        """
-        INSERT INTO snapshot_uploads (upload_id, account_id, file_name, mime_type, size, sha256,
-            path, caption, uploaded_by, uploaded_at)
-        VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10)
-        """,
-        upload_id, account_id, file_name, mime_type, len(content), digest, str(path), caption,
-        uploaded_by, uploaded_at)
-    return {"upload_id": str(upload_id), "account_id": account_id, "file_name": file_name,
-            "mime_type": mime_type, "size": len(content), "sha256": digest,
-            "uploaded_by": uploaded_by, "uploaded_at": uploaded_at.isoformat()}
 
 
 # ----------------------------------------------------------------------------- activities

@@ -49,7 +49,6 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.snapshot import screenshot_requests_of, snapshots_of
 from domain import account as acc
 from domain import snapshot as snap
 from domain.crisis import CrisisPolicy
@@ -58,6 +57,7 @@ from domain.policy import LifecyclePolicy
 from domain.screening import FlagKind
 from readviews import accounts as account_views
 from readviews import people as people_views
+from readviews.snapshots import screenshot_requests_of, snapshots_of
 from web import i18n, rule_texts
 from web.account_panel_texts import TEXTS as PANEL_TEXTS
 from web.account_texts import TEXTS

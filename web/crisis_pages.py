@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from activities import crisis as crisis_reads
 from domain import crisis as cr
+from readviews import crisis as crisis_reads
 from readviews import messages as mq
 from readviews import people as people_views
 from web import moderation_texts

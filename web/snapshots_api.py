@@ -35,12 +35,13 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 import settings
-from activities.snapshot import screenshot_requests_of, snapshots_of, store_upload
 from domain import account as acc
 from domain import snapshot as snap
 from domain.text import clean_text
 from readviews import accounts as account_views
 from readviews.records import RecordsExportInput, export_records
+from readviews.snapshots import screenshot_requests_of, snapshots_of
+from store.snapshots import store_upload
 from web import i18n
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused

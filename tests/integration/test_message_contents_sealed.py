@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from activities.crisis import digests
 from activities.messages import (
     Connectors,
     DisposeContentInput,
@@ -29,6 +28,7 @@ from codec import DataKeys, KeyRing, new_key_spec, parse_keys
 from domain import message as msg
 from domain.directory import Country
 from domain.inbound import InboundMessage, message_workflow_id
+from readviews.crisis import digests
 from store.db import create_pool, migrate
 from store.eventstore import EventStore
 from store.message_contents import open_contents

@@ -35,7 +35,6 @@ import asyncpg
 import pytest
 import xmlschema
 
-from activities.snapshot import store_upload
 from adapters.archive import BagFile
 from adapters.snapshot_package import SCHEMA_LOCATION, with_metadata
 from domain import account as acc
@@ -44,6 +43,7 @@ from readviews.records import RecordsExportInput, export_records
 from store.directory import DirectoryRepository, parse_directory_yaml
 from store.eventstore import EventStore, NewEvent
 from store.projections import all_projections
+from store.snapshots import store_upload
 from tests.fakes.meta_graph import seed_page
 from tests.support import EXEMPELBY, MANAGER, REQUESTER
 from tests.workflows.test_snapshot_workflow import (  # noqa: F401  (s: the fixture)

@@ -15,13 +15,13 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.worker import Replayer
 
 import worker as app_worker
-from activities.crisis import crisis_settings
 from activities.messages import record_receipt
 from domain import crisis as cr
 from domain import message as msg
 from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.directory import Country
 from domain.inbound import InboundMessage, message_workflow_id
+from readviews.crisis import crisis_settings
 from store.eventstore import EventStore
 from store.projections import all_projections
 from tests.support import COMMS, DEPUTY, MANAGER, eventually, keep_history

@@ -32,7 +32,6 @@ from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
 from activities.messages import Connectors
-from activities.snapshot import store_upload
 from cli import rebuild_read_models
 from domain import account as acc
 from domain import snapshot as snap
@@ -40,6 +39,7 @@ from domain.directory import Country, Directory
 from store.directory import DirectoryRepository, parse_directory_yaml
 from store.eventstore import EventStore, NewEvent
 from store.projections import all_projections
+from store.snapshots import store_upload
 from tests.fakes.meta_graph import FakeGraph, seed_page, serve
 from tests.support import (
     COMMS,
