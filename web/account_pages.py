@@ -218,13 +218,13 @@ def stage_deadline(state: acc.AccountState) -> tuple[datetime | None, bool]:
 
 
 async def _account(request: Request, account_id: uuid.UUID, viewer: Viewer
-                   ) -> tuple[dict[str, Any], acc.AccountState]:
-    row = await account_views.account(request.app.state.ctx.pool, str(account_id))
-    if row is None:
+                   ) -> account_views.AccountRecord:
+    record = await account_views.account_record(request.app.state.ctx.pool, str(account_id))
+    if record is None:
         raise HTTPException(404)
-    if row["municipality_id"] != viewer.municipality_id:
+    if record.row["municipality_id"] != viewer.municipality_id:
         raise Refused(403, "other_municipality", "the account belongs to another municipality")
-    return row, acc.AccountState.model_validate(row["state"])
+    return record
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -389,8 +389,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         now = datetime.now(UTC)
         mine: list[dict[str, Any]] = []
         related: list[dict[str, Any]] = []
-        for row in await people_views.live_accounts(ctx.pool, viewer.municipality_id):
-            state = acc.AccountState.model_validate(row["state"])
+        for row, state in await people_views.live_accounts(ctx.pool, viewer.municipality_id):
             task = _task_for(state, viewer.person_id, now)
             due, overdue = stage_deadline(state)
             entry = {"row": row, "state": state, "task": task, "due": due,
