@@ -32,7 +32,6 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.messages import record_receipt
 from codec import claim_scope, data_keys_of
 from domain import account as acc
 from domain import crisis as cr
@@ -56,6 +55,7 @@ from store.intake import (
     describe,
 )
 from store.projections import all_projections
+from store.receipts import record_receipt
 from workflows.crisis_models import StormReport
 from workflows.starter import signal_storm, start_message_case
 

@@ -25,10 +25,11 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 import settings as app_settings
 from activities.account import AccountActivities
 from activities.crisis import CrisisActivities
-from activities.messages import Connectors, MessageActivities
+from activities.messages import MessageActivities
 from activities.records import RecordActivities
 from activities.snapshot import SnapshotActivities, archive_delivery_from_env
 from activities.snapshot_admins import SnapshotAdminActivities
+from adapters.connectors.registry import Connectors
 from adapters.snapshot_delivery import Delivery
 from codec import DataKeys, data_keys_of
 from deploy.waiting import DependencyUnavailable, wait_for_postgres, wait_for_temporal

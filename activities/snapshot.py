@@ -23,7 +23,7 @@ import os
 import shutil
 from datetime import UTC, date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import asyncpg
 from pydantic import AwareDatetime, BaseModel
@@ -39,6 +39,7 @@ from adapters.connectors.base import (
     as_activity_error,
 )
 from adapters.connectors.manual import ManualConnector, platform_name
+from adapters.connectors.registry import Connectors
 from adapters.snapshot_delivery import Delivery, FolderDelivery, S3Delivery
 from adapters.snapshot_package import bag_info, json_bytes, json_lines, with_metadata
 from adapters.snapshot_render import (
@@ -55,9 +56,6 @@ from domain.country import Country
 from readviews.accounts import register_entry
 from store.eventstore import EventStore, RecordedEvent
 from store.snapshots import load_policy
-
-if TYPE_CHECKING:
-    from activities.messages import Connectors
 
 # ----------------------------------------------------------------------------- models
 

@@ -134,13 +134,13 @@ class Loaded:
 async def load(pool: asyncpg.Pool, client: Any, task_queue: str, pages: list[str], count: int,
                concurrency: int, lead: timedelta, spread: float, rate_guess: float) -> Loaded:
     """Start `count` cases spread over the accounts, as the feeder does."""
-    from activities.messages import record_receipt
     from codec import claim_scope
     from domain import message as msg
     from domain.inbound import InboundMessage, MessageKind
     from feeder import account_for, message_workflow_id
     from store.eventstore import EventStore
     from store.projections import all_projections
+    from store.receipts import record_receipt
     from workflows.starter import start_message_case
 
     store = EventStore(pool, all_projections())

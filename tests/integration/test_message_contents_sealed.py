@@ -16,14 +16,8 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from activities.messages import (
-    Connectors,
-    DisposeContentInput,
-    MessageActivities,
-    StoreContentInput,
-    record_receipt,
-    save_content,
-)
+from activities.messages import DisposeContentInput, MessageActivities, StoreContentInput
+from adapters.connectors.registry import Connectors
 from codec import DataKeys, KeyRing, new_key_spec, parse_keys
 from domain import message as msg
 from domain.directory import Country
@@ -31,9 +25,10 @@ from domain.inbound import InboundMessage, message_workflow_id
 from readviews.crisis import digests
 from store.db import create_pool, migrate
 from store.eventstore import EventStore
-from store.message_contents import open_contents
+from store.message_contents import open_contents, save_content
 from store.payload_keys import PayloadKeyTable, StoredKey
 from store.projections import all_projections
+from store.receipts import record_receipt
 
 AUTHOR = "Karin Svensson"
 AUTHOR_ID = "100077715551"

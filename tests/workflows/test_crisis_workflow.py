@@ -15,7 +15,6 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.worker import Replayer
 
 import worker as app_worker
-from activities.messages import record_receipt
 from domain import crisis as cr
 from domain import message as msg
 from domain.crisis_mode import CrisisMode, CrisisStatus
@@ -24,6 +23,7 @@ from domain.inbound import InboundMessage, message_workflow_id
 from readviews.crisis import crisis_settings
 from store.eventstore import EventStore
 from store.projections import all_projections
+from store.receipts import record_receipt
 from tests.support import COMMS, DEPUTY, MANAGER, eventually, keep_history
 from tests.workflows.conftest import Harness
 from workflows import search_attributes as sa

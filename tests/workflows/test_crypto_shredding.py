@@ -32,7 +32,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
-from activities.messages import Connectors
+from adapters.connectors.registry import Connectors
 from cli import load_directory_file
 from codec import (
     DEK,

@@ -31,7 +31,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
-from activities.messages import Connectors
+from adapters.connectors.registry import Connectors
 from cli import rebuild_read_models
 from domain import account as acc
 from domain import snapshot as snap
