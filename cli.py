@@ -35,11 +35,6 @@ from temporalio.client import Client
 
 import settings
 import worker
-from activities.db import create_pool, migrate
-from activities.directory import DirectoryRepository, LoadReport, parse_directory_yaml
-from activities.eventstore import EventStore
-from activities.intake import IntakeRepository, RowKey
-from activities.payload_keys import PayloadKeyTable
 from codec import DataKeys, KeyRing, PayloadDecryptionError, PayloadKeyError, parse_keys
 from deploy.temporal import (
     NamespaceNotReady,
@@ -49,6 +44,13 @@ from deploy.temporal import (
     prepare_namespace,
 )
 from domain.directory import Directory
+from readviews.records import RecordsExportInput, export_records
+from store.db import create_pool, migrate
+from store.directory import DirectoryRepository, LoadReport, parse_directory_yaml
+from store.eventstore import EventStore
+from store.intake import IntakeRepository, RowKey
+from store.payload_keys import PayloadKeyTable
+from store.snapshots import policies, save_policy
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -69,8 +71,6 @@ async def _load(dsn: str, directory: Directory) -> LoadReport:
     pool = await create_pool(dsn, min_size=1, max_size=2)
     try:
         report = await DirectoryRepository(pool).load(directory)
-        from activities.snapshot import save_policy
-
         # R-37, R-43: the municipality's snapshot settings (municipality.snapshots).
         await save_policy(pool, directory.municipality.id, directory.municipality.snapshots)
         return report
@@ -85,8 +85,7 @@ async def rebuild_read_models(dsn: str, *, progress: TextIO | None = None,
     done, rate, time left)."""
     # Imported here: the projections import the read-model code, which the
     # other commands don't need.
-    from activities import rebuild
-    from activities.projections import all_projections
+    from store.projections import all_projections, rebuild
 
     await migrate(dsn)
     pool = await create_pool(dsn, min_size=1, max_size=2)
@@ -208,8 +207,6 @@ async def _send_crisis_settings(client: Any, municipality_id: str, dsn: str | No
 
 async def _stored_directory_policy(municipality_id: str, dsn: str | None
                                    ) -> tuple[Any, str] | None:
-    from activities.snapshot import policies
-
     dsn = dsn or settings.load().database_url
     if not dsn:
         return None
@@ -222,8 +219,6 @@ async def _stored_directory_policy(municipality_id: str, dsn: str | None
 
 async def _records_export(dsn: str, municipality_id: str, start: date, end: date,
                           account_id: str | None, out: Path | None) -> int:
-    from activities.snapshot_records import RecordsExportInput, export_records
-
     await migrate(dsn)
     pool = await create_pool(dsn, min_size=1, max_size=2)
     # the messages' texts are sealed under their cases' keys (issue 10)
@@ -244,7 +239,6 @@ async def _records_export(dsn: str, municipality_id: str, start: date, end: date
 
 async def _sync_schedules(dsn: str, temporal_address: str | None, *,
                           client: Client | None = None) -> int:
-    from activities.snapshot import policies
     from workflows.snapshot_starter import sync_snapshot_schedule
 
     pool = await create_pool(dsn, min_size=1, max_size=1)
@@ -317,9 +311,9 @@ async def _rebuild(dsn: str) -> int:
     try:
         count = await rebuild_read_models(dsn, progress=sys.stderr)
     except ModuleNotFoundError as exc:
-        if exc.name != "activities.projections":
+        if exc.name != "store.projections":
             raise
-        _say_error("kanalvakt: no read models to rebuild: activities/projections.py is missing")
+        _say_error("kanalvakt: no read models to rebuild: store/projections/__init__.py is missing")
         return EXIT_FAILED
     print(f"replayed {count} events into the read models in {time.perf_counter() - started:.2f} s")
     return EXIT_OK

@@ -59,7 +59,7 @@ from temporalio.converter import (
     WorkflowSerializationContext,
 )
 
-from activities.payload_keys import PayloadKeyTable
+from store.payload_keys import PayloadKeyTable
 
 ENCODING = b"binary/encrypted"
 KEY_ID = "encryption-key-id"
@@ -239,7 +239,7 @@ class StoredKeyRow(Protocol):
 
 
 class KeyTable(Protocol):
-    """Where wrapped DEKs live (activities/payload_keys.PayloadKeyTable)."""
+    """Where wrapped DEKs live (store/payload_keys.PayloadKeyTable)."""
 
     async def get(self, scopes: Sequence[str]) -> Mapping[str, StoredKeyRow]: ...
     async def insert(self, scope: str, municipality_id: str | None, kek_id: str,

@@ -91,7 +91,7 @@ class Settings:
         o.strip().rstrip("/") for o in os.environ.get(
             "KANALVAKT_CODEC_CORS_ORIGINS", "http://localhost:8233").split(",") if o.strip()))
 
-    # ---- the intake feeder (activities/feeder.py, activities/intake.py)
+    # ---- the intake feeder (feeder.py, store/intake.py)
     # A failing row is tried again after base seconds, twice as long each
     # time up to cap, and parked after max attempts (`kanalvakt intake`).
     intake_max_attempts: int = field(default_factory=lambda: _int(

@@ -25,18 +25,20 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 import settings as app_settings
 from activities.account import AccountActivities
 from activities.crisis import CrisisActivities
-from activities.directory import DirectoryRepository
-from activities.eventstore import EventStore
-from activities.feeder import IntakeFeeder
-from activities.intake import RetryPolicy
-from activities.messages import Connectors, MessageActivities
-from activities.projections import all_projections
+from activities.messages import MessageActivities
 from activities.records import RecordActivities
 from activities.snapshot import SnapshotActivities, archive_delivery_from_env
 from activities.snapshot_admins import SnapshotAdminActivities
-from activities.snapshot_delivery import Delivery
+from adapters.connectors.registry import Connectors
+from adapters.snapshot_delivery import Delivery
 from codec import DataKeys, data_keys_of
 from deploy.waiting import DependencyUnavailable, wait_for_postgres, wait_for_temporal
+from feeder import IntakeFeeder
+from store.directory import DirectoryRepository
+from store.eventstore import EventStore
+from store.intake import RetryPolicy
+from store.projections import all_projections
+from store.snapshots import policies
 from workflows.account import AccountLifecycleWorkflow
 from workflows.crisis import CrisisWorkflow
 from workflows.message import InboundMessageWorkflow
@@ -53,9 +55,13 @@ def sandbox_runner() -> SandboxedWorkflowRunner:
     # classes: passing them (and pydantic) through keeps zoneinfo usable and
     # spares rebuilding them for every workflow instance. The workflow modules
     # themselves stay sandboxed, so a clock or random read there is caught.
+    # The workflows import activity classes and their inputs (activities) and
+    # the connectors' payload models (adapters.connectors.base); the modules
+    # those import below them (store, adapters) pass through with them.
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             "domain", "pydantic", "pydantic_core", "annotated_types", "activities",
+            "adapters", "store", "readviews",
             "workflows.models", "workflows.search_attributes", "workflows.snapshot_models",
             "workflows.crisis_models",
         )
@@ -131,7 +137,7 @@ def create_worker(client: Client, activities: Activities, task_queue: str,
 async def main(argv: Sequence[str] = ()) -> None:
     """`python -m worker` runs the Temporal worker and the intake feeder;
     `--no-feeder` only the worker, `--feeder-only` only the feeder. Feeders
-    claim rows safely side by side (activities/intake.py), so more feeder
+    claim rows safely side by side (store/intake.py), so more feeder
     processes let the intake use more cores when one is not enough."""
     parser = argparse.ArgumentParser(prog="python -m worker")
     roles = parser.add_mutually_exclusive_group()
@@ -189,7 +195,6 @@ async def main(argv: Sequence[str] = ()) -> None:
 async def _sync_snapshot_schedules(client: Client, pool: asyncpg.Pool, task_queue: str) -> None:
     """R-37: one Temporal Schedule per municipality, as its policy says
     (idempotent: created, updated when the policy changed, else left)."""
-    from activities.snapshot import policies
     from workflows.snapshot_starter import sync_snapshot_schedule
 
     for municipality_id, (policy, timezone) in (await policies(pool)).items():

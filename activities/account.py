@@ -17,14 +17,16 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from adapters.archive import BagFile, write_bag
 from domain import account as acc
 from domain.directory import Authorities
+from readviews.accounts import register_entry
 
 if TYPE_CHECKING:
     import asyncpg
 
-    from activities.directory import DirectoryRepository
-    from activities.eventstore import EventStore
+    from store.directory import DirectoryRepository
+    from store.eventstore import EventStore
 
 
 class LoadAuthoritiesInput(BaseModel):
@@ -60,8 +62,6 @@ class AccountActivities:
         """R-38: the account's whole event history and its register entry as a
         BagIt package in the registrar's archive location. Content capture
         from the platform is added by the snapshot pipeline later."""
-        from activities.archive import BagFile, write_bag
-        from activities.projections import register_entry
 
         recorded = await self._store.read_stream(inp.stream_id)
         if not recorded:

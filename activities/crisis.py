@@ -1,6 +1,6 @@
 """Crisis mode (R-39) and storm flags (R-40): the crisis workflow's side
-effects, the reads the feeder and the web app need, and the read models
-projected from the crisis streams (`crisis:<municipality>`).
+effects (the reads are in readviews/crisis.py, the read models in
+store/projections/crisis.py).
 
 Who is told of a switch is read from the read models (accounts,
 message_cases), not from Temporal's visibility: the read models are written
@@ -10,150 +10,19 @@ record is found at once, where visibility is eventually consistent.
 
 from __future__ import annotations
 
-import json
-import uuid
-from datetime import datetime
-from typing import Any
-from urllib.parse import urlsplit
-
 import asyncpg
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from activities.eventstore import RecordedEvent
-from activities.message_contents import with_contents
 from activities.signals import Told, gone, signal_each
-from codec import DataKeys
 from domain import crisis as cr
 from domain.crisis_mode import CrisisMode, CrisisStatus
-from domain.screening import StormPolicy, WindowCounts, counted_minutes
+from readviews.crisis import covering_crisis, crisis_settings
 
 _TERMINAL_ACCOUNT = ("closed", "rejected", "lapsed")
 _TERMINAL_CASE = ("answered", "redacted", "disposed", "staff_post")
-
-
-# --------------------------------------------------------------------------- reads
-
-
-async def crisis_settings(pool: asyncpg.Pool, municipality_id: str) -> cr.CrisisSettings | None:
-    """The municipality's crisis settings and roles as the directory holds them."""
-    async with pool.acquire() as conn:
-        row = await conn.fetchrow(
-            "SELECT crisis_policy, country, social_media_policy_url FROM municipalities "
-            "WHERE id = $1", municipality_id)
-        if row is None:
-            return None
-        roles = await conn.fetch(
-            """SELECT r.role, r.person_id FROM roles r
-               JOIN people p ON p.municipality_id = r.municipality_id AND p.id = r.person_id
-               WHERE r.municipality_id = $1 AND p.active""", municipality_id)
-        units = await conn.fetch("SELECT id FROM units WHERE municipality_id = $1 AND active",
-                                 municipality_id)
-    return cr.CrisisSettings(
-        municipality_id=municipality_id,
-        policy=cr.CrisisPolicy.model_validate(row["crisis_policy"] or {}),
-        crisis_management=frozenset(r["person_id"] for r in roles
-                                    if r["role"] == "crisis_management"),
-        communications=frozenset(r["person_id"] for r in roles if r["role"] == "communications"),
-        units=frozenset(u["id"] for u in units),
-        country=row["country"], home_page=_home_page(row["social_media_policy_url"]))
-
-
-def _home_page(policy_url: str | None) -> str | None:
-    """R-39: the municipality's own website, the origin of its policy page."""
-    if not policy_url:
-        return None
-    parts = urlsplit(policy_url)
-    return f"{parts.scheme}://{parts.netloc}" if parts.scheme == "https" else None
-
-
-async def crisis_record(pool: asyncpg.Pool, municipality_id: str) -> cr.CrisisState | None:
-    """The crisis stream folded: what a (re)started crisis workflow carries on."""
-    rows = await pool.fetch("SELECT data FROM events WHERE stream_id = $1 ORDER BY version",
-                            cr.workflow_id_for(municipality_id))
-    if not rows:
-        return None
-    return cr.fold([cr.parse_event(r["data"]) for r in rows])
-
-
-async def current_crisis(pool: asyncpg.Pool, municipality_id: str) -> CrisisMode | None:
-    mode = await pool.fetchval(
-        "SELECT mode FROM crisis_modes WHERE municipality_id = $1 AND ended_at IS NULL",
-        municipality_id)
-    return None if mode is None else CrisisMode.model_validate(mode)
-
-
-async def covering_crisis(pool: asyncpg.Pool, municipality_id: str, unit_id: str
-                          ) -> CrisisMode | None:
-    """R-39: the crisis in force for a unit's accounts, if any."""
-    mode = await current_crisis(pool, municipality_id)
-    return mode if mode is not None and mode.covers(unit_id) else None
-
-
-async def storm_cooldown_until(pool: asyncpg.Pool, account_id: str) -> datetime | None:
-    until: datetime | None = await pool.fetchval(
-        """SELECT max(cooldown_until) FROM crisis_storms
-           WHERE account_id = $1::uuid AND cooled_down_at IS NULL""", account_id)
-    return until
-
-
-async def window_counts(pool: asyncpg.Pool, account_id: str, now: datetime,
-                        policy: StormPolicy) -> WindowCounts:
-    """R-40: the account's citizen messages in the storm window ending at
-    `now`, from the per-minute counts (at most a window's minutes read)."""
-    first, last = counted_minutes(now, policy)
-    row = await pool.fetchrow(
-        """SELECT coalesce(sum(messages), 0) AS messages, coalesce(sum(critical), 0) AS critical
-           FROM storm_counts WHERE account_id = $1::uuid AND minute BETWEEN $2 AND $3""",
-        account_id, first, last)
-    assert row is not None
-    return WindowCounts(window_start=now - policy.window, window_end=now,
-                        messages=row["messages"], critical=row["critical"])
-
-
-async def digests(pool: asyncpg.Pool, municipality_id: str, *, crisis_id: str | None = None,
-                  texts: bool = False, data_keys: DataKeys | None = None
-                  ) -> list[dict[str, Any]]:
-    """R-39: the digests, newest first; with `texts`, the questions' texts from
-    the content store, opened with `data_keys` (None once disposed), for
-    crisis management's page."""
-    rows = await pool.fetch(
-        """SELECT digest FROM crisis_digests WHERE municipality_id = $1
-             AND ($2::text IS NULL OR crisis_id = $2) ORDER BY period_end DESC""",
-        municipality_id, crisis_id)
-    out = [dict(r["digest"]) for r in rows]
-    if texts:
-        ids = sorted({i for d in out for i in d["question_case_ids"]})
-        rows = await pool.fetch(
-            "SELECT case_id, content FROM message_contents WHERE case_id = ANY($1::text[])", ids)
-        found = {r["case_id"]: r["text"]
-                 for r in await with_contents(data_keys, [dict(r) for r in rows])}
-        for d in out:
-            d["questions_text"] = [{"case_id": i, "text": found.get(i)}
-                                   for i in d["question_case_ids"]]
-    return out
-
-
-async def crises(pool: asyncpg.Pool, municipality_id: str | None = None, *,
-                 current: bool = False) -> list[dict[str, Any]]:
-    rows = await pool.fetch(
-        """SELECT crisis_id, municipality_id, units, mode, reason, declared_by, declared_at,
-                  ended_by, ended_at, end_reason FROM crisis_modes
-           WHERE ($1::text IS NULL OR municipality_id = $1) AND (NOT $2 OR ended_at IS NULL)
-           ORDER BY declared_at DESC""", municipality_id, current)
-    return [{k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in r.items()}
-            for r in rows]
-
-
-async def storms(pool: asyncpg.Pool, municipality_id: str) -> list[dict[str, Any]]:
-    rows = await pool.fetch(
-        """SELECT s.*, a.account_name FROM crisis_storms s
-           LEFT JOIN accounts a ON a.account_id = s.account_id
-           WHERE s.municipality_id = $1 ORDER BY flagged_at DESC""", municipality_id)
-    return [{k: (v.isoformat() if isinstance(v, datetime) else str(v)
-                 if isinstance(v, uuid.UUID) else v) for k, v in r.items()} for r in rows]
 
 
 # --------------------------------------------------------------------------- activities
@@ -293,105 +162,3 @@ class CrisisActivities:
         cases = [cr.DigestCase(**dict(r)) for r in rows]
         return cr.compile_digest(inp.crisis, cases, period_start=inp.period_start,
                                  period_end=inp.period_end, recipients=inp.recipients)
-
-
-# --------------------------------------------------------------------------- read models
-
-
-def _digest_event_id(digest_id: str, recipient: str) -> uuid.UUID:
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"kanalvakt:crisis-digest:{digest_id}:{recipient}")
-
-
-class CrisisProjection:
-    """crisis_modes, crisis_storms and crisis_digests from the crisis streams;
-    the crisis tag of message cases (message_cases.crisis_id); notifications
-    for storm flags (the communications unit) and digests (crisis
-    management). Runs after MessageCasesProjection, whose row it tags."""
-
-    tables = ("crisis_modes", "crisis_storms", "crisis_digests", "storm_counts")
-
-    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        if event.event_type == "MessageReceived":
-            # The crisis tag, and the storm's count of the minute (R-40), in one
-            # statement whatever the storm's size.
-            await conn.execute(
-                """WITH tagged AS (
-                       UPDATE message_cases SET crisis_id = state->>'crisis_id'
-                       WHERE case_id = $1 AND state->>'crisis_id' IS NOT NULL)
-                   INSERT INTO storm_counts (account_id, minute, messages, critical)
-                   SELECT account_id, date_trunc('minute', received_at), 1,
-                          (state->>'mood' = 'critical')::int
-                   FROM message_cases WHERE case_id = $1 AND NOT from_staff
-                   ON CONFLICT (account_id, minute) DO UPDATE SET
-                       messages = storm_counts.messages + 1,
-                       critical = storm_counts.critical + EXCLUDED.critical""",
-                event.stream_id)
-            return
-        if event.event_type == "CrisisRulesApplied":
-            await conn.execute(
-                """UPDATE message_cases SET crisis_id = state->>'crisis_id'
-                   WHERE case_id = $1 AND state->>'crisis_id' IS NOT NULL""", event.stream_id)
-            return
-        if not event.stream_id.startswith(cr.STREAM_PREFIX):
-            return
-        typed = cr.parse_event(event.data)
-        match typed:
-            case cr.CrisisDeclared():
-                m = typed.crisis
-                await conn.execute(
-                    """INSERT INTO crisis_modes (crisis_id, municipality_id, units, mode, reason,
-                           declared_by, declared_at) VALUES ($1, $2, $3, $4, $5, $6, $7)
-                       ON CONFLICT (crisis_id) DO NOTHING""",
-                    m.crisis_id, m.municipality_id, sorted(m.units), m.model_dump(mode="json"),
-                    typed.reason, typed.actor, typed.at)
-            case cr.CrisisApproversChanged():
-                await conn.execute("UPDATE crisis_modes SET mode = $2 WHERE crisis_id = $1",
-                                   typed.crisis.crisis_id, typed.crisis.model_dump(mode="json"))
-            case cr.CrisisEnded():
-                await conn.execute(
-                    """UPDATE crisis_modes SET ended_by = $2, ended_at = $3, end_reason = $4
-                       WHERE crisis_id = $1""", typed.crisis_id, typed.actor, typed.at,
-                    typed.reason)
-            case cr.StormFlagged():
-                municipality = event.stream_id.removeprefix(cr.STREAM_PREFIX)
-                await conn.execute(
-                    """INSERT INTO crisis_storms (event_id, municipality_id, account_id, unit_id,
-                           flagged_at, cooldown_until, window_start, window_end, messages,
-                           critical)
-                       VALUES ($1, $2, $3::uuid, $4, $5, $6, $7, $8, $9, $10)
-                       ON CONFLICT DO NOTHING""",
-                    event.event_id, municipality, typed.account_id, typed.unit_id,
-                    typed.flag.flagged_at, typed.flag.until, typed.window_start,
-                    typed.window_end, typed.flag.messages, typed.flag.critical)
-                await conn.executemany(
-                    """INSERT INTO notifications (event_id, recipient, account_id, kind, step,
-                           stage, due, created_at)
-                       VALUES ($1, $2, $3::uuid, 'storm', $4, 'active', $5, $6)
-                       ON CONFLICT DO NOTHING""",
-                    [(event.event_id, who, typed.account_id, f"storm@{typed.at.isoformat()}",
-                      typed.flag.until, event.occurred_at) for who in typed.recipients])
-            case cr.StormCooledDown():
-                await conn.execute(
-                    """UPDATE crisis_storms SET cooled_down_at = $2
-                       WHERE account_id = $1::uuid AND cooled_down_at IS NULL""",
-                    typed.account_id, typed.at)
-            case cr.CrisisDigestCompiled():
-                d = typed.digest
-                await conn.execute(
-                    """INSERT INTO crisis_digests (digest_id, crisis_id, municipality_id,
-                           period_start, period_end, compiled_at, messages, questions, critical,
-                           open, flagged, digest)
-                       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                       ON CONFLICT DO NOTHING""",
-                    d.digest_id, d.crisis_id, d.municipality_id, d.period_start, d.period_end,
-                    typed.at, d.messages, d.questions, d.critical, d.open, d.flagged,
-                    json.loads(d.model_dump_json()))
-                await conn.executemany(
-                    """INSERT INTO notifications (event_id, recipient, account_id, kind, step,
-                           stage, due, created_at)
-                       VALUES ($1, $2, NULL, 'crisis_digest', $3, 'crisis', $4, $5)
-                       ON CONFLICT DO NOTHING""",
-                    [(_digest_event_id(d.digest_id, who), who, d.digest_id, d.period_end,
-                      event.occurred_at) for who in d.recipients])
-            case _:
-                return

@@ -7,79 +7,29 @@ Every activity is idempotent: keyed by the case id, a retry writes once.
 
 from __future__ import annotations
 
-import json
-import os
-import uuid
-from datetime import datetime
 from typing import Any
 
 import asyncpg
-import httpx
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.connectors.base import (
+from activities.signals import signal_each
+from adapters.connectors.base import (
     ActionName,
     ActionResult,
     Capture,
     KnownContent,
-    PlatformConnector,
     PlatformError,
     PlatformTarget,
     as_activity_error,
 )
-from activities.connectors.manual import ManualConnector
-from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent
-from activities.message_contents import is_question, open_contents, seal_content
-from activities.payload_keys import destroy_data_key
-from activities.signals import signal_each
+from adapters.connectors.registry import Connectors
 from codec import DataKeys, open_record, seal_record
 from domain import message as msg
 from domain.text import clean_strings
-
-_META_PLATFORMS = {"facebook", "instagram"}
-
-
-class Connectors:
-    """Picks the connector for an account: Meta's Graph API where a Page
-    token is configured for it, else a person acts by hand (ManualConnector)."""
-
-    def __init__(self, http: httpx.AsyncClient | None = None, *,
-                 tokens: dict[str, str] | None = None, graph_url: str | None = None) -> None:
-        self._http = http
-        self._tokens = tokens or {}
-        self._graph_url = graph_url
-        self._manual = ManualConnector()
-
-    @classmethod
-    def from_env(cls, http: httpx.AsyncClient) -> Connectors:
-        """`META_PAGE_TOKENS` is a JSON object of account id → Page token;
-        `META_GRAPH_URL` points elsewhere than graph.facebook.com (tests)."""
-        tokens = json.loads(os.environ.get("META_PAGE_TOKENS") or "{}")
-        return cls(http, tokens=tokens, graph_url=os.environ.get("META_GRAPH_URL") or None)
-
-    def for_target(self, target: PlatformTarget) -> PlatformConnector:
-        if (target.platform in _META_PLATFORMS and target.account_ref in self._tokens
-                and self._http is not None):
-            from activities.connectors.meta_graph import MetaGraphConnector
-
-            kwargs = {"base_url": self._graph_url} if self._graph_url else {}
-            return MetaGraphConnector(self._http, self._token, **kwargs)
-        return self._manual
-
-    async def _token(self, account_ref: str) -> str:
-        return self._tokens[account_ref]
-
-
-class StoreContentInput(BaseModel):
-    case_id: str
-    text: str
-    author_name: str | None
-    stored_at: AwareDatetime
-    # The citizen's platform user id (issue 10: kept here, deletable, not in
-    # the event log); a default, so inputs of running workflows still decode.
-    author_id: str | None = None
+from store.message_contents import StoreContentInput, open_contents, save_content
+from store.payload_keys import destroy_data_key
 
 
 class PlatformActionInput(BaseModel):
@@ -104,63 +54,6 @@ class AllocateDiariumNumberInput(BaseModel):
 
 class DisposeContentInput(BaseModel):
     case_id: str
-
-
-async def save_content(pool: asyncpg.Pool, content: StoreContentInput,
-                       data_keys: DataKeys | None, *, municipality_id: str | None = None
-                       ) -> None:
-    """Personal content lives here, not in the event log, so a disposal can
-    delete it (R-35), sealed under the case's data key (issue 10,
-    activities.message_contents). Once per case; nothing for a case whose
-    key was destroyed (a late redelivery of a disposed one). One statement:
-    the key was claimed (and cached) by whoever started the case."""
-    sealed = await seal_content(data_keys, content.case_id, text=content.text,
-                                author_name=content.author_name, author_id=content.author_id,
-                                municipality_id=municipality_id)
-    if sealed is None:
-        return
-    # Sealed: only while the case's key lives (a process may still hold a
-    # key destroyed a moment ago in its cache; what it sealed is not kept).
-    await pool.execute(
-        """
-        INSERT INTO message_contents (case_id, content, is_question, stored_at)
-        SELECT $1, $2, $3, $4
-        WHERE NOT $5 OR EXISTS (SELECT 1 FROM payload_data_keys
-                                WHERE scope = $1 AND wrapped IS NOT NULL)
-        ON CONFLICT (case_id) DO NOTHING
-        """,
-        content.case_id, sealed, is_question(content.text), content.stored_at,
-        data_keys is not None,
-    )
-
-
-# Receipt event ids are derived from the case id, so recording a receipt
-# twice (a feeder retry) yields the same events, written once.
-_RECEIPT_IDS = uuid.UUID("5d0c8f3e-6a53-4c1e-9d3b-2b6f1f0a7c11")
-
-
-async def record_receipt(pool: asyncpg.Pool, store: EventStore, command: msg.ReceiveMessage,
-                         *, stored_at: datetime, data_keys: DataKeys | None = None) -> bool:
-    """Put a message's receipt on the record before its case starts: the
-    content, and the receipt events decided by the same pure rules the
-    workflow applies (R-21: received when published). Returns False when the
-    case's stream was already begun another way (its workflow recorded it)."""
-    m = command.message
-    await save_content(pool, StoreContentInput(case_id=command.case_id, text=m.text,
-                                               author_name=m.author_name, author_id=m.author_id,
-                                               stored_at=stored_at),
-                       data_keys, municipality_id=command.municipality_id)
-    events = msg.decide(None, command, now=m.published_at)
-    try:
-        await store.append(command.case_id, 0, [
-            NewEvent(event_id=uuid.uuid5(_RECEIPT_IDS, f"{command.case_id}/{i}"),
-                     event_type=e.type, data=msg.for_the_record(e).model_dump(mode="json"),
-                     occurred_at=e.at, actor=e.actor, correlation_id=command.case_id)
-            for i, e in enumerate(events)
-        ], idempotency_key=f"{command.case_id}:received")
-    except ConcurrencyConflict:
-        return False
-    return True
 
 
 class InformAdminsInput(BaseModel):

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.eventstore import ConcurrencyConflict, EventStore, NewEvent, UnrecordableEvent
 from domain.records import StoredEvent
+from store.eventstore import ConcurrencyConflict, EventStore, NewEvent, UnrecordableEvent
 
 
 class RecordEventsInput(BaseModel):

@@ -17,32 +17,32 @@ Every activity is idempotent, keyed by the snapshot id:
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import os
 import shutil
-import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import asyncpg
 from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.archive import BagFile, verify_bag, write_bag
-from activities.connectors.base import (
+from adapters.archive import BagFile, verify_bag, write_bag
+from adapters.connectors.base import (
     SCREENSHOTS_NEEDED,
     AccountCapture,
     PlatformError,
     PlatformTarget,
     as_activity_error,
 )
-from activities.connectors.manual import ManualConnector, platform_name
-from activities.eventstore import EventStore, RecordedEvent
-from activities.snapshot_delivery import Delivery, FolderDelivery
-from activities.snapshot_package import bag_info, json_bytes, json_lines, with_metadata
-from activities.snapshot_render import (
+from adapters.connectors.manual import ManualConnector, platform_name
+from adapters.connectors.registry import Connectors
+from adapters.snapshot_delivery import Delivery, FolderDelivery, S3Delivery
+from adapters.snapshot_package import bag_info, json_bytes, json_lines, with_metadata
+from adapters.snapshot_render import (
     REASON_TEXT,
     SOURCE_TEXT,
     data_uri,
@@ -53,9 +53,9 @@ from activities.snapshot_render import (
 from domain import account as acc
 from domain import snapshot as snap
 from domain.country import Country
-
-if TYPE_CHECKING:
-    from activities.messages import Connectors
+from readviews.accounts import register_entry
+from store.eventstore import EventStore, RecordedEvent
+from store.snapshots import load_policy
 
 # ----------------------------------------------------------------------------- models
 
@@ -174,231 +174,6 @@ class SnapshotPlan(BaseModel):
     accounts: list[PlannedAccount]
 
 
-# ----------------------------------------------------------------------------- policies
-
-
-async def save_policy(pool: asyncpg.Pool, municipality_id: str,
-                      policy: snap.SnapshotPolicy) -> None:
-    """R-43: the municipality's snapshot settings, from its directory YAML."""
-    await pool.execute(
-        """
-        INSERT INTO municipality_snapshot_policies (municipality_id, policy, loaded_at)
-        VALUES ($1, $2, now())
-        ON CONFLICT (municipality_id) DO UPDATE SET policy = excluded.policy,
-            loaded_at = excluded.loaded_at
-        """,
-        municipality_id, policy.model_dump(mode="json", exclude_defaults=True))
-
-
-async def load_policy(pool: asyncpg.Pool, municipality_id: str) -> snap.SnapshotPolicy:
-    raw = await pool.fetchval(
-        "SELECT policy FROM municipality_snapshot_policies WHERE municipality_id = $1",
-        municipality_id)
-    return snap.SnapshotPolicy.model_validate(raw or {})
-
-
-async def policies(pool: asyncpg.Pool) -> dict[str, tuple[snap.SnapshotPolicy, str]]:
-    """Every municipality's policy and time zone (for the schedules)."""
-    rows = await pool.fetch(
-        """
-        SELECT m.id, m.timezone, p.policy FROM municipalities m
-        LEFT JOIN municipality_snapshot_policies p ON p.municipality_id = m.id ORDER BY m.id
-        """)
-    return {r["id"]: (snap.SnapshotPolicy.model_validate(r["policy"] or {}), r["timezone"])
-            for r in rows}
-
-
-# ----------------------------------------------------------------------------- read model
-
-
-class SnapshotsProjection:
-    """The snapshots read model, and a snapshot's entries in the diarium (a
-    document with its number, R-28) and the registrar inbox (R-38)."""
-
-    tables = ("snapshots", "diarium", "registrar_inbox", "snapshot_screenshot_requests")
-
-    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        if not event.stream_id.startswith(snap.SNAPSHOT_STREAM_PREFIX):
-            return
-        data: dict[str, Any] = event.data
-        if event.event_type in _SCREENSHOT_EVENTS:
-            await _apply_screenshot_wait(conn, event)
-        elif event.event_type == "SnapshotTaken":
-            taken = snap.SnapshotTaken.model_validate(data)
-            await conn.execute(
-                """
-                INSERT INTO snapshots (snapshot_id, account_id, municipality_id, reason,
-                    taken_at, source, posts, comments, screenshots, package_id,
-                    manifest_sha256, payload_oxum)
-                VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-                ON CONFLICT (snapshot_id) DO NOTHING
-                """,
-                taken.snapshot_id, taken.account_id, taken.municipality_id, taken.reason.value,
-                taken.captured_at, taken.source, taken.posts, taken.comments,
-                taken.screenshots, taken.package_id, taken.manifest_sha256, taken.payload_oxum)
-        elif event.event_type == "SnapshotRegistered":
-            registered = snap.SnapshotRegistered.model_validate(data)
-            await conn.execute(
-                "UPDATE snapshots SET diarium_number = $2, record_class = $3 "
-                "WHERE snapshot_id = $1",
-                registered.snapshot_id, registered.diarium_number, registered.record_class)
-            await conn.execute(
-                """
-                INSERT INTO diarium (diarium_number, case_id, municipality_id, account_id,
-                    record_class, confidential, registered_by, registered_at)
-                VALUES ($1, $2, $3, $4::uuid, $5, false, $6, $7) ON CONFLICT DO NOTHING
-                """,
-                registered.diarium_number, registered.snapshot_id, registered.municipality_id,
-                registered.account_id, registered.record_class, registered.actor, registered.at)
-            row = await conn.fetchrow(
-                "SELECT * FROM snapshots WHERE snapshot_id = $1", registered.snapshot_id)
-            if row is not None:
-                kind = "final_snapshot" if row["reason"] == "final" else "snapshot"
-                await conn.execute(
-                    """
-                    INSERT INTO registrar_inbox (package_id, account_id, municipality_id, kind,
-                        path, manifest_sha256, payload_oxum, registrars, received_at)
-                    VALUES ($1, $2, $3, $4, '', $5, $6, $7, $8)
-                    ON CONFLICT (package_id) DO NOTHING
-                    """,
-                    row["package_id"], row["account_id"], row["municipality_id"], kind,
-                    row["manifest_sha256"], row["payload_oxum"], registered.registrars,
-                    registered.at)
-        elif event.event_type == "SnapshotDelivered":
-            delivered = snap.SnapshotDelivered.model_validate(data)
-            await conn.execute(
-                "UPDATE snapshots SET delivered_to = $2, delivery_kind = $3, delivered_at = $4 "
-                "WHERE snapshot_id = $1",
-                delivered.snapshot_id, delivered.location, delivered.kind, delivered.at)
-            await conn.execute(
-                """
-                UPDATE registrar_inbox SET path = $2 WHERE package_id =
-                    (SELECT package_id FROM snapshots WHERE snapshot_id = $1) AND path = ''
-                """,
-                delivered.snapshot_id, delivered.location)
-
-
-_SCREENSHOT_EVENTS = frozenset({
-    "SnapshotScreenshotsRequested", "SnapshotScreenshotsReminderSent",
-    "SnapshotScreenshotsEscalated", "SnapshotScreenshotsDone", "SnapshotRecordOnlyDecided"})
-_NOTIFY_KIND = {"SnapshotScreenshotsRequested": "screenshots_requested",
-                "SnapshotScreenshotsReminderSent": "reminder",
-                "SnapshotScreenshotsEscalated": "escalation"}
-
-
-async def _apply_screenshot_wait(conn: asyncpg.Connection, event: RecordedEvent) -> None:
-    """R-37, R-38: a snapshot waiting for screenshots, and the people told
-    (the notifications read model, as the accounts' reminders)."""
-    data: dict[str, Any] = event.data
-    sid = event.stream_id
-    next_due: datetime | None = None
-    if event.event_type == "SnapshotScreenshotsRequested":
-        requested = snap.SnapshotScreenshotsRequested.model_validate(data)
-        next_due = min((st.due for st in requested.steps), default=None)
-        await conn.execute(
-            """
-            INSERT INTO snapshot_screenshot_requests (snapshot_id, account_id, municipality_id,
-                reason, requested_at, recipients, next_deadline)
-            VALUES ($1, $2::uuid, $3, $4, $5, $6, $7) ON CONFLICT (snapshot_id) DO NOTHING
-            """, sid, requested.account_id, requested.municipality_id, requested.reason.value,
-            requested.at, requested.recipients, next_due)
-        recipients, step, due = requested.recipients, "screenshots_requested", next_due
-    elif event.event_type in ("SnapshotScreenshotsReminderSent", "SnapshotScreenshotsEscalated"):
-        fired: snap.SnapshotScreenshotsReminderSent | snap.SnapshotScreenshotsEscalated = (
-            snap.SnapshotScreenshotsReminderSent.model_validate(data)
-            if event.event_type == "SnapshotScreenshotsReminderSent"
-            else snap.SnapshotScreenshotsEscalated.model_validate(data))
-        raw = await conn.fetchval(
-            "SELECT data FROM events WHERE stream_id = $1 "
-            "AND event_type = 'SnapshotScreenshotsRequested'", sid)
-        steps = snap.SnapshotScreenshotsRequested.model_validate(raw).steps if raw else []
-        later = [st.due for st in steps if st.due > fired.due]
-        next_due = min(later, default=None)
-        if isinstance(fired, snap.SnapshotScreenshotsReminderSent):
-            await conn.execute(
-                "UPDATE snapshot_screenshot_requests SET reminded_at = $2, next_deadline = $3 "
-                "WHERE snapshot_id = $1", sid, fired.at, next_due)
-        else:
-            await conn.execute(
-                "UPDATE snapshot_screenshot_requests SET escalated_at = $2, next_deadline = $3, "
-                "escalated_to = $4 WHERE snapshot_id = $1", sid, fired.at, next_due, fired.step)
-        recipients, step, due = fired.recipients, fired.step, fired.due
-    else:
-        ended: snap.SnapshotScreenshotsDone | snap.SnapshotRecordOnlyDecided = (
-            snap.SnapshotScreenshotsDone.model_validate(data)
-            if event.event_type == "SnapshotScreenshotsDone"
-            else snap.SnapshotRecordOnlyDecided.model_validate(data))
-        await conn.execute(
-            """
-            UPDATE snapshot_screenshot_requests SET outcome = $2, decided_by = $3,
-                decided_at = $4, decision_reason = $5, screenshots = $6, next_deadline = NULL
-            WHERE snapshot_id = $1
-            """, sid,
-            "done" if isinstance(ended, snap.SnapshotScreenshotsDone) else "record_only",
-            ended.actor, ended.at,
-            ended.decision_reason if isinstance(ended, snap.SnapshotRecordOnlyDecided) else None,
-            ended.screenshots if isinstance(ended, snap.SnapshotScreenshotsDone) else 0)
-        return
-    account_id = data["account_id"]
-    await conn.executemany(
-        """
-        INSERT INTO notifications (event_id, recipient, account_id, kind, step, stage, due,
-            created_at, case_id)
-        VALUES ($1, $2, $3::uuid, $4, $5, 'awaiting_screenshots', $6, $7, $8)
-        ON CONFLICT DO NOTHING
-        """,
-        [(event.event_id, who, account_id, _NOTIFY_KIND[event.event_type], step, due,
-          event.occurred_at, sid) for who in recipients])
-
-
-async def screenshot_requests_of(pool: asyncpg.Pool, account_id: str) -> list[dict[str, Any]]:
-    """R-37: the account's snapshots that asked for screenshots, newest first."""
-    rows = await pool.fetch(
-        "SELECT * FROM snapshot_screenshot_requests WHERE account_id = $1::uuid "
-        "ORDER BY requested_at DESC, snapshot_id", account_id)
-    return [{k: (v.isoformat() if hasattr(v, "isoformat") else
-                 str(v) if isinstance(v, uuid.UUID) else v) for k, v in r.items()}
-            for r in rows]
-
-
-async def snapshots_of(pool: asyncpg.Pool, account_id: str) -> list[dict[str, Any]]:
-    rows = await pool.fetch(
-        "SELECT * FROM snapshots WHERE account_id = $1::uuid ORDER BY taken_at, snapshot_id",
-        account_id)
-    return [{k: (v.isoformat() if hasattr(v, "isoformat") else
-                 str(v) if isinstance(v, uuid.UUID) else v) for k, v in r.items()}
-            for r in rows]
-
-
-# ----------------------------------------------------------------------------- uploads
-
-
-async def store_upload(pool: asyncpg.Pool, upload_dir: Path, *, account_id: str,
-                       file_name: str, mime_type: str, content: bytes, caption: str | None,
-                       uploaded_by: str, uploaded_at: datetime) -> dict[str, Any]:
-    """Keep an uploaded screenshot for the account's next snapshot."""
-    import hashlib
-
-    upload_id = uuid.uuid4()
-    suffix = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}[mime_type]
-    folder = upload_dir / account_id
-    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    path = folder / f"{upload_id}{suffix}"
-    await asyncio.to_thread(path.write_bytes, content)
-    digest = hashlib.sha256(content).hexdigest()
-    await pool.execute(
-        """
-        INSERT INTO snapshot_uploads (upload_id, account_id, file_name, mime_type, size, sha256,
-            path, caption, uploaded_by, uploaded_at)
-        VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10)
-        """,
-        upload_id, account_id, file_name, mime_type, len(content), digest, str(path), caption,
-        uploaded_by, uploaded_at)
-    return {"upload_id": str(upload_id), "account_id": account_id, "file_name": file_name,
-            "mime_type": mime_type, "size": len(content), "sha256": digest,
-            "uploaded_by": uploaded_by, "uploaded_at": uploaded_at.isoformat()}
-
-
 # ----------------------------------------------------------------------------- activities
 
 
@@ -503,7 +278,6 @@ class SnapshotActivities:
                 return result.model_copy(update={"awaiting_screenshots": True})
         # The record as of now: the account's events and its register entry.
         events = await self._store.read_stream(f"account-{account.account_id}")
-        from activities.projections import register_entry
 
         entry = await register_entry(self._pool, account.account_id)
         files["account-events.jsonl"] = json_lines([_event_row(e) for e in events])
@@ -739,8 +513,6 @@ def _event_row(e: RecordedEvent) -> dict[str, Any]:
 
 
 def _ref(package_id: str, target: Path) -> acc.ArchivePackageRef:
-    import hashlib
-
     manifest = (target / "manifest-sha256.txt").read_bytes()
     info = (target / "bag-info.txt").read_text("utf-8")
     oxum = next(line.split(": ", 1)[1] for line in info.splitlines()
@@ -758,7 +530,5 @@ def archive_delivery_from_env(archive_dir: Path) -> Delivery:
     """`KANALVAKT_ARCHIVE_DELIVERY=s3` with `KANALVAKT_ARCHIVE_S3_*` settings,
     else the archive folder itself (the default)."""
     if os.environ.get("KANALVAKT_ARCHIVE_DELIVERY", "folder") == "s3":
-        from activities.snapshot_delivery import S3Delivery
-
         return S3Delivery.from_env()
     return FolderDelivery()

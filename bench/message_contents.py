@@ -7,7 +7,7 @@ reads that open them. A script, not a test:
 Seeds two municipalities alike, one with contents sealed under per-case data
 keys, one with contents kept plain (as without payload keys), each with an
 account of 50 open cases and 5,000 registered cases, then times, median and
-p95 in milliseconds: an inbox page of 50 (activities.message_queries.inbox)
+p95 in milliseconds: an inbox page of 50 (readviews.messages.inbox)
 and the registrars' diarium search over the 5,000 (a word that 1 in 100
 texts holds; the search opens every candidate before matching).
 """
@@ -27,11 +27,11 @@ from typing import Any
 
 import asyncpg
 
-from activities import message_queries as mq
-from activities.db import create_pool, migrate
-from activities.message_contents import seal_content
-from activities.payload_keys import PayloadKeyTable
 from codec import DataKeys, KeyRing, new_key_spec, parse_keys
+from readviews import messages as mq
+from store.db import create_pool, migrate
+from store.message_contents import seal_content
+from store.payload_keys import PayloadKeyTable
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 TEXT = ("Hej! Jag undrar när biblioteket på Storgatan öppnar igen efter renoveringen, "

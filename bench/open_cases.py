@@ -12,7 +12,7 @@ script, not a test:
    municipality over the web API, so answers are due within the crisis
    period around the clock (R-39), as the feeder would then give them.
 3. Loads N message cases directly, the way the feeder starts them
-   (activities.feeder: the account's context, the receipt on the record
+   (feeder: the account's context, the receipt on the record
    with `record_receipt`, the payload data key, `start_message_case` on the
    worker's task queue), C at a time. Each message's publication time is
    chosen so that the first step of its deadline plan (R-22: the reminder
@@ -49,7 +49,6 @@ import httpx
 import psutil
 
 import settings
-from activities.db import create_pool
 from bench.storm import (
     exit_now,
     fresh_stack_environment,
@@ -60,6 +59,7 @@ from bench.storm import (
     write_results,
 )
 from deploy.stack import Stack, StackError, find_temporal_binary, payload_keys
+from store.db import create_pool
 
 
 def say(message: str) -> None:
@@ -134,13 +134,13 @@ class Loaded:
 async def load(pool: asyncpg.Pool, client: Any, task_queue: str, pages: list[str], count: int,
                concurrency: int, lead: timedelta, spread: float, rate_guess: float) -> Loaded:
     """Start `count` cases spread over the accounts, as the feeder does."""
-    from activities.eventstore import EventStore
-    from activities.feeder import account_for, message_workflow_id
-    from activities.messages import record_receipt
-    from activities.projections import all_projections
     from codec import claim_scope
     from domain import message as msg
     from domain.inbound import InboundMessage, MessageKind
+    from feeder import account_for, message_workflow_id
+    from store.eventstore import EventStore
+    from store.projections import all_projections
+    from store.receipts import record_receipt
     from workflows.starter import start_message_case
 
     store = EventStore(pool, all_projections())

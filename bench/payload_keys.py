@@ -25,8 +25,8 @@ from typing import Any
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import WorkflowSerializationContext
 
-from activities.db import migrate
 from codec import EncryptionCodec, ScopedCodec, codec_from_settings, new_key_spec
+from store.db import migrate
 
 PAYLOAD = Payload(metadata={"encoding": b"json/plain"}, data=b"x" * 1487)
 

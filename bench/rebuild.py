@@ -45,16 +45,16 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from activities.db import binary_jsonb, create_pool, migrate
-from activities.directory import DirectoryRepository, parse_directory_yaml
-from activities.eventstore import EventStore, NewEvent
-from activities.projections import all_projections
 from domain import account as acc
 from domain import message as msg
 from domain.account import NotAuthorised, RuleViolation, WrongStage
 from domain.directory import Country, Directory
 from domain.inbound import InboundMessage, MessageKind
 from domain.redaction import RemovalCategory
+from store.db import binary_jsonb, create_pool, migrate
+from store.directory import DirectoryRepository, parse_directory_yaml
+from store.eventstore import EventStore, NewEvent
+from store.projections import all_projections
 
 TZ = ZoneInfo("Europe/Stockholm")
 SYSTEM = "kanalvakt"

@@ -854,7 +854,7 @@ def temporal_storage(pid: int | None) -> dict[str, Any]:
 def feeder_settings() -> dict[str, Any]:
     import inspect
 
-    from activities.feeder import IntakeFeeder
+    from feeder import IntakeFeeder
 
     params = inspect.signature(IntakeFeeder.__init__).parameters
     out = {name: params[name].default for name in ("batch", "concurrency") if name in params}

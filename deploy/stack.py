@@ -573,7 +573,7 @@ class Stack:
     async def _migrate(self, dsn: str) -> None:
         migrate = self.config.migrate
         if migrate is None:
-            from activities.db import migrate as default_migrate
+            from store.db import migrate as default_migrate
 
             # with the workers' payload keys: a migration seals message
             # contents under them (issue 10, migrations/0018)

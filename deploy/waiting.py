@@ -109,7 +109,7 @@ async def wait_for(
 
 async def wait_for_postgres(dsn: str, cfg: app_settings.Settings | None = None) -> asyncpg.Pool:
     """The application's pool, once PostgreSQL accepts a connection."""
-    from activities.db import create_pool
+    from store.db import create_pool
 
     cfg = cfg or app_settings.load()
 

@@ -1,7 +1,7 @@
 """Issue 10: the citizen's message sealed at rest under the case's data key.
 
 `message_contents.text`, `author_name` and `author_id` become one record in
-`content` (jsonb), sealed with activities.message_contents.seal_content (the
+`content` (jsonb), sealed with store.message_contents.seal_content (the
 envelope of preserved copies, codec.seal_record): the case's DEK, wrapped
 under its municipality's key in payload_data_keys. `is_question` (whether
 the text asks something, for the crisis digest, R-39) is derived before the
@@ -23,9 +23,9 @@ import os
 
 import asyncpg
 
-from activities.message_contents import seal_content
-from activities.payload_keys import PayloadKeyTable
 from codec import DataKeys, KeyRing, PayloadKeyError, parse_keys
+from store.message_contents import seal_content
+from store.payload_keys import PayloadKeyTable
 
 BATCH = 500
 

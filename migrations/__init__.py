@@ -1,3 +1,3 @@
 """The SQL migrations, applied in filename order by `kanalvakt migrate`
-(activities/db.py). A package only so that they are installed with
+(store/db.py). A package only so that they are installed with
 Kanalvakt: `pip install .` puts them beside the code."""

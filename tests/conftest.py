@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from activities.db import create_pool, migrate
+from store.db import create_pool, migrate
 
 TEMPLATE_DATABASE = "kv_template"
 

@@ -49,14 +49,15 @@ from starlette.datastructures import UploadFile as StarletteUpload
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities import queries, web_queries
-from activities.snapshot import screenshot_requests_of, snapshots_of
 from domain import account as acc
 from domain import snapshot as snap
 from domain.crisis import CrisisPolicy
 from domain.message_policy import AnswerRule, MessagePolicy, SignatureRule
 from domain.policy import LifecyclePolicy
 from domain.screening import FlagKind
+from readviews import accounts as account_views
+from readviews import people as people_views
+from readviews.snapshots import screenshot_requests_of, snapshots_of
 from web import i18n, rule_texts
 from web.account_panel_texts import TEXTS as PANEL_TEXTS
 from web.account_texts import TEXTS
@@ -107,7 +108,7 @@ MONITORING_ACTIONS = ("check_in", "post", "keep", "watch", "resolve")
 # Events on one page of the account's timeline (an active account gathers
 # several a working day: check-ins, reminders, posts); older ones page by page.
 TIMELINE_PAGE = 100
-# Platforms Kanalvakt reads through an API (activities.connectors.meta_graph);
+# Platforms Kanalvakt reads through an API (adapters.connectors.meta_graph);
 # the others are captured from uploaded screenshots (R-37).
 READ_PLATFORMS = frozenset({"facebook", "instagram"})
 
@@ -217,13 +218,13 @@ def stage_deadline(state: acc.AccountState) -> tuple[datetime | None, bool]:
 
 
 async def _account(request: Request, account_id: uuid.UUID, viewer: Viewer
-                   ) -> tuple[dict[str, Any], acc.AccountState]:
-    row = await queries.account(request.app.state.ctx.pool, str(account_id))
-    if row is None:
+                   ) -> account_views.AccountRecord:
+    record = await account_views.account_record(request.app.state.ctx.pool, str(account_id))
+    if record is None:
         raise HTTPException(404)
-    if row["municipality_id"] != viewer.municipality_id:
+    if record.row["municipality_id"] != viewer.municipality_id:
         raise Refused(403, "other_municipality", "the account belongs to another municipality")
-    return row, acc.AccountState.model_validate(row["state"])
+    return record
 
 
 def _field_of(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -388,8 +389,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         now = datetime.now(UTC)
         mine: list[dict[str, Any]] = []
         related: list[dict[str, Any]] = []
-        for row in await web_queries.live_accounts(ctx.pool, viewer.municipality_id):
-            state = acc.AccountState.model_validate(row["state"])
+        for row, state in await people_views.live_accounts(ctx.pool, viewer.municipality_id):
             task = _task_for(state, viewer.person_id, now)
             due, overdue = stage_deadline(state)
             entry = {"row": row, "state": state, "task": task, "due": due,
@@ -398,14 +398,14 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
                 mine.append(entry)
             elif _related(state, viewer):
                 related.append(entry)
-        messages = await web_queries.message_tasks(ctx.pool, viewer.municipality_id,
+        messages = await people_views.message_tasks(ctx.pool, viewer.municipality_id,
                                                    viewer.person_id)
         for m in messages:
             m["overdue"] = bool(m["next_deadline"]) and \
                 datetime.fromisoformat(m["next_deadline"]) < now
         # R-37, R-38: snapshots waiting for screenshots, for their admins and,
         # once escalated, the unit's manager and the communications unit.
-        snapshots = await web_queries.snapshot_tasks(ctx.pool, viewer.municipality_id,
+        snapshots = await people_views.snapshot_tasks(ctx.pool, viewer.municipality_id,
                                                      viewer.person_id)
         for w in snapshots:
             # Late once the admins' days have passed (the reminder went out)
@@ -954,12 +954,12 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
     ctx = request.app.state.ctx
     now = datetime.now(UTC)
     allowed = allowed_actions(state, viewer.person_id, now)
-    names = await web_queries.person_names(ctx.pool, state.municipality_id)
+    names = await people_views.person_names(ctx.pool, state.municipality_id)
     # The newest page of the timeline, or the page before ?events_before=N.
     before = _event_number(request.query_params.get("events_before"))
-    timeline = await queries.timeline(ctx.pool, state.account_id, before=before,
+    timeline = await account_views.timeline(ctx.pool, state.account_id, before=before,
                                       limit=TIMELINE_PAGE)
-    events = await queries.timeline_length(ctx.pool, state.account_id)
+    events = await account_views.timeline_length(ctx.pool, state.account_id)
     municipality = await ctx.directory.municipality(state.municipality_id)
     unit = next((u for u in await ctx.directory.units(state.municipality_id)
                  if u.id == state.request.unit_id), None)
@@ -1143,7 +1143,7 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
                 "AND used_by IS NULL", live.account_id)
         if live.stage is acc.Stage.ACTIVE:
             day = snap.local_date(now, live.timezone)
-            today = await queries.timeline(ctx.pool, live.account_id,
+            today = await account_views.timeline(ctx.pool, live.account_id,
                                            since=snap.day_start(day, live.timezone))
             changes = [e["event_type"] for e in today
                        if snap.major_change_reason(e["event_type"])

@@ -27,13 +27,13 @@ from temporalio.exceptions import ActivityError, ApplicationError, WorkflowAlrea
 from temporalio.service import RPCError
 
 import settings as app_settings
-from activities import queries
-from activities.db import database_unavailable
-from activities.directory import DirectoryRepository
 from codec import DataKeys, data_keys_of
 from deploy.waiting import wait_for_postgres, wait_for_temporal
 from domain import account as acc
 from domain.message_policy import MessagePolicy
+from readviews import accounts as account_views
+from store.db import database_unavailable
+from store.directory import DirectoryRepository
 from web.codec_api import codec_router
 from web.crisis_api import crisis_router
 from web.identity import Actor, ApiActor, known_actor
@@ -265,7 +265,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
         if actor is not None and municipality is None:
             raise _field_error(["query", "municipality"], "name the municipality", "missing")
         await _known_actor(ctx, municipality or "", actor)
-        return await queries.accounts(ctx.pool, municipality_id=municipality,
+        return await account_views.accounts(ctx.pool, municipality_id=municipality,
                                       stage=stage.value if stage else None)
 
     @app.get("/api/accounts/{account_id}", response_model=AccountView)
@@ -291,7 +291,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
         `limit` before `before` (the next page: `before` = the first's version)."""
         _, row = await _handle(ctx, account_id)
         await _known_actor(ctx, row["municipality_id"], actor)
-        return await queries.timeline(ctx.pool, str(account_id), before=before, limit=limit)
+        return await account_views.timeline(ctx.pool, str(account_id), before=before, limit=limit)
 
     def decision(path: str, update: Any, build: Callable[..., acc.Command],
                  body_type: type[BaseModel], summary: str) -> None:
@@ -392,7 +392,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one flat list of endpoints re
     async def register_json(ctx: Ctx, municipality: str | None = Query(None)
                             ) -> list[dict[str, Any]]:
         """R-07: the public register of official channels; no sign-in."""
-        return await queries.public_register(ctx.pool, municipality_id=municipality)
+        return await account_views.public_register(ctx.pool, municipality_id=municipality)
 
     @app.exception_handler(acc.DomainError)
     async def domain_error(_: Request, error: acc.DomainError) -> JSONResponse:
@@ -459,7 +459,7 @@ async def start_account_request(ctx: AppContext, municipality_id: str, actor: Ac
 async def _recorded_soon(ctx: AppContext, account_id: str, seconds: float = 10) -> bool:
     deadline = asyncio.get_running_loop().time() + seconds
     while asyncio.get_running_loop().time() < deadline:
-        if await queries.account(ctx.pool, account_id) is not None:
+        if await account_views.account(ctx.pool, account_id) is not None:
             return True
         await asyncio.sleep(0.05)
     return False
@@ -467,7 +467,7 @@ async def _recorded_soon(ctx: AppContext, account_id: str, seconds: float = 10) 
 
 async def _handle(ctx: AppContext, account_id: uuid.UUID
                   ) -> tuple[WorkflowHandle[Any, Any], dict[str, Any]]:
-    row = await queries.account(ctx.pool, str(account_id))
+    row = await account_views.account(ctx.pool, str(account_id))
     if row is None:
         raise Refused(404, "no_account", "no such account")
     return ctx.client.get_workflow_handle(row["workflow_id"]), row

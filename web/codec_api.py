@@ -54,7 +54,6 @@ from google.protobuf.json_format import MessageToDict, ParseDict, ParseError
 from temporalio.api.common.v1 import Payload
 
 import settings as app_settings
-from activities import message_queries as mq
 from codec import (
     DEK,
     KEY_ID,
@@ -66,6 +65,7 @@ from codec import (
     codec_from_settings,
     scope_of,
 )
+from readviews import messages as mq
 from web.identity import Actor, api_actor, known_actor
 from web.messages_api import may_read_case
 from web.page_texts import Refused

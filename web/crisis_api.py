@@ -23,8 +23,8 @@ import structlog
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from activities import crisis as crisis_reads
 from domain import crisis as cr
+from readviews import crisis as crisis_reads
 from web.identity import Actor, ApiActor
 from workflows.crisis import CrisisWorkflow
 from workflows.crisis_models import CrisisResult

@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from activities import crisis as crisis_reads
-from activities import message_queries as mq
-from activities import web_queries
 from domain import crisis as cr
+from readviews import crisis as crisis_reads
+from readviews import messages as mq
+from readviews import people as people_views
 from web import moderation_texts
 from web.crisis_api import switch_handle
 from web.i18n import translator
@@ -168,7 +168,7 @@ async def _page(request: Request, viewer: Viewer, *, errors: dict[str, str] | No
             municipality.crisis.website and municipality.crisis.phone),
         # R-39 (Kristiansand): the replies waiting for this person's approval.
         "awaiting": await mq.awaiting_approval(ctx.pool, m, viewer.person_id),
-        "names": await web_queries.person_names(ctx.pool, m),
+        "names": await people_views.person_names(ctx.pool, m),
         "tz": municipality.timezone if municipality else "Europe/Stockholm",
         "errors": errors or {}, "values": values or {}, "failed": failed,
         "done": request.query_params.get("done"),

@@ -33,9 +33,6 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
 
-from activities import message_queries as mq
-from activities import moderation_queries as modq
-from activities import queries
 from codec import data_keys_of
 from domain import message as msg
 from domain.account import DomainError
@@ -44,6 +41,9 @@ from domain.country import Country
 from domain.message_policy import SignatureRule
 from domain.office_time import office_hours_between
 from domain.redaction import CATEGORIES, RemovalCategory, mask
+from readviews import accounts as account_views
+from readviews import messages as mq
+from readviews import moderation as modq
 from web import moderation_texts  # noqa: F401 - registers the texts
 from web.i18n import translator
 from web.identity import Signed, Viewer
@@ -259,9 +259,9 @@ def _lang(request: Request, viewer: Viewer) -> str:
 
 
 async def _names(ctx: AppContext, municipality_id: str) -> dict[str, str]:
-    from activities import web_queries
+    from readviews import people as people_views
 
-    names = await web_queries.person_names(ctx.pool, municipality_id)
+    names = await people_views.person_names(ctx.pool, municipality_id)
     names[msg.SYSTEM] = "Kanalvakt"
     return names
 
@@ -365,7 +365,7 @@ async def _account_or_404(ctx: AppContext, account_id: str) -> dict[str, Any]:
         uuid.UUID(account_id)
     except ValueError:
         raise Refused(404, "no_account", "no such account") from None
-    account = await queries.account(ctx.pool, account_id)
+    account = await account_views.account(ctx.pool, account_id)
     if account is None:
         raise Refused(404, "no_account", "no such account")
     return account

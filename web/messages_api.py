@@ -49,9 +49,6 @@ import structlog
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from activities import message_queries as mq
-from activities import queries
-from activities.intake import IntakeRepository
 from codec import data_keys_of
 from domain import account as acc
 from domain import message as msg
@@ -65,6 +62,9 @@ from domain.inbound import (
 )
 from domain.office_time import office_hours_between
 from domain.redaction import RemovalCategory
+from readviews import accounts as account_views
+from readviews import messages as mq
+from store.intake import IntakeRepository
 from web.identity import Actor, ApiActor
 from web.page_texts import KeyedText, Refused
 from workflows.message import (
@@ -226,7 +226,7 @@ def _admins(account: dict[str, Any]) -> set[str]:
 
 
 async def _account(ctx: AppContext, account_id: uuid.UUID | str) -> dict[str, Any]:
-    row = await queries.account(ctx.pool, str(account_id))
+    row = await account_views.account(ctx.pool, str(account_id))
     if row is None:
         raise Refused(404, "no_account", "no such account")
     return row
@@ -259,7 +259,7 @@ async def may_read_messages(ctx: AppContext, account: dict[str, Any] | None,
 async def may_read_case(ctx: AppContext, case: dict[str, Any], who: str) -> dict[str, Any] | None:
     """One case: its account's readers, the case's officer and the registrars;
     returns the account's row."""
-    account = await queries.account(ctx.pool, case["account_id"])
+    account = await account_views.account(ctx.pool, case["account_id"])
     also = {case["officer"]} if case["officer"] else set()
     also |= approvers_of(case)
     await may_read_messages(ctx, account, case["municipality_id"], who, also=also or None,

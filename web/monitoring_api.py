@@ -33,9 +33,9 @@ import structlog
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from activities import queries
 from domain import account as acc
 from domain import monitoring as mon
+from readviews import accounts as account_views
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
 from workflows.account import AccountLifecycleWorkflow
@@ -111,12 +111,11 @@ def monitoring_view(state: acc.AccountState, now: datetime | None = None) -> Mon
 
 
 
-async def _account(ctx: AppContext, account_id: uuid.UUID
-                   ) -> tuple[dict[str, Any], acc.AccountState]:
-    row = await queries.account(ctx.pool, str(account_id))
-    if row is None:
+async def _account(ctx: AppContext, account_id: uuid.UUID) -> account_views.AccountRecord:
+    record = await account_views.account_record(ctx.pool, str(account_id))
+    if record is None:
         raise Refused(404, "no_account", "no such account")
-    return row, acc.AccountState.model_validate(row["state"])
+    return record
 
 
 async def works_in_unit(ctx: AppContext, state: acc.AccountState, person: str) -> bool:

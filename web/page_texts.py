@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from activities.connectors import manual_texts
+from adapters.connectors import manual_texts
 from web import i18n
 from web.i18n import Translate
 

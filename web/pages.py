@@ -31,7 +31,8 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Scope
 
 import settings as app_settings
-from activities import queries, web_queries
+from readviews import accounts as account_views
+from readviews import people as people_views
 from web import i18n, session_texts
 from web.boundary import (
     BodyLimitMiddleware,
@@ -253,7 +254,7 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
     async def signin_page(request: Request, next: str | None = Query(None)) -> Response:
         people: list[dict[str, Any]] = []
         if cfg.dev_signin:
-            people = await web_queries.people_for_signin(request.app.state.ctx.pool)
+            people = await people_views.people_for_signin(request.app.state.ctx.pool)
         return await render(request, "signin.html", {
             "next": safe_next(next), "people": people,
             "oidc": request.app.state.oidc is not None,
@@ -267,7 +268,7 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
             municipality_id, _, person_id = choice.partition("/")
             ctx = request.app.state.ctx
             if await ctx.directory.person(municipality_id, person_id) is None:
-                people = await web_queries.people_for_signin(ctx.pool)
+                people = await people_views.people_for_signin(ctx.pool)
                 return await render(request, "signin.html", {
                     "next": safe_next(str(form.get("next") or "")), "people": people,
                     "oidc": request.app.state.oidc is not None,
@@ -305,7 +306,7 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
             who = client.who(signed.claims)
         except OidcError as failure:
             return await _signin_failed(request, failure)
-        matches = await web_queries.people_matching(
+        matches = await people_views.people_matching(
             request.app.state.ctx.pool, who, municipality_id=cfg.oidc_municipality or None)
         if len(matches) != 1:
             log.warning("OIDC sign-in of a person not (or not uniquely) in the directory",
@@ -376,7 +377,7 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
     async def register_html(request: Request, municipality: str | None = Query(None)
                             ) -> Response:
         """R-07: the public register of official channels; no sign-in."""
-        entries = await queries.public_register(request.app.state.ctx.pool,
+        entries = await account_views.public_register(request.app.state.ctx.pool,
                                                 municipality_id=municipality)
         return await render(request, "register.html", {"entries": entries})
 

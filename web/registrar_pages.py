@@ -22,10 +22,11 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from activities import message_queries as mq
-from activities import moderation_queries as modq
-from activities import queries, web_queries
 from domain.redaction import CATEGORIES, RemovalCategory
+from readviews import accounts as account_views
+from readviews import messages as mq
+from readviews import moderation as modq
+from readviews import people as people_views
 from web import moderation_texts
 from web.i18n import translator
 from web.identity import Signed, Viewer
@@ -112,7 +113,7 @@ async def _records_page(request: Request, viewer: Viewer) -> tuple[AppContext, A
 
 async def _accounts(ctx: AppContext, viewer: Viewer, t: Any
                     ) -> tuple[list[tuple[str, str]], dict[str, str]]:
-    rows = await queries.accounts(ctx.pool, municipality_id=viewer.municipality_id)
+    rows = await account_views.accounts(ctx.pool, municipality_id=viewer.municipality_id)
     options = [("", t("reg.all"))] + [
         (r["account_id"], f"{r['account_name']} ({r['platform'].capitalize()})") for r in rows]
     return options, {r["account_id"]: r["account_name"] for r in rows}
@@ -199,6 +200,6 @@ def _label(category: str | None, lang: str) -> str:
 
 
 async def _people(ctx: AppContext, viewer: Viewer) -> dict[str, str]:
-    names = await web_queries.person_names(ctx.pool, viewer.municipality_id)
+    names = await people_views.person_names(ctx.pool, viewer.municipality_id)
     names["kanalvakt"] = "Kanalvakt"
     return names

@@ -34,9 +34,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
 
-from activities import moderation_queries as modq
-from activities import queries
 from domain.redaction import CATEGORIES, RemovalCategory
+from readviews import accounts as account_views
+from readviews import moderation as modq
 from web import moderation_texts
 from web.i18n import translator
 from web.identity import Signed, Viewer
@@ -215,7 +215,7 @@ def report_pages_router() -> APIRouter:
                 uuid.UUID(values["account"])
             except ValueError:
                 raise Refused(404, "no_account", "no such account") from None
-            account = await queries.account(ctx.pool, values["account"])
+            account = await account_views.account(ctx.pool, values["account"])
             if account is None:
                 raise Refused(404, "no_account", "no such account")
             if account["municipality_id"] != viewer.municipality_id:

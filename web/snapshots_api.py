@@ -35,12 +35,13 @@ from starlette.datastructures import UploadFile as StarletteUploadFile
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 import settings
-from activities import queries
-from activities.snapshot import screenshot_requests_of, snapshots_of, store_upload
-from activities.snapshot_records import RecordsExportInput, export_records
 from domain import account as acc
 from domain import snapshot as snap
 from domain.text import clean_text
+from readviews import accounts as account_views
+from readviews.records import RecordsExportInput, export_records
+from readviews.snapshots import screenshot_requests_of, snapshots_of
+from store.snapshots import store_upload
 from web import i18n
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
@@ -93,7 +94,7 @@ def upload_dir() -> Path:
 
 async def _account_and_actor(ctx: AppContext, account_id: uuid.UUID,
                              actor: Any) -> tuple[dict[str, Any], str]:
-    account = await queries.account(ctx.pool, str(account_id))
+    account = await account_views.account(ctx.pool, str(account_id))
     if account is None:
         raise Refused(404, "no_account", "no such account")
     who = await known_actor(ctx, account["municipality_id"], actor)
@@ -105,7 +106,7 @@ async def _account_and_actor(ctx: AppContext, account_id: uuid.UUID,
 
 async def _account_who(ctx: AppContext, account_id: uuid.UUID,
                        actor: Any) -> tuple[dict[str, Any], str]:
-    account = await queries.account(ctx.pool, str(account_id))
+    account = await account_views.account(ctx.pool, str(account_id))
     if account is None:
         raise HTTPException(404, detail="no such account")
     return account, await known_actor(ctx, account["municipality_id"], actor)
@@ -144,7 +145,7 @@ async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
         # leave the real change without its snapshot.
         if not any(e["event_type"] == body.change and snap.local_date(
                 datetime.fromisoformat(e["occurred_at"]), state.timezone) == day
-                for e in await queries.timeline(
+                for e in await account_views.timeline(
                     ctx.pool, account_id, since=snap.day_start(day, state.timezone))):
             raise Refused(422, "snapshot_no_change_today", f"the account has no "
                           f"{body.change} on its record today ({day}); a snapshot after a "
@@ -232,7 +233,7 @@ async def store_screenshot(ctx: AppContext, account_id: str, who: str,
     """Keep an uploaded screenshot (PNG, JPEG, WebP, at most 20 MB) for the
     account's next snapshot; 413/415 with nothing stored otherwise, 409 for
     an account that will not be snapshotted again (rejected, lapsed, closed)."""
-    account = await queries.account(ctx.pool, account_id)
+    account = await account_views.account(ctx.pool, account_id)
     if account is not None and acc.Stage(account["stage"]).terminal:
         raise Refused(409, "snapshot_never", f"the account is {account['stage']}: no "
                       "snapshot of it will be taken, so the screenshot would never be used")

@@ -45,7 +45,6 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
-from activities.intake import IntakeRepository
 from domain.meta_webhooks import (
     SIGNATURE_HEADER,
     EntryError,
@@ -54,6 +53,7 @@ from domain.meta_webhooks import (
     verify_signature,
 )
 from domain.text import REPLACEMENT
+from store.intake import IntakeRepository
 from web.boundary import MAY_HOLD_UNRECORDABLE
 
 log = structlog.get_logger("kanalvakt.web.webhooks")

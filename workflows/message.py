@@ -41,7 +41,6 @@ from temporalio.exceptions import ApplicationError, FailureError
 from workflows import search_attributes as sa
 
 with workflow.unsafe.imports_passed_through():
-    from activities.connectors.base import ActionResult, PlatformTarget
     from activities.messages import (
         AllocateDiariumNumberInput,
         DisposeContentInput,
@@ -51,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         StoreContentInput,
     )
     from activities.records import RecordActivities, RecordEventsInput
+    from adapters.connectors.base import ActionResult, PlatformTarget
     from domain import message as msg
     from domain.account import DomainError
     from domain.crisis_mode import CrisisStatus

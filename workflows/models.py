@@ -12,7 +12,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from activities.connectors.base import ActionResult
+from adapters.connectors.base import ActionResult
 from domain import account as acc
 from domain import message as msg
 from domain.redaction import RemovalCategory

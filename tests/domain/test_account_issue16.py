@@ -547,7 +547,7 @@ def test_r39_where_all_communication_goes_through_crisis_management_a_post_needs
 
 def test_r43_r47_r48_r53_the_sample_directories_are_set_as_their_guidelines_say() -> None:
     """Exempelby from the Swedish seeds, Fjordvik from Kristiansand's (004)."""
-    from activities.directory import parse_directory_yaml
+    from store.directory import parse_directory_yaml
     from tests.support import ROOT
 
     def load(name: str) -> object:

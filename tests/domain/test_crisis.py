@@ -10,11 +10,11 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from activities.directory import parse_directory_yaml
 from domain import crisis as cr
 from domain import message as msg
 from domain.crisis_mode import CrisisMode, CrisisStatus, StormFlag, checkin_interval
 from domain.screening import RecentMessage, StormPolicy
+from store.directory import parse_directory_yaml
 from tests.domain.test_message import (
     ANSWER_DEADLINE,
     PUBLISHED,

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from activities.directory import parse_directory_yaml
 from domain import crisis as cr
 from domain import message as msg
 from domain.account import NotAuthorised, RuleViolation, WrongStage
 from domain.crisis_mode import CrisisMode
+from store.directory import parse_directory_yaml
 from tests.domain.test_crisis import POLICY as CRISIS_POLICY
 from tests.domain.test_crisis import Crisis, settings
 from tests.domain.test_message import (

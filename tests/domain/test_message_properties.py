@@ -76,7 +76,7 @@ PEOPLE = [*ADMINS, OFFICER, REGISTRAR, STRANGER, MANAGER, COMMS[0], CRISIS_LEAD,
 # Drawn more often, so sequences get past the first refusal.
 ACTORS = st.sampled_from([*ADMINS, *ADMINS, ADMINS[0], OFFICER, CRISIS_LEAD, *PEOPLE])
 START = datetime(2026, 4, 7, 7, 0, tzinfo=UTC)
-MAX_EVENT_BYTES = 1_000_000  # activities.eventstore.MAX_EVENT_BYTES
+MAX_EVENT_BYTES = 1_000_000  # store.eventstore.MAX_EVENT_BYTES
 
 # Texts people really write, and what breaks a record: NUL and other
 # controls, a lone surrogate (JSON can carry one), RTL and zero-width marks,

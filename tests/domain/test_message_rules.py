@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-from activities.directory import parse_directory_yaml
 from domain.account import NotAuthorised, RuleViolation, WrongStage
 from domain.calendar import add_working_days
 from domain.directory import Country
@@ -44,6 +43,7 @@ from domain.message import (
     next_deadline,
     pending_steps,
 )
+from store.directory import parse_directory_yaml
 from tests.domain.test_message import (
     ADMIN,
     ADMINS,

@@ -9,9 +9,9 @@ import holidays
 import pytest
 from pydantic import ValidationError
 
-from activities.directory import parse_directory_yaml
 from domain import snapshot as snap
 from domain.country import Country
+from store.directory import parse_directory_yaml
 from tests.support import EXEMPELBY
 
 SE, NO = Country.SE, Country.NO

@@ -120,7 +120,7 @@ def test_r37_evolve_folds_the_wait() -> None:
 
 
 def test_r43_screenshot_settings_come_from_the_directory_yaml() -> None:
-    from activities.directory import parse_directory_yaml
+    from store.directory import parse_directory_yaml
     from tests.support import EXEMPELBY
 
     text = EXEMPELBY.read_text(encoding="utf-8")

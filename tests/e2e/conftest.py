@@ -22,12 +22,12 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
-from activities.db import create_pool
-from activities.feeder import IntakeFeeder
-from activities.intake import RetryPolicy
 from cli import load_directory_file
 from codec import data_keys_of, new_key_spec
 from deploy.temporal import connect as connect_temporal
+from feeder import IntakeFeeder
+from store.db import create_pool
+from store.intake import RetryPolicy
 from tests.servers import held_socket, port_of, serve_app
 from tests.support import DEV_SERVER, EXEMPELBY
 from web.app import create_app

@@ -16,10 +16,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from activities.db import create_pool
-from activities.feeder import IntakeFeeder
-from activities.intake import IntakeRepository
 from domain.inbound import InboundMessage
+from feeder import IntakeFeeder
+from store.db import create_pool
+from store.intake import IntakeRepository
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.test_webhook_intake import PAGE
 from tests.support import eventually

@@ -25,9 +25,9 @@ from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
 
 import cli
-from activities.feeder import FeederPaused, IntakeFeeder
-from activities.intake import IntakeRepository, RetryPolicy
 from domain.inbound import InboundMessage
+from feeder import FeederPaused, IntakeFeeder
+from store.intake import IntakeRepository, RetryPolicy
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.test_webhook_intake import PAGE, comment, deliver, delivery
 from tests.support import DEV_SERVER, eventually

@@ -21,8 +21,8 @@ from zoneinfo import ZoneInfo
 
 from playwright.async_api import Browser
 
-from activities.directory import parse_directory_yaml
 from domain import account as acc
+from store.directory import parse_directory_yaml
 from tests.e2e.browser import expect_accessible, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack
 from tests.e2e.intranet import browser, sign_in

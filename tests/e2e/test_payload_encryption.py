@@ -65,7 +65,7 @@ async def encrypted(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
     activities = app_worker.build_activities(pool, tmp_path / "archive")
 
     async def connect() -> tuple[asyncpg.Pool, Client]:
-        from activities.db import create_pool
+        from store.db import create_pool
 
         return await create_pool(database_url), client
 

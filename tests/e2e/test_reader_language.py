@@ -16,9 +16,9 @@ from typing import Any
 
 from playwright.async_api import Browser, Page
 
-from activities.connectors import manual_texts
-from activities.connectors.base import PlatformTarget
-from activities.connectors.manual import ManualConnector, instruction_params
+from adapters.connectors import manual_texts
+from adapters.connectors.base import PlatformTarget
+from adapters.connectors.manual import ManualConnector, instruction_params
 from cli import load_directory_file
 from tests.e2e.browser import new_page, person_page, screenshot, sign_in, submit, url
 from tests.e2e.conftest import Stack, active_account
@@ -240,7 +240,7 @@ def test_the_english_detector_finds_english_and_spares_swedish_and_bokmal() -> N
 
 def test_a_manual_instruction_reads_in_every_language_and_old_records_still_show() -> None:
     """The manual connector's instruction is a key with params on the record
-    (activities/connectors/manual_texts.py): every key renders in sv, nb and
+    (adapters/connectors/manual_texts.py): every key renders in sv, nb and
     en with the platform, the object, the account and the reply's text; the
     stored text (Swedish, for the API) is the Swedish rendering; a record from
     before the keys shows its stored text."""

@@ -27,10 +27,10 @@ import pytest
 from playwright.async_api import Browser
 from temporalio.client import WorkflowUpdateFailedError
 
-from activities.eventstore import EventStore, NewEvent
-from activities.projections import all_projections
 from domain import snapshot as snap
 from domain.country import Country
+from store.eventstore import EventStore, NewEvent
+from store.projections import all_projections
 from tests.e2e.browser import expect_accessible, person_page, screenshot, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, csrf_of, sign_in

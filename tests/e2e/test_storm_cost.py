@@ -18,14 +18,14 @@ from typing import Any
 import asyncpg
 import pytest
 
-from activities.db import create_pool
-from activities.eventstore import EventStore
-from activities.feeder import IntakeFeeder, account_for
-from activities.intake import IntakeRepository
-from activities.messages import record_receipt
-from activities.projections import all_projections
 from domain import message as msg
 from domain.inbound import InboundMessage, message_workflow_id
+from feeder import IntakeFeeder, account_for
+from store.db import create_pool
+from store.eventstore import EventStore
+from store.intake import IntakeRepository
+from store.projections import all_projections
+from store.receipts import record_receipt
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.test_webhook_intake import PAGE, deliver, delivery
 from tests.e2e.test_webhook_intake import comment as webhook_comment

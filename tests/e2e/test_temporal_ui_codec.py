@@ -49,10 +49,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
-from activities.feeder import IntakeFeeder
 from cli import load_directory_file
 from codec import ENCODING, EncryptionCodec, new_key_spec, parse_keys
 from deploy.temporal import connect as connect_temporal
+from feeder import IntakeFeeder
 from tests.e2e.browser import new_page, screenshot, sign_in
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser as intranet_browser
@@ -133,7 +133,7 @@ async def ui_stack(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
     activities = app_worker.build_activities(pool, archive)
 
     async def connect() -> tuple[asyncpg.Pool, Client]:
-        from activities.db import create_pool
+        from store.db import create_pool
 
         return await create_pool(database_url), client
 

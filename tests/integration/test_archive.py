@@ -11,7 +11,7 @@ import bagit
 import pytest
 from pydantic import ValidationError
 
-from activities.archive import BagFile, verify_bag, write_bag
+from adapters.archive import BagFile, verify_bag, write_bag
 
 INFO = {
     "Source-Organization": "Exempelby kommun",

@@ -85,7 +85,7 @@ async def test_migration_0016_takes_the_citizen_id_out_of_old_events(
     the id moves beside the text (deleted by disposal); the log refuses
     edits again afterwards; running it twice changes nothing more. (On the
     schema of its time: migration 0018 seals those columns.)"""
-    from activities.db import create_pool, migrate
+    from store.db import create_pool, migrate
 
     await migrate(empty_database_url, before="0018")
     pool = await create_pool(empty_database_url, min_size=1, max_size=2)

@@ -1,11 +1,11 @@
-"""The pool's release (activities/db.py): no reset round trip, but never a
+"""The pool's release (store/db.py): no reset round trip, but never a
 transaction carried over to the next user of the connection (issue 15)."""
 
 from __future__ import annotations
 
 import asyncpg
 
-from activities.db import create_pool
+from store.db import create_pool
 
 
 async def test_a_transaction_left_open_is_rolled_back_on_release(database_url: str) -> None:

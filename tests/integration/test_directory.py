@@ -18,9 +18,9 @@ import pytest
 from pydantic import ValidationError
 
 import cli
-from activities.directory import DirectoryRepository, parse_directory_yaml
-from activities.eventstore import EventStore, NewEvent, RecordedEvent
 from domain.directory import Country, Directory
+from store.directory import DirectoryRepository, parse_directory_yaml
+from store.eventstore import EventStore, NewEvent, RecordedEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 EXEMPELBY = ROOT / "deploy" / "directory" / "exempelby.yaml"
@@ -322,7 +322,7 @@ async def test_rebuild_read_models_uses_the_apps_projections(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """The command rebuilds whatever activities.projections.all_projections()
+    """The command rebuilds whatever store.projections.all_projections()
     lists; here a stand-in module lists one projection."""
     await pool.execute("CREATE TABLE test_event_log (position bigint PRIMARY KEY, type text)")
     store = EventStore(pool, [EventLog()])
@@ -332,9 +332,9 @@ async def test_rebuild_read_models_uses_the_apps_projections(
         await store.append(f"s{i}", 0, batch, f"k{i}")
     live = await pool.fetch("SELECT * FROM test_event_log ORDER BY position")
     await pool.execute("DELETE FROM test_event_log WHERE type = 'E1'")  # drifted
-    stand_in = ModuleType("activities.projections")
+    stand_in = ModuleType("store.projections")
     stand_in.all_projections = lambda: [EventLog()]  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "activities.projections", stand_in)
+    monkeypatch.setitem(sys.modules, "store.projections", stand_in)
 
     code = await run_cli("--database-url", database_url, "rebuild-read-models")
 

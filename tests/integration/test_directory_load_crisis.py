@@ -20,9 +20,9 @@ from temporalio.testing import WorkflowEnvironment
 
 import cli
 import worker as app_worker
-from activities.crisis import crisis_settings
-from activities.directory import parse_directory_yaml
 from domain import crisis as cr
+from readviews.crisis import crisis_settings
+from store.directory import parse_directory_yaml
 from tests.support import DEV_SERVER, EXEMPELBY
 from workflows import search_attributes as sa
 from workflows.crisis import CrisisWorkflow

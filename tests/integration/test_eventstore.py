@@ -10,8 +10,8 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
-from activities.db import create_pool, migrate, migration_files
-from activities.eventstore import (
+from store.db import create_pool, migrate, migration_files
+from store.eventstore import (
     ConcurrencyConflict,
     EventStore,
     NewEvent,

@@ -11,9 +11,9 @@ import pytest
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.eventstore import MAX_EVENT_BYTES, EventStore, UnrecordableEvent
 from activities.records import RecordActivities, RecordEventsInput
 from domain.records import StoredEvent
+from store.eventstore import MAX_EVENT_BYTES, EventStore, UnrecordableEvent
 from tests.integration.test_eventstore import count_events, event
 
 T0 = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)

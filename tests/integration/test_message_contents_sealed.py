@@ -1,6 +1,6 @@
 """The citizen's message sealed at rest (issue 10; R-28, R-31, R-35, R-39):
 `message_contents.content` under the case's data key (migration 0018,
-activities/message_contents.py). Stored messages leave no plaintext in any
+store/message_contents.py). Stored messages leave no plaintext in any
 table; every read opens a page's contents with one query of the key table;
 the registrars' search finds a registered case by a word of its text and
 not a disposed one (its key destroyed); migration 0018 converts rows of the
@@ -16,24 +16,19 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from activities.crisis import digests
-from activities.db import create_pool, migrate
-from activities.eventstore import EventStore
-from activities.message_contents import open_contents
-from activities.messages import (
-    Connectors,
-    DisposeContentInput,
-    MessageActivities,
-    StoreContentInput,
-    record_receipt,
-    save_content,
-)
-from activities.payload_keys import PayloadKeyTable, StoredKey
-from activities.projections import all_projections
+from activities.messages import DisposeContentInput, MessageActivities, StoreContentInput
+from adapters.connectors.registry import Connectors
 from codec import DataKeys, KeyRing, new_key_spec, parse_keys
 from domain import message as msg
 from domain.directory import Country
 from domain.inbound import InboundMessage, message_workflow_id
+from readviews.crisis import digests
+from store.db import create_pool, migrate
+from store.eventstore import EventStore
+from store.message_contents import open_contents, save_content
+from store.payload_keys import PayloadKeyTable, StoredKey
+from store.projections import all_projections
+from store.receipts import record_receipt
 
 AUTHOR = "Karin Svensson"
 AUTHOR_ID = "100077715551"
@@ -132,7 +127,7 @@ async def test_r28_r31_r35_diarium_search_opens_a_page_and_forgets_the_disposed(
     aside), with its text and author; not a disposed one (R-35: content
     deleted, key destroyed), nor a confidential one by its text (R-31); the
     contents of the whole result come from one read of the key table."""
-    from activities import message_queries as mq
+    from readviews import messages as mq
 
     data_keys, table = _keys(pool, _spec())
     kept = await _receive(pool, data_keys, "Varför är Ängsbadet stängt?", 1, register=True)
@@ -175,7 +170,7 @@ async def test_r28_r31_r35_diarium_search_opens_a_page_and_forgets_the_disposed(
 async def test_r22_r39_inbox_and_digest_texts_open_with_one_key_read(pool: asyncpg.Pool) -> None:
     """The inbox (R-22) and crisis management's question texts (R-39) show
     the texts, opened with one read of the key table for the page."""
-    from activities import message_queries as mq
+    from readviews import messages as mq
 
     data_keys, table = _keys(pool, _spec())
     ids = [await _receive(pool, data_keys, f"Fråga {n}?", n) for n in range(1, 6)]

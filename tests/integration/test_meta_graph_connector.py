@@ -18,7 +18,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from activities.connectors import (
+from adapters.connectors import (
     ActionResult,
     Capture,
     KnownContent,
@@ -28,8 +28,8 @@ from activities.connectors import (
     as_activity_error,
     is_retryable,
 )
-from activities.connectors.manual import ManualConnector
-from activities.connectors.meta_graph import MetaGraphConnector
+from adapters.connectors.manual import ManualConnector
+from adapters.connectors.meta_graph import MetaGraphConnector
 from tests.fakes.meta_graph import FailureKind, FakeGraph, RecordedRequest, serve
 
 PAGE = "104000000000001"  # Kulturhuset Ängen's Facebook Page

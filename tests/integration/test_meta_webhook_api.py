@@ -23,8 +23,8 @@ import pytest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from activities.db import create_pool
 from domain.meta_webhooks import sign
+from store.db import create_pool
 from tests.domain.test_meta_webhooks import (
     IG_ID,
     PAGE_ID,

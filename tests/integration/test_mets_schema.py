@@ -35,15 +35,15 @@ import asyncpg
 import pytest
 import xmlschema
 
-from activities.archive import BagFile
-from activities.directory import DirectoryRepository, parse_directory_yaml
-from activities.eventstore import EventStore, NewEvent
-from activities.projections import all_projections
-from activities.snapshot import store_upload
-from activities.snapshot_package import SCHEMA_LOCATION, with_metadata
-from activities.snapshot_records import RecordsExportInput, export_records
+from adapters.archive import BagFile
+from adapters.snapshot_package import SCHEMA_LOCATION, with_metadata
 from domain import account as acc
 from domain import snapshot as snap
+from readviews.records import RecordsExportInput, export_records
+from store.directory import DirectoryRepository, parse_directory_yaml
+from store.eventstore import EventStore, NewEvent
+from store.projections import all_projections
+from store.snapshots import store_upload
 from tests.fakes.meta_graph import seed_page
 from tests.support import EXEMPELBY, MANAGER, REQUESTER
 from tests.workflows.test_snapshot_workflow import (  # noqa: F401  (s: the fixture)

@@ -31,14 +31,15 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.testing import WorkflowEnvironment
 
 import settings
-from activities.db import migration_files
+from store.db import migration_files
 from tests.conftest import database_url_for
 from tests.servers import port_for_another_process
 from tests.support import DEV_SERVER, eventually
 
 ROOT = settings.ROOT
-PACKAGES = ("domain", "workflows", "activities", "web", "deploy", "migrations")
-MODULES = ("cli.py", "worker.py", "settings.py", "codec.py")
+PACKAGES = ("domain", "workflows", "activities", "store", "readviews", "adapters", "web", "deploy",
+            "migrations")
+MODULES = ("cli.py", "worker.py", "feeder.py", "settings.py", "codec.py")
 NOT_COPIED = {".git", ".venv", ".state", "test-artifacts", "build", "dist", "__pycache__",
               "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache", "results"}
 
@@ -86,7 +87,8 @@ def test_the_wheel_holds_every_module_migration_template_and_sample(wheel: Path)
             if path.is_file() and "__pycache__" not in path.parts and path.suffix in {
                     ".py", ".sql", ".html", ".css", ".js", ".svg", ".yaml"}:
                 expected.add(path.relative_to(ROOT).as_posix())
-    assert any(n.startswith("activities/connectors/") for n in expected)  # the lost subpackage
+    assert any(n.startswith("adapters/connectors/") for n in expected)  # the lost subpackage
+    assert any(n.startswith("store/projections/") for n in expected)
     assert any(n.startswith("migrations/") and n.endswith(".sql") for n in expected)
     assert sorted(expected - names) == []
 

@@ -19,7 +19,6 @@ from temporalio.converter import (
 )
 
 import cli
-from activities.payload_keys import PayloadKeyTable
 from codec import (
     DEK,
     ENCODING,
@@ -38,6 +37,7 @@ from codec import (
     new_key_spec,
     parse_keys,
 )
+from store.payload_keys import PayloadKeyTable
 
 NONCE = 12
 TEXT = b'"Hej, jag heter Karin Svensson och bor p\\u00e5 Storgatan 3"'

@@ -10,11 +10,11 @@ from types import SimpleNamespace
 
 import asyncpg
 
-from activities.directory import DirectoryRepository, parse_directory_yaml
-from activities.eventstore import EventStore, NewEvent
-from activities.projections import all_projections
 from cli import rebuild_read_models
 from domain import account as acc
+from store.directory import DirectoryRepository, parse_directory_yaml
+from store.eventstore import EventStore, NewEvent
+from store.projections import all_projections
 from tests.support import COMMS, EXEMPELBY, REQUESTER
 from tests.workflows.test_snapshot_workflow import put_active_account
 

@@ -18,14 +18,14 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from activities.directory import DirectoryRepository, parse_directory_yaml
-from activities.eventstore import EventStore, NewEvent
-from activities.projections import all_projections
 from cli import rebuild_read_models
 from domain import account as acc
 from domain import crisis as cr
 from domain import snapshot as snap
 from domain.screening import StormSignal
+from store.directory import DirectoryRepository, parse_directory_yaml
+from store.eventstore import EventStore, NewEvent
+from store.projections import all_projections
 from tests.support import COMMS, COMMS_2, DEPUTY, EXEMPELBY, MANAGER, REGISTRARS, REQUESTER
 from tests.workflows.test_snapshot_workflow import put_active_account
 

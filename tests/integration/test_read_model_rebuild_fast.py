@@ -1,4 +1,4 @@
-"""The fast rebuild (activities/rebuild.py: batches, projections applied in
+"""The fast rebuild (store/projections/rebuild.py: batches, projections applied in
 memory, COPY) gives back exactly the read models the live projections wrote
 event by event (issue 15), over a record of every kind the generator of
 bench/rebuild.py decides through the domain: accounts taken to active,
@@ -17,11 +17,10 @@ from typing import Any
 import asyncpg
 import pytest
 
-from activities import rebuild
-from activities.directory import DirectoryRepository, parse_directory_yaml
-from activities.projections import all_projections
 from bench.rebuild import generate
 from cli import rebuild_read_models
+from store.directory import DirectoryRepository, parse_directory_yaml
+from store.projections import all_projections, rebuild
 from tests.support import EXEMPELBY
 
 

@@ -11,10 +11,10 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from activities.connectors import PlatformError
-from activities.connectors.base import SCREENSHOTS_NEEDED
-from activities.connectors.manual import ManualConnector
-from activities.connectors.meta_graph import MetaGraphConnector
+from adapters.connectors import PlatformError
+from adapters.connectors.base import SCREENSHOTS_NEEDED
+from adapters.connectors.manual import ManualConnector
+from adapters.connectors.meta_graph import MetaGraphConnector
 from tests.fakes.meta_graph import FakeGraph, seed_page, serve
 
 PAGE = "104000000000001"
@@ -187,13 +187,13 @@ def test_r37_the_snapshot_page_shows_replies_nested_under_their_comment() -> Non
     """R-37 "showing layout and content": the rendered snapshot page lists
     each reply inside its comment's item, oldest first, with its author and
     local time, and says when replies were left out."""
-    from activities.connectors.base import (
+    from adapters.connectors.base import (
         AccountProfile,
         CapturedComment,
         CapturedPost,
         CapturedReply,
     )
-    from activities.snapshot_render import render_html
+    from adapters.snapshot_render import render_html
 
     reply = CapturedReply(id="r2", text="Klockan 18 <b>i</b> foajén.",
                           author_name="Kulturhuset Ängen",

@@ -16,8 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from activities.archive import BagFile, write_bag
-from activities.snapshot_delivery import (
+from adapters.archive import BagFile, write_bag
+from adapters.snapshot_delivery import (
     DeliveryError,
     S3Delivery,
     SigningKey,

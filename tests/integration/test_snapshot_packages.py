@@ -18,13 +18,13 @@ import bagit
 import httpx
 import pytest
 
-from activities.archive import BagFile, write_bag
-from activities.directory import DirectoryRepository, parse_directory_yaml
-from activities.eventstore import EventStore, NewEvent
-from activities.projections import all_projections
-from activities.snapshot_delivery import S3Delivery
+from adapters.archive import BagFile, write_bag
+from adapters.snapshot_delivery import S3Delivery
 from cli import main
 from domain import snapshot as snap
+from store.directory import DirectoryRepository, parse_directory_yaml
+from store.eventstore import EventStore, NewEvent
+from store.projections import all_projections
 from tests.support import EXEMPELBY
 from tests.workflows.test_snapshot_workflow import put_active_account
 
@@ -141,7 +141,7 @@ async def test_r38_two_exports_of_one_period_in_the_same_second_are_two_valid_pa
         pool: asyncpg.Pool, tmp_path: Path) -> None:
     """Two registrars exporting the same period at nearly the same moment get
     a package each (found by the authorisation matrix: it was a 500)."""
-    from activities.snapshot_records import RecordsExportInput, export_records
+    from readviews.records import RecordsExportInput, export_records
 
     directory = parse_directory_yaml(EXEMPELBY.read_text(encoding="utf-8"))
     await DirectoryRepository(pool).load(directory)

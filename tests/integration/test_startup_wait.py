@@ -27,8 +27,8 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 import settings
-from activities.db import migrate
 from deploy.waiting import DependencyUnavailable, wait_for
+from store.db import migrate
 from tests.servers import port_for_another_process
 from tests.support import DEV_SERVER, eventually
 

@@ -31,8 +31,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
 import settings as app_settings
-from activities.db import create_pool
 from domain.meta_webhooks import sign
+from store.db import create_pool
 from tests.domain.test_meta_webhooks import PAGE_ID, facebook_comment
 from tests.servers import serve_app
 from web.app import create_app

@@ -15,8 +15,8 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
-from activities.directory import DirectoryRepository, parse_directory_yaml
 from domain.directory import Directory
+from store.directory import DirectoryRepository, parse_directory_yaml
 from tests.support import EXEMPELBY, TEST_SERVER, register_search_attributes
 
 

@@ -18,13 +18,13 @@ from temporalio.exceptions import ApplicationError
 from temporalio.worker import Replayer
 
 import worker as app_worker
-from activities.crisis import crisis_settings
-from activities.eventstore import EventStore, NewEvent
-from activities.projections import all_projections
 from domain import account as acc
 from domain import crisis as cr
 from domain import snapshot as snap
 from domain.crisis_mode import CrisisMode
+from readviews.crisis import crisis_settings
+from store.eventstore import EventStore, NewEvent
+from store.projections import all_projections
 from tests.fakes.meta_graph import seed_page
 from tests.support import COMMS, MANAGER, REGISTRARS, REQUESTER, eventually, keep_history
 from tests.workflows.conftest import Harness

@@ -15,15 +15,15 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.worker import Replayer
 
 import worker as app_worker
-from activities.crisis import crisis_settings
-from activities.eventstore import EventStore
-from activities.messages import record_receipt
-from activities.projections import all_projections
 from domain import crisis as cr
 from domain import message as msg
 from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.directory import Country
 from domain.inbound import InboundMessage, message_workflow_id
+from readviews.crisis import crisis_settings
+from store.eventstore import EventStore
+from store.projections import all_projections
+from store.receipts import record_receipt
 from tests.support import COMMS, DEPUTY, MANAGER, eventually, keep_history
 from tests.workflows.conftest import Harness
 from workflows import search_attributes as sa

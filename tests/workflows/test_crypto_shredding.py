@@ -32,9 +32,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
-from activities.messages import Connectors
-from activities.payload_keys import destroy_data_key
-from activities.snapshot_records import RecordsExportInput, export_records
+from adapters.connectors.registry import Connectors
 from cli import load_directory_file
 from codec import (
     DEK,
@@ -52,6 +50,8 @@ from codec import (
 from domain import message as msg
 from domain.directory import Country
 from domain.inbound import InboundMessage, message_workflow_id
+from readviews.records import RecordsExportInput, export_records
+from store.payload_keys import destroy_data_key
 from tests.fakes.meta_graph import FakeGraph, serve
 from tests.servers import serve_app
 from tests.support import (
@@ -115,7 +115,7 @@ async def shred(database_url: str, pool: asyncpg.Pool, tmp_path: Path,
         task_queue = f"shred-{uuid.uuid4().hex[:8]}"
 
         async def connect() -> tuple[asyncpg.Pool, Client]:
-            from activities.db import create_pool
+            from store.db import create_pool
 
             return await create_pool(database_url), env.client
 

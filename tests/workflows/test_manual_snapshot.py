@@ -18,14 +18,14 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from activities.eventstore import EventStore, NewEvent
-from activities.projections import all_projections
-from activities.snapshot import store_upload
 from cli import rebuild_read_models
 from domain import account as acc
 from domain import snapshot as snap
 from domain.calendar import is_working_day, working_days_between
 from domain.directory import Country
+from store.eventstore import EventStore, NewEvent
+from store.projections import all_projections
+from store.snapshots import store_upload
 from tests.support import COMMS, DEPUTY, MANAGER, OUTSIDER, REQUESTER, keep_history
 from tests.workflows.snapshot_waits import waiting
 from tests.workflows.test_account_lifecycle import search_attribute, wait_for_search_attribute

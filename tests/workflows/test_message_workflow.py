@@ -21,7 +21,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
-from activities.messages import Connectors
+from adapters.connectors.registry import Connectors
 from domain import message as msg
 from domain.calendar import OfficeHours, add_office_hours, next_working_day_close
 from domain.directory import Country

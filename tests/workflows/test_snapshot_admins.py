@@ -16,9 +16,6 @@ from datetime import datetime
 
 from temporalio.testing import ActivityEnvironment
 
-from activities.eventstore import EventStore, NewEvent
-from activities.projections import all_projections
-from activities.snapshot import store_upload
 from activities.snapshot_admins import (
     InformSnapshotAdminsInput,
     InformSnapshotAdminsResult,
@@ -27,6 +24,9 @@ from activities.snapshot_admins import (
 )
 from domain import account as acc
 from domain import snapshot as snap
+from store.eventstore import EventStore, NewEvent
+from store.projections import all_projections
+from store.snapshots import store_upload
 from tests.support import COMMS, DEPUTY, MANAGER, REQUESTER, keep_history
 from tests.workflows.snapshot_waits import waiting
 from tests.workflows.test_manual_snapshot import refused, start_manual, stream

@@ -31,15 +31,15 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.testing import WorkflowEnvironment
 
 import worker as app_worker
-from activities.directory import DirectoryRepository, parse_directory_yaml
-from activities.eventstore import EventStore, NewEvent
-from activities.messages import Connectors
-from activities.projections import all_projections
-from activities.snapshot import store_upload
+from adapters.connectors.registry import Connectors
 from cli import rebuild_read_models
 from domain import account as acc
 from domain import snapshot as snap
 from domain.directory import Country, Directory
+from store.directory import DirectoryRepository, parse_directory_yaml
+from store.eventstore import EventStore, NewEvent
+from store.projections import all_projections
+from store.snapshots import store_upload
 from tests.fakes.meta_graph import FakeGraph, seed_page, serve
 from tests.support import (
     COMMS,

@@ -1,12 +1,14 @@
-"""Reads of the read models for the web app and the archive packages."""
+"""Reads of the account read models for the web app and the archive packages."""
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
+
+from domain import account as acc
 
 
 def _row(record: asyncpg.Record) -> dict[str, Any]:
@@ -67,6 +69,25 @@ async def account(pool: asyncpg.Pool, account_id: str) -> dict[str, Any] | None:
     return _row(row) if row else None
 
 
+class AccountRecord(NamedTuple):
+    """An account's row in the accounts read model (JSON-ready, as the API
+    answers it) with its folded state, typed."""
+
+    row: dict[str, Any]
+    state: acc.AccountState
+
+
+def account_record_of(row: dict[str, Any]) -> AccountRecord:
+    """The row (from `account` or `readviews.people.live_accounts`) with its
+    state read into `domain.account.AccountState`."""
+    return AccountRecord(row, acc.AccountState.model_validate(row["state"]))
+
+
+async def account_record(pool: asyncpg.Pool, account_id: str) -> AccountRecord | None:
+    row = await account(pool, account_id)
+    return None if row is None else account_record_of(row)
+
+
 async def accounts(
     pool: asyncpg.Pool, *, municipality_id: str | None = None, stage: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -110,3 +131,9 @@ async def timeline_length(pool: asyncpg.Pool, account_id: str) -> int:
     count: int | None = await pool.fetchval(
         "SELECT max(version) FROM events WHERE stream_id = 'account-' || $1", account_id)
     return count or 0
+
+
+async def register_entry(pool: asyncpg.Pool, account_id: str) -> dict[str, Any] | None:
+    """One account's entry in the public register, as published (R-07)."""
+    entries = await public_register(pool, account_id=account_id)
+    return entries[0] if entries else None

@@ -1,7 +1,7 @@
 """Read models of the monitoring duties (R-15..R-20), projected from the
 account events inside the append's transaction, like every projection here.
 
-Registered after `AccountsProjection` (activities.projections.all_projections):
+Registered after `AccountsProjection` (store.projections.all_projections):
 it reads the account row that projection has just written.
 """
 
@@ -11,8 +11,8 @@ import json
 
 import asyncpg
 
-from activities.eventstore import RecordedEvent
 from domain import account as acc
+from store.eventstore import RecordedEvent
 
 _ACCOUNT_STREAM = "account-"
 

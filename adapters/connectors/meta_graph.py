@@ -78,7 +78,7 @@ from urllib.parse import quote
 import httpx
 import structlog
 
-from activities.connectors.base import (
+from adapters.connectors.base import (
     AccountCapture,
     AccountProfile,
     ActionName,

@@ -2,7 +2,7 @@
 20,000 events/s; the event-at-a-time replay of `EventStore.rebuild` did
 1,406).
 
-The live projections (activities/projections.py, monitoring_projection.py,
+The live projections (store/projections/__init__.py, monitoring_projection.py,
 snapshot.py, crisis.py) apply one event at a time with a few SQL statements
 each, inside the append's transaction: right for one append, slow for a
 replay of the whole record, which paid a round trip per statement and
@@ -46,23 +46,18 @@ from typing import Any, TextIO
 
 import asyncpg
 
-from activities.crisis import _digest_event_id
-from activities.db import binary_jsonb
-from activities.eventstore import Projection, RecordedEvent
-from activities.monitoring_projection import _HANDLED as _MONITORING
-from activities.projections import (
-    _NOTIFICATION_KINDS,
-    account_row,
-    all_projections,
-    approval_rows,
-    case_row,
-    notification_rows,
-)
-from activities.snapshot import _NOTIFY_KIND
 from domain import account as acc
 from domain import crisis as cr
 from domain import message as msg
 from domain import snapshot as snap
+from store.db import binary_jsonb
+from store.eventstore import Projection, RecordedEvent
+from store.projections import all_projections
+from store.projections.accounts import _NOTIFICATION_KINDS, account_row, notification_rows
+from store.projections.crisis import _digest_event_id
+from store.projections.messages import approval_rows, case_row
+from store.projections.monitoring import _HANDLED as _MONITORING
+from store.projections.snapshots import _NOTIFY_KIND
 
 BATCH = 10_000
 CASE_CACHE = 20_000
@@ -70,7 +65,7 @@ PROGRESS_EVERY = 2.0  # seconds between progress lines
 
 _ACCOUNT = "account-"
 
-# Every table the app's projections write (activities.projections.all_projections).
+# Every table the app's projections write (store.projections.all_projections).
 TABLES = ("accounts", "public_register", "notifications", "registrar_inbox", "message_cases",
           "diarium", "disposal_log", "check_ins", "published_posts", "watch_items",
           "monitoring_tasks", "snapshots", "snapshot_screenshot_requests", "crisis_modes",
@@ -138,7 +133,7 @@ _CASE_UPDATED = ("stage", "next_deadline", "escalated", "officer", "diarium_numb
 
 
 def covers(projections: Sequence[Projection]) -> bool:
-    """Whether `projections` are exactly the app's (activities.projections.all_projections),
+    """Whether `projections` are exactly the app's (store.projections.all_projections),
     the ones this module applies in memory."""
     return ([type(p) for p in projections] == [type(p) for p in all_projections()]
             and sorted({t for p in projections for t in p.tables}) == sorted(TABLES))

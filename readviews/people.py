@@ -1,7 +1,7 @@
 """Reads for the intranet's pages (web/): who signs in, what waits for whom.
 
 Rows come out JSON-ready (times as ISO strings, ids as strings), like
-activities/queries.py.
+readviews/accounts.py.
 """
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+from readviews.accounts import AccountRecord, account_record_of
 
 
 def _json(record: asyncpg.Record) -> dict[str, Any]:
@@ -65,7 +67,7 @@ TERMINAL_ACCOUNT_STAGES = ("closed", "rejected", "lapsed")
 OPEN_MESSAGE_STAGES = ("open", "acknowledged", "forwarded", "drafted", "awaiting_approval")
 
 
-async def live_accounts(pool: asyncpg.Pool, municipality_id: str) -> list[dict[str, Any]]:
+async def live_accounts(pool: asyncpg.Pool, municipality_id: str) -> list[AccountRecord]:
     """The municipality's accounts that are not closed, rejected or lapsed,
     with their folded state (for "my tasks"), soonest deadline first."""
     rows = await pool.fetch(
@@ -75,7 +77,7 @@ async def live_accounts(pool: asyncpg.Pool, municipality_id: str) -> list[dict[s
            WHERE municipality_id = $1 AND NOT (stage = ANY($2::text[]))
            ORDER BY next_deadline ASC NULLS LAST, requested_at""",
         municipality_id, list(TERMINAL_ACCOUNT_STAGES))
-    return [_json(r) for r in rows]
+    return [account_record_of(_json(r)) for r in rows]
 
 
 async def message_tasks(pool: asyncpg.Pool, municipality_id: str, person_id: str

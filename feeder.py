@@ -32,30 +32,30 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.crisis import (
-    covering_crisis,
-    crisis_record,
-    crisis_settings,
-    storm_cooldown_until,
-    window_counts,
-)
-from activities.db import database_unavailable
-from activities.eventstore import EventStore
-from activities.intake import (
-    IntakeRepository,
-    PendingMessage,
-    RetryPolicy,
-    RowKey,
-    describe,
-)
-from activities.messages import record_receipt
-from activities.projections import all_projections
 from codec import claim_scope, data_keys_of
 from domain import account as acc
 from domain import crisis as cr
 from domain import message as msg
 from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.inbound import InboundMessage, MessageKind, impossible_date, message_workflow_id
+from readviews.crisis import (
+    covering_crisis,
+    crisis_record,
+    crisis_settings,
+    storm_cooldown_until,
+    window_counts,
+)
+from store.db import database_unavailable
+from store.eventstore import EventStore
+from store.intake import (
+    IntakeRepository,
+    PendingMessage,
+    RetryPolicy,
+    RowKey,
+    describe,
+)
+from store.projections import all_projections
+from store.receipts import record_receipt
 from workflows.crisis_models import StormReport
 from workflows.starter import signal_storm, start_message_case
 

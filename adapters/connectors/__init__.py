@@ -6,7 +6,7 @@ their modules, so importing this package (workflows do, for the models) pulls
 in no HTTP client.
 """
 
-from activities.connectors.base import (
+from adapters.connectors.base import (
     AccountCapture,
     ActionResult,
     Capture,

@@ -5,7 +5,7 @@ timeline, the registrars' diarium search (R-28, R-31), the disposal log
 
 Rows come out JSON-ready: times as ISO strings, ids as strings. The
 citizen's text and name come from message_contents, sealed under the case's
-data key and opened here for a page at once (activities.message_contents),
+data key and opened here for a page at once (store.message_contents),
 so they are null once a disposal has deleted them or destroyed the key
 (R-35); a confidential registration never shows its text in the diarium
 search, nor matches on it (R-31).
@@ -19,9 +19,9 @@ from typing import Any
 
 import asyncpg
 
-from activities.message_contents import open_contents, with_contents
 from codec import DataKeys, open_record
 from domain import message as msg
+from store.message_contents import open_contents, with_contents
 
 # The decisions on a message, by a person or by the account's policy
 # (MessageHidden by `kanalvakt`), and a person's confirmation of what they did

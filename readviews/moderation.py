@@ -4,7 +4,7 @@ person handles, the questions forwarded to them, and the figures of R-42 per
 unit (response times are computed from the cases' states by
 web.messages_api.response_times, the same code as the JSON API's).
 
-Rows come out JSON-ready like activities.message_queries.
+Rows come out JSON-ready like readviews.messages.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from typing import Any
 
 import asyncpg
 
-from activities.message_contents import with_contents
-from activities.message_queries import OPEN_STAGES, _json, waiting_for_a_person
 from codec import DataKeys
 from domain import message as msg
+from readviews.messages import OPEN_STAGES, _json, waiting_for_a_person
+from store.message_contents import with_contents
 
 
 async def handled_accounts(pool: asyncpg.Pool, municipality_id: str, person_id: str, *,

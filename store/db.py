@@ -59,7 +59,7 @@ def _jsonb_from_binary(data: bytes) -> Any:
 @contextlib.asynccontextmanager
 async def binary_jsonb(conn: asyncpg.Connection) -> AsyncIterator[None]:
     """jsonb in binary on `conn` for a while (COPY sends rows in binary:
-    version 1, then the text), then back to activities.db's text codec."""
+    version 1, then the text), then back to store.db's text codec."""
     await conn.set_type_codec("jsonb", schema="pg_catalog", format="binary",
                               encoder=_jsonb_binary, decoder=_jsonb_from_binary)
     try:

@@ -13,7 +13,7 @@ plain, as preserved copies are.
 
 What SQL still needs of the text is a derived flag that is no personal data:
 `is_question` (the crisis digest's count, R-39). The registrars' search
-(R-28, R-35) matches words after opening (activities.message_queries.diarium).
+(R-28, R-35) matches words after opening (readviews.messages.diarium).
 """
 
 from __future__ import annotations
@@ -21,6 +21,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+import asyncpg
+from pydantic import AwareDatetime, BaseModel
 
 from codec import DataKeys, ScopeShredded, open_records, seal_record
 
@@ -74,3 +77,41 @@ async def with_contents(data_keys: DataKeys | None, rows: Iterable[dict[str, Any
         if author_id:
             row["author_id"] = content.get("author_id")
     return out
+
+
+class StoreContentInput(BaseModel):
+    case_id: str
+    text: str
+    author_name: str | None
+    stored_at: AwareDatetime
+    # The citizen's platform user id (issue 10: kept here, deletable, not in
+    # the event log); a default, so inputs of running workflows still decode.
+    author_id: str | None = None
+
+
+async def save_content(pool: asyncpg.Pool, content: StoreContentInput,
+                       data_keys: DataKeys | None, *, municipality_id: str | None = None
+                       ) -> None:
+    """Personal content lives here, not in the event log, so a disposal can
+    delete it (R-35), sealed under the case's data key (issue 10,
+    store.message_contents). Once per case; nothing for a case whose
+    key was destroyed (a late redelivery of a disposed one). One statement:
+    the key was claimed (and cached) by whoever started the case."""
+    sealed = await seal_content(data_keys, content.case_id, text=content.text,
+                                author_name=content.author_name, author_id=content.author_id,
+                                municipality_id=municipality_id)
+    if sealed is None:
+        return
+    # Sealed: only while the case's key lives (a process may still hold a
+    # key destroyed a moment ago in its cache; what it sealed is not kept).
+    await pool.execute(
+        """
+        INSERT INTO message_contents (case_id, content, is_question, stored_at)
+        SELECT $1, $2, $3, $4
+        WHERE NOT $5 OR EXISTS (SELECT 1 FROM payload_data_keys
+                                WHERE scope = $1 AND wrapped IS NOT NULL)
+        ON CONFLICT (case_id) DO NOTHING
+        """,
+        content.case_id, sealed, is_question(content.text), content.stored_at,
+        data_keys is not None,
+    )

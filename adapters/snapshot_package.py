@@ -1,4 +1,4 @@
-"""Archive packages for the registrar: a BagIt bag (activities/archive.py)
+"""Archive packages for the registrar: a BagIt bag (adapters/archive.py)
 whose payload is laid out like an E-ARK / FGS information package:
 
     data/METS.xml                    package metadata (see below)
@@ -31,7 +31,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from typing import Any
 
-from activities.archive import BagFile
+from adapters.archive import BagFile
 from domain.snapshot import PackageFile, PackageMetadata
 
 METS_NS = "http://www.loc.gov/METS/"

@@ -1,10 +1,9 @@
-"""Read models projected from account events, inside the append's transaction.
-
-The accounts projection folds each event into the stored AccountState with
-the same `domain.account.evolve` the workflow uses, so stage, next deadline
-and escalation are computed by one set of rules. Order matters: the register
-and the registrar inbox read the row the accounts projection just wrote.
-"""
+"""The account read models: accounts (folded with the same
+`domain.account.evolve` the workflow uses, so stage, next deadline and
+escalation are computed by one set of rules), the public register, the
+notifications of account steps and the registrar inbox. Order matters: the
+register and the registrar inbox read the row the accounts projection just
+wrote. The rows are shared with the fast rebuild (store/projections/rebuild.py)."""
 
 from __future__ import annotations
 
@@ -14,11 +13,10 @@ from typing import Any
 
 import asyncpg
 
-from activities.db import RawJson
-from activities.eventstore import Projection, RecordedEvent
-from activities.monitoring_projection import MonitoringProjection
 from domain import account as acc
 from domain import message as msg
+from store.db import RawJson
+from store.eventstore import RecordedEvent
 
 _ACCOUNT_STREAM = "account-"
 
@@ -35,7 +33,7 @@ async def _load_state(conn: asyncpg.Connection, stream_id: str) -> acc.AccountSt
     return acc.AccountState.model_validate(data)
 
 
-# The rows the projections write, shared with the fast rebuild (activities/rebuild.py).
+# The rows the projections write, shared with the fast rebuild (store/projections/rebuild.py).
 
 
 def _state(state: acc.AccountState | msg.MessageState, raw: bool) -> Any:
@@ -68,29 +66,6 @@ def notification_rows(event: RecordedEvent, kind: str, account_id: str | None,
     return [(event.event_id, who, account_id, kind, data["step"], data["stage"], due,
              event.occurred_at, case_id) for who in data["recipients"]]
 
-
-def case_row(state: msg.MessageState, version: int, *, raw: bool = False) -> tuple[Any, ...]:
-    """The message_cases row after the case's event `version`, without
-    crisis_id, in the order of the table's columns."""
-    m = state.message
-    return (state.case_id, state.account_id, state.municipality_id, m.platform.value,
-            m.kind.value, m.from_staff, state.stage.value, state.received_at,
-            msg.next_deadline(state), state.escalated, state.officer, state.diarium_number,
-            [f.model_dump(mode="json") for f in state.flags], state.first_response_at,
-            state.closed_at, version, _state(state, raw))
-
-
-def approval_rows(event: RecordedEvent,
-                  typed: msg.ReplySubmittedForApproval | msg.ReplySentBack,
-                  state: msg.MessageState) -> list[tuple[Any, ...]]:
-    """R-39: crisis management hears of a reply to approve, its writer of a
-    reply sent back."""
-    recipients = (typed.approvers if isinstance(typed, msg.ReplySubmittedForApproval)
-                  else [typed.submitted_by])
-    kind = "approval" if isinstance(typed, msg.ReplySubmittedForApproval) else "sent_back"
-    return [(event.event_id, who, state.account_id, kind, f"{kind}@{typed.at.isoformat()}",
-             state.stage.value, msg.next_deadline(state), event.occurred_at, state.case_id)
-            for who in recipients]
 
 
 _ACCOUNT_INSERT = """
@@ -220,88 +195,3 @@ class RegistrarInboxProjection:
             package.manifest_sha256, package.payload_oxum, archived.registrars,
             event.occurred_at,
         )
-
-
-class MessageCasesProjection:
-    """The moderation inbox, the diarium and the disposal log (R-28, R-35),
-    folded with domain.message.evolve; message reminders notify like
-    account ones. Content is not here: it lives in message_contents."""
-
-    tables = ("message_cases", "diarium", "disposal_log")
-
-    async def apply(self, conn: asyncpg.Connection, event: RecordedEvent) -> None:
-        if not event.stream_id.startswith(msg.STREAM_PREFIX):
-            return
-        typed = msg.parse_event(event.data)
-        if isinstance(typed, msg.MessageReceived | msg.StaffPostRecorded):
-            before = None
-        else:
-            raw = await conn.fetchval("SELECT state FROM message_cases WHERE case_id = $1",
-                                      event.stream_id)
-            before = msg.MessageState.model_validate(raw)
-        state = msg.evolve(before, typed)
-        await conn.execute(
-            """
-            INSERT INTO message_cases (case_id, account_id, municipality_id, platform, kind,
-                from_staff, stage, received_at, next_deadline, escalated, officer,
-                diarium_number, flags, first_response_at, closed_at, version, state)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
-            ON CONFLICT (case_id) DO UPDATE SET
-                stage = EXCLUDED.stage, next_deadline = EXCLUDED.next_deadline,
-                escalated = EXCLUDED.escalated, officer = EXCLUDED.officer,
-                diarium_number = EXCLUDED.diarium_number, flags = EXCLUDED.flags,
-                first_response_at = EXCLUDED.first_response_at,
-                closed_at = EXCLUDED.closed_at, version = EXCLUDED.version,
-                state = EXCLUDED.state
-            """,
-            *case_row(state, event.version),
-        )
-        match typed:
-            case msg.MessageRegistered():
-                await conn.execute(
-                    """
-                    INSERT INTO diarium (diarium_number, case_id, municipality_id, account_id,
-                        record_class, confidential, registered_by, registered_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING
-                    """,
-                    typed.diarium_number, state.case_id, state.municipality_id,
-                    state.account_id, typed.record_class, typed.confidential, typed.actor,
-                    typed.at,
-                )
-            case msg.MessageDisposed():
-                await conn.execute(
-                    """
-                    INSERT INTO disposal_log (case_id, municipality_id, account_id, decision_id,
-                        decided_by, disposed_at)
-                    VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING
-                    """,
-                    state.case_id, state.municipality_id, state.account_id, typed.decision_id,
-                    typed.decided_by, typed.at,
-                )
-            case msg.MessageReminderSent() | msg.MessageEscalated():
-                await _notify(conn, event, state.account_id, state.case_id, typed.due)
-            case msg.ReplySubmittedForApproval() | msg.ReplySentBack():
-                await conn.executemany(
-                    """
-                    INSERT INTO notifications (event_id, recipient, account_id, kind, step,
-                        stage, due, created_at, case_id)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING
-                    """,
-                    approval_rows(event, typed, state))
-
-
-def all_projections() -> list[Projection]:
-    from activities.crisis import CrisisProjection  # R-39, R-40: after MessageCasesProjection
-    from activities.snapshot import SnapshotsProjection  # R-37, R-38: snapshots, their diarium
-
-    return [AccountsProjection(), PublicRegisterProjection(), NotificationsProjection(),
-            RegistrarInboxProjection(), MessageCasesProjection(), MonitoringProjection(),
-            SnapshotsProjection(), CrisisProjection()]
-
-
-async def register_entry(pool: asyncpg.Pool, account_id: str) -> dict[str, Any] | None:
-    """One account's entry in the public register, as published (R-07)."""
-    from activities.queries import public_register
-
-    entries = await public_register(pool, account_id=account_id)
-    return entries[0] if entries else None

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from activities.connectors import manual_texts
-from activities.connectors.base import (
+from adapters.connectors import manual_texts
+from adapters.connectors.base import (
     SCREENSHOTS_NEEDED,
     AccountCapture,
     ActionName,

@@ -28,12 +28,10 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from pydantic import AwareDatetime, BaseModel, model_validator
 
-from activities.archive import BagFile, write_bag
-from activities.message_contents import with_contents
-from activities.snapshot_package import bag_info, json_bytes, json_lines, with_metadata
+from adapters.records_package import RecordsContent, write_records_package
 from codec import DataKeys
 from domain import account as acc
-from domain import snapshot as snap
+from store.message_contents import with_contents
 
 DECISION_EVENTS = (
     "MessageHidden", "AcknowledgementSent", "MessageAnswered", "MessageForwarded",
@@ -73,7 +71,8 @@ def _plain(row: asyncpg.Record) -> dict[str, Any]:
 async def export_records(pool: asyncpg.Pool, archive_dir: Path, inp: RecordsExportInput,
                          data_keys: DataKeys | None = None) -> acc.ArchivePackageRef:
     """R-38: the registrar's records export; the messages' texts opened with
-    `data_keys` (sealed at rest, issue 10; null once disposed of)."""
+    `data_keys` (sealed at rest, issue 10; null once disposed of). The rows
+    are read here, the package written by adapters/records_package.py."""
     m = await pool.fetchrow("SELECT id, name, timezone FROM municipalities WHERE id = $1",
                             inp.municipality_id)
     if m is None:
@@ -113,49 +112,19 @@ async def export_records(pool: asyncpg.Pool, archive_dir: Path, inp: RecordsExpo
     snapshots = await pool.fetch(
         f"SELECT * FROM snapshots WHERE {where} AND taken_at >= $3 AND taken_at < $4 "
         "ORDER BY taken_at, snapshot_id", *scope)
-    files = [
-        BagFile(path="content/diarium.json", content=json_bytes([_plain(r) for r in diarium])),
-        BagFile(path="content/messages.jsonl", content=json_lines(await with_contents(
-                    data_keys, [_plain(r) for r in cases]))),
-        BagFile(path="content/decisions.jsonl",
-                content=json_lines([_plain(r) for r in decisions])),
-        BagFile(path="content/disposal-log.json",
-                content=json_bytes([_plain(r) for r in disposals])),
-        BagFile(path="content/snapshots.json", content=json_bytes([_plain(r) for r in snapshots])),
-    ]
+    content = RecordsContent(
+        municipality_id=m["id"], municipality_name=m["name"],
+        account=_plain(account) if account is not None else None,
+        diarium=[_plain(r) for r in diarium],
+        messages=await with_contents(data_keys, [_plain(r) for r in cases]),
+        decisions=[_plain(r) for r in decisions],
+        disposals=[_plain(r) for r in disposals],
+        snapshots=[_plain(r) for r in snapshots])
     if account is not None:
         events = await pool.fetch(
             "SELECT version, event_type, actor, occurred_at, data FROM events "
             "WHERE stream_id = $1 ORDER BY version", f"account-{inp.account_id}")
-        files.append(BagFile(path="metadata/account-events.jsonl",
-                             content=json_lines([_plain(e) for e in events])))
-    scope_name = "all"
-    if account is not None:
-        state = account["state"]
-        scope_name = (json.loads(state) if isinstance(state, str) else state)["slug"]
-    # To the millisecond: two registrars exporting the same period in the same
-    # second get two packages, not a clash.
-    made = inp.now.astimezone(UTC)
-    package_id = (f"{inp.municipality_id}-records-{scope_name}-{inp.start:%Y%m%d}-"
-                  f"{inp.end:%Y%m%d}-{made:%Y%m%dT%H%M%S}{made.microsecond // 1000:03d}Z")
-    meta = snap.PackageMetadata(
-        package_id=package_id, kind=snap.PackageKind.RECORDS_EXPORT, created_at=inp.now,
-        producer=m["name"], producer_id=m["id"],
-        archival_creator=(account["unit_name"] or account["unit_id"]) if account else m["name"],
-        archival_creator_id=account["unit_id"] if account else m["id"],
-        record_class="Allmänna handlingar i sociala medier", start_date=inp.start,
-        end_date=inp.end, account_id=inp.account_id,
-        account_name=account["account_name"] if account else None,
-        platform=account["platform"] if account else None,
-        handle=account["handle"] if account else None, url=account["url"] if account else None)
-    payload, meta = with_metadata(files, meta)
-    info = bag_info(meta) | {"Kanalvakt-Requested-By": inp.requested_by,
-                             "Kanalvakt-Counts": f"diarium {len(diarium)}, messages {len(cases)}, "
-                                                 f"decisions {len(decisions)}, disposals "
-                                                 f"{len(disposals)}, snapshots {len(snapshots)}"}
-    target = archive_dir / inp.municipality_id / "records" / package_id
-    await asyncio.to_thread(target.parent.mkdir, parents=True, exist_ok=True)
-    bag = await asyncio.to_thread(write_bag, target, payload, info)
-    return acc.ArchivePackageRef(package_id=package_id, path=bag.path,
-                                 manifest_sha256=bag.manifest_sha256,
-                                 payload_oxum=bag.payload_oxum)
+        content.account_events = [_plain(e) for e in events]
+    return await asyncio.to_thread(
+        write_records_package, archive_dir, content, start=inp.start, end=inp.end,
+        account_id=inp.account_id, requested_by=inp.requested_by, now=inp.now)
