@@ -269,7 +269,7 @@ async def kill_child(stack: Stack, name: str) -> str:
 async def restart_postgres(stack: Stack) -> str:
     """`pg_ctl restart -m immediate`: the server stops without a checkpoint
     (like a crash; WAL recovery at start) and comes straight back."""
-    from pgserver._commands import pg_ctl  # the stack's embedded server
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # built at import
 
     server = stack._pg_server  # noqa: SLF001 - the stack's own handle
     if server is None:

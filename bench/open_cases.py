@@ -59,6 +59,7 @@ from bench.storm import (
     write_results,
 )
 from deploy.stack import Stack, StackError, find_temporal_binary, payload_keys
+from deploy.temporal import connect
 from store.db import create_pool
 
 
@@ -240,8 +241,6 @@ def rss_of(pid: int) -> int:
 
 
 async def amain(args: argparse.Namespace) -> int:
-    from worker import connect
-
     base = fresh_stack_environment("kanalvakt-open-cases-")
     state_dir = base.state_dir
     config = dataclasses.replace(
