@@ -29,6 +29,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 import settings as app_settings
 from deploy.temporal import connect, connect_config, describe
+from store.db import create_pool
 
 log = structlog.get_logger("kanalvakt.startup")
 
@@ -109,8 +110,6 @@ async def wait_for(
 
 async def wait_for_postgres(dsn: str, cfg: app_settings.Settings | None = None) -> asyncpg.Pool:
     """The application's pool, once PostgreSQL accepts a connection."""
-    from store.db import create_pool
-
     cfg = cfg or app_settings.load()
 
     async def attempt() -> asyncpg.Pool:

@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
+import asyncpg
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client, WorkflowHistory
@@ -143,3 +144,18 @@ def activation_steps(platform_account_id: str | None, today: date
                              "admins": [{"person": REQUESTER, "two_factor": True},
                                         {"person": "johan.berg", "two_factor": True}]}),
     ]
+
+
+async def tables_holding(pool: asyncpg.Pool, needle: str) -> list[str]:
+    """table.column of every column in the database whose value holds `needle`."""
+    columns = await pool.fetch(
+        """SELECT table_name, column_name, data_type FROM information_schema.columns
+           WHERE table_schema = 'public'""")
+    hits = []
+    for c in columns:
+        column = f'"{c["column_name"]}"'
+        where = (f"position(convert_to($1, 'UTF8') in {column}) > 0" if c["data_type"] == "bytea"
+                 else f"position($1 in {column}::text) > 0")
+        if await pool.fetchval(f'SELECT count(*) FROM "{c["table_name"]}" WHERE {where}', needle):
+            hits.append(f"{c['table_name']}.{c['column_name']}")
+    return hits

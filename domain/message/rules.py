@@ -409,20 +409,26 @@ def dispose(state: MessageState, command: Dispose, now: datetime) -> list[Messag
         raise RuleViolation("a registered message is kept by the diarium's rules, "
                             "not disposed of as trivial (R-28, R-33)",
                             key="dispose.registered")
+    return [_disposal_scheduled(state, actor, command.decision_id, now)]
+
+
+def _disposal_scheduled(state: MessageState, actor: str, decision_id: str,
+                        now: datetime) -> DisposalScheduled:
+    """R-31, R-33: never what screening found an identity number in; only
+    under a decision of the records-management plan, due after its keep time."""
     if screening_found_confidential(state):
         raise RuleViolation("R-31, R-33: screening found an identity number; such a "
                             "message is registered, never disposed of as trivial",
                             key="dispose.confidential")
-    decision = next((d for d in state.policy.disposal_decisions
-                     if d.id == command.decision_id), None)
+    decision = next((d for d in state.policy.disposal_decisions if d.id == decision_id), None)
     if decision is None:
         known = ", ".join(d.id for d in state.policy.disposal_decisions) or "none"
-        raise RuleViolation(f"R-33: no disposal decision {command.decision_id!r} in the "
+        raise RuleViolation(f"R-33: no disposal decision {decision_id!r} in the "
                             f"records-management plan (known: {known})",
                             key="dispose.unknown_decision",
-                            params={"decision": command.decision_id, "known": known})
-    return [DisposalScheduled(at=now, actor=actor, decision_id=decision.id,
-                              dispose_on=now + timedelta(days=decision.keep_days))]
+                            params={"decision": decision_id, "known": known})
+    return DisposalScheduled(at=now, actor=actor, decision_id=decision.id,
+                             dispose_on=now + timedelta(days=decision.keep_days))
 
 
 def settle_records(state: MessageState, command: Register | Dispose | CloseCase,
@@ -445,20 +451,7 @@ def settle_records(state: MessageState, command: Register | Dispose | CloseCase,
                                       confidential=command.confidential)]
         case Dispose():
             _require_admin(state, actor, "dispose of a message")
-            if screening_found_confidential(state):
-                raise RuleViolation("R-31, R-33: screening found an identity number; such a "
-                                    "message is registered, never disposed of as trivial",
-                                    key="dispose.confidential")
-            decision = next((d for d in state.policy.disposal_decisions
-                             if d.id == command.decision_id), None)
-            if decision is None:
-                known = ", ".join(d.id for d in state.policy.disposal_decisions) or "none"
-                raise RuleViolation(f"R-33: no disposal decision {command.decision_id!r} in the "
-                                    f"records-management plan (known: {known})",
-                                    key="dispose.unknown_decision",
-                                    params={"decision": command.decision_id, "known": known})
-            return [DisposalScheduled(at=now, actor=actor, decision_id=decision.id,
-                                      dispose_on=now + timedelta(days=decision.keep_days))]
+            return [_disposal_scheduled(state, actor, command.decision_id, now)]
         case CloseCase():
             if not may_close(state, actor):
                 raise NotAuthorised(f"R-22, R-50: only the unit's manager or the communications "

@@ -29,6 +29,7 @@ from store.message_contents import open_contents, save_content
 from store.payload_keys import PayloadKeyTable, StoredKey
 from store.projections import all_projections
 from store.receipts import record_receipt
+from tests.support import tables_holding
 
 AUTHOR = "Karin Svensson"
 AUTHOR_ID = "100077715551"
@@ -53,21 +54,6 @@ def _spec() -> str:
 def _keys(pool: asyncpg.Pool, spec: str) -> tuple[DataKeys, CountingKeyTable]:
     table = CountingKeyTable(pool)
     return DataKeys(KeyRing(parse_keys(spec)), table), table
-
-
-async def _every_table(pool: asyncpg.Pool, needle: str) -> list[str]:
-    """table.column of every column in the database whose value holds `needle`."""
-    columns = await pool.fetch(
-        """SELECT table_name, column_name, data_type FROM information_schema.columns
-           WHERE table_schema = 'public'""")
-    hits = []
-    for c in columns:
-        column = f'"{c["column_name"]}"'
-        where = (f"position(convert_to($1, 'UTF8') in {column}) > 0" if c["data_type"] == "bytea"
-                 else f"position($1 in {column}::text) > 0")
-        if await pool.fetchval(f'SELECT count(*) FROM "{c["table_name"]}" WHERE {where}', needle):
-            hits.append(f"{c['table_name']}.{c['column_name']}")
-    return hits
 
 
 async def _receive(pool: asyncpg.Pool, data_keys: DataKeys | None, text: str, n: int,
@@ -109,7 +95,7 @@ async def test_r35_a_stored_message_leaves_no_plaintext_in_any_table(pool: async
                                  case_id)
     assert stored["sealed"] == "dek-v1" and stored["scope"] == case_id
     for secret in (AUTHOR, AUTHOR_ID, "Ängsbadet", "Storgatan"):
-        assert await _every_table(pool, secret) == [], secret
+        assert await tables_holding(pool, secret) == [], secret
     assert await pool.fetchval("SELECT is_question FROM message_contents WHERE case_id = $1",
                                case_id) is True
     [opened] = await open_contents(data_keys, [stored])
@@ -236,7 +222,7 @@ async def test_r35_migration_0018_seals_existing_rows_in_place(
         rows = {r["case_id"]: r for r in await pool.fetch("SELECT * FROM message_contents")}
         assert sorted(rows) == sorted([cases["live"], cases["keyless"]])
         for secret in (AUTHOR, AUTHOR_ID, "Ängsbadet"):
-            assert await _every_table(pool, secret) == [], secret
+            assert await tables_holding(pool, secret) == [], secret
         key = await pool.fetchrow("SELECT * FROM payload_data_keys WHERE scope = $1",
                                   cases["keyless"])
         assert key["municipality_id"] == "exempelby" and key["kek_id"] == "exempelby/e1"

@@ -32,7 +32,6 @@ from temporalio.testing import WorkflowEnvironment
 
 import settings
 from store.db import migration_files
-from tests.conftest import database_url_for
 from tests.servers import port_for_another_process
 from tests.support import DEV_SERVER, eventually
 
@@ -106,22 +105,6 @@ def test_the_local_servers_are_an_extra_not_a_dependency(wheel: Path) -> None:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def empty_database(pg_server: str) -> AsyncIterator[str]:
-    name = f"kv_empty_{uuid.uuid4().hex}"
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    yield database_url_for(pg_server, name)
-    admin = await asyncpg.connect(pg_server)
-    try:
-        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-    finally:
-        await admin.close()
-
-
-@pytest_asyncio.fixture(loop_scope="session")
 async def temporal() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(dev_server_existing_path=DEV_SERVER, ui=False,
                                                 dev_server_log_level="error")
@@ -150,7 +133,7 @@ def outside(tmp_path: Path) -> Iterator[Path]:
 
 
 async def test_the_installed_kanalvakt_migrates_serves_and_works(
-        installed: Path, empty_database: str, temporal: WorkflowEnvironment,
+        installed: Path, empty_database_url: str, temporal: WorkflowEnvironment,
         outside: Path) -> None:
     where = _run([str(installed / "python"), "-c", "import web, migrations; "
                   "print(web.__file__); print(migrations.__file__)"],
@@ -158,11 +141,11 @@ async def test_the_installed_kanalvakt_migrates_serves_and_works(
     assert all(str(installed.parent) in w for w in where), where
 
     # Migrations: all of them, from the installed package, on an empty database.
-    migrated = _run([str(installed / "kanalvakt"), "--database-url", empty_database, "migrate"],
+    migrated = _run([str(installed / "kanalvakt"), "--database-url", empty_database_url, "migrate"],
                     outside, _outside_env(installed))
     assert migrated.returncode == 0, migrated.stderr
     in_tree = sorted(p.name for p in migration_files())
-    conn = await asyncpg.connect(empty_database)
+    conn = await asyncpg.connect(empty_database_url)
     try:
         applied = sorted(r["name"] for r in await conn.fetch("SELECT name FROM schema_migrations"))
     finally:
@@ -173,7 +156,7 @@ async def test_the_installed_kanalvakt_migrates_serves_and_works(
     task_queue = f"packaging-{uuid.uuid4().hex[:8]}"
     port = port_for_another_process()
     env = _outside_env(
-        installed, DATABASE_URL=empty_database, TEMPORAL_ADDRESS=address,
+        installed, DATABASE_URL=empty_database_url, TEMPORAL_ADDRESS=address,
         KANALVAKT_TASK_QUEUE=task_queue, KANALVAKT_STATE_DIR=str(outside / "state"),
         KANALVAKT_ARCHIVE_DIR=str(outside / "archive"), KANALVAKT_SESSION_SECRET="x" * 32,
         KANALVAKT_STARTUP_ATTEMPTS="3")

@@ -61,6 +61,7 @@ from tests.support import (
     MANAGER,
     TEST_SERVER,
     register_search_attributes,
+    tables_holding,
 )
 from web.app import create_app
 from workflows.message import InboundMessageWorkflow, MessageWorkflowResult
@@ -204,21 +205,6 @@ async def _endpoint(s: Shred, payloads: list[Payload]) -> str:
                    for p in r.json()["payloads"])
 
 
-async def _every_table(pool: asyncpg.Pool, needle: str) -> list[str]:
-    """table.column of every column in the database whose value holds `needle`."""
-    columns = await pool.fetch(
-        """SELECT table_name, column_name, data_type FROM information_schema.columns
-           WHERE table_schema = 'public'""")
-    hits = []
-    for c in columns:
-        column = f'"{c["column_name"]}"'
-        where = (f"position(convert_to($1, 'UTF8') in {column}) > 0" if c["data_type"] == "bytea"
-                 else f"position($1 in {column}::text) > 0")
-        if await pool.fetchval(f'SELECT count(*) FROM "{c["table_name"]}" WHERE {where}', needle):
-            hits.append(f"{c['table_name']}.{c['column_name']}")
-    return hits
-
-
 def _package_text(path: Path) -> bytes:
     """Every byte of an archive package (a folder, or a zip/tar file)."""
     files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
@@ -310,7 +296,7 @@ async def test_r33_r35_disposal_leaves_nothing_readable_of_the_message(
     # text, the name and the platform user id are in no table in clear, not
     # even the content row; yet the case's readers see them.
     for secret in SECRETS:
-        assert await _every_table(s.pool, secret) == [], secret
+        assert await tables_holding(s.pool, secret) == [], secret
     content = await s.pool.fetchval("SELECT content FROM message_contents WHERE case_id = $1",
                                     handle.id)
     assert content["sealed"] == "dek-v1" and content["scope"] == handle.id
@@ -336,7 +322,7 @@ async def test_r33_r35_disposal_leaves_nothing_readable_of_the_message(
     for secret in SECRETS:
         assert secret not in text
         assert secret not in await _endpoint(s, after)
-        assert await _every_table(s.pool, secret) == [], secret
+        assert await tables_holding(s.pool, secret) == [], secret
         assert secret not in caplog.text
         out = capsys.readouterr()
         assert secret not in out.out and secret not in out.err
@@ -375,7 +361,7 @@ async def test_r30_r31_a_preserved_copy_is_sealed_under_the_case_key(shred: Shre
                                    handle.id)
     assert stored["sealed"] == "dek-v1" and stored["scope"] == handle.id
     # in no table in clear: the message's own content row is sealed too
-    assert await _every_table(s.pool, "19121212") == []
+    assert await tables_holding(s.pool, "19121212") == []
 
     async def shown() -> Any:
         for _ in range(100):  # the read model catches up with the case
