@@ -1,118 +1,265 @@
-"""Process settings from the environment, with defaults for the local stack."""
+"""Process settings in one typed place (pydantic-settings), with defaults for
+the local stack.
+
+Every setting is a field of `Settings` whose alias is its environment
+variable; the table in deploy/README.md ("Settings") names every one
+(tests/integration/test_settings.py keeps it complete). A value comes from,
+first to last:
+
+1. the keyword arguments (tests, tools);
+2. the environment variable (`KANALVAKT_WEB_PORT=8080`);
+3. a file named by `<VARIABLE>_FILE` (`KANALVAKT_SESSION_SECRET_FILE=
+   /run/secrets/session`: a mounted secret), its content without the final
+   newline;
+4. a file named as the variable in the folder `KANALVAKT_SECRETS_DIR`
+   (Kubernetes' Secret mounted as a volume: one file per key);
+5. the default.
+
+An empty variable counts as unset. `load()` validates them all at once and
+stops the process with a message naming each bad setting's variable (never
+the value of a secret).
+"""
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ROOT = Path(__file__).resolve().parent
-STATE_DIR = Path(os.environ.get("KANALVAKT_STATE_DIR", ROOT / ".state"))
+STATE_DIR = Path(os.environ.get("KANALVAKT_STATE_DIR") or ROOT / ".state")
+
+SECRETS_DIR_VARIABLE = "KANALVAKT_SECRETS_DIR"
+
+# Marks a field whose value is a secret: never echoed in an error message.
+_SECRET: dict[str, Any] = {"secret": True}
+
+CommaList = Annotated[tuple[str, ...], NoDecode]
+SslMode = Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
-@dataclass(frozen=True)
-class Settings:
-    database_url: str = field(default_factory=lambda: os.environ.get("DATABASE_URL", ""))
-    temporal_address: str = field(
-        default_factory=lambda: os.environ.get("TEMPORAL_ADDRESS", "localhost:7233")
-    )
-    temporal_namespace: str = field(
-        default_factory=lambda: os.environ.get("TEMPORAL_NAMESPACE", "default")
-    )
-    task_queue: str = field(
-        default_factory=lambda: os.environ.get("KANALVAKT_TASK_QUEUE", "kanalvakt")
-    )
-    archive_dir: Path = field(
-        default_factory=lambda: Path(
-            os.environ.get("KANALVAKT_ARCHIVE_DIR", STATE_DIR / "archive")
-        )
-    )
-    web_host: str = field(default_factory=lambda: os.environ.get("KANALVAKT_WEB_HOST", "127.0.0.1"))
-    web_port: int = field(default_factory=lambda: int(os.environ.get("KANALVAKT_WEB_PORT", "8000")))
+def _env(name: str, default: Any, description: str, **kw: Any) -> Any:
+    return Field(default, alias=name, description=description, **kw)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        populate_by_name=True, frozen=True, env_ignore_empty=True, extra="ignore",
+        case_sensitive=True)
+
+    # ---- where things are
+    database_url: str = _env("DATABASE_URL", "", "PostgreSQL URL (postgresql://user:pw@host/db)",
+                             json_schema_extra=_SECRET)
+    temporal_address: str = _env(
+        "TEMPORAL_ADDRESS", "localhost:7233",
+        "Temporal frontend host:port (Temporal's own variable, read by temporalio.envconfig "
+        "with the other TEMPORAL_* ones; deploy/temporal.py)")
+    temporal_namespace: str = _env("TEMPORAL_NAMESPACE", "default", "Temporal namespace")
+    task_queue: str = _env("KANALVAKT_TASK_QUEUE", "kanalvakt", "the workers' task queue")
+    state_dir: Path = _env("KANALVAKT_STATE_DIR", STATE_DIR,
+                           "the local stack's state folder (.state/)")
+    archive_dir_setting: Path | None = _env(
+        "KANALVAKT_ARCHIVE_DIR", None, "archive packages' folder (default <state dir>/archive)")
+    upload_dir_setting: Path | None = _env(
+        "KANALVAKT_UPLOAD_DIR", None, "screenshot uploads' folder (default <state dir>/uploads)")
+    web_host: str = _env("KANALVAKT_WEB_HOST", "127.0.0.1", "the web app's listening address")
+    web_port: int = _env("KANALVAKT_WEB_PORT", 8000, "the web app's port", ge=1, le=65535)
+
+    # ---- PostgreSQL connections (store/db.py)
+    db_pool_min_size: int = _env("KANALVAKT_DB_POOL_MIN_SIZE", 10,
+                                 "connections a worker or web process keeps open", ge=0)
+    db_pool_max_size: int = _env("KANALVAKT_DB_POOL_MAX_SIZE", 10,
+                                 "connections a worker or web process opens at most", ge=1)
+    db_sslmode: SslMode | None = _env(
+        "KANALVAKT_DB_SSLMODE", None,
+        "TLS to PostgreSQL: disable, allow, prefer, require, verify-ca, verify-full "
+        "(default: the URL's sslmode, else libpq's prefer)")
+    db_sslrootcert: Path | None = _env(
+        "KANALVAKT_DB_SSLROOTCERT", None,
+        "CA certificate(s) that signed the PostgreSQL server's certificate (verify-ca, "
+        "verify-full)")
 
     # ---- start-up (deploy/waiting.py): the worker and the web app wait for
     # PostgreSQL and Temporal instead of exiting, this many attempts with an
     # exponential pause (0.5 s doubling, capped), then stop with an error.
     # The defaults wait about 2 minutes.
-    startup_attempts: int = field(
-        default_factory=lambda: int(os.environ.get("KANALVAKT_STARTUP_ATTEMPTS", "30")))
-    startup_max_delay: float = field(
-        default_factory=lambda: float(os.environ.get("KANALVAKT_STARTUP_MAX_DELAY", "5")))
+    startup_attempts: int = _env("KANALVAKT_STARTUP_ATTEMPTS", 30,
+                                 "attempts to reach PostgreSQL and Temporal at start", ge=1)
+    startup_max_delay: float = _env("KANALVAKT_STARTUP_MAX_DELAY", 5.0,
+                                    "longest pause between those attempts, seconds", gt=0)
+
+    # ---- shutdown (issue 12): SIGTERM stops taking work and lets what runs finish
+    worker_shutdown_seconds: float = _env(
+        "KANALVAKT_WORKER_SHUTDOWN_SECONDS", 60.0,
+        "the worker's graceful_shutdown_timeout: running activities may finish this long "
+        "after SIGTERM before they are cancelled", ge=0)
+    web_shutdown_seconds: float = _env(
+        "KANALVAKT_WEB_SHUTDOWN_SECONDS", 20.0,
+        "uvicorn's timeout_graceful_shutdown: open requests may finish this long", ge=0)
+
+    # ---- observability (issue 12; deploy/README.md "Metrics and health")
+    log_level: LogLevel = _env("KANALVAKT_LOG_LEVEL", "INFO", "log level of worker and web")
+    service: str = _env("KANALVAKT_SERVICE", "",
+                        "the `service` key of every log line (the local stack sets it)")
+    worker_health_host: str = _env("KANALVAKT_WORKER_HEALTH_HOST", "0.0.0.0",
+                                   "the worker's metrics and health port's address")
+    worker_health_port: int = _env(
+        "KANALVAKT_WORKER_HEALTH_PORT", 9464,
+        "the worker's /metrics, /livez, /readyz port (0: none)", ge=0, le=65535)
+    metrics_cache_seconds: float = _env(
+        "KANALVAKT_METRICS_CACHE_SECONDS", 15.0,
+        "how long the database gauges of /metrics are reused before asked again", ge=0)
 
     # ---- the intranet's sign-in (web/identity.py, web/oidc.py)
     # "production" refuses the development sign-in and needs a session secret.
-    env: str = field(default_factory=lambda: os.environ.get("KANALVAKT_ENV", "development"))
+    env: str = _env("KANALVAKT_ENV", "development",
+                    "`production` refuses the development sign-in; requires the rest")
     # The development sign-in (pick a person from the directory): only when
     # explicitly on; the local stack and the tests set it.
-    dev_signin: bool = field(default_factory=lambda: _flag("KANALVAKT_DEV_SIGNIN"))
+    dev_signin: bool = _env("KANALVAKT_DEV_SIGNIN", False, "the development sign-in")
     # Signs the session cookie. The local stack keeps one in .state/; required
     # in production.
-    session_secret: str = field(
-        default_factory=lambda: os.environ.get("KANALVAKT_SESSION_SECRET", "")
-    )
+    session_secret: str = _env("KANALVAKT_SESSION_SECRET", "",
+                               "signs the session cookie (32+ characters)",
+                               json_schema_extra=_SECRET)
     # Secure cookies: on unless turned off, and never off in production.
-    cookie_secure: bool = field(default_factory=lambda: os.environ.get(
-        "KANALVAKT_COOKIE_SECURE", "1").strip().lower() not in {"0", "false", "no", "off"})
-    session_max_age: int = field(default_factory=lambda: int(
-        os.environ.get("KANALVAKT_SESSION_MAX_AGE", str(10 * 3600))))
+    cookie_secure: bool = _env("KANALVAKT_COOKIE_SECURE", True, "Secure cookies")
+    session_max_age: int = _env("KANALVAKT_SESSION_MAX_AGE", 10 * 3600,
+                                "session length, seconds", ge=1)
     # OpenID Connect (Entra ID and the like): sign-in is offered when the
     # issuer and the client id are set.
-    oidc_issuer: str = field(default_factory=lambda: os.environ.get("KANALVAKT_OIDC_ISSUER", ""))
-    oidc_client_id: str = field(
-        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_CLIENT_ID", ""))
-    oidc_client_secret: str = field(
-        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_CLIENT_SECRET", ""))
+    oidc_issuer: str = _env("KANALVAKT_OIDC_ISSUER", "", "OpenID Connect issuer (https)")
+    oidc_client_id: str = _env("KANALVAKT_OIDC_CLIENT_ID", "", "OpenID Connect client id")
+    oidc_client_secret: str = _env("KANALVAKT_OIDC_CLIENT_SECRET", "",
+                                   "OpenID Connect client secret", json_schema_extra=_SECRET)
     # Where the provider sends the browser back: <public url>/auth/oidc/callback.
-    oidc_redirect_url: str = field(
-        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_REDIRECT_URL", ""))
+    oidc_redirect_url: str = _env("KANALVAKT_OIDC_REDIRECT_URL", "",
+                                  "https://<host>/auth/oidc/callback")
     # ID-token claims tried in order; the first present names the person
     # (matched against the directory's e-mail address, then its person id).
-    oidc_claims: tuple[str, ...] = field(default_factory=lambda: tuple(
-        c.strip() for c in os.environ.get(
-            "KANALVAKT_OIDC_CLAIMS", "preferred_username,email").split(",") if c.strip()))
-    oidc_scopes: str = field(
-        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_SCOPES", "openid profile email"))
+    oidc_claims: CommaList = _env("KANALVAKT_OIDC_CLAIMS", ("preferred_username", "email"),
+                                  "ID-token claims naming the person, comma-separated")
+    oidc_scopes: str = _env("KANALVAKT_OIDC_SCOPES", "openid profile email", "scopes asked")
     # Where the provider sends the browser after its sign-out (RP-Initiated
     # Logout; register it at the provider). Default: <origin of
     # KANALVAKT_OIDC_REDIRECT_URL>/signed-out, our own signed-out page.
-    oidc_post_logout_redirect_url: str = field(
-        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_POST_LOGOUT_REDIRECT_URL", ""))
+    oidc_post_logout_redirect_url: str = _env(
+        "KANALVAKT_OIDC_POST_LOGOUT_REDIRECT_URL", "", "where the provider sends back after "
+        "its sign-out")
     # Optional: the one municipality whose directory this provider signs in.
-    oidc_municipality: str = field(
-        default_factory=lambda: os.environ.get("KANALVAKT_OIDC_MUNICIPALITY", ""))
+    oidc_municipality: str = _env("KANALVAKT_OIDC_MUNICIPALITY", "",
+                                  "the one municipality this provider signs in")
 
     # ---- payload encryption (codec.py, web/codec_api.py)
     # "id1:base64key,id0:base64key": the first encrypts, all decrypt. Required
     # in production; the local stack keeps one in .state/payload-keys.
-    payload_keys: str = field(
-        default_factory=lambda: os.environ.get("KANALVAKT_PAYLOAD_KEYS", ""))
+    payload_keys: str = _env("KANALVAKT_PAYLOAD_KEYS", "",
+                             "payload keys `id1:base64,id0:base64` (first encrypts)",
+                             json_schema_extra=_SECRET)
     # The Temporal UI's origin, allowed (with credentials) to call /api/codec.
-    codec_cors_origins: tuple[str, ...] = field(default_factory=lambda: tuple(
-        o.strip().rstrip("/") for o in os.environ.get(
-            "KANALVAKT_CODEC_CORS_ORIGINS", "http://localhost:8233").split(",") if o.strip()))
+    codec_cors_origins: CommaList = _env(
+        "KANALVAKT_CODEC_CORS_ORIGINS", ("http://localhost:8233",),
+        "origins allowed to call /api/codec (the Temporal UI), comma-separated")
+
+    # ---- Meta (web/webhooks.py, adapters/connectors/registry.py)
+    meta_app_secret: str = _env("META_APP_SECRET", "", "verifies Meta's webhook deliveries",
+                                json_schema_extra=_SECRET)
+    meta_verify_token: str = _env("META_VERIFY_TOKEN", "",
+                                  "Meta's webhook subscription handshake token",
+                                  json_schema_extra=_SECRET)
+    meta_page_tokens: str = _env("META_PAGE_TOKENS", "",
+                                 "JSON object: page id to page access token",
+                                 json_schema_extra=_SECRET)
+    meta_graph_url: str = _env("META_GRAPH_URL", "", "the Graph API's base URL (tests)")
+
+    # ---- archive delivery (activities/snapshot.py, adapters/snapshot_delivery.py)
+    archive_delivery: Literal["folder", "s3"] = _env(
+        "KANALVAKT_ARCHIVE_DELIVERY", "folder", "where archive packages go: folder or s3")
+    archive_s3_endpoint: str = _env("KANALVAKT_ARCHIVE_S3_ENDPOINT", "", "S3 endpoint URL")
+    archive_s3_bucket: str = _env("KANALVAKT_ARCHIVE_S3_BUCKET", "", "S3 bucket")
+    archive_s3_region: str = _env("KANALVAKT_ARCHIVE_S3_REGION", "us-east-1", "S3 region")
+    archive_s3_prefix: str = _env("KANALVAKT_ARCHIVE_S3_PREFIX", "", "S3 key prefix")
+    aws_access_key_id: str = _env("AWS_ACCESS_KEY_ID", "", "S3 access key")
+    aws_secret_access_key: str = _env("AWS_SECRET_ACCESS_KEY", "", "S3 secret key",
+                                      json_schema_extra=_SECRET)
+    chromium: str = _env("KANALVAKT_CHROMIUM", "", "the Chromium binary for snapshots")
 
     # ---- the intake feeder (feeder.py, store/intake.py)
     # A failing row is tried again after base seconds, twice as long each
     # time up to cap, and parked after max attempts (`kanalvakt intake`).
-    intake_max_attempts: int = field(default_factory=lambda: _int(
-        "KANALVAKT_INTAKE_MAX_ATTEMPTS", 10, minimum=1))
-    intake_retry_base_seconds: float = field(default_factory=lambda: _float(
-        "KANALVAKT_INTAKE_RETRY_BASE_SECONDS", 2.0))
-    intake_retry_cap_seconds: float = field(default_factory=lambda: _float(
-        "KANALVAKT_INTAKE_RETRY_CAP_SECONDS", 900.0))
+    intake_max_attempts: int = _env("KANALVAKT_INTAKE_MAX_ATTEMPTS", 10,
+                                    "a failing intake row is parked after this many", ge=1)
+    intake_retry_base_seconds: float = _env("KANALVAKT_INTAKE_RETRY_BASE_SECONDS", 2.0,
+                                            "first pause before a failed row's retry", gt=0)
+    intake_retry_cap_seconds: float = _env("KANALVAKT_INTAKE_RETRY_CAP_SECONDS", 900.0,
+                                           "longest pause between a row's retries", gt=0)
 
     # ---- the web boundary (web/boundary.py): request bodies over these are
     # refused with 413 before they are read.
     # Forms and the JSON API.
-    max_body_bytes: int = field(default_factory=lambda: _int(
-        "KANALVAKT_MAX_BODY_BYTES", 1024 * 1024, minimum=1024))
+    max_body_bytes: int = _env("KANALVAKT_MAX_BODY_BYTES", 1024 * 1024,
+                               "largest form or JSON body", ge=1024)
     # Meta's webhook: 1000 updates at most per batch (web/boundary.py says how
     # this default follows from it).
-    webhook_max_body_bytes: int = field(default_factory=lambda: _int(
-        "KANALVAKT_WEBHOOK_MAX_BODY_BYTES", 16 * 1024 * 1024, minimum=1024))
+    webhook_max_body_bytes: int = _env("KANALVAKT_WEBHOOK_MAX_BODY_BYTES", 16 * 1024 * 1024,
+                                       "largest webhook delivery", ge=1024)
     # Screenshot uploads (multipart): a 20 MB screenshot and its fields.
-    upload_max_body_bytes: int = field(default_factory=lambda: _int(
-        "KANALVAKT_UPLOAD_MAX_BODY_BYTES", 21 * 1024 * 1024, minimum=1024))
+    upload_max_body_bytes: int = _env("KANALVAKT_UPLOAD_MAX_BODY_BYTES", 21 * 1024 * 1024,
+                                      "largest screenshot upload", ge=1024)
+
+    # ---- the local stack only (deploy/stack.py)
+    temporal_port: int = _env("TEMPORAL_PORT", 7233, "the local stack's Temporal dev server port",
+                              ge=1, le=65535)
+    temporal_ui_port: int = _env("TEMPORAL_UI_PORT", 8233, "the local stack's Temporal UI port",
+                                 ge=1, le=65535)
+    ui_codec_endpoint: str = _env("KANALVAKT_UI_CODEC_ENDPOINT", "",
+                                  "the codec endpoint the local Temporal UI calls")
+
+    @field_validator("oidc_claims", "codec_cors_origins", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("codec_cors_origins", mode="after")
+    @classmethod
+    def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(origin.rstrip("/") for origin in value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, FileVariables(settings_cls), file_secret_settings)
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.archive_dir_setting or self.state_dir / "archive"
+
+    @property
+    def upload_dir(self) -> Path:
+        return self.upload_dir_setting or self.state_dir / "uploads"
 
     @property
     def production(self) -> bool:
@@ -123,31 +270,65 @@ class Settings:
         return bool(self.oidc_issuer and self.oidc_client_id)
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+class SettingsError(SystemExit):
+    """A setting's value is wrong: the message names its variable."""
 
 
-def _int(name: str, default: int, *, minimum: int = 0) -> int:
-    raw = os.environ.get(name, "").strip()
+class FileVariables(PydanticBaseSettingsSource):
+    """`<VARIABLE>_FILE=/path`: the setting's value is the file's content
+    (a mounted secret), without the final newline."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        name = variable(field_name)
+        path = os.environ.get(f"{name}_FILE", "").strip()
+        if not path:
+            return None, name, False
+        try:
+            return Path(path).read_text(encoding="utf-8").rstrip("\r\n"), name, False
+        except OSError as exc:
+            raise SettingsError(f"{name}_FILE: cannot read {path}: {exc.strerror}") from None
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for field_name, field in self.settings_cls.model_fields.items():
+            value, key, _ = self.get_field_value(field, field_name)
+            if value is not None:
+                found[key] = value
+        return found
+
+
+def variable(field_name: str) -> str:
+    """The environment variable of a field of Settings."""
+    alias = Settings.model_fields[field_name].alias
+    assert alias is not None
+    return alias
+
+
+def secret(field_name: str) -> bool:
+    extra = Settings.model_fields[field_name].json_schema_extra
+    return isinstance(extra, dict) and bool(extra.get("secret"))
+
+
+def explain(error: ValidationError) -> str:
+    """One line per bad setting, naming its variable; a secret's value is
+    never repeated."""
+    by_variable = {variable(name): name for name in Settings.model_fields}
+    lines = []
+    for problem in error.errors():
+        key = str(problem["loc"][0]) if problem["loc"] else "?"
+        name = by_variable.get(key, key)
+        key = variable(name) if name in Settings.model_fields else key
+        shown = "" if name in Settings.model_fields and secret(name) else (
+            f" (got {problem.get('input')!r})")
+        lines.append(f"{key}: {problem['msg']}{shown}")
+    return "invalid settings:\n  " + "\n  ".join(lines)
+
+
+def load(**overrides: Any) -> Settings:
+    """The process's settings, validated; a bad one stops the process with a
+    message naming its variable (SettingsError, a SystemExit)."""
+    secrets_dir = os.environ.get(SECRETS_DIR_VARIABLE, "").strip() or None
     try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise SystemExit(f"{name} must be a whole number, not {raw!r}") from None
-    if value < minimum:
-        raise SystemExit(f"{name} must be at least {minimum}, not {value}")
-    return value
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = float(raw) if raw else default
-    except ValueError:
-        raise SystemExit(f"{name} must be a number of seconds, not {raw!r}") from None
-    if value <= 0:
-        raise SystemExit(f"{name} must be more than 0, not {value}")
-    return value
-
-
-def load() -> Settings:
-    return Settings()
+        return Settings(_secrets_dir=secrets_dir, **overrides)
+    except ValidationError as error:
+        raise SettingsError(explain(error)) from None

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import os
 import shutil
 from datetime import UTC, date
 from pathlib import Path
@@ -30,6 +29,7 @@ from pydantic import AwareDatetime, BaseModel
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+import settings as app_settings
 from adapters.archive import BagFile, verify_bag, write_bag
 from adapters.connectors.base import (
     SCREENSHOTS_NEEDED,
@@ -529,6 +529,6 @@ def remove_tree(path: Path) -> None:
 def archive_delivery_from_env(archive_dir: Path) -> Delivery:
     """`KANALVAKT_ARCHIVE_DELIVERY=s3` with `KANALVAKT_ARCHIVE_S3_*` settings,
     else the archive folder itself (the default)."""
-    if os.environ.get("KANALVAKT_ARCHIVE_DELIVERY", "folder") == "s3":
+    if app_settings.load().archive_delivery == "s3":
         return S3Delivery.from_env()
     return FolderDelivery()

@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,6 +28,8 @@ from typing import Literal, Protocol
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 import httpx
+
+import settings as app_settings
 
 _TAG_FILES = ("bagit.txt", "bag-info.txt", "manifest-sha256.txt", "tagmanifest-sha256.txt")
 
@@ -67,17 +68,15 @@ class S3Delivery:
 
     @classmethod
     def from_env(cls) -> S3Delivery:
-        missing = [name for name in ("KANALVAKT_ARCHIVE_S3_ENDPOINT", "KANALVAKT_ARCHIVE_S3_BUCKET",
-                                     "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
-                   if not os.environ.get(name)]
+        cfg = app_settings.load()
+        missing = [app_settings.variable(name) for name in (
+            "archive_s3_endpoint", "archive_s3_bucket", "aws_access_key_id",
+            "aws_secret_access_key") if not getattr(cfg, name)]
         if missing:
             raise ValueError("S3 archive delivery needs " + ", ".join(missing))
-        return cls(endpoint=os.environ["KANALVAKT_ARCHIVE_S3_ENDPOINT"],
-                   bucket=os.environ["KANALVAKT_ARCHIVE_S3_BUCKET"],
-                   access_key=os.environ["AWS_ACCESS_KEY_ID"],
-                   secret_key=os.environ["AWS_SECRET_ACCESS_KEY"],
-                   region=os.environ.get("KANALVAKT_ARCHIVE_S3_REGION", "us-east-1"),
-                   prefix=os.environ.get("KANALVAKT_ARCHIVE_S3_PREFIX", ""))
+        return cls(endpoint=cfg.archive_s3_endpoint, bucket=cfg.archive_s3_bucket,
+                   access_key=cfg.aws_access_key_id, secret_key=cfg.aws_secret_access_key,
+                   region=cfg.archive_s3_region, prefix=cfg.archive_s3_prefix)
 
     async def deliver(self, bag: Path, key: str) -> str:
         def listing() -> list[Path]:

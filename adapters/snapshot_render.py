@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
 import re
 import shutil
 import tempfile
@@ -27,6 +26,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import jinja2
+
+import settings as app_settings
 
 PNG_WIDTH = 1200
 MAX_PNG_HEIGHT = 16000  # Chromium's compositor refuses far taller surfaces
@@ -191,7 +192,7 @@ class RenderError(Exception):
 
 
 def chromium_path() -> str:
-    configured = os.environ.get("KANALVAKT_CHROMIUM")
+    configured = app_settings.load().chromium
     found = configured or shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
         raise RenderError("no Chromium found: install Debian's chromium or set KANALVAKT_CHROMIUM")

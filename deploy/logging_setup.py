@@ -23,12 +23,15 @@ handlers.
 from __future__ import annotations
 
 import logging
-import os
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
+from temporalio import activity
+from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
+
+import settings as app_settings
 
 # Marks the handler we install on the root logger, so a second call can find
 # and replace it rather than add a second one (which would print every line
@@ -108,7 +111,7 @@ def _shared_processors(service: str | None) -> list[Processor]:
 
 
 def configure_logging(
-    level: str = "INFO",
+    level: str | None = None,
     *,
     json: bool = True,
     service: str | None = None,
@@ -118,7 +121,8 @@ def configure_logging(
     """Send structlog and stdlib logging to stderr as one stream.
 
     Args:
-        level: root level name ("DEBUG", "INFO", "WARNING", ...).
+        level: root level name ("DEBUG", "INFO", "WARNING", ...); default
+            KANALVAKT_LOG_LEVEL (INFO).
         json: one JSON object per line (production, the local stack); False
             gives structlog's coloured console format for a developer's eye.
         service: added as a `service` key to every line so the worker's and
@@ -130,8 +134,10 @@ def configure_logging(
             structured keys that only duplicates the context, so it is turned
             off unless asked for.
     """
-    if service is None:
-        service = os.environ.get("KANALVAKT_SERVICE") or None
+    if service is None or level is None:
+        cfg = app_settings.load()
+        service = service if service is not None else cfg.service or None
+        level = level or cfg.log_level
     shared = _shared_processors(service)
 
     renderer: Processor
@@ -159,6 +165,7 @@ def configure_logging(
 
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
+    handler.addFilter(QuerylessAccessLog())
     setattr(handler, _HANDLER_MARK, True)
 
     root = logging.getLogger()
@@ -172,6 +179,12 @@ def configure_logging(
         lib_logger = logging.getLogger(name)
         lib_logger.handlers.clear()
         lib_logger.propagate = True
+        # uvicorn sets its own loggers' level (--log-level); the root's,
+        # from KANALVAKT_LOG_LEVEL, governs.
+        lib_logger.setLevel(logging.NOTSET)
+    # httpx logs every request's full URL at INFO: Graph API calls carry
+    # the page's access token in the query string.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
     structlog.configure(
         processors=[
@@ -204,4 +217,58 @@ def _set_temporal_info_on_message(enabled: bool) -> None:
     activity.logger.activity_info_on_message = enabled
 
 
-__all__ = ["configure_logging", "lift_temporal_context"]
+
+
+class _ActivityInbound(ActivityInboundInterceptor):
+    def __init__(self, next: ActivityInboundInterceptor, running: Any) -> None:  # noqa: A002
+        super().__init__(next)
+        self._running = running
+
+    async def execute_activity(self, input: ExecuteActivityInput) -> Any:  # noqa: A002
+        info = activity.info()
+        keys = {"workflow_id": info.workflow_id, "run_id": info.workflow_run_id,
+                "activity_type": info.activity_type, "activity_id": info.activity_id,
+                "attempt": info.attempt}
+        if self._running is not None:
+            self._running.inc()
+        try:
+            with structlog.contextvars.bound_contextvars(**keys):
+                return await self.next.execute_activity(input)
+        finally:
+            if self._running is not None:
+                self._running.dec()
+
+
+class ActivityLogContext(Interceptor):
+    """A worker interceptor that binds the running activity's workflow id,
+    run id, activity type and id (and its attempt) to structlog's
+    contextvars while it runs, so every line our own code logs inside an
+    activity says which case it served, as `activity.logger`'s lines do.
+    `running` (a prometheus Gauge, optional) counts the activities in
+    flight."""
+
+    def __init__(self, running: Any = None) -> None:
+        self._running = running
+
+    def intercept_activity(self, next: ActivityInboundInterceptor  # noqa: A002
+                           ) -> ActivityInboundInterceptor:
+        return _ActivityInbound(next, self._running)
+
+
+class QuerylessAccessLog(logging.Filter):
+    """uvicorn's access line without the query string: a search's terms
+    (`/registrar/diarium?q=...`) may be a citizen's words or identity
+    number, and the log is kept longer and read more widely than the
+    records. The path is kept (the route says what was asked)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) \
+                and len(record.args) >= 3:
+            path = record.args[2]
+            if isinstance(path, str) and "?" in path:
+                record.args = (*record.args[:2], path.split("?", 1)[0], *record.args[3:])
+        return True
+
+
+__all__ = ["ActivityLogContext", "QuerylessAccessLog", "configure_logging",
+           "lift_temporal_context"]

@@ -149,17 +149,17 @@ class StackConfig:
     @classmethod
     def from_env(cls) -> StackConfig:
         app = settings.load()
-        explicit_temporal = os.environ.get("TEMPORAL_ADDRESS") or None
+        explicit_temporal = os.environ.get("TEMPORAL_ADDRESS") or None  # set, not defaulted
         return cls(
             state_dir=settings.STATE_DIR,
             archive_dir=app.archive_dir,
             temporal_address=explicit_temporal,
-            temporal_port=int(os.environ.get("TEMPORAL_PORT", "7233")),
-            temporal_ui_port=int(os.environ.get("TEMPORAL_UI_PORT", "8233")),
+            temporal_port=app.temporal_port,
+            temporal_ui_port=app.temporal_ui_port,
             namespace=app.temporal_namespace,
             # The web app's codec endpoint (web/codec_api.py), so signed-in
             # staff read the encrypted payloads in the Temporal UI.
-            ui_codec_endpoint=os.environ.get("KANALVAKT_UI_CODEC_ENDPOINT")
+            ui_codec_endpoint=app.ui_codec_endpoint
             or f"http://{_display_host(app.web_host)}:{app.web_port}/api/codec",
             database_url=app.database_url or None,
             web_host=app.web_host,
@@ -185,7 +185,9 @@ class StackConfig:
         if self.web_command is not None:
             return list(self.web_command)
         return [sys.executable, "-m", "uvicorn", "web.app:app",
-                "--host", self.web_host, "--port", str(self.web_port)]
+                "--host", self.web_host, "--port", str(self.web_port),
+                "--timeout-graceful-shutdown",
+                str(max(1, round(settings.load().web_shutdown_seconds)))]
 
     @property
     def web_url(self) -> str:
@@ -1069,7 +1071,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.parse_args(argv)
     from deploy.logging_setup import configure_logging
 
-    configure_logging(os.environ.get("KANALVAKT_LOG_LEVEL", "INFO"), service="stack")
+    configure_logging(settings.load().log_level, service="stack")
     # pgserver narrates every pg_ctl call at INFO.
     logging.getLogger("pgserver").setLevel(logging.WARNING)
     return asyncio.run(_main(StackConfig.from_env()))

@@ -34,6 +34,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributeKey
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.envconfig import ClientConfig, ClientConnectConfig
+from temporalio.runtime import Runtime
 
 import settings as app_settings
 from codec import codec_from_settings, data_converter
@@ -70,7 +71,8 @@ def describe(config: ClientConnectConfig) -> str:
     return f"{config['target_host']} (namespace {config['namespace']}, {how}{auth})"
 
 
-async def connect(address: str | None = None, namespace: str | None = None) -> Client:
+async def connect(address: str | None = None, namespace: str | None = None,
+                  runtime: Runtime | None = None) -> Client:
     """The one place the worker, web app, cli and feeder get their client:
     payloads are encrypted when KANALVAKT_PAYLOAD_KEYS is set (required in
     production; codec.py), each workflow's under its own data key when
@@ -78,7 +80,8 @@ async def connect(address: str | None = None, namespace: str | None = None) -> C
     cfg = app_settings.load()
     codec = codec_from_settings(cfg.payload_keys, cfg.production, cfg.database_url)
     return await Client.connect(**connect_config(address, namespace),
-                                data_converter=data_converter(pydantic_data_converter, codec))
+                                data_converter=data_converter(pydantic_data_converter, codec),
+                                runtime=runtime)
 
 
 def _type_name(kind: IndexedValueType.ValueType) -> str:

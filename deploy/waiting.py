@@ -25,6 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 import asyncpg
 import structlog
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError, RPCStatusCode
 
 import settings as app_settings
@@ -120,14 +121,15 @@ async def wait_for_postgres(dsn: str, cfg: app_settings.Settings | None = None) 
                           attempts=cfg.startup_attempts, max_delay=cfg.startup_max_delay)
 
 
-async def wait_for_temporal(cfg: app_settings.Settings | None = None) -> Client:
+async def wait_for_temporal(cfg: app_settings.Settings | None = None,
+                            runtime: Runtime | None = None) -> Client:
     """The application's Temporal client (deploy.temporal.connect: the
     cluster from Temporal's environment configuration, the payload codec
     included), once the server accepts the connection."""
     cfg = cfg or app_settings.load()
 
     async def attempt() -> Client:
-        return await asyncio.wait_for(connect(), timeout=10.0)
+        return await asyncio.wait_for(connect(runtime=runtime), timeout=10.0)
 
     return await wait_for("Temporal", describe(connect_config()), attempt, _temporal_not_yet,
                           attempts=cfg.startup_attempts, max_delay=cfg.startup_max_delay)

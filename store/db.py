@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import importlib.util
 import json
-import os
+import ssl
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from typing import Any
 import asyncpg
 
 import migrations
+import settings as app_settings
 
 # Installed with the code (the `migrations` package), found the same way in
 # the source tree and in a wheel.
@@ -94,12 +95,49 @@ async def _end_open_transaction(conn: asyncpg.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
+def tls_option(sslmode: str | None, rootcert: Path | None) -> ssl.SSLContext | str | None:
+    """asyncpg's `ssl` argument from KANALVAKT_DB_SSLMODE and
+    KANALVAKT_DB_SSLROOTCERT (issue 12). None leaves it to the URL's own
+    `sslmode`/`sslrootcert` (and libpq's PG* variables). With a root
+    certificate, verify-full checks the chain and the host name, verify-ca
+    the chain only; without one, the mode is passed on as it is (asyncpg
+    then reads ~/.postgresql/root.crt for the verifying modes)."""
+    if sslmode is None and rootcert is None:
+        return None
+    mode = sslmode or "verify-full"
+    if rootcert is None or mode in {"disable", "allow", "prefer", "require"}:
+        return mode
+    context = ssl.create_default_context(cafile=str(rootcert))
+    context.check_hostname = mode == "verify-full"
+    return context
+
+
+def connect_options(cfg: app_settings.Settings | None = None, *,
+                    pool: bool = True) -> dict[str, Any]:
+    """asyncpg's keyword arguments from the settings: TLS, and for a pool
+    its sizes (KANALVAKT_DB_POOL_MIN_SIZE, KANALVAKT_DB_POOL_MAX_SIZE)."""
+    cfg = cfg or app_settings.load()
+    options: dict[str, Any] = {}
+    tls = tls_option(cfg.db_sslmode, cfg.db_sslrootcert)
+    if tls is not None:
+        options["ssl"] = tls
+    if pool:
+        options["min_size"] = min(cfg.db_pool_min_size, cfg.db_pool_max_size)
+        options["max_size"] = cfg.db_pool_max_size
+    return options
+
+
 async def create_pool(dsn: str, **kw: Any) -> asyncpg.Pool:
-    """A pool whose connections encode and decode json/jsonb as Python objects.
+    """A pool whose connections encode and decode json/jsonb as Python objects,
+    sized and secured by the settings (`connect_options`) unless `kw` says
+    otherwise.
 
     An `init` passed in `kw` runs after the codecs are registered."""
     extra_init = kw.pop("init", None)
     kw.setdefault("reset", _end_open_transaction)
+    for key, value in connect_options(pool=True).items():
+        kw.setdefault(key, value)
+    kw["min_size"] = min(kw["min_size"], kw["max_size"])
 
     async def init(conn: asyncpg.Connection) -> None:
         await _init_connection(conn)
@@ -135,9 +173,10 @@ async def migrate(dsn: str, *, payload_keys: str | None = None,
 
     Runs under a session advisory lock, so two workers starting at once do
     not race: the second waits and then finds everything applied."""
+    cfg = app_settings.load()
     if payload_keys is None:
-        payload_keys = os.environ.get("KANALVAKT_PAYLOAD_KEYS", "")
-    conn = await asyncpg.connect(dsn)
+        payload_keys = cfg.payload_keys
+    conn = await asyncpg.connect(dsn, **connect_options(cfg, pool=False))
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _MIGRATION_LOCK_KEY)
         try:

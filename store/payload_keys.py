@@ -15,6 +15,8 @@ from datetime import datetime
 
 import asyncpg
 
+from store.db import connect_options
+
 
 @dataclass(frozen=True)
 class StoredKey:
@@ -61,7 +63,8 @@ class PayloadKeyTable:
         if self._pool is None:
             async with self._opening:
                 if self._pool is None:
-                    self._pool = await asyncpg.create_pool(self._dsn, min_size=0, max_size=4)
+                    self._pool = await asyncpg.create_pool(self._dsn, min_size=0, max_size=4,
+                                                            **connect_options(pool=False))
         assert self._pool is not None
         return self._pool
 

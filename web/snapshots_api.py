@@ -22,7 +22,6 @@ export records.
 
 from __future__ import annotations
 
-import os
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -89,7 +88,7 @@ class RecordsExportRequest(BaseModel):
 
 
 def upload_dir() -> Path:
-    return Path(os.environ.get("KANALVAKT_UPLOAD_DIR", settings.STATE_DIR / "uploads"))
+    return settings.load().upload_dir
 
 
 async def _account_and_actor(ctx: AppContext, account_id: uuid.UUID,

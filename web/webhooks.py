@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +44,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel
 
+import settings as app_settings
 from domain.meta_webhooks import (
     SIGNATURE_HEADER,
     EntryError,
@@ -83,8 +83,9 @@ class MetaWebhookSettings:
 
     @classmethod
     def from_env(cls) -> MetaWebhookSettings:
-        return cls(app_secret=os.environ.get("META_APP_SECRET") or None,
-                   verify_token=os.environ.get("META_VERIFY_TOKEN") or None)
+        cfg = app_settings.load()
+        return cls(app_secret=cfg.meta_app_secret or None,
+                   verify_token=cfg.meta_verify_token or None)
 
 
 class DeliveryReceipt(BaseModel):

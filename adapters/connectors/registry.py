@@ -6,10 +6,10 @@ else a person by hand. Kept apart from the package's models, so importing
 from __future__ import annotations
 
 import json
-import os
 
 import httpx
 
+import settings as app_settings
 from adapters.connectors.base import PlatformConnector, PlatformTarget
 from adapters.connectors.manual import ManualConnector
 from adapters.connectors.meta_graph import MetaGraphConnector
@@ -32,8 +32,9 @@ class Connectors:
     def from_env(cls, http: httpx.AsyncClient) -> Connectors:
         """`META_PAGE_TOKENS` is a JSON object of account id → Page token;
         `META_GRAPH_URL` points elsewhere than graph.facebook.com (tests)."""
-        tokens = json.loads(os.environ.get("META_PAGE_TOKENS") or "{}")
-        return cls(http, tokens=tokens, graph_url=os.environ.get("META_GRAPH_URL") or None)
+        cfg = app_settings.load()
+        tokens = json.loads(cfg.meta_page_tokens or "{}")
+        return cls(http, tokens=tokens, graph_url=cfg.meta_graph_url or None)
 
     def for_target(self, target: PlatformTarget) -> PlatformConnector:
         if (target.platform in _META_PLATFORMS and target.account_ref in self._tokens
