@@ -417,7 +417,10 @@ def _run_worker(args: argparse.Namespace) -> int:
 
 def _run_web(args: argparse.Namespace) -> int:
     cfg = settings.load()
-    uvicorn.run("web.app:app", host=args.host or cfg.web_host, port=args.port or cfg.web_port)
+    # SIGTERM: uvicorn stops accepting and lets open requests finish within
+    # KANALVAKT_WEB_SHUTDOWN_SECONDS.
+    uvicorn.run("web.app:app", host=args.host or cfg.web_host, port=args.port or cfg.web_port,
+                timeout_graceful_shutdown=max(1, round(cfg.web_shutdown_seconds)))
     return EXIT_OK
 
 

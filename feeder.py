@@ -33,6 +33,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from codec import claim_scope, data_keys_of
+from deploy.worker_health import FEEDER_LAG, FEEDER_STARTED
 from domain import account as acc
 from domain import crisis as cr
 from domain import message as msg
@@ -178,6 +179,10 @@ class IntakeFeeder:
         if started:
             now = await self._pool.fetchval("SELECT clock_timestamp()")
             await self._intake.mark_started(started, at=now)
+            for p, o in outcomes:  # issue 12: arrival to start, for the metrics
+                if o is Outcome.STARTED:
+                    FEEDER_LAG.observe(max(0.0, (now - p.received_at).total_seconds()))
+            FEEDER_STARTED.inc(len(started))
         deferred = [p for p, o in outcomes if o is Outcome.DEFERRED]
         if deferred:
             await self._intake.hand_back([_key(p.message) for p in deferred])

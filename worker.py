@@ -19,6 +19,7 @@ import asyncpg
 import httpx
 import structlog
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -32,7 +33,15 @@ from activities.snapshot_admins import SnapshotAdminActivities
 from adapters.connectors.registry import Connectors
 from adapters.snapshot_delivery import Delivery
 from codec import DataKeys, data_keys_of
+from deploy.logging_setup import ActivityLogContext, configure_logging
 from deploy.waiting import DependencyUnavailable, wait_for_postgres, wait_for_temporal
+from deploy.worker_health import (
+    ACTIVITIES_RUNNING,
+    Health,
+    HealthServer,
+    telemetry_runtime,
+    watch,
+)
 from feeder import IntakeFeeder
 from store.directory import DirectoryRepository
 from store.eventstore import EventStore
@@ -123,7 +132,9 @@ def build_activities(pool: asyncpg.Pool, archive_dir: Path,
 
 def create_worker(client: Client, activities: Activities, task_queue: str,
                   **options: object) -> Worker:
-    """The one place where workflows and activities are registered; tests use it too."""
+    """The one place where workflows and activities are registered; tests use it too.
+    Activities log with their workflow id and activity bound (ActivityLogContext)."""
+    options.setdefault("interceptors", [ActivityLogContext(ACTIVITIES_RUNNING)])
     return Worker(
         client,
         task_queue=task_queue,
@@ -145,18 +156,36 @@ async def main(argv: Sequence[str] = ()) -> None:
     roles.add_argument("--feeder-only", action="store_true",
                        help="run only the intake feeder, no Temporal worker")
     args = parser.parse_args(list(argv))
-    from deploy.logging_setup import configure_logging
-
-    configure_logging()
-    cfg = app_settings.load()
+    cfg = app_settings.load()  # a bad setting stops here, naming it
+    configure_logging(cfg.log_level)
     if not cfg.database_url:
         raise SystemExit("DATABASE_URL is not set")
     cfg.archive_dir.mkdir(parents=True, exist_ok=True)
+    # The metrics and health port answers from the start: live while the
+    # loop runs, ready once polling (deploy/worker_health.py).
+    health = Health()
+    server: HealthServer | None = None
+    runtime = None
+    if cfg.worker_health_port:
+        runtime, sdk_metrics = telemetry_runtime()
+        server = HealthServer(health, cfg.worker_health_host, cfg.worker_health_port,
+                              sdk_metrics).start()
+    beating = asyncio.create_task(watch(health))
+    try:
+        await _run(args, cfg, health, runtime)
+    finally:
+        beating.cancel()
+        if server is not None:
+            server.close()
+
+
+async def _run(args: argparse.Namespace, cfg: app_settings.Settings, health: Health,
+               runtime: Runtime | None) -> None:
     # Started before PostgreSQL or Temporal is up (a reboot, a restart by the
     # supervisor), the worker waits for them, bounded (deploy/waiting.py).
     try:
         pool = await wait_for_postgres(cfg.database_url, cfg)
-        client = await wait_for_temporal(cfg)
+        client = await wait_for_temporal(cfg, runtime)
     except DependencyUnavailable as exc:
         raise SystemExit(f"worker: {exc}") from None
     stop = asyncio.Event()
@@ -171,23 +200,33 @@ async def main(argv: Sequence[str] = ()) -> None:
     if args.feeder_only:
         assert feeder is not None
         log.info("feeder started", task_queue=cfg.task_queue, temporal=cfg.temporal_address)
+        watching = asyncio.create_task(watch(health, client, lambda: not stop.is_set()))
         await feeder.run(stop)
+        watching.cancel()
         log.info("feeder stopped")
         await pool.close()
         return
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0))
     activities = build_activities(pool, cfg.archive_dir, Connectors.from_env(http),
                                   data_keys=data_keys_of(client.data_converter.payload_codec))
-    worker = create_worker(client, activities, cfg.task_queue)
+    # SIGTERM: the worker stops polling and lets running activities finish
+    # within KANALVAKT_WORKER_SHUTDOWN_SECONDS before cancelling them.
+    worker = create_worker(client, activities, cfg.task_queue, graceful_shutdown_timeout=timedelta(
+        seconds=cfg.worker_shutdown_seconds))
     await _sync_snapshot_schedules(client, pool, cfg.task_queue)
     log.info("worker started", task_queue=cfg.task_queue, temporal=cfg.temporal_address,
              feeder=feeder is not None)
     async with worker:
+        watching = asyncio.create_task(
+            watch(health, client, lambda: worker.is_running and not stop.is_set()))
         feeding = None if feeder is None else asyncio.create_task(feeder.run(stop))
         await stop.wait()
-        log.info("worker stopping")
+        health.set_ready(False, "shutting down")
+        log.info("worker stopping", graceful_shutdown_seconds=cfg.worker_shutdown_seconds)
         if feeding is not None:
             await feeding
+    watching.cancel()
+    log.info("worker stopped")
     await http.aclose()
     await pool.close()
 

@@ -39,6 +39,7 @@ from web.crisis_api import crisis_router
 from web.identity import Actor, ApiActor, known_actor
 from web.messages_api import messages_router
 from web.monitoring_api import monitoring_router
+from web.observability import install_observability
 from web.page_texts import Refused
 from web.pages import install_intranet
 from web.snapshots_api import snapshots_router
@@ -108,6 +109,7 @@ def create_app(
     app.include_router(monitoring_router())
     app.include_router(snapshots_router())
     app.include_router(codec_router())
+    install_observability(app, cfg)  # /metrics, /livez, /readyz, request ids (issue 12)
     return app
 
 
