@@ -175,6 +175,11 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(level.upper())
 
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, QuerylessAccessLog) for f in access.filters):
+        # On the logger too, so every handler (not only ours) gets the line
+        # without its query string.
+        access.addFilter(QuerylessAccessLog())
     for name in _SELF_CONFIGURED_LOGGERS:
         lib_logger = logging.getLogger(name)
         lib_logger.handlers.clear()
@@ -267,6 +272,8 @@ class QuerylessAccessLog(logging.Filter):
             path = record.args[2]
             if isinstance(path, str) and "?" in path:
                 record.args = (*record.args[:2], path.split("?", 1)[0], *record.args[3:])
+                if "message" in record.__dict__:  # formatted already by another handler
+                    record.message = record.getMessage()
         return True
 
 
