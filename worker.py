@@ -168,8 +168,14 @@ async def main(argv: Sequence[str] = ()) -> None:
     runtime = None
     if cfg.worker_health_port:
         runtime, sdk_metrics = telemetry_runtime()
-        server = HealthServer(health, cfg.worker_health_host, cfg.worker_health_port,
-                              sdk_metrics).start()
+        try:
+            server = HealthServer(health, cfg.worker_health_host, cfg.worker_health_port,
+                                  sdk_metrics).start()
+        except OSError as exc:
+            # Another worker on this machine has it (a second local worker):
+            # this one runs without, and says so. In a pod the port is free.
+            log.error("metrics and health port not served", port=cfg.worker_health_port,
+                      reason=str(exc), setting="KANALVAKT_WORKER_HEALTH_PORT")
     beating = asyncio.create_task(watch(health))
     try:
         await _run(args, cfg, health, runtime)
