@@ -32,7 +32,10 @@ class Figures:
     intake_oldest_age_seconds: float = 0.0
     # (kind, stage) -> count of cases not ended
     open_cases: dict[tuple[str, str], int] = field(default_factory=dict)
-    # (kind, "due" | "overdue") -> count
+    # (kind, "due" | "overdue") -> count of cases whose next deadline (the
+    # read model's: None when no timer is pending) is so; an answered
+    # message's records reminder (R-50) counts though the case has ended
+    # in the domain's sense
     deadlines: dict[tuple[str, str], int] = field(default_factory=dict)
 
 
@@ -65,13 +68,12 @@ async def figures(pool: asyncpg.Pool) -> Figures:
             d = await conn.fetchrow(
                 f"""
                 SELECT count(*) FILTER (WHERE next_deadline > clock_timestamp()
-                         AND next_deadline <= clock_timestamp() + make_interval(secs => $2))
+                         AND next_deadline <= clock_timestamp() + make_interval(secs => $1))
                          AS due,
                        count(*) FILTER (WHERE next_deadline
-                         <= clock_timestamp() - make_interval(secs => $3)) AS overdue
-                FROM {table}
-                WHERE next_deadline IS NOT NULL AND stage <> ALL($1::text[])
-                """, ended, DUE_WITHIN_SECONDS, OVERDUE_AFTER_SECONDS)
+                         <= clock_timestamp() - make_interval(secs => $2)) AS overdue
+                FROM {table} WHERE next_deadline IS NOT NULL
+                """, DUE_WITHIN_SECONDS, OVERDUE_AFTER_SECONDS)
             assert d is not None
             out.deadlines[(kind, "due")] = int(d["due"])
             out.deadlines[(kind, "overdue")] = int(d["overdue"])

@@ -134,7 +134,7 @@ class DatabaseFigures(Collector):
             cases.add_metric([kind, stage], n)
         yield cases
         deadlines = GaugeMetricFamily(
-            "kanalvakt_deadlines", "Open cases' next deadlines: due within the hour, or "
+            "kanalvakt_deadlines", "Cases' next deadlines: due within the hour, or "
             "overdue (passed 5 minutes ago without the case moving)", labels=["kind", "state"])
         for (kind, state), n in sorted(f.deadlines.items()):
             deadlines.add_metric([kind, state], n)
