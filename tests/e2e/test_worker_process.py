@@ -236,6 +236,10 @@ async def test_sigterm_lets_a_running_activity_finish(process_stack: ProcessStac
                 or e.HasField("activity_task_timed_out_event_attributes")
                 or e.HasField("activity_task_canceled_event_attributes")]
     assert graph.objects[comment_id].hidden
+    # Our own (structlog) line inside the activity names its case and activity.
+    [visibility] = [e for e in worker.events() if e.get("event") == "graph comment visibility set"]
+    assert visibility["workflow_id"] == case_id and visibility["activity_type"] == \
+        "platform_action" and visibility["service"] == "worker", visibility
 
     # The next worker picks the case up where the finished activity left it.
     worker.start()

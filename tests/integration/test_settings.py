@@ -12,6 +12,7 @@ by a server that offers no TLS."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import ssl
@@ -309,3 +310,36 @@ def test_tls_option_of_the_settings() -> None:
     assert tls_option(None, None) is None  # the URL decides
     assert tls_option("require", None) == "require"
     assert tls_option("disable", Path("/x")) == "disable"
+
+
+def _levels(stderr: str) -> list[tuple[str, str]]:
+    found = []
+    for line in stderr.splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        found.append((str(record.get("level")), str(record.get("event"))))
+    return found
+
+
+@pytest.mark.parametrize("argv", [["-m", "worker"], ["-m", "uvicorn", "web.app:app"]],
+                         ids=["worker", "web"])
+def test_kanalvakt_log_level_is_honoured_by_worker_and_web(argv: list[str],
+                                                           tmp_path: Path) -> None:
+    """Both wait for a database that is not there (2 attempts), then stop:
+    at INFO their lines of every level are written, at ERROR only errors."""
+    if "uvicorn" in argv:
+        argv = [*argv, "--port", str(port_for_another_process())]
+    common = {"DATABASE_URL": "postgresql://kv@127.0.0.1:9/kv",
+              "KANALVAKT_STATE_DIR": str(tmp_path), "KANALVAKT_STARTUP_ATTEMPTS": "2",
+              "KANALVAKT_STARTUP_MAX_DELAY": "0.1", "KANALVAKT_WORKER_HEALTH_PORT": "0"}
+    loud = _levels(_run(argv, **common, KANALVAKT_LOG_LEVEL="INFO").stderr)
+    quiet = _levels(_run(argv, **common, KANALVAKT_LOG_LEVEL="error").stderr)
+    assert any(level == "warning" and event.startswith("waiting for PostgreSQL at 127.0.0.1:9")
+               for level, event in loud), loud
+    if "uvicorn" in argv:
+        assert any(level == "info" and event.startswith("Started server process")
+                   for level, event in loud), loud
+    assert quiet and {level for level, _ in quiet} == {"error"}, quiet
+    assert any("did not answer after 2 attempts" in event for _, event in quiet), quiet
