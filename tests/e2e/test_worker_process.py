@@ -250,3 +250,73 @@ async def test_sigterm_lets_a_running_activity_finish(process_stack: ProcessStac
             "SELECT event_type FROM events WHERE stream_id = $1 ORDER BY version", case_id)]
     types = await eventually(recorded, lambda t: "MessageHidden" in t, seconds=60)
     assert "MessageHidden" in types, types
+
+
+def _spawn(argv: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as out:
+        return subprocess.Popen(argv, cwd=settings.ROOT, env=env, stdin=subprocess.DEVNULL,
+                                stdout=out, stderr=subprocess.STDOUT)
+
+
+async def _start_web(process_stack: ProcessStack, shutdown_seconds: str
+                     ) -> tuple[subprocess.Popen[bytes], int, Path]:
+    port = port_for_another_process({process_stack.worker.health_port})
+    log = process_stack.worker.log.with_name(f"web-{shutdown_seconds}.log")
+    env = {**process_stack.worker.env, "KANALVAKT_WEB_SHUTDOWN_SECONDS": shutdown_seconds,
+           "KANALVAKT_SERVICE": "web"}
+    web = _spawn([sys.executable, "-m", "cli", "web", "--host", "127.0.0.1", "--port", str(port)],
+                 env, log)
+
+    async def live() -> int:
+        try:
+            async with httpx.AsyncClient(timeout=2) as http:
+                return (await http.get(f"http://127.0.0.1:{port}/livez")).status_code
+        except httpx.HTTPError:
+            return 0
+    assert await eventually(live, lambda s: s == 200, seconds=60) == 200, log.read_text()
+    return web, port, log
+
+
+async def _half_sent_delivery(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter,
+                                                  bytes]:
+    """A signed delivery whose body is only half sent yet."""
+    from domain.meta_webhooks import sign
+
+    body = delivery(comment(f"999_1_{uuid.uuid4().hex[:8]}", "Hej"), page="999")
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write((f"POST /webhooks/meta HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                  f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+                  f"X-Hub-Signature-256: {sign(META_APP_SECRET, body)}\r\n\r\n").encode()
+                 + body[:len(body) // 2])
+    await writer.drain()
+    return reader, writer, body[len(body) // 2:]
+
+
+@pytest.mark.timeout(180)
+async def test_sigterm_lets_the_web_app_finish_an_open_request(
+        process_stack: ProcessStack) -> None:
+    """`kanalvakt web` gets SIGTERM while a webhook delivery is half
+    received: within KANALVAKT_WEB_SHUTDOWN_SECONDS (20) it takes the rest,
+    acknowledges it (200, in the intake) and then exits."""
+    web, port, log = await _start_web(process_stack, "20")
+    try:
+        reader, writer, rest = await _half_sent_delivery(port)
+        await asyncio.sleep(0.5)
+        web.send_signal(signal.SIGTERM)
+        await asyncio.sleep(3)
+        assert web.poll() is None, "the web app did not wait for the open request"
+        writer.write(rest)
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), timeout=10)
+        assert status_line.startswith(b"HTTP/1.1 200"), status_line + log.read_bytes()[-2000:]
+        writer.close()
+        code = await asyncio.to_thread(web.wait, 30)
+        # uvicorn ends by raising the signal again once it has shut down.
+        assert code in {0, -signal.SIGTERM}, log.read_text()[-3000:]
+        assert "Finished server process" in log.read_text()
+        assert await process_stack.stack.pool.fetchval(
+            "SELECT count(*) FROM intake WHERE account_ref = '999'") == 1
+    finally:
+        if web.poll() is None:
+            web.kill()
+            web.wait(10)
