@@ -101,6 +101,41 @@ class Settings:
     intake_retry_cap_seconds: float = field(default_factory=lambda: _float(
         "KANALVAKT_INTAKE_RETRY_CAP_SECONDS", 900.0))
 
+    # ---- notifications (issue 13): the outbox sender (outbox_sender.py) and
+    # its mail relay (adapters/mail.py). The local stack runs an SMTP server
+    # of its own on KANALVAKT_SMTP_PORT that saves mails under .state/mail/.
+    smtp_host: str = field(default_factory=lambda: os.environ.get(
+        "KANALVAKT_SMTP_HOST", "localhost"))
+    smtp_port: int = field(default_factory=lambda: _int("KANALVAKT_SMTP_PORT", 8025, minimum=1))
+    # none | starttls | tls (implicit TLS, usually port 465)
+    smtp_security: str = field(default_factory=lambda: _choice(
+        "KANALVAKT_SMTP_SECURITY", "none", ("none", "starttls", "tls")))
+    smtp_username: str = field(default_factory=lambda: os.environ.get(
+        "KANALVAKT_SMTP_USERNAME", ""))
+    smtp_password: str = field(default_factory=lambda: _secret("KANALVAKT_SMTP_PASSWORD"))
+    mail_from: str = field(default_factory=lambda: os.environ.get(
+        "KANALVAKT_MAIL_FROM", "kanalvakt@localhost"))
+    smtp_timeout_seconds: float = field(default_factory=lambda: _float(
+        "KANALVAKT_SMTP_TIMEOUT_SECONDS", 30.0))
+    # The intranet's address as people reach it: the links in mails start here.
+    public_base_url: str = field(default_factory=lambda: os.environ.get(
+        "KANALVAKT_PUBLIC_BASE_URL", "http://localhost:8000"))
+    # A failed delivery is tried again after base seconds, twice as long each
+    # time up to cap; after max attempts it is "failed" (`kanalvakt outbox`).
+    outbox_max_attempts: int = field(default_factory=lambda: _int(
+        "KANALVAKT_OUTBOX_MAX_ATTEMPTS", 8, minimum=1))
+    outbox_retry_base_seconds: float = field(default_factory=lambda: _float(
+        "KANALVAKT_OUTBOX_RETRY_BASE_SECONDS", 30.0))
+    outbox_retry_cap_seconds: float = field(default_factory=lambda: _float(
+        "KANALVAKT_OUTBOX_RETRY_CAP_SECONDS", 3600.0))
+    # A sender holds the rows it took this long; one that dies frees them
+    # then (longer than a slow relay's timeout).
+    outbox_lease_seconds: float = field(default_factory=lambda: _float(
+        "KANALVAKT_OUTBOX_LEASE_SECONDS", 300.0))
+    # How often the sender looks for work when idle.
+    outbox_poll_seconds: float = field(default_factory=lambda: _float(
+        "KANALVAKT_OUTBOX_POLL_SECONDS", 2.0))
+
     # ---- the web boundary (web/boundary.py): request bodies over these are
     # refused with 413 before they are read.
     # Forms and the JSON API.
@@ -147,6 +182,21 @@ def _float(name: str, default: float) -> float:
     if value <= 0:
         raise SystemExit(f"{name} must be more than 0, not {value}")
     return value
+
+
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in allowed:
+        raise SystemExit(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+def _secret(name: str) -> str:
+    """The value of NAME, or the contents of the file NAME_FILE names."""
+    path = os.environ.get(f"{name}_FILE", "").strip()
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    return os.environ.get(name, "")
 
 
 def load() -> Settings:
