@@ -59,7 +59,7 @@ async def _my_page(request: Request, viewer: Viewer, *, errors: dict[str, str] |
         "errors": errors or {},
         "modes": [(m.value, t(f"notif.mode.{m.value}")) for m in DeliveryMode],
         "hours": [(str(h), f"{h:02d}:00") for h in range(24)],
-        "languages": [("", t("notif.language.default"))]
+        "mail_languages": [("", t("notif.language.default"))]
         + [(code, i18n.LANGUAGE_NAMES[code]) for code in LANGUAGES],
         "rows": [dict(r) for r in rows],
         "tz": municipality.timezone if municipality else "Europe/Stockholm",

@@ -12,6 +12,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "notif.title": "Mina aviseringar",
         "notif.intro": "Påminnelser och eskaleringar skickas till din e-post ({email}). "
                        "Eskaleringar och krismeddelanden kommer alltid direkt.",
+        "notif.choice": "Ditt val",
         "notif.f.mode": "Hur vill du få påminnelser?",
         "notif.mode.immediate": "Direkt, ett brev per avisering",
         "notif.mode.digest": "En sammanfattning per arbetsdag",
@@ -48,6 +49,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "notif.title": "Mine varsler",
         "notif.intro": "Påminnelser og eskaleringer sendes til e-posten din ({email}). "
                        "Eskaleringer og krisemeldinger kommer alltid straks.",
+        "notif.choice": "Valget ditt",
         "notif.f.mode": "Hvordan vil du få påminnelser?",
         "notif.mode.immediate": "Straks, én e-post per varsel",
         "notif.mode.digest": "Ett sammendrag per arbeidsdag",
@@ -84,6 +86,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "notif.title": "My notifications",
         "notif.intro": "Reminders and escalations are mailed to you ({email}). Escalations "
                        "and crisis notices always come at once.",
+        "notif.choice": "Your choice",
         "notif.f.mode": "How do you want reminders?",
         "notif.mode.immediate": "At once, one mail per notification",
         "notif.mode.digest": "One digest per working day",
