@@ -198,7 +198,7 @@ def mail_settings(cfg: Settings) -> SmtpSettings:
         host=cfg.smtp_host, port=cfg.smtp_port,
         security=cfg.smtp_security, username=cfg.smtp_username,
         password=cfg.smtp_password, from_address=cfg.mail_from,
-        timeout=cfg.smtp_timeout_seconds,
+        timeout=cfg.smtp_timeout_seconds, ca_file=cfg.smtp_ca_file,
         public_base_url=cfg.public_base_url)
 
 

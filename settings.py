@@ -110,6 +110,9 @@ class Settings:
     # none | starttls | tls (implicit TLS, usually port 465)
     smtp_security: str = field(default_factory=lambda: _choice(
         "KANALVAKT_SMTP_SECURITY", "none", ("none", "starttls", "tls")))
+    # A CA bundle (PEM) for the relay's certificate when an internal CA signed it.
+    smtp_ca_file: str = field(default_factory=lambda: os.environ.get(
+        "KANALVAKT_SMTP_CA_FILE", ""))
     smtp_username: str = field(default_factory=lambda: os.environ.get(
         "KANALVAKT_SMTP_USERNAME", ""))
     smtp_password: str = field(default_factory=lambda: _secret("KANALVAKT_SMTP_PASSWORD"))

@@ -47,6 +47,9 @@ class SmtpSettings:
     password: str = ""
     from_address: str = "kanalvakt@localhost"
     timeout: float = 30.0
+    # a CA bundle to trust for the relay's certificate (an internal CA);
+    # "" the system's
+    ca_file: str = ""
     # the intranet's public address, for the links in mails
     public_base_url: str = "http://localhost:8000"
 
@@ -139,7 +142,8 @@ class SmtpMailer:
 
     async def send(self, mail: EmailMessage) -> None:
         s = self.settings
-        context = ssl.create_default_context() if s.security in ("tls", "starttls") else None
+        context = (ssl.create_default_context(cafile=s.ca_file or None)
+                   if s.security in ("tls", "starttls") else None)
         try:
             await aiosmtplib.send(
                 mail, hostname=s.host, port=s.port, timeout=s.timeout,

@@ -5,6 +5,7 @@ when it accepts one (the crash test kills the sender there)."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from tests.servers import held_socket, port_of
 
@@ -25,7 +26,13 @@ class Mailbox:
     delay: float = 0.0
     on_accept: Callable[[EmailMessage], None] | None = None
 
+    sessions: list[tuple[bool, str | None]] = field(default_factory=list)  # (TLS?, user)
+
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        auth = session.auth_data if session.authenticated else None
+        tls = server.transport.get_extra_info("ssl_object") is not None
+        self.sessions.append((tls, auth.login.decode() if isinstance(auth, LoginPassword)
+                              else None))
         if self.refuse:
             return self.refuse
         if self.delay:
@@ -45,6 +52,19 @@ class Mailbox:
         return [str(m["Message-ID"]) for m in self.mails]
 
 
+class _Only:
+    """An aiosmtpd authenticator that knows one user."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password = user.encode(), password.encode()
+
+    def __call__(self, server: Any, session: Any, envelope: Any, mechanism: str,
+                 auth_data: Any) -> AuthResult:
+        ok = (isinstance(auth_data, LoginPassword) and auth_data.login == self.user
+              and auth_data.password == self.password)
+        return AuthResult(success=ok, auth_data=auth_data if ok else None)
+
+
 def text_of(mail: EmailMessage) -> str:
     """Subject, plain and HTML parts, decoded."""
     parts = [str(mail["Subject"])]
@@ -55,12 +75,27 @@ def text_of(mail: EmailMessage) -> str:
 
 
 @asynccontextmanager
-async def smtp_server() -> AsyncIterator[Mailbox]:
+async def smtp_server(*, security: str = "none", context: ssl.SSLContext | None = None,
+                      login: tuple[str, str] | None = None) -> AsyncIterator[Mailbox]:
+    """`security`: "none", "starttls" (required before MAIL) or "tls"
+    (implicit TLS), with the server's `context`; `login`: the only
+    user and password accepted (AUTH required)."""
     box = Mailbox()
     sock = held_socket()
     box.port = port_of(sock)
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: SMTP(box, hostname="test-smtp"), sock=sock)
+    options: dict[str, Any] = {}
+    if security == "starttls":
+        options.update(tls_context=context, require_starttls=True)
+    if login is not None:
+        options.update(authenticator=_Only(*login), auth_required=True,
+                       auth_require_tls=security == "starttls")
+
+    def protocol() -> SMTP:
+        return SMTP(box, hostname="test-smtp", **options)
+
+    server = await loop.create_server(protocol, sock=sock,
+                                      ssl=context if security == "tls" else None)
     try:
         yield box
     finally:

@@ -12,9 +12,12 @@ import asyncio
 import json
 import os
 import signal
+import ssl
 import sys
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -399,3 +402,47 @@ async def test_a_chat_webhook_gets_the_same_outbox_and_retries(directory: asyncp
     assert post["body"]["potentialAction"][0]["targets"][0]["uri"] == f"{BASE}/messages/{CASE}"
     assert post["key"] == f"outbox-{row['id']}"
 
+
+
+@pytest.fixture(scope="module")
+def relay_pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ssl.SSLContext]:
+    """A CA of the municipality's own and the relay's certificate from it."""
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    from tests.integration.test_temporal_tls import _cert, _key, _write
+
+    folder = tmp_path_factory.mktemp("relay-pki")
+    ca_key, server_key = _key(), _key()
+    ca = _cert("Exempelby relay CA", ca_key, None, ca_key, ca=True)
+    ca_path, _ = _write(folder, "ca", ca, ca_key)
+    cert, key = _write(folder, "relay", _cert("localhost", server_key, ca, ca_key,
+                                              usage=ExtendedKeyUsageOID.SERVER_AUTH),
+                       server_key)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return ca_path, context
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_the_relay_over_starttls_or_implicit_tls_with_a_login(
+        directory: asyncpg.Pool, relay_pki: tuple[Path, ssl.SSLContext], security: str) -> None:
+    """The settings reach a relay that demands TLS (its certificate from the
+    municipality's CA, KANALVAKT_SMTP_CA_FILE) and a login; without the CA
+    the certificate is refused and nothing is lost."""
+    pool = directory
+    ca_path, context = relay_pki
+    await notify(pool, ["anna.lind"])
+    async with smtp_server(security=security, context=context,
+                           login=("kanalvakt", "s3cret")) as box:
+        settings = SmtpSettings(host="localhost", port=box.port, security=security,
+                                username="kanalvakt", password="s3cret",
+                                from_address="kanalvakt@exempelby.se", timeout=5.0)
+        untrusting = OutboxSender(pool, settings, None, SenderPolicy(), clock=Clock(MONDAY))
+        await untrusting.pump()
+        row = await pool.fetchrow("SELECT * FROM outbox WHERE recipient = 'anna.lind'")
+        assert row["status"] == "pending" and "CERTIFICATE_VERIFY_FAILED" in row["last_error"]
+        trusting = OutboxSender(pool, replace(settings, ca_file=str(ca_path)), None,
+                                SenderPolicy(), clock=Clock(row["send_after"]))
+        await trusting.pump()
+    assert (await statuses(pool))["anna.lind"] == "sent"
+    assert box.sessions == [(True, "kanalvakt")]
