@@ -15,6 +15,7 @@ import signal
 import ssl
 import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,7 +33,7 @@ from store.directory import DirectoryRepository, parse_directory_yaml
 from store.outbox import save_preference, set_chat_webhook
 from tests.servers import serve_app
 from tests.smtp import Mailbox, smtp_server, text_of
-from tests.support import EXEMPELBY, ROOT
+from tests.support import EXEMPELBY, ROOT, eventually
 
 ACCOUNT = "3f1c0a52-8c1e-4c55-9a57-4f3b1d7e0a11"
 ACCOUNT_NAME = "Kulturhuset Ängen"
@@ -77,7 +78,8 @@ async def notify(pool: asyncpg.Pool, recipients: list[str], *, kind: str = "remi
     return event_id
 
 
-def sender(pool: asyncpg.Pool, box: Mailbox, clock: Clock, **policy: Any) -> OutboxSender:
+def sender(pool: asyncpg.Pool, box: Mailbox, clock: Callable[[], datetime],
+           **policy: Any) -> OutboxSender:
     mail = SmtpSettings(host="127.0.0.1", port=box.port, from_address="kanalvakt@exempelby.se",
                         timeout=policy.pop("timeout", 5.0), public_base_url=BASE)
     return OutboxSender(pool, mail, None, SenderPolicy(**{"base": timedelta(seconds=30),
@@ -446,3 +448,48 @@ async def test_the_relay_over_starttls_or_implicit_tls_with_a_login(
         await trusting.pump()
     assert (await statuses(pool))["anna.lind"] == "sent"
     assert box.sessions == [(True, "kanalvakt")]
+
+
+async def test_the_sender_loop_delivers_what_arrives_until_stopped(directory: asyncpg.Pool
+                                                                   ) -> None:
+    """As in the worker: `run` polls, delivers what comes, and stops on the event."""
+    pool = directory
+    async with smtp_server() as box:
+        s = sender(pool, box, lambda: datetime.now(UTC), poll=0.1)
+        stop = asyncio.Event()
+        running = asyncio.create_task(s.run(stop))
+        await notify(pool, ["anna.lind"], created_at=datetime.now(UTC))
+
+        async def delivered() -> list[Any]:
+            return box.to("anna.lind@exempelby.se")
+        assert await eventually(delivered)
+        stop.set()
+        await asyncio.wait_for(running, timeout=5)
+    assert (await statuses(pool))["anna.lind"] == "sent"
+
+
+async def test_the_command_line_sets_chat_webhooks_and_retries_failed_rows(
+        directory: asyncpg.Pool, database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    pool = directory
+    loop = asyncio.get_running_loop()
+
+    async def cli(*argv: str) -> int:
+        return int(await loop.run_in_executor(None, cli_main,
+                                              ["--database-url", database_url, *argv]))
+
+    assert await cli("outbox", "chat", "set", "exempelby", "https://teams.example/hook",
+                     "--unit", "kultur") == 0
+    row = await pool.fetchrow("SELECT * FROM chat_webhooks")
+    assert (row["municipality_id"], row["unit_id"], row["format"]) == ("exempelby", "kultur",
+                                                                       "teams")
+    await notify(pool, ["anna.lind"])
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE channel = 'chat'") == 1
+    assert await cli("outbox", "chat", "remove", "exempelby", "--unit", "kultur") == 0
+    assert await cli("outbox", "chat", "remove", "exempelby", "--unit", "kultur") == 1
+    assert await cli("outbox", "retry") == 2  # neither ids nor --all
+    assert await cli("outbox", "retry", "x") == 2
+    await pool.execute("UPDATE outbox SET status = 'failed', last_error = 'SMTP 550'")
+    assert await cli("outbox", "retry", "--all") == 0
+    assert "2 failed notification(s) sent back" in capsys.readouterr().out
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'") == 2
+    assert await cli("outbox", "retry", "999999") == 1  # not a failed row
