@@ -277,6 +277,14 @@ async def save_preference(pool: asyncpg.Pool, municipality_id: str, person_id: s
                digest_hour = EXCLUDED.digest_hour, language = EXCLUDED.language,
                updated_at = EXCLUDED.updated_at""",
         municipality_id, person_id, choice.mode.value, choice.digest_hour, choice.language, now)
+    # What waits for the person and was never tried is planned again by the
+    # new choice (a digest given up goes at once; a new hour moves it).
+    await pool.execute(
+        """UPDATE outbox SET send_after = NULL
+           WHERE status = 'pending' AND channel = 'email' AND attempts = 0
+             AND municipality_id = $1 AND recipient = $2
+             AND (leased_until IS NULL OR leased_until < $3)""",
+        municipality_id, person_id, now)
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,14 @@ table itself is store/outbox.py; delivery is outbox_sender.py.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from adapters.mail_texts import kind_text
 from domain.notify import LANGUAGES, DeliveryMode, NotificationPreference
 from store import outbox as ob
 from web import i18n, notification_texts
@@ -62,9 +64,15 @@ async def _my_page(request: Request, viewer: Viewer, *, errors: dict[str, str] |
         "mail_languages": [("", t("notif.language.default"))]
         + [(code, i18n.LANGUAGE_NAMES[code]) for code in LANGUAGES],
         "rows": [dict(r) for r in rows],
+        "kind_label": _kind_label(request, viewer),
         "tz": municipality.timezone if municipality else "Europe/Stockholm",
         "saved": request.query_params.get("saved") is not None,
     }, viewer=viewer, status_code=status_code)
+
+
+def _kind_label(request: Request, viewer: Viewer) -> Callable[[str], str]:
+    lang = language_of(request, viewer)
+    return lambda kind: kind_text(lang, kind)
 
 
 async def _require_communications(request: Request, viewer: Viewer) -> None:
@@ -122,6 +130,7 @@ def notification_pages_router() -> APIRouter:
         municipality = await ctx.directory.municipality(viewer.municipality_id)
         return await render(request, "outbox.html", {
             "rows": [dict(r) for r in failed],
+            "kind_label": _kind_label(request, viewer),
             "counts": {k: counts.get(k, 0) for k in ("pending", "failed", "sent")},
             "tz": municipality.timezone if municipality else "Europe/Stockholm",
             "retried": request.query_params.get("retried") is not None,

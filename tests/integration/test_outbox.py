@@ -493,3 +493,22 @@ async def test_the_command_line_sets_chat_webhooks_and_retries_failed_rows(
     assert "2 failed notification(s) sent back" in capsys.readouterr().out
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE status = 'pending'") == 2
     assert await cli("outbox", "retry", "999999") == 1  # not a failed row
+
+
+async def test_a_changed_choice_plans_what_waits_again(directory: asyncpg.Pool) -> None:
+    """A reminder held for tomorrow's digest goes at once when the person
+    gives up the digest."""
+    pool = directory
+    await save_preference(pool, "exempelby", "anna.lind",
+                          NotificationPreference(mode=DeliveryMode.DIGEST, digest_hour=7),
+                          MONDAY)
+    await notify(pool, ["anna.lind"])
+    clock = Clock(MONDAY)  # 10:00 in Stockholm: the digest is tomorrow at 07:00
+    async with smtp_server() as box:
+        s = sender(pool, box, clock)
+        assert await s.pump() == 0
+        held = await pool.fetchval("SELECT send_after FROM outbox")
+        assert held == datetime(2026, 12, 8, 6, 0, tzinfo=UTC)
+        await save_preference(pool, "exempelby", "anna.lind", NotificationPreference(), MONDAY)
+        assert await s.pump() == 1
+    assert len(box.to("anna.lind@exempelby.se")) == 1
