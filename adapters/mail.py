@@ -17,7 +17,7 @@ import ssl
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.utils import formataddr, formatdate
+from email.utils import formataddr, formatdate, parseaddr
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -80,7 +80,7 @@ def local_due(due: datetime | None, tz: str) -> str:
 
 def message_id(batch: int, from_address: str) -> str:
     """Stable for a batch: a mail sent again after a crash is recognisable."""
-    domain = from_address.rpartition("@")[2] or "kanalvakt.local"
+    domain = parseaddr(from_address)[1].rpartition("@")[2] or "kanalvakt.local"
     return f"<kanalvakt.outbox.{batch}@{domain}>"
 
 

@@ -69,3 +69,11 @@ def test_retries_back_off_doubling_up_to_the_cap() -> None:
     base, cap = timedelta(seconds=30), timedelta(minutes=5)
     assert [retry_delay(n, base, cap).total_seconds() for n in range(1, 7)] == [
         30, 60, 120, 240, 300, 300]
+
+
+def test_the_message_id_is_the_batch_s_at_the_sender_s_domain() -> None:
+    from adapters.mail import message_id
+
+    assert message_id(42, "kanalvakt@exempelby.se") == "<kanalvakt.outbox.42@exempelby.se>"
+    assert message_id(42, "Kanalvakt <noreply@fjordvik.no>") == \
+        "<kanalvakt.outbox.42@fjordvik.no>"
