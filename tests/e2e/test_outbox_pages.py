@@ -18,6 +18,15 @@ from adapters.mail import SmtpSettings
 from outbox_sender import OutboxSender, SenderPolicy
 from tests.e2e.browser import expect_accessible, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack, active_account
+from tests.e2e.test_authorisation_matrix import (
+    ROLES,
+    Action,
+    People,
+    check_action,
+    check_read,
+    report,
+)
+from tests.e2e.test_authorisation_matrix import people as people  # noqa: F401 - the fixture
 from tests.e2e.test_messages_api import received
 from tests.smtp import Mailbox, smtp_server, text_of
 from tests.support import COMMS, MANAGER, REQUESTER, eventually
@@ -109,3 +118,32 @@ async def test_the_communications_unit_sees_a_failed_delivery_and_sends_it_again
     status = await stack.pool.fetchval("SELECT status FROM outbox WHERE id = $1", row_id)
     assert status == "pending"
     await screenshot(page, "outbox-retried")
+
+
+async def test_matrix_outbox_pages(stack: Stack, people: People) -> None:
+    """The authorisation matrix (tests/e2e/test_authorisation_matrix.py) for
+    issue 13's pages: /outbox and its "send again" are the communications
+    unit's (anyone else 403, nothing changed, another municipality's row not
+    there); /notifications is everyone's own."""
+    problems: list[str] = []
+    await stack.pool.execute(
+        """INSERT INTO outbox (event_id, recipient, channel, municipality_id, kind, step,
+               stage, created_at, status, attempts, last_error, send_after)
+           VALUES (gen_random_uuid(), 'anna.lind', 'email', 'exempelby', 'escalation',
+                   'manager', 'open', now(), 'failed', 8, 'SMTP 550', now())""")
+    row_id = await stack.pool.fetchval("SELECT max(id) FROM outbox")
+
+    async def failed() -> int:
+        return int(await stack.pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE status = 'failed'"))
+
+    async def fail_again(role: str) -> None:
+        await stack.pool.execute("UPDATE outbox SET status = 'failed' WHERE id = $1", row_id)
+
+    await check_read(people, "page", "outbox page", "/outbox", {"communications"}, problems)
+    await check_action(people, "page", Action(
+        "send a notification again", frozenset({"communications"}), None,
+        (f"/outbox/{row_id}/retry", {}), failed, undo=fail_again), problems)
+    everyone = {role for role, who in ROLES.items() if who is not None}
+    await check_read(people, "page", "my notifications", "/notifications", everyone, problems)
+    report(problems)
