@@ -627,8 +627,11 @@ def main(argv: list[str] | None = None) -> int:
         work = _keys_rewrap(dsn)
     elif args.command == "outbox":
         if args.outbox_command == "run":
+            import os
+
             import outbox_sender
 
+            os.environ["DATABASE_URL"] = dsn  # --database-url, for the sender's settings
             asyncio.run(outbox_sender.main())
             return EXIT_OK
         if args.outbox_command == "retry":
