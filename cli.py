@@ -12,6 +12,13 @@
     kanalvakt intake parked [--limit N]         the parked messages with their reasons
     kanalvakt intake retry (--all | PLATFORM:EXTERNAL_ID ...)
                                                 send parked messages back to the feeder
+    kanalvakt outbox list [--status S] [--limit N]
+                                                notifications on their way (failed ones first)
+    kanalvakt outbox retry (--all | ID ...)     send failed notifications again
+    kanalvakt outbox run                        the outbox sender alone (no Temporal)
+    kanalvakt outbox chat set MUNICIPALITY URL [--unit UNIT] [--format teams|generic]
+    kanalvakt outbox chat remove MUNICIPALITY [--unit UNIT]
+                                                a chat webhook for a municipality or unit
 
 The database comes from --database-url or DATABASE_URL. Exit codes: 0 done,
 1 the operation failed, 2 bad input (arguments, no database, invalid file).
@@ -49,6 +56,7 @@ from store.db import create_pool, migrate
 from store.directory import DirectoryRepository, LoadReport, parse_directory_yaml
 from store.eventstore import EventStore
 from store.intake import IntakeRepository, RowKey
+from store.outbox import OutboxRepository, remove_chat_webhook, set_chat_webhook
 from store.payload_keys import PayloadKeyTable
 from store.snapshots import policies, save_policy
 
@@ -407,10 +415,80 @@ async def _intake_retry(dsn: str, keys: list[RowKey] | None) -> int:
     return EXIT_OK
 
 
+async def _outbox_list(dsn: str, status: str | None, limit: int) -> int:
+    pool = await _pool(dsn)
+    try:
+        outbox = OutboxRepository(pool)
+        counts = await outbox.counts()
+        rows = await outbox.listing(status, limit)
+    finally:
+        await pool.close()
+    print("outbox: " + ", ".join(f"{k} {counts.get(k, 0)}" for k in ("pending", "failed",
+                                                                     "sent")))
+    for r in rows:
+        print(f"{r.id}\t{r.status}\t{r.channel}\t{r.recipient}\t{r.kind}\t"
+              f"{r.account_name or '-'}\tcreated {r.created_at.isoformat()}\t"
+              f"attempts {r.attempts}\t{r.last_error or ''}")
+    return EXIT_OK
+
+
+async def _outbox_retry(dsn: str, ids: list[int] | None) -> int:
+    pool = await _pool(dsn)
+    try:
+        outbox = OutboxRepository(pool)
+        if ids is None:
+            ids = [r.id for r in await outbox.failed(limit=100_000)]
+        count = await outbox.retry(ids, datetime.now(UTC))
+    finally:
+        await pool.close()
+    print(f"{count} failed notification(s) sent back to the outbox sender")
+    if count < len(ids):
+        _say_error(f"kanalvakt outbox retry: {len(ids) - count} of the rows named are not "
+                   "failed (unknown, sent, or still being tried)")
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+async def _outbox_chat(dsn: str, args: argparse.Namespace) -> int:
+    pool = await _pool(dsn)
+    try:
+        if args.chat_command == "set":
+            await set_chat_webhook(pool, args.municipality, args.unit or "", args.url,
+                                   args.format, datetime.now(UTC))
+            print(f"chat webhook set for {args.municipality}"
+                  + (f"/{args.unit}" if args.unit else ""))
+            return EXIT_OK
+        if not await remove_chat_webhook(pool, args.municipality, args.unit or ""):
+            _say_error("kanalvakt outbox chat remove: no such webhook")
+            return EXIT_FAILED
+        print("chat webhook removed")
+        return EXIT_OK
+    finally:
+        await pool.close()
+
+
+async def _pool(dsn: str) -> asyncpg.Pool:
+    await migrate(dsn)
+    return await create_pool(dsn, min_size=1, max_size=2)
+
+
+def _outbox_ids(rows: list[str], everything: bool) -> list[int] | None:
+    if everything == bool(rows):
+        raise ValueError("name outbox ids, or --all (not both)")
+    if everything:
+        return None
+    try:
+        return [int(r) for r in rows]
+    except ValueError:
+        raise ValueError("an outbox id is a whole number") from None
+
+
 def _run_worker(args: argparse.Namespace) -> int:
     """The processes of an installed Kanalvakt start from this one command;
     the worker reads its settings from the environment (README)."""
     argv = ["--no-feeder"] if args.no_feeder else ["--feeder-only"] if args.feeder_only else []
+    if args.no_outbox:
+        argv.append("--no-outbox")
     asyncio.run(worker.main(argv))
     return EXIT_OK
 
@@ -438,6 +516,7 @@ def _parser() -> argparse.ArgumentParser:
     roles.add_argument("--no-feeder", action="store_true", help="run no intake feeder")
     roles.add_argument("--feeder-only", action="store_true",
                        help="run only the intake feeder, no Temporal worker")
+    worker.add_argument("--no-outbox", action="store_true", help="run no outbox sender")
     web = commands.add_parser("web", help="serve the intranet, the API and the webhooks")
     web.add_argument("--host", help="address to listen on (default: KANALVAKT_WEB_HOST)")
     web.add_argument("--port", type=int, help="port (default: KANALVAKT_WEB_PORT)")
@@ -489,6 +568,27 @@ def _parser() -> argparse.ArgumentParser:
         "retry", help="send parked messages back to the feeder, with fresh attempts")
     retry.add_argument("rows", nargs="*", metavar="PLATFORM:EXTERNAL_ID")
     retry.add_argument("--all", action="store_true", help="every parked message")
+    outbox = commands.add_parser(
+        "outbox", help="notifications on their way by mail and chat: list, retry, run, chat")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
+    listing = outbox_commands.add_parser("list", help="outbox rows, newest first")
+    listing.add_argument("--status", choices=("pending", "failed", "sent"), default=None)
+    listing.add_argument("--limit", type=int, default=100)
+    again = outbox_commands.add_parser(
+        "retry", help="send failed notifications again, with fresh attempts")
+    again.add_argument("rows", nargs="*", metavar="ID")
+    again.add_argument("--all", action="store_true", help="every failed notification")
+    outbox_commands.add_parser("run", help="run the outbox sender alone (PostgreSQL and SMTP)")
+    chat_hooks = outbox_commands.add_parser("chat", help="chat webhooks per municipality or unit")
+    chat_commands = chat_hooks.add_subparsers(dest="chat_command", required=True)
+    chat_set = chat_commands.add_parser("set", help="set an incoming-webhook URL")
+    chat_set.add_argument("municipality")
+    chat_set.add_argument("url")
+    chat_set.add_argument("--unit", help="one unit (default: the whole municipality)")
+    chat_set.add_argument("--format", choices=("teams", "generic"), default="teams")
+    chat_remove = chat_commands.add_parser("remove", help="remove a webhook")
+    chat_remove.add_argument("municipality")
+    chat_remove.add_argument("--unit")
     keys = commands.add_parser("keys", help="payload data keys (codec.py)")
     keys_commands = keys.add_subparsers(dest="keys_command", required=True)
     keys_commands.add_parser(
@@ -528,6 +628,26 @@ def main(argv: list[str] | None = None) -> int:
         work = _setup(dsn, args.temporal_address)
     elif args.command == "keys":
         work = _keys_rewrap(dsn)
+    elif args.command == "outbox":
+        if args.outbox_command == "run":
+            import os
+
+            import outbox_sender
+
+            os.environ["DATABASE_URL"] = dsn  # --database-url, for the sender's settings
+            asyncio.run(outbox_sender.main())
+            return EXIT_OK
+        if args.outbox_command == "retry":
+            try:
+                ids = _outbox_ids(args.rows, args.all)
+            except ValueError as bad:
+                _say_error(f"kanalvakt outbox retry: {bad}")
+                return EXIT_BAD_INPUT
+            work = _outbox_retry(dsn, ids)
+        elif args.outbox_command == "chat":
+            work = _outbox_chat(dsn, args)
+        else:
+            work = _outbox_list(dsn, args.status, args.limit)
     elif args.command == "intake":
         if args.intake_command == "retry":
             try:

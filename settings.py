@@ -204,6 +204,39 @@ class Settings(BaseSettings):
     intake_retry_cap_seconds: float = _env("KANALVAKT_INTAKE_RETRY_CAP_SECONDS", 900.0,
                                            "longest pause between a row's retries", gt=0)
 
+    # ---- notifications (issue 13): the outbox sender (outbox_sender.py) and
+    # its mail relay (adapters/mail.py). The local stack runs an SMTP server
+    # of its own on KANALVAKT_SMTP_PORT that saves mails under .state/mail/.
+    smtp_host: str = _env("KANALVAKT_SMTP_HOST", "localhost", "the mail relay's host")
+    smtp_port: int = _env("KANALVAKT_SMTP_PORT", 8025, "the mail relay's port", ge=1, le=65535)
+    smtp_security: Literal["none", "starttls", "tls"] = _env(
+        "KANALVAKT_SMTP_SECURITY", "none",
+        "none, starttls or tls (implicit TLS, usually port 465) to the relay")
+    smtp_ca_file: str = _env("KANALVAKT_SMTP_CA_FILE", "",
+                             "a CA bundle (PEM) for the relay's certificate (an internal CA)")
+    smtp_username: str = _env("KANALVAKT_SMTP_USERNAME", "", "login at the relay (empty: none)")
+    smtp_password: str = _env("KANALVAKT_SMTP_PASSWORD", "", "password at the relay",
+                              json_schema_extra=_SECRET)
+    mail_from: str = _env("KANALVAKT_MAIL_FROM", "kanalvakt@localhost",
+                          "the notification mails' sender address")
+    smtp_timeout_seconds: float = _env("KANALVAKT_SMTP_TIMEOUT_SECONDS", 30.0,
+                                       "a relay slower than this is tried again later", gt=0)
+    public_base_url: str = _env("KANALVAKT_PUBLIC_BASE_URL", "http://localhost:8000",
+                                "the intranet's address as people reach it (links in mails)")
+    # A failed delivery is tried again after base seconds, twice as long each
+    # time up to cap; after max attempts it is "failed" (`kanalvakt outbox`).
+    outbox_max_attempts: int = _env("KANALVAKT_OUTBOX_MAX_ATTEMPTS", 8,
+                                    "a delivery is failed after this many attempts", ge=1)
+    outbox_retry_base_seconds: float = _env("KANALVAKT_OUTBOX_RETRY_BASE_SECONDS", 30.0,
+                                            "first pause before a failed delivery's retry", gt=0)
+    outbox_retry_cap_seconds: float = _env("KANALVAKT_OUTBOX_RETRY_CAP_SECONDS", 3600.0,
+                                           "longest pause between a delivery's retries", gt=0)
+    outbox_lease_seconds: float = _env(
+        "KANALVAKT_OUTBOX_LEASE_SECONDS", 300.0,
+        "a sender holds the rows it took this long (longer than the SMTP timeout)", gt=0)
+    outbox_poll_seconds: float = _env("KANALVAKT_OUTBOX_POLL_SECONDS", 2.0,
+                                      "how often an idle outbox sender looks for work", gt=0)
+
     # ---- the web boundary (web/boundary.py): request bodies over these are
     # refused with 413 before they are read.
     # Forms and the JSON API.

@@ -43,6 +43,7 @@ from deploy.worker_health import (
     watch,
 )
 from feeder import IntakeFeeder
+from outbox_sender import OutboxSender, mail_settings, sender_policy
 from store.directory import DirectoryRepository
 from store.eventstore import EventStore
 from store.intake import RetryPolicy
@@ -146,15 +147,19 @@ def create_worker(client: Client, activities: Activities, task_queue: str,
 
 
 async def main(argv: Sequence[str] = ()) -> None:
-    """`python -m worker` runs the Temporal worker and the intake feeder;
-    `--no-feeder` only the worker, `--feeder-only` only the feeder. Feeders
+    """`python -m worker` runs the Temporal worker, the intake feeder and
+    the outbox sender; `--no-feeder` leaves the feeder out, `--feeder-only`
+    runs only the feeder, `--no-outbox` leaves the sender out. Feeders
     claim rows safely side by side (store/intake.py), so more feeder
-    processes let the intake use more cores when one is not enough."""
+    processes let the intake use more cores when one is not enough; the
+    same holds for senders (store/outbox.py)."""
     parser = argparse.ArgumentParser(prog="python -m worker")
     roles = parser.add_mutually_exclusive_group()
     roles.add_argument("--no-feeder", action="store_true", help="run no intake feeder")
     roles.add_argument("--feeder-only", action="store_true",
                        help="run only the intake feeder, no Temporal worker")
+    parser.add_argument("--no-outbox", action="store_true",
+                        help="run no outbox sender (notification mails and chat posts)")
     args = parser.parse_args(list(argv))
     cfg = app_settings.load()  # a bad setting stops here, naming it
     configure_logging(cfg.log_level)
@@ -222,15 +227,22 @@ async def _run(args: argparse.Namespace, cfg: app_settings.Settings, health: Hea
     await _sync_snapshot_schedules(client, pool, cfg.task_queue)
     log.info("worker started", task_queue=cfg.task_queue, temporal=cfg.temporal_address,
              feeder=feeder is not None)
+    # Issue 13: the outbox sender is a client loop like the feeder
+    # (docs/decisions.md, "Notifications: an outbox").
+    sender = None if args.no_outbox else OutboxSender(
+        pool, mail_settings(cfg), http, sender_policy(cfg))
     async with worker:
         watching = asyncio.create_task(
             watch(health, client, lambda: worker.is_running and not stop.is_set()))
         feeding = None if feeder is None else asyncio.create_task(feeder.run(stop))
+        sending = None if sender is None else asyncio.create_task(sender.run(stop))
         await stop.wait()
         health.set_ready(False, "shutting down")
         log.info("worker stopping", graceful_shutdown_seconds=cfg.worker_shutdown_seconds)
         if feeding is not None:
             await feeding
+        if sending is not None:
+            await sending
     watching.cancel()
     log.info("worker stopped")
     await http.aclose()

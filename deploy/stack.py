@@ -122,6 +122,11 @@ class StackConfig:
     web_host: str = "127.0.0.1"
     web_port: int = 8000
     temporal_bin: Path | None = None
+    # Issue 13: an SMTP server of the stack's own (deploy/mail_server.py)
+    # keeping mails as .eml files in state_dir/mail; off when
+    # KANALVAKT_SMTP_HOST names a relay (and in StackConfig's own default).
+    start_smtp: bool = False
+    smtp_port: int = 8025
     # Substitutable for tests; None means the real thing (see the properties).
     worker_command: Sequence[str] | None = None
     web_command: Sequence[str] | None = None
@@ -164,6 +169,8 @@ class StackConfig:
             database_url=app.database_url or None,
             web_host=app.web_host,
             web_port=app.web_port,
+            start_smtp=not os.environ.get("KANALVAKT_SMTP_HOST"),
+            smtp_port=app.smtp_port,
         )
 
     @property
@@ -428,6 +435,8 @@ class Stack:
             ensure_port_free(cfg.temporal_ip, cfg.temporal_ui_port, "Temporal UI",
                              "TEMPORAL_UI_PORT")
         ensure_port_free(cfg.web_host, cfg.web_port, "web app", "KANALVAKT_WEB_PORT")
+        if cfg.start_smtp:
+            ensure_port_free("127.0.0.1", cfg.smtp_port, "SMTP server", "KANALVAKT_SMTP_PORT")
 
         # PostgreSQL (seconds: initdb on the first run) and Temporal (well
         # under a second) start side by side.
@@ -446,6 +455,11 @@ class Stack:
         await self._load_sample_directory(dsn)
 
         env = self._child_env()
+        if cfg.start_smtp:
+            mail = [sys.executable, "-m", "deploy.mail_server", "--folder",
+                    str(cfg.state_dir / "mail"), "--port", str(cfg.smtp_port)]
+            say(f"starting the SMTP server: mails are saved in {cfg.state_dir / 'mail'}")
+            self.children.append(await spawn("SMTP server", mail, env=env))
         say("starting the worker: " + " ".join(cfg.effective_worker_command))
         self.children.append(await spawn(
             "worker", cfg.effective_worker_command, env={**env, "KANALVAKT_SERVICE": "worker"}))
@@ -629,6 +643,8 @@ class Stack:
             KANALVAKT_ARCHIVE_DIR=str(cfg.archive_dir),
             KANALVAKT_WEB_HOST=cfg.web_host,
             KANALVAKT_WEB_PORT=str(cfg.web_port),
+            KANALVAKT_PUBLIC_BASE_URL=os.environ.get("KANALVAKT_PUBLIC_BASE_URL",
+                                                     cfg.web_url),
             PYTHONUNBUFFERED="1",  # logs appear as they happen, not per 8 KiB
         )
         # The intranet on the local stack: the development sign-in (a person
@@ -637,6 +653,9 @@ class Stack:
         # kept in the state folder so a restart keeps people signed in.
         env.setdefault("KANALVAKT_DEV_SIGNIN", "1")
         env.setdefault("KANALVAKT_COOKIE_SECURE", "0")
+        if cfg.start_smtp:
+            env["KANALVAKT_SMTP_HOST"] = "127.0.0.1"
+            env["KANALVAKT_SMTP_PORT"] = str(cfg.smtp_port)
         if not env.get("KANALVAKT_SESSION_SECRET"):
             env["KANALVAKT_SESSION_SECRET"] = session_secret(cfg.state_dir)
         # Payloads in Temporal are encrypted on the local stack too (codec.py).
@@ -717,6 +736,8 @@ class Stack:
             ("Public register", f"{cfg.web_url}/register"),
             ("API docs", f"{cfg.web_url}/docs"),
             ("Database", mask_dsn(self.database_url or "")),
+            ("Mail (SMTP)", f"127.0.0.1:{cfg.smtp_port}, saved in {cfg.state_dir / 'mail'}"
+             if cfg.start_smtp else "the relay of KANALVAKT_SMTP_HOST"),
             ("State folder", str(cfg.state_dir)),
         ]
         if self._temporal is not None and self._temporal.log_path is not None:

@@ -37,6 +37,9 @@ RETURNING {_COLUMNS}
 _TABLE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$")
 
 _REBUILD_BATCH = 1000
+# Issue 13: a rebuild re-creates the notifications, never their delivery: the
+# outbox trigger (migrations/0019_outbox.sql) writes nothing while it is set.
+REBUILDING = "SET LOCAL kanalvakt.rebuilding = 'on'"
 
 _EVENTS_UNIQUE = ("events_pkey", "events_event_id_key", "events_idempotency_key")
 
@@ -287,6 +290,7 @@ class EventStore:
         count = 0
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("LOCK TABLE events IN SHARE MODE")
+            await conn.execute(REBUILDING)
             if tables:
                 await conn.execute(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY")
             position = 0

@@ -157,11 +157,12 @@ def page_routers() -> list[APIRouter]:
     from web.account_pages import account_pages_router
     from web.crisis_pages import crisis_pages_router
     from web.message_pages import message_pages_router
+    from web.notification_pages import notification_pages_router
     from web.registrar_pages import registrar_pages_router
     from web.report_pages import report_pages_router
 
     return [account_pages_router(), message_pages_router(), registrar_pages_router(),
-            report_pages_router(), crisis_pages_router()]
+            report_pages_router(), crisis_pages_router(), notification_pages_router()]
 
 
 def _wants_html(request: Request) -> bool:

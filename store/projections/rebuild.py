@@ -51,7 +51,7 @@ from domain import crisis as cr
 from domain import message as msg
 from domain import snapshot as snap
 from store.db import binary_jsonb
-from store.eventstore import Projection, RecordedEvent
+from store.eventstore import REBUILDING, Projection, RecordedEvent
 from store.projections import all_projections
 from store.projections.accounts import _NOTIFICATION_KINDS, account_row, notification_rows
 from store.projections.crisis import _digest_event_id
@@ -646,6 +646,7 @@ async def _rebuild(conn: asyncpg.Connection, batch: int, progress: TextIO | None
     count = 0
     async with conn.transaction():
         await conn.execute("LOCK TABLE events IN SHARE MODE")
+        await conn.execute(REBUILDING)
         await conn.execute(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY")
         total = await conn.fetchval("SELECT count(*) FROM events")
         report = Progress(progress, total)

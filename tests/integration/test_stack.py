@@ -29,7 +29,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -78,6 +78,9 @@ class Ports:
     temporal: int
     ui: int
     web: int
+    # issue 13: the stack's own SMTP server (never the default 8025 another
+    # stack on the machine may hold)
+    smtp: int = field(default_factory=lambda: port_for_another_process())
 
 
 @dataclass
@@ -102,7 +105,8 @@ def _start_stack(state_dir: Path, ports: Ports, run: int) -> StackRun:
     env = dict(os.environ)
     # Whatever the developer's shell points at, this test wants the embedded
     # PostgreSQL and its own dev server.
-    for name in ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "KANALVAKT_ARCHIVE_DIR"):
+    for name in ("DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "KANALVAKT_ARCHIVE_DIR",
+                 "KANALVAKT_SMTP_HOST"):
         env.pop(name, None)
     env.update(
         KANALVAKT_STATE_DIR=str(state_dir),
@@ -110,6 +114,7 @@ def _start_stack(state_dir: Path, ports: Ports, run: int) -> StackRun:
         TEMPORAL_UI_PORT=str(ports.ui),
         KANALVAKT_WEB_HOST="127.0.0.1",
         KANALVAKT_WEB_PORT=str(ports.web),
+        KANALVAKT_SMTP_PORT=str(ports.smtp),
         PYTHONUNBUFFERED="1",
     )
     logs = state_dir.parent
@@ -220,6 +225,7 @@ def _assert_all_gone(run: StackRun, ports: Ports, state_dir: Path) -> None:
         ("Temporal gRPC", ports.temporal),
         ("Temporal UI", ports.ui),
         ("web", ports.web),
+        ("SMTP", ports.smtp),
     ):
         assert not _listening(port), f"{name} port {port} still listening\n{run.output()}"
     # PostgreSQL listens on a socket in the state folder only; every process
@@ -265,6 +271,9 @@ async def test_stack_starts_stops_cleanly_and_keeps_its_data(
     stack_runs.append(first)
     timings["first start"], client = await _wait_until_ready(first, ports)
     assert _listening(ports.ui), "the Temporal UI is not listening"
+    # issue 13: the stack's SMTP server keeps mails as .eml files in the state folder
+    assert _listening(ports.smtp), f"the SMTP server is not listening\n{first.output()}"
+    assert (state_dir / "mail").is_dir()
     await _assert_search_attributes_registered(client)
     assert "migrations applied:" in first.stdout(), first.output()
 
