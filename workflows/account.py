@@ -6,6 +6,7 @@ Updates (each with a validator; a rejected one leaves no history):
     approve, reject, record_risk_assessment, sign_off, amend, activate,
     add_admin, remove_admin, confirm_two_factor, change_message_settings,
     request_closure, record_profile_change (R-37: a major change, snapshotted),
+    record_absence, cancel_absence (R-14: holiday cover),
     monitoring (R-15..R-20): record_check_in, record_post, keep_account,
     report_watch_item, resolve_watch_item, change_monitoring_settings
 Signals:
@@ -573,6 +574,27 @@ class AccountLifecycleWorkflow:
 
     @record_profile_change.validator
     def _validate_profile_change(self, command: acc.RecordProfileChange) -> None:
+        self._check(command)
+
+    # ------------------------------------------------------------------ absences (R-14)
+
+    @workflow.update
+    async def record_absence(self, command: acc.RecordAbsence) -> acc.AccountState:
+        """R-14: an admin will be away; their cover is told meanwhile. The
+        plan then holds the escalation for all admins away (its timer)."""
+        return await self._apply(command)
+
+    @record_absence.validator
+    def _validate_absence(self, command: acc.RecordAbsence) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def cancel_absence(self, command: acc.CancelAbsence) -> acc.AccountState:
+        """R-14: an absence called off, or ended now (back early)."""
+        return await self._apply(command)
+
+    @cancel_absence.validator
+    def _validate_cancel_absence(self, command: acc.CancelAbsence) -> None:
         self._check(command)
 
     # ------------------------------------------------------------------ monitoring (R-15..R-20)

@@ -4,7 +4,7 @@ the admins and the archive package reference (payload shapes of the record)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import (
@@ -217,3 +217,23 @@ class ArchivePackageRef(BaseModel):
     path: str
     manifest_sha256: str
     payload_oxum: str
+
+
+class Absence(BaseModel):
+    """R-14: an admin away from `starts_on` to `ends_on` (both days
+    included, in the account's time zone: `starts_at` .. `ends_at`, the
+    local midnights around them), and who covers meanwhile: one of the
+    account's admins or a named colleague of the directory."""
+
+    model_config = ConfigDict(frozen=True)
+
+    absence_id: str
+    person: PersonId
+    starts_on: date
+    ends_on: date
+    starts_at: datetime
+    ends_at: datetime
+    cover: PersonId
+
+    def away_at(self, moment: datetime) -> bool:
+        return self.starts_at <= moment < self.ends_at
