@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -237,3 +238,7 @@ class Absence(BaseModel):
 
     def away_at(self, moment: datetime) -> bool:
         return self.starts_at <= moment < self.ends_at
+
+    def local_end(self, timezone: str) -> str:
+        """When it ends, as the account's wall clock reads (YYYY-MM-DDTHH:MM)."""
+        return self.ends_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H:%M")
