@@ -23,6 +23,8 @@ from domain.account.events import AbsenceCancelled, AbsenceRecorded, AccountEven
 from domain.account.state import AccountState
 from domain.account.values import Absence, Stage
 from domain.core import DeadlineStep, NotAuthorised, RuleViolation, WrongStage
+from domain.cover import absence_among
+from domain.cover import cover_recipients as told_instead
 
 ALL_AWAY = "all_admins_away"
 ALL_BACK = "admins_back"
@@ -30,8 +32,6 @@ ALL_BACK = "admins_back"
 MAX_ABSENCE_DAYS = 366
 # Ended absences stay in the state (for the page) this long, then only in the record.
 KEEP_ENDED = timedelta(days=60)
-# A cover who is away passes it on to their own cover, this many times at most.
-_MAX_CHAIN = 10
 
 
 def local_midnight(day: date, timezone: str) -> datetime:
@@ -41,7 +41,7 @@ def local_midnight(day: date, timezone: str) -> datetime:
 
 def absence_of(state: AccountState, person: str, at: datetime) -> Absence | None:
     """The absence `person` is on at `at`, if any."""
-    return next((a for a in state.absences if a.person == person and a.away_at(at)), None)
+    return absence_among(state.absences, person, at)
 
 
 def covering_for(state: AccountState, person: str, at: datetime) -> list[str]:
@@ -56,34 +56,9 @@ def _managers(state: AccountState) -> tuple[str, ...]:
 
 def cover_recipients(state: AccountState, recipients: Iterable[str], at: datetime
                      ) -> tuple[list[str], dict[str, list[str]]]:
-    """R-14: who is told at `at` instead of the absent among `recipients`,
-    and for whom each cover is told. An absent cover's own cover takes it;
-    where the chain comes back to someone away, the unit's manager and
-    deputy are told."""
-    told: list[str] = []
-    covering: dict[str, list[str]] = {}
-    for person in recipients:
-        if absence_of(state, person, at) is None:
-            told.append(person)
-            continue
-        who, seen = person, {person}
-        for _ in range(_MAX_CHAIN):
-            away = absence_of(state, who, at)
-            if away is None:
-                break
-            who = away.cover
-            if who in seen:
-                break
-            seen.add(who)
-        takers = (who,) if absence_of(state, who, at) is None else _managers(state)
-        for taker in takers:
-            told.append(taker)
-            covering.setdefault(taker, [])
-            if person not in covering[taker]:
-                covering[taker].append(person)
-    if not covering:
-        return told, covering  # as before R-14, duplicates and all
-    return list(dict.fromkeys(told)), covering
+    """R-14: who is told at `at` instead of the absent among `recipients`
+    (domain.cover.cover_recipients), the unit's manager and deputy last."""
+    return told_instead(state.absences, recipients, at, _managers(state))
 
 
 def all_away_periods(state: AccountState) -> list[tuple[datetime, datetime]]:

@@ -4,9 +4,8 @@ the admins and the archive package reference (payload shapes of the record)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -26,6 +25,7 @@ from domain.core import (
     ShortText,
     Text,
 )
+from domain.cover import Absence as Absence  # R-14, shared with the message cases
 from domain.directory import Authorities
 from domain.text import CleanStrings
 
@@ -219,26 +219,3 @@ class ArchivePackageRef(BaseModel):
     manifest_sha256: str
     payload_oxum: str
 
-
-class Absence(BaseModel):
-    """R-14: an admin away from `starts_on` to `ends_on` (both days
-    included, in the account's time zone: `starts_at` .. `ends_at`, the
-    local midnights around them), and who covers meanwhile: one of the
-    account's admins or a named colleague of the directory."""
-
-    model_config = ConfigDict(frozen=True)
-
-    absence_id: str
-    person: PersonId
-    starts_on: date
-    ends_on: date
-    starts_at: datetime
-    ends_at: datetime
-    cover: PersonId
-
-    def away_at(self, moment: datetime) -> bool:
-        return self.starts_at <= moment < self.ends_at
-
-    def local_end(self, timezone: str) -> str:
-        """When it ends, as the account's wall clock reads (YYYY-MM-DDTHH:MM)."""
-        return self.ends_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%dT%H:%M")

@@ -15,7 +15,7 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from cli import rebuild_read_models
 from domain import account as acc
-from domain.calendar import next_working_day
+from domain.calendar import OfficeHours, add_office_hours, next_working_day
 from domain.directory import Country
 from tests.support import COMMS, DEPUTY, MANAGER, REQUESTER, eventually, keep_history
 from tests.workflows.conftest import Harness
@@ -30,7 +30,12 @@ from tests.workflows.test_account_lifecycle import (
     wait_for_search_attribute,
     walk_to_active,
 )
+from tests.workflows.test_message_workflow import ADMIN as MESSAGE_ADMIN
+from tests.workflows.test_message_workflow import ADMINS as MESSAGE_ADMINS
+from tests.workflows.test_message_workflow import MessageHarness, mh, receive  # noqa: F401
+from tests.workflows.test_message_workflow import events_of as message_events_of
 from workflows import search_attributes as sa
+from workflows.message import InboundMessageWorkflow
 
 STOCKHOLM = ZoneInfo(TZ)
 COLLEAGUE = "eva.marklund"  # kansli: in the directory, not an admin of the account
@@ -143,3 +148,44 @@ async def test_r14_cover_gets_the_reminder_and_all_admins_away_escalates_to_the_
     # Absences, a cover's reminder and the all-away escalation (R-14): kept
     # for tests/workflows/test_replay.py (KANALVAKT_RECORD_HISTORIES=1).
     keep_history(await handle.fetch_history(), "account_absences_cover")
+
+
+async def test_r14_an_absent_admins_answer_reminder_on_a_message_goes_to_the_cover(
+        mh: MessageHarness) -> None:  # noqa: F811 - the fixture of test_message_workflow
+    """R-14, R-23: the account tells its open message case the absences
+    (`absences_changed`, recorded as AbsencesUpdated); the case's answer
+    reminder then goes to the absent admin's cover, on the record."""
+    now = await mh.env.get_current_time()
+    day = next_working_day(now.astimezone(STOCKHOLM).date(), Country.SE)
+    start = local(day, 9)
+    await sleep_until_on(mh, start)
+    handle = await receive(mh, "När öppnar biblioteket i sommar?", at=start)
+    absence = acc.Absence(absence_id="A-1", person=MESSAGE_ADMIN, starts_on=day,
+                          ends_on=day + timedelta(days=2), starts_at=local(day, 0),
+                          ends_at=local(day + timedelta(days=3), 0), cover=COLLEAGUE)
+    await handle.signal(InboundMessageWorkflow.absences_changed, [absence])
+    await handle.signal(InboundMessageWorkflow.absences_changed, [absence])  # once on record
+    updated = await eventually(
+        lambda: message_events(mh, handle.id, "AbsencesUpdated"), lambda e: len(e) == 1)
+    assert updated[0]["data"]["absences"][0]["cover"] == COLLEAGUE
+
+    reminder_due = add_office_hours(start, 4, Country.SE, TZ, OfficeHours())
+    await sleep_until_on(mh, reminder_due + timedelta(minutes=1))
+    [reminder] = await eventually(
+        lambda: message_events(mh, handle.id, "MessageReminderSent"), lambda e: len(e) >= 1)
+    assert sorted(reminder["data"]["recipients"]) == sorted(
+        [COLLEAGUE, *(MESSAGE_ADMINS - {MESSAGE_ADMIN})])
+    assert reminder["data"]["covering"] == {COLLEAGUE: [MESSAGE_ADMIN]}
+    told = await eventually(lambda: mh.pool.fetch(
+        "SELECT recipient FROM notifications WHERE case_id = $1 AND kind = 'reminder'",
+        handle.id), lambda rows: len(rows) == 2)
+    assert MESSAGE_ADMIN not in {r["recipient"] for r in told}
+
+
+async def sleep_until_on(mh: MessageHarness, moment: datetime) -> None:  # noqa: F811
+    await mh.env.sleep(max(timedelta(0), moment - await mh.env.get_current_time()))
+
+
+async def message_events(mh: MessageHarness, case_id: str,  # noqa: F811
+                         kind: str) -> list[dict[str, Any]]:
+    return [e for e in await message_events_of(mh, case_id) if e["event_type"] == kind]
