@@ -88,6 +88,10 @@ async def test_r14_absences_over_the_api_all_away_escalates_at_once_and_shows_in
         assert 'id="all-away"' in page and "Alla administratörer är borta sedan" in page
         tasks = (await manager.get("/tasks")).text
         assert "Alla administratörer är borta" in tasks
+    async with browser(stack) as outsider:  # staff data: not shown to others
+        await sign_in(outsider, OUTSIDER)
+        page = (await outsider.get(f"/accounts/{account_id}")).text
+        assert 'id="absences"' not in page and 'id="all-away"' not in page
     async with browser(stack) as cover:
         await sign_in(cover, COLLEAGUE)
         assert "Du är vikarie för en administratör som är borta" in (
