@@ -134,7 +134,8 @@ async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountCon
              "office_hours": state.request.monitoring_hours.model_dump()}),
         authorities=msg.MessageAuthorities(
             admins=frozenset(state.admins), manager=a.manager, deputy=a.deputy,
-            communications=a.communications, registrars=a.registrars),
+            communications=a.communications, registrars=a.registrars,
+            absences=tuple(state.absences)),
         unit_id=state.request.unit_id,
         crisis=await covering_crisis(pool, state.municipality_id, state.request.unit_id),
         crisis_policy=cr.CrisisPolicy.model_validate(row["crisis_policy"] or {}),

@@ -100,6 +100,7 @@ class Activities:
             self.messages.allocate_diarium_number,
             self.messages.dispose_content,
             self.messages.inform_admins,
+            self.messages.inform_absences,
             self.crisis.inform,
             self.crisis.compile_digest,
             self.crisis.covering_mode,

@@ -27,6 +27,7 @@ from adapters.connectors.base import (
 from adapters.connectors.registry import Connectors
 from codec import DataKeys, open_record, seal_record
 from domain import message as msg
+from domain.cover import Absence
 from domain.text import clean_strings
 from store.message_contents import StoreContentInput, open_contents, save_content
 from store.payload_keys import destroy_data_key
@@ -63,6 +64,13 @@ class InformAdminsInput(BaseModel):
     admins: list[str]
 
 
+class InformAbsencesInput(BaseModel):
+    """R-14: the account's absences and covers after one was recorded or ended."""
+
+    account_id: str
+    absences: list[Absence]
+
+
 class InformAdminsResult(BaseModel):
     cases: int
     not_running: int
@@ -95,17 +103,31 @@ class MessageActivities:
         whose receipt is on the record is found at once). Idempotent: a case
         told the same list twice records it once."""
         client = activity.client()
+        sent = await signal_each(client, await self._open_cases(inp.account_id),
+                                 "admins_changed", sorted(inp.admins))
+        activity.logger.info("admins sent to open cases", extra={
+            "account_id": inp.account_id, "cases": sent.told, "not_running": sent.not_running})
+        return InformAdminsResult(cases=sent.told, not_running=sent.not_running)
+
+    @activity.defn(name="inform_message_absences")
+    async def inform_absences(self, inp: InformAbsencesInput) -> InformAdminsResult:
+        """R-14: signal `absences_changed` with the account's absences and
+        covers to each of its open message cases (as inform_admins).
+        Idempotent: a case told the same list twice records it once."""
+        sent = await signal_each(activity.client(), await self._open_cases(inp.account_id),
+                                 "absences_changed", inp.absences)
+        activity.logger.info("absences sent to open cases", extra={
+            "account_id": inp.account_id, "cases": sent.told, "not_running": sent.not_running})
+        return InformAdminsResult(cases=sent.told, not_running=sent.not_running)
+
+    async def _open_cases(self, account_id: str) -> list[str]:
         rows = await self._pool.fetch(
             """SELECT case_id FROM message_cases
                WHERE account_id = $1::uuid AND NOT from_staff
                  AND (NOT (stage = ANY($2::text[])) OR state->>'pending_action' IS NOT NULL
                       OR """ + _OWED_RECORDS + """)
-               ORDER BY case_id""", inp.account_id, _TERMINAL_CASE)
-        sent = await signal_each(client, (r["case_id"] for r in rows), "admins_changed",
-                                 sorted(inp.admins))
-        activity.logger.info("admins sent to open cases", extra={
-            "account_id": inp.account_id, "cases": sent.told, "not_running": sent.not_running})
-        return InformAdminsResult(cases=sent.told, not_running=sent.not_running)
+               ORDER BY case_id""", account_id, _TERMINAL_CASE)
+        return [r["case_id"] for r in rows]
 
     @activity.defn(name="store_message_content")
     async def store_content(self, inp: StoreContentInput) -> None:

@@ -939,6 +939,11 @@ def _task_for(state: acc.AccountState, person: str, now: datetime) -> str | None
     if primary and primary[0] in allowed:
         return primary[1]
     if state.stage is acc.Stage.ACTIVE:
+        # every admin away (escalated to the manager); covering for one.
+        if state.all_away_since is not None and state.authorities.is_manager(person):
+            return "task.all_away"
+        if acc.covering_for(state, person, now):
+            return "task.cover"
         if state.coverage_lost_at is not None and "add_admin" in allowed:
             return "task.coverage"
         admin = state.admins.get(person)

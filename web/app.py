@@ -34,6 +34,7 @@ from domain.message_policy import MessagePolicy
 from readviews import accounts as account_views
 from store.db import database_unavailable
 from store.directory import DirectoryRepository
+from web.absences import absences_router
 from web.codec_api import codec_router
 from web.crisis_api import crisis_router
 from web.identity import Actor, ApiActor, known_actor
@@ -109,6 +110,7 @@ def create_app(
     app.include_router(monitoring_router())
     app.include_router(snapshots_router())
     app.include_router(codec_router())
+    app.include_router(absences_router())
     install_observability(app, cfg)  # /metrics, /livez, /readyz, request ids (issue 12)
     return app
 

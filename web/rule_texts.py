@@ -38,6 +38,49 @@ RULES: dict[str, tuple[str, str, str]] = {
         "Kontot är {stage}; inget mer kan beslutas.",
         "Kontoen er {stage}; ingenting mer kan besluttes.",
         "The account is {stage}; nothing more can be decided."),
+    # ----------------------------------------------------------- R-14 (absences, cover)
+    "absence.who": (
+        "En administratör registrerar sin egen frånvaro, chefen eller ersättaren allas (R-14).",
+        "En administrator registrerer sitt eget fravær, lederen eller stedfortrederen alles "
+        "(R-14).",
+        "An admin records their own absence, the unit's manager or deputy anyone's (R-14)."),
+    "absence.not_admin": (
+        "{person} är inte administratör för kontot (R-14).",
+        "{person} er ikke administrator for kontoen (R-14).",
+        "{person} is not an admin of this account (R-14)."),
+    "absence.dates": (
+        "Frånvaron slutar innan den börjar (R-14).",
+        "Fraværet slutter før det begynner (R-14).",
+        "The absence ends before it begins (R-14)."),
+    "absence.past": (
+        "Frånvaron är redan över (R-14).",
+        "Fraværet er allerede over (R-14).",
+        "The absence is over already (R-14)."),
+    "absence.too_long": (
+        "En frånvaro är högst {days} dagar (R-14).",
+        "Et fravær er høyst {days} dager (R-14).",
+        "One absence is at most {days} days (R-14)."),
+    "absence.cover_self": (
+        "Någon annan ska vara vikarie (R-14).",
+        "Noen andre skal være stedfortreder (R-14).",
+        "Someone else covers the absence (R-14)."),
+    "absence.cover_unknown": (
+        "{person} är varken administratör för kontot eller finns i katalogen (R-14).",
+        "{person} er verken administrator for kontoen eller i katalogen (R-14).",
+        "{person} is neither an admin of the account nor a colleague in the directory "
+        "(R-14)."),
+    "absence.overlap": (
+        "{person} är redan registrerad som borta några av dagarna (R-14).",
+        "{person} er allerede registrert som borte noen av dagene (R-14).",
+        "{person} is recorded away on some of these days already (R-14)."),
+    "absence.cover_away": (
+        "{person} är också borta några av dagarna: välj en annan vikarie (R-14).",
+        "{person} er også borte noen av dagene: velg en annen stedfortreder (R-14).",
+        "{person} is away on some of these days too: choose another cover (R-14)."),
+    "absence.none": (
+        "Frånvaron {absence} pågår inte och är inte planerad (R-14).",
+        "Fraværet {absence} pågår ikke og er ikke planlagt (R-14).",
+        "No current or coming absence {absence} (R-14)."),
     # ----------------------------------------------------------- issue 16 (accounts)
     "approve.own_request": (
         "Ingen beslutar om sin egen begäran (R-01, R-53).",

@@ -6,6 +6,7 @@ Updates (each with a validator; a rejected one leaves no history):
     approve, reject, record_risk_assessment, sign_off, amend, activate,
     add_admin, remove_admin, confirm_two_factor, change_message_settings,
     request_closure, record_profile_change (R-37: a major change, snapshotted),
+    record_absence, cancel_absence (R-14: holiday cover),
     monitoring (R-15..R-20): record_check_in, record_post, keep_account,
     report_watch_item, resolve_watch_item, change_monitoring_settings
 Signals:
@@ -49,7 +50,7 @@ from workflows import search_attributes as sa
 with workflow.unsafe.imports_passed_through():
     from activities.account import AccountActivities, FinalSnapshotInput, LoadAuthoritiesInput
     from activities.crisis import CoveringCrisisInput, CrisisActivities
-    from activities.messages import InformAdminsInput, MessageActivities
+    from activities.messages import InformAbsencesInput, InformAdminsInput, MessageActivities
     from activities.records import RecordActivities, RecordEventsInput
     from activities.snapshot_admins import InformSnapshotAdminsInput, SnapshotAdminActivities
     from domain import account as acc
@@ -346,6 +347,22 @@ class AccountLifecycleWorkflow:
             self._crisis_signals_at_trigger = self._crisis_signals
         await self._snapshot_major_changes(events, first_version)
         await self._tell_admin_changes(events)
+        await self._tell_absences(events)
+
+    async def _tell_absences(self, events: Sequence[acc.AccountEvent]) -> None:
+        """R-14: after an absence is recorded or ended, the account's open
+        message cases get the absences and covers as they are now
+        (`absences_changed`, recorded there as AbsencesUpdated), so an absent
+        admin's reminders on them go to the cover. Only after these events,
+        which no run recorded before R-14 holds: old runs replay unchanged."""
+        if not any(isinstance(e, acc.AbsenceRecorded | acc.AbsenceCancelled) for e in events):
+            return
+        state = self.state_now
+        await workflow.execute_activity_method(
+            MessageActivities.inform_absences,
+            InformAbsencesInput(account_id=state.account_id, absences=list(state.absences)),
+            start_to_close_timeout=_INFORM_TIMEOUT, heartbeat_timeout=_RECORD_TIMEOUT,
+            retry_policy=_RETRY)
 
     async def _tell_admin_changes(self, events: Sequence[acc.AccountEvent]) -> None:
         """R-12, R-13, R-22, R-37: after an admin is added or removed, the
@@ -573,6 +590,27 @@ class AccountLifecycleWorkflow:
 
     @record_profile_change.validator
     def _validate_profile_change(self, command: acc.RecordProfileChange) -> None:
+        self._check(command)
+
+    # ------------------------------------------------------------------ absences (R-14)
+
+    @workflow.update
+    async def record_absence(self, command: acc.RecordAbsence) -> acc.AccountState:
+        """R-14: an admin will be away; their cover is told meanwhile. The
+        plan then holds the escalation for all admins away (its timer)."""
+        return await self._apply(command)
+
+    @record_absence.validator
+    def _validate_absence(self, command: acc.RecordAbsence) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def cancel_absence(self, command: acc.CancelAbsence) -> acc.AccountState:
+        """R-14: an absence called off, or ended now (back early)."""
+        return await self._apply(command)
+
+    @cancel_absence.validator
+    def _validate_cancel_absence(self, command: acc.CancelAbsence) -> None:
         self._check(command)
 
     # ------------------------------------------------------------------ monitoring (R-15..R-20)

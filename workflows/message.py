@@ -19,6 +19,9 @@ Signals:
     admins_changed   R-12, R-13: the account's admins as they are now (the full
                      list, from the AccountLifecycleWorkflow after an admin was
                      added or removed); recorded as AdminsUpdated when changed
+    absences_changed R-14: the admins' absences and covers as they are now (from
+                     the AccountLifecycleWorkflow after one was recorded or ended);
+                     recorded as AbsencesUpdated when changed
 Queries:
     state        the MessageState (without the disposed content)
 
@@ -53,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
     from adapters.connectors.base import ActionResult, PlatformTarget
     from domain import message as msg
     from domain.account import DomainError
+    from domain.cover import Absence
     from domain.crisis_mode import CrisisStatus
     from domain.records import StoredEvent
     from domain.redaction import RemovalCategory, rule_for
@@ -331,6 +335,23 @@ class InboundMessageWorkflow:
                     actor=SYSTEM_ACTOR, admins=frozenset(admins)), now=workflow.now())
             except (DomainError, ValueError) as refused:  # ValueError: pydantic's
                 workflow.logger.warning("admins not applied: %s", refused,
+                                        extra={"case_id": self._state.case_id})
+                return
+            await self._record(events)
+
+    @workflow.signal
+    async def absences_changed(self, absences: list[Absence]) -> None:
+        """R-14: an absence of one of the account's admins was recorded or
+        ended; from now on an absent admin's reminders and escalations go to
+        their cover. The same list again, or a case already done, records
+        nothing; a list the domain refuses is logged, never fails the case."""
+        await self._ready()
+        async with self._lock:
+            try:
+                events = msg.decide(self._state, msg.UpdateAbsences(
+                    actor=SYSTEM_ACTOR, absences=absences), now=workflow.now())
+            except (DomainError, ValueError) as refused:  # ValueError: pydantic's
+                workflow.logger.warning("absences not applied: %s", refused,
                                         extra={"case_id": self._state.case_id})
                 return
             await self._record(events)

@@ -19,12 +19,21 @@ rules and monitoring_rules (one function per command), evolution (`evolve`), dea
 from datetime import date
 
 from domain import monitoring as mon
+from domain.account.absences import (
+    absence_of,
+    all_away_periods,
+    cancel_absence,
+    cover_recipients,
+    covering_for,
+    record_absence,
+)
 from domain.account.commands import (
     ActivateAccount,
     AddAdmin,
     AmendRequest,
     AppointPublisher,
     ApproveRequest,
+    CancelAbsence,
     ChangeMessageSettings,
     ChangeMonitoringSettings,
     Command,
@@ -33,6 +42,7 @@ from domain.account.commands import (
     FireDueDeadlines,
     KeepAccount,
     PostId,
+    RecordAbsence,
     RecordCheckIn,
     RecordFinalSnapshot,
     RecordPost,
@@ -57,16 +67,20 @@ from domain.account.dispatch import (
     decide,
 )
 from domain.account.events import (
+    AbsenceCancelled,
+    AbsenceRecorded,
     AccountActivated,
     AccountClosed,
     AccountEvent,
     AccountKept,
     AccountRequested,
     AdminAdded,
+    AdminBackFromAbsence,
     AdminCoverageLost,
     AdminCoverageRestored,
     AdminRemoved,
     AdminTwoFactorConfirmed,
+    AllAdminsAwayEscalated,
     AuthoritiesUpdated,
     CheckInEscalated,
     CheckInRecorded,
@@ -161,6 +175,7 @@ from domain.account.state import (
     workflow_id_for,
 )
 from domain.account.values import (
+    Absence,
     AccountRequest,
     Admin,
     ArchivePackageRef,
@@ -191,6 +206,19 @@ from domain.monitoring import monitoring_hours_text  # R-17: a monitoring rule, 
 from domain.policy import LifecyclePolicy
 
 __all__ = [
+    "Absence",
+    "AbsenceCancelled",
+    "AbsenceRecorded",
+    "AdminBackFromAbsence",
+    "AllAdminsAwayEscalated",
+    "CancelAbsence",
+    "RecordAbsence",
+    "absence_of",
+    "all_away_periods",
+    "cancel_absence",
+    "cover_recipients",
+    "covering_for",
+    "record_absence",
     "AccountActivated",
     "AccountClosed",
     "AccountEvent",

@@ -219,6 +219,28 @@ class RecordProfileChange(_Command):
     note: str | None = Field(None, max_length=4000)
 
 
+class RecordAbsence(_Command):
+    """R-14: an admin will be away (both days included, the account's local
+    dates); `cover` takes their reminders and escalations meanwhile: one of
+    the account's admins, or a colleague of the municipality, which the web
+    app checks in the directory (`cover_in_directory`)."""
+
+    person: PersonId
+    starts_on: date
+    ends_on: date
+    cover: PersonId
+    cover_in_directory: bool = False
+
+
+AbsenceId = Annotated[str, Field(pattern=r"^A-[0-9]{1,9}$")]
+
+
+class CancelAbsence(_Command):
+    """R-14: an absence is called off (not begun) or ends now (back early)."""
+
+    absence_id: AbsenceId
+
+
 Command = (
     RequestAccount | ApproveRequest | RejectRequest | RecordRiskAssessment | SignOff
     | AmendRequest | ActivateAccount | AddAdmin | RemoveAdmin | ConfirmTwoFactor
@@ -227,4 +249,5 @@ Command = (
     | ChangeMessageSettings | RecordCheckIn | RecordPost | ConfirmPost | SendBackPost
     | KeepAccount | ReportWatchItem
     | ResolveWatchItem | ChangeMonitoringSettings | RecordProfileChange
+    | RecordAbsence | CancelAbsence
 )

@@ -5,9 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from domain import monitoring as mon
+from domain.account.absences import ALL_AWAY, ALL_BACK, cover_recipients
 from domain.account.commands import FireDueDeadlines
 from domain.account.events import (
     AccountEvent,
+    AdminBackFromAbsence,
+    AllAdminsAwayEscalated,
     CheckInEscalated,
     CheckInReminderSent,
     ClosureProposed,
@@ -61,8 +64,20 @@ def _step_event(state: AccountState, step: DeadlineStep, now: datetime,
                 actor: str) -> AccountEvent:
     common = {"at": now, "actor": actor, "step": step.key, "stage": state.stage,
               "due": step.due}
-    who = {"recipients": list(step.recipients)}
+    # the absent are not told; their covers are, for them.
+    recipients, covering = cover_recipients(state, step.recipients, now)
+    who: dict[str, object] = {"recipients": recipients}
+    if covering:
+        who["covering"] = covering
     subject = step.subject or ""
+    if step.name == ALL_AWAY:
+        return AllAdminsAwayEscalated(
+            **common, **who, away=sorted(state.admins),
+            until=min((a.ends_at for a in state.absences if a.away_at(step.due)),
+                      default=step.due))
+    if step.name == ALL_BACK:
+        return AdminBackFromAbsence(at=now, actor=actor, step=step.key,
+                                    since=datetime.fromisoformat(subject))
     match step.name:
         case "breach_closure":
             since = datetime.fromisoformat(step.key.split("@", 1)[1])

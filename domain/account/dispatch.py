@@ -7,12 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from domain.account.absences import cancel_absence, record_absence
 from domain.account.commands import (
     ActivateAccount,
     AddAdmin,
     AmendRequest,
     AppointPublisher,
     ApproveRequest,
+    CancelAbsence,
     ChangeMessageSettings,
     ChangeMonitoringSettings,
     Command,
@@ -20,6 +22,7 @@ from domain.account.commands import (
     ConfirmTwoFactor,
     FireDueDeadlines,
     KeepAccount,
+    RecordAbsence,
     RecordCheckIn,
     RecordFinalSnapshot,
     RecordPost,
@@ -99,6 +102,8 @@ RULES: dict[type[Any], Callable[[AccountState, Any, datetime], list[AccountEvent
     ResolveWatchItem: resolve_watch_item,
     ChangeMonitoringSettings: change_monitoring_settings,
     RecordProfileChange: record_profile_change,
+    RecordAbsence: record_absence,
+    CancelAbsence: cancel_absence,
 }
 
 

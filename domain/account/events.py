@@ -14,6 +14,7 @@ from pydantic import (
 
 from domain import monitoring as mon
 from domain.account.values import (
+    Absence,
     AccountRequest,
     Admin,
     ArchivePackageRef,
@@ -151,6 +152,9 @@ class _StepFired(_Event):
     stage: Stage
     due: datetime
     recipients: list[str]
+    # R-14: recipient -> the absent people they were told for ("cover for
+    # X"); the absent are not among the recipients. Empty: nobody away.
+    covering: dict[str, list[str]] = {}
 
 
 StepFired = _StepFired  # the base, for readers of the record (notifications)
@@ -223,6 +227,40 @@ class WatchItemReminderSent(_StepFired):
 class WatchItemEscalated(_StepFired):
     type: Literal["WatchItemEscalated"] = "WatchItemEscalated"
     item_id: str
+
+
+class AbsenceRecorded(_Event):
+    """R-14: an admin will be away, and who covers meanwhile."""
+
+    type: Literal["AbsenceRecorded"] = "AbsenceRecorded"
+    absence: Absence
+
+
+class AbsenceCancelled(_Event):
+    """R-14: called off before it began, or ended at `at` (back early)."""
+
+    type: Literal["AbsenceCancelled"] = "AbsenceCancelled"
+    absence_id: str
+    person: str
+
+
+class AllAdminsAwayEscalated(_StepFired):
+    """R-14: every admin of the account is away from `due` until `until`:
+    the unit's manager (and deputy) are told at once; the account is
+    escalated until an admin is back."""
+
+    type: Literal["AllAdminsAwayEscalated"] = "AllAdminsAwayEscalated"
+    away: list[str]
+    until: datetime
+
+
+class AdminBackFromAbsence(_Event):
+    """R-14: an admin of an account whose admins were all away is back (the
+    absence ended, was called off, or the admins changed)."""
+
+    type: Literal["AdminBackFromAbsence"] = "AdminBackFromAbsence"
+    step: str
+    since: datetime
 
 
 class CheckInRecorded(_Event):
@@ -394,7 +432,11 @@ AccountEvent = Annotated[
     | WatchItemReported
     | WatchItemResolved
     | MonitoringSettingsChanged
-    | ProfileChanged,
+    | ProfileChanged
+    | AbsenceRecorded
+    | AbsenceCancelled
+    | AllAdminsAwayEscalated
+    | AdminBackFromAbsence,
     Field(discriminator="type"),
 ]
 

@@ -5,17 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain import monitoring as mon
+from domain.account.absences import with_absence, without_absence
 from domain.account.events import (
+    AbsenceCancelled,
+    AbsenceRecorded,
     AccountActivated,
     AccountClosed,
     AccountEvent,
     AccountKept,
     AccountRequested,
     AdminAdded,
+    AdminBackFromAbsence,
     AdminCoverageLost,
     AdminCoverageRestored,
     AdminRemoved,
     AdminTwoFactorConfirmed,
+    AllAdminsAwayEscalated,
     AuthoritiesUpdated,
     CheckInEscalated,
     CheckInRecorded,
@@ -153,6 +158,8 @@ def _people_changes(state: AccountState, event: AccountEvent, changes: dict[str,
                                                  event.admin.person: event.at}
         case AdminRemoved():
             changes["admins"] = {k: v for k, v in state.admins.items() if k != event.person}
+            if state.absences:  # the others may now be all away
+                changes["absences_known_at"] = event.at
             changes["admins_without_2fa"] = {k: v for k, v in state.admins_without_2fa.items()
                                              if k != event.person}
         case AdminTwoFactorConfirmed():
@@ -172,6 +179,14 @@ def _people_changes(state: AccountState, event: AccountEvent, changes: dict[str,
             changes["authorities"] = event.authorities
         case MessageSettingsChanged():
             changes["message_policy"] = event.policy
+        case AbsenceRecorded():
+            changes |= {"absences": with_absence(state.absences, event.absence, event.at),
+                        "absences_recorded": state.absences_recorded + 1,
+                        "absences_known_at": event.at}
+        case AbsenceCancelled():
+            changes |= {"absences": without_absence(state.absences, event.absence_id,
+                                                    event.at),
+                        "absences_known_at": event.at}
         case _:
             return False
     return True
@@ -187,6 +202,12 @@ def _duty_changes(state: AccountState, event: AccountEvent, changes: dict[str, o
         case AccountKept():
             changes |= {"breach_proposed_at": None, "breach": None, "breach_kept_at": event.at,
                         "monitoring": mon.with_kept(state.monitoring, event.at, event.reason)}
+        case AllAdminsAwayEscalated():  # escalated until an admin is back
+            changes |= {"fired_steps": [*state.fired_steps, event.step],
+                        "all_away_since": event.due}
+        case AdminBackFromAbsence():
+            changes |= {"fired_steps": [*state.fired_steps, event.step],
+                        "all_away_since": None}
         case DeadlineReminderSent():
             changes["fired_steps"] = [*state.fired_steps, event.step]
         case DeadlineEscalated():

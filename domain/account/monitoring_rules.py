@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain import monitoring as mon
+from domain.account.absences import covering_for
 from domain.account.commands import (
     ChangeMonitoringSettings,
     ConfirmPost,
@@ -42,10 +43,11 @@ from domain.screening import confidential_in_outgoing
 
 def record_check_in(state: AccountState, command: RecordCheckIn,
                     now: datetime) -> list[AccountEvent]:
-    """R-15: an admin checks the account (domain.monitoring says when a check-in counts)."""
+    """R-15: an admin checks the account (domain.monitoring says when a check-in counts);
+    R-14: so does a colleague while covering for an absent admin."""
     actor = command.actor
     _require_stage(state, Stage.ACTIVE)
-    if actor not in state.admins:
+    if actor not in state.admins and not covering_for(state, actor, now):
         raise NotAuthorised(
             f"{actor} is not an admin of this account: its admins check it (R-15)",
             key="checkin.who")

@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any, Literal
 
 from domain import monitoring as mon
+from domain.account.absences import absence_plan
 from domain.account.state import AccountState
 from domain.account.values import Stage
 from domain.calendar import add_working_days
@@ -102,7 +103,7 @@ def lifecycle_plan(state: AccountState) -> list[DeadlineStep]:
             ) + chase(entered, "activation_chase", p.activation_escalation_days,
                       managers + comms)
         case Stage.ACTIVE:
-            return active_plan(state, steps, chase)
+            return active_plan(state, steps, chase) + absence_plan(state)  # R-14
         case Stage.CLOSING if not state.legacy_rules and not final_package_receivers(state):
             # R-38: no registrar to hand the final package to: the closure
             # waits, and the communications unit and the manager are told
@@ -267,7 +268,8 @@ def is_escalated(state: AccountState) -> bool:
     """Escalated in the current stage, or an active account's monitoring
     escalation is still open (check-ins, an inactivity proposal, a watch item)."""
     return state.escalated or (state.stage is Stage.ACTIVE
-                               and bool(state.monitoring.open_escalations))
+                               and (bool(state.monitoring.open_escalations)
+                                    or state.all_away_since is not None))  # R-14
 
 
 def pending_steps(state: AccountState) -> list[DeadlineStep]:

@@ -13,6 +13,7 @@ from pydantic import (
 
 from domain import monitoring as mon
 from domain.account.values import (
+    Absence,
     AccountRequest,
     Admin,
     ArchivePackageRef,
@@ -100,6 +101,13 @@ class AccountState(BaseModel):
     breach_proposed_at: datetime | None = None  # R-19
     breach: str | None = None
     breach_kept_at: datetime | None = None
+    # R-14: the admins' absences (ended ones are dropped after a while), how
+    # many were ever recorded (their ids), and since when all admins are away
+    # (escalated to the manager) if they are.
+    absences: list[Absence] = []
+    absences_recorded: int = 0
+    all_away_since: datetime | None = None
+    absences_known_at: datetime | None = None  # the last change of absences or admins
 
     @property
     def admins_with_two_factor(self) -> int:

@@ -25,6 +25,7 @@ from domain.core import (
     ShortText,
     Text,
 )
+from domain.cover import Absence as Absence  # R-14, shared with the message cases
 from domain.directory import Authorities
 from domain.text import CleanStrings
 
@@ -217,3 +218,4 @@ class ArchivePackageRef(BaseModel):
     path: str
     manifest_sha256: str
     payload_oxum: str
+

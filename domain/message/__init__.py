@@ -47,6 +47,7 @@ from domain.message.commands import (
     SendBackReply,
     SubmitDraft,
     Text,
+    UpdateAbsences,
     UpdateAdmins,
     Watch,
 )
@@ -56,6 +57,7 @@ from domain.message.dispatch import (
     decide,
 )
 from domain.message.events import (
+    AbsencesUpdated,
     AcknowledgementSent,
     AdminsUpdated,
     CaseClosed,
@@ -122,6 +124,7 @@ from domain.message.rules import (
     send_back_reply,
     settle_records,
     submit_draft,
+    update_absences,
     update_admins,
     watch,
 )
@@ -155,6 +158,7 @@ __all__ = [
     "ANY_STAGE",
     "Acknowledge",
     "AcknowledgementSent",
+    "AbsencesUpdated",
     "AdminsUpdated",
     "AnswerRule",
     "ApplyCrisis",
@@ -218,6 +222,7 @@ __all__ = [
     "SubmitDraft",
     "Text",
     "TimeZoneName",
+    "UpdateAbsences",
     "UpdateAdmins",
     "Watch",
     "WrongStage",
@@ -258,6 +263,7 @@ __all__ = [
     "send_back_reply",
     "settle_records",
     "submit_draft",
+    "update_absences",
     "update_admins",
     "watch",
 ]

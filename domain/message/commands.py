@@ -10,6 +10,7 @@ from domain.core import (
     TimeZoneName,
 )
 from domain.country import Country
+from domain.cover import Absence
 from domain.crisis_mode import CrisisMode
 from domain.inbound import InboundMessage
 from domain.message.values import MessageAuthorities
@@ -51,6 +52,14 @@ class UpdateAdmins(_Command):
     the account's workflow after it recorded an AdminAdded or AdminRemoved."""
 
     admins: frozenset[Annotated[str, Field(min_length=1, max_length=64)]] = Field(min_length=1)
+
+
+class UpdateAbsences(_Command):
+    """R-14: the admins' absences and covers as the account has them now
+    (the whole list), from the account's workflow after one was recorded or
+    ended."""
+
+    absences: list[Absence] = Field(max_length=1000)
 
 
 class Hide(_Command):
@@ -149,4 +158,5 @@ class ConfirmManualAction(_Command):
 
 Command = (ReceiveMessage | Hide | Acknowledge | Respond | Forward | SubmitDraft | Register | Redact
            | Dispose | FireDue | RequestManualAction | ConfirmManualAction | ApplyCrisis
-           | ApproveReply | SendBackReply | UpdateAdmins | Watch | CloseCase)
+           | ApproveReply | SendBackReply | UpdateAdmins | Watch | CloseCase
+           | UpdateAbsences)

@@ -28,6 +28,7 @@ from domain.message.commands import (
     Respond,
     SendBackReply,
     SubmitDraft,
+    UpdateAbsences,
     UpdateAdmins,
     Watch,
 )
@@ -50,6 +51,7 @@ from domain.message.rules import (
     send_back_reply,
     settle_records,
     submit_draft,
+    update_absences,
     update_admins,
     watch,
 )
@@ -63,6 +65,7 @@ Rule = Callable[[MessageState, Any, datetime], list[MessageEvent]]
 ANY_STAGE: dict[type[Any], Rule] = {
     ApplyCrisis: apply_crisis,
     UpdateAdmins: update_admins,
+    UpdateAbsences: update_absences,
     FireDue: fire_due,
     RequestManualAction: request_manual_action,
     ConfirmManualAction: confirm_manual_action,

@@ -11,6 +11,7 @@ from domain.core import (
     TimeZoneName,
 )
 from domain.country import Country
+from domain.cover import Absence
 from domain.crisis_mode import CrisisMode
 from domain.inbound import InboundMessage
 from domain.message.values import (
@@ -239,6 +240,14 @@ class AdminsUpdated(_Event):
     admins: list[str]
 
 
+class AbsencesUpdated(_Event):
+    """R-14: the account's admins' absences and covers as they are now; an
+    absent admin's reminders and escalations go to their cover."""
+
+    type: Literal["AbsencesUpdated"] = "AbsencesUpdated"
+    absences: list[Absence]
+
+
 class _StepFired(_Event):
     """A reminder or escalation of the deadline plan, to its recipients."""
 
@@ -246,6 +255,8 @@ class _StepFired(_Event):
     stage: Stage
     due: datetime
     recipients: list[str]
+    # R-14: recipient -> the absent admins they were told for ("cover for X").
+    covering: dict[str, list[str]] = {}
 
 
 class MessageReminderSent(_StepFired):
@@ -261,7 +272,7 @@ MessageEvent = Annotated[
     | MessageForwarded | DraftSubmitted | MessageRegistered | MessageRedacted
     | DisposalScheduled | MessageDisposed | ManualActionRequested | ManualActionConfirmed
     | MessageReminderSent | MessageEscalated | CrisisRulesApplied | CrisisRulesLifted
-    | ReplySubmittedForApproval | ReplyApproved | ReplySentBack | AdminsUpdated
+    | ReplySubmittedForApproval | ReplyApproved | ReplySentBack | AdminsUpdated | AbsencesUpdated
     | MessageWatched | CaseClosed,
     Field(discriminator="type"),
 ]

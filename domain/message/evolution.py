@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from domain.message.events import (
+    AbsencesUpdated,
     AcknowledgementSent,
     AdminsUpdated,
     CaseClosed,
@@ -217,6 +218,9 @@ def _approval_changes(state: MessageState, event: MessageEvent, changes: dict[st
         case AdminsUpdated() if state.authorities is not None:
             changes["authorities"] = state.authorities.model_copy(
                 update={"admins": frozenset(event.admins)})
+        case AbsencesUpdated() if state.authorities is not None:
+            changes["authorities"] = state.authorities.model_copy(
+                update={"absences": tuple(event.absences)})
         case _:
             return False
     return True

@@ -6,6 +6,7 @@ approval (R-39, R-44, R-47), forward and draft (R-24, R-25), register
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 from domain.core import (
     SYSTEM,
@@ -13,6 +14,7 @@ from domain.core import (
     RuleViolation,
     WrongStage,
 )
+from domain.cover import cover_recipients
 from domain.message.commands import (
     Acknowledge,
     ApplyCrisis,
@@ -30,10 +32,12 @@ from domain.message.commands import (
     Respond,
     SendBackReply,
     SubmitDraft,
+    UpdateAbsences,
     UpdateAdmins,
     Watch,
 )
 from domain.message.events import (
+    AbsencesUpdated,
     AcknowledgementSent,
     AdminsUpdated,
     CaseClosed,
@@ -521,13 +525,34 @@ def update_admins(state: MessageState, command: UpdateAdmins, now: datetime
     return [AdminsUpdated(at=now, actor=command.actor, admins=sorted(command.admins))]
 
 
+def update_absences(state: MessageState, command: UpdateAbsences, now: datetime
+                    ) -> list[MessageEvent]:
+    """R-14: the account's absences reach its open cases, so an absent
+    admin's reminders go to their cover. The same list again, or a case
+    already done: nothing is recorded."""
+    if command.actor != SYSTEM:
+        raise NotAuthorised("the absences reach a case from the account's workflow",
+                            key="admins.system_only")
+    a = state.authorities
+    if a is None or state.done or list(a.absences) == list(command.absences):
+        return []
+    return [AbsencesUpdated(at=now, actor=command.actor, absences=list(command.absences))]
+
+
 def _fire_due(state: MessageState, now: datetime, actor: str) -> list[MessageEvent]:
     events: list[MessageEvent] = []
     for step in sorted(pending_steps(state, now), key=lambda s: s.due):
         if step.due > now:
             break
-        common = {"at": now, "actor": actor, "step": step.key, "stage": state.stage,
-                  "due": step.due, "recipients": list(step.recipients)}
+        common: dict[str, Any] = {"at": now, "actor": actor, "step": step.key,
+                                  "stage": state.stage, "due": step.due,
+                                  "recipients": list(step.recipients)}
+        a = state.authorities
+        if a is not None and a.absences:  # R-14: the absent admins' covers are told
+            common["recipients"], covering = cover_recipients(a.absences, step.recipients,
+                                                              now, a.managers)
+            if covering:
+                common["covering"] = covering
         if step.kind == "remind":
             events.append(MessageReminderSent(**common))
         elif step.kind == "escalate":

@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from domain.cover import Absence
 from domain.redaction import RemovalCategory
 
 # Case ids are workflow ids, `message:<platform>:<external id>`, and name the
@@ -26,6 +27,8 @@ class MessageAuthorities(BaseModel):
     deputy: str | None = None
     communications: frozenset[str] = frozenset()
     registrars: frozenset[str] = frozenset()
+    # R-14: the admins' absences and covers, as the account has them.
+    absences: tuple[Absence, ...] = ()
 
     @property
     def managers(self) -> tuple[str, ...]:

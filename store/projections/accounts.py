@@ -142,6 +142,7 @@ _NOTIFICATION_KINDS = {
     "PostingRhythmWarned": "warning", "ClosureProposed": "proposal",
     "ClosureProposedForBreach": "proposal",  # R-19, issue 16
     "WatchItemReminderSent": "reminder", "WatchItemEscalated": "escalation",
+    "AllAdminsAwayEscalated": "escalation",
 }
 
 

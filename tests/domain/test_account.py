@@ -32,6 +32,7 @@ from domain.account import (
     AppointPublisher,
     ApproveRequest,
     AuthoritiesUpdated,
+    CancelAbsence,
     ChangeMessageSettings,
     ChangeMonitoringSettings,
     ClosureRequested,
@@ -49,6 +50,7 @@ from domain.account import (
     MessageSettingsChanged,
     NotAuthorised,
     Platform,
+    RecordAbsence,
     RecordCheckIn,
     RecordFinalSnapshot,
     RecordPost,
@@ -972,6 +974,9 @@ def every_command(
         ResolveWatchItem(actor=MANAGER, item_id="W-1", note="Fixed"),
         ChangeMonitoringSettings(actor=MANAGER, policy=MonitoringPolicy(posts_per_week=1)),
         RecordProfileChange(actor=COMMS[0], name="Kulturhuset Ängen och Biblioteket"),
+        RecordAbsence(actor=REQUESTER, person=REQUESTER, starts_on=date(2026, 4, 6),
+                      ends_on=date(2026, 4, 10), cover=ADMIN_2),
+        CancelAbsence(actor=REQUESTER, absence_id="A-1"),
     ]
 
 
@@ -1034,6 +1039,14 @@ def tour(walk: Walk, account_request: AccountRequest, authorities: Authorities) 
         )
     )
     journey.do(ChangeMessageSettings(actor=MANAGER, policy=MessagePolicy(signature="required")))
+    # both admins away on 10 June: the manager is told, then one is back.
+    journey.do(RecordAbsence(actor=REQUESTER, person=REQUESTER, starts_on=date(2026, 6, 8),
+                             ends_on=date(2026, 6, 12), cover=NEW_ADMIN))
+    journey.do(RecordAbsence(actor=NEW_ADMIN, person=NEW_ADMIN, starts_on=date(2026, 6, 10),
+                             ends_on=date(2026, 6, 10), cover="olle.kollega",
+                             cover_in_directory=True))
+    journey.do(FireDueDeadlines(actor=SYSTEM), at=utc(2026, 6, 11, 12))
+    journey.do(CancelAbsence(actor=REQUESTER, absence_id="A-1"))
     journey.do(RequestClosure(actor=COMMS[0], reason="Inactive for a year"), at=utc(2027, 6, 1))
     journey.do(RecordFinalSnapshot(actor=SYSTEM, package=package()))
     return journey

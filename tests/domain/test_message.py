@@ -10,7 +10,7 @@ weekend and Monday 6 April (Annandag påsk) are all non-working.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, get_args
 from zoneinfo import ZoneInfo
 
@@ -19,10 +19,12 @@ from pydantic import ValidationError
 
 from domain.account import NotAuthorised, RuleViolation, WrongStage
 from domain.calendar import OfficeHours
+from domain.cover import Absence
 from domain.crisis_mode import CrisisMode
 from domain.directory import Country
 from domain.inbound import InboundMessage, MessageKind
 from domain.message import (
+    AbsencesUpdated,
     Acknowledge,
     AcknowledgementSent,
     AdminsUpdated,
@@ -62,6 +64,7 @@ from domain.message import (
     StaffPostRecorded,
     Stage,
     SubmitDraft,
+    UpdateAbsences,
     UpdateAdmins,
     Watch,
     deadline_plan,
@@ -458,7 +461,7 @@ def test_r22_after_an_outcome_every_decision_is_refused(stage: Stage) -> None:
     test_crisis.py)."""
     case = case_at(stage)
     commands = every_command()
-    own = {FireDue, RequestManualAction, ApplyCrisis, UpdateAdmins}
+    own = {FireDue, RequestManualAction, ApplyCrisis, UpdateAdmins, UpdateAbsences}  # R-14
     assert {type(c) for c in commands} | own == set(get_args(Command))
     # R-50: an answered case is still registered, disposed of or closed.
     still = (Register, Dispose, CloseCase) if stage is Stage.ANSWERED else ()
@@ -1162,6 +1165,11 @@ def tour() -> list[Case]:
     # R-12, R-13: an admin appointed after the case began reaches it.
     assert isinstance(crisis.do(UpdateAdmins(actor=SYSTEM, admins=frozenset(
         {ADMIN, "nora.ny"})))[0], AdminsUpdated)
+    # R-14: the account's absences and covers reach the case.
+    assert isinstance(crisis.do(UpdateAbsences(actor=SYSTEM, absences=[Absence(
+        absence_id="A-1", person=ADMIN, starts_on=date(2026, 4, 8), ends_on=date(2026, 4, 9),
+        starts_at=utc(2026, 4, 7, 22), ends_at=utc(2026, 4, 9, 22),
+        cover="nora.ny")]))[0], AbsencesUpdated)
     approval = case_at(Stage.AWAITING_APPROVAL)  # R-39: sent back, then approved
     approval.do(SendBackReply(actor=KRISLEDNING, comment="Hänvisa till webbplatsen"))
     approval.do(respond(text="Se umea.se/kris."))
