@@ -32,6 +32,7 @@ from activities.snapshot_admins import SnapshotAdminActivities
 from adapters.connectors.registry import Connectors
 from adapters.snapshot_delivery import Delivery
 from codec import DataKeys, data_keys_of
+from deploy.logging_setup import configure_logging
 from deploy.waiting import DependencyUnavailable, wait_for_postgres, wait_for_temporal
 from feeder import IntakeFeeder
 from store.directory import DirectoryRepository
@@ -43,6 +44,7 @@ from workflows.account import AccountLifecycleWorkflow
 from workflows.crisis import CrisisWorkflow
 from workflows.message import InboundMessageWorkflow
 from workflows.snapshot import SnapshotFanOutWorkflow, SnapshotWorkflow
+from workflows.snapshot_starter import sync_snapshot_schedule
 
 WORKFLOWS: Sequence[type] = (AccountLifecycleWorkflow, InboundMessageWorkflow, CrisisWorkflow,
                              SnapshotWorkflow, SnapshotFanOutWorkflow)
@@ -145,8 +147,6 @@ async def main(argv: Sequence[str] = ()) -> None:
     roles.add_argument("--feeder-only", action="store_true",
                        help="run only the intake feeder, no Temporal worker")
     args = parser.parse_args(list(argv))
-    from deploy.logging_setup import configure_logging
-
     configure_logging()
     cfg = app_settings.load()
     if not cfg.database_url:
@@ -195,8 +195,6 @@ async def main(argv: Sequence[str] = ()) -> None:
 async def _sync_snapshot_schedules(client: Client, pool: asyncpg.Pool, task_queue: str) -> None:
     """R-37: one Temporal Schedule per municipality, as its policy says
     (idempotent: created, updated when the policy changed, else left)."""
-    from workflows.snapshot_starter import sync_snapshot_schedule
-
     for municipality_id, (policy, timezone) in (await policies(pool)).items():
         outcome = await sync_snapshot_schedule(client, municipality_id, policy, timezone,
                                                task_queue=task_queue)

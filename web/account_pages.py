@@ -2,7 +2,7 @@
 account page with its timeline and the actions allowed to me.
 
     GET  /accounts/new                      the request form
-    POST /accounts/new                      start the case (web.app.start_account_request)
+    POST /accounts/new                      start the case (web.accounts_api.start_account_request)
     GET  /tasks                             what waits for me
     GET  /accounts/{id}                     stage, admins, settings, timeline, my actions
     POST /accounts/{id}/act/{action}        approve, reject, risk, sign_off, activate,
@@ -61,7 +61,9 @@ from readviews.snapshots import screenshot_requests_of, snapshots_of
 from web import i18n, rule_texts
 from web.account_panel_texts import TEXTS as PANEL_TEXTS
 from web.account_texts import TEXTS
-from web.identity import Signed, Viewer
+from web.accounts_api import start_account_request
+from web.deps import send_update
+from web.identity import Actor, Signed, Viewer
 from web.monitoring_api import (
     may_read_monitoring,
     monitoring_view,
@@ -70,7 +72,7 @@ from web.monitoring_api import (
 )
 from web.page_texts import Refused, invalid_text
 from web.profile_texts import TEXTS as PROFILE_TEXTS
-from web.rendering import render
+from web.rendering import language_of, render
 from web.rule_texts import detail_text, error_text
 from web.settings_texts import TEXTS as SETTINGS_TEXTS  # noqa: F401 - registers the texts
 from web.snapshot_task_texts import TEXTS as SNAPSHOT_TASK_TEXTS
@@ -83,14 +85,13 @@ from web.snapshots_api import (
     store_screenshot,
     take_snapshot,
 )
+from workflows.account import AccountLifecycleWorkflow
 
 log = structlog.get_logger("kanalvakt.web.accounts")
 i18n.add_texts(TEXTS)
 i18n.add_texts(PANEL_TEXTS)
 i18n.add_texts(PROFILE_TEXTS)  # R-37: the profile-change form
 i18n.add_texts(SNAPSHOT_TASK_TEXTS)  # R-37, R-38: waiting snapshots in my tasks
-
-W: Any = None  # workflows.account.AccountLifecycleWorkflow, imported lazily
 
 REQUEST_FIELDS = ("unit_id", "platform", "account_name", "purpose", "target_audience", "goals",
                   "message", "dialogue_wanted", "resources", "hours_per_week",
@@ -113,15 +114,6 @@ TIMELINE_PAGE = 100
 READ_PLATFORMS = frozenset({"facebook", "instagram"})
 
 Errors = dict[str, str]
-
-
-def _workflow() -> Any:
-    global W
-    if W is None:
-        from workflows.account import AccountLifecycleWorkflow
-
-        W = AccountLifecycleWorkflow
-    return W
 
 
 # --------------------------------------------------------------------------- rules
@@ -353,10 +345,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
 
     @router.post("/accounts/new")
     async def submit_account(request: Request, viewer: Signed) -> Response:
-        """R-02: the same path as POST /api/accounts (web.app.start_account_request)."""
-        from web.app import start_account_request
-        from web.identity import Actor
-
+        """R-02: the same path as POST /api/accounts (web.accounts_api.start_account_request)."""
         form = await request.form()
         values = request_values(form, viewer)
         t = i18n.translator(_lang(request, viewer))
@@ -598,7 +587,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
                                       status_code=422, amend=(row, state))
         try:
             acc.decide(state, command, now=now)
-            await _send_update(request, row, _workflow().amend, command, t)
+            await _send_update(request, row, AccountLifecycleWorkflow.amend, command, t)
         except (acc.RuleViolation, _Refused) as refused:
             return await request_form(request, viewer, values,
                                       {"form": _message_of(refused, t)}, status_code=422,
@@ -658,7 +647,7 @@ def _message_settings_texts(invalid: ValidationError, errors: Errors,
 
 
 class _Refused(Exception):
-    """The workflow refused with a rule's message (a 422 from web.app._send)."""
+    """The workflow refused with a rule's message (a 422 from web.deps.send_update)."""
 
 
 class _FormErrors(Exception):
@@ -735,11 +724,10 @@ async def _send_update(request: Request, row: dict[str, Any], update: Any,
                        command: BaseModel, t: i18n.Translate) -> None:
     """Send the Update; the workflow's refusal in the reader's language (`t`):
     a rule's as _Refused, 403/409 as the error page's detail."""
-    from web.app import _send
 
     handle = request.app.state.ctx.client.get_workflow_handle(row["workflow_id"])
     try:
-        await _send(handle, update, command)
+        await send_update(handle, update, command)
     except HTTPException as refused:
         if refused.status_code == 422:
             raise _Refused(detail_text(t, refused.detail)) from None
@@ -791,7 +779,7 @@ def _command(action: str, form: FormData, state: acc.AccountState, viewer: Viewe
              ) -> tuple[Any, acc.Command]:
     """The Update and command a posted form asks for; ValidationError for
     bad input (with field locations)."""
-    w, me = _workflow(), viewer.person_id
+    w, me = AccountLifecycleWorkflow, viewer.person_id
     comment = _str(form, "comment") or None
     match action:
         case "approve":
@@ -915,8 +903,6 @@ def message_settings_errors(policy: MessagePolicy, t: i18n.Translate) -> Errors:
 
 
 def _lang(request: Request, viewer: Viewer | None) -> str:
-    from web.rendering import language_of
-
     return language_of(request, viewer)
 
 

@@ -45,7 +45,7 @@ payload whose key is unknown or destroyed (a disposed case, R-35).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -66,12 +66,10 @@ from codec import (
     scope_of,
 )
 from readviews import messages as mq
+from web.deps import AppContext
 from web.identity import Actor, api_actor, known_actor
 from web.messages_api import may_read_case
 from web.page_texts import Refused
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 log = structlog.get_logger("kanalvakt.codec")
 

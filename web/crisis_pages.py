@@ -17,7 +17,7 @@ pages' (web/account_pages.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -28,15 +28,13 @@ from readviews import messages as mq
 from readviews import people as people_views
 from web import moderation_texts
 from web.crisis_api import switch_handle
+from web.deps import AppContext, send_update
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.page_texts import Refused
 from web.rendering import language_of, render
 from web.rule_texts import detail_text
 from workflows.crisis import CrisisWorkflow
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 moderation_texts.register({
     "crisis.title": ("Krisläge", "Krisemodus", "Crisis mode"),
@@ -183,7 +181,6 @@ def crisis_pages_router() -> APIRouter:
         return await _page(request, viewer)
 
     async def _switch(request: Request, viewer: Viewer, kind: str) -> Response:
-        from web.app import _send
 
         ctx: AppContext = request.app.state.ctx
         await _require_reader(ctx, viewer)
@@ -220,7 +217,7 @@ def crisis_pages_router() -> APIRouter:
             update = CrisisWorkflow.end_crisis
             command = cr.EndCrisis(actor=viewer.person_id, reason=reason)
         try:
-            await _send(handle, update, command)
+            await send_update(handle, update, command)
         except HTTPException as refused:
             if refused.status_code in (401, 403, 404):
                 if isinstance(refused.detail, dict):  # the rule's, in the reader's language

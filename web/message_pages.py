@@ -26,7 +26,7 @@ notice (POST-redirect-GET).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
@@ -44,16 +44,15 @@ from domain.redaction import CATEGORIES, RemovalCategory, mask
 from readviews import accounts as account_views
 from readviews import messages as mq
 from readviews import moderation as modq
+from readviews import people as people_views
 from web import moderation_texts  # noqa: F401 - registers the texts
+from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import DECISIONS, Decision, may_read_case, may_read_messages, take_decision
 from web.page_texts import Refused, instruction_text, invalid_text, page_text
-from web.rendering import render
+from web.rendering import language_of, render
 from web.rule_texts import detail_text, flag_text
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 
 def require_municipality(viewer: Viewer, municipality_id: str) -> None:
@@ -253,14 +252,10 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
 
 
 def _lang(request: Request, viewer: Viewer) -> str:
-    from web.rendering import language_of
-
     return language_of(request, viewer)
 
 
 async def _names(ctx: AppContext, municipality_id: str) -> dict[str, str]:
-    from readviews import people as people_views
-
     names = await people_views.person_names(ctx.pool, municipality_id)
     names[msg.SYSTEM] = "Kanalvakt"
     return names

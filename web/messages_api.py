@@ -43,10 +43,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from codec import data_keys_of
@@ -65,7 +65,8 @@ from domain.redaction import RemovalCategory
 from readviews import accounts as account_views
 from readviews import messages as mq
 from store.intake import IntakeRepository
-from web.identity import Actor, ApiActor
+from web.deps import AppContext, Ctx, field_error, send_update
+from web.identity import Actor, ApiActor, known_actor
 from web.page_texts import KeyedText, Refused
 from workflows.message import (
     AcknowledgeRequest,
@@ -76,23 +77,10 @@ from workflows.message import (
     RespondRequest,
 )
 
-if TYPE_CHECKING:
-    from web.app import AppContext
-
 log = structlog.get_logger("kanalvakt.web.messages")
 
 W = InboundMessageWorkflow
 
-
-def _ctx(request: Request) -> AppContext:
-    # Read off app.state rather than imported, so web.app can import this
-    # module (as web.webhooks does); its helpers are imported when the router
-    # is built, once web.app is loaded.
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated["AppContext", Depends(_ctx)]
 From = Annotated[AwareDatetime | None, Query(alias="from")]
 To = Annotated[AwareDatetime | None, Query(alias="to")]
 
@@ -433,12 +421,11 @@ DECISIONS: dict[str, Decision] = {d.path: d for d in (
 async def take_decision(ctx: AppContext, case: dict[str, Any], who: str, decision: Decision,
                         body: BaseModel) -> DecisionResult:
     """Send one decision to the case's workflow, whose validator decides
-    whether `who` may (a refusal records nothing; web.app._send turns it
+    whether `who` may (a refusal records nothing; web.deps.send_update turns it
     into 403/409/422). The API and the case page both come here."""
-    from web.app import _send
 
     handle = ctx.client.get_workflow_handle(case["case_id"])
-    result: DecisionResult = await _send(handle, decision.update, decision.build(who, body))
+    result: DecisionResult = await send_update(handle, decision.update, decision.build(who, body))
     log.info("message decision", case_id=case["case_id"], decision=decision.path, actor=who,
              stage=result.state.stage.value)
     return result
@@ -448,7 +435,6 @@ async def take_decision(ctx: AppContext, case: dict[str, Any], who: str, decisio
 
 
 def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints reads best
-    from web.app import _field_error, _known_actor
 
     router = APIRouter(tags=["messages"])
 
@@ -459,7 +445,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         """R-21: a message entered by one of the account's admins, received
         when it was published; its case starts from the intake like a webhook's."""
         account = await _account(ctx, account_id)
-        who = await _known_actor(ctx, account["municipality_id"], actor)
+        who = await known_actor(ctx, account["municipality_id"], actor)
         if account["stage"] != acc.Stage.ACTIVE.value:
             raise Refused(409, "account_not_active",
                           f"the account is {account['stage']}, not active")
@@ -468,7 +454,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                           f"messages; {who} is not one (R-13)")
         now = datetime.now(UTC)
         if body.published_at > now:
-            raise _field_error(["published_at"], "a message cannot be published in the future",
+            raise field_error(["published_at"], "a message cannot be published in the future",
                                "future")
         platform = acc.Platform(account["platform"])
         message = InboundMessage(
@@ -480,7 +466,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         # date once stopped the whole intake).
         impossible = impossible_date(message, now=now)
         if impossible:
-            raise _field_error(["published_at"], impossible, "impossible_date")
+            raise field_error(["published_at"], impossible, "impossible_date")
         receipt = await IntakeRepository(ctx.pool).accept([message], received_at=now)
         case_id = message_workflow_id(platform, message.external_id)
         log.info("message entered by hand", account_id=str(account_id), case_id=case_id,
@@ -492,7 +478,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                     include_closed: bool = False) -> list[dict[str, Any]]:
         """R-22, R-23: the cases waiting for a person, soonest deadline first."""
         account = await _account(ctx, account_id)
-        who = await _known_actor(ctx, account["municipality_id"], actor)
+        who = await known_actor(ctx, account["municipality_id"], actor)
         await may_read_messages(ctx, account, account["municipality_id"], who)
         return await mq.inbox(ctx.pool, str(account_id), include_closed=include_closed,
                               data_keys=ctx.data_keys)
@@ -503,7 +489,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                                      ) -> ResponseTimes:
         """R-42: how fast the account's messages got a response, in office hours."""
         account = await _account(ctx, account_id)
-        who = await _known_actor(ctx, account["municipality_id"], actor)
+        who = await known_actor(ctx, account["municipality_id"], actor)
         await may_read_messages(ctx, account, account["municipality_id"], who)
         cases = await mq.citizen_cases(ctx.pool, str(account_id), received_from=received_from,
                                        received_to=received_to)
@@ -522,7 +508,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         """The case as recorded, its content (null once disposed), the
         preserved copy (R-30) and every event with who and when."""
         case = await _case(ctx, case_id)
-        who = await _known_actor(ctx, case["municipality_id"], actor)
+        who = await known_actor(ctx, case["municipality_id"], actor)
         await may_read_case(ctx, case, who)
         return {**case, "timeline": await mq.timeline(ctx.pool, case_id)}
 
@@ -530,14 +516,14 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         async def endpoint(case_id: str, body: Any, ctx: Ctx,
                            actor: ApiActor) -> DecisionResult:
             case = await _case(ctx, case_id)
-            who = await _known_actor(ctx, case["municipality_id"], actor)
+            who = await known_actor(ctx, case["municipality_id"], actor)
             # The read models first, as the case page does: an admin the
             # manager just removed is refused from the moment the removal is
             # recorded, before the case itself has been told (R-13).
             await may_read_case(ctx, case, who)
             if d.check is not None:
                 for field, problem in (await d.check(ctx, case["municipality_id"], body)).items():
-                    raise _field_error([field], problem, "unknown")
+                    raise field_error([field], problem, "unknown")
             return await take_decision(ctx, case, who, d, body)
 
         # With postponed annotations the closure's `body_type` is only a name;
@@ -558,7 +544,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                       ) -> list[dict[str, Any]]:
         """R-28: registered messages by diarium number or words of the text;
         a confidential registration shows no text (R-31)."""
-        where = await _records_reader(ctx, actor, municipality, account_id, _known_actor)
+        where = await _records_reader(ctx, actor, municipality, account_id, known_actor)
         return await mq.diarium(ctx.pool, where, q=q or None,
                                 account_id=str(account_id) if account_id else None,
                                 registered_from=registered_from, registered_to=registered_to,
@@ -569,7 +555,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                            municipality: str | None = None
                            ) -> list[dict[str, Any]]:
         """R-35: what was disposed of, under which decision, when and by whom."""
-        where = await _records_reader(ctx, actor, municipality, account_id, _known_actor)
+        where = await _records_reader(ctx, actor, municipality, account_id, known_actor)
         return await mq.disposal_log(ctx.pool, where,
                                      account_id=str(account_id) if account_id else None)
 
@@ -580,7 +566,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                              ) -> list[dict[str, Any]]:
         """Every decision on the municipality's messages, with who and when;
         removals with their category and law (R-29)."""
-        where = await _records_reader(ctx, actor, municipality, account_id, _known_actor)
+        where = await _records_reader(ctx, actor, municipality, account_id, known_actor)
         return await mq.moderation_log(ctx.pool, where,
                                        account_id=str(account_id) if account_id else None,
                                        occurred_from=occurred_from, occurred_to=occurred_to)

@@ -27,33 +27,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain import account as acc
 from domain import monitoring as mon
 from readviews import accounts as account_views
+from web.deps import AppContext, Ctx, send_update
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
 from workflows.account import AccountLifecycleWorkflow
 
-if TYPE_CHECKING:
-    from web.app import AppContext
-
 log = structlog.get_logger("kanalvakt.web.monitoring")
 
 W = AccountLifecycleWorkflow
-
-
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated["AppContext", Depends(_ctx)]
 
 
 class _Body(BaseModel):
@@ -110,7 +100,6 @@ def monitoring_view(state: acc.AccountState, now: datetime | None = None) -> Mon
                           held_posts=state.held_posts)
 
 
-
 async def _account(ctx: AppContext, account_id: uuid.UUID) -> account_views.AccountRecord:
     record = await account_views.account_record(ctx.pool, str(account_id))
     if record is None:
@@ -122,7 +111,6 @@ async def works_in_unit(ctx: AppContext, state: acc.AccountState, person: str) -
     """The directory's word that `person` works in the account's unit (R-20)."""
     found = await ctx.directory.person(state.municipality_id, person)
     return found is not None and found.unit == state.request.unit_id
-
 
 
 async def may_read_monitoring(ctx: AppContext, state: acc.AccountState, who: str) -> bool:
@@ -158,11 +146,10 @@ async def send_monitoring(ctx: AppContext, row: dict[str, Any],
                           command: acc.Command) -> acc.AccountState:
     """Send a monitoring command to the account's case as its Update; the
     workflow's validator refuses (nothing recorded) with 403/409/422 through
-    web.app._send. Returns the state after it."""
-    from web.app import _send
+    web.deps.send_update. Returns the state after it."""
 
     handle = ctx.client.get_workflow_handle(row["workflow_id"])
-    after: acc.AccountState = await _send(handle, UPDATES[type(command)], command)
+    after: acc.AccountState = await send_update(handle, UPDATES[type(command)], command)
     log.info("monitoring decision", account_id=str(row["account_id"]),
              command=type(command).__name__, actor=command.actor)
     return after

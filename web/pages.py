@@ -34,12 +34,14 @@ import settings as app_settings
 from readviews import accounts as account_views
 from readviews import people as people_views
 from web import i18n, session_texts
+from web.account_pages import account_pages_router
 from web.boundary import (
     BodyLimitMiddleware,
     TextCheckMiddleware,
     safe_errors,
     validation_response,
 )
+from web.crisis_pages import crisis_pages_router
 from web.identity import (
     ID_TOKEN_MAX,
     MaybeSigned,
@@ -48,9 +50,12 @@ from web.identity import (
     sign_in,
     sign_out,
 )
+from web.message_pages import message_pages_router
 from web.oidc import OidcClient, OidcError, OidcFlow
 from web.page_texts import Refused
+from web.registrar_pages import registrar_pages_router
 from web.rendering import language_of, render
+from web.report_pages import report_pages_router
 from web.rule_texts import detail_text
 from web.security import CsrfMiddleware, SecurityHeadersMiddleware
 
@@ -154,12 +159,6 @@ def install_intranet(app: FastAPI, cfg: app_settings.Settings) -> None:
 
 def page_routers() -> list[APIRouter]:
     """The intranet's page modules, each an APIRouter: add yours here."""
-    from web.account_pages import account_pages_router
-    from web.crisis_pages import crisis_pages_router
-    from web.message_pages import message_pages_router
-    from web.registrar_pages import registrar_pages_router
-    from web.report_pages import report_pages_router
-
     return [account_pages_router(), message_pages_router(), registrar_pages_router(),
             report_pages_router(), crisis_pages_router()]
 

@@ -16,7 +16,7 @@ beside its field with what was typed kept.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
@@ -28,13 +28,11 @@ from readviews import messages as mq
 from readviews import moderation as modq
 from readviews import people as people_views
 from web import moderation_texts
+from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import require_records_reader
 from web.rendering import language_of, render
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 moderation_texts.register({
     "reg.diarium.title": ("Diariet: registrerade meddelanden", "Journal: journalførte meldinger",

@@ -28,7 +28,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -38,15 +38,13 @@ from domain.redaction import CATEGORIES, RemovalCategory
 from readviews import accounts as account_views
 from readviews import moderation as modq
 from web import moderation_texts
+from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import ResponseTimes, may_read_messages, response_times
 from web.page_texts import Refused
 from web.registrar_pages import _period
 from web.rendering import language_of, render
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 moderation_texts.register({
     "rep.title": ("Rapporter: svar och svarstider", "Rapporter: svar og svartider",

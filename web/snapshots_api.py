@@ -26,10 +26,10 @@ import os
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from temporalio.exceptions import WorkflowAlreadyStartedError
@@ -43,27 +43,17 @@ from readviews.records import RecordsExportInput, export_records
 from readviews.snapshots import screenshot_requests_of, snapshots_of
 from store.snapshots import store_upload
 from web import i18n
+from web.deps import AppContext, Ctx, send_update
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
 from web.snapshot_wait_texts import TEXTS as WAIT_TEXTS
 from workflows.snapshot_starter import start_snapshot
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 i18n.add_texts(WAIT_TEXTS)
 
 MAX_UPLOAD = 20 * 1024 * 1024
 _SIGNATURES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff",
                "image/webp": b"RIFF"}
-
-
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated["AppContext", Depends(_ctx)]
 
 
 class SnapshotRequest(BaseModel):
@@ -193,7 +183,6 @@ async def say_screenshots_done(ctx: AppContext, account: dict[str, Any], who: st
     """R-37, R-38: the waiting snapshot takes the uploaded screenshots. 403
     before anything is sent for anyone but the account's admins and the
     communications unit; the workflow refuses (422) while nothing is uploaded."""
-    from web.app import _send
 
     await waiting_request(ctx, account, snapshot_id)
     if not may_end_wait(account, who):
@@ -202,7 +191,7 @@ async def say_screenshots_done(ctx: AppContext, account: dict[str, Any], who: st
             "message": f"{who} may not say the screenshots are uploaded: the account's "
                        "admins and the communications unit may"})
     handle = ctx.client.get_workflow_handle(snapshot_id)
-    result: dict[str, Any] = await _send(handle, "screenshots_done",
+    result: dict[str, Any] = await send_update(handle, "screenshots_done",
                                          snap.ScreenshotsDone(actor=who))
     return result
 
@@ -212,7 +201,6 @@ async def package_record_only(ctx: AppContext, account: dict[str, Any], who: str
     """R-37, R-38: the communications unit packages the snapshot without
     screenshots, with its reason on the record; 403 for anyone else before
     anything is sent, 422 from the rule for a reason under ten characters."""
-    from web.app import _send
 
     await waiting_request(ctx, account, snapshot_id)
     state = acc.AccountState.model_validate(account["state"])
@@ -224,7 +212,7 @@ async def package_record_only(ctx: AppContext, account: dict[str, Any], who: str
     # A reason too short is refused by the rule (domain.snapshot.decide_record_only).
     command = snap.PackageWithoutScreenshots(actor=who, reason=reason.strip()[:2000])
     handle = ctx.client.get_workflow_handle(snapshot_id)
-    result: dict[str, Any] = await _send(handle, "package_without_screenshots", command)
+    result: dict[str, Any] = await send_update(handle, "package_without_screenshots", command)
     return result
 
 
