@@ -51,6 +51,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain import account as acc
 from domain import snapshot as snap
+from domain.account import actions as acc_actions
 from domain.crisis import CrisisPolicy
 from domain.message_policy import AnswerRule, MessagePolicy, SignatureRule
 from domain.policy import LifecyclePolicy
@@ -102,10 +103,8 @@ CHECKLIST_FLAGS = ("profile_names_municipality", "profile_states_purpose_and_rul
                    "municipality_has_login_access", "communication_plan_checked",
                    "routines_checked")  # R-03, R-51 (issue 16)
 ROUTINES = tuple(r.value for r in acc.Routine)  # R-51: named in the request
-ACTIONS = ("approve", "reject", "risk", "sign_off", "amend", "activate", "add_admin",
-           "remove_admin", "two_factor", "message_settings", "closure", "profile_change",
-           "appoint_publisher", "remove_publisher")
-MONITORING_ACTIONS = ("check_in", "post", "keep", "watch", "resolve")
+ACTIONS = acc_actions.ACTIONS
+MONITORING_ACTIONS = acc_actions.MONITORING_ACTIONS
 # Events on one page of the account's timeline (an active account gathers
 # several a working day: check-ins, reminders, posts); older ones page by page.
 TIMELINE_PAGE = 100
@@ -117,84 +116,6 @@ Errors = dict[str, str]
 
 
 # --------------------------------------------------------------------------- rules
-
-
-def allowed_actions(state: acc.AccountState, person: str, now: datetime) -> set[str]:
-    """The actions `decide` would let `person` take now. A RuleViolation
-    means the person may, with the right input, so the form is shown."""
-    admins = list(state.admins)
-    probes: dict[str, acc.Command] = {
-        "approve": acc.ApproveRequest(actor=person),
-        "reject": acc.RejectRequest(actor=person, reason="probe"),
-        "risk": acc.RecordRiskAssessment(actor=person, kind=acc.RiskAssessmentKind.ROS,
-                                         document_ref="probe", completed_on=date(2000, 1, 1),
-                                         completed_by=person),
-        "sign_off": acc.SignOff(actor=person, decision=acc.SignOffDecision.SEND_BACK,
-                                comment="probe"),
-        "amend": acc.AmendRequest(actor=person, request=state.request),
-        "activate": acc.ActivateAccount(
-            actor=person, handle="probe", url="https://probe.invalid",
-            admins=[acc.Admin(person="probe.a", two_factor=True),
-                    acc.Admin(person="probe.b", two_factor=True)]),
-        "add_admin": acc.AddAdmin(actor=person, person="probe.person"),
-        "remove_admin": acc.RemoveAdmin(actor=person, person=admins[0] if admins else "probe"),
-        "message_settings": acc.ChangeMessageSettings(
-            actor=person, policy=state.message_policy or MessagePolicy()),
-        "closure": acc.RequestClosure(actor=person, reason="probe"),
-        "profile_change": acc.RecordProfileChange(actor=person, picture_changed=True),
-        # R-52: publishers beside the admins, appointed and removed by the manager.
-        "appoint_publisher": acc.AppointPublisher(actor=person, person="probe.person"),
-        "remove_publisher": acc.RemovePublisher(
-            actor=person, person=state.publishers[0] if state.publishers else "probe.person"),
-    }
-    allowed = set()
-    for name, command in probes.items():
-        if _permits(state, command, now):
-            allowed.add(name)
-    if two_factor_confirmable(state, person, now):
-        allowed.add("two_factor")
-    return allowed
-
-
-def monitoring_actions(state: acc.AccountState, person: str, now: datetime, *,
-                       in_unit: bool) -> set[str]:
-    """The monitoring forms `decide` would let `person` use now (R-15..R-20).
-    Keeping the account is offered only while a closure proposal is open
-    (R-19); `in_unit` is the directory's word that the person works in the
-    account's unit (R-20)."""
-    open_items = state.monitoring.open_watch_items
-    probes: dict[str, acc.Command] = {
-        "check_in": acc.RecordCheckIn(actor=person),
-        "post": acc.RecordPost(actor=person, post_id="probe", published_at=now),
-        "keep": acc.KeepAccount(actor=person, reason="probe"),
-        "watch": acc.ReportWatchItem(actor=person, summary="probe", seen_at=now,
-                                     in_unit=in_unit),
-        "resolve": acc.ResolveWatchItem(
-            actor=person, item_id=open_items[0].item_id if open_items else "W-1",
-            note="probe"),
-    }
-    allowed = {name for name, command in probes.items() if _permits(state, command, now)}
-    if state.monitoring.closure_proposed_at is None:
-        allowed.discard("keep")
-    if not open_items:
-        allowed.discard("resolve")
-    return allowed
-
-
-def two_factor_confirmable(state: acc.AccountState, person: str, now: datetime) -> list[str]:
-    """The admins without 2FA whose 2FA `person` may confirm."""
-    return [admin.person for admin in state.admins.values() if not admin.two_factor
-            and _permits(state, acc.ConfirmTwoFactor(actor=person, person=admin.person), now)]
-
-
-def _permits(state: acc.AccountState, command: acc.Command, now: datetime) -> bool:
-    try:
-        acc.decide(state, command, now=now)
-    except (acc.NotAuthorised, acc.WrongStage):
-        return False
-    except acc.DomainError:
-        return True
-    return True
 
 
 def stage_deadline(state: acc.AccountState) -> tuple[datetime | None, bool]:
@@ -565,7 +486,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
     @router.get("/accounts/{account_id}/amend")
     async def amend_page(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
         row, state = await _account(request, account_id, viewer)
-        if "amend" not in allowed_actions(state, viewer.person_id, datetime.now(UTC)):
+        if "amend" not in acc.available_actions(state, viewer.person_id, datetime.now(UTC)):
             raise HTTPException(403)
         return await request_form(request, viewer, request_values(None, viewer, state.request),
                                   {}, amend=(row, state))
@@ -574,7 +495,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
     async def amend(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
         row, state = await _account(request, account_id, viewer)
         now = datetime.now(UTC)
-        if "amend" not in allowed_actions(state, viewer.person_id, now):
+        if "amend" not in acc.available_actions(state, viewer.person_id, now):
             raise HTTPException(403)
         form = await request.form()
         values = request_values(form, viewer)
@@ -914,7 +835,7 @@ def _related(state: acc.AccountState, viewer: Viewer) -> bool:
 
 def _task_for(state: acc.AccountState, person: str, now: datetime) -> str | None:
     """The step of the account that waits for `person`, as a text key."""
-    allowed = allowed_actions(state, person, now)
+    allowed = acc.available_actions(state, person, now)
     primary = {
         acc.Stage.AWAITING_MANAGER: ("approve", "task.approve"),
         acc.Stage.RISK_ASSESSMENT: ("risk", "task.risk"),
@@ -939,7 +860,7 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
                         status_code: int = 200) -> Response:
     ctx = request.app.state.ctx
     now = datetime.now(UTC)
-    allowed = allowed_actions(state, viewer.person_id, now)
+    allowed = acc.available_actions(state, viewer.person_id, now)
     names = await people_views.person_names(ctx.pool, state.municipality_id)
     # The newest page of the timeline, or the page before ?events_before=N.
     before = _event_number(request.query_params.get("events_before"))
@@ -963,7 +884,7 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
         "older_than": timeline[0]["version"] if timeline and timeline[0]["version"] > 1
         else None,
         "due": due, "overdue": overdue, "today": today,
-        "confirmable": two_factor_confirmable(state, viewer.person_id, now),
+        "confirmable": acc.two_factor_confirmable(state, viewer.person_id),
         "failed_action": action, "errors": errors or {}, "posted": posted,
         "done": request.query_params.get("done"),
         "answer_rules": [r.value for r in AnswerRule],
@@ -1113,7 +1034,7 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
         zone = ZoneInfo(live.timezone)
         out["made_today"] = sum(1 for c in live.monitoring.check_ins
                                 if c.checked_at.astimezone(zone).date() == status.today)
-        out["mon_allowed"] = monitoring_actions(
+        out["mon_allowed"] = acc.available_monitoring_actions(
             live, me, now, in_unit=await works_in_unit(ctx, live, me))
     if may_take_snapshots(row, me):
         out["snapshots"] = list(reversed(await snapshots_of(ctx.pool, live.account_id)))

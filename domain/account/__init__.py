@@ -19,6 +19,11 @@ rules and monitoring_rules (one function per command), evolution (`evolve`), dea
 from datetime import date
 
 from domain import monitoring as mon
+from domain.account.actions import (
+    available_actions,
+    available_monitoring_actions,
+    two_factor_confirmable,
+)
 from domain.account.commands import (
     ActivateAccount,
     AddAdmin,
@@ -191,6 +196,9 @@ from domain.monitoring import monitoring_hours_text  # R-17: a monitoring rule, 
 from domain.policy import LifecyclePolicy
 
 __all__ = [
+    "available_actions",
+    "available_monitoring_actions",
+    "two_factor_confirmable",
     "AccountActivated",
     "AccountClosed",
     "AccountEvent",
