@@ -50,8 +50,10 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import account as acc
+from domain import readers
 from domain import snapshot as snap
 from domain.account import actions as acc_actions
+from domain.country import DEFAULT_TIMEZONE
 from domain.crisis import CrisisPolicy
 from domain.message_policy import AnswerRule, MessagePolicy, SignatureRule
 from domain.policy import LifecyclePolicy
@@ -79,8 +81,6 @@ from web.settings_texts import TEXTS as SETTINGS_TEXTS  # noqa: F401 - registers
 from web.snapshot_task_texts import TEXTS as SNAPSHOT_TASK_TEXTS
 from web.snapshots_api import (
     SnapshotRequest,
-    may_end_wait,
-    may_take_snapshots,
     package_record_only,
     say_screenshots_done,
     store_screenshot,
@@ -326,7 +326,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         municipality = await ctx.directory.municipality(viewer.municipality_id)
         return await render(request, "tasks.html", {
             "tasks": mine, "related": related, "messages": messages, "snapshots": snapshots,
-            "tz": municipality.timezone if municipality else "Europe/Stockholm"},
+            "tz": municipality.timezone if municipality else DEFAULT_TIMEZONE},
             viewer=viewer)
 
     @router.get("/accounts/{account_id}")
@@ -404,7 +404,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         """R-37: on demand or after a major change on the record today, by
         those web.snapshots_api allows; refused before anything starts."""
         row, state = await _account(request, account_id, viewer)
-        if not may_take_snapshots(row, viewer.person_id):
+        if not readers.may_take_snapshots(state, viewer.person_id):
             raise Refused(403, "snapshot_takers", "the account's admins, the unit's manager "
                           "and the communications unit take snapshots (R-37)")
         form = await request.form()
@@ -412,7 +412,8 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         body = SnapshotRequest(reason="major_change" if change else "on_demand",
                                change=change or None)
         try:
-            await take_snapshot(request.app.state.ctx, row, viewer.person_id, body)
+            await take_snapshot(request.app.state.ctx, account_views.AccountRecord(row, state),
+                                viewer.person_id, body)
         except HTTPException as refused:
             if refused.status_code in (409, 422):
                 t = i18n.translator(_lang(request, viewer))
@@ -429,7 +430,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         """R-37: a screenshot for a platform Kanalvakt cannot read (multipart,
         CSRF token in the form); nothing stored on refusal."""
         row, state = await _account(request, account_id, viewer)
-        if not may_take_snapshots(row, viewer.person_id):
+        if not readers.may_take_snapshots(state, viewer.person_id):
             raise Refused(403, "snapshot_uploaders", "the account's admins, the unit's "
                           "manager and the communications unit upload screenshots (R-37)")
         t = i18n.translator(_lang(request, viewer))
@@ -468,9 +469,11 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         form = await request.form()
         try:
             if decision == "done":
-                await say_screenshots_done(ctx, row, viewer.person_id, snapshot_id)
+                await say_screenshots_done(ctx, account_views.AccountRecord(row, state),
+                                           viewer.person_id, snapshot_id)
             else:
-                await package_record_only(ctx, row, viewer.person_id, snapshot_id,
+                await package_record_only(ctx, account_views.AccountRecord(row, state),
+                                          viewer.person_id, snapshot_id,
                                           _str(form, "reason"))
         except HTTPException as refused:
             if refused.status_code in (409, 422):
@@ -1036,13 +1039,13 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
                                 if c.checked_at.astimezone(zone).date() == status.today)
         out["mon_allowed"] = acc.available_monitoring_actions(
             live, me, now, in_unit=await works_in_unit(ctx, live, me))
-    if may_take_snapshots(row, me):
+    if readers.may_take_snapshots(state, me):
         out["snapshots"] = list(reversed(await snapshots_of(ctx.pool, live.account_id)))
         # R-37, R-38: snapshots waiting for screenshots (the closure's too).
         out["snap_waiting"] = [r for r in await screenshot_requests_of(ctx.pool, live.account_id)
                                if r["outcome"] is None]
-        out["may_say_done"] = may_end_wait(row, me)
-        out["may_record_only"] = live.authorities.is_communications(me)
+        out["may_say_done"] = readers.may_end_wait(state, me)
+        out["may_record_only"] = readers.may_package_without_screenshots(live, me)
         if out["snap_waiting"]:
             out["uploads_wanted"] = True
             out["pending_uploads"] = await ctx.pool.fetchval(

@@ -24,6 +24,7 @@ from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import crisis as cr
+from domain import readers
 from readviews import crisis as crisis_reads
 from web.deps import AppContext, Ctx, send_update
 from web.identity import Actor, ApiActor, known_actor
@@ -124,8 +125,7 @@ def crisis_router() -> APIRouter:
 
     async def _reader(ctx: AppContext, municipality_id: str, actor: Actor | None) -> str:
         who = await known_actor(ctx, municipality_id, actor)
-        roles = await ctx.directory.roles_of(municipality_id, who)
-        if not roles & {"crisis_management", "communications"}:
+        if not readers.may_read_crisis(await ctx.directory.roles_of(municipality_id, who)):
             raise HTTPException(403, detail=f"{who} is neither in crisis management nor in the "
                                 "communications unit")
         return who

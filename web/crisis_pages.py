@@ -23,6 +23,8 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from domain import crisis as cr
+from domain import readers
+from domain.country import DEFAULT_TIMEZONE
 from readviews import crisis as crisis_reads
 from readviews import messages as mq
 from readviews import people as people_views
@@ -131,12 +133,9 @@ moderation_texts.register({
     "crisis.ended": ("Avslutat {at} av {who}", "Avsluttet {at} av {who}", "Ended {at} by {who}"),
 })
 
-READERS = frozenset({"crisis_management", "communications"})
-
-
 async def _require_reader(ctx: AppContext, viewer: Viewer) -> set[str]:
     roles = await ctx.directory.roles_of(viewer.municipality_id, viewer.person_id)
-    if not roles & READERS:
+    if not readers.may_read_crisis(roles):
         raise Refused(403, "crisis_readers", f"{viewer.name} is neither in crisis management "
                       "nor in the communications unit", name=viewer.name)
     return roles
@@ -167,7 +166,7 @@ async def _page(request: Request, viewer: Viewer, *, errors: dict[str, str] | No
         # R-39 (Kristiansand): the replies waiting for this person's approval.
         "awaiting": await mq.awaiting_approval(ctx.pool, m, viewer.person_id),
         "names": await people_views.person_names(ctx.pool, m),
-        "tz": municipality.timezone if municipality else "Europe/Stockholm",
+        "tz": municipality.timezone if municipality else DEFAULT_TIMEZONE,
         "errors": errors or {}, "values": values or {}, "failed": failed,
         "done": request.query_params.get("done"),
     }, viewer=viewer, status_code=status_code)

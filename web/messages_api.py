@@ -38,7 +38,7 @@ are the same kind of case (DESIGN.md, "Intake under load").
 
 from __future__ import annotations
 
-import statistics
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -52,7 +52,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from codec import data_keys_of
 from domain import account as acc
 from domain import message as msg
-from domain.calendar import OfficeHours
+from domain import readers
 from domain.inbound import (
     InboundMessage,
     MessageKind,
@@ -60,7 +60,7 @@ from domain.inbound import (
     impossible_date,
     message_workflow_id,
 )
-from domain.office_time import office_hours_between
+from domain.office_time import response_statistics
 from domain.redaction import RemovalCategory
 from readviews import accounts as account_views
 from readviews import messages as mq
@@ -226,33 +226,30 @@ async def _name(ctx: AppContext, municipality_id: str, who: str) -> str:
     return person.name if person is not None else who
 
 
-async def may_read_messages(ctx: AppContext, account: dict[str, Any] | None,
-                            municipality_id: str, who: str, *, also: set[str] | None = None,
-                            roles: frozenset[str] = frozenset({"communications"})) -> None:
-    """Personal data: the account's admins, the unit's manager and deputy,
-    `also` (a case's officer) and people holding one of `roles`. Shared by
-    the API and the intranet's pages (web/message_pages.py)."""
-    allowed = set(also or ())
-    if account is not None:
-        authorities = acc.AccountState.model_validate(account["state"]).authorities
-        allowed |= _admins(account) | {p for p in (authorities.manager, authorities.deputy) if p}
-    if who in allowed:
+def _refuse_reading(who: str) -> Refused:
+    return Refused(403, "message_readers", f"{who} may not read these messages: they hold "
+                   "personal data, read only by those who handle them")
+
+
+async def may_read_messages(ctx: AppContext, account: dict[str, Any], municipality_id: str,
+                            who: str) -> None:
+    """domain.readers.may_read_messages for the account's row; 403 for
+    anyone else. Shared by the API and the intranet's pages."""
+    state = account_views.account_record_of(account).state
+    if readers.may_read_messages(state, who, await ctx.directory.roles_of(municipality_id, who)):
         return
-    if roles & await ctx.directory.roles_of(municipality_id, who):
-        return
-    raise Refused(403, "message_readers", f"{who} may not read these messages: they hold "
-                  "personal data, read only by those who handle them")
+    raise _refuse_reading(who)
 
 
 async def may_read_case(ctx: AppContext, case: dict[str, Any], who: str) -> dict[str, Any] | None:
-    """One case: its account's readers, the case's officer and the registrars;
-    returns the account's row."""
-    account = await account_views.account(ctx.pool, case["account_id"])
-    also = {case["officer"]} if case["officer"] else set()
-    also |= approvers_of(case)
-    await may_read_messages(ctx, account, case["municipality_id"], who, also=also or None,
-                            roles=frozenset({"communications", "registrar"}))
-    return account
+    """domain.readers.may_read_case for the case's row; 403 for anyone else.
+    Returns the account's row."""
+    account = await account_views.account_record(ctx.pool, case["account_id"])
+    roles = await ctx.directory.roles_of(case["municipality_id"], who)
+    if not readers.may_read_case(account.state if account else None, who, roles,
+                                 officer=case["officer"], approvers=approvers_of(case)):
+        raise _refuse_reading(who)
+    return account.row if account else None
 
 
 def approvers_of(case: dict[str, Any]) -> set[str]:
@@ -261,13 +258,9 @@ def approvers_of(case: dict[str, Any]) -> set[str]:
     return set(pending["approvers"]) if pending else set()
 
 
-RECORDS_ROLES = frozenset({"registrar", "communications"})
-
-
 async def require_records_reader(ctx: AppContext, municipality_id: str, who: str) -> None:
-    """The diarium, the moderation and disposal logs: registrars and the
-    communications unit of the municipality."""
-    if not RECORDS_ROLES & await ctx.directory.roles_of(municipality_id, who):
+    """domain.readers.may_read_records; 403 for anyone else."""
+    if not readers.may_read_records(await ctx.directory.roles_of(municipality_id, who)):
         raise Refused(403, "records_readers", f"{who} is neither a registrar nor in the "
                       f"communications unit of {municipality_id}",
                       name=await _name(ctx, municipality_id, who))
@@ -300,38 +293,11 @@ async def _records_reader(ctx: AppContext, actor: Actor | None, municipality: st
 # --------------------------------------------------------------------------- statistics
 
 
-def _percentile(values: list[float], q: int) -> float | None:
-    """The q-th percentile, interpolated between ranks (statistics' inclusive method)."""
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
 def response_times(account_id: str, cases: list[msg.MessageState], *, now: datetime
                    ) -> ResponseTimes:
-    hours: list[float] = []
-    within = awaiting = overdue = answered = 0
-    for case in cases:
-        office: OfficeHours = case.policy.office_hours
-        due = msg.answer_due(case.received_at, case)
-        # R-50: an answered case disposed of as a minor record was answered.
-        answered += case.stage is msg.Stage.ANSWERED or case.answer is not None
-        if case.first_response_at is None:
-            awaiting += 1
-            overdue += due < now
-            continue
-        hours.append(office_hours_between(case.received_at, case.first_response_at,
-                                          case.country, case.timezone, office))
-        within += case.first_response_at <= due
-    responded = len(hours)
-    return ResponseTimes(
-        account_id=account_id, received=len(cases), responded=responded, answered=answered,
-        awaiting_response=awaiting, overdue=overdue,
-        median_office_hours=statistics.median(hours) if hours else None,
-        p90_office_hours=_percentile(hours, 90), within_deadline=within,
-        within_deadline_share=within / responded if responded else None)
+    """R-42 for the account's citizen cases (domain.office_time.response_statistics)."""
+    figures = response_statistics([msg.response_sample(case) for case in cases], now)
+    return ResponseTimes(account_id=account_id, **dataclasses.asdict(figures))
 
 
 # --------------------------------------------------------------------------- decisions

@@ -35,6 +35,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain import account as acc
 from domain import monitoring as mon
+from domain import readers
 from readviews import accounts as account_views
 from web.deps import AppContext, Ctx, send_update
 from web.identity import ApiActor, known_actor
@@ -114,11 +115,11 @@ async def works_in_unit(ctx: AppContext, state: acc.AccountState, person: str) -
 
 
 async def may_read_monitoring(ctx: AppContext, state: acc.AccountState, who: str) -> bool:
-    """The account's admins, the unit (manager, deputy, staff) and the
-    communications unit read its monitoring."""
-    a = state.authorities
-    return (who in state.admins or a.is_manager(who) or a.is_communications(who)
-            or await works_in_unit(ctx, state, who))
+    """domain.readers.may_read_monitoring, with the directory's word on the
+    person's unit (asked only when the rule needs it)."""
+    return (readers.may_read_monitoring(state, who, works_in_unit=False)
+            or readers.may_read_monitoring(state, who,
+                                           works_in_unit=await works_in_unit(ctx, state, who)))
 
 
 async def _may_read(ctx: AppContext, state: acc.AccountState, who: str) -> None:

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from domain.country import DEFAULT_TIMEZONE
 from domain.redaction import CATEGORIES, RemovalCategory
 from readviews import accounts as account_views
 from readviews import messages as mq
@@ -105,7 +106,7 @@ async def _records_page(request: Request, viewer: Viewer) -> tuple[AppContext, A
     ctx: AppContext = request.app.state.ctx
     await require_records_reader(ctx, viewer.municipality_id, viewer.person_id)
     municipality = await ctx.directory.municipality(viewer.municipality_id)
-    tz = municipality.timezone if municipality else "Europe/Stockholm"
+    tz = municipality.timezone if municipality else DEFAULT_TIMEZONE
     return ctx, translator(language_of(request, viewer)), tz
 
 

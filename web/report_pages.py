@@ -34,6 +34,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
 
+from domain.country import DEFAULT_TIMEZONE
 from domain.redaction import CATEGORIES, RemovalCategory
 from readviews import accounts as account_views
 from readviews import moderation as modq
@@ -197,7 +198,7 @@ def report_pages_router() -> APIRouter:
         lang = language_of(request, viewer)
         t = translator(lang)
         municipality = await ctx.directory.municipality(viewer.municipality_id)
-        tz = municipality.timezone if municipality else "Europe/Stockholm"
+        tz = municipality.timezone if municipality else DEFAULT_TIMEZONE
         values = {k: request.query_params.get(k, "").strip()
                   for k in ("unit", "account", "from", "to")}
         errors: dict[str, str] = {}

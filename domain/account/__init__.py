@@ -163,6 +163,7 @@ from domain.account.state import (
     AccountState,
     HeldPost,
     account_slug,
+    answering_policy,
     workflow_id_for,
 )
 from domain.account.values import (
@@ -196,6 +197,7 @@ from domain.monitoring import monitoring_hours_text  # R-17: a monitoring rule, 
 from domain.policy import LifecyclePolicy
 
 __all__ = [
+    "answering_policy",
     "available_actions",
     "available_monitoring_actions",
     "two_factor_confirmable",
