@@ -239,30 +239,42 @@ def request_from(values: dict[str, Any]) -> acc.AccountRequest:
 # --------------------------------------------------------------------------- the router
 
 
-def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
+def account_pages_router() -> APIRouter:
+    """The account pages; the routes are registered in this order, so
+    /accounts/new is matched before /accounts/{account_id}."""
     router = APIRouter(include_in_schema=False)
+    _request_routes(router)
+    _task_routes(router)
+    _account_routes(router)
+    _snapshot_routes(router)
+    _amend_routes(router)
+    return router
 
-    async def request_form(request: Request, viewer: Viewer, values: dict[str, Any],
-                           errors: Errors, *, status_code: int = 200,
-                           amend: tuple[dict[str, Any], acc.AccountState] | None = None
-                           ) -> Response:
-        ctx = request.app.state.ctx
-        t = i18n.translator(_lang(request, viewer))
-        labels = {name: t(f"f.{name}") for name in REQUEST_FIELDS}
-        labels.update({f"admin_{i}": t("f.admin", n=i) for i in range(1, ADMIN_SLOTS + 1)},
-                      form="", opens=t("f.hours"), closes=t("f.hours"))
-        units = await ctx.directory.units(viewer.municipality_id)
-        people = await ctx.directory.people(viewer.municipality_id)
-        return await render(request, "account_request.html", {
-            "values": values, "errors": errors, "labels": labels, "units": units,
-            "people": people,
-            "platforms": [p.value for p in acc.Platform], "admin_slots": ADMIN_SLOTS,
-            "routines": ROUTINES,
-            "amend": amend[0] if amend else None}, status_code=status_code, viewer=viewer)
 
+async def _request_form(request: Request, viewer: Viewer, values: dict[str, Any],
+                        errors: Errors, *, status_code: int = 200,
+                        amend: tuple[dict[str, Any], acc.AccountState] | None = None
+                        ) -> Response:
+    ctx = request.app.state.ctx
+    t = i18n.translator(_lang(request, viewer))
+    labels = {name: t(f"f.{name}") for name in REQUEST_FIELDS}
+    labels.update({f"admin_{i}": t("f.admin", n=i) for i in range(1, ADMIN_SLOTS + 1)},
+                  form="", opens=t("f.hours"), closes=t("f.hours"))
+    units = await ctx.directory.units(viewer.municipality_id)
+    people = await ctx.directory.people(viewer.municipality_id)
+    return await render(request, "account_request.html", {
+        "values": values, "errors": errors, "labels": labels, "units": units,
+        "people": people,
+        "platforms": [p.value for p in acc.Platform], "admin_slots": ADMIN_SLOTS,
+        "routines": ROUTINES,
+        "amend": amend[0] if amend else None}, status_code=status_code, viewer=viewer)
+
+
+def _request_routes(router: APIRouter) -> None:
+    """R-02: the request form and its submission."""
     @router.get("/accounts/new")
     async def new_account(request: Request, viewer: Signed) -> Response:
-        return await request_form(request, viewer, request_values(None, viewer), {})
+        return await _request_form(request, viewer, request_values(None, viewer), {})
 
     @router.post("/accounts/new")
     async def submit_account(request: Request, viewer: Signed) -> Response:
@@ -273,7 +285,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         try:
             account_request = request_from(values)
         except ValidationError as invalid:
-            return await request_form(request, viewer, values, _errors_from(invalid, t),
+            return await _request_form(request, viewer, values, _errors_from(invalid, t),
                                       status_code=422)
         actor = Actor(person_id=viewer.person_id, municipality_id=viewer.municipality_id,
                       via="session")
@@ -283,16 +295,19 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
                                                      account_request)
         except HTTPException as refused:
             if refused.status_code == 422 and isinstance(refused.detail, list):
-                return await request_form(request, viewer, values,
+                return await _request_form(request, viewer, values,
                                           _errors_from(refused.detail, t), status_code=422)
             if refused.status_code == 409:
-                return await request_form(request, viewer, values,
+                return await _request_form(request, viewer, values,
                                           {"account_name": t("err.duplicate")},
                                           status_code=409)
             raise
         return RedirectResponse(f"/accounts/{created.account_id}?done=requested",
                                 status_code=303)
 
+
+def _task_routes(router: APIRouter) -> None:
+    """The signed-in person's tasks across the municipality's accounts."""
     @router.get("/tasks")
     async def tasks(request: Request, viewer: Signed) -> Response:
         ctx = request.app.state.ctx
@@ -329,6 +344,9 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
             "tz": municipality.timezone if municipality else DEFAULT_TIMEZONE},
             viewer=viewer)
 
+
+def _account_routes(router: APIRouter) -> None:
+    """The account's page, its lifecycle forms and its monitoring forms (R-15..R-20)."""
     @router.get("/accounts/{account_id}")
     async def account_page(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
         row, state = await _account(request, account_id, viewer)
@@ -398,6 +416,9 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         return RedirectResponse(f"/accounts/{account_id}?done={action}#monitoring-title",
                                 status_code=303)
 
+
+def _snapshot_routes(router: APIRouter) -> None:
+    """R-37, R-38: snapshots taken, screenshots uploaded, waits ended."""
     @router.post("/accounts/{account_id}/snapshots")
     async def snapshot_take(account_id: uuid.UUID, request: Request,
                             viewer: Signed) -> Response:
@@ -486,12 +507,15 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         return RedirectResponse(f"/accounts/{account_id}?done=snapwait#snapwait-title",
                                 status_code=303)
 
+
+def _amend_routes(router: APIRouter) -> None:
+    """R-01, R-03: a request sent back, amended by the requester or the manager."""
     @router.get("/accounts/{account_id}/amend")
     async def amend_page(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
         row, state = await _account(request, account_id, viewer)
         if "amend" not in acc.available_actions(state, viewer.person_id, datetime.now(UTC)):
             raise HTTPException(403)
-        return await request_form(request, viewer, request_values(None, viewer, state.request),
+        return await _request_form(request, viewer, request_values(None, viewer, state.request),
                                   {}, amend=(row, state))
 
     @router.post("/accounts/{account_id}/amend")
@@ -507,13 +531,13 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
             command = acc.AmendRequest(actor=viewer.person_id, request=request_from(values),
                                        comment=values.get("comment") or None)
         except ValidationError as invalid:
-            return await request_form(request, viewer, values, _errors_from(invalid, t),
+            return await _request_form(request, viewer, values, _errors_from(invalid, t),
                                       status_code=422, amend=(row, state))
         try:
             acc.decide(state, command, now=now)
             await _send_update(request, row, AccountLifecycleWorkflow.amend, command, t)
         except (acc.RuleViolation, _Refused) as refused:
-            return await request_form(request, viewer, values,
+            return await _request_form(request, viewer, values,
                                       {"form": _message_of(refused, t)}, status_code=422,
                                       amend=(row, state))
         except acc.NotAuthorised:
@@ -521,8 +545,6 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         except acc.WrongStage as wrong:
             raise HTTPException(409, detail=error_text(t, wrong)) from None
         return RedirectResponse(f"/accounts/{account_id}?done=amend", status_code=303)
-
-    return router
 
 
 PERSON_FIELDS = {"add_admin": ("person",), "risk": ("completed_by",),

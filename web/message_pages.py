@@ -257,9 +257,15 @@ async def _names(ctx: AppContext, municipality_id: str) -> dict[str, str]:
     return names
 
 
-def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
+def message_pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    _inbox_routes(router)
+    _case_routes(router)
+    return router
 
+
+def _inbox_routes(router: APIRouter) -> None:
+    """R-22, R-23: my inbox and an account's."""
     @router.get("/inbox")
     async def my_inbox(request: Request, viewer: Signed) -> Response:
         """Across the accounts I handle (R-22, R-23), and what was forwarded to me (R-24)."""
@@ -295,6 +301,9 @@ def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
             "accounts": [], "cases": cases, "forwarded": [], "account": account, "tz": tz,
             "closed": closed}, viewer=viewer)
 
+
+def _case_routes(router: APIRouter) -> None:
+    """One case's page and its decision forms."""
     @router.get("/messages/{case_id}")
     async def case_page(case_id: str, request: Request, viewer: Signed) -> Response:
         ctx: AppContext = request.app.state.ctx
@@ -345,8 +354,6 @@ def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
                 errors={field: message}, values=values, status_code=refused.status_code)
         return RedirectResponse(f"/messages/{quote(case_id, safe=':')}?done={decision}#result",
                                 status_code=303)
-
-    return router
 
 
 async def _account_or_404(ctx: AppContext, account_id: str) -> dict[str, Any]:

@@ -400,10 +400,17 @@ async def take_decision(ctx: AppContext, case: dict[str, Any], who: str, decisio
 # --------------------------------------------------------------------------- routes
 
 
-def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints reads best
+def messages_router() -> APIRouter:
 
     router = APIRouter(tags=["messages"])
+    _account_routes(router)
+    _case_routes(router)
+    _records_routes(router)
+    return router
 
+
+def _account_routes(router: APIRouter) -> None:
+    """R-21, R-22, R-42: messages entered by hand, the inbox, the response times."""
     @router.post("/api/accounts/{account_id}/messages", status_code=202,
                  response_model=ManualEntryReceipt)
     async def enter_message(account_id: uuid.UUID, body: ManualEntryBody, ctx: Ctx,
@@ -461,6 +468,9 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                                        received_to=received_to)
         return response_times(str(account_id), cases, now=datetime.now(UTC))
 
+
+def _case_routes(router: APIRouter) -> None:
+    """One case: read it (R-21) and decide on it (the DECISIONS)."""
     async def _case(ctx: AppContext, case_id: str) -> dict[str, Any]:
         # a preserved copy sealed under the case's data key is opened here
         keys = data_keys_of(ctx.client.data_converter.payload_codec)
@@ -502,6 +512,9 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
     for d in DECISIONS.values():
         decision(d)
 
+
+def _records_routes(router: APIRouter) -> None:
+    """R-28, R-35: the diarium, the disposal and moderation logs."""
     @router.get("/api/diarium")
     async def diarium(ctx: Ctx, actor: ApiActor, q: str | None = Query(None, max_length=200),
                       account_id: uuid.UUID | None = None, registered_from: From = None,
@@ -536,5 +549,3 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         return await mq.moderation_log(ctx.pool, where,
                                        account_id=str(account_id) if account_id else None,
                                        occurred_from=occurred_from, occurred_to=occurred_to)
-
-    return router

@@ -156,23 +156,32 @@ async def send_monitoring(ctx: AppContext, row: dict[str, Any],
     return after
 
 
-def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints reads best
+async def _decide(account_id: uuid.UUID, ctx: AppContext, actor: Any,
+                  build: Any) -> MonitoringView:
+    """Build the person's command against the account's state and send it."""
+    row, state = await _account(ctx, account_id)
+    who = await known_actor(ctx, row["municipality_id"], actor)
+    command = await build(who, state)
+    return monitoring_view(await send_monitoring(ctx, row, command))
+
+
+def monitoring_router() -> APIRouter:
     router = APIRouter(tags=["monitoring"])
+    _check_in_and_post_routes(router)
+    _decision_routes(router)
+    _reading_routes(router)
+    return router
 
-    async def decide(account_id: uuid.UUID, ctx: AppContext, actor: Any,
-                     build: Any) -> MonitoringView:
-        row, state = await _account(ctx, account_id)
-        who = await known_actor(ctx, row["municipality_id"], actor)
-        command = await build(who, state)
-        return monitoring_view(await send_monitoring(ctx, row, command))
 
+def _check_in_and_post_routes(router: APIRouter) -> None:
+    """R-15, R-18, R-44: check-ins and posts, held posts confirmed or sent back."""
     @router.post("/api/accounts/{account_id}/check-ins", response_model=MonitoringView,
                  summary="An admin checked the account (R-15, R-16)")
     async def check_in(account_id: uuid.UUID, body: CheckInBody, ctx: Ctx,
                        actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.RecordCheckIn(actor=who)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/posts", response_model=MonitoringView,
                  summary="A published staff post (R-18)")
@@ -181,7 +190,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.RecordPost(actor=who, post_id=body.post_id,
                                   published_at=body.published_at, text=body.text)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/posts/{post_id}/confirm",
                  response_model=MonitoringView,
@@ -190,7 +199,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
                            actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.ConfirmPost(actor=who, post_id=post_id)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/posts/{post_id}/send-back",
                  response_model=MonitoringView,
@@ -200,15 +209,18 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
                              actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.SendBackPost(actor=who, post_id=post_id, comment=body.comment)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
+
+def _decision_routes(router: APIRouter) -> None:
+    """R-19, R-20, R-43: keeping an account, watch items, the monitoring settings."""
     @router.post("/api/accounts/{account_id}/keep", response_model=MonitoringView,
                  summary="Keep an account proposed for closure, with a reason (R-19)")
     async def keep(account_id: uuid.UUID, body: KeepBody, ctx: Ctx,
                    actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.KeepAccount(actor=who, reason=body.reason)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/watch-items", response_model=MonitoringView,
                  status_code=201, summary="Raise criticism or an error with the manager (R-20)")
@@ -218,7 +230,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
             return acc.ReportWatchItem(actor=who, summary=body.summary, link=body.link,
                                        seen_at=body.seen_at,
                                        in_unit=await works_in_unit(ctx, state, who))
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/watch-items/{item_id}/resolve",
                  response_model=MonitoringView, summary="The manager resolves a watch item")
@@ -230,7 +242,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
             except ValueError:
                 raise Refused(404, "no_watch_item", f"no watch item {item_id!r}",
                               item=item_id) from None
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/monitoring-settings", response_model=MonitoringView,
                  summary="The account's own monitoring settings (R-15..R-20, R-43)")
@@ -238,8 +250,11 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
                                   actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.ChangeMonitoringSettings(actor=who, policy=body)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
+
+def _reading_routes(router: APIRouter) -> None:
+    """The monitoring status and the watch items, for those who may read them."""
     @router.get("/api/accounts/{account_id}/monitoring", response_model=MonitoringView,
                 summary="Check-ins, posts, inactivity and watch items of the account")
     async def monitoring_status(account_id: uuid.UUID, ctx: Ctx,
@@ -280,8 +295,6 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
             ORDER BY w.reported_at
             """, municipality, unit, who)
         return [_plain(r) for r in rows]
-
-    return router
 
 
 def _plain(row: Any) -> dict[str, Any]:

@@ -239,9 +239,17 @@ def _quote(path: str) -> str:
     return quote(path, safe="/")
 
 
-def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame's pages
+def _router(cfg: app_settings.Settings) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    _frame_routes(router, cfg)
+    _oidc_routes(router, cfg)
+    _signout_routes(router, cfg)
+    _language_and_register_routes(router, cfg)
+    return router
 
+
+def _frame_routes(router: APIRouter, cfg: app_settings.Settings) -> None:
+    """The home page and the sign-in page."""
     @router.get("/")
     async def home(request: Request, viewer: MaybeSigned) -> Response:
         if viewer is not None and any(r.path == "/tasks" for r in request.app.routes
@@ -277,6 +285,9 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
                      person=person_id)
             return RedirectResponse(safe_next(str(form.get("next") or "")), status_code=303)
 
+
+def _oidc_routes(router: APIRouter, cfg: app_settings.Settings) -> None:
+    """Signing in with the municipality's identity provider (OIDC)."""
     @router.get("/auth/oidc/start")
     async def oidc_start(request: Request, next: str | None = Query(None)) -> Response:
         client: OidcClient | None = request.app.state.oidc
@@ -321,6 +332,9 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
         log.info("signed in", municipality_id=municipality_id, person=person_id, via="oidc")
         return RedirectResponse(safe_next(flow.next_path if flow else "/"), status_code=303)
 
+
+def _signout_routes(router: APIRouter, cfg: app_settings.Settings) -> None:
+    """Signing out, here and at the identity provider."""
     @router.post("/signout")
     async def signout(request: Request) -> Response:
         """End Kanalvakt's session; after an OIDC sign-in, the provider's too
@@ -364,6 +378,9 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
         await current_viewer(request)
         return await render(request, "signed_out.html", {"outcome": outcome})
 
+
+def _language_and_register_routes(router: APIRouter, cfg: app_settings.Settings) -> None:
+    """The reader's language and the public register (R-07)."""
     @router.get("/lang/{code}")
     async def language(code: str, next: str | None = Query(None)) -> Response:
         response = RedirectResponse(safe_next(next), status_code=303)
@@ -379,8 +396,6 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
         entries = await account_views.public_register(request.app.state.ctx.pool,
                                                 municipality_id=municipality)
         return await render(request, "register.html", {"entries": entries})
-
-    return router
 
 
 async def _signin_failed(request: Request, failure: OidcError) -> Response:

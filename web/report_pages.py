@@ -193,7 +193,7 @@ def report_pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/reports")
-    async def reports(request: Request, viewer: Signed) -> Response:  # noqa: C901
+    async def reports(request: Request, viewer: Signed) -> Response:
         ctx: AppContext = request.app.state.ctx
         lang = language_of(request, viewer)
         t = translator(lang)
