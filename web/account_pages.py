@@ -247,6 +247,7 @@ def account_pages_router() -> APIRouter:
     _task_routes(router)
     _account_routes(router)
     _snapshot_routes(router)
+    _snapshot_wait_routes(router)
     _amend_routes(router)
     return router
 
@@ -477,6 +478,9 @@ def _snapshot_routes(router: APIRouter) -> None:
         return RedirectResponse(f"/accounts/{account_id}?done=upload#snapshots-title",
                                 status_code=303)
 
+
+def _snapshot_wait_routes(router: APIRouter) -> None:
+    """R-37, R-38: a snapshot waiting for screenshots goes on, or is packaged without."""
     @router.post("/accounts/{account_id}/snapshot-requests/{snapshot_id}/{decision}")
     async def snapshot_wait_decision(account_id: uuid.UUID, snapshot_id: str, decision: str,
                                      request: Request, viewer: Signed) -> Response:
