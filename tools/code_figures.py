@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 EXCLUDED_DIRS = {"tests", ".venv", "bench", "tools", "node_modules", ".git", "build", "dist"}
@@ -134,7 +135,16 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     return sorted(groups, key=lambda g: (-len(g), g))
 
 
-def figures(root: Path) -> dict[str, object]:
+@dataclass(frozen=True)
+class Figures:
+    largest_file: tuple[str, int]  # path, lines
+    longest_function: tuple[str, int]  # "path:line name", lines
+    imports_in_functions: list[str]  # "path:line" of each
+    cycles_module_level: list[list[str]]
+    cycles_with_function_imports: list[list[str]]
+
+
+def figures(root: Path) -> Figures:
     files = python_files(root)
     trees = {path: ast.parse(path.read_text(encoding="utf-8"), str(path)) for path in files}
     modules = {module_name(root, path): path for path in files}
@@ -165,34 +175,32 @@ def figures(root: Path) -> dict[str, object]:
                 module_graph[name] |= targets
             full_graph[name] |= targets
 
-    return {
-        "largest_file": (str(largest.relative_to(root)),
-                         len(largest.read_text(encoding="utf-8").splitlines())),
-        "longest_function": longest,
-        "imports_in_functions": len(inside),
-        "files_with_imports_in_functions": len({site.split(":")[0] for site in inside}),
-        "import_sites_in_functions": inside,
-        "cycles_module_level": cycles(module_graph),
-        "cycles_with_function_imports": cycles(full_graph),
-    }
+    return Figures(
+        largest_file=(str(largest.relative_to(root)),
+                      len(largest.read_text(encoding="utf-8").splitlines())),
+        longest_function=longest,
+        imports_in_functions=inside,
+        cycles_module_level=cycles(module_graph),
+        cycles_with_function_imports=cycles(full_graph),
+    )
 
 
 def main(argv: list[str]) -> int:
     root = Path(argv[1] if len(argv) > 1 else Path(__file__).resolve().parent.parent)
     result = figures(root)
-    file, lines = result["largest_file"]  # type: ignore[misc]
-    where, length = result["longest_function"]  # type: ignore[misc]
-    print(f"largest file: {file} ({lines} lines)")
-    print(f"longest function: {where} ({length} lines)")
-    print(f"own-module imports inside functions: {result['imports_in_functions']}"
-          f" in {result['files_with_imports_in_functions']} files")
-    for site in result["import_sites_in_functions"]:  # type: ignore[attr-defined]
+    print(f"largest file: {result.largest_file[0]} ({result.largest_file[1]} lines)")
+    print(f"longest function: {result.longest_function[0]} "
+          f"({result.longest_function[1]} lines)")
+    sites = result.imports_in_functions
+    print(f"own-module imports inside functions: {len(sites)}"
+          f" in {len({site.split(':')[0] for site in sites})} files")
+    for site in sites:
         print(f"  {site}")
-    for label in ("cycles_module_level", "cycles_with_function_imports"):
-        groups = result[label]
-        print(f"{label.replace('_', ' ')}: {len(groups)}"  # type: ignore[arg-type]
-              f" (modules in them: {sum(len(g) for g in groups)})")  # type: ignore[attr-defined]
-        for group in groups:  # type: ignore[attr-defined]
+    for label, groups in (("module level", result.cycles_module_level),
+                          ("with function-level imports", result.cycles_with_function_imports)):
+        print(f"import cycles, {label}: {len(groups)}"
+              f" (modules in them: {sum(len(g) for g in groups)})")
+        for group in groups:
             print(f"  {len(group)}: {', '.join(group)}")
     return 0
 
