@@ -99,6 +99,13 @@ def may_read_records(roles: Collection[str]) -> bool:
     return bool(RECORDS_ROLES & set(roles))
 
 
+def may_read_unit_report(unit_id: str, roles: Collection[str], manages: Collection[str]) -> bool:
+    """R-42: a unit's response times and removals: its manager or deputy
+    (`manages`: the units the directory names the person manager or deputy
+    of) and the communications unit."""
+    return COMMUNICATIONS in roles or unit_id in manages
+
+
 def may_read_crisis(roles: Collection[str]) -> bool:
     """R-39, R-40: the crisis page, its digests and storm flags: crisis
     management and the communications unit."""

@@ -296,7 +296,7 @@ def _inbox_routes(router: APIRouter) -> None:
         cases = _with_countdowns(await modq.account_cases(ctx.pool, account_id, closed=closed,
                                                           data_keys=ctx.data_keys),
                                  datetime.now(UTC))
-        tz = account["state"].get("timezone") or DEFAULT_TIMEZONE
+        tz = account_views.account_record_of(account).state.timezone or DEFAULT_TIMEZONE
         return await render(request, "inbox.html", {
             "accounts": [], "cases": cases, "forwarded": [], "account": account, "tz": tz,
             "closed": closed}, viewer=viewer)

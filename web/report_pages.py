@@ -34,6 +34,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
 
+from domain import readers
 from domain.country import DEFAULT_TIMEZONE
 from domain.redaction import CATEGORIES, RemovalCategory
 from readviews import accounts as account_views
@@ -186,7 +187,7 @@ def _category_label(category: str, lang: str) -> str:
 async def _allowed_units(ctx: AppContext, viewer: Viewer) -> list[tuple[str, str]]:
     units = await ctx.directory.units(viewer.municipality_id)
     return [(u.id, u.name) for u in units
-            if viewer.is_communications or viewer.manages_unit(u.id)]
+            if readers.may_read_unit_report(u.id, viewer.roles, viewer.manages)]
 
 
 def report_pages_router() -> APIRouter:
@@ -254,7 +255,7 @@ async def _report_scope(ctx: AppContext, viewer: Viewer, values: dict[str, str],
     if values["unit"]:
         if values["unit"] not in unit_names:
             raise Refused(404, "no_unit", "no such unit")
-        if not (viewer.is_communications or viewer.manages_unit(values["unit"])):
+        if not readers.may_read_unit_report(values["unit"], viewer.roles, viewer.manages):
             raise Refused(403, "report_unit", f"{viewer.name} is neither the manager of "
                           f"{unit_names[values['unit']]} nor in the communications unit",
                           name=viewer.name, unit=unit_names[values["unit"]])

@@ -115,3 +115,10 @@ def test_r17_r23_r43_messages_are_answered_in_the_accounts_monitoring_hours(
     own = MessagePolicy()
     assert answering_policy(state.model_copy(update={"message_policy": own}),
                             {"signature": "required"}) is own
+
+
+def test_r42_a_units_report_is_read_by_its_managers_and_communications() -> None:
+    unit = "kultur"
+    assert readers.may_read_unit_report(unit, frozenset(), frozenset({unit}))
+    assert readers.may_read_unit_report(unit, frozenset({"communications"}), frozenset())
+    assert not readers.may_read_unit_report(unit, frozenset({"registrar"}), frozenset({"skola"}))
