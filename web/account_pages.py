@@ -287,7 +287,7 @@ def _request_routes(router: APIRouter) -> None:
             account_request = request_from(values)
         except ValidationError as invalid:
             return await _request_form(request, viewer, values, _errors_from(invalid, t),
-                                      status_code=422)
+                                       status_code=422)
         actor = Actor(person_id=viewer.person_id, municipality_id=viewer.municipality_id,
                       via="session")
         try:
@@ -297,11 +297,11 @@ def _request_routes(router: APIRouter) -> None:
         except HTTPException as refused:
             if refused.status_code == 422 and isinstance(refused.detail, list):
                 return await _request_form(request, viewer, values,
-                                          _errors_from(refused.detail, t), status_code=422)
+                                           _errors_from(refused.detail, t), status_code=422)
             if refused.status_code == 409:
                 return await _request_form(request, viewer, values,
-                                          {"account_name": t("err.duplicate")},
-                                          status_code=409)
+                                           {"account_name": t("err.duplicate")},
+                                           status_code=409)
             raise
         return RedirectResponse(f"/accounts/{created.account_id}?done=requested",
                                 status_code=303)
@@ -520,7 +520,7 @@ def _amend_routes(router: APIRouter) -> None:
         if "amend" not in acc.available_actions(state, viewer.person_id, datetime.now(UTC)):
             raise HTTPException(403)
         return await _request_form(request, viewer, request_values(None, viewer, state.request),
-                                  {}, amend=(row, state))
+                                   {}, amend=(row, state))
 
     @router.post("/accounts/{account_id}/amend")
     async def amend(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
@@ -536,14 +536,14 @@ def _amend_routes(router: APIRouter) -> None:
                                        comment=values.get("comment") or None)
         except ValidationError as invalid:
             return await _request_form(request, viewer, values, _errors_from(invalid, t),
-                                      status_code=422, amend=(row, state))
+                                       status_code=422, amend=(row, state))
         try:
             acc.decide(state, command, now=now)
             await _send_update(request, row, AccountLifecycleWorkflow.amend, command, t)
         except (acc.RuleViolation, _Refused) as refused:
             return await _request_form(request, viewer, values,
-                                      {"form": _message_of(refused, t)}, status_code=422,
-                                      amend=(row, state))
+                                       {"form": _message_of(refused, t)}, status_code=422,
+                                       amend=(row, state))
         except acc.NotAuthorised:
             raise HTTPException(403) from None
         except acc.WrongStage as wrong:

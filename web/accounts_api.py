@@ -328,7 +328,7 @@ async def start_account_request(ctx: AppContext, municipality_id: str, actor: Ac
     authorities = await ctx.directory.authorities(municipality.id, request.unit_id)
     if authorities is None:
         raise field_error(["unit_id"], f"no unit {request.unit_id!r} in {municipality.name}",
-                           "unknown_unit")
+                          "unknown_unit")
     errors = []
     for i, person in enumerate(request.proposed_admins):
         if await ctx.directory.person(municipality.id, person) is None:

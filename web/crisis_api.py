@@ -98,8 +98,8 @@ def crisis_router() -> APIRouter:
         who = await known_actor(ctx, municipality_id, actor)
         handle = await switch_handle(ctx, municipality_id, who)
         result: CrisisResult = await send_update(handle, CrisisWorkflow.declare_crisis,
-                                           cr.DeclareCrisis(actor=who, reason=body.reason,
-                                                            units=frozenset(body.units)))
+                                                 cr.DeclareCrisis(actor=who, reason=body.reason,
+                                                                  units=frozenset(body.units)))
         log.info("crisis declared", municipality=municipality_id, actor=who,
                  crisis_id=result.state.active.crisis_id if result.state.active else None)
         return _view(result)
@@ -111,7 +111,7 @@ def crisis_router() -> APIRouter:
         who = await known_actor(ctx, municipality_id, actor)
         handle = await switch_handle(ctx, municipality_id, who)
         result: CrisisResult = await send_update(handle, CrisisWorkflow.end_crisis,
-                                           cr.EndCrisis(actor=who, reason=body.reason))
+                                                 cr.EndCrisis(actor=who, reason=body.reason))
         log.info("crisis ended", municipality=municipality_id, actor=who)
         return _view(result)
 

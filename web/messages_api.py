@@ -389,7 +389,6 @@ async def take_decision(ctx: AppContext, case: dict[str, Any], who: str, decisio
     """Send one decision to the case's workflow, whose validator decides
     whether `who` may (a refusal records nothing; web.deps.send_update turns it
     into 403/409/422). The API and the case page both come here."""
-
     handle = ctx.client.get_workflow_handle(case["case_id"])
     result: DecisionResult = await send_update(handle, decision.update, decision.build(who, body))
     log.info("message decision", case_id=case["case_id"], decision=decision.path, actor=who,
@@ -401,7 +400,6 @@ async def take_decision(ctx: AppContext, case: dict[str, Any], who: str, decisio
 
 
 def messages_router() -> APIRouter:
-
     router = APIRouter(tags=["messages"])
     _account_routes(router)
     _case_routes(router)
@@ -428,7 +426,7 @@ def _account_routes(router: APIRouter) -> None:
         now = datetime.now(UTC)
         if body.published_at > now:
             raise field_error(["published_at"], "a message cannot be published in the future",
-                               "future")
+                              "future")
         platform = acc.Platform(account["platform"])
         message = InboundMessage(
             platform=platform, external_id=body.external_id or f"manual-{uuid.uuid4().hex}",

@@ -148,7 +148,6 @@ async def send_monitoring(ctx: AppContext, row: dict[str, Any],
     """Send a monitoring command to the account's case as its Update; the
     workflow's validator refuses (nothing recorded) with 403/409/422 through
     web.deps.send_update. Returns the state after it."""
-
     handle = ctx.client.get_workflow_handle(row["workflow_id"])
     after: acc.AccountState = await send_update(handle, UPDATES[type(command)], command)
     log.info("monitoring decision", account_id=str(row["account_id"]),

@@ -176,7 +176,7 @@ async def say_screenshots_done(ctx: AppContext, account: AccountRecord, who: str
                        "admins and the communications unit may"})
     handle = ctx.client.get_workflow_handle(snapshot_id)
     result: dict[str, Any] = await send_update(handle, "screenshots_done",
-                                         snap.ScreenshotsDone(actor=who))
+                                               snap.ScreenshotsDone(actor=who))
     return result
 
 
