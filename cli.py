@@ -38,10 +38,12 @@ import asyncpg
 import uvicorn
 import yaml
 from pydantic import ValidationError
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
 
+import outbox_sender
 import settings
 import worker
+from activities.crisis import send_crisis_settings
 from codec import DataKeys, KeyRing, PayloadDecryptionError, PayloadKeyError, parse_keys
 from deploy.temporal import (
     NamespaceNotReady,
@@ -58,7 +60,10 @@ from store.eventstore import EventStore
 from store.intake import IntakeRepository, RowKey
 from store.outbox import OutboxRepository, remove_chat_webhook, set_chat_webhook
 from store.payload_keys import PayloadKeyTable
+from store.projections import all_projections, rebuild
 from store.snapshots import policies, save_policy
+from workflows.snapshot_starter import sync_snapshot_schedule
+from workflows.starter import refresh_running_accounts
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -91,9 +96,6 @@ async def rebuild_read_models(dsn: str, *, progress: TextIO | None = None,
     """Rebuild every read model of the app from the events; return how many
     events were replayed. `progress` gets a line every few seconds (events
     done, rate, time left)."""
-    # Imported here: the projections import the read-model code, which the
-    # other commands don't need.
-    from store.projections import all_projections, rebuild
 
     await migrate(dsn)
     pool = await create_pool(dsn, min_size=1, max_size=2)
@@ -162,8 +164,6 @@ async def _tell_running_cases(address: str | None, municipality_id: str, dsn: st
     """Running account cases carry their unit's authorities; tell them to
     reload, so a new manager decides from now on. The directory is loaded
     either way: a Temporal server that cannot be reached is said, not fatal."""
-    from workflows.starter import refresh_running_accounts
-
     try:
         client = await asyncio.wait_for(connect(address), timeout=5)
         told = await refresh_running_accounts(client, municipality_id)
@@ -177,8 +177,6 @@ async def _tell_running_cases(address: str | None, municipality_id: str, dsn: st
         return
     print(f"told {told} running account case(s) of {municipality_id} to reload their authorities")
     await _send_crisis_settings(client, municipality_id, dsn)
-    from workflows.snapshot_starter import sync_snapshot_schedule
-
     directory = await _stored_directory_policy(municipality_id, dsn)
     if directory is not None:
         policy, timezone = directory
@@ -190,10 +188,6 @@ async def _tell_running_cases(address: str | None, municipality_id: str, dsn: st
 async def _send_crisis_settings(client: Any, municipality_id: str, dsn: str | None) -> None:
     """R-39, R-43: the running crisis workflow takes the loaded crisis settings
     and roles (skipped when it does not run: it reads them when started)."""
-    from temporalio.client import WorkflowUpdateFailedError
-
-    from activities.crisis import send_crisis_settings
-
     dsn = dsn or settings.load().database_url
     if not dsn:
         return
@@ -247,8 +241,6 @@ async def _records_export(dsn: str, municipality_id: str, start: date, end: date
 
 async def _sync_schedules(dsn: str, temporal_address: str | None, *,
                           client: Client | None = None) -> int:
-    from workflows.snapshot_starter import sync_snapshot_schedule
-
     pool = await create_pool(dsn, min_size=1, max_size=1)
     try:
         found = await policies(pool)
@@ -630,12 +622,7 @@ def main(argv: list[str] | None = None) -> int:
         work = _keys_rewrap(dsn)
     elif args.command == "outbox":
         if args.outbox_command == "run":
-            import os
-
-            import outbox_sender
-
-            os.environ["DATABASE_URL"] = dsn  # --database-url, for the sender's settings
-            asyncio.run(outbox_sender.main())
+            asyncio.run(outbox_sender.main(dsn))
             return EXIT_OK
         if args.outbox_command == "retry":
             try:

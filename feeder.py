@@ -129,9 +129,7 @@ async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountCon
     return AccountContext(
         account_id=str(row["account_id"]), municipality_id=state.municipality_id,
         country=state.country, timezone=state.timezone, diarium_prefix=row["diarium_prefix"],
-        policy=state.message_policy or msg.MessagePolicy.model_validate(
-            {**(row["message_policy"] or {}),
-             "office_hours": state.request.monitoring_hours.model_dump()}),
+        policy=acc.answering_policy(state, row["message_policy"]),
         authorities=msg.MessageAuthorities(
             admins=frozenset(state.admins), manager=a.manager, deputy=a.deputy,
             communications=a.communications, registrars=a.registrars,

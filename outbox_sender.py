@@ -21,6 +21,7 @@ and the communications unit is told by mail.
 from __future__ import annotations
 
 import asyncio
+import signal
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,9 +31,12 @@ import asyncpg
 import httpx
 import structlog
 
+import settings as app_settings
 from adapters import chat
 from adapters.mail import Notice, PermanentMailError, SmtpMailer, SmtpSettings, compose
 from adapters.mail_texts import text
+from deploy.logging_setup import configure_logging
+from deploy.waiting import DependencyUnavailable, wait_for_postgres
 from domain.notify import default_language, retry_delay
 from settings import Settings
 from store.db import database_unavailable
@@ -211,20 +215,16 @@ def sender_policy(cfg: Settings) -> SenderPolicy:
         poll=cfg.outbox_poll_seconds)
 
 
-async def main() -> None:
-    """`python -m outbox_sender`: the sender alone (PostgreSQL and the relay)."""
-    import signal
-
-    import settings as app_settings
-    from deploy.logging_setup import configure_logging
-    from deploy.waiting import DependencyUnavailable, wait_for_postgres
-
-    configure_logging()
-    cfg = app_settings.load()
-    if not cfg.database_url:
+async def main(database_url: str | None = None) -> None:
+    """`python -m outbox_sender`: the sender alone (PostgreSQL and the relay).
+    `database_url` overrides DATABASE_URL (`kanalvakt outbox run --database-url`)."""
+    cfg = app_settings.load()  # a bad setting stops here, naming it
+    configure_logging(cfg.log_level)
+    dsn = database_url or cfg.database_url
+    if not dsn:
         raise SystemExit("DATABASE_URL is not set")
     try:
-        pool = await wait_for_postgres(cfg.database_url, cfg)
+        pool = await wait_for_postgres(dsn, cfg)
     except DependencyUnavailable as exc:
         raise SystemExit(f"outbox sender: {exc}") from None
     stop = asyncio.Event()

@@ -53,6 +53,7 @@ from workflows.account import AccountLifecycleWorkflow
 from workflows.crisis import CrisisWorkflow
 from workflows.message import InboundMessageWorkflow
 from workflows.snapshot import SnapshotFanOutWorkflow, SnapshotWorkflow
+from workflows.snapshot_starter import sync_snapshot_schedule
 
 WORKFLOWS: Sequence[type] = (AccountLifecycleWorkflow, InboundMessageWorkflow, CrisisWorkflow,
                              SnapshotWorkflow, SnapshotFanOutWorkflow)
@@ -253,8 +254,6 @@ async def _run(args: argparse.Namespace, cfg: app_settings.Settings, health: Hea
 async def _sync_snapshot_schedules(client: Client, pool: asyncpg.Pool, task_queue: str) -> None:
     """R-37: one Temporal Schedule per municipality, as its policy says
     (idempotent: created, updated when the policy changed, else left)."""
-    from workflows.snapshot_starter import sync_snapshot_schedule
-
     for municipality_id, (policy, timezone) in (await policies(pool)).items():
         outcome = await sync_snapshot_schedule(client, municipality_id, policy, timezone,
                                                task_queue=task_queue)

@@ -203,6 +203,8 @@ async def bench_endpoint(key_spec: str, payloads: list[Payload], rounds: int
     os.environ.update(KANALVAKT_PAYLOAD_KEYS=key_spec, KANALVAKT_DEV_SIGNIN="1",
                       KANALVAKT_COOKIE_SECURE="0", KANALVAKT_LOG_LEVEL="warning")
     os.environ.pop("KANALVAKT_ENV", None)
+    # Imported here, not at the top: importing web.app builds its module-level
+    # app from the environment, which the lines above set for the benchmark.
     from web.app import create_app
 
     app = create_app()

@@ -88,6 +88,7 @@ from bench.storm import (
     write_results,
 )
 from deploy.stack import Stack, StackError, find_temporal_binary
+from domain.meta_webhooks import sign
 
 UNKNOWN_PAGE = "104999999999999"  # no account has it
 POISON_KINDS = ("date_1970", "unknown_page", "nul", "mixed")
@@ -142,8 +143,6 @@ def _comment_change(comment_id: str, post: str, text: str, name: str,
 
 
 def _signed(entries: list[dict[str, Any]]) -> tuple[bytes, str]:
-    from domain.meta_webhooks import sign
-
     body = json.dumps({"object": "page", "entry": entries}, ensure_ascii=False).encode()
     return body, sign(APP_SECRET, body)
 

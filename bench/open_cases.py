@@ -58,9 +58,17 @@ from bench.storm import (
     percentile,
     write_results,
 )
+from codec import claim_scope
 from deploy.stack import Stack, StackError, find_temporal_binary, payload_keys
 from deploy.temporal import connect
+from domain import message as msg
+from domain.inbound import InboundMessage, MessageKind
+from feeder import account_for, message_workflow_id
 from store.db import create_pool
+from store.eventstore import EventStore
+from store.projections import all_projections
+from store.receipts import record_receipt
+from workflows.starter import start_message_case
 
 
 def say(message: str) -> None:
@@ -77,6 +85,8 @@ def _as(actor: str) -> dict[str, str]:
 
 async def activate_account(http: httpx.AsyncClient, n: int) -> str:
     """Account n taken to active, as bench.storm.activate_account does."""
+    # The tests' helpers are not installed with Kanalvakt: imported when the
+    # benchmark runs, from a source tree.
     from tests.support import REQUESTER, activation_steps, request_fields
 
     r = await http.post("/api/accounts", headers=_as(REQUESTER), json={
@@ -97,8 +107,6 @@ async def activate_account(http: httpx.AsyncClient, n: int) -> str:
 
 def first_due(command: Any) -> datetime | None:
     """When the case's first reminder or escalation falls, by the domain."""
-    from domain import message as msg
-
     state = msg.evolve(None, msg.decide(None, command, now=command.message.published_at)[0])
     steps = msg.deadline_plan(state)
     return min((s.due for s in steps), default=None)
@@ -135,15 +143,6 @@ class Loaded:
 async def load(pool: asyncpg.Pool, client: Any, task_queue: str, pages: list[str], count: int,
                concurrency: int, lead: timedelta, spread: float, rate_guess: float) -> Loaded:
     """Start `count` cases spread over the accounts, as the feeder does."""
-    from codec import claim_scope
-    from domain import message as msg
-    from domain.inbound import InboundMessage, MessageKind
-    from feeder import account_for, message_workflow_id
-    from store.eventstore import EventStore
-    from store.projections import all_projections
-    from store.receipts import record_receipt
-    from workflows.starter import start_message_case
-
     store = EventStore(pool, all_projections())
     contexts = {}
     for page in pages:

@@ -45,6 +45,8 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
+from bench.storm import keep_or_remove, machine_details, write_results
+from cli import rebuild_read_models
 from domain import account as acc
 from domain import message as msg
 from domain.account import NotAuthorised, RuleViolation, WrongStage
@@ -139,6 +141,7 @@ async def _active_account(sink: _Sink, directory: Directory, rng: random.Random,
                           at: datetime) -> _Stream:
     """An active, listed account: the lifecycle's own commands (as
     tests.workflows.test_snapshot_workflow.put_active_account decides them)."""
+    # The tests' helpers are not installed with Kanalvakt (see run()).
     from tests.support import (
         COMMS,
         DEPUTY,
@@ -327,10 +330,10 @@ def say(message: str) -> None:
 
 
 async def amain(args: argparse.Namespace) -> int:
+    # pgserver is the optional `local` extra, and the tests' helpers are not
+    # installed with Kanalvakt: both only when the benchmark runs.
     import pgserver
 
-    from bench.storm import keep_or_remove, machine_details, write_results
-    from cli import rebuild_read_models
     from tests.integration.test_read_model_rebuild_fast import read_model_tables
     from tests.support import EXEMPELBY
 

@@ -73,6 +73,8 @@ from temporalio.worker import Worker
 import settings
 from bench import NoopWorkflow
 from deploy.stack import Stack, StackConfig, StackError, find_temporal_binary
+from domain.meta_webhooks import sign
+from feeder import IntakeFeeder
 
 RESULTS_DIR = settings.ROOT / "bench" / "results"
 PAGE = "104000000000001"  # the account's platform_account_id: `entry.id` in deliveries
@@ -358,8 +360,6 @@ def build_deliveries(count: int, seed: int, *, phone_share: float = 0.05,
                      email_share: float = 0.02) -> Deliveries:
     """One comment per delivery, each with its own comment id; built and
     signed before the clock starts so the client spends its time sending."""
-    from domain.meta_webhooks import sign
-
     rng = random.Random(seed)
     kinds = (["phone"] * round(count * phone_share) + ["email"] * round(count * email_share))
     kinds += ["plain"] * (count - len(kinds))
@@ -390,6 +390,8 @@ def build_deliveries(count: int, seed: int, *, phone_share: float = 0.05,
 async def activate_account(http: httpx.AsyncClient) -> str:
     """As tests/e2e/conftest.py's active_account: request, approve, both
     assessments, sign-off, activate with the page id."""
+    # The tests' helpers are not installed with Kanalvakt: imported when the
+    # benchmark runs, from a source tree.
     from tests.support import REQUESTER, activation_steps, request_fields
 
     def as_(actor: str) -> dict[str, str]:
@@ -440,8 +442,6 @@ async def run_storm(stack: Stack, count: int, concurrency: int, seed: int, rate:
 async def warm_up(senders: Sequence[httpx.AsyncClient]) -> None:
     """Open every sender's connection with a signed delivery of no entries
     (accepted, nothing written), so connection set-up is not ack latency."""
-    from domain.meta_webhooks import sign
-
     body = json.dumps({"object": "page", "entry": []}).encode()
     headers = {"content-type": "application/json",
                "X-Hub-Signature-256": sign(APP_SECRET, body)}
@@ -853,8 +853,6 @@ def temporal_storage(pid: int | None) -> dict[str, Any]:
 
 def feeder_settings() -> dict[str, Any]:
     import inspect
-
-    from feeder import IntakeFeeder
 
     params = inspect.signature(IntakeFeeder.__init__).parameters
     out = {name: params[name].default for name in ("batch", "concurrency") if name in params}

@@ -68,7 +68,11 @@ from temporalio.common import SearchAttributeIndexedValueType, SearchAttributeKe
 from temporalio.service import RPCError
 
 import settings
+from cli import load_directory_file
+from codec import new_key_spec, parse_keys
+from deploy.logging_setup import configure_logging
 from deploy.temporal import NamespaceNotReady, prepare_namespace
+from store.db import migrate as default_migrate
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
 DIRECTORY_SAMPLES: tuple[Path, ...] = (
@@ -223,8 +227,6 @@ def payload_keys(state_dir: Path) -> str:
     """The local stack's payload-encryption key (KANALVAKT_PAYLOAD_KEYS
     form, codec.py): made once, kept (mode 0600) in the state folder, so the
     histories of earlier runs still decrypt."""
-    from codec import new_key_spec, parse_keys
-
     path = state_dir / "payload-keys"
     if not path.exists():
         state_dir.mkdir(parents=True, exist_ok=True)
@@ -589,8 +591,6 @@ class Stack:
     async def _migrate(self, dsn: str) -> None:
         migrate = self.config.migrate
         if migrate is None:
-            from store.db import migrate as default_migrate
-
             # with the workers' payload keys: a migration seals message
             # contents under them (issue 10, migrations/0018)
             keys = self._child_env()["KANALVAKT_PAYLOAD_KEYS"]
@@ -620,8 +620,6 @@ class Stack:
             return
         load = self.config.load_directory
         if load is None:
-            from cli import load_directory_file
-
             load = load_directory_file
         say("organisation directory is empty: loading the sample municipalities")
         for path in self.config.directory_files:
@@ -1090,8 +1088,6 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "Configured by environment variables; see the module docstring.",
     )
     parser.parse_args(argv)
-    from deploy.logging_setup import configure_logging
-
     configure_logging(settings.load().log_level, service="stack")
     # pgserver narrates every pg_ctl call at INFO.
     logging.getLogger("pgserver").setLevel(logging.WARNING)

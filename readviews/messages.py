@@ -143,6 +143,11 @@ async def case(pool: asyncpg.Pool, case_id: str, data_keys: DataKeys | None = No
     return out
 
 
+def case_state_of(row: dict[str, Any]) -> msg.MessageState:
+    """The case's folded state from its read-model row (`case`), typed."""
+    return msg.MessageState.model_validate(row["state"])
+
+
 async def timeline(pool: asyncpg.Pool, case_id: str) -> list[dict[str, Any]]:
     """Every event of the case's stream, with who and when."""
     rows = await pool.fetch(

@@ -19,38 +19,29 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from domain import account as acc
 from readviews import accounts as account_views
+from web import account_pages as pages
 from web import i18n
 from web.absence_texts import TEXTS
+from web.deps import AppContext, Ctx, send_update
 from web.identity import ApiActor, Signed, Viewer, known_actor
 from web.monitoring_api import may_read_monitoring
 from web.page_texts import Refused
 from web.rule_texts import detail_text, error_text
 from workflows.account import AccountLifecycleWorkflow
 
-if TYPE_CHECKING:
-    from web.app import AppContext
-
 log = structlog.get_logger("kanalvakt.web.absences")
 i18n.add_texts(TEXTS)
 
 W = AccountLifecycleWorkflow
-
-
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated["AppContext", Depends(_ctx)]
 
 
 class AbsenceBody(BaseModel):
@@ -100,12 +91,10 @@ async def absence_command(ctx: AppContext, state: acc.AccountState, actor: str,
 async def send_absence(ctx: AppContext, row: dict[str, Any],
                        command: acc.RecordAbsence | acc.CancelAbsence) -> acc.AccountState:
     """The command as the account case's Update; the workflow's validator
-    refuses (nothing recorded) with 403/409/422 through web.app._send."""
-    from web.app import _send
-
+    refuses (nothing recorded) with 403/409/422 through web.deps.send_update."""
     handle = ctx.client.get_workflow_handle(row["workflow_id"])
     update = W.record_absence if isinstance(command, acc.RecordAbsence) else W.cancel_absence
-    after: acc.AccountState = await _send(handle, update, command)
+    after: acc.AccountState = await send_update(handle, update, command)
     log.info("absence decision", account_id=str(row["account_id"]),
              command=type(command).__name__, actor=command.actor)
     return after
@@ -176,8 +165,6 @@ async def _page_decision(request: Request, account_id: uuid.UUID, viewer: Viewer
                          values: dict[str, str] | None, *, absence_id: str = "") -> Response:
     """The form's command, put to the domain's decide first (403/409 pages,
     a broken rule shown at the form), then sent as the Update."""
-    from web import account_pages as pages
-
     ctx = request.app.state.ctx
     record = await _account(ctx, account_id)
     row, state = record

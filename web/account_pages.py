@@ -2,7 +2,7 @@
 account page with its timeline and the actions allowed to me.
 
     GET  /accounts/new                      the request form
-    POST /accounts/new                      start the case (web.app.start_account_request)
+    POST /accounts/new                      start the case (web.accounts_api.start_account_request)
     GET  /tasks                             what waits for me
     GET  /accounts/{id}                     stage, admins, settings, timeline, my actions
     POST /accounts/{id}/act/{action}        approve, reject, risk, sign_off, activate,
@@ -50,7 +50,10 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import account as acc
+from domain import readers
 from domain import snapshot as snap
+from domain.account import actions as acc_actions
+from domain.country import DEFAULT_TIMEZONE
 from domain.crisis import CrisisPolicy
 from domain.message_policy import AnswerRule, MessagePolicy, SignatureRule
 from domain.policy import LifecyclePolicy
@@ -61,7 +64,9 @@ from readviews.snapshots import screenshot_requests_of, snapshots_of
 from web import i18n, rule_texts
 from web.account_panel_texts import TEXTS as PANEL_TEXTS
 from web.account_texts import TEXTS
-from web.identity import Signed, Viewer
+from web.accounts_api import start_account_request
+from web.deps import send_update
+from web.identity import Actor, Signed, Viewer
 from web.monitoring_api import (
     may_read_monitoring,
     monitoring_view,
@@ -70,27 +75,24 @@ from web.monitoring_api import (
 )
 from web.page_texts import Refused, invalid_text
 from web.profile_texts import TEXTS as PROFILE_TEXTS
-from web.rendering import render
+from web.rendering import language_of, render
 from web.rule_texts import detail_text, error_text
 from web.settings_texts import TEXTS as SETTINGS_TEXTS  # noqa: F401 - registers the texts
 from web.snapshot_task_texts import TEXTS as SNAPSHOT_TASK_TEXTS
 from web.snapshots_api import (
     SnapshotRequest,
-    may_end_wait,
-    may_take_snapshots,
     package_record_only,
     say_screenshots_done,
     store_screenshot,
     take_snapshot,
 )
+from workflows.account import AccountLifecycleWorkflow
 
 log = structlog.get_logger("kanalvakt.web.accounts")
 i18n.add_texts(TEXTS)
 i18n.add_texts(PANEL_TEXTS)
 i18n.add_texts(PROFILE_TEXTS)  # R-37: the profile-change form
 i18n.add_texts(SNAPSHOT_TASK_TEXTS)  # R-37, R-38: waiting snapshots in my tasks
-
-W: Any = None  # workflows.account.AccountLifecycleWorkflow, imported lazily
 
 REQUEST_FIELDS = ("unit_id", "platform", "account_name", "purpose", "target_audience", "goals",
                   "message", "dialogue_wanted", "resources", "hours_per_week",
@@ -101,10 +103,8 @@ CHECKLIST_FLAGS = ("profile_names_municipality", "profile_states_purpose_and_rul
                    "municipality_has_login_access", "communication_plan_checked",
                    "routines_checked")  # R-03, R-51 (issue 16)
 ROUTINES = tuple(r.value for r in acc.Routine)  # R-51: named in the request
-ACTIONS = ("approve", "reject", "risk", "sign_off", "amend", "activate", "add_admin",
-           "remove_admin", "two_factor", "message_settings", "closure", "profile_change",
-           "appoint_publisher", "remove_publisher")
-MONITORING_ACTIONS = ("check_in", "post", "keep", "watch", "resolve")
+ACTIONS = acc_actions.ACTIONS
+MONITORING_ACTIONS = acc_actions.MONITORING_ACTIONS
 # Events on one page of the account's timeline (an active account gathers
 # several a working day: check-ins, reminders, posts); older ones page by page.
 TIMELINE_PAGE = 100
@@ -115,94 +115,7 @@ READ_PLATFORMS = frozenset({"facebook", "instagram"})
 Errors = dict[str, str]
 
 
-def _workflow() -> Any:
-    global W
-    if W is None:
-        from workflows.account import AccountLifecycleWorkflow
-
-        W = AccountLifecycleWorkflow
-    return W
-
-
 # --------------------------------------------------------------------------- rules
-
-
-def allowed_actions(state: acc.AccountState, person: str, now: datetime) -> set[str]:
-    """The actions `decide` would let `person` take now. A RuleViolation
-    means the person may, with the right input, so the form is shown."""
-    admins = list(state.admins)
-    probes: dict[str, acc.Command] = {
-        "approve": acc.ApproveRequest(actor=person),
-        "reject": acc.RejectRequest(actor=person, reason="probe"),
-        "risk": acc.RecordRiskAssessment(actor=person, kind=acc.RiskAssessmentKind.ROS,
-                                         document_ref="probe", completed_on=date(2000, 1, 1),
-                                         completed_by=person),
-        "sign_off": acc.SignOff(actor=person, decision=acc.SignOffDecision.SEND_BACK,
-                                comment="probe"),
-        "amend": acc.AmendRequest(actor=person, request=state.request),
-        "activate": acc.ActivateAccount(
-            actor=person, handle="probe", url="https://probe.invalid",
-            admins=[acc.Admin(person="probe.a", two_factor=True),
-                    acc.Admin(person="probe.b", two_factor=True)]),
-        "add_admin": acc.AddAdmin(actor=person, person="probe.person"),
-        "remove_admin": acc.RemoveAdmin(actor=person, person=admins[0] if admins else "probe"),
-        "message_settings": acc.ChangeMessageSettings(
-            actor=person, policy=state.message_policy or MessagePolicy()),
-        "closure": acc.RequestClosure(actor=person, reason="probe"),
-        "profile_change": acc.RecordProfileChange(actor=person, picture_changed=True),
-        # R-52: publishers beside the admins, appointed and removed by the manager.
-        "appoint_publisher": acc.AppointPublisher(actor=person, person="probe.person"),
-        "remove_publisher": acc.RemovePublisher(
-            actor=person, person=state.publishers[0] if state.publishers else "probe.person"),
-    }
-    allowed = set()
-    for name, command in probes.items():
-        if _permits(state, command, now):
-            allowed.add(name)
-    if two_factor_confirmable(state, person, now):
-        allowed.add("two_factor")
-    return allowed
-
-
-def monitoring_actions(state: acc.AccountState, person: str, now: datetime, *,
-                       in_unit: bool) -> set[str]:
-    """The monitoring forms `decide` would let `person` use now (R-15..R-20).
-    Keeping the account is offered only while a closure proposal is open
-    (R-19); `in_unit` is the directory's word that the person works in the
-    account's unit (R-20)."""
-    open_items = state.monitoring.open_watch_items
-    probes: dict[str, acc.Command] = {
-        "check_in": acc.RecordCheckIn(actor=person),
-        "post": acc.RecordPost(actor=person, post_id="probe", published_at=now),
-        "keep": acc.KeepAccount(actor=person, reason="probe"),
-        "watch": acc.ReportWatchItem(actor=person, summary="probe", seen_at=now,
-                                     in_unit=in_unit),
-        "resolve": acc.ResolveWatchItem(
-            actor=person, item_id=open_items[0].item_id if open_items else "W-1",
-            note="probe"),
-    }
-    allowed = {name for name, command in probes.items() if _permits(state, command, now)}
-    if state.monitoring.closure_proposed_at is None:
-        allowed.discard("keep")
-    if not open_items:
-        allowed.discard("resolve")
-    return allowed
-
-
-def two_factor_confirmable(state: acc.AccountState, person: str, now: datetime) -> list[str]:
-    """The admins without 2FA whose 2FA `person` may confirm."""
-    return [admin.person for admin in state.admins.values() if not admin.two_factor
-            and _permits(state, acc.ConfirmTwoFactor(actor=person, person=admin.person), now)]
-
-
-def _permits(state: acc.AccountState, command: acc.Command, now: datetime) -> bool:
-    try:
-        acc.decide(state, command, now=now)
-    except (acc.NotAuthorised, acc.WrongStage):
-        return False
-    except acc.DomainError:
-        return True
-    return True
 
 
 def stage_deadline(state: acc.AccountState) -> tuple[datetime | None, bool]:
@@ -326,45 +239,55 @@ def request_from(values: dict[str, Any]) -> acc.AccountRequest:
 # --------------------------------------------------------------------------- the router
 
 
-def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
+def account_pages_router() -> APIRouter:
+    """The account pages; the routes are registered in this order, so
+    /accounts/new is matched before /accounts/{account_id}."""
     router = APIRouter(include_in_schema=False)
+    _request_routes(router)
+    _task_routes(router)
+    _account_routes(router)
+    _snapshot_routes(router)
+    _snapshot_wait_routes(router)
+    _amend_routes(router)
+    return router
 
-    async def request_form(request: Request, viewer: Viewer, values: dict[str, Any],
-                           errors: Errors, *, status_code: int = 200,
-                           amend: tuple[dict[str, Any], acc.AccountState] | None = None
-                           ) -> Response:
-        ctx = request.app.state.ctx
-        t = i18n.translator(_lang(request, viewer))
-        labels = {name: t(f"f.{name}") for name in REQUEST_FIELDS}
-        labels.update({f"admin_{i}": t("f.admin", n=i) for i in range(1, ADMIN_SLOTS + 1)},
-                      form="", opens=t("f.hours"), closes=t("f.hours"))
-        units = await ctx.directory.units(viewer.municipality_id)
-        people = await ctx.directory.people(viewer.municipality_id)
-        return await render(request, "account_request.html", {
-            "values": values, "errors": errors, "labels": labels, "units": units,
-            "people": people,
-            "platforms": [p.value for p in acc.Platform], "admin_slots": ADMIN_SLOTS,
-            "routines": ROUTINES,
-            "amend": amend[0] if amend else None}, status_code=status_code, viewer=viewer)
 
+async def _request_form(request: Request, viewer: Viewer, values: dict[str, Any],
+                        errors: Errors, *, status_code: int = 200,
+                        amend: tuple[dict[str, Any], acc.AccountState] | None = None
+                        ) -> Response:
+    ctx = request.app.state.ctx
+    t = i18n.translator(_lang(request, viewer))
+    labels = {name: t(f"f.{name}") for name in REQUEST_FIELDS}
+    labels.update({f"admin_{i}": t("f.admin", n=i) for i in range(1, ADMIN_SLOTS + 1)},
+                  form="", opens=t("f.hours"), closes=t("f.hours"))
+    units = await ctx.directory.units(viewer.municipality_id)
+    people = await ctx.directory.people(viewer.municipality_id)
+    return await render(request, "account_request.html", {
+        "values": values, "errors": errors, "labels": labels, "units": units,
+        "people": people,
+        "platforms": [p.value for p in acc.Platform], "admin_slots": ADMIN_SLOTS,
+        "routines": ROUTINES,
+        "amend": amend[0] if amend else None}, status_code=status_code, viewer=viewer)
+
+
+def _request_routes(router: APIRouter) -> None:
+    """R-02: the request form and its submission."""
     @router.get("/accounts/new")
     async def new_account(request: Request, viewer: Signed) -> Response:
-        return await request_form(request, viewer, request_values(None, viewer), {})
+        return await _request_form(request, viewer, request_values(None, viewer), {})
 
     @router.post("/accounts/new")
     async def submit_account(request: Request, viewer: Signed) -> Response:
-        """R-02: the same path as POST /api/accounts (web.app.start_account_request)."""
-        from web.app import start_account_request
-        from web.identity import Actor
-
+        """R-02: the same path as POST /api/accounts (web.accounts_api.start_account_request)."""
         form = await request.form()
         values = request_values(form, viewer)
         t = i18n.translator(_lang(request, viewer))
         try:
             account_request = request_from(values)
         except ValidationError as invalid:
-            return await request_form(request, viewer, values, _errors_from(invalid, t),
-                                      status_code=422)
+            return await _request_form(request, viewer, values, _errors_from(invalid, t),
+                                       status_code=422)
         actor = Actor(person_id=viewer.person_id, municipality_id=viewer.municipality_id,
                       via="session")
         try:
@@ -373,16 +296,19 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
                                                      account_request)
         except HTTPException as refused:
             if refused.status_code == 422 and isinstance(refused.detail, list):
-                return await request_form(request, viewer, values,
-                                          _errors_from(refused.detail, t), status_code=422)
+                return await _request_form(request, viewer, values,
+                                           _errors_from(refused.detail, t), status_code=422)
             if refused.status_code == 409:
-                return await request_form(request, viewer, values,
-                                          {"account_name": t("err.duplicate")},
-                                          status_code=409)
+                return await _request_form(request, viewer, values,
+                                           {"account_name": t("err.duplicate")},
+                                           status_code=409)
             raise
         return RedirectResponse(f"/accounts/{created.account_id}?done=requested",
                                 status_code=303)
 
+
+def _task_routes(router: APIRouter) -> None:
+    """The signed-in person's tasks across the municipality's accounts."""
     @router.get("/tasks")
     async def tasks(request: Request, viewer: Signed) -> Response:
         ctx = request.app.state.ctx
@@ -416,9 +342,12 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         municipality = await ctx.directory.municipality(viewer.municipality_id)
         return await render(request, "tasks.html", {
             "tasks": mine, "related": related, "messages": messages, "snapshots": snapshots,
-            "tz": municipality.timezone if municipality else "Europe/Stockholm"},
+            "tz": municipality.timezone if municipality else DEFAULT_TIMEZONE},
             viewer=viewer)
 
+
+def _account_routes(router: APIRouter) -> None:
+    """The account's page, its lifecycle forms and its monitoring forms (R-15..R-20)."""
     @router.get("/accounts/{account_id}")
     async def account_page(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
         row, state = await _account(request, account_id, viewer)
@@ -488,13 +417,16 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         return RedirectResponse(f"/accounts/{account_id}?done={action}#monitoring-title",
                                 status_code=303)
 
+
+def _snapshot_routes(router: APIRouter) -> None:
+    """R-37, R-38: snapshots taken, screenshots uploaded, waits ended."""
     @router.post("/accounts/{account_id}/snapshots")
     async def snapshot_take(account_id: uuid.UUID, request: Request,
                             viewer: Signed) -> Response:
         """R-37: on demand or after a major change on the record today, by
         those web.snapshots_api allows; refused before anything starts."""
         row, state = await _account(request, account_id, viewer)
-        if not may_take_snapshots(row, viewer.person_id):
+        if not readers.may_take_snapshots(state, viewer.person_id):
             raise Refused(403, "snapshot_takers", "the account's admins, the unit's manager "
                           "and the communications unit take snapshots (R-37)")
         form = await request.form()
@@ -502,7 +434,8 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         body = SnapshotRequest(reason="major_change" if change else "on_demand",
                                change=change or None)
         try:
-            await take_snapshot(request.app.state.ctx, row, viewer.person_id, body)
+            await take_snapshot(request.app.state.ctx, account_views.AccountRecord(row, state),
+                                viewer.person_id, body)
         except HTTPException as refused:
             if refused.status_code in (409, 422):
                 t = i18n.translator(_lang(request, viewer))
@@ -519,7 +452,7 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         """R-37: a screenshot for a platform Kanalvakt cannot read (multipart,
         CSRF token in the form); nothing stored on refusal."""
         row, state = await _account(request, account_id, viewer)
-        if not may_take_snapshots(row, viewer.person_id):
+        if not readers.may_take_snapshots(state, viewer.person_id):
             raise Refused(403, "snapshot_uploaders", "the account's admins, the unit's "
                           "manager and the communications unit upload screenshots (R-37)")
         t = i18n.translator(_lang(request, viewer))
@@ -545,6 +478,9 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         return RedirectResponse(f"/accounts/{account_id}?done=upload#snapshots-title",
                                 status_code=303)
 
+
+def _snapshot_wait_routes(router: APIRouter) -> None:
+    """R-37, R-38: a snapshot waiting for screenshots goes on, or is packaged without."""
     @router.post("/accounts/{account_id}/snapshot-requests/{snapshot_id}/{decision}")
     async def snapshot_wait_decision(account_id: uuid.UUID, snapshot_id: str, decision: str,
                                      request: Request, viewer: Signed) -> Response:
@@ -558,9 +494,11 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         form = await request.form()
         try:
             if decision == "done":
-                await say_screenshots_done(ctx, row, viewer.person_id, snapshot_id)
+                await say_screenshots_done(ctx, account_views.AccountRecord(row, state),
+                                           viewer.person_id, snapshot_id)
             else:
-                await package_record_only(ctx, row, viewer.person_id, snapshot_id,
+                await package_record_only(ctx, account_views.AccountRecord(row, state),
+                                          viewer.person_id, snapshot_id,
                                           _str(form, "reason"))
         except HTTPException as refused:
             if refused.status_code in (409, 422):
@@ -573,19 +511,22 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
         return RedirectResponse(f"/accounts/{account_id}?done=snapwait#snapwait-title",
                                 status_code=303)
 
+
+def _amend_routes(router: APIRouter) -> None:
+    """R-01, R-03: a request sent back, amended by the requester or the manager."""
     @router.get("/accounts/{account_id}/amend")
     async def amend_page(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
         row, state = await _account(request, account_id, viewer)
-        if "amend" not in allowed_actions(state, viewer.person_id, datetime.now(UTC)):
+        if "amend" not in acc.available_actions(state, viewer.person_id, datetime.now(UTC)):
             raise HTTPException(403)
-        return await request_form(request, viewer, request_values(None, viewer, state.request),
-                                  {}, amend=(row, state))
+        return await _request_form(request, viewer, request_values(None, viewer, state.request),
+                                   {}, amend=(row, state))
 
     @router.post("/accounts/{account_id}/amend")
     async def amend(account_id: uuid.UUID, request: Request, viewer: Signed) -> Response:
         row, state = await _account(request, account_id, viewer)
         now = datetime.now(UTC)
-        if "amend" not in allowed_actions(state, viewer.person_id, now):
+        if "amend" not in acc.available_actions(state, viewer.person_id, now):
             raise HTTPException(403)
         form = await request.form()
         values = request_values(form, viewer)
@@ -594,22 +535,20 @@ def account_pages_router() -> APIRouter:  # noqa: C901 - the pages of one area
             command = acc.AmendRequest(actor=viewer.person_id, request=request_from(values),
                                        comment=values.get("comment") or None)
         except ValidationError as invalid:
-            return await request_form(request, viewer, values, _errors_from(invalid, t),
-                                      status_code=422, amend=(row, state))
+            return await _request_form(request, viewer, values, _errors_from(invalid, t),
+                                       status_code=422, amend=(row, state))
         try:
             acc.decide(state, command, now=now)
-            await _send_update(request, row, _workflow().amend, command, t)
+            await _send_update(request, row, AccountLifecycleWorkflow.amend, command, t)
         except (acc.RuleViolation, _Refused) as refused:
-            return await request_form(request, viewer, values,
-                                      {"form": _message_of(refused, t)}, status_code=422,
-                                      amend=(row, state))
+            return await _request_form(request, viewer, values,
+                                       {"form": _message_of(refused, t)}, status_code=422,
+                                       amend=(row, state))
         except acc.NotAuthorised:
             raise HTTPException(403) from None
         except acc.WrongStage as wrong:
             raise HTTPException(409, detail=error_text(t, wrong)) from None
         return RedirectResponse(f"/accounts/{account_id}?done=amend", status_code=303)
-
-    return router
 
 
 PERSON_FIELDS = {"add_admin": ("person",), "risk": ("completed_by",),
@@ -658,7 +597,7 @@ def _message_settings_texts(invalid: ValidationError, errors: Errors,
 
 
 class _Refused(Exception):
-    """The workflow refused with a rule's message (a 422 from web.app._send)."""
+    """The workflow refused with a rule's message (a 422 from web.deps.send_update)."""
 
 
 class _FormErrors(Exception):
@@ -735,11 +674,10 @@ async def _send_update(request: Request, row: dict[str, Any], update: Any,
                        command: BaseModel, t: i18n.Translate) -> None:
     """Send the Update; the workflow's refusal in the reader's language (`t`):
     a rule's as _Refused, 403/409 as the error page's detail."""
-    from web.app import _send
 
     handle = request.app.state.ctx.client.get_workflow_handle(row["workflow_id"])
     try:
-        await _send(handle, update, command)
+        await send_update(handle, update, command)
     except HTTPException as refused:
         if refused.status_code == 422:
             raise _Refused(detail_text(t, refused.detail)) from None
@@ -791,7 +729,7 @@ def _command(action: str, form: FormData, state: acc.AccountState, viewer: Viewe
              ) -> tuple[Any, acc.Command]:
     """The Update and command a posted form asks for; ValidationError for
     bad input (with field locations)."""
-    w, me = _workflow(), viewer.person_id
+    w, me = AccountLifecycleWorkflow, viewer.person_id
     comment = _str(form, "comment") or None
     match action:
         case "approve":
@@ -915,8 +853,6 @@ def message_settings_errors(policy: MessagePolicy, t: i18n.Translate) -> Errors:
 
 
 def _lang(request: Request, viewer: Viewer | None) -> str:
-    from web.rendering import language_of
-
     return language_of(request, viewer)
 
 
@@ -928,7 +864,7 @@ def _related(state: acc.AccountState, viewer: Viewer) -> bool:
 
 def _task_for(state: acc.AccountState, person: str, now: datetime) -> str | None:
     """The step of the account that waits for `person`, as a text key."""
-    allowed = allowed_actions(state, person, now)
+    allowed = acc.available_actions(state, person, now)
     primary = {
         acc.Stage.AWAITING_MANAGER: ("approve", "task.approve"),
         acc.Stage.RISK_ASSESSMENT: ("risk", "task.risk"),
@@ -958,7 +894,7 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
                         status_code: int = 200) -> Response:
     ctx = request.app.state.ctx
     now = datetime.now(UTC)
-    allowed = allowed_actions(state, viewer.person_id, now)
+    allowed = acc.available_actions(state, viewer.person_id, now)
     names = await people_views.person_names(ctx.pool, state.municipality_id)
     # The newest page of the timeline, or the page before ?events_before=N.
     before = _event_number(request.query_params.get("events_before"))
@@ -982,7 +918,7 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
         "older_than": timeline[0]["version"] if timeline and timeline[0]["version"] > 1
         else None,
         "due": due, "overdue": overdue, "today": today,
-        "confirmable": two_factor_confirmable(state, viewer.person_id, now),
+        "confirmable": acc.two_factor_confirmable(state, viewer.person_id),
         "failed_action": action, "errors": errors or {}, "posted": posted,
         "done": request.query_params.get("done"),
         "answer_rules": [r.value for r in AnswerRule],
@@ -1132,15 +1068,15 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
         zone = ZoneInfo(live.timezone)
         out["made_today"] = sum(1 for c in live.monitoring.check_ins
                                 if c.checked_at.astimezone(zone).date() == status.today)
-        out["mon_allowed"] = monitoring_actions(
+        out["mon_allowed"] = acc.available_monitoring_actions(
             live, me, now, in_unit=await works_in_unit(ctx, live, me))
-    if may_take_snapshots(row, me):
+    if readers.may_take_snapshots(state, me):
         out["snapshots"] = list(reversed(await snapshots_of(ctx.pool, live.account_id)))
         # R-37, R-38: snapshots waiting for screenshots (the closure's too).
         out["snap_waiting"] = [r for r in await screenshot_requests_of(ctx.pool, live.account_id)
                                if r["outcome"] is None]
-        out["may_say_done"] = may_end_wait(row, me)
-        out["may_record_only"] = live.authorities.is_communications(me)
+        out["may_say_done"] = readers.may_end_wait(state, me)
+        out["may_record_only"] = readers.may_package_without_screenshots(live, me)
         if out["snap_waiting"]:
             out["uploads_wanted"] = True
             out["pending_uploads"] = await ctx.pool.fetchval(

@@ -45,7 +45,7 @@ payload whose key is unknown or destroyed (a disposed case, R-35).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 from fastapi import APIRouter, HTTPException, Request, Response
@@ -65,13 +65,12 @@ from codec import (
     codec_from_settings,
     scope_of,
 )
+from domain import readers
 from readviews import messages as mq
+from web.deps import AppContext
 from web.identity import Actor, api_actor, known_actor
 from web.messages_api import may_read_case
 from web.page_texts import Refused
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 log = structlog.get_logger("kanalvakt.codec")
 
@@ -109,10 +108,6 @@ async def _staff(request: Request) -> Actor:
     return actor
 
 
-READERS = frozenset({"communications", "registrar"})  # snapshots, anything else
-CRISIS_READERS = frozenset({"crisis_management", "communications"})  # as crisis digests
-
-
 async def may_decrypt(ctx: AppContext, actor: Actor, scope: str | None,
                       key: DataKey | None) -> bool:
     """The rule of the module docstring for one scope."""
@@ -124,7 +119,8 @@ async def may_decrypt(ctx: AppContext, actor: Actor, scope: str | None,
             if actor.municipality_id is None:
                 return False
             who = await known_actor(ctx, actor.municipality_id, actor)
-            return "communications" in await ctx.directory.roles_of(actor.municipality_id, who)
+            return readers.COMMUNICATIONS in await ctx.directory.roles_of(
+                actor.municipality_id, who)
         if scope.startswith("message:"):
             case = await mq.case(ctx.pool, scope)
             if case is None:
@@ -138,10 +134,7 @@ async def may_decrypt(ctx: AppContext, actor: Actor, scope: str | None,
         who = await known_actor(ctx, municipality_id, actor)
         if scope.startswith("account:"):
             return True  # as GET /api/accounts/{id}: the municipality's people
-        roles = await ctx.directory.roles_of(municipality_id, who)
-        if scope.startswith("crisis:"):
-            return bool(CRISIS_READERS & roles)
-        return bool(READERS & roles)
+        return readers.may_open_sealed(scope, await ctx.directory.roles_of(municipality_id, who))
     except Refused:
         return False
 

@@ -17,31 +17,22 @@ the communications unit.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain import crisis as cr
+from domain import readers
 from readviews import crisis as crisis_reads
-from web.identity import Actor, ApiActor
+from web.deps import AppContext, Ctx, send_update
+from web.identity import Actor, ApiActor, known_actor
 from workflows.crisis import CrisisWorkflow
 from workflows.crisis_models import CrisisResult
 from workflows.starter import start_crisis_case
 
-if TYPE_CHECKING:
-    from web.app import AppContext
-
 log = structlog.get_logger("kanalvakt.web.crisis")
-
-
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated["AppContext", Depends(_ctx)]
 
 
 class DeclareBody(BaseModel):
@@ -97,8 +88,6 @@ async def switch_handle(ctx: AppContext, municipality_id: str, who: str) -> Any:
 
 
 def crisis_router() -> APIRouter:
-    from web.app import _known_actor, _send
-
     router = APIRouter(tags=["crisis"])
 
     @router.post("/api/municipalities/{municipality_id}/crisis", response_model=CrisisView)
@@ -106,11 +95,11 @@ def crisis_router() -> APIRouter:
                       actor: ApiActor) -> CrisisView:
         """R-39: crisis management switches the municipality (or units) into
         crisis mode; its accounts and their open cases follow."""
-        who = await _known_actor(ctx, municipality_id, actor)
+        who = await known_actor(ctx, municipality_id, actor)
         handle = await switch_handle(ctx, municipality_id, who)
-        result: CrisisResult = await _send(handle, CrisisWorkflow.declare_crisis,
-                                           cr.DeclareCrisis(actor=who, reason=body.reason,
-                                                            units=frozenset(body.units)))
+        result: CrisisResult = await send_update(handle, CrisisWorkflow.declare_crisis,
+                                                 cr.DeclareCrisis(actor=who, reason=body.reason,
+                                                                  units=frozenset(body.units)))
         log.info("crisis declared", municipality=municipality_id, actor=who,
                  crisis_id=result.state.active.crisis_id if result.state.active else None)
         return _view(result)
@@ -119,25 +108,24 @@ def crisis_router() -> APIRouter:
     async def end(municipality_id: str, body: EndBody, ctx: Ctx,
                   actor: ApiActor) -> CrisisView:
         """R-39: back to the normal rules."""
-        who = await _known_actor(ctx, municipality_id, actor)
+        who = await known_actor(ctx, municipality_id, actor)
         handle = await switch_handle(ctx, municipality_id, who)
-        result: CrisisResult = await _send(handle, CrisisWorkflow.end_crisis,
-                                           cr.EndCrisis(actor=who, reason=body.reason))
+        result: CrisisResult = await send_update(handle, CrisisWorkflow.end_crisis,
+                                                 cr.EndCrisis(actor=who, reason=body.reason))
         log.info("crisis ended", municipality=municipality_id, actor=who)
         return _view(result)
 
     @router.get("/api/municipalities/{municipality_id}/crisis")
     async def current(municipality_id: str, ctx: Ctx, actor: ApiActor
                       ) -> dict[str, Any]:
-        await _known_actor(ctx, municipality_id, actor)
+        await known_actor(ctx, municipality_id, actor)
         history = await crisis_reads.crises(ctx.pool, municipality_id)
         active = next((c for c in history if c["ended_at"] is None), None)
         return {"municipality_id": municipality_id, "active": active, "history": history}
 
     async def _reader(ctx: AppContext, municipality_id: str, actor: Actor | None) -> str:
-        who = await _known_actor(ctx, municipality_id, actor)
-        roles = await ctx.directory.roles_of(municipality_id, who)
-        if not roles & {"crisis_management", "communications"}:
+        who = await known_actor(ctx, municipality_id, actor)
+        if not readers.may_read_crisis(await ctx.directory.roles_of(municipality_id, who)):
             raise HTTPException(403, detail=f"{who} is neither in crisis management nor in the "
                                 "communications unit")
         return who

@@ -17,26 +17,26 @@ pages' (web/account_pages.py).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from domain import crisis as cr
+from domain import readers
+from domain.country import DEFAULT_TIMEZONE
 from readviews import crisis as crisis_reads
 from readviews import messages as mq
 from readviews import people as people_views
 from web import moderation_texts
 from web.crisis_api import switch_handle
+from web.deps import AppContext, send_update
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.page_texts import Refused
 from web.rendering import language_of, render
 from web.rule_texts import detail_text
 from workflows.crisis import CrisisWorkflow
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 moderation_texts.register({
     "crisis.title": ("Krisläge", "Krisemodus", "Crisis mode"),
@@ -133,12 +133,9 @@ moderation_texts.register({
     "crisis.ended": ("Avslutat {at} av {who}", "Avsluttet {at} av {who}", "Ended {at} by {who}"),
 })
 
-READERS = frozenset({"crisis_management", "communications"})
-
-
 async def _require_reader(ctx: AppContext, viewer: Viewer) -> set[str]:
     roles = await ctx.directory.roles_of(viewer.municipality_id, viewer.person_id)
-    if not roles & READERS:
+    if not readers.may_read_crisis(roles):
         raise Refused(403, "crisis_readers", f"{viewer.name} is neither in crisis management "
                       "nor in the communications unit", name=viewer.name)
     return roles
@@ -169,7 +166,7 @@ async def _page(request: Request, viewer: Viewer, *, errors: dict[str, str] | No
         # R-39 (Kristiansand): the replies waiting for this person's approval.
         "awaiting": await mq.awaiting_approval(ctx.pool, m, viewer.person_id),
         "names": await people_views.person_names(ctx.pool, m),
-        "tz": municipality.timezone if municipality else "Europe/Stockholm",
+        "tz": municipality.timezone if municipality else DEFAULT_TIMEZONE,
         "errors": errors or {}, "values": values or {}, "failed": failed,
         "done": request.query_params.get("done"),
     }, viewer=viewer, status_code=status_code)
@@ -183,7 +180,6 @@ def crisis_pages_router() -> APIRouter:
         return await _page(request, viewer)
 
     async def _switch(request: Request, viewer: Viewer, kind: str) -> Response:
-        from web.app import _send
 
         ctx: AppContext = request.app.state.ctx
         await _require_reader(ctx, viewer)
@@ -220,7 +216,7 @@ def crisis_pages_router() -> APIRouter:
             update = CrisisWorkflow.end_crisis
             command = cr.EndCrisis(actor=viewer.person_id, reason=reason)
         try:
-            await _send(handle, update, command)
+            await send_update(handle, update, command)
         except HTTPException as refused:
             if refused.status_code in (401, 403, 404):
                 if isinstance(refused.detail, dict):  # the rule's, in the reader's language

@@ -25,14 +25,12 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
+from web.deps import AppContext, app_context
 from web.page_texts import Refused
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 SESSION_KEY = "who"
 ACTOR_HEADER = "X-Kanalvakt-Actor"
@@ -85,11 +83,6 @@ class Actor:
     person_id: str
     municipality_id: str | None
     via: str  # "header" or "session"
-
-
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
 
 
 def dev_signin_enabled(request: Request) -> bool:
@@ -159,7 +152,7 @@ async def _load_viewer(request: Request) -> Viewer | None:
     who = session(request).get(SESSION_KEY)
     if not isinstance(who, dict):
         return None
-    ctx = _ctx(request)
+    ctx = app_context(request)
     municipality_id, person_id = str(who.get("m", "")), str(who.get("p", ""))
     person = await ctx.directory.person(municipality_id, person_id)
     municipality = await ctx.directory.municipality(municipality_id)

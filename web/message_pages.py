@@ -25,8 +25,10 @@ notice (POST-redirect-GET).
 
 from __future__ import annotations
 
+import dataclasses
+import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Request
@@ -35,25 +37,24 @@ from pydantic import BaseModel, ValidationError
 
 from codec import data_keys_of
 from domain import message as msg
+from domain import office_time
 from domain.account import DomainError
 from domain.calendar import OfficeHours
-from domain.country import Country
+from domain.country import DEFAULT_COUNTRY, DEFAULT_TIMEZONE, Country
 from domain.message_policy import SignatureRule
-from domain.office_time import office_hours_between
 from domain.redaction import CATEGORIES, RemovalCategory, mask
 from readviews import accounts as account_views
 from readviews import messages as mq
 from readviews import moderation as modq
+from readviews import people as people_views
 from web import moderation_texts  # noqa: F401 - registers the texts
+from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import DECISIONS, Decision, may_read_case, may_read_messages, take_decision
 from web.page_texts import Refused, instruction_text, invalid_text, page_text
-from web.rendering import render
+from web.rendering import language_of, render
 from web.rule_texts import detail_text, flag_text
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 
 def require_municipality(viewer: Viewer, municipality_id: str) -> None:
@@ -73,18 +74,12 @@ def countdown(row: dict[str, Any], now: datetime) -> dict[str, Any] | None:
     due_text = row.get("next_deadline")
     if not due_text:
         return None
-    due = datetime.fromisoformat(due_text)
-    if row.get("in_crisis"):
-        hours = (due - now).total_seconds() / 3600
-        return {"hours": round(abs(hours), 1), "overdue": hours < 0, "office": False}
-    office = OfficeHours.model_validate(row.get("office_hours") or {})
-    country = Country(row.get("country") or "SE")
-    tz = row.get("timezone") or "Europe/Stockholm"
-    if due >= now:
-        left = office_hours_between(now, due, country, tz, office)
-        return {"hours": round(left, 1), "overdue": False, "office": True}
-    late = office_hours_between(due, now, country, tz, office)
-    return {"hours": round(late, 1), "overdue": True, "office": True}
+    left = office_time.countdown(
+        datetime.fromisoformat(due_text), now,
+        Country(row.get("country") or DEFAULT_COUNTRY), row.get("timezone") or DEFAULT_TIMEZONE,
+        OfficeHours.model_validate(row.get("office_hours") or {}),
+        around_the_clock=bool(row.get("in_crisis")))
+    return dataclasses.asdict(left)
 
 
 def _with_countdowns(rows: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
@@ -205,7 +200,7 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
                      status_code: int = 200) -> Response:
     ctx: AppContext = request.app.state.ctx
     now = datetime.now(UTC)
-    state = msg.MessageState.model_validate(case["state"])
+    state = mq.case_state_of(case)
     allowed = allowed_decisions(state, viewer.person_id, now)
     names = await _names(ctx, viewer.municipality_id)
     units = {u.id: u.name for u in await ctx.directory.units(viewer.municipality_id)}
@@ -253,22 +248,24 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
 
 
 def _lang(request: Request, viewer: Viewer) -> str:
-    from web.rendering import language_of
-
     return language_of(request, viewer)
 
 
 async def _names(ctx: AppContext, municipality_id: str) -> dict[str, str]:
-    from readviews import people as people_views
-
     names = await people_views.person_names(ctx.pool, municipality_id)
     names[msg.SYSTEM] = "Kanalvakt"
     return names
 
 
-def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
+def message_pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    _inbox_routes(router)
+    _case_routes(router)
+    return router
 
+
+def _inbox_routes(router: APIRouter) -> None:
+    """R-22, R-23: my inbox and an account's."""
     @router.get("/inbox")
     async def my_inbox(request: Request, viewer: Signed) -> Response:
         """Across the accounts I handle (R-22, R-23), and what was forwarded to me (R-24)."""
@@ -286,7 +283,7 @@ def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
         tz = (await ctx.directory.municipality(viewer.municipality_id))
         return await render(request, "inbox.html", {
             "accounts": accounts, "cases": cases, "forwarded": forwarded, "account": None,
-            "tz": tz.timezone if tz else "Europe/Stockholm", "closed": False,
+            "tz": tz.timezone if tz else DEFAULT_TIMEZONE, "closed": False,
         }, viewer=viewer)
 
     @router.get("/accounts/{account_id}/inbox")
@@ -299,11 +296,14 @@ def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
         cases = _with_countdowns(await modq.account_cases(ctx.pool, account_id, closed=closed,
                                                           data_keys=ctx.data_keys),
                                  datetime.now(UTC))
-        tz = account["state"].get("timezone") or "Europe/Stockholm"
+        tz = account_views.account_record_of(account).state.timezone or DEFAULT_TIMEZONE
         return await render(request, "inbox.html", {
             "accounts": [], "cases": cases, "forwarded": [], "account": account, "tz": tz,
             "closed": closed}, viewer=viewer)
 
+
+def _case_routes(router: APIRouter) -> None:
+    """One case's page and its decision forms."""
     @router.get("/messages/{case_id}")
     async def case_page(case_id: str, request: Request, viewer: Signed) -> Response:
         ctx: AppContext = request.app.state.ctx
@@ -355,12 +355,8 @@ def message_pages_router() -> APIRouter:  # noqa: C901 - one flat list of pages
         return RedirectResponse(f"/messages/{quote(case_id, safe=':')}?done={decision}#result",
                                 status_code=303)
 
-    return router
-
 
 async def _account_or_404(ctx: AppContext, account_id: str) -> dict[str, Any]:
-    import uuid
-
     try:
         uuid.UUID(account_id)
     except ValueError:

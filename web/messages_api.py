@@ -38,21 +38,21 @@ are the same kind of case (DESIGN.md, "Intake under load").
 
 from __future__ import annotations
 
-import statistics
+import dataclasses
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from codec import data_keys_of
 from domain import account as acc
 from domain import message as msg
-from domain.calendar import OfficeHours
+from domain import readers
 from domain.inbound import (
     InboundMessage,
     MessageKind,
@@ -60,12 +60,13 @@ from domain.inbound import (
     impossible_date,
     message_workflow_id,
 )
-from domain.office_time import office_hours_between
+from domain.office_time import response_statistics
 from domain.redaction import RemovalCategory
 from readviews import accounts as account_views
 from readviews import messages as mq
 from store.intake import IntakeRepository
-from web.identity import Actor, ApiActor
+from web.deps import AppContext, Ctx, field_error, send_update
+from web.identity import Actor, ApiActor, known_actor
 from web.page_texts import KeyedText, Refused
 from workflows.message import (
     AcknowledgeRequest,
@@ -76,23 +77,10 @@ from workflows.message import (
     RespondRequest,
 )
 
-if TYPE_CHECKING:
-    from web.app import AppContext
-
 log = structlog.get_logger("kanalvakt.web.messages")
 
 W = InboundMessageWorkflow
 
-
-def _ctx(request: Request) -> AppContext:
-    # Read off app.state rather than imported, so web.app can import this
-    # module (as web.webhooks does); its helpers are imported when the router
-    # is built, once web.app is loaded.
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated["AppContext", Depends(_ctx)]
 From = Annotated[AwareDatetime | None, Query(alias="from")]
 To = Annotated[AwareDatetime | None, Query(alias="to")]
 
@@ -238,33 +226,30 @@ async def _name(ctx: AppContext, municipality_id: str, who: str) -> str:
     return person.name if person is not None else who
 
 
-async def may_read_messages(ctx: AppContext, account: dict[str, Any] | None,
-                            municipality_id: str, who: str, *, also: set[str] | None = None,
-                            roles: frozenset[str] = frozenset({"communications"})) -> None:
-    """Personal data: the account's admins, the unit's manager and deputy,
-    `also` (a case's officer) and people holding one of `roles`. Shared by
-    the API and the intranet's pages (web/message_pages.py)."""
-    allowed = set(also or ())
-    if account is not None:
-        authorities = acc.AccountState.model_validate(account["state"]).authorities
-        allowed |= _admins(account) | {p for p in (authorities.manager, authorities.deputy) if p}
-    if who in allowed:
+def _refuse_reading(who: str) -> Refused:
+    return Refused(403, "message_readers", f"{who} may not read these messages: they hold "
+                   "personal data, read only by those who handle them")
+
+
+async def may_read_messages(ctx: AppContext, account: dict[str, Any], municipality_id: str,
+                            who: str) -> None:
+    """domain.readers.may_read_messages for the account's row; 403 for
+    anyone else. Shared by the API and the intranet's pages."""
+    state = account_views.account_record_of(account).state
+    if readers.may_read_messages(state, who, await ctx.directory.roles_of(municipality_id, who)):
         return
-    if roles & await ctx.directory.roles_of(municipality_id, who):
-        return
-    raise Refused(403, "message_readers", f"{who} may not read these messages: they hold "
-                  "personal data, read only by those who handle them")
+    raise _refuse_reading(who)
 
 
 async def may_read_case(ctx: AppContext, case: dict[str, Any], who: str) -> dict[str, Any] | None:
-    """One case: its account's readers, the case's officer and the registrars;
-    returns the account's row."""
-    account = await account_views.account(ctx.pool, case["account_id"])
-    also = {case["officer"]} if case["officer"] else set()
-    also |= approvers_of(case)
-    await may_read_messages(ctx, account, case["municipality_id"], who, also=also or None,
-                            roles=frozenset({"communications", "registrar"}))
-    return account
+    """domain.readers.may_read_case for the case's row; 403 for anyone else.
+    Returns the account's row."""
+    account = await account_views.account_record(ctx.pool, case["account_id"])
+    roles = await ctx.directory.roles_of(case["municipality_id"], who)
+    if not readers.may_read_case(account.state if account else None, who, roles,
+                                 officer=case["officer"], approvers=approvers_of(case)):
+        raise _refuse_reading(who)
+    return account.row if account else None
 
 
 def approvers_of(case: dict[str, Any]) -> set[str]:
@@ -273,13 +258,9 @@ def approvers_of(case: dict[str, Any]) -> set[str]:
     return set(pending["approvers"]) if pending else set()
 
 
-RECORDS_ROLES = frozenset({"registrar", "communications"})
-
-
 async def require_records_reader(ctx: AppContext, municipality_id: str, who: str) -> None:
-    """The diarium, the moderation and disposal logs: registrars and the
-    communications unit of the municipality."""
-    if not RECORDS_ROLES & await ctx.directory.roles_of(municipality_id, who):
+    """domain.readers.may_read_records; 403 for anyone else."""
+    if not readers.may_read_records(await ctx.directory.roles_of(municipality_id, who)):
         raise Refused(403, "records_readers", f"{who} is neither a registrar nor in the "
                       f"communications unit of {municipality_id}",
                       name=await _name(ctx, municipality_id, who))
@@ -312,38 +293,11 @@ async def _records_reader(ctx: AppContext, actor: Actor | None, municipality: st
 # --------------------------------------------------------------------------- statistics
 
 
-def _percentile(values: list[float], q: int) -> float | None:
-    """The q-th percentile, interpolated between ranks (statistics' inclusive method)."""
-    if not values:
-        return None
-    if len(values) == 1:
-        return values[0]
-    return statistics.quantiles(values, n=100, method="inclusive")[q - 1]
-
-
 def response_times(account_id: str, cases: list[msg.MessageState], *, now: datetime
                    ) -> ResponseTimes:
-    hours: list[float] = []
-    within = awaiting = overdue = answered = 0
-    for case in cases:
-        office: OfficeHours = case.policy.office_hours
-        due = msg.answer_due(case.received_at, case)
-        # R-50: an answered case disposed of as a minor record was answered.
-        answered += case.stage is msg.Stage.ANSWERED or case.answer is not None
-        if case.first_response_at is None:
-            awaiting += 1
-            overdue += due < now
-            continue
-        hours.append(office_hours_between(case.received_at, case.first_response_at,
-                                          case.country, case.timezone, office))
-        within += case.first_response_at <= due
-    responded = len(hours)
-    return ResponseTimes(
-        account_id=account_id, received=len(cases), responded=responded, answered=answered,
-        awaiting_response=awaiting, overdue=overdue,
-        median_office_hours=statistics.median(hours) if hours else None,
-        p90_office_hours=_percentile(hours, 90), within_deadline=within,
-        within_deadline_share=within / responded if responded else None)
+    """R-42 for the account's citizen cases (domain.office_time.response_statistics)."""
+    figures = response_statistics([msg.response_sample(case) for case in cases], now)
+    return ResponseTimes(account_id=account_id, **dataclasses.asdict(figures))
 
 
 # --------------------------------------------------------------------------- decisions
@@ -433,12 +387,10 @@ DECISIONS: dict[str, Decision] = {d.path: d for d in (
 async def take_decision(ctx: AppContext, case: dict[str, Any], who: str, decision: Decision,
                         body: BaseModel) -> DecisionResult:
     """Send one decision to the case's workflow, whose validator decides
-    whether `who` may (a refusal records nothing; web.app._send turns it
+    whether `who` may (a refusal records nothing; web.deps.send_update turns it
     into 403/409/422). The API and the case page both come here."""
-    from web.app import _send
-
     handle = ctx.client.get_workflow_handle(case["case_id"])
-    result: DecisionResult = await _send(handle, decision.update, decision.build(who, body))
+    result: DecisionResult = await send_update(handle, decision.update, decision.build(who, body))
     log.info("message decision", case_id=case["case_id"], decision=decision.path, actor=who,
              stage=result.state.stage.value)
     return result
@@ -447,11 +399,16 @@ async def take_decision(ctx: AppContext, case: dict[str, Any], who: str, decisio
 # --------------------------------------------------------------------------- routes
 
 
-def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints reads best
-    from web.app import _field_error, _known_actor
-
+def messages_router() -> APIRouter:
     router = APIRouter(tags=["messages"])
+    _account_routes(router)
+    _case_routes(router)
+    _records_routes(router)
+    return router
 
+
+def _account_routes(router: APIRouter) -> None:
+    """R-21, R-22, R-42: messages entered by hand, the inbox, the response times."""
     @router.post("/api/accounts/{account_id}/messages", status_code=202,
                  response_model=ManualEntryReceipt)
     async def enter_message(account_id: uuid.UUID, body: ManualEntryBody, ctx: Ctx,
@@ -459,7 +416,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         """R-21: a message entered by one of the account's admins, received
         when it was published; its case starts from the intake like a webhook's."""
         account = await _account(ctx, account_id)
-        who = await _known_actor(ctx, account["municipality_id"], actor)
+        who = await known_actor(ctx, account["municipality_id"], actor)
         if account["stage"] != acc.Stage.ACTIVE.value:
             raise Refused(409, "account_not_active",
                           f"the account is {account['stage']}, not active")
@@ -468,8 +425,8 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                           f"messages; {who} is not one (R-13)")
         now = datetime.now(UTC)
         if body.published_at > now:
-            raise _field_error(["published_at"], "a message cannot be published in the future",
-                               "future")
+            raise field_error(["published_at"], "a message cannot be published in the future",
+                              "future")
         platform = acc.Platform(account["platform"])
         message = InboundMessage(
             platform=platform, external_id=body.external_id or f"manual-{uuid.uuid4().hex}",
@@ -480,7 +437,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         # date once stopped the whole intake).
         impossible = impossible_date(message, now=now)
         if impossible:
-            raise _field_error(["published_at"], impossible, "impossible_date")
+            raise field_error(["published_at"], impossible, "impossible_date")
         receipt = await IntakeRepository(ctx.pool).accept([message], received_at=now)
         case_id = message_workflow_id(platform, message.external_id)
         log.info("message entered by hand", account_id=str(account_id), case_id=case_id,
@@ -492,7 +449,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                     include_closed: bool = False) -> list[dict[str, Any]]:
         """R-22, R-23: the cases waiting for a person, soonest deadline first."""
         account = await _account(ctx, account_id)
-        who = await _known_actor(ctx, account["municipality_id"], actor)
+        who = await known_actor(ctx, account["municipality_id"], actor)
         await may_read_messages(ctx, account, account["municipality_id"], who)
         return await mq.inbox(ctx.pool, str(account_id), include_closed=include_closed,
                               data_keys=ctx.data_keys)
@@ -503,12 +460,15 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                                      ) -> ResponseTimes:
         """R-42: how fast the account's messages got a response, in office hours."""
         account = await _account(ctx, account_id)
-        who = await _known_actor(ctx, account["municipality_id"], actor)
+        who = await known_actor(ctx, account["municipality_id"], actor)
         await may_read_messages(ctx, account, account["municipality_id"], who)
         cases = await mq.citizen_cases(ctx.pool, str(account_id), received_from=received_from,
                                        received_to=received_to)
         return response_times(str(account_id), cases, now=datetime.now(UTC))
 
+
+def _case_routes(router: APIRouter) -> None:
+    """One case: read it (R-21) and decide on it (the DECISIONS)."""
     async def _case(ctx: AppContext, case_id: str) -> dict[str, Any]:
         # a preserved copy sealed under the case's data key is opened here
         keys = data_keys_of(ctx.client.data_converter.payload_codec)
@@ -522,7 +482,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         """The case as recorded, its content (null once disposed), the
         preserved copy (R-30) and every event with who and when."""
         case = await _case(ctx, case_id)
-        who = await _known_actor(ctx, case["municipality_id"], actor)
+        who = await known_actor(ctx, case["municipality_id"], actor)
         await may_read_case(ctx, case, who)
         return {**case, "timeline": await mq.timeline(ctx.pool, case_id)}
 
@@ -530,14 +490,14 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
         async def endpoint(case_id: str, body: Any, ctx: Ctx,
                            actor: ApiActor) -> DecisionResult:
             case = await _case(ctx, case_id)
-            who = await _known_actor(ctx, case["municipality_id"], actor)
+            who = await known_actor(ctx, case["municipality_id"], actor)
             # The read models first, as the case page does: an admin the
             # manager just removed is refused from the moment the removal is
             # recorded, before the case itself has been told (R-13).
             await may_read_case(ctx, case, who)
             if d.check is not None:
                 for field, problem in (await d.check(ctx, case["municipality_id"], body)).items():
-                    raise _field_error([field], problem, "unknown")
+                    raise field_error([field], problem, "unknown")
             return await take_decision(ctx, case, who, d, body)
 
         # With postponed annotations the closure's `body_type` is only a name;
@@ -550,6 +510,9 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
     for d in DECISIONS.values():
         decision(d)
 
+
+def _records_routes(router: APIRouter) -> None:
+    """R-28, R-35: the diarium, the disposal and moderation logs."""
     @router.get("/api/diarium")
     async def diarium(ctx: Ctx, actor: ApiActor, q: str | None = Query(None, max_length=200),
                       account_id: uuid.UUID | None = None, registered_from: From = None,
@@ -558,7 +521,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                       ) -> list[dict[str, Any]]:
         """R-28: registered messages by diarium number or words of the text;
         a confidential registration shows no text (R-31)."""
-        where = await _records_reader(ctx, actor, municipality, account_id, _known_actor)
+        where = await _records_reader(ctx, actor, municipality, account_id, known_actor)
         return await mq.diarium(ctx.pool, where, q=q or None,
                                 account_id=str(account_id) if account_id else None,
                                 registered_from=registered_from, registered_to=registered_to,
@@ -569,7 +532,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                            municipality: str | None = None
                            ) -> list[dict[str, Any]]:
         """R-35: what was disposed of, under which decision, when and by whom."""
-        where = await _records_reader(ctx, actor, municipality, account_id, _known_actor)
+        where = await _records_reader(ctx, actor, municipality, account_id, known_actor)
         return await mq.disposal_log(ctx.pool, where,
                                      account_id=str(account_id) if account_id else None)
 
@@ -580,9 +543,7 @@ def messages_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints r
                              ) -> list[dict[str, Any]]:
         """Every decision on the municipality's messages, with who and when;
         removals with their category and law (R-29)."""
-        where = await _records_reader(ctx, actor, municipality, account_id, _known_actor)
+        where = await _records_reader(ctx, actor, municipality, account_id, known_actor)
         return await mq.moderation_log(ctx.pool, where,
                                        account_id=str(account_id) if account_id else None,
                                        occurred_from=occurred_from, occurred_to=occurred_to)
-
-    return router

@@ -27,33 +27,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Any
 
 import structlog
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from domain import account as acc
 from domain import monitoring as mon
+from domain import readers
 from readviews import accounts as account_views
+from web.deps import AppContext, Ctx, send_update
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
 from workflows.account import AccountLifecycleWorkflow
 
-if TYPE_CHECKING:
-    from web.app import AppContext
-
 log = structlog.get_logger("kanalvakt.web.monitoring")
 
 W = AccountLifecycleWorkflow
-
-
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated["AppContext", Depends(_ctx)]
 
 
 class _Body(BaseModel):
@@ -110,7 +101,6 @@ def monitoring_view(state: acc.AccountState, now: datetime | None = None) -> Mon
                           held_posts=state.held_posts)
 
 
-
 async def _account(ctx: AppContext, account_id: uuid.UUID) -> account_views.AccountRecord:
     record = await account_views.account_record(ctx.pool, str(account_id))
     if record is None:
@@ -124,13 +114,12 @@ async def works_in_unit(ctx: AppContext, state: acc.AccountState, person: str) -
     return found is not None and found.unit == state.request.unit_id
 
 
-
 async def may_read_monitoring(ctx: AppContext, state: acc.AccountState, who: str) -> bool:
-    """The account's admins, the unit (manager, deputy, staff) and the
-    communications unit read its monitoring."""
-    a = state.authorities
-    return (who in state.admins or a.is_manager(who) or a.is_communications(who)
-            or await works_in_unit(ctx, state, who))
+    """domain.readers.may_read_monitoring, with the directory's word on the
+    person's unit (asked only when the rule needs it)."""
+    return (readers.may_read_monitoring(state, who, works_in_unit=False)
+            or readers.may_read_monitoring(state, who,
+                                           works_in_unit=await works_in_unit(ctx, state, who)))
 
 
 async def _may_read(ctx: AppContext, state: acc.AccountState, who: str) -> None:
@@ -158,33 +147,40 @@ async def send_monitoring(ctx: AppContext, row: dict[str, Any],
                           command: acc.Command) -> acc.AccountState:
     """Send a monitoring command to the account's case as its Update; the
     workflow's validator refuses (nothing recorded) with 403/409/422 through
-    web.app._send. Returns the state after it."""
-    from web.app import _send
-
+    web.deps.send_update. Returns the state after it."""
     handle = ctx.client.get_workflow_handle(row["workflow_id"])
-    after: acc.AccountState = await _send(handle, UPDATES[type(command)], command)
+    after: acc.AccountState = await send_update(handle, UPDATES[type(command)], command)
     log.info("monitoring decision", account_id=str(row["account_id"]),
              command=type(command).__name__, actor=command.actor)
     return after
 
 
-def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints reads best
+async def _decide(account_id: uuid.UUID, ctx: AppContext, actor: Any,
+                  build: Any) -> MonitoringView:
+    """Build the person's command against the account's state and send it."""
+    row, state = await _account(ctx, account_id)
+    who = await known_actor(ctx, row["municipality_id"], actor)
+    command = await build(who, state)
+    return monitoring_view(await send_monitoring(ctx, row, command))
+
+
+def monitoring_router() -> APIRouter:
     router = APIRouter(tags=["monitoring"])
+    _check_in_and_post_routes(router)
+    _decision_routes(router)
+    _reading_routes(router)
+    return router
 
-    async def decide(account_id: uuid.UUID, ctx: AppContext, actor: Any,
-                     build: Any) -> MonitoringView:
-        row, state = await _account(ctx, account_id)
-        who = await known_actor(ctx, row["municipality_id"], actor)
-        command = await build(who, state)
-        return monitoring_view(await send_monitoring(ctx, row, command))
 
+def _check_in_and_post_routes(router: APIRouter) -> None:
+    """R-15, R-18, R-44: check-ins and posts, held posts confirmed or sent back."""
     @router.post("/api/accounts/{account_id}/check-ins", response_model=MonitoringView,
                  summary="An admin checked the account (R-15, R-16)")
     async def check_in(account_id: uuid.UUID, body: CheckInBody, ctx: Ctx,
                        actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.RecordCheckIn(actor=who)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/posts", response_model=MonitoringView,
                  summary="A published staff post (R-18)")
@@ -193,7 +189,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.RecordPost(actor=who, post_id=body.post_id,
                                   published_at=body.published_at, text=body.text)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/posts/{post_id}/confirm",
                  response_model=MonitoringView,
@@ -202,7 +198,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
                            actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.ConfirmPost(actor=who, post_id=post_id)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/posts/{post_id}/send-back",
                  response_model=MonitoringView,
@@ -212,15 +208,18 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
                              actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.SendBackPost(actor=who, post_id=post_id, comment=body.comment)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
+
+def _decision_routes(router: APIRouter) -> None:
+    """R-19, R-20, R-43: keeping an account, watch items, the monitoring settings."""
     @router.post("/api/accounts/{account_id}/keep", response_model=MonitoringView,
                  summary="Keep an account proposed for closure, with a reason (R-19)")
     async def keep(account_id: uuid.UUID, body: KeepBody, ctx: Ctx,
                    actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.KeepAccount(actor=who, reason=body.reason)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/watch-items", response_model=MonitoringView,
                  status_code=201, summary="Raise criticism or an error with the manager (R-20)")
@@ -230,7 +229,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
             return acc.ReportWatchItem(actor=who, summary=body.summary, link=body.link,
                                        seen_at=body.seen_at,
                                        in_unit=await works_in_unit(ctx, state, who))
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/watch-items/{item_id}/resolve",
                  response_model=MonitoringView, summary="The manager resolves a watch item")
@@ -242,7 +241,7 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
             except ValueError:
                 raise Refused(404, "no_watch_item", f"no watch item {item_id!r}",
                               item=item_id) from None
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/monitoring-settings", response_model=MonitoringView,
                  summary="The account's own monitoring settings (R-15..R-20, R-43)")
@@ -250,8 +249,11 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
                                   actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.ChangeMonitoringSettings(actor=who, policy=body)
-        return await decide(account_id, ctx, actor, build)
+        return await _decide(account_id, ctx, actor, build)
 
+
+def _reading_routes(router: APIRouter) -> None:
+    """The monitoring status and the watch items, for those who may read them."""
     @router.get("/api/accounts/{account_id}/monitoring", response_model=MonitoringView,
                 summary="Check-ins, posts, inactivity and watch items of the account")
     async def monitoring_status(account_id: uuid.UUID, ctx: Ctx,
@@ -292,8 +294,6 @@ def monitoring_router() -> APIRouter:  # noqa: C901 - one flat list of endpoints
             ORDER BY w.reported_at
             """, municipality, unit, who)
         return [_plain(r) for r in rows]
-
-    return router
 
 
 def _plain(row: Any) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -26,21 +25,18 @@ from adapters.mail_texts import kind_text
 from domain.notify import LANGUAGES, DeliveryMode, NotificationPreference
 from store import outbox as ob
 from web import i18n, notification_texts
+from web.deps import AppContext, app_context
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.page_texts import Refused
 from web.rendering import language_of, render
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 i18n.add_texts(notification_texts.TEXTS)
 i18n.add_texts(notification_texts.REFUSALS)
 
 
 def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
+    return app_context(request)
 
 
 async def _my_page(request: Request, viewer: Viewer, *, errors: dict[str, str] | None = None,

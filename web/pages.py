@@ -34,12 +34,14 @@ import settings as app_settings
 from readviews import accounts as account_views
 from readviews import people as people_views
 from web import i18n, session_texts
+from web.account_pages import account_pages_router
 from web.boundary import (
     BodyLimitMiddleware,
     TextCheckMiddleware,
     safe_errors,
     validation_response,
 )
+from web.crisis_pages import crisis_pages_router
 from web.identity import (
     ID_TOKEN_MAX,
     MaybeSigned,
@@ -48,9 +50,13 @@ from web.identity import (
     sign_in,
     sign_out,
 )
+from web.message_pages import message_pages_router
+from web.notification_pages import notification_pages_router
 from web.oidc import OidcClient, OidcError, OidcFlow
 from web.page_texts import Refused
+from web.registrar_pages import registrar_pages_router
 from web.rendering import language_of, render
+from web.report_pages import report_pages_router
 from web.rule_texts import detail_text
 from web.security import CsrfMiddleware, SecurityHeadersMiddleware
 
@@ -154,13 +160,6 @@ def install_intranet(app: FastAPI, cfg: app_settings.Settings) -> None:
 
 def page_routers() -> list[APIRouter]:
     """The intranet's page modules, each an APIRouter: add yours here."""
-    from web.account_pages import account_pages_router
-    from web.crisis_pages import crisis_pages_router
-    from web.message_pages import message_pages_router
-    from web.notification_pages import notification_pages_router
-    from web.registrar_pages import registrar_pages_router
-    from web.report_pages import report_pages_router
-
     return [account_pages_router(), message_pages_router(), registrar_pages_router(),
             report_pages_router(), crisis_pages_router(), notification_pages_router()]
 
@@ -241,9 +240,17 @@ def _quote(path: str) -> str:
     return quote(path, safe="/")
 
 
-def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame's pages
+def _router(cfg: app_settings.Settings) -> APIRouter:
     router = APIRouter(include_in_schema=False)
+    _frame_routes(router, cfg)
+    _oidc_routes(router, cfg)
+    _signout_routes(router, cfg)
+    _language_and_register_routes(router, cfg)
+    return router
 
+
+def _frame_routes(router: APIRouter, cfg: app_settings.Settings) -> None:
+    """The home page and the sign-in page."""
     @router.get("/")
     async def home(request: Request, viewer: MaybeSigned) -> Response:
         if viewer is not None and any(r.path == "/tasks" for r in request.app.routes
@@ -279,6 +286,9 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
                      person=person_id)
             return RedirectResponse(safe_next(str(form.get("next") or "")), status_code=303)
 
+
+def _oidc_routes(router: APIRouter, cfg: app_settings.Settings) -> None:
+    """Signing in with the municipality's identity provider (OIDC)."""
     @router.get("/auth/oidc/start")
     async def oidc_start(request: Request, next: str | None = Query(None)) -> Response:
         client: OidcClient | None = request.app.state.oidc
@@ -323,6 +333,9 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
         log.info("signed in", municipality_id=municipality_id, person=person_id, via="oidc")
         return RedirectResponse(safe_next(flow.next_path if flow else "/"), status_code=303)
 
+
+def _signout_routes(router: APIRouter, cfg: app_settings.Settings) -> None:
+    """Signing out, here and at the identity provider."""
     @router.post("/signout")
     async def signout(request: Request) -> Response:
         """End Kanalvakt's session; after an OIDC sign-in, the provider's too
@@ -366,6 +379,9 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
         await current_viewer(request)
         return await render(request, "signed_out.html", {"outcome": outcome})
 
+
+def _language_and_register_routes(router: APIRouter, cfg: app_settings.Settings) -> None:
+    """The reader's language and the public register (R-07)."""
     @router.get("/lang/{code}")
     async def language(code: str, next: str | None = Query(None)) -> Response:
         response = RedirectResponse(safe_next(next), status_code=303)
@@ -381,8 +397,6 @@ def _router(cfg: app_settings.Settings) -> APIRouter:  # noqa: C901 - the frame'
         entries = await account_views.public_register(request.app.state.ctx.pool,
                                                 municipality_id=municipality)
         return await render(request, "register.html", {"entries": entries})
-
-    return router
 
 
 async def _signin_failed(request: Request, failure: OidcError) -> Response:

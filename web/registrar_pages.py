@@ -16,25 +16,24 @@ beside its field with what was typed kept.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from domain.country import DEFAULT_TIMEZONE
 from domain.redaction import CATEGORIES, RemovalCategory
 from readviews import accounts as account_views
 from readviews import messages as mq
 from readviews import moderation as modq
 from readviews import people as people_views
 from web import moderation_texts
+from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import require_records_reader
 from web.rendering import language_of, render
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 moderation_texts.register({
     "reg.diarium.title": ("Diariet: registrerade meddelanden", "Journal: journalførte meldinger",
@@ -107,7 +106,7 @@ async def _records_page(request: Request, viewer: Viewer) -> tuple[AppContext, A
     ctx: AppContext = request.app.state.ctx
     await require_records_reader(ctx, viewer.municipality_id, viewer.person_id)
     municipality = await ctx.directory.municipality(viewer.municipality_id)
-    tz = municipality.timezone if municipality else "Europe/Stockholm"
+    tz = municipality.timezone if municipality else DEFAULT_TIMEZONE
     return ctx, translator(language_of(request, viewer)), tz
 
 

@@ -23,6 +23,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from domain.country import DEFAULT_TIMEZONE
 from web import i18n
 from web.identity import Viewer, current_viewer
 from web.security import CSRF_FIELD, csrf_token
@@ -36,7 +37,7 @@ def language_of(request: Request, viewer: Viewer | None) -> str:
                                 request.headers.get("accept-language"))
 
 
-def fmt_time(value: str | datetime | None, tz: str = "Europe/Stockholm") -> str:
+def fmt_time(value: str | datetime | None, tz: str = DEFAULT_TIMEZONE) -> str:
     """'2026-11-23 16:30' in the given zone (deadlines are shown in the
     municipality's time, where office hours are counted)."""
     if value is None or value == "":

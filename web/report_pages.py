@@ -28,25 +28,25 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from markupsafe import Markup, escape
 
+from domain import readers
+from domain.country import DEFAULT_TIMEZONE
 from domain.redaction import CATEGORIES, RemovalCategory
 from readviews import accounts as account_views
 from readviews import moderation as modq
 from web import moderation_texts
+from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import ResponseTimes, may_read_messages, response_times
 from web.page_texts import Refused
 from web.registrar_pages import _period
 from web.rendering import language_of, render
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 moderation_texts.register({
     "rep.title": ("Rapporter: svar och svarstider", "Rapporter: svar og svartider",
@@ -187,59 +187,28 @@ def _category_label(category: str, lang: str) -> str:
 async def _allowed_units(ctx: AppContext, viewer: Viewer) -> list[tuple[str, str]]:
     units = await ctx.directory.units(viewer.municipality_id)
     return [(u.id, u.name) for u in units
-            if viewer.is_communications or viewer.manages_unit(u.id)]
+            if readers.may_read_unit_report(u.id, viewer.roles, viewer.manages)]
 
 
 def report_pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
     @router.get("/reports")
-    async def reports(request: Request, viewer: Signed) -> Response:  # noqa: C901
+    async def reports(request: Request, viewer: Signed) -> Response:
+        """R-42: response times and removals, for an account, a unit or the
+        whole of what the viewer may see."""
         ctx: AppContext = request.app.state.ctx
         lang = language_of(request, viewer)
         t = translator(lang)
         municipality = await ctx.directory.municipality(viewer.municipality_id)
-        tz = municipality.timezone if municipality else "Europe/Stockholm"
+        tz = municipality.timezone if municipality else DEFAULT_TIMEZONE
         values = {k: request.query_params.get(k, "").strip()
                   for k in ("unit", "account", "from", "to")}
         errors: dict[str, str] = {}
         lo, hi = _period(values, errors, t, tz, "from", "to")
         units = await _allowed_units(ctx, viewer)
         unit_names = {u.id: u.name for u in await ctx.directory.units(viewer.municipality_id)}
-
-        # What the report covers, and whether the viewer may see it.
-        scope: str
-        title: str
-        if values["account"]:
-            try:
-                uuid.UUID(values["account"])
-            except ValueError:
-                raise Refused(404, "no_account", "no such account") from None
-            account = await account_views.account(ctx.pool, values["account"])
-            if account is None:
-                raise Refused(404, "no_account", "no such account")
-            if account["municipality_id"] != viewer.municipality_id:
-                raise Refused(403, "other_municipality", "another municipality's account")
-            await may_read_messages(ctx, account, account["municipality_id"],
-                                    viewer.person_id)
-            scope, title = "account", account["account_name"]
-            rows = [account]
-        elif values["unit"]:
-            if values["unit"] not in unit_names:
-                raise Refused(404, "no_unit", "no such unit")
-            if not (viewer.is_communications or viewer.manages_unit(values["unit"])):
-                raise Refused(403, "report_unit", f"{viewer.name} is neither the manager of "
-                              f"{unit_names[values['unit']]} nor in the communications unit",
-                              name=viewer.name, unit=unit_names[values["unit"]])
-            scope, title = "unit", unit_names[values["unit"]]
-            rows = await modq.report_accounts(ctx.pool, viewer.municipality_id,
-                                              unit_id=values["unit"])
-        else:
-            scope, title = "overview", t("rep.overview")
-            rows = await modq.report_accounts(ctx.pool, viewer.municipality_id)
-            allowed_units = {u for u, _ in units}
-            rows = [r for r in rows if r["unit_id"] in allowed_units
-                    or viewer.person_id in (r["state"].get("admins") or {})]
+        scope, title, rows = await _report_scope(ctx, viewer, values, units, unit_names, t)
 
         account_ids = [r["account_id"] for r in rows]
         cases = {} if errors else await modq.citizen_cases_of(
@@ -247,51 +216,8 @@ def report_pages_router() -> APIRouter:
         now = datetime.now(UTC)
         every = [c for a in account_ids for c in cases.get(a, [])]
         total = _figures(response_times(scope, every, now=now))
-
-        # The breakdown: accounts of a unit, or units (and lone accounts) in the overview.
-        breakdown: list[dict[str, Any]] = []
-        if scope == "unit" or (scope == "overview" and not units):
-            for r in rows:
-                breakdown.append({"name": f"{r['account_name']} ({r['platform'].capitalize()})",
-                                  "href": f"/reports?account={r['account_id']}",
-                                  **_figures(response_times(r["account_id"],
-                                                            cases.get(r["account_id"], []),
-                                                            now=now))})
-        elif scope == "overview":
-            for unit_id, name in units:
-                mine = [c for r in rows if r["unit_id"] == unit_id
-                        for c in cases.get(r["account_id"], [])]
-                breakdown.append({"name": name, "href": f"/reports?unit={unit_id}",
-                                  **_figures(response_times(unit_id, mine, now=now))})
-
-        redactions: dict[str, int] = {}
-        if account_ids and not errors:
-            for row in await modq.redactions_by_category(ctx.pool, account_ids,
-                                                         occurred_from=lo, occurred_to=hi):
-                redactions[row["category"]] = redactions.get(row["category"], 0) + row["n"]
-        redaction_rows = sorted(((_category_label(c, lang), n) for c, n in redactions.items()),
-                                key=lambda x: (-x[1], x[0]))
-
-        def hours(h: float | None) -> str:
-            return t("rep.na") if h is None else t("rep.h", h=h)
-
-        charts = {}
-        if breakdown:
-            charts["times"] = bar_chart(
-                "chart-times", t("rep.chart.times"),
-                [Bar(b["name"], (b["median"], b["p90"]), (hours(b["median"]), hours(b["p90"])))
-                 for b in breakdown],
-                series=(t("rep.legend.median"), t("rep.legend.p90")))
-            charts["within"] = bar_chart(
-                "chart-within", t("rep.chart.within"),
-                [Bar(b["name"], (b["within"],),
-                     (t("rep.na") if b["within"] is None else t("rep.share", p=b["within"]),))
-                 for b in breakdown], scale_max=100)
-        if redaction_rows:
-            charts["redactions"] = bar_chart(
-                "chart-redactions", t("rep.chart.redactions"),
-                [Bar(label, (float(n),), (str(n),)) for label, n in redaction_rows])
-
+        breakdown = _breakdown(scope, rows, units, cases, now)
+        redactions = [] if errors else await _redaction_rows(ctx, account_ids, lo, hi, lang)
         account_options = [("", t("reg.all"))] + [
             (r["account_id"], f"{r['account_name']} ({r['platform'].capitalize()})")
             for r in await modq.report_accounts(ctx.pool, viewer.municipality_id)
@@ -300,9 +226,99 @@ def report_pages_router() -> APIRouter:
         return await render(request, "reports.html", {
             "scope": scope, "title": title, "values": values, "errors": errors,
             "units": [("", t("reg.all"))] + units, "account_options": account_options,
-            "total": total, "breakdown": breakdown, "charts": charts,
-            "redactions": redaction_rows, "visible": bool(rows) or bool(units),
+            "total": total, "breakdown": breakdown,
+            "charts": _charts(breakdown, redactions, t),
+            "redactions": redactions, "visible": bool(rows) or bool(units),
             "unit_names": unit_names,
         }, viewer=viewer, status_code=422 if errors else 200)
 
     return router
+
+
+async def _report_scope(ctx: AppContext, viewer: Viewer, values: dict[str, str],
+                        units: list[tuple[str, str]], unit_names: dict[str, str], t: Any
+                        ) -> tuple[str, str, list[dict[str, Any]]]:
+    """What the report covers (an account, a unit, the overview), its title
+    and its accounts' rows, once the viewer may see it."""
+    if values["account"]:
+        try:
+            uuid.UUID(values["account"])
+        except ValueError:
+            raise Refused(404, "no_account", "no such account") from None
+        account = await account_views.account(ctx.pool, values["account"])
+        if account is None:
+            raise Refused(404, "no_account", "no such account")
+        if account["municipality_id"] != viewer.municipality_id:
+            raise Refused(403, "other_municipality", "another municipality's account")
+        await may_read_messages(ctx, account, account["municipality_id"], viewer.person_id)
+        return "account", account["account_name"], [account]
+    if values["unit"]:
+        if values["unit"] not in unit_names:
+            raise Refused(404, "no_unit", "no such unit")
+        if not readers.may_read_unit_report(values["unit"], viewer.roles, viewer.manages):
+            raise Refused(403, "report_unit", f"{viewer.name} is neither the manager of "
+                          f"{unit_names[values['unit']]} nor in the communications unit",
+                          name=viewer.name, unit=unit_names[values["unit"]])
+        return "unit", unit_names[values["unit"]], await modq.report_accounts(
+            ctx.pool, viewer.municipality_id, unit_id=values["unit"])
+    rows = await modq.report_accounts(ctx.pool, viewer.municipality_id)
+    allowed_units = {u for u, _ in units}
+    return "overview", t("rep.overview"), [
+        r for r in rows if r["unit_id"] in allowed_units
+        or viewer.person_id in (r["state"].get("admins") or {})]
+
+
+def _breakdown(scope: str, rows: list[dict[str, Any]], units: list[tuple[str, str]],
+               cases: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    """The accounts of a unit, or units (and lone accounts) in the overview."""
+    breakdown: list[dict[str, Any]] = []
+    if scope == "unit" or (scope == "overview" and not units):
+        for r in rows:
+            breakdown.append({"name": f"{r['account_name']} ({r['platform'].capitalize()})",
+                              "href": f"/reports?account={r['account_id']}",
+                              **_figures(response_times(r["account_id"],
+                                                        cases.get(r["account_id"], []),
+                                                        now=now))})
+    elif scope == "overview":
+        for unit_id, name in units:
+            mine = [c for r in rows if r["unit_id"] == unit_id
+                    for c in cases.get(r["account_id"], [])]
+            breakdown.append({"name": name, "href": f"/reports?unit={unit_id}",
+                              **_figures(response_times(unit_id, mine, now=now))})
+    return breakdown
+
+
+async def _redaction_rows(ctx: AppContext, account_ids: list[str], lo: Any, hi: Any,
+                          lang: str) -> list[tuple[str, int]]:
+    """Removals by category (R-29), most first."""
+    redactions: dict[str, int] = {}
+    if account_ids:
+        for row in await modq.redactions_by_category(ctx.pool, account_ids,
+                                                     occurred_from=lo, occurred_to=hi):
+            redactions[row["category"]] = redactions.get(row["category"], 0) + row["n"]
+    return sorted(((_category_label(c, lang), n) for c, n in redactions.items()),
+                  key=lambda x: (-x[1], x[0]))
+
+
+def _charts(breakdown: list[dict[str, Any]], redaction_rows: list[tuple[str, int]], t: Any
+            ) -> dict[str, Markup]:
+    def hours(h: float | None) -> str:
+        return t("rep.na") if h is None else t("rep.h", h=h)
+
+    charts = {}
+    if breakdown:
+        charts["times"] = bar_chart(
+            "chart-times", t("rep.chart.times"),
+            [Bar(b["name"], (b["median"], b["p90"]), (hours(b["median"]), hours(b["p90"])))
+             for b in breakdown],
+            series=(t("rep.legend.median"), t("rep.legend.p90")))
+        charts["within"] = bar_chart(
+            "chart-within", t("rep.chart.within"),
+            [Bar(b["name"], (b["within"],),
+                 (t("rep.na") if b["within"] is None else t("rep.share", p=b["within"]),))
+             for b in breakdown], scale_max=100)
+    if redaction_rows:
+        charts["redactions"] = bar_chart(
+            "chart-redactions", t("rep.chart.redactions"),
+            [Bar(label, (float(n),), (str(n),)) for label, n in redaction_rows])
+    return charts

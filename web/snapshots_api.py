@@ -25,44 +25,36 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 import settings
 from domain import account as acc
+from domain import readers
 from domain import snapshot as snap
 from domain.text import clean_text
 from readviews import accounts as account_views
+from readviews.accounts import AccountRecord
 from readviews.records import RecordsExportInput, export_records
 from readviews.snapshots import screenshot_requests_of, snapshots_of
 from store.snapshots import store_upload
 from web import i18n
+from web.deps import AppContext, Ctx, send_update
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
 from web.snapshot_wait_texts import TEXTS as WAIT_TEXTS
 from workflows.snapshot_starter import start_snapshot
-
-if TYPE_CHECKING:
-    from web.app import AppContext
 
 i18n.add_texts(WAIT_TEXTS)
 
 MAX_UPLOAD = 20 * 1024 * 1024
 _SIGNATURES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff",
                "image/webp": b"RIFF"}
-
-
-def _ctx(request: Request) -> AppContext:
-    ctx: AppContext = request.app.state.ctx
-    return ctx
-
-
-Ctx = Annotated["AppContext", Depends(_ctx)]
 
 
 class SnapshotRequest(BaseModel):
@@ -92,45 +84,35 @@ def upload_dir() -> Path:
 
 
 async def _account_and_actor(ctx: AppContext, account_id: uuid.UUID,
-                             actor: Any) -> tuple[dict[str, Any], str]:
-    account = await account_views.account(ctx.pool, str(account_id))
+                             actor: Any) -> tuple[AccountRecord, str]:
+    account = await account_views.account_record(ctx.pool, str(account_id))
     if account is None:
         raise Refused(404, "no_account", "no such account")
-    who = await known_actor(ctx, account["municipality_id"], actor)
-    if not may_take_snapshots(account, who):
+    who = await known_actor(ctx, account.row["municipality_id"], actor)
+    if not readers.may_take_snapshots(account.state, who):
         raise Refused(403, "snapshot_takers", f"{who} may not take snapshots of this "
                       "account: its admins, the unit's manager and the communications unit may")
     return account, who
 
 
 async def _account_who(ctx: AppContext, account_id: uuid.UUID,
-                       actor: Any) -> tuple[dict[str, Any], str]:
-    account = await account_views.account(ctx.pool, str(account_id))
+                       actor: Any) -> tuple[AccountRecord, str]:
+    account = await account_views.account_record(ctx.pool, str(account_id))
     if account is None:
         raise HTTPException(404, detail="no such account")
-    return account, await known_actor(ctx, account["municipality_id"], actor)
+    return account, await known_actor(ctx, account.row["municipality_id"], actor)
 
 
-def may_take_snapshots(account: dict[str, Any], who: str) -> bool:
-    """The account's admins, its unit's manager or deputy and the
-    communications unit list, take and upload (the API and the account page)."""
-    state = acc.AccountState.model_validate(account["state"])
-    allowed = {a["person"] for a in account["admins"]} | {
-        p for p in (state.authorities.manager, state.authorities.deputy) if p}
-    return who in allowed or state.authorities.is_communications(who)
-
-
-async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
+async def take_snapshot(ctx: AppContext, account: AccountRecord, who: str,
                         body: SnapshotRequest) -> str:
     """Start a snapshot of the account now (R-37): on demand, or after a
     major change on its record today. HTTPException 409/422 otherwise,
     before anything starts. Returns the snapshot's id."""
-    account_id = str(account["account_id"])
-    if account["stage"] != "active":
+    account_id, state = str(account.row["account_id"]), account.state
+    if state.stage is not acc.Stage.ACTIVE:
         raise Refused(409, "snapshot_active_only", "only an active account is snapshotted; "
                       "a closed one has its final snapshot")
     now = datetime.now(UTC)
-    state = acc.AccountState.model_validate(account["state"])
     day = snap.local_date(now, state.timezone)
     if body.reason == "major_change":
         label = snap.major_change_reason(body.change or "")
@@ -164,13 +146,13 @@ async def take_snapshot(ctx: AppContext, account: dict[str, Any], who: str,
     return str(handle.id)
 
 
-async def waiting_request(ctx: AppContext, account: dict[str, Any], snapshot_id: str
+async def waiting_request(ctx: AppContext, account: AccountRecord, snapshot_id: str
                           ) -> dict[str, Any]:
     """The account's snapshot `snapshot_id` while it waits for screenshots;
     404 for another account's or an unknown one, 409 once it has ended."""
     row = await ctx.pool.fetchrow(
         "SELECT * FROM snapshot_screenshot_requests WHERE snapshot_id = $1 "
-        "AND account_id = $2::uuid", snapshot_id, str(account["account_id"]))
+        "AND account_id = $2::uuid", snapshot_id, account.state.account_id)
     if row is None:
         raise HTTPException(404, detail="no such snapshot waiting for screenshots")
     if row["outcome"] is not None:
@@ -180,42 +162,30 @@ async def waiting_request(ctx: AppContext, account: dict[str, Any], snapshot_id:
     return dict(row)
 
 
-def may_end_wait(account: dict[str, Any], who: str) -> bool:
-    """R-37: the account's admins and the communications unit say the
-    screenshots are uploaded (domain.snapshot.may_end_screenshot_wait)."""
-    state = acc.AccountState.model_validate(account["state"])
-    return who in state.admins or state.authorities.is_communications(who)
-
-
-async def say_screenshots_done(ctx: AppContext, account: dict[str, Any], who: str,
+async def say_screenshots_done(ctx: AppContext, account: AccountRecord, who: str,
                                snapshot_id: str) -> dict[str, Any]:
     """R-37, R-38: the waiting snapshot takes the uploaded screenshots. 403
     before anything is sent for anyone but the account's admins and the
     communications unit; the workflow refuses (422) while nothing is uploaded."""
-    from web.app import _send
-
     await waiting_request(ctx, account, snapshot_id)
-    if not may_end_wait(account, who):
+    if not readers.may_end_wait(account.state, who):
         raise HTTPException(403, detail={
             "code": "NotAuthorised", "key": "snapshot.done_not_authorised",
             "message": f"{who} may not say the screenshots are uploaded: the account's "
                        "admins and the communications unit may"})
     handle = ctx.client.get_workflow_handle(snapshot_id)
-    result: dict[str, Any] = await _send(handle, "screenshots_done",
-                                         snap.ScreenshotsDone(actor=who))
+    result: dict[str, Any] = await send_update(handle, "screenshots_done",
+                                               snap.ScreenshotsDone(actor=who))
     return result
 
 
-async def package_record_only(ctx: AppContext, account: dict[str, Any], who: str,
+async def package_record_only(ctx: AppContext, account: AccountRecord, who: str,
                               snapshot_id: str, reason: str) -> dict[str, Any]:
     """R-37, R-38: the communications unit packages the snapshot without
     screenshots, with its reason on the record; 403 for anyone else before
     anything is sent, 422 from the rule for a reason under ten characters."""
-    from web.app import _send
-
     await waiting_request(ctx, account, snapshot_id)
-    state = acc.AccountState.model_validate(account["state"])
-    if not state.authorities.is_communications(who):
+    if not readers.may_package_without_screenshots(account.state, who):
         raise HTTPException(403, detail={
             "code": "NotAuthorised", "key": "snapshot.record_only_not_authorised",
             "message": f"{who} may not package without screenshots: only the "
@@ -223,7 +193,7 @@ async def package_record_only(ctx: AppContext, account: dict[str, Any], who: str
     # A reason too short is refused by the rule (domain.snapshot.decide_record_only).
     command = snap.PackageWithoutScreenshots(actor=who, reason=reason.strip()[:2000])
     handle = ctx.client.get_workflow_handle(snapshot_id)
-    result: dict[str, Any] = await _send(handle, "package_without_screenshots", command)
+    result: dict[str, Any] = await send_update(handle, "package_without_screenshots", command)
     return result
 
 
@@ -297,8 +267,7 @@ def snapshots_router() -> APIRouter:
     async def records_export(body: RecordsExportRequest, ctx: Ctx, actor: ApiActor
                              ) -> dict[str, Any]:
         who = await known_actor(ctx, body.municipality_id, actor)
-        if not {"registrar", "communications"} & await ctx.directory.roles_of(
-                body.municipality_id, who):
+        if not readers.may_read_records(await ctx.directory.roles_of(body.municipality_id, who)):
             raise HTTPException(403, detail=f"{who} is neither a registrar nor in the "
                                 f"communications unit of {body.municipality_id}")
         try:

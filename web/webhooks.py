@@ -96,7 +96,7 @@ class DeliveryReceipt(BaseModel):
 
 
 def _pool(request: Request) -> asyncpg.Pool:
-    # The app's context (web.app.AppContext); read off app.state rather than
+    # The app's context (web.deps.AppContext); read off app.state rather than
     # imported, so web.app can import this module.
     pool: asyncpg.Pool = request.app.state.ctx.pool
     return pool

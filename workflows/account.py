@@ -64,7 +64,7 @@ with workflow.unsafe.imports_passed_through():
         DeadlinesView,
         MessageDecisionTaken,
     )
-    from workflows.snapshot_models import SnapshotInput
+    from workflows.snapshot_models import SnapshotInput, SnapshotResult
 
 SYSTEM_ACTOR = "kanalvakt"
 
@@ -198,13 +198,10 @@ class AccountLifecycleWorkflow:
         if workflow.patched("final-snapshot-pipeline"):
             # The same pipeline as every snapshot: capture, render,
             # package, diarium, delivery (workflows/snapshot.py).
-            from domain.snapshot import SnapshotReason
-            from workflows.snapshot_models import SnapshotInput, SnapshotResult
-
             sid = f"snapshot:{state.municipality_id}:{state.slug}:final"
             taken: SnapshotResult = await workflow.execute_child_workflow(
                 "SnapshotWorkflow", SnapshotInput(account_id=state.account_id, snapshot_id=sid,
-                                                  reason=SnapshotReason.FINAL),
+                                                  reason=snap.SnapshotReason.FINAL),
                 id=sid, result_type=SnapshotResult)
             await self._apply(acc.RecordFinalSnapshot(actor=SYSTEM_ACTOR, package=taken.package))
             return

@@ -27,6 +27,11 @@ from domain.account.absences import (
     covering_for,
     record_absence,
 )
+from domain.account.actions import (
+    available_actions,
+    available_monitoring_actions,
+    two_factor_confirmable,
+)
 from domain.account.commands import (
     ActivateAccount,
     AddAdmin,
@@ -172,6 +177,7 @@ from domain.account.state import (
     AccountState,
     HeldPost,
     account_slug,
+    answering_policy,
     workflow_id_for,
 )
 from domain.account.values import (
@@ -219,6 +225,10 @@ __all__ = [
     "cover_recipients",
     "covering_for",
     "record_absence",
+    "answering_policy",
+    "available_actions",
+    "available_monitoring_actions",
+    "two_factor_confirmable",
     "AccountActivated",
     "AccountClosed",
     "AccountEvent",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import datetime
+from typing import Any
 
 from pydantic import (
     BaseModel,
@@ -131,3 +132,17 @@ def account_slug(account_name: str, platform: Platform) -> str:
 
 def workflow_id_for(municipality_id: str, slug: str) -> str:
     return f"account:{municipality_id}:{slug}"
+
+
+def answering_policy(state: AccountState, municipality_policy: dict[str, Any] | None
+                     ) -> MessagePolicy:
+    """R-23, R-43: how the account's messages are answered: its own settings
+    once the manager or the communications unit changed them, else the
+    municipality's (`municipality_policy`, as the directory gives it) with
+    the account's published monitoring hours as its office hours (R-17), so
+    an answer deadline counts the hours someone watches the account."""
+    if state.message_policy is not None:
+        return state.message_policy
+    office_hours = state.request.monitoring_hours.model_dump()
+    return MessagePolicy.model_validate({**(municipality_policy or {}),
+                                         "office_hours": office_hours})

@@ -105,6 +105,7 @@ from domain.message.plans import (
     deadline_plan,
     next_deadline,
     pending_steps,
+    response_sample,
 )
 from domain.message.rules import (
     acknowledge,
@@ -228,6 +229,7 @@ __all__ = [
     "WrongStage",
     "acknowledge",
     "answer_due",
+    "response_sample",
     "apply_crisis",
     "approve_reply",
     "awaits_records",

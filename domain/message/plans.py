@@ -16,6 +16,7 @@ from domain.message.values import MessageAuthorities, Stage
 from domain.message_policy import (
     AnswerRule,
 )
+from domain.office_time import ResponseSample
 
 
 def answer_due(start: datetime, state: MessageState) -> datetime:
@@ -31,6 +32,18 @@ def answer_due(start: datetime, state: MessageState) -> datetime:
                                   p.office_hours)
     crisis = crisis_answer_due(start, state)
     return normal if crisis is None else min(normal, crisis)
+
+
+def response_sample(state: MessageState) -> ResponseSample:
+    """R-42: the case as one sample of the account's response times: from
+    receipt (R-21) to its first response (an answer, an acknowledgement, a
+    removal or a disposal decision), against its first answer deadline
+    (R-23); an answered case disposed of as a minor record was answered (R-50)."""
+    return ResponseSample(
+        received_at=state.received_at, first_response_at=state.first_response_at,
+        due=answer_due(state.received_at, state),
+        answered=state.stage is Stage.ANSWERED or state.answer is not None,
+        country=state.country, tz=state.timezone, office=state.policy.office_hours)
 
 
 def crisis_answer_due(start: datetime, state: MessageState) -> datetime | None:

@@ -31,7 +31,7 @@ from tests.support import (
     eventually,
     request_fields,
 )
-from web.app import _send
+from web.deps import send_update
 
 ADMIN = REQUESTER  # elin.strand; johan.berg (DEPUTY) is the other admin
 REGISTRAR = REGISTRARS[0]  # ali.karimi
@@ -537,7 +537,7 @@ async def test_a_platforms_refusal_is_a_502_with_its_message() -> None:
     """A decision the platform refuses (e.g. a lost permission on Meta) is
     not the person's fault: 502 with the platform's own words."""
     with pytest.raises(HTTPException) as refused:
-        await _send(_RefusingPlatform(), None, _Command())  # type: ignore[arg-type]
+        await send_update(_RefusingPlatform(), None, _Command())  # type: ignore[arg-type]
     assert refused.value.status_code == 502
     assert refused.value.detail == {"code": "PlatformPermanentError",
                                     "message": "(#200) Permissions error"}
