@@ -44,7 +44,6 @@ from domain.redaction import CATEGORIES, RemovalCategory, mask
 from readviews import accounts as account_views
 from readviews import messages as mq
 from readviews import moderation as modq
-from web import moderation_texts  # noqa: F401 - registers the texts
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import DECISIONS, Decision, may_read_case, may_read_messages, take_decision
@@ -143,8 +142,7 @@ def allowed_decisions(state: msg.MessageState, person: str, now: datetime) -> se
 
 
 def _category_label(category: RemovalCategory, lang: str) -> str:
-    rule = CATEGORIES[category]
-    return {"sv": rule.label_sv, "nb": rule.label_no}.get(lang, rule.label_en)
+    return translator(lang)(f"removal.{category.value}")
 
 
 def _form_values(form: Any, d: Decision) -> dict[str, Any]:
