@@ -20,7 +20,9 @@ import pytest
 from babel.messages.catalog import Catalog
 
 import texts
-from domain.account import Stage
+from domain.account import RiskAssessmentKind, Routine, Stage
+from domain.message import Stage as MessageStage
+from domain.message_policy import SignatureRule
 from domain.redaction import RemovalCategory
 from domain.screening import FlagKind, IdentityKind
 from tests.e2e.conftest import Stack, active_account
@@ -101,10 +103,16 @@ def _used_in_sources(paths: Iterable[Path]) -> set[tuple[str, str]]:
 
 
 def _used_by_enumerations() -> set[tuple[str, str]]:
-    """Keys a page builds from a domain value: a stage, a removal category,
-    a screening flag and an identity number's kind."""
+    """Keys a page builds from a domain value: an account's or a message's
+    stage, a removal category, a routine, a risk assessment's kind, a
+    signature rule, a screening flag and an identity number's kind."""
     return {*(("t", f"stage.{s.value}") for s in Stage),
+            *(("t", f"mstage.{s.value}") for s in MessageStage),
             *(("t", f"removal.{c.value}") for c in RemovalCategory),
+            *(("t", f"routine.{r.value}") for r in Routine),
+            *(("t", f"kind.{k.value}") for k in RiskAssessmentKind),
+            *(("t", f"sig.{r.value}") for r in SignatureRule),
+            *(("t", f"flag.{k.value}") for k in FlagKind),
             *(("t", f"flagdetail.{k.value}") for k in FlagKind),
             *(("t", f"flagdetail.identity.{k.value}") for k in IdentityKind),
             *(("t", f"flagname.{k.value}") for k in IdentityKind)}
@@ -180,6 +188,23 @@ def test_numbers_and_dates_in_the_readers_format() -> None:
     assert fmt_time(moment.isoformat(), "Europe/Stockholm") == "2026-12-18 16:21"
 
 
+def test_jinja2_i18n_extension_uses_the_readers_catalog() -> None:
+    """The page templates' environment has jinja2.ext.i18n; `_()`,
+    `gettext()` and `ngettext()` read the catalog given per request, the same
+    as `t()` and `t.n()` (web/rendering.py puts them in the context)."""
+    from web.rendering import templates
+    assert "jinja2.ext.InternationalizationExtension" in templates.env.extensions
+    page = templates.env.from_string(
+        "{{ _('nav.tasks') }}|{{ gettext('signed_in_as', name='Kari') }}|"
+        "{{ ngettext('register.caption', 'register.caption', 1) }}|"
+        "{{ t.n('register.caption', 3) }}|{{ t.number(4.5) }}")
+    for lang, expected in (
+            ("nb", "Mine oppgaver|Logget inn som Kari|1 offisiell kanal|3 offisielle kanaler|4,5"),
+            ("en", "My tasks|Signed in as Kari|1 official channel|3 official channels|4.5")):
+        t = i18n.translator(lang)
+        assert page.render(t=t, gettext=t.gettext, ngettext=t.ngettext) == expected
+
+
 def test_one_code_for_bokmal_and_no_accepted_on_input() -> None:
     assert texts.LANGUAGES == ("sv", "nb", "en")
     for code in ("no", "nb", "nn", "no-NO", "nb_NO", "NO"):
@@ -223,6 +248,13 @@ async def test_r07_r43_plurals_and_decimal_comma_on_the_pages(stack: Stack) -> N
     await active_account(stack, platform_account_id="104000000000002", name="Biblioteket Ängen")
     assert [await caption(lang) for lang in texts.LANGUAGES] == \
         ["2 officiella kanaler", "2 offisielle kanaler", "2 official channels"]
+
+    # The language switch takes `no` and stores bokmål's one code, `nb`.
+    async with browser(stack) as http:
+        r = await http.get("/lang/no", params={"next": "/register"})
+        assert r.status_code == 303 and http.cookies.get(i18n.COOKIE) == "nb"
+        page = await http.get("/register")
+        assert '<html lang="nb"' in page.text and "2 offisielle kanaler" in page.text
 
     r = await stack.http.post(f"/api/accounts/{first}/message-settings",
                               headers={"X-Kanalvakt-Actor": MANAGER},
