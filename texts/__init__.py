@@ -131,7 +131,11 @@ class Texts:
         return format_datetime(moment, format="short",
                                tzinfo=ZoneInfo(tz) if tz else None, locale=self.locale)
 
-    def day(self, day: date) -> str:
+    def day(self, day: date | str) -> str:
+        """A date in the locale's short form ("2026-03-02" in sv, "02.03.2026"
+        in nb); an ISO string is read first."""
+        if isinstance(day, str):
+            day = date.fromisoformat(day)
         return format_date(day, format="short", locale=self.locale)
 
 

@@ -186,6 +186,8 @@ def test_numbers_and_dates_in_the_readers_format() -> None:
     assert fmt_time(moment, "Europe/Stockholm", i18n.translator("sv")) == "2026-12-18 16:21"
     assert fmt_time(moment, "Europe/Oslo", i18n.translator("nb")) == "18.12.2026, 16:21"
     assert fmt_time(moment.isoformat(), "Europe/Stockholm") == "2026-12-18 16:21"
+    assert i18n.translator("sv").day("2026-03-02") == "2026-03-02"
+    assert i18n.translator("nb").day(moment.date()) == "18.12.2026"
 
 
 def test_jinja2_i18n_extension_uses_the_readers_catalog() -> None:
