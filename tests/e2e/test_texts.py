@@ -155,6 +155,38 @@ def test_the_checks_fail_on_a_missing_or_empty_text() -> None:
     assert ("t.n", "errors.summary") in _used_in_sources([sample])
 
 
+def test_the_texts_tool_adds_a_text_and_a_plural_to_all_three_catalogs(tmp_path: Path) -> None:
+    """tools/texts.py (for adding texts, and for texts a branch still put in
+    a Python dict): a new key lands in sv, nb and en, a plural as a plural,
+    a key already there is left alone, and the files round-trip unchanged."""
+    import importlib.util
+    import shutil
+    spec = importlib.util.spec_from_file_location("texts_tool", ROOT / "tools" / "texts.py")
+    assert spec is not None and spec.loader is not None
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    locale = tmp_path / "locale"
+    shutil.copytree(texts.LOCALE_DIR, locale)
+    assert tool.add({"nav.tasks": ("x", "y", "z")}, locale) == ["nav.tasks"]
+    for lang in texts.LANGUAGES:  # nothing added: the files are as they were
+        assert (locale / lang / "LC_MESSAGES" / "kanalvakt.po").read_bytes() == \
+            texts.po_path(lang).read_bytes()
+    tool.add({"nav.help": ("Hjälp", "Hjelp", "Help"),
+              "nav.unread": (("{n} oläst", "{n} olästa"), ("{n} ulest", "{n} uleste"),
+                             ("{n} unread", "{n} unread"))}, locale)
+    from babel.messages.pofile import read_po
+    for lang, help_text, unread in (("sv", "Hjälp", ("{n} oläst", "{n} olästa")),
+                                    ("nb", "Hjelp", ("{n} ulest", "{n} uleste")),
+                                    ("en", "Help", ("{n} unread", "{n} unread"))):
+        with (locale / lang / "LC_MESSAGES" / "kanalvakt.po").open("rb") as f:
+            catalog = read_po(f, locale=lang)
+        assert catalog.get("nav.help").string == help_text
+        assert catalog.get("nav.unread").string == unread
+        assert catalog.plural_forms == "nplurals=2; plural=(n != 1);"
+        assert _read(catalog).keys() - _read(texts.catalog(lang)).keys() == \
+            {"nav.help", "nav.unread"}
+
+
 def test_plural_forms_by_the_catalogs_rule() -> None:
     for lang, one, many in (("sv", "1 officiell kanal", "2 officiella kanaler"),
                             ("nb", "1 offisiell kanal", "2 offisielle kanaler"),
