@@ -41,14 +41,18 @@ class RemovalCategory(StrEnum):
 
 
 class CategoryRule(BaseModel):
-    """One R-29 category: its names, its law in each country, and its handling."""
+    """One R-29 category: its stable id, its law in each country, and its handling.
+
+    The category's name for people is a text of the web layer's
+    (`removal.<category>` in texts/locale/), in the reader's language.
+    `record_class` is the diarium class a removal registered before deletion
+    gets (R-31, R-50): a value on the record, the same since it was first
+    recorded, not a label."""
 
     model_config = ConfigDict(frozen=True)
 
     category: RemovalCategory
-    label_sv: str = Field(min_length=1)
-    label_no: str = Field(min_length=1)
-    label_en: str = Field(min_length=1)
+    record_class: str = Field(min_length=1)
     law_se: str = Field(min_length=1)
     law_no: str = Field(min_length=1)
     keep_copy: bool = True  # R-30
@@ -58,9 +62,6 @@ class CategoryRule(BaseModel):
     def law(self, country: Country) -> str:
         return self.law_se if country == Country.SE else self.law_no
 
-    def label(self, country: Country) -> str:
-        return self.label_sv if country == Country.SE else self.label_no
-
 
 def _rules(*rules: CategoryRule) -> Mapping[RemovalCategory, CategoryRule]:
     return MappingProxyType({rule.category: rule for rule in rules})
@@ -69,26 +70,20 @@ def _rules(*rules: CategoryRule) -> Mapping[RemovalCategory, CategoryRule]:
 CATEGORIES: Mapping[RemovalCategory, CategoryRule] = _rules(
     CategoryRule(
         category=RemovalCategory.DEFAMATION_OR_INSULT,
-        label_sv="Förtal, personliga angrepp eller förolämpningar",
-        label_no="Ærekrenkelser, personangrep eller fornærmelser",
-        label_en="Defamation, personal attacks or insults",
+        record_class="Förtal, personliga angrepp eller förolämpningar",
         law_se="Brottsbalken (1962:700) 5 kap. 1–3 §§ (förtal, grovt förtal, förolämpning)",
         law_no="Skadeserstatningsloven (1969) § 3-6 a (ærekrenkelse; avkriminalisert 2015)",
         note="R-34: criticism is answered, not deleted; only attacks on persons are removed.",
     ),
     CategoryRule(
         category=RemovalCategory.AGITATION_AGAINST_GROUP,
-        label_sv="Hets mot folkgrupp",
-        label_no="Hatefulle ytringer",
-        label_en="Agitation against a population group",
+        record_class="Hets mot folkgrupp",
         law_se=f"Brottsbalken (1962:700) 16 kap. 8 § (hets mot folkgrupp); {_BBS_ACT}",
         law_no="Straffeloven (2005) § 185 (hatefulle ytringer)",
     ),
     CategoryRule(
         category=RemovalCategory.SEXISM_OR_HARASSMENT,
-        label_sv="Sexistiska yttranden eller andra trakasserier",
-        label_no="Sexistiske ytringer eller annen trakassering",
-        label_en="Sexism or harassment",
+        record_class="Sexistiska yttranden eller andra trakasserier",
         law_se=(
             "Brottsbalken (1962:700) 4 kap. 7 § (ofredande), 6 kap. 10 § (sexuellt "
             "ofredande), 4 kap. 6 c § (olaga integritetsintrång)"
@@ -101,9 +96,7 @@ CATEGORIES: Mapping[RemovalCategory, CategoryRule] = _rules(
     ),
     CategoryRule(
         category=RemovalCategory.UNLAWFUL_VIOLENCE_OR_PORNOGRAPHY,
-        label_sv="Olaga våldsskildring eller pornografi (även barnpornografi)",
-        label_no="Ulovlige voldsskildringer eller pornografi (også overgrepsmateriale)",
-        label_en="Unlawful depictions of violence or pornography (incl. child sexual abuse)",
+        record_class="Olaga våldsskildring eller pornografi (även barnpornografi)",
         law_se=(
             "Brottsbalken (1962:700) 16 kap. 10 a § (barnpornografibrott), 16 kap. 10 c § "
             f"(olaga våldsskildring); {_BBS_ACT}"
@@ -119,34 +112,26 @@ CATEGORIES: Mapping[RemovalCategory, CategoryRule] = _rules(
     ),
     CategoryRule(
         category=RemovalCategory.INCITEMENT_TO_CRIME,
-        label_sv="Uppvigling eller uppmaning till brott",
-        label_no="Oppfordring til straffbare handlinger",
-        label_en="Incitement to crime",
+        record_class="Uppvigling eller uppmaning till brott",
         law_se=f"Brottsbalken (1962:700) 16 kap. 5 § (uppvigling); {_BBS_ACT}",
         law_no="Straffeloven (2005) § 183 (oppfordring til en straffbar handling)",
     ),
     CategoryRule(
         category=RemovalCategory.COPYRIGHT_INFRINGEMENT,
-        label_sv="Olovligt bruk av upphovsrättsligt skyddat material",
-        label_no="Ulovlig bruk av opphavsrettslig beskyttet materiale",
-        label_en="Copyright infringement",
+        record_class="Olovligt bruk av upphovsrättsligt skyddat material",
         law_se=f"Lag (1960:729) om upphovsrätt till litterära och konstnärliga verk; {_BBS_ACT}",
         law_no="Åndsverkloven (2018)",
     ),
     CategoryRule(
         category=RemovalCategory.PROFANITY_OR_OBSCENITY,
-        label_sv="Svordomar eller obscena ord",
-        label_no="Banning eller obskøne ord",
-        label_en="Profanity or obscenity",
+        record_class="Svordomar eller obscena ord",
         law_se="Ingen lag; kommunens riktlinje för sociala medier",
         law_no="Ingen lov; kommunens retningslinjer for sosiale medier",
         note="A guideline rule, not a legal duty: the municipality's own comment policy.",
     ),
     CategoryRule(
         category=RemovalCategory.ADVERTISING,
-        label_sv="Kommersiella budskap eller reklam",
-        label_no="Salgsrettet reklame",
-        label_en="Advertising or commercial messages",
+        record_class="Kommersiella budskap eller reklam",
         law_se=(
             "Kommunens riktlinje (reklam tas bort och bevaras inte); "
             "jfr marknadsföringslagen (2008:486)"
@@ -162,9 +147,7 @@ CATEGORIES: Mapping[RemovalCategory, CategoryRule] = _rules(
     ),
     CategoryRule(
         category=RemovalCategory.CONFIDENTIAL_INFORMATION,
-        label_sv="Sekretessbelagda uppgifter",
-        label_no="Taushetsbelagte opplysninger",
-        label_en="Confidential information",
+        record_class="Sekretessbelagda uppgifter",
         law_se="Offentlighets- och sekretesslagen (2009:400)",
         law_no="Forvaltningsloven (1967) § 13 (taushetsplikt); offentleglova (2006) § 13",
         register_before_delete=True,  # R-31
@@ -172,9 +155,7 @@ CATEGORIES: Mapping[RemovalCategory, CategoryRule] = _rules(
     ),
     CategoryRule(
         category=RemovalCategory.PRIVACY_OR_SENSITIVE_DATA,
-        label_sv="Integritetskränkning eller känsliga personuppgifter",
-        label_no="Krenkelse av personvernet eller sensitive personopplysninger",
-        label_en="Violation of privacy or sensitive personal data",
+        record_class="Integritetskränkning eller känsliga personuppgifter",
         law_se=(
             "Dataskyddsförordningen (EU) 2016/679 art. 9; lag (2018:218) 3 kap. 10 § "
             "(personnummer och samordningsnummer)"

@@ -59,7 +59,7 @@ Mood = Literal["neutral", "critical"]
 
 
 _LANGUAGE_NAMES: Mapping[Language, str] = MappingProxyType(
-    {"sv": "Swedish", "no": "Norwegian", "en": "English"}
+    {"sv": "Swedish", "nb": "Norwegian", "en": "English"}
 )
 
 

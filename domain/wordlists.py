@@ -27,8 +27,9 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Literal
 
-Language = Literal["sv", "no", "en"]
-LANGUAGES: tuple[Language, ...] = ("sv", "no", "en")
+# One code for Norwegian bokmål everywhere in Kanalvakt: nb (texts/, web.i18n).
+Language = Literal["sv", "nb", "en"]
+LANGUAGES: tuple[Language, ...] = ("sv", "nb", "en")
 
 
 def _entries(text: str) -> tuple[str, ...]:
@@ -37,9 +38,9 @@ def _entries(text: str) -> tuple[str, ...]:
 
 
 def _lists(
-    sv: tuple[str, ...], no: tuple[str, ...], en: tuple[str, ...]
+    sv: tuple[str, ...], nb: tuple[str, ...], en: tuple[str, ...]
 ) -> Mapping[Language, tuple[str, ...]]:
-    return MappingProxyType({"sv": sv, "no": no, "en": en})
+    return MappingProxyType({"sv": sv, "nb": nb, "en": en})
 
 
 # Svordomar / banning / swear words: R-29 "profanity or obscenity".
@@ -52,7 +53,7 @@ PROFANITY = _lists(
         rövslickare
         """
     ),
-    no=_entries(
+    nb=_entries(
         """
         faen, fy faen, fyfaen, faens, faenskap, fanden, jævl*, helvet*, hælvete, satan,
         satans, dritt, drittprat, pokker, pokkers, kuk, kuken, pikk, pikken, fitte,
@@ -82,7 +83,7 @@ INSULTS = _lists(
         subba, fetto, pundare, dåre, dårar
         """
     ),
-    no=_entries(
+    nb=_entries(
         """
         idiot*, tosk, tosken, tulling, tullinger, kødd, kødder, drittsekk, drittsekker,
         dumskalle, dumming, tufs, fjols, evneveik, mongo, teit, hestkuk, rævslikker,
@@ -110,7 +111,7 @@ AGITATION = _lists(
         invandrarpack, muslimpack, judepack, untermensch
         """
     ),
-    no=_entries(
+    nb=_entries(
         """
         svarting, svartinger, pakkis, pakkiser, sigøynerpakk, innvandrerpakk, muslimpakk,
         jødepakk, untermensch
@@ -128,7 +129,7 @@ SALES_PHRASES = _lists(
         kampanjkod, klicka här, tjäna pengar, halva priset, passa på
         """
     ),
-    no=_entries(
+    nb=_entries(
         """
         kjøp nå, kjøp her, tilbud, rabatt, rabattkode, gratis frakt, fri frakt, bestill,
         bestill nå, billig, billige, salg, kampanjekode, klikk her, tjen penger,
@@ -156,7 +157,7 @@ CRITICAL_WORDS = _lists(
         värdelös, värdelöst
         """
     ),
-    no=_entries(
+    nb=_entries(
         """
         skandale, skandaløst, skam, skamme, skjemmes, inkompetent, inkompetente,
         må gå av, bør gå av, uakseptabelt, katastrofe, katastrofalt, sløseri, løgn,

@@ -30,7 +30,6 @@ from domain import account as acc
 from readviews import accounts as account_views
 from web import account_pages as pages
 from web import i18n
-from web.absence_texts import TEXTS
 from web.deps import AppContext, Ctx, send_update
 from web.identity import ApiActor, Signed, Viewer, known_actor
 from web.monitoring_api import may_read_monitoring
@@ -39,7 +38,6 @@ from web.rule_texts import detail_text, error_text
 from workflows.account import AccountLifecycleWorkflow
 
 log = structlog.get_logger("kanalvakt.web.absences")
-i18n.add_texts(TEXTS)
 
 W = AccountLifecycleWorkflow
 

@@ -62,8 +62,6 @@ from readviews import accounts as account_views
 from readviews import people as people_views
 from readviews.snapshots import screenshot_requests_of, snapshots_of
 from web import i18n, rule_texts
-from web.account_panel_texts import TEXTS as PANEL_TEXTS
-from web.account_texts import TEXTS
 from web.accounts_api import start_account_request
 from web.deps import send_update
 from web.identity import Actor, Signed, Viewer
@@ -74,11 +72,8 @@ from web.monitoring_api import (
     works_in_unit,
 )
 from web.page_texts import Refused, invalid_text
-from web.profile_texts import TEXTS as PROFILE_TEXTS
 from web.rendering import language_of, render
 from web.rule_texts import detail_text, error_text
-from web.settings_texts import TEXTS as SETTINGS_TEXTS  # noqa: F401 - registers the texts
-from web.snapshot_task_texts import TEXTS as SNAPSHOT_TASK_TEXTS
 from web.snapshots_api import (
     SnapshotRequest,
     package_record_only,
@@ -89,10 +84,6 @@ from web.snapshots_api import (
 from workflows.account import AccountLifecycleWorkflow
 
 log = structlog.get_logger("kanalvakt.web.accounts")
-i18n.add_texts(TEXTS)
-i18n.add_texts(PANEL_TEXTS)
-i18n.add_texts(PROFILE_TEXTS)  # the profile-change form
-i18n.add_texts(SNAPSHOT_TASK_TEXTS)  # waiting snapshots in my tasks
 
 REQUEST_FIELDS = ("unit_id", "platform", "account_name", "purpose", "target_audience", "goals",
                   "message", "dialogue_wanted", "resources", "hours_per_week",

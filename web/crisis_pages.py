@@ -28,7 +28,6 @@ from domain.country import DEFAULT_TIMEZONE
 from readviews import crisis as crisis_reads
 from readviews import messages as mq
 from readviews import people as people_views
-from web import moderation_texts
 from web.crisis_api import switch_handle
 from web.deps import AppContext, send_update
 from web.i18n import translator
@@ -38,100 +37,6 @@ from web.rendering import language_of, render
 from web.rule_texts import detail_text
 from workflows.crisis import CrisisWorkflow
 
-moderation_texts.register({
-    "crisis.title": ("Krisläge", "Krisemodus", "Crisis mode"),
-    "crisis.intro": (
-        "I krisläge besvaras frågor inom kortare tid dygnet runt, kontona bevakas oftare och "
-        "hänvisar till webbplatsen och telefon, och frågor och stämningar sammanställs för "
-        "krisledningen (R-39).",
-        "I krisemodus besvares spørsmål raskere døgnet rundt, kontoene følges oftere og "
-        "henviser til nettstedet og telefon, og spørsmål og stemninger samles for "
-        "kriseledelsen (R-39).",
-        "In crisis mode questions are answered sooner, around the clock, the accounts are "
-        "checked more often and point to the website and phone, and questions and moods are "
-        "compiled for crisis management (R-39)."),
-    "crisis.active": ("Krisläge gäller", "Krisemodus gjelder", "Crisis mode is on"),
-    "crisis.inactive": ("Inget krisläge gäller.", "Ingen krisemodus gjelder.",
-                        "Crisis mode is off."),
-    "crisis.since": ("Sedan", "Siden", "Since"),
-    "crisis.scope": ("Omfattar", "Omfatter", "Covers"),
-    "crisis.whole": ("Hela kommunen", "Hele kommunen", "The whole municipality"),
-    "crisis.reason": ("Skäl", "Grunn", "Reason"),
-    "crisis.declared_by": ("Beslutat av", "Besluttet av", "Declared by"),
-    "crisis.notice": ("Hänvisning på kontona", "Henvisning på kontoene",
-                      "Notice on the accounts"),
-    "crisis.answer_within": ("Svar inom", "Svar innen", "Answer within"),
-    "crisis.declare": ("Gå över till krisläge", "Gå over til krisemodus",
-                       "Switch to crisis mode"),
-    "crisis.end": ("Avsluta krisläget", "Avslutt krisemodus", "End crisis mode"),
-    "crisis.f.reason": ("Skäl", "Grunn", "Reason"),
-    "crisis.f.end_reason": ("Skäl att avsluta", "Grunn til å avslutte", "Reason for ending"),
-    "crisis.f.units": ("Verksamheter som omfattas", "Enheter som omfattes", "Units covered"),
-    "crisis.f.units.hint": ("Välj ingen för hela kommunen.", "Velg ingen for hele kommunen.",
-                            "Choose none for the whole municipality."),
-    "crisis.b.declare": ("Gå över till krisläge", "Gå over til krisemodus",
-                         "Switch to crisis mode"),
-    "crisis.b.end": ("Avsluta krisläget", "Avslutt krisemodus", "End crisis mode"),
-    "crisis.only_management": (
-        "Bara krisledningen kan gå över till eller avsluta krisläge (R-39).",
-        "Bare kriseledelsen kan slå krisemodus av eller på (R-39).",
-        "Only crisis management switches crisis mode (R-39)."),
-    "crisis.done.declare": ("Krisläget gäller nu. Konton och öppna ärenden har fått besked.",
-                            "Krisemodus gjelder nå. Kontoer og åpne saker har fått beskjed.",
-                            "Crisis mode is on. Accounts and open cases have been told."),
-    "crisis.done.end": ("Krisläget är avslutat; de vanliga reglerna gäller igen.",
-                        "Krisemodus er avsluttet; de vanlige reglene gjelder igjen.",
-                        "Crisis mode has ended; the normal rules apply again."),
-    "crisis.digests": ("Sammanställningar av frågor och stämningar",
-                       "Sammenstillinger av spørsmål og stemninger",
-                       "Digests of questions and moods"),
-    "crisis.digests.none": ("Inga sammanställningar ännu.", "Ingen sammenstillinger ennå.",
-                            "No digests yet."),
-    "crisis.period": ("Period", "Periode", "Period"),
-    "crisis.messages": ("Meddelanden", "Meldinger", "Messages"),
-    "crisis.questions": ("Frågor", "Spørsmål", "Questions"),
-    "crisis.critical": ("Kritiska", "Kritiske", "Critical"),
-    "crisis.open": ("Obesvarade", "Ubesvarte", "Unanswered"),
-    "crisis.question_texts": ("Frågorna", "Spørsmålene", "The questions"),
-    "crisis.storms": ("Stormflaggor (R-40)", "Stormflagg (R-40)", "Storm flags (R-40)"),
-    "crisis.storms.none": ("Inga stormar flaggade.", "Ingen stormer flagget.",
-                           "No storms flagged."),
-    "crisis.storm.window": ("{n} meddelanden, varav {c} kritiska",
-                            "{n} meldinger, hvorav {c} kritiske",
-                            "{n} messages, {c} of them critical"),
-    "crisis.storm.cooling": ("Flaggad till {at}", "Flagget til {at}", "Flagged until {at}"),
-    "crisis.storm.cooled": ("Avklingad", "Avtatt", "Cooled down"),
-    "crisis.history": ("Tidigare krislägen", "Tidligere krisemodus", "Earlier crises"),
-    "crisis.awaiting": ("Väntar på ditt godkännande",
-                        "Venter på din godkjenning",
-                        "Waiting for your approval"),
-    "crisis.awaiting.reply": ("Svar av {who}", "Svar fra {who}", "Reply by {who}"),
-    # Issue 16: a removal or a forward waits too, said as what it is.
-    "crisis.awaiting.removal": ("Borttagning av {who}", "Fjerning fra {who}",
-                                "Removal by {who}"),
-    "crisis.awaiting.hide": ("Döljning av {who}", "Skjuling fra {who}", "Hide by {who}"),
-    "crisis.awaiting.forward": ("Vidarebefordran av {who}", "Videresending fra {who}",
-                                "Forward by {who}"),
-    "crisis.awaiting.open": ("Granska", "Gå gjennom", "Review"),
-    "crisis.through": ("Kommunikation", "Kommunikasjon", "Communication"),
-    "crisis.through.yes": ("All kommunikation går via krisledningen: svar publiceras när "
-                           "krisledningen har godkänt dem (R-39)",
-                           "All kommunikasjon går via kriseledelsen: svar publiseres når "
-                           "kriseledelsen har godkjent dem (R-39)",
-                           "All communication goes through crisis management: replies are "
-                           "posted once crisis management has approved them (R-39)"),
-    "crisis.defaults": ("Webbplats och telefon för kris är inte inställda: meddelandet "
-                        "hänvisar till kommunens egen webbplats och växel (R-39)",
-                        "Nettsted og telefon for krise er ikke satt opp: meldingen viser til "
-                        "kommunens eget nettsted og sentralbord (R-39)",
-                        "The crisis website and phone are not configured: the notice points "
-                        "to the municipality's own website and switchboard (R-39)"),
-    "crisis.publish": ("Publicering", "Publisering", "Publishing"),
-    "crisis.publish.comms": ("Kommunikationsenheten publicerar under krisen (R-47)",
-                             "Kommunikasjonsenheten publiserer under krisen (R-47)",
-                             "The communications unit publishes during the crisis (R-47)"),
-    "crisis.ended": ("Avslutat {at} av {who}", "Avsluttet {at} av {who}", "Ended {at} by {who}"),
-})
 
 async def _require_reader(ctx: AppContext, viewer: Viewer) -> set[str]:
     roles = await ctx.directory.roles_of(viewer.municipality_id, viewer.person_id)

@@ -47,7 +47,6 @@ from readviews import accounts as account_views
 from readviews import messages as mq
 from readviews import moderation as modq
 from readviews import people as people_views
-from web import moderation_texts  # noqa: F401 - registers the texts
 from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
@@ -138,8 +137,7 @@ def allowed_decisions(state: msg.MessageState, person: str, now: datetime) -> se
 
 
 def _category_label(category: RemovalCategory, lang: str) -> str:
-    rule = CATEGORIES[category]
-    return {"sv": rule.label_sv, "nb": rule.label_no}.get(lang, rule.label_en)
+    return translator(lang)(f"removal.{category.value}")
 
 
 def _form_values(form: Any, d: Decision) -> dict[str, Any]:

@@ -24,15 +24,12 @@ from fastapi.responses import RedirectResponse, Response
 from adapters.mail_texts import kind_text
 from domain.notify import LANGUAGES, DeliveryMode, NotificationPreference
 from store import outbox as ob
-from web import i18n, notification_texts
+from web import i18n
 from web.deps import AppContext, app_context
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.page_texts import Refused
 from web.rendering import language_of, render
-
-i18n.add_texts(notification_texts.TEXTS)
-i18n.add_texts(notification_texts.REFUSALS)
 
 
 def _ctx(request: Request) -> AppContext:

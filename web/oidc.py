@@ -47,7 +47,7 @@ CLOCK_SKEW = 120  # seconds
 class OidcError(Exception):
     """The sign-in cannot go on. The message (English, with the technical
     cause) is for the log; the page shows the text of `key` (`oidc.<key>` in
-    web/session_texts.py) with `params` in the reader's language."""
+    the catalogs, texts/locale/) with `params` in the reader's language."""
 
     def __init__(self, message: str, key: str = "failed", **params: str) -> None:
         super().__init__(message)

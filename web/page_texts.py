@@ -1,5 +1,6 @@
 """The web layer's own refusals (not found, another municipality's, not your
-role), keyed, in Swedish, Norwegian bokmål and English.
+role), keyed, in Swedish, Norwegian bokmål and English (their texts are
+`page.<key>` in the catalogs, texts/locale/).
 
     from web.page_texts import Refused
     raise Refused(404, "no_account", "no such account")
@@ -20,7 +21,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
-from adapters.connectors import manual_texts
+from adapters.connectors import manual
 from web import i18n
 from web.i18n import Translate
 
@@ -67,129 +68,14 @@ def page_text(t: Translate, message: str) -> str:
     return message.text(t) if isinstance(message, KeyedText) else message
 
 
-# key -> (sv, nb, en)
-PAGE_TEXTS: dict[str, tuple[str, str, str]] = {
-    "other_municipality": (
-        "Det här hör till en annan kommun än din.",
-        "Dette hører til en annen kommune enn din.",
-        "This belongs to another municipality than yours."),
-    "no_account": ("Kontot finns inte.", "Kontoen finnes ikke.", "There is no such account."),
-    "no_message": ("Meddelandet finns inte.", "Meldingen finnes ikke.",
-                   "There is no such message."),
-    "no_unit": ("Verksamheten finns inte.", "Enheten finnes ikke.", "There is no such unit."),
-    "no_decision": ("Beslutet {decision} finns inte.", "Beslutningen {decision} finnes ikke.",
-                    "There is no decision {decision}."),
-    "no_watch_item": ("Bevakningspunkten {item} finns inte på kontot.",
-                      "Oppfølgingspunktet {item} finnes ikke på kontoen.",
-                      "There is no watch item {item} on this account."),
-    "crisis_readers": (
-        "{name} är varken med i krisledningen eller i kommunikationsenheten.",
-        "{name} er verken med i kriseledelsen eller i kommunikasjonsenheten.",
-        "{name} is neither in crisis management nor in the communications unit."),
-    "records_readers": (
-        "{name} är varken registrator eller med i kommunikationsenheten.",
-        "{name} er verken arkivar eller med i kommunikasjonsenheten.",
-        "{name} is neither a registrar nor in the communications unit."),
-    "report_unit": (
-        "{name} är varken chef för {unit} eller med i kommunikationsenheten.",
-        "{name} er verken leder for {unit} eller med i kommunikasjonsenheten.",
-        "{name} is neither the manager of {unit} nor in the communications unit."),
-    "message_readers": (
-        "Meddelandena innehåller personuppgifter och läses bara av dem som handlägger dem: "
-        "kontots administratörer, verksamhetens chef och ersättare och kommunikationsenheten.",
-        "Meldingene inneholder personopplysninger og leses bare av dem som behandler dem: "
-        "kontoens administratorer, enhetens leder og stedfortreder og "
-        "kommunikasjonsenheten.",
-        "The messages hold personal data, read only by those who handle them: the account's "
-        "admins, the unit's manager and deputy and the communications unit."),
-    "monitoring_readers": (
-        "Kontots bevakning läses av dess administratörer, verksamheten och "
-        "kommunikationsenheten.",
-        "Kontoens oppfølging leses av administratorene, enheten og kommunikasjonsenheten.",
-        "The account's monitoring is read by its admins, the unit and the communications "
-        "unit."),
-    "snapshot_takers": (
-        "Ögonblicksbilder tas av kontots administratörer, verksamhetens chef och "
-        "kommunikationsenheten (R-37).",
-        "Øyeblikksbilder tas av kontoens administratorer, enhetens leder og "
-        "kommunikasjonsenheten (R-37).",
-        "The account's admins, the unit's manager and the communications unit take "
-        "snapshots (R-37)."),
-    "snapshot_uploaders": (
-        "Skärmbilder laddas upp av kontots administratörer, verksamhetens chef och "
-        "kommunikationsenheten (R-37).",
-        "Skjermbilder lastes opp av kontoens administratorer, enhetens leder og "
-        "kommunikasjonsenheten (R-37).",
-        "The account's admins, the unit's manager and the communications unit upload "
-        "screenshots (R-37)."),
-    "snapshot_active_only": (
-        "Bara ett aktivt konto får ögonblicksbilder; ett avslutat konto har sin sista.",
-        "Bare en aktiv konto får øyeblikksbilder; en avsluttet konto har sitt siste.",
-        "Only an active account is snapshotted; a closed one has its final snapshot."),
-    "snapshot_not_major": (
-        "{change} är ingen större ändring (R-37).",
-        "{change} er ingen større endring (R-37).",
-        "{change} is not a major change (R-37)."),
-    "snapshot_no_change_today": (
-        "Kontot har ingen sådan ändring registrerad i dag ({day}). En ögonblicksbild efter "
-        "en större ändring följer ändringen (R-37): ta en nu i stället.",
-        "Kontoen har ingen slik endring registrert i dag ({day}). Et øyeblikksbilde etter "
-        "en større endring følger endringen (R-37): ta et nå i stedet.",
-        "The account has no such change on its record today ({day}); a snapshot after a "
-        "major change follows the change (R-37): take one on demand instead."),
-    "snapshot_taken": (
-        "Den ögonblicksbilden är redan tagen.",
-        "Det øyeblikksbildet er allerede tatt.",
-        "That snapshot has been taken already."),
-    "snapshot_never": (
-        "Kontot får inga fler ögonblicksbilder, så skärmbilden skulle aldrig användas.",
-        "Kontoen får ingen flere øyeblikksbilder, så skjermbildet ville aldri bli brukt.",
-        "No snapshot of the account will be taken, so the screenshot would never be used."),
-    "upload_too_big": (
-        "En skärmbild får vara högst 20 MB.",
-        "Et skjermbilde kan være høyst 20 MB.",
-        "A screenshot may be at most 20 MB."),
-    "upload_kind": (
-        "Ladda upp en skärmbild i PNG, JPEG eller WebP.",
-        "Last opp et skjermbilde i PNG, JPEG eller WebP.",
-        "Upload a PNG, JPEG or WebP screenshot."),
-    "export_clash": (
-        "En export av samma period gjordes i samma stund; försök igen.",
-        "En eksport av samme periode ble laget i samme øyeblikk; prøv igjen.",
-        "An export of this period was made at this very moment; try again."),
-    "account_not_active": (
-        "Kontot är inte aktivt.", "Kontoen er ikke aktiv.", "The account is not active."),
-    "admins_enter": (
-        "Bara kontots administratörer för in dess meddelanden (R-13).",
-        "Bare kontoens administratorer fører inn meldingene (R-13).",
-        "Only the account's admins enter its messages (R-13)."),
-    "bad_request": (
-        "Adressen eller uppgifterna i den gick inte att använda. Inget har ändrats.",
-        "Adressen eller opplysningene i den kunne ikke brukes. Ingenting er endret.",
-        "The address or what it holds could not be used. Nothing has changed."),
-    "sign_in_first": ("Logga in först.", "Logg inn først.", "Sign in first."),
-    "not_in_directory": ("{who} finns inte i kommunens katalog.",
-                         "{who} finnes ikke i kommunens katalog.",
-                         "{who} is not in the municipality's directory."),
-    "err.invalid": ("Kontrollera värdet.", "Kontroller verdien.", "Check the value."),
-    "err.choose": ("Välj ett av alternativen.", "Velg et av alternativene.",
-                   "Choose one of the options."),
-}
-
-TEXTS = {lang: {f"page.{key}": texts[i] for key, texts in PAGE_TEXTS.items()}
-         for i, lang in enumerate(i18n.LANGUAGES)}
-i18n.add_texts(TEXTS)
-i18n.add_texts(manual_texts.TEXTS)  # what a person does by hand on a platform
-
-
 def instruction_text(t: Translate, key: str | None, params: Mapping[str, str] | None,
                      text: str | None) -> str:
     """A manual platform action's instruction in the reader's language: by
     its key and params (the manual connector's, recorded on the case), or
     the stored text of a record from before the keys."""
-    if key and manual_texts.known(key):
+    if key and manual.known(key):
         try:
-            return manual_texts.render(t, key, params or {})
+            return manual.render_instruction(t, key, params or {})
         except (KeyError, IndexError, ValueError):
             pass
     return text or ""
@@ -201,7 +87,7 @@ def invalid_text(t: Translate, error: Mapping[str, Any]) -> str:
     names a rule (web.rule_texts, `rule.<type>`), else a general one in the
     reader's language; pydantic's English message is never shown."""
     kind = str(error.get("type", ""))
-    if f"rule.{kind}" in i18n.CATALOGS[i18n.DEFAULT]:
+    if i18n.has_text(f"rule.{kind}"):
         return t(f"rule.{kind}")
     if kind in {"enum", "literal_error"}:
         return t("page.err.choose")

@@ -31,9 +31,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import Scope
 
 import settings as app_settings
+import texts
 from readviews import accounts as account_views
 from readviews import people as people_views
-from web import i18n, session_texts
+from web import i18n
 from web.account_pages import account_pages_router
 from web.boundary import (
     BodyLimitMiddleware,
@@ -61,7 +62,6 @@ from web.rule_texts import detail_text
 from web.security import CsrfMiddleware, SecurityHeadersMiddleware
 
 log = structlog.get_logger("kanalvakt.web.pages")
-i18n.add_texts(session_texts.TEXTS)
 
 SESSION_COOKIE = "kv_session"
 # The session's note between POST /signout and GET /signed-out: "local" (the
@@ -385,8 +385,8 @@ def _language_and_register_routes(router: APIRouter, cfg: app_settings.Settings)
     @router.get("/lang/{code}")
     async def language(code: str, next: str | None = Query(None)) -> Response:
         response = RedirectResponse(safe_next(next), status_code=303)
-        if code in i18n.LANGUAGES:
-            response.set_cookie(i18n.COOKIE, code, max_age=365 * 24 * 3600, httponly=True,
+        if (chosen := texts.language(code)) is not None:  # `no` is stored as `nb`
+            response.set_cookie(i18n.COOKIE, chosen, max_age=365 * 24 * 3600, httponly=True,
                                 samesite="lax", secure=cfg.cookie_secure or cfg.production)
         return response
 

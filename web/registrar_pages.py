@@ -23,58 +23,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from domain.country import DEFAULT_TIMEZONE
-from domain.redaction import CATEGORIES, RemovalCategory
+from domain.redaction import RemovalCategory
 from readviews import accounts as account_views
 from readviews import messages as mq
 from readviews import moderation as modq
 from readviews import people as people_views
-from web import moderation_texts
 from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import require_records_reader
 from web.rendering import language_of, render
-
-moderation_texts.register({
-    "reg.diarium.title": ("Diariet: registrerade meddelanden", "Journal: journalførte meldinger",
-                          "Diarium: registered messages"),
-    "reg.diarium.intro": (
-        "Sök på diarienummer eller ord i texten. Sekretessmarkerade meddelanden visas utan "
-        "text och avsändare och hittas inte på textens ord (R-31).",
-        "Søk på journalnummer eller ord i teksten. Taushetsbelagte meldinger vises uten tekst "
-        "og avsender og finnes ikke på tekstens ord (R-31).",
-        "Search by diarium number or words of the text. Confidential messages are shown "
-        "without text or sender, and are not found by their words (R-31)."),
-    "reg.moderation.title": ("Modereringslogg", "Modereringslogg", "Moderation log"),
-    "reg.moderation.intro": (
-        "Alla beslut om meddelanden med vem och när; borttagningar med kategori och lagrum (R-29).",
-        "Alle beslutninger om meldinger med hvem og når; slettinger med kategori og "
-        "lovgrunnlag (R-29).",
-        "Every decision on messages with who and when; removals with their category and "
-        "law (R-29)."),
-    "reg.disposal.title": ("Gallringslogg", "Kassasjonslogg", "Disposal log"),
-    "reg.disposal.intro": (
-        "Gallrade meddelanden med beslut, datum och vem (R-35). Texten är borttagen; loggen "
-        "finns kvar.",
-        "Kasserte meldinger med vedtak, dato og hvem (R-35). Teksten er slettet; loggen "
-        "består.",
-        "Disposed messages with decision, date and who (R-35). The text is gone; the log "
-        "remains."),
-    "reg.nav": ("Registratorns sidor", "Arkivets sider", "Records pages"),
-    "reg.f.q": ("Diarienummer eller ord i texten", "Journalnummer eller ord i teksten",
-                "Diarium number or words of the text"),
-    "reg.f.from": ("Registrerat från och med", "Journalført fra og med", "Registered from"),
-    "reg.f.to": ("Registrerat till och med", "Journalført til og med", "Registered up to"),
-    "reg.f.occurred_from": ("Från och med", "Fra og med", "From"),
-    "reg.f.occurred_to": ("Till och med", "Til og med", "Up to"),
-    "reg.f.account": ("Konto", "Konto", "Account"),
-    "reg.f.record_class": ("Diarieklass", "Arkivklasse", "Diarium class"),
-    "reg.all": ("Alla", "Alle", "All"),
-    "reg.hits": ("Träffar: {n}", "Treff: {n}", "Results: {n}"),
-    "reg.none": ("Inga träffar.", "Ingen treff.", "No results."),
-    "reg.confidential_text": ("Sekretess: texten visas inte", "Taushetsbelagt: teksten vises ikke",
-                              "Confidential: text not shown"),
-})
 
 
 def _day(value: str) -> date:
@@ -194,8 +152,7 @@ def registrar_pages_router() -> APIRouter:
 def _label(category: str | None, lang: str) -> str:
     if not category:
         return ""
-    rule = CATEGORIES[RemovalCategory(category)]
-    return {"sv": rule.label_sv, "nb": rule.label_no}.get(lang, rule.label_en)
+    return translator(lang)(f"removal.{RemovalCategory(category).value}")
 
 
 async def _people(ctx: AppContext, viewer: Viewer) -> dict[str, str]:

@@ -5,10 +5,14 @@
     return await render(request, "my_page.html", {"rows": rows})
 
 Every template extends `base.html` and fills `{% block title %}` and
-`{% block content %}`. In the context, always: `t` (texts, web/i18n.py),
-`lang`, `viewer` (a web.identity.Viewer or None), `csrf_token` (put
-`{{ csrf_field() }}` in every form that posts), `dev_signin`, `path`,
-`fmt_time` (an ISO time or datetime in a time zone, for deadlines).
+`{% block content %}`. In the context, always: `t` (texts, web/i18n.py:
+`t("signed_in_as", name=...)` is gettext, `t.n("register.caption", count)`
+ngettext, `t.number(x)` a number in the reader's format), `lang`, `viewer` (a web.identity.Viewer or
+None), `csrf_token` (put `{{ csrf_field() }}` in every form that posts),
+`dev_signin`, `path`, `fmt_time` (an ISO time or datetime in a time zone, for
+deadlines, in the reader's locale: "2026-11-23 16:30" in Swedish,
+"23.11.2026, 16:30" in bokmål). Jinja2's i18n extension is installed and its
+`_()`, `gettext()` and `ngettext()` use the reader's catalog too.
 """
 
 from __future__ import annotations
@@ -16,7 +20,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -29,6 +32,13 @@ from web.identity import Viewer, current_viewer
 from web.security import CSRF_FIELD, csrf_token
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+templates.env.add_extension("jinja2.ext.i18n")
+# The extension's gettext/ngettext are the reader's, given per request in the
+# context (render() below); these globals only serve a template rendered
+# without a request.
+templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.translator(i18n.DEFAULT).gettext, i18n.translator(i18n.DEFAULT).ngettext,
+    newstyle=False)
 
 
 def language_of(request: Request, viewer: Viewer | None) -> str:
@@ -37,15 +47,18 @@ def language_of(request: Request, viewer: Viewer | None) -> str:
                                 request.headers.get("accept-language"))
 
 
-def fmt_time(value: str | datetime | None, tz: str = DEFAULT_TIMEZONE) -> str:
-    """'2026-11-23 16:30' in the given zone (deadlines are shown in the
-    municipality's time, where office hours are counted)."""
+def fmt_time(value: str | datetime | None, tz: str = DEFAULT_TIMEZONE,
+             t: i18n.Translate | None = None) -> str:
+    """A moment in the given zone (deadlines are shown in the municipality's
+    time, where office hours are counted) in the reader's short form (Babel):
+    '2026-11-23 16:30' in Swedish, the default."""
     if value is None or value == "":
         return ""
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    t = t or i18n.translator(i18n.DEFAULT)
     if moment.tzinfo is None:
-        return moment.strftime("%Y-%m-%d %H:%M")
-    return moment.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+        return t.when(moment)
+    return t.when(moment, tz)
 
 
 async def render(request: Request, template: str, context: dict[str, Any] | None = None,
@@ -54,8 +67,11 @@ async def render(request: Request, template: str, context: dict[str, Any] | None
         viewer = await current_viewer(request)
     lang = language_of(request, viewer)
     token = csrf_token(request)
+    t = i18n.translator(lang)
     ctx: dict[str, Any] = {
-        "t": i18n.translator(lang),
+        "t": t,
+        "gettext": t.gettext,  # jinja2.ext.i18n's _() and gettext()
+        "ngettext": t.ngettext,
         "lang": lang,
         "languages": i18n.LANGUAGE_NAMES,
         "viewer": viewer,
@@ -64,7 +80,7 @@ async def render(request: Request, template: str, context: dict[str, Any] | None
             f'<input type="hidden" name="{CSRF_FIELD}" value="{escape(token)}">'),
         "dev_signin": bool(request.app.state.settings.dev_signin),
         "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
-        "fmt_time": fmt_time,
+        "fmt_time": lambda value, tz="Europe/Stockholm": fmt_time(value, tz, t),
     }
     ctx.update(context or {})
     response: HTMLResponse = templates.TemplateResponse(request, template, ctx,

@@ -36,10 +36,9 @@ from markupsafe import Markup, escape
 
 from domain import readers
 from domain.country import DEFAULT_TIMEZONE
-from domain.redaction import CATEGORIES, RemovalCategory
+from domain.redaction import RemovalCategory
 from readviews import accounts as account_views
 from readviews import moderation as modq
-from web import moderation_texts
 from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
@@ -47,69 +46,6 @@ from web.messages_api import ResponseTimes, may_read_messages, response_times
 from web.page_texts import Refused
 from web.registrar_pages import _period
 from web.rendering import language_of, render
-
-moderation_texts.register({
-    "rep.title": ("Rapporter: svar och svarstider", "Rapporter: svar og svartider",
-                  "Reports: answers and response times"),
-    "rep.intro": (
-        "Hur kontonas meddelanden besvaras (R-42). Svarstider räknas i kontorstid, från att "
-        "meddelandet publicerades till första svar, mottagningsbesked, borttagning eller "
-        "gallringsbeslut.",
-        "Hvordan kontoenes meldinger besvares (R-42). Svartider regnes i kontortid, fra "
-        "meldingen ble publisert til første svar, bekreftelse, sletting eller kassasjon.",
-        "How the accounts' messages are answered (R-42). Response times are in office hours, "
-        "from publication to the first answer, acknowledgement, removal or disposal."),
-    "rep.scope": ("Vad rapporten gäller", "Hva rapporten gjelder", "What the report covers"),
-    "rep.f.unit": ("Verksamhet", "Enhet", "Unit"),
-    "rep.f.account": ("Konto", "Konto", "Account"),
-    "rep.f.from": ("Mottagna från och med", "Mottatt fra og med", "Received from"),
-    "rep.f.to": ("Mottagna till och med", "Mottatt til og med", "Received up to"),
-    "rep.overview": ("Översikt", "Oversikt", "Overview"),
-    "rep.unit_title": ("Rapport: {name}", "Rapport: {name}", "Report: {name}"),
-    "rep.all_period": ("Hela perioden", "Hele perioden", "All time"),
-    "rep.period": ("{start} – {end}", "{start} – {end}", "{start} – {end}"),
-    "rep.nothing": ("Det finns inga rapporter du kan se.", "Det finnes ingen rapporter du kan se.",
-                    "There are no reports for you to see."),
-    "rep.received": ("Mottagna meddelanden", "Mottatte meldinger", "Messages received"),
-    "rep.answered": ("Besvarade frågor", "Besvarte spørsmål", "Questions answered"),
-    "rep.responded": ("Med respons", "Med respons", "Responded to"),
-    "rep.median": ("Median svarstid (kontorstimmar)", "Median svartid (kontortimer)",
-                   "Median response time (office hours)"),
-    "rep.p90": ("90:e percentilen (kontorstimmar)", "90-persentilen (kontortimer)",
-                "90th percentile (office hours)"),
-    "rep.within": ("Inom tidsgränsen", "Innen fristen", "Within the deadline"),
-    "rep.awaiting": ("Väntar på respons", "Venter på respons", "Awaiting a response"),
-    "rep.overdue": ("varav försenade", "hvorav forsinket", "of which overdue"),
-    "rep.hours": ("{h} kontorstimmar", "{h} kontortimer", "{h} office hours"),
-    "rep.h": ("{h} h", "{h} t", "{h} h"),
-    "rep.na": ("–", "–", "–"),
-    "rep.share": ("{p} %", "{p} %", "{p}%"),
-    "rep.breakdown": ("Per konto", "Per konto", "Per account"),
-    "rep.breakdown.units": ("Per verksamhet", "Per enhet", "Per unit"),
-    "rep.col.name": ("Namn", "Navn", "Name"),
-    "rep.chart.times": ("Svarstid i kontorstimmar: median och 90:e percentil",
-                        "Svartid i kontortimer: median og 90-persentil",
-                        "Response time in office hours: median and 90th percentile"),
-    "rep.chart.within": ("Andel besvarade inom tidsgränsen", "Andel besvart innen fristen",
-                         "Share answered within the deadline"),
-    "rep.chart.redactions": ("Borttagna meddelanden per kategori",
-                             "Slettede meldinger per kategori",
-                             "Messages removed, by category"),
-    "rep.legend.median": ("median", "median", "median"),
-    "rep.legend.p90": ("90:e percentil", "90-persentil", "90th percentile"),
-    "rep.redactions": ("Borttagningar per kategori (R-29)", "Slettinger per kategori (R-29)",
-                       "Removals by category (R-29)"),
-    "rep.redactions.none": ("Inga meddelanden har tagits bort under perioden.",
-                            "Ingen meldinger er slettet i perioden.",
-                            "No messages were removed in the period."),
-    "rep.col.category": ("Kategori", "Kategori", "Category"),
-    "rep.col.count": ("Antal", "Antall", "Count"),
-    "rep.table_of_chart": ("Siffrorna i diagrammet", "Tallene i diagrammet",
-                           "The chart's numbers"),
-    "rep.no_messages": ("Inga meddelanden under perioden.", "Ingen meldinger i perioden.",
-                        "No messages in the period."),
-})
-
 
 # --------------------------------------------------------------------------- charts
 
@@ -180,8 +116,7 @@ def _figures(times: ResponseTimes) -> dict[str, Any]:
 
 
 def _category_label(category: str, lang: str) -> str:
-    rule = CATEGORIES[RemovalCategory(category)]
-    return {"sv": rule.label_sv, "nb": rule.label_no}.get(lang, rule.label_en)
+    return translator(lang)(f"removal.{RemovalCategory(category).value}")
 
 
 async def _allowed_units(ctx: AppContext, viewer: Viewer) -> list[tuple[str, str]]:
@@ -303,7 +238,7 @@ async def _redaction_rows(ctx: AppContext, account_ids: list[str], lo: Any, hi: 
 def _charts(breakdown: list[dict[str, Any]], redaction_rows: list[tuple[str, int]], t: Any
             ) -> dict[str, Markup]:
     def hours(h: float | None) -> str:
-        return t("rep.na") if h is None else t("rep.h", h=h)
+        return t("rep.na") if h is None else t("rep.h", h=t.number(h))
 
     charts = {}
     if breakdown:

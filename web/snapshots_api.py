@@ -43,14 +43,10 @@ from readviews.accounts import AccountRecord
 from readviews.records import RecordsExportInput, export_records
 from readviews.snapshots import screenshot_requests_of, snapshots_of
 from store.snapshots import store_upload
-from web import i18n
 from web.deps import AppContext, Ctx, send_update
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
-from web.snapshot_wait_texts import TEXTS as WAIT_TEXTS
 from workflows.snapshot_starter import start_snapshot
-
-i18n.add_texts(WAIT_TEXTS)
 
 MAX_UPLOAD = 20 * 1024 * 1024
 _SIGNATURES = {"image/png": b"\x89PNG\r\n\x1a\n", "image/jpeg": b"\xff\xd8\xff",

@@ -535,7 +535,7 @@ class InboundMessageWorkflow:
                                           record_class="Sekretess", confidential=True))
                 number = await self._diarium_number()
                 await self._decide_and_record(msg.Register(
-                    actor=request.actor, diarium_number=number, record_class=rule.label_sv,
+                    actor=request.actor, diarium_number=number, record_class=rule.record_class,
                     confidential=(rule.register_before_delete
                                   or msg.screening_found_confidential(self._state))))
             public = self._state.message.kind.value == "comment"

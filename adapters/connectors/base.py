@@ -161,7 +161,7 @@ class ActionResult(BaseModel):
     platform_object_id: str | None = None  # e.g. the id of the reply the platform created
     detail: str  # what happened, or (manual) what to do now: for the API and the log
     # (manual) what to do now, language-neutral: a text key of
-    # adapters/connectors/manual_texts.py and its params, which the case
+    # texts/locale/ (`manual.*`) and its params, which the case
     # records and the intranet renders in the reader's language.
     detail_key: str | None = None
     detail_params: dict[str, str] = {}

@@ -3,9 +3,10 @@
 
 Every action answers `ActionResult(status="awaiting_person")` that tells the
 account admin exactly what to do and to confirm in Kanalvakt: as a key with
-params (`detail_key`, `detail_params`; texts in sv, nb and en in
-manual_texts.py), which the case records and the case page renders in the
-reader's language, and in Swedish (`detail`, for the API and the log). The
+params (`detail_key`, `detail_params`; texts `manual.*` in sv, nb and en in
+the catalogs, texts/locale/), which the case records and the case page
+renders in the reader's language (`render_instruction`), and in Swedish
+(`detail`, for the API and the log). The
 workflow waits for that confirmation (an update) before it records the
 action as done. Nothing is sent anywhere from here.
 
@@ -21,9 +22,10 @@ unpublish), as on Meta.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 
-from adapters.connectors import manual_texts
+import texts
 from adapters.connectors.base import (
     SCREENSHOTS_NEEDED,
     AccountCapture,
@@ -113,7 +115,7 @@ def platform_name(platform: str) -> str:
 
 
 def instruction_params(target: PlatformTarget, text: str | None = None) -> dict[str, str]:
-    """What an instruction names, language-neutral (manual_texts.render)."""
+    """What an instruction names, language-neutral (render_instruction)."""
     params = {"platform": platform_name(target.platform), "kind": target.kind,
               "object_id": target.object_id, "account_ref": target.account_ref,
               "thread_id": target.thread_id or ""}
@@ -128,7 +130,7 @@ def _asking(action: ActionName, key: str, target: PlatformTarget,
     the reader's language on the case page) and in Swedish (`detail`)."""
     params = instruction_params(target, text)
     return ActionResult(action=action, status="awaiting_person",
-                        detail=manual_texts.render(manual_texts.swedish, key, params),
+                        detail=render_instruction(texts.swedish, key, params),
                         detail_key=key, detail_params=params)
 
 
@@ -142,3 +144,28 @@ def _where(target: PlatformTarget) -> str:
     if target.thread_id:
         where += f" under inlägget {target.thread_id}"
     return where + f" på kontot {target.account_ref}"
+
+
+Translate = Callable[..., str]
+
+
+def known(key: str | None) -> bool:
+    """Whether `key` is an instruction of this connector's (`manual.*`)."""
+    return key is not None and key.startswith("manual.") \
+        and texts.for_language(texts.DEFAULT).has(key)
+
+
+def render_instruction(t: Translate, key: str, params: Mapping[str, str]) -> str:
+    """The instruction `key` with `params` in the language of `t` (any
+    `t(key, **values)`: texts.swedish for the stored text, a reader's on the
+    case page). Params: platform (its name), kind ("comment" or
+    "private_message"), object_id, account_ref, thread_id (may be empty)
+    and, for a reply, text."""
+    kind = params.get("kind", "comment")
+    kind = kind if kind in ("comment", "private_message") else "comment"
+    where = t(f"manual.where.{kind}", object_id=params.get("object_id", ""))
+    if params.get("thread_id"):
+        where += t(f"manual.where.{kind}.thread", thread_id=params["thread_id"])
+    where += t(f"manual.where.{kind}.account", account_ref=params.get("account_ref", ""))
+    return t(key, platform=params.get("platform", ""), where=where,
+             text=params.get("text", ""))

@@ -161,7 +161,7 @@ class MessageDisposed(_Event):
 class ManualActionRequested(_Event):
     """On a platform without an API a person acts by hand (ManualConnector).
     `instruction` is the Swedish text; the key and params (newer records)
-    render it in the reader's language (activities/connectors/manual_texts)."""
+    render it in the reader's language (adapters.connectors.manual.render_instruction)."""
 
     type: Literal["ManualActionRequested"] = "ManualActionRequested"
     action: str

@@ -13,14 +13,16 @@ REGISTERED = {RemovalCategory.CONFIDENTIAL_INFORMATION, RemovalCategory.PRIVACY_
 
 
 @pytest.mark.parametrize("category", list(RemovalCategory))
-def test_r29_every_category_has_a_rule_with_both_laws_and_labels(
+def test_r29_every_category_has_a_rule_with_both_laws_and_its_record_class(
     category: RemovalCategory,
 ) -> None:
     rule = rule_for(category)
     assert rule.category is category
     assert CATEGORIES[category] is rule
-    for text in (rule.law_se, rule.law_no, rule.label_sv, rule.label_no, rule.label_en):
+    for text in (rule.law_se, rule.law_no, rule.record_class):
         assert text.strip()
+    # Its name for people is `removal.<category>` in every catalog
+    # (tests/e2e/test_texts.py).
 
 
 def test_r29_the_catalogue_is_complete_and_read_only() -> None:
@@ -99,10 +101,14 @@ def test_rules_are_frozen_values() -> None:
     assert CategoryRule.model_validate_json(rule.model_dump_json()) == rule
 
 
-def test_labels_follow_the_country() -> None:
+def test_r31_the_record_class_stays_as_recorded_and_the_law_follows_the_country() -> None:
+    """The diarium class of a removal registered before deletion is the
+    value recorded since R-31 (the name for people is a text of the web
+    layer's, removal.<category>); the law is the account's country's."""
     rule = rule_for(RemovalCategory.AGITATION_AGAINST_GROUP)
-    assert rule.label(Country.SE) == "Hets mot folkgrupp"
-    assert rule.label(Country.NO) == "Hatefulle ytringer"
+    assert rule.record_class == "Hets mot folkgrupp"
+    assert rule.law(Country.SE).startswith("Brottsbalken (1962:700) 16 kap. 8 §")
+    assert rule.law(Country.NO) == "Straffeloven (2005) § 185 (hatefulle ytringer)"
 
 
 def test_mask_hides_spans_and_keeps_offsets() -> None:

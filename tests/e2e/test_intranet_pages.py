@@ -4,47 +4,13 @@ keyboard skip link, and axe-core on each page (WCAG 2.1 AA)."""
 from __future__ import annotations
 
 import re
-import string
 
 from playwright.async_api import Browser
 
 from tests.e2e.browser import expect_accessible, new_page, person_page, screenshot, url
 from tests.e2e.conftest import Stack
-from tests.support import ROOT
-from web import i18n
 
-# t("some.key") / t('some.key', ...) in a template or a web module; keys
-# built at run time (t("stage." ~ s), t(f"rule.{key}")) are not literal.
-_LITERAL_KEY = re.compile(r"""\bt\(\s*["']([a-z][a-z0-9_.]*[a-z0-9_])["']\s*[,)]""")
-
-
-def _placeholders(text: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
-
-
-def test_every_text_in_every_language() -> None:
-    """Swedish, Norwegian bokmål and English catalogs have the same keys, once
-    every page module has added its own; no text is empty, a key's texts have
-    the same placeholders in each language, and every key a template or a
-    web module names literally (`t("...")`) has its texts."""
-    from web.pages import page_routers
-
-    page_routers()  # imports every page module, and so its texts
-    assert i18n.missing_keys() == {}
-    for key in i18n.CATALOGS[i18n.DEFAULT]:
-        texts = [i18n.CATALOGS[lang][key] for lang in i18n.LANGUAGES]
-        assert all(text.strip() for text in texts), (key, texts)
-        assert len({frozenset(_placeholders(text)) for text in texts}) == 1, (key, texts)
-    web = ROOT / "web"
-    named = {key for path in [*web.glob("templates/*.html"), *web.glob("*.py")]
-             for key in _LITERAL_KEY.findall(path.read_text(encoding="utf-8"))}
-    assert len(named) > 200  # the scan found the templates' keys
-    assert sorted(named - i18n.CATALOGS[i18n.DEFAULT].keys()) == []
-    assert i18n.choose_language(None, "NO", "sv-SE") == "nb"  # a Norwegian municipality's people
-    assert i18n.choose_language("en", "NO", None) == "en"  # the switch wins
-    assert i18n.choose_language(None, None, "nn-NO,en;q=0.5") == "nb"
-    assert i18n.choose_language(None, None, "de-DE, en;q=0.8") == "en"
-    assert i18n.choose_language(None, None, None) == "sv"
+# Every text in every language, and the language choice: tests/e2e/test_texts.py.
 
 
 async def test_signin_register_and_layout_are_accessible(chromium: Browser,

@@ -16,7 +16,8 @@ from typing import Any
 
 from playwright.async_api import Browser, Page
 
-from adapters.connectors import manual_texts
+import texts
+from adapters.connectors import manual
 from adapters.connectors.base import PlatformTarget
 from adapters.connectors.manual import ManualConnector, instruction_params
 from cli import load_directory_file
@@ -240,7 +241,7 @@ def test_the_english_detector_finds_english_and_spares_swedish_and_bokmal() -> N
 
 def test_a_manual_instruction_reads_in_every_language_and_old_records_still_show() -> None:
     """The manual connector's instruction is a key with params on the record
-    (adapters/connectors/manual_texts.py): every key renders in sv, nb and
+    (texts/locale/, `manual.*`; adapters.connectors.manual): every key renders in sv, nb and
     en with the platform, the object, the account and the reply's text; the
     stored text (Swedish, for the API) is the Swedish rendering; a record from
     before the keys shows its stored text."""
@@ -253,7 +254,8 @@ def test_a_manual_instruction_reads_in_every_language_and_old_records_still_show
              ("manual.hide", instruction_params(target)),
              ("manual.unhide", instruction_params(target)),
              ("manual.delete", instruction_params(target))]
-    assert {key for key in manual_texts.TEXTS["sv"] if not key.startswith("manual.where")} \
+    assert {str(m.id) for m in texts.catalog("sv") if isinstance(m.id, str)
+            and m.id.startswith("manual.") and not m.id.startswith("manual.where")} \
         == {key for key, _ in cases}
     for key, params in cases:
         for lang in i18n.LANGUAGES:
@@ -262,7 +264,7 @@ def test_a_manual_instruction_reads_in_every_language_and_old_records_still_show
             assert params["platform"] in text and params.get("text", "") in text, (key, lang)
             assert "{" not in text, (key, lang, text)
         assert instruction_text(i18n.translator("sv"), key, params, None) == \
-            manual_texts.render(manual_texts.swedish, key, params)
+            manual.render_instruction(texts.swedish, key, params)
     no = instruction_text(i18n.translator("nb"), *cases[2], None)
     assert no.startswith("Logg inn på TikTok med kommunens konto og skjul kommentaren med id "
                          "7301 under innlegget post-9 på kontoen fjordvikung.")

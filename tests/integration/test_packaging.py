@@ -37,7 +37,7 @@ from tests.support import DEV_SERVER, eventually
 
 ROOT = settings.ROOT
 PACKAGES = ("domain", "workflows", "activities", "store", "readviews", "adapters", "web", "deploy",
-            "migrations")
+            "migrations", "texts")
 MODULES = ("cli.py", "worker.py", "feeder.py", "settings.py", "codec.py")
 NOT_COPIED = {".git", ".venv", ".state", "test-artifacts", "build", "dist", "__pycache__",
               "node_modules", ".mypy_cache", ".ruff_cache", ".pytest_cache", "results"}
@@ -84,11 +84,15 @@ def test_the_wheel_holds_every_module_migration_template_and_sample(wheel: Path)
     for package in PACKAGES:
         for path in (ROOT / package).rglob("*"):
             if path.is_file() and "__pycache__" not in path.parts and path.suffix in {
-                    ".py", ".sql", ".html", ".css", ".js", ".svg", ".yaml"}:
+                    ".py", ".sql", ".html", ".css", ".js", ".svg", ".yaml", ".po"}:
                 expected.add(path.relative_to(ROOT).as_posix())
     assert any(n.startswith("adapters/connectors/") for n in expected)  # the lost subpackage
     assert any(n.startswith("store/projections/") for n in expected)
     assert any(n.startswith("migrations/") and n.endswith(".sql") for n in expected)
+    # The gettext catalogs, read as they are (issue 11): no compiled .mo in git or wheel.
+    assert {f"texts/locale/{lang}/LC_MESSAGES/kanalvakt.po" for lang in ("sv", "nb", "en")} \
+        <= expected
+    assert not any(n.endswith(".mo") for n in names)
     assert sorted(expected - names) == []
 
 
@@ -176,6 +180,9 @@ async def test_the_installed_kanalvakt_migrates_serves_and_works(
             register = await http.get("/register")  # a page from the installed templates
             assert register.status_code == 200
             assert "<html" in register.text.lower()
+            # The texts come from the installed catalogs, not their keys.
+            assert "Inga officiella kanaler är registrerade ännu." in register.text
+            assert "register.empty" not in register.text
 
         async def pollers() -> int:
             assert worker.poll() is None, worker_log.read_text()
