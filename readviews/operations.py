@@ -37,6 +37,12 @@ class Figures:
     # message's records reminder (R-50) counts though the case has ended
     # in the domain's sense
     deadlines: dict[tuple[str, str], int] = field(default_factory=dict)
+    # The outbox (issue 13): rows to deliver now, held for a digest hour or a
+    # retry, failed (an operator's turn), and the oldest deliverable row's age.
+    outbox_ready: int = 0
+    outbox_held: int = 0
+    outbox_failed: int = 0
+    outbox_oldest_ready_age_seconds: float = 0.0
 
 
 async def figures(pool: asyncpg.Pool) -> Figures:
@@ -77,6 +83,25 @@ async def figures(pool: asyncpg.Pool) -> Figures:
             assert d is not None
             out.deadlines[(kind, "due")] = int(d["due"])
             out.deadlines[(kind, "overdue")] = int(d["overdue"])
+        o = await conn.fetchrow(
+            """
+            SELECT count(*) FILTER (WHERE status = 'pending'
+                                    AND coalesce(send_after, created_at) <= clock_timestamp())
+                     AS ready,
+                   count(*) FILTER (WHERE status = 'pending'
+                                    AND send_after > clock_timestamp()) AS held,
+                   count(*) FILTER (WHERE status = 'failed') AS failed,
+                   coalesce(extract(epoch FROM clock_timestamp() - min(created_at) FILTER (
+                       WHERE status = 'pending'
+                         AND coalesce(send_after, created_at) <= clock_timestamp())), 0)
+                     AS oldest
+            FROM outbox WHERE status IN ('pending', 'failed')
+            """)
+        assert o is not None
+        out.outbox_ready = int(o["ready"])
+        out.outbox_held = int(o["held"])
+        out.outbox_failed = int(o["failed"])
+        out.outbox_oldest_ready_age_seconds = max(0.0, float(o["oldest"]))
     return out
 
 

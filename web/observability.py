@@ -139,6 +139,16 @@ class DatabaseFigures(Collector):
         for (kind, state), n in sorted(f.deadlines.items()):
             deadlines.add_metric([kind, state], n)
         yield deadlines
+        outbox = GaugeMetricFamily("kanalvakt_outbox_depth",
+                                   "Notifications not yet delivered: ready now, held (a "
+                                   "digest hour or a retry's pause), failed", labels=["state"])
+        outbox.add_metric(["ready"], f.outbox_ready)
+        outbox.add_metric(["held"], f.outbox_held)
+        outbox.add_metric(["failed"], f.outbox_failed)
+        yield outbox
+        yield GaugeMetricFamily("kanalvakt_outbox_oldest_ready_age_seconds",
+                                "Age of the oldest notification ready to deliver",
+                                value=f.outbox_oldest_ready_age_seconds)
         escalations = CounterMetricFamily("kanalvakt_escalations",
                                           "Escalations recorded, by event type", labels=["type"])
         for kind in sorted({*self.escalations_settled, *self.escalations_recent}):

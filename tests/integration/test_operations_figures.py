@@ -102,3 +102,29 @@ async def test_escalations_are_counted_once_however_often_read(pool: asyncpg.Poo
     await gauges.refresh(pool)
     assert totals() == {"DeadlineEscalated": 2, "MessageEscalated": 1,
                         "WatchItemEscalated": 1, "CheckInEscalated": 1}
+
+
+async def test_outbox_depth_ready_held_failed_and_oldest(pool: asyncpg.Pool) -> None:
+    """Issue 13: a delivery that keeps failing is visible to operators as a
+    metric too (kanalvakt_outbox_depth): rows ready to send now, held for a
+    digest hour or a retry, failed; sent rows are not counted."""
+    now = datetime.now(UTC)
+    rows = [("pending", None, timedelta(minutes=12)),          # unplanned: ready
+            ("pending", now - timedelta(minutes=1), timedelta(minutes=3)),  # ready
+            ("pending", now + timedelta(hours=5), timedelta(minutes=30)),   # a digest's hour
+            ("failed", now - timedelta(hours=1), timedelta(hours=2)),
+            ("sent", now - timedelta(hours=1), timedelta(hours=3))]
+    for n, (status, send_after, age) in enumerate(rows):
+        await pool.execute(
+            """INSERT INTO outbox (event_id, recipient, channel, kind, step, stage, created_at,
+                                   status, send_after)
+               VALUES ($1, $2, 'email', 'message_reminder', 'remind', 'open', $3, $4, $5)""",
+            uuid.uuid4(), f"person.{n}", now - age, status, send_after)
+    f = await figures(pool)
+    assert (f.outbox_ready, f.outbox_held, f.outbox_failed) == (2, 1, 1)
+    assert 11 * 60 < f.outbox_oldest_ready_age_seconds < 13 * 60
+    gauges = DatabaseFigures(max_age=0)
+    await gauges.refresh(pool)
+    depth = {s.labels["state"]: s.value for m in gauges.collect()
+             if m.name == "kanalvakt_outbox_depth" for s in m.samples}
+    assert depth == {"ready": 2, "held": 1, "failed": 1}
