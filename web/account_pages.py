@@ -25,11 +25,12 @@ workflow's `state` query (a crisis reaches the account by signal, without an
 event in the read model), the read model's if the case does not answer.
 
 Authorisation: a page of an account is for the people of its municipality;
-an action is first put to the domain's own `decide` (pure, no I/O) as a
-probe, so the page shows only the forms my role and my relation to the
-account allow, and a post that `decide` refuses as NotAuthorised is a 403
-page before anything is sent. The workflow's Update validator then checks
-the same rule again, with nothing recorded on refusal.
+the page shows only the forms my role and my relation to the account allow
+(domain.account.available_actions, available_monitoring_actions), and a
+posted form's command is first put to the domain's own `decide` (pure, no
+I/O): one it refuses as NotAuthorised is a 403 page before anything is
+sent. The workflow's Update validator then checks the same rule again, with
+nothing recorded on refusal.
 """
 
 from __future__ import annotations

@@ -17,8 +17,9 @@ unit; a case also its officer and the registrars), checked here before
 anything else, in the viewer's own municipality. Who may decide is the
 message workflow's own rule: the decision goes through
 web.messages_api.take_decision, the same path as the JSON API, and a refusal
-(403) records nothing. The forms shown are those the domain's `decide` would
-not refuse the viewer (allowed_decisions), so nobody is offered what they
+(403) records nothing. The forms shown are those the domain offers the
+viewer (domain.message.available_decisions: those `decide` would not refuse
+them for who they are or the case's stage), so nobody is offered what they
 may not do. After a decision the page redirects to the case with a result
 notice (POST-redirect-GET).
 """
@@ -38,7 +39,6 @@ from pydantic import BaseModel, ValidationError
 from codec import data_keys_of
 from domain import message as msg
 from domain import office_time
-from domain.account import DomainError
 from domain.calendar import OfficeHours
 from domain.country import DEFAULT_COUNTRY, DEFAULT_TIMEZONE, Country
 from domain.message_policy import SignatureRule
@@ -95,45 +95,6 @@ def _with_countdowns(rows: list[dict[str, Any]], now: datetime) -> list[dict[str
 
 
 # --------------------------------------------------------------------------- decisions
-
-
-def _probes(person: str, state: msg.MessageState) -> dict[str, msg.Command]:
-    first_decision = (state.policy.disposal_decisions[0].id
-                      if state.policy.disposal_decisions else "probe")
-    return {
-        "acknowledge": msg.Acknowledge(actor=person, text="probe"),
-        "respond": msg.Respond(actor=person, text="probe", signed=True, signature="probe"),
-        "forward": msg.Forward(actor=person, officer="probe", note="probe"),
-        "draft": msg.SubmitDraft(actor=person, text="probe"),
-        "register": msg.Register(actor=person, diarium_number="probe", record_class="probe"),
-        "redact": msg.Redact(actor=person, category=RemovalCategory.DEFAMATION_OR_INSULT,
-                             law="probe", reason="probe", preserved_copy=True),
-        "dispose": msg.Dispose(actor=person, decision_id=first_decision),
-        "confirm": msg.ConfirmManualAction(actor=person),
-        "approve": msg.ApproveReply(actor=person),
-        "send-back": msg.SendBackReply(actor=person, comment="probe"),
-        "watch": msg.Watch(actor=person, reason="probe"),  # R-46
-        "close": msg.CloseCase(actor=person, reason="probe"),  # R-22
-    }
-
-
-_NO_INPUT_HELPS = frozenset({"watch.not_allowed", "watch.flagged"})
-
-
-def allowed_decisions(state: msg.MessageState, person: str, now: datetime) -> set[str]:
-    """The decisions `decide` would let `person` take on the case now. A
-    RuleViolation means they may, with the right input: the form is shown and
-    its error explains. The workflow decides again when the form is sent."""
-    allowed = set()
-    for name, command in _probes(person, state).items():
-        try:
-            msg.decide(state, command, now=now)
-        except DomainError as error:
-            # R-46: no input makes "watched" possible where it is not allowed.
-            if error.code != "RuleViolation" or error.key in _NO_INPUT_HELPS:
-                continue
-        allowed.add(name)
-    return allowed
 
 
 def _category_label(category: RemovalCategory, lang: str) -> str:
@@ -199,7 +160,7 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
     ctx: AppContext = request.app.state.ctx
     now = datetime.now(UTC)
     state = mq.case_state_of(case)
-    allowed = allowed_decisions(state, viewer.person_id, now)
+    allowed = msg.available_decisions(state, viewer.person_id, now)
     names = await _names(ctx, viewer.municipality_id)
     units = {u.id: u.name for u in await ctx.directory.units(viewer.municipality_id)}
     lang = _lang(request, viewer)

@@ -17,7 +17,8 @@ approval before it is published (Stage.AWAITING_APPROVAL).
 
 The package, by kind: values, events, commands, state, plans (deadlines),
 guards (who may, what waits for approval), rules (one function per command),
-evolution (`evolve`), dispatch (`decide`). Every public name is here as before.
+evolution (`evolve`), dispatch (`decide`), and actions (`available_decisions`:
+the forms a person may use now). Every public name is here as before.
 """
 
 from domain.core import (
@@ -27,6 +28,9 @@ from domain.core import (
     RuleViolation,
     TimeZoneName,
     WrongStage,
+)
+from domain.message.actions import (
+    available_decisions,
 )
 from domain.message.commands import (
     Acknowledge,
@@ -232,6 +236,7 @@ __all__ = [
     "response_sample",
     "apply_crisis",
     "approve_reply",
+    "available_decisions",
     "awaits_records",
     "close_case",
     "communications_publish",
