@@ -144,7 +144,8 @@ async def account_for(pool: asyncpg.Pool, message: InboundMessage) -> AccountCon
 class IntakeFeeder:
     def __init__(self, pool: asyncpg.Pool, client: Client, task_queue: str, *,
                  store: EventStore | None = None, batch: int = 100,
-                 concurrency: int = 20, retry: RetryPolicy | None = None) -> None:
+                 concurrency: int = 20, retry: RetryPolicy | None = None,
+                 lease_seconds: float = 60) -> None:
         self._pool = pool
         self._store = store or EventStore(pool, all_projections())
         self._intake = IntakeRepository(pool)
@@ -153,6 +154,7 @@ class IntakeFeeder:
         self._batch = batch
         self._starts = asyncio.Semaphore(concurrency)
         self._retry = retry or RetryPolicy()
+        self._lease_seconds = lease_seconds
 
     async def feed_once(self) -> int:
         """Start the cases of one batch of due rows; returns how many rows
@@ -164,7 +166,8 @@ class IntakeFeeder:
         once for all its rows of the batch, and its crisis and storm checks
         run once after its cases started (issue 15: a storm on one account
         costs the same per message whatever its size)."""
-        pending, unreadable = await self._intake.claim(self._batch)
+        pending, unreadable = await self._intake.claim(self._batch,
+                                                         lease_seconds=self._lease_seconds)
         for row in unreadable:
             await self._failed(row.key, row.attempts, row.reason, permanent=True)
         if not pending:

@@ -203,6 +203,11 @@ class Settings(BaseSettings):
                                             "first pause before a failed row's retry", gt=0)
     intake_retry_cap_seconds: float = _env("KANALVAKT_INTAKE_RETRY_CAP_SECONDS", 900.0,
                                            "longest pause between a row's retries", gt=0)
+    # Issue 12: a feeder holds the rows it claimed this long; one that dies
+    # (SIGKILL, a lost pod) leaves them to another feeder when it runs out.
+    intake_lease_seconds: float = _env(
+        "KANALVAKT_INTAKE_LEASE_SECONDS", 60.0,
+        "a feeder holds the intake rows it claimed this long (longer than a batch takes)", gt=0)
 
     # ---- notifications (issue 13): the outbox sender (outbox_sender.py) and
     # its mail relay (adapters/mail.py). The local stack runs an SMTP server

@@ -209,7 +209,8 @@ async def _run(args: argparse.Namespace, cfg: app_settings.Settings, health: Hea
         pool, client, cfg.task_queue, retry=RetryPolicy(
             max_attempts=cfg.intake_max_attempts,
             base=timedelta(seconds=cfg.intake_retry_base_seconds),
-            cap=timedelta(seconds=cfg.intake_retry_cap_seconds)))
+            cap=timedelta(seconds=cfg.intake_retry_cap_seconds)),
+        lease_seconds=cfg.intake_lease_seconds)
     if args.feeder_only:
         assert feeder is not None
         log.info("feeder started", task_queue=cfg.task_queue, temporal=cfg.temporal_address)

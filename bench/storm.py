@@ -27,6 +27,10 @@ What it does, in one run:
    messages/s into the inbox = N / (first send -> last case recorded), the
    last case's time taken from the database (`events.recorded_at` of the
    case's first event); intake rate = N / (first send -> last ack).
+   With --workers K and --webs W (issue 12: scale-out), K-1 more
+   `python -m worker` processes (each with its feeder and its own metrics
+   port) run beside the stack's worker, and W-1 more web processes beside
+   its web app; the senders are spread over all W web processes in turn.
 4. Prints a report and writes bench/results/storm-<UTC timestamp>.json with
    the machine, the parameters, the numbers and the CPU used per process
    (Temporal dev server, worker, web app, PostgreSQL, this script), sampled
@@ -413,21 +417,24 @@ async def activate_account(http: httpx.AsyncClient) -> str:
 
 
 async def run_storm(stack: Stack, count: int, concurrency: int, seed: int, rate: float,
-                    stall_timeout: float, cpu: CpuSampler) -> dict[str, Any]:
+                    stall_timeout: float, cpu: CpuSampler,
+                    more_web_urls: Sequence[str] = ()) -> dict[str, Any]:
     assert stack.database_url is not None
     # Two connections: the progress line and the waiting loop query at once.
     db = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=2)
     base_url = stack.config.web_url.replace("localhost", "127.0.0.1")
+    web_urls = [base_url, *more_web_urls]  # the senders take them in turn
     http = httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(60.0))
     # One client with one connection per sender. Measured with the web app
     # alone (no feeder, no workflows): one shared AsyncClient with 64
     # connections spent 9.8 ms of client CPU per request and gave 104 req/s,
     # p99 3.3 s; 64 clients of one connection each 2.2 ms, 395 req/s, p99
     # 333 ms. The shared pool measured httpx, not the webhook.
-    senders = [httpx.AsyncClient(base_url=base_url, timeout=httpx.Timeout(60.0),
+    senders = [httpx.AsyncClient(base_url=web_urls[i % len(web_urls)],
+                                 timeout=httpx.Timeout(60.0),
                                  limits=httpx.Limits(max_connections=1,
                                                      max_keepalive_connections=1))
-               for _ in range(concurrency)]
+               for i in range(concurrency)]
     try:
         temporal = await Client.connect(stack.config.effective_temporal_address,
                                         namespace=stack.config.namespace)
@@ -618,6 +625,7 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
         "messages": count,
         "concurrency": concurrency,
         "client": "one httpx.AsyncClient with one connection per sender, warmed up",
+        "web_processes": len({str(c.base_url) for c in senders}),
         "rate_limit_per_s": rate or None,
         "paced_sends_behind_schedule_max_s": round(behind_max, 3) if rate else None,
         "acked": len(latencies),
@@ -883,6 +891,8 @@ def report(result: dict[str, Any]) -> str:
                     f"{result['machine']['memory_gib']} GiB"),
         ("ceiling (no-op wf/s)", f"{c.get('workflows_per_s')}  ({c.get('completed')} of "
                                  f"{c.get('workflows')} in {c.get('seconds')} s)"),
+        ("processes", f"{(result.get('parameters') or {}).get('workers', 1)} worker(s), "
+                      f"{(result.get('parameters') or {}).get('webs', 1)} web process(es)"),
         ("storm messages", f"{s.get('messages')} at concurrency {s.get('concurrency')}"
                            + (f", paced at {s['rate_limit_per_s']:g}/s"
                               if s.get("rate_limit_per_s") else "")
@@ -935,6 +945,9 @@ async def amain(args: argparse.Namespace) -> int:
         loop.add_signal_handler(sig, on_signal, sig)
 
     base = fresh_stack_environment("kanalvakt-storm-")
+    # The stack's worker's metrics port: a free one, not the default 9464
+    # another stack on this machine may hold.
+    os.environ["KANALVAKT_WORKER_HEALTH_PORT"] = str(free_ports(1)[0])
     state_dir = base.state_dir
     config = dataclasses.replace(
         base,
@@ -958,6 +971,7 @@ async def amain(args: argparse.Namespace) -> int:
                        "ceiling_workflows": ceiling_count, "seed": args.seed,
                        "rate_per_s": args.rate or None,
                        "worker_command": args.worker_command, "feeders": args.feeders,
+                       "workers": args.workers, "webs": args.webs,
                        "stall_timeout_s": args.stall_timeout,
                        # deploy.stack gives the children a bytecode cache
                        # (in the state folder where the environment forbids one).
@@ -972,10 +986,18 @@ async def amain(args: argparse.Namespace) -> int:
     keep = args.keep_state
     cpu_task: asyncio.Future[None] | None = None
     feeders: list[asyncio.subprocess.Process] = []
+    more_workers: list[asyncio.subprocess.Process] = []
+    more_webs: list[asyncio.subprocess.Process] = []
+    more_web_urls: list[str] = []
     try:
         await stack.start()
         print(stack.summary(), flush=True)
         feeders = await start_feeders(stack, args.feeders - 1, state_dir)
+        more_workers = await start_workers(
+            stack, args.workers - 1, state_dir,
+            shlex.split(args.worker_command) if args.worker_command
+            else [sys.executable, "-m", "worker"])
+        more_webs, more_web_urls = await start_webs(stack, args.webs - 1, state_dir)
         assert stack.database_url is not None
         pg = await asyncpg.connect(stack.database_url)
         try:
@@ -993,7 +1015,11 @@ async def amain(args: argparse.Namespace) -> int:
         groups["worker"] = (by_name["worker"], True)
         for n, feeder in enumerate(feeders, start=2):
             groups[f"feeder{n}"] = (feeder.pid, True)
+        for n, extra in enumerate(more_workers, start=2):
+            groups[f"worker{n}"] = (extra.pid, True)
         groups["web"] = (by_name["web app"], True)
+        for n, extra in enumerate(more_webs, start=2):
+            groups[f"web{n}"] = (extra.pid, True)
         if pg_pid:
             groups["postgres"] = (pg_pid, True)
         groups["bench"] = (os.getpid(), False)
@@ -1002,17 +1028,18 @@ async def amain(args: argparse.Namespace) -> int:
         cpu_task = asyncio.ensure_future(cpu.run())
         result["stack"] = {
             "temporal": temporal_storage(temporal_pid),
-            "worker": "python -m worker (default Worker options), one process",
+            "worker": f"python -m worker (default Worker options), {args.workers} "
+                      f"process{'es' if args.workers > 1 else ''}, each with its feeder",
             "extra_feeders": f"{len(feeders)} x python -m worker --feeder-only",
             "feeder": feeder_settings(),
-            "web": "uvicorn web.app:app, one process",
+            "web": f"uvicorn web.app:app, {args.webs} process{'es' if args.webs > 1 else ''}",
             "postgres": "embedded (pgserver), default settings",
         }
 
         result["ceiling"] = await measure_ceiling(
             config.effective_temporal_address, ceiling_count, args.concurrency, cpu)
         result["storm"] = await run_storm(stack, count, args.concurrency, args.seed,
-                                          args.rate, args.stall_timeout, cpu)
+                                          args.rate, args.stall_timeout, cpu, more_web_urls)
         ceiling_rate = result["ceiling"]["workflows_per_s"]
         storm_rate = result["storm"]["messages_per_s"]
         ratio = round(storm_rate / ceiling_rate, 3) if storm_rate and ceiling_rate else None
@@ -1046,8 +1073,8 @@ async def amain(args: argparse.Namespace) -> int:
         keep = True
     finally:
         state["stopping"] = True
-        for feeder in feeders:
-            await stop_process(feeder)
+        for extra in (*feeders, *more_workers, *more_webs):
+            await stop_process(extra)
         if cpu_task is not None:
             cpu_task.cancel()
         say("stopping the stack")
@@ -1084,6 +1111,66 @@ async def start_feeders(stack: Stack, count: int, state_dir: Path
     if out:
         say(f"{len(out)} more feeder processes: pids {', '.join(str(p.pid) for p in out)}")
     return out
+
+
+async def start_workers(stack: Stack, count: int, state_dir: Path, argv: Sequence[str]
+                        ) -> list[asyncio.subprocess.Process]:
+    """`count` more worker processes beside the stack's (issue 12: scale-out),
+    each with its intake feeder and a metrics and health port of its own;
+    each logs to worker-<n>.log in the state folder. Ready when /readyz
+    answers 200 (polling Temporal)."""
+    if count < 1:
+        return []
+    env = stack._child_env()  # noqa: SLF001 - the environment the stack gives its children
+    out = []
+    ports = free_ports(count)
+    for n, port in enumerate(ports, start=2):
+        log = (state_dir / f"worker-{n}.log").open("ab")
+        out.append(await asyncio.create_subprocess_exec(
+            *argv, cwd=str(settings.ROOT),
+            env={**env, "KANALVAKT_WORKER_HEALTH_HOST": "127.0.0.1",
+                 "KANALVAKT_WORKER_HEALTH_PORT": str(port), "KANALVAKT_SERVICE": f"worker{n}"},
+            stdout=log, stderr=asyncio.subprocess.STDOUT, start_new_session=True))
+        log.close()
+    for port in ports:
+        await wait_for_url(f"http://127.0.0.1:{port}/readyz", "a worker's readiness")
+    say(f"{len(out)} more worker processes: pids {', '.join(str(p.pid) for p in out)}")
+    return out
+
+
+async def start_webs(stack: Stack, count: int, state_dir: Path
+                     ) -> tuple[list[asyncio.subprocess.Process], list[str]]:
+    """`count` more web processes (uvicorn web.app:app) on free ports beside
+    the stack's; each logs to web-<n>.log in the state folder."""
+    if count < 1:
+        return [], []
+    env = stack._child_env()  # noqa: SLF001 - the environment the stack gives its children
+    out, urls = [], []
+    for n, port in enumerate(free_ports(count), start=2):
+        log = (state_dir / f"web-{n}.log").open("ab")
+        out.append(await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "uvicorn", "web.app:app", "--host", "127.0.0.1",
+            "--port", str(port), cwd=str(settings.ROOT),
+            env={**env, "KANALVAKT_WEB_PORT": str(port), "KANALVAKT_SERVICE": f"web{n}"},
+            stdout=log, stderr=asyncio.subprocess.STDOUT, start_new_session=True))
+        log.close()
+        urls.append(f"http://127.0.0.1:{port}")
+    for url in urls:
+        await wait_for_url(f"{url}/livez", "a web process")
+    say(f"{len(out)} more web processes: {', '.join(urls)}")
+    return out, urls
+
+
+async def wait_for_url(url: str, what: str, seconds: float = 120) -> None:
+    began = time.perf_counter()
+    async with httpx.AsyncClient(timeout=2) as http:
+        while True:
+            with contextlib.suppress(httpx.HTTPError):
+                if (await http.get(url)).status_code == 200:
+                    return
+            if time.perf_counter() - began > seconds:
+                raise RuntimeError(f"{what} did not answer 200 at {url} in {seconds:.0f} s")
+            await asyncio.sleep(0.25)
 
 
 async def stop_process(proc: asyncio.subprocess.Process) -> None:
@@ -1150,6 +1237,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--feeders", type=int, default=1,
                         help="intake feeder processes: the worker's own and K-1 more "
                              "`python -m worker --feeder-only` (default 1)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes (`python -m worker`, each with its intake "
+                             "feeder): the stack's own and K-1 more (default 1)")
+    parser.add_argument("--webs", type=int, default=1,
+                        help="web processes the deliveries are spread over: the stack's own "
+                             "and W-1 more (default 1)")
     parser.add_argument("--worker-command", default=None,
                         help="run this instead of `python -m worker` (to measure a candidate "
                              "change without editing the worker); split like a shell would")
@@ -1161,8 +1254,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="give up waiting for the inbox after this many seconds without "
                              "a new case (default 180)")
     args = parser.parse_args(argv)
-    if args.messages < 1 or args.concurrency < 1 or args.feeders < 1:
-        parser.error("--messages, --concurrency and --feeders must be at least 1")
+    if min(args.messages, args.concurrency, args.feeders, args.workers, args.webs) < 1:
+        parser.error("--messages, --concurrency, --feeders, --workers and --webs must be "
+                     "at least 1")
     # pgserver narrates every pg_ctl call at INFO; platformdirs warns about XDG_RUNTIME_DIR.
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("pgserver").setLevel(logging.WARNING)
