@@ -285,7 +285,40 @@ def test_the_pods_settings_load_with_their_secrets_mounted_and_pass_production_c
             check_settings(cfg)  # raises UnsafeSettings naming what is missing
 
 
-def test_every_secret_setting_is_mounted_and_productions_are_not_optional() -> None:
+def _passes_production(cfg: settings.Settings) -> bool:
+    """What a process refuses to start without in production: a database,
+    the payload keys (codec.py), and for the web app check_settings."""
+    try:
+        codec_from_settings(cfg.payload_keys, cfg.production)
+        check_settings(cfg)
+    except Exception:  # PayloadKeyError, UnsafeSettings: each names what is missing
+        return False
+    return bool(cfg.database_url)
+
+
+def _required_in_production(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> set[str]:
+    """The secret settings production cannot do without, found by leaving
+    each out in turn (from the code's own checks, not a list of ours)."""
+    spec = _pod_specs()["kanalvakt-web"]
+    env = _container_env(spec, spec.pod["containers"][0])
+    values = _secret_values()
+    required = set()
+    for left_out in [None, *sorted(values)]:
+        folder = tmp_path / f"without-{left_out}"
+        folder.mkdir()
+        for key, value in values.items():
+            if key != left_out:
+                (folder / key).write_text(value, encoding="utf-8")
+        cfg = _load_with(monkeypatch, {**env, settings.SECRETS_DIR_VARIABLE: str(folder)})
+        if left_out is None:
+            assert _passes_production(cfg), "fails with every secret there"
+        elif not _passes_production(cfg):
+            required.add(left_out)
+    return required
+
+
+def test_every_secret_setting_is_mounted_and_productions_are_not_optional(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     template = yaml.safe_load((K8S / "secret.example.yaml").read_text(encoding="utf-8"))
     assert set(template["stringData"]) == _secret_variables()
     mounted: dict[str, bool] = {}
@@ -294,9 +327,9 @@ def test_every_secret_setting_is_mounted_and_productions_are_not_optional() -> N
         for key, optional in keys.items():
             mounted[key] = mounted.get(key, True) and optional
     assert set(mounted) == _secret_variables()
-    # What the processes refuse to start without in production.
-    required = {"DATABASE_URL", "KANALVAKT_PAYLOAD_KEYS", "KANALVAKT_SESSION_SECRET",
-                "KANALVAKT_OIDC_CLIENT_SECRET"}
+    required = _required_in_production(tmp_path, monkeypatch)
+    assert {"DATABASE_URL", "KANALVAKT_PAYLOAD_KEYS", "KANALVAKT_SESSION_SECRET",
+            "KANALVAKT_OIDC_CLIENT_SECRET"} <= required
     assert required <= {key for key, optional in mounted.items() if not optional}
 
 
@@ -350,14 +383,23 @@ def test_grace_periods_outlast_the_shutdown_settings_and_the_probes_the_start() 
                * _seconds(web_env, "KANALVAKT_STARTUP_MAX_DELAY"))
     assert startup["periodSeconds"] * startup["failureThreshold"] >= waiting
 
-    for container, port in ((worker_container, int(_seconds(worker_env,
-                                                            "KANALVAKT_WORKER_HEALTH_PORT"))),
-                            (web_container, int(_seconds(web_env, "KANALVAKT_WEB_PORT")))):
+    for spec, container, port in (
+            (worker, worker_container, int(_seconds(worker_env, "KANALVAKT_WORKER_HEALTH_PORT"))),
+            (web, web_container, int(_seconds(web_env, "KANALVAKT_WEB_PORT")))):
         (declared,) = container["ports"]
         assert declared["containerPort"] == port
+        annotations = _k8s_template_annotations(spec.name)
+        assert annotations["prometheus.io/port"] == str(port)
         assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
         assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
         assert container["resources"]["requests"] and container["resources"]["limits"]
+
+
+def _k8s_template_annotations(name: str) -> dict[str, str]:
+    (doc,) = [d for _, d in _k8s_documents()
+              if d["kind"] == "Deployment" and d["metadata"]["name"] == name]
+    annotations: dict[str, str] = doc["spec"]["template"]["metadata"]["annotations"]
+    return annotations
 
 
 # --------------------------------------------------------------------------
@@ -520,6 +562,13 @@ def test_compose_grace_periods_outlast_the_shutdown_settings() -> None:
         worker_env, "KANALVAKT_WORKER_SHUTDOWN_SECONDS") + 10
     assert _duration(services["web"]["stop_grace_period"]) >= _seconds(
         web_env, "KANALVAKT_WEB_SHUTDOWN_SECONDS") + 5
+    # The healthchecks ask the ports the settings open.
+    worker_port = int(_seconds(worker_env, "KANALVAKT_WORKER_HEALTH_PORT"))
+    web_port = int(_seconds(web_env, "KANALVAKT_WEB_PORT"))
+    assert f":{worker_port}/readyz" in " ".join(services["worker"]["healthcheck"]["test"])
+    assert f":{web_port}/readyz" in " ".join(services["web"]["healthcheck"]["test"])
+    (published,) = services["web"]["ports"]
+    assert published.rsplit(":", 1)[1] == str(web_port)
 
 
 def _codec_prefix() -> str:
