@@ -6,8 +6,11 @@
 #
 # The image sources this file (it is mounted read-only, not executable), so
 # it sets no shell options and never exits.
-temporal_password="$(cat /run/secrets/temporal_db_password)"
-kanalvakt_password="$(cat /run/secrets/kanalvakt_db_password)"
+# (KV_INIT_SECRETS: another folder of those files, for the test that runs
+# this script against a real PostgreSQL.)
+kv_secrets="${KV_INIT_SECRETS:-/run/secrets}"
+temporal_password="$(cat "$kv_secrets/temporal_db_password")"
+kanalvakt_password="$(cat "$kv_secrets/kanalvakt_db_password")"
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname postgres \
     -v temporal_password="$temporal_password" \
     -v kanalvakt_password="$kanalvakt_password" <<'SQL'
@@ -17,4 +20,4 @@ CREATE DATABASE temporal_visibility OWNER temporal;
 CREATE ROLE kanalvakt LOGIN PASSWORD :'kanalvakt_password';
 CREATE DATABASE kanalvakt OWNER kanalvakt;
 SQL
-unset temporal_password kanalvakt_password
+unset kv_secrets temporal_password kanalvakt_password

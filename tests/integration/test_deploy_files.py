@@ -35,6 +35,7 @@ The last tests feed each check a broken copy and see it fail."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import os
@@ -46,8 +47,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg
 import jsonschema
 import kubernetes_validate
 import pytest
@@ -56,6 +58,7 @@ from temporalio.envconfig import ClientConfigProfile
 
 import settings
 from codec import codec_from_settings, new_key_spec
+from store.db import migrate, migration_files
 from web.codec_api import codec_router
 from web.pages import check_settings
 
@@ -505,6 +508,63 @@ def test_make_secrets_writes_every_secret_compose_mounts_and_keeps_them(tmp_path
     again = _make_secrets(folder)
     assert "created" not in again.stdout
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_the_compose_shell_scripts_parse() -> None:
+    for script in sorted(COMPOSE_DIR.glob("*.sh")):
+        checked = subprocess.run(["sh", "-n", str(script)], capture_output=True, text=True,
+                                 timeout=30)
+        assert checked.returncode == 0, f"{script.name}: {checked.stderr}"
+
+
+async def test_compose_postgres_init_makes_owners_that_are_not_superusers_and_migrate(
+        pg_server: str, tmp_path: Path) -> None:
+    """compose/postgres-init.sh, run with psql against a real PostgreSQL as
+    the postgres image runs it; then `kanalvakt migrate` as the role it
+    made: the migrations need no superuser."""
+    server = urlsplit(pg_server)
+    admin = await asyncpg.connect(pg_server)
+    try:
+        taken = await admin.fetchval(
+            "SELECT count(*) FROM pg_roles WHERE rolname IN ('kanalvakt', 'temporal')")
+        if taken:
+            pytest.skip("this PostgreSQL server already has the roles kanalvakt or temporal")
+        folder = tmp_path / "secrets"
+        await asyncio.to_thread(_make_secrets, folder)
+        query = dict(part.split("=", 1) for part in server.query.split("&") if "=" in part)
+        env = {**os.environ, "KV_INIT_SECRETS": str(folder),
+               "POSTGRES_USER": server.username or "postgres",
+               "PGHOST": query.get("host") or server.hostname or "localhost",
+               "PGPORT": str(server.port or 5432), "PGPASSWORD": server.password or ""}
+        done = await asyncio.to_thread(
+            subprocess.run, ["sh", str(COMPOSE_DIR / "postgres-init.sh")], env=env,
+            capture_output=True, text=True, timeout=60)
+        try:
+            assert done.returncode == 0, done.stderr
+            roles = await admin.fetch("SELECT rolname, rolsuper, rolcreatedb, rolcreaterole "
+                                      "FROM pg_roles WHERE rolname IN ('kanalvakt', 'temporal')")
+            assert {r["rolname"] for r in roles} == {"kanalvakt", "temporal"}
+            assert not any(r["rolsuper"] or r["rolcreatedb"] or r["rolcreaterole"]
+                           for r in roles)
+            owners = dict(await admin.fetch(
+                "SELECT datname, pg_get_userbyid(datdba) FROM pg_database "
+                "WHERE datname IN ('kanalvakt', 'temporal', 'temporal_visibility')"))
+            assert owners == {"kanalvakt": "kanalvakt", "temporal": "temporal",
+                              "temporal_visibility": "temporal"}
+            password = (folder / "kanalvakt_db_password").read_text(encoding="utf-8")
+            as_kanalvakt = urlunsplit(server._replace(
+                netloc=f"kanalvakt:{password}@{server.hostname or ''}"
+                       + (f":{server.port}" if server.port else ""),
+                path="/kanalvakt"))
+            applied = await migrate(as_kanalvakt, payload_keys="")
+            assert applied == [p.name for p in migration_files()]
+        finally:
+            for database in ("kanalvakt", "temporal", "temporal_visibility"):
+                await admin.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+            await admin.execute("DROP ROLE IF EXISTS kanalvakt")
+            await admin.execute("DROP ROLE IF EXISTS temporal")
+    finally:
+        await admin.close()
 
 
 def test_compose_services_settings_load_from_their_secrets_and_pass_production_checks(
