@@ -29,7 +29,12 @@ checked here, each failure naming the file and the place:
   TLS server name, the codec endpoint (the web app's own route) and the
   Temporal UI's origin among the codec's CORS origins;
 - deploy/compose/make-secrets.sh (run here) writes every secret compose
-  mounts, consistently, and keeps them when run again.
+  mounts, consistently, and keeps them when run again;
+- what of compose can run here does: postgres-init.sh with psql against a
+  real PostgreSQL (owners that are not superusers; Kanalvakt's migrations
+  then applied as its owner), temporal-namespace.sh with the `temporal` CLI
+  against a real Temporal dev server (twice: created, then in place, with
+  the Helm values' retention); every compose script parses.
 
 The last tests feed each check a broken copy and see it fail."""
 
@@ -43,6 +48,7 @@ import re
 import shlex
 import subprocess
 import tomllib
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,11 +60,14 @@ import jsonschema
 import kubernetes_validate
 import pytest
 import yaml
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest
 from temporalio.envconfig import ClientConfigProfile
+from temporalio.testing import WorkflowEnvironment
 
 import settings
 from codec import codec_from_settings, new_key_spec
 from store.db import migrate, migration_files
+from tests.support import DEV_SERVER
 from web.codec_api import codec_router
 from web.pages import check_settings
 
@@ -565,6 +574,45 @@ async def test_compose_postgres_init_makes_owners_that_are_not_superusers_and_mi
             await admin.execute("DROP ROLE IF EXISTS temporal")
     finally:
         await admin.close()
+
+
+def _retention_seconds(text: str) -> int:
+    match = re.fullmatch(r"(\d+)([hd])", text)
+    assert match, text
+    return int(match.group(1)) * (86400 if match.group(2) == "d" else 3600)
+
+
+async def test_compose_namespace_script_creates_the_namespace_once_with_its_retention() -> None:
+    """compose/temporal-namespace.sh, run with the `temporal` CLI against a
+    real Temporal dev server, twice; the retention is the Helm values' one."""
+    compose_env = _compose({})["services"]["temporal-namespace"]["environment"]
+    helm_namespaces = _helm_values()["server"]["config"]["namespaces"]["namespace"]
+    (helm_retention,) = [n["retention"] for n in helm_namespaces
+                         if n["name"] == compose_env["NAMESPACE"]]
+    retention = _retention_seconds(compose_env["RETENTION"])
+    assert retention == _retention_seconds(helm_retention)
+
+    env = await WorkflowEnvironment.start_local(dev_server_existing_path=DEV_SERVER, ui=False,
+                                                dev_server_log_level="error")
+    try:
+        namespace = f"kanalvakt-{uuid.uuid4().hex[:8]}"
+        run_env = {**os.environ, "PATH": f"{Path(DEV_SERVER).parent}:{os.environ['PATH']}",
+                   "TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+                   "NAMESPACE": namespace, "RETENTION": compose_env["RETENTION"]}
+        outputs = []
+        for _ in range(2):
+            done = await asyncio.to_thread(
+                subprocess.run, ["sh", str(COMPOSE_DIR / "temporal-namespace.sh")],
+                env=run_env, capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stdout + done.stderr
+            outputs.append(done.stdout)
+        assert f"namespace {namespace}: created" in outputs[0]
+        assert f"namespace {namespace}: in place" in outputs[1]
+        described = await env.client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=namespace))
+        assert described.config.workflow_execution_retention_ttl.seconds == retention
+    finally:
+        await env.shutdown()
 
 
 def test_compose_services_settings_load_from_their_secrets_and_pass_production_checks(
