@@ -178,13 +178,17 @@ async def _active_account(sink: _Sink, directory: Directory, rng: random.Random,
 
 async def generate(pool: asyncpg.Pool, directory: Directory, events: int, *, seed: int = 15,
                    accounts: int = 10, live: bool = False, neglected: float = 0.05,
-                   progress: Callable[[int], Awaitable[None]] | None = None) -> int:
+                   progress: Callable[[int], Awaitable[None]] | None = None,
+                   first_account: int = 0) -> int:
     """About `events` events of a realistic mix on the record (see the module's
-    docstring), decided by the domain at increasing times; returns how many."""
+    docstring), decided by the domain at increasing times; returns how many.
+    Accounts are numbered from `first_account` (another record beside an
+    earlier one: other accounts, so other message streams)."""
     rng = random.Random(seed)
     sink = _Sink(pool, live)
     now = datetime(2026, 3, 2, 8, 0, tzinfo=TZ)  # a Monday morning
-    streams = [await _active_account(sink, directory, rng, n, now) for n in range(accounts)]
+    streams = [await _active_account(sink, directory, rng, first_account + n, now)
+               for n in range(accounts)]
     open_cases: list[_Stream] = []
     # The cases' next deadlines (due, tie-break, the state version it was
     # computed for): an entry whose case moved on since is skipped.
