@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from operator import attrgetter
 from zoneinfo import ZoneInfo
 
@@ -72,6 +73,7 @@ def counts_for_day(check_in: CheckIn, duty: Duty) -> date | None:
     return local.date()
 
 
+@lru_cache(maxsize=4096)  # issue 15: asked for the same day on every check-in
 def _instant(day: date, at: time, zone: ZoneInfo) -> datetime | None:
     """The one instant that is `at` on `day` in `zone`, or None where the
     clock skips or repeats it (a change to or from summer time)."""
