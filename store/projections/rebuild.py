@@ -133,6 +133,9 @@ _FIRED_COLUMNS = ("event_id", "recipients", "account_id", "kind", "step", "stage
                   "created_at", "case_id")
 _FIRED_STAGING = ("event_id uuid, recipients text[], account_id uuid, kind text, step text, "
                   "stage text, due timestamptz, created_at timestamptz, case_id text")
+# The kinds of message event with rows of their own (Replay._message_rows).
+_MESSAGE_ROWS = frozenset(("MessageRegistered", "MessageDisposed", "MessageReminderSent",
+                           "MessageEscalated", "ReplySubmittedForApproval", "ReplySentBack"))
 # Kept whole in memory and written at the end (later events update their rows).
 _AT_THE_END = ("accounts", "public_register", "registrar_inbox", "watch_items",
                "monitoring_tasks", "snapshots", "snapshot_screenshot_requests", "crisis_modes",
@@ -241,7 +244,8 @@ class _Replay:
         m = self.m
         typed = acc.parse_event(event.data)
         known = m.accounts.get(event.stream_id)
-        if isinstance(typed, acc.AccountRequested):
+        kind = typed.type  # not isinstance: a pydantic class's check is an ABC's, slow
+        if kind == "AccountRequested":
             before = None
         elif known is None:
             raise LookupError(f"no account row for {event.stream_id}")
@@ -257,7 +261,6 @@ class _Replay:
         account = known
         account_id, state = account.account_id, account.state
         tables = m.tables
-        kind = event.event_type
         # PublicRegisterProjection (R-07, R-37)
         register = tables["public_register"]
         if kind == "ListedInRegister":
@@ -280,7 +283,8 @@ class _Replay:
             self._notify_fired(event, _NOTIFICATION_KINDS[kind],
                                event.stream_id.removeprefix(_ACCOUNT), None, typed.due)
         # RegistrarInboxProjection (R-38)
-        if isinstance(typed, acc.FinalSnapshotArchived):
+        if kind == "FinalSnapshotArchived":
+            assert isinstance(typed, acc.FinalSnapshotArchived)
             package = typed.package
             tables["registrar_inbox"].setdefault(package.package_id, _row("registrar_inbox", (
                 package.package_id, account_id, state.municipality_id, "final_snapshot",
@@ -366,8 +370,9 @@ class _Replay:
     def _message(self, event: _Event) -> None:
         m = self.m
         typed = msg.parse_event(event.data)
+        kind = typed.type  # not isinstance: a pydantic class's check is an ABC's, slow
         case = m.cases.get(event.stream_id)
-        if isinstance(typed, msg.MessageReceived | msg.StaffPostRecorded):
+        if kind == "MessageReceived" or kind == "StaffPostRecorded":
             state = msg.evolve(None, typed)
             if case is None:
                 case = _Case(state, case_head(state), event.version, None, in_db=False)
@@ -377,6 +382,25 @@ class _Replay:
                 raise LookupError(f"no message case {event.stream_id}")
             state = msg.evolve(case.state, typed)
         case.state, case.version, case.dirty = state, event.version, True
+        if kind in _MESSAGE_ROWS:
+            self._message_rows(event, typed, state)
+        # CrisisProjection: the crisis tag (R-39) and the storm's count (R-40).
+        if kind == "MessageReceived" or kind == "CrisisRulesApplied":
+            if state.crisis_id is not None:
+                case.crisis_id = state.crisis_id
+        if kind == "MessageReceived":
+            first = case.first
+            if not first[5]:  # from_staff
+                received: datetime = first[7]
+                key = (first[1], received.replace(second=0, microsecond=0))
+                counts = m.storm_counts.setdefault(key, [0, 0])
+                counts[0] += 1
+                counts[1] += state.mood == "critical"
+
+    def _message_rows(self, event: _Event, typed: msg.MessageEvent,
+                      state: msg.MessageState) -> None:
+        """The insert-only rows of the few kinds of message event that have any."""
+        m = self.m
         match typed:
             case msg.MessageRegistered():
                 m.inserts["diarium"].append((
@@ -392,18 +416,6 @@ class _Replay:
                                    state.account_id, state.case_id, typed.due)
             case msg.ReplySubmittedForApproval() | msg.ReplySentBack():
                 self._notify(approval_rows(_as_recorded(event), typed, state))
-        # CrisisProjection: the crisis tag (R-39) and the storm's count (R-40).
-        if event.event_type in ("MessageReceived", "CrisisRulesApplied"):
-            if state.crisis_id is not None:
-                case.crisis_id = state.crisis_id
-        if event.event_type == "MessageReceived":
-            first = case.first
-            if not first[5]:  # from_staff
-                received: datetime = first[7]
-                key = (first[1], received.replace(second=0, microsecond=0))
-                counts = m.storm_counts.setdefault(key, [0, 0])
-                counts[0] += 1
-                counts[1] += state.mood == "critical"
 
     def _snapshot(self, event: _Event) -> None:
         tables = self.m.tables
