@@ -879,23 +879,33 @@ async def _drop_shadows(conn: asyncpg.Connection) -> None:
 
 async def _rebuild(reader: asyncpg.Connection, writer: asyncpg.Connection, batch: int,
                    progress: TextIO | None) -> int:
+    # The indexes that no write of the build needs (not unique: no ON
+    # CONFLICT, no lookup by key) are made after it, in one pass each.
+    later: list[str] = []
     async with writer.transaction():
         await _drop_shadows(writer)  # a rebuild that was stopped left them
         for table in TABLES:
             await writer.execute(
                 f"CREATE TABLE {table}{SUFFIX} (LIKE {table} INCLUDING ALL)")
+            for name, definition in await writer.fetch(
+                    "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                    "JOIN pg_class i ON i.oid = x.indexrelid "
+                    "WHERE x.indrelid = $1::regclass AND NOT x.indisunique",
+                    f"{table}{SUFFIX}"):
+                later.append(definition)
+                await writer.execute(f'DROP INDEX "{name}"')
 
     report = Progress(progress, 0)
     run = _Run(writer, report)
     try:
-        return await _build_and_swap(reader, writer, run, batch)
+        return await _build_and_swap(reader, writer, run, batch, later)
     finally:
         with contextlib.suppress(Exception):
             await run.drain()  # a failed batch's write, before the connection is used again
 
 
 async def _build_and_swap(reader: asyncpg.Connection, writer: asyncpg.Connection, run: _Run,
-                          batch: int) -> int:
+                          batch: int, later: list[str]) -> int:
     report = run.report
     async with reader.transaction(isolation="repeatable_read", readonly=True):
         report.total = await reader.fetchval("SELECT count(*) FROM events")
@@ -913,6 +923,8 @@ async def _build_and_swap(reader: asyncpg.Connection, writer: asyncpg.Connection
         if waiting < CATCH_UP_SMALL:
             break
     await run.flush()
+    for definition in later:
+        await writer.execute(definition)
     await writer.execute("; ".join(f"ANALYZE {t}{SUFFIX}" for t in TABLES))
 
     async with writer.transaction():
