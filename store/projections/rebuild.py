@@ -1,37 +1,47 @@
 """Rebuilding the read models from the record, fast (issue 15: at least
 20,000 events/s; the event-at-a-time replay of `EventStore.rebuild` did
-1,406).
+1,406) and without stopping writes (issue 12 part 6).
 
-The live projections (store/projections/__init__.py, monitoring_projection.py,
-snapshot.py, crisis.py) apply one event at a time with a few SQL statements
-each, inside the append's transaction: right for one append, slow for a
-replay of the whole record, which paid a round trip per statement and
-parsed the stored account or case state back from JSON for every event.
-Here the same projections are applied in memory instead:
+The live projections (store/projections/accounts.py, messages.py,
+monitoring.py, snapshots.py, crisis.py) apply one event at a time with a few
+SQL statements each, inside the append's transaction: right for one
+append, slow for a replay of the whole record. Here the same projections
+are applied in memory instead:
 
 - the events are read in large ordered batches through a server-side
-  cursor, in the transaction that holds the SHARE lock on `events`;
+  cursor, the next batch read while one is folded;
 - an account's and a case's folded state stays in memory between its
   events (the same `domain.account.evolve` / `domain.message.evolve`), and
-  its row is computed once per batch, from the last event, with the same
-  helpers the live projections use;
-- rows are written with COPY: insert-only tables per batch through a
-  staging table and `INSERT ... ON CONFLICT DO NOTHING` in event order (the
-  live statements' semantics); message cases from a write-back cache (new
-  ones copied, known ones updated from a staging table) when it holds more
-  than `CASE_CACHE` cases and at the end; the small tables that later
-  events update (accounts, register, watch items, snapshots, crises ...)
-  once at the end.
+  its row is computed once, from its last event, with the same helpers the
+  live projections use;
+- rows are written with COPY on a second connection while the next batch
+  is folded: insert-only tables keyed by their event directly, the others
+  through a staging table and `INSERT ... ON CONFLICT DO NOTHING` in event
+  order (the live statements' semantics); message cases from a write-back
+  cache (new ones copied, known ones updated from a staging table) when it
+  holds more than `CASE_CACHE` cases and at the end; the small tables that
+  later events update (accounts, register, watch items, snapshots, crises
+  ...) once at the end.
 
 Memory stays bounded by the accounts, snapshots and crises (small) and by
 `CASE_CACHE` message cases: past that, the cache is written and emptied
 after a batch, and cases are read back when their next event comes.
 
-Every table of `TABLES` is emptied and rebuilt; `covers` says whether a
-list of projections is exactly the app's, so an unknown projection falls
-back to the event-at-a-time replay (EventStore.rebuild). The fast and live
-paths give identical tables: tests/integration/test_read_model_rebuild_fast.py
-compares every read-model table row by row over a record of every kind.
+Everything is written to shadow tables (`<table>_rebuild`, like the live
+ones) from one snapshot of the log, without a lock; the events appended
+meanwhile are caught up (by position, and the gaps below it that a snapshot
+cannot see yet), and only the last catch-up and the swap (drop, rename,
+index names kept) hold appends back with `LOCK TABLE events IN SHARE MODE`:
+see `rebuild` and docs/decisions.md, "Rebuilding the read models beside the
+live ones".
+
+Every table of `TABLES` is rebuilt; `covers` says whether a list of
+projections is exactly the app's, so an unknown projection falls back to
+the event-at-a-time replay (EventStore.rebuild). The fast and live paths
+give identical tables: tests/integration/test_read_model_rebuild_fast.py
+compares every read-model table row by row over a record of every kind, and
+tests/integration/test_read_model_rebuild_online.py with appends made while
+the rebuild runs.
 """
 
 from __future__ import annotations
