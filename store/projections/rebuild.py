@@ -136,9 +136,11 @@ _COLUMNS = {
 _INSERT_ONLY = ("notifications", "diarium", "disposal_log", "check_ins", "published_posts",
                 "crisis_digests")
 # Notifications of fired steps, one row an event with its recipients (unnested
-# by PostgreSQL; a recipient named twice has the same row twice: one stays, as
-# live), and of crisis digests (keyed by digest and recipient, not by event).
-_MORE_INSERTS = ("fired_notifications", "digest_notifications")
+# by PostgreSQL; a recipient named twice is named once, the live first row).
+_MORE_INSERTS = ("fired_notifications",)
+# Tables whose rows are unique by construction while they are built (keyed by
+# their event, repeats dropped in memory): their keys are made after the build.
+_KEYED_LATER = ("notifications", "check_ins")
 _FIRED_COLUMNS = ("event_id", "recipients", "account_id", "kind", "step", "stage", "due",
                   "created_at", "case_id")
 _FIRED_STAGING = ("event_id uuid, recipients text[], account_id uuid, kind text, step text, "
@@ -201,6 +203,7 @@ class _Memory:
     storm_counts: dict[tuple[str, datetime], list[int]] = field(default_factory=dict)
     cases: dict[str, _Case] = field(default_factory=dict)
     screenshot_steps: dict[str, list[Any]] = field(default_factory=dict)
+    digest_notified: set[tuple[Any, str]] = field(default_factory=set)
 
 
 def _row(table: str, values: tuple[Any, ...]) -> dict[str, Any]:
@@ -373,8 +376,11 @@ class _Replay:
         recipients in an array (unnested by PostgreSQL: a fifth of the rows
         to encode)."""
         data: dict[str, Any] = event.data
+        recipients = data["recipients"]
+        if len(set(recipients)) < len(recipients):  # the first row of a recipient, as live
+            recipients = list(dict.fromkeys(recipients))
         self.m.inserts["fired_notifications"].append((
-            event.event_id, data["recipients"], account_id, kind, data["step"], data["stage"],
+            event.event_id, recipients, account_id, kind, data["step"], data["stage"],
             due, event.occurred_at, case_id))
 
     def _message(self, event: _Event) -> None:
@@ -557,10 +563,15 @@ class _Replay:
                     d.digest_id, d.crisis_id, d.municipality_id, d.period_start, d.period_end,
                     typed.at, d.messages, d.questions, d.critical, d.open, d.flagged,
                     json.loads(d.model_dump_json())))
-                m.inserts["digest_notifications"] += [
-                    (_digest_event_id(d.digest_id, who), who, None, "crisis_digest",
-                     d.digest_id, "crisis", d.period_end, event.occurred_at, None)
-                    for who in d.recipients]
+                # Keyed by digest and recipient, not by event: a digest
+                # compiled again keeps its first rows, as live.
+                for who in d.recipients:
+                    key = _digest_event_id(d.digest_id, who)
+                    if (key, who) not in m.digest_notified:
+                        m.digest_notified.add((key, who))
+                        m.inserts["notifications"].append((
+                            key, who, None, "crisis_digest", d.digest_id, "crisis",
+                            d.period_end, event.occurred_at, None))
 
     # ---- reading cases back, writing a batch
 
@@ -635,10 +646,7 @@ class _Replay:
                     f"INSERT INTO {self.t('notifications')} "
                     f"({', '.join(_COLUMNS['notifications'])}) SELECT "
                     + ", ".join(_FIRED_COLUMNS).replace("recipients", "unnest(recipients)")
-                    + " FROM {staging} ON CONFLICT DO NOTHING")
-            if writes.inserts["digest_notifications"]:
-                await self._insert_new(conn, "notifications",
-                                       writes.inserts["digest_notifications"])
+                    + " FROM {staging}")
             if writes.storm_counts:
                 target = self.t("storm_counts")
                 await self._copy_via_staging(
@@ -890,7 +898,8 @@ async def _drop_shadows(conn: asyncpg.Connection) -> None:
 async def _rebuild(reader: asyncpg.Connection, writer: asyncpg.Connection, batch: int,
                    progress: TextIO | None) -> int:
     # The indexes that no write of the build needs (not unique: no ON
-    # CONFLICT, no lookup by key) are made after it, in one pass each.
+    # CONFLICT, no lookup by key; and the keys of _KEYED_LATER) are made
+    # after it, in one pass each.
     later: list[str] = []
     async with writer.transaction():
         await _drop_shadows(writer)  # a rebuild that was stopped left them
@@ -904,6 +913,15 @@ async def _rebuild(reader: asyncpg.Connection, writer: asyncpg.Connection, batch
                     f"{table}{SUFFIX}"):
                 later.append(definition)
                 await writer.execute(f'DROP INDEX "{name}"')
+            if table in _KEYED_LATER:
+                for name, definition in await writer.fetch(
+                        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                        "WHERE conrelid = $1::regclass AND contype IN ('p', 'u')",
+                        f"{table}{SUFFIX}"):
+                    later.insert(0, f'ALTER TABLE {table}{SUFFIX} ADD CONSTRAINT "{name}" '
+                                    f"{definition}")
+                    await writer.execute(
+                        f'ALTER TABLE {table}{SUFFIX} DROP CONSTRAINT "{name}"')
 
     report = Progress(progress, 0)
     run = _Run(writer, report)
