@@ -101,6 +101,7 @@ from domain.account.events import (
     WatchItemReported,
     WatchItemResolved,
     parse_event,
+    parse_event_json,
 )
 from domain.account.evolution import (
     evolve,
@@ -322,6 +323,7 @@ __all__ = [
     "monitoring_plan",
     "next_deadline",
     "parse_event",
+    "parse_event_json",
     "pending_steps",
     "post_approvers",
     "record_check_in",
