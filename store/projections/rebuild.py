@@ -303,7 +303,7 @@ class _Replay:
         if kind in _NOTIFICATION_KINDS:
             assert isinstance(typed, acc.StepFired)
             self._notify_fired(event, _NOTIFICATION_KINDS[kind],
-                               event.stream_id.removeprefix(_ACCOUNT), None, typed.due)
+                               event.stream_id.removeprefix(_ACCOUNT), None, typed)
         # RegistrarInboxProjection (R-38)
         if kind == "FinalSnapshotArchived":
             assert isinstance(typed, acc.FinalSnapshotArchived)
@@ -380,17 +380,18 @@ class _Replay:
         self.m.inserts["notifications"] += rows
 
     def _notify_fired(self, event: _Event, kind: str, account_id: str | None,
-                      case_id: str | None, due: datetime | None) -> None:
-        """notification_rows's rows of a fired step, as one row with the
-        recipients in an array (unnested by PostgreSQL: a fifth of the rows
-        to encode)."""
-        data: dict[str, Any] = event.data
-        recipients = data["recipients"]
+                      case_id: str | None,
+                      fired: acc.StepFired | msg.MessageReminderSent | msg.MessageEscalated
+                      ) -> None:
+        """notification_rows's rows of a fired step (its step, stage, due
+        and recipients as recorded), as one row with the recipients in an
+        array (unnested by PostgreSQL: a fifth of the rows to encode)."""
+        recipients = fired.recipients
         if len(set(recipients)) < len(recipients):  # the first row of a recipient, as live
             recipients = list(dict.fromkeys(recipients))
         self.m.inserts["fired_notifications"].append((
-            event.event_id, recipients, account_id, kind, data["step"], data["stage"],
-            due, event.occurred_at, case_id))
+            event.event_id, recipients, account_id, kind, fired.step, fired.stage.value,
+            fired.due, event.occurred_at, case_id))
 
     def _message(self, event: _Event) -> None:
         m = self.m
@@ -438,7 +439,7 @@ class _Replay:
                     typed.decided_by, typed.at))
             case msg.MessageReminderSent() | msg.MessageEscalated():
                 self._notify_fired(event, _NOTIFICATION_KINDS[event.event_type],
-                                   state.account_id, state.case_id, typed.due)
+                                   state.account_id, state.case_id, typed)
             case msg.ReplySubmittedForApproval() | msg.ReplySentBack():
                 self._notify(approval_rows(_as_recorded(event), typed, state))
 
