@@ -927,7 +927,7 @@ async def _rebuild(reader: asyncpg.Connection, writer: asyncpg.Connection, batch
     # The indexes that no write of the build needs (not unique: no ON
     # CONFLICT, no lookup by key; and the keys of _KEYED_LATER) are made
     # after it, in one pass each.
-    later: list[str] = []
+    later: list[tuple[str, str]] = []  # (table, statement)
     async with writer.transaction():
         await _drop_shadows(writer)  # a rebuild that was stopped left them
         for table in TABLES:
@@ -938,15 +938,15 @@ async def _rebuild(reader: asyncpg.Connection, writer: asyncpg.Connection, batch
                     "JOIN pg_class i ON i.oid = x.indexrelid "
                     "WHERE x.indrelid = $1::regclass AND NOT x.indisunique",
                     f"{table}{SUFFIX}"):
-                later.append(definition)
+                later.append((table, definition))
                 await writer.execute(f'DROP INDEX "{name}"')
             if table in _KEYED_LATER:
                 for name, definition in await writer.fetch(
                         "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
                         "WHERE conrelid = $1::regclass AND contype IN ('p', 'u')",
                         f"{table}{SUFFIX}"):
-                    later.insert(0, f'ALTER TABLE {table}{SUFFIX} ADD CONSTRAINT "{name}" '
-                                    f"{definition}")
+                    later.insert(0, (table, f'ALTER TABLE {table}{SUFFIX} ADD CONSTRAINT '
+                                            f'"{name}" {definition}'))
                     await writer.execute(
                         f'ALTER TABLE {table}{SUFFIX} DROP CONSTRAINT "{name}"')
 
@@ -960,7 +960,7 @@ async def _rebuild(reader: asyncpg.Connection, writer: asyncpg.Connection, batch
 
 
 async def _build_and_swap(reader: asyncpg.Connection, writer: asyncpg.Connection, run: _Run,
-                          batch: int, later: list[str]) -> int:
+                          batch: int, later: list[tuple[str, str]]) -> int:
     report = run.report
     async with reader.transaction(isolation="repeatable_read", readonly=True):
         report.total = await reader.fetchval("SELECT count(*) FROM events")
@@ -977,9 +977,19 @@ async def _build_and_swap(reader: asyncpg.Connection, writer: asyncpg.Connection
                 await run.read(reader, _SELECT_AFTER, last, gaps, batch=batch)
         if waiting < CATCH_UP_SMALL:
             break
-    await run.flush()
-    for definition in later:
-        await writer.execute(definition)
+    # The last cases' rows are written while the other tables' indexes are
+    # made on the reader's connection (the build's writes to them are done).
+
+    async def make(conn: asyncpg.Connection, statements: list[str]) -> None:
+        for statement in statements:
+            await conn.execute(statement)
+
+    indexing = asyncio.ensure_future(make(reader, [d for t, d in later if t != "message_cases"]))
+    try:
+        await run.flush()
+    finally:
+        await indexing
+    await make(writer, [d for t, d in later if t == "message_cases"])
     await writer.execute("; ".join(f"ANALYZE {t}{SUFFIX}" for t in TABLES))
 
     async with writer.transaction():
