@@ -34,7 +34,7 @@ from domain.monitoring.plan import (
     local_day,
     monday_of,
     remember_check_in_times,
-    sorted_check_in_times,
+    take_check_in_times,
     week_settled,
 )
 
@@ -97,14 +97,15 @@ def with_check_in(state: MonitoringState, check_in: CheckIn, duty: Duty,
         # usual case, the oldest ones at the front ageing out, a slice).
         since = keep_from if midnight is None else min(keep_from, midnight)
         both = (*state.check_ins, check_in)
-        times = list(sorted_check_in_times(state.check_ins))
+        times = take_check_in_times(state.check_ins)
         insort(times, check_in.checked_at)
         dropped = bisect_left(times, since)
         if all(c.checked_at < since for c in both[:dropped]):
             kept = both[dropped:]  # the `dropped` older ones are all at the front
         else:
             kept = tuple(compress(both, map(since.__le__, map(_CHECKED_AT, both))))
-        remember_check_in_times(kept, times[dropped:])
+        del times[:dropped]
+        remember_check_in_times(kept, times)
     else:
         kept = tuple(c for c in (*state.check_ins, check_in)
                      if c.checked_at >= keep_from or local_day(c.checked_at, duty) >= cursor)

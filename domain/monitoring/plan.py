@@ -131,6 +131,15 @@ def sorted_check_in_times(check_ins: tuple[CheckIn, ...]) -> list[datetime]:
     return times
 
 
+def take_check_in_times(check_ins: tuple[CheckIn, ...]) -> list[datetime]:
+    """The check-ins' sorted instants as a list of the caller's own to change
+    (the memo lets go of them: it sorts again if asked for this tuple)."""
+    known = _SORTED_TIMES.pop(id(check_ins), None)
+    if known is not None and known[0] is check_ins:
+        return known[1]
+    return sorted(map(_CHECKED_AT, check_ins))
+
+
 def remember_check_in_times(check_ins: tuple[CheckIn, ...], times: list[datetime]) -> None:
     if len(_SORTED_TIMES) >= _SORTED_TIMES_MAX:
         _SORTED_TIMES.clear()

@@ -984,13 +984,15 @@ async def _build_and_swap(reader: asyncpg.Connection, writer: asyncpg.Connection
         for statement in statements:
             await conn.execute(statement)
 
-    indexing = asyncio.ensure_future(make(reader, [d for t, d in later if t != "message_cases"]))
+    others = [t for t in TABLES if t != "message_cases"]
+    indexing = asyncio.ensure_future(make(
+        reader, [d for t, d in later if t in others] + [f"ANALYZE {t}{SUFFIX}" for t in others]))
     try:
         await run.flush()
     finally:
         await indexing
-    await make(writer, [d for t, d in later if t == "message_cases"])
-    await writer.execute("; ".join(f"ANALYZE {t}{SUFFIX}" for t in TABLES))
+    await make(writer, [d for t, d in later if t == "message_cases"]
+               + [f"ANALYZE message_cases{SUFFIX}"])
 
     async with writer.transaction():
         await writer.execute("LOCK TABLE events IN SHARE MODE")
