@@ -585,14 +585,16 @@ class _Replay:
 
     # ---- reading cases back, writing a batch
 
-    async def load_cases(self, conn: asyncpg.Connection, events: list[_Event]) -> None:
+    def cases_let_go(self, events: list[_Event]) -> set[str]:
         """The known cases the batch continues that the cache let go of."""
         cases = self.m.cases
-        wanted = {e.stream_id for e in events if e.stream_id.startswith(msg.STREAM_PREFIX)
-                  and e.event_type not in ("MessageReceived", "StaffPostRecorded")
-                  and e.stream_id not in cases}
-        if not wanted:
-            return
+        return {e.stream_id for e in events if e.stream_id.startswith(msg.STREAM_PREFIX)
+                and e.event_type not in ("MessageReceived", "StaffPostRecorded")
+                and e.stream_id not in cases}
+
+    async def load_cases(self, conn: asyncpg.Connection, wanted: set[str]) -> None:
+        """The cases `wanted` read back from the table."""
+        cases = self.m.cases
         rows = await conn.fetch(
             f"SELECT {', '.join(_COLUMNS['message_cases'])} FROM {self.t('message_cases')} "
             "WHERE case_id = ANY($1::text[])", list(wanted))
@@ -819,10 +821,10 @@ class _Run:
 
     async def fold(self, events: list[_Event]) -> None:
         """Apply a batch in memory, then start writing its rows."""
-        if any(e.stream_id not in self.replay.m.cases for e in events
-               if e.stream_id.startswith(msg.STREAM_PREFIX)):
-            await self.drain()  # the cases read back may be in that write
-            await self.replay.load_cases(self.writer, events)
+        wanted = self.replay.cases_let_go(events)
+        if wanted:
+            await self.drain()  # they may be in the write under way
+            await self.replay.load_cases(self.writer, wanted)
         apply, saw = self.replay.apply, self.position.saw
         for i, event in enumerate(events, start=1):
             apply(event)
@@ -898,6 +900,7 @@ async def rebuild(pool: asyncpg.Pool, *, batch: int = BATCH,
                 gc.enable()
             with contextlib.suppress(Exception):  # the connection may be gone
                 await _drop_shadows(writer)
+            with contextlib.suppress(Exception):
                 await writer.execute("SELECT pg_advisory_unlock($1)", _REBUILD_LOCK_KEY)
 
 
