@@ -21,13 +21,13 @@ import random
 import asyncpg
 import pytest
 
-from bench.rebuild import _do, _Sink, _Stream, generate
+from bench.rebuild import _do, _new, _Sink, _Stream, generate
 from cli import rebuild_read_models
 from domain import account as acc
 from domain.monitoring import CheckInSource
 from store.directory import DirectoryRepository, parse_directory_yaml
-from store.eventstore import EventStore
-from store.projections import rebuild
+from store.eventstore import _INSERT, EventStore, RecordedEvent
+from store.projections import all_projections, rebuild
 from tests.integration.test_read_model_rebuild_fast import read_model_tables
 from tests.support import EXEMPELBY
 
@@ -48,6 +48,14 @@ async def _outside(pool: asyncpg.Pool) -> dict[str, tuple[int, int]]:
     return {t: (await pool.fetchval("SELECT $1::regclass::oid", t),
                 0 if t == "events" else await pool.fetchval(f"SELECT count(*) FROM {t}"))
             for t in _OUTSIDE}
+
+
+async def _account(pool: asyncpg.Pool, stream_id: str) -> acc.AccountState:
+    state = None
+    for event in await EventStore(pool).read_stream(stream_id):
+        state = acc.evolve(state, acc.parse_event(event.data))
+    assert state is not None
+    return state
 
 
 async def _check_ins_on_existing_accounts(pool: asyncpg.Pool) -> int:
@@ -152,3 +160,73 @@ async def test_a_second_rebuild_at_the_same_time_is_refused(
         go_on.set()
     assert await asyncio.wait_for(first, timeout=120) == await pool.fetchval(
         "SELECT count(*) FROM events")
+
+
+async def test_r15_an_append_committed_after_the_snapshot_below_its_last_position_is_caught_up(
+        pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Positions are taken at insert and committed in any order: a check-in
+    whose transaction took its position before another append's, and
+    commits after the rebuild's snapshot, lies in a gap below the last
+    position the snapshot showed. The catch-up reads the gaps too."""
+    directory = parse_directory_yaml(EXEMPELBY.read_text(encoding="utf-8"))
+    await DirectoryRepository(pool).load(directory)
+    await generate(pool, directory, 300, seed=21, accounts=2, live=True)
+    late_stream, other_stream = [r["stream_id"] for r in await pool.fetch(
+        "SELECT DISTINCT stream_id FROM events WHERE stream_id LIKE 'account-%' "
+        "ORDER BY stream_id")]
+
+    # The late check-in: inserted and projected, not committed.
+    state = await _account(pool, late_stream)
+    at = state.monitoring.last_check_in or state.requested_at
+    events = acc.decide(state, acc.RecordCheckIn(actor=sorted(state.admins)[0],
+                                                  checked_at=at), now=at)
+    [new] = _new(events, random.Random(5))
+    building, go_on = asyncio.Event(), asyncio.Event()
+    fold = rebuild._Run.fold
+
+    async def fold_then_wait(self: rebuild._Run, batch: list[rebuild._Event]) -> None:
+        await fold(self, batch)
+        building.set()
+        await go_on.wait()
+
+    monkeypatch.setattr(rebuild._Run, "fold", fold_then_wait)
+    conn = await pool.acquire()
+    late = conn.transaction()
+    await late.start()
+    committed = False
+    try:
+        row = await conn.fetchrow(_INSERT, late_stream, state.version + 1, new.event_id,
+                                  new.event_type, new.schema_version, new.data, new.actor, None,
+                                  None, "late-check-in", 0, new.occurred_at)
+        recorded = RecordedEvent.model_validate(dict(row))
+        for projection in all_projections():
+            await projection.apply(conn, recorded)
+        # Another append takes a later position and commits first.
+        other = _Stream(other_stream, await _account(pool, other_stream))
+        at = other.state.monitoring.last_check_in or other.state.requested_at
+        assert await _do(_Sink(pool, live=True), other, acc.decide, acc.evolve,
+                         acc.RecordCheckIn(actor=sorted(other.state.admins)[0], checked_at=at),
+                         at, random.Random(6))
+        assert await pool.fetchval("SELECT max(global_position) FROM events") > \
+            recorded.global_position
+
+        rebuilding = asyncio.ensure_future(rebuild_read_models(database_url, batch=1000))
+        await asyncio.wait_for(building.wait(), timeout=60)
+        await late.commit()  # after the snapshot, below its last position
+        committed = True
+    finally:
+        if not committed:
+            await late.rollback()
+        await pool.release(conn)
+    try:
+        live = await read_model_tables(pool)
+    finally:
+        go_on.set()
+    replayed = await asyncio.wait_for(rebuilding, timeout=120)
+
+    assert replayed == await pool.fetchval("SELECT count(*) FROM events")
+    rebuilt = await read_model_tables(pool)
+    assert await pool.fetchval("SELECT count(*) FROM check_ins WHERE event_id = $1",
+                               new.event_id) == 1
+    for table in rebuild.TABLES:
+        assert rebuilt[table] == live[table], table
