@@ -19,7 +19,9 @@ not a test:
    would measure the append, not the rebuild). `--live` appends them
    through EventStore.append with every projection instead.
 3. Times `rebuild-read-models` (cli.rebuild_read_models, with its progress
-   lines on stderr) and prints events/s; with --live, first checks that the
+   lines on stderr) and prints events/s, the script's CPU seconds and
+   PostgreSQL's (from /proc) and events per CPU-second (a run on a shared,
+   loaded machine still says something); with --live, first checks that the
    rebuilt tables equal the incrementally written ones, row for row.
 4. Writes bench/results/rebuild-<UTC timestamp>.json (git-ignored).
 """
