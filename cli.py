@@ -3,7 +3,9 @@
     kanalvakt migrate                           apply the SQL migrations
     kanalvakt directory load FILE               load a municipality's directory YAML
     kanalvakt directory show MUNICIPALITY       who manages, signs off and registers
-    kanalvakt rebuild-read-models               replay every event into the read models
+    kanalvakt rebuild-read-models               replay every event into read models built
+                                                beside the live ones, then swap them in
+                                                (appends go on meanwhile)
     kanalvakt records export MUNICIPALITY --from DATE --to DATE [--account ID]
                                                 a records export package for the registrar
     kanalvakt snapshots schedules               create or update every municipality's
@@ -95,13 +97,16 @@ async def rebuild_read_models(dsn: str, *, progress: TextIO | None = None,
                               batch: int | None = None) -> int:
     """Rebuild every read model of the app from the events; return how many
     events were replayed. `progress` gets a line every few seconds (events
-    done, rate, time left)."""
+    done, rate, time left). The app's own projections are rebuilt beside the
+    live tables while appends go on and swapped in at the end
+    (store/projections/rebuild.py); others (unknown to the fast rebuild)
+    event by event under a lock that holds appends back (EventStore.rebuild)."""
 
     await migrate(dsn)
     pool = await create_pool(dsn, min_size=1, max_size=2)
     try:
         projections = all_projections()
-        if rebuild.covers(projections):  # issue 15: in memory, batch by batch, COPY
+        if rebuild.covers(projections):  # issue 15 and 12: beside, swapped
             return await rebuild.rebuild(pool, batch=batch or rebuild.BATCH, progress=progress)
         return await EventStore(pool, projections).rebuild()
     finally:
@@ -315,6 +320,13 @@ async def _rebuild(dsn: str) -> int:
             raise
         _say_error("kanalvakt: no read models to rebuild: store/projections/__init__.py is missing")
         return EXIT_FAILED
+    except RuntimeError as exc:
+        from store.projections.rebuild import RebuildRunning
+
+        if not isinstance(exc, RebuildRunning):
+            raise
+        _say_error(f"kanalvakt: {exc}; try again when it has ended")
+        return EXIT_FAILED
     print(f"replayed {count} events into the read models in {time.perf_counter() - started:.2f} s")
     return EXIT_OK
 
@@ -526,7 +538,9 @@ def _parser() -> argparse.ArgumentParser:
     show = directory_commands.add_parser("show", help="print a municipality's directory")
     show.add_argument("municipality")
     commands.add_parser(
-        "rebuild-read-models", help="empty the read models and replay every event into them"
+        "rebuild-read-models",
+        help="replay every event into read models built beside the live ones and swap them "
+        "in; appends go on meanwhile, held back only for the swap",
     )
     records = commands.add_parser("records", help="records for the registrar")
     records_commands = records.add_subparsers(dest="records_command", required=True)

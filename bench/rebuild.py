@@ -19,7 +19,9 @@ not a test:
    would measure the append, not the rebuild). `--live` appends them
    through EventStore.append with every projection instead.
 3. Times `rebuild-read-models` (cli.rebuild_read_models, with its progress
-   lines on stderr) and prints events/s; with --live, first checks that the
+   lines on stderr) and prints events/s, the script's CPU seconds and
+   PostgreSQL's (from /proc) and events per CPU-second (a run on a shared,
+   loaded machine still says something); with --live, first checks that the
    rebuilt tables equal the incrementally written ones, row for row.
 4. Writes bench/results/rebuild-<UTC timestamp>.json (git-ignored).
 """
@@ -181,13 +183,17 @@ async def _active_account(sink: _Sink, directory: Directory, rng: random.Random,
 
 async def generate(pool: asyncpg.Pool, directory: Directory, events: int, *, seed: int = 15,
                    accounts: int = 10, live: bool = False, neglected: float = 0.05,
-                   progress: Callable[[int], Awaitable[None]] | None = None) -> int:
+                   progress: Callable[[int], Awaitable[None]] | None = None,
+                   first_account: int = 0) -> int:
     """About `events` events of a realistic mix on the record (see the module's
-    docstring), decided by the domain at increasing times; returns how many."""
+    docstring), decided by the domain at increasing times; returns how many.
+    Accounts are numbered from `first_account` (another record beside an
+    earlier one: other accounts, so other message streams)."""
     rng = random.Random(seed)
     sink = _Sink(pool, live)
     now = datetime(2026, 3, 2, 8, 0, tzinfo=TZ)  # a Monday morning
-    streams = [await _active_account(sink, directory, rng, n, now) for n in range(accounts)]
+    streams = [await _active_account(sink, directory, rng, first_account + n, now)
+               for n in range(accounts)]
     open_cases: list[_Stream] = []
     # The cases' next deadlines (due, tie-break, the state version it was
     # computed for): an entry whose case moved on since is skipped.
@@ -325,6 +331,28 @@ async def generate(pool: asyncpg.Pool, directory: Directory, events: int, *, see
 # --------------------------------------------------------------------------- the script
 
 
+def server_cpu(pg_dir: str) -> float:
+    """CPU seconds of the PostgreSQL server so far: its processes' own, and
+    the ended backends' (the postmaster's children, reaped)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    with open(os.path.join(pg_dir, "postmaster.pid")) as f:
+        postmaster = int(f.readline())
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry) == postmaster:
+            total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+        elif int(fields[1]) == postmaster:
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def say(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", file=sys.stderr, flush=True)
 
@@ -370,14 +398,23 @@ async def amain(args: argparse.Namespace) -> int:
             live_tables = await read_model_tables(pool) if args.live else None
         finally:
             await pool.close()
-        began = clock.perf_counter()
+        load_before = os.getloadavg()
+        pg_dir = os.path.join(state_dir, "pg")
+        began, cpu, pg_cpu = clock.perf_counter(), clock.process_time(), server_cpu(pg_dir)
         replayed = await rebuild_read_models(dsn, progress=sys.stderr, batch=args.batch)
         took = clock.perf_counter() - began
+        cpu, pg_cpu = clock.process_time() - cpu, server_cpu(pg_dir) - pg_cpu
         rate = replayed / took
         result["rebuild"] = {"events": replayed, "seconds": round(took, 2),
-                             "events_per_s": round(rate)}
+                             "events_per_s": round(rate), "cpu_s": round(cpu, 2),
+                             "events_per_cpu_s": round(replayed / cpu),
+                             "postgresql_cpu_s": round(pg_cpu, 2),
+                             "events_per_cpu_s_both": round(replayed / (cpu + pg_cpu)),
+                             "load_average_before": [round(x, 2) for x in load_before]}
         say(f"rebuilt the read models from {replayed} events in {took:.2f} s: "
-            f"{rate:,.0f} events/s")
+            f"{rate:,.0f} events/s; CPU {cpu:.2f} s here ({replayed / cpu:,.0f} events per "
+            f"CPU-second), {pg_cpu:.2f} s in PostgreSQL ({replayed / (cpu + pg_cpu):,.0f} "
+            f"events per CPU-second of both); load average {load_before[0]:.1f} before")
         if live_tables is not None:
             pool = await create_pool(dsn, min_size=1, max_size=2)
             try:

@@ -120,6 +120,7 @@ from domain.account.events import (
     WatchItemReported,
     WatchItemResolved,
     parse_event,
+    parse_event_json,
 )
 from domain.account.evolution import (
     evolve,
@@ -360,6 +361,7 @@ __all__ = [
     "monitoring_plan",
     "next_deadline",
     "parse_event",
+    "parse_event_json",
     "pending_steps",
     "post_approvers",
     "record_check_in",

@@ -88,6 +88,7 @@ from domain.message.events import (
     StaffPostRecorded,
     for_the_record,
     parse_event,
+    parse_event_json,
 )
 from domain.message.evolution import (
     evolve,
@@ -258,6 +259,7 @@ __all__ = [
     "needs_crisis_approval",
     "next_deadline",
     "parse_event",
+    "parse_event_json",
     "pending_steps",
     "real_signature",
     "receive_message",

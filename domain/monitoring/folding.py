@@ -3,7 +3,10 @@ monitoring state (the account's evolve calls these)."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from datetime import date, datetime, time, timedelta
+from itertools import compress
+from operator import attrgetter
 
 from domain.calendar import is_working_day
 from domain.monitoring.duty import (
@@ -30,8 +33,12 @@ from domain.monitoring.plan import (
     inactive_since,
     local_day,
     monday_of,
+    remember_check_in_times,
+    take_check_in_times,
     week_settled,
 )
+
+_CHECKED_AT = attrgetter("checked_at")
 
 
 def started(activated_at: datetime, duty: Duty, state: MonitoringState | None = None
@@ -85,9 +92,20 @@ def with_check_in(state: MonitoringState, check_in: CheckIn, duty: Duty,
     # check-in's local day (where midnight is unambiguous).
     midnight = None if cursor is None else _instant(cursor, time(0), duty.zone)
     if cursor is None or midnight is not None:
-        kept = tuple(c for c in (*state.check_ins, check_in)
-                     if c.checked_at >= keep_from
-                     or (midnight is not None and c.checked_at >= midnight))
+        # Kept from one instant on (issue 15: a busy account keeps hundreds,
+        # so the instants sorted and carried from state to state, and the
+        # usual case, the oldest ones at the front ageing out, a slice).
+        since = keep_from if midnight is None else min(keep_from, midnight)
+        both = (*state.check_ins, check_in)
+        times = take_check_in_times(state.check_ins)
+        insort(times, check_in.checked_at)
+        dropped = bisect_left(times, since)
+        if all(c.checked_at < since for c in both[:dropped]):
+            kept = both[dropped:]  # the `dropped` older ones are all at the front
+        else:
+            kept = tuple(compress(both, map(since.__le__, map(_CHECKED_AT, both))))
+        del times[:dropped]
+        remember_check_in_times(kept, times)
     else:
         kept = tuple(c for c in (*state.check_ins, check_in)
                      if c.checked_at >= keep_from or local_day(c.checked_at, duty) >= cursor)

@@ -3,8 +3,11 @@ fall due when (R-15, R-16, R-18, R-19, R-20, R-40)."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from domain.calendar import OfficeHours, add_working_days, is_working_day, next_working_day
@@ -70,6 +73,7 @@ def counts_for_day(check_in: CheckIn, duty: Duty) -> date | None:
     return local.date()
 
 
+@lru_cache(maxsize=4096)  # issue 15: asked for the same day on every check-in
 def _instant(day: date, at: time, zone: ZoneInfo) -> datetime | None:
     """The one instant that is `at` on `day` in `zone`, or None where the
     clock skips or repeats it (a change to or from summer time)."""
@@ -85,6 +89,17 @@ def _instant(day: date, at: time, zone: ZoneInfo) -> datetime | None:
 def check_ins_on(state: MonitoringState, day: date, duty: Duty,
                  before: time | None = None) -> int:
     """Check-ins counted for `day` (R-15), optionally only those before a local time."""
+    if not state.check_ins:
+        return 0
+    window = _counting_window(day, duty, before)
+    if window is not None:
+        # Issue 15: the day's counting window as two instants, looked up in
+        # the check-ins' sorted instants, not each check-in converted to
+        # local time.
+        lo, hi, inclusive = window
+        times = sorted_check_in_times(state.check_ins)
+        end = bisect_right(times, hi) if inclusive else bisect_left(times, hi)
+        return max(0, end - bisect_left(times, lo))
     n = 0
     for c in state.check_ins:
         if counts_for_day(c, duty) != day:
@@ -93,6 +108,66 @@ def check_ins_on(state: MonitoringState, day: date, duty: Duty,
             continue
         n += 1
     return n
+
+
+_CHECKED_AT = attrgetter("checked_at")
+
+# Issue 15: the sorted instants of a tuple of check-ins, remembered for the
+# tuple (kept alive here, so its id stays its own) and carried over by
+# with_check_in to the next state's tuple: a fold of check-ins pays a bisect
+# per check-in, not a pass over the hundreds a busy account keeps. A memo
+# only: the same answers as sorting each time.
+_SORTED_TIMES: dict[int, tuple[tuple[CheckIn, ...], list[datetime]]] = {}
+_SORTED_TIMES_MAX = 512
+
+
+def sorted_check_in_times(check_ins: tuple[CheckIn, ...]) -> list[datetime]:
+    """The check-ins' `checked_at`, sorted (do not change the list)."""
+    known = _SORTED_TIMES.get(id(check_ins))
+    if known is not None and known[0] is check_ins:
+        return known[1]
+    times = sorted(map(_CHECKED_AT, check_ins))
+    remember_check_in_times(check_ins, times)
+    return times
+
+
+def take_check_in_times(check_ins: tuple[CheckIn, ...]) -> list[datetime]:
+    """The check-ins' sorted instants as a list of the caller's own to change
+    (the memo lets go of them: it sorts again if asked for this tuple)."""
+    known = _SORTED_TIMES.pop(id(check_ins), None)
+    if known is not None and known[0] is check_ins:
+        return known[1]
+    return sorted(map(_CHECKED_AT, check_ins))
+
+
+def remember_check_in_times(check_ins: tuple[CheckIn, ...], times: list[datetime]) -> None:
+    if len(_SORTED_TIMES) >= _SORTED_TIMES_MAX:
+        _SORTED_TIMES.clear()
+    _SORTED_TIMES[id(check_ins)] = (check_ins, times)
+
+
+def _counting_window(day: date, duty: Duty, before: time | None
+                     ) -> tuple[datetime, datetime, bool] | None:
+    """The instants from and to which a check-in counts for `day` (R-15,
+    `counts_for_day`), optionally only before a local time: (first, last,
+    whether last itself counts). Zero-length when `day` is no working day.
+    None where an end is a wall time the clock skips or repeats on that day
+    (then each check-in is converted instead): with both ends unique, the
+    instants between them are exactly those whose local time on `day` lies
+    between the two wall times."""
+    opens, closes = duty.office.opens, duty.office.closes
+    first = _instant(day, opens, duty.zone)
+    if first is None:
+        return None
+    if not is_working_day(day, duty.country) or opens > closes:
+        return first, first, False
+    end, inclusive = closes, True
+    if before is not None and before <= closes:
+        end, inclusive = before, False
+    last = _instant(day, end, duty.zone)
+    if last is None:
+        return None
+    return first, last, inclusive
 
 
 def day_settled(state: MonitoringState, day: date, duty: Duty) -> bool:

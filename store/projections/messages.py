@@ -12,12 +12,18 @@ from store.eventstore import RecordedEvent
 from store.projections.accounts import _notify, _state
 
 
+def case_head(state: msg.MessageState) -> tuple[Any, ...]:
+    """The first columns of the case's message_cases row (case_row), up to
+    received_at: cheap, without the deadline plan or the state's JSON."""
+    m = state.message
+    return (state.case_id, state.account_id, state.municipality_id, m.platform.value,
+            m.kind.value, m.from_staff, state.stage.value, state.received_at)
+
+
 def case_row(state: msg.MessageState, version: int, *, raw: bool = False) -> tuple[Any, ...]:
     """The message_cases row after the case's event `version`, without
     crisis_id, in the order of the table's columns."""
-    m = state.message
-    return (state.case_id, state.account_id, state.municipality_id, m.platform.value,
-            m.kind.value, m.from_staff, state.stage.value, state.received_at,
+    return (*case_head(state),
             msg.next_deadline(state), state.escalated, state.officer, state.diarium_number,
             [f.model_dump(mode="json") for f in state.flags], state.first_response_at,
             state.closed_at, version, _state(state, raw))

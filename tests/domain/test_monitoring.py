@@ -559,3 +559,31 @@ def test_r15_check_ins_counted_as_instants_equal_the_local_time_definition(
             for before in (None, time(12), time(14, 30), time(2, 30)):
                 assert mon.check_ins_on(state, day, d, before=before) == \
                     _counted_one_by_one(state, day, d, before), (day, before)
+
+
+def test_r15_check_ins_kept_by_the_fold_equal_the_definition_in_any_order() -> None:
+    """Issue 15: with_check_in keeps the check-ins from one instant on by
+    bisecting their sorted instants (carried from state to state) and a
+    slice when the dropped ones are the oldest at the front; with check-ins
+    recorded out of order (a late manual one, an earlier moderation one) it
+    keeps exactly the ones the definition does: recorded in the last 14
+    days or on or after the day cursor, in the order they were recorded,
+    and counts the cursor's day as one by one in local time does."""
+    import random
+
+    rng = random.Random(1015)
+    d = duty()
+    state = mon.started(local(2026, 3, 2, 9), d)
+    now = local(2026, 3, 3, 8)
+    for _ in range(600):
+        now += timedelta(minutes=rng.choice((5, 30, 90, 600)))
+        at = now - timedelta(hours=rng.choice((0, 0, 0, 3, 30, 24 * 20)))
+        before = state
+        state = mon.with_check_in(state, CheckIn(checked_at=at, by="adm.a"), d, now)
+        midnight = datetime.combine(before.day_cursor, time(0), tzinfo=d.zone)
+        expected = tuple(c for c in (*before.check_ins, CheckIn(checked_at=at, by="adm.a"))
+                         if c.checked_at >= now - timedelta(days=14)
+                         or c.checked_at >= midnight)
+        assert state.check_ins == expected
+        assert mon.check_ins_on(state, state.day_cursor, d) == _counted_one_by_one(
+            state, state.day_cursor, d)

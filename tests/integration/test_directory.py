@@ -9,7 +9,6 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from uuid import uuid4
 
@@ -323,7 +322,7 @@ async def test_rebuild_read_models_uses_the_apps_projections(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """The command rebuilds whatever store.projections.all_projections()
-    lists; here a stand-in module lists one projection."""
+    lists; here a stand-in list of one projection."""
     await pool.execute("CREATE TABLE test_event_log (position bigint PRIMARY KEY, type text)")
     store = EventStore(pool, [EventLog()])
     at = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -332,9 +331,7 @@ async def test_rebuild_read_models_uses_the_apps_projections(
         await store.append(f"s{i}", 0, batch, f"k{i}")
     live = await pool.fetch("SELECT * FROM test_event_log ORDER BY position")
     await pool.execute("DELETE FROM test_event_log WHERE type = 'E1'")  # drifted
-    stand_in = ModuleType("store.projections")
-    stand_in.all_projections = lambda: [EventLog()]  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "store.projections", stand_in)
+    monkeypatch.setattr(cli, "all_projections", lambda: [EventLog()])
 
     code = await run_cli("--database-url", database_url, "rebuild-read-models")
 
