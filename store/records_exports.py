@@ -42,3 +42,13 @@ async def records_export_package(pool: asyncpg.Pool, export_id: str) -> bytes | 
         "SELECT package FROM records_exports WHERE export_id = $1::uuid AND status = 'done'",
         export_id)
     return None if raw is None else bytes(raw)
+
+
+async def records_exports_of(pool: asyncpg.Pool, municipality_id: str,
+                             limit: int = 20) -> list[dict[str, Any]]:
+    """The municipality's latest exports, newest first (the registrars' page)."""
+    rows = await pool.fetch(
+        f"SELECT {_COLUMNS} FROM records_exports WHERE municipality_id = $1 "
+        "ORDER BY requested_at DESC, export_id LIMIT $2", municipality_id, limit)
+    return [{k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in r.items()}
+            for r in rows]
