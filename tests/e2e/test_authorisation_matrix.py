@@ -589,6 +589,7 @@ async def test_matrix_records_and_reports(stack: Stack, people: People, surface:
                  ("diarium", "/diarium", records),
                  ("moderation log", "/moderation-log", records),
                  ("disposal log", "/disposal-log", records),
+                 ("records exports", "/records-exports", records),
                  ("account report", f"/reports?account={account_id}", readers),
                  ("unit report", "/reports?unit=kultur",
                   {"manager", "deputy", "communications"})]
