@@ -52,3 +52,10 @@ async def records_exports_of(pool: asyncpg.Pool, municipality_id: str,
         "ORDER BY requested_at DESC, export_id LIMIT $2", municipality_id, limit)
     return [{k: (str(v) if isinstance(v, uuid.UUID) else v) for k, v in r.items()}
             for r in rows]
+
+
+async def fail_records_export(pool: asyncpg.Pool, export_id: str, error: str) -> None:
+    """An export whose workflow could not be started: failed, with why."""
+    await pool.execute(
+        "UPDATE records_exports SET status = 'failed', error = $2, finished_at = now() "
+        "WHERE export_id = $1::uuid AND status = 'running'", export_id, error[:500])

@@ -47,6 +47,7 @@ from readviews.accounts import AccountRecord
 from readviews.records import RecordsExportInput, check_records_scope
 from readviews.snapshots import screenshot_requests_of, snapshots_of
 from store.records_exports import (
+    fail_records_export,
     insert_records_export,
     records_export_package,
     records_export_row,
@@ -248,11 +249,16 @@ async def start_records_export(ctx: AppContext, inp: RecordsExportInput) -> dict
         ctx.pool, export_id, workflow_id, municipality_id=inp.municipality_id,
         account_id=inp.account_id, start=inp.start, end=inp.end,
         requested_by=inp.requested_by, requested_at=inp.now)
-    await ctx.client.start_workflow(
-        RecordsExportWorkflow.run, BuildRecordsExportInput(
-            export_id=export_id, export=inp,
-            keep=timedelta(days=settings.load().records_export_keep_days)),
-        id=workflow_id, task_queue=ctx.task_queue)
+    try:
+        await ctx.client.start_workflow(
+            RecordsExportWorkflow.run, BuildRecordsExportInput(
+                export_id=export_id, export=inp,
+                keep=timedelta(days=settings.load().records_export_keep_days)),
+            id=workflow_id, task_queue=ctx.task_queue)
+    except Exception as err:
+        # Temporal unreachable: the row must not stay "running" for ever.
+        await fail_records_export(ctx.pool, export_id, f"not started: {type(err).__name__}")
+        raise
     return {"export_id": export_id, "workflow_id": workflow_id, "status": "queued",
             "progress_url": f"/api/records-exports/{export_id}",
             "package_url": f"/api/records-exports/{export_id}/package"}

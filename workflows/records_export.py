@@ -28,7 +28,7 @@ with workflow.unsafe.imports_passed_through():
     )
 
 _BUILD = timedelta(minutes=30)
-_HEARTBEAT = timedelta(minutes=2)
+_HEARTBEAT = timedelta(minutes=5)  # heartbeats between reading, zipping and storing
 _SHORT = timedelta(seconds=30)
 _BUILD_RETRY = RetryPolicy(initial_interval=timedelta(seconds=2),
                            maximum_interval=timedelta(minutes=1), maximum_attempts=5)
