@@ -69,7 +69,9 @@ class Settings(BaseSettings):
     state_dir: Path = _env("KANALVAKT_STATE_DIR", STATE_DIR,
                            "the local stack's state folder (.state/)")
     archive_dir_setting: Path | None = _env(
-        "KANALVAKT_ARCHIVE_DIR", None, "archive packages' folder (default <state dir>/archive)")
+        "KANALVAKT_ARCHIVE_DIR", None,
+        "the worker's archive packages' folder: the archive itself, or where packages are "
+        "made before S3 delivery; the web needs none (default <state dir>/archive)")
     web_host: str = _env("KANALVAKT_WEB_HOST", "127.0.0.1", "the web app's listening address")
     web_port: int = _env("KANALVAKT_WEB_PORT", 8000, "the web app's port", ge=1, le=65535)
 
