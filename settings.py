@@ -69,9 +69,9 @@ class Settings(BaseSettings):
     state_dir: Path = _env("KANALVAKT_STATE_DIR", STATE_DIR,
                            "the local stack's state folder (.state/)")
     archive_dir_setting: Path | None = _env(
-        "KANALVAKT_ARCHIVE_DIR", None, "archive packages' folder (default <state dir>/archive)")
-    upload_dir_setting: Path | None = _env(
-        "KANALVAKT_UPLOAD_DIR", None, "screenshot uploads' folder (default <state dir>/uploads)")
+        "KANALVAKT_ARCHIVE_DIR", None,
+        "the worker's archive packages' folder: the archive itself, or where packages are "
+        "made before S3 delivery; the web needs none (default <state dir>/archive)")
     web_host: str = _env("KANALVAKT_WEB_HOST", "127.0.0.1", "the web app's listening address")
     web_port: int = _env("KANALVAKT_WEB_PORT", 8000, "the web app's port", ge=1, le=65535)
 
@@ -189,9 +189,21 @@ class Settings(BaseSettings):
     archive_s3_bucket: str = _env("KANALVAKT_ARCHIVE_S3_BUCKET", "", "S3 bucket")
     archive_s3_region: str = _env("KANALVAKT_ARCHIVE_S3_REGION", "us-east-1", "S3 region")
     archive_s3_prefix: str = _env("KANALVAKT_ARCHIVE_S3_PREFIX", "", "S3 key prefix")
-    aws_access_key_id: str = _env("AWS_ACCESS_KEY_ID", "", "S3 access key")
+    archive_s3_multipart_mib: int = _env(
+        "KANALVAKT_ARCHIVE_S3_MULTIPART_MIB", 8,
+        "files larger than this many MiB go up in parts of this size (at least 5)", ge=5)
+    aws_access_key_id: str = _env(
+        "AWS_ACCESS_KEY_ID", "", "S3 access key (unset: boto3's credential chain, e.g. a "
+        "web identity token or an instance role)")
     aws_secret_access_key: str = _env("AWS_SECRET_ACCESS_KEY", "", "S3 secret key",
                                       json_schema_extra=_SECRET)
+    aws_session_token: str = _env("AWS_SESSION_TOKEN", "",
+                                  "S3 session token of temporary credentials",
+                                  json_schema_extra=_SECRET)
+    # ---- records exports (workflows/records_export.py)
+    records_export_keep_days: int = _env(
+        "KANALVAKT_RECORDS_EXPORT_KEEP_DAYS", 7,
+        "days a records export's package stays downloadable before it is emptied", ge=1)
     chromium: str = _env("KANALVAKT_CHROMIUM", "", "the Chromium binary for snapshots")
 
     # ---- the intake feeder (feeder.py, store/intake.py)
@@ -294,10 +306,6 @@ class Settings(BaseSettings):
     @property
     def archive_dir(self) -> Path:
         return self.archive_dir_setting or self.state_dir / "archive"
-
-    @property
-    def upload_dir(self) -> Path:
-        return self.upload_dir_setting or self.state_dir / "uploads"
 
     @property
     def production(self) -> bool:

@@ -28,6 +28,7 @@ from activities.account import AccountActivities
 from activities.crisis import CrisisActivities
 from activities.messages import MessageActivities
 from activities.records import RecordActivities
+from activities.records_export import RecordsExportActivities
 from activities.snapshot import SnapshotActivities, archive_delivery_from_env
 from activities.snapshot_admins import SnapshotAdminActivities
 from adapters.connectors.registry import Connectors
@@ -52,11 +53,12 @@ from store.snapshots import policies
 from workflows.account import AccountLifecycleWorkflow
 from workflows.crisis import CrisisWorkflow
 from workflows.message import InboundMessageWorkflow
+from workflows.records_export import RecordsExportWorkflow
 from workflows.snapshot import SnapshotFanOutWorkflow, SnapshotWorkflow
 from workflows.snapshot_starter import sync_snapshot_schedule
 
 WORKFLOWS: Sequence[type] = (AccountLifecycleWorkflow, InboundMessageWorkflow, CrisisWorkflow,
-                             SnapshotWorkflow, SnapshotFanOutWorkflow)
+                             SnapshotWorkflow, SnapshotFanOutWorkflow, RecordsExportWorkflow)
 
 log = structlog.get_logger("kanalvakt.worker")
 
@@ -89,6 +91,7 @@ class Activities:
     crisis: CrisisActivities
     snapshots: SnapshotActivities
     snapshot_admins: SnapshotAdminActivities
+    records_exports: RecordsExportActivities
 
     def all(self) -> list[Callable[..., Any]]:
         return [
@@ -113,6 +116,8 @@ class Activities:
             self.snapshots.package,
             self.snapshots.deliver,
             self.snapshot_admins.inform,
+            self.records_exports.build,
+            self.records_exports.finish,
         ]
 
 
@@ -130,6 +135,7 @@ def build_activities(pool: asyncpg.Pool, archive_dir: Path,
         snapshots=SnapshotActivities(pool, store, connectors, archive_dir,
                                      delivery or archive_delivery_from_env(archive_dir)),
         snapshot_admins=SnapshotAdminActivities(pool),
+        records_exports=RecordsExportActivities(pool, data_keys),
     )
 
 

@@ -55,7 +55,7 @@ from domain import snapshot as snap
 from domain.country import Country
 from readviews.accounts import register_entry
 from store.eventstore import EventStore, RecordedEvent
-from store.snapshots import load_policy
+from store.snapshots import UPLOAD_SUFFIX, load_policy, upload_content
 
 # ----------------------------------------------------------------------------- models
 
@@ -323,16 +323,16 @@ class SnapshotActivities:
                                    files: dict[str, bytes]) -> CaptureSnapshotResult:
         rows = await self._pool.fetch(
             """
-            SELECT upload_id, file_name, mime_type, path, caption, uploaded_by, uploaded_at,
-                   sha256
+            SELECT upload_id, file_name, mime_type, content, path, caption, uploaded_by,
+                   uploaded_at, sha256
             FROM snapshot_uploads
             WHERE account_id = $1::uuid AND (used_by IS NULL OR used_by = $2)
             ORDER BY uploaded_at, upload_id
             """, inp.account.account_id, inp.snapshot_id)
         listing: list[dict[str, Any]] = []
         for index, r in enumerate(rows, start=1):
-            content = await asyncio.to_thread(Path(r["path"]).read_bytes)
-            suffix = Path(r["path"]).suffix
+            content = await upload_content(r)
+            suffix = UPLOAD_SUFFIX.get(r["mime_type"]) or Path(r["path"] or "").suffix
             name = f"screenshots/{index:03d}{suffix}"
             files[name] = content
             listing.append({"file": name, "upload_id": str(r["upload_id"]),
@@ -486,8 +486,12 @@ class SnapshotActivities:
         bag = Path(inp.package.path)
         await asyncio.to_thread(verify_bag, bag)
         location = await self._delivery.deliver(bag, f"{inp.municipality_id}/{bag.name}")
-        await self._pool.execute("DELETE FROM snapshot_work WHERE snapshot_id = $1",
-                                 inp.snapshot_id)
+        async with self._pool.acquire() as conn, conn.transaction():
+            await conn.execute("DELETE FROM snapshot_work WHERE snapshot_id = $1",
+                               inp.snapshot_id)
+            # The delivered package holds the screenshots: not kept twice.
+            await conn.execute("UPDATE snapshot_uploads SET content = NULL WHERE used_by = $1 "
+                               "AND content IS NOT NULL", inp.snapshot_id)
         return DeliveryResult(location=location, kind=self._delivery.kind)
 
     # -- helpers ----------------------------------------------------------------

@@ -12,7 +12,8 @@ the registrar to take into an e-archive.
     data/content/snapshots.json        snapshots taken in the period (R-37)
     data/metadata/account-events.jsonl the account's own events (account exports)
 
-Used by `kanalvakt records export` and `POST /api/records-exports`.
+Used by `kanalvakt records export` and, through RecordsExportWorkflow
+(activities/records_export.py), by `POST /api/records-exports`.
 """
 
 from __future__ import annotations
@@ -66,6 +67,18 @@ def _plain(row: asyncpg.Record) -> dict[str, Any]:
             value = json.loads(value)
         out[key] = value
     return out
+
+
+async def check_records_scope(pool: asyncpg.Pool, inp: RecordsExportInput) -> None:
+    """LookupError for an unknown municipality, or an account not of it: the
+    web refuses such an export before it starts one."""
+    if await pool.fetchval("SELECT 1 FROM municipalities WHERE id = $1",
+                           inp.municipality_id) is None:
+        raise LookupError(f"no municipality {inp.municipality_id!r}")
+    if inp.account_id is not None and await pool.fetchval(
+            "SELECT 1 FROM accounts WHERE account_id = $1::uuid AND municipality_id = $2",
+            inp.account_id, inp.municipality_id) is None:
+        raise LookupError(f"no account {inp.account_id} in {inp.municipality_id}")
 
 
 async def export_records(pool: asyncpg.Pool, archive_dir: Path, inp: RecordsExportInput,

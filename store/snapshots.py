@@ -46,25 +46,35 @@ async def policies(pool: asyncpg.Pool) -> dict[str, tuple[snap.SnapshotPolicy, s
             for r in rows}
 
 
-async def store_upload(pool: asyncpg.Pool, upload_dir: Path, *, account_id: str,
-                       file_name: str, mime_type: str, content: bytes, caption: str | None,
-                       uploaded_by: str, uploaded_at: datetime) -> dict[str, Any]:
-    """Keep an uploaded screenshot for the account's next snapshot."""
+async def store_upload(pool: asyncpg.Pool, *, account_id: str, file_name: str, mime_type: str,
+                       content: bytes, caption: str | None, uploaded_by: str,
+                       uploaded_at: datetime) -> dict[str, Any]:
+    """Keep an uploaded screenshot for the account's next snapshot, in the
+    row itself (issue 12: no folder shared by web and worker; the worker's
+    capture reads it by the account and the upload id)."""
     upload_id = uuid.uuid4()
-    suffix = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}[mime_type]
-    folder = upload_dir / account_id
-    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    path = folder / f"{upload_id}{suffix}"
-    await asyncio.to_thread(path.write_bytes, content)
     digest = hashlib.sha256(content).hexdigest()
     await pool.execute(
         """
         INSERT INTO snapshot_uploads (upload_id, account_id, file_name, mime_type, size, sha256,
-            path, caption, uploaded_by, uploaded_at)
+            content, caption, uploaded_by, uploaded_at)
         VALUES ($1, $2::uuid, $3, $4, $5, $6, $7, $8, $9, $10)
         """,
-        upload_id, account_id, file_name, mime_type, len(content), digest, str(path), caption,
+        upload_id, account_id, file_name, mime_type, len(content), digest, content, caption,
         uploaded_by, uploaded_at)
     return {"upload_id": str(upload_id), "account_id": account_id, "file_name": file_name,
             "mime_type": mime_type, "size": len(content), "sha256": digest,
             "uploaded_by": uploaded_by, "uploaded_at": uploaded_at.isoformat()}
+
+
+UPLOAD_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg", "image/webp": ".webp"}
+
+
+async def upload_content(row: asyncpg.Record) -> bytes:
+    """An upload's bytes: from the row, or (an upload kept before migration
+    0022, when web and worker shared a folder) from its `path`."""
+    if row["content"] is not None:
+        return bytes(row["content"])
+    if row["path"] is None:
+        raise FileNotFoundError(f"upload {row['upload_id']} has neither content nor path")
+    return await asyncio.to_thread(Path(row["path"]).read_bytes)

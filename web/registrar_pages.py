@@ -6,6 +6,9 @@ GET /diarium          number or words of the text, registration dates, account, 
                       and is not found by them (R-31)
 GET /moderation-log   every decision on messages, removals with category and law (R-29)
 GET /disposal-log     what was disposed of, under which decision, when, by whom (R-35)
+GET /records-exports  the records exports (R-38): start one (POST, an account or all,
+                      a period); each one's progress while a worker builds it, and
+                      the package to download when done (issue 12)
 
 Who: the municipality's registrars and the communications unit
 (web.messages_api.require_records_reader, the JSON API's rule); anyone else
@@ -15,24 +18,28 @@ beside its field with what was typed kept.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
+import settings
 from domain.country import DEFAULT_TIMEZONE
 from domain.redaction import RemovalCategory
 from readviews import accounts as account_views
 from readviews import messages as mq
 from readviews import moderation as modq
 from readviews import people as people_views
+from readviews.records import RecordsExportInput
+from store.records_exports import records_exports_of
 from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import require_records_reader
 from web.rendering import language_of, render
+from web.snapshots_api import records_export_status, start_records_export
 
 
 def _day(value: str) -> date:
@@ -146,7 +153,48 @@ def registrar_pages_router() -> APIRouter:
             "names": names, "tz": tz, "people": await _people(ctx, viewer)},
             viewer=viewer, status_code=422 if errors else 200)
 
+    @router.get("/records-exports")
+    async def records_exports(request: Request, viewer: Signed) -> Response:
+        """R-38: the form and the exports with their progress."""
+        ctx, t, tz = await _records_page(request, viewer)
+        return await _exports_page(request, viewer, ctx, t, tz, {}, {})
+
+    @router.post("/records-exports")
+    async def start_export(request: Request, viewer: Signed) -> Response:
+        """R-38: start an export (a workflow on a worker); back to the list at once."""
+        ctx, t, tz = await _records_page(request, viewer)
+        form = await request.form()
+        values = {k: str(form.get(k) or "").strip() for k in ("account_id", "from", "to")}
+        errors: dict[str, str] = {}
+        _, names = await _accounts(ctx, viewer, t)
+        account_id = _account_filter(values, names, errors, t)
+        for name in ("from", "to"):
+            if not values[name]:
+                errors[name] = t("err.required")
+        _period(values, errors, t, tz, "from", "to")
+        if errors:
+            return await _exports_page(request, viewer, ctx, t, tz, values, errors)
+        started = await start_records_export(ctx, RecordsExportInput(
+            municipality_id=viewer.municipality_id, account_id=account_id,
+            start=_day(values["from"]), end=_day(values["to"]),
+            requested_by=viewer.person_id, now=datetime.now(UTC)))
+        return RedirectResponse(f"/records-exports?started={started['export_id']}#exports",
+                                status_code=303)
+
     return router
+
+
+async def _exports_page(request: Request, viewer: Viewer, ctx: AppContext, t: Any, tz: str,
+                        values: dict[str, str], errors: dict[str, str]) -> Response:
+    accounts, names = await _accounts(ctx, viewer, t)
+    rows = [await records_export_status(ctx, row)
+            for row in await records_exports_of(ctx.pool, viewer.municipality_id)]
+    return await render(request, "records_exports.html", {
+        "rows": rows, "values": values, "errors": errors, "accounts": accounts,
+        "names": names, "tz": tz, "people": await _people(ctx, viewer),
+        "started": request.query_params.get("started"),
+        "keep_days": settings.load().records_export_keep_days},
+        viewer=viewer, status_code=422 if errors else 200)
 
 
 def _label(category: str | None, lang: str) -> str:

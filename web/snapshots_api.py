@@ -5,7 +5,10 @@
                                                    major change (body names the event)
     POST /api/accounts/{id}/snapshot-uploads       upload a screenshot (PNG, JPEG, WebP) for
                                                    a platform Kanalvakt cannot read
-    POST /api/records-exports                      a registrar's records export package
+    POST /api/records-exports                      a registrar's records export: starts
+                                                   RecordsExportWorkflow, 202 at once
+    GET  /api/records-exports/{export_id}          its progress (the workflow's query)
+    GET  /api/records-exports/{export_id}/package  the package (a zip of the bag) when done
     GET  /api/accounts/{id}/snapshot-requests      snapshots waiting for (or given)
                                                    screenshots (R-37, R-38)
     POST /api/accounts/{id}/snapshot-requests/{snapshot_id}/done
@@ -23,29 +26,37 @@ export records.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Response, UploadFile
 from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import UploadFile as StarletteUploadFile
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
 
 import settings
+from activities.records_export import BuildRecordsExportInput
 from domain import account as acc
 from domain import readers
 from domain import snapshot as snap
 from domain.text import clean_text
 from readviews import accounts as account_views
 from readviews.accounts import AccountRecord
-from readviews.records import RecordsExportInput, export_records
+from readviews.records import RecordsExportInput, check_records_scope
 from readviews.snapshots import screenshot_requests_of, snapshots_of
+from store.records_exports import (
+    fail_records_export,
+    insert_records_export,
+    records_export_package,
+    records_export_row,
+)
 from store.snapshots import store_upload
 from web.deps import AppContext, Ctx, send_update
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
+from workflows.records_export import RecordsExportWorkflow
 from workflows.snapshot_starter import start_snapshot
 
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -73,10 +84,6 @@ class RecordsExportRequest(BaseModel):
     account_id: uuid.UUID | None = None
     start: date
     end: date
-
-
-def upload_dir() -> Path:
-    return settings.load().upload_dir
 
 
 async def _account_and_actor(ctx: AppContext, account_id: uuid.UUID,
@@ -211,11 +218,66 @@ async def store_screenshot(ctx: AppContext, account_id: str, who: str,
     # A multipart form's text is not looked into at the door (web/boundary.py
     # reads JSON and url-encoded bodies only): normalised here, so a NUL in
     # a file name or caption cannot make the row unwritable (a 500).
-    return await store_upload(ctx.pool, upload_dir(), account_id=account_id,
+    return await store_upload(ctx.pool, account_id=account_id,
                               file_name=clean_text(file.filename or "skarmbild")[:200] or
                               "skarmbild", mime_type=kind, content=content,
                               caption=clean_text(caption) if caption else None, uploaded_by=who,
                               uploaded_at=datetime.now(UTC))
+
+
+async def _may_export(ctx: AppContext, municipality_id: str, who: str) -> None:
+    if not readers.may_read_records(await ctx.directory.roles_of(municipality_id, who)):
+        raise HTTPException(403, detail=f"{who} is neither a registrar nor in the "
+                            f"communications unit of {municipality_id}")
+
+
+async def _export_row(ctx: AppContext, export_id: uuid.UUID, actor: Any) -> dict[str, Any]:
+    row = await records_export_row(ctx.pool, str(export_id))
+    if row is None:
+        raise HTTPException(404, detail="no such records export")
+    who = await known_actor(ctx, row["municipality_id"], actor)
+    await _may_export(ctx, row["municipality_id"], who)
+    return row
+
+
+async def start_records_export(ctx: AppContext, inp: RecordsExportInput) -> dict[str, Any]:
+    """Write the export's row and start its workflow (R-38); the worker
+    builds and stores the package. Returns where to follow it."""
+    export_id = str(uuid.uuid4())
+    workflow_id = f"records-export-{export_id}"
+    await insert_records_export(
+        ctx.pool, export_id, workflow_id, municipality_id=inp.municipality_id,
+        account_id=inp.account_id, start=inp.start, end=inp.end,
+        requested_by=inp.requested_by, requested_at=inp.now)
+    try:
+        await ctx.client.start_workflow(
+            RecordsExportWorkflow.run, BuildRecordsExportInput(
+                export_id=export_id, export=inp,
+                keep=timedelta(days=settings.load().records_export_keep_days)),
+            id=workflow_id, task_queue=ctx.task_queue)
+    except Exception as err:
+        # Temporal unreachable: the row must not stay "running" for ever.
+        await fail_records_export(ctx.pool, export_id, f"not started: {type(err).__name__}")
+        raise
+    return {"export_id": export_id, "workflow_id": workflow_id, "status": "queued",
+            "progress_url": f"/api/records-exports/{export_id}",
+            "package_url": f"/api/records-exports/{export_id}/package"}
+
+
+async def records_export_status(ctx: AppContext, row: dict[str, Any]) -> dict[str, Any]:
+    """The export as stored, with the running workflow's progress (its query)
+    while it is not done."""
+    out = {k: v for k, v in row.items() if k != "workflow_id"}
+    if row["status"] == "running":
+        try:
+            progress = await ctx.client.get_workflow_handle(row["workflow_id"]).query(
+                RecordsExportWorkflow.progress)
+            out.update(progress.model_dump(mode="json", exclude_none=True))
+        except RPCError:
+            pass  # not (yet) answerable: the row says running
+    out["package_url"] = (f"/api/records-exports/{row['export_id']}/package"
+                          if out.get("status") == "done" else None)
+    return out
 
 
 def snapshots_router() -> APIRouter:
@@ -259,26 +321,40 @@ def snapshots_router() -> APIRouter:
         account, who = await _account_who(ctx, account_id, actor)
         return await package_record_only(ctx, account, who, snapshot_id, body.reason)
 
-    @router.post("/api/records-exports", status_code=201)
+    @router.post("/api/records-exports", status_code=202)
     async def records_export(body: RecordsExportRequest, ctx: Ctx, actor: ApiActor
                              ) -> dict[str, Any]:
+        """R-38: starts the export on a worker and returns at once (issue 12)."""
         who = await known_actor(ctx, body.municipality_id, actor)
-        if not readers.may_read_records(await ctx.directory.roles_of(body.municipality_id, who)):
-            raise HTTPException(403, detail=f"{who} is neither a registrar nor in the "
-                                f"communications unit of {body.municipality_id}")
+        await _may_export(ctx, body.municipality_id, who)
         try:
             inp = RecordsExportInput(
                 municipality_id=body.municipality_id,
                 account_id=str(body.account_id) if body.account_id else None,
                 start=body.start, end=body.end, requested_by=who, now=datetime.now(UTC))
-            ref = await export_records(ctx.pool, settings.load().archive_dir, inp, ctx.data_keys)
+            await check_records_scope(ctx.pool, inp)
         except LookupError as missing:
             raise HTTPException(404, detail=str(missing)) from None
         except ValueError as bad:
             raise HTTPException(422, detail=str(bad)) from None
-        except FileExistsError:
-            raise HTTPException(409, detail="an export of this period was made at this very "
-                                "moment; try again") from None
-        return ref.model_dump()
+        return await start_records_export(ctx, inp)
+
+    @router.get("/api/records-exports/{export_id}")
+    async def records_export_progress(export_id: uuid.UUID, ctx: Ctx, actor: ApiActor
+                                      ) -> dict[str, Any]:
+        row = await _export_row(ctx, export_id, actor)
+        return await records_export_status(ctx, row)
+
+    @router.get("/api/records-exports/{export_id}/package")
+    async def records_export_download(export_id: uuid.UUID, ctx: Ctx, actor: ApiActor
+                                      ) -> Response:
+        row = await _export_row(ctx, export_id, actor)
+        if row["status"] == "expired":
+            raise HTTPException(410, detail="the export has expired: export the period again")
+        package = await records_export_package(ctx.pool, str(export_id))
+        if package is None:
+            raise HTTPException(409, detail=f"the export is {row['status']}, not done yet")
+        return Response(package, media_type="application/zip", headers={
+            "Content-Disposition": f'attachment; filename="{row["package_id"]}.zip"'})
 
     return router

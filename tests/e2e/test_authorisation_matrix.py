@@ -589,6 +589,7 @@ async def test_matrix_records_and_reports(stack: Stack, people: People, surface:
                  ("diarium", "/diarium", records),
                  ("moderation log", "/moderation-log", records),
                  ("disposal log", "/disposal-log", records),
+                 ("records exports", "/records-exports", records),
                  ("account report", f"/reports?account={account_id}", readers),
                  ("unit report", "/reports?unit=kultur",
                   {"manager", "deputy", "communications"})]
@@ -767,9 +768,8 @@ async def test_matrix_monitoring(stack: Stack, people: People, surface: str) -> 
 
 @pytest.fixture
 def archive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Uploads and the web app's archive (records exports) in the test's own
-    folder, never the repository's .state/."""
-    monkeypatch.setenv("KANALVAKT_UPLOAD_DIR", str(tmp_path / "uploads"))
+    """The web app's archive folder in the test's own folder, never the
+    repository's .state/ (the web app writes nothing there: issue 12)."""
     monkeypatch.setenv("KANALVAKT_ARCHIVE_DIR", str(tmp_path / "web-archive"))
     return tmp_path / "web-archive"
 
@@ -799,7 +799,10 @@ async def test_matrix_snapshots(stack: Stack, people: People, surface: str,
         return n
 
     async def exports() -> int:
-        return _files_under(archive)
+        # Issue 12: an export is a row (and a workflow) the request writes,
+        # its package built by the worker.
+        n: int = await stack.pool.fetchval("SELECT count(*) FROM records_exports")
+        return n
 
     await settle(lambda: _positive(snapshot_workflows))  # the activation's own (R-37)
     started = await snapshot_workflows()
@@ -838,7 +841,3 @@ async def _positive(count: Counter) -> bool:
 
 async def _equal(count: Counter, n: int) -> bool:
     return await count() == n
-
-
-def _files_under(path: Path) -> int:
-    return sum(1 for p in path.rglob("*") if p.is_file()) if path.exists() else 0

@@ -47,9 +47,9 @@ TZ = "Europe/Stockholm"
 
 @pytest.fixture
 def uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The web app's uploads in the test's own folder, never .state/."""
+    """A folder in the test's own directory that nothing may write to: the
+    web app keeps uploads in PostgreSQL (issue 12)."""
     folder = tmp_path / "uploads"
-    monkeypatch.setenv("KANALVAKT_UPLOAD_DIR", str(folder))
     monkeypatch.setenv("KANALVAKT_ARCHIVE_DIR", str(tmp_path / "web-archive"))
     return folder
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
+import zipfile
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,11 +32,10 @@ ADMIN = REQUESTER  # elin.strand; johan.berg is the other admin
 
 @pytest.fixture
 def folders(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
-    """Uploads and the web app's archive folder in the test's own directory
-    (never the repository's .state/); the web app's archive apart from the
-    worker's (stack.archive_dir), so what each writes is seen."""
+    """A folder for uploads and the web app's archive folder in the test's
+    own directory (never the repository's .state/), apart from the worker's
+    (stack.archive_dir): the web app writes to neither (issue 12)."""
     uploads, archive = tmp_path / "uploads", tmp_path / "web-archive"
-    monkeypatch.setenv("KANALVAKT_UPLOAD_DIR", str(uploads))
     monkeypatch.setenv("KANALVAKT_ARCHIVE_DIR", str(archive))
     return uploads, archive
 
@@ -140,8 +141,11 @@ async def test_r37_r38_screenshot_upload_then_a_snapshot_on_demand_over_http(
     assert stored["sha256"] == hashlib.sha256(screenshot).hexdigest()
     assert (stored["uploaded_by"], stored["mime_type"], stored["size"]) == (
         ADMIN, "image/png", len(screenshot))
-    [kept] = files_under(uploads)
-    assert kept.read_bytes() == screenshot
+    # Issue 12: kept in its row for the worker, not in a folder shared with it.
+    assert await stack.pool.fetchval(
+        "SELECT content FROM snapshot_uploads WHERE upload_id = $1::uuid",
+        stored["upload_id"]) == screenshot
+    assert files_under(uploads) == []
 
     # Taking a snapshot: not an outsider, not a registrar, not unnamed; a
     # "major change" must be one.
@@ -190,9 +194,11 @@ async def test_r37_r38_screenshot_upload_then_a_snapshot_on_demand_over_http(
     assert (bag_path / "data/content/screenshots/001.png").read_bytes() == screenshot
     listed = json.loads((bag_path / "data/content/screenshots.json").read_text("utf-8"))
     assert [(s["uploaded_by"], s["caption"]) for s in listed] == [(ADMIN, "Profilen 2026-03-16")]
-    assert await stack.pool.fetchval(
-        "SELECT used_by FROM snapshot_uploads WHERE upload_id = $1::uuid",
-        stored["upload_id"]) == snapshot_id
+    used = await stack.pool.fetchrow(
+        "SELECT used_by, content FROM snapshot_uploads WHERE upload_id = $1::uuid",
+        stored["upload_id"])
+    assert used["used_by"] == snapshot_id
+    assert used["content"] is None  # delivered: the package holds it now
     taken = await stack.pool.fetchrow(
         "SELECT actor FROM events WHERE stream_id = $1 AND event_type = 'SnapshotTaken'",
         snapshot_id)
@@ -200,13 +206,16 @@ async def test_r37_r38_screenshot_upload_then_a_snapshot_on_demand_over_http(
 
 
 async def test_r28_r35_r38_records_export_over_http_for_registrars_and_communications(
-        stack: Stack, folders: tuple[Path, Path]) -> None:
-    """R-28, R-35, R-38: a registrar exports the period's records of an
-    account (diarium, messages, decisions, disposal log, snapshots, the
-    account's events) as a BagIt package with METS that the reference
-    validator accepts; the communications unit may export too. An account
-    admin, an outsider and an unnamed caller are refused and nothing is
-    written; a reversed period and an unknown account are clear errors."""
+        stack: Stack, folders: tuple[Path, Path], tmp_path: Path) -> None:
+    """R-28, R-35, R-38, issue 12: a registrar's records export of an account
+    (diarium, messages, decisions, disposal log, snapshots, the account's
+    events) is started as RecordsExportWorkflow: the request returns at once
+    (202, queued, no package), its progress is followed over the API and the
+    package, a BagIt zip with METS that the reference validator accepts, is
+    downloaded from the web (nothing through a shared folder). The
+    communications unit may export too. An account admin, an outsider and
+    an unnamed caller are refused, nothing is started; a reversed period and
+    an unknown account are clear errors; others may not follow the export."""
     _, archive = folders
     account_id = await active_account(stack, platform="tiktok", platform_account_id=None)
     activated = await activation_snapshot(stack)
@@ -222,18 +231,24 @@ async def test_r28_r35_r38_records_export_over_http_for_registrars_and_communica
     assert r.status_code == 404
     r = await export(stack, REGISTRAR, municipality_id="nowhere")
     assert r.status_code == 403  # not a person of that municipality
-    assert files_under(archive) == []
+    assert await stack.pool.fetchval("SELECT count(*) FROM records_exports") == 0
+    assert [w.id async for w in stack.client.list_workflows(
+        'WorkflowType="RecordsExportWorkflow"')] == []
 
     r = await export(stack, REGISTRAR, account_id=account_id)
-    assert r.status_code == 201, r.text
-    ref = r.json()
-    bag_path = Path(ref["path"])
-    assert bag_path.is_relative_to(archive / "exempelby" / "records")
+    assert r.status_code == 202, r.text
+    started = r.json()
+    assert started["status"] == "queued" and "package" not in started
+    bag_path = await _download(stack, started, REGISTRAR, tmp_path / "account")
+    for outsider in (ADMIN, OUTSIDER):
+        refused = await stack.http.get(started["progress_url"], headers=as_(outsider))
+        assert refused.status_code == 403, outsider
+        refused = await stack.http.get(started["package_url"], headers=as_(outsider))
+        assert refused.status_code == 403, outsider
     bag = bagit.Bag(str(bag_path))
     bag.validate()
     assert bag.info["Kanalvakt-Package-Kind"] == "records_export"
     assert bag.info["Kanalvakt-Requested-By"] == REGISTRAR
-    assert bag.info["Payload-Oxum"] == ref["payload_oxum"]
     events = (bag_path / "data/metadata/account-events.jsonl").read_text("utf-8")
     assert '"AccountActivated"' in events and '"AccountRequested"' in events
     for name in ("diarium.json", "messages.jsonl", "decisions.jsonl", "disposal-log.json",
@@ -247,10 +262,30 @@ async def test_r28_r35_r38_records_export_over_http_for_registrars_and_communica
     assert activated in {d["case_id"] for d in diarium}
 
     r = await export(stack, COMMS)  # the whole municipality
-    assert r.status_code == 201, r.text
-    whole = Path(r.json()["path"])
+    assert r.status_code == 202, r.text
+    whole = await _download(stack, r.json(), COMMS, tmp_path / "whole")
     bagit.Bag(str(whole)).validate()
     assert not (whole / "data/metadata/account-events.jsonl").exists()
+    # Nothing written to a folder by the web app.
+    assert files_under(archive) == []
+
+
+async def _download(stack: Stack, started: dict[str, Any], actor: str, into: Path) -> Path:
+    """Follow the export's progress until done; download and unpack the zip."""
+    async def progress() -> dict[str, Any]:
+        r = await stack.http.get(started["progress_url"], headers=as_(actor))
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    done = await eventually(progress, lambda p: p["status"] in {"done", "failed"}, 30)
+    assert done["status"] == "done", done
+    assert done["package_url"] == started["package_url"] and done["size"] > 0
+    r = await stack.http.get(started["package_url"], headers=as_(actor))
+    assert r.status_code == 200 and r.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(r.content)) as package:
+        package.extractall(into)
+    return into / done["package_id"]
 
 
 async def test_r37_only_an_active_account_is_snapshotted_on_demand(

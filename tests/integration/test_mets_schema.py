@@ -146,7 +146,7 @@ async def test_r38_final_closure_package_mets_is_valid_mets(s: Env) -> None:
         actor=MANAGER, reason="The house moves its programme to the municipal website"))
     final = s.client.get_workflow_handle(f"snapshot:exempelby:{state.slug}:final")
     await waiting(final, lambda w: w.outcome is None)
-    await store_upload(s.pool, s.archive.parent / "uploads", account_id=state.account_id,
+    await store_upload(s.pool, account_id=state.account_id,
                        file_name="sista.png", mime_type="image/png", content=_tiny_png(),
                        caption="Kontot före avslut", uploaded_by=REQUESTER,
                        uploaded_at=await s.env.get_current_time())

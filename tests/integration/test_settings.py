@@ -124,14 +124,13 @@ def test_the_variables_and_their_formats_of_before_still_work(
     clean_env.setenv("KANALVAKT_DEV_SIGNIN", "")  # empty: unset, off
     clean_env.setenv("KANALVAKT_LOG_LEVEL", "debug")
     clean_env.setenv("KANALVAKT_STATE_DIR", str(tmp_path))
-    clean_env.setenv("KANALVAKT_UPLOAD_DIR", str(tmp_path / "up"))
     clean_env.setenv("DATABASE_URL", "postgresql://kv@db/kv")
     cfg = settings.load()
     assert cfg.oidc_claims == ("sub", "email")
     assert cfg.codec_cors_origins == ("http://ui.example", "http://b.example")
     assert cfg.cookie_secure is False and cfg.dev_signin is False
     assert cfg.log_level == "DEBUG" and cfg.database_url == "postgresql://kv@db/kv"
-    assert cfg.archive_dir == tmp_path / "archive" and cfg.upload_dir == tmp_path / "up"
+    assert cfg.archive_dir == tmp_path / "archive"
     # Tests and tools still build them by field name.
     assert settings.Settings(env="production", session_max_age=60).production
 

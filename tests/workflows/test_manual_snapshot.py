@@ -184,7 +184,7 @@ async def test_r37_r38_manual_snapshot_waits_reminds_escalates_over_working_days
 
     # An admin uploads, the new one says done: captured, rendered, packaged, delivered.
     shot = _tiny_png()
-    await store_upload(s.pool, s.archive.parent / "uploads", account_id=account_id,
+    await store_upload(s.pool, account_id=account_id,
                        file_name="profil.png", mime_type="image/png", content=shot,
                        caption="Profilen på TikTok", uploaded_by=REQUESTER,
                        uploaded_at=await s.env.get_current_time())
@@ -227,7 +227,7 @@ async def test_r37_r38_record_only_is_an_explicit_decision_of_the_communications
                               actor=REQUESTER, reason="We have no access to the account"))
     assert admin.type == "NotAuthorised"
     assert [e["event_type"] for e in await stream(s, sid)] == ["SnapshotScreenshotsRequested"]
-    await store_upload(s.pool, s.archive.parent / "uploads", account_id=account_id,
+    await store_upload(s.pool, account_id=account_id,
                        file_name="sen.png", mime_type="image/png", content=_tiny_png(),
                        caption=None, uploaded_by=REQUESTER, uploaded_at=now)
 

@@ -26,7 +26,9 @@ def test_there_are_histories_to_replay() -> None:
                               "crisis_storm_flagged_twice",
                               # R-39 then R-47: approved by crisis management,
                               # published by the communications unit (issue 16)
-                              "message_crisis_approved_published_by_unit"}
+                              "message_crisis_approved_published_by_unit",
+                              # issue 12: the records export built, kept, expired
+                              "records_export_built_expired"}
 
 
 @pytest.mark.parametrize("name", sorted(HISTORIES))

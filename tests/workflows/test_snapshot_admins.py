@@ -79,7 +79,7 @@ async def test_r12_r13_r37_admin_added_while_a_snapshot_waits_says_done_at_once_
     assert wait.people.admins == tuple(sorted((REQUESTER, DEPUTY)))
     reminder = next(st.due for st in wait.steps if st.key == "screenshots_reminder")
     assert await waiting_snapshot_ids(s.pool, account_id) == [sid]
-    await store_upload(s.pool, s.archive.parent / "uploads", account_id=account_id,
+    await store_upload(s.pool, account_id=account_id,
                        file_name="profil.png", mime_type="image/png", content=_tiny_png(),
                        caption=None, uploaded_by=REQUESTER, uploaded_at=now)
 
@@ -178,7 +178,7 @@ async def test_r12_r37_admin_added_before_the_request_is_on_the_record_is_read_a
     assert [e["event_type"] for e in events] == ["SnapshotScreenshotsRequested",
                                                  "SnapshotAdminsUpdated"]
     assert MANAGER not in events[0]["data"]["recipients"]  # read before she was added
-    await store_upload(s.pool, s.archive.parent / "uploads", account_id=state.account_id,
+    await store_upload(s.pool, account_id=state.account_id,
                        file_name="profil.png", mime_type="image/png", content=_tiny_png(),
                        caption=None, uploaded_by=MANAGER, uploaded_at=now)
     done = snap.ScreenshotWait.model_validate(await handle.execute_update(

@@ -233,9 +233,22 @@ async def test_r37_fan_out_waits_for_an_allowed_day_and_snapshots_every_active_a
     tiktok = await put_active_account(s, name="Kulturhuset Ängen", platform="tiktok",
                                       platform_account_id=None, at=now)
     screenshot = _tiny_png()
-    await store_upload(s.pool, s.archive.parent / "uploads", account_id=tiktok.account_id,
+    await store_upload(s.pool, account_id=tiktok.account_id,
                        file_name="profil.png", mime_type="image/png", content=screenshot,
                        caption="Profilen på TikTok", uploaded_by=REQUESTER, uploaded_at=now)
+    # Issue 12: the upload is in its row; no folder is shared with the web.
+    assert await s.pool.fetchval("SELECT content FROM snapshot_uploads") == screenshot
+    # An upload kept before migration 0022 (by path, no content) is still
+    # read from its folder: the fallback.
+    legacy = _tiny_png() + b"legacy"
+    legacy_path = s.archive.parent / "uploads" / tiktok.account_id / "old.png"
+    legacy_path.parent.mkdir(parents=True)
+    legacy_path.write_bytes(legacy)
+    await s.pool.execute(
+        "INSERT INTO snapshot_uploads (upload_id, account_id, file_name, mime_type, size, "
+        "sha256, path, uploaded_by, uploaded_at) VALUES ($1, $2::uuid, 'old.png', 'image/png', "
+        "$3, 'x', $4, $5, $6)", uuid.uuid4(), tiktok.account_id, len(legacy), str(legacy_path),
+        REQUESTER, now + timedelta(seconds=1))
     nominal = date(now.year + 1, 7, 10)
     expected = snap.snapshot_day(nominal, Country.SE, snap.SnapshotPolicy())
     assert expected.month == 8
@@ -254,14 +267,18 @@ async def test_r37_fan_out_waits_for_an_allowed_day_and_snapshots_every_active_a
     rows = {r["account_id"]: r for r in await s.pool.fetch("SELECT * FROM snapshots")}
     assert rows[uuid.UUID(facebook.account_id)]["source"] == "platform"
     assert rows[uuid.UUID(tiktok.account_id)]["source"] == "screenshots"
-    assert rows[uuid.UUID(tiktok.account_id)]["screenshots"] == 1
+    assert rows[uuid.UUID(tiktok.account_id)]["screenshots"] == 2
     for row in rows.values():
         assert row["taken_at"].astimezone(UTC).date() == expected
         check_package(row["delivered_to"])
     tiktok_bag = Path(rows[uuid.UUID(tiktok.account_id)]["delivered_to"])
     assert (tiktok_bag / "data/content/screenshots/001.png").read_bytes() == screenshot
+    assert (tiktok_bag / "data/content/screenshots/002.png").read_bytes() == legacy
+    assert {r["used_by"] for r in await s.pool.fetch("SELECT used_by FROM snapshot_uploads")} \
+        == {f"snapshot:exempelby:{tiktok.slug}:{key}"}
+    # Delivered: the package holds the screenshots, the rows no longer do.
     assert await s.pool.fetchval(
-        "SELECT used_by FROM snapshot_uploads") == f"snapshot:exempelby:{tiktok.slug}:{key}"
+        "SELECT count(*) FROM snapshot_uploads WHERE content IS NOT NULL") == 0
     # Diarium numbers of the year of the snapshot, one per package.
     numbers = sorted(r["diarium_number"] for r in rows.values())
     assert numbers == [f"KS {expected.year}/00001", f"KS {expected.year}/00002"]
@@ -311,7 +328,7 @@ async def test_r38_closure_captures_through_the_same_pipeline_and_hands_it_to_th
     final = s.client.get_workflow_handle(f"snapshot:exempelby:{state.slug}:final")
     await waiting(final, lambda w: w.outcome is None)
     shot = _tiny_png()
-    await store_upload(s.pool, s.archive.parent / "uploads", account_id=state.account_id,
+    await store_upload(s.pool, account_id=state.account_id,
                        file_name="sista.png", mime_type="image/png", content=shot,
                        caption="Kontot före avslut", uploaded_by=REQUESTER,
                        uploaded_at=await s.env.get_current_time())
