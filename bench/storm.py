@@ -413,7 +413,12 @@ async def activate_account(http: httpx.AsyncClient) -> str:
 
 
 async def run_storm(stack: Stack, count: int, concurrency: int, seed: int, rate: float,
-                    stall_timeout: float, cpu: CpuSampler) -> dict[str, Any]:
+                    stall_timeout: float, cpu: CpuSampler,
+                    start_at: float | None = None) -> dict[str, Any]:
+    """The storm phase: activate its account, send, wait for the inbox and
+    for the cases to settle. `start_at` (seconds since the epoch): the first
+    delivery waits until then (bench.open_cases lines the storm up with
+    deadlines it loaded)."""
     assert stack.database_url is not None
     # Two connections: the progress line and the waiting loop query at once.
     db = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=2)
@@ -432,7 +437,7 @@ async def run_storm(stack: Stack, count: int, concurrency: int, seed: int, rate:
         temporal = await Client.connect(stack.config.effective_temporal_address,
                                         namespace=stack.config.namespace)
         return await _storm(db, http, senders, count, seed, rate, stall_timeout, cpu,
-                            temporal, settings.load().task_queue)
+                            temporal, settings.load().task_queue, start_at)
     finally:
         for client in (http, *senders):
             await client.aclose()
@@ -454,7 +459,8 @@ async def warm_up(senders: Sequence[httpx.AsyncClient]) -> None:
 
 async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.AsyncClient],
                  count: int, seed: int, rate: float, stall_timeout: float,
-                 cpu: CpuSampler, temporal: Client, task_queue: str) -> dict[str, Any]:
+                 cpu: CpuSampler, temporal: Client, task_queue: str,
+                 start_at: float | None = None) -> dict[str, Any]:
     concurrency = len(senders)
     say("phase 2, storm: taking one Facebook account to active over the web API")
     t = time.perf_counter()
@@ -473,6 +479,10 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
     say(f"{count} deliveries built and signed ({deliveries.with_phone} with a phone number, "
         f"{deliveries.with_email} with an e-mail address); sending with concurrency "
         f"{concurrency}{pace}")
+    if start_at is not None and start_at > time.time():
+        say(f"the first delivery waits {start_at - time.time():.0f} s, until "
+            f"{datetime.fromtimestamp(start_at, UTC):%H:%M:%S} UTC")
+        await asyncio.sleep(start_at - time.time())
 
     latencies: list[float] = []
     errors: dict[str, int] = {}
