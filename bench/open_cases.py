@@ -121,6 +121,12 @@ async def activate_account(http: httpx.AsyncClient, n: int) -> str:
             body = {**body, "handle": f"@kulturhus{n}",
                     "url": f"https://www.facebook.com/kulturhus{n}"}
         r = await http.post(f"/api/accounts/{account_id}/{path}", headers=_as(actor), json=body)
+        for _ in range(120):  # a 202 above: the account appears when its case is written
+            if r.status_code != 404:
+                break
+            await asyncio.sleep(0.5)
+            r = await http.post(f"/api/accounts/{account_id}/{path}", headers=_as(actor),
+                                json=body)
         if r.status_code != 200:
             raise RuntimeError(f"account {path}: {r.status_code} {r.text}")
     return account_id

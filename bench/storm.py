@@ -407,6 +407,12 @@ async def activate_account(http: httpx.AsyncClient) -> str:
     steps = activation_steps(PAGE, today)
     for path, actor, body in steps:
         r = await http.post(f"/api/accounts/{account_id}/{path}", headers=as_(actor), json=body)
+        for _ in range(120):  # 202 above: the account appears when its case is written
+            if r.status_code != 404:
+                break
+            await asyncio.sleep(0.5)
+            r = await http.post(f"/api/accounts/{account_id}/{path}", headers=as_(actor),
+                                json=body)
         if r.status_code != 200:
             raise RuntimeError(f"account {path}: {r.status_code} {r.text}")
     return account_id
