@@ -411,6 +411,12 @@ async def activate_account(http: httpx.AsyncClient) -> str:
     steps = activation_steps(PAGE, today)
     for path, actor, body in steps:
         r = await http.post(f"/api/accounts/{account_id}/{path}", headers=as_(actor), json=body)
+        for _ in range(120):  # 202 above: the account appears when its case is written
+            if r.status_code != 404:
+                break
+            await asyncio.sleep(0.5)
+            r = await http.post(f"/api/accounts/{account_id}/{path}", headers=as_(actor),
+                                json=body)
         if r.status_code != 200:
             raise RuntimeError(f"account {path}: {r.status_code} {r.text}")
     return account_id
@@ -418,7 +424,13 @@ async def activate_account(http: httpx.AsyncClient) -> str:
 
 async def run_storm(stack: Stack, count: int, concurrency: int, seed: int, rate: float,
                     stall_timeout: float, cpu: CpuSampler,
-                    more_web_urls: Sequence[str] = ()) -> dict[str, Any]:
+                    more_web_urls: Sequence[str] = (),
+                    start_at: float | None = None) -> dict[str, Any]:
+    """The storm phase: activate its account, send, wait for the inbox and
+    for the cases to settle. `more_web_urls`: further web processes the
+    senders take turns with. `start_at` (seconds since the epoch): the first
+    delivery waits until then (bench.open_cases lines the storm up with
+    deadlines it loaded)."""
     assert stack.database_url is not None
     # Two connections: the progress line and the waiting loop query at once.
     db = await asyncpg.create_pool(stack.database_url, min_size=2, max_size=2)
@@ -439,7 +451,7 @@ async def run_storm(stack: Stack, count: int, concurrency: int, seed: int, rate:
         temporal = await Client.connect(stack.config.effective_temporal_address,
                                         namespace=stack.config.namespace)
         return await _storm(db, http, senders, count, seed, rate, stall_timeout, cpu,
-                            temporal, settings.load().task_queue)
+                            temporal, settings.load().task_queue, start_at)
     finally:
         for client in (http, *senders):
             await client.aclose()
@@ -461,7 +473,8 @@ async def warm_up(senders: Sequence[httpx.AsyncClient]) -> None:
 
 async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.AsyncClient],
                  count: int, seed: int, rate: float, stall_timeout: float,
-                 cpu: CpuSampler, temporal: Client, task_queue: str) -> dict[str, Any]:
+                 cpu: CpuSampler, temporal: Client, task_queue: str,
+                 start_at: float | None = None) -> dict[str, Any]:
     concurrency = len(senders)
     say("phase 2, storm: taking one Facebook account to active over the web API")
     t = time.perf_counter()
@@ -480,6 +493,10 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
     say(f"{count} deliveries built and signed ({deliveries.with_phone} with a phone number, "
         f"{deliveries.with_email} with an e-mail address); sending with concurrency "
         f"{concurrency}{pace}")
+    if start_at is not None and start_at > time.time():
+        say(f"the first delivery waits {start_at - time.time():.0f} s, until "
+            f"{datetime.fromtimestamp(start_at, UTC):%H:%M:%S} UTC")
+        await asyncio.sleep(start_at - time.time())
 
     latencies: list[float] = []
     errors: dict[str, int] = {}
