@@ -7,6 +7,7 @@ for."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -63,9 +64,15 @@ async def test_metrics_by_route_template_with_webhook_latency_and_database_figur
     assert r.status_code == 200, r.text
     assert len(await cases(stack, 1)) == 1
 
-    r = await stack.http.get("/metrics")
-    assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
-    text = r.text
+    # The case's read model can be written (by its workflow's first activity)
+    # before the feeder marks the intake row started: wait for that too.
+    for _ in range(60):
+        r = await stack.http.get("/metrics")
+        assert r.status_code == 200 and r.headers["content-type"].startswith("text/plain")
+        text = r.text
+        if _samples(text, "kanalvakt_intake_backlog").get('{state="pending"}') == 0.0:
+            break
+        await asyncio.sleep(0.5)
     http = _samples(text, "kanalvakt_http_request_duration_seconds_count")
     assert http['{method="GET",route="/api/accounts/{account_id}",status="2xx"}'] >= 1
     assert http['{method="POST",route="/api/accounts/{account_id}/approve",status="2xx"}'] >= 1

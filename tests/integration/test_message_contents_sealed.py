@@ -211,7 +211,7 @@ async def test_r35_migration_0018_seals_existing_rows_in_place(
     monkeypatch.delenv("KANALVAKT_PAYLOAD_KEYS", raising=False)
     spec = _spec()
     cases = await _old_rows(empty_database_url, spec)
-    assert await migrate(empty_database_url, payload_keys=spec) == [
+    assert await migrate(empty_database_url, payload_keys=spec, before="0019") == [
         "0018_message_contents_sealed.py"]
     pool = await create_pool(empty_database_url, min_size=1, max_size=2)
     try:
@@ -234,7 +234,7 @@ async def test_r35_migration_0018_seals_existing_rows_in_place(
         assert keyless is not None and keyless["text"] == "Ängsbadet keyless"
         assert rows[cases["live"]]["is_question"] and not rows[cases["keyless"]]["is_question"]
         assert rows[cases["live"]]["stored_at"] == T0 + timedelta(minutes=1)  # kept
-        assert await migrate(empty_database_url, payload_keys=spec) == []  # once
+        assert await migrate(empty_database_url, payload_keys=spec, before="0019") == []  # once
     finally:
         await pool.close()
 
@@ -247,9 +247,9 @@ async def test_migration_0018_without_keys_keeps_the_record_plain(
     cases = await _old_rows(empty_database_url, _spec())
     monkeypatch.setenv("KANALVAKT_ENV", "production")
     with pytest.raises(ValueError, match="KANALVAKT_PAYLOAD_KEYS"):
-        await migrate(empty_database_url, payload_keys="")
+        await migrate(empty_database_url, payload_keys="", before="0019")
     monkeypatch.delenv("KANALVAKT_ENV")
-    assert await migrate(empty_database_url, payload_keys="") == [
+    assert await migrate(empty_database_url, payload_keys="", before="0019") == [
         "0018_message_contents_sealed.py"]
     conn = await asyncpg.connect(empty_database_url)
     try:
