@@ -19,6 +19,7 @@ rules and monitoring_rules (one function per command), evolution (`evolve`), dea
 from datetime import date
 
 from domain import monitoring as mon
+from domain.account.images import PostImage
 from domain.account.absences import (
     absence_of,
     all_away_periods,
@@ -280,6 +281,7 @@ __all__ = [
     "Platform",
     "PostHeld",
     "PostId",
+    "PostImage",
     "PostRecorded",
     "PostSentBack",
     "PostingRhythmWarned",

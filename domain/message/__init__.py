@@ -137,6 +137,7 @@ from domain.message.state import (
 )
 from domain.message.values import (
     STREAM_PREFIX,
+    Correction,
     HeldFor,
     HeldForward,
     HeldHide,
@@ -183,6 +184,7 @@ __all__ = [
     "HeldForward",
     "HeldHide",
     "HeldKind",
+    "Correction",
     "HeldRemoval",
     "Hide",
     "ManualActionConfirmed",

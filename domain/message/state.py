@@ -10,6 +10,7 @@ from domain.country import Country
 from domain.crisis_mode import CrisisMode
 from domain.inbound import InboundMessage
 from domain.message.values import (
+    Correction,
     HeldFor,
     HeldForward,
     HeldHide,
@@ -46,6 +47,7 @@ class PendingReply(BaseModel):
     removal: HeldRemoval | None = None  # a removal waiting
     forward: HeldForward | None = None  # a forward waiting
     hide: HeldHide | None = None  # a hide waiting
+    correction: Correction | None = None
 
     @property
     def published_text(self) -> str:
