@@ -19,7 +19,6 @@ rules and monitoring_rules (one function per command), evolution (`evolve`), dea
 from datetime import date
 
 from domain import monitoring as mon
-from domain.account.images import PostImage
 from domain.account.absences import (
     absence_of,
     all_away_periods,
@@ -126,6 +125,7 @@ from domain.account.evolution import (
     evolve,
     fold,
 )
+from domain.account.images import PostImage
 from domain.account.monitoring_rules import (
     change_monitoring_settings,
     confirm_post,

@@ -19,7 +19,6 @@ from domain.account.commands import (
     ResolveWatchItem,
     SendBackPost,
 )
-from domain.account.images import require_image_rights
 from domain.account.events import (
     AccountEvent,
     AccountKept,
@@ -31,6 +30,7 @@ from domain.account.events import (
     WatchItemReported,
     WatchItemResolved,
 )
+from domain.account.images import require_image_rights
 from domain.account.rules import _require_manager, _require_stage
 from domain.account.state import AccountState, HeldPost
 from domain.account.values import Stage
