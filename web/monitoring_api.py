@@ -64,7 +64,7 @@ class PostBody(_Body):
         "Not kept."))
     images: list[acc.PostImage] = Field([], max_length=50, description=(
         "R-41: each image's rights holder and consents; a child under 15 needs a guardian's "
-        "written consent (a reference or an upload's name). Refused (409) without them."))
+        "written consent (a reference or an upload's name). Refused (422) without them."))
 
 
 class SendBackPostBody(_Body):

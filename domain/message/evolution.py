@@ -92,7 +92,8 @@ def _reply_changes(state: MessageState, event: MessageEvent, changes: dict[str, 
             changes |= _enter(Stage.ACKNOWLEDGED, event.at) | first
         case MessageAnswered():
             changes |= _enter(Stage.ANSWERED, event.at) | first
-            changes |= {"answer": event.text, "closed_at": event.at}
+            changes |= {"answer": event.text, "closed_at": event.at,
+                        "correction": event.correction}
         case MessageForwarded():
             changes |= _enter(Stage.FORWARDED, event.at) | {"officer": event.officer,
                                                             "draft": None}

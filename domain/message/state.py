@@ -89,6 +89,7 @@ class MessageState(BaseModel):
     diarium_number: str | None = None
     confidential: bool = False
     answer: str | None = None
+    correction: Correction | None = None  # the factual error the answer corrected
     redaction_category: RemovalCategory | None = None
     disposal_decision: str | None = None
     disposal_decided_by: str | None = None
