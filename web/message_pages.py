@@ -211,7 +211,7 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
            "in_crisis": state.crisis is not None}
     proposed = next((f.category for f in state.flags), None)
     signature = f"{viewer.name}, {units.get(viewer.unit or '', viewer.municipality_name)}"
-    defaults = {
+    defaults: dict[str, dict[str, Any]] = {
         "respond": {"text": state.draft or "", "signature": signature,
                     "signed": state.policy.signature is SignatureRule.REQUIRED},
         "redact": {"category": proposed.value if proposed else ""},
