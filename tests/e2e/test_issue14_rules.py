@@ -145,3 +145,35 @@ async def test_r41_a_child_under_15_without_a_guardians_consent_is_refused(
     [row] = await stack.pool.fetch(
         "SELECT data FROM events WHERE event_type = 'PostRecorded' AND data->>'post_id' = 'p-41'")
     assert row["data"]["images"][0]["guardian_consent"] == "KS 2026/00042"
+
+
+async def test_r41_the_post_form_refuses_a_child_without_consent_and_records_it_with(
+        chromium: Browser, stack: Stack) -> None:
+    """R-41 on the account page: the post form's image fields; a child under
+    15 without the guardian's written consent is refused with the reason
+    beside the form, nothing recorded; with the reference it is recorded."""
+    account_id = await active_account(stack)
+    admin = await person_page(chromium, stack, ADMIN)
+    await admin.goto(url(stack, f"/accounts/{account_id}"))
+    form = admin.locator("form[action$='/monitoring/post']")
+    await form.get_by_label("Inläggets id på plattformen").fill("p-page-41")
+    await form.get_by_label("Vem har rättigheterna till bilden?").fill("Foto: Lisa Berg")
+    await form.get_by_label("Bilden visar personer som kan kännas igen").check()
+    await form.get_by_label("Bilden visar ett barn under 15 år").check()
+    await submit(admin, form.get_by_role("button", name="Registrera inlägget"))
+    main = await admin.locator("main").inner_text()
+    assert "vårdnadshavarens skriftliga samtycke ska registreras" in main, main
+    assert await stack.pool.fetchval(
+        "SELECT count(*) FROM events WHERE event_type = 'PostRecorded' "
+        "AND data->>'post_id' = 'p-page-41'") == 0
+    await expect_accessible(admin, "account-post-image-refused")
+
+    form = admin.locator("form[action$='/monitoring/post']")
+    await form.get_by_label("Vårdnadshavarens skriftliga samtycke").fill("KS 2026/00042")
+    await submit(admin, form.get_by_role("button", name="Registrera inlägget"))
+    [row] = await stack.pool.fetch(
+        "SELECT data FROM events WHERE event_type = 'PostRecorded' "
+        "AND data->>'post_id' = 'p-page-41'")
+    image = row["data"]["images"][0]
+    assert (image["rights"], image["child_under_15"], image["guardian_consent"]) == (
+        "Foto: Lisa Berg", True, "KS 2026/00042")
