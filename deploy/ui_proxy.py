@@ -92,7 +92,7 @@ def create_ui_proxy(ui: str, web: str, *, timeout: float = 60.0) -> Starlette:
                                 f"{ui}{SETTINGS_PATH}?{request.url.query}")
         if answer.status_code != 200:
             return answer
-        body = with_codec_settings(json.loads(answer.body), _origin(request))
+        body = with_codec_settings(json.loads(bytes(answer.body)), _origin(request))
         headers = {k: v for k, v in answer.headers.items() if k.lower() != "content-length"}
         return Response(json.dumps(body), status_code=200, headers=headers)
 

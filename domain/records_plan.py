@@ -11,6 +11,8 @@ stricter reading applies: kept."""
 
 from __future__ import annotations
 
+from calendar import isleap
+from datetime import date
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -33,6 +35,16 @@ class RegisterDisposal(BaseModel):
     # adopted without a separate decision.
     decision: str | None = Field(None, max_length=100)
     note: str | None = Field(None, max_length=1000)
+
+    def dispose_from(self, removed_on: date | None) -> date | None:
+        """The first day an entry's history may be disposed of: None while it
+        is listed, or when the register is kept."""
+        if self.action != "dispose" or removed_on is None:
+            return None
+        year = removed_on.year + (self.dispose_after_years or 0)
+        day = 28 if (removed_on.month, removed_on.day) == (2, 29) and not isleap(year) \
+            else removed_on.day
+        return removed_on.replace(year=year, day=day)
 
     @model_validator(mode="after")
     def _years_with_disposal(self) -> RegisterDisposal:

@@ -61,11 +61,9 @@ async def register_records(pool: asyncpg.Pool, municipality_id: str,
         h = history.get(a["stream_id"], [])
         removed = next((x["at"] for x in reversed(h) if x["event"] == "RemovedFromRegister"),
                        None) if not a["listed"] else None
-        dispose_from = None
-        if disposal.action == "dispose" and removed is not None:
-            at = datetime.fromisoformat(removed)
-            dispose_from = at.replace(year=at.year + (disposal.dispose_after_years or 0)
-                                      ).date().isoformat()
+        gone = disposal.dispose_from(datetime.fromisoformat(removed).date()
+                                     if removed is not None else None)
+        dispose_from = gone.isoformat() if gone is not None else None
         entries.append({
             "account_id": str(a["account_id"]), "unit": a["unit"] or a["unit_id"],
             "platform": a["platform"], "account_name": a["account_name"],

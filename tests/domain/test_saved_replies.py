@@ -3,6 +3,7 @@ the register's disposal decision as the directory YAML gives it."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -85,3 +86,14 @@ def test_r36_the_register_is_kept_unless_the_plan_says_otherwise() -> None:
         Path(EXEMPELBY).with_name("fjordvik.yaml").read_text(encoding="utf-8"))
     assert (fjordvik.municipality.records.channels.action,
             fjordvik.municipality.records.channels.dispose_after_years) == ("dispose", 10)
+
+
+def test_r36_a_removed_entry_may_go_the_plans_years_after_it_left_the_register() -> None:
+    """R-36: with "dispose after 10 years" an entry removed on 29 February
+    2028 may go on 28 February 2038; while listed, or where the register is
+    kept, never."""
+    plan = RegisterDisposal(action="dispose", dispose_after_years=10, decision="2023/1457")
+    assert plan.dispose_from(date(2028, 2, 29)) == date(2038, 2, 28)
+    assert plan.dispose_from(date(2026, 12, 6)) == date(2036, 12, 6)
+    assert plan.dispose_from(None) is None
+    assert RegisterDisposal().dispose_from(date(2026, 12, 6)) is None
