@@ -119,6 +119,10 @@ class StackConfig:
     temporal_ip: str = "127.0.0.1"
     temporal_port: int = 7233
     temporal_ui_port: int = 8233
+    # Issue 14: the dev server's own UI listens here (None: a free port at
+    # start); deploy/ui_proxy.py serves it on temporal_ui_port with the codec
+    # endpoint on the same origin, so the UI decodes without a settings dialog.
+    temporal_ui_inner_port: int | None = None
     namespace: str = "default"
     ui_codec_endpoint: str | None = None
     # None: embedded PostgreSQL in state_dir/pg.
@@ -303,6 +307,20 @@ def _listener_description(port: int) -> str:
     return "another process"
 
 
+def _free_port(host: str, after: int) -> int:
+    """The first free port above `after` (below the ephemeral range, where the
+    dev server picks its own ports with bind(:0), so it cannot take this one)."""
+    for port in range(after + 1, after + 200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                sock.bind((host if host not in {"", "localhost"} else "127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise StackError(f"no free port above {after} for the Temporal UI behind its proxy")
+
+
 def ensure_port_free(host: str, port: int, purpose: str, env_var: str) -> None:
     """Fail fast, naming the port and its occupant, instead of letting a
     child die later with a bind error buried in its log."""
@@ -414,6 +432,7 @@ class Stack:
         self.database_url: str | None = config.database_url
         self.children: list[Child] = []  # in start order
         self._temporal: Child | None = None
+        self._ui_inner_port: int | None = None
         self._pg_server: Any = None  # pgserver.PostgresServer
         self._pg_start: asyncio.Future[Any] | None = None
         self._pgdata: Path | None = None
@@ -469,7 +488,47 @@ class Stack:
         self.children.append(await spawn(
             "web app", cfg.effective_web_command, env={**env, "KANALVAKT_SERVICE": "web"}))
         await self._wait_for_web()
+        if cfg.starts_temporal:
+            # Issue 14: the UI and the codec endpoint under one origin.
+            proxy = [sys.executable, "-m", "deploy.ui_proxy", "--host", cfg.temporal_ip,
+                     "--port", str(cfg.temporal_ui_port),
+                     "--ui", f"http://127.0.0.1:{self._ui_port()}", "--web", cfg.web_url]
+            say("starting the Temporal UI proxy: " + " ".join(proxy))
+            self.children.append(await spawn("Temporal UI proxy", proxy, env=env))
+            await self._wait_for_port(cfg.temporal_ip, cfg.temporal_ui_port, "Temporal UI proxy")
         self.ready_after = time.monotonic() - began
+
+    async def _wait_for_port(self, host: str, port: int, name: str) -> None:
+        """Until something accepts connections on host:port (a child that
+        binds its socket when it is ready), or a child exits."""
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        while True:
+            for child in self.children:
+                if not child.running:
+                    raise StackError(
+                        f"the {child.name} exited with code {child.process.returncode} "
+                        f"while the stack was starting; {_where_output_is(child)}")
+            try:
+                _, writer = await asyncio.wait_for(asyncio.open_connection(host, port),
+                                                   timeout=2.0)
+                writer.close()
+                with contextlib.suppress(OSError):
+                    await writer.wait_closed()
+                return
+            except (TimeoutError, OSError):
+                pass
+            if loop.time() - began > self.config.web_ready_timeout:
+                raise StackError(f"the {name} did not listen on {host}:{port} "
+                                 f"within {self.config.web_ready_timeout:.0f} s")
+            await asyncio.sleep(0.1)
+
+    def _ui_port(self) -> int:
+        """Where the dev server's own UI listens (behind deploy/ui_proxy.py)."""
+        if self._ui_inner_port is None:
+            self._ui_inner_port = self.config.temporal_ui_inner_port or _free_port(
+                self.config.temporal_ip, self.config.temporal_ui_port)
+        return self._ui_inner_port
 
     async def _start_postgres(self) -> str:
         if self.database_url:
@@ -505,7 +564,7 @@ class Stack:
             "--db-filename", str(db),
             "--ip", cfg.temporal_ip,
             "--port", str(cfg.temporal_port),
-            "--ui-port", str(cfg.temporal_ui_port),
+            "--ui-port", str(self._ui_port()),
             "--log-level", "warn",
             # WAL: about twice the workflow start rate of the default rollback
             # journal (TEMPORAL-NOTES). synchronous stays at SQLite's default:
@@ -706,19 +765,18 @@ class Stack:
     # ---- running
 
     def _codec_hint(self) -> list[str]:
-        """How to read message texts in the dev server's UI: its codec call
-        is cross-origin and carries the intranet's session cookie only with
-        the UI's browser setting "Include cross-origin credentials", which
-        `start-dev` cannot set (tests/e2e/test_temporal_ui_codec.py)."""
+        """How to read message texts in the stack's Temporal UI: it is served
+        with the codec endpoint on its own origin (deploy/ui_proxy.py), so a
+        person signed in to the intranet under the same host name reads what
+        they may read, without the UI's Codec Server dialog
+        (tests/e2e/test_temporal_ui_one_origin.py)."""
         cfg = self.config
-        if not (cfg.temporal_ui_url and cfg.ui_codec_endpoint):
+        if not cfg.temporal_ui_url:
             return []
         return [
-            "  Read message texts in the Temporal UI (once per browser): sign in at",
-            f"    {cfg.web_url} (the same host name as the UI's), then in the UI's",
-            "    Codec Server dialog (glasses icon) choose 'Use my browser setting',",
-            f"    endpoint {cfg.ui_codec_endpoint},",
-            "    and turn on 'Include cross-origin credentials'.",
+            "  Message texts in the Temporal UI: sign in at",
+            f"    {cfg.web_url} (the same host name as the UI's); the UI then decodes",
+            "    what you may read (no Codec Server setting needed).",
         ]
 
     def summary(self) -> str:

@@ -17,6 +17,7 @@ from domain.country import Country
 from domain.crisis import CrisisPolicy
 from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
+from domain.records_plan import RecordsPlan
 from domain.snapshot import SnapshotPolicy
 
 __all__ = ["Country"]  # re-exported: callers name it as the directory's
@@ -70,6 +71,8 @@ class Municipality(BaseModel):
     # when the accounts are snapshotted (mid-March and mid-October
     # by default); stored by kanalvakt directory load (activities/snapshot_store.py).
     snapshots: SnapshotPolicy = SnapshotPolicy()
+    # the register's line in the records-management plan and its disposal decision.
+    records: RecordsPlan = RecordsPlan()
 
 
 class Directory(BaseModel):

@@ -27,6 +27,7 @@ from domain.directory import (
 )
 from domain.message_policy import MessagePolicy
 from domain.policy import LifecyclePolicy
+from domain.records_plan import RecordsPlan
 
 
 def parse_directory_yaml(text: str) -> Directory:
@@ -133,6 +134,7 @@ def _municipality(row: asyncpg.Record) -> Municipality:
         lifecycle=LifecyclePolicy.model_validate(row["lifecycle_policy"] or {}),
         messages=MessagePolicy.model_validate(row["message_policy"] or {}),
         crisis=CrisisPolicy.model_validate(row.get("crisis_policy") or {}),
+        records=RecordsPlan.model_validate(row.get("records_plan") or {}),
     )
 
 
@@ -199,6 +201,9 @@ class DirectoryRepository:
             # the crisis settings (migrations/0010_crisis.sql).
             await conn.execute("UPDATE municipalities SET crisis_policy = $2 WHERE id = $1",
                                m.id, m.crisis.model_dump(mode="json", exclude_defaults=True))
+            # the register's disposal decision (migrations/0023).
+            await conn.execute("UPDATE municipalities SET records_plan = $2 WHERE id = $1",
+                               m.id, m.records.model_dump(mode="json", exclude_defaults=True))
         return LoadReport(
             municipality_id=m.id,
             municipality_added=not known,

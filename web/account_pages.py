@@ -609,6 +609,17 @@ def _local_moment(form: FormData, name: str, timezone: str) -> datetime | None:
     return wall.replace(tzinfo=ZoneInfo(timezone)) if wall.tzinfo is None else wall
 
 
+def _post_image(form: FormData) -> dict[str, Any] | None:
+    """R-41: the post form's image fields (web/templates/_post_images.html),
+    or None when none is filled in (a post without an image)."""
+    image = {"rights": _str(form, "image_rights") or None,
+             "shows_people": form.get("image_shows_people") is not None,
+             "consent": _str(form, "image_consent") or None,
+             "child_under_15": form.get("image_child_under_15") is not None,
+             "guardian_consent": _str(form, "image_guardian_consent") or None}
+    return image if any(image.values()) else None
+
+
 def _monitoring_command(action: str, form: FormData, state: acc.AccountState, viewer: Viewer,
                         in_unit: bool, t: i18n.Translate) -> acc.Command:
     """The monitoring command a posted form asks for; _FormErrors for bad
@@ -625,6 +636,8 @@ def _monitoring_command(action: str, form: FormData, state: acc.AccountState, vi
             data["published_at"] = _local_moment(form, "published_at", state.timezone)
             if data["published_at"] is None:
                 errors["published_at"] = t("pan.err.datetime")
+            if image := _post_image(form):  # R-41: the post's image, its rights and consents
+                data["images"] = (image,)
         case "keep":
             model, data["reason"] = acc.KeepAccount, _str(form, "reason")
         case "watch":

@@ -43,10 +43,12 @@ from domain.calendar import OfficeHours
 from domain.country import DEFAULT_COUNTRY, DEFAULT_TIMEZONE, Country
 from domain.message_policy import SignatureRule
 from domain.redaction import CATEGORIES, RemovalCategory, mask
+from domain.saved_replies import ReplyLanguage, SavedReply, offered
 from readviews import accounts as account_views
 from readviews import messages as mq
 from readviews import moderation as modq
 from readviews import people as people_views
+from store.saved_replies import saved_replies
 from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
@@ -170,12 +172,20 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
            "in_crisis": state.crisis is not None}
     proposed = next((f.category for f in state.flags), None)
     signature = f"{viewer.name}, {units.get(viewer.unit or '', viewer.municipality_name)}"
-    defaults = {
+    defaults: dict[str, dict[str, Any]] = {
         "respond": {"text": state.draft or "", "signature": signature,
                     "signed": state.policy.signature is SignatureRule.REQUIRED},
         "redact": {"category": proposed.value if proposed else ""},
         "dispose": {"decision_id": ""},
     }
+    # R-27: the saved replies offered; one chosen (?saved_reply=) fills the answer.
+    replies = (await offered_replies(ctx, case["municipality_id"], case.get("account_id"),
+                                     state.country.value)
+               if "respond" in allowed else [])
+    chosen = next((r for r in replies if r.id == request.query_params.get("saved_reply")),
+                  None)
+    if chosen is not None:
+        defaults["respond"]["text"] = chosen.text
     if failed and values is not None:
         defaults[failed] = values
     timeline = await mq.timeline(ctx.pool, case["case_id"])
@@ -192,6 +202,8 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
         "disposals": [(d.id, f"{d.id} – {d.description}")
                       for d in state.policy.disposal_decisions],
         "signature_rule": state.policy.signature.value,
+        "saved_replies": replies, "saved_reply": chosen,  # R-27
+        "saved_options": [(r.id, r.title) for r in replies],
         "via_crisis_management": msg.needs_crisis_approval(state, viewer.person_id),
         "category_label": lambda c: _category_label(RemovalCategory(c), lang),
         # A platform action by hand: the manual connector's instruction.
@@ -204,6 +216,21 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
             flag_text(t, f.kind.value, f.identity.value if f.identity else None)
             for f in state.flags if f.kind in state.policy.screening.auto_hide})),
     }, viewer=viewer, status_code=status_code)
+
+
+def reply_language(country: str) -> ReplyLanguage:
+    """R-27: a Norwegian municipality's replies are in bokmål, a Swedish one's in Swedish."""
+    return "nb" if country == Country.NO.value else "sv"
+
+
+async def offered_replies(ctx: AppContext, municipality_id: str, account_id: str | None,
+                          country: str) -> list[SavedReply]:
+    """R-27: the saved replies the case page offers for an account's case:
+    the account's, the municipality's, the official recommendation."""
+    return offered(municipality_id, reply_language(country),
+                   await saved_replies(ctx.pool, municipality_id, account_id)
+                   if account_id else [],
+                   await saved_replies(ctx.pool, municipality_id))
 
 
 def _lang(request: Request, viewer: Viewer) -> str:

@@ -47,7 +47,8 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, HTTPException, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 from codec import data_keys_of
 from domain import account as acc
@@ -126,6 +127,30 @@ class RespondBody(_Body):
     text: msg.Text
     signed: bool = False
     signature: str | None = Field(None, max_length=300)
+    # the answer corrects a factual error: what was wrong and the source
+    # of the right fact (both, or neither).
+    corrects: str | None = Field(None, max_length=1000, description=(
+        "R-27: the factual error this answer corrects"))
+    correction_source: str | None = Field(None, max_length=1000, validate_default=True,
+                                          description=(
+        "R-27: where the right fact comes from (a link, a decision, a document)"))
+
+    @field_validator("correction_source")
+    @classmethod
+    def _both_or_neither(cls, source: str | None, info: ValidationInfo) -> str | None:
+        corrects = info.data.get("corrects")
+        if corrects and not source:
+            raise PydanticCustomError("correction.source_needed",
+                                      "R-27: a correction names the source of the right fact")
+        if source and not corrects:
+            raise PydanticCustomError("correction.error_needed",
+                                      "R-27: say which factual error the answer corrects")
+        return source or None
+
+    def correction(self) -> msg.Correction | None:
+        if not self.corrects or not self.correction_source:
+            return None
+        return msg.Correction(error=self.corrects, source=self.correction_source)
 
 
 class ForwardBody(_Body):
@@ -335,7 +360,7 @@ DECISIONS: dict[str, Decision] = {d.path: d for d in (
              AcknowledgeBody, "A holding reply; the case stays open (R-23)"),
     Decision("respond", W.respond,
              lambda who, b: RespondRequest(actor=who, text=b.text, signed=b.signed,
-                                           signature=b.signature),
+                                           signature=b.signature, correction=b.correction()),
              RespondBody, "The answer, signed where the account says so (R-23, R-26, R-27)"),
     Decision("hide", W.hide,
              lambda who, b: msg.Hide(actor=who, reason=b.reason, preserved_copy=True,

@@ -62,6 +62,9 @@ class PostBody(_Body):
         "The post's text: screened before it counts as published; an identity number or a "
         "confidential marker holds it for the manager, deputy or communications unit (R-44). "
         "Not kept."))
+    images: list[acc.PostImage] = Field([], max_length=50, description=(
+        "R-41: each image's rights holder and consents; a child under 15 needs a guardian's "
+        "written consent (a reference or an upload's name). Refused (422) without them."))
 
 
 class SendBackPostBody(_Body):
@@ -188,7 +191,8 @@ def _check_in_and_post_routes(router: APIRouter) -> None:
                           actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
             return acc.RecordPost(actor=who, post_id=body.post_id,
-                                  published_at=body.published_at, text=body.text)
+                                  published_at=body.published_at, text=body.text,
+                                  images=tuple(body.images))
         return await _decide(account_id, ctx, actor, build)
 
     @router.post("/api/accounts/{account_id}/posts/{post_id}/confirm",

@@ -59,6 +59,7 @@ from web.registrar_pages import registrar_pages_router
 from web.rendering import language_of, render
 from web.report_pages import report_pages_router
 from web.rule_texts import detail_text
+from web.rules14_pages import rules14_pages_router
 from web.security import CsrfMiddleware, SecurityHeadersMiddleware
 
 log = structlog.get_logger("kanalvakt.web.pages")
@@ -161,7 +162,8 @@ def install_intranet(app: FastAPI, cfg: app_settings.Settings) -> None:
 def page_routers() -> list[APIRouter]:
     """The intranet's page modules, each an APIRouter: add yours here."""
     return [account_pages_router(), message_pages_router(), registrar_pages_router(),
-            report_pages_router(), crisis_pages_router(), notification_pages_router()]
+            report_pages_router(), crisis_pages_router(), notification_pages_router(),
+            rules14_pages_router()]
 
 
 def _wants_html(request: Request) -> bool:

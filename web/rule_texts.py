@@ -27,7 +27,8 @@ from web.i18n import Translate
 
 # The keys are those raised in domain/ (their texts are `rule.<key>` in the
 # catalogs, texts/locale/) and WEB_KEYS (refusals of the web layer itself).
-WEB_KEYS = frozenset({"case.ended"})
+# a correction names both the error and its source (web.messages_api.RespondBody).
+WEB_KEYS = frozenset({"case.ended", "correction.error_needed", "correction.source_needed"})
 
 
 # Params that name a stage, and the catalog prefix that names them.

@@ -381,7 +381,7 @@ class InboundMessageWorkflow:
         await self._ready()
         async with self._lock:
             command = msg.Respond(actor=request.actor, text=request.text, signed=request.signed,
-                                  signature=request.signature)
+                                  signature=request.signature, correction=request.correction)
             answered = self._decide(command)[0]
             if isinstance(answered, msg.ReplySubmittedForApproval):
                 return await self._submit_for_approval(command)
@@ -395,7 +395,7 @@ class InboundMessageWorkflow:
     @respond.validator
     def _validate_respond(self, request: RespondRequest) -> None:
         self._check(msg.Respond(actor=request.actor, text=request.text, signed=request.signed,
-                                signature=request.signature))
+                                signature=request.signature, correction=request.correction))
 
     async def _submit_for_approval(self, command: msg.Command) -> DecisionResult:
         """R-39 (Kristiansand): nothing is published; the reply waits for

@@ -79,6 +79,7 @@ class RespondRequest(CleanStrings):
     text: str = Field(min_length=1, max_length=8000)
     signed: bool = False
     signature: str | None = Field(None, max_length=300)
+    correction: msg.Correction | None = None  # the answer corrects a factual error
 
 
 class RegisterRequest(CleanStrings):

@@ -126,6 +126,7 @@ from domain.account.evolution import (
     evolve,
     fold,
 )
+from domain.account.images import PostImage
 from domain.account.monitoring_rules import (
     change_monitoring_settings,
     confirm_post,
@@ -281,6 +282,7 @@ __all__ = [
     "Platform",
     "PostHeld",
     "PostId",
+    "PostImage",
     "PostRecorded",
     "PostSentBack",
     "PostingRhythmWarned",

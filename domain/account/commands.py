@@ -11,6 +11,7 @@ from pydantic import (
 )
 
 from domain import monitoring as mon
+from domain.account.images import PostImage
 from domain.account.values import (
     AccountRequest,
     Admin,
@@ -162,6 +163,8 @@ class RecordPost(_Command):
     # the post's text, where it is recorded through Kanalvakt: screened
     # before it counts as published (not kept on the record).
     text: str | None = Field(None, min_length=1, max_length=8000)
+    # each image's rights and consents, recorded with the post.
+    images: tuple[PostImage, ...] = ()
 
 
 class ConfirmPost(_Command):

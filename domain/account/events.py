@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from domain import monitoring as mon
+from domain.account.images import PostImage
 from domain.account.values import (
     Absence,
     AccountRequest,
@@ -282,6 +283,8 @@ class PostRecorded(_Event):
     approved_by: str | None = None  # R-39: crisis management's approval in a crisis
     # R-44: who confirmed a post held for confidential information (never its writer).
     confirmed_by: str | None = None
+    # R-41: its images' rights and consents (a guardian's for a child under 15).
+    images: tuple[PostImage, ...] = ()
 
 
 class PostHeld(_Event):
@@ -298,6 +301,7 @@ class PostHeld(_Event):
     approved_by: str | None = None
     found: list[str]
     approvers: list[str]
+    images: tuple[PostImage, ...] = ()  # R-41, recorded once the post is confirmed
 
 
 class PostSentBack(_Event):

@@ -226,7 +226,8 @@ def _duty_changes(state: AccountState, event: AccountEvent, changes: dict[str, o
             changes["held_posts"] = [*state.held_posts, HeldPost(
                 post_id=event.post_id, published_at=event.published_at,
                 approved_by=event.approved_by, written_by=event.actor or SYSTEM,
-                found=event.found, approvers=event.approvers, since=event.at)]
+                found=event.found, approvers=event.approvers, since=event.at,
+                images=event.images)]
         case PostSentBack():
             changes["held_posts"] = [h for h in state.held_posts if h.post_id != event.post_id]
         case _:

@@ -30,6 +30,7 @@ from domain.account.events import (
     WatchItemReported,
     WatchItemResolved,
 )
+from domain.account.images import require_image_rights
 from domain.account.rules import _require_manager, _require_stage
 from domain.account.state import AccountState, HeldPost
 from domain.account.values import Stage
@@ -68,6 +69,7 @@ def record_post(state: AccountState, command: RecordPost, now: datetime) -> list
             f"{actor} may not record a post: the account's admins or its platform "
             "connector do (R-18)", key="post.who")
     mon.require_published(command.published_at, now)
+    require_image_rights(command.images)
     if mon.post_recorded(state.monitoring, command.post_id):
         return []  # reported again (a connector's retry): recorded once
     if any(h.post_id == command.post_id for h in state.held_posts):
@@ -76,7 +78,7 @@ def record_post(state: AccountState, command: RecordPost, now: datetime) -> list
         return held
     return [PostRecorded(at=now, actor=actor, post_id=command.post_id,
                          published_at=command.published_at,
-                         approved_by=command.approved_by)]
+                         approved_by=command.approved_by, images=command.images)]
 
 
 def _require_crisis_publishing(state: AccountState, command: RecordPost) -> bool:
@@ -120,7 +122,7 @@ def _held_for_confidential(state: AccountState, command: RecordPost, now: dateti
                             "may confirm it; change the text", key="outgoing.confidential")
     return [PostHeld(at=now, actor=command.actor, post_id=command.post_id,
                      published_at=command.published_at, approved_by=command.approved_by,
-                     found=found, approvers=approvers)]
+                     found=found, approvers=approvers, images=command.images)]
 
 
 def post_approvers(state: AccountState, writer: str) -> list[str]:
@@ -153,7 +155,7 @@ def confirm_post(state: AccountState, command: ConfirmPost, now: datetime
     held = _held_post_for(state, command)
     return [PostRecorded(at=now, actor=held.written_by, post_id=held.post_id,
                          published_at=held.published_at, approved_by=held.approved_by,
-                         confirmed_by=command.actor)]
+                         confirmed_by=command.actor, images=held.images)]
 
 
 def send_back_post(state: AccountState, command: SendBackPost, now: datetime

@@ -13,6 +13,7 @@ from pydantic import (
 )
 
 from domain import monitoring as mon
+from domain.account.images import PostImage
 from domain.account.values import (
     Absence,
     AccountRequest,
@@ -44,6 +45,7 @@ class HeldPost(BaseModel):
     found: list[str]
     approvers: list[str]
     since: datetime
+    images: tuple[PostImage, ...] = ()
 
 
 class AccountState(BaseModel):

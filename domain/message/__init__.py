@@ -142,6 +142,7 @@ from domain.message.state import (
 )
 from domain.message.values import (
     STREAM_PREFIX,
+    Correction,
     HeldFor,
     HeldForward,
     HeldHide,
@@ -188,6 +189,7 @@ __all__ = [
     "HeldForward",
     "HeldHide",
     "HeldKind",
+    "Correction",
     "HeldRemoval",
     "Hide",
     "ManualActionConfirmed",

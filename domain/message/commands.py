@@ -13,7 +13,7 @@ from domain.country import Country
 from domain.cover import Absence
 from domain.crisis_mode import CrisisMode
 from domain.inbound import InboundMessage
-from domain.message.values import MessageAuthorities
+from domain.message.values import Correction, MessageAuthorities
 from domain.message_policy import (
     MessagePolicy,
 )
@@ -80,6 +80,7 @@ class Respond(_Command):
     signed: bool = False
     signature: str | None = Field(None, max_length=300)
     reply_id: str | None = None
+    correction: Correction | None = None  # it corrects a factual error
 
 
 class Forward(_Command):

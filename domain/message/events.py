@@ -15,6 +15,7 @@ from domain.cover import Absence
 from domain.crisis_mode import CrisisMode
 from domain.inbound import InboundMessage
 from domain.message.values import (
+    Correction,
     HeldFor,
     HeldForward,
     HeldHide,
@@ -90,6 +91,8 @@ class MessageAnswered(_Event):
     signature: str | None = None
     reply_id: str | None = None
     drafted_by: str | None = None
+    # the answer corrects a factual error: what was wrong, and the source.
+    correction: Correction | None = None
 
 
 class MessageForwarded(_Event):
@@ -197,6 +200,7 @@ class ReplySubmittedForApproval(_Event):
     removal: HeldRemoval | None = None
     forward: HeldForward | None = None
     hide: HeldHide | None = None  # an admin's hide waiting
+    correction: Correction | None = None  # the answer's correction, when it goes out
 
 
 class ReplyApproved(_Event):

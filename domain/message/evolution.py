@@ -92,7 +92,8 @@ def _reply_changes(state: MessageState, event: MessageEvent, changes: dict[str, 
             changes |= _enter(Stage.ACKNOWLEDGED, event.at) | first
         case MessageAnswered():
             changes |= _enter(Stage.ANSWERED, event.at) | first
-            changes |= {"answer": event.text, "closed_at": event.at}
+            changes |= {"answer": event.text, "closed_at": event.at,
+                        "correction": event.correction}
         case MessageForwarded():
             changes |= _enter(Stage.FORWARDED, event.at) | {"officer": event.officer,
                                                             "draft": None}
@@ -185,7 +186,7 @@ def _approval_changes(state: MessageState, event: MessageEvent, changes: dict[st
                             approvers=frozenset(event.approvers), returns_to=state.stage,
                             returns_to_since=state.stage_entered_at, held_for=event.held_for,
                             removal=event.removal, forward=event.forward,
-                            hide=event.hide)}
+                            hide=event.hide, correction=event.correction)}
         case ReplyApproved() | ReplySentBack():
             # Back where the reply was written, deadlines as they were; an
             # approved reply's publication (recorded next) then moves it on.

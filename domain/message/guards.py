@@ -15,7 +15,15 @@ from domain.core import (
 from domain.message.commands import Hide, Redact, Respond
 from domain.message.events import MessageEvent, ReplySubmittedForApproval
 from domain.message.state import MessageState, PendingReply
-from domain.message.values import HeldForward, HeldHide, HeldKind, HeldRemoval, ReplyKind, Stage
+from domain.message.values import (
+    Correction,
+    HeldForward,
+    HeldHide,
+    HeldKind,
+    HeldRemoval,
+    ReplyKind,
+    Stage,
+)
 from domain.message_policy import (
     SignatureRule,
 )
@@ -64,7 +72,8 @@ def may_close(state: MessageState, actor: str) -> bool:
 
 def _held_if_confidential(state: MessageState, actor: str, now: datetime, kind: ReplyKind,
                           text: str, signature: str | None = None,
-                          drafted_by: str | None = None) -> list[MessageEvent]:
+                          drafted_by: str | None = None,
+                          correction: Correction | None = None) -> list[MessageEvent]:
     """R-44: an outgoing text with an identity number or a confidential
     marker is not published; it waits for the unit's manager, deputy or the
     communications unit (never its own writer, R-53) to confirm it, or is
@@ -84,7 +93,7 @@ def _held_if_confidential(state: MessageState, actor: str, now: datetime, kind: 
     return [ReplySubmittedForApproval(
         at=now, actor=actor, kind=kind, text=text, signature=signature, drafted_by=drafted_by,
         crisis_id="", approvers=approvers,
-        held_for="confidential")]
+        held_for="confidential", correction=correction)]
 
 
 def needs_crisis_approval(state: MessageState, actor: str) -> bool:
@@ -195,24 +204,26 @@ def _require_approver(state: MessageState, actor: str, what: str) -> PendingRepl
 def _submitted(state: MessageState, actor: str, now: datetime, kind: HeldKind, text: str,
                signature: str | None = None, drafted_by: str | None = None, *,
                removal: HeldRemoval | None = None, forward: HeldForward | None = None,
-               hide: HeldHide | None = None) -> ReplySubmittedForApproval:
+               hide: HeldHide | None = None, correction: Correction | None = None
+               ) -> ReplySubmittedForApproval:
     assert state.crisis is not None
     return ReplySubmittedForApproval(
         at=now, actor=actor, kind=kind, text=text, signature=signature, drafted_by=drafted_by,
         crisis_id=state.crisis.crisis_id, approvers=sorted(state.crisis.crisis_management),
-        removal=removal, forward=forward, hide=hide)
+        removal=removal, forward=forward, hide=hide, correction=correction)
 
 
 def _for_communications(state: MessageState, actor: str, now: datetime,
                         publishers: frozenset[str], kind: HeldKind, text: str,
-                        signature: str | None = None, drafted_by: str | None = None
+                        signature: str | None = None, drafted_by: str | None = None,
+                        correction: Correction | None = None
                         ) -> ReplySubmittedForApproval:
     """R-47: the reply waits for a member of the communications unit to publish it."""
     assert state.crisis is not None
     return ReplySubmittedForApproval(
         at=now, actor=actor, kind=kind, text=text, signature=signature, drafted_by=drafted_by,
         crisis_id=state.crisis.crisis_id, approvers=sorted(publishers),
-        held_for="communications")
+        held_for="communications", correction=correction)
 
 
 def _signature(state: MessageState, command: Respond) -> str | None:

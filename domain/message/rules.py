@@ -171,18 +171,20 @@ def respond(state: MessageState, command: Respond, now: datetime) -> list[Messag
     _require_admin(state, actor, "answer a message")
     signature = _signature(state, command)
     drafted_by = state.officer if state.draft else None
+    correction = command.correction  # recorded with the answer, through any hold
     held = _held_if_confidential(state, actor, now, "answer", command.text, signature,
-                                 drafted_by)
+                                 drafted_by, correction)
     if held:
         return held
     if needs_crisis_approval(state, actor):
         return [_submitted(state, actor, now, "answer", command.text, signature,
-                           drafted_by)]
+                           drafted_by, correction=correction)]
     if publishers := communications_publish(state, actor):
         return [_for_communications(state, actor, now, publishers, "answer",
-                                    command.text, signature, drafted_by)]
+                                    command.text, signature, drafted_by, correction)]
     return [MessageAnswered(at=now, actor=actor, text=command.text, signature=signature,
-                            reply_id=command.reply_id, drafted_by=drafted_by)]
+                            reply_id=command.reply_id, drafted_by=drafted_by,
+                            correction=correction)]
 
 
 def approve_reply(state: MessageState, command: ApproveReply, now: datetime) -> list[MessageEvent]:
@@ -209,14 +211,15 @@ def approve_reply(state: MessageState, command: ApproveReply, now: datetime) -> 
         # management before it is published.
         return [approved,
                 _submitted(state, pending.submitted_by, now, pending.kind, pending.text,
-                           pending.signature, pending.drafted_by)]
+                           pending.signature, pending.drafted_by,
+                           correction=pending.correction)]
     if pending.held_for != "communications" and (
             publishers := communications_publish(state, actor)):
         # approved, the communications unit publishes it.
         return [approved,
                 _for_communications(state, pending.submitted_by, now, publishers,
                                     pending.kind, pending.text, pending.signature,
-                                    pending.drafted_by)]
+                                    pending.drafted_by, pending.correction)]
     published: MessageEvent
     if pending.kind == "acknowledgement":
         published = AcknowledgementSent(at=now, actor=pending.submitted_by,
@@ -225,7 +228,8 @@ def approve_reply(state: MessageState, command: ApproveReply, now: datetime) -> 
         published = MessageAnswered(at=now, actor=pending.submitted_by,
                                     text=pending.text, signature=pending.signature,
                                     reply_id=command.reply_id,
-                                    drafted_by=pending.drafted_by)
+                                    drafted_by=pending.drafted_by,
+                                    correction=pending.correction)
     return [approved, published]
 
 

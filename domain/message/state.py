@@ -10,6 +10,7 @@ from domain.country import Country
 from domain.crisis_mode import CrisisMode
 from domain.inbound import InboundMessage
 from domain.message.values import (
+    Correction,
     HeldFor,
     HeldForward,
     HeldHide,
@@ -46,6 +47,7 @@ class PendingReply(BaseModel):
     removal: HeldRemoval | None = None  # a removal waiting
     forward: HeldForward | None = None  # a forward waiting
     hide: HeldHide | None = None  # a hide waiting
+    correction: Correction | None = None
 
     @property
     def published_text(self) -> str:
@@ -87,6 +89,7 @@ class MessageState(BaseModel):
     diarium_number: str | None = None
     confidential: bool = False
     answer: str | None = None
+    correction: Correction | None = None  # the factual error the answer corrected
     redaction_category: RemovalCategory | None = None
     disposal_decision: str | None = None
     disposal_decided_by: str | None = None

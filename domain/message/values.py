@@ -6,10 +6,11 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.cover import Absence
 from domain.redaction import RemovalCategory
+from domain.text import CleanStrings
 
 # Case ids are workflow ids, `message:<platform>:<external id>`, and name the
 # case's event stream too.
@@ -64,6 +65,17 @@ HeldKind = Literal["answer", "acknowledgement", "removal", "forward", "hide"]
 
 
 HeldFor = Literal["crisis", "confidential", "communications"]
+
+
+class Correction(CleanStrings):
+    """R-27: "Felaktigheter rättas": an answer that corrects a factual error
+    says what was wrong and where the right fact comes from (a link, a
+    decision, a document); recorded with the answer."""
+
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    error: str = Field(min_length=1, max_length=1000)
+    source: str = Field(min_length=1, max_length=1000)
 
 
 class HeldRemoval(BaseModel):

@@ -449,8 +449,9 @@ async def test_codec_cors_answers_the_ui_origin_exactly(ui_stack: UiStack) -> No
 
 
 def test_the_local_stack_says_how_to_read_texts_in_the_ui(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`dev.py stack` prints the one-time UI setting the browser test above
-    clicks through (same labels), with the stack's own endpoint; a stack
+    """`dev.py stack` serves its UI through deploy/ui_proxy.py (issue 14,
+    tests/e2e/test_temporal_ui_one_origin.py): it says to sign in under the
+    UI's host name and that no Codec Server setting is needed; a stack
     without its own UI (an external Temporal) prints nothing of it."""
     from deploy.stack import Stack as LocalStack
     from deploy.stack import StackConfig
@@ -459,11 +460,10 @@ def test_the_local_stack_says_how_to_read_texts_in_the_ui(monkeypatch: pytest.Mo
     monkeypatch.delenv("KANALVAKT_UI_CODEC_ENDPOINT", raising=False)
     monkeypatch.setenv("KANALVAKT_WEB_PORT", "8100")
     summary = LocalStack(StackConfig.from_env()).summary()
-    assert "endpoint http://localhost:8100/api/codec," in summary
     assert "sign in at\n    http://localhost:8100 " in summary
-    for label in ("Use my browser setting", "Include cross-origin credentials"):
-        assert f"'{label}'" in summary
+    assert "no Codec Server setting needed" in summary
+    assert "Include cross-origin credentials" not in summary
 
     monkeypatch.setenv("TEMPORAL_ADDRESS", "temporal.example:7233")
     external = LocalStack(StackConfig.from_env()).summary()
-    assert "Include cross-origin credentials" not in external
+    assert "Codec Server" not in external and "Message texts" not in external

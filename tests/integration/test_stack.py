@@ -271,6 +271,13 @@ async def test_stack_starts_stops_cleanly_and_keeps_its_data(
     stack_runs.append(first)
     timings["first start"], client = await _wait_until_ready(first, ports)
     assert _listening(ports.ui), "the Temporal UI is not listening"
+    # issue 14: the UI behind deploy/ui_proxy.py, its codec on its own origin
+    import httpx
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        codec = (await http.get(f"http://127.0.0.1:{ports.ui}/api/v1/settings")).json()["Codec"]
+    assert codec == {**codec, "Endpoint": f"http://127.0.0.1:{ports.ui}/kanalvakt-codec",
+                     "IncludeCredentials": True}, codec
     # issue 13: the stack's SMTP server keeps mails as .eml files in the state folder
     assert _listening(ports.smtp), f"the SMTP server is not listening\n{first.output()}"
     assert (state_dir / "mail").is_dir()

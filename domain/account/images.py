@@ -1,0 +1,63 @@
+"""R-41: images need rights and consent; children under 15 need written
+consent from a guardian, recorded with the post ("Bilder kräver
+upphovsrätt och samtycke; barn under 15 år kräver skriftligt samtycke från
+vårdnadshavare").
+
+A staff post recorded through Kanalvakt names, for each image, who holds its
+rights (the photographer, a licence, the municipality's own image bank) and,
+where people can be recognised, the consent they gave; for a child under 15,
+the guardian's written consent as a reference (a diarium number, a document
+id) or an upload's name. The references are kept with the post on the record;
+the consent documents themselves are kept where the municipality files them.
+A post whose images lack what is required is refused with the reason."""
+
+from __future__ import annotations
+
+from pydantic import ConfigDict, Field
+
+from domain.core import RuleViolation
+from domain.text import CleanStrings
+
+Reference = str | None
+
+
+class PostImage(CleanStrings):
+    """One image of a post, as recorded with it (R-41)."""
+
+    model_config = ConfigDict(frozen=True, str_strip_whitespace=True)
+
+    # Who holds the rights, or the licence the municipality uses it under.
+    rights: Reference = Field(None, max_length=300)
+    # Recognisable people are shown: their consent is recorded.
+    shows_people: bool = False
+    consent: Reference = Field(None, max_length=300)
+    # A child under 15 is shown: a guardian's written consent is recorded.
+    child_under_15: bool = False
+    guardian_consent: Reference = Field(None, max_length=300)
+
+
+MAX_IMAGES = 50
+
+
+def require_image_rights(images: list[PostImage] | tuple[PostImage, ...]) -> None:
+    """R-41: refuse a post whose images lack their rights or a required
+    consent, naming the first image (1-based) and what it lacks."""
+    if len(images) > MAX_IMAGES:
+        raise RuleViolation(f"a post records at most {MAX_IMAGES} images",
+                            key="post.images_too_many", params={"max": str(MAX_IMAGES)})
+    for n, image in enumerate(images, start=1):
+        params = {"image": str(n)}
+        if not image.rights:
+            raise RuleViolation(
+                f"R-41: image {n} has no rights holder: say who holds the rights to it "
+                "(the photographer, the licence or the image bank)",
+                key="post.image_rights", params=params)
+        if image.shows_people and not image.consent and not image.child_under_15:
+            raise RuleViolation(
+                f"R-41: image {n} shows people: record their consent to being published",
+                key="post.image_consent", params=params)
+        if image.child_under_15 and not image.guardian_consent:
+            raise RuleViolation(
+                f"R-41: image {n} shows a child under 15: a guardian's written consent is "
+                "recorded with the post (upload it or give its reference) before it is "
+                "published", key="post.image_guardian_consent", params=params)
