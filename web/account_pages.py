@@ -1083,7 +1083,11 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
                                            live.timezone) == day]
             out["changes_today"] = [c for c in dict.fromkeys(changes)
                                     if not await _snapshot_started(request, live, day, c)]
-            out["uploads_wanted"] = (live.request.platform.value not in READ_PLATFORMS
+            # A snapshot waiting for screenshots wants them whatever the
+            # platform (an Instagram account without a Page token waits at
+            # activation, issue 14): its upload form stays.
+            out["uploads_wanted"] = (bool(out["snap_waiting"])
+                                     or live.request.platform.value not in READ_PLATFORMS
                                      or not live.platform_account_id)
             out["pending_uploads"] = await ctx.pool.fetchval(
                 "SELECT count(*) FROM snapshot_uploads WHERE account_id = $1::uuid "

@@ -22,12 +22,14 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from domain.core import platform_name
 from domain.country import DEFAULT_TIMEZONE
 from domain.redaction import RemovalCategory
 from readviews import accounts as account_views
 from readviews import messages as mq
 from readviews import moderation as modq
 from readviews import people as people_views
+from readviews.snapshots import snapshots_in_diarium
 from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
@@ -72,7 +74,7 @@ async def _accounts(ctx: AppContext, viewer: Viewer, t: Any
                     ) -> tuple[list[tuple[str, str]], dict[str, str]]:
     rows = await account_views.accounts(ctx.pool, municipality_id=viewer.municipality_id)
     options = [("", t("reg.all"))] + [
-        (r["account_id"], f"{r['account_name']} ({r['platform'].capitalize()})") for r in rows]
+        (r["account_id"], f"{r['account_name']} ({platform_name(r['platform'])})") for r in rows]
     return options, {r["account_id"]: r["account_name"] for r in rows}
 
 
@@ -105,8 +107,12 @@ def registrar_pages_router() -> APIRouter:
             ctx.pool, viewer.municipality_id, q=values["q"] or None, account_id=account_id,
             registered_from=lo, registered_to=hi, record_class=values["record_class"] or None,
             data_keys=ctx.data_keys)
+        # A snapshot registered in the diarium is found by its number too.
+        snapshot_rows = [] if errors or not values["q"] else await snapshots_in_diarium(
+            ctx.pool, viewer.municipality_id, values["q"], account_id=account_id)
         return await render(request, "diarium.html", {
-            "rows": rows, "values": values, "errors": errors, "accounts": accounts,
+            "rows": rows, "snapshot_rows": snapshot_rows, "values": values, "errors": errors,
+            "accounts": accounts,
             "names": names, "tz": tz, "people": await _people(ctx, viewer),
             "classes": [("", t("reg.all"))] + [(c, c) for c in classes],
             "searched": bool(request.query_params)},
