@@ -253,10 +253,13 @@ def _findable(params: dict[str, str], case: dict[str, Any], account: dict[str, A
     """What a person needs to find the message on the platform."""
     content = case.get("content") or {}
     secret = bool(getattr(state, "confidential", False))
+    text = content.get("text")
+    if text:  # an identity number is never quoted (R-31)
+        text = mask(text, [f.span for f in state.flags if f.kind.value == "identity_number"])
     return findable_params(
         params, handle=(account or {}).get("handle"),
         author=None if secret else content.get("author_name"),
-        text=None if secret else content.get("text"),
+        text=None if secret else text,
         link=state.message.permalink)
 
 

@@ -1,0 +1,152 @@
+"""Issue 14, the usability round, in Chromium on the real stack (dev server,
+worker, web app), with axe-core on each page: the activation snapshot of an
+Instagram account offers its screenshot upload and is labelled as the
+activation's (R-37); its diarium number is found by the diarium search
+(R-28); a message is entered by hand from the browser into the same intake
+as the JSON API (R-21); the instruction for an action by hand names the
+account's @handle, the author, a quote and the link, never internal ids, and
+never quotes an identity number (R-31); platforms are spelled as they spell
+themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.async_api import Browser
+
+from tests.e2e.browser import expect_accessible, person_page, screenshot, submit, url
+from tests.e2e.conftest import Stack, active_account
+from tests.e2e.snapshot_waits import waiting_snapshot
+from tests.e2e.test_messages_api import case
+from tests.support import MANAGER, REGISTRARS, REQUESTER, eventually
+from tests.workflows.test_snapshot_workflow import _tiny_png
+
+ADMIN = REQUESTER
+PERSONNUMMER_TEXT = "Hej! Min son 19121212-1212 fick inte plats på förskolan, varför?"
+
+
+@pytest.fixture
+def uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The web app's uploads in the test's own folder, never .state/."""
+    folder = tmp_path / "uploads"
+    monkeypatch.setenv("KANALVAKT_UPLOAD_DIR", str(folder))
+    monkeypatch.setenv("KANALVAKT_ARCHIVE_DIR", str(tmp_path / "web-archive"))
+    return folder
+
+
+async def test_r37_r28_instagram_activation_snapshot_offers_its_upload_and_is_found_in_diarium(
+        chromium: Browser, stack: Stack, uploads: Path) -> None:
+    """Issue 14 item 1: an Instagram account without a Page token waits at
+    activation for screenshots; its admin finds the upload beside the wait
+    (before: the form was not offered on an active Instagram account, and
+    Done could only answer that nothing was uploaded), labelled as the
+    activation snapshot, not "Efter större ändring"; after the upload Done
+    packages it. Item 9: the registrar finds it by its diarium number."""
+    account_id = await active_account(stack, platform="instagram")
+    sid = await waiting_snapshot(stack, account_id, "major_change")
+    assert sid is not None and sid.endswith("-activated")
+    page = await person_page(chromium, stack, ADMIN)
+    await page.goto(url(stack, f"/accounts/{account_id}"))
+    panel = await page.locator("#snapwait").inner_text()
+    assert "Aktiveringsbild" in panel and "Efter större ändring" not in panel, panel
+    assert "(Instagram)" in await page.locator("h1").inner_text()
+    upload = page.get_by_label(re.compile(r"^Skärmbild \("))
+    assert await upload.count() == 1, "no screenshot upload beside the activation's wait"
+    await expect_accessible(page, "u14-instagram-activation-wait")
+    await screenshot(page, "u14-instagram-activation-wait")
+
+    await upload.set_input_files(files=[{
+        "name": "profil.png", "mimeType": "image/png", "buffer": _tiny_png()}])
+    await submit(page, page.get_by_role("button", name="Ladda upp"))
+    await page.wait_for_url(re.compile(r"done=upload"))
+    await submit(page, page.get_by_role("button", name="Klar: skärmbilderna är uppladdade"))
+    await page.wait_for_url(re.compile(r"done=snapwait"))
+    result = await asyncio.wait_for(stack.client.get_workflow_handle(sid).result(), timeout=120)
+    assert (result["source"], result["screenshots"]) == ("screenshots", 1)
+    number = result["diarium_number"]
+    assert re.fullmatch(r"KS \d{4}/\d{5}", number), number
+
+    await eventually(lambda: stack.pool.fetchval(
+        "SELECT diarium_number FROM snapshots WHERE snapshot_id = $1", sid),
+        lambda n: n == number, seconds=30)
+    registrar = await person_page(chromium, stack, REGISTRARS[0])
+    await registrar.goto(url(stack, "/diarium"))
+    await registrar.get_by_label("Diarienummer eller ord i texten").fill(number)
+    await submit(registrar, registrar.get_by_role("button", name="Sök"))
+    hits = registrar.locator("tr.snapshot-hit")
+    assert await hits.count() == 1
+    row = await hits.inner_text()
+    assert number in row and "aktiveringsbild" in row, row
+    await expect_accessible(registrar, "u14-diarium-snapshot-hit")
+    await screenshot(registrar, "u14-diarium-snapshot-hit")
+    # Spaces typed twice still find it; another number does not.
+    await registrar.goto(url(stack, "/diarium?q=" + number.replace(" ", "%20%20")))
+    assert await registrar.locator("tr.snapshot-hit").count() == 1
+    await registrar.goto(url(stack, "/diarium?q=KS%201999/99999"))
+    assert await registrar.locator("tr.snapshot-hit").count() == 0
+
+
+async def _case_of(stack: Stack, account_id: str) -> str | None:
+    value = await stack.pool.fetchval(
+        "SELECT case_id FROM message_cases WHERE account_id = $1::uuid", account_id)
+    return None if value is None else str(value)
+
+
+async def test_r21_r31_a_message_entered_by_hand_and_the_instruction_a_person_can_follow(
+        chromium: Browser, stack: Stack) -> None:
+    """Issue 14 items 2 and 3 on a TikTok account (no API): the admin enters
+    a comment from the browser (the inbox links the page; an empty form
+    answers with its errors; the manager, not an admin, is refused); it
+    becomes a case through the intake, is hidden at once for its identity
+    number (R-31), and the instruction to hide it by hand names the account's
+    @handle, the author, a quote (the number masked) and the link, not the
+    platform ids."""
+    account_id = await active_account(stack, platform="tiktok", platform_account_id=None)
+    page = await person_page(chromium, stack, ADMIN)
+    await page.goto(url(stack, f"/accounts/{account_id}/inbox"))
+    await page.get_by_role("link", name="Lägg in ett meddelande för hand").click()
+    await page.wait_for_url(re.compile(r"/messages/new$"))
+    assert "TikTok" in await page.locator("main .lead").inner_text()
+    await expect_accessible(page, "u14-entry-form")
+    await screenshot(page, "u14-entry-form")
+
+    await submit(page, page.get_by_role("button", name="Lägg in meddelandet"))
+    assert "Skriv meddelandets text." in await page.locator(".error-summary").inner_text()
+    assert await _case_of(stack, account_id) is None
+    await expect_accessible(page, "u14-entry-form-errors")
+
+    link = "https://www.tiktok.com/@kulturhusetangen/video/7301234567890"
+    await page.get_by_label("Avsändare").fill("Karin Ek")
+    await page.get_by_label(re.compile("^Meddelandets text")).fill(PERSONNUMMER_TEXT)
+    await page.get_by_label("Länk till meddelandet").fill(link)
+    await submit(page, page.get_by_role("button", name="Lägg in meddelandet"))
+    await page.wait_for_url(re.compile(r"/inbox\?done=entered$"))
+    assert "Meddelandet är inlagt" in await page.locator("#entered").inner_text()
+
+    case_id = await eventually(lambda: _case_of(stack, account_id), seconds=30)
+    assert case_id is not None and case_id.startswith("message:tiktok:manual-")
+    got: dict[str, Any] = await eventually(
+        lambda: case(stack, case_id),
+        lambda c: (c.get("state") or {}).get("pending_action") == "hide", seconds=30)
+    assert got["state"]["pending_action"] == "hide", got
+    await page.goto(url(stack, f"/messages/{case_id}"))
+    instruction = await page.locator("main .notice").first.inner_text()
+    assert "Logga in på TikTok" in instruction, instruction
+    assert "@kulturhusetangen" in instruction and "Karin Ek" in instruction, instruction
+    assert "Hej! Min son" in instruction and link in instruction, instruction
+    assert "19121212-1212" not in instruction and "•" in instruction, instruction
+    assert "manual-" not in instruction and account_id not in instruction, instruction
+    assert "med id" not in instruction, instruction
+    await expect_accessible(page, "u14-manual-instruction")
+    await screenshot(page, "u14-manual-instruction")
+
+    # Only the account's admins enter its messages, on the page as in the API.
+    manager = await person_page(chromium, stack, MANAGER)
+    answer = await manager.goto(url(stack, f"/accounts/{account_id}/messages/new"))
+    assert answer is not None and answer.status == 403
+    await manager.goto(url(stack, f"/accounts/{account_id}/inbox"))
+    assert await manager.get_by_role("link", name="Lägg in ett meddelande för hand").count() == 0
