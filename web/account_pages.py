@@ -706,6 +706,12 @@ async def _decide_and_send(request: Request, viewer: Viewer, row: dict[str, Any]
     refused_page = await _precheck(request, viewer, row, state, action, command, form, now, t)
     if refused_page is not None:
         return refused_page
+    if action == "closure" and form.get("confirm") != "on":
+        # Irreversible (issue 14): the page asks for a confirmation that
+        # names the consequence; nothing is sent without it.
+        return await _account_view(request, viewer, row, state, action=action,
+                                   errors={"confirm": t("act.closure.confirm_needed")},
+                                   form=form, status_code=422)
     try:
         await _send_update(request, row, update, command, t)
     except _Refused as refused:

@@ -150,3 +150,46 @@ async def test_r21_r31_a_message_entered_by_hand_and_the_instruction_a_person_ca
     assert answer is not None and answer.status == 403
     await manager.goto(url(stack, f"/accounts/{account_id}/inbox"))
     assert await manager.get_by_role("link", name="Lägg in ett meddelande för hand").count() == 0
+
+
+async def test_r19_closure_is_a_rare_action_behind_a_confirmation_naming_its_consequence(
+        chromium: Browser, stack: Stack) -> None:
+    """Issue 14 item 7: on the active account's page the profile change and
+    the closure are folded under "Mer", apart from the everyday forms; the
+    closure names what follows (the register, the final snapshot, no way
+    back) and is refused, with nothing sent, until that is confirmed."""
+    account_id = await active_account(stack)
+    page = await person_page(chromium, stack, MANAGER)
+    await page.goto(url(stack, f"/accounts/{account_id}"))
+    closure = page.locator("form[action$='/act/closure']")
+    assert await closure.count() == 1 and not await closure.is_visible()
+    assert not await page.locator("form[action$='/act/profile_change']").is_visible()
+    await screenshot(page, "u14-active-account-manager")
+    await page.locator("#rare-actions > summary").click()
+    consequence = await page.locator("#closure-consequence").inner_text()
+    assert "går inte att ångra" in consequence and "register" in consequence, consequence
+    assert "ögonblicksbild" in consequence, consequence
+    await expect_accessible(page, "u14-closure-open")
+
+    await closure.get_by_label(re.compile("^Skäl")).fill("Kontot ersätts av kommunens huvudkonto")
+    await submit(page, closure.get_by_role("button", name="Avsluta kontot"))
+    assert "Bekräfta att kontot ska avslutas" in await page.locator(
+        "#rare-actions .error-summary").inner_text()
+    assert await page.locator("#rare-actions").get_attribute("open") is not None
+    closed = await stack.pool.fetchval(
+        "SELECT count(*) FROM events WHERE event_type = 'ClosureRequested' "
+        "AND stream_id = (SELECT stream_id FROM accounts WHERE account_id = $1::uuid)",
+        account_id)
+    assert closed == 0
+    assert await stack.pool.fetchval(
+        "SELECT stage FROM accounts WHERE account_id = $1::uuid", account_id) == "active"
+    await expect_accessible(page, "u14-closure-unconfirmed")
+    await screenshot(page, "u14-closure-unconfirmed")
+
+    await closure.get_by_label(re.compile("^Jag förstår")).check()
+    await submit(page, closure.get_by_role("button", name="Avsluta kontot"))
+    await page.wait_for_url(re.compile(r"done=closure"))
+    stage = await eventually(lambda: stack.pool.fetchval(
+        "SELECT stage FROM accounts WHERE account_id = $1::uuid", account_id),
+        lambda s: s != "active", seconds=30)
+    assert stage != "active"
