@@ -35,6 +35,7 @@ the same rule again, with nothing recorded on refusal.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -73,7 +74,7 @@ from web.monitoring_api import (
 )
 from web.page_texts import Refused, invalid_text
 from web.rendering import language_of, render
-from web.rule_texts import detail_text, error_text
+from web.rule_texts import detail_text, error_text, refusal_text
 from web.snapshots_api import (
     SnapshotRequest,
     package_record_only,
@@ -693,10 +694,32 @@ async def _precheck(request: Request, viewer: Viewer, row: dict[str, Any],
     except acc.WrongStage as wrong:
         raise HTTPException(409, detail=error_text(t, wrong)) from None
     except acc.RuleViolation as violation:
+        reasons = plain_reasons(t, violation)
         return await _account_view(request, viewer, row, state, action=action,
-                                   errors={"form": error_text(t, violation)}, form=form,
-                                   status_code=422)
+                                   errors={"form": t("acc.gaps") if reasons
+                                           else error_text(t, violation)},
+                                   form=form, status_code=422, reasons=reasons)
     return None
+
+
+_RULE_PREFIX = re.compile(r"^(R-\d+):\s*(.+)$", re.DOTALL)
+_RULE_SUFFIX = re.compile(r"^(.+?)\s*\((R-\d+)\)\.?$", re.DOTALL)
+
+
+def plain_reasons(t: i18n.Translate, violation: acc.RuleViolation
+                  ) -> list[tuple[str, str | None]]:
+    """A refusal of several reasons (the sign-off checklist) as plain
+    sentences, each with its rule id apart (shown behind "Varför?", issue
+    14); empty for a refusal of one reason."""
+    out: list[tuple[str, str | None]] = []
+    for part in getattr(violation, "parts", ()):
+        text = refusal_text(t, part.key, part.params, (), part.text)
+        found, after = _RULE_PREFIX.match(text), _RULE_SUFFIX.match(text)
+        rule, sentence = ((found.group(1), found.group(2)) if found else
+                          (after.group(2), after.group(1)) if after else (None, text))
+        sentence = sentence[:1].upper() + sentence[1:]
+        out.append((sentence if sentence.endswith(".") else sentence + ".", rule))
+    return out
 
 
 async def _decide_and_send(request: Request, viewer: Viewer, row: dict[str, Any],
@@ -888,7 +911,8 @@ def _task_for(state: acc.AccountState, person: str, now: datetime) -> str | None
 async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
                         state: acc.AccountState, *, action: str | None = None,
                         errors: Errors | None = None, form: FormData | None = None,
-                        status_code: int = 200) -> Response:
+                        status_code: int = 200,
+                        reasons: list[tuple[str, str | None]] | None = None) -> Response:
     ctx = request.app.state.ctx
     now = datetime.now(UTC)
     allowed = acc.available_actions(state, viewer.person_id, now)
@@ -917,6 +941,7 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
         "due": due, "overdue": overdue, "today": today,
         "confirmable": acc.two_factor_confirmable(state, viewer.person_id),
         "failed_action": action, "errors": errors or {}, "posted": posted,
+        "reasons": reasons or [],
         "done": request.query_params.get("done"),
         "answer_rules": [r.value for r in AnswerRule],
         "signature_rules": [r.value for r in SignatureRule],

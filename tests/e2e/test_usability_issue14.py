@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,16 @@ from playwright.async_api import Browser
 from tests.e2e.browser import expect_accessible, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.snapshot_waits import waiting_snapshot
-from tests.e2e.test_messages_api import case
-from tests.support import MANAGER, REGISTRARS, REQUESTER, eventually
+from tests.e2e.test_messages_api import as_, case
+from tests.support import (
+    COMMS,
+    MANAGER,
+    REGISTRARS,
+    REQUESTER,
+    assessment,
+    eventually,
+    request_fields,
+)
 from tests.workflows.test_snapshot_workflow import _tiny_png
 
 ADMIN = REQUESTER
@@ -193,3 +202,44 @@ async def test_r19_closure_is_a_rare_action_behind_a_confirmation_naming_its_con
         "SELECT stage FROM accounts WHERE account_id = $1::uuid", account_id),
         lambda s: s != "active", seconds=30)
     assert stage != "active"
+
+
+async def test_r05_r08_sign_off_gaps_once_as_plain_sentences_rules_behind_why(
+        chromium: Browser, stack: Stack) -> None:
+    """Issue 14 item 4: the sign-off form says who may accept the platform's
+    terms; a sign-off with the checklist unfilled answers with the gaps
+    once, each a plain sentence, the rule id behind a "Varför?" disclosure
+    (before: one long sentence of rule codes, shown twice); nothing changes."""
+    r = await stack.http.post("/api/accounts", headers=as_(REQUESTER), json={
+        **request_fields(), "municipality_id": "exempelby"})
+    assert r.status_code == 201, r.text
+    account_id = r.json()["account_id"]
+    r = await stack.http.post(f"/api/accounts/{account_id}/approve", headers=as_(MANAGER),
+                              json={"admins_equipped": True})
+    assert r.status_code == 200, r.text
+    for kind in ("ros", "dpia"):
+        r = await stack.http.post(f"/api/accounts/{account_id}/risk-assessments",
+                                  headers=as_(REQUESTER),
+                                  json=assessment(kind, datetime.now(UTC).date()))
+        assert r.status_code == 200, r.text
+
+    page = await person_page(chromium, stack, COMMS)
+    await page.goto(url(stack, f"/accounts/{account_id}"))
+    who = await page.locator("#sign_off-who-accepts").inner_text()
+    assert "chef" in who and "kommunikationsenheten" in who, who
+    await submit(page, page.get_by_role("button", name="Registrera beslutet"))
+    gaps = page.locator("#sign_off-gaps > li")
+    assert await gaps.count() >= 3
+    shown = await page.locator("main").inner_text()
+    first = (await gaps.first.inner_text()).split("\n")[0].replace("Varför?", "").strip()
+    assert shown.count(first) == 1, (first, shown)
+    visible = await page.locator("#f-sign_off-form").inner_text()
+    assert not re.search(r"R-\d\d", visible), visible
+    assert "R-08" in (await page.locator("#f-sign_off-form").text_content() or "")
+    await gaps.first.locator("summary").click()
+    assert re.search(r"R-\d\d", await gaps.first.inner_text())
+    await expect_accessible(page, "u14-signoff-gaps")
+    await screenshot(page, "u14-signoff-gaps")
+    assert await stack.pool.fetchval(
+        "SELECT stage FROM accounts WHERE account_id = $1::uuid", account_id) \
+        == "awaiting_signoff"
