@@ -939,6 +939,7 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
         "older_than": timeline[0]["version"] if timeline and timeline[0]["version"] > 1
         else None,
         "due": due, "overdue": overdue, "today": today,
+        "next_people": acc.who_acts_next(state),  # who the step waits for (issue 14)
         "confirmable": acc.two_factor_confirmable(state, viewer.person_id),
         "failed_action": action, "errors": errors or {}, "posted": posted,
         "reasons": reasons or [],

@@ -243,3 +243,34 @@ async def test_r05_r08_sign_off_gaps_once_as_plain_sentences_rules_behind_why(
     assert await stack.pool.fetchval(
         "SELECT stage FROM accounts WHERE account_id = $1::uuid", account_id) \
         == "awaiting_signoff"
+
+
+async def test_r01_r53_the_requester_is_told_who_decides_next_and_by_when(
+        chromium: Browser, stack: Stack) -> None:
+    """Issue 14 item 9: after sending the request form (enhanced by site.js,
+    <main> swapped), the requester's account page names who decides next
+    (the unit's manager and deputy, R-01; never the requester, R-53) and by
+    when, and the top menu no longer marks "request an account" as the
+    section shown."""
+    from tests.e2e.test_account_pages import _fill_request
+
+    elin = await person_page(chromium, stack, REQUESTER)
+    await elin.goto(url(stack, "/accounts/new"))
+    current = elin.locator("nav.main-nav [aria-current=page]")
+    assert await current.get_attribute("href") == "/accounts/new"
+    await _fill_request(elin)
+    for routine in ("Kriskommunikation", "Registrering", "Gallring", "Arkivering",
+                    "Olämpliga eller sekretessbelagda inlägg"):
+        await elin.get_by_label(routine, exact=True).check()
+    await submit(elin, elin.get_by_role("button", name="Skicka begäran"))
+    await elin.wait_for_url(re.compile(r"/accounts/[0-9a-f-]{36}\?done=requested"))
+    assert await current.count() == 0, await current.first.get_attribute("href")
+    step = await elin.locator("#next-step").inner_text()
+    assert "Anna Lind" in step and "Johan Berg" in step and "beslutar" in step, step
+    assert "Elin Strand" not in step and re.search(r"Senast \d{4}-\d\d-\d\d", step), step
+    await expect_accessible(elin, "u14-requested-next-step")
+    await screenshot(elin, "u14-requested-next-step")
+    # The manager reads the same line with "du" for herself.
+    anna = await person_page(chromium, stack, MANAGER)
+    await anna.goto(elin.url.split("?")[0])
+    assert (await anna.locator("#next-step").inner_text()).startswith("du, Johan Berg")
