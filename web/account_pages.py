@@ -254,7 +254,7 @@ async def _request_form(request: Request, viewer: Viewer, values: dict[str, Any]
     labels.update({f"admin_{i}": t("f.admin", n=i) for i in range(1, ADMIN_SLOTS + 1)},
                   form="", opens=t("f.hours"), closes=t("f.hours"))
     units = await ctx.directory.units(viewer.municipality_id)
-    people = await ctx.directory.people(viewer.municipality_id)
+    people = await people_choices(ctx, viewer.municipality_id)
     return await render(request, "account_request.html", {
         "values": values, "errors": errors, "labels": labels, "units": units,
         "people": people,
@@ -559,6 +559,15 @@ async def _unknown_people(request: Request, state: acc.AccountState, action: str
                                                             who) is None:
                 errors.setdefault(field, t("err.unknown_person", who=who))
     return errors
+
+
+async def people_choices(ctx: Any, municipality_id: str) -> list[dict[str, str]]:
+    """The directory's people for a picker (a <datalist> of person ids,
+    each labelled with the name and unit, issue 14): typing a name or a unit
+    finds the person; the field still takes the id without JavaScript."""
+    units = {u.id: u.name for u in await ctx.directory.units(municipality_id)}
+    return [{"id": p.id, "name": f"{p.name} ({units[p.unit]})" if p.unit in units else p.name}
+            for p in await ctx.directory.people(municipality_id)]
 
 
 def people_named(value: str) -> list[str]:
@@ -946,7 +955,7 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
         "done": request.query_params.get("done"),
         "answer_rules": [r.value for r in AnswerRule],
         "signature_rules": [r.value for r in SignatureRule],
-        "people": await ctx.directory.people(state.municipality_id),
+        "people": await people_choices(ctx, state.municipality_id),
         "checklist_flags": CHECKLIST_FLAGS,
         "acceptors": terms_acceptors(state),
         **_settings_view(state, municipality),

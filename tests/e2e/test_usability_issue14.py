@@ -258,6 +258,9 @@ async def test_r01_r53_the_requester_is_told_who_decides_next_and_by_when(
     await elin.goto(url(stack, "/accounts/new"))
     current = elin.locator("nav.main-nav [aria-current=page]")
     assert await current.get_attribute("href") == "/accounts/new"
+    # Item 5: the admins' picker offers the directory by name and unit.
+    option = await elin.locator("datalist#people option[value='johan.berg']").text_content()
+    assert option == "Johan Berg (Kultur- och fritidsförvaltningen)", option
     await _fill_request(elin)
     for routine in ("Kriskommunikation", "Registrering", "Gallring", "Arkivering",
                     "Olämpliga eller sekretessbelagda inlägg"):
