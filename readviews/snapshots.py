@@ -27,20 +27,3 @@ async def snapshots_of(pool: asyncpg.Pool, account_id: str) -> list[dict[str, An
                  str(v) if isinstance(v, uuid.UUID) else v) for k, v in r.items()}
             for r in rows]
 
-
-async def snapshots_in_diarium(pool: asyncpg.Pool, municipality_id: str, q: str, *,
-                               account_id: str | None = None) -> list[dict[str, Any]]:
-    """R-28, R-37: the municipality's registered snapshots whose diarium
-    number holds `q` (case and spacing aside), newest first: the diarium
-    search finds an account's snapshot by its number too (issue 14)."""
-    needle = " ".join(q.split()).lower()
-    if not needle:
-        return []
-    rows = await pool.fetch(
-        "SELECT snapshot_id, account_id, reason, taken_at, diarium_number, record_class "
-        "FROM snapshots WHERE municipality_id = $1 AND diarium_number IS NOT NULL "
-        "AND ($2::uuid IS NULL OR account_id = $2::uuid) "
-        "ORDER BY taken_at DESC, snapshot_id", municipality_id, account_id)
-    return [{k: (v.isoformat() if hasattr(v, "isoformat") else
-                 str(v) if isinstance(v, uuid.UUID) else v) for k, v in r.items()}
-            for r in rows if needle in " ".join(str(r["diarium_number"]).split()).lower()]

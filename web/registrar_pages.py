@@ -29,7 +29,6 @@ from readviews import accounts as account_views
 from readviews import messages as mq
 from readviews import moderation as modq
 from readviews import people as people_views
-from readviews.snapshots import snapshots_in_diarium
 from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
@@ -107,12 +106,8 @@ def registrar_pages_router() -> APIRouter:
             ctx.pool, viewer.municipality_id, q=values["q"] or None, account_id=account_id,
             registered_from=lo, registered_to=hi, record_class=values["record_class"] or None,
             data_keys=ctx.data_keys)
-        # A snapshot registered in the diarium is found by its number too.
-        snapshot_rows = [] if errors or not values["q"] else await snapshots_in_diarium(
-            ctx.pool, viewer.municipality_id, values["q"], account_id=account_id)
         return await render(request, "diarium.html", {
-            "rows": rows, "snapshot_rows": snapshot_rows, "values": values, "errors": errors,
-            "accounts": accounts,
+            "rows": rows, "values": values, "errors": errors, "accounts": accounts,
             "names": names, "tz": tz, "people": await _people(ctx, viewer),
             "classes": [("", t("reg.all"))] + [(c, c) for c in classes],
             "searched": bool(request.query_params)},

@@ -47,14 +47,15 @@ def uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return folder
 
 
-async def test_r37_r28_instagram_activation_snapshot_offers_its_upload_and_is_found_in_diarium(
+async def test_r37_r28_instagram_activation_snapshot_offers_its_upload_and_shows_in_diarium(
         chromium: Browser, stack: Stack, uploads: Path) -> None:
     """Issue 14 item 1: an Instagram account without a Page token waits at
     activation for screenshots; its admin finds the upload beside the wait
     (before: the form was not offered on an active Instagram account, and
     Done could only answer that nothing was uploaded), labelled as the
     activation snapshot, not "Efter större ändring"; after the upload Done
-    packages it. Item 9: the registrar finds it by its diarium number."""
+    packages it. Item 9: the registrar's search by its diarium number shows
+    it as the activation snapshot, linked to the account."""
     account_id = await active_account(stack, platform="instagram")
     sid = await waiting_snapshot(stack, account_id, "major_change")
     assert sid is not None and sid.endswith("-activated")
@@ -86,10 +87,14 @@ async def test_r37_r28_instagram_activation_snapshot_offers_its_upload_and_is_fo
     await registrar.goto(url(stack, "/diarium"))
     await registrar.get_by_label("Diarienummer eller ord i texten").fill(number)
     await submit(registrar, registrar.get_by_role("button", name="Sök"))
+    # Found once, as the snapshot it is (before: "Texten är gallrad", linked
+    # to a message page that does not exist), linked to the account's snapshots.
+    assert await registrar.locator("table.diarium tbody tr").count() == 1
     hits = registrar.locator("tr.snapshot-hit")
     assert await hits.count() == 1
     row = await hits.inner_text()
-    assert number in row and "aktiveringsbild" in row, row
+    assert number in row and "aktiveringsbild" in row and "gallrad" not in row, row
+    assert await hits.locator("a").get_attribute("href") == f"/accounts/{account_id}#snapshots"
     await expect_accessible(registrar, "u14-diarium-snapshot-hit")
     await screenshot(registrar, "u14-diarium-snapshot-hit")
     # Spaces typed twice still find it; another number does not.
