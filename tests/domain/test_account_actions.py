@@ -211,8 +211,9 @@ STEP_ACTIONS = {acc.Stage.AWAITING_MANAGER: "approve", acc.Stage.RISK_ASSESSMENT
 def test_r01_r03_r04_r07_r53_who_acts_next_is_who_decide_lets_take_the_step(
         states: list[tuple[str, acc.AccountState, datetime]]) -> None:
     """Issue 14: the account page's "next step" names exactly the people
-    `decide` lets take the step the account waits for (never the requester
-    on their own request, R-53); nobody once no step of the request waits."""
+    `decide` lets take the step the account waits for: approval (R-01), the
+    risk assessments (R-04), sign-off (R-03), activation (R-07), never the
+    requester on their own request (R-53); nobody once no step waits."""
     named_somewhere = False
     for label, state, now in states:
         step = STEP_ACTIONS.get(state.stage)

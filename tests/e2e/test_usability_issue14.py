@@ -169,7 +169,7 @@ async def test_r21_r31_a_message_entered_by_hand_and_the_instruction_a_person_ca
 async def test_r19_closure_is_a_rare_action_behind_a_confirmation_naming_its_consequence(
         chromium: Browser, stack: Stack) -> None:
     """Issue 14 item 7: on the active account's page the profile change and
-    the closure are folded under "Mer", apart from the everyday forms; the
+    the closure (R-19) are folded under "Mer", apart from the everyday forms; the
     closure names what follows (the register, the final snapshot, no way
     back) and is refused, with nothing sent, until that is confirmed."""
     account_id = await active_account(stack)
@@ -212,9 +212,10 @@ async def test_r19_closure_is_a_rare_action_behind_a_confirmation_naming_its_con
 async def test_r05_r08_sign_off_gaps_once_as_plain_sentences_rules_behind_why(
         chromium: Browser, stack: Stack) -> None:
     """Issue 14 item 4: the sign-off form says who may accept the platform's
-    terms; a sign-off with the checklist unfilled answers with the gaps
-    once, each a plain sentence, the rule id behind a "Varför?" disclosure
-    (before: one long sentence of rule codes, shown twice); nothing changes."""
+    terms (R-05); a sign-off with the checklist unfilled (the profile's gaps
+    among them, R-08) answers with the gaps once, each a plain sentence, the
+    rule id behind a "Varför?" disclosure (before: one long sentence of rule
+    codes, shown twice); nothing changes."""
     r = await stack.http.post("/api/accounts", headers=as_(REQUESTER), json={
         **request_fields(), "municipality_id": "exempelby"})
     assert r.status_code == 201, r.text
