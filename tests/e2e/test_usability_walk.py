@@ -25,6 +25,7 @@ from playwright.async_api import Browser, Locator, Page
 
 from tests.e2e.browser import ARTIFACTS, expect_accessible, person_page, submit, url
 from tests.e2e.conftest import Stack, active_account
+from tests.e2e.snapshot_waits import record_only
 from tests.e2e.test_account_pages import _fill_request
 from tests.e2e.test_messages_api import as_, case
 from tests.support import COMMS, MANAGER, REGISTRARS, REQUESTER, assessment, eventually
@@ -195,12 +196,19 @@ async def test_usability_walk_per_role(chromium: Browser, stack: Stack, uploads:
     await expect_accessible(w.page, "walk-officer")
     results.append(w.done())
 
-    # Registrar: find a record by its diarium number's year.
-    w = await _walk(chromium, stack, REGISTRARS[0], "registrar", "search the diarium", "/tasks")
+    # Registrar: find the TikTok account's activation snapshot by its number
+    # (the communications unit packages it without screenshots first, R-38).
+    sid = await record_only(stack, tiktok, "major_change")
+    number = await eventually(lambda: stack.pool.fetchval(
+        "SELECT diarium_number FROM diarium WHERE case_id = $1", sid), seconds=60)
+    assert number, sid
+    w = await _walk(chromium, stack, REGISTRARS[0], "registrar", "find a record by its number",
+                    "/tasks")
     await w.click(w.page.locator("nav.main-nav").get_by_role("link", name="Diarium"))
-    await w.fill(w.page.get_by_label("Diarienummer eller ord i texten"), "KS")
+    await w.fill(w.page.get_by_label("Diarienummer eller ord i texten"), str(number))
     await w.send(w.page.get_by_role("button", name="Sök"))
     await w.shot("diarium")
+    assert "aktiveringsbild" in await w.page.locator("tr.snapshot-hit").inner_text()
     await expect_accessible(w.page, "walk-registrar")
     results.append(w.done())
 
