@@ -42,6 +42,22 @@ class Platform(StrEnum):
     TIKTOK = "tiktok"
 
 
+# How each platform spells its own name (a page shows these, never the
+# enum's value capitalised: "Linkedin", "Youtube", "Tiktok").
+PLATFORM_NAMES: dict[str, str] = {
+    Platform.FACEBOOK: "Facebook", Platform.INSTAGRAM: "Instagram",
+    Platform.LINKEDIN: "LinkedIn", Platform.X: "X", Platform.YOUTUBE: "YouTube",
+    Platform.TIKTOK: "TikTok",
+}
+
+
+def platform_name(platform: str | Platform) -> str:
+    """The platform's own spelling ("LinkedIn", "YouTube", "TikTok"); an
+    unknown value as it is."""
+    value = str(platform.value if isinstance(platform, Platform) else platform)
+    return PLATFORM_NAMES.get(value, value)
+
+
 # --------------------------------------------------------------------------- field shapes
 
 PersonId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=64)]

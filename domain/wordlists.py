@@ -154,7 +154,8 @@ CRITICAL_WORDS = _lists(
         inkompetenta, avgå, oacceptabelt, katastrof, katastrofalt, bedrövligt, vansinne,
         vansinnigt, slöseri, lögn, lögner, lögnare, korrupt, korruption, pinsamt,
         upprörd, upprörande, förbannad, bojkott, misskött, fiasko, hemskt, uselt,
-        värdelös, värdelöst
+        värdelös, värdelöst, sämst, sämsta, dålig, dåligt, dåliga, skräp,
+        skandalkommun, usel, usla, hopplöst, oförskämt
         """
     ),
     nb=_entries(
@@ -162,14 +163,16 @@ CRITICAL_WORDS = _lists(
         skandale, skandaløst, skam, skamme, skjemmes, inkompetent, inkompetente,
         må gå av, bør gå av, uakseptabelt, katastrofe, katastrofalt, sløseri, løgn,
         løgner, korrupt, korrupsjon, pinlig, forbannet, opprørt, opprørende, boikott,
-        fiasko, elendig, håpløst, verdiløs
+        fiasko, elendig, håpløst, verdiløs, dårligst, dårligste, dårlig, dårlige, verst,
+        verste, søppel
         """
     ),
     en=_entries(
         """
         disgrace, disgraceful, shame, shameful, resign, incompetent, scandal, scandalous,
         outrage, outrageous, unacceptable, corrupt, corruption, liars, pathetic,
-        disaster, waste of money, ridiculous, boycott, stupid, useless
+        disaster, waste of money, ridiculous, boycott, stupid, useless, worst, terrible,
+        awful
         """
     ),
 )

@@ -62,8 +62,9 @@ def _json(record: asyncpg.Record) -> dict[str, Any]:
 
 
 def _matches(q: str, value: str | None) -> bool:
-    """What ILIKE '%q%' matched: `q` anywhere in `value`, case aside."""
-    return value is not None and q.lower() in value.lower()
+    """What ILIKE '%q%' matched: `q` anywhere in `value`, case and runs of
+    spaces aside ("KS  2026/00001" finds "KS 2026/00001")."""
+    return value is not None and " ".join(q.split()).lower() in " ".join(value.split()).lower()
 
 
 async def inbox(pool: asyncpg.Pool, account_id: str, *, include_closed: bool = False,

@@ -26,3 +26,4 @@ async def snapshots_of(pool: asyncpg.Pool, account_id: str) -> list[dict[str, An
     return [{k: (v.isoformat() if hasattr(v, "isoformat") else
                  str(v) if isinstance(v, uuid.UUID) else v) for k, v in r.items()}
             for r in rows]
+

@@ -36,6 +36,7 @@ nothing recorded on refusal.
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, date, datetime
 from typing import Any
@@ -74,7 +75,7 @@ from web.monitoring_api import (
 )
 from web.page_texts import Refused, invalid_text
 from web.rendering import language_of, render
-from web.rule_texts import detail_text, error_text
+from web.rule_texts import detail_text, error_text, refusal_text
 from web.snapshots_api import (
     SnapshotRequest,
     package_record_only,
@@ -254,7 +255,7 @@ async def _request_form(request: Request, viewer: Viewer, values: dict[str, Any]
     labels.update({f"admin_{i}": t("f.admin", n=i) for i in range(1, ADMIN_SLOTS + 1)},
                   form="", opens=t("f.hours"), closes=t("f.hours"))
     units = await ctx.directory.units(viewer.municipality_id)
-    people = await ctx.directory.people(viewer.municipality_id)
+    people = await people_choices(ctx, viewer.municipality_id)
     return await render(request, "account_request.html", {
         "values": values, "errors": errors, "labels": labels, "units": units,
         "people": people,
@@ -561,6 +562,15 @@ async def _unknown_people(request: Request, state: acc.AccountState, action: str
     return errors
 
 
+async def people_choices(ctx: Any, municipality_id: str) -> list[dict[str, str]]:
+    """The directory's people for a picker (a <datalist> of person ids,
+    each labelled with the name and unit, issue 14): typing a name or a unit
+    finds the person; the field still takes the id without JavaScript."""
+    units = {u.id: u.name for u in await ctx.directory.units(municipality_id)}
+    return [{"id": p.id, "name": f"{p.name} ({units[p.unit]})" if p.unit in units else p.name}
+            for p in await ctx.directory.people(municipality_id)]
+
+
 def people_named(value: str) -> list[str]:
     """Person ids in a field, separated by commas or spaces, each once."""
     return list(dict.fromkeys(p for p in value.replace(",", " ").split() if p))
@@ -707,10 +717,32 @@ async def _precheck(request: Request, viewer: Viewer, row: dict[str, Any],
     except acc.WrongStage as wrong:
         raise HTTPException(409, detail=error_text(t, wrong)) from None
     except acc.RuleViolation as violation:
+        reasons = plain_reasons(t, violation)
         return await _account_view(request, viewer, row, state, action=action,
-                                   errors={"form": error_text(t, violation)}, form=form,
-                                   status_code=422)
+                                   errors={"form": t("acc.gaps") if reasons
+                                           else error_text(t, violation)},
+                                   form=form, status_code=422, reasons=reasons)
     return None
+
+
+_RULE_PREFIX = re.compile(r"^(R-\d+):\s*(.+)$", re.DOTALL)
+_RULE_SUFFIX = re.compile(r"^(.+?)\s*\((R-\d+)\)\.?$", re.DOTALL)
+
+
+def plain_reasons(t: i18n.Translate, violation: acc.RuleViolation
+                  ) -> list[tuple[str, str | None]]:
+    """A refusal of several reasons (the sign-off checklist) as plain
+    sentences, each with its rule id apart (shown behind "Varför?", issue
+    14); empty for a refusal of one reason."""
+    out: list[tuple[str, str | None]] = []
+    for part in getattr(violation, "parts", ()):
+        text = refusal_text(t, part.key, part.params, (), part.text)
+        found, after = _RULE_PREFIX.match(text), _RULE_SUFFIX.match(text)
+        rule, sentence = ((found.group(1), found.group(2)) if found else
+                          (after.group(2), after.group(1)) if after else (None, text))
+        sentence = sentence[:1].upper() + sentence[1:]
+        out.append((sentence if sentence.endswith(".") else sentence + ".", rule))
+    return out
 
 
 async def _decide_and_send(request: Request, viewer: Viewer, row: dict[str, Any],
@@ -720,6 +752,12 @@ async def _decide_and_send(request: Request, viewer: Viewer, row: dict[str, Any]
     refused_page = await _precheck(request, viewer, row, state, action, command, form, now, t)
     if refused_page is not None:
         return refused_page
+    if action == "closure" and form.get("confirm") != "on":
+        # Irreversible (issue 14): the page asks for a confirmation that
+        # names the consequence; nothing is sent without it.
+        return await _account_view(request, viewer, row, state, action=action,
+                                   errors={"confirm": t("act.closure.confirm_needed")},
+                                   form=form, status_code=422)
     try:
         await _send_update(request, row, update, command, t)
     except _Refused as refused:
@@ -896,7 +934,8 @@ def _task_for(state: acc.AccountState, person: str, now: datetime) -> str | None
 async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
                         state: acc.AccountState, *, action: str | None = None,
                         errors: Errors | None = None, form: FormData | None = None,
-                        status_code: int = 200) -> Response:
+                        status_code: int = 200,
+                        reasons: list[tuple[str, str | None]] | None = None) -> Response:
     ctx = request.app.state.ctx
     now = datetime.now(UTC)
     allowed = acc.available_actions(state, viewer.person_id, now)
@@ -923,12 +962,14 @@ async def _account_view(request: Request, viewer: Viewer, row: dict[str, Any],
         "older_than": timeline[0]["version"] if timeline and timeline[0]["version"] > 1
         else None,
         "due": due, "overdue": overdue, "today": today,
+        "next_people": acc.who_acts_next(state),  # who the step waits for (issue 14)
         "confirmable": acc.two_factor_confirmable(state, viewer.person_id),
         "failed_action": action, "errors": errors or {}, "posted": posted,
+        "reasons": reasons or [],
         "done": request.query_params.get("done"),
         "answer_rules": [r.value for r in AnswerRule],
         "signature_rules": [r.value for r in SignatureRule],
-        "people": await ctx.directory.people(state.municipality_id),
+        "people": await people_choices(ctx, state.municipality_id),
         "checklist_flags": CHECKLIST_FLAGS,
         "acceptors": terms_acceptors(state),
         **_settings_view(state, municipality),
@@ -1097,7 +1138,11 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
                                            live.timezone) == day]
             out["changes_today"] = [c for c in dict.fromkeys(changes)
                                     if not await _snapshot_started(request, live, day, c)]
-            out["uploads_wanted"] = (live.request.platform.value not in READ_PLATFORMS
+            # A snapshot waiting for screenshots wants them whatever the
+            # platform (an Instagram account without a Page token waits at
+            # activation, issue 14): its upload form stays.
+            out["uploads_wanted"] = (bool(out["snap_waiting"])
+                                     or live.request.platform.value not in READ_PLATFORMS
                                      or not live.platform_account_id)
             out["pending_uploads"] = await ctx.pool.fetchval(
                 "SELECT count(*) FROM snapshot_uploads WHERE account_id = $1::uuid "

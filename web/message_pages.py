@@ -53,7 +53,7 @@ from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.messages_api import DECISIONS, Decision, may_read_case, may_read_messages, take_decision
-from web.page_texts import Refused, instruction_text, invalid_text, page_text
+from web.page_texts import Refused, findable_params, instruction_text, invalid_text, page_text
 from web.rendering import language_of, render
 from web.rule_texts import detail_text, flag_text
 
@@ -207,7 +207,10 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
         "via_crisis_management": msg.needs_crisis_approval(state, viewer.person_id),
         "category_label": lambda c: _category_label(RemovalCategory(c), lang),
         # A platform action by hand: the manual connector's instruction.
-        "instruction": lambda key, params, text: instruction_text(t, key, params, text),
+        # The account's @handle, the author, a quote and the link instead
+        # of internal ids (issue 14); nothing of a confidential case's text.
+        "instruction": lambda key, params, text: instruction_text(
+            t, key, params, text, _findable(params or {}, case, account, state)),
         "flag_text": lambda f: flag_text(t, f.kind.value,
                                          f.identity.value if f.identity else None),
         # R-31: the system's own hide names the flags that hid it, in the
@@ -231,6 +234,21 @@ async def offered_replies(ctx: AppContext, municipality_id: str, account_id: str
                    await saved_replies(ctx.pool, municipality_id, account_id)
                    if account_id else [],
                    await saved_replies(ctx.pool, municipality_id))
+
+
+def _findable(params: dict[str, str], case: dict[str, Any], account: dict[str, Any] | None,
+              state: Any) -> dict[str, str]:
+    """What a person needs to find the message on the platform."""
+    content = case.get("content") or {}
+    secret = bool(getattr(state, "confidential", False))
+    text = content.get("text")
+    if text:  # an identity number is never quoted (R-31)
+        text = mask(text, [f.span for f in state.flags if f.kind.value == "identity_number"])
+    return findable_params(
+        params, handle=(account or {}).get("handle"),
+        author=None if secret else content.get("author_name"),
+        text=None if secret else text,
+        link=state.message.permalink)
 
 
 def _lang(request: Request, viewer: Viewer) -> str:

@@ -424,6 +424,47 @@ async def take_decision(ctx: AppContext, case: dict[str, Any], who: str, decisio
 # --------------------------------------------------------------------------- routes
 
 
+def may_enter_by_hand(account: dict[str, Any], who: str) -> None:
+    """R-21: only the account's admins enter its messages, while it is
+    active: 403 (anyone else) or 409 (not active), nothing recorded."""
+    if account["stage"] != acc.Stage.ACTIVE.value:
+        raise Refused(409, "account_not_active",
+                      f"the account is {account['stage']}, not active")
+    if who not in _admins(account):
+        raise Refused(403, "admins_enter", f"only the account's admins enter its "
+                      f"messages; {who} is not one (R-13)")
+
+
+async def enter_by_hand(ctx: AppContext, account: dict[str, Any], who: str,
+                        body: ManualEntryBody) -> ManualEntryReceipt:
+    """R-21: a message entered by one of the account's admins (the JSON API
+    and the page /accounts/{id}/messages/new): 409 unless the account is
+    active, 403 for anyone but its admins, 422 for an impossible date; the
+    message goes into the same intake as a webhook's."""
+    account_id = account["account_id"]
+    may_enter_by_hand(account, who)
+    now = datetime.now(UTC)
+    if body.published_at > now:
+        raise field_error(["published_at"], "a message cannot be published in the future",
+                          "future")
+    platform = acc.Platform(account["platform"])
+    message = InboundMessage(
+        platform=platform, external_id=body.external_id or f"manual-{uuid.uuid4().hex}",
+        kind=body.kind, account_ref=str(account_id), thread_id=body.thread_id,
+        author_name=body.author_name, from_staff=body.from_staff, text=body.text,
+        published_at=body.published_at, permalink=body.permalink, source=Source.MANUAL)
+    # Checked at the door, so the feeder never meets it (issue 9: a 1970
+    # date once stopped the whole intake).
+    impossible = impossible_date(message, now=now)
+    if impossible:
+        raise field_error(["published_at"], impossible, "impossible_date")
+    receipt = await IntakeRepository(ctx.pool).accept([message], received_at=now)
+    case_id = message_workflow_id(platform, message.external_id)
+    log.info("message entered by hand", account_id=str(account_id), case_id=case_id,
+             accepted=receipt.accepted, actor=who)
+    return ManualEntryReceipt(case_id=case_id, accepted=receipt.accepted == 1)
+
+
 def messages_router() -> APIRouter:
     router = APIRouter(tags=["messages"])
     _account_routes(router)
@@ -442,32 +483,7 @@ def _account_routes(router: APIRouter) -> None:
         when it was published; its case starts from the intake like a webhook's."""
         account = await _account(ctx, account_id)
         who = await known_actor(ctx, account["municipality_id"], actor)
-        if account["stage"] != acc.Stage.ACTIVE.value:
-            raise Refused(409, "account_not_active",
-                          f"the account is {account['stage']}, not active")
-        if who not in _admins(account):
-            raise Refused(403, "admins_enter", f"only the account's admins enter its "
-                          f"messages; {who} is not one (R-13)")
-        now = datetime.now(UTC)
-        if body.published_at > now:
-            raise field_error(["published_at"], "a message cannot be published in the future",
-                              "future")
-        platform = acc.Platform(account["platform"])
-        message = InboundMessage(
-            platform=platform, external_id=body.external_id or f"manual-{uuid.uuid4().hex}",
-            kind=body.kind, account_ref=str(account_id), thread_id=body.thread_id,
-            author_name=body.author_name, from_staff=body.from_staff, text=body.text,
-            published_at=body.published_at, permalink=body.permalink, source=Source.MANUAL)
-        # Checked at the door, so the feeder never meets it (issue 9: a 1970
-        # date once stopped the whole intake).
-        impossible = impossible_date(message, now=now)
-        if impossible:
-            raise field_error(["published_at"], impossible, "impossible_date")
-        receipt = await IntakeRepository(ctx.pool).accept([message], received_at=now)
-        case_id = message_workflow_id(platform, message.external_id)
-        log.info("message entered by hand", account_id=str(account_id), case_id=case_id,
-                 accepted=receipt.accepted, actor=who)
-        return ManualEntryReceipt(case_id=case_id, accepted=receipt.accepted == 1)
+        return await enter_by_hand(ctx, account, who, body)
 
     @router.get("/api/accounts/{account_id}/inbox")
     async def inbox(account_id: uuid.UUID, ctx: Ctx, actor: ApiActor,

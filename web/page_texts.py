@@ -69,16 +69,23 @@ def page_text(t: Translate, message: str) -> str:
 
 
 def instruction_text(t: Translate, key: str | None, params: Mapping[str, str] | None,
-                     text: str | None) -> str:
+                     text: str | None, shown: Mapping[str, str] | None = None) -> str:
     """A manual platform action's instruction in the reader's language: by
-    its key and params (the manual connector's, recorded on the case), or
-    the stored text of a record from before the keys."""
+    its key and params (the manual connector's, recorded on the case, with
+    `shown`: what the page adds for a person, manual.page_params), or the
+    stored text of a record from before the keys."""
     if key and manual.known(key):
         try:
-            return manual.render_instruction(t, key, params or {})
+            return manual.render_instruction(t, key, {**(params or {}), **(shown or {})})
         except (KeyError, IndexError, ValueError):
             pass
     return text or ""
+
+
+def findable_params(params: Mapping[str, str], *, handle: str | None, author: str | None,
+                    text: str | None, link: str | None) -> dict[str, str]:
+    """manual.page_params: the handle, author, quote and link a page adds."""
+    return manual.page_params(params, handle=handle, author=author, text=text, link=link)
 
 
 def invalid_text(t: Translate, error: Mapping[str, Any]) -> str:

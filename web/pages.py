@@ -43,6 +43,7 @@ from web.boundary import (
     validation_response,
 )
 from web.crisis_pages import crisis_pages_router
+from web.entry_pages import entry_pages_router
 from web.identity import (
     ID_TOKEN_MAX,
     MaybeSigned,
@@ -163,7 +164,7 @@ def page_routers() -> list[APIRouter]:
     """The intranet's page modules, each an APIRouter: add yours here."""
     return [account_pages_router(), message_pages_router(), registrar_pages_router(),
             report_pages_router(), crisis_pages_router(), notification_pages_router(),
-            rules14_pages_router()]
+            rules14_pages_router(), entry_pages_router()]
 
 
 def _wants_html(request: Request) -> bool:

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 import settings
+from domain.core import platform_name
 from domain.country import DEFAULT_TIMEZONE
 from domain.redaction import RemovalCategory
 from readviews import accounts as account_views
@@ -79,7 +80,7 @@ async def _accounts(ctx: AppContext, viewer: Viewer, t: Any
                     ) -> tuple[list[tuple[str, str]], dict[str, str]]:
     rows = await account_views.accounts(ctx.pool, municipality_id=viewer.municipality_id)
     options = [("", t("reg.all"))] + [
-        (r["account_id"], f"{r['account_name']} ({r['platform'].capitalize()})") for r in rows]
+        (r["account_id"], f"{r['account_name']} ({platform_name(r['platform'])})") for r in rows]
     return options, {r["account_id"]: r["account_name"] for r in rows}
 
 

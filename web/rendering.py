@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup, escape
 
+from domain.core import platform_name
 from domain.country import DEFAULT_TIMEZONE
 from web import i18n
 from web.identity import Viewer, current_viewer
@@ -39,6 +40,8 @@ templates.env.add_extension("jinja2.ext.i18n")
 templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.translator(i18n.DEFAULT).gettext, i18n.translator(i18n.DEFAULT).ngettext,
     newstyle=False)
+# `{{ x.platform|platform }}`: the platform's own spelling ("LinkedIn").
+templates.env.filters["platform"] = platform_name
 
 
 def language_of(request: Request, viewer: Viewer | None) -> str:

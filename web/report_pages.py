@@ -35,6 +35,7 @@ from fastapi.responses import Response
 from markupsafe import Markup, escape
 
 from domain import readers
+from domain.core import platform_name
 from domain.country import DEFAULT_TIMEZONE
 from domain.redaction import RemovalCategory
 from readviews import accounts as account_views
@@ -154,7 +155,7 @@ def report_pages_router() -> APIRouter:
         breakdown = _breakdown(scope, rows, units, cases, now)
         redactions = [] if errors else await _redaction_rows(ctx, account_ids, lo, hi, lang)
         account_options = [("", t("reg.all"))] + [
-            (r["account_id"], f"{r['account_name']} ({r['platform'].capitalize()})")
+            (r["account_id"], f"{r['account_name']} ({platform_name(r['platform'])})")
             for r in await modq.report_accounts(ctx.pool, viewer.municipality_id)
             if r["unit_id"] in {u for u, _ in units}
             or viewer.person_id in (r["state"].get("admins") or {})]
@@ -209,7 +210,7 @@ def _breakdown(scope: str, rows: list[dict[str, Any]], units: list[tuple[str, st
     breakdown: list[dict[str, Any]] = []
     if scope == "unit" or (scope == "overview" and not units):
         for r in rows:
-            breakdown.append({"name": f"{r['account_name']} ({r['platform'].capitalize()})",
+            breakdown.append({"name": f"{r['account_name']} ({platform_name(r['platform'])})",
                               "href": f"/reports?account={r['account_id']}",
                               **_figures(response_times(r["account_id"],
                                                         cases.get(r["account_id"], []),

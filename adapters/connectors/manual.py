@@ -163,9 +163,39 @@ def render_instruction(t: Translate, key: str, params: Mapping[str, str]) -> str
     and, for a reply, text."""
     kind = params.get("kind", "comment")
     kind = kind if kind in ("comment", "private_message") else "comment"
-    where = t(f"manual.where.{kind}", object_id=params.get("object_id", ""))
-    if params.get("thread_id"):
-        where += t(f"manual.where.{kind}.thread", thread_id=params["thread_id"])
+    if params.get("author") or params.get("quote"):
+        # What a person can find on the platform (the case page adds it,
+        # issue 14): the author and the start of the text, not the ids.
+        where = t(f"manual.where.{kind}.named", author=params.get("author") or t("msg.anonymous"),
+                  quote=params.get("quote", ""))
+    else:
+        where = t(f"manual.where.{kind}", object_id=params.get("object_id", ""))
+        if params.get("thread_id"):
+            where += t(f"manual.where.{kind}.thread", thread_id=params["thread_id"])
     where += t(f"manual.where.{kind}.account", account_ref=params.get("account_ref", ""))
-    return t(key, platform=params.get("platform", ""), where=where,
+    said = t(key, platform=params.get("platform", ""), where=where,
              text=params.get("text", ""))
+    if params.get("link"):
+        said += t("manual.where.link", link=params["link"])
+    return said
+
+
+def page_params(params: Mapping[str, str], *, handle: str | None, author: str | None,
+                text: str | None, link: str | None, quote_chars: int = 80) -> dict[str, str]:
+    """An instruction's params as a page shows them to a person who may read
+    the case: the account's @handle instead of its platform id, the author,
+    a short quote of the text and the link (issue 14). What is not known
+    stays as recorded (the ids)."""
+    out = dict(params)
+    if handle:
+        out["account_ref"] = handle if handle.startswith("@") else f"@{handle}"
+    if text:
+        flat = " ".join(text.split())
+        out["quote"] = flat if len(flat) <= quote_chars else flat[:quote_chars - 1].rstrip() + "…"
+    if author:
+        out["author"] = author
+    if (author or text) and not out.get("quote"):
+        out["quote"] = "…"
+    if link and link.startswith(("https://", "http://")):
+        out["link"] = link
+    return out

@@ -31,6 +31,7 @@ from domain.account.actions import (
     available_actions,
     available_monitoring_actions,
     two_factor_confirmable,
+    who_acts_next,
 )
 from domain.account.commands import (
     ActivateAccount,
@@ -231,6 +232,7 @@ __all__ = [
     "available_actions",
     "available_monitoring_actions",
     "two_factor_confirmable",
+    "who_acts_next",
     "AccountActivated",
     "AccountClosed",
     "AccountEvent",

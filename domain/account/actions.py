@@ -219,3 +219,22 @@ def available_monitoring_actions(state: AccountState, person: str, now: datetime
         "resolve": may_resolve_watch_item(state, person),
     }
     return frozenset(name for name, may in offered.items() if may)
+
+
+def who_acts_next(state: AccountState) -> list[str]:
+    """Issue 14 (R-01, R-03, R-04, R-07, R-53): the people the account's
+    current step waits for, by the same rules that let them act (the
+    manager, deputy or next level at approval; the requester, the proposed
+    admins or the manager at risk assessment; the communications unit, or
+    the manager where a new page only informs it, at sign-off; the requester
+    or the manager when sent back; the communications unit at activation).
+    Empty when no step of the request waits (active, closed, ...)."""
+    a = state.authorities
+    step = {Stage.AWAITING_MANAGER: may_approve, Stage.RISK_ASSESSMENT: may_record_risk_assessment,
+            Stage.AWAITING_SIGNOFF: may_sign_off, Stage.AMENDING: may_amend,
+            Stage.AWAITING_ACTIVATION: may_activate}.get(state.stage)
+    if step is None:
+        return []
+    people = [a.manager, a.deputy, a.next_level, state.requester,
+              *state.request.proposed_admins, *sorted(a.communications)]
+    return [p for p in dict.fromkeys(p for p in people if p) if step(state, p)]

@@ -201,3 +201,29 @@ def test_r53_no_one_is_offered_to_approve_their_own_request(
     own = state.model_copy(update={"requester": MANAGER})
     assert "approve" not in acc.available_actions(own, MANAGER, T0)
     assert "approve" in acc.available_actions(state, MANAGER, T0)
+
+
+STEP_ACTIONS = {acc.Stage.AWAITING_MANAGER: "approve", acc.Stage.RISK_ASSESSMENT: "risk",
+                acc.Stage.AWAITING_SIGNOFF: "sign_off", acc.Stage.AMENDING: "amend",
+                acc.Stage.AWAITING_ACTIVATION: "activate"}
+
+
+def test_r01_r03_r04_r07_r53_who_acts_next_is_who_decide_lets_take_the_step(
+        states: list[tuple[str, acc.AccountState, datetime]]) -> None:
+    """Issue 14: the account page's "next step" names exactly the people
+    `decide` lets take the step the account waits for: approval (R-01), the
+    risk assessments (R-04), sign-off (R-03), activation (R-07), never the
+    requester on their own request (R-53); nobody once no step waits."""
+    named_somewhere = False
+    for label, state, now in states:
+        step = STEP_ACTIONS.get(state.stage)
+        named = acc.who_acts_next(state)
+        assert len(named) == len(set(named)), label
+        expected = {p for p in PEOPLE if step and step in probed_actions(state, p, now)}
+        assert set(named) & set(PEOPLE) == expected, (label, named, expected)
+        if step is None:
+            assert named == [], label
+        else:
+            named_somewhere = True
+            assert all(step in probed_actions(state, p, now) for p in named), (label, named)
+    assert named_somewhere

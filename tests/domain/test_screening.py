@@ -557,6 +557,10 @@ def test_r32_links_to_the_municipalitys_own_sites_are_trusted() -> None:
         "For en skandale, dere bør skamme dere",
         "Politikerne må gå av",
         "What a disgrace, resign now",
+        # Issue 14: a superlative of "bad" read as neutral before.
+        "sämsta kommunen!",
+        "Dårligste kommunen i landet",
+        "The worst council ever",
     ],
 )
 def test_r40_critical_words_set_a_critical_mood(text: str) -> None:

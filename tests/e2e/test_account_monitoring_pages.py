@@ -276,7 +276,8 @@ async def test_r37_r38_snapshots_panel_upload_and_take_on_the_page(
             activated)
         assert row["diarium_number"] and row["diarium_number"] in page.text
         assert row["delivered_to"] and row["delivered_to"] in page.text
-        assert "Efter större ändring" in page.text
+        # The activation's snapshot is labelled as such (issue 14).
+        assert "Aktiveringsbild (kontot blev aktivt)" in page.text
         # The activation's snapshot is taken: the form offers no second one.
         assert 'value="AccountActivated"' not in page.text
         assert 'enctype="multipart/form-data"' in page.text

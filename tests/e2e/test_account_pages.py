@@ -111,7 +111,10 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
     await screenshot(erik, "account-signoff")
     # An incomplete checklist is refused with the rules' reasons; nothing recorded.
     await submit(erik, erik.get_by_role("button", name="Registrera beslutet"))
-    assert "R-08" in await erik.locator("#f-sign_off-form").inner_text()
+    # The reasons in plain words, each rule id behind "Varför?" (issue 14).
+    refusal = erik.locator("#f-sign_off-form")
+    assert "avsändare" in await refusal.inner_text()
+    assert "R-08" in (await refusal.text_content() or "")
     assert await _stage(erik) == "Granskas av kommunikationsenheten"
     for label in ("Profilen visar tydligt att kommunen är avsändare (R-08)",
                   "Profilen anger syfte, regler och bevakningstider (R-09)",

@@ -461,6 +461,7 @@ async def test_matrix_account_lifecycle(stack: Stack, people: People, surface: s
                    undo=without_two_factor)
 
     closing = {"reason": "Kontot läggs ned"}
+    confirmed = {**closing, "confirm": "on"}  # the page's confirmation (issue 14)
     publisher = {"person": "ali.karimi"}
 
     async def unappoint(_: str) -> None:
@@ -503,9 +504,9 @@ async def test_matrix_account_lifecycle(stack: Stack, people: People, surface: s
     # an admin confirms their own 2FA (or the communications unit does).
     await check_action(people, surface, await own_two_factor(), problems)
     last = [
-        act("closure", managers | {"communications"}, "closure", closing, "closure", closing,
-            own={"deputy": on(close_d, "closure", closing, "closure", closing),
-                 "communications": on(close_c, "closure", closing, "closure", closing)}),
+        act("closure", managers | {"communications"}, "closure", closing, "closure", confirmed,
+            own={"deputy": on(close_d, "closure", closing, "closure", confirmed),
+                 "communications": on(close_c, "closure", closing, "closure", confirmed)}),
     ]
     for step in last:
         await check_action(people, surface, step, problems)

@@ -154,7 +154,8 @@ async def test_no_form_answers_a_server_error_to_fuzzed_input(stack: Stack) -> N
     account_id = await active_account(stack, platform="tiktok", platform_account_id=None)
     case_id = await _a_case(stack, account_id)
     account, case = f"/accounts/{account_id}", f"/messages/{case_id}"
-    pages = {REQUESTER: [account, case, "/accounts/new"], MANAGER: [account],
+    pages = {REQUESTER: [account, case, "/accounts/new", f"{account}/messages/new"],
+             MANAGER: [account],
              COMMS: [account, case], "eva.marklund": ["/crisis"]}
 
     started = time.monotonic()

@@ -91,7 +91,7 @@ async def test_r31_r29_r30_an_admin_removes_a_screened_message_on_the_case_page(
     assert "Diarienummer: KS " in result
     assert "Ska tas bort" in await page.locator("main").inner_text() or \
         "plattformen" in result  # the platform has no API: a person deletes it
-    assert "Avpublicerat" in await page.locator("h1").inner_text()
+    assert "Borttaget (kopia bevarad)" in await page.locator("h1").inner_text()
     timeline = await page.locator("table").last.inner_text()
     assert "Registrerat i diariet" in timeline and "Dataskyddsförordningen" in timeline
     await expect_accessible(page, "message-case-done")
@@ -141,7 +141,7 @@ async def test_r28_r31_r42_r39_registrar_search_reports_and_crisis_pages(
     assert "Diarium" in nav and "Krisläge" not in nav
     rows = page.locator("table.diarium tbody tr")
     assert await rows.count() == 3  # the two messages and the activation's snapshot
-    assert "Sekretess: texten visas inte" in await rows.filter(
+    assert "Sekretess texten och avsändaren visas inte" in await rows.filter(
         has_text="Socialtjänst").inner_text()
     assert "diagnos" not in await page.locator("main").inner_text()
     await page.get_by_label("Diarienummer eller ord i texten").fill(number)

@@ -187,19 +187,22 @@ async def test_r08_a_refused_signoff_reads_in_the_persons_language(stack: Stack)
         form = {"csrf_token": token, "decision": "approve", "profile_names_municipality": "on"}
         r = await comms.post(f"/accounts/{account_id}/act/sign_off", data=form)
         assert r.status_code == 422, r.text[:500]
-        assert "Kan inte godkännas än:" in r.text
-        assert "R-08: profilen måste länka till verksamhetens sida och till policysidan" \
-            in r.text
-        assert "R-06: kommunen måste ha tillgång till kontots inloggning" in r.text
-        assert "R-08: profilen måste visa tydligt att kommunen" not in r.text  # ticked
+        # Plain sentences, each rule id behind "Varför?" (issue 14).
+        assert "Det här saknas innan kontot kan godkännas:" in r.text
+        assert "<li>Profilen måste länka till verksamhetens sida och till policysidan. " \
+            "<details class=\"why\"><summary>Varför?</summary>Kommunens riktlinjer, " \
+            "regel R-08" in r.text
+        assert "Kommunen måste ha tillgång till kontots inloggning." in r.text
+        assert "Profilen måste visa tydligt att kommunen" not in r.text  # ticked
         assert "cannot approve yet" not in r.text.lower()
 
         switched = await comms.get(f"/lang/nb?next=/accounts/{account_id}")
         assert switched.status_code == 303
         r = await comms.post(f"/accounts/{account_id}/act/sign_off", data=form)
         assert r.status_code == 422
-        assert "Kan ikke godkjennes ennå:" in r.text
-        assert "R-06: kommunen må ha tilgang til kontoens pålogging" in r.text
+        assert "Dette mangler før kontoen kan godkjennes:" in r.text
+        assert "Kommunen må ha tilgang til kontoens pålogging." in r.text
+        assert "Hvorfor?" in r.text
 
         r = await comms.post(f"/accounts/{account_id}/act/sign_off", data={
             "csrf_token": token, "decision": "send_back", "comment": ""})

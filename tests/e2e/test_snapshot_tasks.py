@@ -100,7 +100,9 @@ async def test_r37_r12_r13_waiting_snapshot_is_the_admins_task_new_admin_says_do
     assert row is not None
     assert f'href="/accounts/{account_id}#snapwait"' in row
     assert "Ladda upp skärmbilder och tryck på Klar" in row
-    assert "Kulturhuset Ängen (Tiktok)" in row and "ögonblicksbild: efter större ändring" in row
+    # The platform's own spelling and the activation's label (issue 14).
+    assert "Kulturhuset Ängen (TikTok)" in row
+    assert "ögonblicksbild: aktiveringsbild (kontot blev aktivt)" in row
     assert "✓ I tid" in row and "Försenad" not in row and "Eskalerad" not in row
     due = await stack.pool.fetchval(
         "SELECT next_deadline FROM snapshot_screenshot_requests WHERE snapshot_id = $1", sid)

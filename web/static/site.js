@@ -49,6 +49,11 @@
     var main = document.querySelector("main");
     if (!incoming || !main) { return false; }
     main.innerHTML = incoming.innerHTML;
+    // The top menu marks the answer's section (aria-current), not the one
+    // the form was sent from (issue 14).
+    var nav = doc.querySelector("nav.main-nav");
+    var shownNav = document.querySelector("nav.main-nav");
+    if (nav && shownNav) { shownNav.innerHTML = nav.innerHTML; }
     if (doc.title) { document.title = doc.title; }
     var lang = doc.documentElement.getAttribute("lang");
     if (lang) { document.documentElement.setAttribute("lang", lang); }
