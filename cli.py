@@ -315,16 +315,7 @@ async def _rebuild(dsn: str) -> int:
     started = time.perf_counter()
     try:
         count = await rebuild_read_models(dsn, progress=sys.stderr)
-    except ModuleNotFoundError as exc:
-        if exc.name != "store.projections":
-            raise
-        _say_error("kanalvakt: no read models to rebuild: store/projections/__init__.py is missing")
-        return EXIT_FAILED
-    except RuntimeError as exc:
-        from store.projections.rebuild import RebuildRunning
-
-        if not isinstance(exc, RebuildRunning):
-            raise
+    except rebuild.RebuildRunning as exc:
         _say_error(f"kanalvakt: {exc}; try again when it has ended")
         return EXIT_FAILED
     print(f"replayed {count} events into the read models in {time.perf_counter() - started:.2f} s")

@@ -21,6 +21,7 @@ import random
 import asyncpg
 import pytest
 
+import cli
 from bench.rebuild import _do, _new, _Sink, _Stream, generate
 from cli import rebuild_read_models
 from domain import account as acc
@@ -137,7 +138,8 @@ async def test_r07_r15_r28_r40_rebuild_beside_lets_appends_through_and_catches_t
 
 
 async def test_a_second_rebuild_at_the_same_time_is_refused(
-        pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        pool: asyncpg.Pool, database_url: str, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
     """The shadow tables are one rebuild's: a second one stops at once."""
     directory = parse_directory_yaml(EXEMPELBY.read_text(encoding="utf-8"))
     await DirectoryRepository(pool).load(directory)
@@ -156,6 +158,11 @@ async def test_a_second_rebuild_at_the_same_time_is_refused(
         await asyncio.wait_for(building.wait(), timeout=60)
         with pytest.raises(rebuild.RebuildRunning):
             await rebuild_read_models(database_url)
+        # The operator's command says so and fails, changing nothing.
+        code = await asyncio.to_thread(cli.main, ["--database-url", database_url,
+                                                  "rebuild-read-models"])
+        assert code == cli.EXIT_FAILED
+        assert "another rebuild of the read models is running" in capsys.readouterr().err
     finally:
         go_on.set()
     assert await asyncio.wait_for(first, timeout=120) == await pool.fetchval(
