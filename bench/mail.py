@@ -39,8 +39,10 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import structlog
 
 from adapters.mail import SmtpSettings
+from bench.storm import keep_or_remove, machine_details, write_results
 from outbox_sender import OutboxSender, SenderPolicy
 from store.db import create_pool, migrate
 from store.directory import DirectoryRepository, parse_directory_yaml
@@ -53,7 +55,7 @@ def say(message: str) -> None:
 
 
 async def _setup(pool: asyncpg.Pool, people: int) -> list[str]:
-    from tests.support import EXEMPELBY
+    from tests.support import EXEMPELBY  # from a source tree, as above
 
     await DirectoryRepository(pool).load(parse_directory_yaml(EXEMPELBY.read_text("utf-8")))
     ids = [f"bench.person{i:05d}" for i in range(people)]
@@ -93,9 +95,10 @@ async def _wait_for_port(port: int, seconds: float = 20) -> None:
 
 
 async def amain(args: argparse.Namespace) -> int:
-    import pgserver
+    import pgserver  # the `local` extra, not a dependency
 
-    from bench.storm import keep_or_remove, machine_details, write_results
+    # The tests' helpers are not installed with Kanalvakt: imported when the
+    # benchmark runs, from a source tree.
     from tests.servers import port_for_another_process
 
     state_dir = Path(tempfile.mkdtemp(prefix="kanalvakt-mail-"))
@@ -188,8 +191,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("pgserver").setLevel(logging.WARNING)
-    import structlog
-
     # one line per delivered batch would measure the terminal
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     return asyncio.run(amain(args))

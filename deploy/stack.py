@@ -498,11 +498,14 @@ class Stack:
             await self._wait_for_port(cfg.temporal_ip, cfg.temporal_ui_port, "Temporal UI proxy")
         self.ready_after = time.monotonic() - began
 
-    async def _wait_for_port(self, host: str, port: int, name: str) -> None:
+    async def _wait_for_port(self, host: str, port: int, name: str,
+                             shown_as: str | None = None) -> None:
         """Until something accepts connections on host:port (a child that
-        binds its socket when it is ready), or a child exits."""
+        binds its socket when it is ready), or a child exits; a line every
+        5 s while it waits."""
         loop = asyncio.get_running_loop()
         began = loop.time()
+        next_progress = began + 5.0
         while True:
             for child in self.children:
                 if not child.running:
@@ -518,10 +521,15 @@ class Stack:
                 return
             except (TimeoutError, OSError):
                 pass
-            if loop.time() - began > self.config.web_ready_timeout:
+            now = loop.time()
+            if now - began > self.config.web_ready_timeout:
                 raise StackError(f"the {name} did not listen on {host}:{port} "
                                  f"within {self.config.web_ready_timeout:.0f} s")
-            await asyncio.sleep(0.1)
+            if now >= next_progress:
+                say(f"{name}: still waiting for {shown_as or f'{host}:{port}'} "
+                    f"({now - began:.0f} s)")
+                next_progress = now + 5.0
+            await asyncio.sleep(0.2)
 
     def _ui_port(self) -> int:
         """Where the dev server's own UI listens (behind deploy/ui_proxy.py)."""
@@ -735,32 +743,7 @@ class Stack:
         an accepted connection means the app is serving."""
         cfg = self.config
         host = "127.0.0.1" if cfg.web_host in {"0.0.0.0", "", "localhost"} else cfg.web_host
-        loop = asyncio.get_running_loop()
-        began = loop.time()
-        next_progress = began + 5.0
-        while True:
-            for child in self.children:
-                if not child.running:
-                    raise StackError(
-                        f"the {child.name} exited with code {child.process.returncode} "
-                        f"while the stack was starting; {_where_output_is(child)}")
-            try:
-                _, writer = await asyncio.wait_for(
-                    asyncio.open_connection(host, cfg.web_port), timeout=2.0)
-                writer.close()
-                with contextlib.suppress(OSError):
-                    await writer.wait_closed()
-                return
-            except (TimeoutError, OSError):
-                pass
-            now = loop.time()
-            if now - began > cfg.web_ready_timeout:
-                raise StackError(f"the web app did not listen on {host}:{cfg.web_port} "
-                                 f"within {cfg.web_ready_timeout:.0f} s")
-            if now >= next_progress:
-                say(f"web app: still waiting for {cfg.web_url} ({now - began:.0f} s)")
-                next_progress = now + 5.0
-            await asyncio.sleep(0.2)
+        await self._wait_for_port(host, cfg.web_port, "web app", shown_as=cfg.web_url)
 
     # ---- running
 

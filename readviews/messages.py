@@ -13,7 +13,6 @@ search, nor matches on it (R-31).
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ import asyncpg
 
 from codec import DataKeys, open_record
 from domain import message as msg
+from readviews.rows import plain_row
 from store.message_contents import open_contents, with_contents
 
 # The decisions on a message, by a person or by the account's policy
@@ -50,17 +50,6 @@ def waiting_for_a_person(stages_param: int) -> str:
             "OR mc.state->>'pending_action' IS NOT NULL)")
 
 
-def _json(record: asyncpg.Record) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, uuid.UUID):
-            value = str(value)
-        out[key] = value
-    return out
-
-
 def _matches(q: str, value: str | None) -> bool:
     """What ILIKE '%q%' matched: `q` anywhere in `value`, case and runs of
     spaces aside ("KS  2026/00001" finds "KS 2026/00001")."""
@@ -88,7 +77,7 @@ async def inbox(pool: asyncpg.Pool, account_id: str, *, include_closed: bool = F
         """,
         account_id, include_closed, list(OPEN_STAGES),
     )
-    return await with_contents(data_keys, (_json(r) for r in rows))
+    return await with_contents(data_keys, (plain_row(r) for r in rows))
 
 
 async def awaiting_approval(pool: asyncpg.Pool, municipality_id: str, person_id: str
@@ -111,7 +100,7 @@ async def awaiting_approval(pool: asyncpg.Pool, municipality_id: str, person_id:
         ORDER BY mc.next_deadline ASC NULLS LAST, mc.received_at, mc.case_id
         """,
         municipality_id, person_id)
-    return [_json(r) for r in rows]
+    return [plain_row(r) for r in rows]
 
 
 async def case(pool: asyncpg.Pool, case_id: str, data_keys: DataKeys | None = None
@@ -131,7 +120,7 @@ async def case(pool: asyncpg.Pool, case_id: str, data_keys: DataKeys | None = No
     )
     if row is None:
         return None
-    out = _json(row)
+    out = plain_row(row)
     [content] = await open_contents(data_keys, [out.pop("content")])
     stored = out.pop("stored_at")
     capture, captured = out.pop("capture"), out.pop("captured_at")
@@ -158,7 +147,7 @@ async def timeline(pool: asyncpg.Pool, case_id: str) -> list[dict[str, Any]]:
         """,
         case_id,
     )
-    return [_json(r) for r in rows]
+    return [plain_row(r) for r in rows]
 
 
 async def diarium(pool: asyncpg.Pool, municipality_id: str, *, q: str | None = None,
@@ -191,7 +180,7 @@ async def diarium(pool: asyncpg.Pool, municipality_id: str, *, q: str | None = N
         """,
         municipality_id, account_id, registered_from, registered_to, record_class,
     )
-    found = await with_contents(data_keys, (_json(r) for r in rows))
+    found = await with_contents(data_keys, (plain_row(r) for r in rows))
     if not q:
         return found
     return [r for r in found
@@ -210,7 +199,7 @@ async def disposal_log(pool: asyncpg.Pool, municipality_id: str, *,
         """,
         municipality_id, account_id,
     )
-    return [_json(r) for r in rows]
+    return [plain_row(r) for r in rows]
 
 
 async def moderation_log(pool: asyncpg.Pool, municipality_id: str, *,
@@ -232,7 +221,7 @@ async def moderation_log(pool: asyncpg.Pool, municipality_id: str, *,
         """,
         municipality_id, list(DECISION_EVENTS), account_id, occurred_from, occurred_to,
     )
-    return [_json(r) for r in rows]
+    return [plain_row(r) for r in rows]
 
 
 async def citizen_cases(pool: asyncpg.Pool, account_id: str, *,

@@ -16,7 +16,8 @@ import asyncpg
 
 from codec import DataKeys
 from domain import message as msg
-from readviews.messages import OPEN_STAGES, _json, waiting_for_a_person
+from readviews.messages import OPEN_STAGES, waiting_for_a_person
+from readviews.rows import plain_row
 from store.message_contents import with_contents
 
 
@@ -43,7 +44,7 @@ async def handled_accounts(pool: asyncpg.Pool, municipality_id: str, person_id: 
         ORDER BY a.account_name, a.platform
         """,
         municipality_id, person_id, units, everything, list(OPEN_STAGES))
-    return [_json(r) for r in rows]
+    return [plain_row(r) for r in rows]
 
 
 _CASE_COLUMNS = """
@@ -76,7 +77,7 @@ async def open_cases(pool: asyncpg.Pool, account_ids: list[str], *,
         LIMIT 500
         """,
         account_ids, list(OPEN_STAGES))
-    return await with_contents(data_keys, (_json(r) for r in rows))
+    return await with_contents(data_keys, (plain_row(r) for r in rows))
 
 
 async def account_cases(pool: asyncpg.Pool, account_id: str, *, closed: bool,
@@ -95,7 +96,7 @@ async def account_cases(pool: asyncpg.Pool, account_id: str, *, closed: bool,
         LIMIT 500
         """,
         account_id, closed, list(OPEN_STAGES))
-    return await with_contents(data_keys, (_json(r) for r in rows))
+    return await with_contents(data_keys, (plain_row(r) for r in rows))
 
 
 async def forwarded_to(pool: asyncpg.Pool, municipality_id: str, person_id: str, *,
@@ -111,7 +112,7 @@ async def forwarded_to(pool: asyncpg.Pool, municipality_id: str, person_id: str,
         ORDER BY mc.next_deadline ASC NULLS LAST, mc.received_at
         """,
         municipality_id, person_id)
-    return await with_contents(data_keys, (_json(r) for r in rows))
+    return await with_contents(data_keys, (plain_row(r) for r in rows))
 
 
 async def people(pool: asyncpg.Pool, municipality_id: str) -> list[dict[str, Any]]:
@@ -124,7 +125,7 @@ async def people(pool: asyncpg.Pool, municipality_id: str) -> list[dict[str, Any
         ORDER BY p.name
         """,
         municipality_id)
-    return [_json(r) for r in rows]
+    return [plain_row(r) for r in rows]
 
 
 # --------------------------------------------------------------------------- reports (R-42)
@@ -144,7 +145,7 @@ async def report_accounts(pool: asyncpg.Pool, municipality_id: str, *,
         ORDER BY a.account_name, a.platform
         """,
         municipality_id, unit_id)
-    return [_json(r) for r in rows]
+    return [plain_row(r) for r in rows]
 
 
 async def citizen_cases_of(pool: asyncpg.Pool, account_ids: list[str], *,
@@ -185,7 +186,7 @@ async def redactions_by_category(pool: asyncpg.Pool, account_ids: list[str], *,
         ORDER BY mc.account_id, category
         """,
         account_ids, occurred_from, occurred_to)
-    return [_json(r) for r in rows]
+    return [plain_row(r) for r in rows]
 
 
 async def record_classes(pool: asyncpg.Pool, municipality_id: str) -> list[str]:

@@ -6,27 +6,12 @@ readviews/accounts.py.
 
 from __future__ import annotations
 
-import json
-import uuid
-from datetime import datetime
 from typing import Any
 
 import asyncpg
 
 from readviews.accounts import AccountRecord, account_record_of
-
-
-def _json(record: asyncpg.Record) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        if isinstance(value, datetime):
-            value = value.isoformat()
-        elif isinstance(value, uuid.UUID):
-            value = str(value)
-        elif isinstance(value, str) and key == "state":
-            value = json.loads(value)
-        out[key] = value
-    return out
+from readviews.rows import plain_row
 
 
 async def people_matching(pool: asyncpg.Pool, who: str, *,
@@ -60,7 +45,7 @@ async def people_for_signin(pool: asyncpg.Pool) -> list[dict[str, Any]]:
            LEFT JOIN units u ON u.municipality_id = p.municipality_id AND u.id = p.unit
            WHERE p.active
            ORDER BY m.name, u.name NULLS LAST, p.name""")
-    return [_json(r) for r in rows]
+    return [plain_row(r) for r in rows]
 
 
 TERMINAL_ACCOUNT_STAGES = ("closed", "rejected", "lapsed")
@@ -77,7 +62,7 @@ async def live_accounts(pool: asyncpg.Pool, municipality_id: str) -> list[Accoun
            WHERE municipality_id = $1 AND NOT (stage = ANY($2::text[]))
            ORDER BY next_deadline ASC NULLS LAST, requested_at""",
         municipality_id, list(TERMINAL_ACCOUNT_STAGES))
-    return [account_record_of(_json(r)) for r in rows]
+    return [account_record_of(plain_row(r)) for r in rows]
 
 
 async def message_tasks(pool: asyncpg.Pool, municipality_id: str, person_id: str
@@ -104,7 +89,7 @@ async def message_tasks(pool: asyncpg.Pool, municipality_id: str, person_id: str
            ORDER BY mc.next_deadline ASC NULLS LAST, mc.received_at
            LIMIT 200""",
         municipality_id, person_id, list(OPEN_MESSAGE_STAGES))
-    return [_json(r) for r in rows]
+    return [plain_row(r) for r in rows]
 
 
 async def person_names(pool: asyncpg.Pool, municipality_id: str) -> dict[str, str]:
@@ -155,4 +140,4 @@ async def snapshot_tasks(pool: asyncpg.Pool, municipality_id: str, person_id: st
            ORDER BY r.next_deadline ASC NULLS LAST, r.requested_at
            LIMIT 200""",
         municipality_id, person_id)
-    return [_json(r) for r in rows]
+    return [plain_row(r) for r in rows]

@@ -20,6 +20,7 @@ import pytest
 from babel.messages.catalog import Catalog
 
 import texts
+from domain import wordlists
 from domain.account import RiskAssessmentKind, Routine, Stage
 from domain.message import Stage as MessageStage
 from domain.message_policy import SignatureRule
@@ -29,7 +30,7 @@ from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, sign_in
 from tests.support import MANAGER, ROOT
 from web import i18n
-from web.rendering import fmt_time
+from web.rendering import fmt_time, templates
 
 # A message id named literally: t("key" / t('key' (also t.n, _, gettext,
 # ngettext). Keys built at run time (t("stage." ~ s), t(f"rule.{key}")) are
@@ -226,7 +227,6 @@ def test_jinja2_i18n_extension_uses_the_readers_catalog() -> None:
     """The page templates' environment has jinja2.ext.i18n; `_()`,
     `gettext()` and `ngettext()` read the catalog given per request, the same
     as `t()` and `t.n()` (web/rendering.py puts them in the context)."""
-    from web.rendering import templates
     assert "jinja2.ext.InternationalizationExtension" in templates.env.extensions
     page = templates.env.from_string(
         "{{ _('nav.tasks') }}|{{ gettext('signed_in_as', name='Kari') }}|"
@@ -253,7 +253,6 @@ def test_one_code_for_bokmal_and_no_accepted_on_input() -> None:
     assert i18n.choose_language(None, None, None) == "sv"
     assert i18n.translator("no")("nav.tasks") == "Mine oppgaver"
     # The word lists of screening use the same code.
-    from domain import wordlists
     assert wordlists.LANGUAGES == ("sv", "nb", "en")
 
 

@@ -22,6 +22,7 @@ from playwright.async_api import Browser
 from tests.e2e.browser import expect_accessible, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.snapshot_waits import waiting_snapshot
+from tests.e2e.test_account_pages import _fill_request
 from tests.e2e.test_messages_api import as_, case
 from tests.support import (
     COMMS,
@@ -258,7 +259,6 @@ async def test_r01_r53_the_requester_is_told_who_decides_next_and_by_when(
     (the unit's manager and deputy, R-01; never the requester, R-53) and by
     when, and the top menu no longer marks "request an account" as the
     section shown."""
-    from tests.e2e.test_account_pages import _fill_request
 
     elin = await person_page(chromium, stack, REQUESTER)
     await elin.goto(url(stack, "/accounts/new"))

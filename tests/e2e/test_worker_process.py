@@ -36,6 +36,7 @@ import settings
 from cli import load_directory_file
 from codec import new_key_spec
 from deploy.temporal import connect as connect_temporal
+from domain.meta_webhooks import sign
 from feeder import IntakeFeeder
 from store.db import create_pool
 from store.intake import RetryPolicy
@@ -280,7 +281,6 @@ async def _start_web(process_stack: ProcessStack, shutdown_seconds: str
 async def _half_sent_delivery(port: int) -> tuple[asyncio.StreamReader, asyncio.StreamWriter,
                                                   bytes]:
     """A signed delivery whose body is only half sent yet."""
-    from domain.meta_webhooks import sign
 
     body = delivery(comment(f"999_1_{uuid.uuid4().hex[:8]}", "Hej"), page="999")
     reader, writer = await asyncio.open_connection("127.0.0.1", port)

@@ -25,12 +25,13 @@ import asyncpg
 import pytest
 from fastapi import FastAPI, Request, Response
 
-from adapters.mail import SmtpSettings
+from adapters.mail import SmtpSettings, message_id
 from cli import main as cli_main
 from domain.notify import DeliveryMode, NotificationPreference
 from outbox_sender import NO_ADDRESS, OutboxSender, SenderPolicy
 from store.directory import DirectoryRepository, parse_directory_yaml
 from store.outbox import save_preference, set_chat_webhook
+from tests.integration.test_temporal_tls import _cert, _key, _write
 from tests.servers import serve_app
 from tests.smtp import Mailbox, smtp_server, text_of
 from tests.support import EXEMPELBY, ROOT, eventually
@@ -411,8 +412,6 @@ def relay_pki(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ssl.SSLCo
     """A CA of the municipality's own and the relay's certificate from it."""
     from cryptography.x509.oid import ExtendedKeyUsageOID
 
-    from tests.integration.test_temporal_tls import _cert, _key, _write
-
     folder = tmp_path_factory.mktemp("relay-pki")
     ca_key, server_key = _key(), _key()
     ca = _cert("Exempelby relay CA", ca_key, None, ca_key, ca=True)
@@ -512,3 +511,9 @@ async def test_a_changed_choice_plans_what_waits_again(directory: asyncpg.Pool) 
         await save_preference(pool, "exempelby", "anna.lind", NotificationPreference(), MONDAY)
         assert await s.pump() == 1
     assert len(box.to("anna.lind@exempelby.se")) == 1
+
+
+def test_the_message_id_is_the_batch_s_at_the_sender_s_domain() -> None:
+    assert message_id(42, "kanalvakt@exempelby.se") == "<kanalvakt.outbox.42@exempelby.se>"
+    assert message_id(42, "Kanalvakt <noreply@fjordvik.no>") == \
+        "<kanalvakt.outbox.42@fjordvik.no>"
