@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import ssl
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -103,3 +104,16 @@ async def serve_app(app: Any, sock: socket.socket | None = None, *,
         await serving
         if own:
             sock.close()
+
+
+async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Copy one direction of a proxied connection until it ends (the tests'
+    TLS fronts of PostgreSQL and of Temporal)."""
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except (ConnectionError, ssl.SSLError):
+        pass
+    finally:
+        writer.close()

@@ -30,7 +30,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID
 import settings
 from store.db import create_pool, migrate, tls_option
 from tests.integration.test_temporal_tls import _cert, _key, _write
-from tests.servers import port_for_another_process
+from tests.servers import pipe, port_for_another_process
 
 README = settings.ROOT / "deploy" / "README.md"
 SSL_REQUEST = struct.pack("!ii", 8, 80877103)
@@ -212,16 +212,6 @@ async def _serve_front(front: Front, dsn: str, certificate: tuple[Path, Path]
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(*certificate)
     upstream = _socket_of(dsn)
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

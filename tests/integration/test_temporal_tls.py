@@ -34,6 +34,7 @@ from temporalio.testing import WorkflowEnvironment
 
 import settings
 from deploy.temporal import connect, connect_config, describe
+from tests.servers import pipe
 from tests.support import DEV_SERVER
 from workflows.search_attributes import ALL as SEARCH_ATTRIBUTES
 
@@ -134,16 +135,6 @@ async def mtls_proxy(pki: Pki, dev_server: str) -> AsyncIterator[Proxy]:
     context.set_alpn_protocols(["h2"])
     upstream_host, upstream_port = dev_server.rsplit(":", 1)
     proxy = Proxy(address="")
-
-    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        except (ConnectionError, ssl.SSLError):
-            pass
-        finally:
-            writer.close()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
