@@ -46,10 +46,17 @@ class AppContext:
         return data_keys_of(self.client.data_converter.payload_codec)
 
 
-def app_context(request: Request) -> AppContext:
+def context_of(request: Request) -> AppContext:
     """The app's context (set by web.app's lifespan)."""
     ctx: AppContext = request.app.state.ctx
     return ctx
+
+
+async def app_context(request: Request) -> AppContext:
+    """The app's context as a dependency. Async, though it awaits nothing:
+    FastAPI runs a plain `def` dependency in its thread pool, a hand-off on
+    every request."""
+    return context_of(request)
 
 
 Ctx = Annotated[AppContext, Depends(app_context)]

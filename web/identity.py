@@ -29,7 +29,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 
-from web.deps import AppContext, app_context
+from web.deps import AppContext, context_of
 from web.page_texts import Refused
 
 SESSION_KEY = "who"
@@ -152,7 +152,7 @@ async def _load_viewer(request: Request) -> Viewer | None:
     who = session(request).get(SESSION_KEY)
     if not isinstance(who, dict):
         return None
-    ctx = app_context(request)
+    ctx = context_of(request)
     municipality_id, person_id = str(who.get("m", "")), str(who.get("p", ""))
     person = await ctx.directory.person(municipality_id, person_id)
     municipality = await ctx.directory.municipality(municipality_id)

@@ -25,7 +25,7 @@ from adapters.mail_texts import kind_text
 from domain.notify import LANGUAGES, DeliveryMode, NotificationPreference
 from store import outbox as ob
 from web import i18n
-from web.deps import AppContext, app_context
+from web.deps import AppContext, context_of
 from web.i18n import translator
 from web.identity import Signed, Viewer
 from web.page_texts import Refused
@@ -33,7 +33,7 @@ from web.rendering import language_of, render
 
 
 def _ctx(request: Request) -> AppContext:
-    return app_context(request)
+    return context_of(request)
 
 
 async def _my_page(request: Request, viewer: Viewer, *, errors: dict[str, str] | None = None,

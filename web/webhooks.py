@@ -95,9 +95,11 @@ class DeliveryReceipt(BaseModel):
     errors: list[EntryError]
 
 
-def _pool(request: Request) -> asyncpg.Pool:
+async def _pool(request: Request) -> asyncpg.Pool:
     # The app's context (web.deps.AppContext); read off app.state rather than
-    # imported, so web.app can import this module.
+    # imported, so web.app can import this module. Async, though it awaits
+    # nothing: FastAPI runs a plain `def` dependency in its thread pool, a
+    # hand-off per delivery that the ack's tail paid for on a busy machine.
     pool: asyncpg.Pool = request.app.state.ctx.pool
     return pool
 
