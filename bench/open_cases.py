@@ -41,7 +41,19 @@ script, not a test:
    first steps fall due: its first delivery is timed to start --storm-lead
    seconds before the first step is due. The storm's own figures are
    reported beside the lags.
-7. Writes bench/results/open-cases-<UTC timestamp>.json (git-ignored).
+7. With --firing K, only K of the N cases have their first step in the
+   measured window. The other N-K are loaded first, as background:
+   ordinary cases published "now" without the crisis, so their first
+   step falls in the next working day's office hours (R-22), out of the
+   window. The loader waits until the worker has caught up, then starts
+   the K with their first steps --lead-minutes later, over --spread
+   seconds. That is the realistic shape: many cases open on their timers,
+   a few falling due each second, rather than every open case falling due
+   in one minute. RSS is read with all N open; the lag is the K's.
+   In both modes the loader holds back, as the feeder does, while the
+   task queue's workflow-task backlog is above --max-backlog, so the cases
+   are open on their timers rather than queued for their first task.
+8. Writes bench/results/open-cases-<UTC timestamp>.json (git-ignored).
 """
 
 from __future__ import annotations
@@ -165,11 +177,41 @@ class Loaded:
     due: dict[str, datetime]
     began: float
     ended: float
+    # --firing: the first step of the earliest background case (None without).
+    background_first_due: datetime | None = None
+
+
+async def workflow_backlog(client: Any, task_queue: str) -> int | None:
+    """The task queue's workflow-task backlog (Temporal's approximate count)."""
+    from temporalio.api.enums.v1 import TaskQueueType
+    from temporalio.api.taskqueue.v1 import TaskQueue
+    from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+    try:
+        d = await client.workflow_service.describe_task_queue(DescribeTaskQueueRequest(
+            namespace=client.namespace, task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, report_stats=True))
+    except Exception:
+        return None
+    return int(d.stats.approximate_backlog_count) if d.HasField("stats") else None
 
 
 async def load(pool: asyncpg.Pool, client: Any, task_queue: str, pages: list[str], count: int,
-               concurrency: int, lead: timedelta, spread: float, rate_guess: float) -> Loaded:
-    """Start `count` cases spread over the accounts, as the feeder does."""
+               concurrency: int, lead: timedelta, spread: float, rate_guess: float,
+               firing: int = 0, max_backlog: int = 500) -> Loaded:
+    """Start `count` cases spread over the accounts, as the feeder does.
+
+    Like the feeder, the loader holds back while the worker is behind: it
+    starts no case while the task queue's workflow-task backlog is above
+    `max_backlog`, so the cases are open on their timers, not queued for
+    their first task (a loader without that measured the backlog: 42,000
+    first tasks queued for half an hour, the deadline steps behind them).
+
+    Without `firing`, every case's first step falls in the window (targets
+    from `rate_guess`). With `firing` > 0, the other cases are loaded first
+    as background (ordinary cases, no crisis: their first step falls in the
+    next working day's office hours, out of the window), the loader waits
+    until the worker has caught up, and then the `firing` cases are started
+    with their first steps `lead` after that, over `spread` seconds."""
     store = EventStore(pool, all_projections())
     contexts = {}
     for page in pages:
@@ -177,13 +219,13 @@ async def load(pool: asyncpg.Pool, client: Any, task_queue: str, pages: list[str
                                account_ref=page, text="?", published_at=datetime.now(UTC))
         contexts[page] = await account_for(pool, probe)
     began = time.perf_counter()
-    start = datetime.now(UTC)
-    expected_end = start + timedelta(seconds=count / rate_guess)
-    target0 = expected_end + lead
-    say(f"targets: first steps due from {target0:%H:%M:%S} UTC over {spread:.0f} s "
-        f"(load expected to take {count / rate_guess:.0f} s)")
+    gate = asyncio.Semaphore(concurrency)
+    case_ids: list[str] = []
+    due: dict[str, datetime] = {}
+    done = 0
+    background_first: datetime | None = None
 
-    def command(i: int, published: datetime) -> msg.ReceiveMessage:
+    def command(i: int, published: datetime, *, crisis: bool = True) -> msg.ReceiveMessage:
         page = pages[i % len(pages)]
         a = contexts[page]
         m = InboundMessage(platform="facebook", external_id=f"{page}_{i}",
@@ -194,35 +236,10 @@ async def load(pool: asyncpg.Pool, client: Any, task_queue: str, pages: list[str
             actor=msg.SYSTEM, case_id=message_workflow_id(m.platform, m.external_id),
             account_id=a.account_id, municipality_id=a.municipality_id, country=a.country,
             timezone=a.timezone, message=m, policy=a.policy, authorities=a.authorities,
-            crisis=a.crisis)
+            crisis=a.crisis if crisis else None)
 
-    # The delay from publication to the first step, found once by bisection
-    # and checked (and searched again if need be) for every case.
-    now = datetime.now(UTC)
-    published0 = published_for(lambda p: command(0, p), target0, now)
-    if published0 is None:
-        raise RuntimeError(
-            f"no publication time gives a first deadline step at {target0:%Y-%m-%d %H:%M} UTC "
-            "(outside the account's office hours): run in office hours on a working day, "
-            "or pass --crisis for deadlines around the clock")
-    delay = target0 - published0
-    gate = asyncio.Semaphore(concurrency)
-    case_ids: list[str] = []
-    due: dict[str, datetime] = {}
-    done = 0
-
-    async def one(i: int) -> None:
+    async def start(cmd: msg.ReceiveMessage) -> None:
         nonlocal done
-        target = target0 + timedelta(seconds=spread * i / max(count, 1))
-        cmd = command(i, target - delay)
-        first = first_due(cmd)
-        if first is None or abs((first - target).total_seconds()) > 1.0:
-            published = published_for(lambda p: command(i, p), target, datetime.now(UTC))
-            if published is None:
-                raise RuntimeError(f"case {i}: no publication time for {target}")
-            cmd = command(i, published)
-            first = first_due(cmd)
-        assert first is not None
         a = contexts[cmd.message.account_ref]
         async with gate:
             await record_receipt(pool, store, cmd, stored_at=datetime.now(UTC))
@@ -232,26 +249,88 @@ async def load(pool: asyncpg.Pool, client: Any, task_queue: str, pages: list[str
                                      diarium_prefix=a.diarium_prefix, receipt_recorded=True,
                                      account_workflow_id=a.workflow_id)
         case_ids.append(cmd.case_id)
-        due[cmd.case_id] = first
         done += 1
+
+    async def held_back() -> None:
+        """Wait while the worker is more than `max_backlog` first tasks behind."""
+        while True:
+            backlog = await workflow_backlog(client, task_queue)
+            if backlog is None or backlog <= max_backlog:
+                return
+            await asyncio.sleep(1.0)
+
+    async def in_slices(indices: list[int], one: Any) -> None:
+        # In slices (memory for pending tasks stays small at 100,000), each
+        # after the worker has caught up to `max_backlog`.
+        for k in range(0, len(indices), 250):
+            await held_back()
+            await asyncio.gather(*(one(i) for i in indices[k:k + 250]))
 
     async def report() -> None:
         while True:
             await asyncio.sleep(3)
             took = time.perf_counter() - began
-            say(f"loaded {done}/{count} cases ({done / took:.0f}/s)")
+            say(f"loaded {done}/{count} cases ({done / took:.0f}/s); workflow-task backlog "
+                f"{await workflow_backlog(client, task_queue)}")
 
+    firing_ids = (set(range(count)) if not firing or firing >= count
+                  else {j * count // firing for j in range(firing)})
     reporter = asyncio.ensure_future(report())
     try:
-        # In slices, so memory for pending tasks stays small at 100,000.
-        for first_i in range(0, count, 1000):
-            await asyncio.gather(*(one(i) for i in range(first_i, min(count, first_i + 1000))))
+        if len(firing_ids) < count:
+            async def background(i: int) -> None:
+                nonlocal background_first
+                cmd = command(i, datetime.now(UTC), crisis=False)
+                first = first_due(cmd)
+                if first is not None and (background_first is None or first < background_first):
+                    background_first = first
+                await start(cmd)
+            await in_slices([i for i in range(count) if i not in firing_ids], background)
+            say(f"{done} background cases started; waiting for the worker to catch up")
+            while True:
+                if await workflow_backlog(client, task_queue) in (0, None):
+                    break
+                await asyncio.sleep(1.0)
+            target0 = datetime.now(UTC) + lead
+        else:
+            target0 = datetime.now(UTC) + timedelta(seconds=count / rate_guess) + lead
+        say(f"targets: first steps due from {target0:%H:%M:%S} UTC over {spread:.0f} s "
+            f"({len(firing_ids)} cases)")
+        # The delay from publication to the first step, found once by
+        # bisection and checked (and searched again if need be) for every case.
+        published0 = published_for(lambda p: command(0, p), target0, datetime.now(UTC))
+        if published0 is None:
+            raise RuntimeError(
+                f"no publication time gives a first deadline step at {target0:%Y-%m-%d %H:%M} "
+                "UTC (outside the account's office hours): run in office hours on a working "
+                "day, or pass --crisis for deadlines around the clock")
+        delay = target0 - published0
+        order = {i: n for n, i in enumerate(sorted(firing_ids))}
+
+        async def in_window(i: int) -> None:
+            target = target0 + timedelta(seconds=spread * order[i] / max(len(order), 1))
+            cmd = command(i, target - delay)
+            first = first_due(cmd)
+            if first is None or abs((first - target).total_seconds()) > 1.0:
+                published = published_for(lambda p: command(i, p), target, datetime.now(UTC))
+                if published is None:
+                    raise RuntimeError(f"case {i}: no publication time for {target}")
+                cmd = command(i, published)
+                first = first_due(cmd)
+            assert first is not None
+            await start(cmd)
+            due[cmd.case_id] = first
+        await in_slices(sorted(firing_ids), in_window)
     finally:
         reporter.cancel()
     ended = time.perf_counter()
     if datetime.now(UTC) >= target0:
         say("WARNING: the load ended after the first targets: their lag includes the load")
-    return Loaded(case_ids, due, began, ended)
+    window_end = target0 + timedelta(seconds=spread)
+    if background_first is not None and background_first <= window_end:
+        say(f"WARNING: background cases fall due from {background_first:%H:%M:%S} UTC, "
+            f"inside the window (ends {window_end:%H:%M:%S})")
+    return Loaded(case_ids, due, began, ended, background_first)
 
 
 def lag_figures(values: list[float]) -> dict[str, Any]:
@@ -373,6 +452,8 @@ async def amain(args: argparse.Namespace) -> int:
         "parameters": {"cases": args.cases, "accounts": args.accounts,
                        "concurrency": args.concurrency, "crisis": args.crisis,
                        "lead_minutes": args.lead_minutes, "spread_s": args.spread,
+                       "firing": args.firing,
+                       "max_backlog": args.max_backlog,
                        "storm_rate": args.storm_rate, "storm_messages": args.storm_messages,
                        "storm_concurrency": args.storm_concurrency,
                        "storm_lead_s": args.storm_lead},
@@ -414,7 +495,8 @@ async def amain(args: argparse.Namespace) -> int:
         rss_before = rss_of(worker_pid)
         pages = [str(PAGE_BASE + n) for n in range(args.accounts)]
         loaded = await load(pool, client, cfg.task_queue, pages, args.cases, args.concurrency,
-                            timedelta(minutes=args.lead_minutes), args.spread, args.rate_guess)
+                            timedelta(minutes=args.lead_minutes), args.spread, args.rate_guess,
+                            args.firing, args.max_backlog)
         took = loaded.ended - loaded.began
         say(f"{len(loaded.case_ids)} cases started in {took:.1f} s "
             f"({len(loaded.case_ids) / took:.0f}/s)")
@@ -464,6 +546,8 @@ async def amain(args: argparse.Namespace) -> int:
             result["storm"] = await storm
         result["load"] = {"cases": len(loaded.case_ids), "seconds": round(took, 1),
                           "cases_per_s": round(len(loaded.case_ids) / took, 1)}
+        result["background_first_due_utc"] = (loaded.background_first_due.isoformat()
+                                              if loaded.background_first_due else None)
         result["worker_rss_mib"] = {
             "before_load": round(rss_before / 2**20, 1),
             "with_open_cases": round(rss_samples[0] / 2**20, 1),
@@ -534,6 +618,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--lead-minutes", type=float, default=3.0,
                         help="first deadlines fall this long after the expected end of the "
                              "load (default 3)")
+    parser.add_argument("--firing", type=int, default=0,
+                        help="only this many of the cases (evenly spaced) fall due in the "
+                             "window, the others later (default 0: all of them)")
+    parser.add_argument("--max-backlog", type=int, default=500,
+                        help="start no case while the workflow-task backlog is above this "
+                             "(default 500)")
     parser.add_argument("--spread", type=float, default=60.0,
                         help="seconds the first deadlines are spread over (default 60)")
     parser.add_argument("--rate-guess", type=float, default=50.0,

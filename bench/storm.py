@@ -471,6 +471,43 @@ async def warm_up(senders: Sequence[httpx.AsyncClient]) -> None:
         raise RuntimeError(f"warm-up deliveries answered {bad[:5]}")
 
 
+ACK_METRIC = "kanalvakt_webhook_ack_seconds_bucket"
+
+
+async def server_ack_buckets(urls: Sequence[str]) -> dict[float, float]:
+    """The web processes' own ack histogram (`kanalvakt_webhook_ack_seconds`,
+    status 2xx), summed over `urls`: {upper bound in s: cumulative count}.
+    The server's view, from the request's arrival to the answer's start:
+    without the sending client's and the kernel's share of the latency."""
+    buckets: dict[float, float] = {}
+    async with httpx.AsyncClient(timeout=httpx.Timeout(10.0)) as client:
+        for url in dict.fromkeys(urls):
+            text = (await client.get(f"{url.rstrip('/')}/metrics")).text
+            for line in text.splitlines():
+                if not line.startswith(ACK_METRIC + "{") or 'status="2' not in line:
+                    continue
+                labels, _, value = line.rpartition(" ")
+                le = labels.split('le="', 1)[1].split('"', 1)[0]
+                bound = float("inf") if le == "+Inf" else float(le)
+                buckets[bound] = buckets.get(bound, 0.0) + float(value)
+    return buckets
+
+
+def server_ack_figures(before: dict[float, float], after: dict[float, float]) -> dict[str, Any]:
+    """The storm's share of the server's ack histogram: how many acks fell
+    within each bucket bound, and the smallest bound holding 99% of them
+    (the server-side p99, to the histogram's resolution)."""
+    delta = {b: after.get(b, 0.0) - before.get(b, 0.0) for b in sorted(after)}
+    total = delta.get(float("inf"), 0.0)
+    if not total:
+        return {"acks": 0}
+    within = {("+Inf" if b == float("inf") else f"{b:g}"): round(n / total, 4)
+              for b, n in delta.items()}
+    p99_bound = next((b for b, n in delta.items() if n >= 0.99 * total), None)
+    return {"acks": int(total), "share_within_s": within,
+            "p99_at_most_s": None if p99_bound in (None, float("inf")) else p99_bound}
+
+
 async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.AsyncClient],
                  count: int, seed: int, rate: float, stall_timeout: float,
                  cpu: CpuSampler, temporal: Client, task_queue: str,
@@ -489,6 +526,8 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
 
     deliveries = build_deliveries(count, seed)
     await warm_up(senders)
+    web_urls = [str(c.base_url) for c in senders]
+    server_before = await server_ack_buckets(web_urls)
     pace = f", paced at {rate:g}/s" if rate else ", as fast as acknowledged"
     say(f"{count} deliveries built and signed ({deliveries.with_phone} with a phone number, "
         f"{deliveries.with_email} with an e-mail address); sending with concurrency "
@@ -568,6 +607,7 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
         await asyncio.gather(*(sender(client) for client in senders))
         send_done = time.perf_counter()
         snap_sent = cpu.sample()
+        server_ack = server_ack_figures(server_before, await server_ack_buckets(web_urls))
         send_seconds = (last_ack or send_done) - began
         say(f"all {count} sent in {send_seconds:.1f} s ({len(latencies)} acked, "
             f"{sum(errors.values())} errors); waiting for the cases in the inbox")
@@ -656,6 +696,9 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
             "p99": _r(percentile(ms, 99)), "max": _r(ms[-1] if ms else None),
             "mean": _r(sum(ms) / len(ms) if ms else None),
         },
+        # The web's own histogram: arrival to the answer's start, without the
+        # client's share (the sending client runs on the same 2 cores).
+        "server_ack": server_ack,
         "cases_in_inbox": cases,
         "complete": cases >= count and not stalled,
         "inbox_seconds": _r(inbox_seconds, 3),
@@ -899,6 +942,13 @@ def _pace_line(pace: dict[str, Any]) -> str:
     return f"{one('into_the_inbox')}; {one('settled')}"
 
 
+def _server_ack_line(figures: dict[str, Any]) -> str:
+    share = figures.get("share_within_s") or {}
+    return (f"p99 at most {figures.get('p99_at_most_s')} s; within 25/50/100 ms: "
+            f"{share.get('0.025')} / {share.get('0.05')} / {share.get('0.1')} "
+            f"of {figures.get('acks')}")
+
+
 def report(result: dict[str, Any]) -> str:
     c = result.get("ceiling") or {}
     s = result.get("storm") or {}
@@ -918,6 +968,7 @@ def report(result: dict[str, Any]) -> str:
                                  f"{s.get('send_seconds')} s)"),
         ("ack latency ms", f"p50 {ack.get('p50')}  p90 {ack.get('p90')}  p99 {ack.get('p99')}  "
                            f"max {ack.get('max')}"),
+        ("ack, server's own histogram", _server_ack_line(s.get("server_ack") or {})),
         ("into the inbox (msg/s)", f"{s.get('messages_per_s')}  ({s.get('cases_in_inbox')} cases "
                                    f"in {s.get('inbox_seconds')} s)"),
         ("ratio to ceiling", f"{result.get('ratio_to_ceiling')}"),
