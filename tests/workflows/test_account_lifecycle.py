@@ -319,7 +319,9 @@ async def test_unanswered_request_is_reminded_escalated_and_lapses_over_weeks(h:
     result = await handle.result()
     result = AccountWorkflowResult.model_validate(result) if isinstance(result, dict) else result
     assert result.stage is acc.Stage.LAPSED
-    keep_history(await handle.fetch_history(), "account_lapsed")
+    # Recorded before issue 14 (timers at the request's clock time):
+    # account_lapsed; since: account_lapsed_at_closing_time.
+    keep_history(await handle.fetch_history(), "account_lapsed_at_closing_time")
 
     events = await recorded(h, state.account_id)
     fired = [(e["event_type"], e["occurred_at"]) for e in events[1:]]
