@@ -190,8 +190,8 @@ def test_r20_a_watch_items_reminder_and_escalation_end_at_closing_time() -> None
 
 
 def test_r24_the_case_officers_deadline_ends_at_closing_time() -> None:
-    """Forwarded Tuesday 7 April 09:00: the officer is reminded on Monday 13
-    April and the managers told on Tuesday 14 April, each at 16:30."""
+    """R-24: forwarded Tuesday 7 April 09:00: the officer is reminded on
+    Monday 13 April and the managers told on Tuesday 14 April, each at 16:30."""
     case = received()
     case.do(forward(), at=AFTER_EASTER)
     steps = {s.name: s.due for s in message_plan(case.current)}
@@ -229,6 +229,8 @@ def test_r22_an_acknowledged_cases_final_answer_ends_at_closing_time() -> None:
 
 
 def test_r37_the_screenshot_waits_steps_end_at_closing_time() -> None:
+    """R-37: a snapshot waiting for screenshots, asked for on Thursday evening:
+    the reminder, the manager and the communications unit at 16:30."""
     requested = local(STOCKHOLM, 2026, 5, 7, 21, 5)  # Thursday evening
     people = snap.ScreenshotPeople(admins=("a",), managers=("m",), communications=("c",))
     new = snap.screenshot_wait_plan(requested, snap.SnapshotPolicy(), SE, STOCKHOLM, people,
