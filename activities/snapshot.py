@@ -52,6 +52,7 @@ from adapters.snapshot_render import (
 )
 from domain import account as acc
 from domain import snapshot as snap
+from domain.calendar import OfficeHours
 from domain.country import Country
 from readviews.accounts import register_entry
 from store.eventstore import EventStore, RecordedEvent
@@ -85,6 +86,9 @@ class SnapshotAccount(BaseModel):
     managers: list[str] = []  # the unit's manager and deputy
     communications: list[str] = []
     policy: snap.SnapshotPolicy = snap.SnapshotPolicy()
+    # Issue 14: a wait's working-day steps end at the office's closing time
+    # (the account's message office hours, else its monitoring hours).
+    office_hours: OfficeHours = OfficeHours()
 
     @property
     def screenshot_people(self) -> snap.ScreenshotPeople:
@@ -224,7 +228,10 @@ class SnapshotActivities:
             registrars=[r["person_id"] for r in registrars], record_class=policy.record_class,
             admins=sorted(state.get("admins") or {}),
             managers=[p for p in (authorities.get("manager"), authorities.get("deputy")) if p],
-            communications=sorted(authorities.get("communications") or []), policy=policy)
+            communications=sorted(authorities.get("communications") or []), policy=policy,
+            office_hours=OfficeHours.model_validate(
+                (state.get("message_policy") or {}).get("office_hours")
+                or (state.get("request") or {}).get("monitoring_hours") or {}))
 
     @activity.defn(name="snapshot_plan")
     async def plan(self, inp: SnapshotPlanInput) -> SnapshotPlan:

@@ -194,6 +194,39 @@ class OfficeHours(BaseModel):
         return self
 
 
+def working_days_end(start: datetime, days: int, country: Country, tz: str,
+                     office: OfficeHours) -> datetime:
+    """The end of the office day (`office.closes`, local) on the `days`-th
+    working day after `start`'s local date, in UTC (issue 14, item 8).
+
+    A deadline of "N working days" falls at closing time, not at the clock
+    time of the click: counted like `add_working_days` (the start's own day
+    never counts, whatever the hour: a click at night, after closing or on a
+    weekend counts from its calendar date), then set at the closing time of
+    that day in the office's zone, so a DST change in between keeps the
+    local closing time. `days == 0` is the start itself."""
+    if days < 0:
+        raise ValueError("days must be >= 0")
+    local = _local(start, tz)
+    if days == 0:
+        return local.astimezone(UTC)
+    day = local.date()
+    for _ in range(days):
+        day = next_working_day(day, country)
+    return _to_utc(day, office.closes, tz)
+
+
+def working_days_due(start: datetime, days: int, country: Country, tz: str,
+                     office: OfficeHours | None) -> datetime:
+    """A deadline of `days` working days: at the end of the office day
+    (`working_days_end`) given the office's hours; without them (`None`: a
+    workflow recorded before issue 14 replays as it was decided) at the
+    clock time of `start` (`add_working_days`)."""
+    if office is None:
+        return add_working_days(start, days, country, tz)
+    return working_days_end(start, days, country, tz, office)
+
+
 def _wall_span(day: date, start: time, end: time) -> timedelta:
     return datetime.combine(day, end) - datetime.combine(day, start)
 

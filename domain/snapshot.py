@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from domain.calendar import add_working_days, is_working_day
+from domain.calendar import OfficeHours, is_working_day, working_days_due
 from domain.core import NotAuthorised, RuleViolation, WrongStage
 from domain.country import Country
 from domain.text import CleanStrings
@@ -313,19 +313,22 @@ class ScreenshotStep(BaseModel):
 
 
 def screenshot_wait_plan(requested_at: datetime, policy: SnapshotPolicy, country: Country,
-                         timezone: str, people: ScreenshotPeople) -> list[ScreenshotStep]:
+                         timezone: str, people: ScreenshotPeople,
+                         office: OfficeHours | None = None) -> list[ScreenshotStep]:
     """R-37, R-38: while a snapshot waits for screenshots, counted in working
     days of the country from the request: a reminder to the account's admins,
     escalation to the unit's manager and deputy, then to the communications
     unit (the municipality's settings, R-43). A step without anybody to tell
-    goes to the communications unit."""
+    goes to the communications unit. Given the account's `office` hours each
+    step falls at the end of its office day (issue 14); without them (a
+    workflow recorded before) at the clock time of the request."""
     spec: tuple[tuple[str, Literal["remind", "escalate"], int], ...] = (
         ("screenshots_reminder", "remind", policy.screenshots_reminder_days),
         ("screenshots_escalation", "escalate", policy.screenshots_escalation_days),
         ("screenshots_communications", "escalate", policy.screenshots_communications_days),
     )
     return [ScreenshotStep(key=name, kind=kind,
-                           due=add_working_days(requested_at, days, country, timezone),
+                           due=working_days_due(requested_at, days, country, timezone, office),
                            recipients=step_recipients(name, people))
             for name, kind, days in spec]
 

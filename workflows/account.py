@@ -123,7 +123,12 @@ class AccountLifecycleWorkflow:
         # before them replays, and goes on, under the rules it was decided by;
         # its next run (continue-as-new) takes them.
         legacy = not workflow.patched("issue16-account-rules")
-        self._state = self._state.model_copy(update={"legacy_rules": legacy})
+        # Issue 14: deadlines of N working days end at the office's closing
+        # time. Read at the start of every run: a run recorded before keeps
+        # its timers at the clock time of their start; its next run takes it.
+        end_of_day = workflow.patched("usability_end_of_day")
+        self._state = self._state.model_copy(update={"legacy_rules": legacy,
+                                                     "end_of_day_deadlines": end_of_day})
         if self._unwritten:
             async with self._lock:
                 await self._write(self._unwritten, expected_version=0)

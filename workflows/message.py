@@ -121,7 +121,9 @@ class InboundMessageWorkflow:
         self._state = self._state.model_copy(update={
             "records_chase": workflow.patched("issue16-records-chase"),
             # an approved removal or forward of an admin removed since.
-            "approval_outlives_the_admin": workflow.patched("approval-outlives-the-admin")})
+            "approval_outlives_the_admin": workflow.patched("approval-outlives-the-admin"),
+            # Issue 14: deadlines of N working days end at the office's closing time.
+            "end_of_day_deadlines": workflow.patched("usability_end_of_day")})
         async with self._lock:
             if inp.state is not None:
                 pass  # continued as new: receipt and hiding were done by an earlier run

@@ -210,8 +210,12 @@ class SnapshotWorkflow:
         people = account.screenshot_people
         wait = snap.ScreenshotWait(snapshot_id=inp.snapshot_id, account_id=account.account_id,
                                    requested_at=now, people=people)
+        # Issue 14: the steps fall at the end of the office day; a wait
+        # recorded before keeps the clock time of its request.
+        end_of_day = workflow.patched("usability_end_of_day")
         steps = snap.screenshot_wait_plan(now, account.policy, account.country,
-                                          account.timezone, people)
+                                          account.timezone, people,
+                                          account.office_hours if end_of_day else None)
         requested = snap.SnapshotScreenshotsRequested(
             at=now, actor=SYSTEM_ACTOR, snapshot_id=inp.snapshot_id,
             account_id=account.account_id, municipality_id=account.municipality_id,

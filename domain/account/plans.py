@@ -11,11 +11,28 @@ from domain import monitoring as mon
 from domain.account.absences import absence_plan
 from domain.account.state import AccountState
 from domain.account.values import Stage
-from domain.calendar import add_working_days
+from domain.calendar import OfficeHours, working_days_due
 from domain.core import (
     DeadlineStep,
 )
 from domain.crisis_mode import checkin_interval
+
+
+def deadline_office(state: AccountState) -> OfficeHours | None:
+    """The office hours whose closing time ends a deadline of N working
+    days (issue 14, item 8): the account's own message office hours if it
+    has set them, else its published monitoring hours (R-17); None for a run
+    recorded before, whose deadlines keep the clock time of their start."""
+    if not state.end_of_day_deadlines:
+        return None
+    return (state.message_policy.office_hours if state.message_policy is not None
+            else state.request.monitoring_hours)
+
+
+def working_days_after(state: AccountState, start: datetime, days: int) -> datetime:
+    """`days` working days of the account's country after `start`, at the
+    end of the office day (`deadline_office`)."""
+    return working_days_due(start, days, state.country, state.timezone, deadline_office(state))
 
 
 def deadline_plan(state: AccountState) -> list[DeadlineStep]:
@@ -33,7 +50,7 @@ def _steps(state: AccountState, start: datetime,
             key=f"{state.stage.value}@{start.isoformat()}:{name}",
             name=name,
             kind=kind,
-            due=add_working_days(start, days, state.country, state.timezone),
+            due=working_days_after(state, start, days),
             recipients=recipients,
         )
         for name, kind, days, recipients in spec
@@ -51,8 +68,8 @@ def _chase(state: AccountState, start: datetime, name: str, after_days: int,
     n = sum(1 for key in state.fired_steps if key.startswith(prefix))
     return [DeadlineStep(
         key=f"{prefix}{n + 1}", name=name, kind="escalate",
-        due=add_working_days(start, after_days + state.policy.chase_every_days * (n + 1),
-                             state.country, state.timezone),
+        due=working_days_after(state, start,
+                               after_days + state.policy.chase_every_days * (n + 1)),
         recipients=recipients)]
 
 
@@ -140,8 +157,7 @@ def active_plan(state: AccountState, steps: Any, chase: Any) -> list[DeadlineSte
             continue
         plan += [DeadlineStep(
             key=f"two_factor:{person}@{since.isoformat()}:remind", name="two_factor_reminder",
-            kind="remind", due=add_working_days(since, p.admin_restore_reminder_days,
-                                                state.country, state.timezone),
+            kind="remind", due=working_days_after(state, since, p.admin_restore_reminder_days),
             recipients=(person, *managers), subject=person)]
         plan += chase(since, f"two_factor_chase:{person}", p.admin_restore_reminder_days,
                       (person, *managers, *comms))
@@ -151,7 +167,7 @@ def active_plan(state: AccountState, steps: Any, chase: Any) -> list[DeadlineSte
         plan += [DeadlineStep(
             key=f"held_post:{held.post_id}@{held.since.isoformat()}:remind",
             name="held_post_reminder", kind="remind",
-            due=add_working_days(held.since, p.chase_every_days, state.country, state.timezone),
+            due=working_days_after(state, held.since, p.chase_every_days),
             recipients=tuple(held.approvers), subject=held.post_id)]
         plan += chase(held.since, f"held_post_chase:{held.post_id}", p.chase_every_days,
                       tuple(dict.fromkeys((*held.approvers, *managers, *comms))))
@@ -181,8 +197,7 @@ def breach_plan(state: AccountState) -> list[DeadlineStep]:
         n = sum(1 for key in state.fired_steps if key.startswith(prefix))
         plan.append(DeadlineStep(
             key=f"{prefix}{n + 1}", name="closure_proposal_again", kind="escalate",
-            due=add_working_days(proposed, p.chase_every_days * (n + 1), state.country,
-                                 state.timezone),
+            due=working_days_after(state, proposed, p.chase_every_days * (n + 1)),
             recipients=comms + managers))
     return plan
 
@@ -197,8 +212,7 @@ def breach_since(state: AccountState) -> tuple[str, datetime, datetime] | None:
     found: list[tuple[datetime, str, datetime]] = []
     if state.coverage_lost_at is not None:
         since = max(state.coverage_lost_at, state.breach_kept_at or state.coverage_lost_at)
-        found.append((add_working_days(since, p.admin_closure_days, state.country,
-                                       state.timezone), "admins", since))
+        found.append((working_days_after(state, since, p.admin_closure_days), "admins", since))
     last = m.last_check_in or m.since
     if last is not None:
         since = max(last, state.breach_kept_at or last)
@@ -238,6 +252,7 @@ def monitoring_duty(state: AccountState) -> mon.Duty:
               else state.request.monitoring_hours)
     return mon.Duty(
         country=state.country, timezone=state.timezone, office=office,
+        end_of_day=state.end_of_day_deadlines,  # issue 14: watch items (R-20)
         policy=state.monitoring.policy or state.policy.monitoring,
         admins=tuple(sorted(state.admins)),
         managers=tuple(x for x in (a.manager, a.deputy) if x),

@@ -94,6 +94,11 @@ class AccountState(BaseModel):
     # Issue 16. `legacy_rules`: set by the workflow for a run recorded before
     # these rules (workflow.patched), which replays as it was decided.
     legacy_rules: bool = False
+    # Issue 14 (item 8): deadlines of N working days fall at the end of the
+    # office day (domain.calendar.working_days_end). Not an event: the
+    # workflow sets it False for a run recorded before (workflow.patched
+    # "usability_end_of_day"), whose timers keep the clock time of the start.
+    end_of_day_deadlines: bool = True
     approved_admins: list[str] = []  # appointed by the manager
     approved_as: str | None = None  # manager, deputy or next_level
     terms_delegate: str | None = None

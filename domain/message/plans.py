@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from domain.calendar import add_office_hours, add_working_days, next_working_day_close
+from domain.calendar import add_office_hours, next_working_day_close, working_days_due
 from domain.core import (
     DeadlineStep,
 )
@@ -32,6 +32,14 @@ def answer_due(start: datetime, state: MessageState) -> datetime:
                                   p.office_hours)
     crisis = crisis_answer_due(start, state)
     return normal if crisis is None else min(normal, crisis)
+
+
+def working_days_after(state: MessageState, start: datetime, days: int) -> datetime:
+    """`days` working days of the case's country after `start`, at the end
+    of the office day (the account's office hours, issue 14 item 8); a run
+    recorded before keeps the clock time of `start`."""
+    office = state.policy.office_hours if state.end_of_day_deadlines else None
+    return working_days_due(start, days, state.country, state.timezone, office)
 
 
 def response_sample(state: MessageState) -> ResponseSample:
@@ -117,9 +125,9 @@ def _chase(state: MessageState, steps: list[DeadlineStep], key: str,
     done = max((int(k.removeprefix(prefix)) for k in fired if k.startswith(prefix)), default=0)
     every = state.policy.chase_every_working_days
     k = done + 1
-    due = add_working_days(max(s.due for s in steps), k * every, state.country, state.timezone)
+    due = working_days_after(state, max(s.due for s in steps), k * every)
     while now is not None and k < done + 10_000:
-        following = add_working_days(due, every, state.country, state.timezone)
+        following = working_days_after(state, due, every)
         if following > now:
             break
         k, due = k + 1, following
@@ -139,7 +147,7 @@ def _records_plan(state: MessageState, a: MessageAuthorities,
     key = f"records@{start.isoformat()}"
 
     def working(n: int) -> datetime:
-        return add_working_days(start, n, state.country, state.timezone)
+        return working_days_after(state, start, n)
 
     return [DeadlineStep(key=f"{key}:records_reminder", name="records_reminder", kind="remind",
                          due=working(days), recipients=admins),
@@ -165,7 +173,7 @@ def _stage_plan(state: MessageState) -> list[DeadlineStep]:
         return add_office_hours(start, hours, state.country, state.timezone, p.office_hours)
 
     def working(days: int) -> datetime:
-        return add_working_days(start, days, state.country, state.timezone)
+        return working_days_after(state, start, days)
 
     match state.stage:
         case Stage.OPEN | Stage.DRAFTED:

@@ -139,6 +139,11 @@ class MessageState(BaseModel):
     # now), so the case cannot wait on a person who may no longer act. False
     # for runs begun before (workflow.patched "approval-outlives-the-admin").
     approval_outlives_the_admin: bool = True
+    # Issue 14 (item 8): deadlines of N working days fall at the end of the
+    # office day (domain.calendar.working_days_end). False for runs begun
+    # before (workflow.patched "usability_end_of_day"): their timers keep the
+    # clock time of the start; a run continued as new takes it then.
+    end_of_day_deadlines: bool = True
 
     @property
     def done(self) -> bool:

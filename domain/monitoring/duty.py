@@ -57,6 +57,9 @@ class Duty:
     admins: tuple[str, ...]
     managers: tuple[str, ...]
     communications: tuple[str, ...]
+    # Issue 14 (item 8): a deadline of N working days ends at `office.closes`;
+    # False for a workflow recorded before, which keeps the start's clock time.
+    end_of_day: bool = True
 
     @property
     def zone(self) -> ZoneInfo:

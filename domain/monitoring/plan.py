@@ -10,7 +10,7 @@ from functools import lru_cache
 from operator import attrgetter
 from zoneinfo import ZoneInfo
 
-from domain.calendar import OfficeHours, add_working_days, is_working_day, next_working_day
+from domain.calendar import OfficeHours, is_working_day, next_working_day, working_days_due
 from domain.monitoring.duty import (
     _SCAN_LIMIT,
     AFTERNOON,
@@ -292,7 +292,8 @@ def inactivity_step(state: MonitoringState, duty: Duty) -> DueStep | None:
 
 def watch_steps(state: MonitoringState, duty: Duty) -> list[DueStep]:
     """R-20: an open watch item reminds the manager, then escalates to the
-    communications unit, in working days from its report."""
+    communications unit, in working days from its report, at the end of the
+    office day (issue 14)."""
     p = duty.policy
     steps: list[DueStep] = []
     for item in state.open_watch_items:
@@ -305,7 +306,8 @@ def watch_steps(state: MonitoringState, duty: Duty) -> list[DueStep]:
                 continue
             steps.append(DueStep(
                 key=f"{name}@{item.item_id}", name=name, kind=kind,
-                due=add_working_days(item.reported_at, days, duty.country, duty.timezone),
+                due=working_days_due(item.reported_at, days, duty.country, duty.timezone,
+                                     duty.office if duty.end_of_day else None),
                 recipients=recipients, subject=item.item_id))
     return steps
 

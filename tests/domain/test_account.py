@@ -117,9 +117,10 @@ def utc(*args: int) -> datetime:
     return datetime(*args, tzinfo=UTC)
 
 
-def at_nine(y: int, m: int, d: int) -> datetime:
-    """09:00 UTC, the wall-clock time of T0 (11:00 in Stockholm in summer time)."""
-    return utc(y, m, d, 9)
+def at_close(y: int, m: int, d: int) -> datetime:
+    """14:30 UTC, 16:30 in Stockholm in summer time: a deadline of N working
+    days ends at the office's closing time (issue 14), not at T0's 11:00."""
+    return utc(y, m, d, 14, 30)
 
 
 def assessment(
@@ -644,16 +645,16 @@ def test_r12_losing_two_factor_coverage_starts_the_restore_plan(walk: Walk) -> N
     assert journey.current.coverage_lost_at == T0
     plan = lifecycle_plan(journey.current)
     assert [(s.name, s.kind, s.due) for s in plan] == [
-        ("admin_restore_reminder", "remind", at_nine(2026, 4, 1)),
-        ("admin_restore_deadline", "escalate", at_nine(2026, 4, 8)),
-        ("admin_restore_escalation", "escalate", at_nine(2026, 4, 15)),
+        ("admin_restore_reminder", "remind", at_close(2026, 4, 1)),
+        ("admin_restore_deadline", "escalate", at_close(2026, 4, 8)),
+        ("admin_restore_escalation", "escalate", at_close(2026, 4, 15)),
         # Issue 16: never silent: escalated again every 5 working days.
-        ("admin_restore_chase", "escalate", at_nine(2026, 4, 22)),
+        ("admin_restore_chase", "escalate", at_close(2026, 4, 22)),
     ]
     assert plan[0].recipients == (REQUESTER, MANAGER, DEPUTY)
     # The monitoring duties (R-15) run beside it; the earliest step is next.
     assert next_deadline(journey.current) == min(s.due for s in deadline_plan(journey.current))
-    assert at_nine(2026, 4, 1) in {s.due for s in pending_steps(journey.current)}
+    assert at_close(2026, 4, 1) in {s.due for s in pending_steps(journey.current)}
 
 
 def test_r12_adding_an_admin_with_two_factor_restores_coverage(walk: Walk) -> None:
@@ -692,7 +693,7 @@ def test_r12_coverage_lost_is_recorded_once(walk: Walk) -> None:
 def test_r12_restore_deadlines_fire_and_are_cleared_by_the_restore(walk: Walk) -> None:
     journey = walk(Stage.ACTIVE)
     journey.do(RemoveAdmin(actor=MANAGER, person=ADMIN_2))
-    events = journey.do(FireDueDeadlines(actor=SYSTEM), at=at_nine(2026, 4, 8))
+    events = journey.do(FireDueDeadlines(actor=SYSTEM), at=at_close(2026, 4, 8))
     lifecycle = [e for e in events if isinstance(e, DeadlineReminderSent | DeadlineEscalated)]
     assert [(type(e), e.step.rsplit(":", 1)[1]) for e in lifecycle] == [
         (DeadlineReminderSent, "admin_restore_reminder"),
@@ -767,7 +768,7 @@ def test_r01_r13_updated_authorities_decide_from_then_on(
 
 # --- deadlines (R-23 reading, R-43) ---
 
-REMINDER, ESCALATION, LAPSE = at_nine(2026, 4, 8), at_nine(2026, 4, 15), at_nine(2026, 5, 15)
+REMINDER, ESCALATION, LAPSE = at_close(2026, 4, 8), at_close(2026, 4, 15), at_close(2026, 5, 15)
 
 
 def test_r23_manager_deadlines_count_swedish_working_days_over_easter(walk: Walk) -> None:
@@ -832,7 +833,7 @@ def test_r23_a_new_stage_resets_escalation_and_starts_its_own_plan(walk: Walk) -
     journey.do(ApproveRequest(actor=MANAGER, admins_equipped=True))
     assert not journey.current.escalated
     # risk reminder: 10 working days from 15 April
-    assert next_deadline(journey.current) == at_nine(2026, 4, 29)
+    assert next_deadline(journey.current) == at_close(2026, 4, 29)
     assert {s.name for s in pending_steps(journey.current)} == {"risk_reminder", "risk_escalation",
                                                                 "risk_chase"}
 
@@ -846,9 +847,9 @@ def test_r43_the_policy_is_a_setting(
     )
     state = walk(Stage.AWAITING_MANAGER, start=request_command(policy=policy)).current
     assert [s.due for s in deadline_plan(state)] == [
-        at_nine(2026, 4, 1),
-        at_nine(2026, 4, 2),
-        at_nine(2026, 4, 7),
+        at_close(2026, 4, 1),
+        at_close(2026, 4, 2),
+        at_close(2026, 4, 7),
     ]
 
 
@@ -870,7 +871,7 @@ def test_r23_norwegian_deadlines_skip_17_may(
     request_command: Callable[..., RequestAccount], authorities: Authorities
 ) -> None:
     """From Mon 15 May 2028, 5 working days end Tue 23 May in Norway (17 May is a
-    Wednesday holiday) and Mon 22 May in Sweden."""
+    Wednesday holiday) and Mon 22 May in Sweden, at closing time (16:30)."""
     start = utc(2028, 5, 15, 9)
 
     def reminder(country: Country, tz: str) -> datetime | None:
@@ -880,8 +881,8 @@ def test_r23_norwegian_deadlines_skip_17_may(
                                    authorities=norwegian))
         return next_deadline(journey.current)
 
-    assert reminder(Country.NO, "Europe/Oslo") == utc(2028, 5, 23, 9)
-    assert reminder(Country.SE, "Europe/Stockholm") == utc(2028, 5, 22, 9)
+    assert reminder(Country.NO, "Europe/Oslo") == utc(2028, 5, 23, 14, 30)
+    assert reminder(Country.SE, "Europe/Stockholm") == utc(2028, 5, 22, 14, 30)
 
 
 # --- R-19, R-38: closure ---

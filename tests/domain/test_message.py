@@ -669,9 +669,10 @@ def test_r23_acknowledge_first_then_the_final_answer_in_working_days() -> None:
         AFTER_EASTER,
     )
     assert plan(state) == [
-        ("final_answer_reminder", "remind", local(2026, 4, 20, 9), sorted(ADMINS)),
-        ("final_answer_deadline", "escalate", local(2026, 4, 21, 9), MANAGERS),
-        ("final_answer_escalation", "escalate", local(2026, 5, 6, 9), MANAGERS_AND_COMMS),
+        ("final_answer_reminder", "remind", local(2026, 4, 20, 16, 30), sorted(ADMINS)),
+        ("final_answer_deadline", "escalate", local(2026, 4, 21, 16, 30), MANAGERS),
+        ("final_answer_escalation", "escalate", local(2026, 5, 6, 16, 30),
+         MANAGERS_AND_COMMS),
     ]
     case.do(respond(), at=local(2026, 4, 15, 14))
     assert case.current.stage is Stage.ANSWERED
@@ -718,13 +719,13 @@ def test_r24_r25_an_admin_forwards_to_a_case_officer_whose_deadline_runs() -> No
     state = case.current
     assert (state.stage, state.officer, state.first_response_at) == (Stage.FORWARDED, OFFICER, None)
     assert plan(state)[:2] == [
-        ("officer_reminder", "remind", local(2026, 4, 13, 9), [OFFICER]),
-        ("officer_deadline", "escalate", local(2026, 4, 14, 9), MANAGERS_AND_ADMINS),
+        ("officer_reminder", "remind", local(2026, 4, 13, 16, 30), [OFFICER]),
+        ("officer_deadline", "escalate", local(2026, 4, 14, 16, 30), MANAGERS_AND_ADMINS),
     ]
     case.do(fire(), at=local(2026, 4, 9))  # the citizen's own steps (test_message_rules)
-    [reminder] = case.do(fire(), at=local(2026, 4, 13, 9))
+    [reminder] = case.do(fire(), at=local(2026, 4, 13, 16, 30))
     assert isinstance(reminder, MessageReminderSent) and reminder.recipients == [OFFICER]
-    [escalated] = case.do(fire(), at=local(2026, 4, 14, 9))
+    [escalated] = case.do(fire(), at=local(2026, 4, 14, 16, 30))
     assert isinstance(escalated, MessageEscalated)
     assert (escalated.stage, escalated.recipients) == (Stage.FORWARDED, MANAGERS_AND_ADMINS)
     assert case.current.escalated
@@ -1065,7 +1066,7 @@ def test_r43_moras_office_hours_and_officer_days_change_the_dates() -> None:
     08:00–16:30). Reminder: Mon 06:45 + 2.5 h = 09:15. Second period from Wed
     09:45: Wed 6.75, Thu 9.75 (16.5), Fri 23 January 06:45 + 7.5 h = 14:15.
     Forwarded Mon 19 January 10:00: officer reminded Wed 21, deadline Thu 22
-    January 10:00 (3 working days, not 5)."""
+    January (3 working days, not 5), each at closing time (issue 14)."""
     case = received(local(2026, 1, 16, 15), policy=MORA, municipality_id="mora")
     assert [(s.name, s.due) for s in deadline_plan(case.current)] == [
         ("answer_reminder", local(2026, 1, 19, 9, 15)),
@@ -1074,14 +1075,14 @@ def test_r43_moras_office_hours_and_officer_days_change_the_dates() -> None:
     ]
     case.do(forward(), at=local(2026, 1, 19, 10))
     assert [(s.name, s.due) for s in deadline_plan(case.current)][:3] == [
-        ("officer_reminder", local(2026, 1, 21, 10)),
-        ("officer_deadline", local(2026, 1, 22, 10)),
-        ("officer_escalation", local(2026, 1, 27, 10)),  # R-24: on to the communications unit
+        ("officer_reminder", local(2026, 1, 21, 16, 30)),
+        ("officer_deadline", local(2026, 1, 22, 16, 30)),
+        ("officer_escalation", local(2026, 1, 27, 16, 30)),  # R-24: on to the communications unit
     ]
     default = received(local(2026, 1, 16, 15), policy=OFFICE_HOURS)
     default.do(forward(), at=local(2026, 1, 19, 10))
     officer = [s for s in pending_steps(default.current) if s.name.startswith("officer")]
-    assert officer[0].due == local(2026, 1, 23, 10)  # 4 of 5 working days
+    assert officer[0].due == local(2026, 1, 23, 16, 30)  # 4 of 5 working days
 
 
 def test_r43_the_disposal_decisions_are_the_accounts_own() -> None:

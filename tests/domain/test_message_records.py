@@ -78,9 +78,9 @@ def test_r50_an_answered_case_is_owed_its_registration_or_disposal() -> None:
     assert [(p.name, p.kind) for p in plan] == [("records_reminder", "remind"),
                                                 ("records_escalation", "escalate")]
     # Five and ten working days after Tuesday 7 April 2026.
-    assert plan[0].due == local(2026, 4, 14, 9, 30)
+    assert plan[0].due == local(2026, 4, 14, 16, 30)  # closing time (issue 14)
     assert plan[0].recipients == tuple(sorted(ADMINS))
-    assert plan[1].due == local(2026, 4, 21, 9, 30)
+    assert plan[1].due == local(2026, 4, 21, 16, 30)
     assert set(plan[1].recipients) == {MANAGER, DEPUTY, *ADMINS}
 
 
@@ -106,11 +106,11 @@ def test_r50_r43_the_rhythm_is_the_municipalitys_setting() -> None:
     case = answered(policy=MessagePolicy(chase_every_working_days=5,
                                          records_within_working_days=2))
     plan = deadline_plan(case.current)
-    assert [p.due for p in plan] == [local(2026, 4, 9, 9, 30), local(2026, 4, 13, 9, 30)]
-    fired = fire_until(case, local(2026, 4, 13, 9, 30))
+    assert [p.due for p in plan] == [local(2026, 4, 9, 16, 30), local(2026, 4, 13, 16, 30)]
+    fired = fire_until(case, local(2026, 4, 13, 16, 30))
     assert len(fired) == 2
     [chase] = pending_steps(case.current)
-    assert chase.name == "chase" and chase.due == local(2026, 4, 20, 9, 30)
+    assert chase.name == "chase" and chase.due == local(2026, 4, 20, 16, 30)
 
 
 def test_r50_registered_after_the_answer_the_chase_stops() -> None:

@@ -248,7 +248,7 @@ def test_r24_forwarding_keeps_the_citizens_own_deadline() -> None:
     case = monday_13_april()
     steps = {s.name: (s.due, list(s.recipients)) for s in deadline_plan(case.current)}
     assert steps["answer_deadline"] == (local(2026, 4, 14, 16, 30), MANAGERS)
-    assert steps["officer_deadline"][0] == local(2026, 4, 20, 11)
+    assert steps["officer_deadline"][0] == local(2026, 4, 20, 16, 30)
     assert next_deadline(case.current) <= local(2026, 4, 14, 16, 30)  # type: ignore[operator]
     fired = run_until(case, local(2026, 4, 14, 16, 30))
     assert [e.due for e in fired] == [local(2026, 4, 14, 16, 30)]
@@ -299,7 +299,7 @@ def test_r24_a_forwarded_case_is_handed_to_another_officer() -> None:
     state = case.current
     assert (state.stage, state.officer) == (Stage.FORWARDED, OTHER_OFFICER)
     steps = {s.name: s for s in deadline_plan(state)}
-    assert steps["officer_deadline"].due == local(2026, 4, 23, 9)
+    assert steps["officer_deadline"].due == local(2026, 4, 23, 16, 30)
     assert [s.due for s in deadline_plan(state) if s.name == "answer_deadline"] == citizen
     with pytest.raises(NotAuthorised):
         case.decide(draft(actor=OFFICER))

@@ -306,11 +306,12 @@ def test_r20_an_open_watch_item_is_reminded_then_escalated_in_working_days() -> 
         item_id=mon.next_watch_id(state), summary="Wrong date for the Lucia concert",
         seen_at=reported, reported_by="adm.a", reported_at=reported))
     steps = {s.name: s for s in mon.watch_steps(state, d)}
-    assert steps[mon.WATCH_REMINDER].due == local(2026, 12, 29, 10)
+    assert steps[mon.WATCH_REMINDER].due == local(2026, 12, 29, 16, 30)  # closing time
     assert steps[mon.WATCH_REMINDER].recipients == MANAGERS
-    assert steps[mon.WATCH_ESCALATION].due == local(2027, 1, 5, 10)  # 31/12, 1/1 free
+    assert steps[mon.WATCH_ESCALATION].due == local(2027, 1, 5, 16, 30)  # 31/12, 1/1 free
     assert steps[mon.WATCH_ESCALATION].recipients == MANAGERS + COMMUNICATIONS
-    state = mon.with_step_fired(state, mon.WATCH_REMINDER, "W-1", d, local(2026, 12, 29, 10))
+    state = mon.with_step_fired(state, mon.WATCH_REMINDER, "W-1", d,
+                               local(2026, 12, 29, 16, 30))
     assert [s.name for s in mon.watch_steps(state, d)] == [mon.WATCH_ESCALATION]
     state = mon.with_watch_resolved(state, "W-1", "chef", "Corrected", local(2026, 12, 30, 9))
     assert mon.watch_steps(state, d) == [] and state.open_watch_items == []

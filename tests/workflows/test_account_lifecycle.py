@@ -22,7 +22,8 @@ from temporalio.worker import Replayer
 import worker as app_worker
 from cli import rebuild_read_models
 from domain import account as acc
-from domain.calendar import add_working_days
+from domain.account.plans import deadline_office
+from domain.calendar import OfficeHours, add_working_days, working_days_end
 from domain.directory import Country
 from tests.support import (
     COMMS,
@@ -292,11 +293,19 @@ async def test_sign_off_waits_for_ros_and_dpia(h: Harness) -> None:
 async def test_unanswered_request_is_reminded_escalated_and_lapses_over_weeks(h: Harness) -> None:
     """R-01 with the lifecycle's deadlines in working days: a reminder to the
     manager after 5, escalation to the communications unit after 10, lapse
-    after 30 working days, each on the record and in the search attributes."""
+    after 30 working days, each on the record and in the search attributes.
+    Issue 14: each timer fires at the end of the office day (16:30 in
+    Stockholm), not at the clock time of the request."""
     handle = await start(h)
     state = await state_of(handle)
     requested = state.requested_at
-    due = {n: add_working_days(requested, n, Country.SE, TZ) for n in (5, 10, 30)}
+    office = deadline_office(state)
+    assert office is not None and state.end_of_day_deadlines  # patched: a new run
+    due = {n: working_days_end(requested, n, Country.SE, TZ, office) for n in (5, 10, 30)}
+    for n, at in due.items():
+        assert at.astimezone(ZoneInfo(TZ)).time() == office.closes
+        assert at != add_working_days(requested, n, Country.SE, TZ) or \
+            requested.astimezone(ZoneInfo(TZ)).time() == office.closes
 
     await wait_for_search_attribute(handle, sa.NEXT_DEADLINE, due[5])
 
@@ -310,7 +319,9 @@ async def test_unanswered_request_is_reminded_escalated_and_lapses_over_weeks(h:
     result = await handle.result()
     result = AccountWorkflowResult.model_validate(result) if isinstance(result, dict) else result
     assert result.stage is acc.Stage.LAPSED
-    keep_history(await handle.fetch_history(), "account_lapsed")
+    # Recorded before issue 14 (timers at the request's clock time):
+    # account_lapsed; since: account_lapsed_at_closing_time.
+    keep_history(await handle.fetch_history(), "account_lapsed_at_closing_time")
 
     events = await recorded(h, state.account_id)
     fired = [(e["event_type"], e["occurred_at"]) for e in events[1:]]
@@ -337,7 +348,7 @@ async def test_losing_two_factor_admins_starts_a_restore_deadline_that_escalates
         actor=MANAGER, person=DEPUTY, reason="Moved to another unit"))
     assert state.coverage_lost_at is not None
     lost = state.coverage_lost_at
-    restore_due = add_working_days(lost, 5, Country.SE, TZ)
+    restore_due = working_days_end(lost, 5, Country.SE, TZ, deadline_office(state) or OfficeHours())
 
     await h.env.sleep(restore_due - await today(h) + timedelta(minutes=1))
     expected = ["AdminRemoved", "AdminCoverageLost", "DeadlineReminderSent",

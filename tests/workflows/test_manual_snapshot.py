@@ -10,9 +10,10 @@ from __future__ import annotations
 import html
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
@@ -127,6 +128,8 @@ async def test_r37_r38_manual_snapshot_waits_reminds_escalates_over_working_days
         day = snap.local_date(due[key], TZ)
         assert working_days_between(local, day, Country.SE) == days, key
         assert is_working_day(day, Country.SE), key
+        # Issue 14: at the end of the office day (the account's hours, 16:30).
+        assert due[key].astimezone(ZoneInfo(TZ)).time() == time(16, 30), key
     # Ten working days always span at least one weekend: more than ten days.
     assert (due["screenshots_communications"] - requested).days >= 12
     assert row["next_deadline"] == due["screenshots_reminder"]
@@ -259,7 +262,9 @@ async def test_r37_r38_record_only_is_an_explicit_decision_of_the_communications
         await handle.query(SnapshotWorkflow.screenshot_wait))
     assert ended.outcome == "record_only" and ended.version == 2
     # Kept for tests/workflows/test_replay.py (KANALVAKT_RECORD_HISTORIES=1).
-    keep_history(await handle.fetch_history(), "snapshot_manual_record_only")
+    # Recorded before issue 14 (steps at the request's clock time):
+    # snapshot_manual_record_only; since: snapshot_record_only_at_closing_time.
+    keep_history(await handle.fetch_history(), "snapshot_record_only_at_closing_time")
 
 
 async def test_r37_fan_out_goes_on_while_a_manual_snapshot_waits_for_screenshots(s: Env) -> None:

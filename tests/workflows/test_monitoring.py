@@ -16,7 +16,8 @@ from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from cli import rebuild_read_models
 from domain import account as acc
 from domain import monitoring as mon
-from domain.calendar import add_working_days, is_working_day, next_working_day
+from domain.account.plans import deadline_office
+from domain.calendar import is_working_day, next_working_day, working_days_end
 from domain.crisis_mode import CrisisMode, CrisisStatus
 from domain.directory import Country
 from tests.support import COMMS, COMMS_2, DEPUTY, MANAGER, OUTSIDER, REQUESTER, eventually
@@ -280,7 +281,10 @@ async def test_r20_a_watch_item_is_reminded_escalated_and_resolved_by_the_manage
         await handle.execute_update(W.report_watch_item, acc.ReportWatchItem(
             actor=OUTSIDER, summary="Not my unit", seen_at=await today(h)))
 
-    escalation_due = add_working_days(item.reported_at, 5, Country.SE, TZ)
+    # Issue 14: at the end of the office day (the account's monitoring hours).
+    office = deadline_office(reported)
+    assert office is not None
+    escalation_due = working_days_end(item.reported_at, 5, Country.SE, TZ, office)
     await sleep_until(h, escalation_due + timedelta(minutes=1))
     # Written by the worker after the sleep returns.
     fired = await eventually(
@@ -288,8 +292,8 @@ async def test_r20_a_watch_item_is_reminded_escalated_and_resolved_by_the_manage
         lambda f: len(f) >= 2)
     assert [(e["event_type"], e["data"]["item_id"]) for e in fired] == [
         ("WatchItemReminderSent", "W-1"), ("WatchItemEscalated", "W-1")]
-    assert fired[0]["data"]["due"] == add_working_days(
-        item.reported_at, 2, Country.SE, TZ).isoformat().replace("+00:00", "Z")
+    assert fired[0]["data"]["due"] == working_days_end(
+        item.reported_at, 2, Country.SE, TZ, office).isoformat().replace("+00:00", "Z")
     assert await notified(h, state.account_id, "watch_reminder") == [
         ("reminder", MANAGER), ("reminder", DEPUTY)]
     assert ("escalation", "sofia.wallin") in await notified(h, state.account_id,

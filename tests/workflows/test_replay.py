@@ -6,7 +6,10 @@ guard it with `workflow.patched`. Histories are recorded by
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from temporalio.client import WorkflowHistory
@@ -28,7 +31,42 @@ def test_there_are_histories_to_replay() -> None:
                               # published by the communications unit (issue 16)
                               "message_crisis_approved_published_by_unit",
                               # issue 12: the records export built, kept, expired
-                              "records_export_built_expired"}
+                              "records_export_built_expired",
+                              # issue 14: working-day timers at the office's
+                              # closing time (beside account_lapsed and
+                              # snapshot_manual_record_only, recorded before)
+                              "account_lapsed_at_closing_time",
+                              "snapshot_record_only_at_closing_time"}
+
+
+def _patches(name: str) -> set[str]:
+    history = WorkflowHistory.from_json(name, HISTORIES[name])
+    return {json.loads(p.data)["id"] for e in history.events
+            if e.HasField("marker_recorded_event_attributes")
+            for p in e.marker_recorded_event_attributes.details["patch-data"].payloads}
+
+
+def _timer_ends(name: str) -> list[datetime]:
+    """When the history's timers were set to fire, in Stockholm time."""
+    history = WorkflowHistory.from_json(name, HISTORIES[name])
+    return [(e.event_time.ToDatetime(tzinfo=UTC)
+             + e.timer_started_event_attributes.start_to_fire_timeout.ToTimedelta()
+             ).astimezone(ZoneInfo("Europe/Stockholm"))
+            for e in history.events if e.HasField("timer_started_event_attributes")]
+
+
+def test_r01_r23_both_deadline_styles_are_on_record_and_replay() -> None:
+    """Issue 14: the R-01 request recorded before the patch set its reminder,
+    escalation and lapse timers at the clock time of the request; the one
+    recorded since, at 16:30, the office's closing time. Both replay
+    (test_recorded_history_replays), so a running case keeps its timers."""
+    assert "usability_end_of_day" not in _patches("account_lapsed")
+    assert "usability_end_of_day" in _patches("account_lapsed_at_closing_time")
+    assert "usability_end_of_day" in _patches("snapshot_record_only_at_closing_time")
+    before, since = _timer_ends("account_lapsed"), _timer_ends("account_lapsed_at_closing_time")
+    assert len(before) == len(since) == 3
+    assert {(t.hour, t.minute) for t in since} == {(16, 30)}
+    assert {(t.hour, t.minute) for t in before} != {(16, 30)}
 
 
 @pytest.mark.parametrize("name", sorted(HISTORIES))
