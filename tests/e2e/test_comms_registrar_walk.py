@@ -1,0 +1,97 @@
+"""Issue 14 (task D8): the communications unit's and the registrar's daily
+work walked in Chromium on the real stack, one screenshot per page under
+test-artifacts/walk-d8/ (git-ignored), axe-core on each page, and what the
+walk found, checked on every page so it cannot come back:
+
+- rule ids (R-39, R-40, R-29 ...) stood in the lead texts and headings of the
+  crisis page and the registrar's pages: now only behind "Varför?";
+- the outbox showed its channel as "email" on a Swedish page, and "Väntar: 2"
+  without saying waiting for what;
+- the register as a record named who listed a channel by directory id
+  ("sofia.wallin"), not by name, and spelt platforms by capitalising their
+  id; the records pages' sub-menu did not show where the reader was.
+
+    .venv/bin/python -m pytest tests/e2e/test_comms_registrar_walk.py -q -p no:xdist
+"""
+
+from __future__ import annotations
+
+import re
+
+from playwright.async_api import Browser, Page
+
+from tests.e2e.browser import ARTIFACTS, expect_accessible, new_page, person_page, url
+from tests.e2e.conftest import Stack, active_account
+from tests.support import COMMS, REGISTRARS
+
+OUT = ARTIFACTS / "walk-d8"
+# The account page is being rebuilt task-first on another branch (its
+# checklist labels still carry rule ids); the walk does not hold it to this.
+RULE_IDS_ALLOWED = {"comms-account"}
+
+
+async def visible_rule_ids(page: Page) -> list[str]:
+    """Rule ids in the page's main text outside a "Varför?" disclosure."""
+    found: list[str] = await page.evaluate("""() => {
+        const main = document.querySelector("main").cloneNode(true);
+        main.querySelectorAll("details.why").forEach(d => d.remove());
+        return main.textContent.match(/R-\\d\\d/g) || [];
+    }""")
+    return found
+
+
+async def _look(page: Page, stack: Stack, path: str, name: str) -> str:
+    await page.goto(url(stack, path))
+    OUT.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+    await expect_accessible(page, name)
+    if name not in RULE_IDS_ALLOWED:
+        assert await visible_rule_ids(page) == [], (name, await visible_rule_ids(page))
+    return await page.locator("main").inner_text()
+
+
+async def test_walk_communications_and_registrar_pages(chromium: Browser, stack: Stack
+                                                       ) -> None:
+    """Every page of the two roles' day opens, in Swedish, without serious
+    axe violations; the screenshots are for a person to look at."""
+    account_id = await active_account(stack)
+    await stack.pool.execute(
+        """INSERT INTO outbox (event_id, recipient, channel, municipality_id, account_id, kind,
+               step, stage, created_at, status, attempts, last_error, send_after)
+           VALUES (gen_random_uuid(), 'anna.lind', 'email', 'exempelby', $1::uuid,
+                   'escalation', 'manager', 'open', now(), 'failed', 8,
+                   'SMTP 550 relaying denied', now())""", account_id)
+    comms = await person_page(chromium, stack, COMMS)
+    for path, name in (("/tasks", "comms-tasks"), (f"/accounts/{account_id}", "comms-account"),
+                       ("/saved-replies", "comms-saved-replies"),
+                       (f"/accounts/{account_id}/saved-replies", "comms-account-saved"),
+                       ("/outbox", "comms-outbox"), ("/crisis", "comms-crisis"),
+                       ("/inbox", "comms-inbox"), ("/register", "comms-register"),
+                       ("/records/register", "comms-records-register")):
+        text = await _look(comms, stack, path, name)
+        if name == "comms-outbox":
+            failed = await comms.locator("table[aria-labelledby=failed-h] tbody").inner_text()
+            assert "E-post" in failed and "email" not in failed, failed
+            assert "Väntar på att skickas" in text, text
+        if name == "comms-crisis":  # the rule is one click away, not in the text
+            await comms.locator("details.why summary").first.click()
+            assert "regel R-39" in await comms.locator("details.why").first.inner_text()
+    registrar = await person_page(chromium, stack, REGISTRARS[0])
+    for path, name in (("/tasks", "reg-tasks"), ("/diarium", "reg-diarium"),
+                       ("/moderation-log", "reg-moderation-log"),
+                       ("/disposal-log", "reg-disposal-log"),
+                       ("/records-exports", "reg-records-exports"),
+                       ("/records/register", "reg-records-register")):
+        text = await _look(registrar, stack, path, name)
+        if path != "/tasks":  # the records pages' sub-menu shows where one is
+            current = registrar.locator("nav.sub-nav a[aria-current=page]")
+            weight = await current.evaluate("a => getComputedStyle(a).fontWeight")
+            assert int(weight) >= 700, (name, weight)
+        if name == "reg-records-register":
+            history = await registrar.locator("main table tbody").first.inner_text()
+            assert "Sofia Wallin" in history and COMMS not in history, history
+            assert re.search(r"Kulturhuset Ängen \(Facebook\)", text), text
+    public = await new_page(chromium)
+    await _look(public, stack, "/register", "public-register")
+    public_nb = await new_page(chromium, locale="nb-NO")
+    await _look(public_nb, stack, "/lang/nb?next=/register", "public-register-nb")
