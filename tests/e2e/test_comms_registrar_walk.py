@@ -9,7 +9,9 @@ walk found, checked on every page so it cannot come back:
   without saying waiting for what;
 - the register as a record named who listed a channel by directory id
   ("sofia.wallin"), not by name, and spelt platforms by capitalising their
-  id; the records pages' sub-menu did not show where the reader was.
+  id; the records pages' sub-menu did not show where the reader was;
+- a records export said only "built in the background" (where does it go,
+  when is it ready?), and showed its period in ISO dates on a bokmål page.
 
     .venv/bin/python -m pytest tests/e2e/test_comms_registrar_walk.py -q -p no:xdist
 """
@@ -17,10 +19,18 @@ walk found, checked on every page so it cannot come back:
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from playwright.async_api import Browser, Page
 
-from tests.e2e.browser import ARTIFACTS, expect_accessible, new_page, person_page, url
+from tests.e2e.browser import (
+    ARTIFACTS,
+    expect_accessible,
+    new_page,
+    person_page,
+    submit,
+    url,
+)
 from tests.e2e.conftest import Stack, active_account
 from tests.support import COMMS, REGISTRARS
 
@@ -91,7 +101,24 @@ async def test_walk_communications_and_registrar_pages(chromium: Browser, stack:
             history = await registrar.locator("main table tbody").first.inner_text()
             assert "Sofia Wallin" in history and COMMS not in history, history
             assert re.search(r"Kulturhuset Ängen \(Facebook\)", text), text
+
+    # A records export: the page says where it goes and when it is ready.
+    await registrar.goto(url(stack, "/records-exports"))
+    today = datetime.now(UTC).date()
+    await registrar.get_by_label("Registrerat från och med").fill(today.isoformat())
+    await registrar.get_by_label("Registrerat till och med").fill(today.isoformat())
+    await submit(registrar, registrar.get_by_role("button", name="Starta uttag"))
+    started = await registrar.get_by_role("status").inner_text()
+    assert "när status är Klart finns det att ladda ned" in started, started
+    await registrar.screenshot(path=str(OUT / "reg-records-export-started.png"), full_page=True)
+    await expect_accessible(registrar, "reg-records-export-started")
+    await _look(registrar, stack, "/lang/nb?next=/records-exports", "reg-records-exports-nb")
+    period = await registrar.locator("table[aria-labelledby=exports] tbody td").nth(2).inner_text()
+    assert period == f"{today:%d.%m.%Y} – {today:%d.%m.%Y}", period
+
     public = await new_page(chromium)
     await _look(public, stack, "/register", "public-register")
+    await _look(public, stack, f"/register/{account_id}", "public-register-entry")
     public_nb = await new_page(chromium, locale="nb-NO")
     await _look(public_nb, stack, "/lang/nb?next=/register", "public-register-nb")
+    await _look(public_nb, stack, f"/register/{account_id}", "public-register-entry-nb")
