@@ -35,6 +35,7 @@ from tests.e2e.conftest import Stack, active_account
 from tests.support import COMMS, REGISTRARS
 
 OUT = ARTIFACTS / "walk-d8"
+CRISIS = "eva.marklund"  # crisis management of Exempelby
 # The account page is being rebuilt task-first on another branch (its
 # checklist labels still carry rule ids); the walk does not hold it to this.
 RULE_IDS_ALLOWED = {"comms-account"}
@@ -122,3 +123,15 @@ async def test_walk_communications_and_registrar_pages(chromium: Browser, stack:
     public_nb = await new_page(chromium, locale="nb-NO")
     await _look(public_nb, stack, "/lang/nb?next=/register", "public-register-nb")
     await _look(public_nb, stack, f"/register/{account_id}", "public-register-entry-nb")
+
+    # A crisis declared by crisis management: the communications unit's
+    # crisis page and the public register in crisis mode.
+    r = await stack.http.post("/api/municipalities/exempelby/crisis",
+                              headers={"X-Kanalvakt-Actor": CRISIS},
+                              json={"reason": "Stormen Doris: strömavbrott", "units": []})
+    assert r.status_code == 200, r.text
+    text = await _look(comms, stack, "/crisis", "comms-crisis-active")
+    assert "Krisläge gäller" in text, text
+    await _look(comms, stack, "/register", "comms-register-crisis")
+    await _look(public, stack, "/register", "public-register-crisis")
+
