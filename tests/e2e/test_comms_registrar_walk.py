@@ -10,6 +10,8 @@ walk found, checked on every page so it cannot come back:
 - the register as a record named who listed a channel by directory id
   ("sofia.wallin"), not by name, and spelt platforms by capitalising their
   id; the records pages' sub-menu did not show where the reader was;
+- the account page did not link to the account's inbox (the inbox linked
+  back, but not the other way);
 - a records export said only "built in the background" (where does it go,
   when is it ready?), and showed its period in ISO dates on a bokmål page.
 
@@ -80,6 +82,11 @@ async def test_walk_communications_and_registrar_pages(chromium: Browser, stack:
                        ("/inbox", "comms-inbox"), ("/register", "comms-register"),
                        ("/records/register", "comms-records-register")):
         text = await _look(comms, stack, path, name)
+        if name == "comms-account":  # the account's inbox is one click away (was none)
+            await comms.locator("#account-inbox").get_by_role("link",
+                                                          name="Kontots inkorg").click()
+            await comms.wait_for_load_state()
+            assert comms.url.endswith(f"/accounts/{account_id}/inbox"), comms.url
         if name == "comms-outbox":
             failed = await comms.locator("table[aria-labelledby=failed-h] tbody").inner_text()
             assert "E-post" in failed and "email" not in failed, failed
