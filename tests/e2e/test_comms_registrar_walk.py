@@ -9,7 +9,8 @@ walk found, checked on every page so it cannot come back:
   without saying waiting for what;
 - the register as a record named who listed a channel by directory id
   ("sofia.wallin"), not by name, and spelt platforms by capitalising their
-  id; the records pages' sub-menu did not show where the reader was;
+  id; the records pages' sub-menu did not show where the reader was, and the
+  main menu showed no section on them (nor on a register entry's page);
 - the account page did not link to the account's inbox (the inbox linked
   back, but not the other way);
 - a records export said only "built in the background" (where does it go,
@@ -105,6 +106,9 @@ async def test_walk_communications_and_registrar_pages(chromium: Browser, stack:
             current = registrar.locator("nav.sub-nav a[aria-current=page]")
             weight = await current.evaluate("a => getComputedStyle(a).fontWeight")
             assert int(weight) >= 700, (name, weight)
+        if path != "/tasks":  # ... and the main menu its section
+            assert await registrar.locator("nav.main-nav a[aria-current=page]").inner_text() \
+                == "Diarium", name
         if name == "reg-records-register":
             history = await registrar.locator("main table tbody").first.inner_text()
             assert "Sofia Wallin" in history and COMMS not in history, history
@@ -127,6 +131,8 @@ async def test_walk_communications_and_registrar_pages(chromium: Browser, stack:
     public = await new_page(chromium)
     await _look(public, stack, "/register", "public-register")
     await _look(public, stack, f"/register/{account_id}", "public-register-entry")
+    assert await public.locator("nav.main-nav a[aria-current=page]").inner_text() == \
+        "Offentligt register"
     public_nb = await new_page(chromium, locale="nb-NO")
     await _look(public_nb, stack, "/lang/nb?next=/register", "public-register-nb")
     await _look(public_nb, stack, f"/register/{account_id}", "public-register-entry-nb")
