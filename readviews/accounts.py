@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 import asyncpg
 
 from domain import account as acc
+from domain.records_plan import RecordsPlan
 
 
 def _row(record: asyncpg.Record) -> dict[str, Any]:
@@ -31,7 +32,11 @@ async def public_register(
     R-39: `crisis` is null, or, while a crisis covers the account's unit, the
     notice the account points to (the website and phone come first) with the
     municipality's crisis website and phone, from the crisis_modes read model
-    (at most one crisis in force per municipality)."""
+    (at most one crisis in force per municipality).
+
+    R-36: `disposal` is the records-management plan's decision on the
+    register (its line, class, kept or disposed of after N years, decision),
+    as the registrar's page `/records/register` shows it."""
     rows = await pool.fetch(
         """
         SELECT r.account_id, r.municipality_id, m.name AS municipality, r.unit_id,
@@ -39,7 +44,7 @@ async def public_register(
                r.contact_email, r.monitoring_hours, p.name AS responsible, r.listed_at,
                cm.mode->>'notice' AS crisis_notice, cm.declared_at AS crisis_since,
                m.crisis_policy->>'website' AS crisis_website,
-               m.crisis_policy->>'phone' AS crisis_phone
+               m.crisis_policy->>'phone' AS crisis_phone, m.records_plan
         FROM public_register r
         JOIN municipalities m ON m.id = r.municipality_id
         LEFT JOIN units u ON u.municipality_id = r.municipality_id AND u.id = r.unit_id
@@ -53,7 +58,13 @@ async def public_register(
         """,
         municipality_id, account_id,
     )
-    return [_with_crisis(_row(r)) for r in rows]
+    return [_with_disposal(_with_crisis(_row(r))) for r in rows]
+
+
+def _with_disposal(entry: dict[str, Any]) -> dict[str, Any]:
+    plan = RecordsPlan.model_validate(entry.pop("records_plan") or {})
+    entry["disposal"] = plan.channels.model_dump(mode="json")
+    return entry
 
 
 def _with_crisis(entry: dict[str, Any]) -> dict[str, Any]:

@@ -29,10 +29,12 @@ def _history_entry(row: asyncpg.Record) -> dict[str, Any]:
 
 
 async def register_records(pool: asyncpg.Pool, municipality_id: str,
-                           disposal: RegisterDisposal) -> dict[str, Any]:
-    """The register of `municipality_id` with each entry's history and the
-    disposal decision on the register and on each entry (with, for a
-    decision to dispose, the earliest date an entry's history may go)."""
+                           disposal: RegisterDisposal, *, account_id: str | None = None
+                           ) -> dict[str, Any]:
+    """The register of `municipality_id` (or only the entry of `account_id`)
+    with each entry's history and the disposal decision on the register and
+    on each entry (with, for a decision to dispose, the earliest date an
+    entry's history may go)."""
     accounts = await pool.fetch(
         """
         SELECT a.account_id, a.stream_id, a.unit_id, u.name AS unit, a.platform,
@@ -41,11 +43,11 @@ async def register_records(pool: asyncpg.Pool, municipality_id: str,
         FROM accounts a
         LEFT JOIN units u ON u.municipality_id = a.municipality_id AND u.id = a.unit_id
         LEFT JOIN public_register r ON r.account_id = a.account_id
-        WHERE a.municipality_id = $1
+        WHERE a.municipality_id = $1 AND ($2::uuid IS NULL OR a.account_id = $2::uuid)
           AND EXISTS (SELECT 1 FROM events e WHERE e.stream_id = a.stream_id
                       AND e.event_type = 'ListedInRegister')
         ORDER BY u.name, a.platform, a.account_name
-        """, municipality_id)
+        """, municipality_id, account_id)
     events = await pool.fetch(
         """
         SELECT stream_id, event_type, actor, occurred_at, data FROM events
@@ -73,3 +75,10 @@ async def register_records(pool: asyncpg.Pool, municipality_id: str,
             "disposal": {**decision, "dispose_from": dispose_from},
         })
     return {"municipality_id": municipality_id, "disposal": decision, "entries": entries}
+
+
+async def account_municipality(pool: asyncpg.Pool, account_id: str) -> str | None:
+    """The municipality of an account, or None for no such account."""
+    value = await pool.fetchval(
+        "SELECT municipality_id FROM accounts WHERE account_id = $1::uuid", account_id)
+    return str(value) if value is not None else None

@@ -9,6 +9,8 @@ GET  /api/accounts/{account_id}/saved-replies   what the case page offers (JSON)
 GET  /records/register                          R-36: the register with each entry's
 GET  /records/register.csv, .json               history and the disposal decision
                                                 (registrars, communications unit)
+GET  /register/{account_id}                     R-36: an entry's history in the public
+                                                register with the decision; no sign-in
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ from domain.saved_replies import (
     require_may_keep,
 )
 from readviews import accounts as account_views
-from readviews.register_records import register_records
+from readviews.people import person_names
+from readviews.register_records import account_municipality, register_records
 from store import saved_replies as store
 from web.deps import AppContext
 from web.i18n import translator
@@ -221,6 +224,8 @@ def _register_routes(router: APIRouter) -> None:
             viewer.municipality_id)
         return await render(request, "register_records.html", {
             "register": register,
+            # Who listed or changed an entry, by name (the exports keep the id).
+            "names": await person_names(request.app.state.ctx.pool, viewer.municipality_id),
             "tz": municipality.timezone if municipality else DEFAULT_TIMEZONE},
             viewer=viewer)
 
@@ -240,8 +245,41 @@ def _register_routes(router: APIRouter) -> None:
                                  f'attachment; filename="register-{viewer.municipality_id}.csv"'})
 
 
+async def public_register_entry(request: Request, account_id: str) -> dict[str, Any]:
+    """R-36, no sign-in: one channel's history in the public register (listed,
+    changed, removed) and the records plan's decision that applies to it, as
+    the registrar's page shows it; who made each change is left out (the
+    public register names no one but the responsible manager)."""
+    ctx: AppContext = request.app.state.ctx
+    try:
+        uuid.UUID(account_id)
+    except ValueError:
+        raise Refused(404, "no_account", "no such account") from None
+    municipality_id = await account_municipality(ctx.pool, account_id)
+    municipality = await ctx.directory.municipality(municipality_id) \
+        if municipality_id else None
+    if municipality is None:
+        raise Refused(404, "no_account", "no such account")
+    register = await register_records(ctx.pool, municipality.id, municipality.records.channels,
+                                      account_id=account_id)
+    if not register["entries"]:
+        raise Refused(404, "no_account", "no such account")  # never listed: not public
+    [entry] = register["entries"]
+    entry["history"] = [{k: v for k, v in h.items() if k != "by"} for h in entry["history"]]
+    return {"municipality": municipality.name, "tz": municipality.timezone, "entry": entry}
+
+
+def _public_routes(router: APIRouter) -> None:
+    @router.get("/register/{account_id}")
+    async def register_entry_page(account_id: str, request: Request) -> Response:
+        """R-36: an entry of the public register, its history and disposal decision."""
+        return await render(request, "register_entry.html",
+                            await public_register_entry(request, account_id))
+
+
 def rules14_pages_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
     _saved_routes(router)
     _register_routes(router)
+    _public_routes(router)
     return router
