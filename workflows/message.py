@@ -9,6 +9,7 @@ Updates (each with a validator; a rejected one leaves no history):
     watch (R-46), close_case (R-22: the manager or the communications unit, with a reason;
     R-50: also an answered case left unregistered),
     confirm_manual_action (what a person did by hand on a platform without an API),
+    attach_screenshot (R-30, R-45: the screenshot a deletion by hand asks for),
     approve_reply, send_back_reply (R-39: crisis management, where communication
     goes through it in a crisis: a reply, a removal and a forward then wait
     for its approval; R-47: the communications unit, which then publishes
@@ -121,7 +122,10 @@ class InboundMessageWorkflow:
         self._state = self._state.model_copy(update={
             "records_chase": workflow.patched("issue16-records-chase"),
             # R-39: an approved removal or forward of an admin removed since.
-            "approval_outlives_the_admin": workflow.patched("approval-outlives-the-admin")})
+            "approval_outlives_the_admin": workflow.patched("approval-outlives-the-admin"),
+            # R-30, R-45 (issue 14): a deletion by hand is confirmed once its
+            # screenshot is uploaded; a run recorded before confirms as it did.
+            "screenshot_rule": workflow.patched("uploads14_screenshot_before_delete")})
         async with self._lock:
             if inp.state is not None:
                 pass  # continued as new: receipt and hiding were done by an earlier run
@@ -632,4 +636,17 @@ class InboundMessageWorkflow:
 
     @confirm_manual_action.validator
     def _validate_confirm(self, command: msg.ConfirmManualAction) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def attach_screenshot(self, command: msg.AttachScreenshot) -> DecisionResult:
+        """R-30, R-45: the screenshot a deletion by hand asks for, uploaded
+        (its bytes are already in PostgreSQL; the case records its digest)."""
+        await self._ready()
+        async with self._lock:
+            await self._record(self._decide(command))
+            return DecisionResult(state=self._state)
+
+    @attach_screenshot.validator
+    def _validate_attach_screenshot(self, command: msg.AttachScreenshot) -> None:
         self._check(command)
