@@ -18,7 +18,6 @@ consent: web/uploads14.py; the files: store/record_uploads.py.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -26,11 +25,10 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
-from domain import message as msg
 from readviews import accounts as account_views
 from readviews import messages as mq
 from store import record_uploads
-from web.deps import AppContext, send_update
+from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed
 from web.message_pages import _case_page, require_municipality
@@ -39,14 +37,13 @@ from web.page_texts import Refused
 from web.rendering import language_of
 from web.rule_texts import detail_text
 from web.uploads14 import (
+    attach_screenshot,
     download,
-    file_name,
-    read_file,
     require_consent_reader,
+    require_screenshot_uploader,
     upload_error,
     upload_row,
 )
-from workflows.message import InboundMessageWorkflow as W
 
 
 def upload_pages_router() -> APIRouter:
@@ -60,10 +57,7 @@ def upload_pages_router() -> APIRouter:
         case = await _case(ctx, case_id)
         require_municipality(viewer, case["municipality_id"])
         account = await may_read_case(ctx, case, viewer.person_id)
-        state = mq.case_state_of(case)
-        if not msg.may_attach_screenshot(state, viewer.person_id):
-            raise Refused(403, "screenshot_uploaders", "only the account's admins upload the "
-                          "screenshot of a comment they delete by hand, while it is asked for")
+        require_screenshot_uploader(case, viewer.person_id)
         t = translator(language_of(request, viewer))
         form = await request.form()
         upload = form.get("file")
@@ -72,31 +66,17 @@ def upload_pages_router() -> APIRouter:
                                     errors={"file": t("upload14.err.none.removal_screenshot")},
                                     values={}, status_code=422)
         try:
-            stored = await record_uploads.store(
-                ctx.pool, ctx.data_keys, purpose="removal_screenshot",
-                municipality_id=case["municipality_id"], account_id=case["account_id"],
-                case_id=case_id, file_name=file_name(upload, "skarmbild"),
-                content=await read_file(upload, "removal_screenshot"),
-                uploaded_by=viewer.person_id, uploaded_at=datetime.now(UTC))
+            await attach_screenshot(ctx, case, viewer.person_id, upload)
         except record_uploads.BadUpload as bad:
             return await _case_page(request, viewer, case, account, failed="screenshot",
                                     errors={"file": upload_error(t, bad, "removal_screenshot")},
                                     values={}, status_code=bad.status)
-        command = msg.AttachScreenshot(actor=viewer.person_id, upload_id=stored.upload_id,
-                                       sha256=stored.sha256, file_name=stored.file_name)
-        try:
-            await send_update(ctx.client.get_workflow_handle(case_id), W.attach_screenshot,
-                              command)
         except HTTPException as refused:
-            await record_uploads.forget(ctx.pool, stored.upload_id)
-            if refused.status_code in (403, 409, 422):
+            if refused.status_code in (403, 409, 422) and not isinstance(refused, Refused):
                 return await _case_page(request, viewer, await _case(ctx, case_id), account,
                                         failed="screenshot",
                                         errors={"file": detail_text(t, refused.detail)},
                                         values={}, status_code=refused.status_code)
-            raise
-        except BaseException:
-            await record_uploads.forget(ctx.pool, stored.upload_id)
             raise
         return RedirectResponse(f"/messages/{quote(case_id, safe='')}?done=screenshot"
                                 "#d-confirm", status_code=303)

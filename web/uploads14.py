@@ -1,42 +1,40 @@
-"""Files kept with the record, the pages' helpers (issue 14, C8; the routes
-are web/upload_pages.py):
+"""Files kept with the record (issue 14, C8): the helpers of the pages
+(web/upload_pages.py has their routes) and the JSON API's route
 
-POST /messages/{case_id}/screenshot-uploads     R-30, R-45: the screenshot a deletion
-                                                by hand asks for (multipart, CSRF
-                                                token in the form); the case records
-                                                it (ScreenshotAttached), then "Klar"
-                                                is accepted
-GET  /messages/{case_id}/uploads/{upload_id}    the screenshot, for those who may read
-                                                the case
-GET  /accounts/{account_id}/consents/{upload_id}  R-41: a guardian's signed consent, for
-                                                those who may read it (domain.readers.
-                                                may_read_consent)
+POST /api/messages/{case_id}/screenshot-uploads   R-30, R-45: the screenshot a
+                                                  deletion by hand asks for
+                                                  (multipart, field `file`)
 
-and the post form's consent upload (R-41), stored before the post is
-recorded and forgotten again when the post is refused (`consent_of_form`,
-`forget_unless_recorded`). The files and their checks: store/record_uploads.py.
-A bad file is refused before anything is stored, with the form's other
-fields kept.
-"""
+`attach_screenshot` keeps a case's screenshot and records it
+(ScreenshotAttached), for the page and the API alike; the post form's
+guardian's consent (R-41) is kept before the post is recorded and forgotten
+again when it is not (`consent_of_form`, `forget_unless_recorded`). The
+files and their checks: store/record_uploads.py. A bad file is refused
+before anything is stored."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
+from fastapi import APIRouter, File, HTTPException, UploadFile
 from fastapi.responses import Response
 from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from domain import message as msg
 from domain import readers
 from domain.text import clean_text
 from readviews import accounts as account_views
+from readviews import messages as mq
 from store import record_uploads
-from web.deps import AppContext
-from web.identity import Viewer
+from web.deps import AppContext, Ctx, send_update
+from web.identity import ApiActor, Viewer, known_actor
+from web.messages_api import may_read_case
 from web.page_texts import Refused
+from workflows.message import InboundMessageWorkflow as W
 
 # The post form's field for the guardian's signed consent (web/templates/_post_images.html).
 CONSENT_FIELD = "image_guardian_consent_file"
@@ -94,6 +92,67 @@ async def download(ctx: AppContext, row: dict[str, Any]) -> Response:
     return Response(content, media_type=row["mime_type"], headers={
         "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
         "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+
+
+# --------------------------------------------------------------------------- a case's screenshot
+
+
+def require_screenshot_uploader(case: dict[str, Any], who: str) -> None:
+    """403 for anyone but the account's admins, or when no screenshot is asked for."""
+    if not msg.may_attach_screenshot(mq.case_state_of(case), who):
+        raise Refused(403, "screenshot_uploaders", "only the account's admins upload the "
+                      "screenshot of a comment they delete by hand, while it is asked for")
+
+
+async def attach_screenshot(ctx: AppContext, case: dict[str, Any], who: str,
+                            upload: StarletteUpload) -> dict[str, Any]:
+    """R-30, R-45: keep the screenshot and record it on the case (update
+    attach_screenshot). BadUpload (nothing kept) for a bad file; 403 before
+    anything is kept for someone who may not; the case's refusal as
+    web.deps.send_update raises it, the file deleted again."""
+    require_screenshot_uploader(case, who)
+    stored = await record_uploads.store(
+        ctx.pool, ctx.data_keys, purpose="removal_screenshot",
+        municipality_id=case["municipality_id"], account_id=str(case["account_id"]),
+        case_id=case["case_id"], file_name=file_name(upload, "skarmbild"),
+        content=await read_file(upload, "removal_screenshot"), uploaded_by=who,
+        uploaded_at=datetime.now(UTC))
+    command = msg.AttachScreenshot(actor=who, upload_id=stored.upload_id, sha256=stored.sha256,
+                                   file_name=stored.file_name)
+    try:
+        result = await send_update(ctx.client.get_workflow_handle(case["case_id"]),
+                                   W.attach_screenshot, command)
+    except BaseException:
+        await record_uploads.forget(ctx.pool, stored.upload_id)
+        raise
+    return {"upload_id": stored.upload_id, "sha256": stored.sha256,
+            "file_name": stored.file_name, "mime_type": stored.mime_type, "size": stored.size,
+            "state": result.state.model_dump(mode="json")}
+
+
+def uploads14_api_router() -> APIRouter:
+    """POST /api/messages/{case_id}/screenshot-uploads: the JSON API's way to
+    the same (multipart, field `file`; X-Kanalvakt-Actor or a session)."""
+    router = APIRouter(tags=["messages"])
+
+    @router.post("/api/messages/{case_id}/screenshot-uploads", status_code=201)
+    async def screenshot_upload(case_id: str, ctx: Ctx, actor: ApiActor,
+                                file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        """R-30, R-45: the screenshot a deletion by hand asks for (PNG, JPEG,
+        WebP, at most 10 MB): 413/415/422 with nothing kept for a bad file,
+        403 for anyone but the account's admins, 409 when none is asked for."""
+        case = await mq.case(ctx.pool, case_id, ctx.data_keys)
+        if case is None:
+            raise Refused(404, "no_message", "no such message")
+        who = await known_actor(ctx, case["municipality_id"], actor)
+        await may_read_case(ctx, case, who)
+        try:
+            return await attach_screenshot(ctx, case, who, file)
+        except record_uploads.BadUpload as bad:
+            raise HTTPException(bad.status, detail={"code": "BadUpload", "reason": bad.reason,
+                                                    "message": str(bad)}) from None
+
+    return router
 
 
 # --------------------------------------------------------------------------- the post form

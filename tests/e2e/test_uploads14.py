@@ -183,3 +183,42 @@ async def test_r41_the_post_form_records_a_guardians_signed_consent_as_an_upload
         assert got.status == 200 and await got.body() == PDF, reader
     outsider = await person_page(chromium, stack, OUTSIDER)
     assert (await outsider.request.get(url(stack, href))).status == 403
+
+
+async def test_r30_r45_the_json_api_takes_the_screenshot_too(stack: Stack) -> None:
+    """R-30, R-45 over the JSON API (multipart): 403 for anyone but the
+    account's admins and 415 for a bad file, nothing kept; "confirm" is
+    refused with the rule's key until the screenshot is recorded."""
+    account_id = await active_account(stack, platform="tiktok", platform_account_id=None,
+                                       name="Biblioteket på TikTok")
+    case_id = await received(stack, account_id, "Bibliotekarien Per är en idiot")
+    r = await decide(stack, case_id, "redact", ADMIN, {
+        "category": "defamation_or_insult", "reason": "Pekar ut en namngiven anställd"})
+    assert r.status_code == 200, r.text
+    path = f"/api/messages/{case_id}/screenshot-uploads"
+    png = _tiny_png()
+
+    r = await stack.http.post(path, headers={"X-Kanalvakt-Actor": MANAGER},
+                              files={"file": ("k.png", png, "image/png")})
+    assert r.status_code == 403, r.text
+    r = await stack.http.post(path, headers={"X-Kanalvakt-Actor": ADMIN},
+                              files={"file": ("k.gif", b"GIF89a....", "image/gif")})
+    assert r.status_code == 415, r.text
+    assert await stack.pool.fetchval(
+        "SELECT count(*) FROM record_uploads WHERE case_id = $1", case_id) == 0
+
+    r = await decide(stack, case_id, "confirm", ADMIN, {})
+    assert r.status_code == 422 and r.json()["detail"]["key"] == "manual.screenshot_needed"
+    r = await stack.http.post(path, headers={"X-Kanalvakt-Actor": ADMIN},
+                              files={"file": ("k.png", png, "image/png")})
+    assert r.status_code == 201, r.text
+    assert r.json()["sha256"] == hashlib.sha256(png).hexdigest()
+    assert r.json()["state"]["pending_screenshot"] == r.json()["sha256"]
+    r = await decide(stack, case_id, "confirm", ADMIN, {})
+    assert r.status_code == 200, r.text
+    # Asked for no longer: refused before anything is kept.
+    r = await stack.http.post(path, headers={"X-Kanalvakt-Actor": ADMIN},
+                              files={"file": ("k.png", png, "image/png")})
+    assert r.status_code == 403, r.text
+    assert await stack.pool.fetchval(
+        "SELECT count(*) FROM record_uploads WHERE case_id = $1", case_id) == 1
