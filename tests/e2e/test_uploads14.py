@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 from playwright.async_api import Browser, Page
 
-from tests.e2e.browser import expect_accessible, person_page, submit, url
+from tests.e2e.browser import expect_accessible, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.test_messages_api import case, decide, received
 from tests.support import COMMS, MANAGER, OUTSIDER, REGISTRARS, REQUESTER, eventually
@@ -75,6 +75,7 @@ async def test_r30_r45_the_screenshot_a_deletion_by_hand_asks_for_is_taken_on_th
     error = await admin.locator("#f-screenshot-file-error").inner_text()
     assert "PNG, JPEG eller WebP" in error and "Inget sparades" in error, error
     await expect_accessible(admin, "message-case-screenshot-refused")
+    await screenshot(admin, "message-case-screenshot-refused")
     assert await stack.pool.fetchval(
         "SELECT count(*) FROM record_uploads WHERE case_id = $1", case_id) == 0
 
@@ -149,6 +150,7 @@ async def test_r41_the_post_form_records_a_guardians_signed_consent_as_an_upload
     assert await stack.pool.fetchval("SELECT count(*) FROM record_uploads "
                                      "WHERE account_id = $1::uuid", account_id) == 0
     await expect_accessible(admin, "account-post-form-consent-refused")
+    await screenshot(admin, "account-post-form-consent-refused")
 
     # Without any consent (the boxes still ticked): the rule's reason, no file kept.
     await submit(admin, form.get_by_role("button", name="Registrera inlägget"))
