@@ -29,6 +29,7 @@ from codec import DataKeys, open_record, seal_record
 from domain import message as msg
 from domain.cover import Absence
 from domain.text import clean_strings
+from store import record_uploads
 from store.message_contents import StoreContentInput, open_contents, save_content
 from store.payload_keys import destroy_data_key
 
@@ -231,5 +232,6 @@ class MessageActivities:
         async with self._pool.acquire() as conn, conn.transaction():
             await conn.execute("DELETE FROM message_contents WHERE case_id = $1", inp.case_id)
             await conn.execute("DELETE FROM preserved_copies WHERE case_id = $1", inp.case_id)
+            await record_uploads.dispose_of_case(conn, inp.case_id)  # R-30's screenshots
             await destroy_data_key(conn, inp.case_id, "disposed of (R-33, R-35)")
 

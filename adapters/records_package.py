@@ -30,6 +30,31 @@ class RecordsContent:
     disposals: list[dict[str, Any]]
     snapshots: list[dict[str, Any]]
     account_events: list[dict[str, Any]] = field(default_factory=list)
+    # R-30, R-45 (issue 14): screenshots of comments deleted by hand, each
+    # row with its bytes under "content" (None once disposed of).
+    screenshots: list[dict[str, Any]] = field(default_factory=list)
+
+
+_SUFFIX = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp",
+           "application/pdf": "pdf"}
+
+
+def screenshot_files(screenshots: list[dict[str, Any]]) -> list[BagFile]:
+    """R-30, R-45: content/screenshots.json (case, file, digest, who, when,
+    where in the package) and each file under content/screenshots/."""
+    if not screenshots:
+        return []
+    files: list[BagFile] = []
+    rows: list[dict[str, Any]] = []
+    for shot in screenshots:
+        path = None
+        if shot.get("content") is not None:
+            path = f"content/screenshots/{shot['sha256']}.{_SUFFIX.get(shot['mime_type'], 'bin')}"
+            if path not in {f.path for f in files}:
+                files.append(BagFile(path=path, content=shot["content"]))
+        rows.append({k: (v.isoformat() if isinstance(v, datetime) else v)
+                     for k, v in shot.items() if k != "content"} | {"path": path})
+    return [BagFile(path="content/screenshots.json", content=json_bytes(rows)), *files]
 
 
 def write_records_package(archive_dir: Path, content: RecordsContent, *, start: date, end: date,
@@ -45,6 +70,7 @@ def write_records_package(archive_dir: Path, content: RecordsContent, *, start: 
         BagFile(path="content/disposal-log.json", content=json_bytes(content.disposals)),
         BagFile(path="content/snapshots.json", content=json_bytes(content.snapshots)),
     ]
+    files += screenshot_files(content.screenshots)
     if account is not None:
         files.append(BagFile(path="metadata/account-events.jsonl",
                              content=json_lines(content.account_events)))

@@ -119,3 +119,13 @@ def may_open_sealed(scope: str, roles: Collection[str]) -> bool:
     their own rules (the municipality's people; may_read_case)."""
     wanted = CRISIS_ROLES if scope.startswith("crisis:") else SEALED_ROLES
     return bool(wanted & set(roles))
+
+
+def may_read_consent(state: AccountState, person: str, roles: Collection[str]) -> bool:
+    """R-41: a guardian's signed consent names a child: read by those who
+    publish and answer for the account's posts (its admins, the unit's
+    manager and deputy) and those who keep the records (the communications
+    unit, the registrars); not by the unit's other staff, who see only that
+    a consent is recorded."""
+    return (person in state.admins or person in _managers(state)
+            or state.authorities.is_communications(person) or may_read_records(roles))

@@ -29,7 +29,7 @@ from store.message_contents import open_contents, with_contents
 DECISION_EVENTS = (
     "MessageHidden", "AcknowledgementSent", "MessageAnswered", "MessageForwarded",
     "DraftSubmitted", "MessageRegistered", "MessageRedacted", "DisposalScheduled",
-    "MessageDisposed", "ManualActionConfirmed",
+    "MessageDisposed", "ManualActionConfirmed", "ScreenshotAttached",
     "ReplySubmittedForApproval", "ReplyApproved", "ReplySentBack",
     "MessageWatched", "CaseClosed",
 )

@@ -10,6 +10,9 @@ the registrar to take into an e-archive.
     data/content/decisions.jsonl       every decision on those cases (events, who, when)
     data/content/disposal-log.json     disposals in the period (R-35: decision, date, who)
     data/content/snapshots.json        snapshots taken in the period (R-37)
+    data/content/screenshots.json      the screenshots of comments deleted by hand (R-30,
+                                       R-45; issue 14): case, file, digest, who, when;
+    data/content/screenshots/<sha256>.<ext>  each file (not once disposed of)
     data/metadata/account-events.jsonl the account's own events (account exports)
 
 Used by `kanalvakt records export` and, through RecordsExportWorkflow
@@ -32,12 +35,13 @@ from pydantic import AwareDatetime, BaseModel, model_validator
 from adapters.records_package import RecordsContent, write_records_package
 from codec import DataKeys
 from domain import account as acc
+from store import record_uploads
 from store.message_contents import with_contents
 
 DECISION_EVENTS = (
     "MessageHidden", "AcknowledgementSent", "MessageAnswered", "MessageForwarded",
     "DraftSubmitted", "MessageRegistered", "MessageRedacted", "DisposalScheduled",
-    "MessageDisposed", "ManualActionConfirmed",
+    "MessageDisposed", "ManualActionConfirmed", "ScreenshotAttached",
 )
 
 
@@ -125,6 +129,11 @@ async def export_records(pool: asyncpg.Pool, archive_dir: Path, inp: RecordsExpo
     snapshots = await pool.fetch(
         f"SELECT * FROM snapshots WHERE {where} AND taken_at >= $3 AND taken_at < $4 "
         "ORDER BY taken_at, snapshot_id", *scope)
+    screenshots = []
+    for shot in await record_uploads.of_cases(pool, [c["case_id"] for c in cases]):
+        # the preserved copy taken by hand goes with its case.
+        shot["content"] = await record_uploads.content(pool, data_keys, shot["upload_id"])
+        screenshots.append(shot)
     content = RecordsContent(
         municipality_id=m["id"], municipality_name=m["name"],
         account=_plain(account) if account is not None else None,
@@ -132,7 +141,8 @@ async def export_records(pool: asyncpg.Pool, archive_dir: Path, inp: RecordsExpo
         messages=await with_contents(data_keys, [_plain(r) for r in cases]),
         decisions=[_plain(r) for r in decisions],
         disposals=[_plain(r) for r in disposals],
-        snapshots=[_plain(r) for r in snapshots])
+        snapshots=[_plain(r) for r in snapshots],
+        screenshots=screenshots)
     if account is not None:
         events = await pool.fetch(
             "SELECT version, event_type, actor, occurred_at, data FROM events "

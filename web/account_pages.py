@@ -63,6 +63,7 @@ from domain.screening import FlagKind
 from readviews import accounts as account_views
 from readviews import people as people_views
 from readviews.snapshots import screenshot_requests_of, snapshots_of
+from store import record_uploads
 from web import i18n, rule_texts
 from web.accounts_api import start_account_request
 from web.deps import send_update
@@ -82,6 +83,14 @@ from web.snapshots_api import (
     say_screenshots_done,
     store_screenshot,
     take_snapshot,
+)
+from web.uploads14 import (
+    CONSENT_FIELD,
+    consent_of_form,
+    consents_of,
+    forget_unless_recorded,
+    may_read_consents,
+    upload_error,
 )
 from workflows.account import AccountLifecycleWorkflow
 
@@ -378,10 +387,34 @@ def _account_routes(router: APIRouter) -> None:
     @router.post("/accounts/{account_id}/monitoring/{action}")
     async def monitoring_act(account_id: uuid.UUID, action: str, request: Request,
                              viewer: Signed) -> Response:
-        """R-15..R-20 on the page: the domain's decide first (a refusal is the
-        403 page with nothing sent), then the Update as the JSON API sends it."""
+        """R-41 (issue 14): a post's guardian's signed consent (a file) is
+        kept first, and not kept when the post is not recorded."""
         if action not in MONITORING_ACTIONS:
             raise HTTPException(404)
+        ctx = request.app.state.ctx
+        consent = None
+        if action == "post":
+            row, state = await _account(request, account_id, viewer)
+            form = await request.form()
+            try:
+                consent = await consent_of_form(ctx, row, form, viewer.person_id)
+            except record_uploads.BadUpload as bad:
+                t = i18n.translator(_lang(request, viewer))
+                return await _account_view(
+                    request, viewer, row, state, action="mon_post", form=form,
+                    errors={CONSENT_FIELD: upload_error(t, bad, "guardian_consent")},
+                    status_code=bad.status)
+        response = None
+        try:
+            response = await _monitoring_act(account_id, action, request, viewer, consent)
+        finally:
+            await forget_unless_recorded(ctx, consent, response)
+        return response
+
+    async def _monitoring_act(account_id: uuid.UUID, action: str, request: Request,
+                              viewer: Viewer, consent: dict[str, str] | None) -> Response:
+        """R-15..R-20 on the page: the domain's decide first (a refusal is the
+        403 page with nothing sent), then the Update as the JSON API sends it."""
         row, state = await _account(request, account_id, viewer)
         ctx = request.app.state.ctx
         form = await request.form()
@@ -390,7 +423,8 @@ def _account_routes(router: APIRouter) -> None:
         failed = f"mon_{action}"
         in_unit = await works_in_unit(ctx, state, viewer.person_id)
         try:
-            command = _monitoring_command(action, form, state, viewer, in_unit, t)
+            command = _monitoring_command(action, form, state, viewer, in_unit, t,
+                                          consent=consent)
         except _FormErrors as invalid:
             return await _account_view(request, viewer, row, state, action=failed,
                                        errors=invalid.errors, form=form, status_code=422)
@@ -619,19 +653,23 @@ def _local_moment(form: FormData, name: str, timezone: str) -> datetime | None:
     return wall.replace(tzinfo=ZoneInfo(timezone)) if wall.tzinfo is None else wall
 
 
-def _post_image(form: FormData) -> dict[str, Any] | None:
+def _post_image(form: FormData, consent: dict[str, str] | None = None
+                ) -> dict[str, Any] | None:
     """R-41: the post form's image fields (web/templates/_post_images.html),
-    or None when none is filled in (a post without an image)."""
+    or None when none is filled in (a post without an image); `consent`: the
+    guardian's signed consent uploaded with it (web.uploads14)."""
     image = {"rights": _str(form, "image_rights") or None,
              "shows_people": form.get("image_shows_people") is not None,
              "consent": _str(form, "image_consent") or None,
              "child_under_15": form.get("image_child_under_15") is not None,
-             "guardian_consent": _str(form, "image_guardian_consent") or None}
+             "guardian_consent": _str(form, "image_guardian_consent") or None,
+             "guardian_consent_upload": consent}
     return image if any(image.values()) else None
 
 
 def _monitoring_command(action: str, form: FormData, state: acc.AccountState, viewer: Viewer,
-                        in_unit: bool, t: i18n.Translate) -> acc.Command:
+                        in_unit: bool, t: i18n.Translate,
+                        consent: dict[str, str] | None = None) -> acc.Command:
     """The monitoring command a posted form asks for; _FormErrors for bad
     input, 404 for a watch item id that cannot be one."""
     me, errors = viewer.person_id, Errors()
@@ -646,7 +684,7 @@ def _monitoring_command(action: str, form: FormData, state: acc.AccountState, vi
             data["published_at"] = _local_moment(form, "published_at", state.timezone)
             if data["published_at"] is None:
                 errors["published_at"] = t("pan.err.datetime")
-            if image := _post_image(form):  # R-41: the post's image, its rights and consents
+            if image := _post_image(form, consent):  # R-41: the image, its rights, consents
                 data["images"] = (image,)
         case "keep":
             model, data["reason"] = acc.KeepAccount, _str(form, "reason")
@@ -1116,6 +1154,10 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
                                 if c.checked_at.astimezone(zone).date() == status.today)
         out["mon_allowed"] = acc.available_monitoring_actions(
             live, me, now, in_unit=await works_in_unit(ctx, live, me))
+    # R-41 (issue 14): the guardians' signed consents, for those who may read them.
+    out["consents"] = (await consents_of(ctx, live.account_id) if out["mon"] is not None
+                       and await may_read_consents(ctx, account_views.AccountRecord(row, live),
+                                                   viewer) else [])
     if readers.may_take_snapshots(state, me):
         out["snapshots"] = list(reversed(await snapshots_of(ctx.pool, live.account_id)))
         # R-37, R-38: snapshots waiting for screenshots (the closure's too).

@@ -39,6 +39,7 @@ from web.monitoring_api import monitoring_router
 from web.observability import install_observability
 from web.pages import install_intranet
 from web.snapshots_api import snapshots_router
+from web.uploads14 import uploads14_api_router
 from web.webhooks import meta_router
 
 log = structlog.get_logger("kanalvakt.web")
@@ -84,6 +85,7 @@ def create_app(
     app.include_router(snapshots_router())
     app.include_router(codec_router())
     app.include_router(absences_router())
+    app.include_router(uploads14_api_router())  # R-30, R-45 (issue 14)
     install_observability(app, cfg)  # /metrics, /livez, /readyz, request ids (issue 12)
     return app
 

@@ -12,7 +12,9 @@ limit: 413. Three limits (settings.py):
   /webhooks/...                   `KANALVAKT_WEBHOOK_MAX_BODY_BYTES`, sized from
                                   Meta's largest batch (see WEBHOOK_MAX_BODY_BYTES)
   .../snapshot-uploads            `KANALVAKT_UPLOAD_MAX_BODY_BYTES`: a screenshot
-                                  (20 MB at most) and its form fields
+                                  (20 MB at most) and its form fields; also a
+                                  case's .../screenshot-uploads and the post
+                                  form .../monitoring/post (a consent, R-41)
   everything else (forms, JSON)   `KANALVAKT_MAX_BODY_BYTES`, 1 MiB
 
 `TextCheckMiddleware`: PostgreSQL cannot store a NUL character and UTF-8
@@ -62,6 +64,9 @@ WEBHOOK_MAX_BODY_BYTES = 16 * MiB
 MAX_BODY_BYTES = 1 * MiB
 # web.snapshots_api.MAX_UPLOAD (20 MiB) and the form's other fields.
 UPLOAD_MAX_BODY_BYTES = 21 * MiB
+# The forms that carry a file (issue 14: a deletion's screenshot, R-30; a
+# post with a guardian's signed consent, R-41), beside the snapshot's.
+UPLOAD_PATHS = ("/snapshot-uploads", "/screenshot-uploads", "/monitoring/post")
 INPUT_ECHO = 200  # characters of a refused input a 422 answer repeats
 
 
@@ -124,7 +129,7 @@ class BodyLimitMiddleware:
     def limit_for(self, path: str) -> int:
         if path.startswith("/webhooks/"):
             return self.webhook
-        if path.rstrip("/").endswith("/snapshot-uploads"):
+        if path.rstrip("/").endswith(UPLOAD_PATHS):
             return self.upload
         return self.default
 

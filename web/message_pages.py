@@ -48,6 +48,7 @@ from readviews import accounts as account_views
 from readviews import messages as mq
 from readviews import moderation as modq
 from readviews import people as people_views
+from store import record_uploads
 from store.saved_replies import saved_replies
 from web.deps import AppContext
 from web.i18n import translator
@@ -202,6 +203,7 @@ async def _case_page(request: Request, viewer: Viewer, case: dict[str, Any],
         "disposals": [(d.id, f"{d.id} – {d.description}")
                       for d in state.policy.disposal_decisions],
         "signature_rule": state.policy.signature.value,
+        "case_uploads": await record_uploads.of_cases(ctx.pool, [case["case_id"]]),
         "saved_replies": replies, "saved_reply": chosen,
         "saved_options": [(r.id, r.title) for r in replies],
         "via_crisis_management": msg.needs_crisis_approval(state, viewer.person_id),

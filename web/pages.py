@@ -62,6 +62,7 @@ from web.report_pages import report_pages_router
 from web.rule_texts import detail_text
 from web.rules14_pages import rules14_pages_router
 from web.security import CsrfMiddleware, SecurityHeadersMiddleware
+from web.upload_pages import upload_pages_router
 
 log = structlog.get_logger("kanalvakt.web.pages")
 
@@ -162,7 +163,9 @@ def install_intranet(app: FastAPI, cfg: app_settings.Settings) -> None:
 
 def page_routers() -> list[APIRouter]:
     """The intranet's page modules, each an APIRouter: add yours here."""
-    return [account_pages_router(), message_pages_router(), registrar_pages_router(),
+    # upload_pages first: its /messages/{id}/screenshot-uploads is not a decision.
+    return [upload_pages_router(),
+            account_pages_router(), message_pages_router(), registrar_pages_router(),
             report_pages_router(), crisis_pages_router(), notification_pages_router(),
             rules14_pages_router(), entry_pages_router()]
 

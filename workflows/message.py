@@ -9,6 +9,7 @@ Updates (each with a validator; a rejected one leaves no history):
     watch (R-46), close_case (R-22: the manager or the communications unit, with a reason;
     R-50: also an answered case left unregistered),
     confirm_manual_action (what a person did by hand on a platform without an API),
+    attach_screenshot (R-30, R-45: the screenshot a deletion by hand asks for),
     approve_reply, send_back_reply (R-39: crisis management, where communication
     goes through it in a crisis: a reply, a removal and a forward then wait
     for its approval; R-47: the communications unit, which then publishes
@@ -123,7 +124,10 @@ class InboundMessageWorkflow:
             # R-39: an approved removal or forward of an admin removed since.
             "approval_outlives_the_admin": workflow.patched("approval-outlives-the-admin"),
             # Issue 14: deadlines of N working days end at the office's closing time.
-            "end_of_day_deadlines": workflow.patched("usability_end_of_day")})
+            "end_of_day_deadlines": workflow.patched("usability_end_of_day"),
+            # R-30, R-45 (issue 14): a deletion by hand is confirmed once its
+            # screenshot is uploaded; a run recorded before confirms as it did.
+            "screenshot_rule": workflow.patched("uploads14_screenshot_before_delete")})
         async with self._lock:
             if inp.state is not None:
                 pass  # continued as new: receipt and hiding were done by an earlier run
@@ -634,4 +638,17 @@ class InboundMessageWorkflow:
 
     @confirm_manual_action.validator
     def _validate_confirm(self, command: msg.ConfirmManualAction) -> None:
+        self._check(command)
+
+    @workflow.update
+    async def attach_screenshot(self, command: msg.AttachScreenshot) -> DecisionResult:
+        """R-30, R-45: the screenshot a deletion by hand asks for, uploaded
+        (its bytes are already in PostgreSQL; the case records its digest)."""
+        await self._ready()
+        async with self._lock:
+            await self._record(self._decide(command))
+            return DecisionResult(state=self._state)
+
+    @attach_screenshot.validator
+    def _validate_attach_screenshot(self, command: msg.AttachScreenshot) -> None:
         self._check(command)

@@ -127,7 +127,7 @@ from domain.account.evolution import (
     evolve,
     fold,
 )
-from domain.account.images import PostImage
+from domain.account.images import ConsentUpload, PostImage
 from domain.account.monitoring_rules import (
     change_monitoring_settings,
     confirm_post,
@@ -285,6 +285,7 @@ __all__ = [
     "PostHeld",
     "PostId",
     "PostImage",
+    "ConsentUpload",
     "PostRecorded",
     "PostSentBack",
     "PostingRhythmWarned",

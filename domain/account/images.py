@@ -7,9 +7,10 @@ A staff post recorded through Kanalvakt names, for each image, who holds its
 rights (the photographer, a licence, the municipality's own image bank) and,
 where people can be recognised, the consent they gave; for a child under 15,
 the guardian's written consent as a reference (a diarium number, a document
-id) or an upload's name. The references are kept with the post on the record;
-the consent documents themselves are kept where the municipality files them.
-A post whose images lack what is required is refused with the reason."""
+id) or as an upload of the signed consent (issue 14: a PDF or an image of it,
+kept in PostgreSQL with the record, store/record_uploads.py; the post names
+its upload id and SHA-256 digest). A post whose images lack what is
+required is refused with the reason."""
 
 from __future__ import annotations
 
@@ -19,6 +20,16 @@ from domain.core import RuleViolation
 from domain.text import CleanStrings
 
 Reference = str | None
+
+
+class ConsentUpload(CleanStrings):
+    """R-41: the signed consent as uploaded: which file, and its digest."""
+
+    model_config = ConfigDict(frozen=True)
+
+    upload_id: str = Field(min_length=1, max_length=64)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    file_name: str = Field(min_length=1, max_length=200)
 
 
 class PostImage(CleanStrings):
@@ -34,6 +45,12 @@ class PostImage(CleanStrings):
     # A child under 15 is shown: a guardian's written consent is recorded.
     child_under_15: bool = False
     guardian_consent: Reference = Field(None, max_length=300)
+    # ... or the signed consent itself, uploaded (issue 14).
+    guardian_consent_upload: ConsentUpload | None = None
+
+    @property
+    def has_guardian_consent(self) -> bool:
+        return bool(self.guardian_consent) or self.guardian_consent_upload is not None
 
 
 MAX_IMAGES = 50
@@ -56,7 +73,7 @@ def require_image_rights(images: list[PostImage] | tuple[PostImage, ...]) -> Non
             raise RuleViolation(
                 f"R-41: image {n} shows people: record their consent to being published",
                 key="post.image_consent", params=params)
-        if image.child_under_15 and not image.guardian_consent:
+        if image.child_under_15 and not image.has_guardian_consent:
             raise RuleViolation(
                 f"R-41: image {n} shows a child under 15: a guardian's written consent is "
                 "recorded with the post (upload it or give its reference) before it is "

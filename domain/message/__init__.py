@@ -36,6 +36,7 @@ from domain.message.commands import (
     Acknowledge,
     ApplyCrisis,
     ApproveReply,
+    AttachScreenshot,
     CloseCase,
     Command,
     ConfirmManualAction,
@@ -85,6 +86,7 @@ from domain.message.events import (
     ReplyApproved,
     ReplySentBack,
     ReplySubmittedForApproval,
+    ScreenshotAttached,
     StaffPostRecorded,
     for_the_record,
     parse_event,
@@ -134,6 +136,12 @@ from domain.message.rules import (
     update_admins,
     watch,
 )
+from domain.message.screenshots import (
+    ASKS_FOR_A_SCREENSHOT,
+    attach_screenshot,
+    may_attach_screenshot,
+    screenshot_needed,
+)
 from domain.message.state import (
     AwaitedAction,
     MessageState,
@@ -175,6 +183,12 @@ __all__ = [
     "CloseCase",
     "Command",
     "ConfirmManualAction",
+    "AttachScreenshot",
+    "ScreenshotAttached",
+    "ASKS_FOR_A_SCREENSHOT",
+    "attach_screenshot",
+    "may_attach_screenshot",
+    "screenshot_needed",
     "CrisisRulesApplied",
     "CrisisRulesLifted",
     "DEFAULT_DISPOSAL_DECISIONS",

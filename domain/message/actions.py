@@ -123,6 +123,9 @@ def available_decisions(state: MessageState, person: str, now: datetime) -> froz
         "redact": may_redact(state, person),
         "dispose": may_dispose(state, person),
         "confirm": may_confirm_manual_action(state, person),
+        # R-30, R-45 (issue 14): the screenshot a manual deletion asks for.
+        "screenshot": (state.screenshot_rule and state.pending_action == "delete"
+                       and state.removal_copy_kept and is_admin(state, person)),
         "approve": may_decide_held(state, person),
         "send-back": may_decide_held(state, person),
         "watch": may_watch(state, person),

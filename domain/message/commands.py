@@ -157,7 +157,18 @@ class ConfirmManualAction(_Command):
     platform_object_id: str | None = Field(None, max_length=300)
 
 
+class AttachScreenshot(_Command):
+    """R-30, R-45: the screenshot a manual removal asks for, uploaded (the
+    bytes are kept in PostgreSQL, store/record_uploads.py; the case records
+    the upload's id and digest)."""
+
+    upload_id: str = Field(min_length=1, max_length=64)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    file_name: str = Field(min_length=1, max_length=200)
+
+
 Command = (ReceiveMessage | Hide | Acknowledge | Respond | Forward | SubmitDraft | Register | Redact
            | Dispose | FireDue | RequestManualAction | ConfirmManualAction | ApplyCrisis
+           | AttachScreenshot
            | ApproveReply | SendBackReply | UpdateAdmins | Watch | CloseCase
            | UpdateAbsences)

@@ -14,6 +14,7 @@ from domain.message.commands import (
     Acknowledge,
     ApplyCrisis,
     ApproveReply,
+    AttachScreenshot,
     CloseCase,
     Command,
     ConfirmManualAction,
@@ -55,6 +56,7 @@ from domain.message.rules import (
     update_admins,
     watch,
 )
+from domain.message.screenshots import attach_screenshot
 from domain.message.state import MessageState, awaits_records
 
 Rule = Callable[[MessageState, Any, datetime], list[MessageEvent]]
@@ -69,6 +71,7 @@ ANY_STAGE: dict[type[Any], Rule] = {
     FireDue: fire_due,
     RequestManualAction: request_manual_action,
     ConfirmManualAction: confirm_manual_action,
+    AttachScreenshot: attach_screenshot,  # R-30, R-45 (issue 14)
 }
 
 

@@ -179,6 +179,18 @@ class ManualActionConfirmed(_Event):
     platform_object_id: str | None = None
 
 
+class ScreenshotAttached(_Event):
+    """R-30, R-45: the screenshot of the comment a manual removal asks for,
+    uploaded by `actor`: its upload id and SHA-256 digest (the bytes are in
+    `record_uploads`, sealed under the case's data key)."""
+
+    type: Literal["ScreenshotAttached"] = "ScreenshotAttached"
+    action: str
+    upload_id: str
+    sha256: str
+    file_name: str
+
+
 class ReplySubmittedForApproval(_Event):
     """R-39 (Kristiansand): all communication goes through crisis management.
     An admin's reply (an answer, a published draft or an acknowledgement)
@@ -277,7 +289,7 @@ MessageEvent = Annotated[
     | DisposalScheduled | MessageDisposed | ManualActionRequested | ManualActionConfirmed
     | MessageReminderSent | MessageEscalated | CrisisRulesApplied | CrisisRulesLifted
     | ReplySubmittedForApproval | ReplyApproved | ReplySentBack | AdminsUpdated | AbsencesUpdated
-    | MessageWatched | CaseClosed,
+    | MessageWatched | CaseClosed | ScreenshotAttached,
     Field(discriminator="type"),
 ]
 

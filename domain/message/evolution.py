@@ -29,6 +29,7 @@ from domain.message.events import (
     ReplyApproved,
     ReplySentBack,
     ReplySubmittedForApproval,
+    ScreenshotAttached,
     StaffPostRecorded,
 )
 from domain.message.state import AwaitedAction, MessageState, PendingReply
@@ -40,11 +41,11 @@ def _awaiting(action: AwaitedAction | None) -> dict[str, object]:
     if action is None:
         return {"pending_action": None, "pending_instruction": None,
                 "pending_instruction_key": None, "pending_instruction_params": {},
-                "pending_since": None, "escalated": False}
+                "pending_since": None, "escalated": False, "pending_screenshot": None}
     return {"pending_action": action.action, "pending_instruction": action.instruction,
             "pending_instruction_key": action.instruction_key,
             "pending_instruction_params": action.instruction_params,
-            "pending_since": action.since, "escalated": False}
+            "pending_since": action.since, "escalated": False, "pending_screenshot": None}
 
 
 def _enter(stage: Stage, at: datetime) -> dict[str, object]:
@@ -117,7 +118,8 @@ def _records_changes(state: MessageState, event: MessageEvent, changes: dict[str
                         "confidential": event.confidential}
         case MessageRedacted():
             changes |= _enter(Stage.REDACTED, event.at) | first | {"pending_reply": None}
-            changes |= {"redaction_category": event.category, "closed_at": event.at}
+            changes |= {"redaction_category": event.category, "closed_at": event.at,
+                        "removal_copy_kept": event.preserved_copy}
         case DisposalScheduled() if state.stage is Stage.ANSWERED:
             # the answered case's records fall due; it stays answered.
             changes |= {"disposal_decision": event.decision_id, "dispose_on": event.dispose_on,
@@ -159,6 +161,8 @@ def _chase_changes(state: MessageState, event: MessageEvent, changes: dict[str, 
                 action=event.action, instruction=event.instruction,
                 instruction_key=event.instruction_key,
                 instruction_params=event.instruction_params, since=event.at))
+        case ScreenshotAttached():
+            changes["pending_screenshot"] = event.sha256
         case ManualActionConfirmed():
             queued = state.queued_actions
             changes |= _awaiting(queued[0] if queued else None)

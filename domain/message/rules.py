@@ -82,6 +82,7 @@ from domain.message.guards import (
     screening_found_confidential,
 )
 from domain.message.plans import pending_steps
+from domain.message.screenshots import require_screenshot
 from domain.message.state import MessageState
 from domain.message.values import HeldForward, HeldHide, HeldRemoval, Stage
 from domain.redaction import RemovalCategory
@@ -493,6 +494,7 @@ def confirm_manual_action(state: MessageState, command: ConfirmManualAction,
     if state.authorities is None or actor not in state.authorities.admins:
         raise NotAuthorised(f"only the account's admins confirm what was done on the "
                             f"platform; {actor} is not one", key="manual.confirm_who")
+    require_screenshot(state)  # R-30, R-45 (issue 14)
     return [ManualActionConfirmed(at=now, actor=actor, action=state.pending_action,
                                   platform_object_id=command.platform_object_id)]
 

@@ -105,6 +105,11 @@ class MessageState(BaseModel):
     pending_instruction_key: str | None = None
     pending_instruction_params: dict[str, str] = {}
     pending_since: datetime | None = None
+    # the SHA-256 of the screenshot uploaded for the action by
+    # hand now awaited (a manual deletion waits for it, screenshot_needed).
+    pending_screenshot: str | None = None
+    # the last removal keeps a copy (False for advertising, R-32).
+    removal_copy_kept: bool = False
     # Issue 9: further actions by hand, awaited in turn once the one above is
     # confirmed (an answer posted by hand after an acknowledgement).
     queued_actions: list[AwaitedAction] = []
@@ -144,6 +149,10 @@ class MessageState(BaseModel):
     # before (workflow.patched "usability_end_of_day"): their timers keep the
     # clock time of the start; a run continued as new takes it then.
     end_of_day_deadlines: bool = True
+    # Issue 14: a manual deletion is confirmed only once its
+    # screenshot is uploaded. Not an event: False for runs begun before it
+    # (workflow.patched "uploads14_screenshot_before_delete").
+    screenshot_rule: bool = True
 
     @property
     def done(self) -> bool:

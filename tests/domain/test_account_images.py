@@ -12,6 +12,7 @@ import pytest
 
 from domain.account import (
     ConfirmPost,
+    ConsentUpload,
     PostHeld,
     PostImage,
     PostRecorded,
@@ -92,3 +93,27 @@ def test_r41_r44_a_held_post_keeps_its_consents_until_confirmed(active: Journey)
     assert isinstance(held, PostHeld) and held.images == (image,)
     [recorded] = active.do(ConfirmPost(actor=MANAGER, post_id="p-1"))
     assert isinstance(recorded, PostRecorded) and recorded.images == (image,)
+
+
+SIGNED = ConsentUpload(upload_id="5b1c0d4e-upload", sha256="c0" * 32,
+                       file_name="samtycke-vardnadshavare.pdf")
+
+
+def test_r41_the_signed_consent_uploaded_is_recorded_with_the_post(active: Journey) -> None:
+    """R-41 (issue 14): the guardian's signed consent as an upload, without
+    a reference: the post is recorded and names the upload and its digest."""
+    image = CHILD.model_copy(update={"guardian_consent_upload": SIGNED})
+    [recorded] = active.do(post(active, image))
+    assert isinstance(recorded, PostRecorded)
+    assert recorded.images[0].guardian_consent is None
+    assert recorded.images[0].guardian_consent_upload == SIGNED
+    # On the record as JSON, as the event store keeps it.
+    assert recorded.model_dump(mode="json")["images"][0]["guardian_consent_upload"][
+        "sha256"] == SIGNED.sha256
+
+
+def test_r41_neither_a_reference_nor_an_upload_is_still_refused(active: Journey) -> None:
+    """R-41: a child under 15 with an empty reference and no upload: refused with the reason."""
+    with pytest.raises(RuleViolation) as refused:
+        active.decide(post(active, CHILD.model_copy(update={"guardian_consent": ""})))
+    assert refused.value.key == "post.image_guardian_consent"

@@ -31,6 +31,7 @@ from domain.message import (
     AnswerRule,
     ApplyCrisis,
     ApproveReply,
+    AttachScreenshot,
     CloseCase,
     Command,
     ConfirmManualAction,
@@ -446,6 +447,7 @@ def every_command() -> list[Command]:
         redact(),
         dispose(),
         ConfirmManualAction(actor=ADMIN),
+        AttachScreenshot(actor=ADMIN, upload_id="u-1", sha256="0" * 64, file_name="a.png"),
         ApproveReply(actor=KRISLEDNING),
         SendBackReply(actor=KRISLEDNING, comment="Hänvisa till kommunens webbplats"),
         Watch(actor=ADMIN, reason="Bara bevakas"),
@@ -1157,6 +1159,14 @@ def tour() -> list[Case]:
     by_hand.do(RequestManualAction(actor=SYSTEM, action="reply",
                                    instruction="Publicera svaret i appen och bekräfta"))
     by_hand.do(ConfirmManualAction(actor=ADMIN, platform_object_id="tt-1"))
+    # R-30, R-45 (issue 14): a deletion by hand, its screenshot uploaded first.
+    removed = case_at(Stage.OPEN)
+    removed.do(redact())
+    removed.do(RequestManualAction(actor=SYSTEM, action="delete",
+                                   instruction="Ta en skärmbild och ta bort kommentaren"))
+    removed.do(AttachScreenshot(actor=ADMIN, upload_id="u-1", sha256="a" * 64,
+                                file_name="kommentar.png"))
+    removed.do(ConfirmManualAction(actor=ADMIN))
     crisis = case_at(Stage.OPEN)  # a crisis reaches the case, then ends
     crisis.do(ApplyCrisis(actor=SYSTEM, crisis=CrisisMode(
         crisis_id="umea-1", municipality_id="umea", declared_at=AFTER_EASTER,
@@ -1175,7 +1185,8 @@ def tour() -> list[Case]:
     approval.do(SendBackReply(actor=KRISLEDNING, comment="Hänvisa till webbplatsen"))
     approval.do(respond(text="Se umea.se/kris."))
     approval.do(ApproveReply(actor=KRISLEDNING, reply_id="fb-1"))
-    return [long, confidential, by_hand, case_at(Stage.DISPOSED), case_at(Stage.STAFF_POST),
+    return [long, confidential, by_hand, removed, case_at(Stage.DISPOSED),
+            case_at(Stage.STAFF_POST),
             crisis, approval, case_at(Stage.WATCHED), case_at(Stage.CLOSED)]
 
 

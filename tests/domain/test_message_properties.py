@@ -34,6 +34,7 @@ from domain.message import (
     Acknowledge,
     ApplyCrisis,
     ApproveReply,
+    AttachScreenshot,
     Command,
     ConfirmManualAction,
     Dispose,
@@ -58,6 +59,7 @@ from domain.message import (
     decide,
     evolve,
     for_the_record,
+    screenshot_needed,
 )
 from domain.records import StoredEvent
 from domain.redaction import RemovalCategory
@@ -211,7 +213,11 @@ class Run:
             if s.done:
                 return
             admin = sorted(s.authorities.admins)[0] if s.authorities else ADMINS[0]
-            if s.pending_action is not None:
+            if s.pending_action is not None and screenshot_needed(s):
+                # R-30, R-45 (issue 14): the screenshot first, then "Klar".
+                assert self.attempt(lambda a=admin: AttachScreenshot(
+                    actor=a, upload_id="u-1", sha256="5" * 64, file_name="kommentar.png"))
+            elif s.pending_action is not None:
                 assert self.attempt(lambda a=admin: ConfirmManualAction(actor=a))
             elif s.stage is Stage.AWAITING_APPROVAL:
                 assert s.pending_reply is not None

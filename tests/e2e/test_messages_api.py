@@ -361,8 +361,9 @@ async def test_r28_r31_registered_messages_are_found_in_the_diarium(stack: Stack
 
 
 async def test_r29_r30_r32_r33_r35_removed_and_disposed_over_the_api(stack: Stack) -> None:
-    """R-32: advertising is removed without a copy; R-30: other removals keep
-    one; R-29: the category and its law are on the record. R-33: disposal
+    """R-32: advertising is removed without a copy; R-30, R-45: other removals
+    keep one (by hand: a screenshot first); R-29: the category and its law
+    are on the record. R-33: disposal
     only under a decision of the plan; R-35: kept until its date."""
     account_id = await active_account(stack)
     spam = await received(stack, account_id,
@@ -403,6 +404,15 @@ async def test_r29_r30_r32_r33_r35_removed_and_disposed_over_the_api(stack: Stac
     assert (await case(stack, trivial))["content"]["text"] == "Haha, vilken fin bild!"
     waiting = {c["case_id"]: c["pending_action"] for c in await inbox(stack, account_id)}
     assert waiting == {spam: "delete", rude: "delete"}
+    # R-30, R-45 (issue 14): the removal that keeps a copy is confirmed once
+    # the screenshot its instruction asks for is uploaded; advertising (R-32,
+    # not kept where the municipality says so) asks for none.
+    r = await decide(stack, rude, "confirm", ADMIN, {})
+    assert r.status_code == 422 and r.json()["detail"]["key"] == "manual.screenshot_needed"
+    r = await stack.http.post(f"/api/messages/{rude}/screenshot-uploads", headers=as_(ADMIN),
+                              files={"file": ("rude.png", b"\x89PNG\r\n\x1a\n" + b"0" * 32,
+                                              "image/png")})
+    assert r.status_code == 201, r.text
     for removed in (spam, rude):
         assert (await decide(stack, removed, "confirm", ADMIN, {})).status_code == 200
     assert await inbox(stack, account_id) == []
@@ -414,7 +424,7 @@ async def test_r29_r30_r32_r33_r35_removed_and_disposed_over_the_api(stack: Stac
     assert [(e["case_id"], e["event_type"], e["category"]) for e in r.json()] == [
         (spam, "MessageRedacted", "advertising"),
         (rude, "MessageRedacted", "defamation_or_insult"),
-        (trivial, "DisposalScheduled", None),
+        (trivial, "DisposalScheduled", None), (rude, "ScreenshotAttached", None),
         (spam, "ManualActionConfirmed", None), (rude, "ManualActionConfirmed", None)]
     assert all(e["law"] for e in r.json()[:2])
 

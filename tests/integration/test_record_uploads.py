@@ -1,0 +1,82 @@
+"""Files kept with the record (issue 14, migration 0024): a deletion's
+screenshot (R-30, R-45) sealed under its case's data key and gone with the
+case's disposal (R-33, R-35); a guardian's signed consent (R-41) sealed
+under a key of its own; a bad file refused before anything is stored."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import UTC, datetime
+
+import asyncpg
+import pytest
+
+from activities.messages import DisposeContentInput, MessageActivities
+from adapters.connectors.registry import Connectors
+from codec import DataKeys, KeyRing, new_key_spec, parse_keys
+from store import record_uploads
+from store.payload_keys import PayloadKeyTable
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"comment by Karin Svensson" * 8
+PDF = b"%PDF-1.4\nguardian: Lena Ek, child: Sara Ek\n%%EOF\n"
+CASE = "message:tiktok:7301122334455"
+ACCOUNT = "0b6b7c1e-6a52-4a8a-9d39-2d0d5e0b3f11"
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+
+def _keys(pool: asyncpg.Pool) -> DataKeys:
+    spec = f"{new_key_spec('exempelby/e1')},{new_key_spec('k1')}"
+    return DataKeys(KeyRing(parse_keys(spec)), PayloadKeyTable(pool))
+
+
+async def _store(pool: asyncpg.Pool, keys: DataKeys | None, purpose: record_uploads.Purpose,
+                 content: bytes, case_id: str | None = CASE) -> record_uploads.StoredUpload:
+    return await record_uploads.store(
+        pool, keys, purpose=purpose, municipality_id="exempelby", account_id=ACCOUNT,
+        case_id=case_id, file_name="fil", content=content, uploaded_by="elin.strand",
+        uploaded_at=NOW)
+
+
+async def test_r30_r35_a_deletions_screenshot_is_sealed_and_goes_with_the_case(
+        pool: asyncpg.Pool) -> None:
+    keys = _keys(pool)
+    stored = await _store(pool, keys, "removal_screenshot", PNG)
+    raw = await pool.fetchval("SELECT sealed::text FROM record_uploads WHERE upload_id = $1",
+                              stored.upload_id)
+    assert base64.b64encode(PNG).decode()[:40] not in raw and "Karin" not in raw
+    assert json.loads(raw)["scope"] == CASE  # under the case's data key
+    assert await record_uploads.content(pool, keys, stored.upload_id) == PNG
+    assert await record_uploads.content(pool, None, stored.upload_id) is None  # no keys
+
+    await MessageActivities(pool, Connectors(), keys).dispose_content(
+        DisposeContentInput(case_id=CASE))
+    assert await record_uploads.row(pool, stored.upload_id) is None
+    assert await record_uploads.of_cases(pool, [CASE]) == []
+
+
+async def test_r41_a_guardians_consent_is_sealed_under_a_key_of_its_own(
+        pool: asyncpg.Pool) -> None:
+    keys = _keys(pool)
+    stored = await _store(pool, keys, "guardian_consent", PDF, case_id=None)
+    raw = json.loads(await pool.fetchval(
+        "SELECT sealed::text FROM record_uploads WHERE upload_id = $1", stored.upload_id))
+    assert raw["scope"] == f"consent:{stored.upload_id}"
+    assert await record_uploads.content(pool, keys, stored.upload_id) == PDF
+    row = await record_uploads.row(pool, stored.upload_id)
+    assert row is not None and row["mime_type"] == "application/pdf"
+
+
+@pytest.mark.parametrize(("purpose", "content", "reason"), [
+    ("removal_screenshot", b"", "empty"),
+    ("removal_screenshot", PDF, "kind"),  # a screenshot is an image
+    ("guardian_consent", b"GIF89a", "kind"),
+    ("guardian_consent", b"%PDF-" + b"0" * (10 * 1024 * 1024), "too_big"),
+])
+async def test_r30_r41_a_bad_file_is_refused_and_nothing_is_kept(
+        pool: asyncpg.Pool, purpose: record_uploads.Purpose, content: bytes,
+        reason: str) -> None:
+    with pytest.raises(record_uploads.BadUpload) as refused:
+        await _store(pool, None, purpose, content)
+    assert refused.value.reason == reason
+    assert await pool.fetchval("SELECT count(*) FROM record_uploads") == 0

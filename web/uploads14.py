@@ -1,0 +1,193 @@
+"""Files kept with the record (issue 14, C8): the helpers of the pages
+(web/upload_pages.py has their routes) and the JSON API's route
+
+POST /api/messages/{case_id}/screenshot-uploads   R-30, R-45: the screenshot a
+                                                  deletion by hand asks for
+                                                  (multipart, field `file`)
+
+`attach_screenshot` keeps a case's screenshot and records it
+(ScreenshotAttached), for the page and the API alike; the post form's
+guardian's consent (R-41) is kept before the post is recorded and forgotten
+again when it is not (`consent_of_form`, `forget_unless_recorded`). The
+files and their checks: store/record_uploads.py. A bad file is refused
+before anything is stored."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, File, HTTPException, UploadFile
+from fastapi.responses import Response
+from starlette.datastructures import FormData
+from starlette.datastructures import UploadFile as StarletteUpload
+
+from domain import message as msg
+from domain import readers
+from domain.text import clean_text
+from readviews import accounts as account_views
+from readviews import messages as mq
+from store import record_uploads
+from web.deps import AppContext, Ctx, send_update
+from web.identity import ApiActor, Viewer, known_actor
+from web.messages_api import may_read_case
+from web.page_texts import Refused
+from workflows.message import InboundMessageWorkflow as W
+
+# The post form's field for the guardian's signed consent (web/templates/_post_images.html).
+CONSENT_FIELD = "image_guardian_consent_file"
+
+
+def upload_error(t: Any, error: record_uploads.BadUpload, purpose: record_uploads.Purpose
+                 ) -> str:
+    """A refused file in the reader's language: what was wrong and what to do."""
+    return t(f"upload14.err.{error.reason}.{purpose}",
+             mb=str(record_uploads.MAX_BYTES[purpose] // record_uploads.MiB))
+
+
+def file_name(upload: StarletteUpload, default: str) -> str:
+    # A multipart form's text is not looked into at the door (web/boundary.py):
+    # normalised here, as web.snapshots_api.store_screenshot does.
+    return clean_text(upload.filename or default)[:200] or default
+
+
+async def read_file(upload: StarletteUpload, purpose: record_uploads.Purpose) -> bytes:
+    # One byte more than allowed is enough to know it is too big.
+    return await upload.read(record_uploads.MAX_BYTES[purpose] + 1)
+
+
+async def require_consent_reader(ctx: AppContext, record: account_views.AccountRecord,
+                                 viewer: Viewer) -> None:
+    roles = await ctx.directory.roles_of(record.row["municipality_id"], viewer.person_id)
+    if not readers.may_read_consent(record.state, viewer.person_id, roles):
+        raise Refused(403, "consent_readers", "a guardian's consent is read by the account's "
+                      "admins, the unit's manager and deputy, the communications unit and the "
+                      "registrars (R-41)")
+
+
+async def may_read_consents(ctx: AppContext, record: account_views.AccountRecord,
+                            viewer: Viewer) -> bool:
+    roles = await ctx.directory.roles_of(record.row["municipality_id"], viewer.person_id)
+    return readers.may_read_consent(record.state, viewer.person_id, roles)
+
+
+async def upload_row(ctx: AppContext, upload_id: str) -> dict[str, Any] | None:
+    try:
+        return await record_uploads.row(ctx.pool, str(_uuid(upload_id)))
+    except ValueError:
+        return None
+
+
+def _uuid(value: str) -> str:
+    return str(uuid.UUID(value))
+
+
+async def download(ctx: AppContext, row: dict[str, Any]) -> Response:
+    content = await record_uploads.content(ctx.pool, ctx.data_keys, row["upload_id"])
+    if content is None:  # disposed of: its key destroyed
+        raise Refused(410, "upload_disposed", "the file was disposed of")
+    name = quote(row["file_name"])
+    return Response(content, media_type=row["mime_type"], headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{name}",
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"})
+
+
+# --------------------------------------------------------------------------- a case's screenshot
+
+
+def require_screenshot_uploader(case: dict[str, Any], who: str) -> None:
+    """403 for anyone but the account's admins, or when no screenshot is asked for."""
+    if not msg.may_attach_screenshot(mq.case_state_of(case), who):
+        raise Refused(403, "screenshot_uploaders", "only the account's admins upload the "
+                      "screenshot of a comment they delete by hand, while it is asked for")
+
+
+async def attach_screenshot(ctx: AppContext, case: dict[str, Any], who: str,
+                            upload: StarletteUpload) -> dict[str, Any]:
+    """R-30, R-45: keep the screenshot and record it on the case (update
+    attach_screenshot). BadUpload (nothing kept) for a bad file; 403 before
+    anything is kept for someone who may not; the case's refusal as
+    web.deps.send_update raises it, the file deleted again."""
+    require_screenshot_uploader(case, who)
+    stored = await record_uploads.store(
+        ctx.pool, ctx.data_keys, purpose="removal_screenshot",
+        municipality_id=case["municipality_id"], account_id=str(case["account_id"]),
+        case_id=case["case_id"], file_name=file_name(upload, "skarmbild"),
+        content=await read_file(upload, "removal_screenshot"), uploaded_by=who,
+        uploaded_at=datetime.now(UTC))
+    command = msg.AttachScreenshot(actor=who, upload_id=stored.upload_id, sha256=stored.sha256,
+                                   file_name=stored.file_name)
+    try:
+        result = await send_update(ctx.client.get_workflow_handle(case["case_id"]),
+                                   W.attach_screenshot, command)
+    except BaseException:
+        await record_uploads.forget(ctx.pool, stored.upload_id)
+        raise
+    return {"upload_id": stored.upload_id, "sha256": stored.sha256,
+            "file_name": stored.file_name, "mime_type": stored.mime_type, "size": stored.size,
+            "state": result.state.model_dump(mode="json")}
+
+
+def uploads14_api_router() -> APIRouter:
+    """POST /api/messages/{case_id}/screenshot-uploads: the JSON API's way to
+    the same (multipart, field `file`; X-Kanalvakt-Actor or a session)."""
+    router = APIRouter(tags=["messages"])
+
+    @router.post("/api/messages/{case_id}/screenshot-uploads", status_code=201)
+    async def screenshot_upload(case_id: str, ctx: Ctx, actor: ApiActor,
+                                file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        """R-30, R-45: the screenshot a deletion by hand asks for (PNG, JPEG,
+        WebP, at most 10 MB): 413/415/422 with nothing kept for a bad file,
+        403 for anyone but the account's admins, 409 when none is asked for."""
+        case = await mq.case(ctx.pool, case_id, ctx.data_keys)
+        if case is None:
+            raise Refused(404, "no_message", "no such message")
+        who = await known_actor(ctx, case["municipality_id"], actor)
+        await may_read_case(ctx, case, who)
+        try:
+            return await attach_screenshot(ctx, case, who, file)
+        except record_uploads.BadUpload as bad:
+            raise HTTPException(bad.status, detail={"code": "BadUpload", "reason": bad.reason,
+                                                    "message": str(bad)}) from None
+
+    return router
+
+
+# --------------------------------------------------------------------------- the post form
+
+
+async def consent_of_form(ctx: AppContext, row: dict[str, Any], form: FormData,
+                          who: str) -> dict[str, str] | None:
+    """R-41: the guardian's signed consent the post form carries, kept (as
+    `guardian_consent_upload` of the post's image), or None without one;
+    BadUpload (nothing kept) for a bad file."""
+    upload = form.get(CONSENT_FIELD)
+    if not isinstance(upload, StarletteUpload) or not upload.filename:
+        return None
+    stored = await record_uploads.store(
+        ctx.pool, ctx.data_keys, purpose="guardian_consent",
+        municipality_id=row["municipality_id"], account_id=str(row["account_id"]),
+        case_id=None, file_name=file_name(upload, "samtycke"),
+        content=await read_file(upload, "guardian_consent"), uploaded_by=who,
+        uploaded_at=datetime.now(UTC))
+    return {"upload_id": stored.upload_id, "sha256": stored.sha256,
+            "file_name": stored.file_name}
+
+
+async def forget_unless_recorded(ctx: AppContext, consent: dict[str, str] | None,
+                                 response: Response | None) -> None:
+    """A consent kept for a post that was not recorded (refused, or an
+    error) is not kept: the person chooses the file again."""
+    if consent is not None and (response is None or response.status_code >= 400):
+        await record_uploads.forget(ctx.pool, consent["upload_id"])
+
+
+async def consents_of(ctx: AppContext, account_id: str) -> list[dict[str, Any]]:
+    """R-41: the account's recorded consents (without their bytes), newest first."""
+    rows = await ctx.pool.fetch(
+        "SELECT upload_id::text, file_name, mime_type, size, sha256, uploaded_by, uploaded_at "
+        "FROM record_uploads WHERE account_id = $1::uuid AND purpose = 'guardian_consent' "
+        "ORDER BY uploaded_at DESC", account_id)
+    return [dict(r) for r in rows]
