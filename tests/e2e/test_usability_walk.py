@@ -272,6 +272,13 @@ async def test_usability_walk_daily_work(chromium: Browser, stack: Stack, upload
     w = await _walk(chromium, stack, REQUESTER, "admin-daily", "check in on the account", "/")
     assert w.page.url.endswith("/tasks"), w.page.url  # before: the welcome page
     await w.shot("start")
+    # On a phone each task's "by when" is on screen, not scrolled away to
+    # the right of its table (before: the deadline column was cut off).
+    await w.page.set_viewport_size({"width": 390, "height": 844})
+    due = w.page.locator("#snapshot-tasks + .table-scroll tbody td:last-child").first
+    box = await due.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, box
+    assert (await due.evaluate("e => getComputedStyle(e, '::before').content")) != "none"
     await narrow(w, "tasks")
     await w.click(w.page.get_by_role("link", name="Kulturhuset Ängen (Facebook)"))
     await w.shot("account")
