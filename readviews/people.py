@@ -10,8 +10,10 @@ from typing import Any
 
 import asyncpg
 
+from codec import DataKeys
 from readviews.accounts import AccountRecord, account_record_of
 from readviews.rows import plain_row
+from store.message_contents import with_contents
 
 
 async def people_matching(pool: asyncpg.Pool, who: str, *,
@@ -65,11 +67,13 @@ async def live_accounts(pool: asyncpg.Pool, municipality_id: str) -> list[Accoun
     return [account_record_of(plain_row(r)) for r in rows]
 
 
-async def message_tasks(pool: asyncpg.Pool, municipality_id: str, person_id: str
-                        ) -> list[dict[str, Any]]:
+async def message_tasks(pool: asyncpg.Pool, municipality_id: str, person_id: str, *,
+                        data_keys: DataKeys | None = None) -> list[dict[str, Any]]:
     """Message cases waiting for the person: questions forwarded to them as
     case officer; open cases, manual platform actions and disposals due on
-    accounts they administer. `why` says which."""
+    accounts they administer. `why` says which. Each with its `text` and
+    `author_name` (as the inbox shows them to the same people; null where
+    none can be read), so a task names the message, not its internal id."""
     rows = await pool.fetch(
         """SELECT mc.case_id, mc.account_id, a.account_name, mc.platform, mc.kind, mc.stage,
                   mc.received_at, mc.next_deadline, mc.escalated, mc.officer,
@@ -77,9 +81,11 @@ async def message_tasks(pool: asyncpg.Pool, municipality_id: str, person_id: str
                   CASE WHEN mc.officer = $2 AND mc.stage = 'forwarded' THEN 'forwarded'
                        WHEN mc.stage = 'disposal_pending' THEN 'disposal'
                        WHEN mc.state->>'pending_action' IS NOT NULL THEN 'manual_action'
-                       ELSE 'open' END AS why
+                       ELSE 'open' END AS why,
+                  c.content
            FROM message_cases mc
            JOIN accounts a ON a.account_id = mc.account_id
+           LEFT JOIN message_contents c ON c.case_id = mc.case_id
            WHERE mc.municipality_id = $1
              AND ((mc.officer = $2 AND mc.stage = 'forwarded')
                   OR ((a.state->'admins') ? $2
@@ -89,7 +95,7 @@ async def message_tasks(pool: asyncpg.Pool, municipality_id: str, person_id: str
            ORDER BY mc.next_deadline ASC NULLS LAST, mc.received_at
            LIMIT 200""",
         municipality_id, person_id, list(OPEN_MESSAGE_STAGES))
-    return [plain_row(r) for r in rows]
+    return await with_contents(data_keys, (plain_row(r) for r in rows))
 
 
 async def person_names(pool: asyncpg.Pool, municipality_id: str) -> dict[str, str]:

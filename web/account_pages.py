@@ -327,7 +327,7 @@ def _task_routes(router: APIRouter) -> None:
             elif _related(state, viewer):
                 related.append(entry)
         messages = await people_views.message_tasks(ctx.pool, viewer.municipality_id,
-                                                   viewer.person_id)
+                                                   viewer.person_id, data_keys=ctx.data_keys)
         for m in messages:
             m["overdue"] = bool(m["next_deadline"]) and \
                 datetime.fromisoformat(m["next_deadline"]) < now

@@ -259,8 +259,11 @@ def _frame_routes(router: APIRouter, cfg: app_settings.Settings) -> None:
     """The home page and the sign-in page."""
     @router.get("/")
     async def home(request: Request, viewer: MaybeSigned) -> Response:
-        if viewer is not None and any(r.path == "/tasks" for r in request.app.routes
-                                      if hasattr(r, "path")):
+        # Signed in, a person starts on what is wanted from them: "Mina
+        # uppgifter" (the account pages are always installed; FastAPI 0.165
+        # keeps included routers as one entry of app.routes, so looking for
+        # a "/tasks" path there never found it and this page was shown).
+        if viewer is not None:
             return RedirectResponse("/tasks", status_code=303)
         return await render(request, "home.html")
 

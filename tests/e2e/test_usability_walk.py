@@ -25,10 +25,11 @@ from playwright.async_api import Browser, Locator, Page
 
 from tests.e2e.browser import ARTIFACTS, expect_accessible, person_page, submit, url
 from tests.e2e.conftest import Stack, active_account
-from tests.e2e.snapshot_waits import record_only
+from tests.e2e.snapshot_waits import record_only, waiting_snapshot
 from tests.e2e.test_account_pages import _fill_request
-from tests.e2e.test_messages_api import as_, case
+from tests.e2e.test_messages_api import as_, case, received
 from tests.support import COMMS, MANAGER, REGISTRARS, REQUESTER, assessment, eventually
+from tests.workflows.test_snapshot_workflow import _tiny_png
 
 OUT = ARTIFACTS / "usability"
 CRISIS = "eva.marklund"
@@ -225,3 +226,163 @@ async def test_usability_walk_per_role(chromium: Browser, stack: Stack, uploads:
     assert [r["role"] for r in results] == [
         "requester", "manager", "communications", "admin", "case-officer", "registrar",
         "crisis-management"]
+
+
+async def narrow(w: Walk, name: str) -> None:
+    """The same step on a phone-wide window (390 px): a screenshot, and the
+    page no wider than the window (issue 14: layout on a narrow window)."""
+    await w.page.set_viewport_size({"width": 390, "height": 844})
+    OUT.mkdir(parents=True, exist_ok=True)
+    await w.page.screenshot(path=str(OUT / f"{w.role}-390-{name}.png"), full_page=True)
+    scroll, client = await w.page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert scroll <= client, f"{w.role} {name}: the page is {scroll} px on a {client} px window"
+    await w.page.set_viewport_size({"width": 1280, "height": 900})
+
+
+async def _before(page: Page, first: str, second: str) -> bool:
+    """Whether `first` comes before `second` in the page (document order)."""
+    return bool(await page.evaluate(
+        "([a, b]) => !!(document.querySelector(a).compareDocumentPosition("
+        "document.querySelector(b)) & Node.DOCUMENT_POSITION_FOLLOWING)", [first, second]))
+
+
+async def test_usability_walk_daily_work(chromium: Browser, stack: Stack, uploads: Path) -> None:
+    """Issue 14, the everyday work after activation, walked as people do it
+    from the start page: the admin's check-in (R-15), an answer from
+    "Mina uppgifter" (R-22), the activation snapshot's screenshots (R-37,
+    R-38), a new admin who confirms their own 2FA and an admin removed
+    (R-12, R-13), and crisis management declaring a crisis (R-39). Each
+    fix of this round is asserted on the way: / opens "Mina uppgifter"; a
+    message task names the author and quotes the text, not the case id;
+    the active account's page leads with the checks, not with the rare
+    forms; removing an admin or declaring a crisis names the consequence
+    before it is sent; the pages fit a 390 px window."""
+    results: list[dict[str, Any]] = []
+    account_id = await active_account(stack)
+    insta = await active_account(stack, platform="instagram", platform_account_id=None,
+                                 name="Ungdomens hus")
+    sid = await waiting_snapshot(stack, insta, "major_change")
+    assert sid is not None
+    await record_only(stack, account_id, "major_change")
+    case_id = await received(stack, account_id, "Hur bokar man stora salen för en konsert?",
+                             author_name="Karin Ek")
+
+    # Admin: the twice-daily check-in (R-15), from the start page.
+    w = await _walk(chromium, stack, REQUESTER, "admin-daily", "check in on the account", "/")
+    assert w.page.url.endswith("/tasks"), w.page.url  # before: the welcome page
+    await w.shot("start")
+    # On a phone each task's "by when" is on screen, not scrolled away to
+    # the right of its table (before: the deadline column was cut off).
+    await w.page.set_viewport_size({"width": 390, "height": 844})
+    due = w.page.locator("#snapshot-tasks + .table-scroll tbody td:last-child").first
+    box = await due.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390, box
+    assert (await due.evaluate("e => getComputedStyle(e, '::before').content")) != "none"
+    await narrow(w, "tasks")
+    await w.click(w.page.get_by_role("link", name="Kulturhuset Ängen (Facebook)"))
+    await w.shot("account")
+    await narrow(w, "account")
+    # The checks lead; the rare forms (profile change, closure) come after them.
+    assert await _before(w.page, "#monitoring", "#rare-actions")
+    assert await w.page.locator("#actions-title").is_hidden()
+    assert "(R-15)" not in await w.page.locator("#check-in-hint").inner_text()
+    await w.send(w.page.get_by_role("button", name=re.compile("Registrera kontroll")))
+    await w.page.wait_for_url(re.compile(r"done=check_in"))
+    await w.shot("checked-in")
+    await expect_accessible(w.page, "walk-admin-check-in")
+    results.append(w.done())
+
+    # Admin: answer a citizen's question from "Mina uppgifter" (R-22).
+    w = await _walk(chromium, stack, REQUESTER, "admin-answer", "answer a message", "/tasks")
+    row = w.page.locator("#message-tasks + .table-scroll tr").filter(
+        has=w.page.locator(f"a[href='/messages/{case_id}']"))
+    text = await row.inner_text()
+    assert "Karin Ek" in text and "Hur bokar man stora salen" in text, text
+    assert case_id not in text, text  # before: "(kommentar, message:facebook:manual-…)"
+    await w.shot("tasks")
+    await w.click(row.get_by_role("link", name="Besvara"))
+    await w.shot("case")
+    await narrow(w, "case")
+    await w.fill(w.page.get_by_label("Svarstext"),
+                 "Hej Karin! Stora salen bokar du på exempelby.se/lokaler.")
+    await w.send(w.page.get_by_role("button", name="Publicera svaret"))
+    assert await w.page.locator(".error-summary").count() == 0
+    await w.shot("answered")
+    await expect_accessible(w.page, "walk-admin-answer")
+    results.append(w.done())
+
+    # Admin: the activation snapshot's screenshots (R-37, R-38), from the task.
+    w = await _walk(chromium, stack, REQUESTER, "admin-snapshot", "upload screenshots",
+                    "/tasks")
+    await w.click(w.page.locator(f"a[href^='/accounts/{insta}']").filter(
+        has_text="Ladda upp skärmbilder").first)
+    await w.shot("account")
+    await w.page.get_by_label(re.compile(r"^Skärmbild \(")).set_input_files(files=[{
+        "name": "profil.png", "mimeType": "image/png", "buffer": _tiny_png()}])
+    w.clicks += 1
+    await w.send(w.page.get_by_role("button", name="Ladda upp"))
+    await w.page.wait_for_url(re.compile(r"done=upload"))
+    await w.send(w.page.get_by_role("button", name="Klar: skärmbilderna är uppladdade"))
+    await w.page.wait_for_url(re.compile(r"done=snapwait"))
+    await w.shot("done")
+    await expect_accessible(w.page, "walk-admin-snapshot")
+    results.append(w.done())
+
+    # Manager: a new admin (R-13), who then confirms their own 2FA (R-12).
+    w = await _walk(chromium, stack, MANAGER, "manager-admins", "add an admin",
+                    f"/accounts/{account_id}")
+    await w.shot("account")
+    adding = w.page.locator("form[action$='/act/add_admin']")
+    await w.fill(adding.get_by_label(re.compile(r"^Person")), "per.nystrom")
+    await w.send(adding.get_by_role("button"))
+    await w.page.wait_for_url(re.compile(r"done=add_admin"))
+    await w.shot("added")
+    results.append(w.done())
+    w = await _walk(chromium, stack, "per.nystrom", "new-admin", "confirm one's own 2FA", "/")
+    await w.shot("tasks")
+    await w.click(w.page.get_by_role("link", name="Bekräfta din tvåfaktorsinloggning"))
+    await w.shot("account")
+    await w.send(w.page.get_by_role("button", name="Bekräfta 2FA för Per Nyström"))
+    await w.page.wait_for_url(re.compile(r"done=two_factor"))
+    await w.shot("confirmed")
+    await expect_accessible(w.page, "walk-new-admin")
+    results.append(w.done())
+
+    # Manager: an admin removed, only after the consequence is named.
+    w = await _walk(chromium, stack, MANAGER, "manager-remove", "remove an admin",
+                    f"/accounts/{account_id}")
+    removal = w.page.locator("details.confirm").filter(has_text="Ta bort Johan Berg")
+    confirm = removal.get_by_role("button", name="Ja, ta bort Johan Berg som administratör")
+    assert not await confirm.is_visible()  # before: one click removed him
+    await w.click(removal.locator("summary"))
+    consequence = await removal.inner_text()
+    assert "inte längre administratör" in consequence and "minst två" in consequence
+    await w.shot("confirm")
+    await w.fill(removal.get_by_label(re.compile("^Skäl")), "Byter tjänst")
+    await w.send(confirm)
+    await w.page.wait_for_url(re.compile(r"done=remove_admin"))
+    await w.shot("removed")
+    admins = await stack.http.get(f"/api/accounts/{account_id}", headers=as_(MANAGER))
+    assert "johan.berg" not in admins.json()["state"]["admins"]
+    results.append(w.done())
+
+    # Crisis management: declare a crisis for one unit (R-39), told first what follows.
+    w = await _walk(chromium, stack, CRISIS, "crisis-declare", "declare a crisis", "/")
+    await w.click(w.page.locator("nav.main-nav").get_by_role("link", name="Krisläge"))
+    consequence = await w.page.locator("#declare-consequence").inner_text()
+    assert "krisreglerna" in consequence and "offentliga registret" in consequence
+    await w.shot("crisis")
+    await narrow(w, "crisis")
+    await w.fill(w.page.locator("#f-declare-reason"), "Vattenläcka i Kulturhuset")
+    await w.check(w.page.get_by_label("Kultur- och fritidsförvaltningen"))
+    await w.send(w.page.get_by_role("button", name="Gå över till krisläge"))
+    await w.page.wait_for_url(re.compile(r"/crisis"))
+    assert await w.page.locator(".crisis-banner").count() == 1
+    await w.shot("declared")
+    await expect_accessible(w.page, "walk-crisis-declare")
+    results.append(w.done())
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "walk-daily.json").write_text(json.dumps(results, indent=2, ensure_ascii=False),
+                                         "utf-8")

@@ -16,6 +16,7 @@
 //    flight. A polite live note (texts in data-new-one / data-new-many,
 //    rendered by the server in the reader's language) says how many new
 //    messages appeared.
+// 3. A table box that scrolls sideways is reachable by keyboard (below).
 (function () {
   "use strict";
 
@@ -212,7 +213,28 @@
     }
   };
 
+  // 3. Wide tables on a narrow window: a .table-scroll box that scrolls
+  //    sideways is a tab stop, so the keyboard can scroll it (WCAG 2.1.1;
+  //    axe's scrollable-region-focusable); one that fits is not. Again on
+  //    resize and whenever <main> or the inbox is swapped.
+  function reachScrollers() {
+    var boxes = document.querySelectorAll(".table-scroll");
+    for (var i = 0; i < boxes.length; i++) {
+      var box = boxes[i];
+      if (box.scrollWidth > box.clientWidth + 1) {
+        if (!box.hasAttribute("tabindex")) { box.setAttribute("tabindex", "0"); }
+      } else if (box.getAttribute("tabindex") === "0") {
+        box.removeAttribute("tabindex");
+      }
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    reachScrollers();
+    window.addEventListener("resize", reachScrollers);
+    if (window.MutationObserver) {
+      new MutationObserver(reachScrollers).observe(document.body, { childList: true, subtree: true });
+    }
     focusSummary();  // a screen reader hears a form's errors first
     if (window.history && history.replaceState && !history.state) {
       history.replaceState({ kv: true }, "", window.location.href);
