@@ -55,6 +55,8 @@ NOT_PAGES = {
     "/redoc": "FastAPI's ReDoc for the JSON API, not an intranet page",
     "/records/register.json": "download (R-36 export)",
     "/records/register.csv": "download (R-36 export)",
+    "/messages/{case_id}/uploads/{upload_id}": "download (a case's screenshot, R-30/R-45)",
+    "/accounts/{account_id}/consents/{upload_id}": "download (a guardian's consent, R-41)",
     # Redirects only: to the identity provider and back (tests/e2e/test_oidc*.py);
     # with the development sign-in there is no provider to go to.
     "/auth/oidc/start": "redirect to the OpenID provider",
@@ -165,6 +167,8 @@ def plans(d: Data) -> list[Visit]:
         Visit("/signed-out", "/signed-out", None, "signed out"),
         Visit("/lang/{code}", "/lang/nb", None, "language switch (lands on a page)"),
         Visit("/register", "/register", None, "public register"),
+        Visit("/register/{account_id}", f"/register/{d.active}", None,
+              "public register entry's history"),
         Visit("/accounts/new", "/accounts/new", REQUESTER, "request form"),
         Visit("/tasks", "/tasks", REQUESTER, "tasks, requester"),
         Visit("/tasks", "/tasks", MANAGER, "tasks, manager"),
