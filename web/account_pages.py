@@ -1154,6 +1154,8 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
                                 if c.checked_at.astimezone(zone).date() == status.today)
         out["mon_allowed"] = acc.available_monitoring_actions(
             live, me, now, in_unit=await works_in_unit(ctx, live, me))
+        # R-20: the manager records criticism for the record, not "to the manager".
+        out["watch_by_manager"] = live.authorities.is_manager(me)
     # R-41 (issue 14): the guardians' signed consents, for those who may read them.
     out["consents"] = (await consents_of(ctx, live.account_id) if out["mon"] is not None
                        and await may_read_consents(ctx, account_views.AccountRecord(row, live),

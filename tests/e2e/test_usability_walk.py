@@ -333,6 +333,11 @@ async def test_usability_walk_daily_work(chromium: Browser, stack: Stack, upload
     w = await _walk(chromium, stack, MANAGER, "manager-admins", "add an admin",
                     f"/accounts/{account_id}")
     await w.shot("account")
+    # the manager notes criticism for the record; the page does not
+    # offer them a report "to the manager", i.e. to themselves.
+    assert await w.page.get_by_role("heading", name="Rapportera till chefen").count() == 0
+    assert await w.page.get_by_role(
+        "heading", name="Anteckna kritik eller fel som du känner till").count() == 1
     adding = w.page.locator("form[action$='/act/add_admin']")
     await w.fill(adding.get_by_label(re.compile(r"^Person")), "per.nystrom")
     await w.send(adding.get_by_role("button"))
