@@ -284,6 +284,8 @@
     function label(person) { return person.unit ? person.name + ", " + person.unit : person.name; }
     function choose(index) {
       var person = options[index].person;
+      window.clearTimeout(timer);
+      asked += 1;  // an answer still on its way does not open the list again
       if (multiple) {
         var value = input.value;
         var cut = value.lastIndexOf(",");
