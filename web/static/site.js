@@ -237,8 +237,8 @@
     list.id = base + "-options";
     list.className = "picker-options";
     list.setAttribute("role", "listbox");
-    list.setAttribute("aria-label", (input.labels && input.labels[0] ?
-      input.labels[0].textContent : "").replace(/\s+/g, " ").trim());
+    // Its own name ("Förslag"), not the field's: the field keeps its label alone.
+    list.setAttribute("aria-label", input.getAttribute("data-suggestions") || "");
     list.hidden = true;
     var status = document.createElement("p");
     status.id = base + "-status";
