@@ -116,6 +116,7 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
     assert "avsändare" in await refusal.inner_text()
     assert "R-08" in (await refusal.text_content() or "")
     assert await _stage(erik) == "Granskas av kommunikationsenheten"
+    # The checklist, its ids behind "Varför?".
     for label in ("Profilen visar tydligt att kommunen är avsändare",
                   "Profilen anger syfte, regler och bevakningstider",
                   "Uppgift om vem som driver kontot och synlighet visas",

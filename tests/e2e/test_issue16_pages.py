@@ -150,6 +150,7 @@ async def test_r05_the_sign_off_page_records_who_read_and_who_accepted_the_terms
     await expect_accessible(sofia, "account-signoff-terms")
     await screenshot(sofia, "account-signoff-terms")
     await _part(sofia, "form[action$='/act/sign_off']", "account-signoff-terms-form")
+    # The checklist, its ids behind "Varför?".
     for label in ("Profilen visar tydligt att kommunen är avsändare",
                   "Profilen anger syfte, regler och bevakningstider",
                   "Uppgift om vem som driver kontot och synlighet visas",

@@ -137,6 +137,7 @@ async def test_usability_walk_per_role(chromium: Browser, stack: Stack, uploads:
     await w.shot("tasks")
     await w.click(w.page.locator(f"a[href='{account_path}']").first)
     await w.shot("account")
+    # The checklist, its ids behind "Varför?".
     for label in ("Profilen visar tydligt att kommunen är avsändare",
                   "Profilen anger syfte, regler och bevakningstider",
                   "Uppgift om vem som driver kontot och synlighet visas",
