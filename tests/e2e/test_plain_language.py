@@ -18,6 +18,7 @@ from urllib.parse import urldefrag, urlsplit
 
 import httpx
 
+from cli import load_directory_file
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, sign_in
 from tests.e2e.test_messages_api import as_, received
@@ -28,6 +29,7 @@ from tests.support import (
     OUTSIDER,
     REGISTRARS,
     REQUESTER,
+    ROOT,
     activation_steps,
     request_fields,
 )
@@ -145,11 +147,14 @@ async def _walk(http: httpx.AsyncClient, starts: list[str], found: dict[str, lis
     return pages
 
 
-async def test_rule_ids_reach_every_role_s_pages_only_behind_why(stack: Stack) -> None:
+async def test_rule_ids_reach_every_role_s_pages_only_behind_why(
+        stack: Stack, database_url: str) -> None:
     """Issue 14: no rule id in the visible text of any page reachable for
     the requester, the manager and deputy, communications, a registrar, a
     person of another unit and crisis management; and the incomplete
-    sign-off's refusal names its rules only behind "Varför?"."""
+    sign-off's refusal names its rules only behind "Varför?". The same in
+    bokmål (Fjordvik's communications and crisis management) and in English
+    (the language switch's cookie)."""
     requested = await _account_at(stack, 0, "Biblioteket Ängen")
     at_sign_off = await _account_at(stack, 3, "Musikskolan Ängen")
     active = await active_account(stack)
@@ -173,6 +178,19 @@ async def test_rule_ids_reach_every_role_s_pages_only_behind_why(stack: Stack) -
                 shown, _ = rule_ids_shown(r.text)
                 if shown:
                     found["POST sign_off"] = shown
+    await load_directory_file(database_url, ROOT / "deploy" / "directory" / "fjordvik.yaml")
+    for person, municipality, lang in (("lars.solberg", "fjordvik", None),
+                                       ("ingrid.haugen", "fjordvik", None),
+                                       (COMMS, "exempelby", "en")):
+        async with browser(stack) as http:
+            if lang:
+                http.cookies.set("kv_lang", lang)
+            await sign_in(http, person, municipality=municipality)
+            home = await http.get("/tasks")
+            assert f'<html lang="{lang or "nb"}"' in home.text, home.text[:200]
+            starts = ["/", "/tasks", "/accounts/new"] + (
+                [f"/accounts/{at_sign_off}", f"/accounts/{active}"] if lang else [])
+            read[f"{municipality}/{person}/{lang}"] = await _walk(http, starts, found)
     assert all(n >= 5 for n in read.values()), read
     assert not found, "rule ids outside Varför?:\n" + "\n".join(
         f"{path}: {texts[:5]}" for path, texts in found.items())
