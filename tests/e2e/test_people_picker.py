@@ -16,7 +16,7 @@ municipality's own directory), so only its own people are offered."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from datetime import UTC, datetime
 
 import pytest
 from playwright.async_api import Browser, Page
@@ -26,7 +26,8 @@ from tests.e2e.browser import expect_accessible, new_page, screenshot, sign_in, 
 from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser
 from tests.e2e.intranet import sign_in as sign_in_http
-from tests.support import MANAGER, REQUESTER, ROOT
+from tests.e2e.test_messages_api import as_
+from tests.support import COMMS, MANAGER, REQUESTER, ROOT, activation_steps, request_fields
 
 FJORDVIK = ROOT / "deploy" / "directory" / "fjordvik.yaml"
 
@@ -93,7 +94,7 @@ async def _choose(page: Page, field: str, typed: str, option: str) -> None:
 
 
 async def test_r52_r14_the_picker_chooses_with_the_keyboard_and_records_the_right_person(
-        chromium: Browser, stack: Stack, tmp_path: Path) -> None:
+        chromium: Browser, stack: Stack) -> None:
     """The manager types "kari" in the publisher field, moves with the
     arrow keys to Ali Karimi (kansli) and presses Enter: the field holds
     ali.karimi, the status names him, Enter did not send the form; sent,
@@ -161,3 +162,31 @@ async def test_without_javascript_the_id_still_works_and_an_unknown_person_is_na
                              headers={"X-Kanalvakt-Actor": MANAGER})
     assert r.json()["state"]["publishers"] == ["ali.karimi"], r.text
     await context.close()
+
+
+async def test_r05_the_sign_off_read_by_field_picks_several_people(
+        chromium: Browser, stack: Stack) -> None:
+    """R-05: "read by" takes several people, separated by commas; the picker
+    completes the last one ("anna.lind, karim" -> Ali Karimi) and keeps the
+    ones before; axe-core is clean on the sign-off form with the list open."""
+    r = await stack.http.post("/api/accounts", headers=as_(REQUESTER), json={
+        **request_fields(account_name="Musikskolan Ängen"), "municipality_id": "exempelby"})
+    assert r.status_code == 201, r.text
+    account_id = r.json()["account_id"]
+    for path, actor, body in activation_steps(None, datetime.now(UTC).date())[:3]:
+        r = await stack.http.post(f"/api/accounts/{account_id}/{path}", headers=as_(actor),
+                                  json=body)
+        assert r.status_code == 200, (path, r.text)
+    page = await new_page(chromium)
+    await sign_in(page, stack, COMMS)
+    await page.goto(url(stack, f"/accounts/{account_id}"))
+    box = page.locator("#f-sign_off-terms_read_by")
+    await box.fill("anna.lind, ")
+    await box.press_sequentially("karim", delay=40)
+    await page.locator("#f-sign_off-terms_read_by-options [role=option]").first.wait_for()
+    await expect_accessible(page, "picker-sign-off-read-by")
+    await box.press("ArrowDown")
+    assert "Ali Karimi" in await page.locator(
+        f"#{await box.get_attribute('aria-activedescendant')}").inner_text()
+    await box.press("Enter")
+    assert await box.input_value() == "anna.lind, ali.karimi"
