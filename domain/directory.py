@@ -7,7 +7,8 @@ from YAML into PostgreSQL lives in activities/directory.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import unicodedata
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -189,3 +190,47 @@ class Authorities(BaseModel):
 
     def is_communications(self, person: str) -> bool:
         return person in self.communications
+
+
+# --------------------------------------------------------------------------- people picker
+
+PICKER_LIMIT = 20
+
+
+class PersonChoice(BaseModel):
+    """One person as the people picker shows them (issue 14): the id the
+    form submits, the name and the unit's name."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    name: str
+    unit: str | None = None
+
+
+def folded(text: str) -> str:
+    """For matching as a person types: case and accents do not count
+    ("ange" finds "Ängen", "OSTLUND" finds "Östlund")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def find_people(people: Iterable[Person], unit_names: Mapping[str, str], query: str,
+                limit: int = PICKER_LIMIT) -> list[PersonChoice]:
+    """The people whose name, unit or id holds every word of the query
+    (case- and accent-insensitive), a name that starts with the query
+    first, then by name; at most `limit`. An empty query finds nobody."""
+    words = folded(query).split()
+    if not words:
+        return []
+    found: list[tuple[int, str, PersonChoice]] = []
+    for person in people:
+        unit = unit_names.get(person.unit) if person.unit else None
+        name = folded(person.name)
+        haystack = " ".join((name, folded(unit or ""), folded(person.id)))
+        if all(word in haystack for word in words):
+            starts = any(part.startswith(words[0]) for part in name.split())
+            found.append((0 if starts else 1, name,
+                          PersonChoice(id=person.id, name=person.name, unit=unit)))
+    found.sort(key=lambda row: (row[0], row[1], row[2].id))
+    return [choice for _, _, choice in found[:limit]]

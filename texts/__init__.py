@@ -85,8 +85,17 @@ def translations(lang: str) -> gettext.GNUTranslations:
     return compiled
 
 
-def _fill(text: str, values: Mapping[str, object]) -> str:
-    return text.format(**values) if values else text
+class CatalogText(str):
+    """A text from the catalogs, filled in. Marked so that the pages can
+    tell it from what people wrote: the intranet prints a catalog text
+    without its rule ids (those go behind "Varför?", web/rendering.py), but
+    never changes a citizen's or a colleague's own words."""
+
+    __slots__ = ()
+
+
+def _fill(text: str, values: Mapping[str, object]) -> CatalogText:
+    return CatalogText(text.format(**values) if values else text)
 
 
 class Texts:

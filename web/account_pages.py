@@ -581,6 +581,8 @@ def _amend_routes(router: APIRouter) -> None:
 PERSON_FIELDS = {"add_admin": ("person",), "risk": ("completed_by",),
                  "approve": ("terms_delegate",), "appoint_publisher": ("person",),
                  "sign_off": ("terms_read_by", "terms_accepted_by")}
+PERSON_LABELS = {("add_admin", "person"): "act.add_admin.title",
+                 ("appoint_publisher", "person"): "act.appoint_publisher.title"}
 
 
 async def _unknown_people(request: Request, state: acc.AccountState, action: str,
@@ -592,7 +594,9 @@ async def _unknown_people(request: Request, state: acc.AccountState, action: str
         for who in people_named(_str(form, field)):
             if await request.app.state.ctx.directory.person(state.municipality_id,
                                                             who) is None:
-                errors.setdefault(field, t("err.unknown_person", who=who))
+                # The field named, so the error summary says which (issue 14).
+                label = t(PERSON_LABELS.get((action, field), f"f.{field}"))
+                errors.setdefault(field, t("err.unknown_person_field", field=label, who=who))
     return errors
 
 

@@ -38,6 +38,7 @@ from web.messages_api import messages_router
 from web.monitoring_api import monitoring_router
 from web.observability import install_observability
 from web.pages import install_intranet
+from web.people_api import people_router
 from web.snapshots_api import snapshots_router
 from web.uploads14 import uploads14_api_router
 from web.webhooks import meta_router
@@ -86,6 +87,7 @@ def create_app(
     app.include_router(codec_router())
     app.include_router(absences_router())
     app.include_router(uploads14_api_router())  # R-30, R-45 (issue 14)
+    app.include_router(people_router())  # the people picker (issue 14)
     install_observability(app, cfg)  # /metrics, /livez, /readyz, request ids (issue 12)
     return app
 

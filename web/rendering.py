@@ -17,6 +17,7 @@ deadlines, in the reader's locale: "2026-11-23 16:30" in Swedish,
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from markupsafe import Markup, escape
 
 from domain.core import platform_name
 from domain.country import DEFAULT_TIMEZONE
+from texts import CatalogText
 from web import i18n
 from web.identity import Viewer, current_viewer
 from web.security import CSRF_FIELD, csrf_token
@@ -42,6 +44,56 @@ templates.env.install_gettext_callables(  # type: ignore[attr-defined]
     newstyle=False)
 # `{{ x.platform|platform }}`: the platform's own spelling ("LinkedIn").
 templates.env.filters["platform"] = platform_name
+
+_RULE = r"R-\d{2}[a-z]?"
+_RULES = rf"{_RULE}(?:\s*(?:,|/|&|och|og|and)\s*{_RULE})*"
+# "(R-37, R-38)" alone in its brackets; ", R-05)" at the end of other words in
+# brackets; "(R-05, " at their start; "R-39: " before a sentence.
+_ALONE = re.compile(rf"\s*\(\s*{_RULES}\s*\)")
+_AT_END = re.compile(rf"\s*[,;]\s*{_RULES}\s*(?=\))")
+_AT_START = re.compile(rf"(?<=\()\s*{_RULES}\s*[,;:]\s*")
+_PREFIX = re.compile(rf"(?:^|(?<=[.!?:;]\s)|(?<=[\"«„“]))\s*{_RULES}\s*:\s*")
+_ANY = re.compile(_RULE)
+
+
+def rules_named(*texts: object) -> list[str]:
+    """The rule ids the texts name, each once, in order."""
+    found: list[str] = []
+    for text in texts:
+        if isinstance(text, str):
+            found.extend(_ANY.findall(text))
+    return list(dict.fromkeys(found))
+
+
+def plain_text(value: Any) -> Any:
+    """A printed catalog text without its rule references (issue 14).
+    Anything else as it is: what people wrote (a citizen's message, a note,
+    a reason) is never changed on the page, even where it names a rule,
+    and neither are numbers or Markup the page built."""
+    if not isinstance(value, CatalogText) or "R-" not in value:
+        return value
+    text = _ALONE.sub("", value)
+    text = _AT_END.sub("", text)
+    text = _AT_START.sub("", text)
+    stripped = _PREFIX.sub("", text)
+    if stripped != text and text[:1] != stripped[:1]:
+        stripped = stripped[:1].upper() + stripped[1:]
+    return stripped.replace(" .", ".").replace("( ", "(")
+
+
+templates.env.finalize = plain_text
+
+
+def why_disclosure(t: i18n.Translate) -> Any:
+    """`why(text, ...)`: a "Varför?" disclosure with the rules the texts
+    name, or nothing when they name none."""
+    def why(*texts: object) -> Markup:
+        rules = rules_named(*texts)
+        if not rules:
+            return Markup("")
+        return Markup('<details class="why"><summary>{}</summary>{}</details>').format(
+            t("why"), t("why.rule", rule=", ".join(rules)))
+    return why
 
 
 def language_of(request: Request, viewer: Viewer | None) -> str:
@@ -84,6 +136,7 @@ async def render(request: Request, template: str, context: dict[str, Any] | None
         "dev_signin": bool(request.app.state.settings.dev_signin),
         "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "fmt_time": lambda value, tz="Europe/Stockholm": fmt_time(value, tz, t),
+        "why": why_disclosure(t),
     }
     ctx.update(context or {})
     response: HTMLResponse = templates.TemplateResponse(request, template, ctx,

@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from texts import CatalogText
 from web import i18n
 from web.i18n import Translate
 
@@ -42,9 +43,11 @@ def has_text(key: str | None) -> bool:
 def refusal_text(t: Translate, key: str | None, params: Mapping[str, Any] | None,
                  parts: Iterable[Mapping[str, Any]], message: str) -> str:
     """The refusal in the reader's language, or `message` (English) when
-    its key is unknown (or a param the text needs is missing)."""
+    its key is unknown (or a param the text needs is missing): Kanalvakt's
+    own words too, so marked as a catalog text is (its rule ids go behind
+    "Varför?" on a page)."""
     if not has_text(key):
-        return message
+        return CatalogText(message)
     values: dict[str, str] = {}
     for name, value in (params or {}).items():
         text = str(value)
@@ -59,7 +62,7 @@ def refusal_text(t: Translate, key: str | None, params: Mapping[str, Any] | None
     try:
         return t(f"rule.{key}", **values)
     except (KeyError, IndexError, ValueError):
-        return message
+        return CatalogText(message)
 
 
 def error_text(t: Translate, error: Any) -> str:

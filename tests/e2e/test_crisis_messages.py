@@ -231,7 +231,8 @@ async def test_r39_r47_a_removal_waits_and_the_communications_unit_publishes_the
         await sign_in(page, KRISLEDNING)
         html = await page.get(f"/messages/{asked}")
         assert html.status_code == 200, html.text
-        assert "tas bort" in html.text and "(R-39)" in html.text
+        # The rule behind "Varför?" (issue 14).
+        assert "tas bort" in html.text and "regel R-39" in html.text
         # Said first, what waits: a removal, not "a reply"; so on /crisis too.
         assert "En borttagning av" in html.text and "Ett svar av" not in html.text
         listed = (await page.get("/crisis")).text

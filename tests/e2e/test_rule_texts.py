@@ -264,9 +264,14 @@ async def test_r26_a_refused_decision_on_the_case_page_reads_in_swedish(stack: S
         r = await elin.post(f"/messages/{case_id}/respond",
                             data={"csrf_token": token, "text": "Klockan tio.", "signature": ""})
         assert r.status_code == 422, r.text[:500]
-        assert "R-26: kontots svar undertecknas med namn och enhet." in r.text
-        error = re.search(r'id="f-respond-signature-error">(.*?)</p>', r.text, re.S)
-        assert error and "R-26: kontots svar undertecknas" in error.group(1)  # by its field
+        # In plain words by its field, the rule behind "Varför?" (issue 14).
+        error = re.search(r'id="f-respond-signature-error">(.*?)</p>\s*'
+                          r'<details class="why"><summary>(.*?)</summary>(.*?)</details>',
+                          r.text, re.S)
+        assert error, r.text
+        assert "Kontots svar undertecknas med namn och enhet." in error.group(1)
+        assert "R-26" not in error.group(1)
+        assert error.group(2) == "Varför?" and "R-26" in error.group(3)
         assert "signed with name and unit" not in r.text
 
         r = await stack.http.post(f"/api/messages/{case_id}/respond",

@@ -17,6 +17,13 @@
 //    rendered by the server in the reader's language) says how many new
 //    messages appeared.
 // 3. A table box that scrolls sideways is reachable by keyboard (below).
+// 4. People picker (issue 14): a text field marked data-person-picker (the
+//    person's directory id; without this file the page's <datalist> offers
+//    the names) becomes an ARIA 1.2 combobox: as one types, /api/people
+//    (the viewer's municipality, by name, unit or id) fills a listbox of
+//    "name, unit"; arrow keys move, Enter or a click chooses, Escape closes;
+//    the field gets the id (data-multiple: the last of the comma-separated
+//    ids) and a polite status says who was chosen.
 (function () {
   "use strict";
 
@@ -60,6 +67,7 @@
     if (lang) { document.documentElement.setAttribute("lang", lang); }
     inbox.reset();
     swapped = true;
+    pickers(main);
     return true;
   }
 
@@ -229,12 +237,168 @@
     }
   }
 
+
+  // ------------------------------------------------------------ people picker
+  var pickerCount = 0;
+
+  function pickers(root) {
+    var fields = root.querySelectorAll("input[data-person-picker]");
+    for (var i = 0; i < fields.length; i++) { picker(fields[i]); }
+  }
+
+  function picker(input) {
+    if (input.getAttribute("role") === "combobox" || !window.fetch) { return; }
+    pickerCount += 1;
+    var base = input.id || ("person-picker-" + pickerCount);
+    var list = document.createElement("ul");
+    list.id = base + "-options";
+    list.className = "picker-options";
+    list.setAttribute("role", "listbox");
+    // Its own name ("Förslag"), not the field's: the field keeps its label alone.
+    list.setAttribute("aria-label", input.getAttribute("data-suggestions") || "");
+    list.hidden = true;
+    var status = document.createElement("p");
+    status.id = base + "-status";
+    status.className = "picker-status";
+    status.setAttribute("role", "status");
+    input.removeAttribute("list");  // the listbox instead of the browser's datalist
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", list.id);
+    input.parentNode.insertBefore(list, input.nextSibling);
+    input.parentNode.insertBefore(status, list.nextSibling);
+    var multiple = input.hasAttribute("data-multiple");
+    var options = [];
+    var active = -1;
+    var timer = null;
+    var asked = 0;
+
+    function text(name, values) {
+      var out = input.getAttribute(name) || "";
+      for (var key in values) { out = out.split("{" + key + "}").join(values[key]); }
+      return out;
+    }
+    function token() {
+      var value = input.value;
+      return multiple ? value.slice(value.lastIndexOf(",") + 1).trim() : value.trim();
+    }
+    function close() {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    }
+    function mark(index) {
+      for (var i = 0; i < options.length; i++) {
+        options[i].el.setAttribute("aria-selected", i === index ? "true" : "false");
+      }
+      active = index;
+      if (index < 0) { input.removeAttribute("aria-activedescendant"); return; }
+      input.setAttribute("aria-activedescendant", options[index].el.id);
+      if (options[index].el.scrollIntoView) { options[index].el.scrollIntoView({ block: "nearest" }); }
+    }
+    function label(person) { return person.unit ? person.name + ", " + person.unit : person.name; }
+    function choose(index) {
+      var person = options[index].person;
+      window.clearTimeout(timer);
+      asked += 1;  // an answer still on its way does not open the list again
+      if (multiple) {
+        var value = input.value;
+        var cut = value.lastIndexOf(",");
+        input.value = (cut < 0 ? "" : value.slice(0, cut + 1) + " ") + person.id;
+      } else {
+        input.value = person.id;
+      }
+      close();
+      status.textContent = text("data-chosen", { name: label(person), id: person.id });
+    }
+    function show(people) {
+      list.innerHTML = "";
+      options = [];
+      for (var i = 0; i < people.length; i++) {
+        var li = document.createElement("li");
+        li.id = base + "-option-" + i;
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", "false");
+        var name = document.createElement("span");
+        name.className = "picker-name";
+        name.textContent = people[i].name;
+        li.appendChild(name);
+        if (people[i].unit) {
+          var unit = document.createElement("span");
+          unit.className = "picker-unit";
+          unit.textContent = ", " + people[i].unit;
+          li.appendChild(unit);
+        }
+        li.setAttribute("data-index", String(i));
+        list.appendChild(li);
+        options.push({ el: li, person: people[i] });
+      }
+      active = -1;
+      if (!people.length) {
+        close();
+        status.textContent = text("data-none", {});
+        return;
+      }
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      status.textContent = people.length === 1 ? text("data-count-one", {}) :
+        text("data-count-many", { n: String(people.length) });
+    }
+    function ask() {
+      var q = token();
+      if (!q) { close(); list.innerHTML = ""; options = []; return; }
+      var mine = ++asked;
+      fetch("/api/people?q=" + encodeURIComponent(q), {
+        credentials: "same-origin", headers: { "Accept": "application/json" }
+      }).then(function (response) {
+        return response.ok ? response.json() : null;
+      }).then(function (people) {
+        if (mine !== asked || people === null || document.activeElement !== input) { return; }
+        show(people);
+      }).catch(function () { /* the field still takes the id as typed */ });
+    }
+
+    input.addEventListener("input", function () {
+      status.textContent = "";
+      window.clearTimeout(timer);
+      timer = window.setTimeout(ask, 150);
+    });
+    input.addEventListener("keydown", function (event) {
+      var open = !list.hidden && options.length > 0;
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        event.preventDefault();
+        if (!open) {
+          if (options.length) { list.hidden = false; input.setAttribute("aria-expanded", "true"); }
+          else { ask(); }
+          if (!options.length) { return; }
+        }
+        var step = event.key === "ArrowDown" ? 1 : -1;
+        mark((active + step + options.length + (active < 0 && step < 0 ? 1 : 0)) % options.length);
+      } else if (event.key === "Enter" && open && active >= 0) {
+        event.preventDefault();  // chooses; the form is not sent
+        choose(active);
+      } else if (event.key === "Escape" && open) {
+        event.preventDefault();
+        close();
+      }
+    });
+    input.addEventListener("blur", function () { window.setTimeout(close, 150); });
+    list.addEventListener("mousedown", function (event) { event.preventDefault(); });
+    list.addEventListener("click", function (event) {
+      var li = event.target.closest ? event.target.closest("[role=option]") : null;
+      if (li) { choose(parseInt(li.getAttribute("data-index"), 10)); input.focus(); }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     reachScrollers();
     window.addEventListener("resize", reachScrollers);
     if (window.MutationObserver) {
       new MutationObserver(reachScrollers).observe(document.body, { childList: true, subtree: true });
     }
+    pickers(document);
     focusSummary();  // a screen reader hears a form's errors first
     if (window.history && history.replaceState && !history.state) {
       history.replaceState({ kv: true }, "", window.location.href);
