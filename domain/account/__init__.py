@@ -30,6 +30,7 @@ from domain.account.absences import (
 from domain.account.actions import (
     available_actions,
     available_monitoring_actions,
+    may_record_post,
     two_factor_confirmable,
     who_acts_next,
 )
@@ -64,7 +65,9 @@ from domain.account.commands import (
     SendBackPost,
     SignOff,
     UpdateAuthorities,
+    WithdrawConsent,
 )
+from domain.account.consents import may_withdraw_consent, withdraw_consent
 from domain.account.deadlines import (
     fire_due_deadlines,
 )
@@ -94,6 +97,7 @@ from domain.account.events import (
     ClosureProposed,
     ClosureProposedForBreach,
     ClosureRequested,
+    ConsentWithdrawn,
     DeadlineEscalated,
     DeadlineReminderSent,
     FinalSnapshotArchived,
@@ -127,7 +131,7 @@ from domain.account.evolution import (
     evolve,
     fold,
 )
-from domain.account.images import ConsentUpload, PostImage
+from domain.account.images import ConsentEnd, ConsentUpload, PostImage, RecordedConsent
 from domain.account.monitoring_rules import (
     change_monitoring_settings,
     confirm_post,
@@ -285,6 +289,13 @@ __all__ = [
     "PostHeld",
     "PostId",
     "PostImage",
+    "RecordedConsent",
+    "ConsentEnd",
+    "may_record_post",
+    "ConsentWithdrawn",
+    "WithdrawConsent",
+    "may_withdraw_consent",
+    "withdraw_consent",
     "ConsentUpload",
     "PostRecorded",
     "PostSentBack",

@@ -11,7 +11,7 @@ from pydantic import (
 )
 
 from domain import monitoring as mon
-from domain.account.images import PostImage
+from domain.account.images import ConsentEnd, PostImage
 from domain.account.values import (
     AccountRequest,
     Admin,
@@ -167,6 +167,16 @@ class RecordPost(_Command):
     images: tuple[PostImage, ...] = ()
 
 
+class WithdrawConsent(_Command):
+    """R-41 (issue 14): a guardian's uploaded consent ends: the guardian
+    withdrew it (`withdrawn`), or it is disposed of (`disposed`); its file is
+    destroyed and the image is taken down."""
+
+    upload_id: str = Field(pattern=r"^[0-9a-f-]{36}$")
+    reason: Text
+    end: ConsentEnd = "withdrawn"
+
+
 class ConfirmPost(_Command):
     """R-44: the manager, the deputy or the communications unit (never the
     writer) confirms a post held for confidential information."""
@@ -252,5 +262,5 @@ Command = (
     | ChangeMessageSettings | RecordCheckIn | RecordPost | ConfirmPost | SendBackPost
     | KeepAccount | ReportWatchItem
     | ResolveWatchItem | ChangeMonitoringSettings | RecordProfileChange
-    | RecordAbsence | CancelAbsence
+    | RecordAbsence | CancelAbsence | WithdrawConsent
 )

@@ -38,7 +38,9 @@ from domain.account.commands import (
     SendBackPost,
     SignOff,
     UpdateAuthorities,
+    WithdrawConsent,
 )
+from domain.account.consents import withdraw_consent
 from domain.account.deadlines import fire_due_deadlines
 from domain.account.events import AccountEvent
 from domain.account.monitoring_rules import (
@@ -104,6 +106,7 @@ RULES: dict[type[Any], Callable[[AccountState, Any, datetime], list[AccountEvent
     RecordProfileChange: record_profile_change,
     RecordAbsence: record_absence,
     CancelAbsence: cancel_absence,
+    WithdrawConsent: withdraw_consent,
 }
 
 

@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from domain import monitoring as mon
-from domain.account.images import PostImage
+from domain.account.images import ConsentEnd, PostImage
 from domain.account.values import (
     Absence,
     AccountRequest,
@@ -314,6 +314,19 @@ class PostSentBack(_Event):
     written_by: str
 
 
+class ConsentWithdrawn(_Event):
+    """R-41 (issue 14): a guardian's uploaded consent ended: withdrawn by the
+    guardian or disposed of, by `actor` at `at`, with the reason. Its file is
+    destroyed (its own data key, `consent:<upload id>`); the post's image
+    is taken down by the account's admins, who are told."""
+
+    type: Literal["ConsentWithdrawn"] = "ConsentWithdrawn"
+    upload_id: str
+    post_id: str
+    end: ConsentEnd = "withdrawn"
+    reason: str
+
+
 class AccountKept(_Event):
     """R-19: the communications unit keeps an inactive account, with a reason."""
 
@@ -432,6 +445,7 @@ AccountEvent = Annotated[
     | PostRecorded
     | PostHeld
     | PostSentBack
+    | ConsentWithdrawn
     | AccountKept
     | WatchItemReported
     | WatchItemResolved

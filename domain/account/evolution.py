@@ -28,6 +28,7 @@ from domain.account.events import (
     ClosureProposed,
     ClosureProposedForBreach,
     ClosureRequested,
+    ConsentWithdrawn,
     DeadlineEscalated,
     DeadlineReminderSent,
     FinalSnapshotArchived,
@@ -54,6 +55,7 @@ from domain.account.events import (
     WatchItemReported,
     WatchItemResolved,
 )
+from domain.account.images import consents_of_post
 from domain.account.plans import monitoring_duty
 from domain.account.state import AccountState, HeldPost
 from domain.account.values import Admin, RiskAssessmentKind, Stage
@@ -87,6 +89,17 @@ def evolve(state: AccountState | None, event: AccountEvent) -> AccountState:
         if isinstance(event, PostRecorded) and state.held_posts:
             changes["held_posts"] = [h for h in state.held_posts
                                      if h.post_id != event.post_id]
+        if isinstance(event, PostRecorded) and (
+                added := consents_of_post(event.post_id, event.images, event.at)):
+            known = {c.upload_id for c in state.consents}
+            changes["consents"] = [*state.consents,
+                                   *(c for c in added if c.upload_id not in known)]
+        if isinstance(event, ConsentWithdrawn):
+            changes["consents"] = [
+                c.model_copy(update={"ended": event.end, "ended_at": event.at,
+                                     "ended_by": event.actor, "reason": event.reason})
+                if c.upload_id == event.upload_id else c for c in state.consents]
+            return state.model_copy(update=changes)
         changes["monitoring"] = _evolve_monitoring(state, event)
     return state.model_copy(update=changes)
 

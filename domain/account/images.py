@@ -14,7 +14,10 @@ required is refused with the reason."""
 
 from __future__ import annotations
 
-from pydantic import ConfigDict, Field
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from domain.core import RuleViolation
 from domain.text import CleanStrings
@@ -78,3 +81,33 @@ def require_image_rights(images: list[PostImage] | tuple[PostImage, ...]) -> Non
                 f"R-41: image {n} shows a child under 15: a guardian's written consent is "
                 "recorded with the post (upload it or give its reference) before it is "
                 "published", key="post.image_guardian_consent", params=params)
+
+
+ConsentEnd = Literal["withdrawn", "disposed"]
+
+
+class RecordedConsent(BaseModel):
+    """R-41 (issue 14): an uploaded guardian's consent as the account's
+    record knows it: the post it came with, and whether it was withdrawn by
+    the guardian or disposed of (its file destroyed), by whom, when and why."""
+
+    model_config = ConfigDict(frozen=True)
+
+    upload_id: str
+    post_id: str
+    file_name: str
+    sha256: str
+    recorded_at: datetime
+    ended: ConsentEnd | None = None
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    reason: str | None = None
+
+
+def consents_of_post(post_id: str, images: tuple[PostImage, ...] | list[PostImage],
+                     at: datetime) -> list[RecordedConsent]:
+    """The uploaded consents a recorded post names (R-41)."""
+    return [RecordedConsent(upload_id=i.guardian_consent_upload.upload_id, post_id=post_id,
+                            file_name=i.guardian_consent_upload.file_name,
+                            sha256=i.guardian_consent_upload.sha256, recorded_at=at)
+            for i in images if i.guardian_consent_upload is not None]

@@ -171,6 +171,14 @@ def active_plan(state: AccountState, steps: Any, chase: Any) -> list[DeadlineSte
             recipients=tuple(held.approvers), subject=held.post_id)]
         plan += chase(held.since, f"held_post_chase:{held.post_id}", p.chase_every_days,
                       tuple(dict.fromkeys((*held.approvers, *managers, *comms))))
+    for consent in state.consents:
+        # R-41 (issue 14): a consent withdrawn or disposed of: the admins are
+        # told at once to take the post's image down.
+        if consent.ended_at is not None:
+            plan += [DeadlineStep(
+                key=f"consent_take_down:{consent.upload_id}", name="consent_take_down",
+                kind="remind", due=consent.ended_at, recipients=admins or managers + comms,
+                subject=consent.post_id)]
     return plan
 
 

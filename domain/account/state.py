@@ -13,7 +13,7 @@ from pydantic import (
 )
 
 from domain import monitoring as mon
-from domain.account.images import PostImage
+from domain.account.images import PostImage, RecordedConsent
 from domain.account.values import (
     Absence,
     AccountRequest,
@@ -106,6 +106,7 @@ class AccountState(BaseModel):
     admins_without_2fa: dict[str, datetime] = {}  # R-12: added without 2FA, since
     publishers: list[str] = []  # R-52: publish beside the admins
     held_posts: list[HeldPost] = []  # R-44: staff posts held for confidential information
+    consents: list[RecordedConsent] = []  # R-41: guardians' uploaded consents (issue 14)
     breach_proposed_at: datetime | None = None  # R-19
     breach: str | None = None
     breach_kept_at: datetime | None = None

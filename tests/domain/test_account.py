@@ -39,6 +39,7 @@ from domain.account import (
     Command,
     ConfirmPost,
     ConfirmTwoFactor,
+    ConsentUpload,
     DeadlineEscalated,
     DeadlineReminderSent,
     FinalSnapshotArchived,
@@ -50,6 +51,7 @@ from domain.account import (
     MessageSettingsChanged,
     NotAuthorised,
     Platform,
+    PostImage,
     RecordAbsence,
     RecordCheckIn,
     RecordFinalSnapshot,
@@ -78,6 +80,7 @@ from domain.account import (
     SignOffDecision,
     Stage,
     UpdateAuthorities,
+    WithdrawConsent,
     WrongStage,
     account_slug,
     deadline_plan,
@@ -111,6 +114,7 @@ from tests.domain.conftest import (
 
 Walk = Callable[..., Journey]
 NEW_ADMIN = "ida.adm"
+CONSENT_UPLOAD = "5b1c0d4e-0000-4000-8000-000000000041"
 
 
 def utc(*args: int) -> datetime:
@@ -978,6 +982,7 @@ def every_command(
         RecordAbsence(actor=REQUESTER, person=REQUESTER, starts_on=date(2026, 4, 6),
                       ends_on=date(2026, 4, 10), cover=ADMIN_2),
         CancelAbsence(actor=REQUESTER, absence_id="A-1"),
+        WithdrawConsent(actor=REQUESTER, upload_id=CONSENT_UPLOAD, reason="Withdrawn"),
     ]
 
 
@@ -1048,6 +1053,14 @@ def tour(walk: Walk, account_request: AccountRequest, authorities: Authorities) 
                              cover_in_directory=True))
     journey.do(FireDueDeadlines(actor=SYSTEM), at=utc(2026, 6, 11, 12))
     journey.do(CancelAbsence(actor=REQUESTER, absence_id="A-1"))
+    # R-41 (issue 14): a post with a guardian's uploaded consent, then withdrawn.
+    journey.do(RecordPost(actor=REQUESTER, post_id="1790_41", published_at=journey.now,
+                          images=(PostImage(rights="Foto: Lisa Berg", child_under_15=True,
+                                            guardian_consent_upload=ConsentUpload(
+                                                upload_id=CONSENT_UPLOAD, sha256="c0" * 32,
+                                                file_name="samtycke.pdf")),)))
+    journey.do(WithdrawConsent(actor=COMMS[0], upload_id=CONSENT_UPLOAD,
+                               reason="The guardian withdrew it"))
     journey.do(RequestClosure(actor=COMMS[0], reason="Inactive for a year"), at=utc(2027, 6, 1))
     journey.do(RecordFinalSnapshot(actor=SYSTEM, package=package()))
     return journey
