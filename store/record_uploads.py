@@ -18,6 +18,7 @@ from typing import Any, Literal
 import asyncpg
 
 from codec import DataKeys, open_record, seal_record
+from store.payload_keys import destroy_data_key
 
 Purpose = Literal["removal_screenshot", "guardian_consent"]
 SEAL_PURPOSE = "upload"  # the associated data's purpose: opens as nothing else
@@ -145,3 +146,29 @@ async def content(pool: asyncpg.Pool, data_keys: DataKeys | None,
 async def dispose_of_case(conn: asyncpg.Connection, case_id: str) -> None:
     """R-33, R-35: the case's screenshots go with its content."""
     await conn.execute("DELETE FROM record_uploads WHERE case_id = $1", case_id)
+
+
+async def destroy_consent(pool: asyncpg.Pool, upload_id: str, reason: str) -> None:
+    """R-41 (issue 14): a guardian's consent withdrawn or disposed of:
+    crypto-shredding as for a message's disposal (its own data key
+    `consent:<upload id>` destroyed, when and why recorded), and the row
+    deleted, in one transaction. Again for one already gone does nothing new."""
+    async with pool.acquire() as conn, conn.transaction():
+        await destroy_data_key(conn, scope_of("guardian_consent", upload_id, None), reason)
+        await conn.execute("DELETE FROM record_uploads WHERE upload_id = $1::uuid "
+                           "AND purpose = 'guardian_consent'", upload_id)
+
+
+async def consent_matches(pool: asyncpg.Pool, account_id: str, upload_id: str,
+                          sha256: str) -> bool:
+    """R-41: a post over the JSON API names a consent uploaded before
+    (`POST /api/accounts/{id}/consent-uploads`): it is one of this account's
+    consents, with this digest."""
+    try:
+        uuid.UUID(upload_id)
+    except ValueError:
+        return False
+    found = await pool.fetchval(
+        "SELECT sha256 FROM record_uploads WHERE upload_id = $1::uuid AND account_id = $2::uuid "
+        "AND purpose = 'guardian_consent'", upload_id, account_id)
+    return found == sha256

@@ -1161,9 +1161,11 @@ async def _panels(request: Request, viewer: Viewer, row: dict[str, Any],
         # R-20: the manager records criticism for the record, not "to the manager".
         out["watch_by_manager"] = live.authorities.is_manager(me)
     # R-41 (issue 14): the guardians' signed consents, for those who may read them.
-    out["consents"] = (await consents_of(ctx, live.account_id) if out["mon"] is not None
+    # Withdrawn or disposed of ones are shown as such (their files destroyed).
+    out["consents"] = (await consents_of(ctx, live) if out["mon"] is not None
                        and await may_read_consents(ctx, account_views.AccountRecord(row, live),
                                                    viewer) else [])
+    out["may_withdraw_consent"] = acc.may_withdraw_consent(live, me)
     if readers.may_take_snapshots(state, me):
         out["snapshots"] = list(reversed(await snapshots_of(ctx.pool, live.account_id)))
         # R-37, R-38: snapshots waiting for screenshots (the closure's too).

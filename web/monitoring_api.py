@@ -37,6 +37,7 @@ from domain import account as acc
 from domain import monitoring as mon
 from domain import readers
 from readviews import accounts as account_views
+from store import record_uploads
 from web.deps import AppContext, Ctx, send_update
 from web.identity import ApiActor, known_actor
 from web.page_texts import Refused
@@ -64,7 +65,10 @@ class PostBody(_Body):
         "Not kept."))
     images: list[acc.PostImage] = Field([], max_length=50, description=(
         "R-41: each image's rights holder and consents; a child under 15 needs a guardian's "
-        "written consent (a reference or an upload's name). Refused (422) without them."))
+        "written consent: a reference (`guardian_consent`) or the signed consent uploaded "
+        "first with `POST /api/accounts/{id}/consent-uploads`, named here by its `upload_id`, "
+        "`sha256` and `file_name` (`guardian_consent_upload`). Refused (422) without them, or "
+        "for an upload not made to this account."))
 
 
 class SendBackPostBody(_Body):
@@ -167,6 +171,20 @@ async def _decide(account_id: uuid.UUID, ctx: AppContext, actor: Any,
     return monitoring_view(await send_monitoring(ctx, row, command))
 
 
+async def _require_consent_uploads(ctx: AppContext, account_id: str,
+                                   images: list[acc.PostImage]) -> None:
+    """R-41 (issue 14): an image's `guardian_consent_upload` names a consent
+    uploaded to this account (`POST /api/accounts/{id}/consent-uploads`)
+    with its digest; 422 otherwise, nothing recorded."""
+    for n, image in enumerate(images, start=1):
+        signed = image.guardian_consent_upload
+        if signed is not None and not await record_uploads.consent_matches(
+                ctx.pool, account_id, signed.upload_id, signed.sha256):
+            raise Refused(422, "consent_upload_unknown",
+                          f"image {n}: no consent with this upload id and SHA-256 was uploaded "
+                          "to this account (POST /api/accounts/{id}/consent-uploads) (R-41)")
+
+
 def monitoring_router() -> APIRouter:
     router = APIRouter(tags=["monitoring"])
     _check_in_and_post_routes(router)
@@ -190,6 +208,7 @@ def _check_in_and_post_routes(router: APIRouter) -> None:
     async def record_post(account_id: uuid.UUID, body: PostBody, ctx: Ctx,
                           actor: ApiActor) -> MonitoringView:
         async def build(who: str, _: acc.AccountState) -> acc.Command:
+            await _require_consent_uploads(ctx, str(account_id), body.images)  # R-41
             return acc.RecordPost(actor=who, post_id=body.post_id,
                                   published_at=body.published_at, text=body.text,
                                   images=tuple(body.images))

@@ -10,6 +10,10 @@ GET  /messages/{case_id}/uploads/{upload_id}    the screenshot, for those who ma
 GET  /accounts/{account_id}/consents/{upload_id}  R-41: a guardian's signed consent, for
                                                 those who may read it (domain.readers.
                                                 may_read_consent)
+POST /accounts/{account_id}/consents/{upload_id}/withdraw  R-41: the consent withdrawn
+                                                or disposed of, after a confirmation
+                                                naming the consequence (the file is
+                                                destroyed, the image is taken down)
 
 A bad file is refused before anything is stored, with the reason on the
 case page; a file the case refuses is not kept. Helpers and the post form's
@@ -18,6 +22,7 @@ consent: web/uploads14.py; the files: store/record_uploads.py.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import quote
 
@@ -25,9 +30,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from domain import account as acc
 from readviews import accounts as account_views
 from readviews import messages as mq
 from store import record_uploads
+from web.account_pages import _account as account_page_record
+from web.account_pages import _account_view as account_view
 from web.deps import AppContext
 from web.i18n import translator
 from web.identity import Signed
@@ -43,6 +51,7 @@ from web.uploads14 import (
     require_screenshot_uploader,
     upload_error,
     upload_row,
+    withdraw_consent,
 )
 
 
@@ -107,6 +116,39 @@ def upload_pages_router() -> APIRouter:
         require_municipality(viewer, record.row["municipality_id"])
         await require_consent_reader(ctx, record, viewer)
         return await download(ctx, row)
+
+    @router.post("/accounts/{account_id}/consents/{upload_id}/withdraw")
+    async def withdraw(account_id: uuid.UUID, upload_id: uuid.UUID, request: Request,
+                       viewer: Signed) -> Response:
+        """R-41 (issue 14): irreversible, so nothing is sent without the
+        confirmation; a refusal is the account page with the reason."""
+        record = await account_page_record(request, account_id, viewer)
+        t = translator(language_of(request, viewer))
+        form = await request.form()
+        reason = str(form.get("reason") or "").strip()
+        end: acc.ConsentEnd = "disposed" if form.get("end") == "disposed" else "withdrawn"
+        errors: dict[str, str] = {}
+        if not reason:
+            errors["reason"] = t("pan.consents.withdraw.reason_needed")
+        if form.get("confirm") != "on":
+            errors["confirm"] = t("pan.consents.withdraw.confirm_needed")
+        if not errors:
+            try:
+                await withdraw_consent(request.app.state.ctx, record.row, viewer.person_id,
+                                       str(upload_id), reason, end)
+            except HTTPException as refused:
+                if refused.status_code not in (403, 422) or isinstance(refused, Refused):
+                    raise
+                errors["form"] = detail_text(t, refused.detail)
+        if errors:
+            after = await account_views.account_record(request.app.state.ctx.pool,
+                                                       str(account_id))
+            assert after is not None
+            return await account_view(request, viewer, after.row, after.state,
+                                      action="consent_withdraw", errors=errors, form=form,
+                                      status_code=422)
+        return RedirectResponse(f"/accounts/{account_id}?done=consent_withdrawn"
+                                f"#consent-{upload_id}", status_code=303)
 
     return router
 

@@ -4,6 +4,12 @@
 POST /api/messages/{case_id}/screenshot-uploads   R-30, R-45: the screenshot a
                                                   deletion by hand asks for
                                                   (multipart, field `file`)
+POST /api/accounts/{id}/consent-uploads           R-41: a guardian's signed consent
+                                                  (multipart, field `file`), named by
+                                                  a post (`guardian_consent_upload`)
+POST /api/accounts/{id}/consents/{upload}/withdraw  R-41: the consent withdrawn or
+                                                  disposed of: recorded, its file
+                                                  destroyed, the admins told
 
 `attach_screenshot` keeps a case's screenshot and records it
 (ScreenshotAttached), for the page and the API alike; the post form's
@@ -16,14 +22,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, HTTPException, UploadFile
 from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.datastructures import FormData
 from starlette.datastructures import UploadFile as StarletteUpload
 
+from domain import account as acc
 from domain import message as msg
 from domain import readers
 from domain.text import clean_text
@@ -34,6 +42,7 @@ from web.deps import AppContext, Ctx, send_update
 from web.identity import ApiActor, Viewer, known_actor
 from web.messages_api import may_read_case
 from web.page_texts import Refused
+from workflows.account import AccountLifecycleWorkflow
 from workflows.message import InboundMessageWorkflow as W
 
 # The post form's field for the guardian's signed consent (web/templates/_post_images.html).
@@ -152,7 +161,80 @@ def uploads14_api_router() -> APIRouter:
             raise HTTPException(bad.status, detail={"code": "BadUpload", "reason": bad.reason,
                                                     "message": str(bad)}) from None
 
+    _consent_routes(router)
     return router
+
+
+class WithdrawBody(BaseModel):
+    model_config = ConfigDict(str_strip_whitespace=True, extra="forbid")
+
+    reason: acc.Text = Field(description="Why: the guardian's withdrawal as received, or the "
+                             "disposal decision")
+    end: Literal["withdrawn", "disposed"] = Field(
+        "withdrawn", description="`withdrawn`: the guardian withdrew the consent; `disposed`: "
+        "it is disposed of under the records-management plan")
+
+
+def _consent_routes(router: APIRouter) -> None:
+    @router.post("/api/accounts/{account_id}/consent-uploads", status_code=201,
+                 tags=["monitoring"])
+    async def consent_upload(account_id: uuid.UUID, ctx: Ctx, actor: ApiActor,
+                             file: Annotated[UploadFile, File()]) -> dict[str, Any]:
+        """R-41: a guardian's signed consent (PDF, PNG or JPEG, at most 10 MB),
+        kept sealed under a key of its own; a post then names it in an
+        image's `guardian_consent_upload` (the `upload_id`, `sha256` and
+        `file_name` returned here). 413/415/422 with nothing kept for a bad
+        file; 403 for anyone who may not record the account's posts."""
+        record = await account_views.account_record(ctx.pool, str(account_id))
+        if record is None:
+            raise Refused(404, "no_account", "no such account")
+        who = await known_actor(ctx, record.row["municipality_id"], actor)
+        if not acc.may_record_post(record.state, who):
+            raise Refused(403, "consent_uploaders", "a guardian's consent is uploaded by those "
+                          "who record the account's posts (R-18, R-41)")
+        try:
+            stored = await record_uploads.store(
+                ctx.pool, ctx.data_keys, purpose="guardian_consent",
+                municipality_id=record.row["municipality_id"], account_id=str(account_id),
+                case_id=None, file_name=file_name(file, "samtycke"),
+                content=await read_file(file, "guardian_consent"), uploaded_by=who,
+                uploaded_at=datetime.now(UTC))
+        except record_uploads.BadUpload as bad:
+            raise HTTPException(bad.status, detail={"code": "BadUpload", "reason": bad.reason,
+                                                    "message": str(bad)}) from None
+        return {"upload_id": stored.upload_id, "sha256": stored.sha256,
+                "file_name": stored.file_name, "mime_type": stored.mime_type,
+                "size": stored.size}
+
+    @router.post("/api/accounts/{account_id}/consents/{upload_id}/withdraw",
+                 tags=["monitoring"])
+    async def withdraw(account_id: uuid.UUID, upload_id: uuid.UUID, body: WithdrawBody,
+                       ctx: Ctx, actor: ApiActor) -> dict[str, Any]:
+        """R-41: a guardian's consent withdrawn (or disposed of): recorded on
+        the account (ConsentWithdrawn: the upload, who, when, why), its file
+        destroyed (its data key and its row), the admins told to take the
+        post's image down. 403 for anyone but the account's admins and the
+        communications unit; 422 for a consent the account does not know."""
+        record = await account_views.account_record(ctx.pool, str(account_id))
+        if record is None:
+            raise Refused(404, "no_account", "no such account")
+        who = await known_actor(ctx, record.row["municipality_id"], actor)
+        state = await withdraw_consent(ctx, record.row, who, str(upload_id), body.reason,
+                                       body.end)
+        return {"consents": [c.model_dump(mode="json") for c in state.consents]}
+
+
+async def withdraw_consent(ctx: AppContext, row: dict[str, Any], who: str, upload_id: str,
+                           reason: str, end: acc.ConsentEnd) -> acc.AccountState:
+    """R-41: record the end first (the account's refusal raises, nothing
+    destroyed), then destroy the file: a retry after a failure in between
+    records nothing new and finishes the destruction."""
+    command = acc.WithdrawConsent(actor=who, upload_id=upload_id, reason=reason, end=end)
+    state: acc.AccountState = await send_update(
+        ctx.client.get_workflow_handle(row["workflow_id"]),
+        AccountLifecycleWorkflow.withdraw_consent, command)
+    await record_uploads.destroy_consent(ctx.pool, upload_id, f"consent {end}")
+    return state
 
 
 # --------------------------------------------------------------------------- the post form
@@ -184,10 +266,13 @@ async def forget_unless_recorded(ctx: AppContext, consent: dict[str, str] | None
         await record_uploads.forget(ctx.pool, consent["upload_id"])
 
 
-async def consents_of(ctx: AppContext, account_id: str) -> list[dict[str, Any]]:
-    """R-41: the account's recorded consents (without their bytes), newest first."""
+async def consents_of(ctx: AppContext, state: acc.AccountState) -> list[dict[str, Any]]:
+    """R-41: the account's recorded consents, newest first: as the record
+    knows them (withdrawn or disposed of ones too, issue 14), with who
+    uploaded each while its file is kept."""
     rows = await ctx.pool.fetch(
-        "SELECT upload_id::text, file_name, mime_type, size, sha256, uploaded_by, uploaded_at "
-        "FROM record_uploads WHERE account_id = $1::uuid AND purpose = 'guardian_consent' "
-        "ORDER BY uploaded_at DESC", account_id)
-    return [dict(r) for r in rows]
+        "SELECT upload_id::text, uploaded_by FROM record_uploads "
+        "WHERE account_id = $1::uuid AND purpose = 'guardian_consent'", state.account_id)
+    by = {r["upload_id"]: r["uploaded_by"] for r in rows}
+    return [{**c.model_dump(), "uploaded_by": by.get(c.upload_id, "")}
+            for c in sorted(state.consents, key=lambda c: c.recorded_at, reverse=True)]

@@ -655,6 +655,18 @@ class AccountLifecycleWorkflow:
         self._check(command)
 
     @workflow.update
+    async def withdraw_consent(self, command: acc.WithdrawConsent) -> acc.AccountState:
+        """R-41 (issue 14): a guardian's uploaded consent withdrawn or disposed
+        of (the web app destroys its file after this is recorded); the
+        admins are told to take the image down (the plan's
+        `consent_take_down`). A new update: no recorded run holds it."""
+        return await self._apply(command)
+
+    @withdraw_consent.validator
+    def _validate_withdraw_consent(self, command: acc.WithdrawConsent) -> None:
+        self._check(command)
+
+    @workflow.update
     async def keep_account(self, command: acc.KeepAccount) -> acc.AccountState:
         """R-19: the communications unit keeps an account proposed for closure."""
         return await self._apply(command)

@@ -14,7 +14,7 @@ import pytest
 
 from activities.messages import DisposeContentInput, MessageActivities
 from adapters.connectors.registry import Connectors
-from codec import DataKeys, KeyRing, new_key_spec, parse_keys
+from codec import DataKeys, KeyRing, new_key_spec, open_record, parse_keys
 from store import record_uploads
 from store.payload_keys import PayloadKeyTable
 
@@ -80,3 +80,33 @@ async def test_r30_r41_a_bad_file_is_refused_and_nothing_is_kept(
         await _store(pool, None, purpose, content)
     assert refused.value.reason == reason
     assert await pool.fetchval("SELECT count(*) FROM record_uploads") == 0
+
+
+async def test_r41_a_withdrawn_consent_is_destroyed_its_key_gone_and_its_row_deleted(
+        pool: asyncpg.Pool) -> None:
+    """R-41 (issue 14): crypto-shredding as for a message's disposal: the
+    consent's own key is destroyed (when and why recorded), so a copy of its
+    ciphertext (a backup) can no longer be opened, and its row is gone; the
+    other consents stay readable."""
+    keys = _keys(pool)
+    stored = await _store(pool, keys, "guardian_consent", PDF, case_id=None)
+    other = await _store(pool, keys, "guardian_consent", PDF + b" ", case_id=None)
+    sealed = await pool.fetchval("SELECT sealed FROM record_uploads WHERE upload_id = $1",
+                                 stored.upload_id)
+    assert await open_record(keys, sealed, purpose=record_uploads.SEAL_PURPOSE) is not None
+
+    await record_uploads.destroy_consent(pool, stored.upload_id, "consent withdrawn")
+
+    assert await record_uploads.row(pool, stored.upload_id) is None
+    key = await pool.fetchrow("SELECT wrapped, destroyed_at, destroyed_reason "
+                              "FROM payload_data_keys WHERE scope = $1",
+                              f"consent:{stored.upload_id}")
+    assert key["wrapped"] is None and key["destroyed_at"] is not None
+    assert key["destroyed_reason"] == "consent withdrawn"
+    # The same keys (their KEK at hand), the key table read afresh: gone.
+    assert await open_record(keys, sealed, purpose=record_uploads.SEAL_PURPOSE) is None
+    assert await record_uploads.content(pool, keys, other.upload_id) == PDF + b" "
+    # Again (a retry) changes nothing.
+    await record_uploads.destroy_consent(pool, stored.upload_id, "again")
+    assert await pool.fetchval("SELECT destroyed_reason FROM payload_data_keys WHERE scope = $1",
+                               f"consent:{stored.upload_id}") == "consent withdrawn"
