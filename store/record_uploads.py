@@ -172,3 +172,17 @@ async def consent_matches(pool: asyncpg.Pool, account_id: str, upload_id: str,
         "SELECT sha256 FROM record_uploads WHERE upload_id = $1::uuid AND account_id = $2::uuid "
         "AND purpose = 'guardian_consent'", upload_id, account_id)
     return found == sha256
+
+
+async def forget_unnamed_consents(pool: asyncpg.Pool, account_id: str, named: set[str],
+                                  before: datetime) -> int:
+    """R-41: consents uploaded over the JSON API before `before` that no post
+    of the account names (`named`: the record's, held posts' included) are
+    not kept: destroyed as a withdrawn one is. How many."""
+    rows = await pool.fetch(
+        "SELECT upload_id::text FROM record_uploads WHERE account_id = $1::uuid "
+        "AND purpose = 'guardian_consent' AND uploaded_at < $2", account_id, before)
+    stale = [r["upload_id"] for r in rows if r["upload_id"] not in named]
+    for upload_id in stale:
+        await destroy_consent(pool, upload_id, "consent uploaded, never named by a post")
+    return len(stale)

@@ -21,7 +21,7 @@ before anything is stored."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -44,6 +44,10 @@ from web.messages_api import may_read_case
 from web.page_texts import Refused
 from workflows.account import AccountLifecycleWorkflow
 from workflows.message import InboundMessageWorkflow as W
+
+# A consent uploaded over the JSON API that no post names after this long
+# is not kept (destroyed at the account's next consent upload).
+UNNAMED_CONSENT_KEPT = timedelta(days=1)
 
 # The post form's field for the guardian's signed consent (web/templates/_post_images.html).
 CONSENT_FIELD = "image_guardian_consent_file"
@@ -192,6 +196,12 @@ def _consent_routes(router: APIRouter) -> None:
         if not acc.may_record_post(record.state, who):
             raise Refused(403, "consent_uploaders", "a guardian's consent is uploaded by those "
                           "who record the account's posts (R-18, R-41)")
+        # Uploads of a day ago that no post named are not kept (R-41).
+        named = {c.upload_id for c in record.state.consents} | {
+            i.guardian_consent_upload.upload_id for h in record.state.held_posts
+            for i in h.images if i.guardian_consent_upload is not None}
+        await record_uploads.forget_unnamed_consents(
+            ctx.pool, str(account_id), named, datetime.now(UTC) - UNNAMED_CONSENT_KEPT)
         try:
             stored = await record_uploads.store(
                 ctx.pool, ctx.data_keys, purpose="guardian_consent",

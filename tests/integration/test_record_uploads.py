@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -110,3 +110,24 @@ async def test_r41_a_withdrawn_consent_is_destroyed_its_key_gone_and_its_row_del
     await record_uploads.destroy_consent(pool, stored.upload_id, "again")
     assert await pool.fetchval("SELECT destroyed_reason FROM payload_data_keys WHERE scope = $1",
                                f"consent:{stored.upload_id}") == "consent withdrawn"
+
+
+async def test_r41_a_consent_uploaded_and_never_named_by_a_post_is_not_kept(
+        pool: asyncpg.Pool) -> None:
+    """R-41: an API upload no post names is destroyed after a day (the
+    account's next upload sweeps); a named one and a fresh one stay."""
+    keys = _keys(pool)
+    named = await _store(pool, keys, "guardian_consent", PDF, case_id=None)
+    unnamed = await _store(pool, keys, "guardian_consent", PDF + b"1", case_id=None)
+    fresh = await record_uploads.store(
+        pool, keys, purpose="guardian_consent", municipality_id="exempelby",
+        account_id=ACCOUNT, case_id=None, file_name="ny", content=PDF + b"2",
+        uploaded_by="elin.strand", uploaded_at=NOW + timedelta(days=2))
+    gone = await record_uploads.forget_unnamed_consents(
+        pool, ACCOUNT, {named.upload_id}, NOW + timedelta(days=1))
+    assert gone == 1
+    assert await record_uploads.row(pool, unnamed.upload_id) is None
+    assert await pool.fetchval("SELECT wrapped FROM payload_data_keys WHERE scope = $1",
+                               f"consent:{unnamed.upload_id}") is None
+    assert await record_uploads.row(pool, named.upload_id) is not None
+    assert await record_uploads.row(pool, fresh.upload_id) is not None
