@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import gettext
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from functools import cache
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -50,6 +50,11 @@ LOCALES: Mapping[str, str] = {"sv": "sv_SE", "nb": "nb_NO", "en": "en_GB"}
 # Codes from outside that mean one of ours: Norwegian (no), nynorsk readers
 # get bokmål (the only Norwegian catalog), and bokmål itself.
 _ALIASES: Mapping[str, str] = {"no": "nb", "nn": "nb", "nb": "nb"}
+# A deadline in words (issue 14): the weekday and date ("fredag 18 december",
+# "fredag 18. desember", "Friday 18 December") and the clock as each writes it.
+_DAY_WORDS: Mapping[str, str] = {"sv": "EEEE d MMMM", "nb": "EEEE d. MMMM",
+                                 "en": "EEEE d MMMM"}
+_CLOCK: Mapping[str, str] = {"sv": "HH.mm", "nb": "HH.mm", "en": "HH:mm"}
 
 
 def language(code: str | None) -> str | None:
@@ -101,7 +106,8 @@ def _fill(text: str, values: Mapping[str, object]) -> CatalogText:
 class Texts:
     """The texts of one language: `t(key, **values)` (gettext), `t.n(key,
     count, **values)` (ngettext, `{n}` is the count in the locale's format
-    unless given), `t.number()`, `t.when()` and `t.day()` in the locale's formats."""
+    unless given), `t.number()`, `t.when()`, `t.by()` (a deadline in words) and
+    `t.day()` in the locale's formats."""
 
     def __init__(self, lang: str) -> None:
         self.lang = lang if lang in LANGUAGES else DEFAULT
@@ -139,6 +145,23 @@ class Texts:
         "18.12.2026, 16:30" in nb) in the time zone `tz`."""
         return format_datetime(moment, format="short",
                                tzinfo=ZoneInfo(tz) if tz else None, locale=self.locale)
+
+    def by(self, moment: datetime, tz: str, now: datetime) -> str:
+        """A deadline in words in the time zone `tz`: "senast fredag 18
+        december kl. 16.30" (sv), "innen fredag 18. desember kl. 16.30" (nb),
+        "by Friday 18 December, 16:30" (en); "i dag kl. 16.30" and "i morgon
+        kl. 16.30" when it falls today or tomorrow there (as of `now`); the
+        year only when it is not this year."""
+        zone = ZoneInfo(tz)
+        local, today = moment.astimezone(zone), now.astimezone(zone).date()
+        clock = format_time(local, _CLOCK[self.lang], locale=self.locale)
+        if local.date() == today:
+            return self("when.today", time=clock)
+        if local.date() == today + timedelta(days=1):
+            return self("when.tomorrow", time=clock)
+        pattern = _DAY_WORDS[self.lang] + ("" if local.year == today.year else " y")
+        return self("when.by", day=format_date(local.date(), pattern, locale=self.locale),
+                    time=clock)
 
     def day(self, day: date | str) -> str:
         """A date in the locale's short form ("2026-03-02" in sv, "02.03.2026"

@@ -52,6 +52,7 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import account as acc
+from domain import monitoring as mon
 from domain import readers
 from domain import snapshot as snap
 from domain.account import actions as acc_actions
@@ -309,15 +310,41 @@ def _request_routes(router: APIRouter) -> None:
                                 status_code=303)
 
 
+def tasks_clock() -> datetime:
+    """The time "my tasks" is shown as of (a test sets it to a working day)."""
+    return datetime.now(UTC)
+
+
+def _at(handle: str) -> str:
+    return handle if handle.startswith("@") else f"@{handle}"
+
+
+def check_in_task_for(state: acc.AccountState, person: str, now: datetime
+                      ) -> mon.CheckInTask | None:
+    """R-15, R-39 (issue 14): the day's check-ins `person` owes as one of an
+    active account's admins, from the read model's state by the rule the
+    account page's monitoring status shows (domain.monitoring.check_in_task)."""
+    if state.stage is not acc.Stage.ACTIVE or person not in state.admins:
+        return None
+    return mon.check_in_task(state.monitoring, acc.monitoring_duty(state), now,
+                             acc.crisis_check_ins(state))
+
+
 def _task_routes(router: APIRouter) -> None:
     """The signed-in person's tasks across the municipality's accounts."""
     @router.get("/tasks")
     async def tasks(request: Request, viewer: Signed) -> Response:
         ctx = request.app.state.ctx
-        now = datetime.now(UTC)
+        now = tasks_clock()
         mine: list[dict[str, Any]] = []
         related: list[dict[str, Any]] = []
+        check_ins: list[dict[str, Any]] = []
         for row, state in await people_views.live_accounts(ctx.pool, viewer.municipality_id):
+            owed = check_in_task_for(state, viewer.person_id, now)
+            if owed is not None:
+                check_ins.append({"row": row, "state": state, "owed": owed,
+                                  "handle": _at(state.handle or row["account_name"]),
+                                  "overdue": owed.by < now})
             task = _task_for(state, viewer.person_id, now)
             due, overdue = stage_deadline(state)
             entry = {"row": row, "state": state, "task": task, "due": due,
@@ -344,6 +371,7 @@ def _task_routes(router: APIRouter) -> None:
         municipality = await ctx.directory.municipality(viewer.municipality_id)
         return await render(request, "tasks.html", {
             "tasks": mine, "related": related, "messages": messages, "snapshots": snapshots,
+            "check_ins": check_ins, "now": now,
             "tz": municipality.timezone if municipality else DEFAULT_TIMEZONE},
             viewer=viewer)
 

@@ -18,7 +18,7 @@ deadlines, in the reader's locale: "2026-11-23 16:30" in Swedish,
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +116,20 @@ def fmt_time(value: str | datetime | None, tz: str = DEFAULT_TIMEZONE,
     return t.when(moment, tz)
 
 
+def fmt_deadline(value: str | datetime | None, tz: str = DEFAULT_TIMEZONE,
+                 t: i18n.Translate | None = None, now: datetime | None = None) -> str:
+    """A deadline shown to a person, in words in the municipality's zone
+    (issue 14): "senast fredag 18 december kl. 16.30", "i dag kl. 16.30"
+    (texts.Texts.by); a naive moment keeps the short form."""
+    if value is None or value == "":
+        return ""
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    t = t or i18n.translator(i18n.DEFAULT)
+    if moment.tzinfo is None:
+        return t.when(moment)
+    return t.by(moment, tz, now or datetime.now(UTC))
+
+
 async def render(request: Request, template: str, context: dict[str, Any] | None = None,
                  *, status_code: int = 200, viewer: Viewer | None = None) -> HTMLResponse:
     if viewer is None:
@@ -136,6 +150,8 @@ async def render(request: Request, template: str, context: dict[str, Any] | None
         "dev_signin": bool(request.app.state.settings.dev_signin),
         "path": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "fmt_time": lambda value, tz="Europe/Stockholm": fmt_time(value, tz, t),
+        "fmt_deadline": lambda value, tz="Europe/Stockholm": fmt_deadline(
+            value, tz, t, (context or {}).get("now")),
         "why": why_disclosure(t),
     }
     ctx.update(context or {})

@@ -102,7 +102,9 @@ from domain.monitoring.rules import (
     require_seen,
 )
 from domain.monitoring.status import (
+    CheckInTask,
     MonitoringStatus,
+    check_in_task,
     status,
 )
 
@@ -122,6 +124,7 @@ __all__ = [
     "MIDDAY",
     "MonitoringPolicy",
     "MonitoringState",
+    "CheckInTask",
     "MonitoringStatus",
     "POSTING_RHYTHM",
     "PublishedPost",
@@ -157,6 +160,7 @@ __all__ = [
     "require_published",
     "require_seen",
     "started",
+    "check_in_task",
     "status",
     "superseded_by",
     "watch_steps",

@@ -16,7 +16,11 @@ from domain.monitoring.duty import (
     WatchItem,
 )
 from domain.monitoring.plan import (
+    CrisisCheckIns,
+    at_local,
     check_ins_on,
+    check_times,
+    crisis_check_in_step,
     due_steps,
     inactive_since,
     local_day,
@@ -77,3 +81,47 @@ def status(state: MonitoringState, duty: Duty, now: datetime) -> MonitoringStatu
         open_escalations=list(state.open_escalations), policy=duty.policy,
         office_hours=duty.office,
     )
+
+
+class CheckInTask(BaseModel):
+    """R-15, R-39: the check-ins an account's admins still owe now, as a task:
+    `made` of `required` today, to be done `by` (the next check-in reminder,
+    or the end of the office day; in a crisis, the end of the interval)."""
+
+    made: int
+    required: int
+    by: datetime
+    crisis: bool = False
+
+
+def check_in_task(state: MonitoringState, duty: Duty, now: datetime,
+                  crisis: CrisisCheckIns | None = None) -> CheckInTask | None:
+    """R-15: on a working day within the account's monitoring hours, while
+    fewer check-ins are counted today than required (the account page's
+    `status`), the admins' task, by the next reminder (midday while none is
+    made, the afternoon check while too few) or the day's closing time.
+    R-39: while a crisis covers the account it is due around the clock, by
+    the end of the current interval (the crisis reminder's time). None when
+    nothing is due."""
+    if state.since is None:
+        return None
+    if crisis is not None:
+        step = crisis_check_in_step(state, duty, crisis)
+        if step is not None:
+            return CheckInTask(made=check_ins_on(state, local_day(now, duty), duty),
+                               required=duty.policy.check_ins_per_day, by=step.due,
+                               crisis=True)
+    shown = status(state, duty, now)
+    if not shown.working_day or shown.check_ins_today >= shown.check_ins_required:
+        return None
+    wall = now.astimezone(duty.zone).time().replace(tzinfo=None)
+    if not duty.office.opens <= wall <= duty.office.closes:
+        return None
+    midday, afternoon, closes = check_times(duty)
+    for reminder, unmet in ((midday, shown.check_ins_today == 0), (afternoon, True)):
+        due = at_local(shown.today, reminder, duty)
+        if unmet and due > now:
+            return CheckInTask(made=shown.check_ins_today,
+                               required=shown.check_ins_required, by=due)
+    return CheckInTask(made=shown.check_ins_today, required=shown.check_ins_required,
+                       by=at_local(shown.today, closes, duty))

@@ -19,7 +19,8 @@ async def test_r01_r23_my_tasks_and_the_account_page_show_the_deadline_at_closin
         stack: Stack) -> None:
     """R-01, R-17: the manager's task to decide on a request is due at 15:00,
     when the request's published monitoring hours close, on its working
-    day; the page shows that time, the `<time>` element the same moment."""
+    day; the page shows that time in words ("senast fredag 18 december kl.
+    15.00", issue 14), the `<time>` element the same moment."""
     r = await stack.http.post("/api/accounts", headers={"X-Kanalvakt-Actor": REQUESTER},
                               json={**request_fields(monitoring_hours={"opens": "08:00:00",
                                                                       "closes": "15:00:00"}),
@@ -31,7 +32,8 @@ async def test_r01_r23_my_tasks_and_the_account_page_show_the_deadline_at_closin
         for path in ("/tasks", f"/accounts/{account_id}"):
             page = (await anna.get(path)).text
             moments = [datetime.fromisoformat(m) for m in
-                       re.findall(r'<time datetime="([^"]+)">\d{4}-\d\d-\d\d 15:00</time>', page)]
+                       re.findall(r'<time datetime="([^"]+)">(?:senast \w+ \d+ \w+|i dag|i morgon)'
+                                  r' kl\. 15\.00</time>', page)]
             assert moments, (path, re.findall(r"<time[^>]*>[^<]*</time>", page))
             local = moments[0].astimezone(TZ)
             assert (local.hour, local.minute) == (15, 0), (path, local)

@@ -30,7 +30,7 @@ from tests.e2e.conftest import Stack, active_account
 from tests.e2e.intranet import browser, sign_in
 from tests.support import MANAGER, ROOT
 from web import i18n
-from web.rendering import fmt_time, templates
+from web.rendering import fmt_deadline, fmt_time, templates
 
 # A message id named literally: t("key" / t('key' (also t.n, _, gettext,
 # ngettext). Keys built at run time (t("stage." ~ s), t(f"rule.{key}")) are
@@ -221,6 +221,32 @@ def test_numbers_and_dates_in_the_readers_format() -> None:
     assert fmt_time(moment.isoformat(), "Europe/Stockholm") == "2026-12-18 16:21"
     assert i18n.translator("sv").day("2026-03-02") == "2026-03-02"
     assert i18n.translator("nb").day(moment.date()) == "18.12.2026"
+
+
+def test_deadlines_in_words_today_tomorrow_and_later() -> None:
+    """Issue 14: a deadline reads "senast fredag 18 december kl. 16.30" (sv),
+    "innen fredag 18. desember kl. 16.30" (nb), "by Friday 18 December,
+    16:30" (en); "i dag" / "i morgon" in the office's zone; another year
+    says its year."""
+    from datetime import UTC, datetime
+    due = datetime(2026, 12, 18, 15, 30, tzinfo=UTC)  # 16.30 in Stockholm and Oslo
+    monday = datetime(2026, 12, 14, 9, tzinfo=UTC)
+    sv, nb, en = (i18n.translator(x) for x in ("sv", "nb", "en"))
+    assert sv.by(due, "Europe/Stockholm", monday) == "senast fredag 18 december kl. 16.30"
+    assert nb.by(due, "Europe/Oslo", monday) == "innen fredag 18. desember kl. 16.30"
+    assert en.by(due, "Europe/Stockholm", monday) == "by Friday 18 December, 16:30"
+    friday_early = datetime(2026, 12, 17, 23, 30, tzinfo=UTC)  # 00.30 Friday local
+    assert sv.by(due, "Europe/Stockholm", friday_early) == "i dag kl. 16.30"
+    assert nb.by(due, "Europe/Oslo", datetime(2026, 12, 17, 12, tzinfo=UTC)) == \
+        "i morgen kl. 16.30"
+    # 23.30 UTC on Thursday is already Friday in Stockholm: "today", not "tomorrow".
+    assert sv.by(due, "Europe/Stockholm", datetime(2026, 12, 17, 22, 59, tzinfo=UTC)) \
+        == "i morgon kl. 16.30"
+    assert sv.by(due, "Europe/Stockholm", datetime(2025, 12, 1, tzinfo=UTC)) == \
+        "senast fredag 18 december 2026 kl. 16.30"
+    # The pages' filter: the same words.
+    assert fmt_deadline(due.isoformat(), "Europe/Stockholm", sv, monday) == \
+        "senast fredag 18 december kl. 16.30"
 
 
 def test_jinja2_i18n_extension_uses_the_readers_catalog() -> None:
