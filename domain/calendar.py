@@ -159,15 +159,22 @@ def _to_utc(day: date, wall: time, tz: str) -> datetime:
 
 def add_working_days(start: datetime, days: int, country: Country, tz: str) -> datetime:
     """`days` working days after `start`, at the same local wall-clock time, in UTC."""
+    local = _local(start, tz)
+    if _no_days(days):
+        return local.astimezone(UTC)
+    return _to_utc(_working_days_after(local.date(), days, country), local.time(), tz)
+
+
+def _no_days(days: int) -> bool:
     if days < 0:
         raise ValueError("days must be >= 0")
-    local = _local(start, tz)
-    if days == 0:
-        return local.astimezone(UTC)
-    day = local.date()
+    return days == 0
+
+
+def _working_days_after(day: date, days: int, country: Country) -> date:
     for _ in range(days):
         day = next_working_day(day, country)
-    return _to_utc(day, local.time(), tz)
+    return day
 
 
 def working_days_between(start: date, end: date, country: Country) -> int:
@@ -205,15 +212,10 @@ def working_days_end(start: datetime, days: int, country: Country, tz: str,
     weekend counts from its calendar date), then set at the closing time of
     that day in the office's zone, so a DST change in between keeps the
     local closing time. `days == 0` is the start itself."""
-    if days < 0:
-        raise ValueError("days must be >= 0")
     local = _local(start, tz)
-    if days == 0:
+    if _no_days(days):
         return local.astimezone(UTC)
-    day = local.date()
-    for _ in range(days):
-        day = next_working_day(day, country)
-    return _to_utc(day, office.closes, tz)
+    return _to_utc(_working_days_after(local.date(), days, country), office.closes, tz)
 
 
 def working_days_due(start: datetime, days: int, country: Country, tz: str,

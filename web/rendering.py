@@ -107,13 +107,10 @@ def fmt_time(value: str | datetime | None, tz: str = DEFAULT_TIMEZONE,
     """A moment in the given zone (deadlines are shown in the municipality's
     time, where office hours are counted) in the reader's short form (Babel):
     '2026-11-23 16:30' in Swedish, the default."""
-    if value is None or value == "":
+    moment, t = _moment(value), t or i18n.translator(i18n.DEFAULT)
+    if moment is None:
         return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    t = t or i18n.translator(i18n.DEFAULT)
-    if moment.tzinfo is None:
-        return t.when(moment)
-    return t.when(moment, tz)
+    return t.when(moment) if moment.tzinfo is None else t.when(moment, tz)
 
 
 def fmt_deadline(value: str | datetime | None, tz: str = DEFAULT_TIMEZONE,
@@ -121,13 +118,16 @@ def fmt_deadline(value: str | datetime | None, tz: str = DEFAULT_TIMEZONE,
     """A deadline shown to a person, in words in the municipality's zone
     (issue 14): "senast fredag 18 december kl. 16.30", "i dag kl. 16.30"
     (texts.Texts.by); a naive moment keeps the short form."""
-    if value is None or value == "":
+    moment, t = _moment(value), t or i18n.translator(i18n.DEFAULT)
+    if moment is None:
         return ""
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    t = t or i18n.translator(i18n.DEFAULT)
-    if moment.tzinfo is None:
-        return t.when(moment)
-    return t.by(moment, tz, now or datetime.now(UTC))
+    return t.when(moment) if moment.tzinfo is None else t.by(moment, tz, now or datetime.now(UTC))
+
+
+def _moment(value: str | datetime | None) -> datetime | None:
+    if value is None or value == "":
+        return None
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
 
 
 async def render(request: Request, template: str, context: dict[str, Any] | None = None,
