@@ -225,7 +225,8 @@ def _operations() -> list[tuple[str, str, dict[str, Any]]]:
 
 _ANY_ID = {"account_id": "00000000-0000-4000-8000-000000000000", "case_id": "message:x:1",
            "municipality_id": "exempelby", "person": "johan.berg", "item_id": "w1",
-           "snapshot_id": "s1", "operation": "decode", "post_id": "p1"}
+           "snapshot_id": "s1", "operation": "decode", "post_id": "p1",
+           "upload_id": "00000000-0000-4000-8000-000000000001"}
 
 
 def _address(path: str) -> str:
