@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, model_validator
 
 from domain.country import Country
 from domain.crisis import CrisisPolicy
@@ -183,6 +183,14 @@ class Authorities(BaseModel):
     communications_unit: str | None = None  # R-49: owns the main accounts
     communications: frozenset[str] = frozenset()
     registrars: frozenset[str] = frozenset()
+
+    @field_serializer("communications", "registrars", when_used="json")
+    def _sorted(self, people: frozenset[str]) -> list[str]:
+        # In JSON (the read models, the workflow's payloads) a set is a list
+        # in sorted order: a set's own order depends on the process's string
+        # hashing and on the order its members were added, so a state folded
+        # again from the record (a rebuild) could differ from the live one.
+        return sorted(people)
 
     def is_manager(self, person: str) -> bool:
         """R-01/R-13: the unit's manager, or the deputy standing in."""

@@ -76,8 +76,12 @@ def database_unavailable(error: BaseException) -> bool:
     it is nobody's bad input."""
     if isinstance(error, asyncpg.ObjectNotInPrerequisiteStateError):
         return "not currently accepting connections" in str(error)
+    # InternalClientError: a pooled connection whose server side was cut
+    # ("cannot switch to state ...; another operation is in progress"), seen
+    # when a request came in right after PostgreSQL ended its backends.
     return isinstance(error, (OSError, TimeoutError, asyncpg.PostgresConnectionError,
-                              asyncpg.InterfaceError, asyncpg.CannotConnectNowError,
+                              asyncpg.InterfaceError, asyncpg.InternalClientError,
+                              asyncpg.CannotConnectNowError,
                               asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
                               asyncpg.InsufficientResourcesError))
 

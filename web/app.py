@@ -105,7 +105,8 @@ def _health_and_errors(app: FastAPI) -> None:
 
     # PostgreSQL away (restarting, refusing connections, out of them): 503
     # with Retry-After, so Meta and the pages try again, never a bare 500.
-    for unavailable in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    for unavailable in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                        asyncpg.InternalClientError):
         app.add_exception_handler(unavailable, _database_unavailable)
 
 

@@ -55,3 +55,19 @@ def test_an_empty_query_finds_nobody_and_a_long_list_is_cut() -> None:
     found = find_people(many, {}, "person")
     assert len(found) == PICKER_LIMIT == 20
     assert [p.id for p in found] == [f"p{i:02d}" for i in range(20)]
+
+
+def test_authorities_people_are_written_in_sorted_order() -> None:
+    """A set's own order depends on the process's string hashing and on the
+    order its members were added; the read models compare a state folded
+    again from the record with the live one (R-38: the registrars who get a
+    closure's package), so the JSON lists them sorted, whatever the order."""
+    from domain.directory import Authorities
+
+    for order in (("birgitta.nord", "ali.karimi"), ("ali.karimi", "birgitta.nord")):
+        a = Authorities(municipality_id="exempelby", unit_id="kultur", manager="anna.lind",
+                        registrars=frozenset(order), communications=frozenset(reversed(order)))
+        dumped = a.model_dump(mode="json")
+        assert dumped["registrars"] == ["ali.karimi", "birgitta.nord"]
+        assert dumped["communications"] == ["ali.karimi", "birgitta.nord"]
+        assert Authorities.model_validate_json(a.model_dump_json()) == a
