@@ -159,3 +159,16 @@ async def tables_holding(pool: asyncpg.Pool, needle: str) -> list[str]:
         if await pool.fetchval(f'SELECT count(*) FROM "{c["table_name"]}" WHERE {where}', needle):
             hits.append(f"{c['table_name']}.{c['column_name']}")
     return hits
+
+
+# The sign-off checklist's labels as the page shows them (R-08, R-09, R-10,
+# R-06, R-03, R-51), their rule ids behind "Varför?".
+SIGN_OFF_CHECKLIST = (
+    "Profilen visar tydligt att kommunen är avsändare",
+    "Profilen anger syfte, regler och bevakningstider",
+    "Uppgift om vem som driver kontot och synlighet visas",
+    "Verksamhetens webbsida är uppdaterad",
+    "Kommunen har tillgång till inloggningen",
+    "Kommunikationsplanen är kvalitetsgranskad",
+    "De delegerade rutinerna finns på plats",
+)

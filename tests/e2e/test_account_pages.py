@@ -14,7 +14,7 @@ from cli import load_directory_file
 from tests.e2e.browser import expect_accessible, new_page, person_page, screenshot, submit, url
 from tests.e2e.conftest import Stack
 from tests.e2e.intranet import browser, sign_in
-from tests.support import ROOT, request_fields
+from tests.support import ROOT, SIGN_OFF_CHECKLIST, request_fields
 
 # Account reads are for people of the account's municipality.
 COLLEAGUE = {"X-Kanalvakt-Actor": "elin.strand"}
@@ -117,13 +117,7 @@ async def test_request_to_public_register_by_three_people(chromium: Browser,
     assert "R-08" in (await refusal.text_content() or "")
     assert await _stage(erik) == "Granskas av kommunikationsenheten"
     # The checklist, its ids behind "Varför?".
-    for label in ("Profilen visar tydligt att kommunen är avsändare",
-                  "Profilen anger syfte, regler och bevakningstider",
-                  "Uppgift om vem som driver kontot och synlighet visas",
-                  "Verksamhetens webbsida är uppdaterad",
-                  "Kommunen har tillgång till inloggningen",
-                  "Kommunikationsplanen är kvalitetsgranskad",
-                  "De delegerade rutinerna finns på plats"):
+    for label in SIGN_OFF_CHECKLIST:
         await erik.get_by_label(label).check()
     await erik.get_by_label("Profiltexten som den publiceras").fill(
         "Kulturhuset Ängen är en del av Exempelby kommun. Vi svarar vardagar 8–16.30.")

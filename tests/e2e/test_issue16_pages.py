@@ -25,6 +25,7 @@ from tests.support import (
     DEPUTY,
     MANAGER,
     REQUESTER,
+    SIGN_OFF_CHECKLIST,
     assessment,
     request_fields,
 )
@@ -151,13 +152,7 @@ async def test_r05_the_sign_off_page_records_who_read_and_who_accepted_the_terms
     await screenshot(sofia, "account-signoff-terms")
     await _part(sofia, "form[action$='/act/sign_off']", "account-signoff-terms-form")
     # The checklist, its ids behind "Varför?".
-    for label in ("Profilen visar tydligt att kommunen är avsändare",
-                  "Profilen anger syfte, regler och bevakningstider",
-                  "Uppgift om vem som driver kontot och synlighet visas",
-                  "Verksamhetens webbsida är uppdaterad",
-                  "Kommunen har tillgång till inloggningen",
-                  "Kommunikationsplanen är kvalitetsgranskad",
-                  "De delegerade rutinerna finns på plats"):
+    for label in SIGN_OFF_CHECKLIST:
         await sofia.get_by_label(label).check()
     await sofia.get_by_label("Profiltexten som den publiceras").fill(
         "Kulturhuset Ängen är en del av Exempelby kommun. Vi svarar vardagar 8–16.30.")

@@ -28,7 +28,15 @@ from tests.e2e.conftest import Stack, active_account
 from tests.e2e.snapshot_waits import record_only, waiting_snapshot
 from tests.e2e.test_account_pages import _fill_request
 from tests.e2e.test_messages_api import as_, case, received
-from tests.support import COMMS, MANAGER, REGISTRARS, REQUESTER, assessment, eventually
+from tests.support import (
+    COMMS,
+    MANAGER,
+    REGISTRARS,
+    REQUESTER,
+    SIGN_OFF_CHECKLIST,
+    assessment,
+    eventually,
+)
 from tests.workflows.test_snapshot_workflow import _tiny_png
 
 OUT = ARTIFACTS / "usability"
@@ -139,13 +147,7 @@ async def test_usability_walk_per_role(chromium: Browser, stack: Stack, uploads:
     await w.click(w.page.locator(f"a[href='{account_path}']").first)
     await w.shot("account")
     # The checklist, its ids behind "Varför?".
-    for label in ("Profilen visar tydligt att kommunen är avsändare",
-                  "Profilen anger syfte, regler och bevakningstider",
-                  "Uppgift om vem som driver kontot och synlighet visas",
-                  "Verksamhetens webbsida är uppdaterad",
-                  "Kommunen har tillgång till inloggningen",
-                  "Kommunikationsplanen är kvalitetsgranskad",
-                  "De delegerade rutinerna finns på plats"):
+    for label in SIGN_OFF_CHECKLIST:
         await w.check(w.page.get_by_label(label))
     await w.fill(w.page.get_by_label("Profiltexten som den publiceras"),
                  "Kulturhuset Ängen är en del av Exempelby kommun. Vi svarar vardagar.")
