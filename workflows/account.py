@@ -169,6 +169,12 @@ class AccountLifecycleWorkflow:
     async def _wait_for_change_or_deadline(self) -> None:
         version = self.state_now.version
         due = acc.next_deadline(self.state_now)
+        if (workflow.patched("next-deadline-upserted-on-wait")
+                and workflow.info().typed_search_attributes.get(sa.NEXT_DEADLINE) != due):
+            # The plan changed without an event while the run was elsewhere
+            # (a crisis_changed signal during an activity): the wait below
+            # would begin on the new plan and never see it change.
+            self._upsert_search_attributes()
         if due is not None and due <= workflow.now():
             await self._fire_due()
             return

@@ -342,3 +342,20 @@ async def test_r39_a_crisis_tightens_check_ins_to_its_interval_around_the_clock(
     checked = await handle.execute_update(W.record_check_in, acc.RecordCheckIn(actor=DEPUTY))
     assert checked.monitoring.crisis_fired == ()
     assert acc.next_deadline(checked) == checked.monitoring.last_check_in + timedelta(hours=1)
+
+
+async def test_r39_the_next_deadline_shown_follows_a_crisis_told_while_the_account_is_busy(
+        h: Harness) -> None:
+    """R-39: a crisis_changed signal that lands while the account's run is in
+    an activity (here a directory refresh told just before it) changes the
+    plan without an event; the KvNextDeadline the Temporal UI shows must
+    still become the crisis interval, not stay at the day's midday check-in."""
+    handle, _ = await active(h)
+    declared = await today(h)
+    await handle.signal(W.refresh_authorities)
+    await handle.signal(W.crisis_changed, CrisisStatus(mode=CrisisMode(
+        crisis_id="kris-2", municipality_id="exempelby", declared_at=declared,
+        answer_within=timedelta(hours=2), checkin_every=timedelta(hours=1),
+        notice="Se exempelby.se")))
+    await wait_for_search_attribute(handle, sa.NEXT_DEADLINE, declared + timedelta(hours=1))
+    assert acc.next_deadline(await handle.query(W.state)) == declared + timedelta(hours=1)
