@@ -18,9 +18,12 @@ What it does, in one run:
 3. Storm: one Facebook account is taken to active over the web API, then N
    deliveries (one comment each, distinct comment ids, Swedish texts, 5 %
    with a phone number and 2 % with an e-mail address) are POSTed to
-   /webhooks/meta by C senders, each with its own httpx.AsyncClient of one
-   connection, opened before the clock starts (one shared client with 64
+   /webhooks/meta by C senders, each with one keep-alive connection of its
+   own, opened before the clock starts (one shared client with 64
    connections measured httpx's pool, not the webhook: docs/benchmarks.md).
+   The senders write prepared HTTP/1.1 bytes (bench/rawhttp.py), so the
+   client's CPU, which shares the machine with the stack, stays small;
+   --client httpx sends with one httpx.AsyncClient each instead.
    Closed loop by default; --rate paces the starts (open loop). Each
    request's ack latency (send -> 200) is recorded. Then it waits until all
    N cases are in `message_cases` (PostgreSQL, queried directly).
@@ -76,6 +79,7 @@ from temporalio.worker import Worker
 
 import settings
 from bench import NoopWorkflow
+from bench.rawhttp import RawHttpError, RawSender
 from deploy.stack import Stack, StackConfig, StackError, find_temporal_binary
 from domain.meta_webhooks import sign
 from feeder import IntakeFeeder
@@ -422,10 +426,37 @@ async def activate_account(http: httpx.AsyncClient) -> str:
     return account_id
 
 
+class HttpxSender:
+    """The storm's sender over httpx (--client httpx): one AsyncClient of
+    one connection, with RawSender's interface."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        self._client = httpx.AsyncClient(
+            base_url=base_url, timeout=httpx.Timeout(60.0),
+            limits=httpx.Limits(max_connections=1, max_keepalive_connections=1))
+
+    async def post(self, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+        try:
+            r = await self._client.post(path, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise RawHttpError(type(exc).__name__) from exc
+        return r.status_code, r.content
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+Sender = RawSender | HttpxSender
+CLIENTS = {"raw": "one keep-alive connection per sender writing prepared HTTP/1.1 "
+                  "requests (bench/rawhttp.py), warmed up",
+           "httpx": "one httpx.AsyncClient with one connection per sender, warmed up"}
+
+
 async def run_storm(stack: Stack, count: int, concurrency: int, seed: int, rate: float,
                     stall_timeout: float, cpu: CpuSampler,
                     more_web_urls: Sequence[str] = (),
-                    start_at: float | None = None) -> dict[str, Any]:
+                    start_at: float | None = None, client: str = "raw") -> dict[str, Any]:
     """The storm phase: activate its account, send, wait for the inbox and
     for the cases to settle. `more_web_urls`: further web processes the
     senders take turns with. `start_at` (seconds since the epoch): the first
@@ -442,31 +473,31 @@ async def run_storm(stack: Stack, count: int, concurrency: int, seed: int, rate:
     # connections spent 9.8 ms of client CPU per request and gave 104 req/s,
     # p99 3.3 s; 64 clients of one connection each 2.2 ms, 395 req/s, p99
     # 333 ms. The shared pool measured httpx, not the webhook.
-    senders = [httpx.AsyncClient(base_url=web_urls[i % len(web_urls)],
-                                 timeout=httpx.Timeout(60.0),
-                                 limits=httpx.Limits(max_connections=1,
-                                                     max_keepalive_connections=1))
-               for i in range(concurrency)]
+    kind = RawSender if client == "raw" else HttpxSender
+    senders: list[Sender] = [kind(web_urls[i % len(web_urls)]) for i in range(concurrency)]
     try:
         temporal = await Client.connect(stack.config.effective_temporal_address,
                                         namespace=stack.config.namespace)
-        return await _storm(db, http, senders, count, seed, rate, stall_timeout, cpu,
-                            temporal, settings.load().task_queue, start_at)
+        result = await _storm(db, http, senders, count, seed, rate, stall_timeout, cpu,
+                              temporal, settings.load().task_queue, start_at)
+        result["client"] = CLIENTS[client]
+        return result
     finally:
-        for client in (http, *senders):
-            await client.aclose()
+        await http.aclose()
+        for sender in senders:
+            await sender.aclose()
         await db.close()
 
 
-async def warm_up(senders: Sequence[httpx.AsyncClient]) -> None:
+async def warm_up(senders: Sequence[Sender]) -> None:
     """Open every sender's connection with a signed delivery of no entries
     (accepted, nothing written), so connection set-up is not ack latency."""
     body = json.dumps({"object": "page", "entry": []}).encode()
     headers = {"content-type": "application/json",
                "X-Hub-Signature-256": sign(APP_SECRET, body)}
-    answers = await asyncio.gather(*(c.post("/webhooks/meta", content=body, headers=headers)
+    answers = await asyncio.gather(*(c.post("/webhooks/meta", body, headers)
                                      for c in senders))
-    bad = [a.status_code for a in answers if a.status_code != 200]
+    bad = [status for status, _ in answers if status != 200]
     if bad:
         raise RuntimeError(f"warm-up deliveries answered {bad[:5]}")
 
@@ -508,7 +539,7 @@ def server_ack_figures(before: dict[float, float], after: dict[float, float]) ->
             "p99_at_most_s": None if p99_bound in (None, float("inf")) else p99_bound}
 
 
-async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.AsyncClient],
+async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[Sender],
                  count: int, seed: int, rate: float, stall_timeout: float,
                  cpu: CpuSampler, temporal: Client, task_queue: str,
                  start_at: float | None = None) -> dict[str, Any]:
@@ -547,7 +578,7 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
     behind_max = 0.0  # paced: how late a send started against its schedule
     account_uuid = uuid.UUID(account_id)
 
-    async def sender(client: httpx.AsyncClient) -> None:
+    async def sender(client: Sender) -> None:
         nonlocal next_index, sent, accepted, last_ack, first_send_wall, behind_max
         while next_index < count:
             index = next_index
@@ -565,20 +596,20 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
             sent += 1
             t0 = time.perf_counter()
             try:
-                r = await client.post("/webhooks/meta", content=body, headers={
+                status, answer = await client.post("/webhooks/meta", body, {
                     "content-type": "application/json", "X-Hub-Signature-256": signature})
-            except httpx.HTTPError as exc:
-                key = type(exc).__name__
+            except RawHttpError as exc:
+                key = str(exc)
                 errors[key] = errors.get(key, 0) + 1
                 continue
             t1 = time.perf_counter()
-            if r.status_code != 200:
-                key = f"HTTP {r.status_code}"
+            if status != 200:
+                key = f"HTTP {status}"
                 errors[key] = errors.get(key, 0) + 1
                 continue
             latencies.append(t1 - t0)
             last_ack = t1
-            accepted += r.json().get("accepted", 0)
+            accepted += json.loads(answer).get("accepted", 0)
 
     async def counts() -> tuple[int, int]:
         row = await db.fetchrow(
@@ -681,7 +712,6 @@ async def _storm(db: asyncpg.Pool, http: httpx.AsyncClient, senders: list[httpx.
     return {
         "messages": count,
         "concurrency": concurrency,
-        "client": "one httpx.AsyncClient with one connection per sender, warmed up",
         "web_processes": len({str(c.base_url) for c in senders}),
         "rate_limit_per_s": rate or None,
         "paced_sends_behind_schedule_max_s": round(behind_max, 3) if rate else None,
@@ -964,6 +994,7 @@ def report(result: dict[str, Any]) -> str:
                            + (f", paced at {s['rate_limit_per_s']:g}/s"
                               if s.get("rate_limit_per_s") else "")
                            + f", {s.get('errors')} errors (non-200)"),
+        ("client", str(s.get("client"))),
         ("intake rate (acks/s)", f"{s.get('intake_rate_per_s')}  (sent in "
                                  f"{s.get('send_seconds')} s)"),
         ("ack latency ms", f"p50 {ack.get('p50')}  p90 {ack.get('p90')}  p99 {ack.get('p99')}  "
@@ -1107,7 +1138,8 @@ async def amain(args: argparse.Namespace) -> int:
         result["ceiling"] = await measure_ceiling(
             config.effective_temporal_address, ceiling_count, args.concurrency, cpu)
         result["storm"] = await run_storm(stack, count, args.concurrency, args.seed,
-                                          args.rate, args.stall_timeout, cpu, more_web_urls)
+                                          args.rate, args.stall_timeout, cpu, more_web_urls,
+                                          client=args.client)
         ceiling_rate = result["ceiling"]["workflows_per_s"]
         storm_rate = result["storm"]["messages_per_s"]
         ratio = round(storm_rate / ceiling_rate, 3) if storm_rate and ceiling_rate else None
@@ -1316,6 +1348,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "change without editing the worker); split like a shell would")
     parser.add_argument("--keep-state", action="store_true",
                         help="keep the temporary state folder (databases, logs)")
+    parser.add_argument("--client", choices=sorted(CLIENTS), default="raw",
+                        help="how the deliveries are sent: raw = prepared HTTP/1.1 bytes on "
+                             "one keep-alive connection per sender (little client CPU), "
+                             "httpx = one httpx.AsyncClient per sender (default raw)")
     parser.add_argument("--seed", type=int, default=20261121,
                         help="seed for the message texts (default 20261121)")
     parser.add_argument("--stall-timeout", type=float, default=180.0,
