@@ -108,26 +108,17 @@ class InboundMessageWorkflow:
     @workflow.run
     async def run(self, inp: MessageWorkflowInput) -> MessageWorkflowResult:
         m = inp.receive.message
-        if inp.state is None and not workflow.patched("issue16-message-rules"):
-            # Begun before issue 16: no chase, no citizen's clock while
-            # forwarded, no outgoing screening, so the history replays.
-            self._state = self._state.model_copy(update={"fidelity_rules": False})
-        if not workflow.patched("issue16-crisis-messages"):
-            # Begun before a removal and a forward went through crisis
-            # management (R-39) and the communications unit published (R-47).
-            self._state = self._state.model_copy(update={"crisis_covers_all": False})
-        # R-50: an answered case is chased until registered or disposed of.
-        # Read at the start of every run: a run recorded before it replays
-        # as it ended (at the answer); a run continued as new takes it then.
-        self._state = self._state.model_copy(update={
-            "records_chase": workflow.patched("issue16-records-chase"),
-            # R-39: an approved removal or forward of an admin removed since.
-            "approval_outlives_the_admin": workflow.patched("approval-outlives-the-admin"),
-            # Issue 14: deadlines of N working days end at the office's closing time.
-            "end_of_day_deadlines": workflow.patched("usability_end_of_day"),
-            # R-30, R-45 (issue 14): a deletion by hand is confirmed once its
-            # screenshot is uploaded; a run recorded before confirms as it did.
-            "screenshot_rule": workflow.patched("uploads14_screenshot_before_delete")})
+        # One marker for every rule patched in below: a run that records it
+        # was begun (or continued) under all of them and asks for none of
+        # their own markers, each of which was an event in every new case's
+        # first task (issue 15: a storm's cost). A run recorded before it
+        # finds no such marker and reads the rules' own as it recorded them.
+        if not workflow.patched("message-rules-2026-12"):
+            self._legacy_patches(inp)
+        else:  # as every rule's own marker would have it in a new run
+            self._state = self._state.model_copy(update={
+                "records_chase": True, "approval_outlives_the_admin": True,
+                "end_of_day_deadlines": True, "screenshot_rule": True})
         async with self._lock:
             if inp.state is not None:
                 pass  # continued as new: receipt and hiding were done by an earlier run
@@ -318,6 +309,30 @@ class InboundMessageWorkflow:
         return self._state
 
     # ------------------------------------------------------------------ signals
+
+    def _legacy_patches(self, inp: MessageWorkflowInput) -> None:
+        """The rules of a run recorded before "message-rules-2026-12", each
+        as its own marker says (a rule whose marker the run lacks is off)."""
+        if inp.state is None and not workflow.patched("issue16-message-rules"):
+            # Begun before issue 16: no chase, no citizen's clock while
+            # forwarded, no outgoing screening, so the history replays.
+            self._state = self._state.model_copy(update={"fidelity_rules": False})
+        if not workflow.patched("issue16-crisis-messages"):
+            # Begun before a removal and a forward went through crisis
+            # management (R-39) and the communications unit published (R-47).
+            self._state = self._state.model_copy(update={"crisis_covers_all": False})
+        # R-50: an answered case is chased until registered or disposed of.
+        # Read at the start of every run: a run recorded before it replays
+        # as it ended (at the answer); a run continued as new takes it then.
+        self._state = self._state.model_copy(update={
+            "records_chase": workflow.patched("issue16-records-chase"),
+            # R-39: an approved removal or forward of an admin removed since.
+            "approval_outlives_the_admin": workflow.patched("approval-outlives-the-admin"),
+            # Issue 14: deadlines of N working days end at the office's closing time.
+            "end_of_day_deadlines": workflow.patched("usability_end_of_day"),
+            # R-30, R-45 (issue 14): a deletion by hand is confirmed once its
+            # screenshot is uploaded; a run recorded before confirms as it did.
+            "screenshot_rule": workflow.patched("uploads14_screenshot_before_delete")})
 
     @workflow.signal
     async def crisis_changed(self, status: CrisisStatus) -> None:

@@ -10,6 +10,7 @@ grows with the storm."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -111,9 +112,10 @@ async def receive_many(stack: Stack, count: int, *, at: datetime) -> None:
         await asyncio.gather(*(one(n) for n in range(start, min(start + 50, count + 1))))
 
 
-async def feed_one(stack: Stack, pool: asyncpg.Pool, n: int) -> tuple[Counts, int, int]:
+async def feed_one(stack: Stack, pool: asyncpg.Pool,
+                   n: int) -> tuple[Counts, int, int, list[str]]:
     """Feed one more message; what it cost the feeder, and its case's
-    activities and workflow tasks."""
+    activities, workflow tasks and the patch markers its history records."""
     now = datetime.now(UTC)
     m = comment(n, at=now - timedelta(seconds=1))
     await IntakeRepository(stack.pool).accept([m], received_at=now)
@@ -132,7 +134,10 @@ async def feed_one(stack: Stack, pool: asyncpg.Pool, n: int) -> tuple[Counts, in
     activities = sum(e.HasField("activity_task_scheduled_event_attributes")
                      for e in history.events)
     tasks = sum(e.HasField("workflow_task_completed_event_attributes") for e in history.events)
-    return counts, activities, tasks
+    markers = [json.loads(p.data)["id"] for e in history.events
+               if e.HasField("marker_recorded_event_attributes")
+               for p in e.marker_recorded_event_attributes.details["patch-data"].payloads]
+    return counts, activities, tasks, markers
 
 
 async def test_issue15_r40_feeding_one_message_costs_the_same_at_100_and_5000(
@@ -148,6 +153,10 @@ async def test_issue15_r40_feeding_one_message_costs_the_same_at_100_and_5000(
     large = await feed_one(stack, counting_pool, 100_002)
     assert small[0].statements > 0 and small[2] >= 1
     assert large == small, f"with 100 in the window: {small}; with 5,000: {large}"
+    # Every rule patched into the message workflow used to add a marker
+    # event to each new case's first task (six by December 2026): a new
+    # case records one, "message-rules-2026-12", that stands for all of them.
+    assert small[3] == ["message-rules-2026-12"], small[3]
 
 
 async def test_r40_a_storm_through_the_intake_is_flagged_once_from_the_counts(

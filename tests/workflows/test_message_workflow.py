@@ -375,3 +375,5 @@ async def test_r22_on_a_platform_without_an_api_a_person_acts_and_confirms(
     assert (await result_of(handle)).stage is msg.Stage.ANSWERED
     assert (await events_of(mh, handle.id))[-2]["event_type"] == "ManualActionConfirmed"
     keep_history(await handle.fetch_history(), "message_answered_by_hand")
+    # The same case under the one marker of every rule (issue 15): kept too.
+    keep_history(await handle.fetch_history(), "message_answered_by_hand_one_marker")

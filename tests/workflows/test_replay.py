@@ -36,7 +36,20 @@ def test_there_are_histories_to_replay() -> None:
                               # closing time (beside account_lapsed and
                               # snapshot_manual_record_only, recorded before)
                               "account_lapsed_at_closing_time",
-                              "snapshot_record_only_at_closing_time"}
+                              "snapshot_record_only_at_closing_time",
+                              # issue 15: one marker for every message rule
+                              "message_answered_by_hand_one_marker"}
+
+
+def test_a_message_case_records_one_marker_for_every_rule_and_old_ones_replay() -> None:
+    """Issue 15: a case recorded before "message-rules-2026-12" carries its
+    rules' own markers and replays with them (test below); a new case
+    carries that one marker and none of the rules' own."""
+    assert _patches("message_answered_by_hand_one_marker") == {"message-rules-2026-12"}
+    assert _patches("message_answered_by_hand") == set()  # before any rule's marker
+    assert _patches("message_deleted_by_hand_with_screenshot") == {
+        "issue16-message-rules", "issue16-crisis-messages", "issue16-records-chase",
+        "approval-outlives-the-admin", "uploads14_screenshot_before_delete"}
 
 
 def _patches(name: str) -> set[str]:
