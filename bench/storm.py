@@ -979,6 +979,29 @@ def _server_ack_line(figures: dict[str, Any]) -> str:
             f"of {figures.get('acks')}")
 
 
+def pin_web(groups: dict[str, tuple[int, bool]]) -> str:
+    """--web-cpu: the web processes get the machine's last CPU to themselves
+    and the rest of the stack (Temporal, workers, feeders, PostgreSQL, with
+    their children) the others, as deploy/k8s gives the web CPUs of its own.
+    This script itself is left to the scheduler."""
+    cpus = sorted(psutil.Process().cpu_affinity() or [])
+    if len(cpus) < 2:
+        raise RuntimeError("--web-cpu needs at least two CPUs")
+    web_cpus, rest_cpus = cpus[-1:], cpus[:-1]
+    for name, (pid, _) in groups.items():
+        if name == "bench":
+            continue
+        process = psutil.Process(pid)
+        for each in (process, *process.children(recursive=True)):
+            # Every thread: an affinity set on a process binds only its
+            # main thread, and the runtimes' threads already run.
+            with contextlib.suppress(psutil.NoSuchProcess, ProcessLookupError):
+                for thread in each.threads():
+                    os.sched_setaffinity(thread.id, web_cpus if name.startswith("web")
+                                         else rest_cpus)
+    return f"web processes pinned to CPU {web_cpus}, the rest of the stack to CPUs {rest_cpus}"
+
+
 def report(result: dict[str, Any]) -> str:
     c = result.get("ceiling") or {}
     s = result.get("storm") or {}
@@ -989,7 +1012,10 @@ def report(result: dict[str, Any]) -> str:
         ("ceiling (no-op wf/s)", f"{c.get('workflows_per_s')}  ({c.get('completed')} of "
                                  f"{c.get('workflows')} in {c.get('seconds')} s)"),
         ("processes", f"{(result.get('parameters') or {}).get('workers', 1)} worker(s), "
-                      f"{(result.get('parameters') or {}).get('webs', 1)} web process(es)"),
+                      f"{(result.get('parameters') or {}).get('webs', 1)} web process(es)"
+                      + (", the web on a CPU of its own"
+                         if (result.get("parameters") or {}).get("web_cpu_of_its_own")
+                         else "")),
         ("storm messages", f"{s.get('messages')} at concurrency {s.get('concurrency')}"
                            + (f", paced at {s['rate_limit_per_s']:g}/s"
                               if s.get("rate_limit_per_s") else "")
@@ -1071,6 +1097,7 @@ async def amain(args: argparse.Namespace) -> int:
                        "rate_per_s": args.rate or None,
                        "worker_command": args.worker_command, "feeders": args.feeders,
                        "workers": args.workers, "webs": args.webs,
+                       "web_cpu_of_its_own": args.web_cpu,
                        "stall_timeout_s": args.stall_timeout,
                        # deploy.stack gives the children a bytecode cache
                        # (in the state folder where the environment forbids one).
@@ -1123,6 +1150,8 @@ async def amain(args: argparse.Namespace) -> int:
             groups["postgres"] = (pg_pid, True)
         groups["bench"] = (os.getpid(), False)
         say("pids (for ps/top/py-spy): " + ", ".join(f"{k} {v[0]}" for k, v in groups.items()))
+        if args.web_cpu:
+            say(pin_web(groups))
         cpu = CpuSampler(groups)
         cpu_task = asyncio.ensure_future(cpu.run())
         result["stack"] = {
@@ -1348,6 +1377,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "change without editing the worker); split like a shell would")
     parser.add_argument("--keep-state", action="store_true",
                         help="keep the temporary state folder (databases, logs)")
+    parser.add_argument("--web-cpu", action="store_true",
+                        help="give the web processes the last CPU to themselves and the rest "
+                             "of the stack the others (as a deployment gives the web CPUs of "
+                             "its own); this script is not pinned")
     parser.add_argument("--client", choices=sorted(CLIENTS), default="raw",
                         help="how the deliveries are sent: raw = prepared HTTP/1.1 bytes on "
                              "one keep-alive connection per sender (little client CPU), "
