@@ -34,6 +34,8 @@ What it does, in one run:
    `python -m worker` processes (each with its feeder and its own metrics
    port) run beside the stack's worker, and W-1 more web processes beside
    its web app; the senders are spread over all W web processes in turn.
+   --web-cpu gives the web processes the last CPU to themselves and the rest
+   of the stack the others, as a deployment gives the web CPUs of its own.
 4. Prints a report and writes bench/results/storm-<UTC timestamp>.json with
    the machine, the parameters, the numbers and the CPU used per process
    (Temporal dev server, worker, web app, PostgreSQL, this script), sampled
