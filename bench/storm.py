@@ -21,8 +21,8 @@ What it does, in one run:
    /webhooks/meta by C senders, each with one keep-alive connection of its
    own, opened before the clock starts (one shared client with 64
    connections measured httpx's pool, not the webhook: docs/benchmarks.md).
-   The senders write prepared HTTP/1.1 bytes (bench/rawhttp.py), so the
-   client's CPU, which shares the machine with the stack, stays small;
+   The senders write each request as one HTTP/1.1 buffer (bench/rawhttp.py),
+   so the client's CPU, which shares the machine with the stack, stays small;
    --client httpx sends with one httpx.AsyncClient each instead.
    Closed loop by default; --rate paces the starts (open loop). Each
    request's ack latency (send -> 200) is recorded. Then it waits until all
@@ -450,8 +450,8 @@ class HttpxSender:
 
 
 Sender = RawSender | HttpxSender
-CLIENTS = {"raw": "one keep-alive connection per sender writing prepared HTTP/1.1 "
-                  "requests (bench/rawhttp.py), warmed up",
+CLIENTS = {"raw": "one keep-alive connection per sender writing each HTTP/1.1 request "
+                  "as one buffer (bench/rawhttp.py), warmed up",
            "httpx": "one httpx.AsyncClient with one connection per sender, warmed up"}
 
 
@@ -1384,8 +1384,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "of the stack the others (as a deployment gives the web CPUs of "
                              "its own); this script is not pinned")
     parser.add_argument("--client", choices=sorted(CLIENTS), default="raw",
-                        help="how the deliveries are sent: raw = prepared HTTP/1.1 bytes on "
-                             "one keep-alive connection per sender (little client CPU), "
+                        help="how the deliveries are sent: raw = each HTTP/1.1 request "
+                             "as one buffer on one keep-alive connection per sender (little "
+                             "client CPU), "
                              "httpx = one httpx.AsyncClient per sender (default raw)")
     parser.add_argument("--seed", type=int, default=20261121,
                         help="seed for the message texts (default 20261121)")

@@ -70,6 +70,12 @@ async def binary_jsonb(conn: asyncpg.Connection) -> AsyncIterator[None]:
                                   encoder=json.dumps, decoder=json.loads)
 
 
+# The roots of every error `database_unavailable` may say yes to: a handler
+# registered for these sees each of them and asks it (web/app.py).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+
+
 def database_unavailable(error: BaseException) -> bool:
     """PostgreSQL cannot be reached, is restarting, refuses connections for
     now or has none to spare: the request may be tried again later (503),

@@ -28,7 +28,7 @@ import settings as app_settings
 from deploy.logging_setup import configure_logging
 from deploy.waiting import wait_for_postgres, wait_for_temporal
 from domain.core import DomainError
-from store.db import database_unavailable
+from store.db import DATABASE_ERRORS, database_unavailable
 from web.absences import absences_router
 from web.accounts_api import accounts_router
 from web.codec_api import codec_router
@@ -105,8 +105,7 @@ def _health_and_errors(app: FastAPI) -> None:
 
     # PostgreSQL away (restarting, refusing connections, out of them): 503
     # with Retry-After, so Meta and the pages try again, never a bare 500.
-    for unavailable in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                        asyncpg.InternalClientError):
+    for unavailable in DATABASE_ERRORS:
         app.add_exception_handler(unavailable, _database_unavailable)
 
 
